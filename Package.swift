@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+// Sluice: a Swift toolkit for programmable data planes. See README.md and ../shared/DESIGN.md.
+import PackageDescription
+
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Sluice", targets: ["Sluice"]),
+        .library(name: "SluiceIR", targets: ["SluiceIR"]),
+        .library(name: "SluiceRuntime", targets: ["SluiceRuntime"]),
+        .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
+        .library(name: "SluicePrograms", targets: ["SluicePrograms"]),
+        .executable(name: "sluice", targets: ["sluice"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // IR: plain values, a verifier (one rule a file) and a printer. Knows nothing of backends.
+        .target(name: "SluiceIR"),
+        // The DSL users import. It only builds IR.
+        .target(name: "Sluice", dependencies: ["SluiceIR"]),
+        // IR -> executable pipeline, tables, externs, control plane, entries files.
+        .target(name: "SluiceRuntime", dependencies: ["SluiceIR"]),
+        // PTF-like send/expect, STF-like specs, packet builders.
+        .target(name: "SluiceTesting", dependencies: ["SluiceIR", "SluiceRuntime"]),
+        // Built-in switch programs, one file each, plus the registry.
+        .target(name: "SluicePrograms", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime"], path: "Programs"),
+        .executableTarget(
+            name: "sluice",
+            dependencies: [
+                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
+        .testTarget(name: "SluiceRuntimeTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
+        .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
+    ]
+)
