@@ -37,5 +37,6 @@ let package = Package(
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
         .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )

@@ -118,7 +118,7 @@ public enum IRPrinter {
         }
     }
 
-    static func match(_ m: Match) -> String {
+    public static func match(_ m: Match) -> String {
         switch m {
         case .exact(let v): hex(v)
         case .lpm(let v, let l): "\(hex(v))/\(l)"
@@ -128,7 +128,7 @@ public enum IRPrinter {
         }
     }
 
-    static func call(_ c: ActionCall) -> String { "\(c.action)(\(c.args.map(hex).joined(separator: ", ")))" }
+    public static func call(_ c: ActionCall) -> String { "\(c.action)(\(c.args.map(hex).joined(separator: ", ")))" }
 
     public static func ref(_ r: FieldRef) -> String {
         switch r {

@@ -1,0 +1,71 @@
+import Sluice
+import SluiceIR
+
+/// Pieces the built-in programs share, so that they compose instead of copying each other.
+public enum Common {
+    public static let etherTypeIPv4: UInt64 = 0x0800
+    public static let etherTypeARP: UInt64 = 0x0806
+    public static let etherTypeIPv6: UInt64 = 0x86DD
+
+    /// `ethernet_t` and `ipv4_t` with the field names of the p4lang tutorials.
+    public static var ethernetAndIPv4Types: Components {
+        Components {
+            HeaderType("ethernet_t") {
+                Field("dstAddr", 48)
+                Field("srcAddr", 48)
+                Field("etherType", 16)
+            }
+            HeaderType("ipv4_t") {
+                Field("version", 4)
+                Field("ihl", 4)
+                Field("diffserv", 8)
+                Field("totalLen", 16)
+                Field("identification", 16)
+                Field("flags", 3)
+                Field("fragOffset", 13)
+                Field("ttl", 8)
+                Field("protocol", 8)
+                Field("hdrChecksum", 16)
+                Field("srcAddr", 32)
+                Field("dstAddr", 32)
+            }
+        }
+    }
+
+    /// IPv4 forwarding as in the p4lang tutorials' basic exercise: table `ipv4_lpm` on
+    /// `hdr.ipv4.dstAddr`, actions `ipv4_forward(dstAddr, port)` and `drop`, default `drop`.
+    public static func ipv4Forwarding(size: Int) -> Components {
+        Components {
+            Action("drop") {
+                Drop()
+            }
+            Action("ipv4_forward", Param("dstAddr", 48), Param("port", 9)) {
+                Forward(port: param.port)
+                Assign(hdr.ethernet.srcAddr, hdr.ethernet.dstAddr)
+                Assign(hdr.ethernet.dstAddr, param.dstAddr)
+                Assign(hdr.ipv4.ttl, hdr.ipv4.ttl - 1)
+            }
+            Table("ipv4_lpm") {
+                Key(hdr.ipv4.dstAddr, .lpm)
+                Actions("ipv4_forward", "drop")
+                DefaultAction("drop")
+                Size(size)
+            }
+        }
+    }
+
+    /// Route IPv4 packets with a TTL above 1 and a good header checksum; drop everything else.
+    @StatementBuilder
+    public static var routeIPv4: [Stmt] {
+        If(hdr.ipv4.isValid) {
+            VerifyChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
+            If(standard.checksumError == 1 || hdr.ipv4.ttl <= 1 || hdr.ipv4.ihl != 5) {
+                Drop()
+            } else: {
+                Apply("ipv4_lpm")
+            }
+        } else: {
+            Drop()
+        }
+    }
+}

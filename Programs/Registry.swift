@@ -1,0 +1,29 @@
+import Sluice
+import SluiceIR
+import SluiceRuntime
+
+/// A built-in program: its name, a line about it, how to build it and its controller.
+public struct ProgramInfo: Sendable {
+    public let name: String
+    public let summary: String
+    public let build: @Sendable () -> SwitchProgram
+    /// Makes the program's controller for a switch with these ports, if it has one.
+    public let controller: (@Sendable ([UInt16]) -> any ProgramController)?
+}
+
+/// Every program in `Programs/`, in the order `sluice programs` lists them.
+public enum ProgramRegistry {
+    public static let all: [ProgramInfo] = [
+        ProgramInfo(name: IPv4Router.name, summary: IPv4Router.summary, build: { IPv4Router.program() }, controller: nil),
+        ProgramInfo(name: L2Switch.name, summary: L2Switch.summary, build: { L2Switch.program() },
+                    controller: { L2Switch.Controller(ports: $0) }),
+        ProgramInfo(name: ACLFirewall.name, summary: ACLFirewall.summary, build: { ACLFirewall.program() }, controller: nil),
+    ]
+
+    public static func named(_ name: String) -> ProgramInfo? { all.first { $0.name == name } }
+
+    /// An error message for an unknown name, listing the valid ones.
+    public static func unknown(_ name: String) -> String {
+        "unknown program '\(name)'; available: \(all.map(\.name).joined(separator: ", ")) (see `sluice programs`)"
+    }
+}

@@ -1,0 +1,716 @@
+/// Shared traversals for the verifier rules: every statement, expression and field reference of a
+/// program, each with the site it sits in, so that a rule states only what it checks.
+
+/// Where a statement or an expression sits.
+struct Site: Sendable {
+    enum Kind: Equatable, Sendable { case parserState, action, table, ingress, egress, deparser }
+    var kind: Kind
+    /// The element's name (state, action or table); empty for controls and the deparser.
+    var name: String
+    /// The enclosing action's parameters; empty outside actions.
+    var params: [FieldDecl] = []
+    /// Inside a `registerAction` update expression.
+    var inUpdate: Bool = false
+
+    var inAction: Bool { kind == .action }
+    var isControl: Bool { kind == .ingress || kind == .egress }
+
+    /// The element as a reader finds it in a diagnostic.
+    var element: String {
+        switch kind {
+        case .parserState: "parser state '\(name)'"
+        case .action: "action '\(name)'"
+        case .table: "table '\(name)'"
+        case .ingress: "control ingress"
+        case .egress: "control egress"
+        case .deparser: "deparser"
+        }
+    }
+}
+
+/// How an expression or statement uses a field.
+enum FieldUse: Sendable {
+    /// Written by the statement (assignment target, extern result, checksum field).
+    case write
+    case read
+    /// A table key.
+    case key
+    var verb: String {
+        switch self {
+        case .write: "assigns"
+        case .read: "reads"
+        case .key: "matches on"
+        }
+    }
+}
+
+enum Walk {
+    /// Each element's top-level statements, in program order: parser states, actions, ingress,
+    /// egress, deparser. (Tables hold no statements.)
+    static func bodies(_ p: Program) -> [(site: Site, statements: [Stmt])] {
+        var out: [(Site, [Stmt])] = []
+        for s in p.parser.states { out.append((Site(kind: .parserState, name: s.name), s.statements)) }
+        for a in p.actions { out.append((Site(kind: .action, name: a.name, params: a.params), a.body)) }
+        out.append((Site(kind: .ingress, name: ""), p.ingress))
+        if let eg = p.egress { out.append((Site(kind: .egress, name: ""), eg)) }
+        out.append((Site(kind: .deparser, name: ""), p.deparser.statements))
+        return out
+    }
+
+    /// The statements nested directly in a statement (if branches, apply outcome branches).
+    static func children(of s: Stmt) -> [Stmt] {
+        switch s {
+        case .ifElse(_, let t, let e): t + e
+        case .apply(_, let o): o.hit + o.miss + o.actions.flatMap(\.body)
+        default: []
+        }
+    }
+
+    /// Every statement of the program, nested ones included, in pre-order.
+    static func statements(_ p: Program, _ visit: (Stmt, Site) -> Void) {
+        func go(_ ss: [Stmt], _ site: Site) {
+            for s in ss { visit(s, site); go(children(of: s), site) }
+        }
+        for (site, ss) in bodies(p) { go(ss, site) }
+    }
+
+    /// The expressions a statement holds directly (not those of nested statements), each with
+    /// the site it is evaluated in: a `registerAction` update is marked `inUpdate`.
+    static func operands(of s: Stmt, in site: Site) -> [(Expr, Site)] {
+        switch s {
+        case .assign(_, let e): return [(e, site)]
+        case .ifElse(let c, _, _): return [(c, site)]
+        case .call(_, let args): return args.map { ($0, site) }
+        case .registerRead(_, _, let i): return [(i, site)]
+        case .registerWrite(_, let i, let v): return [(i, site), (v, site)]
+        case .registerAction(_, let i, let u, _, _):
+            var inner = site
+            inner.inUpdate = true
+            return [(i, site), (u, inner)]
+        case .count(_, let i): return [(i, site)]
+        case .meter(_, let i, _): return [(i, site)]
+        case .digest(_, let vs): return vs.map { ($0, site) }
+        case .incrementalChecksum(_, let a, let b): return [(a, site), (b, site)]
+        case .verify(let c, _): return [(c, site)]
+        case .setValid, .setInvalid, .pushFront, .popFront, .apply, .drop, .exit, .updateChecksum,
+             .verifyChecksum, .recirculate, .resubmit, .extract, .advance:
+            return []
+        }
+    }
+
+    /// The fields a statement writes (not those its expressions read).
+    static func writtenFields(of s: Stmt) -> [FieldRef] {
+        switch s {
+        case .assign(let r, _), .registerRead(let r, _, _), .meter(_, _, let r),
+             .updateChecksum(let r, _), .incrementalChecksum(let r, _, _):
+            [r]
+        case .registerAction(_, _, _, let r, _): r.map { [$0] } ?? []
+        default: []
+        }
+    }
+
+    /// Fields a statement reads without an expression (the checksum a `verifyChecksum` checks).
+    static func readFields(of s: Stmt) -> [FieldRef] {
+        if case .verifyChecksum(let r, _) = s { return [r] }
+        return []
+    }
+
+    /// An expression and all its subexpressions, in pre-order.
+    static func subexpressions(_ e: Expr) -> [Expr] {
+        var out: [Expr] = []
+        func go(_ e: Expr) {
+            out.append(e)
+            switch e {
+            case .unary(_, let a), .slice(let a, _, _), .cast(let a, _, _): go(a)
+            case .binary(_, let a, let b), .signed(_, let a, let b), .concat(let a, let b): go(a); go(b)
+            case .mux(let c, let a, let b): go(c); go(a); go(b)
+            case .hash(_, let xs, _, _, _): xs.forEach(go)
+            case .const, .field, .param, .isValid, .random, .lookahead, .registerOld: break
+            }
+        }
+        go(e)
+        return out
+    }
+
+    /// Every top-level expression of the program with its site and how it uses fields: statement
+    /// operands, parser select keys, table keys. Program order.
+    static func topExpressions(_ p: Program, _ visit: (Expr, Site, FieldUse) -> Void) {
+        for st in p.parser.states {
+            let site = Site(kind: .parserState, name: st.name)
+            for s in st.statements { stmtExprs(s, site, visit) }
+            if case .select(let keys, _) = st.transition { keys.forEach { visit($0, site, .read) } }
+        }
+        for a in p.actions {
+            let site = Site(kind: .action, name: a.name, params: a.params)
+            for s in a.body { stmtExprs(s, site, visit) }
+        }
+        for t in p.tables {
+            let site = Site(kind: .table, name: t.name)
+            for k in t.keys { visit(k.expr, site, .key) }
+        }
+        for (site, ss) in bodies(p) where site.kind != .parserState && site.kind != .action {
+            for s in ss { stmtExprs(s, site, visit) }
+        }
+    }
+
+    private static func stmtExprs(_ s: Stmt, _ site: Site, _ visit: (Expr, Site, FieldUse) -> Void) {
+        for (e, st) in operands(of: s, in: site) { visit(e, st, .read) }
+        for c in children(of: s) { stmtExprs(c, site, visit) }
+    }
+
+    /// Every expression and subexpression of the program, with its site.
+    static func expressions(_ p: Program, _ visit: (Expr, Site) -> Void) {
+        topExpressions(p) { e, site, _ in subexpressions(e).forEach { visit($0, site) } }
+    }
+
+    /// Every field reference of the program, written or read, with its site, in program order.
+    static func fieldRefs(_ p: Program, _ visit: (FieldRef, Site, FieldUse) -> Void) {
+        func inStmt(_ s: Stmt, _ site: Site) {
+            for r in writtenFields(of: s) { visit(r, site, .write) }
+            for r in readFields(of: s) { visit(r, site, .read) }
+            for (e, st) in operands(of: s, in: site) { refs(e, st, .read) }
+            for c in children(of: s) { inStmt(c, site) }
+        }
+        func refs(_ e: Expr, _ site: Site, _ use: FieldUse) {
+            for x in subexpressions(e) { if case .field(let r) = x { visit(r, site, use) } }
+        }
+        for st in p.parser.states {
+            let site = Site(kind: .parserState, name: st.name)
+            for s in st.statements { inStmt(s, site) }
+            if case .select(let keys, _) = st.transition { keys.forEach { refs($0, site, .read) } }
+        }
+        for a in p.actions {
+            let site = Site(kind: .action, name: a.name, params: a.params)
+            for s in a.body { inStmt(s, site) }
+        }
+        for t in p.tables {
+            let site = Site(kind: .table, name: t.name)
+            for k in t.keys { refs(k.expr, site, .key) }
+        }
+        for (site, ss) in bodies(p) where site.kind != .parserState && site.kind != .action {
+            for s in ss { inStmt(s, site) }
+        }
+    }
+}
+
+// MARK: - Diagnostics helpers
+
+extension VerifierRule {
+    func diagnostic(_ ix: ProgramIndex, _ element: String, _ message: String, fix: String) -> Diagnostic {
+        Diagnostic(program: ix.program.name, element: element, message: message, fix: fix, rule: name)
+    }
+}
+
+/// The diagnostics without repeats (the same mistake used twice in one element), in order.
+func uniqued(_ ds: [Diagnostic]) -> [Diagnostic] {
+    var seen: Set<Diagnostic> = []
+    return ds.filter { seen.insert($0).inserted }
+}
+
+enum Suggest {
+    /// A fix naming the valid choices, the closest one first when a name looks like a typo.
+    /// `none` is the fix when there is nothing to choose from.
+    static func oneOf(_ wrong: String, _ candidates: [String], none: String) -> String {
+        if candidates.isEmpty { return none }
+        let list = names(candidates)
+        if let close = closest(wrong, candidates) {
+            return "did you mean '\(close)'? (use one of: \(list))"
+        }
+        return "use one of: \(list)"
+    }
+
+    /// Up to 16 names, comma separated.
+    static func names(_ xs: [String]) -> String {
+        xs.count <= 16 ? xs.joined(separator: ", ") : xs.prefix(16).joined(separator: ", ") + ", ..."
+    }
+
+    /// The candidate within a small edit distance of `name`, if exactly one is closest.
+    static func closest(_ name: String, _ candidates: [String]) -> String? {
+        let limit = max(1, min(2, name.count / 3))
+        var best: (String, Int)? = nil
+        for c in candidates {
+            let d = distance(name.lowercased(), c.lowercased())
+            if d <= limit, best == nil || d < best!.1 { best = (c, d) }
+        }
+        return best?.0
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0...b.count)
+        for i in 1...a.count {
+            var cur = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            prev = cur
+        }
+        return prev[b.count]
+    }
+}
+
+extension Walk {
+    /// Printed forms used in messages.
+    static func show(_ r: FieldRef) -> String { IRPrinter.ref(r) }
+    static func show(_ e: Expr) -> String { IRPrinter.expr(e) }
+}
+
+func plural(_ n: Int, _ word: String, _ words: String? = nil) -> String {
+    "\(n) \(n == 1 ? word : words ?? word + "s")"
+}
+
+/// "a 16-bit", "an 8-bit".
+func aBits(_ n: Int) -> String {
+    let an = n == 8 || n == 11 || n == 18 || (80...89).contains(n) || (800...899).contains(n)
+    return "\(an ? "an" : "a") \(n)-bit"
+}
+
+/// The printed cast of `e` to `width` bits, for fixes.
+func castFix(_ e: Expr, _ width: Int) -> String { IRPrinter.expr(.cast(e, width: width)) }
+
+/// The largest value of `width` bits.
+func maxValue(_ width: Int) -> UInt128 {
+    width >= 128 ? UInt128.max : (UInt128(1) << UInt128(width)) - 1
+}
+
+func fits(_ v: UInt128, _ width: Int) -> Bool { width >= 128 || (width > 0 && v <= maxValue(width)) }
+
+// MARK: - Width inference with checking
+
+/// A problem found while inferring widths, for the element it is in.
+struct WidthProblem: Sendable {
+    var element: String
+    var message: String
+    var fix: String
+}
+
+/// Walks every expression with the width its context expects, as backends will infer it, and
+/// collects two kinds of problems: width disagreements (for `width-mismatch`) and constants or
+/// constant parameters that do not fit their width (for `constant-range`). Both rules run it and
+/// report their own half, so that the inference lives in one place.
+struct WidthCheck {
+    let ix: ProgramIndex
+    var widthProblems: [WidthProblem] = []
+    var rangeProblems: [WidthProblem] = []
+
+    /// Checks the whole program.
+    static func run(_ ix: ProgramIndex) -> WidthCheck {
+        var c = WidthCheck(ix: ix)
+        c.checkProgram()
+        return c
+    }
+
+    init(ix: ProgramIndex) { self.ix = ix }
+
+    /// Whether an expression's width comes only from its context (a constant without a width,
+    /// or arithmetic over such constants).
+    static func isContextual(_ e: Expr) -> Bool {
+        switch e {
+        case .const(_, let w): w == nil
+        case .unary(let op, let a): op != .logicalNot && isContextual(a)
+        case .binary(let op, let a, let b), .signed(let op, let a, let b):
+            if op.isComparison || op.isLogical { false } else if op.isShift { isContextual(a) } else {
+                isContextual(a) && isContextual(b)
+            }
+        case .mux(_, let a, let b): isContextual(a) && isContextual(b)
+        default: false
+        }
+    }
+
+    private mutating func width(_ element: String, _ message: String, _ fix: String) {
+        widthProblems.append(WidthProblem(element: element, message: message, fix: fix))
+    }
+
+    private mutating func range(_ element: String, _ message: String, _ fix: String) {
+        rangeProblems.append(WidthProblem(element: element, message: message, fix: fix))
+    }
+
+    static let wideRule = "values wider than 64 bits may only be copied, compared with == or !=, sliced, concatenated and matched in tables"
+    static let wideFix = "slice the value into parts of at most 64 bits"
+
+    /// The state of one top-level expression being checked.
+    struct Ctx {
+        var site: Site
+        var registerWidth: Int?
+        /// What the expression is, for messages: "the value assigned to hdr.ipv4.ttl".
+        var what: String
+    }
+
+    private func inferred(_ e: Expr, _ c: Ctx) -> Int? {
+        ix.width(of: e, params: c.site.params, registerWidth: c.registerWidth, expected: nil)
+    }
+
+    /// Checks `e` where the context expects `expected` bits; returns its width, or `nil` when it
+    /// is unknown (an undefined name, reported by another rule, or a constant with no context).
+    @discardableResult
+    mutating func check(_ e: Expr, expected: Int?, _ c: Ctx) -> Int? {
+        let el = c.site.element
+        switch e {
+        case .const(let v, let w):
+            if let w, !(1...128).contains(w) {
+                width(el, "constant \(IRPrinter.hex(v)) in \(c.what) has width \(w); widths are 1 to 128 bits",
+                      "give the constant a width from 1 to 128")
+                return nil
+            }
+            guard let bits = w ?? expected else { return nil }
+            if (1...128).contains(bits), !fits(v, bits) {
+                range(el, "constant \(IRPrinter.hex(v)) in \(c.what) does not fit in \(plural(bits, "bit")) (at most \(IRPrinter.hex(maxValue(bits))))",
+                      "use a value from 0 to \(IRPrinter.hex(maxValue(bits))), or widen the field it goes into")
+            }
+            return bits
+        case .field(let r):
+            return ix.decl(of: r)?.width
+        case .param(let n):
+            return c.site.params.first { $0.name == n }?.width
+        case .unary(.logicalNot, let a):
+            if let wa = check(a, expected: 1, c), wa != 1 {
+                width(el, "'!' needs a 1-bit operand, but \(Walk.show(a)) in \(c.what) has \(plural(wa, "bit"))",
+                      "compare it first, e.g. \(Walk.show(a)) == 0")
+            }
+            return 1
+        case .unary(let op, let a):
+            let w = check(a, expected: expected, c)
+            if let w, w > 64 {
+                width(el, "'\(op.rawValue)' applied to \(aBits(w)) value in \(c.what); \(Self.wideRule)", Self.wideFix)
+            }
+            return w
+        case .binary(let op, let a, let b), .signed(let op, let a, let b):
+            return checkBinary(op, a, b, expected: expected, c)
+        case .slice(let a, let hi, let lo):
+            let wa = check(a, expected: nil, c)
+            if lo < 0 || hi < lo {
+                width(el, "slice [\(hi):\(lo)] of \(Walk.show(a)) in \(c.what) is empty; it needs hi >= lo >= 0",
+                      "write the high bit first, e.g. [\(max(hi, lo)):\(max(0, min(hi, lo)))]")
+                return nil
+            }
+            if let wa, hi >= wa {
+                width(el, "slice [\(hi):\(lo)] of \(Walk.show(a)) in \(c.what) is out of bounds: the value has \(plural(wa, "bit"))",
+                      "use bits within [\(wa - 1):0]")
+            } else if wa == nil, Self.isContextual(a) {
+                width(el, "slices a constant without a width in \(c.what)", "give the constant a width")
+            }
+            return hi - lo + 1
+        case .concat(let a, let b):
+            var ws: [Int] = []
+            for x in [a, b] {
+                if let w = check(x, expected: nil, c) { ws.append(w) } else if Self.isContextual(x) {
+                    width(el, "concatenates a constant without a width in \(c.what)",
+                          "give the constant a width")
+                }
+            }
+            guard ws.count == 2 else { return nil }
+            if ws[0] + ws[1] > 128 {
+                width(el, "concatenation \(Walk.show(e)) in \(c.what) is \(ws[0] + ws[1]) bits; at most 128 are allowed",
+                      "concatenate fewer or narrower values")
+            }
+            return ws[0] + ws[1]
+        case .cast(let a, let w, _):
+            let valid = (1...128).contains(w)
+            if !valid {
+                width(el, "cast to \(w) bits in \(c.what); casts are to 1 to 128 bits", "cast to a width from 1 to 128")
+            }
+            check(a, expected: Self.isContextual(a) && valid ? w : nil, c)
+            return valid ? w : nil
+        case .isValid:
+            return 1
+        case .mux(let cond, let a, let b):
+            checkCondition(cond, "the condition of \(Walk.show(e))", c)
+            return checkSameWidth("?:", a, b, expected: expected, c)
+        case .hash(let alg, let inputs, let w, let base, let modulo):
+            if !(1...64).contains(w) {
+                width(el, "hash \(alg.rawValue) in \(c.what) produces \(w) bits; hashes produce 1 to 64 bits",
+                      "hash into a width from 1 to 64")
+            }
+            if inputs.isEmpty {
+                width(el, "hash \(alg.rawValue) in \(c.what) has no inputs", "hash at least one field")
+            }
+            for x in inputs where check(x, expected: nil, c) == nil && Self.isContextual(x) {
+                width(el, "hash input \(Walk.show(x)) in \(c.what) has no width", "give the constant a width")
+            }
+            if (1...64).contains(w) {
+                let m = maxValue(w)
+                if UInt128(base) > m {
+                    range(el, "hash base \(base) in \(c.what) does not fit in \(plural(w, "bit"))",
+                          "use a base from 0 to \(m), or a wider hash")
+                } else if modulo > 0, UInt128(base) + UInt128(modulo) - 1 > m {
+                    range(el, "hash base \(base) + modulo \(modulo) in \(c.what) exceeds \(plural(w, "bit")) (results reach \(UInt128(base) + UInt128(modulo) - 1))",
+                          "use base + modulo - 1 <= \(m), or a wider hash")
+                }
+            }
+            return (1...64).contains(w) ? w : nil
+        case .random(let lo, let hi, let w):
+            if !(1...64).contains(w) {
+                width(el, "random in \(c.what) produces \(w) bits; random values are 1 to 64 bits",
+                      "use a width from 1 to 64")
+                return nil
+            }
+            if lo > hi {
+                range(el, "random(\(lo), \(hi)) in \(c.what) has lo > hi", "swap the bounds: random(\(hi), \(lo))")
+            } else if !fits(UInt128(hi), w) {
+                range(el, "random(\(lo), \(hi)) in \(c.what) does not fit in \(plural(w, "bit"))",
+                      "use bounds up to \(maxValue(w)), or a wider result")
+            }
+            return w
+        case .lookahead(let w):
+            if !(1...128).contains(w) {
+                width(el, "lookahead of \(w) bits in \(c.what); lookahead reads 1 to 128 bits", "look ahead 1 to 128 bits")
+                return nil
+            }
+            return w
+        case .registerOld:
+            return c.registerWidth
+        }
+    }
+
+    private mutating func checkBinary(_ op: BinaryOp, _ a: Expr, _ b: Expr, expected: Int?, _ c: Ctx) -> Int? {
+        let el = c.site.element
+        if op.isLogical {
+            for x in [a, b] {
+                if let w = check(x, expected: 1, c), w != 1 {
+                    width(el, "'\(op.rawValue)' needs 1-bit operands, but \(Walk.show(x)) in \(c.what) has \(plural(w, "bit"))",
+                          "compare it first, e.g. \(Walk.show(x)) != 0")
+                }
+            }
+            return 1
+        }
+        if op.isShift {
+            let wa = check(a, expected: expected, c)
+            check(b, expected: nil, c)
+            if let wa, wa > 64 {
+                width(el, "'\(op.rawValue)' applied to \(aBits(wa)) value in \(c.what); \(Self.wideRule)", Self.wideFix)
+            }
+            return wa
+        }
+        if op.isComparison {
+            let w = checkSameWidth(op.rawValue, a, b, expected: nil, c)
+            if w == nil, Self.isContextual(a), Self.isContextual(b) {
+                width(el, "'\(op.rawValue)' compares constants without a width in \(c.what)",
+                      "give one of them a width")
+            }
+            if let w, w > 64, op != .eq, op != .ne {
+                width(el, "'\(op.rawValue)' compares \(w)-bit values in \(c.what); \(Self.wideRule)", Self.wideFix)
+            }
+            return 1
+        }
+        let w = checkSameWidth(op.rawValue, a, b, expected: expected, c)
+        if let w, w > 64 {
+            width(el, "'\(op.rawValue)' applied to \(w)-bit values in \(c.what); \(Self.wideRule)", Self.wideFix)
+        }
+        return w
+    }
+
+    /// Two operands that must have the same width; constants take the other's.
+    private mutating func checkSameWidth(_ op: String, _ a: Expr, _ b: Expr, expected: Int?, _ c: Ctx) -> Int? {
+        let wa0 = inferred(a, c), wb0 = inferred(b, c)
+        let w = wa0 ?? wb0 ?? expected
+        let wa = check(a, expected: w, c)
+        let wb = check(b, expected: w, c)
+        if let wa, let wb, wa != wb {
+            width(c.site.element,
+                  "'\(op)' has operands of different widths in \(c.what): \(Walk.show(a)) has \(plural(wa, "bit")), \(Walk.show(b)) has \(plural(wb, "bit"))",
+                  "cast one operand, e.g. \(castFix(wa < wb ? a : b, max(wa, wb)))")
+        }
+        return wa ?? wb
+    }
+
+    private mutating func checkCondition(_ e: Expr, _ what: String, _ c: Ctx) {
+        if let w = check(e, expected: 1, c), w != 1 {
+            width(c.site.element, "\(what) is \(plural(w, "bit")) wide; a condition must be 1 bit",
+                  "compare it, e.g. \(Walk.show(e)) != 0")
+        }
+    }
+
+    /// Checks a value that goes into `target` bits (nil: unknown), reporting a disagreement.
+    private mutating func checkInto(_ e: Expr, _ target: Int?, _ c: Ctx, mismatch: (Int, Int) -> (String, String)) {
+        let w = check(e, expected: target, c)
+        if let w, let target, w != target {
+            let (m, f) = mismatch(w, target)
+            width(c.site.element, m, f)
+        }
+    }
+
+    /// An index into an extern array; a constant index must be below the array's size.
+    private mutating func checkIndex(_ e: Expr, _ kind: String, _ name: String, size: Int?, _ c: Ctx) {
+        var c = c
+        c.what = "the index into \(kind) '\(name)'"
+        check(e, expected: nil, c)
+        if case .const(let v, _) = e, let size, v >= UInt128(max(size, 0)) {
+            range(c.site.element, "index \(v) is out of range for \(kind) '\(name)' of size \(size)",
+                  "use an index from 0 to \(size - 1), or make the \(kind) larger")
+        }
+    }
+
+    private mutating func checkStmt(_ s: Stmt, _ site: Site) {
+        let el = site.element
+        var c = Ctx(site: site, registerWidth: nil, what: "")
+        switch s {
+        case .assign(let r, let e):
+            c.what = "the value assigned to \(Walk.show(r))"
+            checkInto(e, ix.decl(of: r)?.width, c) { w, t in
+                ("assigns \(aBits(w)) value to \(Walk.show(r)), which has \(plural(t, "bit"))",
+                 "cast the value: \(castFix(e, t))")
+            }
+        case .ifElse(let cond, _, _):
+            c.what = "the if condition"
+            checkCondition(cond, "the if condition \(Walk.show(cond))", c)
+        case .call(let a, let args):
+            let params = ix.actions[a]?.params ?? []
+            for (i, arg) in args.enumerated() {
+                let p = i < params.count ? params[i] : nil
+                c.what = "argument \(i + 1) of the call to '\(a)'"
+                checkInto(arg, p?.width, c) { w, t in
+                    ("passes \(aBits(w)) value as argument \(i + 1) ('\(p!.name)') of action '\(a)', which takes \(plural(t, "bit"))",
+                     "cast the argument: \(castFix(arg, t))")
+                }
+            }
+        case .registerRead(let dest, let reg, let i):
+            let r = ix.registers[reg]
+            checkIndex(i, "register", reg, size: r?.size, c)
+            if let r, let d = ix.decl(of: dest), d.width != r.width {
+                width(el, "reads register '\(reg)' (\(plural(r.width, "bit"))) into \(Walk.show(dest)), which has \(plural(d.width, "bit"))",
+                      "read into a \(r.width)-bit field, then cast")
+            }
+        case .registerWrite(let reg, let i, let v):
+            let r = ix.registers[reg]
+            checkIndex(i, "register", reg, size: r?.size, c)
+            c.what = "the value written to register '\(reg)'"
+            checkInto(v, r?.width, c) { w, t in
+                ("writes \(aBits(w)) value to register '\(reg)', which holds \(plural(t, "bit"))",
+                 "cast the value: \(castFix(v, t))")
+            }
+        case .registerAction(let reg, let i, let u, let result, _):
+            let r = ix.registers[reg]
+            checkIndex(i, "register", reg, size: r?.size, c)
+            var uc = c
+            uc.site.inUpdate = true
+            uc.registerWidth = r?.width
+            uc.what = "the update of register '\(reg)'"
+            checkInto(u, r?.width, uc) { w, t in
+                ("the update of register '\(reg)' is \(plural(w, "bit")), but the register holds \(plural(t, "bit"))",
+                 "make the update \(plural(t, "bit")) wide, e.g. \(castFix(u, t))")
+            }
+            if let r, let result, let d = ix.decl(of: result), d.width != r.width {
+                width(el, "returns register '\(reg)' (\(plural(r.width, "bit"))) into \(Walk.show(result)), which has \(plural(d.width, "bit"))",
+                      "return into a \(r.width)-bit field")
+            }
+        case .count(let name, let i):
+            checkIndex(i, "counter", name, size: ix.counters[name]?.size, c)
+        case .meter(let name, let i, let result):
+            checkIndex(i, "meter", name, size: ix.meters[name]?.size, c)
+            if let d = ix.decl(of: result), d.width < 2 {
+                width(el, "meter '\(name)' writes a color (0 green, 1 yellow, 2 red) into \(Walk.show(result)), which has \(plural(d.width, "bit"))",
+                      "put the color in a field of at least 2 bits")
+            }
+        case .digest(let name, let values):
+            guard let d = ix.digests[name] else {
+                for v in values { c.what = "a value of digest '\(name)'"; check(v, expected: nil, c) }
+                return
+            }
+            if values.count != d.fields.count {
+                width(el, "sends digest '\(name)' with \(plural(values.count, "value")), but it has \(plural(d.fields.count, "field")) (\(d.fields.map(\.name).joined(separator: ", ")))",
+                      "pass one value per field, in order: \(d.fields.map { "\($0.name): bit<\($0.width)>" }.joined(separator: ", "))")
+            }
+            for (i, v) in values.enumerated() {
+                let f = i < d.fields.count ? d.fields[i] : nil
+                c.what = f.map { "field '\($0.name)' of digest '\(name)'" } ?? "a value of digest '\(name)'"
+                checkInto(v, f?.width, c) { w, t in
+                    ("sends \(aBits(w)) value as field '\(f!.name)' of digest '\(name)', which has \(plural(t, "bit"))",
+                     "cast the value: \(castFix(v, t))")
+                }
+            }
+        case .updateChecksum(let f, _), .verifyChecksum(let f, _):
+            checkChecksumField(f, el)
+        case .incrementalChecksum(let f, let old, let new):
+            checkChecksumField(f, el)
+            var ws: [Int?] = []
+            let shared = inferred(old, c) ?? inferred(new, c)  // a constant takes the other value's width
+            for (x, which) in [(old, "old"), (new, "new")] {
+                c.what = "the \(which) value of an incremental checksum"
+                let w = check(x, expected: shared, c)
+                ws.append(w)
+                if let w, w % 16 != 0 {
+                    width(el, "the \(which) value \(Walk.show(x)) of an incremental checksum is \(plural(w, "bit")); it must be a multiple of 16",
+                          "pad or slice the value to a multiple of 16 bits")
+                } else if w == nil, Self.isContextual(x) {
+                    width(el, "the \(which) value \(Walk.show(x)) of an incremental checksum has no width",
+                          "give the constant a width that is a multiple of 16")
+                }
+            }
+            if let a = ws[0], let b = ws[1], a != b, a % 16 == 0, b % 16 == 0 {
+                width(el, "an incremental checksum's old value has \(plural(a, "bit")) but its new value \(plural(b, "bit"))",
+                      "give old and new values the same width")
+            }
+        case .verify(let cond, _):
+            c.what = "the verify condition"
+            checkCondition(cond, "the verify condition \(Walk.show(cond))", c)
+        case .advance(let n):
+            if n <= 0 || n % 8 != 0 {
+                width(el, "advances by \(plural(n, "bit")); the parser advances by a positive multiple of 8 bits",
+                      "advance by whole bytes, e.g. advance(\(max(8, (n + 7) / 8 * 8)))")
+            }
+        case .setValid, .setInvalid, .pushFront, .popFront, .apply, .drop, .exit, .recirculate,
+             .resubmit, .extract:
+            break
+        }
+    }
+
+    private mutating func checkChecksumField(_ f: FieldRef, _ el: String) {
+        if let d = ix.decl(of: f), d.width != 16 {
+            width(el, "the checksum field \(Walk.show(f)) has \(plural(d.width, "bit")); checksums are 16 bits",
+                  "use a 16-bit field for the checksum")
+        }
+    }
+
+    /// A key of a table or a parser select, which must have a width of its own.
+    private mutating func checkKey(_ e: Expr, _ what: String, _ site: Site) {
+        let c = Ctx(site: site, registerWidth: nil, what: what)
+        if check(e, expected: nil, c) == nil, Self.isContextual(e) {
+            width(site.element, "\(what) (\(Walk.show(e))) has no width", "match a field, or give the constant a width")
+        }
+    }
+
+    mutating func checkProgram() {
+        let p = ix.program
+        for r in p.registers where !(1...64).contains(r.width) {
+            width("register '\(r.name)'", "holds \(plural(r.width, "bit")) per cell; registers hold 1 to 64 bits",
+                  "use a width from 1 to 64, or split the value over several registers")
+        }
+        for a in p.actions {
+            for f in a.params where !(1...128).contains(f.width) {
+                width("action '\(a.name)'", "parameter '\(f.name)' has \(plural(f.width, "bit")); parameters have 1 to 128 bits",
+                      "use a width from 1 to 128")
+            }
+        }
+        for d in p.digests {
+            for f in d.fields where !(1...128).contains(f.width) {
+                width("digest '\(d.name)'", "field '\(f.name)' has \(plural(f.width, "bit")); digest fields have 1 to 128 bits",
+                      "use a width from 1 to 128")
+            }
+        }
+        for st in p.parser.states {
+            let site = Site(kind: .parserState, name: st.name)
+            for s in st.statements { checkTree(s, site) }
+            if case .select(let keys, _) = st.transition {
+                for (i, k) in keys.enumerated() { checkKey(k, "select key \(i + 1)", site) }
+            }
+        }
+        for a in p.actions {
+            let site = Site(kind: .action, name: a.name, params: a.params)
+            for s in a.body { checkTree(s, site) }
+        }
+        for t in p.tables {
+            let site = Site(kind: .table, name: t.name)
+            for k in t.keys { checkKey(k.expr, "key '\(k.name)'", site) }
+        }
+        for (site, ss) in Walk.bodies(p) where site.kind != .parserState && site.kind != .action {
+            for s in ss { checkTree(s, site) }
+        }
+    }
+
+    private mutating func checkTree(_ s: Stmt, _ site: Site) {
+        checkStmt(s, site)
+        for c in Walk.children(of: s) { checkTree(c, site) }
+    }
+}

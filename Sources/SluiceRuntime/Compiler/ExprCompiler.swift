@@ -1,0 +1,462 @@
+import SluiceIR
+
+typealias ExprFn = (ExecContext) -> UInt64
+typealias WideFn = (ExecContext) -> UInt128
+typealias StmtFn = (ExecContext) -> Void
+
+/// A program element could not be compiled for this backend.
+public struct CompileError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// What an expression may refer to where it is compiled.
+struct Scope {
+    var element: String
+    var params: [FieldDecl] = []
+    /// Word offset of each parameter in the action-data block.
+    var paramWord: [String: Int] = [:]
+    var registerWidth: Int? = nil
+    var inParser = false
+}
+
+extension ProgramCompiler {
+    func width(_ e: Expr, _ s: Scope, expected: Int?) -> Int {
+        index.width(of: e, params: s.params, registerWidth: s.registerWidth, expected: expected) ?? expected ?? 64
+    }
+
+    // MARK: fields
+
+    /// Byte base of a header element: a constant offset, or computed from the stack's counter.
+    func headerBase(_ h: String, _ idx: StackIndex?, _ s: Scope) throws -> (constant: Int?, dynamic: ((ExecContext) -> Int)?) {
+        guard let hs = layout.headerIndex[h].map({ layout.headers[$0] }) else {
+            throw CompileError("\(s.element): unknown header '\(h)'")
+        }
+        switch idx {
+        case nil, .at(0)?: return (hs.offset, nil)
+        case .at(let i)?:
+            guard i < hs.elements else { throw CompileError("\(s.element): index \(i) is outside stack '\(h)' of \(hs.elements)") }
+            return (hs.offset + i * hs.size, nil)
+        case .last?:
+            let slot = hs.nextSlot, off = hs.offset, size = hs.size
+            // No element yet: element 0, whose validity is 0 (reads give 0, writes are harmless).
+            return (nil, { c in off + max(Int(c.slots[slot]) - 1, 0) * size })
+        case .next?:
+            let slot = hs.nextSlot, off = hs.offset, size = hs.size, n = hs.elements
+            return (nil, { c in off + min(Int(c.slots[slot]), n - 1) * size })
+        }
+    }
+
+    func validIndex(_ h: String, _ idx: StackIndex?, _ s: Scope) throws -> (constant: Int?, dynamic: ((ExecContext) -> Int)?) {
+        guard let hs = layout.headerIndex[h].map({ layout.headers[$0] }) else {
+            throw CompileError("\(s.element): unknown header '\(h)'")
+        }
+        switch idx {
+        case nil: return (hs.validIndex, nil)
+        case .at(let i)?: return (hs.validIndex + i, nil)
+        case .last?:
+            let slot = hs.nextSlot, v = hs.validIndex
+            return (nil, { c in c.slots[slot] == 0 ? -1 : v + Int(c.slots[slot]) - 1 })
+        case .next?:
+            let slot = hs.nextSlot, v = hs.validIndex, n = hs.elements
+            return (nil, { c in Int(c.slots[slot]) >= n ? -1 : v + Int(c.slots[slot]) })
+        }
+    }
+
+    func fieldDecl(_ r: FieldRef, _ s: Scope) throws -> FieldDecl {
+        guard let d = index.decl(of: r) else { throw CompileError("\(s.element): undefined field \(IRPrinter.ref(r))") }
+        return d
+    }
+
+    func readField(_ r: FieldRef, _ s: Scope) throws -> ExprFn {
+        switch r {
+        case .meta(let m):
+            guard let slot = layout.metaSlot[m] else { throw CompileError("\(s.element): undefined metadata field '\(m)'") }
+            if (index.metadata[m]?.width ?? 0) > 64 { return { c in c.slots[slot + 1] } }
+            return { c in c.slots[slot] }
+        case .standard(let f):
+            let slot = Layout.standardSlot(f)
+            return { c in c.slots[slot] }
+        case .header(let h, let f, let idx):
+            let d = try fieldDecl(r, s)
+            let bit = layout.header(h).type.bitOffset(of: f)!
+            if d.width > 64 {
+                let w = try readWide(r, s)
+                return { c in UInt64(truncatingIfNeeded: w(c)) }
+            }
+            let base = try headerBase(h, idx, s)
+            let width = d.width
+            if let k = base.constant {
+                let byte = k + bit >> 3
+                if bit & 7 == 0 {
+                    switch width {
+                    case 8: return { c in UInt64(c.hdr[byte]) }
+                    case 16: return { c in UInt64(UInt16(bigEndian: UnsafeRawPointer(c.hdr + byte).loadUnaligned(as: UInt16.self))) }
+                    case 32: return { c in UInt64(UInt32(bigEndian: UnsafeRawPointer(c.hdr + byte).loadUnaligned(as: UInt32.self))) }
+                    case 64: return { c in UInt64(bigEndian: UnsafeRawPointer(c.hdr + byte).loadUnaligned(as: UInt64.self)) }
+                    case 48: return { c in
+                        let p = UnsafeRawPointer(c.hdr + byte)
+                        return UInt64(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self))) << 32
+                            | UInt64(UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)))
+                    }
+                    default: break
+                    }
+                }
+                let off = k * 8 + bit
+                return { c in Bits.load(c.hdr, bitOffset: off, width: width) }
+            }
+            let dyn = base.dynamic!
+            return { c in Bits.load(c.hdr, bitOffset: dyn(c) * 8 + bit, width: width) }
+        }
+    }
+
+    func readWide(_ r: FieldRef, _ s: Scope) throws -> WideFn {
+        let d = try fieldDecl(r, s)
+        switch r {
+        case .meta(let m):
+            let slot = layout.metaSlot[m]!
+            if d.width > 64 { return { c in UInt128(c.slots[slot]) << 64 | UInt128(c.slots[slot + 1]) } }
+            return { c in UInt128(c.slots[slot]) }
+        case .standard(let f):
+            let slot = Layout.standardSlot(f)
+            return { c in UInt128(c.slots[slot]) }
+        case .header(let h, let f, let idx):
+            let bit = layout.header(h).type.bitOffset(of: f)!
+            let base = try headerBase(h, idx, s)
+            let width = d.width
+            if let k = base.constant {
+                let off = k * 8 + bit
+                return { c in Bits.load128(c.hdr, bitOffset: off, width: width) }
+            }
+            let dyn = base.dynamic!
+            return { c in Bits.load128(c.hdr, bitOffset: dyn(c) * 8 + bit, width: width) }
+        }
+    }
+
+    /// A writer that stores the low bits of a value into a field (masked to its width).
+    func writeField(_ r: FieldRef, _ s: Scope) throws -> (ExecContext, UInt64) -> Void {
+        let d = try fieldDecl(r, s)
+        let m = Bits.mask(d.width)
+        switch r {
+        case .meta(let name):
+            guard let slot = layout.metaSlot[name] else { throw CompileError("\(s.element): undefined metadata field '\(name)'") }
+            if d.width > 64 { return { c, v in c.slots[slot] = 0; c.slots[slot + 1] = v } }
+            return { c, v in c.slots[slot] = v & m }
+        case .standard(let f):
+            let slot = Layout.standardSlot(f)
+            return { c, v in c.slots[slot] = v & m }
+        case .header(let h, let f, let idx):
+            let bit = layout.header(h).type.bitOffset(of: f)!
+            let base = try headerBase(h, idx, s)
+            let width = d.width
+            if width > 64 {
+                let w = try writeWide(r, s)
+                return { c, v in w(c, UInt128(v)) }
+            }
+            if let k = base.constant {
+                let byte = k + bit >> 3
+                if bit & 7 == 0 {
+                    switch width {
+                    case 8: return { c, v in c.hdr[byte] = UInt8(truncatingIfNeeded: v) }
+                    case 16: return { c, v in UnsafeMutableRawPointer(c.hdr + byte).storeBytes(of: UInt16(truncatingIfNeeded: v).bigEndian, as: UInt16.self) }
+                    case 32: return { c, v in UnsafeMutableRawPointer(c.hdr + byte).storeBytes(of: UInt32(truncatingIfNeeded: v).bigEndian, as: UInt32.self) }
+                    case 64: return { c, v in UnsafeMutableRawPointer(c.hdr + byte).storeBytes(of: v.bigEndian, as: UInt64.self) }
+                    case 48: return { c, v in
+                        let p = UnsafeMutableRawPointer(c.hdr + byte)
+                        p.storeBytes(of: UInt16(truncatingIfNeeded: v >> 32).bigEndian, as: UInt16.self)
+                        p.storeBytes(of: UInt32(truncatingIfNeeded: v).bigEndian, toByteOffset: 2, as: UInt32.self)
+                    }
+                    default: break
+                    }
+                }
+                let off = k * 8 + bit
+                return { c, v in Bits.store(c.hdr, bitOffset: off, width: width, v) }
+            }
+            let dyn = base.dynamic!
+            return { c, v in Bits.store(c.hdr, bitOffset: dyn(c) * 8 + bit, width: width, v) }
+        }
+    }
+
+    func writeWide(_ r: FieldRef, _ s: Scope) throws -> (ExecContext, UInt128) -> Void {
+        let d = try fieldDecl(r, s)
+        switch r {
+        case .meta(let m):
+            let slot = layout.metaSlot[m]!
+            if d.width > 64 {
+                let hm = Bits.mask(d.width - 64)
+                return { c, v in c.slots[slot] = UInt64(truncatingIfNeeded: v >> 64) & hm; c.slots[slot + 1] = UInt64(truncatingIfNeeded: v) }
+            }
+            let m = Bits.mask(d.width)
+            return { c, v in c.slots[slot] = UInt64(truncatingIfNeeded: v) & m }
+        case .standard(let f):
+            let slot = Layout.standardSlot(f), m = Bits.mask(f.width)
+            return { c, v in c.slots[slot] = UInt64(truncatingIfNeeded: v) & m }
+        case .header(let h, let f, let idx):
+            let bit = layout.header(h).type.bitOffset(of: f)!
+            let base = try headerBase(h, idx, s)
+            let width = d.width
+            if let k = base.constant {
+                let off = k * 8 + bit
+                return { c, v in Bits.store128(c.hdr, bitOffset: off, width: width, v) }
+            }
+            let dyn = base.dynamic!
+            return { c, v in Bits.store128(c.hdr, bitOffset: dyn(c) * 8 + bit, width: width, v) }
+        }
+    }
+
+    // MARK: expressions
+
+    /// Compile an expression of width ≤ 64; the result is always masked to its width.
+    func narrow(_ e: Expr, _ s: Scope, expected: Int? = nil) throws -> ExprFn {
+        let w = width(e, s, expected: expected)
+        if w > 64 {
+            let f = try wide(e, s, expected: expected)
+            return { c in UInt64(truncatingIfNeeded: f(c)) }
+        }
+        let m = Bits.mask(w)
+        switch e {
+        case .const(let v, _):
+            let k = UInt64(truncatingIfNeeded: v) & m
+            return { _ in k }
+        case .field(let r):
+            return try readField(r, s)
+        case .param(let n):
+            guard let word = s.paramWord[n], let d = s.params.first(where: { $0.name == n }) else {
+                throw CompileError("\(s.element): undefined parameter '\(n)'")
+            }
+            if d.width > 64 { return { c in c.params[word + 1] } }
+            return { c in c.params[word] }
+        case .unary(let op, let a):
+            let f = try narrow(a, s, expected: w)
+            switch op {
+            case .bitNot: return { c in ~f(c) & m }
+            case .negate: return { c in (0 &- f(c)) & m }
+            case .logicalNot: return { c in f(c) == 0 ? 1 : 0 }
+            }
+        case .binary(let op, let a, let b), .signed(let op, let a, let b):
+            var isSigned = false
+            if case .signed = e { isSigned = true }
+            let signed = isSigned || index.isSigned(a, params: s.params) || index.isSigned(b, params: s.params)
+            return try binary(op, a, b, s, resultWidth: w, signed: signed)
+        case .slice(let a, let hi, let lo):
+            let aw = width(a, s, expected: nil)
+            if aw > 64 {
+                let f = try wide(a, s)
+                return { c in UInt64(truncatingIfNeeded: f(c) >> UInt128(lo)) & m }
+            }
+            let f = try narrow(a, s)
+            return { c in (f(c) >> UInt64(lo)) & m }
+        case .concat(let a, let b):
+            let fa = try narrow(a, s), fb = try narrow(b, s)
+            let wb = UInt64(width(b, s, expected: nil))
+            return { c in ((fa(c) << wb) | fb(c)) & m }
+        case .cast(let a, _, let signExtend):
+            let aw = width(a, s, expected: nil)
+            if aw > 64 { let f = try wide(a, s); return { c in UInt64(truncatingIfNeeded: f(c)) & m } }
+            let f = try narrow(a, s, expected: w)
+            if signExtend && aw < w {
+                return { c in UInt64(bitPattern: Bits.signExtend(f(c), aw)) & m }
+            }
+            return { c in f(c) & m }
+        case .isValid(let h, let idx):
+            let v = try validIndex(h, idx, s)
+            if let k = v.constant { return { c in UInt64(c.valid[k]) } }
+            let dyn = v.dynamic!
+            return { c in let i = dyn(c); return i < 0 ? 0 : UInt64(c.valid[i]) }
+        case .mux(let cond, let a, let b):
+            let fc = try narrow(cond, s, expected: 1), fa = try narrow(a, s, expected: w), fb = try narrow(b, s, expected: w)
+            return { c in fc(c) != 0 ? fa(c) : fb(c) }
+        case .hash(let alg, let inputs, _, let base, let modulo):
+            return try hashFn(alg, inputs, s, width: w, base: base, modulo: modulo)
+        case .random(let lo, let hi, _):
+            let span = hi &- lo &+ 1
+            return { c in
+                let r = c.rng.next()
+                return (span == 0 ? r : lo &+ r % span) & m
+            }
+        case .lookahead(let lw):
+            return { c in
+                let need = (lw + 7) / 8
+                if c.cursor + need > c.pktLen {
+                    if c.slots[Layout.standardSlot(.parserError)] == 0 {
+                        c.slots[Layout.standardSlot(.parserError)] = UInt64(StandardError.allCases.firstIndex(of: .packetTooShort)!)
+                    }
+                    return 0
+                }
+                return Bits.load(c.pkt + c.cursor, bitOffset: 0, width: lw)
+            }
+        case .registerOld:
+            return { c in c.registerOld & m }
+        }
+    }
+
+    func binary(_ op: BinaryOp, _ a: Expr, _ b: Expr, _ s: Scope, resultWidth w: Int, signed: Bool) throws -> ExprFn {
+        if op.isLogical {
+            let fa = try narrow(a, s, expected: 1), fb = try narrow(b, s, expected: 1)
+            if op == .logicalAnd { return { c in fa(c) != 0 && fb(c) != 0 ? 1 : 0 } }
+            return { c in fa(c) != 0 || fb(c) != 0 ? 1 : 0 }
+        }
+        // Operand width: comparisons take it from the operands; arithmetic from the result.
+        let ow: Int
+        if op.isComparison {
+            let wa = index.width(of: a, params: s.params, registerWidth: s.registerWidth)
+            let wb = index.width(of: b, params: s.params, registerWidth: s.registerWidth)
+            ow = wa ?? wb ?? 64
+            if ow > 64 && (op == .eq || op == .ne) {
+                let fa = try wide(a, s, expected: ow), fb = try wide(b, s, expected: ow)
+                if op == .eq { return { c in fa(c) == fb(c) ? 1 : 0 } }
+                return { c in fa(c) != fb(c) ? 1 : 0 }
+            }
+        } else {
+            ow = w
+        }
+        let fa = try narrow(a, s, expected: ow)
+        let fb = try narrow(b, s, expected: op.isShift ? nil : ow)
+        let m = Bits.mask(ow)
+        // Constant right operands are common (ttl - 1, x == 0x0800): fold them in.
+        if case .const(let kv, _) = b, !signed {
+            let k = UInt64(truncatingIfNeeded: kv) & (op.isShift ? ~0 : m)
+            switch op {
+            case .add: return { c in (fa(c) &+ k) & m }
+            case .sub: return { c in (fa(c) &- k) & m }
+            case .eq: return { c in fa(c) == k ? 1 : 0 }
+            case .ne: return { c in fa(c) != k ? 1 : 0 }
+            case .lt: return { c in fa(c) < k ? 1 : 0 }
+            case .le: return { c in fa(c) <= k ? 1 : 0 }
+            case .gt: return { c in fa(c) > k ? 1 : 0 }
+            case .ge: return { c in fa(c) >= k ? 1 : 0 }
+            case .bitAnd: return { c in fa(c) & k }
+            default: break
+            }
+        }
+        switch op {
+        case .add: return { c in (fa(c) &+ fb(c)) & m }
+        case .sub: return { c in (fa(c) &- fb(c)) & m }
+        case .mul: return { c in (fa(c) &* fb(c)) & m }
+        case .addSat:
+            if signed {
+                let lo = -(Int64(1) << Int64(ow - 1)), hi = (Int64(1) << Int64(ow - 1)) - 1
+                return { c in
+                    let r = Bits.signExtend(fa(c), ow).addingReportingOverflow(Bits.signExtend(fb(c), ow))
+                    let v = r.overflow ? (Bits.signExtend(fa(c), ow) < 0 ? lo : hi) : min(max(r.partialValue, lo), hi)
+                    return UInt64(bitPattern: v) & m
+                }
+            }
+            return { c in let r = fa(c) &+ fb(c); return (r > m || r < fa(c)) ? m : r }
+        case .subSat:
+            if signed {
+                let lo = -(Int64(1) << Int64(ow - 1)), hi = (Int64(1) << Int64(ow - 1)) - 1
+                return { c in
+                    let v = min(max(Bits.signExtend(fa(c), ow) - Bits.signExtend(fb(c), ow), lo), hi)
+                    return UInt64(bitPattern: v) & m
+                }
+            }
+            return { c in let x = fa(c), y = fb(c); return x > y ? x - y : 0 }
+        case .bitAnd: return { c in fa(c) & fb(c) }
+        case .bitOr: return { c in fa(c) | fb(c) }
+        case .bitXor: return { c in fa(c) ^ fb(c) }
+        case .shl: return { c in let n = fb(c); return n >= UInt64(ow) ? 0 : (fa(c) << n) & m }
+        case .shr:
+            if signed {
+                return { c in
+                    let n = min(fb(c), 63)
+                    return UInt64(bitPattern: Bits.signExtend(fa(c), ow) >> Int64(n)) & m
+                }
+            }
+            return { c in let n = fb(c); return n >= UInt64(ow) ? 0 : fa(c) >> n }
+        case .eq: return { c in fa(c) == fb(c) ? 1 : 0 }
+        case .ne: return { c in fa(c) != fb(c) ? 1 : 0 }
+        case .lt, .le, .gt, .ge:
+            if signed {
+                switch op {
+                case .lt: return { c in Bits.signExtend(fa(c), ow) < Bits.signExtend(fb(c), ow) ? 1 : 0 }
+                case .le: return { c in Bits.signExtend(fa(c), ow) <= Bits.signExtend(fb(c), ow) ? 1 : 0 }
+                case .gt: return { c in Bits.signExtend(fa(c), ow) > Bits.signExtend(fb(c), ow) ? 1 : 0 }
+                default: return { c in Bits.signExtend(fa(c), ow) >= Bits.signExtend(fb(c), ow) ? 1 : 0 }
+                }
+            }
+            switch op {
+            case .lt: return { c in fa(c) < fb(c) ? 1 : 0 }
+            case .le: return { c in fa(c) <= fb(c) ? 1 : 0 }
+            case .gt: return { c in fa(c) > fb(c) ? 1 : 0 }
+            default: return { c in fa(c) >= fb(c) ? 1 : 0 }
+            }
+        case .logicalAnd, .logicalOr: fatalError("handled above")
+        }
+    }
+
+    /// Compile an expression as a value of up to 128 bits.
+    func wide(_ e: Expr, _ s: Scope, expected: Int? = nil) throws -> WideFn {
+        let w = width(e, s, expected: expected)
+        let m = Bits.mask128(w)
+        switch e {
+        case .const(let v, _):
+            let k = v & m
+            return { _ in k }
+        case .field(let r):
+            return try readWide(r, s)
+        case .param(let n):
+            guard let word = s.paramWord[n], let d = s.params.first(where: { $0.name == n }) else {
+                throw CompileError("\(s.element): undefined parameter '\(n)'")
+            }
+            if d.width > 64 { return { c in UInt128(c.params[word]) << 64 | UInt128(c.params[word + 1]) } }
+            return { c in UInt128(c.params[word]) }
+        case .concat(let a, let b):
+            let fa = try wide(a, s), fb = try wide(b, s)
+            let wb = UInt128(width(b, s, expected: nil))
+            return { c in ((fa(c) << wb) | fb(c)) & m }
+        case .cast(let a, _, _):
+            let f = try wide(a, s)
+            return { c in f(c) & m }
+        case .mux(let cond, let a, let b):
+            let fc = try narrow(cond, s, expected: 1), fa = try wide(a, s, expected: w), fb = try wide(b, s, expected: w)
+            return { c in fc(c) != 0 ? fa(c) : fb(c) }
+        case .slice(let a, let hi, let lo):
+            _ = hi
+            let f = try wide(a, s)
+            return { c in (f(c) >> UInt128(lo)) & m }
+        case .binary(let op, let a, let b) where op == .bitAnd || op == .bitOr || op == .bitXor:
+            let fa = try wide(a, s, expected: w), fb = try wide(b, s, expected: w)
+            switch op {
+            case .bitAnd: return { c in fa(c) & fb(c) }
+            case .bitOr: return { c in fa(c) | fb(c) }
+            default: return { c in fa(c) ^ fb(c) }
+            }
+        default:
+            if w > 64 { throw CompileError("\(s.element): \(IRPrinter.expr(e)) is \(w) bits wide; values over 64 bits can only be copied, compared, sliced, concatenated and matched") }
+            let f = try narrow(e, s, expected: expected)
+            return { c in UInt128(f(c)) }
+        }
+    }
+
+    func hashFn(_ alg: HashAlgorithm, _ inputs: [Expr], _ s: Scope, width w: Int, base: UInt64, modulo: UInt64) throws -> ExprFn {
+        let parts = try inputs.map { e -> (WideFn, Int) in (try wide(e, s), width(e, s, expected: nil)) }
+        let total = parts.reduce(0) { $0 + $1.1 }
+        let nbytes = (total + 7) / 8
+        let pad = nbytes * 8 - total
+        let m = Bits.mask(w)
+        hashBytesNeeded = max(hashBytesNeeded, nbytes + 16)
+        let fill: (ExecContext) -> Void = { c in
+            c.hashBuf.update(repeating: 0, count: nbytes)
+            var bit = pad
+            for (f, pw) in parts {
+                Bits.store128(c.hashBuf, bitOffset: bit, width: pw, f(c))
+                bit += pw
+            }
+        }
+        let reduce: (UInt64) -> UInt64 = modulo == 0 ? { h in (base &+ h) & m } : { h in (base &+ h % modulo) & m }
+        switch alg {
+        case .crc16:
+            return { c in fill(c); return reduce(UInt64(CRC16.compute(UnsafeRawBufferPointer(start: c.hashBuf, count: nbytes)))) }
+        case .crc32:
+            return { c in fill(c); return reduce(UInt64(CRC32.compute(UnsafeRawBufferPointer(start: c.hashBuf, count: nbytes)))) }
+        case .identity:
+            return { c in
+                fill(c)
+                let v = Bits.load128(c.hashBuf, bitOffset: max(0, nbytes * 8 - min(total, 128)), width: min(total, 128))
+                return reduce(UInt64(truncatingIfNeeded: v))
+            }
+        }
+    }
+}

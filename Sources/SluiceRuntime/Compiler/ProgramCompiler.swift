@@ -1,0 +1,121 @@
+import SluiceIR
+
+/// Compiles a verified program once into closures over integer slots. Holds the extern state
+/// those closures capture; the `Pipeline` owns it.
+final class ProgramCompiler {
+    let program: Program
+    let index: ProgramIndex
+    let layout: Layout
+    var tables: [String: RuntimeTable] = [:]
+    var registers: [String: RegisterState] = [:]
+    var counters: [String: CounterState] = [:]
+    var meters: [String: MeterState] = [:]
+    let digests: DigestRing
+    var compiledActions: [String: StmtFn] = [:]
+    var callBuffers: [UnsafeMutablePointer<UInt64>] = []
+    var wideBuffers: [UnsafeMutablePointer<UInt128>] = []
+    var keyWordsNeeded = 1
+    var hashBytesNeeded = 16
+    var digestWidth = 1
+
+    init(_ p: Program) {
+        program = p
+        index = ProgramIndex(p)
+        layout = Layout(p, index)
+        for r in p.registers { registers[r.name] = RegisterState(r) }
+        for c in p.counters { counters[c.name] = CounterState(name: c.name, size: c.size) }
+        for m in p.meters { meters[m.name] = MeterState(m) }
+        digests = DigestRing(capacity: 4096, width: max(1, p.digests.map(\.fields.count).max() ?? 1))
+        for t in p.tables {
+            let scope = Scope(element: "table '\(t.name)'")
+            let widths = t.keys.map { width($0.expr, scope, expected: nil) }
+            tables[t.name] = RuntimeTable(t, index: index, widths: widths)
+        }
+    }
+
+    deinit { for b in callBuffers { b.deallocate() }; for b in wideBuffers { b.deallocate() } }
+
+    /// Returns the next state index, `-1` for accept or `-2` for reject.
+    typealias StateFn = (ExecContext) -> Int32
+
+    func parser() throws -> [StateFn] {
+        let states = program.parser.states
+        var ids: [String: Int32] = [ReservedState.accept: -1, ReservedState.reject: -2]
+        for (i, st) in states.enumerated() { ids[st.name] = Int32(i) }
+        let perr = Layout.standardSlot(.parserError)
+        let noMatch = errorCode(.noMatch)
+        return try states.map { st in
+            let scope = Scope(element: "parser state '\(st.name)'", inParser: true)
+            let body = try st.statements.map { try stmt($0, scope) }
+            func target(_ n: String) throws -> Int32 {
+                guard let t = ids[n] else { throw CompileError("parser state '\(st.name)': no state '\(n)'") }
+                return t
+            }
+            let transition: StateFn
+            switch st.transition {
+            case .accept: transition = { _ in -1 }
+            case .reject: transition = { _ in -2 }
+            case .goto(let n):
+                let t = try target(n)
+                transition = { _ in t }
+            case .select(let keys, let cases):
+                let widths = keys.map { width($0, scope, expected: nil) }
+                let fs = try zip(keys, widths).map { try wide($0, scope, expected: $1) }
+                let compiled = try cases.map { cs -> ([KeysetElement], Int32) in (cs.keys, try target(cs.next)) }
+                if fs.count == 1, compiled.allSatisfy({ if case .value = $0.0[0] { true } else if case .any = $0.0[0] { true } else { false } }) {
+                    // The common case: one key, exact values and a default.
+                    let f = fs[0]
+                    let table = compiled.map { c -> (UInt128?, Int32) in
+                        if case .value(let v) = c.0[0] { return (v, c.1) }
+                        return (nil, c.1)
+                    }
+                    transition = { c in
+                        let v = f(c)
+                        for (k, next) in table where k == nil || k! == v { return next }
+                        c.slots[perr] = noMatch
+                        return -2
+                    }
+                } else {
+                    let vals = UnsafeMutablePointer<UInt128>.allocate(capacity: fs.count)
+                    vals.initialize(repeating: 0, count: fs.count)
+                    wideBuffers.append(vals)
+                    let n = fs.count
+                    transition = { c in
+                        for (i, f) in fs.enumerated() { vals[i] = f(c) }
+                        for (ks, next) in compiled {
+                            var ok = true
+                            for (i, k) in ks.enumerated() where i < n {
+                                switch k {
+                                case .any: continue
+                                case .value(let v): ok = vals[i] == v
+                                case .mask(let v, let m): ok = vals[i] & m == v & m
+                                case .range(let lo, let hi): ok = vals[i] >= lo && vals[i] <= hi
+                                }
+                                if !ok { break }
+                            }
+                            if ok { return next }
+                        }
+                        c.slots[perr] = noMatch
+                        return -2
+                    }
+                }
+            }
+            return { c in
+                for f in body {
+                    f(c)
+                    if c.slots[perr] != 0 { return -2 }
+                }
+                let next = transition(c)
+                return c.slots[perr] != 0 ? -2 : next
+            }
+        }
+    }
+
+    /// Emit spans in deparser order: (validity index, byte offset, size).
+    func emitSpans() -> [(valid: Int, offset: Int, size: Int)] {
+        program.deparser.emit.flatMap { name -> [(valid: Int, offset: Int, size: Int)] in
+            let hs = layout.header(name)
+            return (0..<hs.elements).map { (hs.validIndex + $0, hs.offset + $0 * hs.size, hs.size) }
+        }
+    }
+}

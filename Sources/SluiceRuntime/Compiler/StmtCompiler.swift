@@ -1,0 +1,332 @@
+import SluiceIR
+
+extension ProgramCompiler {
+    /// Compile a sequence. Statements that may `exit` are followed by a check of the flag.
+    func block(_ stmts: [Stmt], _ s: Scope) throws -> StmtFn {
+        let fns = try stmts.map { ($0.mayExit, try stmt($0, s)) }
+        switch fns.count {
+        case 0: return { _ in }
+        case 1: return fns[0].1
+        default:
+            // Pairwise composition: no array walk per packet.
+            var acc: StmtFn = fns.last!.1
+            for (mayExit, f) in fns.dropLast().reversed() {
+                let rest = acc
+                acc = mayExit ? { c in f(c); if !c.exited { rest(c) } } : { c in f(c); rest(c) }
+            }
+            return acc
+        }
+    }
+
+    func stmt(_ st: Stmt, _ s: Scope) throws -> StmtFn {
+        switch st {
+        case .assign(let r, let e):
+            let d = try fieldDecl(r, s)
+            if d.width > 64 {
+                let v = try wide(e, s, expected: d.width), w = try writeWide(r, s)
+                return { c in w(c, v(c)) }
+            }
+            let v = try narrow(e, s, expected: d.width), w = try writeField(r, s)
+            return { c in w(c, v(c)) }
+        case .setValid(let h, let idx):
+            let vi = try validIndex(h, idx, s), base = try headerBase(h, idx, s)
+            let size = layout.header(h).size
+            if let k = vi.constant, let b = base.constant {
+                return { c in if c.valid[k] == 0 { c.hdr.advanced(by: b).update(repeating: 0, count: size); c.valid[k] = 1 } }
+            }
+            let dv = vi.dynamic ?? { _ in vi.constant! }, db = base.dynamic ?? { _ in base.constant! }
+            return { c in let i = dv(c); if i >= 0 && c.valid[i] == 0 { c.hdr.advanced(by: db(c)).update(repeating: 0, count: size); c.valid[i] = 1 } }
+        case .setInvalid(let h, let idx):
+            let vi = try validIndex(h, idx, s)
+            if let k = vi.constant { return { c in c.valid[k] = 0 } }
+            let dv = vi.dynamic!
+            return { c in let i = dv(c); if i >= 0 { c.valid[i] = 0 } }
+        case .pushFront(let h, let n), .popFront(let h, let n):
+            var push = false
+            if case .pushFront = st { push = true }
+            let hs = layout.header(h)
+            let elems = hs.elements, size = hs.size, off = hs.offset, v0 = hs.validIndex, slot = hs.nextSlot
+            return { c in
+                let hdr = c.hdr + off, valid = c.valid + v0
+                if push {
+                    var i = elems - 1
+                    while i >= 0 {
+                        if i >= n { (hdr + i * size).update(from: hdr + (i - n) * size, count: size); valid[i] = valid[i - n] }
+                        else { (hdr + i * size).update(repeating: 0, count: size); valid[i] = 0 }
+                        i -= 1
+                    }
+                    c.slots[slot] = UInt64(min(Int(c.slots[slot]) + n, elems))
+                } else {
+                    for i in 0..<elems {
+                        if i + n < elems { (hdr + i * size).update(from: hdr + (i + n) * size, count: size); valid[i] = valid[i + n] }
+                        else { (hdr + i * size).update(repeating: 0, count: size); valid[i] = 0 }
+                    }
+                    c.slots[slot] = UInt64(max(Int(c.slots[slot]) - n, 0))
+                }
+            }
+        case .ifElse(let cond, let t, let e):
+            let fc = try narrow(cond, s, expected: 1), ft = try block(t, s)
+            if e.isEmpty { return { c in if fc(c) != 0 { ft(c) } } }
+            let fe = try block(e, s)
+            return { c in if fc(c) != 0 { ft(c) } else { fe(c) } }
+        case .apply(let name, let outcome):
+            return try applyTable(name, outcome, s)
+        case .call(let name, let args):
+            guard let a = index.actions[name] else { throw CompileError("\(s.element): unknown action '\(name)'") }
+            let body = try action(a)
+            let words = a.params.reduce(0) { $0 + ($1.width > 64 ? 2 : 1) }
+            let buf = UnsafeMutablePointer<UInt64>.allocate(capacity: max(words, 1))
+            buf.initialize(repeating: 0, count: max(words, 1))
+            callBuffers.append(buf)
+            var writers: [(ExecContext) -> Void] = []
+            var w = 0
+            for (i, prm) in a.params.enumerated() where i < args.count {
+                let at = w
+                if prm.width > 64 {
+                    let f = try wide(args[i], s, expected: prm.width)
+                    writers.append { c in let v = f(c); buf[at] = UInt64(truncatingIfNeeded: v >> 64); buf[at + 1] = UInt64(truncatingIfNeeded: v) }
+                    w += 2
+                } else {
+                    let f = try narrow(args[i], s, expected: prm.width)
+                    writers.append { c in buf[at] = f(c) }
+                    w += 1
+                }
+            }
+            let ws = writers
+            return { c in
+                let saved = c.params
+                for f in ws { f(c) }
+                c.params = UnsafePointer(buf)
+                body(c)
+                c.params = saved
+            }
+        case .drop:
+            let slot = Layout.standardSlot(.drop)
+            return { c in c.slots[slot] = 1 }
+        case .exit:
+            return { c in c.exited = true }
+        case .registerRead(let dest, let r, let idx):
+            guard let reg = registers[r] else { throw CompileError("\(s.element): unknown register '\(r)'") }
+            let fi = try narrow(idx, s, expected: 32), w = try writeField(dest, s)
+            let size = UInt64(reg.decl.size), cells = reg.cells
+            return { c in
+                let i = fi(c)
+                if i < size { w(c, cells[Int(i)]) } else { reg.outOfRange &+= 1; w(c, 0) }
+            }
+        case .registerWrite(let r, let idx, let value):
+            guard let reg = registers[r] else { throw CompileError("\(s.element): unknown register '\(r)'") }
+            let fi = try narrow(idx, s, expected: 32), fv = try narrow(value, s, expected: reg.decl.width)
+            let size = UInt64(reg.decl.size), cells = reg.cells, m = reg.mask
+            return { c in
+                let i = fi(c)
+                if i < size { cells[Int(i)] = fv(c) & m } else { reg.outOfRange &+= 1 }
+            }
+        case .registerAction(let r, let idx, let update, let result, let returnsNew):
+            guard let reg = registers[r] else { throw CompileError("\(s.element): unknown register '\(r)'") }
+            var inner = s
+            inner.registerWidth = reg.decl.width
+            let fi = try narrow(idx, s, expected: 32), fu = try narrow(update, inner, expected: reg.decl.width)
+            let w = try result.map { try writeField($0, s) }
+            let size = UInt64(reg.decl.size), cells = reg.cells, m = reg.mask
+            return { c in
+                let i = fi(c)
+                guard i < size else { reg.outOfRange &+= 1; w?(c, 0); return }
+                let old = cells[Int(i)]
+                c.registerOld = old
+                let new = fu(c) & m
+                cells[Int(i)] = new
+                w?(c, returnsNew ? new : old)
+            }
+        case .count(let name, let idx):
+            guard let ctr = counters[name] else { throw CompileError("\(s.element): unknown counter '\(name)'") }
+            let fi = try narrow(idx, s, expected: 32)
+            let lenSlot = Layout.standardSlot(.packetLength)
+            return { c in ctr.count(Int(truncatingIfNeeded: fi(c)), bytes: c.slots[lenSlot]) }
+        case .meter(let name, let idx, let result):
+            guard let mtr = meters[name] else { throw CompileError("\(s.element): unknown meter '\(name)'") }
+            let fi = try narrow(idx, s, expected: 32), w = try writeField(result, s)
+            let lenSlot = Layout.standardSlot(.packetLength), tsSlot = Layout.standardSlot(.ingressTimestamp)
+            let bytes = mtr.decl.unit == .bytes
+            return { c in
+                let color = mtr.execute(Int(truncatingIfNeeded: fi(c)), amount: bytes ? c.slots[lenSlot] : 1, now: c.slots[tsSlot])
+                w(c, color)
+            }
+        case .digest(let name, let values):
+            guard let d = index.digests[name], let id = program.digests.firstIndex(where: { $0.name == name }) else {
+                throw CompileError("\(s.element): unknown digest '\(name)'")
+            }
+            let fs = try zip(values, d.fields).map { try wide($0, s, expected: $1.width) }
+            digestWidth = max(digestWidth, fs.count)
+            let ring = digests, did = Int32(id)
+            return { c in
+                guard let slot = ring.push(did) else { return }
+                for (i, f) in fs.enumerated() { slot[i] = f(c) }
+            }
+        case .updateChecksum(let field, let over), .verifyChecksum(let field, let over):
+            var verify = false
+            if case .verifyChecksum = st { verify = true }
+            return try checksum(field, over, verify: verify, s)
+        case .incrementalChecksum(let field, let old, let new):
+            let fo = try wide(old, s), fn = try wide(new, s)
+            let words = max(1, width(old, s, expected: nil) / 16)
+            let read = try readField(field, s), w = try writeField(field, s)
+            return { c in
+                let o = fo(c), n = fn(c)
+                var sum = UInt32(~UInt16(truncatingIfNeeded: read(c)))
+                for i in 0..<words {
+                    let sh = UInt128(i * 16)
+                    sum += UInt32(~UInt16(truncatingIfNeeded: o >> sh)) + UInt32(UInt16(truncatingIfNeeded: n >> sh))
+                }
+                while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
+                w(c, UInt64(~UInt16(sum)))
+            }
+        case .recirculate:
+            return { c in c.recirculate = true }
+        case .resubmit:
+            return { c in c.resubmit = true }
+        case .extract(let h, let idx):
+            let hs = layout.header(h)
+            let size = hs.size, tooShort = errorCode(.packetTooShort), oob = errorCode(.stackOutOfBounds)
+            let perr = Layout.standardSlot(.parserError)
+            if hs.isStack || idx == .next {
+                let slot = hs.nextSlot, off = hs.offset, v0 = hs.validIndex, n = hs.elements
+                return { c in
+                    let i = Int(c.slots[slot])
+                    guard i < n else { c.slots[perr] = oob; return }
+                    guard c.cursor + size <= c.pktLen else { c.slots[perr] = tooShort; return }
+                    (c.hdr + off + i * size).update(from: c.pkt + c.cursor, count: size)
+                    c.valid[v0 + i] = 1
+                    c.slots[slot] = UInt64(i + 1)
+                    c.cursor += size
+                }
+            }
+            let off = try headerBase(h, idx, s).constant!, v = try validIndex(h, idx, s).constant!
+            return { c in
+                guard c.cursor + size <= c.pktLen else { c.slots[perr] = tooShort; return }
+                (c.hdr + off).update(from: c.pkt + c.cursor, count: size)
+                c.valid[v] = 1
+                c.cursor += size
+            }
+        case .verify(let cond, let err):
+            let fc = try narrow(cond, s, expected: 1)
+            let code = UInt64(index.errorCodes[err] ?? 0), perr = Layout.standardSlot(.parserError)
+            return { c in if fc(c) == 0 && c.slots[perr] == 0 { c.slots[perr] = code } }
+        case .advance(let bits):
+            let n = bits / 8, tooShort = errorCode(.packetTooShort), perr = Layout.standardSlot(.parserError)
+            return { c in
+                guard c.cursor + n <= c.pktLen else { c.slots[perr] = tooShort; return }
+                c.cursor += n
+            }
+        }
+    }
+
+    func errorCode(_ e: StandardError) -> UInt64 { UInt64(StandardError.allCases.firstIndex(of: e)!) }
+
+    /// Ones-complement checksum over the valid headers listed (stacks: their valid elements).
+    func checksum(_ field: FieldRef, _ over: [String], verify: Bool, _ s: Scope) throws -> StmtFn {
+        guard case .header(let fh, _, let fidx) = field else { throw CompileError("\(s.element): a checksum field must be a header field") }
+        let fv = try validIndex(fh, fidx, s)
+        guard let fvk = fv.constant else { throw CompileError("\(s.element): a checksum field cannot be in a dynamic stack element") }
+        let spans = over.map { layout.header($0) }.flatMap { hs in
+            (0..<hs.elements).map { (valid: hs.validIndex + $0, offset: hs.offset + $0 * hs.size, size: hs.size) }
+        }
+        let read = try readField(field, s), write = try writeField(field, s)
+        let errSlot = Layout.standardSlot(.checksumError)
+        return { c in
+            guard c.valid[fvk] != 0 else { return }
+            let saved = read(c)
+            if !verify { write(c, 0) }
+            var sum: UInt32 = 0
+            for sp in spans where c.valid[sp.valid] != 0 {
+                sum = InternetChecksum.sum(UnsafeRawBufferPointer(start: c.hdr + sp.offset, count: sp.size), initial: sum)
+            }
+            let folded = InternetChecksum.fold(sum)
+            if verify {
+                if folded != 0xFFFF { c.slots[errSlot] = 1 }
+                _ = saved
+            } else {
+                write(c, UInt64(~folded))
+            }
+        }
+    }
+
+    func applyTable(_ name: String, _ outcome: ApplyOutcome, _ s: Scope) throws -> StmtFn {
+        guard let t = tables[name] else { throw CompileError("\(s.element): unknown table '\(name)'") }
+        let actionFns = try t.decl.actions.map { n -> StmtFn in
+            guard let a = index.actions[n] else { throw CompileError("table '\(name)': unknown action '\(n)'") }
+            return try action(a)
+        }
+        // Key construction into the context's key words.
+        var keyWriters: [(ExecContext) -> Void] = []
+        var word = 0
+        for (i, k) in t.decl.keys.enumerated() {
+            let at = word
+            if t.fieldWords[i] == 2 {
+                let f = try wide(k.expr, s, expected: t.fieldWidths[i])
+                keyWriters.append { c in let v = f(c); c.key[at] = UInt64(truncatingIfNeeded: v >> 64); c.key[at + 1] = UInt64(truncatingIfNeeded: v) }
+            } else {
+                let f = try narrow(k.expr, s, expected: t.fieldWidths[i])
+                keyWriters.append { c in c.key[at] = f(c) }
+            }
+            word += t.fieldWords[i]
+        }
+        keyWordsNeeded = max(keyWordsNeeded, word)
+        let buildKey: (ExecContext) -> Void
+        if keyWriters.count == 1 { buildKey = keyWriters[0] } else {
+            let ws = keyWriters
+            buildKey = { c in for w in ws { w(c) } }
+        }
+        let hit = try block(outcome.hit, s), miss = try block(outcome.miss, s)
+        let hasHitMiss = !outcome.hit.isEmpty || !outcome.miss.isEmpty
+        var branches: [StmtFn?] = Array(repeating: nil, count: t.decl.actions.count)
+        for b in outcome.actions {
+            guard let ai = t.decl.actions.firstIndex(of: b.action) else { throw CompileError("table '\(name)': no action '\(b.action)' to switch on") }
+            branches[ai] = try block(b.body, s)
+        }
+        let hasBranches = !outcome.actions.isEmpty
+        let fns = actionFns, br = branches
+        let direct = t.decl.directCounter, lenSlot = Layout.standardSlot(.packetLength)
+        let stride = t.stride
+        return { c in
+            buildKey(c)
+            let e = t.lookup(UnsafePointer(c.key))
+            let aid: Int32
+            if e >= 0 {
+                aid = t.entryAction[Int(e)]
+                c.params = UnsafePointer(t.actionData + Int(e) * stride)
+                if direct { t.hitPackets[Int(e)] &+= 1; t.hitBytes[Int(e)] &+= c.slots[lenSlot] }
+            } else {
+                aid = t.defaultAction
+                c.params = UnsafePointer(t.defaultData)
+                t.missPackets &+= 1
+            }
+            fns[Int(aid)](c)
+            if c.exited { return }
+            if hasHitMiss { if e >= 0 { hit(c) } else { miss(c) } }
+            if hasBranches, let b = br[Int(aid)] { b(c) }
+        }
+    }
+
+    /// An action's body, compiled once per action and shared by every table and call site.
+    func action(_ a: Action) throws -> StmtFn {
+        if let f = compiledActions[a.name] { return f }
+        var scope = Scope(element: "action '\(a.name)'", params: a.params)
+        var w = 0
+        for p in a.params { scope.paramWord[p.name] = w; w += p.width > 64 ? 2 : 1 }
+        let f = try block(a.body, scope)
+        compiledActions[a.name] = f
+        return f
+    }
+}
+
+extension Stmt {
+    /// Whether running this statement may set the exit flag.
+    var mayExit: Bool {
+        switch self {
+        case .exit: true
+        case .ifElse(_, let t, let e): t.contains { $0.mayExit } || e.contains { $0.mayExit }
+        case .apply, .call: true
+        default: false
+        }
+    }
+}

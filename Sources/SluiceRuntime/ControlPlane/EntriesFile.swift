@@ -1,0 +1,196 @@
+import Foundation
+import SluiceIR
+
+/// A problem in an entries file, naming the file, the line and what would be valid.
+public struct EntriesFileError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+    public var description: String { "\(file):\(line): \(message)" }
+}
+
+/// Entries files in the style of BMv2's runtime CLI, one command a line, `#` comments:
+///
+///     table_add ipv4_lpm ipv4_forward 10.0.1.0/24 => 00:00:00:00:01:01 1
+///     table_add acl deny 10.0.0.0&&&0xff000000 0->1023 => 10      # trailing priority
+///     table_set_default ipv4_lpm drop
+///     table_modify ipv4_lpm ipv4_forward 0 => 00:00:00:00:01:02 2   # by handle
+///     table_delete ipv4_lpm 0
+///     table_clear ipv4_lpm
+///     mc_mgrp_create 1
+///     mc_node_create 0 1 2 3        # replica id, then ports; prints a node handle
+///     mc_node_associate 1 0         # group, node handle
+///     mc_group_set 2 1 2 3:7        # shorthand: group, ports (port:rid)
+///     register_write agg 3 42
+///     register_reset agg
+///     counter_reset per_rule
+///     meter_set_rates m 0 1000000:2000 2000000:4000   # cir:cbs pir:pbs, per second
+///
+/// Match syntax: exact `v`; lpm `v/len`; ternary `v&&&mask`; range `lo->hi`; optional `v` or `*`.
+/// Values: decimal, 0x hex, 0b binary, MAC, IPv4, IPv6.
+public struct EntriesFile {
+    public let file: String
+    public let text: String
+
+    public init(file: String, text: String) { self.file = file; self.text = text }
+
+    public init(path: String) throws {
+        guard let data = FileIO.read(path) else {
+            throw EntriesFileError(file: path, line: 0, message: "cannot read the file (does it exist?)")
+        }
+        self.init(file: path, text: data)
+    }
+
+    /// Apply every command in order; stops at the first error.
+    @discardableResult
+    public func apply(to cp: some ControlPlane) throws(EntriesFileError) -> Int {
+        do { return try applyUntyped(cp) } catch { throw error as! EntriesFileError }
+    }
+
+    func applyUntyped(_ cp: some ControlPlane) throws -> Int {
+        var nodes: [(rid: UInt16, ports: [UInt16])] = []
+        var groupNodes: [UInt16: [Int]] = [:]
+        var applied = 0
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNo = i + 1
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            guard let cmd = words.first else { continue }
+            func fail(_ m: String) -> EntriesFileError { EntriesFileError(file: file, line: lineNo, message: m) }
+            func value(_ s: String, _ what: String) throws(EntriesFileError) -> UInt128 {
+                guard let v = ValueSyntax.parse(s) else {
+                    throw fail("\(what): '\(s)' is not a value (use decimal, 0x hex, 0b binary, a MAC, IPv4 or IPv6 address)")
+                }
+                return v
+            }
+            func int(_ s: String, _ what: String) throws(EntriesFileError) -> Int {
+                guard let v = Int(s), v >= 0 else { throw fail("\(what): '\(s)' is not a non-negative integer") }
+                return v
+            }
+            func need(_ n: Int, _ usage: String) throws(EntriesFileError) {
+                if words.count < n { throw fail("\(cmd) needs more arguments; usage: \(usage)") }
+            }
+            do {
+                switch cmd {
+                case "table_add":
+                    let usage = "table_add TABLE ACTION MATCH... => ARG... [PRIORITY]"
+                    try need(3, usage)
+                    let table = words[1], action = words[2]
+                    guard let t = cp.program.tables.first(where: { $0.name == table }) else {
+                        throw fail("no table '\(table)'; tables: \(cp.program.tables.map(\.name).joined(separator: ", "))")
+                    }
+                    let rest = Array(words[3...])
+                    let arrow = rest.firstIndex(of: "=>") ?? rest.count
+                    let matchWords = Array(rest[..<arrow])
+                    var argWords = arrow < rest.count ? Array(rest[(arrow + 1)...]) : []
+                    guard matchWords.count == t.keys.count else {
+                        throw fail("table '\(table)' has \(t.keys.count) key\(t.keys.count == 1 ? "" : "s") (\(t.keys.map { "\($0.name): \($0.kind.rawValue)" }.joined(separator: ", "))), the line gives \(matchWords.count) match\(matchWords.count == 1 ? "" : "es"); usage: \(usage)")
+                    }
+                    var matches: [Match] = []
+                    for (k, w) in zip(t.keys, matchWords) { matches.append(try match(w, k, fail, value)) }
+                    let needsPriority = t.keys.contains { $0.kind == .ternary || $0.kind == .range || $0.kind == .optional }
+                    var priority = 0
+                    let nparams = cp.program.actions.first(where: { $0.name == action })?.params.count ?? argWords.count
+                    if needsPriority && argWords.count == nparams + 1 {
+                        priority = try int(argWords.removeLast(), "priority")
+                    }
+                    let args = try argWords.map { (w: String) throws(EntriesFileError) -> UInt128 in try value(w, "argument of \(action)") }
+                    try cp.insert(table, TableEntry(matches, ActionCall(action, args), priority: priority))
+                case "table_set_default":
+                    try need(3, "table_set_default TABLE ACTION [ARG...]")
+                    let args = try words[3...].map { (w: String) throws(EntriesFileError) -> UInt128 in try value(w, "argument of \(words[2])") }
+                    try cp.setDefault(words[1], ActionCall(words[2], args))
+                case "table_modify":
+                    let usage = "table_modify TABLE ACTION HANDLE => ARG..."
+                    try need(4, usage)
+                    let handle = try int(words[3], "entry handle")
+                    let args = try words.drop { $0 != "=>" }.dropFirst().map { (w: String) throws(EntriesFileError) -> UInt128 in try value(w, "argument of \(words[2])") }
+                    try cp.modify(EntryHandle(table: words[1], id: Int32(handle)), ActionCall(words[2], args))
+                case "table_delete":
+                    try need(3, "table_delete TABLE HANDLE")
+                    try cp.delete(EntryHandle(table: words[1], id: Int32(try int(words[2], "entry handle"))))
+                case "table_clear":
+                    try need(2, "table_clear TABLE")
+                    try cp.clear(words[1])
+                case "mc_mgrp_create":
+                    try need(2, "mc_mgrp_create GROUP")
+                    let g = try int(words[1], "group")
+                    groupNodes[UInt16(truncatingIfNeeded: g)] = []
+                    try cp.setMulticastGroup(UInt16(truncatingIfNeeded: g), [])
+                case "mc_node_create":
+                    try need(2, "mc_node_create RID PORT...")
+                    let rid = try int(words[1], "replica id")
+                    let ports = try words[2...].map { (w: String) throws(EntriesFileError) -> UInt16 in UInt16(truncatingIfNeeded: try int(w, "port")) }
+                    nodes.append((UInt16(truncatingIfNeeded: rid), ports))
+                case "mc_node_associate":
+                    try need(3, "mc_node_associate GROUP NODE_HANDLE")
+                    let g = UInt16(truncatingIfNeeded: try int(words[1], "group")), n = try int(words[2], "node handle")
+                    guard n < nodes.count else { throw fail("no multicast node \(n); mc_node_create has made \(nodes.count)") }
+                    groupNodes[g, default: []].append(n)
+                    let members = groupNodes[g]!.flatMap { h in nodes[h].ports.map { MulticastMember(port: $0, rid: nodes[h].rid) } }
+                    try cp.setMulticastGroup(g, members)
+                case "mc_group_set":
+                    try need(3, "mc_group_set GROUP PORT[:RID]...")
+                    let g = UInt16(truncatingIfNeeded: try int(words[1], "group"))
+                    var members: [MulticastMember] = []
+                    for w in words[2...] {
+                        let parts = w.split(separator: ":").map(String.init)
+                        let port = try int(parts[0], "port")
+                        let rid = parts.count > 1 ? try int(parts[1], "replica id") : 0
+                        members.append(MulticastMember(port: UInt16(truncatingIfNeeded: port), rid: UInt16(truncatingIfNeeded: rid)))
+                    }
+                    try cp.setMulticastGroup(g, members)
+                case "register_write":
+                    try need(4, "register_write REGISTER INDEX VALUE")
+                    try cp.writeRegister(words[1], index: try int(words[2], "index"), UInt64(truncatingIfNeeded: try value(words[3], "value")))
+                case "register_reset":
+                    try need(2, "register_reset REGISTER")
+                    try cp.resetRegister(words[1])
+                case "counter_reset":
+                    try need(2, "counter_reset COUNTER")
+                    try cp.resetCounter(words[1])
+                case "meter_set_rates":
+                    try need(5, "meter_set_rates METER INDEX CIR:CBS PIR:PBS")
+                    func pair(_ s: String) throws(EntriesFileError) -> (UInt64, UInt64) {
+                        let p = s.split(separator: ":")
+                        guard p.count == 2, let a = UInt64(p[0]), let b = UInt64(p[1]) else { throw fail("'\(s)' is not RATE:BURST (integers, per second)") }
+                        return (a, b)
+                    }
+                    let (cir, cbs) = try pair(words[3]), (pir, pbs) = try pair(words[4])
+                    try cp.setMeter(words[1], index: try int(words[2], "index"), MeterRates(cir: cir, cbs: cbs, pir: pir, pbs: pbs))
+                default:
+                    throw fail("unknown command '\(cmd)'; commands: table_add, table_set_default, table_modify, table_delete, table_clear, mc_mgrp_create, mc_node_create, mc_node_associate, mc_group_set, register_write, register_reset, counter_reset, meter_set_rates")
+                }
+                applied += 1
+            } catch let e as ControlPlaneError {
+                throw fail(e.message)
+            } catch {
+                throw error as! EntriesFileError
+            }
+        }
+        return applied
+    }
+
+    func match(_ w: String, _ k: TableKey, _ fail: (String) -> EntriesFileError,
+               _ value: (String, String) throws(EntriesFileError) -> UInt128) throws(EntriesFileError) -> Match {
+        let what = "key \(k.name)"
+        switch k.kind {
+        case .exact: return .exact(try value(w, what))
+        case .lpm:
+            let p = w.split(separator: "/", maxSplits: 1).map(String.init)
+            guard p.count == 2, let len = Int(p[1]) else {
+                if p.count == 1 { return .exact(try value(p[0], what)) }
+                throw fail("\(what) is lpm: write VALUE/PREFIX_LENGTH, e.g. 10.0.1.0/24 (got '\(w)')")
+            }
+            return .lpm(try value(p[0], what), prefixLength: len)
+        case .ternary:
+            guard let r = w.range(of: "&&&") else { return .exact(try value(w, what)) }
+            return .ternary(try value(String(w[..<r.lowerBound]), what), mask: try value(String(w[r.upperBound...]), what))
+        case .range:
+            guard let r = w.range(of: "->") else { return .exact(try value(w, what)) }
+            return .range(try value(String(w[..<r.lowerBound]), what), try value(String(w[r.upperBound...]), what))
+        case .optional:
+            return w == "*" ? .optional(nil) : .optional(try value(w, what))
+        }
+    }
+}

@@ -1,0 +1,47 @@
+/// Bytes of one packet with headroom in front, so a deparser can push headers (INT) without
+/// moving the payload. The buffer is allocated once and reused for packet after packet.
+public final class PacketBuffer {
+    /// The whole allocation: `headroom` bytes, then up to `capacity - headroom` bytes of packet.
+    @usableFromInline let base: UnsafeMutablePointer<UInt8>
+    public let capacity: Int
+    public let headroom: Int
+    /// Offset of the first packet byte within the allocation.
+    public var start: Int
+    public var length: Int
+
+    public init(capacity: Int = 16384, headroom: Int = 512) {
+        precondition(capacity > headroom)
+        base = .allocate(capacity: capacity)
+        base.initialize(repeating: 0, count: capacity)
+        self.capacity = capacity
+        self.headroom = headroom
+        start = headroom
+        length = 0
+    }
+
+    deinit { base.deallocate() }
+
+    /// The packet's first byte.
+    @inlinable public var data: UnsafeMutablePointer<UInt8> { base + start }
+
+    /// Largest packet that fits with the default headroom.
+    public var maxPacketLength: Int { capacity - headroom }
+
+    /// Replace the contents with `bytes` (truncated to `maxPacketLength`).
+    @inlinable public func load(_ bytes: UnsafeRawBufferPointer) {
+        start = headroom
+        length = min(bytes.count, capacity - headroom)
+        if length > 0 { UnsafeMutableRawPointer(base + start).copyMemory(from: bytes.baseAddress!, byteCount: length) }
+    }
+
+    public func load(_ bytes: [UInt8]) { bytes.withUnsafeBytes { load($0) } }
+
+    /// Copy another buffer's packet into this one.
+    @inlinable public func copy(from other: PacketBuffer) {
+        start = headroom
+        length = min(other.length, capacity - headroom)
+        (base + start).update(from: other.data, count: length)
+    }
+
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: data, count: length)) }
+}

@@ -1,0 +1,209 @@
+import SluiceIR
+
+/// A program compiled for the software runtime: parser, ingress, traffic manager (multicast
+/// replication), egress and deparser, with its tables and extern state. Create it once; then
+/// `process` packets. Not thread-safe: one pipeline per core.
+public final class Pipeline {
+    public let program: Program
+    let compiler: ProgramCompiler
+    let ctx: ExecContext
+    let states: [ProgramCompiler.StateFn]
+    let ingressFn: StmtFn
+    let egressFn: StmtFn?
+    let deparserFn: StmtFn
+    let spans: [(valid: Int, offset: Int, size: Int)]
+    var groups: [UInt16: [MulticastMember]] = [:]
+    /// Outputs of the current packet: the input buffer itself or copies from `pool`.
+    var outputs: [PacketBuffer] = []
+    var outputPorts: [UInt16] = []
+    public private(set) var outputCount = 0
+    var pool: [PacketBuffer] = []
+    var poolUsed = 0
+    let scratchBuffer = PacketBuffer()
+
+    /// Bounds on passes through the pipeline for recirculation and resubmission.
+    public var maxPasses = 4
+    /// At most this many parser state transitions per packet (then `ParserTimeout`).
+    public var maxParserSteps = 256
+
+    public internal(set) var stats = Stats()
+
+    public struct Stats: Hashable, Sendable {
+        public var received: UInt64 = 0
+        public var parserDrops: UInt64 = 0
+        public var ingressDrops: UInt64 = 0
+        public var egressDrops: UInt64 = 0
+        public var passLimitDrops: UInt64 = 0
+        public var headroomDrops: UInt64 = 0
+        public var emptyGroupDrops: UInt64 = 0
+        public var sent: UInt64 = 0
+        public var digestsDropped: UInt64 = 0
+    }
+
+    /// Verify and compile. `seed` seeds the program's `random`.
+    public init(_ program: Program, seed: UInt64 = 1) throws {
+        try Verifier.verify(program)
+        self.program = program
+        let c = ProgramCompiler(program)
+        compiler = c
+        states = try c.parser()
+        ingressFn = try c.block(program.ingress, Scope(element: "control ingress"))
+        egressFn = try program.egress.map { try c.block($0, Scope(element: "control egress")) }
+        deparserFn = try c.block(program.deparser.statements, Scope(element: "deparser"))
+        spans = c.emitSpans()
+        ctx = ExecContext(layout: c.layout, keyWords: c.keyWordsNeeded, hashBytes: c.hashBytesNeeded, seed: seed)
+        for t in program.tables {
+            let rt = c.tables[t.name]!
+            rt.setDefault(t.defaultAction, action: Int32(t.actions.firstIndex(of: t.defaultAction.action) ?? 0))
+            for e in t.entries {
+                guard let ai = t.actions.firstIndex(of: e.action.action), rt.insert(e, action: Int32(ai)) != nil else {
+                    throw CompileError("table '\(t.name)': its entry \(e.matches) -> \(e.action.action) could not be installed (duplicate or table full)")
+                }
+            }
+        }
+    }
+
+    // MARK: processing
+
+    /// Parse `buf` into the context. Returns false on reject.
+    @inline(__always) func parse(_ buf: PacketBuffer) -> Bool {
+        let c = ctx
+        c.pkt = buf.data
+        c.pktLen = buf.length
+        c.cursor = 0
+        var st: Int32 = 0
+        var steps = 0
+        if states.isEmpty { return true }
+        while st >= 0 {
+            st = states[Int(st)](c)
+            steps += 1
+            if steps > maxParserSteps && st >= 0 {
+                c.slots[Layout.standardSlot(.parserError)] = compiler.errorCode(.parserTimeout)
+                return false
+            }
+        }
+        return st == -1
+    }
+
+    /// Write the valid headers in emit order in front of the unparsed payload.
+    @inline(__always) func deparse(_ buf: PacketBuffer) -> Bool {
+        let c = ctx
+        var total = 0
+        for sp in spans where c.valid[sp.valid] != 0 { total += sp.size }
+        let payload = buf.length - c.cursor
+        let newStart = buf.start + c.cursor - total
+        guard newStart >= 0 else { stats.headroomDrops += 1; return false }
+        var p = buf.base + newStart
+        for sp in spans where c.valid[sp.valid] != 0 {
+            p.update(from: c.hdr + sp.offset, count: sp.size)
+            p += sp.size
+        }
+        buf.start = newStart
+        buf.length = total + payload
+        return true
+    }
+
+    /// Run one packet. Afterwards `outputCount` packets are available through `output(_:)`.
+    /// `buffer` is modified in place and may itself be an output (unicast needs no copy).
+    public func process(_ buffer: PacketBuffer, port: UInt16, timestamp: UInt64 = 0) {
+        outputCount = 0
+        poolUsed = 0
+        stats.received += 1
+        var buf = buffer
+        var pass = 0
+        var instance = InstanceType.normal
+        let c = ctx
+        while true {
+            c.reset(keepMetadata: false)
+            c.setStd(.ingressPort, UInt64(port))
+            c.setStd(.packetLength, UInt64(buf.length))
+            c.setStd(.ingressTimestamp, timestamp)
+            c.setStd(.instanceType, instance.rawValue)
+            c.setStd(.passCount, UInt64(pass))
+            if !parse(buf) && program.onParserReject == .drop { stats.parserDrops += 1; return }
+            ingressFn(c)
+            if c.resubmit {
+                pass += 1
+                if pass >= maxPasses { stats.passLimitDrops += 1; return }
+                instance = .resubmit
+                continue
+            }
+            deparserFn(c)
+            if c.std(.drop) != 0 { stats.ingressDrops += 1; return }
+            guard deparse(buf) else { return }
+            let group = UInt16(truncatingIfNeeded: c.std(.mcastGrp))
+            if group != 0 {
+                guard let members = groups[group], !members.isEmpty else { stats.emptyGroupDrops += 1; return }
+                // Every copy starts from the packet and the metadata as ingress left them.
+                ctx.saveMetadata()
+                let original = poolBuffer()
+                original.copy(from: buf)
+                for m in members {
+                    let copy = poolBuffer()
+                    copy.copy(from: original)
+                    if egressFn != nil { ctx.restoreMetadata() }
+                    if egress(copy, port: m.port, rid: m.rid, instance: .replica) { emit(copy, port: m.port) }
+                }
+                return
+            }
+            let egressPort = UInt16(truncatingIfNeeded: c.std(.egressSpec))
+            guard egress(buf, port: egressPort, rid: 0, instance: instance) else { return }
+            if c.recirculate {
+                pass += 1
+                if pass >= maxPasses { stats.passLimitDrops += 1; return }
+                scratchBuffer.copy(from: buf)
+                buf = scratchBuffer
+                instance = .recirculate
+                continue
+            }
+            emit(buf, port: egressPort)
+            return
+        }
+    }
+
+    /// Run egress on one copy in place. Returns false when the copy is dropped.
+    @inline(__always) func egress(_ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType) -> Bool {
+        guard let eg = egressFn else { return true }
+        let c = ctx
+        // User metadata is carried from ingress; headers are parsed again from the bytes.
+        c.reset(keepMetadata: true)
+        c.setStd(.egressPort, UInt64(port))
+        c.setStd(.egressRid, UInt64(rid))
+        c.setStd(.instanceType, instance.rawValue)
+        c.setStd(.packetLength, UInt64(out.length))
+        c.setStd(.drop, 0)
+        c.setStd(.parserError, 0)
+        guard parse(out) else { stats.parserDrops += 1; return false }
+        eg(c)
+        deparserFn(c)
+        if c.std(.drop) != 0 { stats.egressDrops += 1; return false }
+        return deparse(out)
+    }
+
+    @inline(__always) func emit(_ buf: PacketBuffer, port: UInt16) {
+        if outputCount == outputs.count { outputs.append(buf); outputPorts.append(port) } else {
+            outputs[outputCount] = buf; outputPorts[outputCount] = port
+        }
+        outputCount += 1
+        stats.sent += 1
+    }
+
+    func poolBuffer() -> PacketBuffer {
+        if poolUsed == pool.count { pool.append(PacketBuffer()) }
+        poolUsed += 1
+        return pool[poolUsed - 1]
+    }
+
+    /// The `i`th output of the last `process` call: its port and bytes (valid until the next call).
+    public func output(_ i: Int) -> (port: UInt16, buffer: PacketBuffer) {
+        (outputPorts[i], outputs[i])
+    }
+
+    /// Convenience for tests and tools (allocates): run bytes in, get (port, bytes) out.
+    public func process(_ bytes: [UInt8], port: UInt16, timestamp: UInt64 = 0) -> [(port: UInt16, bytes: [UInt8])] {
+        let b = PacketBuffer()
+        b.load(bytes)
+        process(b, port: port, timestamp: timestamp)
+        return (0..<outputCount).map { (outputPorts[$0], outputs[$0].bytes) }
+    }
+}
