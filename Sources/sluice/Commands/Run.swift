@@ -1,0 +1,52 @@
+import ArgumentParser
+import SluiceIR
+import SluicePrograms
+import SluiceRuntime
+import SluiceTesting
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Push packets through a program in the software runtime and print what comes out.",
+        discussion: """
+            Each --packet is PORT:HEX (spaces not allowed; use the hex of a whole Ethernet frame).
+            Example:
+              sluice run ipv4-router --entries routes.txt --packet 0:000000000001000000000099080045...
+            """)
+
+    @Argument(help: "A built-in program (see `sluice programs`).")
+    var program: String
+
+    @Option(help: "An entries file (BMv2 runtime CLI commands) to apply first.")
+    var entries: String?
+
+    @Option(name: .customLong("packet"), help: "PORT:HEX, repeatable.")
+    var packets: [String] = []
+
+    @Option(help: "Seed for the program's random values.")
+    var seed: UInt64 = 1
+
+    func run() throws {
+        let info = try builtinProgram(program)
+        let ir: Program
+        do { ir = try info.build().verified() } catch { throw ValidationError("\(error)") }
+        let ports: [UInt16] = Array(0..<8)
+        let h = try SwitchHarness(ir, controller: info.controller?(ports), seed: seed)
+        if let entries {
+            do { try EntriesFile(path: entries).apply(to: h.pipeline) } catch { throw ValidationError("\(error)") }
+        }
+        for (i, spec) in packets.enumerated() {
+            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let port = UInt16(parts[0]) else {
+                throw ValidationError("--packet #\(i + 1) '\(spec.prefix(40))': expected PORT:HEX, e.g. 0:ffffffffffff...")
+            }
+            let bytes: [UInt8]
+            do { bytes = try [UInt8](hex: parts[1]) } catch { throw ValidationError("--packet #\(i + 1): \(error)") }
+            try h.send(bytes, port: port)
+            let outs = h.drain()
+            if outs.isEmpty { print("packet \(i + 1) in port \(port): dropped") }
+            for o in outs { print("packet \(i + 1) in port \(port) -> out port \(o.port): \(o.bytes.hexString(separator: ""))") }
+        }
+        let s = h.pipeline.stats
+        print("received \(s.received), sent \(s.sent), parser drops \(s.parserDrops), ingress drops \(s.ingressDrops), egress drops \(s.egressDrops)")
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import SluiceIR
+import SluicePrograms
+import SluiceRuntime
+import SluiceTesting
+
+struct STF: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stf",
+        abstract: "Run a p4c-style STF spec (add, setdefault, packet, expect) against a program.")
+
+    @Argument(help: "The .stf file.")
+    var file: String
+
+    @Option(help: "A built-in program (see `sluice programs`).")
+    var program: String
+
+    func run() throws {
+        let info = try builtinProgram(program)
+        guard let text = FileIO.read(file) else { throw ValidationError("cannot read \(file)") }
+        let ir: Program
+        do { ir = try info.build().verified() } catch { throw ValidationError("\(error)") }
+        do {
+            let r = try STFSpec(file: file, text: text).run(ir, controller: info.controller?(Array(0..<8)))
+            print("\(file): pass (\(r))")
+        } catch {
+            print("\(error)")
+            throw ExitCode.failure
+        }
+    }
+}
