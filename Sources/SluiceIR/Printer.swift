@@ -155,7 +155,12 @@ public enum IRPrinter {
         case .unary(let op, let a): "\(op.rawValue)\(atom(a))"
         case .binary(let op, let a, let b): "\(atom(a)) \(op.rawValue) \(atom(b))"
         case .signed(let op, let a, let b): "signed(\(atom(a)) \(op.rawValue) \(atom(b)))"
-        case .slice(let a, let hi, let lo): "\(atom(a))[\(hi):\(lo)]"
+        // A slice binds tighter than a prefix operator or a cast: (~x)[7:0], ((bit<16>)x)[15:8].
+        case .slice(let a, let hi, let lo):
+            switch a {
+            case .unary, .cast: "(\(expr(a)))[\(hi):\(lo)]"
+            default: "\(atom(a))[\(hi):\(lo)]"
+            }
         case .concat(let a, let b): "\(atom(a)) ++ \(atom(b))"
         case .cast(let a, let w, let se): "(\(se ? "int" : "bit")<\(w)>)\(atom(a))"
         case .isValid(let h, let i): "hdr.\(h)\(index(i)).isValid()"

@@ -6,8 +6,8 @@ public final class PacketBuffer {
     public let capacity: Int
     public let headroom: Int
     /// Offset of the first packet byte within the allocation.
-    public var start: Int
-    public var length: Int
+    @exclusivity(unchecked) public var start: Int
+    @exclusivity(unchecked) public var length: Int
 
     public init(capacity: Int = 16384, headroom: Int = 512) {
         precondition(capacity > headroom)

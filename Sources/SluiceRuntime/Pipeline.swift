@@ -7,26 +7,26 @@ public final class Pipeline {
     public let program: Program
     let compiler: ProgramCompiler
     let ctx: ExecContext
-    let states: [ProgramCompiler.StateFn]
+    let states: [StateOp]
     let ingressFn: StmtFn
     let egressFn: StmtFn?
     let deparserFn: StmtFn
     let spans: [(valid: Int, offset: Int, size: Int)]
-    var groups: [UInt16: [MulticastMember]] = [:]
+    @exclusivity(unchecked) var groups: [UInt16: [MulticastMember]] = [:]
     /// Outputs of the current packet: the input buffer itself or copies from `pool`.
-    var outputs: [PacketBuffer] = []
-    var outputPorts: [UInt16] = []
-    public private(set) var outputCount = 0
-    var pool: [PacketBuffer] = []
-    var poolUsed = 0
+    @exclusivity(unchecked) var outputs: [PacketBuffer] = []
+    @exclusivity(unchecked) var outputPorts: [UInt16] = []
+    @exclusivity(unchecked) public private(set) var outputCount = 0
+    @exclusivity(unchecked) var pool: [PacketBuffer] = []
+    @exclusivity(unchecked) var poolUsed = 0
     let scratchBuffer = PacketBuffer()
 
     /// Bounds on passes through the pipeline for recirculation and resubmission.
-    public var maxPasses = 4
+    @exclusivity(unchecked) public var maxPasses = 4
     /// At most this many parser state transitions per packet (then `ParserTimeout`).
-    public var maxParserSteps = 256
+    @exclusivity(unchecked) public var maxParserSteps = 256
 
-    public internal(set) var stats = Stats()
+    @exclusivity(unchecked) public internal(set) var stats = Stats()
 
     public struct Stats: Hashable, Sendable {
         public var received: UInt64 = 0
@@ -75,7 +75,7 @@ public final class Pipeline {
         var steps = 0
         if states.isEmpty { return true }
         while st >= 0 {
-            st = states[Int(st)](c)
+            st = states[Int(st)].run(c)
             steps += 1
             if steps > maxParserSteps && st >= 0 {
                 c.slots[Layout.standardSlot(.parserError)] = compiler.errorCode(.parserTimeout)

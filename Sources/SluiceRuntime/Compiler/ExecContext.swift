@@ -16,18 +16,18 @@ final class ExecContext {
     let hashBuf: UnsafeMutablePointer<UInt8>
 
     /// The packet being parsed.
-    var pkt: UnsafeMutablePointer<UInt8>
-    var pktLen: Int = 0
-    var cursor: Int = 0
+    @exclusivity(unchecked) var pkt: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) var pktLen: Int = 0
+    @exclusivity(unchecked) var cursor: Int = 0
     /// Parameters of the running action.
-    var params: UnsafePointer<UInt64>
-    var exited = false
-    var hit = false
-    var actionRun: Int32 = -1
-    var registerOld: UInt64 = 0
-    var resubmit = false
-    var recirculate = false
-    var rng: SplitMix64
+    @exclusivity(unchecked) var params: UnsafePointer<UInt64>
+    @exclusivity(unchecked) var exited = false
+    @exclusivity(unchecked) var hit = false
+    @exclusivity(unchecked) var actionRun: Int32 = -1
+    @exclusivity(unchecked) var registerOld: UInt64 = 0
+    @exclusivity(unchecked) var resubmit = false
+    @exclusivity(unchecked) var recirculate = false
+    @exclusivity(unchecked) var rng: SplitMix64
 
 
     init(layout: Layout, keyWords: Int, hashBytes: Int, seed: UInt64) {

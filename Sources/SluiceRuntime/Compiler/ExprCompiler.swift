@@ -4,6 +4,23 @@ typealias ExprFn = (ExecContext) -> UInt64
 typealias WideFn = (ExecContext) -> UInt128
 typealias StmtFn = (ExecContext) -> Void
 
+// Closures kept in arrays are wrapped in structs: an array of bare closures stores them at the
+// most general abstraction, and every call would go through a reabstraction thunk.
+struct StmtOp { let run: StmtFn }
+struct StateOp { let run: (ExecContext) -> Int32 }
+struct WideOp { let run: WideFn }
+struct HashPart { let value: WideFn; let width: Int }
+
+/// Compose statements pairwise into one closure, so that no array is walked per packet.
+func chain(_ fs: [StmtOp]) -> StmtFn {
+    guard var acc = fs.last?.run else { return { _ in } }
+    for op in fs.dropLast().reversed() {
+        let f = op.run, rest = acc
+        acc = { c in f(c); rest(c) }
+    }
+    return acc
+}
+
 /// A program element could not be compiled for this backend.
 public struct CompileError: Error, CustomStringConvertible, Sendable {
     public var message: String
@@ -276,12 +293,11 @@ extension ProgramCompiler {
                 return (span == 0 ? r : lo &+ r % span) & m
             }
         case .lookahead(let lw):
+            let perr = Layout.standardSlot(.parserError), tooShort = errorCode(.packetTooShort)
             return { c in
                 let need = (lw + 7) / 8
                 if c.cursor + need > c.pktLen {
-                    if c.slots[Layout.standardSlot(.parserError)] == 0 {
-                        c.slots[Layout.standardSlot(.parserError)] = UInt64(StandardError.allCases.firstIndex(of: .packetTooShort)!)
-                    }
+                    if c.slots[perr] == 0 { c.slots[perr] = tooShort }
                     return 0
                 }
                 return Bits.load(c.pkt + c.cursor, bitOffset: 0, width: lw)
@@ -406,8 +422,14 @@ extension ProgramCompiler {
             let fa = try wide(a, s), fb = try wide(b, s)
             let wb = UInt128(width(b, s, expected: nil))
             return { c in ((fa(c) << wb) | fb(c)) & m }
-        case .cast(let a, _, _):
+        case .cast(let a, _, let signExtend):
             let f = try wide(a, s)
+            let aw = width(a, s, expected: nil)
+            if signExtend && aw < w {
+                // Copy the operand's sign bit into every bit above it.
+                let sign = UInt128(1) << UInt128(aw - 1), high = ~Bits.mask128(aw)
+                return { c in let v = f(c); return (v & sign != 0 ? v | high : v) & m }
+            }
             return { c in f(c) & m }
         case .mux(let cond, let a, let b):
             let fc = try narrow(cond, s, expected: 1), fa = try wide(a, s, expected: w), fb = try wide(b, s, expected: w)
@@ -431,8 +453,8 @@ extension ProgramCompiler {
     }
 
     func hashFn(_ alg: HashAlgorithm, _ inputs: [Expr], _ s: Scope, width w: Int, base: UInt64, modulo: UInt64) throws -> ExprFn {
-        let parts = try inputs.map { e -> (WideFn, Int) in (try wide(e, s), width(e, s, expected: nil)) }
-        let total = parts.reduce(0) { $0 + $1.1 }
+        let parts = try inputs.map { e in HashPart(value: try wide(e, s), width: width(e, s, expected: nil)) }
+        let total = parts.reduce(0) { $0 + $1.width }
         let nbytes = (total + 7) / 8
         let pad = nbytes * 8 - total
         let m = Bits.mask(w)
@@ -440,9 +462,9 @@ extension ProgramCompiler {
         let fill: (ExecContext) -> Void = { c in
             c.hashBuf.update(repeating: 0, count: nbytes)
             var bit = pad
-            for (f, pw) in parts {
-                Bits.store128(c.hashBuf, bitOffset: bit, width: pw, f(c))
-                bit += pw
+            for p in parts {
+                Bits.store128(c.hashBuf, bitOffset: bit, width: p.width, p.value(c))
+                bit += p.width
             }
         }
         let reduce: (UInt64) -> UInt64 = modulo == 0 ? { h in (base &+ h) & m } : { h in (base &+ h % modulo) & m }

@@ -27,7 +27,27 @@ struct Layout {
     var metaSlot: [String: Int] = [:]
     var slotCount = 0
 
-    static func standardSlot(_ f: StandardField) -> Int { StandardField.allCases.firstIndex(of: f)! }
+    /// Standard fields occupy the first slots, in declaration order (a switch: no lookup).
+    @inline(__always) static func standardSlot(_ f: StandardField) -> Int {
+        switch f {
+        case .ingressPort: 0
+        case .egressSpec: 1
+        case .egressPort: 2
+        case .drop: 3
+        case .mcastGrp: 4
+        case .egressRid: 5
+        case .packetLength: 6
+        case .ingressTimestamp: 7
+        case .enqTimestamp: 8
+        case .enqQdepth: 9
+        case .deqTimedelta: 10
+        case .deqQdepth: 11
+        case .parserError: 12
+        case .checksumError: 13
+        case .instanceType: 14
+        case .passCount: 15
+        }
+    }
 
     init(_ p: Program, _ index: ProgramIndex) {
         slotCount = StandardField.allCases.count

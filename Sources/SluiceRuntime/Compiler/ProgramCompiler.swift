@@ -11,9 +11,11 @@ final class ProgramCompiler {
     var counters: [String: CounterState] = [:]
     var meters: [String: MeterState] = [:]
     let digests: DigestRing
-    var compiledActions: [String: StmtFn] = [:]
+    var compiledActions: [String: StmtOp] = [:]
     var callBuffers: [UnsafeMutablePointer<UInt64>] = []
     var wideBuffers: [UnsafeMutablePointer<UInt128>] = []
+    var checksumBuffers: [UnsafeMutablePointer<UInt8>] = []
+    var intBuffers: [UnsafeMutablePointer<Int>] = []
     var keyWordsNeeded = 1
     var hashBytesNeeded = 16
     var digestWidth = 1
@@ -33,12 +35,17 @@ final class ProgramCompiler {
         }
     }
 
-    deinit { for b in callBuffers { b.deallocate() }; for b in wideBuffers { b.deallocate() } }
+    deinit {
+        for b in callBuffers { b.deallocate() }
+        for b in wideBuffers { b.deallocate() }
+        for b in checksumBuffers { b.deallocate() }
+        for b in intBuffers { b.deallocate() }
+    }
 
     /// Returns the next state index, `-1` for accept or `-2` for reject.
     typealias StateFn = (ExecContext) -> Int32
 
-    func parser() throws -> [StateFn] {
+    func parser() throws -> [StateOp] {
         let states = program.parser.states
         var ids: [String: Int32] = [ReservedState.accept: -1, ReservedState.reject: -2]
         for (i, st) in states.enumerated() { ids[st.name] = Int32(i) }
@@ -46,7 +53,12 @@ final class ProgramCompiler {
         let noMatch = errorCode(.noMatch)
         return try states.map { st in
             let scope = Scope(element: "parser state '\(st.name)'", inParser: true)
-            let body = try st.statements.map { try stmt($0, scope) }
+            // Statements run until one raises a parser error.
+            var body: StmtFn = { _ in }
+            for next in st.statements.reversed() {
+                let f = try stmt(next, scope), rest = body
+                body = { c in f(c); if c.slots[perr] == 0 { rest(c) } }
+            }
             func target(_ n: String) throws -> Int32 {
                 guard let t = ids[n] else { throw CompileError("parser state '\(st.name)': no state '\(n)'") }
                 return t
@@ -60,11 +72,11 @@ final class ProgramCompiler {
                 transition = { _ in t }
             case .select(let keys, let cases):
                 let widths = keys.map { width($0, scope, expected: nil) }
-                let fs = try zip(keys, widths).map { try wide($0, scope, expected: $1) }
+                let fs = try zip(keys, widths).map { WideOp(run: try wide($0, scope, expected: $1)) }
                 let compiled = try cases.map { cs -> ([KeysetElement], Int32) in (cs.keys, try target(cs.next)) }
                 if fs.count == 1, compiled.allSatisfy({ if case .value = $0.0[0] { true } else if case .any = $0.0[0] { true } else { false } }) {
                     // The common case: one key, exact values and a default.
-                    let f = fs[0]
+                    let f = fs[0].run
                     let table = compiled.map { c -> (UInt128?, Int32) in
                         if case .value(let v) = c.0[0] { return (v, c.1) }
                         return (nil, c.1)
@@ -81,7 +93,7 @@ final class ProgramCompiler {
                     wideBuffers.append(vals)
                     let n = fs.count
                     transition = { c in
-                        for (i, f) in fs.enumerated() { vals[i] = f(c) }
+                        for i in 0..<n { vals[i] = fs[i].run(c) }
                         for (ks, next) in compiled {
                             var ok = true
                             for (i, k) in ks.enumerated() where i < n {
@@ -100,11 +112,9 @@ final class ProgramCompiler {
                     }
                 }
             }
-            return { c in
-                for f in body {
-                    f(c)
-                    if c.slots[perr] != 0 { return -2 }
-                }
+            return StateOp { c in
+                body(c)
+                if c.slots[perr] != 0 { return -2 }
                 let next = transition(c)
                 return c.slots[perr] != 0 ? -2 : next
             }

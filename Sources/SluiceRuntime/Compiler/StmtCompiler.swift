@@ -3,19 +3,15 @@ import SluiceIR
 extension ProgramCompiler {
     /// Compile a sequence. Statements that may `exit` are followed by a check of the flag.
     func block(_ stmts: [Stmt], _ s: Scope) throws -> StmtFn {
-        let fns = try stmts.map { ($0.mayExit, try stmt($0, s)) }
-        switch fns.count {
-        case 0: return { _ in }
-        case 1: return fns[0].1
-        default:
-            // Pairwise composition: no array walk per packet.
-            var acc: StmtFn = fns.last!.1
-            for (mayExit, f) in fns.dropLast().reversed() {
-                let rest = acc
-                acc = mayExit ? { c in f(c); if !c.exited { rest(c) } } : { c in f(c); rest(c) }
-            }
-            return acc
+        // Pairwise composition: no array walk per packet. (Closures travel in `StmtOp`s: a bare
+        // closure in an array would come back wrapped in a reabstraction thunk.)
+        let ops = try stmts.map { StmtOp(run: try stmt($0, s)) }
+        guard var acc = ops.last?.run else { return { _ in } }
+        for (st, op) in zip(stmts, ops).dropLast().reversed() {
+            let f = op.run, rest = acc
+            acc = st.mayExit ? { c in f(c); if !c.exited { rest(c) } } : { c in f(c); rest(c) }
         }
+        return acc
     }
 
     func stmt(_ st: Stmt, _ s: Scope) throws -> StmtFn {
@@ -78,24 +74,24 @@ extension ProgramCompiler {
             let buf = UnsafeMutablePointer<UInt64>.allocate(capacity: max(words, 1))
             buf.initialize(repeating: 0, count: max(words, 1))
             callBuffers.append(buf)
-            var writers: [(ExecContext) -> Void] = []
+            var writers: [StmtOp] = []
             var w = 0
             for (i, prm) in a.params.enumerated() where i < args.count {
                 let at = w
                 if prm.width > 64 {
                     let f = try wide(args[i], s, expected: prm.width)
-                    writers.append { c in let v = f(c); buf[at] = UInt64(truncatingIfNeeded: v >> 64); buf[at + 1] = UInt64(truncatingIfNeeded: v) }
+                    writers.append(StmtOp { c in let v = f(c); buf[at] = UInt64(truncatingIfNeeded: v >> 64); buf[at + 1] = UInt64(truncatingIfNeeded: v) })
                     w += 2
                 } else {
                     let f = try narrow(args[i], s, expected: prm.width)
-                    writers.append { c in buf[at] = f(c) }
+                    writers.append(StmtOp { c in buf[at] = f(c) })
                     w += 1
                 }
             }
-            let ws = writers
+            let writeArgs = chain(writers)
             return { c in
                 let saved = c.params
-                for f in ws { f(c) }
+                writeArgs(c)
                 c.params = UnsafePointer(buf)
                 body(c)
                 c.params = saved
@@ -167,8 +163,11 @@ extension ProgramCompiler {
             if case .verifyChecksum = st { verify = true }
             return try checksum(field, over, verify: verify, s)
         case .incrementalChecksum(let field, let old, let new):
-            let fo = try wide(old, s), fn = try wide(new, s)
-            let words = max(1, width(old, s, expected: nil) / 16)
+            // A constant takes the other value's width, as the verifier infers it.
+            let shared = index.width(of: old, params: s.params, registerWidth: s.registerWidth)
+                ?? index.width(of: new, params: s.params, registerWidth: s.registerWidth)
+            let fo = try wide(old, s, expected: shared), fn = try wide(new, s, expected: shared)
+            let words = max(1, (shared ?? 16) / 16)
             let read = try readField(field, s), w = try writeField(field, s)
             return { c in
                 let o = fo(c), n = fn(c)
@@ -230,20 +229,46 @@ extension ProgramCompiler {
         let spans = over.map { layout.header($0) }.flatMap { hs in
             (0..<hs.elements).map { (valid: hs.validIndex + $0, offset: hs.offset + $0 * hs.size, size: hs.size) }
         }
-        let read = try readField(field, s), write = try writeField(field, s)
         let errSlot = Layout.standardSlot(.checksumError)
+        // The common case: one header, the field a byte-aligned 16-bit word at a fixed offset.
+        if spans.count == 1, case .header(let h, let f, _) = field, let bit = layout.header(h).type.bitOffset(of: f),
+           bit % 8 == 0, index.decl(of: field)?.width == 16, let base = try headerBase(fh, fidx, s).constant,
+           spans[0].size % 2 == 0 {
+            let at = base + bit / 8, off = spans[0].offset, size = spans[0].size
+            if verify {
+                return { c in
+                    guard c.valid[fvk] != 0 else { return }
+                    let sum = InternetChecksum.sum(UnsafeRawBufferPointer(start: c.hdr + off, count: size))
+                    if InternetChecksum.fold(sum) != 0xFFFF { c.slots[errSlot] = 1 }
+                }
+            }
+            return { c in
+                guard c.valid[fvk] != 0 else { return }
+                c.hdr[at] = 0; c.hdr[at + 1] = 0
+                let ck = ~InternetChecksum.fold(InternetChecksum.sum(UnsafeRawBufferPointer(start: c.hdr + off, count: size)))
+                c.hdr[at] = UInt8(ck >> 8); c.hdr[at + 1] = UInt8(truncatingIfNeeded: ck)
+            }
+        }
+        // General case: the headers' bytes concatenated (odd-sized headers shift what follows).
+        let write = try writeField(field, s)
+        let total = spans.reduce(0) { $0 + $1.size }
+        let buf = UnsafeMutablePointer<UInt8>.allocate(capacity: max(total, 1))
+        checksumBuffers.append(buf)
+        let n = spans.count
+        let spanValid = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1)), spanOff = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1)), spanSize = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1))
+        for (i, sp) in spans.enumerated() { spanValid[i] = sp.valid; spanOff[i] = sp.offset; spanSize[i] = sp.size }
+        intBuffers += [spanValid, spanOff, spanSize]
         return { c in
             guard c.valid[fvk] != 0 else { return }
-            let saved = read(c)
             if !verify { write(c, 0) }
-            var sum: UInt32 = 0
-            for sp in spans where c.valid[sp.valid] != 0 {
-                sum = InternetChecksum.sum(UnsafeRawBufferPointer(start: c.hdr + sp.offset, count: sp.size), initial: sum)
+            var len = 0
+            for i in 0..<n where c.valid[spanValid[i]] != 0 {
+                (buf + len).update(from: c.hdr + spanOff[i], count: spanSize[i])
+                len += spanSize[i]
             }
-            let folded = InternetChecksum.fold(sum)
+            let folded = InternetChecksum.fold(InternetChecksum.sum(UnsafeRawBufferPointer(start: buf, count: len)))
             if verify {
                 if folded != 0xFFFF { c.slots[errSlot] = 1 }
-                _ = saved
             } else {
                 write(c, UInt64(~folded))
             }
@@ -252,39 +277,35 @@ extension ProgramCompiler {
 
     func applyTable(_ name: String, _ outcome: ApplyOutcome, _ s: Scope) throws -> StmtFn {
         guard let t = tables[name] else { throw CompileError("\(s.element): unknown table '\(name)'") }
-        let actionFns = try t.decl.actions.map { n -> StmtFn in
+        let fns = try t.decl.actions.map { n -> StmtOp in
             guard let a = index.actions[n] else { throw CompileError("table '\(name)': unknown action '\(n)'") }
-            return try action(a)
+            return StmtOp(run: try action(a))
         }
         // Key construction into the context's key words.
-        var keyWriters: [(ExecContext) -> Void] = []
+        var keyWriters: [StmtOp] = []
         var word = 0
         for (i, k) in t.decl.keys.enumerated() {
             let at = word
             if t.fieldWords[i] == 2 {
                 let f = try wide(k.expr, s, expected: t.fieldWidths[i])
-                keyWriters.append { c in let v = f(c); c.key[at] = UInt64(truncatingIfNeeded: v >> 64); c.key[at + 1] = UInt64(truncatingIfNeeded: v) }
+                keyWriters.append(StmtOp { c in let v = f(c); c.key[at] = UInt64(truncatingIfNeeded: v >> 64); c.key[at + 1] = UInt64(truncatingIfNeeded: v) })
             } else {
                 let f = try narrow(k.expr, s, expected: t.fieldWidths[i])
-                keyWriters.append { c in c.key[at] = f(c) }
+                keyWriters.append(StmtOp { c in c.key[at] = f(c) })
             }
             word += t.fieldWords[i]
         }
         keyWordsNeeded = max(keyWordsNeeded, word)
-        let buildKey: (ExecContext) -> Void
-        if keyWriters.count == 1 { buildKey = keyWriters[0] } else {
-            let ws = keyWriters
-            buildKey = { c in for w in ws { w(c) } }
-        }
+        let buildKey = chain(keyWriters)
         let hit = try block(outcome.hit, s), miss = try block(outcome.miss, s)
         let hasHitMiss = !outcome.hit.isEmpty || !outcome.miss.isEmpty
-        var branches: [StmtFn?] = Array(repeating: nil, count: t.decl.actions.count)
+        var branches: [StmtOp?] = Array(repeating: nil, count: t.decl.actions.count)
         for b in outcome.actions {
             guard let ai = t.decl.actions.firstIndex(of: b.action) else { throw CompileError("table '\(name)': no action '\(b.action)' to switch on") }
-            branches[ai] = try block(b.body, s)
+            branches[ai] = StmtOp(run: try block(b.body, s))
         }
         let hasBranches = !outcome.actions.isEmpty
-        let fns = actionFns, br = branches
+        let br = branches
         let direct = t.decl.directCounter, lenSlot = Layout.standardSlot(.packetLength)
         let stride = t.stride
         return { c in
@@ -300,21 +321,21 @@ extension ProgramCompiler {
                 c.params = UnsafePointer(t.defaultData)
                 t.missPackets &+= 1
             }
-            fns[Int(aid)](c)
+            fns[Int(aid)].run(c)
             if c.exited { return }
             if hasHitMiss { if e >= 0 { hit(c) } else { miss(c) } }
-            if hasBranches, let b = br[Int(aid)] { b(c) }
+            if hasBranches, let b = br[Int(aid)] { b.run(c) }
         }
     }
 
     /// An action's body, compiled once per action and shared by every table and call site.
     func action(_ a: Action) throws -> StmtFn {
-        if let f = compiledActions[a.name] { return f }
+        if let op = compiledActions[a.name] { return op.run }
         var scope = Scope(element: "action '\(a.name)'", params: a.params)
         var w = 0
         for p in a.params { scope.paramWord[p.name] = w; w += p.width > 64 ? 2 : 1 }
         let f = try block(a.body, scope)
-        compiledActions[a.name] = f
+        compiledActions[a.name] = StmtOp(run: f)
         return f
     }
 }

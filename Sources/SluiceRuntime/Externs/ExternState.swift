@@ -5,7 +5,7 @@ final class RegisterState {
     let decl: Register
     let cells: UnsafeMutablePointer<UInt64>
     let mask: UInt64
-    var outOfRange: UInt64 = 0
+    @exclusivity(unchecked) var outOfRange: UInt64 = 0
     init(_ d: Register) {
         decl = d
         cells = .allocate(capacity: max(d.size, 1)); cells.initialize(repeating: 0, count: max(d.size, 1))
@@ -18,9 +18,9 @@ final class RegisterState {
 final class CounterState {
     let name: String
     let size: Int
-    var packets: UnsafeMutablePointer<UInt64>
-    var bytes: UnsafeMutablePointer<UInt64>
-    var outOfRange: UInt64 = 0
+    @exclusivity(unchecked) var packets: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) var bytes: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) var outOfRange: UInt64 = 0
     init(name: String, size: Int) {
         self.name = name; self.size = size
         packets = .allocate(capacity: max(size, 1)); packets.initialize(repeating: 0, count: max(size, 1))
@@ -47,7 +47,7 @@ public enum MeterColor: UInt64, Sendable { case green = 0, yellow = 1, red = 2 }
 final class MeterState {
     struct Cell { var rates: MeterRates?; var tc: UInt128 = 0; var tp: UInt128 = 0; var last: UInt64 = 0 }
     let decl: Meter
-    var cells: [Cell]
+    @exclusivity(unchecked) var cells: [Cell]
     init(_ d: Meter) { decl = d; cells = Array(repeating: Cell(), count: max(d.size, 1)) }
 
     func execute(_ i: Int, amount: UInt64, now: UInt64) -> UInt64 {
@@ -88,10 +88,10 @@ public struct DigestMessage: Hashable, Sendable {
 final class DigestRing {
     let capacity: Int
     let width: Int
-    var ids: UnsafeMutablePointer<Int32>
-    var values: UnsafeMutablePointer<UInt128>
-    var head = 0, count = 0
-    var dropped: UInt64 = 0
+    @exclusivity(unchecked) var ids: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) var values: UnsafeMutablePointer<UInt128>
+    @exclusivity(unchecked) var head = 0, count = 0
+    @exclusivity(unchecked) var dropped: UInt64 = 0
     init(capacity: Int, width: Int) {
         self.capacity = capacity; self.width = max(width, 1)
         ids = .allocate(capacity: capacity); ids.initialize(repeating: 0, count: capacity)

@@ -17,19 +17,19 @@ final class RuntimeTable {
     let linear: LinearIndex?
 
     // Per entry id. Grown on demand, never beyond `decl.size`.
-    var capacity = 0
-    var entryAction: UnsafeMutablePointer<Int32>
-    var actionData: UnsafeMutablePointer<UInt64>
-    var hitPackets: UnsafeMutablePointer<UInt64>
-    var hitBytes: UnsafeMutablePointer<UInt64>
-    var entries: [TableEntry?] = []
-    var free: [Int32] = []
-    var liveCount = 0
+    @exclusivity(unchecked) var capacity = 0
+    @exclusivity(unchecked) var entryAction: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) var actionData: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) var hitPackets: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) var hitBytes: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) var entries: [TableEntry?] = []
+    @exclusivity(unchecked) var free: [Int32] = []
+    @exclusivity(unchecked) var liveCount = 0
 
-    var defaultAction: Int32
+    @exclusivity(unchecked) var defaultAction: Int32
     let defaultData: UnsafeMutablePointer<UInt64>
-    var defaultCall: ActionCall
-    var missPackets: UInt64 = 0
+    @exclusivity(unchecked) var defaultCall: ActionCall
+    @exclusivity(unchecked) var missPackets: UInt64 = 0
 
     init(_ t: Table, index: ProgramIndex, widths: [Int]) {
         decl = t
