@@ -4,7 +4,7 @@ import SluiceRuntime
 
 /// `l2-switch`: a learning Ethernet switch. Known destinations go out of their port; unknown
 /// and broadcast destinations flood to every port but the one they came in on (multicast group
-/// `floodGroup`, pruned in egress); unknown sources reach the control plane as `learn` digests,
+/// `floodGroup`), and no frame leaves by the port it came in on; unknown sources reach the control plane as `learn` digests,
 /// and the controller installs them.
 public enum L2Switch {
     public static let name = "l2-switch"
@@ -58,8 +58,9 @@ public enum L2Switch {
                 Apply("dmac")
             }
             Egress {
-                // Never flood a frame back out of the port it came in on.
-                If(standard.instanceType == Value(UInt128(InstanceType.replica.rawValue)) && standard.egressPort == standard.ingressPort) {
+                // Like an 802.1D bridge: never send a frame back out of the port it came in on
+                // (neither a flooded copy nor a unicast to a station learnt on that port).
+                If(standard.egressPort == standard.ingressPort) {
                     Drop()
                 }
             }

@@ -52,6 +52,15 @@ import SluiceTesting
         }
     }
 
+    @Test func aFrameForAStationOnItsOwnPortIsFiltered() throws {
+        let (h, _) = try harness()
+        try h.send(frame(b, a), port: 1)  // a learnt on port 1; b unknown: flooded
+        _ = h.drain()
+        try h.send(frame(a, c), port: 1)  // c, also on port 1, talks to a: same segment
+        try h.expectNoOtherPackets()
+        #expect(h.pipeline.stats.egressDrops == 2)  // the pruned flood copy, then this one
+    }
+
     @Test func floodedCopiesAreCountedAndThePrunedOneIsAnEgressDrop() throws {
         let (h, _) = try harness()
         try h.send(frame(a, b), port: 2)
