@@ -36,11 +36,14 @@ public final class PacketBuffer {
 
     public func load(_ bytes: [UInt8]) { bytes.withUnsafeBytes { load($0) } }
 
-    /// Copy another buffer's packet into this one.
+    /// Copy another buffer's packet into this one. `other` may be this buffer: the packet then
+    /// moves back to the default headroom (the regions may overlap).
     @inlinable public func copy(from other: PacketBuffer) {
+        let source = other.data
+        let n = min(other.length, capacity - headroom)
         start = headroom
-        length = min(other.length, capacity - headroom)
-        (base + start).update(from: other.data, count: length)
+        length = n
+        if n > 0 { UnsafeMutableRawPointer(base + start).copyMemory(from: source, byteCount: n) }
     }
 
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: data, count: length)) }

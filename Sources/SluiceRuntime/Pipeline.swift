@@ -40,11 +40,13 @@ public final class Pipeline {
         public var digestsDropped: UInt64 = 0
     }
 
-    /// Verify and compile. `seed` seeds the program's `random`.
-    public init(_ program: Program, seed: UInt64 = 1) throws {
+    /// Verify and compile. `seed` seeds the program's `random`. `queues: true` is for hosts
+    /// that model queues and set the traffic-manager values; otherwise a program reading them is
+    /// rejected here.
+    public init(_ program: Program, seed: UInt64 = 1, queues: Bool = false) throws {
         try Verifier.verify(program)
         self.program = program
-        let c = ProgramCompiler(program)
+        let c = ProgramCompiler(program, queues: queues)
         compiler = c
         states = try c.parser()
         ingressFn = try c.block(program.ingress, Scope(element: "control ingress"))
@@ -165,8 +167,11 @@ public final class Pipeline {
     @inline(__always) func egress(_ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType) -> Bool {
         guard let eg = egressFn else { return true }
         let c = ctx
-        // User metadata is carried from ingress; headers are parsed again from the bytes.
+        // User metadata is carried from ingress; headers are parsed again from the bytes. A
+        // recirculation ingress asked for still happens after egress.
+        let recirculate = c.recirculate
         c.reset(keepMetadata: true)
+        c.recirculate = recirculate
         c.setStd(.egressPort, UInt64(port))
         c.setStd(.egressRid, UInt64(rid))
         c.setStd(.instanceType, instance.rawValue)

@@ -10,6 +10,8 @@ final class ExecContext {
     let headerBytes: Int
     let validCount: Int
     let slotCount: Int
+    /// Stack next-index counters: `slots[stackSlots]`.
+    let stackSlots: Range<Int>
     /// Key words for table lookups (large enough for any table of the program).
     let key: UnsafeMutablePointer<UInt64>
     /// Bytes for hash inputs.
@@ -34,6 +36,7 @@ final class ExecContext {
         headerBytes = layout.headerBytes
         validCount = layout.validCount
         slotCount = layout.slotCount
+        stackSlots = layout.stackSlots
         hdr = .allocate(capacity: max(headerBytes, 1)); hdr.initialize(repeating: 0, count: max(headerBytes, 1))
         valid = .allocate(capacity: max(validCount, 1)); valid.initialize(repeating: 0, count: max(validCount, 1))
         slots = .allocate(capacity: slotCount); slots.initialize(repeating: 0, count: slotCount)
@@ -59,11 +62,13 @@ final class ExecContext {
     @inline(__always) func std(_ f: StandardField) -> UInt64 { slots[Layout.standardSlot(f)] }
     @inline(__always) func setStd(_ f: StandardField, _ v: UInt64) { slots[Layout.standardSlot(f)] = v }
 
-    /// Clear headers and validity (metadata too unless `keepMetadata`).
+    /// Clear headers, validity and stack counters (metadata too unless `keepMetadata`).
     @inline(__always) func reset(keepMetadata: Bool) {
         hdr.update(repeating: 0, count: headerBytes)
         valid.update(repeating: 0, count: validCount)
-        if !keepMetadata { slots.update(repeating: 0, count: slotCount) }
+        if !keepMetadata { slots.update(repeating: 0, count: slotCount) } else if !stackSlots.isEmpty {
+            (slots + stackSlots.lowerBound).update(repeating: 0, count: stackSlots.count)
+        }
         exited = false; hit = false; actionRun = -1; resubmit = false; recirculate = false
     }
 }

@@ -86,6 +86,15 @@ extension ProgramCompiler {
         return d
     }
 
+    /// Traffic-manager values need queues, which the standalone runtime does not model (a host
+    /// with queues, such as an emulator, compiles with `queues: true`): a program that reads them
+    /// elsewhere learns it when it is compiled.
+    func checkProvided(_ f: StandardField, _ s: Scope) throws {
+        if f.needsQueues && !queues {
+            throw CompileError("\(s.element): standard.\(f.rawValue) needs a traffic manager with queues, which the software runtime does not have")
+        }
+    }
+
     func readField(_ r: FieldRef, _ s: Scope) throws -> ExprFn {
         switch r {
         case .meta(let m):
@@ -93,6 +102,7 @@ extension ProgramCompiler {
             if (index.metadata[m]?.width ?? 0) > 64 { return { c in c.slots[slot + 1] } }
             return { c in c.slots[slot] }
         case .standard(let f):
+            try checkProvided(f, s)
             let slot = Layout.standardSlot(f)
             return { c in c.slots[slot] }
         case .header(let h, let f, let idx):
@@ -136,6 +146,7 @@ extension ProgramCompiler {
             if d.width > 64 { return { c in UInt128(c.slots[slot]) << 64 | UInt128(c.slots[slot + 1]) } }
             return { c in UInt128(c.slots[slot]) }
         case .standard(let f):
+            try checkProvided(f, s)
             let slot = Layout.standardSlot(f)
             return { c in UInt128(c.slots[slot]) }
         case .header(let h, let f, let idx):

@@ -26,6 +26,9 @@ struct Layout {
     /// Metadata slots: standard fields first, then user metadata (two slots for fields over 64 bits).
     var metaSlot: [String: Int] = [:]
     var slotCount = 0
+    /// The slots of the stacks' next-index counters, after the metadata: per-parse state, not
+    /// metadata, so they are cleared whenever headers are.
+    var stackSlots: Range<Int> = 0..<0
 
     /// Standard fields occupy the first slots, in declaration order (a switch: no lookup).
     @inline(__always) static func standardSlot(_ f: StandardField) -> Int {
@@ -55,6 +58,7 @@ struct Layout {
             metaSlot[m.name] = slotCount
             slotCount += m.width > 64 ? 2 : 1
         }
+        let firstStackSlot = slotCount
         for h in p.headers {
             guard let t = index.headerTypes[h.type] else { continue }
             let slot = HeaderSlot(
@@ -66,6 +70,7 @@ struct Layout {
             headerBytes += t.byteWidth * slot.elements
             validCount += slot.elements
         }
+        stackSlots = firstStackSlot..<slotCount
     }
 
     func header(_ name: String) -> HeaderSlot { headers[headerIndex[name]!] }

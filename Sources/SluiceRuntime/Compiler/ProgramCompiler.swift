@@ -19,8 +19,11 @@ final class ProgramCompiler {
     var keyWordsNeeded = 1
     var hashBytesNeeded = 16
     var digestWidth = 1
+    /// Whether the host sets traffic-manager values (queue depths, enqueue times) before egress.
+    let queues: Bool
 
-    init(_ p: Program) {
+    init(_ p: Program, queues: Bool = false) {
+        self.queues = queues
         program = p
         index = ProgramIndex(p)
         layout = Layout(p, index)
