@@ -187,7 +187,9 @@ public final class Pipeline {
 
     @inline(__always) func emit(_ buf: PacketBuffer, port: UInt16) {
         if outputCount == outputs.count { outputs.append(buf); outputPorts.append(port) } else {
-            outputs[outputCount] = buf; outputPorts[outputCount] = port
+            // Storing the same reference again would cost a retain, a release and a uniqueness check.
+            if outputs[outputCount] !== buf { outputs[outputCount] = buf }
+            outputPorts[outputCount] = port
         }
         outputCount += 1
         stats.sent += 1

@@ -129,8 +129,8 @@ struct BenchError: Error, CustomStringConvertible {
 /// an incremental checksum update.
 final class HandWrittenRouter {
     let index = TupleSpaceIndex(keyWords: 1)
-    var macs: [UInt64] = []
-    var ports: [UInt16] = []
+    @exclusivity(unchecked) var macs: [UInt64] = []
+    @exclusivity(unchecked) var ports: [UInt16] = []
 
     func add(_ addr: UInt32, _ len: Int, mac: UInt64, port: UInt16) {
         let mask: UInt64 = len == 0 ? 0 : (0xFFFF_FFFF >> UInt64(32 - len)) << UInt64(32 - len)

@@ -96,6 +96,11 @@ enum Bits {
         let first = bitOffset >> 3
         let shift = bitOffset & 7
         let nbytes = (shift + width + 7) >> 3
+        if nbytes <= 8 {
+            var v: UInt64 = 0
+            for i in 0..<nbytes { v = (v << 8) | UInt64(p[first + i]) }
+            return (v >> UInt64(nbytes * 8 - shift - width)) & mask(width)
+        }
         var v: UInt128 = 0
         for i in 0..<nbytes { v = (v << 8) | UInt128(p[first + i]) }
         let drop = nbytes * 8 - shift - width
@@ -107,6 +112,15 @@ enum Bits {
         let first = bitOffset >> 3
         let shift = bitOffset & 7
         let nbytes = (shift + width + 7) >> 3
+        if nbytes <= 8 {
+            var old: UInt64 = 0
+            for i in 0..<nbytes { old = (old << 8) | UInt64(p[first + i]) }
+            let drop = UInt64(nbytes * 8 - shift - width)
+            let m = mask(width) << drop
+            let v = (old & ~m) | (((value & mask(width)) << drop) & m)
+            for i in 0..<nbytes { p[first + i] = UInt8(truncatingIfNeeded: v >> UInt64((nbytes - 1 - i) * 8)) }
+            return
+        }
         var old: UInt128 = 0
         for i in 0..<nbytes { old = (old << 8) | UInt128(p[first + i]) }
         let drop = UInt128(nbytes * 8 - shift - width)

@@ -16,6 +16,7 @@ final class ProgramCompiler {
     var wideBuffers: [UnsafeMutablePointer<UInt128>] = []
     var checksumBuffers: [UnsafeMutablePointer<UInt8>] = []
     var intBuffers: [UnsafeMutablePointer<Int>] = []
+    var selectTables: [(UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<Bool>, UnsafeMutablePointer<Int32>)] = []
     var keyWordsNeeded = 1
     var hashBytesNeeded = 16
     var digestWidth = 1
@@ -43,6 +44,7 @@ final class ProgramCompiler {
         for b in wideBuffers { b.deallocate() }
         for b in checksumBuffers { b.deallocate() }
         for b in intBuffers { b.deallocate() }
+        for (a, b, c) in selectTables { a.deallocate(); b.deallocate(); c.deallocate() }
     }
 
     /// Returns the next state index, `-1` for accept or `-2` for reject.
@@ -77,16 +79,20 @@ final class ProgramCompiler {
                 let widths = keys.map { width($0, scope, expected: nil) }
                 let fs = try zip(keys, widths).map { WideOp(run: try wide($0, scope, expected: $1)) }
                 let compiled = try cases.map { cs -> ([KeysetElement], Int32) in (cs.keys, try target(cs.next)) }
-                if fs.count == 1, compiled.allSatisfy({ if case .value = $0.0[0] { true } else if case .any = $0.0[0] { true } else { false } }) {
-                    // The common case: one key, exact values and a default.
-                    let f = fs[0].run
-                    let table = compiled.map { c -> (UInt128?, Int32) in
-                        if case .value(let v) = c.0[0] { return (v, c.1) }
-                        return (nil, c.1)
+                if fs.count == 1, widths[0] <= 64, compiled.allSatisfy({ if case .value = $0.0[0] { true } else if case .any = $0.0[0] { true } else { false } }) {
+                    // The common case: one key of up to 64 bits, exact values and a default.
+                    let f = try narrow(keys[0], scope, expected: widths[0])
+                    let n = compiled.count
+                    let values = UnsafeMutablePointer<UInt64>.allocate(capacity: n), isAny = UnsafeMutablePointer<Bool>.allocate(capacity: n)
+                    let nexts = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+                    for (i, c) in compiled.enumerated() {
+                        if case .value(let v) = c.0[0] { values[i] = UInt64(truncatingIfNeeded: v); isAny[i] = false } else { values[i] = 0; isAny[i] = true }
+                        nexts[i] = c.1
                     }
+                    selectTables.append((values, isAny, nexts))
                     transition = { c in
                         let v = f(c)
-                        for (k, next) in table where k == nil || k! == v { return next }
+                        for i in 0..<n where isAny[i] || values[i] == v { return nexts[i] }
                         c.slots[perr] = noMatch
                         return -2
                     }

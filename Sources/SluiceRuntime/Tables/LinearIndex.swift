@@ -21,11 +21,11 @@ public final class LinearIndex {
     @usableFromInline let widths: UnsafeMutablePointer<Int>
     /// True when every field is one word: lookup is a flat loop over (mask, lo, hi) triples.
     @usableFromInline let allSingle: Bool
-    @usableFromInline var rows: UnsafeMutablePointer<UInt64>
-    @usableFromInline var entries: UnsafeMutablePointer<Int32>
-    @usableFromInline var priorities: UnsafeMutablePointer<Int32>
-    @usableFromInline var count_: Int = 0
-    @usableFromInline var capacity: Int
+    @exclusivity(unchecked) @usableFromInline var rows: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) @usableFromInline var entries: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) @usableFromInline var priorities: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) @usableFromInline var count_: Int = 0
+    @exclusivity(unchecked) @usableFromInline var capacity: Int
 
     public init(fieldWords: [Int]) {
         precondition(!fieldWords.isEmpty && fieldWords.allSatisfy { $0 == 1 || $0 == 2 },

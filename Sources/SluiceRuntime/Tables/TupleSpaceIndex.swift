@@ -28,13 +28,13 @@ struct TupleSlotHeader {
 struct TupleTable {
     /// `capacityMask + 1` slots of `slotStride` bytes.
     @usableFromInline var slots: UnsafeMutableRawPointer
-    /// `keyWords` mask words.
-    @usableFromInline var mask: UnsafeMutablePointer<UInt64>
     @usableFromInline var capacityMask: Int
-    @usableFromInline var count: Int
     /// The first mask word, kept here for the one-word path.
     @usableFromInline var mask0: UInt64
+    /// `keyWords` mask words.
+    @usableFromInline var mask: UnsafeMutablePointer<UInt64>
     @usableFromInline var maxPriority: Int32
+    @usableFromInline var count: Int32
     /// How many entries have priority == maxPriority.
     @usableFromInline var maxCount: Int32
     @usableFromInline var fullMask: Bool
@@ -52,13 +52,13 @@ public final class TupleSpaceIndex {
     public let keyWords: Int
     /// Bytes per slot: 16 (header) + 8 * keyWords.
     @usableFromInline let slotStride: Int
-    @usableFromInline var tuples: UnsafeMutablePointer<TupleTable>
-    @usableFromInline var tupleCapacity: Int
-    @usableFromInline var tupleCount_: Int = 0
+    @exclusivity(unchecked) @usableFromInline var tuples: UnsafeMutablePointer<TupleTable>
+    @exclusivity(unchecked) @usableFromInline var tupleCapacity: Int
+    @exclusivity(unchecked) @usableFromInline var tupleCount_: Int = 0
     /// True when there is exactly one tuple and its mask is all ones: the exact-match path.
-    @usableFromInline var exactSingle: Bool = false
-    @usableFromInline var count_: Int = 0
-    @usableFromInline var nextSeq: UInt64 = 1
+    @exclusivity(unchecked) @usableFromInline var exactSingle: Bool = false
+    @exclusivity(unchecked) @usableFromInline var count_: Int = 0
+    @exclusivity(unchecked) @usableFromInline var nextSeq: UInt64 = 1
     /// keyWords words of scratch for control-plane operations (masked value).
     @usableFromInline let scratch: UnsafeMutablePointer<UInt64>
 
@@ -217,7 +217,7 @@ public final class TupleSpaceIndex {
             } else if findSlot(t, scratch) >= 0 {
                 return false
             }
-            if (tuples[t].count + 1) * 10 > (tuples[t].capacityMask + 1) * 7 { grow(t) }
+            if (Int(tuples[t].count) + 1) * 10 > (tuples[t].capacityMask + 1) * 7 { grow(t) }
             let h = Int(truncatingIfNeeded: TableHash.hash(scratch, keyWords))
             let cm = tuples[t].capacityMask
             let base = tuples[t].slots
