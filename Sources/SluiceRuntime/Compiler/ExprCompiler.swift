@@ -253,7 +253,7 @@ extension ProgramCompiler {
             guard let word = s.paramWord[n], let d = s.params.first(where: { $0.name == n }) else {
                 throw CompileError("\(s.element): undefined parameter '\(n)'")
             }
-            if d.width > 64 { return { c in c.params[word + 1] } }
+            if d.width > 64 { return { c in c.params[word + 1] & m } }
             return { c in c.params[word] }
         case .unary(let op, let a):
             let f = try narrow(a, s, expected: w)
@@ -338,6 +338,7 @@ extension ProgramCompiler {
         } else {
             ow = w
         }
+        if let fused = fusedCompare(op, a, b, s, signed: signed) { return fused }
         let fa = try narrow(a, s, expected: ow)
         let fb = try narrow(b, s, expected: op.isShift ? nil : ow)
         let m = Bits.mask(ow)

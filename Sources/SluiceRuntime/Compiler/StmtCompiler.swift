@@ -22,7 +22,10 @@ extension ProgramCompiler {
                 let v = try wide(e, s, expected: d.width), w = try writeWide(r, s)
                 return { c in w(c, v(c)) }
             }
-            let v = try narrow(e, s, expected: d.width), w = try writeField(r, s)
+            if let fused = fusedAssign(r, e, s, width: d.width) { return fused }
+            let v = try narrow(e, s, expected: d.width)
+            if let dst = place(.field(r), s) { return { c in dst.store(c, v(c)) } }
+            let w = try writeField(r, s)
             return { c in w(c, v(c)) }
         case .setValid(let h, let idx):
             let vi = try validIndex(h, idx, s), base = try headerBase(h, idx, s)

@@ -6,7 +6,7 @@ import SluiceRuntime
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each measured against a baseline in the same run (build with -c release).",
-        subcommands: [PipelineBenchCommand.self])
+        subcommands: [PipelineBenchCommand.self, TablesBenchCommand.self])
 }
 
 struct PipelineBenchCommand: ParsableCommand {
@@ -66,4 +66,44 @@ struct PipelineBenchCommand: ParsableCommand {
 func fmt(_ x: Double) -> String {
     let v = (x * 1000).rounded() / 1000
     return "\(v)"
+}
+
+struct TablesBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tables",
+        abstract: "Lookups per second of the match structures vs plain Swift dictionaries.",
+        discussion: """
+            exact: 10k one-word keys (half the probes miss) vs a Dictionary. lpm: 10k /24+/16 routes
+            and 100k random /8-/32 routes (tuple-space search, priority = prefix length) vs a
+            Dictionary per prefix length probed longest first. ratio = mlps / baseline_mlps.
+            """)
+
+    @Option(help: "Lookups per measurement.")
+    var lookups: Int = 10_000_000
+
+    @Option(help: "Seed (printed).")
+    var seed: UInt64?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard lookups > 0 else { throw ValidationError("--lookups must be at least 1 (got \(lookups))") }
+    }
+
+    func run() throws {
+        let seed = self.seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
+        let rows = TablesBench(lookups: lookups, seed: seed).run()
+        if json {
+            let items = rows.map {
+                "{\"table\": \"\($0.name)\", \"entries\": \($0.entries), \"insert_ms\": \(fmt($0.insertMs)), \"mlps\": \(fmt($0.mlps)), \"baseline_mlps\": \(fmt($0.baselineMlps)), \"ratio\": \(fmt($0.mlps / $0.baselineMlps))}"
+            }
+            print("{\"seed\": \(seed), \"lookups\": \(lookups), \"tables\": [\(items.joined(separator: ", "))]}")
+        } else {
+            print("seed \(seed) (rerun with --seed \(seed)); \(lookups) lookups each")
+            for r in rows {
+                print("  \(r.name.padding(22)) insert \(fmt(r.insertMs)) ms, \(fmt(r.mlps)) M lookups/s; baseline \(fmt(r.baselineMlps)) M/s; ratio \(fmt(r.mlps / r.baselineMlps))")
+            }
+        }
+    }
 }
