@@ -23,13 +23,7 @@ public enum ACLFirewall {
                 Field("dstPort", 16)
             }
             Parser {
-                State("start") {
-                    Extract(hdr.ethernet)
-                    Select(hdr.ethernet.etherType) {
-                        Case(Keyset(UInt128(Common.etherTypeIPv4)), next: "parse_ipv4")
-                        Default(next: "accept")
-                    }
-                }
+                Common.ethernetStart()
                 State("parse_ipv4") {
                     Extract(hdr.ipv4)
                     // Ports only in first fragments of TCP (6) and UDP (17) with no options.

@@ -32,6 +32,17 @@ public enum Common {
         }
     }
 
+    /// The start state: Ethernet, then IPv4 (`ipv4State`) for EtherType 0x0800, else accept.
+    public static func ethernetStart(ipv4State: String = "parse_ipv4") -> State {
+        State("start") {
+            Extract(hdr.ethernet)
+            Select(hdr.ethernet.etherType) {
+                Case(Keyset(UInt128(etherTypeIPv4)), next: ipv4State)
+                Default(next: "accept")
+            }
+        }
+    }
+
     /// IPv4 forwarding as in the p4lang tutorials' basic exercise: table `ipv4_lpm` on
     /// `hdr.ipv4.dstAddr`, actions `ipv4_forward(dstAddr, port)` and `drop`, default `drop`.
     public static func ipv4Forwarding(size: Int) -> Components {

@@ -15,13 +15,7 @@ public enum IPv4Router {
             Header("ethernet", "ethernet_t")
             Header("ipv4", "ipv4_t")
             Parser {
-                State("start") {
-                    Extract(hdr.ethernet)
-                    Select(hdr.ethernet.etherType) {
-                        Case(Keyset(UInt128(Common.etherTypeIPv4)), next: "parse_ipv4")
-                        Default(next: "accept")
-                    }
-                }
+                Common.ethernetStart()
                 State("parse_ipv4") {
                     Extract(hdr.ipv4)
                     Accept()

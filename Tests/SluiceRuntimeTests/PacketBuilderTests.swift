@@ -11,27 +11,6 @@ private func hex(_ text: String) -> [UInt8] {
     do { return try [UInt8](hex: text) } catch { fatalError("bad test hex: \(error)") }
 }
 
-/// SplitMix64: a small seeded generator so random tests can be replayed.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// SLUICE_TEST_SEED replays a run; otherwise a fresh seed, printed.
-private func testSeed(_ name: String) -> UInt64 {
-    let seed = ProcessInfo.processInfo.environment["SLUICE_TEST_SEED"].flatMap { UInt64($0) }
-        ?? UInt64.random(in: 0...UInt64.max)
-    print("\(name): seed \(seed) (replay with SLUICE_TEST_SEED=\(seed))")
-    return seed
-}
-
 // MARK: - CRC
 
 @Suite struct ExternCRCTests {

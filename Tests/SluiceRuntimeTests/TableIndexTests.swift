@@ -1,29 +1,9 @@
 import Foundation
 import Testing
 @testable import SluiceRuntime
+import SluiceTesting
 
 // MARK: Helpers
-
-/// SplitMix64: small, seeded, reproducible.
-private struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// A seed from SLUICE_TEST_SEED or a random one; printed so a failure can be replayed.
-private func testSeed(_ name: String) -> UInt64 {
-    let seed = ProcessInfo.processInfo.environment["SLUICE_TEST_SEED"].flatMap { UInt64($0) }
-        ?? UInt64.random(in: 0...UInt64.max)
-    print("[\(name)] seed \(seed) (rerun with SLUICE_TEST_SEED=\(seed))")
-    return seed
-}
 
 /// The mask of a `len`-bit prefix of a `width`-bit field.
 private func prefixMask(width: Int, len: Int) -> UInt128 {
@@ -84,7 +64,7 @@ private struct RefTernary {
 private struct EntryIds {
     var ids: [Int32]
     var next = 0
-    init(_ n: Int, _ rng: inout SeededRNG) { ids = (0..<Int32(n)).shuffled(using: &rng) }
+    init(_ n: Int, _ rng: inout SplitMix64) { ids = (0..<Int32(n)).shuffled(using: &rng) }
     mutating func take() -> Int32 { defer { next += 1 }; return ids[next] }
 }
 
@@ -92,10 +72,10 @@ private struct EntryIds {
 /// `makeEntry` returns (value, mask, priority); `makeKey` returns a lookup key.
 private func differential(
     name: String, keyWords: Int, operations: Int, removeEvery: Int = 4,
-    makeEntry: (inout SeededRNG) -> ([UInt64], [UInt64], Int32),
-    makeKey: (inout SeededRNG, [RefTernary.Entry]) -> [UInt64]
+    makeEntry: (inout SplitMix64) -> ([UInt64], [UInt64], Int32),
+    makeKey: (inout SplitMix64, [RefTernary.Entry]) -> [UInt64]
 ) {
-    var rng = SeededRNG(seed: testSeed(name))
+    var rng = SplitMix64(seed: testSeed(name))
     let index = TupleSpaceIndex(keyWords: keyWords)
     var ref = RefTernary()
     var ids = EntryIds(operations + 1, &rng)
@@ -138,7 +118,7 @@ private func differential(
 }
 
 /// A key that matches `e` with random bits wherever its mask is clear.
-private func keyNear(_ e: RefTernary.Entry, _ rng: inout SeededRNG, widths: [Int]) -> [UInt64] {
+private func keyNear(_ e: RefTernary.Entry, _ rng: inout SplitMix64, widths: [Int]) -> [UInt64] {
     var key: [UInt64] = []
     var w = 0
     for width in widths {
@@ -153,7 +133,7 @@ private func keyNear(_ e: RefTernary.Entry, _ rng: inout SeededRNG, widths: [Int
     return key
 }
 
-private func randomKey(_ rng: inout SeededRNG, widths: [Int]) -> [UInt64] {
+private func randomKey(_ rng: inout SplitMix64, widths: [Int]) -> [UInt64] {
     widths.flatMap { width -> [UInt64] in
         let v = UInt128(rng.next()) << 64 | UInt128(rng.next())
         let f: UInt128 = width == 128 ? ~0 : (UInt128(1) << width) - 1
@@ -162,7 +142,7 @@ private func randomKey(_ rng: inout SeededRNG, widths: [Int]) -> [UInt64] {
 }
 
 /// A routing-ish LPM value generator: prefixes drawn from a small pool so they nest.
-private func lpmEntry(_ rng: inout SeededRNG, width: Int, pool: [UInt128], minLen: Int = 0) -> (UInt128, UInt128, Int) {
+private func lpmEntry(_ rng: inout SplitMix64, width: Int, pool: [UInt128], minLen: Int = 0) -> (UInt128, UInt128, Int) {
     let len = Int.random(in: minLen...width, using: &rng)
     let base = pool.randomElement(using: &rng)!
     let noise = UInt128(rng.next()) << 64 | UInt128(rng.next())
@@ -173,7 +153,7 @@ private func lpmEntry(_ rng: inout SeededRNG, width: Int, pool: [UInt128], minLe
     return (value & m, m, len)
 }
 
-private func randomPool(_ rng: inout SeededRNG, width: Int, count: Int) -> [UInt128] {
+private func randomPool(_ rng: inout SplitMix64, width: Int, count: Int) -> [UInt128] {
     let f: UInt128 = width == 128 ? ~0 : (UInt128(1) << width) - 1
     return (0..<count).map { _ in (UInt128(rng.next()) << 64 | UInt128(rng.next())) & f }
 }
@@ -199,7 +179,7 @@ private func randomPool(_ rng: inout SeededRNG, width: Int, count: Int) -> [UInt
     }
 
     @Test func lpmIPv4() {
-        var prng = SeededRNG(seed: 1)
+        var prng = SplitMix64(seed: 1)
         let pool = randomPool(&prng, width: 32, count: 8)
         differential(name: "lpm4", keyWords: 1, operations: 4000,
                      makeEntry: { rng in
@@ -212,7 +192,7 @@ private func randomPool(_ rng: inout SeededRNG, width: Int, count: Int) -> [UInt
     }
 
     @Test func lpmIPv6() {
-        var prng = SeededRNG(seed: 2)
+        var prng = SplitMix64(seed: 2)
         let pool = randomPool(&prng, width: 128, count: 8)
         differential(name: "lpm6", keyWords: 2, operations: 4000,
                      makeEntry: { rng in
@@ -226,7 +206,7 @@ private func randomPool(_ rng: inout SeededRNG, width: Int, count: Int) -> [UInt
 
     @Test func exactPlusLPMv4() {
         // vrf (exact, 8 bits) + IPv4 dst (LPM): priority = prefix length.
-        var prng = SeededRNG(seed: 3)
+        var prng = SplitMix64(seed: 3)
         let pool = randomPool(&prng, width: 32, count: 6)
         differential(name: "vrf+lpm4", keyWords: 2, operations: 4000,
                      makeEntry: { rng in
@@ -239,7 +219,7 @@ private func randomPool(_ rng: inout SeededRNG, width: Int, count: Int) -> [UInt
     }
 
     @Test func exactPlusLPMv6() {
-        var prng = SeededRNG(seed: 4)
+        var prng = SplitMix64(seed: 4)
         let pool = randomPool(&prng, width: 128, count: 6)
         differential(name: "vrf+lpm6", keyWords: 3, operations: 4000,
                      makeEntry: { rng in
@@ -255,7 +235,7 @@ private func randomPool(_ rng: inout SeededRNG, width: Int, count: Int) -> [UInt
     @Test func ternaryWithPrioritiesAndTies() {
         // Three fields (8, 128, 8 bits); masks from a small pool plus some random ones; few
         // priorities so ties are common; small value spaces so entries overlap.
-        var prng = SeededRNG(seed: 5)
+        var prng = SplitMix64(seed: 5)
         let maskPool: [[UInt64]] = (0..<6).map { _ in [prng.next() & 0xF, prng.next() & 0xF, prng.next() & 0xF, prng.next() & 0xF] }
         differential(name: "ternary", keyWords: 4, operations: 4000, removeEvery: 3,
                      makeEntry: { rng in
@@ -395,7 +375,7 @@ private func randomPool(_ rng: inout SeededRNG, width: Int, count: Int) -> [UInt
 
     @Test func growthPastManyResizesAndShrinkByRemoval() {
         let seed = testSeed("growth")
-        var rng = SeededRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for keyWords in [1, 2] {
             let t = TupleSpaceIndex(keyWords: keyWords)
             let n = 50_000   // 8 -> 131072 slots: 14 doublings
@@ -468,7 +448,7 @@ private struct RefLinear {
 
 @Suite struct LinearIndexTests {
     /// A random condition for a field of `width` bits whose values live in `space` (low bits).
-    private func condition(_ rng: inout SeededRNG, width: Int, space: UInt128) -> LinearIndex.Condition {
+    private func condition(_ rng: inout SplitMix64, width: Int, space: UInt128) -> LinearIndex.Condition {
         let full: UInt128 = width == 128 ? ~0 : (UInt128(1) << width) - 1
         func r() -> UInt128 { (UInt128(rng.next()) << 64 | UInt128(rng.next())) % (space + 1) }
         // For 128-bit fields, also put some values in the high word.
@@ -484,7 +464,7 @@ private struct RefLinear {
     }
 
     func differentialLinear(name: String, widths: [Int], space: UInt128) {
-        var rng = SeededRNG(seed: testSeed(name))
+        var rng = SplitMix64(seed: testSeed(name))
         let index = LinearIndex(fieldWords: widths.map { $0 <= 64 ? 1 : 2 })
         var ref = RefLinear()
         var mismatches = 0
@@ -563,7 +543,7 @@ private struct RefLinear {
 /// 100,000 random /8-/32 routes against a per-length dictionary reference (the brute-force
 /// reference would be quadratic at this size).
 @Test func lpm100kRoutesAgreeWithPerLengthReference() {
-    var rng = SeededRNG(seed: testSeed("lpm100k"))
+    var rng = SplitMix64(seed: testSeed("lpm100k"))
     var byLength: [Int: [UInt64: Int32]] = [:]
     let t = TupleSpaceIndex(keyWords: 1)
     var routes: [(UInt64, UInt64)] = []
