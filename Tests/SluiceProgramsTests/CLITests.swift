@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import SluiceIR
+import SluiceTesting
+@testable import SluicePrograms
+
+/// The `sluice` command line, run as a process: output, exit status and whole error messages.
+@Suite struct CLITests {
+    /// The `sluice` binary built beside the test bundle.
+    static var binary: URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("sluice").path) && dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("sluice")
+    }
+
+    func sluice(_ args: String...) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func programsListsEveryRegisteredProgramWithItsSummary() throws {
+        let r = try sluice("programs")
+        #expect(r.status == 0)
+        let lines = r.out.split(separator: "\n").map(String.init)
+        #expect(lines.count == ProgramRegistry.all.count)
+        for (line, p) in zip(lines, ProgramRegistry.all) {
+            #expect(line.hasPrefix(p.name + " "))
+            #expect(line.hasSuffix(p.summary))
+        }
+    }
+
+    @Test func compileEmitsTheSameIRAsThePrinter() throws {
+        let r = try sluice("compile", "ipv4-router", "--emit", "ir")
+        #expect(r.status == 0)
+        #expect(r.out == IRPrinter.print(IPv4Router.program().ir))
+    }
+
+    @Test func anUnknownProgramNamesTheValidOnes() throws {
+        let r = try sluice("compile", "ipv5-router", "--emit", "ir")
+        #expect(r.status != 0)
+        #expect(r.err.contains("Error: unknown program 'ipv5-router'; available: ipv4-router, l2-switch, acl-firewall (see `sluice programs`)"))
+    }
+
+    @Test func runForwardsAPacketGivenInHex() throws {
+        let entries = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-cli-\(UUID().uuidString).txt")
+        try "table_add ipv4_lpm ipv4_forward 10.0.1.0/24 => 08:00:00:00:01:11 1\n".write(to: entries, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: entries) }
+        let input = Packet.ethernet(dst: "00:00:00:00:00:01", src: "00:00:00:00:00:99")
+            .ipv4(src: "10.0.9.9", dst: "10.0.1.5", ttl: 64).udp(sport: 1, dport: 2).bytes
+        let output = Packet.ethernet(dst: "08:00:00:00:01:11", src: "00:00:00:00:00:01")
+            .ipv4(src: "10.0.9.9", dst: "10.0.1.5", ttl: 63).udp(sport: 1, dport: 2).bytes
+        let r = try sluice("run", "ipv4-router", "--entries", entries.path, "--packet", "0:" + input.hexString(separator: ""))
+        #expect(r.status == 0)
+        #expect(r.out == """
+            packet 1 in port 0 -> out port 1: \(output.hexString(separator: ""))
+            received 1, sent 1, parser drops 0, ingress drops 0, egress drops 0
+
+            """)
+    }
+
+    @Test func aBadEntriesLineIsNamedByFileAndLine() throws {
+        let entries = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-cli-\(UUID().uuidString).txt")
+        try "# routes\ntable_add ipv4_lpm ipv4_forward 10.0.1.0/24 10.0.2.0/24 => 1 1\n".write(to: entries, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: entries) }
+        let r = try sluice("run", "ipv4-router", "--entries", entries.path)
+        #expect(r.status != 0)
+        #expect(r.err.contains("\(entries.path):2: table 'ipv4_lpm' has 1 key (hdr.ipv4.dstAddr: lpm), the line gives 2 matches"))
+    }
+
+    @Test func stfRunsASpecFile() throws {
+        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Specs/ipv4-router.stf")
+        let r = try sluice("stf", spec.path, "--program", "ipv4-router")
+        #expect(r.status == 0)
+        #expect(r.out.hasPrefix("\(spec.path): pass ("))
+    }
+
+    @Test func benchRefusesAProgramWithoutABaseline() throws {
+        let r = try sluice("bench", "pipeline", "--program", "l2-switch")
+        #expect(r.status != 0)
+        #expect(r.err.contains("no hand-written baseline for program 'l2-switch'; available: ipv4-router"))
+    }
+
+    @Test func benchPrintsItsJSON() throws {
+        let r = try sluice("bench", "pipeline", "--packets", "2000", "--routes", "100", "--seed", "5", "--json")
+        #expect(r.status == 0)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        #expect(obj["program"] as? String == "ipv4-router")
+        #expect(obj["packets"] as? Int == 2000)
+        for k in ["mpps", "baseline_mpps", "overhead"] { #expect((obj[k] as? Double ?? 0) > 0, "\(k)") }
+    }
+}
