@@ -14,8 +14,11 @@ public final class Pipeline {
     let spans: [(valid: Int, offset: Int, size: Int)]
     @exclusivity(unchecked) var groups: [UInt16: [MulticastMember]] = [:]
     /// Outputs of the current packet: the input buffer itself or copies from `pool`.
-    @exclusivity(unchecked) var outputs: [PacketBuffer] = []
-    @exclusivity(unchecked) var outputPorts: [UInt16] = []
+    /// Outputs of the current packet, unretained: each is the caller's input buffer (alive for the
+    /// call) or a buffer of `pool`. Manual storage: no uniqueness checks or retains per packet.
+    @exclusivity(unchecked) var outputs: UnsafeMutablePointer<Unmanaged<PacketBuffer>>
+    @exclusivity(unchecked) var outputPorts: UnsafeMutablePointer<UInt16>
+    @exclusivity(unchecked) var outputCapacity = 0
     @exclusivity(unchecked) public private(set) var outputCount = 0
     @exclusivity(unchecked) var pool: [PacketBuffer] = []
     @exclusivity(unchecked) var poolUsed = 0
@@ -54,6 +57,9 @@ public final class Pipeline {
         deparserFn = try c.block(program.deparser.statements, Scope(element: "deparser"))
         spans = c.emitSpans()
         ctx = ExecContext(layout: c.layout, keyWords: c.keyWordsNeeded, hashBytes: c.hashBytesNeeded, seed: seed)
+        outputs = .allocate(capacity: 1)
+        outputPorts = .allocate(capacity: 1)
+        outputCapacity = 1
         for t in program.tables {
             let rt = c.tables[t.name]!
             rt.setDefault(t.defaultAction, action: Int32(t.actions.firstIndex(of: t.defaultAction.action) ?? 0))
@@ -186,13 +192,26 @@ public final class Pipeline {
     }
 
     @inline(__always) func emit(_ buf: PacketBuffer, port: UInt16) {
-        if outputCount == outputs.count { outputs.append(buf); outputPorts.append(port) } else {
-            // Storing the same reference again would cost a retain, a release and a uniqueness check.
-            if outputs[outputCount] !== buf { outputs[outputCount] = buf }
-            outputPorts[outputCount] = port
-        }
+        if outputCount == outputCapacity { growOutputs() }
+        outputs[outputCount] = Unmanaged.passUnretained(buf)
+        outputPorts[outputCount] = port
         outputCount += 1
         stats.sent += 1
+    }
+
+    func growOutputs() {
+        let cap = max(8, outputCapacity * 2)
+        let o = UnsafeMutablePointer<Unmanaged<PacketBuffer>>.allocate(capacity: cap)
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: cap)
+        if outputCapacity > 0 {
+            o.moveInitialize(from: outputs, count: outputCapacity); p.moveInitialize(from: outputPorts, count: outputCapacity)
+            outputs.deallocate(); outputPorts.deallocate()
+        }
+        outputs = o; outputPorts = p; outputCapacity = cap
+    }
+
+    deinit {
+        if outputCapacity > 0 { outputs.deallocate(); outputPorts.deallocate() }
     }
 
     func poolBuffer() -> PacketBuffer {
@@ -203,7 +222,8 @@ public final class Pipeline {
 
     /// The `i`th output of the last `process` call: its port and bytes (valid until the next call).
     public func output(_ i: Int) -> (port: UInt16, buffer: PacketBuffer) {
-        (outputPorts[i], outputs[i])
+        precondition(i >= 0 && i < outputCount, "output \(i) of \(outputCount)")
+        return (outputPorts[i], outputs[i].takeUnretainedValue())
     }
 
     /// Convenience for tests and tools (allocates): run bytes in, get (port, bytes) out.
@@ -211,6 +231,6 @@ public final class Pipeline {
         let b = PacketBuffer()
         b.load(bytes)
         process(b, port: port, timestamp: timestamp)
-        return (0..<outputCount).map { (outputPorts[$0], outputs[$0].bytes) }
+        return (0..<outputCount).map { (outputPorts[$0], outputs[$0].takeUnretainedValue().bytes) }
     }
 }
