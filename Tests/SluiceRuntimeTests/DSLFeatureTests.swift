@@ -5,7 +5,7 @@
 import Testing
 import Sluice
 import SluiceIR
-import SluiceRuntime
+@testable import SluiceRuntime
 import SluiceTesting
 
 // MARK: - Helpers shared by the DSLFeature suites
@@ -75,4 +75,17 @@ struct Stmts: Statement {
         // Colors are a one-byte enum.
         #expect(MemoryLayout<MeterColor>.size == 1)
     }
+}
+
+/// Hot per-packet structures of the compiler stay small: one closure (two words) per op and a
+/// place that fits a register pair.
+@Test func compiledOpsAndPlacesStaySmall() {
+    #expect(MemoryLayout<StmtOp>.size == 16)
+    #expect(MemoryLayout<StateOp>.size == 16)
+    #expect(MemoryLayout<Place>.size <= 17)
+}
+
+/// The standard-metadata slot switch agrees with the declaration order it documents.
+@Test func standardSlotsFollowDeclarationOrder() {
+    for (i, f) in StandardField.allCases.enumerated() { #expect(Layout.standardSlot(f) == i, "\(f)") }
 }

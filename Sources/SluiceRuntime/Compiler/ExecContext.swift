@@ -24,8 +24,6 @@ final class ExecContext {
     /// Parameters of the running action.
     @exclusivity(unchecked) var params: UnsafePointer<UInt64>
     @exclusivity(unchecked) var exited = false
-    @exclusivity(unchecked) var hit = false
-    @exclusivity(unchecked) var actionRun: Int32 = -1
     @exclusivity(unchecked) var registerOld: UInt64 = 0
     @exclusivity(unchecked) var resubmit = false
     @exclusivity(unchecked) var recirculate = false
@@ -69,7 +67,7 @@ final class ExecContext {
         if !keepMetadata { slots.update(repeating: 0, count: slotCount) } else if !stackSlots.isEmpty {
             (slots + stackSlots.lowerBound).update(repeating: 0, count: stackSlots.count)
         }
-        exited = false; hit = false; actionRun = -1; resubmit = false; recirculate = false
+        exited = false; resubmit = false; recirculate = false
     }
 }
 
