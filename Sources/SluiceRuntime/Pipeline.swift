@@ -111,6 +111,56 @@ public final class Pipeline {
         return true
     }
 
+    /// What ingress decided about a packet, for a host with a traffic manager of its own.
+    public enum IngressDecision: Hashable, Sendable {
+        case drop
+        case unicast(port: UInt16)
+        case multicast(group: UInt16)
+    }
+
+    /// What egress decided about one copy.
+    public enum EgressDecision: Hashable, Sendable { case send, drop, recirculate }
+
+    /// Traffic-manager values a host with queues gives egress (nanoseconds and bytes).
+    public struct QueueState: Hashable, Sendable {
+        public var enqTimestamp: UInt64, enqQdepth: UInt64, deqTimedelta: UInt64, deqQdepth: UInt64
+        public init(enqTimestamp: UInt64 = 0, enqQdepth: UInt64 = 0, deqTimedelta: UInt64 = 0, deqQdepth: UInt64 = 0) {
+            self.enqTimestamp = enqTimestamp; self.enqQdepth = enqQdepth; self.deqTimedelta = deqTimedelta; self.deqQdepth = deqQdepth
+        }
+    }
+
+    /// Words of metadata a packet carries from ingress to egress (`runIngress`'s `bridge`): the
+    /// metadata slots, then whether ingress asked to recirculate.
+    public var bridgeWords: Int { ctx.slotCount + 1 }
+
+    /// Parser, ingress (with bounded resubmission) and deparser on `buf` in place. The context
+    /// keeps the metadata for egress.
+    @inline(__always) func ingressPass(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: inout Int, instance: inout InstanceType) -> IngressDecision {
+        let c = ctx
+        while true {
+            c.reset(keepMetadata: false)
+            c.setStd(.ingressPort, UInt64(port))
+            c.setStd(.packetLength, UInt64(buf.length))
+            c.setStd(.ingressTimestamp, timestamp)
+            c.setStd(.instanceType, instance.rawValue)
+            c.setStd(.passCount, UInt64(pass))
+            if !parse(buf) && program.onParserReject == .drop { stats.parserDrops += 1; return .drop }
+            ingressFn(c)
+            if c.resubmit {
+                pass += 1
+                if pass >= maxPasses { stats.passLimitDrops += 1; return .drop }
+                instance = .resubmit
+                continue
+            }
+            deparserFn(c)
+            if c.std(.drop) != 0 { stats.ingressDrops += 1; return .drop }
+            guard deparse(buf) else { return .drop }
+            let group = UInt16(truncatingIfNeeded: c.std(.mcastGrp))
+            if group != 0 { return .multicast(group: group) }
+            return .unicast(port: UInt16(truncatingIfNeeded: c.std(.egressSpec)))
+        }
+    }
+
     /// Run one packet. Afterwards `outputCount` packets are available through `output(_:)`.
     /// `buffer` is modified in place and may itself be an output (unicast needs no copy).
     public func process(_ buffer: PacketBuffer, port: UInt16, timestamp: UInt64 = 0) {
@@ -122,51 +172,74 @@ public final class Pipeline {
         var instance = InstanceType.normal
         let c = ctx
         while true {
-            c.reset(keepMetadata: false)
-            c.setStd(.ingressPort, UInt64(port))
-            c.setStd(.packetLength, UInt64(buf.length))
-            c.setStd(.ingressTimestamp, timestamp)
-            c.setStd(.instanceType, instance.rawValue)
-            c.setStd(.passCount, UInt64(pass))
-            if !parse(buf) && program.onParserReject == .drop { stats.parserDrops += 1; return }
-            ingressFn(c)
-            if c.resubmit {
-                pass += 1
-                if pass >= maxPasses { stats.passLimitDrops += 1; return }
-                instance = .resubmit
-                continue
-            }
-            deparserFn(c)
-            if c.std(.drop) != 0 { stats.ingressDrops += 1; return }
-            guard deparse(buf) else { return }
-            let group = UInt16(truncatingIfNeeded: c.std(.mcastGrp))
-            if group != 0 {
+            switch ingressPass(buf, port: port, timestamp: timestamp, pass: &pass, instance: &instance) {
+            case .drop:
+                return
+            case .multicast(let group):
                 guard let members = groups[group], !members.isEmpty else { stats.emptyGroupDrops += 1; return }
                 // Every copy starts from the packet and the metadata as ingress left them.
-                ctx.saveMetadata()
+                c.saveMetadata()
                 let original = poolBuffer()
                 original.copy(from: buf)
                 for m in members {
                     let copy = poolBuffer()
                     copy.copy(from: original)
-                    if egressFn != nil { ctx.restoreMetadata() }
+                    if egressFn != nil { c.restoreMetadata() }
                     if egress(copy, port: m.port, rid: m.rid, instance: .replica) { emit(copy, port: m.port) }
                 }
                 return
+            case .unicast(let egressPort):
+                guard egress(buf, port: egressPort, rid: 0, instance: instance) else { return }
+                if c.recirculate {
+                    pass += 1
+                    if pass >= maxPasses { stats.passLimitDrops += 1; return }
+                    scratchBuffer.copy(from: buf)
+                    buf = scratchBuffer
+                    instance = .recirculate
+                    continue
+                }
+                emit(buf, port: egressPort)
+                return
             }
-            let egressPort = UInt16(truncatingIfNeeded: c.std(.egressSpec))
-            guard egress(buf, port: egressPort, rid: 0, instance: instance) else { return }
-            if c.recirculate {
-                pass += 1
-                if pass >= maxPasses { stats.passLimitDrops += 1; return }
-                scratchBuffer.copy(from: buf)
-                buf = scratchBuffer
-                instance = .recirculate
-                continue
-            }
-            emit(buf, port: egressPort)
-            return
         }
+    }
+
+    /// Ingress alone, for hosts that model the traffic manager themselves (the emulator): runs
+    /// the parser, ingress and deparser on `buf` in place and writes the metadata egress needs
+    /// into `bridge` (`bridgeWords` words). Multicast groups are the host's to expand.
+    public func runIngress(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int = 0,
+                           bridge: UnsafeMutablePointer<UInt64>) -> IngressDecision {
+        stats.received += 1
+        var p = pass
+        var instance: InstanceType = pass == 0 ? .normal : .recirculate
+        let d = ingressPass(buf, port: port, timestamp: timestamp, pass: &p, instance: &instance)
+        if d != .drop {
+            bridge.update(from: ctx.slots, count: ctx.slotCount)
+            bridge[ctx.slotCount] = ctx.recirculate ? 1 : 0
+        }
+        return d
+    }
+
+    /// Egress alone for one copy, in place, with the metadata `runIngress` bridged and the
+    /// traffic manager's queue values (readable by programs compiled with `queues: true`).
+    public func runEgress(_ buf: PacketBuffer, port: UInt16, rid: UInt16 = 0, replica: Bool = false,
+                          bridge: UnsafePointer<UInt64>, queue: QueueState = QueueState()) -> EgressDecision {
+        let c = ctx
+        c.slots.update(from: bridge, count: c.slotCount)
+        c.recirculate = bridge[c.slotCount] != 0
+        if egressFn == nil {
+            if c.recirculate { return .recirculate }
+            stats.sent += 1
+            return .send
+        }
+        c.setStd(.enqTimestamp, queue.enqTimestamp)
+        c.setStd(.enqQdepth, queue.enqQdepth)
+        c.setStd(.deqTimedelta, queue.deqTimedelta)
+        c.setStd(.deqQdepth, queue.deqQdepth)
+        guard egress(buf, port: port, rid: rid, instance: replica ? .replica : InstanceType(rawValue: c.std(.instanceType)) ?? .normal) else { return .drop }
+        if c.recirculate { return .recirculate }
+        stats.sent += 1
+        return .send
     }
 
     /// Run egress on one copy in place. Returns false when the copy is dropped.
