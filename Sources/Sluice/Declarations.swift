@@ -126,6 +126,7 @@ public enum DeparserItem { case statements([Stmt]), emit(String) }
 public enum DeparserBuilder {
     public static func buildExpression(_ e: Emit) -> [DeparserItem] { [.emit(e.header)] }
     public static func buildExpression(_ s: any Statement) -> [DeparserItem] { [.statements(s.statements)] }
+    public static func buildExpression(_ s: [Stmt]) -> [DeparserItem] { [.statements(s)] }
     public static func buildBlock(_ parts: [DeparserItem]...) -> [DeparserItem] { parts.flatMap { $0 } }
     public static func buildOptional(_ s: [DeparserItem]?) -> [DeparserItem] { s ?? [] }
     public static func buildEither(first s: [DeparserItem]) -> [DeparserItem] { s }

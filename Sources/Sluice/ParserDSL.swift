@@ -41,6 +41,7 @@ public protocol TransitionComponent { var transition: Transition { get } }
 @resultBuilder
 public enum ParserStateBuilder {
     public static func buildExpression(_ s: any Statement) -> [ParserItem] { [.statements(s.statements)] }
+    public static func buildExpression(_ s: [Stmt]) -> [ParserItem] { [.statements(s)] }
     public static func buildExpression(_ t: any TransitionComponent) -> [ParserItem] { [.transition(t.transition)] }
     public static func buildBlock(_ parts: [ParserItem]...) -> [ParserItem] { parts.flatMap { $0 } }
     public static func buildOptional(_ s: [ParserItem]?) -> [ParserItem] { s ?? [] }

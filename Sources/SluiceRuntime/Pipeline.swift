@@ -12,8 +12,11 @@ public final class Pipeline {
     let egressFn: StmtFn?
     let deparserFn: StmtFn
     let spans: [(valid: Int, offset: Int, size: Int)]
+    /// Multicast groups as the control plane set them; `multicastIndex` and `multicastMembers`
+    /// are their flat copy for the data plane (no hashing per packet).
     @exclusivity(unchecked) var groups: [UInt16: [MulticastMember]] = [:]
-    /// Outputs of the current packet: the input buffer itself or copies from `pool`.
+    let multicastIndex: UnsafeMutablePointer<(start: Int32, count: Int32)>
+    @exclusivity(unchecked) var multicastMembers: UnsafeMutablePointer<MulticastMember>
     /// Outputs of the current packet, unretained: each is the caller's input buffer (alive for the
     /// call) or a buffer of `pool`. Manual storage: no uniqueness checks or retains per packet.
     @exclusivity(unchecked) var outputs: UnsafeMutablePointer<Unmanaged<PacketBuffer>>
@@ -22,7 +25,6 @@ public final class Pipeline {
     @exclusivity(unchecked) public private(set) var outputCount = 0
     @exclusivity(unchecked) var pool: [PacketBuffer] = []
     @exclusivity(unchecked) var poolUsed = 0
-    let scratchBuffer = PacketBuffer()
 
     /// Bounds on passes through the pipeline for recirculation and resubmission.
     @exclusivity(unchecked) public var maxPasses = 4
@@ -60,6 +62,9 @@ public final class Pipeline {
         outputs = .allocate(capacity: 1)
         outputPorts = .allocate(capacity: 1)
         outputCapacity = 1
+        multicastIndex = .allocate(capacity: 1 << 16)
+        multicastIndex.initialize(repeating: (0, 0), count: 1 << 16)
+        multicastMembers = .allocate(capacity: 1)
         for t in program.tables {
             let rt = c.tables[t.name]!
             rt.setDefault(t.defaultAction, action: Int32(t.actions.firstIndex(of: t.defaultAction.action) ?? 0))
@@ -152,6 +157,7 @@ public final class Pipeline {
                 instance = .resubmit
                 continue
             }
+            c.exited = false  // `Exit()` ends the control, not the deparser
             deparserFn(c)
             if c.std(.drop) != 0 { stats.ingressDrops += 1; return .drop }
             guard deparse(buf) else { return .drop }
@@ -167,41 +173,47 @@ public final class Pipeline {
         outputCount = 0
         poolUsed = 0
         stats.received += 1
-        var buf = buffer
-        var pass = 0
-        var instance = InstanceType.normal
+        run(buffer, port: port, timestamp: timestamp, pass: 0, instance: .normal)
+    }
+
+    /// One pass: ingress, then the copies through egress; recirculated copies pass again.
+    func run(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int, instance: InstanceType) {
+        var pass = pass, instance = instance
         let c = ctx
-        while true {
-            switch ingressPass(buf, port: port, timestamp: timestamp, pass: &pass, instance: &instance) {
-            case .drop:
-                return
-            case .multicast(let group):
-                guard let members = groups[group], !members.isEmpty else { stats.emptyGroupDrops += 1; return }
-                // Every copy starts from the packet and the metadata as ingress left them.
-                c.saveMetadata()
-                let original = poolBuffer()
-                original.copy(from: buf)
-                for m in members {
-                    let copy = poolBuffer()
-                    copy.copy(from: original)
-                    if egressFn != nil { c.restoreMetadata() }
-                    if egress(copy, port: m.port, rid: m.rid, instance: .replica) { emit(copy, port: m.port) }
-                }
-                return
-            case .unicast(let egressPort):
-                guard egress(buf, port: egressPort, rid: 0, instance: instance) else { return }
-                if c.recirculate {
-                    pass += 1
-                    if pass >= maxPasses { stats.passLimitDrops += 1; return }
-                    scratchBuffer.copy(from: buf)
-                    buf = scratchBuffer
-                    instance = .recirculate
-                    continue
-                }
-                emit(buf, port: egressPort)
-                return
+        switch ingressPass(buf, port: port, timestamp: timestamp, pass: &pass, instance: &instance) {
+        case .drop:
+            return
+        case .multicast(let group):
+            let g = multicastIndex[Int(group)]
+            guard g.count > 0 else { stats.emptyGroupDrops += 1; return }
+            // Every copy starts from the packet and the metadata as ingress left them.
+            c.saveMetadata()
+            let ingressRecirculate = c.recirculate
+            let original = poolBuffer()
+            original.copy(from: buf)
+            for i in 0..<Int(g.count) {
+                let m = multicastMembers[Int(g.start) + i]
+                let copy = poolBuffer()
+                copy.copy(from: original)
+                c.restoreMetadata()
+                c.recirculate = ingressRecirculate
+                guard egress(copy, port: m.port, rid: m.rid, instance: .replica) else { continue }
+                if c.recirculate { recirculate(copy, port: port, timestamp: timestamp, pass: pass); continue }
+                emit(copy, port: m.port)
             }
+        case .unicast(let egressPort):
+            guard egress(buf, port: egressPort, rid: 0, instance: instance) else { return }
+            if c.recirculate { recirculate(buf, port: port, timestamp: timestamp, pass: pass); return }
+            emit(buf, port: egressPort)
         }
+    }
+
+    /// Send a deparsed copy through the pipeline again, within `maxPasses`.
+    func recirculate(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int) {
+        guard pass + 1 < maxPasses else { stats.passLimitDrops += 1; return }
+        let again = poolBuffer()
+        again.copy(from: buf)
+        run(again, port: port, timestamp: timestamp, pass: pass + 1, instance: .recirculate)
     }
 
     /// Ingress alone, for hosts that model the traffic manager themselves (the emulator): runs
@@ -257,8 +269,9 @@ public final class Pipeline {
         c.setStd(.packetLength, UInt64(out.length))
         c.setStd(.drop, 0)
         c.setStd(.parserError, 0)
-        guard parse(out) else { stats.parserDrops += 1; return false }
+        if !parse(out) && program.onParserReject == .drop { stats.parserDrops += 1; return false }
         eg(c)
+        c.exited = false
         deparserFn(c)
         if c.std(.drop) != 0 { stats.egressDrops += 1; return false }
         return deparse(out)
@@ -285,6 +298,21 @@ public final class Pipeline {
 
     deinit {
         if outputCapacity > 0 { outputs.deallocate(); outputPorts.deallocate() }
+        multicastIndex.deallocate(); multicastMembers.deallocate()
+    }
+
+    /// Rebuild the data plane's flat copy of the multicast groups (control plane only).
+    func rebuildMulticast() {
+        let total = groups.values.reduce(0) { $0 + $1.count }
+        let members = UnsafeMutablePointer<MulticastMember>.allocate(capacity: max(total, 1))
+        multicastIndex.update(repeating: (0, 0), count: 1 << 16)
+        var at = 0
+        for (g, ms) in groups.sorted(by: { $0.key < $1.key }) {
+            multicastIndex[Int(g)] = (Int32(at), Int32(ms.count))
+            for m in ms { (members + at).initialize(to: m); at += 1 }
+        }
+        multicastMembers.deallocate()
+        multicastMembers = members
     }
 
     func poolBuffer() -> PacketBuffer {

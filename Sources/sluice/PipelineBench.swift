@@ -128,13 +128,13 @@ struct BenchError: Error, CustomStringConvertible {
 /// fields in place, look the destination up in the same LPM structure, rewrite in place with
 /// an incremental checksum update.
 final class HandWrittenRouter {
-    let index = TupleSpaceIndex(keyWords: 1)
+    /// The structure the runtime uses for single-key LPM tables.
+    let index = LPMIndex(width: 32)
     @exclusivity(unchecked) var macs: [UInt64] = []
     @exclusivity(unchecked) var ports: [UInt16] = []
 
     func add(_ addr: UInt32, _ len: Int, mac: UInt64, port: UInt16) {
-        let mask: UInt64 = len == 0 ? 0 : (0xFFFF_FFFF >> UInt64(32 - len)) << UInt64(32 - len)
-        _ = index.insert(value: [UInt64(addr) & mask], mask: [mask], priority: Int32(len), entry: Int32(macs.count))
+        index.insert(value: UInt64(addr), length: len, entry: Int32(macs.count))
         macs.append(mac); ports.append(port)
     }
 
@@ -147,8 +147,7 @@ final class HandWrittenRouter {
         guard raw.loadUnaligned(fromByteOffset: 12, as: UInt16.self) == UInt16(0x0800).bigEndian else { return -1 }
         guard p[14] == 0x45, p[22] > 1 else { return -1 }
         if InternetChecksum.fold(InternetChecksum.sum(UnsafeRawBufferPointer(start: p + 14, count: 20))) != 0xFFFF { return -1 }
-        var key = UInt64(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 30, as: UInt32.self)))
-        let e = withUnsafePointer(to: &key) { index.lookup($0) }
+        let e = index.lookup(UInt64(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 30, as: UInt32.self))))
         guard e >= 0 else { return -1 }
         // src MAC = old dst MAC; dst MAC = next hop.
         for i in 0..<6 { p[6 + i] = p[i] }

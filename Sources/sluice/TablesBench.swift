@@ -5,7 +5,8 @@ import Glibc
 
 /// `sluice bench tables`: lookups per second of the runtime's match structures, each against a
 /// plain-Swift baseline over the same entries in the same run (a `Dictionary` for exact match; a
-/// `Dictionary` per prefix length probed longest first for LPM).
+/// `Dictionary` per prefix length probed longest first for LPM). LPM is measured twice: with
+/// tuple-space search, and with the bucketed `LPMIndex` that single-key LPM tables use.
 struct TablesBench {
     let lookups: Int
     let seed: UInt64
@@ -63,7 +64,12 @@ struct TablesBench {
                 for i in 0..<masks.count { if let e = tables[i][k.pointee & masks[i]] { return e } }
                 return -1
             }
-            rows.append(Row(name: name, entries: count, mlps: measure(probes) { t.lookup($0) }, baselineMlps: baseline, insertMs: ms))
+            rows.append(Row(name: name + " tuple-space", entries: count, mlps: measure(probes) { t.lookup($0) }, baselineMlps: baseline, insertMs: ms))
+            let b = LPMIndex(width: 32)
+            let t1 = now()
+            for (i, r) in pending.enumerated() { b.insert(value: r.0, length: r.2, entry: Int32(i)) }
+            let ms1 = (now() - t1) * 1000
+            rows.append(Row(name: name + " bucketed", entries: count, mlps: measure(probes) { b.lookup($0.pointee) }, baselineMlps: baseline, insertMs: ms1))
         }
         return rows
     }

@@ -521,6 +521,21 @@ fileprivate let ttl = FieldRef.header("ipv4", field: "ttl")
         ])
     }
 
+    @Test func resubmitOutsideIngress() {
+        // In ingress it is fine; in egress, and in an action egress runs (through a table or a
+        // call), the runtime would ignore it.
+        #expect(problems { $0.ingress.append(.resubmit) } == [])
+        #expect(problems { $0.egress!.append(.resubmit) } == [
+            "program 'router', control egress: requests resubmit; resubmit is only possible in ingress (it restarts ingress with the original packet) (fix: resubmit from the ingress control, or recirculate to send the processed packet back through ingress) [statement-context]",
+        ])
+        #expect(problems {
+            $0.actions += [Action("again", body: [.resubmit]), Action("outer", body: [.call("again", args: [])])]
+            $0.egress!.append(.call("outer", args: []))
+        } == [
+            "program 'router', action 'again': requests resubmit and runs in egress (called by action 'outer', which runs in egress); resubmit is only possible in ingress (it restarts ingress with the original packet) (fix: resubmit from the ingress control, or recirculate to send the processed packet back through ingress) [statement-context]",
+        ])
+    }
+
     @Test func undeclaredErrorFix() {
         let d = Verifier.diagnose({ var p = router(); p.parser.states[2].statements[1] = .verify(.isValid("ipv4"), error: "Oops"); return p }())
         #expect(d.map(\.fix) == ["add 'Oops' to the program's errors, or use one of: NoError, PacketTooShort, NoMatch, StackOutOfBounds, HeaderTooShort, ParserTimeout, ParserInvalidArgument, BadVersion"])

@@ -267,7 +267,10 @@ import SluiceTesting
         // A non-first fragment's payload is not a UDP header; the port keys stay 0.
         let h = try harness()
         var frag = udp("10.0.9.9", "10.0.1.1", dport: 53)
-        guard case .ipv4(var ip) = frag.layers[1] else { return }
+        guard case .ipv4(var ip) = frag.layers[1] else {
+            Issue.record("layer 1 of the packet should be IPv4, got \(frag.layers[1])")
+            return
+        }
         ip.fragmentOffset = 10
         frag.layers[1] = .ipv4(ip)
         try expectRouted(h, frag)

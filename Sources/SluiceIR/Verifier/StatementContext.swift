@@ -12,8 +12,49 @@ struct StatementContext: VerifierRule {
         }
         let nextFix = "use .next only in extract(..., index: .next) in the parser; elsewhere use .last or a constant index"
 
+        // Actions that run from egress: those its tables can run (entries and default included)
+        // and those it calls, with everything they call in turn.
+        var egressActions: [String: String] = [:]  // action -> how egress reaches it
+        var pending: [String] = []
+        func reach(_ a: String, _ via: String) {
+            guard ix.actions[a] != nil, egressActions[a] == nil else { return }
+            egressActions[a] = via; pending.append(a)
+        }
+        func scan(_ ss: [Stmt], _ via: String) {
+            for s in ss {
+                switch s {
+                case .apply(let t, _):
+                    if let table = p.tables.first(where: { $0.name == t }) {
+                        for a in table.actions + [table.defaultAction.action] + table.entries.map(\.action.action) {
+                            reach(a, "table '\(t)', applied in egress")
+                        }
+                    }
+                case .call(let a, _): reach(a, via)
+                default: break
+                }
+                scan(Walk.children(of: s), via)
+            }
+        }
+        scan(p.egress ?? [], "called in egress")
+        while let a = pending.popLast() {
+            scan(ix.actions[a]?.body ?? [], "called by action '\(a)', which runs in egress")
+        }
+        let resubmitMessage = "resubmit is only possible in ingress (it restarts ingress with the original packet)"
+        let resubmitFix = "resubmit from the ingress control, or recirculate to send the processed packet back through ingress"
+
         Walk.statements(p) { s, site in
             let inParser = site.kind == .parserState
+            if case .resubmit = s, !inParser {
+                switch site.kind {
+                case .egress, .deparser:
+                    add(site, "requests resubmit; \(resubmitMessage)", resubmitFix)
+                case .action:
+                    if let via = egressActions[site.name] {
+                        add(site, "requests resubmit and runs in egress (\(via)); \(resubmitMessage)", resubmitFix)
+                    }
+                default: break
+                }
+            }
             switch s {
             case .extract(let h, _):
                 if !inParser {

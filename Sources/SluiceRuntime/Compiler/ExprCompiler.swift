@@ -57,7 +57,7 @@ extension ProgramCompiler {
             return (hs.offset + i * hs.size, nil)
         case .last?:
             let slot = hs.nextSlot, off = hs.offset, size = hs.size
-            // No element yet: element 0, whose validity is 0 (reads give 0, writes are harmless).
+            // No element yet: element 0, which is invalid (and zero unless written while invalid).
             return (nil, { c in off + max(Int(c.slots[slot]) - 1, 0) * size })
         case .next?:
             let slot = hs.nextSlot, off = hs.offset, size = hs.size, n = hs.elements
@@ -364,7 +364,7 @@ extension ProgramCompiler {
         case .mul: return { c in (fa(c) &* fb(c)) & m }
         case .addSat:
             if signed {
-                let lo = -(Int64(1) << Int64(ow - 1)), hi = (Int64(1) << Int64(ow - 1)) - 1
+                let lo = Int64.min >> Int64(64 - ow), hi = Int64.max >> Int64(64 - ow)
                 return { c in
                     let r = Bits.signExtend(fa(c), ow).addingReportingOverflow(Bits.signExtend(fb(c), ow))
                     let v = r.overflow ? (Bits.signExtend(fa(c), ow) < 0 ? lo : hi) : min(max(r.partialValue, lo), hi)
@@ -374,9 +374,11 @@ extension ProgramCompiler {
             return { c in let r = fa(c) &+ fb(c); return (r > m || r < fa(c)) ? m : r }
         case .subSat:
             if signed {
-                let lo = -(Int64(1) << Int64(ow - 1)), hi = (Int64(1) << Int64(ow - 1)) - 1
+                let lo = Int64.min >> Int64(64 - ow), hi = Int64.max >> Int64(64 - ow)
                 return { c in
-                    let v = min(max(Bits.signExtend(fa(c), ow) - Bits.signExtend(fb(c), ow), lo), hi)
+                    let a = Bits.signExtend(fa(c), ow)
+                    let r = a.subtractingReportingOverflow(Bits.signExtend(fb(c), ow))
+                    let v = r.overflow ? (a < 0 ? lo : hi) : min(max(r.partialValue, lo), hi)
                     return UInt64(bitPattern: v) & m
                 }
             }

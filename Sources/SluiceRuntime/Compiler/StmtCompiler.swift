@@ -36,10 +36,14 @@ extension ProgramCompiler {
             let dv = vi.dynamic ?? { _ in vi.constant! }, db = base.dynamic ?? { _ in base.constant! }
             return { c in let i = dv(c); if i >= 0 && c.valid[i] == 0 { c.hdr.advanced(by: db(c)).update(repeating: 0, count: size); c.valid[i] = 1 } }
         case .setInvalid(let h, let idx):
-            let vi = try validIndex(h, idx, s)
-            if let k = vi.constant { return { c in c.valid[k] = 0 } }
-            let dv = vi.dynamic!
-            return { c in let i = dv(c); if i >= 0 { c.valid[i] = 0 } }
+            // The bytes are cleared too: fields of an invalid header read as 0.
+            let vi = try validIndex(h, idx, s), base = try headerBase(h, idx, s)
+            let size = layout.header(h).size
+            if let k = vi.constant, let b = base.constant {
+                return { c in c.valid[k] = 0; c.hdr.advanced(by: b).update(repeating: 0, count: size) }
+            }
+            let dv = vi.dynamic ?? { _ in vi.constant! }, db = base.dynamic ?? { _ in base.constant! }
+            return { c in let i = dv(c); if i >= 0 { c.valid[i] = 0; c.hdr.advanced(by: db(c)).update(repeating: 0, count: size) } }
         case .pushFront(let h, let n), .popFront(let h, let n):
             var push = false
             if case .pushFront = st { push = true }
@@ -154,12 +158,12 @@ extension ProgramCompiler {
             guard let d = index.digests[name], let id = program.digests.firstIndex(where: { $0.name == name }) else {
                 throw CompileError("\(s.element): unknown digest '\(name)'")
             }
-            let fs = try zip(values, d.fields).map { try wide($0, s, expected: $1.width) }
+            let fs = try zip(values, d.fields).map { WideOp(run: try wide($0, s, expected: $1.width)) }
             digestWidth = max(digestWidth, fs.count)
             let ring = digests, did = Int32(id)
             return { c in
                 guard let slot = ring.push(did) else { return }
-                for (i, f) in fs.enumerated() { slot[i] = f(c) }
+                for i in 0..<fs.count { slot[i] = fs[i].run(c) }
             }
         case .updateChecksum(let field, let over), .verifyChecksum(let field, let over):
             var verify = false

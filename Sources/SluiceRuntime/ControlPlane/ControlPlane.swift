@@ -104,7 +104,7 @@ extension Pipeline: ControlPlane {
                 if lo > hi { throw ControlPlaneError("key \(k.name) of table '\(t.decl.name)': range \(lo)..\(hi) is empty (low > high)") }
             case (.optional, .optional(let v)): if let v { try fits(v) }
             // Exact values are accepted where a wider match kind is declared.
-            case (.ternary, .exact(_)), (.lpm, .exact(_)), (.optional, .exact(_)), (.range, .exact(_)): break
+            case (.ternary, .exact(let v)), (.lpm, .exact(let v)), (.optional, .exact(let v)), (.range, .exact(let v)): try fits(v)
             default:
                 throw ControlPlaneError("key \(k.name) of table '\(t.decl.name)' is matched \(k.kind.rawValue), but the entry gives \(m)")
             }
@@ -133,6 +133,9 @@ extension Pipeline: ControlPlane {
         if t.decl.entriesAreConst { throw ControlPlaneError("table '\(table)' has const entries; the control plane cannot change them") }
         try checkMatches(t, entry.matches)
         let ai = try checkCall(t, entry.action)
+        guard Int32(exactly: entry.priority) != nil else {
+            throw ControlPlaneError("table '\(table)': priority \(entry.priority) is outside \(Int32.min)...\(Int32.max)")
+        }
         var e = entry
         e.matches = normalize(t, entry.matches)
         if t.find(e.matches, priority: e.priority) != nil {
@@ -240,11 +243,16 @@ extension Pipeline: ControlPlane {
 
     public func setMulticastGroup(_ group: UInt16, _ members: [MulticastMember]) throws(ControlPlaneError) {
         guard group != 0 else { throw ControlPlaneError("multicast group 0 means 'no multicast'; use a group id of 1 or more") }
+        for m in members where m.port > 511 {
+            throw ControlPlaneError("multicast group \(group): port \(m.port) is outside 0...511 (ports are 9 bits)")
+        }
         groups[group] = members
+        rebuildMulticast()
     }
 
     public func deleteMulticastGroup(_ group: UInt16) throws(ControlPlaneError) {
         guard groups.removeValue(forKey: group) != nil else { throw ControlPlaneError("no multicast group \(group)") }
+        rebuildMulticast()
     }
 
     /// Members of a multicast group, or nil.

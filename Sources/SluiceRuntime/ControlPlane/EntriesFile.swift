@@ -59,13 +59,34 @@ public struct EntriesFile {
             func fail(_ m: String) -> EntriesFileError { EntriesFileError(file: file, line: lineNo, message: m) }
             func value(_ s: String, _ what: String) throws(EntriesFileError) -> UInt128 {
                 guard let v = ValueSyntax.parse(s) else {
+                    if isNumeral(s) { throw fail("\(what): '\(s)' is too large (values have at most 128 bits)") }
                     throw fail("\(what): '\(s)' is not a value (use decimal, 0x hex, 0b binary, a MAC, IPv4 or IPv6 address)")
                 }
                 return v
             }
             func int(_ s: String, _ what: String) throws(EntriesFileError) -> Int {
-                guard let v = Int(s), v >= 0 else { throw fail("\(what): '\(s)' is not a non-negative integer") }
+                guard let v = Int(s), v >= 0 else {
+                    if !s.isEmpty, s.allSatisfy(\.isASCIIDigit) { throw fail("\(what) \(s) is too large") }
+                    throw fail("\(what): '\(s)' is not a non-negative integer")
+                }
                 return v
+            }
+            /// A non-negative integer within `range`, named in the error otherwise.
+            func int(_ s: String, _ what: String, in range: ClosedRange<Int>, _ note: String = "") throws(EntriesFileError) -> Int {
+                let outside = "\(what) \(s) is outside \(range.lowerBound)...\(range.upperBound)\(note)"
+                if !s.isEmpty, s.allSatisfy(\.isASCIIDigit), Int(s) == nil { throw fail(outside) }
+                let v = try int(s, what)
+                guard range.contains(v) else { throw fail(outside) }
+                return v
+            }
+            func u16(_ s: String, _ what: String) throws(EntriesFileError) -> UInt16 {
+                UInt16(try int(s, what, in: 0...Int(UInt16.max)))
+            }
+            func port(_ s: String) throws(EntriesFileError) -> UInt16 {
+                UInt16(try int(s, "port", in: 0...511, " (ports are 9 bits)"))
+            }
+            func handle(_ s: String) throws(EntriesFileError) -> Int32 {
+                Int32(try int(s, "entry handle", in: 0...Int(Int32.max)))
             }
             func need(_ n: Int, _ usage: String) throws(EntriesFileError) {
                 if words.count < n { throw fail("\(cmd) needs more arguments; usage: \(usage)") }
@@ -92,7 +113,7 @@ public struct EntriesFile {
                     var priority = 0
                     let nparams = cp.program.actions.first(where: { $0.name == action })?.params.count ?? argWords.count
                     if needsPriority && argWords.count == nparams + 1 {
-                        priority = try int(argWords.removeLast(), "priority")
+                        priority = try int(argWords.removeLast(), "priority", in: 0...Int(Int32.max))
                     }
                     let args = try argWords.map { (w: String) throws(EntriesFileError) -> UInt128 in try value(w, "argument of \(action)") }
                     try cp.insert(table, TableEntry(matches, ActionCall(action, args), priority: priority))
@@ -103,46 +124,53 @@ public struct EntriesFile {
                 case "table_modify":
                     let usage = "table_modify TABLE ACTION HANDLE => ARG..."
                     try need(4, usage)
-                    let handle = try int(words[3], "entry handle")
+                    let handle = try handle(words[3])
                     let args = try words.drop { $0 != "=>" }.dropFirst().map { (w: String) throws(EntriesFileError) -> UInt128 in try value(w, "argument of \(words[2])") }
-                    try cp.modify(EntryHandle(table: words[1], id: Int32(handle)), ActionCall(words[2], args))
+                    try cp.modify(EntryHandle(table: words[1], id: handle), ActionCall(words[2], args))
                 case "table_delete":
                     try need(3, "table_delete TABLE HANDLE")
-                    try cp.delete(EntryHandle(table: words[1], id: Int32(try int(words[2], "entry handle"))))
+                    try cp.delete(EntryHandle(table: words[1], id: try handle(words[2])))
                 case "table_clear":
                     try need(2, "table_clear TABLE")
                     try cp.clear(words[1])
                 case "mc_mgrp_create":
                     try need(2, "mc_mgrp_create GROUP")
-                    let g = try int(words[1], "group")
-                    groupNodes[UInt16(truncatingIfNeeded: g)] = []
-                    try cp.setMulticastGroup(UInt16(truncatingIfNeeded: g), [])
+                    let g = try u16(words[1], "group")
+                    groupNodes[g] = []
+                    try cp.setMulticastGroup(g, [])
                 case "mc_node_create":
                     try need(2, "mc_node_create RID PORT...")
-                    let rid = try int(words[1], "replica id")
-                    let ports = try words[2...].map { (w: String) throws(EntriesFileError) -> UInt16 in UInt16(truncatingIfNeeded: try int(w, "port")) }
-                    nodes.append((UInt16(truncatingIfNeeded: rid), ports))
+                    let rid = try u16(words[1], "replica id")
+                    let ports = try words[2...].map { (w: String) throws(EntriesFileError) -> UInt16 in try port(w) }
+                    nodes.append((rid, ports))
                 case "mc_node_associate":
                     try need(3, "mc_node_associate GROUP NODE_HANDLE")
-                    let g = UInt16(truncatingIfNeeded: try int(words[1], "group")), n = try int(words[2], "node handle")
+                    let g = try u16(words[1], "group"), n = try int(words[2], "node handle")
                     guard n < nodes.count else { throw fail("no multicast node \(n); mc_node_create has made \(nodes.count)") }
                     groupNodes[g, default: []].append(n)
                     let members = groupNodes[g]!.flatMap { h in nodes[h].ports.map { MulticastMember(port: $0, rid: nodes[h].rid) } }
                     try cp.setMulticastGroup(g, members)
                 case "mc_group_set":
                     try need(3, "mc_group_set GROUP PORT[:RID]...")
-                    let g = UInt16(truncatingIfNeeded: try int(words[1], "group"))
+                    let g = try u16(words[1], "group")
                     var members: [MulticastMember] = []
                     for w in words[2...] {
-                        let parts = w.split(separator: ":").map(String.init)
-                        let port = try int(parts[0], "port")
-                        let rid = parts.count > 1 ? try int(parts[1], "replica id") : 0
-                        members.append(MulticastMember(port: UInt16(truncatingIfNeeded: port), rid: UInt16(truncatingIfNeeded: rid)))
+                        let parts = w.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                        guard (1...2).contains(parts.count), !parts.contains(where: \.isEmpty) else {
+                            throw fail("'\(w)' is not PORT or PORT:RID")
+                        }
+                        let p = try port(parts[0])
+                        let rid = parts.count > 1 ? try u16(parts[1], "replica id") : 0
+                        members.append(MulticastMember(port: p, rid: rid))
                     }
                     try cp.setMulticastGroup(g, members)
                 case "register_write":
                     try need(4, "register_write REGISTER INDEX VALUE")
-                    try cp.writeRegister(words[1], index: try int(words[2], "index"), UInt64(truncatingIfNeeded: try value(words[3], "value")))
+                    let index = try int(words[2], "index")
+                    guard let v = UInt64(exactly: try value(words[3], "value")) else {
+                        throw fail("value '\(words[3])' does not fit in 64 bits (registers hold at most 64)")
+                    }
+                    try cp.writeRegister(words[1], index: index, v)
                 case "register_reset":
                     try need(2, "register_reset REGISTER")
                     try cp.resetRegister(words[1])
@@ -171,6 +199,14 @@ public struct EntriesFile {
         return applied
     }
 
+    /// Digits, or 0x hex / 0b binary digits: a number, if perhaps too large for a value.
+    func isNumeral(_ s: String) -> Bool {
+        let lower = s.lowercased().replacingOccurrences(of: "_", with: "")
+        if lower.hasPrefix("0x") { let d = lower.dropFirst(2); return !d.isEmpty && d.allSatisfy(\.isHexDigit) }
+        if lower.hasPrefix("0b") { let d = lower.dropFirst(2); return !d.isEmpty && d.allSatisfy { $0 == "0" || $0 == "1" } }
+        return !s.isEmpty && s.allSatisfy(\.isASCIIDigit)
+    }
+
     func match(_ w: String, _ k: TableKey, _ fail: (String) -> EntriesFileError,
                _ value: (String, String) throws(EntriesFileError) -> UInt128) throws(EntriesFileError) -> Match {
         let what = "key \(k.name)"
@@ -193,4 +229,8 @@ public struct EntriesFile {
             return w == "*" ? .optional(nil) : .optional(try value(w, what))
         }
     }
+}
+
+fileprivate extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

@@ -15,6 +15,8 @@ final class RuntimeTable {
     let usesPriority: Bool
     let tuples: TupleSpaceIndex?
     let linear: LinearIndex?
+    /// Single-key LPM tables of 16 to 64 bits (routing tables) use the bucketed LPM index.
+    let lpm: LPMIndex?
 
     // Per entry id. Grown on demand, never beyond `decl.size`.
     @exclusivity(unchecked) var capacity = 0
@@ -41,9 +43,11 @@ final class RuntimeTable {
         let kinds = t.keys.map(\.kind)
         usesPriority = kinds.contains { $0 == .ternary || $0 == .range || $0 == .optional }
         if kinds.contains(.range) {
-            linear = LinearIndex(fieldWords: fieldWords); tuples = nil
+            linear = LinearIndex(fieldWords: fieldWords); tuples = nil; lpm = nil
+        } else if kinds == [.lpm], (16...64).contains(widths[0]) {
+            lpm = LPMIndex(width: widths[0]); tuples = nil; linear = nil
         } else {
-            tuples = TupleSpaceIndex(keyWords: max(keyWords, 1)); linear = nil
+            tuples = TupleSpaceIndex(keyWords: max(keyWords, 1)); linear = nil; lpm = nil
         }
         entryAction = .allocate(capacity: 1)
         actionData = .allocate(capacity: stride)
@@ -110,14 +114,17 @@ final class RuntimeTable {
             case .optional(let x): (v, mk) = x.map { ($0, full) } ?? (0, 0)
             case .range(let lo, _): (v, mk) = (lo, full)
             }
+            // Key words are already masked to their width, so a full-width mask is all ones:
+            // exact tables then take the index's exact-match path.
+            let m = mk == full ? ~UInt128(0) : mk
             if fieldWords[i] == 2 {
                 value += [UInt64(truncatingIfNeeded: (v & mk) >> 64), UInt64(truncatingIfNeeded: v & mk)]
-                mask += [UInt64(truncatingIfNeeded: mk >> 64), UInt64(truncatingIfNeeded: mk)]
+                mask += [UInt64(truncatingIfNeeded: m >> 64), UInt64(truncatingIfNeeded: m)]
             } else {
-                value.append(UInt64(truncatingIfNeeded: v & mk)); mask.append(UInt64(truncatingIfNeeded: mk))
+                value.append(UInt64(truncatingIfNeeded: v & mk)); mask.append(UInt64(truncatingIfNeeded: m))
             }
         }
-        return (value, mask, Int32(usesPriority ? e.priority : lpmLength))
+        return (value, mask, Int32(clamping: usesPriority ? e.priority : lpmLength))
     }
 
     func conditions(_ e: TableEntry) -> [LinearIndex.Condition] {
@@ -138,12 +145,23 @@ final class RuntimeTable {
 
     /// The id of an installed entry with exactly these matches (and priority for priority tables).
     func find(_ matches: [Match], priority: Int) -> Int32? {
-        if let ts = tuples, !usesPriority {
+        if let lpm {
+            let w = words(TableEntry(matches, ActionCall(""), priority: priority))
+            return lpm.find(value: w.value[0], length: Int(w.priority))
+        }
+        // Tuple-space entries are identified by their masked values (whatever the priority);
+        // range entries by their conditions and priority.
+        if let ts = tuples {
             let w = words(TableEntry(matches, ActionCall(""), priority: priority))
             return ts.entry(value: w.value, mask: w.mask)
         }
-        for (i, e) in entries.enumerated() where e?.matches == matches && (!usesPriority || e?.priority == priority) {
-            return Int32(i)
+        let want = conditions(TableEntry(matches, ActionCall(""), priority: priority))
+        for (i, e) in entries.enumerated() {
+            guard let e, e.priority == priority else { continue }
+            let have = conditions(e)
+            if have.count == want.count && zip(have, want).allSatisfy({ $0.lo == $1.lo && $0.hi == $1.hi && $0.mask == $1.mask }) {
+                return Int32(i)
+            }
         }
         return nil
     }
@@ -156,11 +174,14 @@ final class RuntimeTable {
             grow(to: Int(id) + 1)
         }
         let ok: Bool
-        if let ts = tuples {
+        if let lpm {
+            let w = words(e)
+            ok = lpm.insert(value: w.value[0], length: Int(w.priority), entry: id)
+        } else if let ts = tuples {
             let w = words(e)
             ok = ts.insert(value: w.value, mask: w.mask, priority: w.priority, entry: id)
         } else {
-            ok = linear!.insert(conditions: conditions(e), priority: Int32(e.priority), entry: id)
+            ok = linear!.insert(conditions: conditions(e), priority: Int32(clamping: e.priority), entry: id)
         }
         guard ok else { free.append(id); return nil }
         entries[Int(id)] = e
@@ -173,7 +194,10 @@ final class RuntimeTable {
 
     func remove(_ id: Int32) {
         guard let e = entries[Int(id)] else { return }
-        if let ts = tuples {
+        if let lpm {
+            let w = words(e)
+            _ = lpm.remove(value: w.value[0], length: Int(w.priority))
+        } else if let ts = tuples {
             let w = words(e)
             _ = ts.remove(value: w.value, mask: w.mask)
         } else {
@@ -197,6 +221,7 @@ final class RuntimeTable {
     }
 
     @inline(__always) func lookup(_ key: UnsafePointer<UInt64>) -> Int32 {
+        if let lpm { return lpm.lookup(key.pointee) }
         if let ts = tuples { return ts.lookup(key) }
         return linear!.lookup(key)
     }
