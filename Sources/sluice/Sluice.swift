@@ -6,8 +6,8 @@ struct SluiceCommand: ParsableCommand {
         commandName: "sluice",
         abstract: "Write switch programs in Swift; run them in the runtime, an emulator, on real interfaces or in XDP.",
         discussion: """
-            Programs are written with the Sluice DSL and lower to a verified IR. Built-in programs are
-            listed by `sluice programs`. Examples:
+            Programs are written with the Sluice DSL and lower to a verified IR. Built-in programs \
+            are listed by `sluice programs`. Examples:
               sluice programs
               sluice compile ipv4-router --emit ir
               sluice run ipv4-router --entries routes.txt --packet 0:<hex>

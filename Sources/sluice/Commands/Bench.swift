@@ -14,10 +14,10 @@ struct PipelineBenchCommand: ParsableCommand {
         commandName: "pipeline",
         abstract: "Packets per second through a compiled program vs a hand-written Swift function.",
         discussion: """
-            Pushes N 64-byte IPv4/UDP packets with random destinations over ROUTES installed /24 and
-            /16 routes plus a default route, through the compiled pipeline on one core; then pushes
-            the same packets through a hand-written Swift router with the same semantics over the same
-            route structure. Both results are checked to be byte-identical first.
+            Pushes N 64-byte IPv4/UDP packets with random destinations over ROUTES installed /24 and \
+            /16 routes plus a default route, through the compiled pipeline on one core; then pushes \
+            the same packets through a hand-written Swift router with the same semantics over the same \
+            route structure. Both results are checked to be byte-identical first. \
             overhead = baseline_mpps / mpps.
             """)
 
@@ -73,9 +73,9 @@ struct TablesBenchCommand: ParsableCommand {
         commandName: "tables",
         abstract: "Lookups per second of the match structures vs plain Swift dictionaries.",
         discussion: """
-            exact: 10k one-word keys (half the probes miss) vs a Dictionary. lpm: 10k /24+/16 routes
-            and 100k random /8-/32 routes (tuple-space search, priority = prefix length) vs a
-            Dictionary per prefix length probed longest first. ratio = mlps / baseline_mlps.
+            exact: 10k one-word keys (half the probes miss) vs a Dictionary. lpm: 10k /24+/16 routes \
+            and 100k random /8-/32 routes, with tuple-space search and with the bucketed LPM index, \
+            vs a Dictionary per prefix length probed longest first. ratio = mlps / baseline_mlps.
             """)
 
     @Option(help: "Lookups per measurement.")
