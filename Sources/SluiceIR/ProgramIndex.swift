@@ -66,11 +66,15 @@ public struct ProgramIndex: Sendable {
             let wa = width(of: a, params: params, registerWidth: registerWidth, expected: nil)
             let wb = width(of: b, params: params, registerWidth: registerWidth, expected: nil)
             return wa ?? wb ?? expected
-        case .slice(_, let hi, let lo): return hi - lo + 1
+        case .slice(_, let hi, let lo):
+            // Nonsense bounds (checked by the verifier) must not trap here.
+            let (d, overflow) = hi.subtractingReportingOverflow(lo)
+            return overflow || d == .max ? nil : d + 1
         case .concat(let a, let b):
             guard let wa = width(of: a, params: params, registerWidth: registerWidth),
                   let wb = width(of: b, params: params, registerWidth: registerWidth) else { return nil }
-            return wa + wb
+            let (sum, overflow) = wa.addingReportingOverflow(wb)
+            return overflow ? nil : sum
         case .cast(_, let w, _): return w
         case .isValid: return 1
         case .mux(_, let a, let b):

@@ -1,11 +1,20 @@
 /// Every constant fits the width it has or takes from its context; parser select cases and table
-/// entries agree with their keys; action arguments in entries and defaults fit the parameters.
+/// entries agree with their keys; action arguments in entries and defaults fit the parameters;
+/// registers, counters and meters have 1 to `maxExternSize` cells.
 struct ConstantRange: VerifierRule {
     let name = "constant-range"
+    /// The most cells of a register, counter or meter array (backends allocate them up front).
+    static let maxExternSize = 1 << 24
 
     func check(_ ix: ProgramIndex) -> [Diagnostic] {
         let p = ix.program
         var out = WidthCheck.run(ix).rangeProblems.map { diagnostic(ix, $0.element, $0.message, fix: $0.fix) }
+        let externs = p.registers.map { ("register", $0.name, $0.size) } + p.counters.map { ("counter", $0.name, $0.size) }
+            + p.meters.map { ("meter", $0.name, $0.size) }
+        for (kind, n, size) in externs where !(1...Self.maxExternSize).contains(size) {
+            out.append(diagnostic(ix, "\(kind) '\(n)'", "has size \(size); a \(kind) has 1 to \(Self.maxExternSize) cells",
+                                  fix: "use a size from 1 to \(Self.maxExternSize)"))
+        }
 
         func tooBig(_ v: UInt128, _ w: Int, _ what: String, _ el: String) {
             out.append(diagnostic(ix, el, "\(what) \(IRPrinter.hex(v)) does not fit in \(plural(w, "bit")) (at most \(IRPrinter.hex(maxValue(w))))",

@@ -391,7 +391,7 @@ struct WidthCheck {
             } else if wa == nil, Self.isContextual(a) {
                 width(el, "slices a constant without a width in \(c.what)", "give the constant a width")
             }
-            return hi - lo + 1
+            return hi - lo == .max ? nil : hi - lo + 1
         case .concat(let a, let b):
             var ws: [Int] = []
             for x in [a, b] {
@@ -401,11 +401,12 @@ struct WidthCheck {
                 }
             }
             guard ws.count == 2 else { return nil }
-            if ws[0] + ws[1] > 128 {
-                width(el, "concatenation \(Walk.show(e)) in \(c.what) is \(ws[0] + ws[1]) bits; at most 128 are allowed",
+            let (sum, overflow) = ws[0].addingReportingOverflow(ws[1])
+            if overflow || sum > 128 {
+                width(el, "concatenation \(Walk.show(e)) in \(c.what) is \(overflow ? "more than \(Int.max)" : "\(sum)") bits; at most 128 are allowed",
                       "concatenate fewer or narrower values")
             }
-            return ws[0] + ws[1]
+            return overflow ? nil : sum
         case .cast(let a, let w, _):
             let valid = (1...128).contains(w)
             if !valid {
@@ -538,7 +539,7 @@ struct WidthCheck {
         check(e, expected: nil, c)
         if case .const(let v, _) = e, let size, v >= UInt128(max(size, 0)) {
             range(c.site.element, "index \(v) is out of range for \(kind) '\(name)' of size \(size)",
-                  "use an index from 0 to \(size - 1), or make the \(kind) larger")
+                  size > 0 ? "use an index from 0 to \(size - 1), or make the \(kind) larger" : "make the \(kind) larger")
         }
     }
 
@@ -648,7 +649,7 @@ struct WidthCheck {
         case .advance(let n):
             if n <= 0 || n % 8 != 0 {
                 width(el, "advances by \(plural(n, "bit")); the parser advances by a positive multiple of 8 bits",
-                      "advance by whole bytes, e.g. advance(\(max(8, (n + 7) / 8 * 8)))")
+                      "advance by whole bytes, e.g. advance(\(n > Int.max - 7 ? n - n % 8 : max(8, (n + 7) / 8 * 8)))")
             }
         case .setValid, .setInvalid, .pushFront, .popFront, .apply, .drop, .exit, .recirculate,
              .resubmit, .extract:
