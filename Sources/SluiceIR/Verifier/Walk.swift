@@ -387,7 +387,7 @@ struct WidthCheck {
             }
             if let wa, hi >= wa {
                 width(el, "slice [\(hi):\(lo)] of \(Walk.show(a)) in \(c.what) is out of bounds: the value has \(plural(wa, "bit"))",
-                      "use bits within [\(wa - 1):0]")
+                      wa > 0 ? "use bits within [\(wa - 1):0]" : "slice a value of 1 to 128 bits")
             } else if wa == nil, Self.isContextual(a) {
                 width(el, "slices a constant without a width in \(c.what)", "give the constant a width")
             }
