@@ -74,6 +74,7 @@ struct PipelineBench {
             var sink = 0
             let t0 = now()
             var next = t0 + 1
+            var shown = false
             let mask = Self.poolSize - 1
             for i in 0..<packets {
                 buf.load(UnsafeRawBufferPointer(start: pool + (i & mask) * 64, count: 64))
@@ -83,10 +84,11 @@ struct PipelineBench {
                     let done = Double(i) / Double(packets)
                     let eta = (now() - t0) / max(done, 1e-9) * (1 - done)
                     fputs("\r  \(label): \(Int(done * 100))% (ETA \(Int(eta)) s)   ", stderr)
+                    shown = true
                 }
             }
             let dt = now() - t0
-            if progress { fputs("\r\u{1B}[K", stderr) }
+            if shown { fputs("\r\u{1B}[K", stderr) }
             if sink == Int.min { print(sink) }
             return Double(packets) / dt / 1e6
         }
