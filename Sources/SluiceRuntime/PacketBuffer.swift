@@ -9,7 +9,11 @@ public final class PacketBuffer {
     @exclusivity(unchecked) public var start: Int
     @exclusivity(unchecked) public var length: Int
 
-    public init(capacity: Int = 16384, headroom: Int = 512) {
+    /// The default holds any packet up to 65,535 bytes of IP plus link headers (captures of
+    /// offloaded traffic carry such packets), after 512 bytes of headroom.
+    public static let defaultCapacity = 512 + 65_536 + 512
+
+    public init(capacity: Int = PacketBuffer.defaultCapacity, headroom: Int = 512) {
         precondition(capacity > headroom)
         base = .allocate(capacity: capacity)
         base.initialize(repeating: 0, count: capacity)
@@ -27,14 +31,16 @@ public final class PacketBuffer {
     /// Largest packet that fits with the default headroom.
     public var maxPacketLength: Int { capacity - headroom }
 
-    /// Replace the contents with `bytes` (truncated to `maxPacketLength`).
-    @inlinable public func load(_ bytes: UnsafeRawBufferPointer) {
+    /// Replace the contents with `bytes`. Returns false (and keeps only `maxPacketLength`
+    /// bytes) when the packet does not fit.
+    @inlinable @discardableResult public func load(_ bytes: UnsafeRawBufferPointer) -> Bool {
         start = headroom
         length = min(bytes.count, capacity - headroom)
         if length > 0 { UnsafeMutableRawPointer(base + start).copyMemory(from: bytes.baseAddress!, byteCount: length) }
+        return length == bytes.count
     }
 
-    public func load(_ bytes: [UInt8]) { bytes.withUnsafeBytes { load($0) } }
+    @discardableResult public func load(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { load($0) } }
 
     /// Copy another buffer's packet into this one. `other` may be this buffer: the packet then
     /// moves back to the default headroom (the regions may overlap).

@@ -30,6 +30,8 @@ public final class Pipeline {
     @exclusivity(unchecked) public var maxPasses = 4
     /// At most this many parser state transitions per packet (then `ParserTimeout`).
     @exclusivity(unchecked) public var maxParserSteps = 256
+    /// The buffer `process(_ bytes:)` loads packets into.
+    lazy var inputBuffer = PacketBuffer()
 
     @exclusivity(unchecked) public internal(set) var stats = Stats()
 
@@ -40,6 +42,8 @@ public final class Pipeline {
         public var egressDrops: UInt64 = 0
         public var passLimitDrops: UInt64 = 0
         public var headroomDrops: UInt64 = 0
+        /// Packets larger than a packet buffer (`PacketBuffer.defaultCapacity` less headroom).
+        public var oversizeDrops: UInt64 = 0
         public var emptyGroupDrops: UInt64 = 0
         public var sent: UInt64 = 0
         public var digestsDropped: UInt64 = 0
@@ -327,10 +331,16 @@ public final class Pipeline {
         return (outputPorts[i], outputs[i].takeUnretainedValue())
     }
 
-    /// Convenience for tests and tools (allocates): run bytes in, get (port, bytes) out.
+    /// Convenience for tests and tools (allocates the result): run bytes in, get (port, bytes)
+    /// out. A packet larger than a buffer is dropped and counted, never truncated.
     public func process(_ bytes: [UInt8], port: UInt16, timestamp: UInt64 = 0) -> [(port: UInt16, bytes: [UInt8])] {
-        let b = PacketBuffer()
-        b.load(bytes)
+        let b = inputBuffer
+        guard b.load(bytes) else {
+            outputCount = 0
+            stats.received += 1
+            stats.oversizeDrops += 1
+            return []
+        }
         process(b, port: port, timestamp: timestamp)
         return (0..<outputCount).map { (outputPorts[$0], outputs[$0].takeUnretainedValue().bytes) }
     }

@@ -166,3 +166,13 @@ import SluiceTesting
         }
     }
 }
+
+/// A packet larger than a buffer is dropped and counted, not truncated; the largest IP packet fits.
+@Test func oversizePacketsAreDroppedNotTruncated() throws {
+    let p = try Pipeline(PipelineEdgeCaseTests.program(ingress: { Forward(port: 1) }).verified())
+    let big = [UInt8](repeating: 7, count: 14 + 65_535)
+    #expect(p.process(big, port: 0).first?.bytes == big)
+    #expect(p.process([UInt8](repeating: 7, count: PacketBuffer.defaultCapacity), port: 0).isEmpty)
+    #expect(p.stats.oversizeDrops == 1)
+    #expect(p.stats.received == 2)
+}
