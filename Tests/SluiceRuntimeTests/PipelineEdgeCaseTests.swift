@@ -176,3 +176,21 @@ import SluiceTesting
     #expect(p.stats.oversizeDrops == 1)
     #expect(p.stats.received == 2)
 }
+
+/// A counter counts what its kind says: packets, bytes, or both.
+@Test func countersCountWhatTheirKindSays() throws {
+    let p = try Pipeline(PipelineEdgeCaseTests.program(ingress: {
+        Count("pk", index: 0)
+        Count("by", index: 0)
+        Count("both", index: 0)
+    }, extra: [
+        Counter("pk", size: 1, kind: .packets),
+        Counter("by", size: 1, kind: .bytes),
+        Counter("both", size: 1),
+    ]).verified())
+    _ = p.process([1, 2, 0, 3, 9, 9], port: 0)
+    _ = p.process([1, 2, 0, 3], port: 0)
+    #expect(try p.counter("pk", index: 0) == (2, 0))
+    #expect(try p.counter("by", index: 0) == (0, 10))
+    #expect(try p.counter("both", index: 0) == (2, 10))
+}

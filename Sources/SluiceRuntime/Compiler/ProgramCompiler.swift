@@ -29,7 +29,11 @@ final class ProgramCompiler {
         index = ProgramIndex(p)
         layout = Layout(p, index)
         for r in p.registers { registers[r.name] = RegisterState(r) }
-        for c in p.counters { counters[c.name] = CounterState(name: c.name, size: c.size) }
+        for c in p.counters {
+            let state = CounterState(name: c.name, size: c.size)
+            state.kind = c.kind
+            counters[c.name] = state
+        }
         for m in p.meters { meters[m.name] = MeterState(m) }
         digests = DigestRing(capacity: 4096, width: max(1, p.digests.map(\.fields.count).max() ?? 1))
         for t in p.tables {

@@ -27,9 +27,12 @@ final class CounterState {
         bytes = .allocate(capacity: max(size, 1)); bytes.initialize(repeating: 0, count: max(size, 1))
     }
     deinit { packets.deallocate(); bytes.deallocate() }
+    /// What the counter counts; the other figure stays 0.
+    @exclusivity(unchecked) var kind: CounterKind = .packetsAndBytes
     @inline(__always) func count(_ i: Int, bytes n: UInt64) {
         guard i >= 0 && i < size else { outOfRange &+= 1; return }
-        packets[i] &+= 1; bytes[i] &+= n
+        if kind != .bytes { packets[i] &+= 1 }
+        if kind != .packets { bytes[i] &+= n }
     }
     func reset() { packets.update(repeating: 0, count: max(size, 1)); bytes.update(repeating: 0, count: max(size, 1)) }
 }
