@@ -114,22 +114,9 @@ extension ProgramCompiler {
             }
             let base = try headerBase(h, idx, s)
             let width = d.width
+            // Byte-aligned 8/16/32/48/64-bit fields at a fixed offset: one load (see `Place`).
+            if let p = place(.field(r), s) { return { c in p.load(c) } }
             if let k = base.constant {
-                let byte = k + bit >> 3
-                if bit & 7 == 0 {
-                    switch width {
-                    case 8: return { c in UInt64(c.hdr[byte]) }
-                    case 16: return { c in UInt64(UInt16(bigEndian: UnsafeRawPointer(c.hdr + byte).loadUnaligned(as: UInt16.self))) }
-                    case 32: return { c in UInt64(UInt32(bigEndian: UnsafeRawPointer(c.hdr + byte).loadUnaligned(as: UInt32.self))) }
-                    case 64: return { c in UInt64(bigEndian: UnsafeRawPointer(c.hdr + byte).loadUnaligned(as: UInt64.self)) }
-                    case 48: return { c in
-                        let p = UnsafeRawPointer(c.hdr + byte)
-                        return UInt64(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self))) << 32
-                            | UInt64(UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)))
-                    }
-                    default: break
-                    }
-                }
                 let off = k * 8 + bit
                 return { c in Bits.load(c.hdr, bitOffset: off, width: width) }
             }
@@ -182,22 +169,8 @@ extension ProgramCompiler {
                 let w = try writeWide(r, s)
                 return { c, v in w(c, UInt128(v)) }
             }
+            if let p = place(.field(r), s) { return { c, v in p.store(c, v) } }
             if let k = base.constant {
-                let byte = k + bit >> 3
-                if bit & 7 == 0 {
-                    switch width {
-                    case 8: return { c, v in c.hdr[byte] = UInt8(truncatingIfNeeded: v) }
-                    case 16: return { c, v in UnsafeMutableRawPointer(c.hdr + byte).storeBytes(of: UInt16(truncatingIfNeeded: v).bigEndian, as: UInt16.self) }
-                    case 32: return { c, v in UnsafeMutableRawPointer(c.hdr + byte).storeBytes(of: UInt32(truncatingIfNeeded: v).bigEndian, as: UInt32.self) }
-                    case 64: return { c, v in UnsafeMutableRawPointer(c.hdr + byte).storeBytes(of: v.bigEndian, as: UInt64.self) }
-                    case 48: return { c, v in
-                        let p = UnsafeMutableRawPointer(c.hdr + byte)
-                        p.storeBytes(of: UInt16(truncatingIfNeeded: v >> 32).bigEndian, as: UInt16.self)
-                        p.storeBytes(of: UInt32(truncatingIfNeeded: v).bigEndian, toByteOffset: 2, as: UInt32.self)
-                    }
-                    default: break
-                    }
-                }
                 let off = k * 8 + bit
                 return { c, v in Bits.store(c.hdr, bitOffset: off, width: width, v) }
             }
