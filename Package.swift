@@ -11,10 +11,12 @@ let package = Package(
         .library(name: "SluiceRuntime", targets: ["SluiceRuntime"]),
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
         .library(name: "SluicePrograms", targets: ["SluicePrograms"]),
+        .library(name: "SluiceEmulator", targets: ["SluiceEmulator"]),
         .executable(name: "sluice", targets: ["sluice"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // IR: plain values, a verifier (one rule a file) and a printer. Knows nothing of backends.
@@ -27,15 +29,22 @@ let package = Package(
         .target(name: "SluiceTesting", dependencies: ["SluiceIR", "SluiceRuntime"]),
         // Built-in switch programs, one file each, plus the registry.
         .target(name: "SluicePrograms", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime"], path: "Programs"),
+        // Discrete-event emulator: links, queues, switches running pipelines, hosts, transports,
+        // topology files, routing, traces and reports.
+        .target(name: "SluiceEmulator", dependencies: [
+            "SluiceIR", "SluiceRuntime", "SluicePrograms",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting",
+                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
+        .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting"]),
         .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
     ],
     swiftLanguageModes: [.v5]
