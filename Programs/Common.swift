@@ -68,15 +68,57 @@ public enum Common {
     /// Route IPv4 packets with a TTL above 1 and a good header checksum; drop everything else.
     @StatementBuilder
     public static var routeIPv4: [Stmt] {
+        routeIPv4 {
+            Apply("ipv4_lpm")
+        }
+    }
+
+    /// Run `lookup` for IPv4 packets with a TTL above 1, a good header checksum and no options;
+    /// drop everything else (the checks of `routeIPv4`, around a program's own tables).
+    @StatementBuilder
+    public static func routeIPv4(@StatementBuilder lookup: () -> [Stmt]) -> [Stmt] {
         If(hdr.ipv4.isValid) {
             VerifyChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
             If(standard.checksumError == 1 || hdr.ipv4.ttl <= 1 || hdr.ipv4.ihl != 5) {
                 Drop()
             } else: {
-                Apply("ipv4_lpm")
+                lookup()
             }
         } else: {
             Drop()
+        }
+    }
+
+    /// `l4_ports_t`: the first 32 bits of a TCP or UDP header, the ports (all a 5-tuple needs;
+    /// the rest of the L4 header stays payload).
+    public static var l4PortsType: Components {
+        Components {
+            HeaderType("l4_ports_t") {
+                Field("srcPort", 16)
+                Field("dstPort", 16)
+            }
+        }
+    }
+
+    /// The states after `ethernetStart()` for programs that look at the 5-tuple: `parse_ipv4`
+    /// extracts `hdr.ipv4`, then `parse_l4` extracts the ports into `hdr.l4` (`l4_ports_t`) for
+    /// TCP and UDP, but only when the ports are there to read: no IPv4 options (which the
+    /// routers drop anyway) and not a later fragment. Otherwise `hdr.l4` stays invalid and its
+    /// fields read as 0.
+    public static var ipv4AndPortsStates: Sluice.Parser {
+        Parser {
+            State("parse_ipv4") {
+                Extract(hdr.ipv4)
+                Select(hdr.ipv4.fragOffset, hdr.ipv4.ihl, hdr.ipv4.protocol) {
+                    Case(0, 5, 6, next: "parse_l4")
+                    Case(0, 5, 17, next: "parse_l4")
+                    Default(keys: 3, next: "accept")
+                }
+            }
+            State("parse_l4") {
+                Extract(hdr.l4)
+                Accept()
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ public enum ProgramRegistry {
         ProgramInfo(name: L2Switch.name, summary: L2Switch.summary, build: { L2Switch.program() },
                     controller: { L2Switch.Controller(ports: $0) }),
         ProgramInfo(name: ACLFirewall.name, summary: ACLFirewall.summary, build: { ACLFirewall.program() }, controller: nil),
+        ProgramInfo(name: ECMPRouter.name, summary: ECMPRouter.summary, build: { ECMPRouter.program() }, controller: nil),
     ]
 
     public static func named(_ name: String) -> ProgramInfo? { all.first { $0.name == name } }

@@ -5,9 +5,18 @@ public final class PacketBuffer {
     @usableFromInline let base: UnsafeMutablePointer<UInt8>
     public let capacity: Int
     public let headroom: Int
+    /// `start` and `length` live behind a pointer: stored class properties would get dynamic
+    /// exclusivity checks when other modules (the emulator) touch them per packet.
+    @usableFromInline let position: UnsafeMutablePointer<Int>
     /// Offset of the first packet byte within the allocation.
-    @exclusivity(unchecked) public var start: Int
-    @exclusivity(unchecked) public var length: Int
+    @inlinable public var start: Int {
+        get { position[0] }
+        set { position[0] = newValue }
+    }
+    @inlinable public var length: Int {
+        get { position[1] }
+        set { position[1] = newValue }
+    }
 
     /// The default holds any packet up to 65,535 bytes of IP plus link headers (captures of
     /// offloaded traffic carry such packets), after 512 bytes of headroom.
@@ -19,11 +28,12 @@ public final class PacketBuffer {
         base.initialize(repeating: 0, count: capacity)
         self.capacity = capacity
         self.headroom = headroom
-        start = headroom
-        length = 0
+        position = .allocate(capacity: 2)
+        position.initialize(to: headroom)
+        (position + 1).initialize(to: 0)
     }
 
-    deinit { base.deallocate() }
+    deinit { base.deallocate(); position.deallocate() }
 
     /// The packet's first byte.
     @inlinable public var data: UnsafeMutablePointer<UInt8> { base + start }

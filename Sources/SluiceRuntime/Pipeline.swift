@@ -236,6 +236,13 @@ public final class Pipeline {
         return d
     }
 
+    /// The members of a multicast group, for hosts that replicate (`runIngress` returned
+    /// `.multicast`). Valid until the control plane next changes a group; empty if none.
+    @inline(__always) public func multicastMembers(group: UInt16) -> UnsafeBufferPointer<MulticastMember> {
+        let g = multicastIndex[Int(group)]
+        return UnsafeBufferPointer(start: multicastMembers + Int(g.start), count: Int(g.count))
+    }
+
     /// Egress alone for one copy, in place, with the metadata `runIngress` bridged and the
     /// traffic manager's queue values (readable by programs compiled with `queues: true`).
     public func runEgress(_ buf: PacketBuffer, port: UInt16, rid: UInt16 = 0, replica: Bool = false,

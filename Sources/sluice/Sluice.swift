@@ -13,8 +13,10 @@ struct SluiceCommand: ParsableCommand {
               sluice run ipv4-router --entries routes.txt --packet 0:<hex>
               sluice stf spec.stf --program ipv4-router
               sluice bench pipeline --program ipv4-router --json
+              sluice emulate Topologies/leafspine-16.yaml --report out/ls16 --pcap-dir out/ls16/pcaps
+              sluice bench emulator --json
               sluice demo
             """,
-        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Bench.self, Demo.self]
+        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Emulate.self, Bench.self, Demo.self]
     )
 }

@@ -1,0 +1,99 @@
+/// What an event does. The emulator dispatches on this with a `switch`: no closures, no
+/// protocol calls per event.
+@usableFromInline enum EventKind: UInt8 {
+    /// A link direction finished serializing a packet and may start the next (`target`: direction).
+    case transmitDone
+    /// The first packet in flight on a link direction reaches the far end (`target`: direction).
+    case arrival
+    /// A constant-rate UDP flow sends its next datagram (`target`: flow).
+    case udpSend
+    /// A transport connection's retransmission timer (`target`: connection).
+    case transportTimer
+    /// A bulk or application send starts (`target`: flow).
+    case flowStart
+    /// A recirculated packet re-enters a switch's ingress (`target`: switch, `arg`: packet).
+    case recirculate
+    /// Observers sample queue depths and link counters.
+    case sample
+    /// An application's timer (`target`: host, `arg`: the application's token).
+    case appTimer
+}
+
+/// One scheduled event: 24 bytes, ordered by (time, sequence), so events at the same
+/// picosecond run in the order they were scheduled (determinism).
+@usableFromInline struct Event {
+    @usableFromInline var time: Int64
+    /// Insertion order (upper 56 bits) and kind (lower 8 bits) in one word.
+    @usableFromInline var seqKind: UInt64
+    @usableFromInline var target: Int32
+    @usableFromInline var arg: Int32
+
+    @inline(__always) var kind: EventKind { EventKind(rawValue: UInt8(truncatingIfNeeded: seqKind))! }
+
+    @inline(__always) static func < (a: Event, b: Event) -> Bool {
+        a.time < b.time || (a.time == b.time && a.seqKind < b.seqKind)
+    }
+}
+
+/// A binary min-heap of events in manually managed storage (no copy-on-write checks, no
+/// allocation once grown). Emulations keep few events pending (at most two per link direction
+/// plus timers), so the heap stays shallow.
+@usableFromInline struct EventHeap {
+    @usableFromInline var items: UnsafeMutablePointer<Event>
+    @usableFromInline var count = 0
+    @usableFromInline var capacity: Int
+    @usableFromInline var nextSeq: UInt64 = 0
+
+    init(capacity: Int = 1024) {
+        self.capacity = capacity
+        items = .allocate(capacity: capacity)
+    }
+
+    func deallocate() { items.deallocate() }
+
+    @inline(__always) mutating func push(_ time: Int64, _ kind: EventKind, target: Int32, arg: Int32 = 0) {
+        if count == capacity { grow() }
+        let e = Event(time: time, seqKind: nextSeq << 8 | UInt64(kind.rawValue), target: target, arg: arg)
+        nextSeq &+= 1
+        var i = count
+        count += 1
+        while i > 0 {
+            let parent = (i - 1) >> 1
+            if !(e < items[parent]) { break }
+            items[i] = items[parent]
+            i = parent
+        }
+        items[i] = e
+    }
+
+    @inline(__always) var top: Event? { count > 0 ? items[0] : nil }
+
+    @inline(__always) mutating func pop() -> Event {
+        let first = items[0]
+        count -= 1
+        if count > 0 {
+            let last = items[count]
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                if l >= count { break }
+                var c = l
+                if l + 1 < count && items[l + 1] < items[l] { c = l + 1 }
+                if !(items[c] < last) { break }
+                items[i] = items[c]
+                i = c
+            }
+            items[i] = last
+        }
+        return first
+    }
+
+    mutating func grow() {
+        let n = capacity * 2
+        let p = UnsafeMutablePointer<Event>.allocate(capacity: n)
+        p.moveInitialize(from: items, count: count)
+        items.deallocate()
+        items = p
+        capacity = n
+    }
+}

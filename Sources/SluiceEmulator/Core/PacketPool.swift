@@ -1,0 +1,140 @@
+import SluiceRuntime
+
+/// Every packet in flight lives here and moves by index (`Int32`): buffers are allocated when
+/// the pool grows and reused after, so a steady-state run allocates nothing per packet.
+/// Per-packet state the traffic manager needs sits in parallel arrays (structure of arrays).
+@usableFromInline final class PacketPool {
+    /// Buffers hold a frame of the largest MTU plus headroom for pushed headers.
+    let bufferCapacity: Int
+    let headroom = 256
+    /// Words of bridged metadata per packet (the largest `bridgeWords` of any switch).
+    let bridgeStride: Int
+
+    @exclusivity(unchecked) var buffers: UnsafeMutablePointer<Unmanaged<PacketBuffer>>
+    /// Time the packet joined its current queue (picoseconds).
+    @exclusivity(unchecked) var enqueuedAt: UnsafeMutablePointer<Int64>
+    /// Queue depth in bytes when it joined (for the program's `enq_qdepth`).
+    @exclusivity(unchecked) var enqueueDepth: UnsafeMutablePointer<UInt32>
+    /// Multicast replica id, or 0; bit 16 set for a replica.
+    @exclusivity(unchecked) var replica: UnsafeMutablePointer<UInt32>
+    /// Passes through the switch it is in (recirculation).
+    @exclusivity(unchecked) var pass: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) var bridge: UnsafeMutablePointer<UInt64>
+    /// Bytes from this offset (from the frame's start at the default headroom) to the buffer's
+    /// end may hold old data; everything generated in the emulator only writes below it, so a
+    /// host zeroes the payload only up to here. Loading outside bytes sets it to the capacity.
+    @exclusivity(unchecked) var dirtyEnd: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) var free: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) var freeCount = 0
+    @exclusivity(unchecked) var capacity = 0
+    /// Packets handed out and not yet released (a leak check for tests).
+    @exclusivity(unchecked) var inUse = 0
+    @exclusivity(unchecked) var peak = 0
+
+    init(maxFrame: Int, bridgeWords: Int, initial: Int = 256) {
+        bufferCapacity = 256 + maxFrame + 256
+        bridgeStride = max(bridgeWords, 1)
+        buffers = .allocate(capacity: 1)
+        enqueuedAt = .allocate(capacity: 1)
+        enqueueDepth = .allocate(capacity: 1)
+        replica = .allocate(capacity: 1)
+        pass = .allocate(capacity: 1)
+        bridge = .allocate(capacity: 1)
+        dirtyEnd = .allocate(capacity: 1)
+        free = .allocate(capacity: 1)
+        grow(to: initial)
+    }
+
+    deinit {
+        for i in 0..<capacity { buffers[i].release() }
+        buffers.deallocate(); enqueuedAt.deallocate(); enqueueDepth.deallocate(); replica.deallocate()
+        pass.deallocate(); bridge.deallocate(); dirtyEnd.deallocate(); free.deallocate()
+    }
+
+    @inline(__always) func allocate() -> Int32 {
+        if freeCount == 0 { grow(to: capacity * 2) }
+        freeCount -= 1
+        inUse += 1
+        if inUse > peak { peak = inUse }
+        let p = free[freeCount]
+        replica[Int(p)] = 0
+        pass[Int(p)] = 0
+        return p
+    }
+
+    @inline(__always) func release(_ p: Int32) {
+        free[freeCount] = p
+        freeCount += 1
+        inUse -= 1
+    }
+
+    @inline(__always) func buffer(_ p: Int32) -> PacketBuffer { buffers[Int(p)].takeUnretainedValue() }
+    /// Run `body` on packet `p`'s buffer without retaining it (the pool keeps every buffer alive).
+    @inline(__always) func with<R>(_ p: Int32, _ body: (PacketBuffer) -> R) -> R { buffers[Int(p)]._withUnsafeGuaranteedRef(body) }
+    @inline(__always) func length(_ p: Int32) -> Int { buffers[Int(p)]._withUnsafeGuaranteedRef { $0.length } }
+    @inline(__always) func data(_ p: Int32) -> UnsafeMutablePointer<UInt8> { buffers[Int(p)]._withUnsafeGuaranteedRef { $0.data } }
+    /// Make `p` a fresh frame of `length` bytes at the default headroom; returns its first byte.
+    @inline(__always) func reset(_ p: Int32, length: Int) -> UnsafeMutablePointer<UInt8> {
+        buffers[Int(p)]._withUnsafeGuaranteedRef { b in b.start = b.headroom; b.length = length; return b.data }
+    }
+    @inline(__always) func bridgeWords(_ p: Int32) -> UnsafeMutablePointer<UInt64> { bridge + Int(p) * bridgeStride }
+
+    /// Zero payload bytes [from, to) of a frame a host is building. Buffers only ever hold
+    /// emulator-made frames, whose bytes past the headers are zero, unless `markForeign` said
+    /// otherwise; so only the region that headers of earlier frames may have touched is
+    /// cleared (`Self.headerZone` bytes), not the whole payload.
+    @inline(__always) func clearPayload(_ p: Int32, from: Int, to: Int) {
+        let end = min(to, max(Int(dirtyEnd[Int(p)]), PacketPool.headerZone))
+        if end > from { (data(p) + from).update(repeating: 0, count: end - from) }
+        dirtyEnd[Int(p)] = 0
+    }
+
+    /// Bytes after a frame's start that switches' deparsers and hosts may have written in a
+    /// buffer (headers, including pushed ones).
+    static let headerZone = 512
+
+    /// `p` now holds bytes from outside the emulator (a replayed capture).
+    func markForeign(_ p: Int32) { dirtyEnd[Int(p)] = Int32(bufferCapacity) }
+
+    /// A new packet holding a copy of `p` (multicast replication).
+    func clone(_ p: Int32) -> Int32 {
+        let q = allocate()
+        with(q) { dst in with(p) { src in dst.copy(from: src) } }
+        bridgeWords(q).update(from: bridgeWords(p), count: bridgeStride)
+        pass[Int(q)] = pass[Int(p)]
+        dirtyEnd[Int(q)] = max(dirtyEnd[Int(q)], dirtyEnd[Int(p)])
+        return q
+    }
+
+    func grow(to n: Int) {
+        func resize<T>(_ p: inout UnsafeMutablePointer<T>, _ old: Int, _ new: Int) {
+            let q = UnsafeMutablePointer<T>.allocate(capacity: new)
+            if old > 0 { q.moveInitialize(from: p, count: old) }
+            p.deallocate()
+            p = q
+        }
+        let old = capacity
+        resize(&buffers, old, n)
+        resize(&enqueuedAt, old, n)
+        resize(&enqueueDepth, old, n)
+        resize(&replica, old, n)
+        resize(&pass, old, n)
+        resize(&bridge, old * bridgeStride, n * bridgeStride)
+        resize(&dirtyEnd, old, n)
+        resize(&free, old, n)
+        for i in old..<n {
+            (buffers + i).initialize(to: Unmanaged.passRetained(PacketBuffer(capacity: bufferCapacity, headroom: headroom)))
+            (enqueuedAt + i).initialize(to: 0)
+            (enqueueDepth + i).initialize(to: 0)
+            (replica + i).initialize(to: 0)
+            (pass + i).initialize(to: 0)
+            (dirtyEnd + i).initialize(to: 0)
+        }
+        (bridge + old * bridgeStride).initialize(repeating: 0, count: (n - old) * bridgeStride)
+        // The free list is a stack: push the new buffers highest first so the lowest comes out first.
+        var f = freeCount
+        for i in stride(from: n - 1, through: old, by: -1) { (free + f).initialize(to: Int32(i)); f += 1 }
+        freeCount = f
+        capacity = n
+    }
+}

@@ -1,0 +1,474 @@
+import SluiceIR
+import SluiceRuntime
+import SluicePrograms
+import Foundation
+
+/// Settings of a run that are not part of the topology.
+public struct EmulatorOptions: Sendable {
+    /// Seeds loss, ECN marking, programs' `random` and traffic patterns.
+    public var seed: UInt64 = 1
+    /// Write pcaps here: links marked `capture`, or every link when none is marked.
+    public var pcapDirectory: String?
+    /// Sample queue depths and link bytes this often (picoseconds); 0: no time series.
+    public var sampleInterval: Int64 = 0
+    /// Print a progress line to standard error on runs longer than a second.
+    public var progress = false
+    /// Transport: smallest retransmission timeout and initial window (packets).
+    public var minRTO: Int64 = 1_000_000_000
+    public var initialWindow = 10
+    public init() {}
+}
+
+/// A topology could not be built into a network: names the node or link and what to change.
+public struct EmulatorError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The packet-level emulator: builds a network of switches (compiled Sluice pipelines) and
+/// hosts from a `TopologySpec`, then runs it in virtual time (integer picoseconds). One
+/// thread, deterministic: the same topology, options and seed give the same bytes out.
+public final class Emulator {
+    public let spec: TopologySpec
+    public let options: EmulatorOptions
+    @exclusivity(unchecked) public internal(set) var now: Int64 = 0
+    @exclusivity(unchecked) var events = EventHeap()
+    let pool: PacketPool
+    @exclusivity(unchecked) var dirs: UnsafeMutablePointer<LinkDirection>
+    let dirCount: Int
+    let switches: [SwitchNode]
+    let hosts: [HostNode]
+    /// The same nodes, unretained, for the per-packet paths (no reference counting there).
+    let switchRefs: UnsafeMutablePointer<Unmanaged<SwitchNode>>
+    let hostRefs: UnsafeMutablePointer<Unmanaged<HostNode>>
+    /// Node index -> switch index, or -(host index + 1).
+    let nodeRole: [Int32]
+    @exclusivity(unchecked) var udpFlows: [UDPFlowState] = []
+    @exclusivity(unchecked) var flowResults: [FlowResult] = []
+    @exclusivity(unchecked) var connections: [Connection] = []
+    /// (source host, destination host) -> connection, used when sending starts (never per packet).
+    @exclusivity(unchecked) var connectionIndex: [Int64: Int32] = [:]
+    @exclusivity(unchecked) var applications: [[any Application]]
+    @exclusivity(unchecked) var captures: [PcapWriter] = []
+    @exclusivity(unchecked) var controllers: [(any ProgramController)?]
+    @exclusivity(unchecked) public internal(set) var eventsProcessed: UInt64 = 0
+    @exclusivity(unchecked) var series = TimeSeries()
+    @exclusivity(unchecked) var started = false
+
+    public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions()) throws {
+        self.spec = spec
+        self.options = options
+        var role = [Int32](repeating: 0, count: spec.nodes.count)
+        var sw: [SwitchNode] = []
+        var hs: [HostNode] = []
+        var ctrls: [(any ProgramController)?] = []
+        var bridgeWords = 1
+        // Ports of each node -> the direction leaving it.
+        var portsOf = [[UInt16: Int32]](repeating: [:], count: spec.nodes.count)
+        for (i, l) in spec.links.enumerated() {
+            for (end, d) in [(l.a, Int32(2 * i)), (l.b, Int32(2 * i + 1))] {
+                guard end.node >= 0 && end.node < spec.nodes.count else {
+                    throw EmulatorError("link \(i) \(l.origin): node index \(end.node) does not exist")
+                }
+                if portsOf[end.node][end.port] != nil {
+                    throw EmulatorError("node '\(spec.nodes[end.node].name)' port \(end.port) has two links; give each link its own port")
+                }
+                portsOf[end.node][end.port] = d
+            }
+        }
+        var pipelines: [Int: Pipeline] = [:]
+        for (n, node) in spec.nodes.enumerated() {
+            switch node.kind {
+            case .host(let h):
+                role[n] = -Int32(hs.count + 1)
+                let host = HostNode(node: Int32(n), name: node.name, ipv4: h.ipv4, mac: node.mac)
+                if portsOf[n].count > 1 {
+                    throw EmulatorError("host '\(node.name)' has \(portsOf[n].count) links; a host has one NIC (connect it to one switch)")
+                }
+                host.nic = portsOf[n].values.first ?? -1
+                hs.append(host)
+            case .switch(let s):
+                guard let info = ProgramRegistry.named(s.program) else {
+                    throw EmulatorError("switch '\(node.name)': \(ProgramRegistry.unknown(s.program))")
+                }
+                let program: Program
+                do { program = try info.build().verified() } catch {
+                    throw EmulatorError("switch '\(node.name)': program '\(s.program)' does not verify: \(error)")
+                }
+                let p: Pipeline
+                do { p = try Pipeline(program, seed: options.seed &+ UInt64(n), queues: true) } catch {
+                    throw EmulatorError("switch '\(node.name)': program '\(s.program)' does not compile: \(error)")
+                }
+                let ports = portsOf[n].keys.sorted()
+                var controller: (any ProgramController)? = nil
+                if let make = info.controller {
+                    let c = make(ports)
+                    do { try c.setup(p) } catch { throw EmulatorError("switch '\(node.name)': the controller of '\(s.program)' failed: \(error)") }
+                    controller = c
+                }
+                if let e = s.entries {
+                    do { try EntriesFile(path: e).apply(to: p) } catch {
+                        throw EmulatorError("switch '\(node.name)': \(error)")
+                    }
+                }
+                bridgeWords = max(bridgeWords, p.bridgeWords)
+                role[n] = Int32(sw.count)
+                pipelines[n] = p
+                sw.append(SwitchNode(node: Int32(n), name: node.name, pipeline: p, ports: portsOf[n],
+                                     latency: s.pipelineLatency, buffer: s.buffer))
+                ctrls.append(controller)
+                sw[sw.count - 1].hasController = controller != nil
+            }
+        }
+        nodeRole = role
+        switches = sw
+        hosts = hs
+        switchRefs = .allocate(capacity: max(sw.count, 1))
+        for (i, x) in sw.enumerated() { (switchRefs + i).initialize(to: .passUnretained(x)) }
+        hostRefs = .allocate(capacity: max(hs.count, 1))
+        for (i, x) in hs.enumerated() { (hostRefs + i).initialize(to: .passUnretained(x)) }
+        controllers = ctrls
+        applications = Array(repeating: [], count: hs.count)
+        let maxMTU = spec.links.map(\.mtu).max() ?? 1500
+        pool = PacketPool(maxFrame: maxMTU + HostStack.ethernet, bridgeWords: bridgeWords)
+
+        // Routes for switches that ask for them.
+        if spec.nodes.contains(where: { $0.switchSpec?.routing == true }) {
+            do {
+                _ = try RoutingController.install(spec) { n in pipelines[n] }
+            } catch {
+                throw EmulatorError("routing: \(error)")
+            }
+        }
+
+        // Link directions.
+        dirCount = spec.links.count * 2
+        dirs = .allocate(capacity: max(dirCount, 1))
+        var seedRNG = SplitMix64(seed: options.seed ^ 0x5EED_11AC)
+        let captureAll = !spec.links.contains { $0.capture }
+        for (i, l) in spec.links.enumerated() {
+            var capture: Int32 = -1
+            if let dir = options.pcapDirectory, captureAll || l.capture {
+                let name = "\(spec.nodes[l.a.node].name)-\(l.a.port)--\(spec.nodes[l.b.node].name)-\(l.b.port).pcap"
+                let path = (dir as NSString).appendingPathComponent(name)
+                do { captures.append(try PcapWriter(path: path)) } catch {
+                    throw EmulatorError("cannot write the pcap for link \(spec.nodes[l.a.node].name):\(l.a.port) -- \(spec.nodes[l.b.node].name):\(l.b.port): \(error)")
+                }
+                capture = Int32(captures.count - 1)
+            }
+            for (from, to, d) in [(l.a, l.b, 2 * i), (l.b, l.a, 2 * i + 1)] {
+                let fromRole = role[from.node], toRole = role[to.node]
+                let q = l.queue
+                let hostSide = fromRole < 0
+                let latency = toRole >= 0 ? sw[Int(toRole)].latency : 0
+                var ecnKmin = -1, ecnKmax = 0
+                var pmax: UInt64 = 0
+                if let e = q.ecn, !hostSide {
+                    ecnKmin = e.kmin; ecnKmax = max(e.kmax, e.kmin)
+                    pmax = UInt64(max(0, min(1, e.pmax)) * 4_294_967_296.0)
+                }
+                (dirs + d).initialize(to: LinkDirection(
+                    fromNode: Int32(from.node), fromPort: from.port, toNode: Int32(to.node), toPort: to.port,
+                    fromSwitch: fromRole >= 0 ? fromRole : -1, toSwitchOrHost: toRole, link: Int32(i),
+                    rate: max(l.rate, 1), delay: l.delay, receiverLatency: latency,
+                    lossThreshold: l.loss <= 0 ? 0 : (l.loss >= 1 ? UInt64.max : UInt64(l.loss * 18_446_744_073_709_551_616.0)),
+                    maxFrame: l.mtu + HostStack.ethernet,
+                    // Host NICs back-pressure their senders instead of dropping.
+                    limitBytes: hostSide ? Int.max : (q.limitBytes ?? Int.max),
+                    limitPackets: hostSide ? Int.max : (q.limitPackets ?? Int.max),
+                    ecnKmin: ecnKmin, ecnKmax: ecnKmax, ecnPmax: pmax,
+                    rng: SplitMix64(seed: seedRNG.next()), capture: capture,
+                    queue: Ring(capacity: 64), pipe: Ring(capacity: 64)))
+            }
+        }
+
+        // Flows.
+        for (f, flow) in spec.flows.enumerated() {
+            guard role[flow.src] < 0, role[flow.dst] < 0 else {
+                throw EmulatorError("flow \(f) \(flow.origin): both ends must be hosts")
+            }
+            let src = Int32(-role[flow.src] - 1), dst = Int32(-role[flow.dst] - 1)
+            flowResults.append(FlowResult(index: f, kind: flow.kind, src: src, dst: dst, bytes: flow.bytes, start: flow.start))
+            switch flow.kind {
+            case .udp(let rate):
+                udpFlows.append(UDPFlowState(flow: Int32(f), src: src, dst: dst, rate: max(rate, 1),
+                                             payload: max(flow.payload, UDPFlowState.tagBytes), total: flow.bytes,
+                                             start: flow.start, srcPort: flow.srcPort, dstPort: flow.dstPort))
+            case .bulk:
+                break
+            }
+        }
+    }
+
+    deinit {
+        for d in 0..<dirCount { dirs[d].queue.deallocate(); dirs[d].pipe.deallocate() }
+        dirs.deinitialize(count: dirCount)
+        dirs.deallocate()
+        events.deallocate()
+        switchRefs.deallocate()
+        hostRefs.deallocate()
+    }
+
+    // MARK: running
+
+    /// Attach an application to a host (before `run`). Its `start` runs at time 0.
+    public func attach(_ app: any Application, host name: String) throws {
+        guard let n = spec.node(named: name), nodeRole[n] < 0 else {
+            throw EmulatorError("no host named '\(name)'; hosts: \(hosts.map(\.name).joined(separator: ", "))")
+        }
+        applications[Int(-nodeRole[n] - 1)].append(app)
+    }
+
+    func start() {
+        started = true
+        for (i, u) in udpFlows.enumerated() { events.push(u.start, .udpSend, target: Int32(i)) }
+        for (f, flow) in spec.flows.enumerated() where flow.kind == .bulk {
+            events.push(flow.start, .flowStart, target: Int32(f))
+        }
+        for h in applications.indices {
+            for a in applications[h] { a.start(HostAPI(emulator: self, host: Int32(h))) }
+        }
+        if options.sampleInterval > 0 { events.push(0, .sample, target: 0) }
+    }
+
+    /// Run until `until` (picoseconds) or until nothing is left to do. Can be called again to
+    /// continue.
+    @discardableResult
+    public func run(until: Int64? = nil) -> RunStats {
+        if !started { start() }
+        let limit = until ?? spec.until ?? Int64.max
+        let wallStart = DispatchTime.now().uptimeNanoseconds
+        var progress = ProgressLine(enabled: options.progress, limit: limit == .max ? nil : limit)
+        let eventsBefore = eventsProcessed
+        while let e = events.top, e.time <= limit {
+            _ = events.pop()
+            now = e.time
+            eventsProcessed &+= 1
+            dispatch(e)
+            if eventsProcessed & 0xFFFF == 0 { progress.update(simulated: now, events: eventsProcessed - eventsBefore) }
+        }
+        if limit != .max && events.count > 0 { now = limit }
+        progress.finish()
+        for c in captures { c.flush() }
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+        return RunStats(simulated: now, wallSeconds: wall, events: eventsProcessed - eventsBefore)
+    }
+
+    @inline(__always) func dispatch(_ e: Event) {
+        switch e.kind {
+        case .arrival: arrival(direction: Int(e.target))
+        case .transmitDone: transmitDone(direction: Int(e.target))
+        case .udpSend: udpSend(Int(e.target))
+        case .transportTimer: transportTimer(Int(e.target))
+        case .flowStart: bulkStart(Int(e.target))
+        case .recirculate: switchIngress(Int(e.target), packet: e.arg, port: 0, recirculated: true)
+        case .sample: sample()
+        case .appTimer: appTimer(host: Int(e.target), token: Int(e.arg))
+        }
+    }
+
+    // MARK: links and queues
+
+    /// Put packet `p` into the egress queue of direction `d` (or straight onto the wire when
+    /// the link is idle).
+    @inline(__always) func enqueue(_ d: Int, _ p: Int32) {
+        let dir = dirs + d
+        let len = pool.length(p)
+        if dir.pointee.queue.isEmpty && dir.pointee.busyUntil <= now {
+            pool.enqueuedAt[Int(p)] = now
+            pool.enqueueDepth[Int(p)] = 0
+            startTransmission(d, p)
+            return
+        }
+        let sw = dir.pointee.fromSwitch
+        if dir.pointee.queueBytes + len > dir.pointee.limitBytes || dir.pointee.queue.count >= dir.pointee.limitPackets {
+            dir.pointee.queueDrops += 1
+            pool.release(p)
+            return
+        }
+        if sw >= 0 {
+            let full = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in
+                if s.bufferUsed + len > s.buffer { s.bufferDrops += 1; return true }
+                s.bufferUsed += len
+                return false
+            }
+            if full { dir.pointee.queueDrops += 1; pool.release(p); return }
+        }
+        if dir.pointee.ecnKmin >= 0 { markECN(dir, p) }
+        pool.enqueuedAt[Int(p)] = now
+        pool.enqueueDepth[Int(p)] = UInt32(truncatingIfNeeded: dir.pointee.queue.count)
+        dir.pointee.queue.append(p)
+        dir.pointee.queueBytes += len
+        if dir.pointee.queueBytes > dir.pointee.maxQueueBytes { dir.pointee.maxQueueBytes = dir.pointee.queueBytes }
+        if dir.pointee.queueBytes > dir.pointee.sampleMaxQueue { dir.pointee.sampleMaxQueue = dir.pointee.queueBytes }
+        if !dir.pointee.transmitPending {
+            dir.pointee.transmitPending = true
+            events.push(dir.pointee.busyUntil, .transmitDone, target: Int32(d))
+        }
+    }
+
+    /// RED-style marking on the instantaneous queue (bytes ahead of this packet).
+    @inline(__always) func markECN(_ dir: UnsafeMutablePointer<LinkDirection>, _ p: Int32) {
+        let q = dir.pointee.queueBytes
+        guard q > dir.pointee.ecnKmin else { return }
+        var mark = q >= dir.pointee.ecnKmax
+        if !mark {
+            let span = UInt64(dir.pointee.ecnKmax - dir.pointee.ecnKmin)
+            let prob = dir.pointee.ecnPmax * UInt64(q - dir.pointee.ecnKmin) / span   // scaled 2^32
+            mark = dir.pointee.rng.next() >> 32 < prob
+        }
+        if mark {
+            if HostStack.markCE(pool.data(p), length: pool.length(p)) {
+                dir.pointee.ecnMarks += 1
+                if q < dir.pointee.minMarkedQueue { dir.pointee.minMarkedQueue = q }
+            }
+        }
+    }
+
+    /// The wire is free: dequeue until a packet is sent (egress may drop some).
+    func transmitDone(direction d: Int) {
+        let dir = dirs + d
+        dir.pointee.transmitPending = false
+        while !dir.pointee.queue.isEmpty && dir.pointee.busyUntil <= now {
+            let p = dir.pointee.queue.removeFirst()
+            let len = pool.length(p)
+            dir.pointee.queueBytes -= len
+            if dir.pointee.fromSwitch >= 0 { switchRefs[Int(dir.pointee.fromSwitch)]._withUnsafeGuaranteedRef { $0.bufferUsed -= len } }
+            startTransmission(d, p)
+        }
+        if !dir.pointee.queue.isEmpty && !dir.pointee.transmitPending {
+            dir.pointee.transmitPending = true
+            events.push(dir.pointee.busyUntil, .transmitDone, target: Int32(d))
+        }
+    }
+
+    /// Run the sending switch's egress, then serialize `p` onto direction `d`.
+    @inline(__always) func startTransmission(_ d: Int, _ p: Int32) {
+        let dir = dirs + d
+        let sw = dir.pointee.fromSwitch
+        if sw >= 0 {
+            let rep = pool.replica[Int(p)]
+            let enq = pool.enqueuedAt[Int(p)]
+            let qs = Pipeline.QueueState(enqTimestamp: UInt64(enq / 1000), enqQdepth: UInt64(pool.enqueueDepth[Int(p)]),
+                                         deqTimedelta: UInt64((now - enq) / 1000), deqQdepth: UInt64(dir.pointee.queue.count))
+            let port = dir.pointee.fromPort
+            let bridge = pool.bridgeWords(p)
+            let decision = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in
+                pool.with(p) { buf in
+                    s.pipeline.runEgress(buf, port: port, rid: UInt16(truncatingIfNeeded: rep),
+                                         replica: rep & 0x1_0000 != 0, bridge: bridge, queue: qs)
+                }
+            }
+            switch decision {
+            case .send: break
+            case .drop:
+                dir.pointee.egressDrops += 1
+                pool.release(p)
+                return
+            case .recirculate:
+                let latency = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in s.recirculations += 1; return s.latency }
+                pool.pass[Int(p)] &+= 1
+                events.push(now + latency, .recirculate, target: sw, arg: p)
+                return
+            }
+        }
+        let len = pool.length(p)
+        if len > dir.pointee.maxFrame {
+            dir.pointee.mtuDrops += 1
+            pool.release(p)
+            return
+        }
+        let done = now + LinkDirection.serialization(bytes: len, rate: dir.pointee.rate)
+        dir.pointee.busyUntil = done
+        dir.pointee.txPackets += 1
+        dir.pointee.txBytes += UInt64(len)
+        if dir.pointee.capture >= 0 {
+            captures[Int(dir.pointee.capture)].write(timestampPicoseconds: now, bytes: UnsafeRawBufferPointer(start: pool.data(p), count: len))
+        }
+        if dir.pointee.lossThreshold != 0 && dir.pointee.rng.next() < dir.pointee.lossThreshold {
+            dir.pointee.lost += 1
+            pool.release(p)
+            return
+        }
+        let arrival = done + dir.pointee.delay + dir.pointee.receiverLatency
+        dir.pointee.pipe.append(LinkDirection.InFlight(packet: p, arrival: arrival))
+        if !dir.pointee.arrivalPending {
+            dir.pointee.arrivalPending = true
+            events.push(arrival, .arrival, target: Int32(d))
+        }
+    }
+
+    /// The first packet in flight on `d` reaches the far end.
+    func arrival(direction d: Int) {
+        let dir = dirs + d
+        let f = dir.pointee.pipe.removeFirst()
+        if dir.pointee.pipe.isEmpty {
+            dir.pointee.arrivalPending = false
+        } else {
+            events.push(dir.pointee.pipe.first.arrival, .arrival, target: Int32(d))
+        }
+        let to = dir.pointee.toSwitchOrHost
+        if to >= 0 {
+            switchIngress(Int(to), packet: f.packet, port: dir.pointee.toPort, recirculated: false)
+        } else {
+            hostReceive(Int(-to - 1), packet: f.packet)
+        }
+    }
+
+    // MARK: switches
+
+    func switchIngress(_ s: Int, packet p: Int32, port: UInt16, recirculated: Bool) {
+        let pass = recirculated ? Int(pool.pass[Int(p)]) : 0
+        let inPort = recirculated ? UInt16(truncatingIfNeeded: pool.replica[Int(p)] >> 20) : port
+        if !recirculated { pool.replica[Int(p)] = UInt32(port) << 20 }
+        let bridge = pool.bridgeWords(p)
+        let now = self.now
+        let (decision, hasController) = switchRefs[s]._withUnsafeGuaranteedRef { sw in
+            pool.with(p) { buf in
+                (sw.pipeline.runIngress(buf, port: inPort, timestamp: UInt64((now - sw.latency) / 1000), pass: pass, bridge: bridge),
+                 sw.hasController)
+            }
+        }
+        if hasController, let c = controllers[s] { serviceDigests(c, switches[s]) }
+        switch decision {
+        case .drop:
+            pool.release(p)
+        case .unicast(let port):
+            let d = switchRefs[s]._withUnsafeGuaranteedRef { $0.direction(port: port) }
+            guard d >= 0 else { switches[s].noPortDrops += 1; pool.release(p); return }
+            pool.replica[Int(p)] &= 0xFFF0_0000
+            enqueue(Int(d), p)
+        case .multicast(let group):
+            let members = switches[s].pipeline.multicastMembers(group: group)
+            guard !members.isEmpty else { pool.release(p); return }
+            let inBits = pool.replica[Int(p)] & 0xFFF0_0000
+            for (i, m) in members.enumerated() {
+                let q = i == members.count - 1 ? p : pool.clone(p)
+                pool.replica[Int(q)] = inBits | 0x1_0000 | UInt32(m.rid)
+                let d = switches[s].direction(port: m.port)
+                guard d >= 0 else { switches[s].noPortDrops += 1; pool.release(q); continue }
+                enqueue(Int(d), q)
+            }
+        }
+    }
+
+    func serviceDigests(_ c: any ProgramController, _ sw: SwitchNode) {
+        let ds = sw.pipeline.drainDigests()
+        if !ds.isEmpty { try? c.handle(ds, sw.pipeline) }
+    }
+
+    // MARK: observers
+
+    func sample() {
+        series.record(time: now, dirs: dirs, count: dirCount)
+        if events.count > 0 { events.push(now + options.sampleInterval, .sample, target: 0) }
+    }
+}
+
+/// Figures of one `run` call.
+public struct RunStats: Sendable {
+    public var simulated: Int64
+    public var wallSeconds: Double
+    public var events: UInt64
+}

@@ -1,0 +1,76 @@
+import SluiceRuntime
+
+/// One direction of a link together with the egress queue in front of it: the unit packets
+/// move through. At most one transmission event and one arrival event are pending per
+/// direction (htsim's rule): packets in flight wait in `pipe`, and only the first one's arrival
+/// is scheduled.
+@usableFromInline struct LinkDirection {
+    // Wiring (fixed after build).
+    var fromNode: Int32
+    var fromPort: UInt16
+    var toNode: Int32
+    var toPort: UInt16
+    /// The switch (index into `Emulator.switches`) at the sending end whose egress runs at
+    /// dequeue, or -1 for a host.
+    var fromSwitch: Int32
+    /// The switch or host at the receiving end: switch index, or -(host index + 1).
+    var toSwitchOrHost: Int32
+    /// The link this direction belongs to (index into the spec's links).
+    var link: Int32
+
+    // Link properties.
+    var rate: UInt64
+    var delay: Int64
+    /// Added to the arrival time: the receiving switch's pipeline latency (the packet joins its
+    /// egress queue that much after it arrived, which is when ingress is modelled to run).
+    var receiverLatency: Int64
+    /// Loss: a packet is lost when a draw from `rng` is below this (probability * 2^64).
+    var lossThreshold: UInt64
+    /// Largest frame (MTU + 14 bytes of Ethernet header).
+    var maxFrame: Int
+    var limitBytes: Int
+    var limitPackets: Int
+    /// ECN ramp in bytes of queue; `ecnKmin < 0`: no marking.
+    var ecnKmin: Int
+    var ecnKmax: Int
+    /// Marking probability at kmax, scaled to 2^32.
+    var ecnPmax: UInt64
+    var rng: SplitMix64
+    /// Index of the pcap writer for this link, or -1.
+    var capture: Int32
+
+    // State.
+    var queue: Ring<Int32>
+    var queueBytes = 0
+    /// When the packet on the wire is fully sent.
+    var busyUntil: Int64 = 0
+    var transmitPending = false
+    var pipe: Ring<InFlight>
+    var arrivalPending = false
+
+    // Counters.
+    var txPackets: UInt64 = 0
+    var txBytes: UInt64 = 0
+    var queueDrops: UInt64 = 0
+    var mtuDrops: UInt64 = 0
+    var egressDrops: UInt64 = 0
+    var lost: UInt64 = 0
+    var ecnMarks: UInt64 = 0
+    var maxQueueBytes = 0
+    /// The shallowest queue (bytes ahead) at which a packet was marked CE; Int.max if none.
+    var minMarkedQueue = Int.max
+    /// Largest queue since the last sample, and bytes sent at the last sample (observers).
+    var sampleMaxQueue = 0
+    var sampleTxBytes: UInt64 = 0
+
+    @usableFromInline struct InFlight {
+        var packet: Int32
+        var arrival: Int64
+    }
+
+    /// Serialization time of `bytes` at `rate`, in picoseconds, rounded up.
+    @inline(__always) static func serialization(bytes: Int, rate: UInt64) -> Int64 {
+        let bits = UInt64(bytes) &* 8 &* 1_000_000_000_000
+        return Int64((bits + rate - 1) / rate)
+    }
+}

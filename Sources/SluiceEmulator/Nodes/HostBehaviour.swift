@@ -1,0 +1,260 @@
+/// Hosts: UDP flows, the reliable transport and applications.
+extension Emulator {
+    // MARK: UDP flows
+
+    func udpSend(_ i: Int) {
+        let f = withUnsafeMutablePointer(to: &udpFlows[i]) { $0 }
+        let (nic, srcMAC, srcIP, id) = hostRefs[Int(f.pointee.src)]._withUnsafeGuaranteedRef { h in
+            h.ipID &+= 1
+            return (h.nic, h.mac, h.ipv4, h.ipID)
+        }
+        guard nic >= 0 else { return }
+        let (dstMAC, dstIP) = hostRefs[Int(f.pointee.dst)]._withUnsafeGuaranteedRef { ($0.mac, $0.ipv4) }
+        let payload = min(f.pointee.payload, max(f.pointee.total - f.pointee.sentPayload, UDPFlowState.tagBytes))
+        let p = pool.allocate()
+        let length = HostStack.headers + payload
+        let b = pool.reset(p, length: length)
+        HostStack.writeUDP(b, srcMAC: srcMAC, dstMAC: dstMAC, srcIP: srcIP, dstIP: dstIP,
+                           srcPort: f.pointee.srcPort, dstPort: f.pointee.dstPort, tos: 0, id: id, payload: payload)
+        let pl = b + HostStack.headers
+        HostStack.put32(pl, UInt32(f.pointee.flow))
+        HostStack.put32(pl + 4, f.pointee.seq)
+        pool.clearPayload(p, from: HostStack.headers + UDPFlowState.tagBytes, to: length)
+        f.pointee.seq &+= 1
+        f.pointee.sentPayload += payload
+        f.pointee.sentIPBytes += UInt64(length - HostStack.ethernet)
+        flowResults[Int(f.pointee.flow)].packetsSent += 1
+        enqueue(Int(nic), p)
+        if f.pointee.sentPayload < f.pointee.total {
+            // start + ipBytes * 8 * 10^12 / rate, in full width so long flows never overflow.
+            let (hi, lo) = (f.pointee.sentIPBytes * 8).multipliedFullWidth(by: 1_000_000_000_000)
+            let (q, r) = f.pointee.rate.dividingFullWidth((hi, lo))
+            let next = f.pointee.start + Int64(q) + (r > 0 ? 1 : 0)
+            events.push(max(next, now), .udpSend, target: Int32(i))
+        }
+    }
+
+    // MARK: host receive
+
+    func hostReceive(_ h: Int, packet p: Int32) {
+        let b = pool.data(p)
+        let len = pool.length(p)
+        defer { pool.release(p) }
+        let myIP = hostRefs[h]._withUnsafeGuaranteedRef { host in
+            host.rxPackets += 1
+            host.rxBytes += UInt64(len)
+            return host.ipv4
+        }
+        guard len >= HostStack.headers, b[12] == 0x08, b[13] == 0x00 else { hosts[h].rxIgnored += 1; return }
+        let ip = b + HostStack.ethernet
+        let ihl = Int(ip[0] & 0x0F) * 4
+        guard ip[0] >> 4 == 4, ihl >= 20, HostStack.get32(ip + 16) == myIP, ip[9] == 17,
+              len >= HostStack.ethernet + ihl + HostStack.udp else { hosts[h].rxIgnored += 1; return }
+        let ipLen = Int(HostStack.get16(ip + 2))
+        let end = min(len, HostStack.ethernet + ipLen)
+        let udp = ip + ihl
+        let payload = udp + HostStack.udp
+        let payloadLen = end - (HostStack.ethernet + ihl + HostStack.udp)
+        let ce = ip[1] & 0b11 == 0b11
+        if HostStack.get16(udp + 2) == TransportHeader.port {
+            guard payloadLen >= TransportHeader.size else { hosts[h].rxIgnored += 1; return }
+            transportReceive(host: Int32(h), payload, payloadLen, ce: ce)
+            return
+        }
+        guard payloadLen >= UDPFlowState.tagBytes else { hosts[h].rxIgnored += 1; return }
+        let flow = Int(HostStack.get32(payload))
+        guard flow < flowResults.count, flowResults[flow].dst == Int32(h), case .udp = flowResults[flow].kind else {
+            hosts[h].rxIgnored += 1; return
+        }
+        let r = withUnsafeMutablePointer(to: &flowResults[flow]) { $0 }
+        r.pointee.packetsReceived += 1
+        r.pointee.bytesReceived += payloadLen
+        if r.pointee.firstArrival == nil { r.pointee.firstArrival = now }
+        r.pointee.lastArrival = now
+        if r.pointee.completed == nil && r.pointee.bytesReceived >= r.pointee.bytes { r.pointee.completed = now }
+    }
+
+    // MARK: transport
+
+    func bulkStart(_ f: Int) {
+        let r = flowResults[f]
+        sendMessage(from: r.src, to: r.dst, bytes: r.bytes, tag: UInt64(f), flow: Int32(f))
+    }
+
+    func connection(from: Int32, to: Int32) -> Connection {
+        let key = Int64(from) << 32 | Int64(to)
+        if let c = connectionIndex[key] { return connections[Int(c)] }
+        let nicDir = hosts[Int(from)].nic
+        let mtu = nicDir >= 0 ? dirs[Int(nicDir)].maxFrame - HostStack.ethernet : 1500
+        let mss = max(64, mtu - HostStack.ipv4 - HostStack.udp - TransportHeader.size)
+        let c = Connection(id: Int32(connections.count), src: from, dst: to, mss: mss,
+                           initialWindowPackets: options.initialWindow, rto: max(options.minRTO, 1_000_000))
+        connections.append(c)
+        connectionIndex[key] = c.id
+        return c
+    }
+
+    func sendMessage(from: Int32, to: Int32, bytes: Int, tag: UInt64, flow: Int32) {
+        let c = connection(from: from, to: to)
+        c.sendLimit += UInt64(max(bytes, 1))
+        c.messages.append(Connection.Message(end: c.sendLimit, bytes: bytes, tag: tag, queuedAt: now, flow: flow))
+        transmit(c)
+    }
+
+    /// Send what the window allows.
+    func transmit(_ c: Connection) {
+        let host = hosts[Int(c.src)]
+        guard host.nic >= 0 else { return }
+        while c.canSend {
+            let seq = c.sndNxt
+            let n = min(c.mss, Int(c.sendLimit - seq))
+            // Messages end inside the stream: a packet never spans two of them.
+            var last = false
+            var msgEnd: UInt64 = 0
+            var i = c.ackedMessages
+            while i < c.messages.count && c.messages[i].end <= seq { i += 1 }
+            var len = n
+            if i < c.messages.count {
+                msgEnd = c.messages[i].end
+                if seq + UInt64(len) >= msgEnd { len = Int(msgEnd - seq); last = true }
+            }
+            sendTransport(c, type: TransportHeader.data, flags: last ? TransportHeader.lastFlag : 0,
+                          seq: seq, second: msgEnd, timestamp: UInt64(now), payload: len)
+            c.sndNxt = seq + UInt64(len)
+            c.packetsSent += 1
+            let f = c.messages[min(i, c.messages.count - 1)].flow
+            if f >= 0 { flowResults[Int(f)].packetsSent += 1 }
+        }
+        armTimer(c)
+    }
+
+    func sendTransport(_ c: Connection, type: UInt8, flags: UInt8, seq: UInt64, second: UInt64, timestamp: UInt64, payload: Int) {
+        let fromHost = type == TransportHeader.data ? c.src : c.dst
+        let toHost = type == TransportHeader.data ? c.dst : c.src
+        let host = hosts[Int(fromHost)], dst = hosts[Int(toHost)]
+        guard host.nic >= 0 else { return }
+        let p = pool.allocate()
+        let udpPayload = TransportHeader.size + payload
+        let b = pool.reset(p, length: HostStack.headers + udpPayload)
+        host.ipID &+= 1
+        HostStack.writeUDP(b, srcMAC: host.mac, dstMAC: dst.mac, srcIP: host.ipv4, dstIP: dst.ipv4,
+                           srcPort: 0xC000 | UInt16(truncatingIfNeeded: c.id & 0x3FFF), dstPort: TransportHeader.port,
+                           tos: type == TransportHeader.data ? HostStack.ect0 : 0, id: host.ipID, payload: udpPayload)
+        let t = b + HostStack.headers
+        t[0] = type; t[1] = flags; t[2] = 0; t[3] = 0
+        HostStack.put32(t + 4, UInt32(c.id))
+        HostStack.put64(t + 8, seq)
+        HostStack.put64(t + 16, second)
+        HostStack.put64(t + 24, timestamp)
+        pool.clearPayload(p, from: HostStack.headers + TransportHeader.size, to: HostStack.headers + udpPayload)
+        enqueue(Int(host.nic), p)
+    }
+
+    func armTimer(_ c: Connection) {
+        guard c.hasUnacked else { c.rtoDeadline = .max; return }
+        if c.rtoDeadline == .max { c.rtoDeadline = now + c.rto }
+        if !c.timerPending {
+            c.timerPending = true
+            events.push(c.rtoDeadline, .transportTimer, target: c.id)
+        }
+    }
+
+    func transportTimer(_ id: Int) {
+        let c = connections[id]
+        c.timerPending = false
+        guard c.hasUnacked, c.rtoDeadline != .max else { return }
+        if now < c.rtoDeadline {
+            c.timerPending = true
+            events.push(c.rtoDeadline, .transportTimer, target: c.id)
+            return
+        }
+        c.onTimeout()
+        c.rtoDeadline = .max
+        transmit(c)
+    }
+
+    func transportReceive(host h: Int32, _ t: UnsafeMutablePointer<UInt8>, _ len: Int, ce: Bool) {
+        let id = Int(HostStack.get32(t + 4))
+        guard id < connections.count else { hosts[Int(h)].rxIgnored += 1; return }
+        let c = connections[id]
+        let seq = HostStack.get64(t + 8)
+        let second = HostStack.get64(t + 16)
+        let ts = HostStack.get64(t + 24)
+        if t[0] == TransportHeader.data {
+            guard c.dst == h else { hosts[Int(h)].rxIgnored += 1; return }
+            let n = len - TransportHeader.size
+            if seq == c.rcvNxt {
+                c.rcvNxt += UInt64(n)
+                while c.deliveredMessages < c.messages.count && c.messages[c.deliveredMessages].end <= c.rcvNxt {
+                    c.deliveredMessages += 1
+                    deliver(c, c.messages[c.deliveredMessages - 1])
+                }
+                if let f = flowOf(c, seq), f >= 0 {
+                    flowResults[f].packetsReceived += 1
+                    flowResults[f].bytesReceived += n
+                    if flowResults[f].firstArrival == nil { flowResults[f].firstArrival = now }
+                    flowResults[f].lastArrival = now
+                }
+            }
+            sendTransport(c, type: TransportHeader.ack, flags: ce ? TransportHeader.echoFlag : 0,
+                          seq: 0, second: c.rcvNxt, timestamp: ts, payload: 0)
+        } else if t[0] == TransportHeader.ack {
+            guard c.src == h else { hosts[Int(h)].rxIgnored += 1; return }
+            let ack = second
+            let marked = t[1] & TransportHeader.echoFlag != 0
+            if ack > c.sndUna && ack <= c.sndNxt {
+                let acked = Int(ack - c.sndUna)
+                c.sndUna = ack
+                c.dupAcks = 0
+                c.rttSample(now - Int64(ts), minRTO: options.minRTO)
+                c.onAck(acked: acked, marked: marked)
+                while c.ackedMessages < c.messages.count && c.messages[c.ackedMessages].end <= c.sndUna {
+                    let m = c.messages[c.ackedMessages]
+                    c.ackedMessages += 1
+                    if m.flow >= 0 {
+                        flowResults[Int(m.flow)].retransmittedBytes = c.retransmittedBytes
+                    } else {
+                        let api = HostAPI(emulator: self, host: c.src)
+                        for a in applications[Int(c.src)] { a.acknowledged(tag: m.tag, api) }
+                    }
+                }
+                c.rtoDeadline = c.hasUnacked ? now + c.rto : .max
+                transmit(c)
+            } else if ack == c.sndUna && c.hasUnacked {
+                if marked { c.onAck(acked: 0, marked: true) }
+                c.dupAcks += 1
+                if c.dupAcks == 3 {
+                    c.onLoss()
+                    transmit(c)
+                }
+            }
+        } else {
+            hosts[Int(h)].rxIgnored += 1
+        }
+    }
+
+    /// The bulk flow the byte at `seq` belongs to, or nil.
+    func flowOf(_ c: Connection, _ seq: UInt64) -> Int? {
+        // A packet never spans two messages, so the one holding `seq` is the last delivered
+        // (this packet completed it) or the next.
+        var i = max(0, c.deliveredMessages - 1)
+        while i < c.messages.count && c.messages[i].end <= seq { i += 1 }
+        guard i < c.messages.count else { return nil }
+        return Int(c.messages[i].flow)
+    }
+
+    func deliver(_ c: Connection, _ m: Connection.Message) {
+        if m.flow >= 0 {
+            flowResults[Int(m.flow)].completed = now
+            return
+        }
+        let api = HostAPI(emulator: self, host: c.dst)
+        let msg = ReceivedMessage(from: Int(c.src), bytes: m.bytes, tag: m.tag, sentAt: m.queuedAt, receivedAt: now)
+        for a in applications[Int(c.dst)] { a.received(msg, api) }
+    }
+
+    func appTimer(host: Int, token: Int) {
+        let api = HostAPI(emulator: self, host: Int32(host))
+        for a in applications[host] { a.timer(token, api) }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+extension RunReport {
+    /// The end-of-run summary for the terminal: totals, flows, and the ports that dropped,
+    /// marked or queued the most.
+    public func summaryText(maxPorts: Int = 12) -> String {
+        var out = """
+            \(topology): simulated \(formatTime(picoseconds: simulatedPs)) in \(String(format: "%.3f", wallSeconds)) s wall, \
+            \(events) events (\(String(format: "%.2f", eventsPerSecond / 1e6)) M/s), \(packetHops) packet-hops \
+            (\(String(format: "%.2f", hopsPerSecond / 1e6)) M/s), \(packetsDelivered) packets delivered, seed \(seed)
+
+            """
+        if !flows.isEmpty {
+            var t = TextTable(header: ["flow", "kind", "from", "to", "bytes", "received", "FCT", "goodput", "retransmitted"])
+            for f in flows {
+                t.append(["\(f.index)", f.kind, f.from, f.to, formatBytes(f.bytes), formatBytes(f.bytesReceived),
+                          f.fctPs.map { formatTime(picoseconds: $0) } ?? "-",
+                          f.goodputBps.map { formatRate(bitsPerSecond: $0) } ?? "-",
+                          f.kind == "bulk" ? formatBytes(f.retransmittedBytes) : "-"])
+            }
+            out += t.render() + "\n"
+        }
+        let busy = ports.filter { $0.txPackets > 0 || $0.queueDrops > 0 }
+            .sorted { ($0.queueDrops + $0.lost + $0.ecnMarks, $0.maxQueueBytes) > ($1.queueDrops + $1.lost + $1.ecnMarks, $1.maxQueueBytes) }
+        if !busy.isEmpty {
+            var t = TextTable(header: ["port", "to", "tx packets", "utilization", "max queue", "drops", "ECN marks", "lost"])
+            for p in busy.prefix(maxPorts) {
+                let util = simulatedPs > 0 ? Double(p.txBytes) * 8 / (Double(p.rate) * Double(simulatedPs) / 1e12) : 0
+                t.append(["\(p.node):\(p.port)", "\(p.peer):\(p.peerPort)", "\(p.txPackets)", String(format: "%.1f%%", util * 100),
+                          formatBytes(p.maxQueueBytes), "\(p.queueDrops + p.mtuDrops + p.egressDrops)", "\(p.ecnMarks)", "\(p.lost)"])
+            }
+            out += t.render() + "\n"
+            if busy.count > maxPorts { out += "(\(busy.count - maxPorts) more ports in the report's ports.csv)\n" }
+        }
+        let dropping = switches.filter { $0.parserDrops + $0.ingressDrops + $0.egressDrops + $0.noPortDrops > 0 }
+        if !dropping.isEmpty {
+            var t = TextTable(header: ["switch", "program", "received", "parser drops", "ingress drops", "egress drops", "no such port"])
+            for s in dropping {
+                t.append([s.name, s.program, "\(s.received)", "\(s.parserDrops)", "\(s.ingressDrops)", "\(s.egressDrops)", "\(s.noPortDrops)"])
+            }
+            out += t.render() + "\n"
+        }
+        return out
+    }
+}
+
+extension Emulator {
+    /// Write a report folder: `index.html` (open it in a browser), `report.json`, `flows.csv`,
+    /// `ports.csv`, `timeseries.csv` and SVG plots of queue depth and link utilization.
+    /// Returns the path of `index.html`.
+    @discardableResult
+    public func writeReport(_ report: RunReport, to directory: String) throws -> String {
+        var w = try ReportWriter(directory: directory, title: "Sluice emulation: \(spec.name)")
+        w.setSummary(report.summaryText(maxPorts: 40))
+
+        // Plots first: they are what a reader looks at.
+        let names = (0..<dirCount).map { d in "\(spec.nodes[Int(dirs[d].fromNode)].name):\(dirs[d].fromPort)" }
+        if series.count > 0 {
+            let peak = (0..<dirCount).map { d in (0..<series.count).reduce(UInt32(0)) { max($0, series.queue($1, d)) } }
+            let deepest = (0..<dirCount).filter { peak[$0] > 0 }.sorted { peak[$0] > peak[$1] }.prefix(8)
+            let queuePlot = LinePlot(title: "Queue depth (largest per interval), the \(deepest.count) deepest queues",
+                                     xLabel: "simulated time", yLabel: "bytes queued",
+                                     series: deepest.map { d in (name: names[d], points: (0..<series.count).map { (x: Double(series.times[$0]) / 1e12, y: Double(series.queue($0, d))) }) },
+                                     step: true, xFormat: .seconds)
+            try w.write(svg: queuePlot.svg(), name: "queue-depth.svg", caption: "Queue depth over time (bytes waiting behind the wire)")
+            let sent = (0..<dirCount).map { d in (0..<series.count).reduce(UInt64(0)) { $0 + UInt64(series.sent($1, d)) } }
+            let busiest = (0..<dirCount).filter { sent[$0] > 0 }.sorted { sent[$0] > sent[$1] }.prefix(8)
+            var prev: Int64 = 0
+            let widths = (0..<series.count).map { i -> Double in defer { prev = series.times[i] }; return Double(max(series.times[i] - prev, 1)) / 1e12 }
+            let utilPlot = LinePlot(title: "Link utilization over time, the \(busiest.count) busiest ports",
+                                    xLabel: "simulated time", yLabel: "utilization",
+                                    series: busiest.map { d in (name: names[d], points: (0..<series.count).map {
+                                        (x: Double(series.times[$0]) / 1e12, y: Double(series.sent($0, d)) * 8 / (Double(dirs[d].rate) * widths[$0])) }) },
+                                    step: true, xFormat: .seconds, yFormat: .percent)
+            try w.write(svg: utilPlot.svg(), name: "utilization-over-time.svg", caption: "Utilization of the busiest ports per sampling interval")
+            var csv = CSVWriter(header: ["time_ps"] + names.flatMap { ["\($0) queue_bytes", "\($0) sent_bytes"] })
+            for i in 0..<series.count {
+                csv.append(["\(series.times[i])"] + (0..<dirCount).flatMap { ["\(series.queue(i, $0))", "\(series.sent(i, $0))"] })
+            }
+            try w.write(csv: csv, name: "timeseries.csv", description: "Per-port queue depth (max per interval) and bytes sent per interval")
+        }
+        let sim = Double(max(now, 1)) / 1e12
+        let util = report.ports.map { (category: "\($0.node):\($0.port)", value: Double($0.txBytes) * 8 / (Double($0.rate) * sim)) }
+        try w.write(svg: BarPlot(title: "Link utilization over the run", valueLabel: "utilization", bars: util, valueFormat: .percent).svg(),
+                    name: "link-utilization.svg", caption: "Average utilization of every port over the whole run")
+        let done = report.flows.compactMap { f in f.fctPs.map { (category: "\(f.index) \(f.from)→\(f.to)", value: Double($0) / 1e12) } }
+        if !done.isEmpty {
+            try w.write(svg: BarPlot(title: "Flow completion times", valueLabel: "FCT", bars: done, valueFormat: .seconds).svg(),
+                        name: "fct.svg", caption: "Flow completion time of every flow that completed")
+        }
+
+        try w.writeJSON(report, name: "report.json", description: "Everything measured, as JSON")
+        var flows = CSVWriter(header: ["flow", "kind", "from", "to", "bytes", "start_ps", "packets_sent", "packets_received",
+                                       "bytes_received", "fct_ps", "goodput_bps", "retransmitted_bytes"])
+        for f in report.flows {
+            flows.append(["\(f.index)", f.kind, f.from, f.to, "\(f.bytes)", "\(f.startPs)", "\(f.packetsSent)", "\(f.packetsReceived)",
+                          "\(f.bytesReceived)", f.fctPs.map(String.init) ?? "", f.goodputBps.map { String(format: "%.0f", $0) } ?? "",
+                          "\(f.retransmittedBytes)"])
+        }
+        try w.write(csv: flows, name: "flows.csv", description: "One row per flow: completion time, goodput, retransmissions")
+        var ports = CSVWriter(header: ["node", "port", "peer", "peer_port", "rate_bps", "tx_packets", "tx_bytes", "queue_drops",
+                                       "mtu_drops", "egress_drops", "lost", "ecn_marks", "max_queue_bytes"])
+        for p in report.ports {
+            ports.append([p.node, "\(p.port)", p.peer, "\(p.peerPort)", "\(p.rate)", "\(p.txPackets)", "\(p.txBytes)", "\(p.queueDrops)",
+                          "\(p.mtuDrops)", "\(p.egressDrops)", "\(p.lost)", "\(p.ecnMarks)", "\(p.maxQueueBytes)"])
+        }
+        try w.write(csv: ports, name: "ports.csv", description: "One row per port: packets, bytes, drops, ECN marks, deepest queue")
+        return try w.writeIndex()
+    }
+}

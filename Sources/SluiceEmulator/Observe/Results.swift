@@ -1,0 +1,91 @@
+import SluiceRuntime
+
+/// Counters of one port: the sending end of a link direction and its egress queue.
+public struct PortStats: Sendable, Encodable {
+    public var node: String
+    public var port: UInt16
+    public var peer: String
+    public var peerPort: UInt16
+    public var rate: UInt64
+    public var txPackets: UInt64
+    public var txBytes: UInt64
+    /// Dropped because the queue (or the switch's shared buffer) was full.
+    public var queueDrops: UInt64
+    public var mtuDrops: UInt64
+    public var egressDrops: UInt64
+    /// Lost on the wire (the link's `loss`).
+    public var lost: UInt64
+    public var ecnMarks: UInt64
+    public var maxQueueBytes: Int
+    /// The shallowest queue at which a packet was marked, if any was.
+    public var minMarkedQueueBytes: Int?
+}
+
+/// Counters of one switch beyond its ports.
+public struct SwitchStats: Sendable, Encodable {
+    public var name: String
+    public var program: String
+    public var received: UInt64
+    public var parserDrops: UInt64
+    public var ingressDrops: UInt64
+    public var egressDrops: UInt64
+    /// Ingress chose a port with no link.
+    public var noPortDrops: UInt64
+    public var bufferDrops: UInt64
+    public var recirculations: UInt64
+}
+
+public struct HostStats: Sendable, Encodable {
+    public var name: String
+    public var ipv4: String
+    public var rxPackets: UInt64
+    public var rxBytes: UInt64
+    public var rxIgnored: UInt64
+}
+
+extension Emulator {
+    public var flows: [FlowResult] { flowResults }
+
+    public var ports: [PortStats] {
+        (0..<dirCount).map { d in
+            let x = dirs[d]
+            return PortStats(node: spec.nodes[Int(x.fromNode)].name, port: x.fromPort,
+                             peer: spec.nodes[Int(x.toNode)].name, peerPort: x.toPort, rate: x.rate,
+                             txPackets: x.txPackets, txBytes: x.txBytes, queueDrops: x.queueDrops,
+                             mtuDrops: x.mtuDrops, egressDrops: x.egressDrops, lost: x.lost, ecnMarks: x.ecnMarks,
+                             maxQueueBytes: x.maxQueueBytes, minMarkedQueueBytes: x.minMarkedQueue == .max ? nil : x.minMarkedQueue)
+        }
+    }
+
+    public var switchStats: [SwitchStats] {
+        switches.map { s in
+            let st = s.pipeline.stats
+            return SwitchStats(name: s.name, program: s.pipeline.program.name, received: st.received,
+                               parserDrops: st.parserDrops, ingressDrops: st.ingressDrops, egressDrops: st.egressDrops,
+                               noPortDrops: s.noPortDrops, bufferDrops: s.bufferDrops, recirculations: s.recirculations)
+        }
+    }
+
+    public var hostStats: [HostStats] {
+        hosts.map { h in
+            HostStats(name: h.name, ipv4: "\(h.ipv4 >> 24).\(h.ipv4 >> 16 & 255).\(h.ipv4 >> 8 & 255).\(h.ipv4 & 255)",
+                      rxPackets: h.rxPackets, rxBytes: h.rxBytes, rxIgnored: h.rxIgnored)
+        }
+    }
+
+    /// Host names in host-index order (`FlowResult.src` and `.dst` index this).
+    public var hostNames: [String] { hosts.map(\.name) }
+
+    /// Link transmissions so far (packet-hops).
+    public var packetHops: UInt64 { (0..<dirCount).reduce(0) { $0 + dirs[$1].txPackets } }
+    /// Packets hosts received.
+    public var packetsDelivered: UInt64 { hosts.reduce(0) { $0 + $1.rxPackets } }
+    /// Packets allocated and not yet released (in queues or in flight), and the most at once.
+    public var packetsInFlight: Int { pool.inUse }
+    public var peakPackets: Int { pool.peak }
+
+    /// The control plane of the switch named `name`: install entries before or during a run.
+    public func controlPlane(switch name: String) -> (any ControlPlane)? {
+        switches.first { $0.name == name }?.pipeline
+    }
+}

@@ -1,0 +1,50 @@
+/// Queue depth and bytes sent per link direction, sampled at a fixed interval. Each sample
+/// holds the largest queue since the previous one (spikes are never missed) and the bytes sent
+/// in the interval. Memory stays bounded: past `maxSamples`, neighbouring samples are merged
+/// (max of depths, sum of bytes) and the interval doubles.
+struct TimeSeries {
+    static let maxSamples = 4096
+    var times: [Int64] = []
+    /// [sample][direction], flattened.
+    var queueBytes: [UInt32] = []
+    var sentBytes: [UInt32] = []
+    var directions = 0
+    /// Record every `stride`-th sample call (doubles when merging).
+    var stride = 1
+    var calls = 0
+    var pendingMax: [Int] = []
+
+    mutating func record(time: Int64, dirs: UnsafeMutablePointer<LinkDirection>, count: Int) {
+        if directions == 0 { directions = count; pendingMax = Array(repeating: 0, count: count) }
+        calls += 1
+        for d in 0..<count { pendingMax[d] = max(pendingMax[d], dirs[d].sampleMaxQueue, dirs[d].queueBytes); dirs[d].sampleMaxQueue = dirs[d].queueBytes }
+        guard calls % stride == 0 else { return }
+        times.append(time)
+        for d in 0..<count {
+            queueBytes.append(UInt32(clamping: pendingMax[d]))
+            sentBytes.append(UInt32(clamping: dirs[d].txBytes - dirs[d].sampleTxBytes))
+            dirs[d].sampleTxBytes = dirs[d].txBytes
+            pendingMax[d] = 0
+        }
+        if times.count >= TimeSeries.maxSamples { halve() }
+    }
+
+    mutating func halve() {
+        let n = times.count / 2
+        var t: [Int64] = [], q: [UInt32] = [], s: [UInt32] = []
+        t.reserveCapacity(n); q.reserveCapacity(n * directions); s.reserveCapacity(n * directions)
+        for i in 0..<n {
+            t.append(times[2 * i + 1])
+            for d in 0..<directions {
+                q.append(max(queueBytes[2 * i * directions + d], queueBytes[(2 * i + 1) * directions + d]))
+                s.append(UInt32(clamping: UInt64(sentBytes[2 * i * directions + d]) + UInt64(sentBytes[(2 * i + 1) * directions + d])))
+            }
+        }
+        times = t; queueBytes = q; sentBytes = s
+        stride *= 2
+    }
+
+    var count: Int { times.count }
+    func queue(_ sample: Int, _ d: Int) -> UInt32 { queueBytes[sample * directions + d] }
+    func sent(_ sample: Int, _ d: Int) -> UInt32 { sentBytes[sample * directions + d] }
+}

@@ -1,0 +1,51 @@
+/// Code that runs on an emulated host: workloads (collectives, training steps) are written as
+/// applications. Calls come per message and per timer, never per packet.
+public protocol Application: AnyObject {
+    /// At time 0, when the run starts.
+    func start(_ host: HostAPI)
+    /// A whole message from `from` (a host index) arrived here.
+    func received(_ message: ReceivedMessage, _ host: HostAPI)
+    /// Every byte of a message this host sent was acknowledged.
+    func acknowledged(tag: UInt64, _ host: HostAPI)
+    /// A timer set with `HostAPI.setTimer` fired.
+    func timer(_ token: Int, _ host: HostAPI)
+}
+
+extension Application {
+    public func acknowledged(tag: UInt64, _ host: HostAPI) {}
+    public func timer(_ token: Int, _ host: HostAPI) {}
+}
+
+public struct ReceivedMessage: Sendable {
+    public var from: Int
+    public var bytes: Int
+    public var tag: UInt64
+    /// When the sender queued it and when its last byte arrived (picoseconds).
+    public var sentAt: Int64
+    public var receivedAt: Int64
+}
+
+/// What an application can do on its host.
+public struct HostAPI {
+    unowned let emulator: Emulator
+    let hostIndex: Int32
+
+    init(emulator: Emulator, host: Int32) { self.emulator = emulator; self.hostIndex = host }
+
+    public var now: Int64 { emulator.now }
+    public var host: Int { Int(hostIndex) }
+    public var name: String { emulator.hosts[Int(hostIndex)].name }
+    public var hostCount: Int { emulator.hosts.count }
+    /// The index of the host named `name`.
+    public func host(named name: String) -> Int? { emulator.hosts.firstIndex { $0.name == name } }
+
+    /// Send `bytes` reliably to host `to`; `tag` comes back in `received` and `acknowledged`.
+    public func send(to: Int, bytes: Int, tag: UInt64) {
+        emulator.sendMessage(from: hostIndex, to: Int32(to), bytes: bytes, tag: tag, flow: -1)
+    }
+
+    /// Call `timer(token)` after `delay` picoseconds.
+    public func setTimer(after delay: Int64, token: Int) {
+        emulator.events.push(emulator.now + max(0, delay), .appTimer, target: hostIndex, arg: Int32(truncatingIfNeeded: token))
+    }
+}

@@ -1,0 +1,75 @@
+/// A constant-rate UDP flow's sender state. Every datagram's payload starts with an 8-byte tag
+/// (flow index, sequence number, big-endian) so the receiver can attribute it.
+struct UDPFlowState {
+    static let tagBytes = 8
+    let flow: Int32
+    let src: Int32
+    let dst: Int32
+    let rate: UInt64
+    let payload: Int
+    let total: Int
+    let start: Int64
+    let srcPort: UInt16
+    let dstPort: UInt16
+    var sentPayload = 0
+    /// IP bytes sent so far: the next send time is `start + ipBytes * 8 / rate` (no drift).
+    var sentIPBytes: UInt64 = 0
+    var seq: UInt32 = 0
+
+    init(flow: Int32, src: Int32, dst: Int32, rate: UInt64, payload: Int, total: Int, start: Int64, srcPort: UInt16, dstPort: UInt16) {
+        self.flow = flow; self.src = src; self.dst = dst; self.rate = rate; self.payload = payload
+        self.total = total; self.start = start; self.srcPort = srcPort; self.dstPort = dstPort
+    }
+}
+
+/// What happened to one flow of the topology's traffic.
+public struct FlowResult: Sendable, Encodable {
+    public var index: Int
+    public var kind: FlowSpec.Kind
+    /// Host indices (into the emulator's hosts, in node order).
+    public var src: Int32
+    public var dst: Int32
+    /// Payload bytes to deliver.
+    public var bytes: Int
+    public var start: Int64
+    public var packetsSent: UInt64 = 0
+    public var packetsReceived: UInt64 = 0
+    public var bytesReceived: Int = 0
+    public var firstArrival: Int64?
+    public var lastArrival: Int64?
+    /// When the last byte arrived (all `bytes` received), picoseconds; nil if it never did.
+    public var completed: Int64?
+    /// Bulk flows: bytes sent again after a loss or timeout.
+    public var retransmittedBytes: UInt64 = 0
+
+    init(index: Int, kind: FlowSpec.Kind, src: Int32, dst: Int32, bytes: Int, start: Int64) {
+        self.index = index; self.kind = kind; self.src = src; self.dst = dst; self.bytes = bytes; self.start = start
+    }
+
+    /// Flow completion time in picoseconds.
+    public var completionTime: Int64? { completed.map { $0 - start } }
+    /// Goodput over the flow's life (bits per second of payload), if it completed.
+    public var goodput: Double? {
+        guard let c = completionTime, c > 0 else { return nil }
+        return Double(bytes) * 8 / (Double(c) / 1e12)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case index, kind, src, dst, bytes, start, packetsSent, packetsReceived, bytesReceived, firstArrival, lastArrival, completed, retransmittedBytes
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(index, forKey: .index)
+        switch kind {
+        case .udp: try c.encode("udp", forKey: .kind)
+        case .bulk: try c.encode("bulk", forKey: .kind)
+        }
+        try c.encode(src, forKey: .src); try c.encode(dst, forKey: .dst)
+        try c.encode(bytes, forKey: .bytes); try c.encode(start, forKey: .start)
+        try c.encode(packetsSent, forKey: .packetsSent); try c.encode(packetsReceived, forKey: .packetsReceived)
+        try c.encode(bytesReceived, forKey: .bytesReceived)
+        try c.encodeIfPresent(firstArrival, forKey: .firstArrival); try c.encodeIfPresent(lastArrival, forKey: .lastArrival)
+        try c.encodeIfPresent(completed, forKey: .completed)
+        try c.encode(retransmittedBytes, forKey: .retransmittedBytes)
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import SluiceEmulator
+
+struct Emulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a topology of switches and hosts in virtual time.",
+        discussion: """
+            TOPOLOGY is a YAML file (see Topologies/ and the README's "Topology files"): switches \
+            running Sluice programs, hosts, links with rate, delay, loss, MTU and queues, and traffic. \
+            Runs until no events remain, or until --until (or the file's `until`). Prints a summary \
+            table; --report writes a folder with index.html (plots), report.json and CSVs; --pcap-dir \
+            writes a pcap per link (links marked `capture`, or all links when none is marked), with \
+            nanosecond timestamps, for Wireshark or tshark. Examples:
+              sluice emulate Topologies/leafspine-16.yaml --report out/ls16
+              sluice emulate Topologies/dumbbell.yaml --until 20ms --pcap-dir pcaps --seed 7
+            """)
+
+    @Argument(help: "The topology file (YAML).")
+    var topology: String
+
+    @Option(help: "Seed for loss, ECN marking, programs' random and traffic patterns (printed; default 1).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Stop at this simulated time (e.g. 10ms, 500us).")
+    var until: String?
+
+    @Option(help: "Write pcaps (one per captured link) into this folder.")
+    var pcapDir: String?
+
+    @Option(help: "Write a report folder (index.html, report.json, CSVs, SVG plots) here.")
+    var report: String?
+
+    @Option(help: "Sampling interval of the queue-depth and utilization time series (default: 1us with --report).")
+    var sampleInterval: String?
+
+    @Flag(help: "Print one JSON object (the report) instead of the summary table.")
+    var json = false
+
+    func run() throws {
+        let spec: TopologySpec
+        do { spec = try TopologyFile.load(path: topology, seed: seed) } catch { throw CLIError(error.description) }
+        var options = EmulatorOptions()
+        options.seed = seed
+        options.progress = !json
+        if let dir = pcapDir { try makeDirectory(dir, "--pcap-dir") ; options.pcapDirectory = dir }
+        if let s = sampleInterval {
+            do { options.sampleInterval = try Units.time(s) } catch { throw CLIError("--sample-interval: \(error)") }
+            guard options.sampleInterval > 0 else { throw CLIError("--sample-interval must be more than 0 (e.g. 1us)") }
+        } else if report != nil {
+            options.sampleInterval = 1_000_000
+        }
+        var limit: Int64? = nil
+        if let u = until {
+            do { limit = try Units.time(u) } catch { throw CLIError("--until: \(error)") }
+        }
+        let emu: Emulator
+        do { emu = try Emulator(spec, options: options) } catch { throw CLIError("\(topology): \(error)") }
+        if !json { print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows; seed \(seed) (rerun with --seed \(seed))") }
+        let stats = emu.run(until: limit)
+        let r = RunReport(emu, stats: stats)
+        if json {
+            print(try ReportJSON.string(r))
+        } else {
+            print(r.summaryText(), terminator: "")
+        }
+        if let dir = report {
+            let index = try emu.writeReport(r, to: dir)
+            if !json { print("report: \(index)") }
+        }
+        if let dir = pcapDir, !json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+    }
+
+    func makeDirectory(_ path: String, _ option: String) throws {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw CLIError("\(option): cannot create '\(path)': \(error.localizedDescription)")
+        }
+    }
+}
+
+/// An error the CLI reports as it is (already naming the file, option or field).
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
