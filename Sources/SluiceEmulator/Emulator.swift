@@ -55,6 +55,8 @@ public final class Emulator {
     @exclusivity(unchecked) public internal(set) var eventsProcessed: UInt64 = 0
     @exclusivity(unchecked) var series = TimeSeries()
     @exclusivity(unchecked) var started = false
+    /// What the routing controller installed, when some switch asked for routes.
+    public private(set) var routing: RoutingSummary?
 
     public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions()) throws {
         self.spec = spec
@@ -136,7 +138,7 @@ public final class Emulator {
         // Routes for switches that ask for them.
         if spec.nodes.contains(where: { $0.switchSpec?.routing == true }) {
             do {
-                _ = try RoutingController.install(spec) { n in pipelines[n] }
+                routing = try RoutingController.install(spec) { n in pipelines[n] }
             } catch {
                 throw EmulatorError("routing: \(error)")
             }

@@ -48,7 +48,7 @@ import SluiceTesting
     @Test func anUnknownProgramNamesTheValidOnes() throws {
         let r = try sluice("compile", "ipv5-router", "--emit", "ir")
         #expect(r.status != 0)
-        #expect(r.err.contains("Error: unknown program 'ipv5-router'; available: ipv4-router, l2-switch, acl-firewall (see `sluice programs`)"))
+        #expect(r.err.contains("Error: unknown program 'ipv5-router'; available: ipv4-router, l2-switch, acl-firewall, ecmp-router (see `sluice programs`)"))
     }
 
     @Test func runForwardsAPacketGivenInHex() throws {
@@ -97,5 +97,66 @@ import SluiceTesting
         #expect(obj["program"] as? String == "ipv4-router")
         #expect(obj["packets"] as? Int == 2000)
         for k in ["mpps", "baseline_mpps", "overhead"] { #expect((obj[k] as? Double ?? 0) > 0, "\(k)") }
+    }
+    // MARK: emulate
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func topology(_ name: String) -> String { root.appendingPathComponent("Topologies/\(name)").path }
+
+    @Test func emulateRunsAShippedTopologyToCompletion() throws {
+        let r = try sluice("emulate", Self.topology("leafspine-small.yaml"), "--json")
+        #expect(r.status == 0, "\(r.err)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let flows = try #require(json["flows"] as? [[String: Any]])
+        #expect(flows.count == 2)
+        for f in flows {
+            #expect(f["fctPs"] != nil, "flow \(f) did not complete")
+            #expect(f["bytesReceived"] as? Int == f["bytes"] as? Int)
+        }
+        #expect((json["packet_hops"] as? Int ?? 0) > 0)
+    }
+
+    @Test func emulateWritesAReportAndPcapsThatTsharkReads() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-emulate-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try sluice("emulate", Self.topology("dumbbell.yaml"), "--until", "2ms",
+                           "--report", dir.appendingPathComponent("report").path, "--pcap-dir", dir.appendingPathComponent("pcaps").path)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("report: "))
+        for f in ["index.html", "report.json", "flows.csv", "ports.csv", "timeseries.csv", "queue-depth.svg", "link-utilization.svg"] {
+            #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("report/\(f)").path), "missing \(f)")
+        }
+        let pcaps = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("pcaps").path).filter { $0.hasSuffix(".pcap") }
+        #expect(!pcaps.isEmpty)
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") else {
+            Issue.record("tshark is not installed (apt-get install tshark; .ci/run installs it): cannot check the pcaps open in it")
+            return
+        }
+        let bottleneck = try #require(pcaps.first { $0.hasPrefix("left-") && $0.contains("right") })
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
+        p.arguments = ["-r", dir.appendingPathComponent("pcaps/\(bottleneck)").path, "-T", "fields", "-e", "ip.src", "-e", "udp.dstport", "-c", "5"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 5)
+        #expect(lines.allSatisfy { $0.hasSuffix("\t4791") }, "\(text)")
+    }
+
+    @Test func emulateNamesAMissingTopologyFile() throws {
+        let r = try sluice("emulate", "/nonexistent/topo.yaml")
+        #expect(r.status != 0)
+        #expect(r.err.contains("/nonexistent/topo.yaml"))
+    }
+
+    @Test func emulateRejectsABadUntil() throws {
+        let r = try sluice("emulate", Self.topology("star.yaml"), "--until", "10 parsecs")
+        #expect(r.status != 0)
+        #expect(r.err.contains("--until"))
     }
 }

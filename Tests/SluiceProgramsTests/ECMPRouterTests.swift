@@ -5,7 +5,8 @@ import SluiceTesting
 @testable import SluicePrograms
 
 /// Behaviour of `ecmp-router`: single next hops, ECMP groups picked by a CRC-32 of the 5-tuple
-/// modulo the group size (checked against a bit-by-bit CRC written here), and `ipv4-router`'s drops.
+/// scaled onto the group size, `(crc[15:0] * count) >> 16` (checked against a bit-by-bit CRC
+/// written here), and `ipv4-router`'s drops.
 @Suite struct ECMPRouterTests {
     static let switchMAC: MACAddress = "02:00:00:00:0a:01"
 
@@ -55,8 +56,9 @@ import SluiceTesting
             return be32(src.value) + be32(dst.value) + [proto] + be16(s) + be16(d)
         }
 
+        /// The member the program must pick: the CRC's low 16 bits scaled onto 0 ..< count.
         func member(count: UInt32, portsHashed: Bool = true) -> UInt32 {
-            ECMPRouterTests.crc32(tuple(portsHashed: portsHashed)) % count
+            ((ECMPRouterTests.crc32(tuple(portsHashed: portsHashed)) & 0xFFFF) * count) >> 16
         }
 
         func packet(ttl: UInt8 = 64, id: UInt16 = 1, payload: Int = 10) -> Packet {
@@ -166,8 +168,23 @@ import SluiceTesting
         }
     }
 
+    /// Flows that differ only in a few low bits of the source port (consecutive ephemeral
+    /// ports) must spread too: the CRC bits that feed the choice are the ones that vary.
+    @Test func consecutiveSourcePortsSpreadOverAllMembers() throws {
+        let h = try harness()
+        for proto: UInt8 in [6, 17] {
+            var perPort: [UInt16: Int] = [:]
+            for i in 0..<64 {
+                let f = Flow(src: "10.0.0.1", dst: "10.0.2.3", proto: proto, sport: 49152 + UInt16(i), dport: 443)
+                perPort[try route(h, f.packet()), default: 0] += 1
+            }
+            #expect(Set(perPort.keys) == [10, 11, 12, 13] && perPort.values.allSatisfy { (8...24).contains($0) },
+                    "protocol \(proto): 64 consecutive source ports took \(perPort.sorted { $0.key < $1.key })")
+        }
+    }
+
     @Test(arguments: [(0x0A00_0200, 4), (0x0A00_0300, 3)] as [(UInt32, UInt32)])
-    func theMemberIsTheCRC32OfThe5TupleModuloTheGroupSize(dstNet: UInt32, count: UInt32) throws {
+    func theMemberIsTheCRC32OfThe5TupleScaledOntoTheGroup(dstNet: UInt32, count: UInt32) throws {
         let h = try harness()
         let base: UInt16 = count == 4 ? 10 : 20
         let flows = Self.randomFlows(300, dstNet: dstNet, seed: testSeed("ECMPRouterTests.theMemberIsTheCRC32 count \(count)"))

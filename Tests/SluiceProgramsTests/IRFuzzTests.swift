@@ -32,7 +32,7 @@ import SluiceTesting
     }
 
     /// One test per program, so that they run in parallel.
-    @Test(arguments: 0..<5)
+    @Test(arguments: 0..<(ProgramRegistry.all.count + 2))
     func mutantsNeverTrap(_ pi: Int) throws {
         let original = Self.programs[pi]
         let seed = testSeed("IRFuzz \(original.name)")
@@ -67,7 +67,6 @@ import SluiceTesting
             summary.append("\(original.name): \(clean) verified, \(compiled) compiled, \(threw) threw, \(packets) packets")
         }
         print("IRFuzz (\(ContinuousClock.now - start)): " + summary.joined(separator: "; "))
-        #expect(Self.programs.count == 5)
     }
 }
 

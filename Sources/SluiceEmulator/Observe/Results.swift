@@ -84,6 +84,9 @@ extension Emulator {
     public var packetsInFlight: Int { pool.inUse }
     public var peakPackets: Int { pool.peak }
 
+    /// Pcap files that could not be written completely (path and reason); checked after a run.
+    public var pcapErrors: [String] { captures.compactMap { $0.error.map { "\($0)" } } }
+
     /// The control plane of the switch named `name`: install entries before or during a run.
     public func controlPlane(switch name: String) -> (any ControlPlane)? {
         switches.first { $0.name == name }?.pipeline

@@ -455,6 +455,39 @@ extension ProgramCompiler {
             }
         }
         let reduce: (UInt64) -> UInt64 = modulo == 0 ? { h in (base &+ h) & m } : { h in (base &+ h % modulo) & m }
+        // Fast path for whole-byte inputs of at most 64 bits each (5-tuples and the like): each
+        // input's bytes are stored big-endian straight into the buffer, and the CRC runs over a
+        // table pointer captured here (no lazy-global check per packet).
+        if pad == 0 && alg != .identity && parts.allSatisfy({ $0.width % 8 == 0 && $0.width <= 64 }) {
+            var writer: ((ExecContext, UnsafeMutablePointer<UInt8>) -> Void) = { _, _ in }
+            var offset = nbytes
+            for e in inputs.reversed() {
+                let nb = width(e, s, expected: nil) / 8
+                offset -= nb
+                let fn = try narrow(e, s), off = offset, rest = writer
+                writer = { c, buf in
+                    var x = fn(c)
+                    var i = off + nb - 1
+                    while i >= off { buf[i] = UInt8(truncatingIfNeeded: x); x >>= 8; i -= 1 }
+                    rest(c, buf)
+                }
+            }
+            let write = writer
+            if alg == .crc32 {
+                let t = CRC32.tablePointer
+                return { c in
+                    let buf = c.hashBuf
+                    write(c, buf)
+                    var crc: UInt32 = ~0
+                    for i in 0..<nbytes { crc = (crc >> 8) ^ t[Int((crc ^ UInt32(buf[i])) & 0xFF)] }
+                    return reduce(UInt64(~crc))
+                }
+            }
+            return { c in
+                write(c, c.hashBuf)
+                return reduce(UInt64(CRC16.compute(UnsafeRawBufferPointer(start: c.hashBuf, count: nbytes))))
+            }
+        }
         switch alg {
         case .crc16:
             return { c in fill(c); return reduce(UInt64(CRC16.compute(UnsafeRawBufferPointer(start: c.hashBuf, count: nbytes)))) }

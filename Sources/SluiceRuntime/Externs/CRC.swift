@@ -69,6 +69,13 @@ public enum CRC16 {
 /// CRC-32/ISO-HDLC (the zlib/Ethernet CRC): polynomial 0x04C11DB7 (reflected 0xEDB88320), init
 /// 0xFFFFFFFF, reflected in and out, xorout 0xFFFFFFFF. Check value for "123456789": 0xCBF43926.
 public enum CRC32 {
+    /// The table in memory of its own, for compiled code to capture once.
+    static let tablePointer: UnsafePointer<UInt32> = {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 256)
+        p.initialize(from: table, count: 256)
+        return UnsafePointer(p)
+    }()
+
     /// `table[i]` is the CRC register after shifting the byte `i` through an all-zero register.
     @usableFromInline
     static let table: [UInt32] = [

@@ -34,6 +34,9 @@ struct Emulate: ParsableCommand {
     @Option(help: "Sampling interval of the queue-depth and utilization time series (default: 1us with --report).")
     var sampleInterval: String?
 
+    @Flag(help: "Print the routes and ECMP groups the routing controller installed.")
+    var showRoutes = false
+
     @Flag(help: "Print one JSON object (the report) instead of the summary table.")
     var json = false
 
@@ -57,8 +60,10 @@ struct Emulate: ParsableCommand {
         let emu: Emulator
         do { emu = try Emulator(spec, options: options) } catch { throw CLIError("\(topology): \(error)") }
         if !json { print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows; seed \(seed) (rerun with --seed \(seed))") }
+        if showRoutes, let r = emu.routing { print(r.textReport()) }
         let stats = emu.run(until: limit)
         let r = RunReport(emu, stats: stats)
+        for e in emu.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
         if json {
             print(try ReportJSON.string(r))
         } else {
