@@ -22,10 +22,14 @@ public final class PacketBuffer {
     /// offloaded traffic carry such packets), after 512 bytes of headroom.
     public static let defaultCapacity = 512 + 65_536 + 512
 
+    /// Whether `base` is this buffer's own allocation (freed with it).
+    let ownsStorage: Bool
+
     public init(capacity: Int = PacketBuffer.defaultCapacity, headroom: Int = 512) {
         precondition(capacity > headroom)
         base = .allocate(capacity: capacity)
         base.initialize(repeating: 0, count: capacity)
+        ownsStorage = true
         self.capacity = capacity
         self.headroom = headroom
         position = .allocate(capacity: 2)
@@ -33,7 +37,21 @@ public final class PacketBuffer {
         (position + 1).initialize(to: 0)
     }
 
-    deinit { base.deallocate(); position.deallocate() }
+    /// A buffer over `capacity` zeroed bytes at `storage` that its caller owns and keeps alive
+    /// longer than the buffer (a pool carving many buffers out of one lazily zeroed mapping,
+    /// so that buffers cost no memory until packets touch them).
+    public init(zeroedStorage storage: UnsafeMutablePointer<UInt8>, capacity: Int, headroom: Int) {
+        precondition(capacity > headroom)
+        base = storage
+        ownsStorage = false
+        self.capacity = capacity
+        self.headroom = headroom
+        position = .allocate(capacity: 2)
+        position.initialize(to: headroom)
+        (position + 1).initialize(to: 0)
+    }
+
+    deinit { if ownsStorage { base.deallocate() }; position.deallocate() }
 
     /// The packet's first byte.
     @inlinable public var data: UnsafeMutablePointer<UInt8> { base + start }

@@ -8,6 +8,8 @@ public final class Pipeline {
     let compiler: ProgramCompiler
     let ctx: ExecContext
     let states: [StateOp]
+    /// `states[i].run` without an array read (and its retain) per state.
+    let runState: (ExecContext, Int) -> Int32
     let ingressFn: StmtFn
     let egressFn: StmtFn?
     let deparserFn: StmtFn
@@ -58,6 +60,7 @@ public final class Pipeline {
         let c = ProgramCompiler(program, queues: queues)
         compiler = c
         states = try c.parser()
+        runState = stateDispatcher(states)
         ingressFn = try c.block(program.ingress, Scope(element: "control ingress"))
         egressFn = try program.egress.map { try c.block($0, Scope(element: "control egress")) }
         deparserFn = try c.block(program.deparser.statements, Scope(element: "deparser"))
@@ -92,7 +95,7 @@ public final class Pipeline {
         var steps = 0
         if states.isEmpty { return true }
         while st >= 0 {
-            st = states[Int(st)].run(c)
+            st = runState(c, Int(st))
             steps += 1
             if steps > maxParserSteps && st >= 0 {
                 c.slots[Layout.standardSlot(.parserError)] = compiler.errorCode(.parserTimeout)

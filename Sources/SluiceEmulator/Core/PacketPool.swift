@@ -1,3 +1,4 @@
+import Foundation
 import SluiceRuntime
 
 /// Every packet in flight lives here and moves by index (`Int32`): buffers are allocated when
@@ -25,6 +26,10 @@ import SluiceRuntime
     /// host zeroes the payload only up to here. Loading outside bytes sets it to the capacity.
     @exclusivity(unchecked) var dirtyEnd: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) var free: UnsafeMutablePointer<Int32>
+    /// The buffers' memory: one calloc'd slab a growth step. Slabs this large are fresh
+    /// mappings the kernel zeroes on first touch, so a pool sized for a deep queue costs no
+    /// time or memory until packets use it.
+    @exclusivity(unchecked) var slabs: [UnsafeMutableRawPointer] = []
     @exclusivity(unchecked) var freeCount = 0
     @exclusivity(unchecked) var capacity = 0
     /// Packets handed out and not yet released (a leak check for tests).
@@ -47,6 +52,7 @@ import SluiceRuntime
 
     deinit {
         for i in 0..<capacity { buffers[i].release() }
+        for s in slabs { releaseSlab(s) }
         buffers.deallocate(); enqueuedAt.deallocate(); enqueueDepth.deallocate(); replica.deallocate()
         pass.deallocate(); bridge.deallocate(); dirtyEnd.deallocate(); free.deallocate()
     }
@@ -122,8 +128,12 @@ import SluiceRuntime
         resize(&bridge, old * bridgeStride, n * bridgeStride)
         resize(&dirtyEnd, old, n)
         resize(&free, old, n)
+        guard let slab = calloc(n - old, bufferCapacity) else { fatalError("PacketPool: out of memory growing to \(n) packets") }
+        slabs.append(slab)
+        let bytes = slab.assumingMemoryBound(to: UInt8.self)
         for i in old..<n {
-            (buffers + i).initialize(to: Unmanaged.passRetained(PacketBuffer(capacity: bufferCapacity, headroom: headroom)))
+            let storage = bytes + (i - old) * bufferCapacity
+            (buffers + i).initialize(to: Unmanaged.passRetained(PacketBuffer(zeroedStorage: storage, capacity: bufferCapacity, headroom: headroom)))
             (enqueuedAt + i).initialize(to: 0)
             (enqueueDepth + i).initialize(to: 0)
             (replica + i).initialize(to: 0)
@@ -138,3 +148,6 @@ import SluiceRuntime
         capacity = n
     }
 }
+
+/// `free` for a slab (the pool's own `free` is its free list).
+private func releaseSlab(_ p: UnsafeMutableRawPointer) { free(p) }

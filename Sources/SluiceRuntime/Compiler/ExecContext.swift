@@ -35,7 +35,8 @@ final class ExecContext {
         validCount = layout.validCount
         slotCount = layout.slotCount
         stackSlots = layout.stackSlots
-        hdr = .allocate(capacity: max(headerBytes, 1)); hdr.initialize(repeating: 0, count: max(headerBytes, 1))
+        // 8 bytes of slack after the headers: `Bits.loadFixed` reads a whole word at any field.
+        hdr = .allocate(capacity: headerBytes + 8); hdr.initialize(repeating: 0, count: headerBytes + 8)
         valid = .allocate(capacity: max(validCount, 1)); valid.initialize(repeating: 0, count: max(validCount, 1))
         slots = .allocate(capacity: slotCount); slots.initialize(repeating: 0, count: slotCount)
         key = .allocate(capacity: max(keyWords, 1)); key.initialize(repeating: 0, count: max(keyWords, 1))
@@ -125,6 +126,13 @@ enum Bits {
         let m = mask128(width) << drop
         let v = (old & ~m) | ((UInt128(value & mask(width)) << drop) & m)
         for i in 0..<nbytes { p[first + i] = UInt8(truncatingIfNeeded: v >> UInt128((nbytes - 1 - i) * 8)) }
+    }
+
+    /// `load` for a field at a fixed offset whose bits fit in one 8-byte word read from its
+    /// first byte (`bitOffset & 7 + width <= 64`); the memory must extend 8 bytes past it.
+    @inline(__always) static func loadFixed(_ p: UnsafePointer<UInt8>, byte: Int, shift: UInt64, width: UInt64) -> UInt64 {
+        let word = UInt64(bigEndian: UnsafeRawPointer(p + byte).loadUnaligned(as: UInt64.self))
+        return (word << shift) >> (64 &- width)
     }
 
     static func load128(_ p: UnsafePointer<UInt8>, bitOffset: Int, width: Int) -> UInt128 {

@@ -11,6 +11,46 @@ struct StateOp { let run: (ExecContext) -> Int32 }
 struct WideOp { let run: WideFn }
 struct HashPart { let value: WideFn; let width: Int }
 
+/// `ops[i](c)` with no reference counting per call: each closure is captured by a constant of
+/// its own, where an array element would be retained and released around every call. Up to
+/// four ops are one comparison chain; more split in halves (a tree of depth log2(n / 4)).
+func dispatcher(_ ops: [StmtOp]) -> (ExecContext, Int) -> Void {
+    switch ops.count {
+    case 0: return { _, _ in }
+    case 1: let a = ops[0].run; return { c, _ in a(c) }
+    case 2: let a = ops[0].run, b = ops[1].run; return { c, i in if i == 0 { a(c) } else { b(c) } }
+    case 3:
+        let a = ops[0].run, b = ops[1].run, d = ops[2].run
+        return { c, i in if i == 0 { a(c) } else if i == 1 { b(c) } else { d(c) } }
+    case 4:
+        let a = ops[0].run, b = ops[1].run, d = ops[2].run, e = ops[3].run
+        return { c, i in if i < 2 { if i == 0 { a(c) } else { b(c) } } else { if i == 2 { d(c) } else { e(c) } } }
+    default:
+        let mid = ops.count / 2
+        let lo = dispatcher(Array(ops[..<mid])), hi = dispatcher(Array(ops[mid...]))
+        return { c, i in if i < mid { lo(c, i) } else { hi(c, i - mid) } }
+    }
+}
+
+/// `dispatcher` for parser states: runs state `i` and returns the next.
+func stateDispatcher(_ ops: [StateOp]) -> (ExecContext, Int) -> Int32 {
+    switch ops.count {
+    case 0: return { _, _ in -1 }
+    case 1: let a = ops[0].run; return { c, _ in a(c) }
+    case 2: let a = ops[0].run, b = ops[1].run; return { c, i in i == 0 ? a(c) : b(c) }
+    case 3:
+        let a = ops[0].run, b = ops[1].run, d = ops[2].run
+        return { c, i in i == 0 ? a(c) : (i == 1 ? b(c) : d(c)) }
+    case 4:
+        let a = ops[0].run, b = ops[1].run, d = ops[2].run, e = ops[3].run
+        return { c, i in i < 2 ? (i == 0 ? a(c) : b(c)) : (i == 2 ? d(c) : e(c)) }
+    default:
+        let mid = ops.count / 2
+        let lo = stateDispatcher(Array(ops[..<mid])), hi = stateDispatcher(Array(ops[mid...]))
+        return { c, i in i < mid ? lo(c, i) : hi(c, i - mid) }
+    }
+}
+
 /// Compose statements pairwise into one closure, so that no array is walked per packet.
 func chain(_ fs: [StmtOp]) -> StmtFn {
     guard var acc = fs.last?.run else { return { _ in } }
@@ -118,10 +158,34 @@ extension ProgramCompiler {
             if let p = place(.field(r), s) { return { c in p.load(c) } }
             if let k = base.constant {
                 let off = k * 8 + bit
+                if off & 7 + width <= 64 {
+                    let byte = off >> 3, shift = UInt64(off & 7), w = UInt64(width)
+                    return { c in Bits.loadFixed(c.hdr, byte: byte, shift: shift, width: w) }
+                }
                 return { c in Bits.load(c.hdr, bitOffset: off, width: width) }
             }
             let dyn = base.dynamic!
             return { c in Bits.load(c.hdr, bitOffset: dyn(c) * 8 + bit, width: width) }
+        }
+    }
+
+    /// The parts of `e` when it is a header field at a fixed offset, or a concatenation of
+    /// such fields, of at most 64 bits in all: each as a word load (`Bits.loadFixed`).
+    func fixedHeaderBits(_ e: Expr, _ s: Scope) -> [(byte: Int, shift: UInt64, width: UInt64)]? {
+        switch e {
+        case .concat(let a, let b):
+            guard let pa = fixedHeaderBits(a, s), let pb = fixedHeaderBits(b, s) else { return nil }
+            let parts = pa + pb
+            return parts.reduce(0) { $0 + $1.width } <= 64 ? parts : nil
+        case .field(let r):
+            guard case .header(let h, let f, let idx) = r, let d = index.decl(of: r), d.width <= 64,
+                  let hi = layout.headerIndex[h], let bit = layout.headers[hi].type.bitOffset(of: f),
+                  let k = try? headerBase(h, idx, s).constant else { return nil }
+            let off = k * 8 + bit
+            guard off & 7 + d.width <= 64 else { return nil }
+            return [(off >> 3, UInt64(off & 7), UInt64(d.width))]
+        default:
+            return nil
         }
     }
 
@@ -249,6 +313,18 @@ extension ProgramCompiler {
             let f = try narrow(a, s)
             return { c in (f(c) >> UInt64(lo)) & m }
         case .concat(let a, let b):
+            // Header fields at fixed offsets, concatenated (parser select keys such as
+            // fragOffset ++ ihl ++ protocol): word loads in one closure.
+            if let parts = fixedHeaderBits(e, s), parts.count <= 3 {
+                let p0 = parts[0]
+                let p1 = parts.count > 1 ? parts[1] : (byte: 0, shift: UInt64(0), width: UInt64(0))
+                let p2 = parts.count > 2 ? parts[2] : (byte: 0, shift: UInt64(0), width: UInt64(0))
+                @inline(__always) func get(_ c: ExecContext, _ p: (byte: Int, shift: UInt64, width: UInt64)) -> UInt64 {
+                    p.width == 0 ? 0 : Bits.loadFixed(c.hdr, byte: p.byte, shift: p.shift, width: p.width)
+                }
+                let w1 = p1.width, w2 = p2.width
+                return { c in ((((get(c, p0) << w1) | get(c, p1)) << w2) | get(c, p2)) & m }
+            }
             let fa = try narrow(a, s), fb = try narrow(b, s)
             let wb = UInt64(width(b, s, expected: nil))
             return { c in ((fa(c) << wb) | fb(c)) & m }
@@ -470,6 +546,25 @@ extension ProgramCompiler {
                     var i = off + nb - 1
                     while i >= off { buf[i] = UInt8(truncatingIfNeeded: x); x >>= 8; i -= 1 }
                     rest(c, buf)
+                }
+            }
+            // All inputs header fields at fixed offsets (a 5-tuple): one loop over word loads.
+            let fixed = inputs.map { fixedHeaderBits($0, s) }
+            if fixed.allSatisfy({ $0?.count == 1 }) {
+                let n = inputs.count
+                let parts = UnsafeMutablePointer<(byte: Int, shift: UInt64, width: UInt64)>.allocate(capacity: n)
+                for (i, f) in fixed.enumerated() { (parts + i).initialize(to: f![0]) }
+                hashParts.append(UnsafeMutableRawPointer(parts))
+                writer = { c, buf in
+                    var at = 0
+                    for i in 0..<n {
+                        let p = parts[i]
+                        var x = Bits.loadFixed(c.hdr, byte: p.byte, shift: p.shift, width: p.width)
+                        let nb = Int(p.width) >> 3
+                        var j = at + nb - 1
+                        while j >= at { buf[j] = UInt8(truncatingIfNeeded: x); x >>= 8; j -= 1 }
+                        at += nb
+                    }
                 }
             }
             let write = writer

@@ -14,6 +14,8 @@ final class ProgramCompiler {
     var compiledActions: [String: StmtOp] = [:]
     var callBuffers: [UnsafeMutablePointer<UInt64>] = []
     var wideBuffers: [UnsafeMutablePointer<UInt128>] = []
+    /// Fixed-field tables of hash fast paths (freed with the compiler).
+    var hashParts: [UnsafeMutableRawPointer] = []
     var checksumBuffers: [UnsafeMutablePointer<UInt8>] = []
     var intBuffers: [UnsafeMutablePointer<Int>] = []
     var selectTables: [(UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<Bool>, UnsafeMutablePointer<Int32>)] = []
@@ -46,6 +48,7 @@ final class ProgramCompiler {
     deinit {
         for b in callBuffers { b.deallocate() }
         for b in wideBuffers { b.deallocate() }
+        for b in hashParts { b.deallocate() }
         for b in checksumBuffers { b.deallocate() }
         for b in intBuffers { b.deallocate() }
         for (a, b, c) in selectTables { a.deallocate(); b.deallocate(); c.deallocate() }
@@ -72,6 +75,14 @@ final class ProgramCompiler {
                 guard let t = ids[n] else { throw CompileError("parser state '\(st.name)': no state '\(n)'") }
                 return t
             }
+            // The common state, one fixed header extracted, runs as a single closure with the
+            // extract and the transition inline (no closure per statement).
+            var fixedExtract: (offset: Int, size: Int, valid: Int)? = nil
+            if st.statements.count == 1, case .extract(let h, let idx) = st.statements[0], idx != .next,
+               let hi = layout.headerIndex[h], !layout.headers[hi].isStack,
+               let off = try headerBase(h, idx, scope).constant, let v = try validIndex(h, idx, scope).constant {
+                fixedExtract = (off, layout.headers[hi].size, v)
+            }
             let transition: StateFn
             switch st.transition {
             case .accept: transition = { _ in -1 }
@@ -94,6 +105,34 @@ final class ProgramCompiler {
                         nexts[i] = c.1
                     }
                     selectTables.append((values, isAny, nexts))
+                    if let x = fixedExtract {
+                        let (off, size, valid) = x
+                        let tooShort = errorCode(.packetTooShort)
+                        let key = place(keys[0], scope)
+                        if let key {
+                            return StateOp { c in
+                                guard c.cursor + size <= c.pktLen else { c.slots[perr] = tooShort; return -2 }
+                                (c.hdr + off).update(from: c.pkt + c.cursor, count: size)
+                                c.valid[valid] = 1
+                                c.cursor += size
+                                let v = key.load(c)
+                                for i in 0..<n where isAny[i] || values[i] == v { return nexts[i] }
+                                c.slots[perr] = noMatch
+                                return -2
+                            }
+                        }
+                        return StateOp { c in
+                            guard c.cursor + size <= c.pktLen else { c.slots[perr] = tooShort; return -2 }
+                            (c.hdr + off).update(from: c.pkt + c.cursor, count: size)
+                            c.valid[valid] = 1
+                            c.cursor += size
+                            let v = f(c)
+                            if c.slots[perr] != 0 { return -2 }
+                            for i in 0..<n where isAny[i] || values[i] == v { return nexts[i] }
+                            c.slots[perr] = noMatch
+                            return -2
+                        }
+                    }
                     transition = { c in
                         let v = f(c)
                         for i in 0..<n where isAny[i] || values[i] == v { return nexts[i] }
@@ -123,6 +162,16 @@ final class ProgramCompiler {
                         c.slots[perr] = noMatch
                         return -2
                     }
+                }
+            }
+            if let (off, size, valid) = fixedExtract, case .accept = st.transition {
+                let tooShort = errorCode(.packetTooShort)
+                return StateOp { c in
+                    guard c.cursor + size <= c.pktLen else { c.slots[perr] = tooShort; return -2 }
+                    (c.hdr + off).update(from: c.pkt + c.cursor, count: size)
+                    c.valid[valid] = 1
+                    c.cursor += size
+                    return -1
                 }
             }
             return StateOp { c in

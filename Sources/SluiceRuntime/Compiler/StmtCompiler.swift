@@ -312,7 +312,8 @@ extension ProgramCompiler {
             branches[ai] = StmtOp(run: try block(b.body, s))
         }
         let hasBranches = !outcome.actions.isEmpty
-        let br = branches
+        let runAction = dispatcher(fns)
+        let branch = dispatcher(branches.map { $0 ?? StmtOp { _ in } })
         let direct = t.decl.directCounter, lenSlot = Layout.standardSlot(.packetLength)
         let stride = t.stride
         return { c in
@@ -328,10 +329,10 @@ extension ProgramCompiler {
                 c.params = UnsafePointer(t.defaultData)
                 t.missPackets &+= 1
             }
-            fns[Int(aid)].run(c)
+            runAction(c, Int(aid))
             if c.exited { return }
             if hasHitMiss { if e >= 0 { hit(c) } else { miss(c) } }
-            if hasBranches, let b = br[Int(aid)] { b.run(c) }
+            if hasBranches { branch(c, Int(aid)) }
         }
     }
 

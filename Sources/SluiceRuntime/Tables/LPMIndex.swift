@@ -109,7 +109,7 @@ public final class LPMIndex {
         while bits != 0 {
             let l = 64 - bits.leadingZeroBitCount
             var k = key & masks[l]
-            let e = tables[l]!.takeUnretainedValue().lookup(&k)
+            let e = tables[l]!._withUnsafeGuaranteedRef { $0.lookup(&k) }
             if e >= 0 { return e }
             bits &= ~(1 << UInt64(l - 1))
         }

@@ -17,6 +17,10 @@ final class RuntimeTable {
     let linear: LinearIndex?
     /// Single-key LPM tables of 16 to 64 bits (routing tables) use the bucketed LPM index.
     let lpm: LPMIndex?
+    /// The index in use, unretained, for `lookup` (0 LPM, 1 tuple space, 2 linear): the
+    /// optionals above are kept for the control plane and keep the index alive.
+    let indexKind: UInt8
+    let indexRef: Unmanaged<AnyObject>
 
     // Per entry id. Grown on demand, never beyond `decl.size`.
     @exclusivity(unchecked) var capacity = 0
@@ -49,6 +53,9 @@ final class RuntimeTable {
         } else {
             tuples = TupleSpaceIndex(keyWords: max(keyWords, 1)); linear = nil; lpm = nil
         }
+        if let lpm { indexKind = 0; indexRef = .passUnretained(lpm) }
+        else if let tuples { indexKind = 1; indexRef = .passUnretained(tuples) }
+        else { indexKind = 2; indexRef = .passUnretained(linear!) }
         entryAction = .allocate(capacity: 1)
         actionData = .allocate(capacity: stride)
         hitPackets = .allocate(capacity: 1)
@@ -220,9 +227,12 @@ final class RuntimeTable {
         pack(call, into: defaultData)
     }
 
+    /// No reference counting per packet: the index is reached through `indexRef`.
     @inline(__always) func lookup(_ key: UnsafePointer<UInt64>) -> Int32 {
-        if let lpm { return lpm.lookup(key.pointee) }
-        if let ts = tuples { return ts.lookup(key) }
-        return linear!.lookup(key)
+        switch indexKind {
+        case 0: return indexRef._withUnsafeGuaranteedRef { unsafeDowncast($0, to: LPMIndex.self).lookup(key.pointee) }
+        case 1: return indexRef._withUnsafeGuaranteedRef { unsafeDowncast($0, to: TupleSpaceIndex.self).lookup(key) }
+        default: return indexRef._withUnsafeGuaranteedRef { unsafeDowncast($0, to: LinearIndex.self).lookup(key) }
+        }
     }
 }
