@@ -233,7 +233,8 @@ public final class Pipeline {
         var instance: InstanceType = pass == 0 ? .normal : .recirculate
         let d = ingressPass(buf, port: port, timestamp: timestamp, pass: &p, instance: &instance)
         if d != .drop {
-            bridge.update(from: ctx.slots, count: ctx.slotCount)
+            // Without an egress control nothing reads the metadata again: only the flag.
+            if egressFn != nil { bridge.update(from: ctx.slots, count: ctx.slotCount) }
             bridge[ctx.slotCount] = ctx.recirculate ? 1 : 0
         }
         return d
@@ -251,13 +252,13 @@ public final class Pipeline {
     public func runEgress(_ buf: PacketBuffer, port: UInt16, rid: UInt16 = 0, replica: Bool = false,
                           bridge: UnsafePointer<UInt64>, queue: QueueState = QueueState()) -> EgressDecision {
         let c = ctx
-        c.slots.update(from: bridge, count: c.slotCount)
-        c.recirculate = bridge[c.slotCount] != 0
         if egressFn == nil {
-            if c.recirculate { return .recirculate }
+            if bridge[c.slotCount] != 0 { return .recirculate }
             stats.sent += 1
             return .send
         }
+        c.slots.update(from: bridge, count: c.slotCount)
+        c.recirculate = bridge[c.slotCount] != 0
         c.setStd(.enqTimestamp, queue.enqTimestamp)
         c.setStd(.enqQdepth, queue.enqQdepth)
         c.setStd(.deqTimedelta, queue.deqTimedelta)
