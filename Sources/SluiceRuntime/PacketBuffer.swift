@@ -25,25 +25,24 @@ public final class PacketBuffer {
     /// Whether `base` is this buffer's own allocation (freed with it).
     let ownsStorage: Bool
 
-    public init(capacity: Int = PacketBuffer.defaultCapacity, headroom: Int = 512) {
+    public convenience init(capacity: Int = PacketBuffer.defaultCapacity, headroom: Int = 512) {
         precondition(capacity > headroom)
-        base = .allocate(capacity: capacity)
-        base.initialize(repeating: 0, count: capacity)
-        ownsStorage = true
-        self.capacity = capacity
-        self.headroom = headroom
-        position = .allocate(capacity: 2)
-        position.initialize(to: headroom)
-        (position + 1).initialize(to: 0)
+        let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        storage.initialize(repeating: 0, count: capacity)
+        self.init(storage: storage, capacity: capacity, headroom: headroom, owned: true)
     }
 
     /// A buffer over `capacity` zeroed bytes at `storage` that its caller owns and keeps alive
     /// longer than the buffer (a pool carving many buffers out of one lazily zeroed mapping,
     /// so that buffers cost no memory until packets touch them).
-    public init(zeroedStorage storage: UnsafeMutablePointer<UInt8>, capacity: Int, headroom: Int) {
+    public convenience init(zeroedStorage storage: UnsafeMutablePointer<UInt8>, capacity: Int, headroom: Int) {
+        self.init(storage: storage, capacity: capacity, headroom: headroom, owned: false)
+    }
+
+    init(storage: UnsafeMutablePointer<UInt8>, capacity: Int, headroom: Int, owned: Bool) {
         precondition(capacity > headroom)
         base = storage
-        ownsStorage = false
+        ownsStorage = owned
         self.capacity = capacity
         self.headroom = headroom
         position = .allocate(capacity: 2)

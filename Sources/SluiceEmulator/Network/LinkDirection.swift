@@ -69,6 +69,14 @@ import SluiceRuntime
     }
 
     /// Serialization time of `bytes` at `rate`, in picoseconds, rounded up.
+    /// Bytes serialized onto the wire by `time`: all sent bytes but the part of the frame still
+    /// being serialized then.
+    func serializedBytes(at time: Int64) -> UInt64 {
+        guard busyUntil > time else { return txBytes }
+        let pending = UInt64((UInt128(UInt64(busyUntil - time)) * UInt128(rate)) / 8_000_000_000_000)
+        return txBytes &- min(txBytes, pending)
+    }
+
     @inline(__always) static func serialization(bytes: Int, rate: UInt64) -> Int64 {
         let bits = UInt64(bytes) &* 8 &* 1_000_000_000_000
         return Int64((bits + rate - 1) / rate)

@@ -1,6 +1,7 @@
 /// Queue depth and bytes sent per link direction, sampled at a fixed interval. Each sample
-/// holds the largest queue since the previous one (spikes are never missed) and the bytes sent
-/// in the interval. Memory stays bounded: past `maxSamples`, neighbouring samples are merged
+/// holds the largest queue since the previous one (spikes are never missed) and the bytes that
+/// went onto the wire in the interval (a frame being serialized at a sample counts in part on
+/// each side of it, so utilization never reads over 100%). Memory stays bounded: past `maxSamples`, neighbouring samples are merged
 /// (max of depths, sum of bytes) and the interval doubles.
 struct TimeSeries {
     static let maxSamples = 4096
@@ -22,8 +23,9 @@ struct TimeSeries {
         times.append(time)
         for d in 0..<count {
             queueBytes.append(UInt32(clamping: pendingMax[d]))
-            sentBytes.append(UInt32(clamping: dirs[d].txBytes - dirs[d].sampleTxBytes))
-            dirs[d].sampleTxBytes = dirs[d].txBytes
+            let sent = dirs[d].serializedBytes(at: time)
+            sentBytes.append(UInt32(clamping: sent &- min(sent, dirs[d].sampleTxBytes)))
+            dirs[d].sampleTxBytes = max(sent, dirs[d].sampleTxBytes)
             pendingMax[d] = 0
         }
         if times.count >= TimeSeries.maxSamples { halve() }
