@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
         .library(name: "SluicePrograms", targets: ["SluicePrograms"]),
         .library(name: "SluiceEmulator", targets: ["SluiceEmulator"]),
+        .library(name: "SluicePcap", targets: ["SluicePcap"]),
         .executable(name: "sluice", targets: ["sluice"]),
     ],
     dependencies: [
@@ -32,19 +33,25 @@ let package = Package(
         // Discrete-event emulator: links, queues, switches running pipelines, hosts, transports,
         // topology files, routing, traces and reports.
         .target(name: "SluiceEmulator", dependencies: [
-            "SluiceIR", "SluiceRuntime", "SluicePrograms",
+            "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluicePcap",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // libpcap, as a system library: the module map and a shim header in Sources/CPcap.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        // pcap and pcapng files (pure Swift reader, nanosecond pcap writer), live capture and
+        // injection through libpcap (every libpcap call is in LibPcap.swift).
+        .target(name: "SluicePcap", dependencies: ["CPcap"]),
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator",
+                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
-        .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting"]),
+        .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluicePrograms", "SluiceTesting"]),
+        .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
         .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
     ],
     swiftLanguageModes: [.v5]

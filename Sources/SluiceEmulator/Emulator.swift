@@ -1,6 +1,7 @@
 import SluiceIR
 import SluiceRuntime
 import SluicePrograms
+import SluicePcap
 import Foundation
 
 /// Settings of a run that are not part of the topology.
@@ -51,6 +52,8 @@ public final class Emulator {
     @exclusivity(unchecked) var connectionIndex: [Int64: Int32] = [:]
     @exclusivity(unchecked) var applications: [[any Application]]
     @exclusivity(unchecked) var captures: [PcapWriter] = []
+    /// Captured frames injected at nodes (`inject`).
+    @exclusivity(unchecked) var traces: [TraceState] = []
     @exclusivity(unchecked) var controllers: [(any ProgramController)?]
     @exclusivity(unchecked) public internal(set) var eventsProcessed: UInt64 = 0
     @exclusivity(unchecked) var series = TimeSeries()
@@ -231,6 +234,7 @@ public final class Emulator {
         for h in applications.indices {
             for a in applications[h] { a.start(HostAPI(emulator: self, host: Int32(h))) }
         }
+        startTraces()
         if options.sampleInterval > 0 { events.push(0, .sample, target: 0) }
     }
 
@@ -267,6 +271,7 @@ public final class Emulator {
         case .recirculate: switchIngress(Int(e.target), packet: e.arg, port: 0, recirculated: true)
         case .sample: sample()
         case .appTimer: appTimer(host: Int(e.target), token: Int(e.arg))
+        case .inject: injectFrame(trace: Int(e.target), frame: Int(e.arg))
         }
     }
 

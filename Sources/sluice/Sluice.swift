@@ -15,8 +15,12 @@ struct SluiceCommand: ParsableCommand {
               sluice bench pipeline --program ipv4-router --json
               sluice emulate Topologies/leafspine-16.yaml --report out/ls16 --pcap-dir out/ls16/pcaps
               sluice bench emulator --json
+              sluice capture -i veth1 -c 1000 -f 'udp' -w trace.pcap
+              sluice send trace.pcap -i veth0 --topspeed
+              sluice replay in.pcap --program ipv4-router --entries routes.txt --out out
+              sluice attach --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
               sluice demo
             """,
-        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Emulate.self, Bench.self, Demo.self]
+        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, Bench.self, Demo.self]
     )
 }

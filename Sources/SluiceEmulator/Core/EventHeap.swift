@@ -17,6 +17,8 @@
     case sample
     /// An application's timer (`target`: host, `arg`: the application's token).
     case appTimer
+    /// A frame of an injected trace enters the network (`target`: trace, `arg`: frame).
+    case inject
 }
 
 /// One scheduled event: 24 bytes, ordered by (time, sequence), so events at the same

@@ -10,6 +10,12 @@ extension RunReport {
             (\(String(format: "%.2f", hopsPerSecond / 1e6)) M/s), \(packetsDelivered) packets delivered, seed \(seed)
 
             """
+        for i in injections {
+            out += "trace at \(i.node):\(i.port): \(i.injected) of \(i.frames) frames injected"
+            if let a = i.first, let b = i.last { out += " from \(formatTime(picoseconds: a)) to \(formatTime(picoseconds: b))" }
+            if i.oversize > 0 { out += "; \(i.oversize) larger than the largest link MTU allows, not injected" }
+            out += "\n"
+        }
         if !flows.isEmpty {
             var t = TextTable(header: ["flow", "kind", "from", "to", "bytes", "received", "FCT", "goodput", "retransmitted"])
             for f in flows {

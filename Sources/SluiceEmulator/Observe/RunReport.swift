@@ -21,6 +21,8 @@ public struct RunReport: Sendable, Encodable {
     public var ports: [PortStats]
     public var switches: [SwitchStats]
     public var hosts: [HostStats]
+    /// Captured frames injected into the run (`sluice replay --topology`).
+    public var injections: [InjectionResult]
 
     /// A flow with names instead of indices and its derived figures.
     public struct FlowSummary: Sendable, Encodable {
@@ -40,7 +42,7 @@ public struct RunReport: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case topology, seed, events, flows, ports, switches, hosts
+        case topology, seed, events, flows, ports, switches, hosts, injections
         case simulatedPs = "simulated_ps", wallSeconds = "wall_s", eventsPerSecond = "events_per_s"
         case packetHops = "packet_hops", hopsPerSecond = "hops_per_s", packetsDelivered = "packets_delivered"
         case peakPackets = "peak_packets", peakRSSMB = "peak_rss_mb"
@@ -70,6 +72,7 @@ public struct RunReport: Sendable, Encodable {
         ports = emu.ports
         switches = emu.switchStats
         hosts = emu.hostStats
+        injections = emu.injections
     }
 
     /// The process's peak resident set (VmHWM), in MiB; 0 where /proc is not available.

@@ -41,45 +41,65 @@ struct Emulate: ParsableCommand {
     var json = false
 
     func run() throws {
-        let spec: TopologySpec
-        do { spec = try TopologyFile.load(path: topology, seed: seed) } catch { throw CLIError(error.description) }
-        var options = EmulatorOptions()
-        options.seed = seed
-        options.progress = !json
-        if let dir = pcapDir { try makeDirectory(dir, "--pcap-dir") ; options.pcapDirectory = dir }
-        if let s = sampleInterval {
-            do { options.sampleInterval = try Units.time(s) } catch { throw CLIError("--sample-interval: \(error)") }
-            guard options.sampleInterval > 0 else { throw CLIError("--sample-interval must be more than 0 (e.g. 1us)") }
-        } else if report != nil {
-            options.sampleInterval = 1_000_000
-        }
-        var limit: Int64? = nil
-        if let u = until {
-            do { limit = try Units.time(u) } catch { throw CLIError("--until: \(error)") }
-        }
-        let emu: Emulator
-        do { emu = try Emulator(spec, options: options) } catch { throw CLIError("\(topology): \(error)") }
-        if !json { print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows; seed \(seed) (rerun with --seed \(seed))") }
-        if showRoutes, let r = emu.routing { print(r.textReport()) }
-        let stats = emu.run(until: limit)
-        let r = RunReport(emu, stats: stats)
-        for e in emu.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
-        if json {
-            print(try ReportJSON.string(r))
-        } else {
-            print(r.summaryText(), terminator: "")
-        }
-        if let dir = report {
-            let index = try emu.writeReport(r, to: dir)
-            if !json { print("report: \(index)") }
-        }
-        if let dir = pcapDir, !json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+        try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until, pcapDir: pcapDir, report: report,
+                                           sampleInterval: sampleInterval, showRoutes: showRoutes, json: json))
     }
+}
 
-    func makeDirectory(_ path: String, _ option: String) throws {
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw CLIError("\(option): cannot create '\(path)': \(error.localizedDescription)")
-        }
+/// What `sluice emulate` (and `sluice replay --topology`) run with.
+struct EmulationSettings {
+    var topology: String
+    var seed: UInt64
+    var until: String?
+    var pcapDir: String?
+    var report: String?
+    var sampleInterval: String?
+    var showRoutes = false
+    var json = false
+}
+
+/// Load a topology, build the emulator, let `prepare` add to it (traces), run, print the
+/// summary (or JSON) and write the report and pcaps asked for.
+func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = { _ in }) throws {
+    let spec: TopologySpec
+    do { spec = try TopologyFile.load(path: s.topology, seed: s.seed) } catch { throw CLIError(error.description) }
+    var options = EmulatorOptions()
+    options.seed = s.seed
+    options.progress = !s.json
+    if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
+    if let text = s.sampleInterval {
+        do { options.sampleInterval = try Units.time(text) } catch { throw CLIError("--sample-interval: \(error)") }
+        guard options.sampleInterval > 0 else { throw CLIError("--sample-interval must be more than 0 (e.g. 1us)") }
+    } else if s.report != nil {
+        options.sampleInterval = 1_000_000
+    }
+    var limit: Int64? = nil
+    if let u = s.until {
+        do { limit = try Units.time(u) } catch { throw CLIError("--until: \(error)") }
+    }
+    let emu: Emulator
+    do { emu = try Emulator(spec, options: options) } catch { throw CLIError("\(s.topology): \(error)") }
+    try prepare(emu)
+    if !s.json { print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows; seed \(s.seed) (rerun with --seed \(s.seed))") }
+    if s.showRoutes, let r = emu.routing { print(r.textReport()) }
+    let stats = emu.run(until: limit)
+    let r = RunReport(emu, stats: stats)
+    for e in emu.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
+    if s.json {
+        print(try ReportJSON.string(r))
+    } else {
+        print(r.summaryText(), terminator: "")
+    }
+    if let dir = s.report {
+        let index = try emu.writeReport(r, to: dir)
+        if !s.json { print("report: \(index)") }
+    }
+    if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+}
+
+func makeDirectory(_ path: String, _ option: String) throws {
+    do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+        throw CLIError("\(option): cannot create '\(path)': \(error.localizedDescription)")
     }
 }
 

@@ -1,0 +1,233 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import SluiceIR
+import SluicePcap
+import SluicePrograms
+import SluiceRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sluice attach`: a software switch on real interfaces. Every port is a live capture of the
+/// packets its interface receives; the program runs on each; what it sends is injected on the
+/// interfaces of the output ports.
+struct Attach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a program as a software switch on real interfaces (libpcap; needs root or CAP_NET_RAW).",
+        discussion: """
+            Each --port N=IFACE makes IFACE the switch's port N: the packets IFACE receives (not the \
+            ones sent through it) enter the program on port N, stamped with their capture time \
+            (nanoseconds); what the program sends to port K is injected on port K's interface, one \
+            copy per multicast member. Programs with a controller (l2-switch: learning from digests) \
+            get theirs. Runs until Ctrl-C (SIGINT), SIGTERM or --duration, then prints the counters; \
+            SIGUSR1 prints them while it runs. Examples:
+              sluice attach --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
+              sluice attach --program l2-switch --port 1=eth1 --port 2=eth2 --port 3=eth3
+            The interfaces should carry nothing else the switch would forward twice: give it \
+            interfaces of its own (a veth end, a spare NIC), not the host's uplink.
+            """)
+
+    @Option(help: "A built-in program (see `sluice programs`).")
+    var program: String
+
+    @Option(name: .customLong("port"), help: "N=IFACE: interface IFACE is switch port N (0...511); repeat for every port.")
+    var ports: [String] = []
+
+    @Option(help: "An entries file (BMv2 runtime CLI commands) to apply first.")
+    var entries: String?
+
+    @Option(help: "Stop after this long: 10s, 500ms (a plain number is seconds).")
+    var duration: String?
+
+    @Option(help: "Seed for the program's random values.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Print the counters at exit as one JSON object.")
+    var json = false
+
+    /// A parsed --port.
+    struct PortSpec { var number: UInt16; var interface: String }
+
+    func parsedPorts() throws -> [PortSpec] {
+        guard !ports.isEmpty else { throw ValidationError("give at least one --port N=IFACE, e.g. --port 1=veth1") }
+        var seen: [UInt16: String] = [:], interfaces: [String: UInt16] = [:]
+        return try ports.map { spec in
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let n = UInt16(parts[0]), n < 512, !parts[1].isEmpty else {
+                throw ValidationError("--port '\(spec)': expected N=IFACE with N in 0...511, e.g. --port 1=veth1")
+            }
+            if let other = seen[n] { throw ValidationError("--port '\(spec)': port \(n) is already \(other); each port has one interface") }
+            if let other = interfaces[parts[1]] { throw ValidationError("--port '\(spec)': \(parts[1]) is already port \(other); each interface is one port") }
+            seen[n] = parts[1]
+            interfaces[parts[1]] = n
+            return PortSpec(number: n, interface: parts[1])
+        }
+    }
+
+    func validate() throws {
+        _ = try parsedPorts()
+        if let d = duration { _ = try parseDuration(d, option: "--duration") }
+    }
+
+    /// Per port: what came in and went out.
+    struct PortCounters: Encodable {
+        var port: UInt16
+        var interface: String
+        var rx_packets: UInt64 = 0
+        var rx_bytes: UInt64 = 0
+        var tx_packets: UInt64 = 0
+        var tx_bytes: UInt64 = 0
+        var tx_errors: UInt64 = 0
+        var kernel_dropped: UInt64 = 0
+    }
+
+    func run() throws {
+        let specs = try parsedPorts()
+        let info = try builtinProgram(program)
+        let ir: Program
+        do { ir = try info.build().verified() } catch { throw CLIError("program '\(program)' does not verify: \(error)") }
+        let pipeline: Pipeline
+        do { pipeline = try Pipeline(ir, seed: seed) } catch { throw CLIError("program '\(program)' does not compile: \(error)") }
+        let controller = info.controller?(specs.map(\.number))
+        if let controller {
+            do { try controller.setup(pipeline) } catch { throw CLIError("the controller of '\(program)' failed: \(error)") }
+        }
+        if let entries {
+            do { try EntriesFile(path: entries).apply(to: pipeline) } catch { throw CLIError("\(error)") }
+        }
+        var options = CaptureOptions()
+        options.inboundOnly = true
+        options.immediate = true
+        options.timeoutMilliseconds = 50
+        var captures: [LiveCapture] = [], injectors: [Injector] = []
+        do {
+            for s in specs {
+                captures.append(try LiveCapture(interface: s.interface, options: options))
+                injectors.append(try Injector(interface: s.interface))
+            }
+        } catch {
+            throw CLIError("\(error)")
+        }
+        for c in captures { for w in c.warnings { stderr("warning: \(c.interface): \(w)") } }
+        // Output port -> injector index, flat (no dictionary per packet).
+        var injectorOf = [Int](repeating: -1, count: 512)
+        for (i, s) in specs.enumerated() { injectorOf[Int(s.number)] = i }
+        var counters = specs.map { PortCounters(port: $0.number, interface: $0.interface) }
+        var noInterface: UInt64 = 0, oversize: UInt64 = 0
+
+        StopSignal.install()
+        for c in captures { c.stopOnSignal() }
+        StatusSignal.install()
+        let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
+        let names = specs.map { "\($0.number)=\($0.interface)" }.joined(separator: ", ")
+        stderr("sluice attach: \(program) on \(names); Ctrl-C to stop, SIGUSR1 for counters")
+
+        let buffer = PacketBuffer()
+        func handle(_ packet: PcapPacket, _ i: Int) {
+            counters[i].rx_packets += 1
+            counters[i].rx_bytes += UInt64(packet.bytes.count)
+            guard buffer.load(packet.bytes) else { oversize += 1; return }
+            pipeline.process(buffer, port: specs[i].number, timestamp: UInt64(max(packet.timestamp, 0)))
+            if let controller {
+                let digests = pipeline.drainDigests()
+                if !digests.isEmpty { try? controller.handle(digests, pipeline) }
+            }
+            for o in 0..<pipeline.outputCount {
+                let (port, out) = pipeline.output(o)
+                let j = Int(port) < 512 ? injectorOf[Int(port)] : -1
+                guard j >= 0 else { noInterface += 1; continue }
+                var status = injectors[j].inject(out.data, count: out.length)
+                // A full interface queue: give it a moment, then count the frame as lost.
+                var tries = 0
+                while status == ENOBUFS && tries < 100 { usleep(10); tries += 1; status = injectors[j].inject(out.data, count: out.length) }
+                if status == 0 {
+                    counters[j].tx_packets += 1
+                    counters[j].tx_bytes += UInt64(out.length)
+                } else {
+                    counters[j].tx_errors += 1
+                }
+            }
+        }
+
+        var fds = captures.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+        var failure: Error?
+        loop: while StopSignal.requested == nil {
+            var wait: Int32 = 100
+            if let d = deadline {
+                let left = d - monotonicNanoseconds()
+                if left <= 0 { break loop }
+                wait = Int32(min(100, left / 1_000_000 + 1))
+            }
+            _ = poll(&fds, nfds_t(fds.count), wait)
+            for i in captures.indices {
+                do {
+                    // Non-blocking: at most a batch per port, so a busy port cannot starve the others.
+                    guard try captures[i].dispatch(limit: 512, { handle($0, i) }) != nil else { continue loop }
+                } catch {
+                    failure = error
+                    break loop
+                }
+            }
+            if StatusSignal.take() { printCounters(counters, pipeline, noInterface: noInterface, oversize: oversize, captures: captures, json: false) }
+        }
+        // What the kernel already captured is still forwarded.
+        for i in captures.indices { _ = try? captures[i].drain(limit: 0, within: 200_000_000) { handle($0, i) } }
+        printCounters(counters, pipeline, noInterface: noInterface, oversize: oversize, captures: captures, json: json)
+        if let failure { throw CLIError("\(failure)") }
+    }
+
+    func printCounters(_ counters: [PortCounters], _ pipeline: Pipeline, noInterface: UInt64, oversize: UInt64,
+                       captures: [LiveCapture], json: Bool) {
+        var counters = counters
+        for (i, c) in captures.enumerated() { counters[i].kernel_dropped = c.statistics()?.dropped ?? 0 }
+        let s = pipeline.stats
+        if json {
+            struct Out: Encodable {
+                var program: String
+                var ports: [PortCounters]
+                var received: UInt64, sent: UInt64
+                var parser_drops: UInt64, ingress_drops: UInt64, egress_drops: UInt64, pass_limit_drops: UInt64
+                var empty_group_drops: UInt64, no_interface_drops: UInt64, oversize_drops: UInt64
+            }
+            let out = Out(program: program, ports: counters, received: s.received, sent: s.sent, parser_drops: s.parserDrops,
+                          ingress_drops: s.ingressDrops, egress_drops: s.egressDrops, pass_limit_drops: s.passLimitDrops,
+                          empty_group_drops: s.emptyGroupDrops, no_interface_drops: noInterface, oversize_drops: oversize)
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys]
+            if let d = try? e.encode(out) { print(String(decoding: d, as: UTF8.self)) }
+            return
+        }
+        func right(_ v: UInt64, _ w: Int) -> String { let t = "\(v)"; return String(repeating: " ", count: max(0, w - t.count)) + t }
+        let width = max(9, counters.map(\.interface.count).max() ?? 0)
+        print("port  " + "interface".padding(toLength: width, withPad: " ", startingAt: 0)
+              + "  rx packets     rx bytes  tx packets     tx bytes  tx errors  kernel drops")
+        for c in counters {
+            print(right(UInt64(c.port), 4) + "  " + c.interface.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                  + right(c.rx_packets, 10) + " " + right(c.rx_bytes, 12) + "  " + right(c.tx_packets, 10) + " "
+                  + right(c.tx_bytes, 12) + "  " + right(c.tx_errors, 9) + "  " + right(c.kernel_dropped, 12))
+        }
+        print("pipeline: received \(s.received), sent \(s.sent); drops: parser \(s.parserDrops), ingress \(s.ingressDrops), egress \(s.egressDrops), pass limit \(s.passLimitDrops), empty group \(s.emptyGroupDrops), no interface on the output port \(noInterface), larger than a buffer \(oversize)")
+        fflush(Glibc.stdout)
+    }
+}
+
+/// SIGUSR1 as "print the counters now": the handler only sets a flag the loop reads.
+enum StatusSignal {
+    static let pending = Atomic<Bool>(false)
+
+    static func install() {
+        signal(SIGUSR1, statusSignalHandler)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGUSR1)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    /// Whether a SIGUSR1 came since the last call.
+    static func take() -> Bool { pending.exchange(false, ordering: .relaxed) }
+}
+
+private func statusSignalHandler(_ signal: Int32) {
+    StatusSignal.pending.store(true, ordering: .relaxed)
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import SluiceEmulator
+import SluicePcap
+
+struct Capture: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Capture packets from a live interface into a pcap file (libpcap; needs root or CAP_NET_RAW).",
+        discussion: """
+            Captures the packets IFACE receives (not the ones sent through it, unless \
+            --both-directions) in promiscuous mode, and writes them to FILE as pcap with nanosecond \
+            timestamps. The kernel fills a --buffer-size ring of blocks that reach the file at least \
+            every 100 ms (--immediate: each packet at once, with a ring of fixed-size frames that \
+            holds fewer packets). Stops after --count packets, after --duration, or on Ctrl-C \
+            (SIGINT) or SIGTERM; then it writes out the packets still in the kernel's ring, closes the \
+            file and prints a summary: packets and bytes written, and what the kernel received and \
+            dropped (pcap_stats). Examples:
+              sluice capture -i eth0 -w eth0.pcap
+              sluice capture -i veth1 -c 1000 -f 'udp port 4791' -w roce.pcap
+              sluice capture -i veth1 --duration 10s --snaplen 128 -w heads.pcap
+            """)
+
+    @Option(name: .shortAndLong, help: "The interface to capture on (see `ip link`).")
+    var interface: String
+
+    @Option(name: .shortAndLong, help: "Stop after this many packets.")
+    var count: Int?
+
+    @Option(name: .shortAndLong, help: "A capture filter in tcpdump's syntax (man 7 pcap-filter), e.g. 'udp port 4791'.")
+    var filter: String?
+
+    @Option(help: "Stop after this long: 10s, 500ms, 2.5s (a plain number is seconds).")
+    var duration: String?
+
+    @Option(help: "Bytes kept of each packet (longer frames are cut; the file keeps their length).")
+    var snaplen: Int = 262_144
+
+    @Option(name: [.customShort("w"), .customLong("write")], help: "The pcap file to write.")
+    var file: String
+
+    @Option(help: "Kernel ring size in MiB (drops counted as 'dropped (buffer full)' mean it was too small).")
+    var bufferSize: Int = 32
+
+    @Flag(help: "Deliver each packet at once instead of in blocks (lower latency, smaller ring).")
+    var immediate = false
+
+    @Flag(help: "Leave the interface out of promiscuous mode.")
+    var noPromiscuous = false
+
+    @Flag(help: "Also capture the packets sent through the interface.")
+    var bothDirections = false
+
+    @Flag(help: "Print the summary as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if let c = count, c < 1 { throw ValidationError("--count must be at least 1 (got \(c))") }
+        guard (1...PcapFileReader.maxCaptureLength).contains(snaplen) else {
+            throw ValidationError("--snaplen must be within 1...\(PcapFileReader.maxCaptureLength) (got \(snaplen))")
+        }
+        if let d = duration { _ = try parseDuration(d, option: "--duration") }
+        guard (1...4096).contains(bufferSize) else { throw ValidationError("--buffer-size must be within 1...4096 MiB (got \(bufferSize))") }
+    }
+
+    func run() throws {
+        var options = CaptureOptions()
+        options.snaplen = snaplen
+        options.promiscuous = !noPromiscuous
+        options.inboundOnly = !bothDirections
+        options.filter = filter
+        options.immediate = immediate
+        options.bufferSize = bufferSize << 20
+        let capture: LiveCapture
+        do { capture = try LiveCapture(interface: interface, options: options) } catch { throw CLIError("\(error)") }
+        for w in capture.warnings { stderr("warning: \(interface): \(w)") }
+        let writer: PcapWriter
+        do { writer = try PcapWriter(path: file, snaplen: snaplen, linkType: capture.linkType) } catch { throw CLIError("-w: \(error)") }
+        StopSignal.install()
+        capture.stopOnSignal()
+        let limit = duration.map { try? parseDuration($0, option: "--duration") } ?? nil
+        stderr("capturing on \(interface) (link type \(capture.linkType), snaplen \(snaplen), \(bothDirections ? "both directions" : "inbound only")\(filter.map { ", filter '\($0)'" } ?? "")) into \(file); Ctrl-C to stop")
+
+        var packets = 0, bytes = 0
+        let started = monotonicNanoseconds()
+        let deadline = limit.map { started + $0 }
+        let write: (PcapPacket) -> Void = { p in
+            writer.write(timestampNanoseconds: p.timestamp, bytes: p.bytes, originalLength: p.originalLength)
+            packets += 1
+            bytes += p.originalLength
+        }
+        var failure: Error?
+        var stop = LiveCapture.Stop.count
+        do { stop = try capture.capture(count: count, deadline: deadline, write) } catch { failure = error }
+        let elapsed = Double(monotonicNanoseconds() - started) / 1e9
+        let stats = capture.statistics()
+        writer.close()
+        let why: String
+        if failure != nil || writer.error != nil { why = "error" }
+        else {
+            switch stop {
+            case .count: why = "count reached"
+            case .deadline: why = "duration reached"
+            case .signal: why = StopSignal.requested == SIGINT ? "interrupted (SIGINT)" : "stopped by signal \(StopSignal.requested ?? 0)"
+            }
+        }
+        if json {
+            print("""
+                {"interface": "\(jsonEscape(interface))", "file": "\(jsonEscape(file))", "packets": \(packets), "bytes": \(bytes), \
+                "elapsed_s": \(fmt(elapsed)), "kernel_received": \(stats.map { "\($0.received)" } ?? "null"), \
+                "kernel_dropped": \(stats.map { "\($0.dropped)" } ?? "null"), "interface_dropped": \(stats.map { "\($0.interfaceDropped)" } ?? "null"), \
+                "stopped": "\(why)"}
+                """)
+        } else {
+            print("captured \(packets) packets (\(bytes) bytes) on \(interface) in \(fmt(elapsed)) s into \(file); \(why)")
+            if let s = stats {
+                print("kernel: \(s.received) received, \(s.dropped) dropped (buffer full), \(s.interfaceDropped) dropped by the interface")
+            }
+        }
+        if let e = writer.error { throw CLIError("-w: \(e)") }
+        if let failure { throw CLIError("\(failure)") }
+    }
+}
+
+/// "10s", "500ms", "2.5s", or plain seconds ("3"), in nanoseconds.
+func parseDuration(_ text: String, option: String) throws -> Int64 {
+    let t = text.trimmingCharacters(in: .whitespaces)
+    let withUnit = Double(t) != nil ? t + "s" : t
+    let ps: Int64
+    do { ps = try Units.time(withUnit) } catch { throw ValidationError("\(option): \(error)") }
+    guard ps >= 1000 else { throw ValidationError("\(option) must be at least 1ns (got '\(text)')") }
+    return ps / 1000
+}
+
+func stderr(_ line: String) {
+    FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
+}
+
+func jsonEscape(_ s: String) -> String {
+    var out = ""
+    for c in s.unicodeScalars {
+        switch c {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        default:
+            if c.value < 0x20 { out += String(format: "\\u%04x", c.value) } else { out.unicodeScalars.append(c) }
+        }
+    }
+    return out
+}

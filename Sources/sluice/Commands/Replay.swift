@@ -1,0 +1,288 @@
+import ArgumentParser
+import Foundation
+import SluiceEmulator
+import SluiceIR
+import SluicePcap
+import SluicePrograms
+import SluiceRuntime
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the packets of a pcap or pcapng file through a program, offline; outputs go to a pcap per port.",
+        discussion: """
+            Like BMv2's pcap-file mode: every packet of FILE enters the compiled program on --port, \
+            stamped with its capture time (standard.ingressTimestamp, nanoseconds), in file order. \
+            What leaves port K is appended to OUT/port-K.pcap with the input packet's timestamp \
+            (nanosecond pcap, one file per port that sent anything). Prints a table of outputs per \
+            port and of drops by stage (parser, ingress, egress, recirculation limit, ...); --json \
+            prints one object instead. A damaged file is processed up to the damage, then the error \
+            names the file and the byte offset. Examples:
+              sluice replay in.pcap --program ipv4-router --entries routes.txt --out out
+              sluice replay in.pcapng --program l2-switch --port 3 --out out --json
+            With --topology T.yaml --at NODE:PORT the capture is injected into an emulated network \
+            instead: each frame enters switch NODE on PORT (or leaves host NODE's NIC) at its \
+            capture time relative to the first frame, divided by --speed, and the run prints the \
+            emulator's summary (--report, --pcap-dir and --json as for `sluice emulate`):
+              sluice replay trace.pcap --topology Topologies/leafspine-16.yaml --at leaf1:1 --pcap-dir pcaps
+              sluice replay trace.pcap --topology Topologies/dumbbell.yaml --at h1:0 --speed 10 --report out
+            """)
+
+    @Argument(help: "The pcap or pcapng file.")
+    var file: String
+
+    @Option(help: "A built-in program (see `sluice programs`); offline mode.")
+    var program: String?
+
+    @Option(help: "An entries file (BMv2 runtime CLI commands) to apply first.")
+    var entries: String?
+
+    @Option(help: "The ingress port every packet enters on (0...511).")
+    var port: Int = 0
+
+    @Option(help: "The folder for port-K.pcap files (created if missing).")
+    var out: String?
+
+    @Option(help: "Inject into this emulated topology (YAML) instead of running one program offline.")
+    var topology: String?
+
+    @Option(help: "With --topology: NODE:PORT where the frames enter (a switch port, or a host's NIC).")
+    var at: String?
+
+    @Option(help: "With --topology: replay this many times faster than captured (0.5: half speed).")
+    var speed: Double = 1
+
+    @Option(help: "With --topology: stop at this simulated time (e.g. 10ms).")
+    var until: String?
+
+    @Option(help: "With --topology: write a report folder (index.html, report.json, CSVs, plots).")
+    var report: String?
+
+    @Option(help: "With --topology: write a pcap per link into this folder.")
+    var pcapDir: String?
+
+    @Option(help: "Seed for the program's random values.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Print one JSON object instead of the summary table.")
+    var json = false
+
+    func validate() throws {
+        if topology != nil {
+            guard let at else { throw ValidationError("--topology needs --at NODE:PORT (where the frames enter), e.g. --at leaf1:1") }
+            _ = try Self.endpoint(at)
+            guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number (got \(speed))") }
+            if program != nil || out != nil || entries != nil {
+                throw ValidationError("--program, --entries and --out are for offline replay; with --topology the topology's switches run their programs (use --report or --pcap-dir for output)")
+            }
+            return
+        }
+        if at != nil || report != nil || pcapDir != nil || until != nil || speed != 1 {
+            throw ValidationError("--at, --speed, --until, --report and --pcap-dir need --topology")
+        }
+        guard program != nil else { throw ValidationError("give --program P (offline replay) or --topology T.yaml --at NODE:PORT") }
+        guard out != nil else { throw ValidationError("give --out DIR: the folder for the port-K.pcap files") }
+        guard (0...511).contains(port) else {
+            throw ValidationError("--port \(port) is outside 0...511 (ports are 9 bits)")
+        }
+    }
+
+    /// NODE:PORT of --at.
+    static func endpoint(_ text: String) throws -> (node: String, port: UInt16) {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port < 512,
+              colon != text.startIndex else {
+            throw ValidationError("--at '\(text)': expected NODE:PORT with PORT in 0...511, e.g. leaf1:1 or h1:0")
+        }
+        return (String(text[..<colon]), port)
+    }
+
+    func run() throws {
+        if let topology { return try replayIntoTopology(topology) }
+        guard let program, let out else { return }
+        let info = try builtinProgram(program)
+        let ir: Program
+        do { ir = try info.build().verified() } catch { throw CLIError("\(error)") }
+        let pipeline: Pipeline
+        do { pipeline = try Pipeline(ir, seed: seed) } catch { throw CLIError("\(program): \(error)") }
+        let inPort = UInt16(port)
+        let controller = info.controller?(Array(Set((0..<8).map { UInt16($0) } + [inPort])).sorted())
+        do { try controller?.setup(pipeline) } catch { throw CLIError("\(program): controller: \(error)") }
+        if let entries {
+            do { try EntriesFile(path: entries).apply(to: pipeline) } catch { throw CLIError("\(error)") }
+        }
+        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+            throw CLIError("--out: cannot create '\(out)': \(error.localizedDescription)")
+        }
+        let reader: PcapFileReader
+        do { reader = try PcapFileReader(path: file) } catch { throw CLIError("\(error)") }
+        if reader.linkType != 1 {
+            stderr("warning: \(file): link type \(reader.linkType) is not Ethernet (1); \(program) parses every frame as Ethernet")
+        }
+
+        let run = OfflineReplay(pipeline: pipeline, port: inPort, directory: out,
+                                controller: ir.digests.isEmpty ? nil : controller, progress: !json, file: file, fileSize: reader.fileSize)
+        let damage = try run.replay(reader)
+        let s = pipeline.stats
+        let drops: [(String, UInt64)] = [
+            ("parser", s.parserDrops), ("ingress", s.ingressDrops), ("egress", s.egressDrops),
+            ("recirculation limit", s.passLimitDrops), ("no headroom", s.headroomDrops),
+            ("too large", s.oversizeDrops + UInt64(run.oversize)), ("empty multicast group", s.emptyGroupDrops),
+        ]
+        let ports = run.outputs
+        if json {
+            let outs = ports.map { "{\"port\": \($0.port), \"packets\": \($0.packets), \"bytes\": \($0.bytes), \"file\": \"\(jsonEscape($0.path))\"}" }
+            let dropItems = drops.map { "\"\($0.0.replacingOccurrences(of: " ", with: "_"))\": \($0.1)" }
+            print("""
+                {"file": "\(jsonEscape(file))", "program": "\(program)", "port": \(port), "packets": \(run.packets), "bytes": \(run.bytes), \
+                "elapsed_s": \(fmt9(run.seconds)), "mpps": \(fmt(run.mpps)), "sent": \(s.sent), "outputs": [\(outs.joined(separator: ", "))], \
+                "drops": {\(dropItems.joined(separator: ", "))}, "dropped": \(drops.reduce(0) { $0 + $1.1 }), "digests_dropped": \(s.digestsDropped), \
+                "truncated_in_file": \(run.truncated), "error": \(damage.map { "\"\(jsonEscape("\($0)"))\"" } ?? "null")}
+                """)
+        } else {
+            print("replayed \(run.packets) packets (\(run.bytes) bytes) from \(file) through \(program) on port \(port) in \(fmt(run.seconds)) s (\(fmt(run.mpps)) Mpps); \(s.sent) sent")
+            print("  out port    packets        bytes  file")
+            for o in ports {
+                print("  " + pad(o.port, 8) + pad(o.packets, 11) + pad(o.bytes, 13) + "  " + o.path)
+            }
+            if ports.isEmpty { print("  (no packet came out)") }
+            print("  drops       packets")
+            for (name, n) in drops where n > 0 || ["parser", "ingress", "egress"].contains(name) {
+                print("  " + name.padding(22) + pad(Int(n), 0))
+            }
+            if run.truncated > 0 { print("note: \(run.truncated) packets were cut by the capture (snaplen) and entered the program cut") }
+        }
+        if let damage { throw CLIError("\(damage) (the \(run.packets) packets before it were processed)") }
+    }
+}
+
+extension Replay {
+    /// Read the whole capture (up to any damage), inject it at --at and run the topology.
+    func replayIntoTopology(_ topology: String) throws {
+        let (node, port) = try Self.endpoint(at ?? "")
+        let reader: PcapFileReader
+        do { reader = try PcapFileReader(path: file) } catch { throw CLIError("\(error)") }
+        if reader.linkType != 1 {
+            stderr("warning: \(file): link type \(reader.linkType) is not Ethernet (1); the switches parse every frame as Ethernet")
+        }
+        var trace = InjectedTrace(node: node, port: port)
+        var damage: PcapError?
+        do throws(PcapError) {
+            while let p = try reader.next() { trace.append(timestampNanoseconds: p.timestamp, bytes: p.bytes) }
+        } catch {
+            damage = error
+        }
+        try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until, pcapDir: pcapDir, report: report,
+                                           sampleInterval: nil, json: json)) { emu in
+            do { try emu.inject(trace, speed: speed) } catch { throw CLIError("--at: \(error)") }
+        }
+        if let damage { throw CLIError("\(damage) (the \(trace.count) packets before it were injected)") }
+    }
+}
+
+/// Right-aligned number in `width` columns.
+private func pad(_ n: Int, _ width: Int) -> String {
+    let s = String(n)
+    return s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+}
+
+/// The replay loop: one reusable packet buffer, one writer per output port (created on the
+/// port's first packet), nothing allocated per packet.
+final class OfflineReplay {
+    let pipeline: Pipeline
+    let port: UInt16
+    let directory: String
+    let controller: (any ProgramController)?
+    let progress: Bool
+    let file: String
+    let fileSize: Int?
+    @exclusivity(unchecked) private var writers = [PcapWriter?](repeating: nil, count: 512)
+    @exclusivity(unchecked) private(set) var packets = 0
+    @exclusivity(unchecked) private(set) var bytes = 0
+    /// Packets larger than a packet buffer (not counted by the pipeline on this path).
+    @exclusivity(unchecked) private(set) var oversize = 0
+    /// Packets the capture cut (caplen < length).
+    @exclusivity(unchecked) private(set) var truncated = 0
+    @exclusivity(unchecked) private(set) var seconds = 0.0
+
+    init(pipeline: Pipeline, port: UInt16, directory: String, controller: (any ProgramController)?, progress: Bool,
+         file: String, fileSize: Int?) {
+        self.pipeline = pipeline
+        self.port = port
+        self.directory = directory
+        self.controller = controller
+        self.progress = progress
+        self.file = file
+        self.fileSize = fileSize
+    }
+
+    var mpps: Double { seconds > 0 ? Double(packets) / seconds / 1e6 : 0 }
+
+    struct Output { var port: Int; var packets: Int; var bytes: Int; var path: String }
+    var outputs: [Output] {
+        writers.enumerated().compactMap { i, w in w.map { Output(port: i, packets: $0.packetsWritten, bytes: $0.bytesWritten, path: $0.path) } }
+    }
+
+    /// Runs every packet; returns the file's damage (after processing all packets before it).
+    func replay(_ reader: PcapFileReader) throws -> PcapError? {
+        let buffer = PacketBuffer()
+        let p = pipeline
+        let start = monotonicNanoseconds()
+        var nextCheck = 1 << 16
+        var lastShown: Int64 = 0
+        var damage: PcapError?
+        do {
+            while let packet = try reader.next() {
+                packets += 1
+                bytes += packet.bytes.count
+                if packet.originalLength > packet.bytes.count { truncated += 1 }
+                guard buffer.load(packet.bytes) else { oversize += 1; continue }
+                p.process(buffer, port: port, timestamp: UInt64(clamping: packet.timestamp))
+                for i in 0..<p.outputCount {
+                    let o = p.output(i)
+                    try writer(Int(o.port)).write(timestampNanoseconds: packet.timestamp,
+                                                  bytes: UnsafeRawBufferPointer(start: o.buffer.data, count: o.buffer.length))
+                }
+                if let c = controller {
+                    let d = p.drainDigests()
+                    if !d.isEmpty { try c.handle(d, p) }
+                }
+                if packets == nextCheck {
+                    nextCheck += 1 << 16
+                    if progress {
+                        let now = monotonicNanoseconds()
+                        if now - start > 1_000_000_000 && now - lastShown > 500_000_000 {
+                            lastShown = now
+                            let rate = Double(packets) / (Double(now - start) / 1e9) / 1e6
+                            let share = fileSize.map { " (\(Int(Double(reader.offset) * 100 / Double(max($0, 1))))% of the file)" } ?? ""
+                            FileHandle.standardError.write("\r\u{1b}[Kreplay: \(packets) packets\(share), \(fmt(rate)) Mpps".data(using: .utf8)!)
+                        }
+                    }
+                }
+            }
+        } catch let e as PcapError {
+            damage = e
+        }
+        seconds = Double(monotonicNanoseconds() - start) / 1e9
+        if lastShown != 0 { FileHandle.standardError.write("\r\u{1b}[K".data(using: .utf8)!) }
+        for w in writers { w?.close() }
+        for w in writers { if let e = w?.error { throw CLIError("\(e)") } }
+        return damage
+    }
+
+    @inline(__always)
+    private func writer(_ port: Int) throws -> PcapWriter {
+        if port < writers.count, let w = writers[port] { return w }
+        return try openWriter(port)
+    }
+
+    private func openWriter(_ port: Int) throws -> PcapWriter {
+        if port >= writers.count { writers += [PcapWriter?](repeating: nil, count: port + 1 - writers.count) }
+        let path = (directory as NSString).appendingPathComponent("port-\(port).pcap")
+        do {
+            let w = try PcapWriter(path: path, snaplen: PcapFileReader.maxCaptureLength)
+            writers[port] = w
+            return w
+        } catch {
+            throw CLIError("--out: \(error)")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import SluicePcap
+
+struct Send: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send the packets of a pcap or pcapng file out of an interface (libpcap; needs root or CAP_NET_RAW).",
+        discussion: """
+            Replays FILE on IFACE in the manner of tcpreplay: with the file's own timing by default \
+            (each packet at its absolute deadline from the start, so delays never add up), scaled by \
+            --multiplier, at a fixed --pps or --mbps, or at --topspeed. The file is read into memory \
+            once before the first packet goes out. --loop repeats it. Ctrl-C stops early. Prints \
+            packets, bytes, elapsed time, rate (packets/s and Mbps) and failures. Frames are sent as \
+            captured: frames cut by the capture's snaplen go out cut. Examples:
+              sluice send trace.pcap -i veth0
+              sluice send trace.pcapng -i veth0 --multiplier 10
+              sluice send trace.pcap -i veth0 --pps 100000 --loop 5
+              sluice send trace.pcap -i veth0 --topspeed --json
+            """)
+
+    @Argument(help: "The pcap or pcapng file.")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "The interface to send on (see `ip link`).")
+    var interface: String
+
+    @Flag(help: "Send as fast as the interface takes packets.")
+    var topspeed = false
+
+    @Option(help: "Play the file's timing this many times faster (0.5: half speed).")
+    var multiplier: Double?
+
+    @Option(help: "Send this many packets per second.")
+    var pps: Double?
+
+    @Option(help: "Send at this many megabits per second (frame bytes).")
+    var mbps: Double?
+
+    @Option(help: "Send the file this many times.")
+    var loop: Int = 1
+
+    @Flag(help: "Print the summary as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        let chosen = [topspeed ? "--topspeed" : nil, multiplier.map { _ in "--multiplier" }, pps.map { _ in "--pps" }, mbps.map { _ in "--mbps" }].compactMap { $0 }
+        guard chosen.count <= 1 else {
+            throw ValidationError("\(chosen.joined(separator: " and ")) exclude each other; choose one of --topspeed, --multiplier, --pps, --mbps (none: the file's own timing)")
+        }
+        if let m = multiplier, !(m > 0 && m.isFinite) { throw ValidationError("--multiplier must be more than 0 (got \(m))") }
+        if let r = pps, !(r > 0 && r.isFinite) { throw ValidationError("--pps must be more than 0 (got \(r))") }
+        if let r = mbps, !(r > 0 && r.isFinite) { throw ValidationError("--mbps must be more than 0 (got \(r))") }
+        guard loop >= 1 else { throw ValidationError("--loop must be at least 1 (got \(loop))") }
+    }
+
+    var pacing: SendPacing {
+        if topspeed { return .topspeed }
+        if let r = pps { return .packetsPerSecond(r) }
+        if let r = mbps { return .megabitsPerSecond(r) }
+        return .original(multiplier: multiplier ?? 1)
+    }
+
+    func run() throws {
+        let trace: PacketTrace
+        do { trace = try PacketTrace(path: file) } catch { throw CLIError("\(error)") }
+        if trace.count == 0, let damage = trace.damage { throw CLIError("\(damage)") }
+        let injector: Injector
+        do { injector = try Injector(interface: interface) } catch { throw CLIError("\(error)") }
+        StopSignal.install()
+        if !json {
+            stderr("sending \(trace.count) packets (\(trace.totalBytes) bytes) from \(file) on \(interface), \(pacing)\(loop > 1 ? ", \(loop) times" : "")")
+        }
+        var shown = false
+        let report = Sender.send(trace, through: injector, pacing: pacing, loops: loop, progress: json ? nil : { r in
+            shown = true
+            FileHandle.standardError.write("\r\u{1b}[Ksent \(r.packets) packets, \(fmt(r.seconds)) s, \(fmt(r.packetsPerSecond / 1e6)) Mpps".data(using: .utf8)!)
+        })
+        if shown { FileHandle.standardError.write("\r\u{1b}[K".data(using: .utf8)!) }
+        let stopped = report.stoppedBySignal.map { $0 == SIGINT ? "interrupted (SIGINT)" : "stopped by signal \($0)" }
+        if json {
+            print("""
+                {"file": "\(jsonEscape(file))", "interface": "\(jsonEscape(interface))", "pacing": "\(pacing)", "loops": \(report.loopsCompleted), \
+                "packets": \(report.packets), "bytes": \(report.bytes), "elapsed_s": \(fmt9(report.seconds)), \
+                "pps": \(fmt(report.packetsPerSecond)), "mpps": \(fmt(report.packetsPerSecond / 1e6)), "mbps": \(fmt(report.megabitsPerSecond)), \
+                "failures": \(report.failures), "retries": \(report.retries), "truncated_in_file": \(trace.truncatedPackets)\
+                \(stopped.map { ", \"stopped\": \"\($0)\"" } ?? "")}
+                """)
+        } else {
+            print("sent \(report.packets) packets (\(report.bytes) bytes) in \(fmt(report.seconds)) s: \(fmt(report.packetsPerSecond)) packets/s, \(fmt(report.megabitsPerSecond)) Mbps; \(report.failures) failures\(report.retries > 0 ? ", \(report.retries) retries (queue full)" : "")\(stopped.map { "; \($0)" } ?? "")")
+            if let f = report.firstFailure { print("first failure: \(f)") }
+            if trace.truncatedPackets > 0 { print("note: \(trace.truncatedPackets) packets were cut by the capture (snaplen) and went out cut") }
+        }
+        if let damage = trace.damage {
+            throw CLIError("\(damage) (the \(trace.count) packets before it were sent)")
+        }
+        if report.packets == 0 && report.failures > 0 { throw ExitCode(1) }
+    }
+}
+
+/// Seconds with nanosecond digits.
+func fmt9(_ x: Double) -> String { String(format: "%.9f", x) }

@@ -1,0 +1,286 @@
+import ArgumentParser
+import Foundation
+import SluicePcap
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sluice bench pcap`: libpcap paths on a veth setup the command builds itself (and removes):
+/// `sluice send --topspeed` against tcpreplay on the same file and interface, `sluice attach`
+/// forwarding with ipv4-router, and offline `sluice replay`.
+struct PcapBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pcap",
+        abstract: "Mpps of send (vs tcpreplay), attach and offline replay on veth pairs (needs root; build with -c release).",
+        discussion: """
+            Creates three network namespaces of its own (source, switch, sink) joined by two veth \
+            pairs, writes a file of --packets 64-byte IPv4/UDP frames, and measures, each --repeat \
+            times (the median is reported): \
+            (a) `sluice send --topspeed` and `tcpreplay --topspeed` (Debian's tcpreplay) sending the \
+            file into the source's veth, send_ratio = send_mpps / tcpreplay_mpps; \
+            (b) `sluice attach --program ipv4-router` in the switch namespace forwarding what the \
+            source sends at top speed to the sink: attach_mpps = packets forwarded / seconds the \
+            sender ran (the kernel drops what the switch cannot take); \
+            (c) `sluice replay` of the file through ipv4-router, offline (replay_mpps). \
+            The namespaces are removed at the end, also on failure. Traffic stays inside them.
+            """)
+
+    @Option(help: "Frames in the file.")
+    var packets: Int = 1_000_000
+
+    @Option(help: "Runs of each measurement (the median is reported).")
+    var `repeat`: Int = 3
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard (1000...50_000_000).contains(packets) else { throw ValidationError("--packets must be within 1000...50000000 (got \(packets))") }
+        guard (1...20).contains(`repeat`) else { throw ValidationError("--repeat must be within 1...20 (got \(`repeat`))") }
+    }
+
+    func run() throws {
+        guard getuid() == 0 else {
+            throw CLIError("bench pcap needs root: it creates network namespaces and veth pairs and sends with libpcap (run it with sudo)")
+        }
+        let tcpreplay = ["/usr/bin/tcpreplay", "/usr/sbin/tcpreplay"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let me = try selfPath()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-pcap-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lab = try BenchLab()
+        defer { lab.remove() }
+
+        // The file: 64-byte frames to the switch, spread over 256 destinations of 10.0.2.0/24.
+        let file = dir + "/frames.pcap"
+        let writer = try PcapWriter(path: file)
+        var frame = [UInt8](repeating: 0, count: 64)
+        let switchMAC: [UInt8] = [0x02, 0x53, 0x4C, 0, 0, 0x01], sourceMAC: [UInt8] = [0x02, 0x53, 0x4C, 0, 0, 0x0A]
+        for i in 0..<packets {
+            buildFrame(&frame, dst: switchMAC, src: sourceMAC, destination: 0x0A00_0200 | UInt32(i & 0xFF), id: UInt16(truncatingIfNeeded: i))
+            frame.withUnsafeBytes { writer.write(timestampNanoseconds: 1_700_000_000_000_000_000 + Int64(i) * 1000, bytes: $0) }
+        }
+        writer.close()
+        if let e = writer.error { throw CLIError("\(e)") }
+        let entries = dir + "/routes.txt"
+        try "table_add ipv4_lpm ipv4_forward 10.0.2.0/24 => 02:53:4c:00:00:0b 2\n".write(toFile: entries, atomically: true, encoding: .utf8)
+
+        func progress(_ s: String) { if !json { FileHandle.standardError.write("\r\u{1B}[K\(s)".data(using: .utf8)!) } }
+        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+
+        // (a) send and tcpreplay, alternating, into the source's veth.
+        var send: [Double] = [], replayTool: [Double] = []
+        for r in 1...`repeat` {
+            progress("send: run \(r)/\(`repeat`)")
+            let s = try lab.exec(lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
+            guard s.status == 0, let mpps = jsonNumber(s.out, "mpps") else { throw CLIError("sluice send failed: \(s.err)\(s.out)") }
+            send.append(mpps)
+            if let tcpreplay {
+                progress("tcpreplay: run \(r)/\(`repeat`)")
+                let t = try lab.exec(lab.source, [tcpreplay, "--topspeed", "-q", "-i", lab.sourceIf, file])
+                guard let pps = tcpreplayPPS(t.out + t.err) else { throw CLIError("tcpreplay failed or printed no rate: \(t.err)\(t.out)") }
+                replayTool.append(pps / 1e6)
+            }
+        }
+
+        // (b) attach forwarding source -> switch -> sink.
+        var attach: [Double] = []
+        var forwardedShare: [Double] = []
+        for r in 1...`repeat` {
+            progress("attach: run \(r)/\(`repeat`)")
+            let sw = try BackgroundProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--program", "ipv4-router", "--entries", entries,
+                                                         "--port", "1=\(lab.switchIf[0])", "--port", "2=\(lab.switchIf[1])", "--json"])
+            guard sw.waitForError(containing: "Ctrl-C to stop", seconds: 20) else {
+                sw.kill()
+                throw CLIError("sluice attach did not start: \(sw.errorText)")
+            }
+            let s = try lab.exec(lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
+            guard s.status == 0, let seconds = jsonNumber(s.out, "elapsed_s") else { sw.kill(); throw CLIError("sluice send failed: \(s.err)") }
+            usleep(300_000)
+            sw.signal(SIGINT)
+            let out = sw.wait(seconds: 30)
+            guard let forwarded = jsonArrayNumber(out, key: "tx_packets", index: 1) else { throw CLIError("sluice attach printed no counters: \(sw.errorText)\(out)") }
+            attach.append(forwarded / seconds / 1e6)
+            forwardedShare.append(forwarded / Double(packets))
+        }
+
+        // (c) offline replay.
+        var offline: [Double] = []
+        for r in 1...`repeat` {
+            progress("replay: run \(r)/\(`repeat`)")
+            let o = try runTool(me, ["replay", file, "--program", "ipv4-router", "--entries", entries, "--out", dir + "/replay-out", "--json"])
+            guard o.status == 0, let mpps = jsonNumber(o.out, "mpps") else { throw CLIError("sluice replay failed: \(o.err)") }
+            offline.append(mpps)
+        }
+        progress("")
+        if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+
+        let sendMpps = median(send), tcpMpps = replayTool.isEmpty ? nil : median(replayTool)
+        let result: [(String, String)] = [
+            ("packets", "\(packets)"), ("frame_bytes", "64"), ("repeat", "\(`repeat`)"),
+            ("send_mpps", fmt3(sendMpps)), ("tcpreplay_mpps", tcpMpps.map(fmt3) ?? "null"),
+            ("send_ratio", tcpMpps.map { fmt3(sendMpps / $0) } ?? "null"),
+            ("attach_mpps", fmt3(median(attach))), ("attach_forwarded_share", fmt3(median(forwardedShare))),
+            ("replay_mpps", fmt3(median(offline))),
+        ]
+        if json {
+            print("{" + result.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        } else {
+            print("sluice send --topspeed    \(fmt3(sendMpps)) Mpps" + (tcpMpps.map { "   tcpreplay --topspeed \(fmt3($0)) Mpps   ratio \(fmt3(sendMpps / $0))" } ?? "   (tcpreplay not installed: apt-get install tcpreplay)"))
+            print("sluice attach ipv4-router \(fmt3(median(attach))) Mpps forwarded (\(Int(median(forwardedShare) * 100))% of what the sender offered)")
+            print("sluice replay ipv4-router \(fmt3(median(offline))) Mpps offline")
+            print("\(packets) frames of 64 bytes, median of \(`repeat`) runs")
+        }
+    }
+
+    /// An Ethernet/IPv4/UDP frame of `frame.count` bytes with a valid header checksum.
+    func buildFrame(_ f: inout [UInt8], dst: [UInt8], src: [UInt8], destination: UInt32, id: UInt16) {
+        for i in 0..<6 { f[i] = dst[i]; f[6 + i] = src[i] }
+        f[12] = 0x08; f[13] = 0x00
+        let ipLen = f.count - 14
+        let ip: [UInt8] = [0x45, 0, UInt8(ipLen >> 8), UInt8(ipLen & 0xFF), UInt8(id >> 8), UInt8(id & 0xFF), 0x40, 0, 64, 17, 0, 0,
+                           10, 0, 1, 2, UInt8(destination >> 24), UInt8((destination >> 16) & 0xFF), UInt8((destination >> 8) & 0xFF), UInt8(destination & 0xFF)]
+        var sum: UInt32 = 0
+        for i in stride(from: 0, to: 20, by: 2) { sum += UInt32(ip[i]) << 8 | UInt32(ip[i + 1]) }
+        while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
+        let c = ~UInt16(sum)
+        for i in 0..<20 { f[14 + i] = ip[i] }
+        f[24] = UInt8(c >> 8); f[25] = UInt8(c & 0xFF)
+        let udpLen = ipLen - 20
+        let udp: [UInt8] = [0x0F, 0xA0, 0x13, 0x88, UInt8(udpLen >> 8), UInt8(udpLen & 0xFF), 0, 0]
+        for i in 0..<8 { f[34 + i] = udp[i] }
+        for i in 42..<f.count { f[i] = 0 }
+    }
+
+    func selfPath() throws -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { throw CLIError("cannot find this program's own path (/proc/self/exe)") }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+private func fmt3(_ x: Double) -> String { String(format: "%.3f", x) }
+
+/// The number after `"key": ` in a JSON text.
+func jsonNumber(_ text: String, _ key: String) -> Double? {
+    guard let r = text.range(of: "\"\(key)\": ") ?? text.range(of: "\"\(key)\" : ") else { return nil }
+    let rest = text[r.upperBound...].prefix { "0123456789.eE+-".contains($0) }
+    return Double(rest)
+}
+
+/// The `index`-th occurrence's number of `"key"` in a JSON text (ports in order).
+func jsonArrayNumber(_ text: String, key: String, index: Int) -> Double? {
+    var rest = Substring(text)
+    for i in 0...index {
+        guard let r = rest.range(of: "\"\(key)\" : ") ?? rest.range(of: "\"\(key)\": ") else { return nil }
+        rest = rest[r.upperBound...]
+        if i == index { return Double(rest.prefix { "0123456789.".contains($0) }) }
+    }
+    return nil
+}
+
+/// tcpreplay's "Rated: ... Mbps, N pps" figure.
+func tcpreplayPPS(_ text: String) -> Double? {
+    for line in text.split(separator: "\n") where line.contains("Rated:") {
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "," })
+        if let i = words.firstIndex(of: "pps"), i > 0 { return Double(words[i - 1]) }
+    }
+    return nil
+}
+
+/// Source, switch and sink namespaces: source --veth-- switch port 1, switch port 2 --veth-- sink.
+final class BenchLab {
+    let source: String, switchNS: String, sink: String
+    let sourceIf: String, sinkIf: String
+    let switchIf: [String]
+    let ipTool = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
+
+    init() throws {
+        let pid = getpid()
+        source = "sluice-b\(pid)-src"; switchNS = "sluice-b\(pid)-sw"; sink = "sluice-b\(pid)-dst"
+        sourceIf = "sb\(pid)src"; sinkIf = "sb\(pid)dst"; switchIf = ["sb\(pid)p1", "sb\(pid)p2"]
+        do {
+            for ns in [source, switchNS, sink] {
+                try ip(["netns", "add", ns])
+                try ip(["netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+            }
+            try ip(["link", "add", sourceIf, "netns", source, "type", "veth", "peer", "name", switchIf[0], "netns", switchNS])
+            try ip(["link", "add", switchIf[1], "netns", switchNS, "type", "veth", "peer", "name", sinkIf, "netns", sink])
+            for (ns, i) in [(source, sourceIf), (switchNS, switchIf[0]), (switchNS, switchIf[1]), (sink, sinkIf)] {
+                try ip(["-n", ns, "link", "set", i, "up"])
+            }
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    func remove() {
+        for ns in [source, switchNS, sink] { _ = try? runTool(ipTool, ["netns", "del", ns]) }
+    }
+
+    func ip(_ args: [String]) throws {
+        let r = try runTool(ipTool, args)
+        if r.status != 0 { throw CLIError("ip \(args.joined(separator: " ")): \(r.err)") }
+    }
+
+    func exec(_ ns: String, _ command: [String]) throws -> (status: Int32, out: String, err: String) {
+        try runTool(ipTool, ["netns", "exec", ns] + command)
+    }
+}
+
+/// Runs a program to completion (10 minutes at most) and returns its status and output.
+func runTool(_ tool: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    let b = try BackgroundProcess(tool, args)
+    let out = b.wait(seconds: 600)
+    return (b.status, out, b.errorText)
+}
+
+/// A child process whose output is collected as it comes.
+final class BackgroundProcess: @unchecked Sendable {
+    private let process = Process()
+    private let outPipe = Pipe(), errPipe = Pipe()
+    private let lock = NSLock()
+    private var out = Data(), err = Data()
+
+    init(_ tool: String, _ args: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = args
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        outPipe.fileHandleForReading.readabilityHandler = { [weak self] h in self?.append(h.availableData, error: false) }
+        errPipe.fileHandleForReading.readabilityHandler = { [weak self] h in self?.append(h.availableData, error: true) }
+        do { try process.run() } catch { throw CLIError("cannot run \(tool): \(error.localizedDescription)") }
+    }
+
+    private func append(_ d: Data, error: Bool) { lock.lock(); if error { err.append(d) } else { out.append(d) }; lock.unlock() }
+    var errorText: String { lock.lock(); defer { lock.unlock() }; return String(decoding: err, as: UTF8.self) }
+    var status: Int32 { process.terminationStatus }
+
+    func waitForError(containing text: String, seconds: Double) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if errorText.contains(text) { return true }
+            if !process.isRunning { return errorText.contains(text) }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    func signal(_ s: Int32) { Glibc.kill(process.processIdentifier, s) }
+    func kill() { if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }; process.waitUntilExit() }
+
+    /// Waits for exit (killing it after `seconds`); returns everything it printed on stdout.
+    func wait(seconds: Double) -> String {
+        let end = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < end { usleep(10_000) }
+        kill()
+        for (pipe, isErr) in [(outPipe, false), (errPipe, true)] {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            append(pipe.fileHandleForReading.readDataToEndOfFile(), error: isErr)
+        }
+        lock.lock(); defer { lock.unlock() }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

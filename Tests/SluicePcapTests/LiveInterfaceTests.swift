@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+import SluicePcap
+
+/// `sluice capture` and `sluice send` on a veth pair between two network namespaces the test
+/// creates (and removes, even when it fails). Only the test's own namespaces carry traffic.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and veth pairs and captures with libpcap (CI runs as root)"))
+struct LiveInterfaceTests {
+    static let ready = "Ctrl-C to stop"
+
+    /// Frames 1 us apart in a file under `dir`.
+    func traceFile(_ dir: String, _ frames: [[UInt8]], gap: Int64 = 1000, name: String = "in.pcap") throws -> String {
+        let path = dir + "/" + name
+        try writePcap(path, frames.enumerated().map { CapturedPacket(timestamp: 1_700_000_000_000_000_000 + Int64($0) * gap, bytes: $1) })
+        return path
+    }
+
+    @Test func captureThenSendRoundTripsEveryPacketInOrder() throws {
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("live")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let frames = testFrames(500)
+        let input = try traceFile(dir, frames)
+        let output = dir + "/captured.pcap"
+        let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "500", "-w", output], ready: Self.ready)
+        defer { capture.terminate() }
+        let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--topspeed")
+        #expect(send.status == 0, "send: \(send.err)")
+        #expect(send.out.hasPrefix("sent 500 packets (\(frames.reduce(0) { $0 + $1.count }) bytes) in "), "\(send.out)")
+        #expect(send.out.contains("; 0 failures"))
+        let status = capture.wait(seconds: 20)
+        #expect(status == 0, "capture: \(capture.errorText)")
+        #expect(capture.outputText.hasPrefix("captured 500 packets (\(frames.reduce(0) { $0 + $1.count }) bytes) on \(lab.ifB) in "))
+        #expect(capture.outputText.contains("into \(output); count reached"))
+        let got = try PcapFileReader.readAll(path: output)
+        #expect(got.map(\.bytes) == frames)
+        // Kernel stamps: in order, and recent.
+        #expect(zip(got, got.dropFirst()).allSatisfy { $0.timestamp <= $1.timestamp })
+        #expect(abs(Double(got[0].timestamp) / 1e9 - Date().timeIntervalSince1970) < 60)
+    }
+
+    @Test func sigintStopsTheCaptureWithEveryPacketWritten() throws {
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("sigint")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let frames = testFrames(3000)
+        let input = try traceFile(dir, frames)
+        let output = dir + "/captured.pcap"
+        let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-w", output], ready: Self.ready)
+        defer { capture.terminate() }
+        let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--topspeed")
+        #expect(send.status == 0, "send: \(send.err)")
+        capture.signal(SIGINT)
+        let status = capture.wait(seconds: 20)
+        #expect(status == 0, "capture: \(capture.errorText)")
+        #expect(capture.outputText.contains("captured 3000 packets"), "\(capture.outputText)")
+        #expect(capture.outputText.contains("; interrupted (SIGINT)"))
+        #expect(capture.outputText.contains("kernel: 3000 received, 0 dropped (buffer full), 0 dropped by the interface"))
+        #expect(try PcapFileReader.readAll(path: output).map(\.bytes) == frames)
+    }
+
+    @Test func aFilterSelectsAndOnlyInboundPacketsAreCaptured() throws {
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("filter")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wanted = testFrames(50, source: "02:53:4c:00:00:01")
+        let other = testFrames(50, source: "02:53:4c:00:00:02")
+        let input = try traceFile(dir, zip(wanted, other).flatMap { [$0, $1] })
+        let output = dir + "/b.pcap", outgoing = dir + "/a.pcap"
+        let b = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "50", "-f", "ether src 02:53:4c:00:00:01", "-w", output], ready: Self.ready)
+        defer { b.terminate() }
+        // On the sending side, inbound-only capture sees none of the frames sent out.
+        let a = try lab.start(in: lab.nsA, ["capture", "-i", lab.ifA, "--duration", "1.5", "-w", outgoing, "--json"], ready: Self.ready)
+        defer { a.terminate() }
+        let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--pps", "20000")
+        #expect(send.status == 0, "send: \(send.err)")
+        #expect(b.wait(seconds: 20) == 0, "capture: \(b.errorText)")
+        #expect(try PcapFileReader.readAll(path: output).map(\.bytes) == wanted)
+        #expect(a.wait(seconds: 20) == 0, "capture: \(a.errorText)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(a.outputText.utf8)) as? [String: Any])
+        #expect(json["packets"] as? Int == 0)
+        #expect(json["stopped"] as? String == "duration reached")
+        #expect(try PcapFileReader.readAll(path: outgoing).isEmpty)
+    }
+
+    @Test func originalTimingIsKeptScaledOrReplacedByARate() throws {
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("timing")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let frames = testFrames(11)
+        let input = try traceFile(dir, frames, gap: 40_000_000)  // 40 ms apart: 400 ms in all
+        for (options, span) in [([String](), 400.0), (["--multiplier", "2"], 200.0), (["--pps", "100"], 100.0)] {
+            let output = dir + "/t.pcap"
+            let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "11", "-w", output], ready: Self.ready)
+            defer { capture.terminate() }
+            let send = try run(VethLab.ipTool, ["netns", "exec", lab.nsA, sluiceBinary, "send", input, "-i", lab.ifA] + options)
+            #expect(send.status == 0, "send: \(send.err)")
+            #expect(capture.wait(seconds: 20) == 0, "capture: \(capture.errorText)")
+            let got = try PcapFileReader.readAll(path: output)
+            try #require(got.count == 11)
+            let gaps = zip(got, got.dropFirst()).map { Double($1.timestamp - $0.timestamp) / 1e6 }
+            let total = gaps.reduce(0, +)
+            // Deadlines are absolute: the whole span is right even if one gap is late.
+            #expect(total >= span * 0.98 && total <= span * 1.25, "\(options): span \(total) ms, gaps \(gaps)")
+            #expect(gaps.allSatisfy { $0 >= span / 10 * 0.5 }, "\(options): gaps \(gaps)")
+        }
+    }
+
+    @Test func loopSendsTheFileAgainInOrder() throws {
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("loop")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let frames = testFrames(20)
+        let input = try traceFile(dir, frames)
+        let output = dir + "/l.pcap"
+        let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "60", "-w", output], ready: Self.ready)
+        defer { capture.terminate() }
+        let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--loop", "3", "--json")
+        #expect(send.status == 0, "send: \(send.err)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(send.out.utf8)) as? [String: Any])
+        #expect(json["packets"] as? Int == 60)
+        #expect(json["loops"] as? Int == 3)
+        #expect(json["failures"] as? Int == 0)
+        #expect(capture.wait(seconds: 20) == 0, "capture: \(capture.errorText)")
+        #expect(try PcapFileReader.readAll(path: output).map(\.bytes) == frames + frames + frames)
+    }
+
+    @Test func aMissingInterfaceListsTheAvailableOnes() throws {
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("missing")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let input = try traceFile(dir, testFrames(1))
+        for args in [["capture", "-i", "nosuch0", "-w", dir + "/x.pcap"], ["send", input, "-i", "nosuch0"]] {
+            let r = try run(VethLab.ipTool, ["netns", "exec", lab.nsA, sluiceBinary] + args)
+            #expect(r.status != 0)
+            #expect(r.err.hasPrefix("Error: interface 'nosuch0': pcap_activate: "), "\(r.err)")
+            #expect(r.err.contains("; no interface named 'nosuch0'; available: "), "\(r.err)")
+            #expect(r.err.contains(lab.ifA), "\(r.err)")
+        }
+    }
+
+    @Test func withoutPrivilegesTheErrorSaysToRunAsRoot() throws {
+        let setpriv = try #require(findTool("setpriv"), "setpriv (util-linux) drops privileges for this test")
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let r = try run(VethLab.ipTool, ["netns", "exec", lab.nsA, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                         "--inh-caps=-all", sluiceBinary, "capture", "-i", lab.ifA, "-w", "/tmp/sluice-never-written.pcap"])
+        #expect(r.status != 0)
+        #expect(r.err.contains("Error: interface '\(lab.ifA)': pcap_activate: "), "\(r.err)")
+        #expect(r.err.contains("run as root (sudo), or grant the capability once with `sudo setcap cap_net_raw,cap_net_admin=eip $(command -v sluice)`"), "\(r.err)")
+    }
+}

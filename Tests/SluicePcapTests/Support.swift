@@ -1,0 +1,234 @@
+import Foundation
+import Synchronization
+import Testing
+import SluicePcap
+
+/// A fresh folder under the temporary directory, removed by the caller.
+func temporaryDirectory(_ tag: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-pcap-\(tag)-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// The first of `names` found in PATH or the usual sbin folders.
+func findTool(_ names: String...) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    let dirs = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"]
+    for n in names {
+        for d in dirs where FileManager.default.isExecutableFile(atPath: d + "/" + n) { return d + "/" + n }
+    }
+    return nil
+}
+
+struct ToolResult {
+    var status: Int32
+    var out: String
+    var err: String
+}
+
+/// Runs a program to completion, with its output.
+@discardableResult
+func run(_ tool: String, _ arguments: [String]) throws -> ToolResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool)
+    p.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // Read both pipes concurrently so neither fills up and blocks the child.
+    let errData = Mutex(Data())
+    let group = DispatchGroup()
+    DispatchQueue.global().async(group: group) {
+        let d = err.fileHandleForReading.readDataToEndOfFile()
+        errData.withLock { $0 = d }
+    }
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    p.waitUntilExit()
+    let e = errData.withLock { $0 }
+    return ToolResult(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+}
+
+/// The `sluice` binary built beside the test bundle.
+var sluiceBinary: String {
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("sluice").path) && dir.path != "/" {
+        dir = dir.deletingLastPathComponent()
+    }
+    return dir.appendingPathComponent("sluice").path
+}
+
+func sluice(_ args: String...) throws -> ToolResult { try run(sluiceBinary, args) }
+
+/// Writes frames as a nanosecond pcap with the writer under test.
+func writePcap(_ path: String, _ packets: [CapturedPacket], snaplen: Int = 65535) throws {
+    let w = try PcapWriter(path: path, snaplen: snaplen)
+    for p in packets {
+        p.bytes.withUnsafeBytes { w.write(timestampNanoseconds: p.timestamp, bytes: $0, originalLength: p.originalLength) }
+    }
+    w.close()
+    if let e = w.error { throw e }
+}
+
+/// Every packet of a file and the error that ended the read, if any.
+func readAllowingDamage(_ path: String) -> (packets: [CapturedPacket], error: PcapError?) {
+    var packets: [CapturedPacket] = []
+    do {
+        let r = try PcapFileReader(path: path)
+        try r.forEach { packets.append(CapturedPacket($0)) }
+        return (packets, nil)
+    } catch let e as PcapError {
+        return (packets, e)
+    } catch {
+        Issue.record("unexpected error type: \(error)")
+        return (packets, nil)
+    }
+}
+
+func bytes(ofFile path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
+func write(_ bytes: [UInt8], to path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
+
+// Little- and big-endian byte helpers for hand-built files.
+func le16(_ v: UInt16) -> [UInt8] { [UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8)] }
+func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+func be16(_ v: UInt16) -> [UInt8] { le16(v).reversed() }
+func be32(_ v: UInt32) -> [UInt8] { le32(v).reversed() }
+
+/// Distinct test frames of varied lengths (at least 60 bytes: no padding surprises).
+func testFrames(_ count: Int, source: String = "02:53:4c:00:00:01") -> [[UInt8]] {
+    let src = source.split(separator: ":").map { UInt8($0, radix: 16)! }
+    return (0..<count).map { i in
+        let length = 60 + (i * 37) % 1400
+        var f: [UInt8] = [0x02, 0, 0, 0, 0, 0x02] + src + [0x88, 0xb5]
+        f += le32(UInt32(i))
+        while f.count < length { f.append(UInt8(truncatingIfNeeded: f.count &* 7 &+ i)) }
+        return f
+    }
+}
+
+/// Is this process root? (Tests that create namespaces and capture need it.)
+let isRoot = getuid() == 0
+
+/// Two network namespaces joined by a veth pair, created for one test and removed by `remove()`
+/// (call it in a `defer`). IPv6 is off in both so the kernel sends nothing of its own on the link.
+final class VethLab {
+    static let counter = Atomic<Int>(0)
+    let nsA: String, nsB: String, ifA: String, ifB: String
+
+    init() throws {
+        let n = VethLab.counter.add(1, ordering: .relaxed).newValue
+        let pid = getpid()
+        nsA = "sluice-t\(pid)-\(n)a"
+        nsB = "sluice-t\(pid)-\(n)b"
+        ifA = "st\(pid)n\(n)a"
+        ifB = "st\(pid)n\(n)b"
+        precondition(ifA.count <= 15, "interface names are at most 15 characters")
+        do {
+            for ns in [nsA, nsB] {
+                try ip("netns", "add", ns)
+                try ip("netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+            }
+            try ip("link", "add", ifA, "netns", nsA, "type", "veth", "peer", "name", ifB, "netns", nsB)
+            try ip("-n", nsA, "link", "set", ifA, "up")
+            try ip("-n", nsB, "link", "set", ifB, "up")
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    /// Deletes both namespaces (which deletes the veth pair). Safe to call twice.
+    func remove() {
+        for ns in [nsA, nsB] { _ = try? run(VethLab.ipTool, ["netns", "del", ns]) }
+    }
+
+    static let ipTool = findTool("ip") ?? "/usr/sbin/ip"
+
+    @discardableResult
+    func ip(_ args: String...) throws -> ToolResult {
+        let r = try run(VethLab.ipTool, args)
+        if r.status != 0 { throw LabError("ip \(args.joined(separator: " ")): \(r.err)") }
+        return r
+    }
+
+    /// Runs `sluice` inside a namespace to completion.
+    func sluice(in ns: String, _ args: String...) throws -> ToolResult {
+        try run(VethLab.ipTool, ["netns", "exec", ns, sluiceBinary] + args)
+    }
+
+    /// Starts `sluice` inside a namespace; returns once its standard error shows `ready`.
+    func start(in ns: String, _ args: [String], ready: String) throws -> Background {
+        let b = try Background(VethLab.ipTool, ["netns", "exec", ns, sluiceBinary] + args)
+        guard b.waitForError(containing: ready, seconds: 20) else {
+            b.terminate()
+            throw LabError("sluice \(args.joined(separator: " ")) did not print '\(ready)'; stderr: \(b.errorText)")
+        }
+        return b
+    }
+}
+
+struct LabError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// A process running in the background whose output is collected as it comes.
+final class Background: @unchecked Sendable {
+    /// Bytes appended by a pipe's handler thread and read by the test.
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        func append(_ d: Data) { lock.lock(); data.append(d); lock.unlock() }
+        var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+    }
+
+    let process = Process()
+    private let outPipe = Pipe(), errPipe = Pipe()
+    private let out = Collected(), err = Collected()
+
+    init(_ tool: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        for (pipe, store) in [(outPipe, out), (errPipe, err)] {
+            pipe.fileHandleForReading.readabilityHandler = { h in store.append(h.availableData) }
+        }
+        try process.run()
+    }
+
+    var outputText: String { out.text }
+    var errorText: String { err.text }
+
+    func waitForError(containing text: String, seconds: Double) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if errorText.contains(text) { return true }
+            if !process.isRunning { return errorText.contains(text) }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    /// Waits for the process to exit; kills it after `seconds`. Returns its status, nil if it
+    /// had to be killed. Afterwards `outputText` and `errorText` hold everything it printed.
+    func wait(seconds: Double) -> Int32? {
+        let end = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < end { usleep(10_000) }
+        let killed = process.isRunning
+        terminate()
+        process.waitUntilExit()
+        for (pipe, store) in [(outPipe, out), (errPipe, err)] {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            store.append(pipe.fileHandleForReading.readDataToEndOfFile())
+        }
+        return killed ? nil : process.terminationStatus
+    }
+
+    func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+
+    func terminate() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    }
+}
