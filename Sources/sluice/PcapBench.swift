@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluicePcap
+import SluiceTesting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -88,17 +89,18 @@ struct PcapBenchCommand: ParsableCommand {
         var forwardedShare: [Double] = []
         for r in 1...`repeat` {
             progress("attach: run \(r)/\(`repeat`)")
-            let sw = try BackgroundProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--program", "ipv4-router", "--entries", entries,
+            let sw = try ChildProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--program", "ipv4-router", "--entries", entries,
                                                          "--port", "1=\(lab.switchIf[0])", "--port", "2=\(lab.switchIf[1])", "--json"])
             guard sw.waitForError(containing: "Ctrl-C to stop", seconds: 20) else {
-                sw.kill()
+                sw.terminate()
                 throw CLIError("sluice attach did not start: \(sw.errorText)")
             }
             let s = try lab.exec(lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
-            guard s.status == 0, let seconds = jsonNumber(s.out, "elapsed_s") else { sw.kill(); throw CLIError("sluice send failed: \(s.err)") }
+            guard s.status == 0, let seconds = jsonNumber(s.out, "elapsed_s") else { sw.terminate(); throw CLIError("sluice send failed: \(s.err)") }
             usleep(300_000)
             sw.signal(SIGINT)
-            let out = sw.wait(seconds: 30)
+            sw.wait(seconds: 30)
+            let out = sw.outputText
             guard let forwarded = jsonArrayNumber(out, key: "tx_packets", index: 1) else { throw CLIError("sluice attach printed no counters: \(sw.errorText)\(out)") }
             attach.append(forwarded / seconds / 1e6)
             forwardedShare.append(forwarded / Double(packets))
@@ -232,55 +234,7 @@ final class BenchLab {
 
 /// Runs a program to completion (10 minutes at most) and returns its status and output.
 func runTool(_ tool: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let b = try BackgroundProcess(tool, args)
-    let out = b.wait(seconds: 600)
-    return (b.status, out, b.errorText)
-}
-
-/// A child process whose output is collected as it comes.
-final class BackgroundProcess: @unchecked Sendable {
-    private let process = Process()
-    private let outPipe = Pipe(), errPipe = Pipe()
-    private let lock = NSLock()
-    private var out = Data(), err = Data()
-
-    init(_ tool: String, _ args: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = args
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        outPipe.fileHandleForReading.readabilityHandler = { [weak self] h in self?.append(h.availableData, error: false) }
-        errPipe.fileHandleForReading.readabilityHandler = { [weak self] h in self?.append(h.availableData, error: true) }
-        do { try process.run() } catch { throw CLIError("cannot run \(tool): \(error.localizedDescription)") }
-    }
-
-    private func append(_ d: Data, error: Bool) { lock.lock(); if error { err.append(d) } else { out.append(d) }; lock.unlock() }
-    var errorText: String { lock.lock(); defer { lock.unlock() }; return String(decoding: err, as: UTF8.self) }
-    var status: Int32 { process.terminationStatus }
-
-    func waitForError(containing text: String, seconds: Double) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if errorText.contains(text) { return true }
-            if !process.isRunning { return errorText.contains(text) }
-            usleep(10_000)
-        }
-        return false
-    }
-
-    func signal(_ s: Int32) { Glibc.kill(process.processIdentifier, s) }
-    func kill() { if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }; process.waitUntilExit() }
-
-    /// Waits for exit (killing it after `seconds`); returns everything it printed on stdout.
-    func wait(seconds: Double) -> String {
-        let end = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < end { usleep(10_000) }
-        kill()
-        for (pipe, isErr) in [(outPipe, false), (errPipe, true)] {
-            pipe.fileHandleForReading.readabilityHandler = nil
-            append(pipe.fileHandleForReading.readDataToEndOfFile(), error: isErr)
-        }
-        lock.lock(); defer { lock.unlock() }
-        return String(decoding: out, as: UTF8.self)
-    }
+    let r: ChildProcess.Result
+    do { r = try ChildProcess.run(tool, args) } catch { throw CLIError("cannot run \(tool): \(error.localizedDescription)") }
+    return (r.status, r.out, r.err)
 }

@@ -55,12 +55,7 @@ final class SwitchLab {
     }
 
     func start(in ns: String, _ args: [String], ready: String) throws -> Background {
-        let b = try Background(VethLab.ipTool, ["netns", "exec", ns, sluiceBinary] + args)
-        guard b.waitForError(containing: ready, seconds: 20) else {
-            b.terminate()
-            throw LabError("sluice \(args.joined(separator: " ")) did not print '\(ready)'; stderr: \(b.errorText)")
-        }
-        return b
+        try startSluice(in: ns, args, ready: ready)
     }
 
     /// `sluice attach` in the switch namespace with port i on the switch's i-th interface.

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import SluicePcap
+import SluiceTesting
 
 /// A fresh folder under the temporary directory, removed by the caller.
 func temporaryDirectory(_ tag: String) throws -> String {
@@ -20,35 +21,12 @@ func findTool(_ names: String...) -> String? {
     return nil
 }
 
-struct ToolResult {
-    var status: Int32
-    var out: String
-    var err: String
-}
+typealias ToolResult = ChildProcess.Result
+typealias Background = ChildProcess
 
 /// Runs a program to completion, with its output.
 @discardableResult
-func run(_ tool: String, _ arguments: [String]) throws -> ToolResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tool)
-    p.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // Read both pipes concurrently so neither fills up and blocks the child.
-    let errData = Mutex(Data())
-    let group = DispatchGroup()
-    DispatchQueue.global().async(group: group) {
-        let d = err.fileHandleForReading.readDataToEndOfFile()
-        errData.withLock { $0 = d }
-    }
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    p.waitUntilExit()
-    let e = errData.withLock { $0 }
-    return ToolResult(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-}
+func run(_ tool: String, _ arguments: [String]) throws -> ToolResult { try ChildProcess.run(tool, arguments) }
 
 /// The `sluice` binary built beside the test bundle.
 var sluiceBinary: String {
@@ -159,76 +137,21 @@ final class VethLab {
 
     /// Starts `sluice` inside a namespace; returns once its standard error shows `ready`.
     func start(in ns: String, _ args: [String], ready: String) throws -> Background {
-        let b = try Background(VethLab.ipTool, ["netns", "exec", ns, sluiceBinary] + args)
-        guard b.waitForError(containing: ready, seconds: 20) else {
-            b.terminate()
-            throw LabError("sluice \(args.joined(separator: " ")) did not print '\(ready)'; stderr: \(b.errorText)")
-        }
-        return b
+        try startSluice(in: ns, args, ready: ready)
     }
+}
+
+/// Starts `sluice` inside network namespace `ns`; returns once its standard error shows `ready`.
+func startSluice(in ns: String, _ args: [String], ready: String) throws -> Background {
+    let b = try Background(VethLab.ipTool, ["netns", "exec", ns, sluiceBinary] + args)
+    guard b.waitForError(containing: ready, seconds: 20) else {
+        b.terminate()
+        throw LabError("sluice \(args.joined(separator: " ")) did not print '\(ready)'; stderr: \(b.errorText)")
+    }
+    return b
 }
 
 struct LabError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
-}
-
-/// A process running in the background whose output is collected as it comes.
-final class Background: @unchecked Sendable {
-    /// Bytes appended by a pipe's handler thread and read by the test.
-    final class Collected: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-        func append(_ d: Data) { lock.lock(); data.append(d); lock.unlock() }
-        var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
-    }
-
-    let process = Process()
-    private let outPipe = Pipe(), errPipe = Pipe()
-    private let out = Collected(), err = Collected()
-
-    init(_ tool: String, _ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        for (pipe, store) in [(outPipe, out), (errPipe, err)] {
-            pipe.fileHandleForReading.readabilityHandler = { h in store.append(h.availableData) }
-        }
-        try process.run()
-    }
-
-    var outputText: String { out.text }
-    var errorText: String { err.text }
-
-    func waitForError(containing text: String, seconds: Double) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if errorText.contains(text) { return true }
-            if !process.isRunning { return errorText.contains(text) }
-            usleep(10_000)
-        }
-        return false
-    }
-
-    /// Waits for the process to exit; kills it after `seconds`. Returns its status, nil if it
-    /// had to be killed. Afterwards `outputText` and `errorText` hold everything it printed.
-    func wait(seconds: Double) -> Int32? {
-        let end = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < end { usleep(10_000) }
-        let killed = process.isRunning
-        terminate()
-        process.waitUntilExit()
-        for (pipe, store) in [(outPipe, out), (errPipe, err)] {
-            pipe.fileHandleForReading.readabilityHandler = nil
-            store.append(pipe.fileHandleForReading.readDataToEndOfFile())
-        }
-        return killed ? nil : process.terminationStatus
-    }
-
-    func signal(_ s: Int32) { kill(process.processIdentifier, s) }
-
-    func terminate() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-    }
 }
