@@ -32,12 +32,7 @@ import SluiceRuntime
     }
 
     @Test func aSaturatedLinkDeliversRateTimesTime() throws {
-        let spec = TopologySpec(name: "bottleneck", nodes: [Net.host("h1", 1), Net.router("s1", mac: 0xA1), Net.host("h2", 2)], links: [
-            LinkSpec(a: Endpoint(node: 0, port: 0), b: Endpoint(node: 1, port: 1), rate: 100_000_000_000, delay: 1_000_000),
-            LinkSpec(a: Endpoint(node: 1, port: 2), b: Endpoint(node: 2, port: 0), rate: 10_000_000_000, delay: 1_000_000,
-                     queue: QueueSpec(limitBytes: 1 << 20)),
-        ], flows: [FlowSpec(kind: .udp(rate: 20_000_000_000), src: 0, dst: 2, bytes: 50_000_000, payload: 1458)])
-        let emu = try Emulator(spec)
+        let emu = try Emulator(Net.bottleneck(bytes: 50_000_000))
         try Net.route(emu, "s1", to: 2, mac: 0x0200_0000_0002, port: 2)
         let until: Int64 = 5_000_000_000   // 5 ms
         emu.run(until: until)
@@ -54,13 +49,8 @@ import SluiceRuntime
         // 1500-byte frames at 10 Gb/s take 1.2 us; samples every 7 us cut frames in the middle.
         // Each sample counts only the bytes serialized in its interval, so a saturated link
         // reads 100% in every interval (to a byte), never more.
-        let spec = TopologySpec(name: "bottleneck", nodes: [Net.host("h1", 1), Net.router("s1", mac: 0xA1), Net.host("h2", 2)], links: [
-            LinkSpec(a: Endpoint(node: 0, port: 0), b: Endpoint(node: 1, port: 1), rate: 100_000_000_000, delay: 1_000_000),
-            LinkSpec(a: Endpoint(node: 1, port: 2), b: Endpoint(node: 2, port: 0), rate: 10_000_000_000, delay: 1_000_000,
-                     queue: QueueSpec(limitBytes: 1 << 20)),
-        ], flows: [FlowSpec(kind: .udp(rate: 20_000_000_000), src: 0, dst: 2, bytes: 5_000_000, payload: 1458)])
         let interval: Int64 = 7_000_000
-        let emu = try Emulator(spec, options: { var o = EmulatorOptions(); o.sampleInterval = interval; return o }())
+        let emu = try Emulator(Net.bottleneck(bytes: 5_000_000), options: { var o = EmulatorOptions(); o.sampleInterval = interval; return o }())
         try Net.route(emu, "s1", to: 2, mac: 0x0200_0000_0002, port: 2)
         emu.run(until: 2_000_000_000)
         let d = try #require((0..<emu.dirCount).first { emu.dirs[$0].fromNode == 1 && emu.dirs[$0].fromPort == 2 })

@@ -30,6 +30,16 @@ enum Net {
         Int64((UInt64(bytes) * 8 * 1_000_000_000_000 + rate - 1) / rate)
     }
 
+    /// h1 -100G- s1 -10G- h2 (1 MiB queue), and `bytes` of UDP from h1 to h2 at 20 Gb/s in
+    /// 1500-byte frames: the 10 Gb/s link saturates.
+    static func bottleneck(bytes: Int) -> TopologySpec {
+        TopologySpec(name: "bottleneck", nodes: [host("h1", 1), router("s1", mac: 0xA1), host("h2", 2)], links: [
+            LinkSpec(a: Endpoint(node: 0, port: 0), b: Endpoint(node: 1, port: 1), rate: 100_000_000_000, delay: 1_000_000),
+            LinkSpec(a: Endpoint(node: 1, port: 2), b: Endpoint(node: 2, port: 0), rate: 10_000_000_000, delay: 1_000_000,
+                     queue: QueueSpec(limitBytes: 1 << 20)),
+        ], flows: [FlowSpec(kind: .udp(rate: 20_000_000_000), src: 0, dst: 2, bytes: bytes, payload: 1458)])
+    }
+
     /// Two bulk flows from the left to the right over a 10 Gb/s bottleneck between two routers.
     static func dumbbell(ecn: ECNSpec?, limit: Int = 1 << 20, bytes: Int, loss: Double = 0, mtu: Int = 9000) -> TopologySpec {
         let fast = QueueSpec(limitBytes: limit, ecn: ecn)
