@@ -115,7 +115,7 @@ public final class Pipeline {
         guard newStart >= 0 else { stats.headroomDrops += 1; return false }
         var p = buf.base + newStart
         for sp in spans where c.valid[sp.valid] != 0 {
-            p.update(from: c.hdr + sp.offset, count: sp.size)
+            Bits.copy(p, c.hdr + sp.offset, sp.size)
             p += sp.size
         }
         buf.start = newStart

@@ -95,6 +95,14 @@ import SluiceTesting
         Case("and&&", ((a > bb) && (bb != 0)).cast(8)) { b($0.a > $0.b && $0.b != 0) },
         Case("or||", ((a < bb) || (bb == 0)).cast(8)) { b($0.a < $0.b || $0.b == 0) },
         Case("not!", (!(a == bb)).cast(8)) { b(!($0.a == $0.b)) },
+        // chains of comparisons with constants (compiled as one closure, up to four terms)
+        Case("or3K", ((a < 10) || (bb >= 250) || (c == 0x1234)).cast(8)) { b($0.a < 10 || $0.b >= 250 || $0.c == 0x1234) },
+        Case("and3K", ((a > 5) && (bb <= 200) && (c != 7)).cast(8)) { b($0.a > 5 && $0.b <= 200 && $0.c != 7) },
+        Case("or4K", ((a == 1) || (bb == 2) || (a > 250) || (d < 3)).cast(8)) { b($0.a == 1 || $0.b == 2 || $0.a > 250 || $0.d < 3) },
+        Case("and2K", ((a >= 128) && (d > 1000)).cast(8)) { b($0.a >= 128 && $0.d > 1000) },
+        Case("or5K", ((a == 1) || (a == 2) || (bb == 3) || (bb == 4) || (c == 5)).cast(8)) { b($0.a == 1 || $0.a == 2 || $0.b == 3 || $0.b == 4 || $0.c == 5) },
+        Case("orSignedK", ((s < 0) || (a == 3)).cast(8)) { b($0.si < 0 || $0.a == 3) },
+        Case("andMixed", ((a > bb) && (c < 0x8000) && (d != 0)).cast(8)) { b($0.a > $0.b && $0.c < 0x8000 && $0.d != 0) },
         // slices, concatenation, casts, sign extension
         Case("slice++", a[7, 4] ++ bb[3, 0]) { ($0.a >> 4) << 4 | ($0.b & 0xF) },
         Case("slice", a[6, 2].cast(8)) { ($0.a >> 2) & 0x1F },
@@ -156,9 +164,13 @@ import SluiceTesting
         In(a: 0x80, b: 0, c: 0, d: 1, s: 127, t: 1),
         In(a: 0xF0, b: 9, c: 0x8001, d: 0x8000, s: 0x80, t: 0x7F), // s = -128
         In(a: 0x55, b: 0x55, c: 0x00FF, d: 0x00FF, s: 5, t: 0xFF), // t = -1
+        // Edges of the comparison chains: a == 1 / b == 250 / c == 7 / d just over 1000; then
+        // a just over 250, b == 2, c == 5, d == 0.
+        In(a: 1, b: 250, c: 7, d: 1001, s: 0x10, t: 0),
+        In(a: 251, b: 2, c: 5, d: 0, s: 0xFF, t: 1),
     ]
 
-    @Test(arguments: Array(0..<5))
+    @Test(arguments: Array(0..<7))
     func everyOperatorAgainstAReference(_ n: Int) throws {
         let pl = try pipeline(Self.program())
         let input = Self.inputs[n]

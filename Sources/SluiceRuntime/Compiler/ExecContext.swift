@@ -128,6 +128,31 @@ enum Bits {
         for i in 0..<nbytes { p[first + i] = UInt8(truncatingIfNeeded: v >> UInt128((nbytes - 1 - i) * 8)) }
     }
 
+    /// Copy `n` bytes between regions that do not overlap. Headers are mostly 4 to 40 bytes,
+    /// where a call to memcpy costs more than the copy: up to 32 bytes take two or four
+    /// (possibly overlapping) word moves.
+    @inline(__always) static func copy(_ d: UnsafeMutablePointer<UInt8>, _ s: UnsafePointer<UInt8>, _ n: Int) {
+        let src = UnsafeRawPointer(s), dst = UnsafeMutableRawPointer(d)
+        if n >= 8 && n <= 16 {
+            let a = src.loadUnaligned(as: UInt64.self), b = src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            dst.storeBytes(of: a, as: UInt64.self)
+            dst.storeBytes(of: b, toByteOffset: n - 8, as: UInt64.self)
+        } else if n > 16 && n <= 32 {
+            let a = src.loadUnaligned(as: UInt64.self), b = src.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            let c = src.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self), e = src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            dst.storeBytes(of: a, as: UInt64.self)
+            dst.storeBytes(of: b, toByteOffset: 8, as: UInt64.self)
+            dst.storeBytes(of: c, toByteOffset: n - 16, as: UInt64.self)
+            dst.storeBytes(of: e, toByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            let a = src.loadUnaligned(as: UInt32.self), b = src.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            dst.storeBytes(of: a, as: UInt32.self)
+            dst.storeBytes(of: b, toByteOffset: n - 4, as: UInt32.self)
+        } else {
+            d.update(from: s, count: n)
+        }
+    }
+
     /// `load` for a field at a fixed offset whose bits fit in one 8-byte word read from its
     /// first byte (`bitOffset & 7 + width <= 64`); the memory must extend 8 bytes past it.
     @inline(__always) static func loadFixed(_ p: UnsafePointer<UInt8>, byte: Int, shift: UInt64, width: UInt64) -> UInt64 {

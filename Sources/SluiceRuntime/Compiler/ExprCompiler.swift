@@ -369,6 +369,23 @@ extension ProgramCompiler {
 
     func binary(_ op: BinaryOp, _ a: Expr, _ b: Expr, _ s: Scope, resultWidth w: Int, signed: Bool) throws -> ExprFn {
         if op.isLogical {
+            if let terms = compareTerms(.binary(op, a, b), op, s), terms.count <= 4 {
+                // Up to four comparisons in one closure, each term captured on its own.
+                let t0 = terms[0], t1 = terms[1]
+                let or = op == .logicalOr
+                switch terms.count {
+                case 2:
+                    return or ? { c in t0.holds(c) || t1.holds(c) ? 1 : 0 } : { c in t0.holds(c) && t1.holds(c) ? 1 : 0 }
+                case 3:
+                    let t2 = terms[2]
+                    return or ? { c in t0.holds(c) || t1.holds(c) || t2.holds(c) ? 1 : 0 }
+                              : { c in t0.holds(c) && t1.holds(c) && t2.holds(c) ? 1 : 0 }
+                default:
+                    let t2 = terms[2], t3 = terms[3]
+                    return or ? { c in t0.holds(c) || t1.holds(c) || t2.holds(c) || t3.holds(c) ? 1 : 0 }
+                              : { c in t0.holds(c) && t1.holds(c) && t2.holds(c) && t3.holds(c) ? 1 : 0 }
+                }
+            }
             let fa = try narrow(a, s, expected: 1), fb = try narrow(b, s, expected: 1)
             if op == .logicalAnd { return { c in fa(c) != 0 && fb(c) != 0 ? 1 : 0 } }
             return { c in fa(c) != 0 || fb(c) != 0 ? 1 : 0 }

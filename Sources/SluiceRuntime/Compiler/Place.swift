@@ -131,3 +131,52 @@ extension ProgramCompiler {
         }
     }
 }
+
+/// One comparison of a simple value with a constant, inside an `||` or `&&` chain that runs
+/// as a single closure (the drop checks of a router: `checksumError == 1 || ttl <= 1 || ihl != 5`).
+struct CompareTerm {
+    enum Source {
+        case place(Place)
+        /// A header field at a fixed offset that is not byte-aligned (`Bits.loadFixed`).
+        case bits(byte: Int, shift: UInt64, width: UInt64)
+    }
+    var source: Source
+    var op: BinaryOp
+    var k: UInt64
+
+    @inline(__always) func holds(_ c: ExecContext) -> Bool {
+        let v: UInt64
+        switch source {
+        case .place(let p): v = p.load(c)
+        case .bits(let byte, let shift, let width): v = Bits.loadFixed(c.hdr, byte: byte, shift: shift, width: width)
+        }
+        switch op {
+        case .eq: return v == k
+        case .ne: return v != k
+        case .lt: return v < k
+        case .le: return v <= k
+        case .gt: return v > k
+        default: return v >= k
+        }
+    }
+}
+
+extension ProgramCompiler {
+    /// The terms of `e` when it is a chain of `op` (`||` or `&&`) whose leaves all compare an
+    /// unsigned simple value with a constant; nil otherwise.
+    func compareTerms(_ e: Expr, _ op: BinaryOp, _ s: Scope) -> [CompareTerm]? {
+        guard case .binary(let o, let a, let b) = e else { return nil }
+        if o == op {
+            guard let ta = compareTerms(a, op, s), let tb = compareTerms(b, op, s) else { return nil }
+            return ta + tb
+        }
+        guard o.isComparison, case .const(let kv, _) = b, !index.isSigned(a, params: s.params), !index.isSigned(b, params: s.params),
+              let w = index.width(of: a, params: s.params), w <= 64 else { return nil }
+        let k = UInt64(truncatingIfNeeded: kv) & Bits.mask(w)
+        if let p = place(a, s) { return [CompareTerm(source: .place(p), op: o, k: k)] }
+        if let bits = fixedHeaderBits(a, s), bits.count == 1 {
+            return [CompareTerm(source: .bits(byte: bits[0].byte, shift: bits[0].shift, width: bits[0].width), op: o, k: k)]
+        }
+        return nil
+    }
+}

@@ -112,7 +112,7 @@ final class ProgramCompiler {
                         if let key {
                             return StateOp { c in
                                 guard c.cursor + size <= c.pktLen else { c.slots[perr] = tooShort; return -2 }
-                                (c.hdr + off).update(from: c.pkt + c.cursor, count: size)
+                                Bits.copy(c.hdr + off, c.pkt + c.cursor, size)
                                 c.valid[valid] = 1
                                 c.cursor += size
                                 let v = key.load(c)
@@ -123,7 +123,7 @@ final class ProgramCompiler {
                         }
                         return StateOp { c in
                             guard c.cursor + size <= c.pktLen else { c.slots[perr] = tooShort; return -2 }
-                            (c.hdr + off).update(from: c.pkt + c.cursor, count: size)
+                            Bits.copy(c.hdr + off, c.pkt + c.cursor, size)
                             c.valid[valid] = 1
                             c.cursor += size
                             let v = f(c)
@@ -168,7 +168,7 @@ final class ProgramCompiler {
                 let tooShort = errorCode(.packetTooShort)
                 return StateOp { c in
                     guard c.cursor + size <= c.pktLen else { c.slots[perr] = tooShort; return -2 }
-                    (c.hdr + off).update(from: c.pkt + c.cursor, count: size)
+                    Bits.copy(c.hdr + off, c.pkt + c.cursor, size)
                     c.valid[valid] = 1
                     c.cursor += size
                     return -1

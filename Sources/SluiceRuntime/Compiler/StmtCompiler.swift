@@ -200,7 +200,7 @@ extension ProgramCompiler {
                     let i = Int(c.slots[slot])
                     guard i < n else { c.slots[perr] = oob; return }
                     guard c.cursor + size <= c.pktLen else { c.slots[perr] = tooShort; return }
-                    (c.hdr + off + i * size).update(from: c.pkt + c.cursor, count: size)
+                    Bits.copy(c.hdr + off + i * size, c.pkt + c.cursor, size)
                     c.valid[v0 + i] = 1
                     c.slots[slot] = UInt64(i + 1)
                     c.cursor += size
@@ -209,7 +209,7 @@ extension ProgramCompiler {
             let off = try headerBase(h, idx, s).constant!, v = try validIndex(h, idx, s).constant!
             return { c in
                 guard c.cursor + size <= c.pktLen else { c.slots[perr] = tooShort; return }
-                (c.hdr + off).update(from: c.pkt + c.cursor, count: size)
+                Bits.copy(c.hdr + off, c.pkt + c.cursor, size)
                 c.valid[v] = 1
                 c.cursor += size
             }
@@ -242,6 +242,31 @@ extension ProgramCompiler {
            bit % 8 == 0, index.decl(of: field)?.width == 16, let base = try headerBase(fh, fidx, s).constant,
            spans[0].size % 2 == 0 {
             let at = base + bit / 8, off = spans[0].offset, size = spans[0].size
+            if size == 20 {
+                // An IPv4 header without options: five words, unrolled.
+                @inline(__always) func sum20(_ p: UnsafeMutablePointer<UInt8>) -> UInt32 {
+                    let r = UnsafeRawPointer(p)
+                    var acc = UInt64(UInt32(bigEndian: r.loadUnaligned(as: UInt32.self)))
+                    acc &+= UInt64(UInt32(bigEndian: r.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+                    acc &+= UInt64(UInt32(bigEndian: r.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+                    acc &+= UInt64(UInt32(bigEndian: r.loadUnaligned(fromByteOffset: 12, as: UInt32.self)))
+                    acc &+= UInt64(UInt32(bigEndian: r.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
+                    acc = (acc & 0xFFFF_FFFF) &+ (acc >> 32)
+                    return UInt32(truncatingIfNeeded: (acc & 0xFFFF_FFFF) &+ (acc >> 32))
+                }
+                if verify {
+                    return { c in
+                        guard c.valid[fvk] != 0 else { return }
+                        if InternetChecksum.fold(sum20(c.hdr + off)) != 0xFFFF { c.slots[errSlot] = 1 }
+                    }
+                }
+                return { c in
+                    guard c.valid[fvk] != 0 else { return }
+                    c.hdr[at] = 0; c.hdr[at + 1] = 0
+                    let ck = ~InternetChecksum.fold(sum20(c.hdr + off))
+                    c.hdr[at] = UInt8(ck >> 8); c.hdr[at + 1] = UInt8(truncatingIfNeeded: ck)
+                }
+            }
             if verify {
                 return { c in
                     guard c.valid[fvk] != 0 else { return }
