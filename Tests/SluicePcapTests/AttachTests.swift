@@ -130,11 +130,19 @@ struct AttachTests {
         let got = try PcapFileReader.readAll(path: capturedB)
         #expect(got.map(\.bytes) == expected)
 
+        // SIGUSR1 prints the counters while it runs; SIGINT prints them again and stops.
+        switchAttach.signal(SIGUSR1)
+        let deadline = Date().addingTimeInterval(10)
+        while !switchAttach.outputText.contains("pipeline: received 23, sent 21;") && Date() < deadline { usleep(20_000) }
+        #expect(switchAttach.outputText.contains("pipeline: received 23, sent 21;"), "after SIGUSR1: \(switchAttach.outputText)")
+        #expect(switchAttach.process.isRunning)
         switchAttach.signal(SIGINT)
         #expect(switchAttach.wait(seconds: 10) == 0, "attach: \(switchAttach.errorText)")
         let out = switchAttach.outputText
+        #expect(out.components(separatedBy: "pipeline: received 23, sent 21;").count == 3, "two counter reports: \(out)")
         #expect(out.contains("pipeline: received 23, sent 21; drops: parser 0, ingress 2,"), "\(out)")
-        let rows = out.split(separator: "\n").filter { $0.hasPrefix("   1  ") || $0.hasPrefix("   2  ") }.map { $0.split(separator: " ") }
+        // The table printed at exit (the last one).
+        let rows = Array(out.split(separator: "\n").filter { $0.hasPrefix("   1  ") || $0.hasPrefix("   2  ") }.map { $0.split(separator: " ") }.suffix(2))
         #expect(rows.count == 2)
         if rows.count == 2 {
             #expect(rows[0][2] == "23" && rows[0][4] == "0", "port 1: \(rows[0])")   // 23 in, nothing out
