@@ -571,7 +571,7 @@ extension ProgramCompiler {
                 let n = inputs.count
                 let parts = UnsafeMutablePointer<(byte: Int, shift: UInt64, width: UInt64)>.allocate(capacity: n)
                 for (i, f) in fixed.enumerated() { (parts + i).initialize(to: f![0]) }
-                hashParts.append(UnsafeMutableRawPointer(parts))
+                rawBuffers.append(UnsafeMutableRawPointer(parts))
                 writer = { c, buf in
                     var at = 0
                     for i in 0..<n {

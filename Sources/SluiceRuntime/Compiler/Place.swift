@@ -77,30 +77,64 @@ extension ProgramCompiler {
         }
     }
 
-    /// A fused assignment `dst = src`, `dst = src op k` or `dst = k`, or nil for the general path.
-    func fusedAssign(_ r: FieldRef, _ e: Expr, _ s: Scope, width w: Int) -> StmtFn? {
+    /// A simple assignment `dst = src`, `dst = src op k` or `dst = k` as data, or nil for the
+    /// general path.
+    func assignOp(_ r: FieldRef, _ e: Expr, _ s: Scope, width w: Int) -> AssignOp? {
         guard let dst = place(.field(r), s), dst.isWritable else { return nil }
         let m = Bits.mask(w)
         if case .const(let v, _) = e {
-            let k = UInt64(truncatingIfNeeded: v) & m
-            return { c in dst.store(c, k) }
+            return AssignOp(dst: dst, src: dst, kind: .constant, k: UInt64(truncatingIfNeeded: v) & m, m: m)
         }
         if let src = place(e, s), index.width(of: e, params: s.params) == w {
-            return { c in dst.store(c, src.load(c)) }
+            return AssignOp(dst: dst, src: src, kind: .copy, k: 0, m: m)
         }
         if case .binary(let op, let a, .const(let kv, _)) = e, let src = place(a, s), index.width(of: a, params: s.params) == w,
            !index.isSigned(a, params: s.params) {
             let k = UInt64(truncatingIfNeeded: kv) & m
+            let kind: AssignOp.Kind
             switch op {
-            case .add: return { c in dst.store(c, (src.load(c) &+ k) & m) }
-            case .sub: return { c in dst.store(c, (src.load(c) &- k) & m) }
-            case .bitAnd: return { c in dst.store(c, src.load(c) & k) }
-            case .bitOr: return { c in dst.store(c, src.load(c) | k) }
-            case .bitXor: return { c in dst.store(c, src.load(c) ^ k) }
+            case .add: kind = .add
+            case .sub: kind = .sub
+            case .bitAnd: kind = .and
+            case .bitOr: kind = .or
+            case .bitXor: kind = .xor
             default: return nil
             }
+            return AssignOp(dst: dst, src: src, kind: kind, k: k, m: m)
         }
         return nil
+    }
+
+    /// A fused assignment (see `assignOp`) as one closure specialized for its shape.
+    func fusedAssign(_ r: FieldRef, _ e: Expr, _ s: Scope, width w: Int) -> StmtFn? {
+        guard let op = assignOp(r, e, s, width: w) else { return nil }
+        let dst = op.dst, src = op.src, k = op.k, m = op.m
+        switch op.kind {
+        case .constant: return { c in dst.store(c, k) }
+        case .copy: return { c in dst.store(c, src.load(c)) }
+        case .add: return { c in dst.store(c, (src.load(c) &+ k) & m) }
+        case .sub: return { c in dst.store(c, (src.load(c) &- k) & m) }
+        case .and: return { c in dst.store(c, src.load(c) & k) }
+        case .or: return { c in dst.store(c, src.load(c) | k) }
+        case .xor: return { c in dst.store(c, src.load(c) ^ k) }
+        }
+    }
+
+    /// Consecutive simple assignments (an action's body, typically) as one closure: up to four
+    /// captured one by one, more in a loop over a table of them.
+    func assignRun(_ ops: [AssignOp]) -> StmtFn {
+        switch ops.count {
+        case 1: let a = ops[0]; return { c in a.run(c) }
+        case 2: let a = ops[0], b = ops[1]; return { c in a.run(c); b.run(c) }
+        case 3: let a = ops[0], b = ops[1], d = ops[2]; return { c in a.run(c); b.run(c); d.run(c) }
+        case 4: let a = ops[0], b = ops[1], d = ops[2], e = ops[3]; return { c in a.run(c); b.run(c); d.run(c); e.run(c) }
+        default:
+            let n = ops.count
+            let table = UnsafeMutablePointer<AssignOp>.allocate(capacity: n)
+            table.initialize(from: ops, count: n)
+            rawBuffers.append(UnsafeMutableRawPointer(table))
+            return { c in for i in 0..<n { table[i].run(c) } }
+        }
     }
 
     /// A fused comparison of a simple place with a constant (or another place), or nil.
@@ -178,5 +212,29 @@ extension ProgramCompiler {
             return [CompareTerm(source: .bits(byte: bits[0].byte, shift: bits[0].shift, width: bits[0].width), op: o, k: k)]
         }
         return nil
+    }
+}
+
+/// A simple assignment as data (see `ProgramCompiler.assignOp`).
+struct AssignOp {
+    enum Kind: UInt8 { case constant, copy, add, sub, and, or, xor }
+    var dst: Place
+    var src: Place
+    var kind: Kind
+    var k: UInt64
+    var m: UInt64
+
+    @inline(__always) func run(_ c: ExecContext) {
+        let v: UInt64
+        switch kind {
+        case .constant: v = k
+        case .copy: v = src.load(c)
+        case .add: v = (src.load(c) &+ k) & m
+        case .sub: v = (src.load(c) &- k) & m
+        case .and: v = src.load(c) & k
+        case .or: v = src.load(c) | k
+        case .xor: v = src.load(c) ^ k
+        }
+        dst.store(c, v)
     }
 }

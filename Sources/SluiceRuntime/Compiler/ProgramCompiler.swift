@@ -14,8 +14,8 @@ final class ProgramCompiler {
     var compiledActions: [String: StmtOp] = [:]
     var callBuffers: [UnsafeMutablePointer<UInt64>] = []
     var wideBuffers: [UnsafeMutablePointer<UInt128>] = []
-    /// Fixed-field tables of hash fast paths (freed with the compiler).
-    var hashParts: [UnsafeMutableRawPointer] = []
+    /// Tables of fast paths (hash inputs, assignment runs), freed with the compiler.
+    var rawBuffers: [UnsafeMutableRawPointer] = []
     var checksumBuffers: [UnsafeMutablePointer<UInt8>] = []
     var intBuffers: [UnsafeMutablePointer<Int>] = []
     var selectTables: [(UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<Bool>, UnsafeMutablePointer<Int32>)] = []
@@ -48,7 +48,7 @@ final class ProgramCompiler {
     deinit {
         for b in callBuffers { b.deallocate() }
         for b in wideBuffers { b.deallocate() }
-        for b in hashParts { b.deallocate() }
+        for b in rawBuffers { b.deallocate() }
         for b in checksumBuffers { b.deallocate() }
         for b in intBuffers { b.deallocate() }
         for (a, b, c) in selectTables { a.deallocate(); b.deallocate(); c.deallocate() }

@@ -3,13 +3,28 @@ import SluiceIR
 extension ProgramCompiler {
     /// Compile a sequence. Statements that may `exit` are followed by a check of the flag.
     func block(_ stmts: [Stmt], _ s: Scope) throws -> StmtFn {
-        // Pairwise composition: no array walk per packet. (Closures travel in `StmtOp`s: a bare
-        // closure in an array would come back wrapped in a reabstraction thunk.)
-        let ops = try stmts.map { StmtOp(run: try stmt($0, s)) }
-        guard var acc = ops.last?.run else { return { _ in } }
-        for (st, op) in zip(stmts, ops).dropLast().reversed() {
+        // Runs of simple assignments become one closure each (`assignRun`); the rest compose
+        // pairwise: no array walk per packet. (Closures travel in `StmtOp`s: a bare closure in
+        // an array would come back wrapped in a reabstraction thunk.)
+        var ops: [(op: StmtOp, mayExit: Bool)] = []
+        var run: [AssignOp] = []
+        func flush() {
+            if !run.isEmpty { ops.append((StmtOp(run: assignRun(run)), false)); run = [] }
+        }
+        for st in stmts {
+            if case .assign(let r, let e) = st, let d = try? fieldDecl(r, s), d.width <= 64,
+               let op = assignOp(r, e, s, width: d.width) {
+                run.append(op)
+                continue
+            }
+            flush()
+            ops.append((StmtOp(run: try stmt(st, s)), st.mayExit))
+        }
+        flush()
+        guard var acc = ops.last?.op.run else { return { _ in } }
+        for (op, mayExit) in ops.dropLast().reversed() {
             let f = op.run, rest = acc
-            acc = st.mayExit ? { c in f(c); if !c.exited { rest(c) } } : { c in f(c); rest(c) }
+            acc = mayExit ? { c in f(c); if !c.exited { rest(c) } } : { c in f(c); rest(c) }
         }
         return acc
     }
