@@ -304,7 +304,7 @@ extension ProgramCompiler {
             if case .signed = e { isSigned = true }
             let signed = isSigned || index.isSigned(a, params: s.params) || index.isSigned(b, params: s.params)
             return try binary(op, a, b, s, resultWidth: w, signed: signed)
-        case .slice(let a, let hi, let lo):
+        case .slice(let a, _, let lo):
             let aw = width(a, s, expected: nil)
             if aw > 64 {
                 let f = try wide(a, s)
