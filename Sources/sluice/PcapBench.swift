@@ -51,6 +51,10 @@ struct PcapBenchCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let lab = try BenchLab()
         defer { lab.remove() }
+        // Ctrl-C or SIGTERM ends the run between measurements, so that the namespaces and the
+        // file are removed (the defers above run).
+        StopSignal.install()
+        func checkStop() throws { if StopSignal.requested != nil { throw CLIError("interrupted; the namespaces and files it made are removed") } }
 
         // The file: 64-byte frames to the switch, spread over 256 destinations of 10.0.2.0/24.
         let file = dir + "/frames.pcap"
@@ -72,6 +76,7 @@ struct PcapBenchCommand: ParsableCommand {
         // (a) send and tcpreplay, alternating, into the source's veth.
         var send: [Double] = [], replayTool: [Double] = []
         for r in 1...`repeat` {
+            try checkStop()
             progress("send: run \(r)/\(`repeat`)")
             let s = try lab.exec(lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
             guard s.status == 0, let mpps = jsonNumber(s.out, "mpps") else { throw CLIError("sluice send failed: \(s.err)\(s.out)") }
@@ -88,15 +93,16 @@ struct PcapBenchCommand: ParsableCommand {
         var attach: [Double] = []
         var forwardedShare: [Double] = []
         for r in 1...`repeat` {
+            try checkStop()
             progress("attach: run \(r)/\(`repeat`)")
             let sw = try ChildProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--program", "ipv4-router", "--entries", entries,
                                                          "--port", "1=\(lab.switchIf[0])", "--port", "2=\(lab.switchIf[1])", "--json"])
+            defer { sw.terminate() }
             guard sw.waitForError(containing: "Ctrl-C to stop", seconds: 20) else {
-                sw.terminate()
                 throw CLIError("sluice attach did not start: \(sw.errorText)")
             }
             let s = try lab.exec(lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
-            guard s.status == 0, let seconds = jsonNumber(s.out, "elapsed_s") else { sw.terminate(); throw CLIError("sluice send failed: \(s.err)") }
+            guard s.status == 0, let seconds = jsonNumber(s.out, "elapsed_s") else { throw CLIError("sluice send failed: \(s.err)") }
             usleep(300_000)
             sw.signal(SIGINT)
             sw.wait(seconds: 30)
@@ -109,6 +115,7 @@ struct PcapBenchCommand: ParsableCommand {
         // (c) offline replay.
         var offline: [Double] = []
         for r in 1...`repeat` {
+            try checkStop()
             progress("replay: run \(r)/\(`repeat`)")
             let o = try runTool(me, ["replay", file, "--program", "ipv4-router", "--entries", entries, "--out", dir + "/replay-out", "--json"])
             guard o.status == 0, let mpps = jsonNumber(o.out, "mpps") else { throw CLIError("sluice replay failed: \(o.err)") }

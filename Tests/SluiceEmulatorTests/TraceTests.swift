@@ -94,15 +94,21 @@ import SluiceTesting
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let emu = try network(dir)
-        #expect(throws: EmulatorError.self) { try emu.inject(InjectedTrace(node: "s9", port: 1)) }
-        do { try emu.inject(InjectedTrace(node: "s9", port: 1)) } catch {
-            #expect("\(error)" == "trace: no node named 's9'; nodes: h1, s1, h2")
+        func message(_ body: () throws -> Void) -> String? {
+            do { try body() } catch { return "\(error)" }
+            return nil
         }
-        do { try emu.inject(InjectedTrace(node: "h1", port: 3)) } catch {
-            #expect("\(error)" == "trace: host 'h1' has one port, 0 (got 3); use h1:0")
-        }
-        do { try emu.inject(InjectedTrace(node: "s1", port: 1), speed: 0) } catch {
-            #expect("\(error)" == "trace at s1:1: speed must be a positive number (got 0.0)")
-        }
+        #expect(message { try emu.inject(InjectedTrace(node: "s9", port: 1)) } == "trace: no node named 's9'; nodes: h1, s1, h2")
+        #expect(message { try emu.inject(InjectedTrace(node: "h1", port: 3)) } == "trace: host 'h1' has one port, 0 (got 3); use h1:0")
+        #expect(message { try emu.inject(InjectedTrace(node: "s1", port: 1), speed: 0) } == "trace at s1:1: speed must be a positive number (got 0.0)")
+        // A capture whose first record is stamped 0 and the next one in 2023: beyond the
+        // simulable time at speed 1 (an error, not a trap); 10^9 times faster it fits.
+        var far = InjectedTrace(node: "s1", port: 1)
+        far.append(timestampNanoseconds: 0, bytes: frame(ttl: 9, payload: 10))
+        far.append(timestampNanoseconds: 1_700_000_000_000_000_000, bytes: frame(ttl: 9, payload: 10))
+        let farMessage = message { try emu.inject(far) }
+        #expect(farMessage?.hasPrefix("trace at s1:1: frame 2 comes 1700000000.0 s after the first; at speed 1.0 that is beyond the simulable time") == true, "\(farMessage ?? "no error")")
+        #expect(message { try emu.inject(far, speed: 1e9) } == nil)
+        #expect(emu.injections.count == 1)
     }
 }

@@ -7,6 +7,8 @@ import SluiceRuntime
 @usableFromInline final class PacketPool {
     /// Buffers hold a frame of the largest MTU plus headroom for pushed headers.
     let bufferCapacity: Int
+    /// The largest frame any link carries (its MTU plus the Ethernet header).
+    let maxFrame: Int
     let headroom = 256
     /// Words of bridged metadata per packet (the largest `bridgeWords` of any switch).
     let bridgeStride: Int
@@ -26,9 +28,10 @@ import SluiceRuntime
     /// host zeroes the payload only up to here. Loading outside bytes sets it to the capacity.
     @exclusivity(unchecked) var dirtyEnd: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) var free: UnsafeMutablePointer<Int32>
-    /// The buffers' memory: one calloc'd slab a growth step. Slabs this large are fresh
-    /// mappings the kernel zeroes on first touch, so a pool sized for a deep queue costs no
-    /// time or memory until packets use it.
+    /// The buffers' memory: one calloc'd slab a growth step. Slabs this large are usually
+    /// fresh mappings the kernel zeroes on first touch, so a pool sized for a deep queue costs
+    /// little until packets use it (once glibc has raised its mmap threshold after frees,
+    /// calloc zeroes them itself: correct, only slower).
     @exclusivity(unchecked) var slabs: [UnsafeMutableRawPointer] = []
     @exclusivity(unchecked) var freeCount = 0
     @exclusivity(unchecked) var capacity = 0
@@ -38,6 +41,7 @@ import SluiceRuntime
 
     init(maxFrame: Int, bridgeWords: Int, initial: Int = 256) {
         bufferCapacity = 256 + maxFrame + 256
+        self.maxFrame = maxFrame
         bridgeStride = max(bridgeWords, 1)
         buffers = .allocate(capacity: 1)
         enqueuedAt = .allocate(capacity: 1)

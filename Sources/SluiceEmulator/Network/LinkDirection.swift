@@ -68,7 +68,6 @@ import SluiceRuntime
         var arrival: Int64
     }
 
-    /// Serialization time of `bytes` at `rate`, in picoseconds, rounded up.
     /// Bytes serialized onto the wire by `time`: all sent bytes but the part of the frame still
     /// being serialized then.
     func serializedBytes(at time: Int64) -> UInt64 {
@@ -77,6 +76,7 @@ import SluiceRuntime
         return txBytes &- min(txBytes, pending)
     }
 
+    /// Serialization time of `bytes` at `rate`, in picoseconds, rounded up.
     @inline(__always) static func serialization(bytes: Int, rate: UInt64) -> Int64 {
         let bits = UInt64(bytes) &* 8 &* 1_000_000_000_000
         return Int64((bits + rate - 1) / rate)

@@ -206,7 +206,7 @@ extension Emulator {
                 let acked = Int(ack - c.sndUna)
                 c.sndUna = ack
                 c.dupAcks = 0
-                c.rttSample(now - Int64(ts), minRTO: options.minRTO)
+                c.rttSample(now &- Int64(truncatingIfNeeded: ts), minRTO: options.minRTO)
                 c.onAck(acked: acked, marked: marked)
                 while c.ackedMessages < c.messages.count && c.messages[c.ackedMessages].end <= c.sndUna {
                     let m = c.messages[c.ackedMessages]

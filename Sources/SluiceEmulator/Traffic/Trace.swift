@@ -34,7 +34,8 @@ public struct InjectionResult: Sendable, Encodable {
     public var port: UInt16
     public var frames: Int
     public var injected: UInt64 = 0
-    /// Frames larger than the largest link MTU allows (they cannot be on any emulated wire).
+    /// Frames larger than the largest link MTU allows (they cannot be on any emulated wire):
+    /// not injected.
     public var oversize: UInt64 = 0
     /// Simulated time of the first and last injection (picoseconds).
     public var first: Int64?
@@ -75,9 +76,18 @@ extension Emulator {
         } else {
             guard trace.port < 512 else { throw EmulatorError("trace: port \(trace.port) of switch '\(trace.node)' is out of range (valid: 0 to 511)") }
         }
+        // Offsets in picoseconds, in 128 bits: captures may span decades (a first record
+        // stamped 0), and pcapng stamps can be any 64-bit value.
         let t0 = trace.timestamps.first ?? 0
-        let times = trace.timestamps.map { t -> Int64 in
-            start + Int64((Double(max(t - t0, 0)) * 1000 / speed).rounded())
+        var times: [Int64] = []
+        times.reserveCapacity(trace.count)
+        for (i, t) in trace.timestamps.enumerated() {
+            let gap = max(Int128(t) - Int128(t0), 0) * 1000
+            let scaled = (Double(gap) / speed).rounded()
+            guard scaled.isFinite, scaled < Double(Int64.max / 2), Int128(start) + Int128(scaled) < Int128(Int64.max / 2) else {
+                throw EmulatorError("trace at \(trace.node):\(trace.port): frame \(i + 1) comes \(Double(gap) / 1e12) s after the first; at speed \(speed) that is beyond the simulable time (about 53 days); cut the capture or raise --speed")
+            }
+            times.append(start + Int64(scaled))
         }
         traces.append(TraceState(trace: trace, role: role, times: times,
                                  result: InjectionResult(node: trace.node, port: trace.port, frames: trace.count)))
@@ -95,29 +105,30 @@ extension Emulator {
 
     /// Frame `i` of trace `t` enters the network; the next one is scheduled.
     func injectFrame(trace t: Int, frame i: Int) {
-        let tr = withUnsafeMutablePointer(to: &traces[t]) { $0 }
-        let from = tr.pointee.trace.offsets[i], len = tr.pointee.trace.offsets[i + 1] - from
-        if len > pool.bufferCapacity - pool.headroom {
-            tr.pointee.result.oversize += 1
+        let from = traces[t].trace.offsets[i], len = traces[t].trace.offsets[i + 1] - from
+        let role = traces[t].role, port = traces[t].trace.port
+        if len > pool.maxFrame {
+            traces[t].result.oversize += 1
         } else {
             let p = pool.allocate()
             let b = pool.reset(p, length: len)
-            tr.pointee.trace.bytes.withUnsafeBufferPointer { src in
+            traces[t].trace.bytes.withUnsafeBufferPointer { src in
                 b.update(from: src.baseAddress! + from, count: len)
             }
             pool.markForeign(p)
-            tr.pointee.result.injected += 1
-            if tr.pointee.result.first == nil { tr.pointee.result.first = now }
-            tr.pointee.result.last = now
-            let role = tr.pointee.role
+            traces[t].result.injected += 1
+            if traces[t].result.first == nil { traces[t].result.first = now }
+            traces[t].result.last = now
+            // The switch or host may schedule more (never another trace), so the trace is
+            // indexed again afterwards rather than held by pointer.
             if role >= 0 {
-                switchIngress(Int(role), packet: p, port: tr.pointee.trace.port, recirculated: false)
+                switchIngress(Int(role), packet: p, port: port, recirculated: false)
             } else {
                 enqueue(Int(hosts[Int(-role - 1)].nic), p)
             }
         }
-        if i + 1 < tr.pointee.times.count {
-            events.push(max(tr.pointee.times[i + 1], now), .inject, target: Int32(t), arg: Int32(i + 1))
+        if i + 1 < traces[t].times.count {
+            events.push(max(traces[t].times[i + 1], now), .inject, target: Int32(t), arg: Int32(i + 1))
         }
     }
 

@@ -169,7 +169,8 @@ struct Attach: ParsableCommand {
                     break loop
                 }
             }
-            if StatusSignal.take() { printCounters(counters, pipeline, noInterface: noInterface, oversize: oversize, captures: captures, json: false) }
+            // With --json, standard output holds only the final object: interim tables go to stderr.
+            if StatusSignal.take() { printCounters(counters, pipeline, noInterface: noInterface, oversize: oversize, captures: captures, json: false, toStandardError: json) }
         }
         // What the kernel already captured is still forwarded.
         for i in captures.indices { _ = try? captures[i].drain(limit: 0, within: 200_000_000) { handle($0, i) } }
@@ -178,7 +179,8 @@ struct Attach: ParsableCommand {
     }
 
     func printCounters(_ counters: [PortCounters], _ pipeline: Pipeline, noInterface: UInt64, oversize: UInt64,
-                       captures: [LiveCapture], json: Bool) {
+                       captures: [LiveCapture], json: Bool, toStandardError: Bool = false) {
+        func emit(_ line: String) { if toStandardError { stderr(line) } else { print(line) } }
         var counters = counters
         for (i, c) in captures.enumerated() { counters[i].kernel_dropped = c.statistics()?.dropped ?? 0 }
         let s = pipeline.stats
@@ -200,14 +202,14 @@ struct Attach: ParsableCommand {
         }
         func right(_ v: UInt64, _ w: Int) -> String { let t = "\(v)"; return String(repeating: " ", count: max(0, w - t.count)) + t }
         let width = max(9, counters.map(\.interface.count).max() ?? 0)
-        print("port  " + "interface".padding(toLength: width, withPad: " ", startingAt: 0)
+        emit("port  " + "interface".padding(toLength: width, withPad: " ", startingAt: 0)
               + "  rx packets     rx bytes  tx packets     tx bytes  tx errors  kernel drops")
         for c in counters {
-            print(right(UInt64(c.port), 4) + "  " + c.interface.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+            emit(right(UInt64(c.port), 4) + "  " + c.interface.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                   + right(c.rx_packets, 10) + " " + right(c.rx_bytes, 12) + "  " + right(c.tx_packets, 10) + " "
                   + right(c.tx_bytes, 12) + "  " + right(c.tx_errors, 9) + "  " + right(c.kernel_dropped, 12))
         }
-        print("pipeline: received \(s.received), sent \(s.sent); drops: parser \(s.parserDrops), ingress \(s.ingressDrops), egress \(s.egressDrops), pass limit \(s.passLimitDrops), empty group \(s.emptyGroupDrops), no interface on the output port \(noInterface), larger than a buffer \(oversize)")
+        emit("pipeline: received \(s.received), sent \(s.sent); drops: parser \(s.parserDrops), ingress \(s.ingressDrops), egress \(s.egressDrops), pass limit \(s.passLimitDrops), empty group \(s.emptyGroupDrops), no interface on the output port \(noInterface), larger than a buffer \(oversize)")
         fflush(Glibc.stdout)
     }
 }
