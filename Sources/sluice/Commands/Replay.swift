@@ -71,8 +71,8 @@ struct Replay: ParsableCommand {
             guard let at else { throw ValidationError("--topology needs --at NODE:PORT (where the frames enter), e.g. --at leaf1:1") }
             _ = try Self.endpoint(at)
             guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number (got \(speed))") }
-            if program != nil || out != nil || entries != nil {
-                throw ValidationError("--program, --entries and --out are for offline replay; with --topology the topology's switches run their programs (use --report or --pcap-dir for output)")
+            if program != nil || out != nil || entries != nil || port != 0 {
+                throw ValidationError("--program, --entries, --port and --out are for offline replay; with --topology the topology's switches run their programs, frames enter at --at, and --report or --pcap-dir give the output")
             }
             return
         }
@@ -194,7 +194,16 @@ final class OfflineReplay {
     let progress: Bool
     let file: String
     let fileSize: Int?
+    /// One writer per port that sent something (they own the writers), and the same writers
+    /// unretained by port for the loop (ports are 9 bits: 512 slots), so that finding a port's
+    /// writer costs no reference counting.
     @exclusivity(unchecked) private var writers = [PcapWriter?](repeating: nil, count: 512)
+    private let byPort: UnsafeMutablePointer<Unmanaged<PcapWriter>?> = {
+        let p = UnsafeMutablePointer<Unmanaged<PcapWriter>?>.allocate(capacity: 512)
+        p.initialize(repeating: nil, count: 512)
+        return p
+    }()
+    deinit { byPort.deallocate() }
     @exclusivity(unchecked) private(set) var packets = 0
     @exclusivity(unchecked) private(set) var bytes = 0
     /// Packets larger than a packet buffer (not counted by the pipeline on this path).
@@ -238,8 +247,11 @@ final class OfflineReplay {
                 p.process(buffer, port: port, timestamp: UInt64(clamping: packet.timestamp))
                 for i in 0..<p.outputCount {
                     let o = p.output(i)
-                    try writer(Int(o.port)).write(timestampNanoseconds: packet.timestamp,
-                                                  bytes: UnsafeRawBufferPointer(start: o.buffer.data, count: o.buffer.length))
+                    let port = Int(o.port) & 511  // egress ports are 9 bits
+                    let w = try byPort[port] ?? openWriter(port)
+                    w._withUnsafeGuaranteedRef {
+                        $0.write(timestampNanoseconds: packet.timestamp, bytes: UnsafeRawBufferPointer(start: o.buffer.data, count: o.buffer.length))
+                    }
                 }
                 if let c = controller {
                     let d = p.drainDigests()
@@ -268,19 +280,13 @@ final class OfflineReplay {
         return damage
     }
 
-    @inline(__always)
-    private func writer(_ port: Int) throws -> PcapWriter {
-        if port < writers.count, let w = writers[port] { return w }
-        return try openWriter(port)
-    }
-
-    private func openWriter(_ port: Int) throws -> PcapWriter {
-        if port >= writers.count { writers += [PcapWriter?](repeating: nil, count: port + 1 - writers.count) }
+    private func openWriter(_ port: Int) throws -> Unmanaged<PcapWriter> {
         let path = (directory as NSString).appendingPathComponent("port-\(port).pcap")
         do {
             let w = try PcapWriter(path: path, snaplen: PcapFileReader.maxCaptureLength)
             writers[port] = w
-            return w
+            byPort[port] = Unmanaged.passUnretained(w)
+            return Unmanaged.passUnretained(w)
         } catch {
             throw CLIError("--out: \(error)")
         }
