@@ -57,15 +57,35 @@ public enum ECMPRouter {
             Header("ethernet", "ethernet_t")
             Header("ipv4", "ipv4_t")
             Header("l4", "l4_ports_t")
+            Parser {
+                Common.ethernetStart()
+            }
+            Common.ipv4AndPortsStates
+            routing(routes: routes, members: members)
+            Ingress {
+                route
+            }
+            Deparser {
+                UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
+                Emit(hdr.ethernet)
+                Emit(hdr.ipv4)
+                Emit(hdr.l4)
+            }
+        }
+    }
+
+    /// The routing part on its own: metadata, actions and the tables `switch_mac`, `ipv4_lpm`
+    /// and `ecmp_nhop`. Programs that also route (the aggregation programs forward everything
+    /// that is not theirs) include it and run `route`, so that the routing controller fills
+    /// their tables exactly as it fills `ecmp-router`'s. Needs `hdr.ethernet`, `hdr.ipv4` and
+    /// `hdr.l4` (ports, for the hash).
+    public static func routing(routes: Int = 131_072, members: Int = 16_384) -> Components {
+        Components {
             Metadata {
                 Field("switch_mac", 48)
                 Field("ecmp_group", 16)
                 Field("ecmp_member", 16)
             }
-            Parser {
-                Common.ethernetStart()
-            }
-            Common.ipv4AndPortsStates
             Action("drop") {
                 Drop()
             }
@@ -104,21 +124,18 @@ public enum ECMPRouter {
                 DefaultAction("drop")
                 Size(members)
             }
-            Ingress {
-                Common.routeIPv4 {
-                    Apply("switch_mac")
-                    Switch(apply: "ipv4_lpm") {
-                        On("ecmp") {
-                            Apply("ecmp_nhop")
-                        }
-                    }
+        }
+    }
+
+    /// Route an IPv4 packet with `routing`'s tables (dropping what `Common.routeIPv4` drops).
+    @StatementBuilder
+    public static var route: [Stmt] {
+        Common.routeIPv4 {
+            Apply("switch_mac")
+            Switch(apply: "ipv4_lpm") {
+                On("ecmp") {
+                    Apply("ecmp_nhop")
                 }
-            }
-            Deparser {
-                UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
-                Emit(hdr.ethernet)
-                Emit(hdr.ipv4)
-                Emit(hdr.l4)
             }
         }
     }

@@ -9,6 +9,9 @@ public struct ProgramInfo: Sendable {
     public let build: @Sendable () -> SwitchProgram
     /// Makes the program's controller for a switch with these ports, if it has one.
     public let controller: (@Sendable ([UInt16]) -> any ProgramController)?
+    /// The program has `ECMPRouter.routing`'s tables, so the emulator's routing controller can
+    /// fill them (`routing: true` in a topology file).
+    public var routes: Bool = false
 }
 
 /// Every program in `Programs/`, in the order `sluice programs` lists them.
@@ -18,7 +21,8 @@ public enum ProgramRegistry {
         ProgramInfo(name: L2Switch.name, summary: L2Switch.summary, build: { L2Switch.program() },
                     controller: { L2Switch.Controller(ports: $0) }),
         ProgramInfo(name: ACLFirewall.name, summary: ACLFirewall.summary, build: { ACLFirewall.program() }, controller: nil),
-        ProgramInfo(name: ECMPRouter.name, summary: ECMPRouter.summary, build: { ECMPRouter.program() }, controller: nil),
+        ProgramInfo(name: ECMPRouter.name, summary: ECMPRouter.summary, build: { ECMPRouter.program() }, controller: nil,
+                    routes: true),
     ]
 
     public static func named(_ name: String) -> ProgramInfo? { all.first { $0.name == name } }

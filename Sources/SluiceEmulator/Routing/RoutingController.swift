@@ -11,11 +11,12 @@ import SluicePrograms
 /// that do not route (`routing: false`, any program) still carry traffic in the graph: their
 /// entries are their own business.
 public enum RoutingController {
-    /// The program whose tables the controller fills.
-    public static let program = ECMPRouter.name
+    /// The programs whose tables the controller fills: those built on `ECMPRouter.routing`
+    /// (registry entries with `routes: true`), ecmp-router first.
+    public static var programs: [String] { ProgramRegistry.all.filter(\.routes).map(\.name) }
 
     /// Shortest-path (hop count) routes to every host, installed on every switch whose
-    /// SwitchSpec has routing == true and runs ecmp-router; equal-cost next hops become ECMP
+    /// SwitchSpec has routing == true and runs one of `programs`; equal-cost next hops become ECMP
     /// groups (one group per distinct set of ports on a switch, members in port order).
     ///
     /// Per routed switch: the default action of `switch_mac` is set to the switch's MAC, each
@@ -28,8 +29,9 @@ public enum RoutingController {
         var planes: [Int: any ControlPlane] = [:]
         for s in routed {
             let spec = nodes[s].switchSpec!
-            guard spec.program == program else {
-                throw RoutingError("switch '\(nodes[s].name)' runs '\(spec.program)' with routing: true; the routing controller installs routes only into '\(program)' (use program: \(program), or routing: false with an entries file)")
+            guard programs.contains(spec.program) else {
+                let names = programs.joined(separator: ", ")
+                throw RoutingError("switch '\(nodes[s].name)' runs '\(spec.program)' with routing: true; the routing controller installs routes only into \(names) (use one of those programs, or routing: false with an entries file)")
             }
             guard let cp = controlPlane(s) else {
                 throw RoutingError("switch '\(nodes[s].name)': no control plane to install routes into")

@@ -681,10 +681,11 @@ struct TopologyReader {
                     entries = path
                 }
                 let routing = f.routing?.value ?? (entries == nil)
-                if routing && program.value != RoutingController.program {
+                if routing && !RoutingController.programs.contains(program.value) {
                     // Caught here rather than when the emulator starts, so the error has a line.
-                    let problem = "the routing controller fills only '\(RoutingController.program)' switches, and '\(d.name)' runs '\(program.value)'"
-                    let valid = "program: \(RoutingController.program), or an entries file instead of routing"
+                    let names = RoutingController.programs.joined(separator: ", ")
+                    let problem = "the routing controller fills only switches running \(names), and '\(d.name)' runs '\(program.value)'"
+                    let valid = "program: one of \(names), or an entries file instead of routing"
                     if let r = f.routing { throw source.error(r.node, r.field, problem, valid: valid) }
                     throw source.error(program.node, program.field, problem + " with no entries file", valid: valid)
                 }
