@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SluicePrograms", targets: ["SluicePrograms"]),
         .library(name: "SluiceEmulator", targets: ["SluiceEmulator"]),
         .library(name: "SluicePcap", targets: ["SluicePcap"]),
+        .library(name: "SluiceML", targets: ["SluiceML"]),
         .executable(name: "sluice", targets: ["sluice"]),
     ],
     dependencies: [
@@ -36,6 +37,9 @@ let package = Package(
             "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluicePcap",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Collectives (ring, halving-doubling, parameter server), the in-network aggregation host
+        // protocol (worker, quantization) on emulated hosts and real UDP sockets, experiments.
+        .target(name: "SluiceML", dependencies: ["SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR"]),
         // libpcap, as a system library: the module map and a shim header in Sources/CPcap.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // pcap and pcapng files (pure Swift reader, nanosecond pcap writer), live capture and
@@ -44,13 +48,14 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap",
+                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
         .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluicePrograms", "SluiceTesting"]),
+        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting"]),
         .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
         // Snapshots/ and Specs/ are read from the source tree by path (see IRSnapshotTests).
         .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms"],

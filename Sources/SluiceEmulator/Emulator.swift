@@ -17,6 +17,11 @@ public struct EmulatorOptions: Sendable {
     /// Transport: smallest retransmission timeout and initial window (packets).
     public var minRTO: Int64 = 1_000_000_000
     public var initialWindow = 10
+    /// Bytes every frame costs on a wire beyond its own: 24 for Ethernet (FCS 4, preamble and
+    /// start delimiter 8, inter-frame gap 12). 0 (the default) serializes the frame's bytes only,
+    /// as the topology runs and figures before this option did; experiments that compare
+    /// against a line-rate bound set 24.
+    public var wireOverhead = 0
     public init() {}
 }
 
@@ -51,6 +56,8 @@ public final class Emulator {
     /// (source host, destination host) -> connection, used when sending starts (never per packet).
     @exclusivity(unchecked) var connectionIndex: [Int64: Int32] = [:]
     @exclusivity(unchecked) var applications: [[any Application]]
+    /// UDP ports bound on each host (`HostAPI.bind`): few per host, scanned per datagram.
+    @exclusivity(unchecked) var bound: [[BoundPort]]
     @exclusivity(unchecked) var captures: [PcapWriter] = []
     /// Captured frames injected at nodes (`inject`).
     @exclusivity(unchecked) var traces: [TraceState] = []
@@ -135,6 +142,7 @@ public final class Emulator {
         for (i, x) in hs.enumerated() { (hostRefs + i).initialize(to: .passUnretained(x)) }
         controllers = ctrls
         applications = Array(repeating: [], count: hs.count)
+        bound = Array(repeating: [], count: hs.count)
         let maxMTU = spec.links.map(\.mtu).max() ?? 1500
         pool = PacketPool(maxFrame: maxMTU + HostStack.ethernet, bridgeWords: bridgeWords)
 
@@ -386,7 +394,7 @@ public final class Emulator {
             pool.release(p)
             return
         }
-        let done = now + LinkDirection.serialization(bytes: len, rate: dir.pointee.rate)
+        let done = now + LinkDirection.serialization(bytes: len &+ options.wireOverhead, rate: dir.pointee.rate)
         dir.pointee.busyUntil = done
         dir.pointee.txPackets += 1
         dir.pointee.txBytes += UInt64(len)
@@ -426,6 +434,10 @@ public final class Emulator {
     // MARK: switches
 
     func switchIngress(_ s: Int, packet p: Int32, port: UInt16, recirculated: Bool) {
+        if !recirculated && switchRefs[s]._withUnsafeGuaranteedRef({ $0.dropsOnArrival(port: port) }) {
+            pool.release(p)
+            return
+        }
         let pass = recirculated ? Int(pool.pass[Int(p)]) : 0
         let inPort = recirculated ? UInt16(truncatingIfNeeded: pool.replica[Int(p)] >> 20) : port
         if !recirculated { pool.replica[Int(p)] = UInt32(port) << 20 }

@@ -61,6 +61,15 @@ extension Emulator {
             transportReceive(host: Int32(h), payload, payloadLen, ce: ce)
             return
         }
+        if !bound[h].isEmpty {
+            let port = HostStack.get16(udp + 2)
+            for x in bound[h] where x.port == port {
+                let from = UDPEndpoint(mac: HostStack.getMAC(b + 6), ip: HostStack.get32(ip + 12), port: HostStack.get16(udp))
+                x.receiver.received(datagram: UnsafeRawBufferPointer(start: payload, count: max(0, payloadLen)),
+                                    from: from, ce: ce, HostAPI(emulator: self, host: Int32(h)))
+                return
+            }
+        }
         guard payloadLen >= UDPFlowState.tagBytes else { hosts[h].rxIgnored += 1; return }
         let flow = Int(HostStack.get32(payload))
         guard flow < flowResults.count, flowResults[flow].dst == Int32(h), case .udp = flowResults[flow].kind else {
@@ -94,10 +103,11 @@ extension Emulator {
         return c
     }
 
-    func sendMessage(from: Int32, to: Int32, bytes: Int, tag: UInt64, flow: Int32) {
+    func sendMessage(from: Int32, to: Int32, bytes: Int, tag: UInt64, flow: Int32, attachment: AnyObject? = nil) {
         let c = connection(from: from, to: to)
         c.sendLimit += UInt64(max(bytes, 1))
-        c.messages.append(Connection.Message(end: c.sendLimit, bytes: bytes, tag: tag, queuedAt: now, flow: flow))
+        c.messages.append(Connection.Message(end: c.sendLimit, bytes: bytes, tag: tag, queuedAt: now, flow: flow,
+                                             attachment: attachment))
         transmit(c)
     }
 
@@ -187,7 +197,9 @@ extension Emulator {
                 c.rcvNxt += UInt64(n)
                 while c.deliveredMessages < c.messages.count && c.messages[c.deliveredMessages].end <= c.rcvNxt {
                     c.deliveredMessages += 1
-                    deliver(c, c.messages[c.deliveredMessages - 1])
+                    let m = c.messages[c.deliveredMessages - 1]
+                    c.messages[c.deliveredMessages - 1].attachment = nil
+                    deliver(c, m)
                 }
                 if let f = flowOf(c, seq), f >= 0 {
                     flowResults[f].packetsReceived += 1
@@ -249,7 +261,8 @@ extension Emulator {
             return
         }
         let api = HostAPI(emulator: self, host: c.dst)
-        let msg = ReceivedMessage(from: Int(c.src), bytes: m.bytes, tag: m.tag, sentAt: m.queuedAt, receivedAt: now)
+        let msg = ReceivedMessage(from: Int(c.src), bytes: m.bytes, tag: m.tag, sentAt: m.queuedAt, receivedAt: now,
+                                  attachment: m.attachment)
         for a in applications[Int(c.dst)] { a.received(msg, api) }
     }
 

@@ -28,6 +28,11 @@ enum HostStack {
     @inline(__always) static func get64(_ p: UnsafePointer<UInt8>) -> UInt64 {
         UInt64(get32(p)) << 32 | UInt64(get32(p + 4))
     }
+    @inline(__always) static func getMAC(_ p: UnsafePointer<UInt8>) -> UInt64 {
+        var m: UInt64 = 0
+        for i in 0..<6 { m = m << 8 | UInt64(p[i]) }
+        return m
+    }
     @inline(__always) static func putMAC(_ p: UnsafeMutablePointer<UInt8>, _ mac: UInt64) {
         for i in 0..<6 { p[i] = UInt8(truncatingIfNeeded: mac >> UInt64(40 - 8 * i)) }
     }

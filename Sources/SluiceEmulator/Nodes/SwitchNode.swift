@@ -20,6 +20,20 @@ final class SwitchNode {
     @exclusivity(unchecked) var noPortDrops: UInt64 = 0
     @exclusivity(unchecked) var bufferDrops: UInt64 = 0
     @exclusivity(unchecked) var recirculations: UInt64 = 0
+    /// Packets dropped on arrival by `setArrivalDrop` (SwitchML's drop simulator), per port.
+    @exclusivity(unchecked) var arrivalDrops: [UInt64] = []
+    /// Per port: drop an arriving packet when a draw is below this (0: never); empty: no port drops.
+    @exclusivity(unchecked) var arrivalDropThreshold: [UInt64] = []
+    @exclusivity(unchecked) var arrivalRNG = SplitMix64(seed: 0)
+
+    /// Seeded per-port ingress drop: true if the packet arriving on `port` is to be dropped.
+    @inline(__always) func dropsOnArrival(port: UInt16) -> Bool {
+        guard Int(port) < arrivalDropThreshold.count else { return false }
+        let t = arrivalDropThreshold[Int(port)]
+        guard t != 0, arrivalRNG.next() < t else { return false }
+        arrivalDrops[Int(port)] += 1
+        return true
+    }
 
     init(node: Int32, name: String, pipeline: Pipeline, ports: [UInt16: Int32], latency: Int64, buffer: Int?) {
         self.node = node

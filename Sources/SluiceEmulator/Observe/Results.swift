@@ -33,6 +33,8 @@ public struct SwitchStats: Sendable, Encodable {
     public var noPortDrops: UInt64
     public var bufferDrops: UInt64
     public var recirculations: UInt64
+    /// Dropped on arrival by `Emulator.setArrivalDrop` (seeded per-port drops).
+    public var arrivalDrops: UInt64 = 0
 }
 
 public struct HostStats: Sendable, Encodable {
@@ -62,7 +64,8 @@ extension Emulator {
             let st = s.pipeline.stats
             return SwitchStats(name: s.name, program: s.pipeline.program.name, received: st.received,
                                parserDrops: st.parserDrops, ingressDrops: st.ingressDrops, egressDrops: st.egressDrops,
-                               noPortDrops: s.noPortDrops, bufferDrops: s.bufferDrops, recirculations: s.recirculations)
+                               noPortDrops: s.noPortDrops, bufferDrops: s.bufferDrops, recirculations: s.recirculations,
+                               arrivalDrops: s.arrivalDrops.reduce(0, +))
         }
     }
 

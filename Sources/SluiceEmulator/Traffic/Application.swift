@@ -16,13 +16,15 @@ extension Application {
     public func timer(_ token: Int, _ host: HostAPI) {}
 }
 
-public struct ReceivedMessage: Sendable {
+public struct ReceivedMessage: @unchecked Sendable {
     public var from: Int
     public var bytes: Int
     public var tag: UInt64
     /// When the sender queued it and when its last byte arrived (picoseconds).
     public var sentAt: Int64
     public var receivedAt: Int64
+    /// The object the sender attached (`HostAPI.send(to:bytes:tag:attachment:)`), if any.
+    public var attachment: AnyObject? = nil
 }
 
 /// What an application can do on its host.
@@ -42,6 +44,14 @@ public struct HostAPI {
     /// Send `bytes` reliably to host `to`; `tag` comes back in `received` and `acknowledged`.
     public func send(to: Int, bytes: Int, tag: UInt64) {
         emulator.sendMessage(from: hostIndex, to: Int32(to), bytes: bytes, tag: tag, flow: -1)
+    }
+
+    /// Send `bytes` reliably to host `to` with `attachment` riding along: the transport's
+    /// packets carry no payload bytes, so collectives hand the values a message stands for to
+    /// the receiver this way (like ns-3's packet tags). The timing is that of `bytes` bytes;
+    /// the receiver gets the object in `ReceivedMessage.attachment` when the last byte arrives.
+    public func send(to: Int, bytes: Int, tag: UInt64, attachment: AnyObject?) {
+        emulator.sendMessage(from: hostIndex, to: Int32(to), bytes: bytes, tag: tag, flow: -1, attachment: attachment)
     }
 
     /// Call `timer(token)` after `delay` picoseconds.

@@ -59,6 +59,8 @@ final class Connection {
         var queuedAt: Int64
         /// Flow this message belongs to (bulk flows), or -1 for application messages.
         var flow: Int32
+        /// What the application sent along (`HostAPI.send(...attachment:)`), until delivered.
+        var attachment: AnyObject? = nil
     }
 
     init(id: Int32, src: Int32, dst: Int32, mss: Int, initialWindowPackets: Int, rto: Int64) {
