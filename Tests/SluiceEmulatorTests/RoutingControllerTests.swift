@@ -246,7 +246,8 @@ import SluiceTesting
         var t = Self.line
         t.nodes[3] = Self.router("s2", mac: 0x0200_0000_0A02, program: IPv4Router.name)
         let net = try Network(t)
-        #expect(throws: RoutingError("switch 's2' runs 'ipv4-router' with routing: true; the routing controller installs routes only into 'ecmp-router' (use program: ecmp-router, or routing: false with an entries file)")) {
+        let names = RoutingController.programs.joined(separator: ", ")
+        #expect(throws: RoutingError("switch 's2' runs 'ipv4-router' with routing: true; the routing controller installs routes only into \(names) (use one of those programs, or routing: false with an entries file)")) {
             try net.install()
         }
         // Nothing was installed anywhere.
