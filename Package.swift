@@ -39,7 +39,7 @@ let package = Package(
         ]),
         // Collectives (ring, halving-doubling, parameter server), the in-network aggregation host
         // protocol (worker, quantization) on emulated hosts and real UDP sockets, experiments.
-        .target(name: "SluiceML", dependencies: ["SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR"]),
+        .target(name: "SluiceML", dependencies: ["Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR"]),
         // libpcap, as a system library: the module map and a shim header in Sources/CPcap.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // pcap and pcapng files (pure Swift reader, nanosecond pcap writer), live capture and

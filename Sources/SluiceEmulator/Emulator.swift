@@ -22,6 +22,10 @@ public struct EmulatorOptions: Sendable {
     /// as the topology runs and figures before this option did; experiments that compare
     /// against a line-rate bound set 24.
     public var wireOverhead = 0
+    /// Builds that replace a registered program's default build for this run, by name: the
+    /// same program with other parameters (`switchml` with k = 256, `atp` with fewer
+    /// aggregators). The topology still names the registered program.
+    public var programs: [String: @Sendable () throws -> Program] = [:]
     public init() {}
 }
 
@@ -105,7 +109,7 @@ public final class Emulator {
                     throw EmulatorError("switch '\(node.name)': \(ProgramRegistry.unknown(s.program))")
                 }
                 let program: Program
-                do { program = try info.build().verified() } catch {
+                do { program = try (options.programs[s.program].map { try $0() } ?? info.build().verified()) } catch {
                     throw EmulatorError("switch '\(node.name)': program '\(s.program)' does not verify: \(error)")
                 }
                 let p: Pipeline

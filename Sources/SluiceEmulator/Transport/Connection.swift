@@ -146,3 +146,20 @@ enum TransportHeader {
     static let lastFlag: UInt8 = 1
     static let echoFlag: UInt8 = 2
 }
+
+/// The reliable transport's packet format, for computing bounds.
+public enum TransportFormat {
+    /// Bytes of its header inside the UDP payload.
+    public static let headerBytes = TransportHeader.size
+    /// Payload bytes per packet for an IP MTU.
+    public static func segmentBytes(mtu: Int) -> Int { max(64, mtu - 20 - 8 - TransportHeader.size) }
+    /// Payload efficiency on an Ethernet wire (24 bytes of FCS, preamble and gap a frame),
+    /// counting the acknowledgement every data packet gets on the same wire in the other
+    /// direction of its sender's link (as a host that both sends and acknowledges, in a ring).
+    public static func efficiency(mtu: Int, countingAcks: Bool) -> Double {
+        let mss = segmentBytes(mtu: mtu)
+        let data = 14 + 20 + 8 + TransportHeader.size + mss + 24
+        let ack = 14 + 20 + 8 + TransportHeader.size + 24
+        return Double(mss) / Double(data + (countingAcks ? ack : 0))
+    }
+}
