@@ -23,6 +23,8 @@ public enum ProgramRegistry {
         ProgramInfo(name: ACLFirewall.name, summary: ACLFirewall.summary, build: { ACLFirewall.program() }, controller: nil),
         ProgramInfo(name: ECMPRouter.name, summary: ECMPRouter.summary, build: { ECMPRouter.program() }, controller: nil,
                     routes: true),
+        ProgramInfo(name: SwitchML.name, summary: SwitchML.summary, build: { SwitchML.program() }, controller: nil,
+                    routes: true),
     ]
 
     public static func named(_ name: String) -> ProgramInfo? { all.first { $0.name == name } }

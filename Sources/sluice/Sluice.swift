@@ -19,8 +19,10 @@ struct SluiceCommand: ParsableCommand {
               sluice send trace.pcap -i veth0 --topspeed
               sluice replay in.pcap --program ipv4-router --entries routes.txt --out out
               sluice attach --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
+              sluice experiment ina-e2 --report out/e2
               sluice demo
+              sluice tour
             """,
-        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, Bench.self, Demo.self]
+        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, Bench.self, Experiment.self, Demo.self, Tour.self]
     )
 }

@@ -6,15 +6,15 @@ import SluiceTesting
 import SluiceEmulator
 import Foundation
 
-struct Demo: ParsableCommand {
+struct Tour: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A guided tour: compile ipv4-router and l2-switch, install entries, trace packets, measure.",
+        abstract: "A guided tour of the toolkit: compile ipv4-router and l2-switch, install entries, trace packets, measure.",
         discussion: """
             Runs programs in the software runtime, then a whole leaf-spine fabric in the emulator             (Topologies/leafspine-16.yaml, run from the repository root) and writes its report             (plots, pcaps) to --report.
             """)
 
     @Option(help: "Where the emulation step writes its report and pcaps.")
-    var report: String = "demo-report"
+    var report: String = "tour-report"
 
     @Option(help: "The topology of the emulation step.")
     var topology: String = "Topologies/leafspine-16.yaml"

@@ -1,0 +1,343 @@
+/// What the worker protocol needs from where it runs: a clock, a way to send a datagram to
+/// the aggregation service, and one wake-up. An emulated host (`EmulatedAggregationPort`) and a
+/// real UDP socket (`UDPAggregationPort`) both provide it, so the protocol is written once.
+public protocol AggregationPort: AnyObject {
+    /// Now, in picoseconds (any fixed origin).
+    var now: Int64 { get }
+    /// Send one datagram of `length` bytes, written by `fill`, to the aggregation service.
+    func send(length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void)
+    /// Call the worker's `timerFired()` at `time` or soon after.
+    func wake(at time: Int64)
+}
+
+/// A job's settings, the same on every worker of the job.
+public struct AggregationConfig: Sendable {
+    /// The job number in every packet (the switch checks it against the worker's entry).
+    public var job: UInt8
+    /// Workers in the job (n): the quantization scale keeps a sum of n values inside int32.
+    public var workers: Int
+    /// Values per packet (k): 32, 64, 128 or 256, as the switch program was built.
+    public var elementsPerPacket: Int
+    /// Pool slots the job owns on the switch (s): at most s packets in flight per worker.
+    public var poolSlots: Int
+    /// Retransmission timeout in picoseconds; nil: adaptive, from the measured round trip
+    /// (srtt + 4 rttvar, at least 2 srtt and 10 us; 1 ms before the first sample).
+    public var timeout: Int64?
+
+    public init(job: UInt8 = 1, workers: Int, elementsPerPacket: Int = 64, poolSlots: Int = 256, timeout: Int64? = nil) {
+        self.job = job; self.workers = workers; self.elementsPerPacket = elementsPerPacket
+        self.poolSlots = poolSlots; self.timeout = timeout
+    }
+
+    /// What is wrong with these settings, or nil.
+    public var problem: String? {
+        if SwitchMLFormat.sizeCode(elements: elementsPerPacket) == nil {
+            return "elements per packet \(elementsPerPacket) is not a SwitchML packet size (valid: 32, 64, 128, 256)"
+        }
+        if workers < 1 || workers > 32 { return "\(workers) workers: the switch's bitmaps hold 1 ... 32 workers per job" }
+        if poolSlots < 1 || poolSlots > 0x3FFF { return "pool of \(poolSlots) slots (valid: 1 ... 16383)" }
+        if let t = timeout, t <= 0 { return "timeout \(t) ps must be positive" }
+        return nil
+    }
+}
+
+/// Counters of one worker.
+public struct AggregationStats: Sendable, Encodable {
+    public var packetsSent = 0
+    public var retransmissions = 0
+    public var resultsAccepted = 0
+    /// Results for a packet no longer outstanding (a copy already taken, another job's, an
+    /// earlier operation's) or malformed: discarded.
+    public var discarded = 0
+    public var timeouts = 0
+}
+
+/// The SwitchML worker protocol for one job: streams a tensor through the switch's pool of
+/// slots, `s` packets in flight, each slot reused (alternating shadow sets) as soon as its
+/// result is back; per-slot retransmission on timeout; duplicate and stale results ignored;
+/// float32 through block floating point with exponents one window ahead (`Quantization`).
+///
+/// Operations run one after another in the order submitted (`allReduce`); every worker of the
+/// job must submit the same sequence with tensors of the same size. Results are written in
+/// place. Per packet: no allocation, no existentials (the port is a generic parameter).
+public final class AggregationWorker<Port: AggregationPort> {
+    public let config: AggregationConfig
+    public let port: Port
+    public private(set) var stats = AggregationStats()
+
+    enum Tensor {
+        case int32(TensorBuffer<Int32>)
+        case float32(TensorBuffer<Float>)
+        var count: Int {
+            switch self { case .int32(let b): b.count; case .float32(let b): b.count }
+        }
+    }
+
+    struct Operation {
+        var tensor: Tensor
+        var done: (Int64) -> Void
+    }
+
+    let k: Int
+    let sizeCode: UInt8
+    // Per slot.
+    var outstanding: [Int]          // local packet index in flight in the slot, -1: none
+    var uses: [UInt32]              // times the slot was used: its parity is the set
+    var sentAt: [Int64]
+    var retransmitted: [Bool]
+    var reducedExponent: [UInt8]    // of the block whose values the slot carries next
+    var valueScale: [Double]        // scale of the values in the packet in flight
+
+    var queue: [Operation] = []
+    var current: Operation?
+    var opSerial: UInt32 = 0
+    var baseID: UInt32 = 0          // packet id of local packet 0
+    var nextID: UInt32 = 0
+    var window = 0                  // W = min(s, blocks)
+    var blocks = 0                  // C
+    var total = 0                   // packets in this operation
+    var nextToSend = 0
+    var received = 0
+
+    var timers = TimerQueue()
+    var armedAt = Int64.max
+    var srtt: Int64 = 0
+    var rttvar: Int64 = 0
+
+    public init(config: AggregationConfig, port: Port) throws {
+        if let p = config.problem { throw AggregationError(p) }
+        self.config = config
+        self.port = port
+        k = config.elementsPerPacket
+        sizeCode = SwitchMLFormat.sizeCode(elements: k)!
+        let s = config.poolSlots
+        outstanding = Array(repeating: -1, count: s)
+        uses = Array(repeating: 0, count: s)
+        sentAt = Array(repeating: 0, count: s)
+        retransmitted = Array(repeating: false, count: s)
+        reducedExponent = Array(repeating: 0, count: s)
+        valueScale = Array(repeating: 0, count: s)
+    }
+
+    /// Sum `tensor` over the job's workers, in place; `done` gets the time it completed.
+    /// Asynchronous: returns at once; operations run in the order submitted.
+    public func allReduce(_ tensor: TensorBuffer<Int32>, done: @escaping (Int64) -> Void = { _ in }) {
+        submit(Operation(tensor: .int32(tensor), done: done))
+    }
+
+    /// float32 through block floating point: within `Quantization.errorBound` per element.
+    public func allReduce(_ tensor: TensorBuffer<Float>, done: @escaping (Int64) -> Void = { _ in }) {
+        submit(Operation(tensor: .float32(tensor), done: done))
+    }
+
+    /// True while an operation is running or queued.
+    public var busy: Bool { current != nil || !queue.isEmpty }
+
+    func submit(_ op: Operation) {
+        queue.append(op)
+        if current == nil { startNext() }
+    }
+
+    func startNext() {
+        guard !queue.isEmpty else { return }
+        let op = queue.removeFirst()
+        current = op
+        opSerial &+= 1
+        let count = op.tensor.count
+        blocks = (count + k - 1) / k
+        window = min(config.poolSlots, blocks)
+        if case .float32 = op.tensor { total = blocks + window } else { total = blocks }
+        baseID = nextID
+        nextID &+= UInt32(truncatingIfNeeded: total)
+        nextToSend = 0
+        received = 0
+        if total == 0 { finish(); return }
+        while nextToSend < window { send(nextToSend, first: true); nextToSend += 1 }
+    }
+
+    func finish() {
+        let op = current!
+        current = nil
+        op.done(port.now)
+        startNext()
+    }
+
+    var timeout: Int64 {
+        if let t = config.timeout { return t }
+        guard srtt > 0 else { return 1_000_000_000 }
+        return max(srtt + 4 * rttvar, 2 * srtt, 10_000_000)
+    }
+
+    // MARK: sending
+
+    /// Send local packet `q`: the values of block q (int32) or q - W (float32), and for
+    /// float32 the exponent of block q.
+    func send(_ q: Int, first: Bool) {
+        let slot = q % window
+        if first {
+            outstanding[slot] = q
+            uses[slot] &+= 1
+            retransmitted[slot] = false
+        } else {
+            retransmitted[slot] = true
+            stats.retransmissions += 1
+        }
+        sentAt[slot] = port.now
+        let set = Int((uses[slot] &- 1) & 1)
+        let id = baseID &+ UInt32(truncatingIfNeeded: q)
+        let length = SwitchMLFormat.payloadBytes(elements: k)
+        let k = self.k, size = sizeCode, job = config.job
+        switch current!.tensor {
+        case .int32(let t):
+            let start = q * k
+            t.values.withUnsafeBufferPointer { v in
+                port.send(length: length) { p in
+                    SwitchMLFormat.writeHeader(p, type: SwitchMLFormat.update, size: size, job: job, packet: id,
+                                               slot: slot, set: set, e0: 0, e1: 0)
+                    let n = max(0, min(k, v.count - start))
+                    for i in 0..<n { SwitchMLFormat.putInt32(p, SwitchMLFormat.prefixBytes + 4 * i, v[start + i]) }
+                    for i in n..<k { SwitchMLFormat.putInt32(p, SwitchMLFormat.prefixBytes + 4 * i, 0) }
+                }
+            }
+        case .float32(let t):
+            let w = window, blocks = self.blocks
+            if first && q >= w { valueScale[slot] = Quantization.scale(biased: reducedExponent[slot], workers: config.workers) }
+            let f = valueScale[slot]
+            t.values.withUnsafeBufferPointer { v in
+                var e0: UInt8 = 0
+                if q < blocks { e0 = Quantization.exponent(maxMagnitude: Self.maxMagnitude(v, from: q * k, count: k)) }
+                port.send(length: length) { p in
+                    SwitchMLFormat.writeHeader(p, type: SwitchMLFormat.update, size: size, job: job, packet: id,
+                                               slot: slot, set: set, e0: e0, e1: 0)
+                    var n = 0
+                    let start = (q - w) * k
+                    if q >= w {
+                        n = max(0, min(k, v.count - start))
+                        for i in 0..<n {
+                            SwitchMLFormat.putInt32(p, SwitchMLFormat.prefixBytes + 4 * i, Quantization.quantize(v[start + i], scale: f))
+                        }
+                    }
+                    for i in n..<k { SwitchMLFormat.putInt32(p, SwitchMLFormat.prefixBytes + 4 * i, 0) }
+                }
+            }
+        }
+        stats.packetsSent += 1
+        timers.push(deadline: port.now + timeout, packet: q, op: opSerial)
+        if armedAt == .max {
+            armedAt = timers.firstDeadline
+            port.wake(at: armedAt)
+        }
+    }
+
+    @inline(__always) static func maxMagnitude(_ v: UnsafeBufferPointer<Float>, from start: Int, count: Int) -> Float {
+        var m: Float = 0
+        let end = min(v.count, start + count)
+        var i = start
+        while i < end { m = max(m, abs(v[i])); i += 1 }
+        return m
+    }
+
+    // MARK: receiving
+
+    /// A datagram from the aggregation service.
+    public func receive(_ d: UnsafeRawBufferPointer) {
+        guard let h = SwitchMLFormat.readHeader(d), h.type == SwitchMLFormat.result, h.job == config.job, h.size == sizeCode,
+              d.count >= SwitchMLFormat.payloadBytes(elements: k), let op = current else {
+            stats.discarded += 1
+            return
+        }
+        let q = Int(h.packet &- baseID)
+        guard q < total, h.slot < window, q % window == h.slot, outstanding[h.slot] == q else {
+            stats.discarded += 1
+            return
+        }
+        let slot = h.slot
+        if !retransmitted[slot] { rttSample(port.now - sentAt[slot]) }
+        outstanding[slot] = -1
+        stats.resultsAccepted += 1
+        let k = self.k
+        let values = UnsafeRawBufferPointer(rebasing: d[SwitchMLFormat.prefixBytes...])
+        switch op.tensor {
+        case .int32(let t):
+            let start = q * k
+            t.values.withUnsafeMutableBufferPointer { v in
+                let n = max(0, min(k, v.count - start))
+                for i in 0..<n { v[start + i] = SwitchMLFormat.getInt32(values, 4 * i) }
+            }
+        case .float32(let t):
+            if q >= window {
+                let start = (q - window) * k
+                let f = valueScale[slot]
+                t.values.withUnsafeMutableBufferPointer { v in
+                    let n = max(0, min(k, v.count - start))
+                    for i in 0..<n { v[start + i] = Quantization.dequantize(SwitchMLFormat.getInt32(values, 4 * i), scale: f) }
+                }
+            }
+            if q < blocks { reducedExponent[slot] = h.e0 }
+        }
+        received += 1
+        let next = q + window
+        if next < total { send(next, first: true) }
+        if received == total { finish() }
+    }
+
+    func rttSample(_ r: Int64) {
+        guard r > 0 else { return }
+        if srtt == 0 { srtt = r; rttvar = r / 2; return }
+        rttvar = (3 * rttvar + abs(srtt - r)) / 4
+        srtt = (7 * srtt + r) / 8
+    }
+
+    // MARK: timers
+
+    /// The wake-up asked for with `AggregationPort.wake` arrived: retransmit what timed out.
+    public func timerFired() {
+        let now = port.now
+        armedAt = .max
+        while let e = timers.first, e.deadline <= now {
+            timers.removeFirst()
+            guard e.op == opSerial, current != nil, e.packet < total else { continue }
+            let slot = e.packet % window
+            guard outstanding[slot] == e.packet else { continue }
+            stats.timeouts += 1
+            send(e.packet, first: false)
+        }
+        if let e = timers.first, armedAt == .max {
+            armedAt = e.deadline
+            port.wake(at: e.deadline)
+        }
+    }
+}
+
+public struct AggregationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Retransmission deadlines in the order they were set (the timeout is the same for every
+/// packet, so that is deadline order), in a growable ring: O(1) per packet, one wake-up pending.
+struct TimerQueue {
+    struct Entry { var deadline: Int64; var packet: Int; var op: UInt32 }
+    var storage: [Entry] = Array(repeating: Entry(deadline: 0, packet: 0, op: 0), count: 64)
+    var head = 0
+    var count = 0
+
+    var first: Entry? { count == 0 ? nil : storage[head] }
+    var firstDeadline: Int64 { storage[head].deadline }
+
+    mutating func push(deadline: Int64, packet: Int, op: UInt32) {
+        if count == storage.count {
+            var bigger = [Entry](repeating: Entry(deadline: 0, packet: 0, op: 0), count: storage.count * 2)
+            for i in 0..<count { bigger[i] = storage[(head + i) % storage.count] }
+            storage = bigger
+            head = 0
+        }
+        storage[(head + count) % storage.count] = Entry(deadline: deadline, packet: packet, op: op)
+        count += 1
+    }
+
+    mutating func removeFirst() {
+        head = (head + 1) % storage.count
+        count -= 1
+    }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import SluiceML
+import Foundation
+
+struct Experiment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an in-network aggregation experiment (ina-e1 ... ina-e6) in the emulator.",
+        discussion: """
+            Every experiment emulates one switch running `switchml` (or `atp`) with its workers in \
+            virtual time, checks every result against a reference sum (int32 bit-exact, float32 \
+            within its documented bound), prints a table and, with --report, writes report.json, \
+            rows.csv, SVG plots and index.html. With --json, standard output is one JSON array of \
+            rows (the table goes to standard error).
+
+            \(Experiments.all.map { "  \($0.name)  \($0.summary)" }.joined(separator: "\n"))
+
+            Sizes are the published ones; --scale 0.01 runs everything at 1% of the size for a \
+            quick look. Run a release build (swift run -c release sluice experiment ...).
+            """)
+
+    @Argument(help: "The experiment: \(Experiments.all.map(\.name).joined(separator: ", ")).")
+    var name: String
+
+    @Option(help: "Write report.json, rows.csv, plots and index.html here.")
+    var report: String?
+
+    @Flag(help: "Print the rows as one JSON array on standard output.")
+    var json = false
+
+    @Option(help: "Seed of the synthetic tensors, loss and ECN (printed; the same seed gives the same results).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Multiply every tensor size by this (0 < scale <= 1).")
+    var scale: Double = 1
+
+    func validate() throws {
+        guard Experiments.all.contains(where: { $0.name == name }) else { throw ValidationError(Experiments.unknown(name)) }
+        guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
+    }
+
+    func run() throws {
+        var s = ExperimentSettings()
+        s.seed = seed
+        s.scale = scale
+        let rows = try runExperiment(name, settings: s, json: json, report: report)
+        if json { print(String(decoding: try jsonRows(rows), as: UTF8.self)) }
+    }
+}
+
+/// Runs `name`, printing the table as it grows (to stderr when stdout carries JSON), the
+/// summary lines and where the report went.
+func runExperiment(_ name: String, settings: ExperimentSettings, json: Bool, report: String?,
+                   only: ((ExperimentRow) -> Bool)? = nil, run: ((ExperimentSettings, (ExperimentRow) -> Void) throws -> [ExperimentRow])? = nil) throws -> [ExperimentRow] {
+    func say(_ line: String) {
+        if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+    }
+    say("\(name): \(Experiments.all.first { $0.name == name }!.summary)")
+    say("seed \(settings.seed), sizes x \(settings.scale)")
+    say(ExperimentReport.header())
+    let emit: (ExperimentRow) -> Void = { say(ExperimentReport.line($0)) }
+    let rows: [ExperimentRow]
+    do {
+        rows = try run.map { try $0(settings, emit) } ?? Experiments.run(name, settings, emit: emit)
+    } catch let e as AggregationError {
+        throw CLIError("\(name): \(e)")
+    }
+    let summary = name == "ina-e1" ? Experiments.e1Summary(rows) : []
+    for l in summary { say(l) }
+    if rows.contains(where: { !$0.exact && $0.maxAbsError == nil && $0.timeS != nil }) || rows.contains(where: { $0.withinBound == false }) {
+        say("WARNING: some result is not the reference sum (see the result column)")
+    }
+    if let dir = report {
+        try makeDirectory(dir, "--report")
+        let index = try ExperimentReport.write(name, rows: rows, summary: summary, to: dir)
+        say("report: \(index)")
+    }
+    return rows
+}
+
+func jsonRows(_ rows: [ExperimentRow]) throws -> Data {
+    let e = JSONEncoder()
+    e.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return try e.encode(rows)
+}
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The flagship demo: in-network aggregation against ring, tree and parameter server (ina-e1 at 100 Gb/s).",
+        discussion: """
+            Eight emulated workers under one 100 Gb/s switch sum a 100 MB float32 tensor: with the \
+            `switchml` program (k = 64 and 256 values a packet) and with ring, halving-doubling \
+            and parameter-server allreduce over a reliable transport. Every result is checked \
+            against a reference. Prints one table and writes a report folder with plots \
+            (`sluice experiment ina-e1` adds 10 Gb/s; `sluice tour` shows the rest of the toolkit).
+            """)
+
+    @Option(help: "Where the report (index.html, plots, report.json) goes.")
+    var report: String = "demo-report"
+
+    @Option(help: "Seed of the synthetic gradients.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Multiply the 100 MB tensor by this (0 < scale <= 1).")
+    var scale: Double = 1
+
+    func validate() throws {
+        guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
+    }
+
+    func run() throws {
+        var s = ExperimentSettings()
+        s.seed = seed
+        s.scale = scale
+        let clock = ContinuousClock.now
+        _ = try runExperiment("ina-e1", settings: s, json: false, report: report) { s, emit in
+            try Experiments.e1(s, rates: [100], emit: emit)
+        }
+        print(String(format: "demo finished in %.1f s of wall time; open %@/index.html for the plots", clock.duration(to: .now).seconds, report))
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}

@@ -1,0 +1,55 @@
+import Testing
+@testable import SluiceML
+
+@Suite struct QuantizationTests {
+    @Test func exponentBoundsTheBlock() {
+        for m: Float in [1e-30, 0.001, 0.5, 0.75, 1, 1.5, 2, 3.9, 1024, 3e38] {
+            let e = Int(Quantization.exponent(maxMagnitude: m)) - Quantization.bias
+            // The smallest e with m < 2^e.
+            #expect(Double(m) < Quantization.pow2(e), "m = \(m), e = \(e)")
+            #expect(Double(m) >= Quantization.pow2(e - 1), "m = \(m), e = \(e)")
+        }
+        #expect(Quantization.exponent(maxMagnitude: 0) == 0)
+        #expect(Quantization.exponent(maxMagnitude: .infinity) == 255)
+    }
+
+    /// n workers' values at the largest magnitude their exponent allows never overflow int32
+    /// when summed, and the dequantized sum is within n * 0.5 / f of the exact sum.
+    @Test(arguments: [2, 3, 8, 32]) func sumsFitAndStayWithinTheBound(workers n: Int) {
+        let seed: UInt64 = 0x51_1CE + UInt64(n)
+        print("QuantizationTests seed \(seed)")
+        var rng = SplitMixTest(seed)
+        for _ in 0..<200 {
+            let scaleExp = Int(rng.next() % 40) - 20
+            let values = (0..<n).map { _ in Float(rng.unit() * 2 - 1) * Float(Quantization.pow2(scaleExp)) }
+            let biased = values.map { Quantization.exponent(maxMagnitude: abs($0)) }.max()!
+            let f = Quantization.scale(biased: biased, workers: n)
+            var sum: Int64 = 0
+            for v in values { sum += Int64(Quantization.quantize(v, scale: f)) }
+            #expect(sum <= Int64(Int32.max) && sum >= -Int64(Int32.max))
+            let exact = values.reduce(0.0) { $0 + Double($1) }
+            let result = Quantization.dequantize(Int32(sum), scale: f)
+            let bound = Quantization.errorBound(biased: biased, workers: n) + Double(result.ulp) / 2
+            #expect(abs(Double(result) - exact) <= bound, "values \(values)")
+        }
+        // The extreme: every worker at just under 2^e, same sign.
+        let top = Float(Quantization.pow2(3)).nextDown
+        let f = Quantization.scale(biased: Quantization.exponent(maxMagnitude: top), workers: n)
+        let q = Int64(Quantization.quantize(top, scale: f))
+        #expect(q * Int64(n) <= Int64(Int32.max))
+    }
+}
+
+/// A tiny seeded generator for tests (SplitMix64).
+struct SplitMixTest {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
