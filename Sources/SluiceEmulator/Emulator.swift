@@ -17,6 +17,12 @@ public struct EmulatorOptions: Sendable {
     /// Transport: smallest retransmission timeout and initial window (packets).
     public var minRTO: Int64 = 1_000_000_000
     public var initialWindow = 10
+    /// Transport: data a host's connections may have waiting in its NIC queue (bytes), like
+    /// Linux's TCP small queues: beyond it the window's data waits in the connection and goes
+    /// out as the NIC drains. Without such a limit a window grown in slow start sits in the NIC
+    /// queue, the round trip grows with it, and retransmission timers fire on data that is
+    /// only queued. Acknowledgements and datagrams are never held back.
+    public var hostQueueLimit = 131_072
     /// Bytes every frame costs on a wire beyond its own: 24 for Ethernet (FCS 4, preamble and
     /// start delimiter 8, inter-frame gap 12). 0 (the default) serializes the frame's bytes only,
     /// as the topology runs and figures before this option did; experiments that compare
@@ -49,6 +55,8 @@ public final class Emulator {
     let dirCount: Int
     let switches: [SwitchNode]
     let hosts: [HostNode]
+    /// Host index of a topology node (-1: a switch).
+    let hostOfNode: [Int32]
     /// The same nodes, unretained, for the per-packet paths (no reference counting there).
     let switchRefs: UnsafeMutablePointer<Unmanaged<SwitchNode>>
     let hostRefs: UnsafeMutablePointer<Unmanaged<HostNode>>
@@ -140,6 +148,7 @@ public final class Emulator {
         nodeRole = role
         switches = sw
         hosts = hs
+        hostOfNode = role.map { $0 < 0 ? -$0 - 1 : -1 }
         switchRefs = .allocate(capacity: max(sw.count, 1))
         for (i, x) in sw.enumerated() { (switchRefs + i).initialize(to: .passUnretained(x)) }
         hostRefs = .allocate(capacity: max(hs.count, 1))
@@ -356,6 +365,7 @@ public final class Emulator {
             if dir.pointee.fromSwitch >= 0 { switchRefs[Int(dir.pointee.fromSwitch)]._withUnsafeGuaranteedRef { $0.bufferUsed -= len } }
             startTransmission(d, p)
         }
+        if dir.pointee.fromSwitch < 0 { resumeHeldConnections(nic: d) }
         if !dir.pointee.queue.isEmpty && !dir.pointee.transmitPending {
             dir.pointee.transmitPending = true
             events.push(dir.pointee.busyUntil, .transmitDone, target: Int32(d))

@@ -7,16 +7,25 @@ public protocol AllReduceScalar: Sendable, Equatable {
     /// The sum the collectives compute: `&+` for Int32, `+` for Float.
     static func sum(_ a: Self, _ b: Self) -> Self
     static var typeName: String { get }
+    /// `dst[i] = sum(dst[i], src[i])`: one call per message, the loop specialized per type
+    /// (generic code that reaches it through an existential would otherwise run unspecialized).
+    static func accumulate(_ dst: UnsafeMutableBufferPointer<Self>, _ src: UnsafeBufferPointer<Self>)
 }
 
 extension Int32: AllReduceScalar {
     @inline(__always) public static func sum(_ a: Int32, _ b: Int32) -> Int32 { a &+ b }
     public static var typeName: String { "int32" }
+    public static func accumulate(_ dst: UnsafeMutableBufferPointer<Int32>, _ src: UnsafeBufferPointer<Int32>) {
+        for i in 0..<Swift.min(dst.count, src.count) { dst[i] = dst[i] &+ src[i] }
+    }
 }
 
 extension Float: AllReduceScalar {
     @inline(__always) public static func sum(_ a: Float, _ b: Float) -> Float { a + b }
     public static var typeName: String { "float32" }
+    public static func accumulate(_ dst: UnsafeMutableBufferPointer<Float>, _ src: UnsafeBufferPointer<Float>) {
+        for i in 0..<Swift.min(dst.count, src.count) { dst[i] = dst[i] + src[i] }
+    }
 }
 
 /// One worker's tensor, reduced in place: a class so that applications on emulated hosts

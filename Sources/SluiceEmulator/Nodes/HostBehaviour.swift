@@ -111,11 +111,17 @@ extension Emulator {
         transmit(c)
     }
 
-    /// Send what the window allows.
+    /// Send what the window allows, as long as the NIC queue is below `hostQueueLimit`; a
+    /// connection held back waits in its host's `held` list for the NIC to drain.
     func transmit(_ c: Connection) {
         let host = hosts[Int(c.src)]
         guard host.nic >= 0 else { return }
+        let limit = options.hostQueueLimit
         while c.canSend {
+            if dirs[Int(host.nic)].queueBytes >= limit {
+                if !c.held { c.held = true; host.held.append(c.id) }
+                break
+            }
             let seq = c.sndNxt
             let n = min(c.mss, Int(c.sendLimit - seq))
             // Messages end inside the stream: a packet never spans two of them.
@@ -131,11 +137,26 @@ extension Emulator {
             sendTransport(c, type: TransportHeader.data, flags: last ? TransportHeader.lastFlag : 0,
                           seq: seq, second: msgEnd, timestamp: UInt64(now), payload: len)
             c.sndNxt = seq + UInt64(len)
+            if c.sndNxt > c.sndMax { c.sndMax = c.sndNxt }
             c.packetsSent += 1
             let f = c.messages[min(i, c.messages.count - 1)].flow
             if f >= 0 { flowResults[Int(f)].packetsSent += 1 }
         }
         armTimer(c)
+    }
+
+    /// The NIC of a host drained (`transmitDone` on direction `nic`): let held connections
+    /// send again, oldest first, while the queue stays below the limit.
+    func resumeHeldConnections(nic d: Int) {
+        let node = dirs[d].fromNode
+        let h = hostOfNode[Int(node)]
+        guard h >= 0, dirs[d].queueBytes < options.hostQueueLimit else { return }
+        let host = hosts[Int(h)]
+        while !host.held.isEmpty && dirs[d].queueBytes < options.hostQueueLimit {
+            let c = connections[Int(host.held.removeFirst())]
+            c.held = false
+            transmit(c)
+        }
     }
 
     func sendTransport(_ c: Connection, type: UInt8, flags: UInt8, seq: UInt64, second: UInt64, timestamp: UInt64, payload: Int) {
@@ -214,9 +235,12 @@ extension Emulator {
             guard c.src == h else { hosts[Int(h)].rxIgnored += 1; return }
             let ack = second
             let marked = t[1] & TransportHeader.echoFlag != 0
-            if ack > c.sndUna && ack <= c.sndNxt {
+            // Up to the most ever sent: after a timeout rewinds `sndNxt`, an ack of data the
+            // receiver already had (its ack was late, not lost) moves both forward.
+            if ack > c.sndUna && ack <= c.sndMax {
                 let acked = Int(ack - c.sndUna)
                 c.sndUna = ack
+                if c.sndNxt < ack { c.sndNxt = ack }
                 c.dupAcks = 0
                 c.rttSample(now &- Int64(truncatingIfNeeded: ts), minRTO: options.minRTO)
                 c.onAck(acked: acked, marked: marked)

@@ -64,6 +64,8 @@ final class HostNode {
     let mac: UInt64
     /// The link direction leaving the NIC, or -1 for an unconnected host.
     @exclusivity(unchecked) var nic: Int32 = -1
+    /// Connections waiting for the NIC queue to drain below `hostQueueLimit` (ids, oldest first).
+    @exclusivity(unchecked) var held: [Int32] = []
     @exclusivity(unchecked) var ipID: UInt16 = 0
 
     @exclusivity(unchecked) var rxPackets: UInt64 = 0

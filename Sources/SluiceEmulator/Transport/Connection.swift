@@ -14,6 +14,10 @@ final class Connection {
     let id: Int32
     let src: Int32   // host index
     let dst: Int32   // host index
+    /// The highest `sndNxt` so far (a timeout rewinds `sndNxt`, not this).
+    var sndMax: UInt64 = 0
+    /// In its host's `held` list (the NIC queue was full when it could send).
+    var held = false
     let mss: Int
 
     // Sender.

@@ -142,10 +142,9 @@ extension TensorBuffer {
         let incoming = (message.attachment as! ValuesAttachment<T>).values
         precondition(incoming.count == range.count, "a collective's message of \(incoming.count) values for \(range.count) elements")
         values.withUnsafeMutableBufferPointer { v in
-            if replace {
-                for (j, x) in incoming.enumerated() { v[range.lowerBound + j] = x }
-            } else {
-                for (j, x) in incoming.enumerated() { v[range.lowerBound + j] = T.sum(v[range.lowerBound + j], x) }
+            let dst = UnsafeMutableBufferPointer(rebasing: v[range])
+            incoming.withUnsafeBufferPointer { src in
+                if replace { _ = dst.update(fromContentsOf: src) } else { T.accumulate(dst, src) }
             }
         }
     }

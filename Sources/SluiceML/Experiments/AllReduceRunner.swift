@@ -35,6 +35,10 @@ public struct StarSetup: Sendable {
 
     public init(workers: Int, rateGbps: Double) { self.workers = workers; self.rateGbps = rateGbps }
 
+    /// The star: DCTCP-style ECN marking at 64 KB on every queue (the baselines' transport
+    /// cuts its window on marks, so ring, whose links run at exactly 100% with its acks, keeps
+    /// short queues instead of filling buffers and waiting out retransmission timeouts).
+    ///
     /// Emulator options of every experiment: Ethernet's 24 bytes a frame on the wire, and a
     /// 200 us RTO floor for the baselines' transport (a data-center setting).
     var options: EmulatorOptions {
@@ -52,7 +56,8 @@ public struct StarSetup: Sendable {
         topology:
           generator: {star: {hosts: \(hosts)}}
           defaults:
-            link: {rate: \(rateGbps)Gbps, delay: \(Double(delay) / 1e6)us, mtu: \(mtu), loss: \(loss)}
+            link: {rate: \(rateGbps)Gbps, delay: \(Double(delay) / 1e6)us, mtu: \(mtu), loss: \(loss),
+                   queue: {limit: 4MB, ecn: {kmin: 64KB, kmax: 64KB, pmax: 1}}}
             switch: {program: \(program)}
         """
     }

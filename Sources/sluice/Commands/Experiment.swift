@@ -42,6 +42,7 @@ struct Experiment: ParsableCommand {
         var s = ExperimentSettings()
         s.seed = seed
         s.scale = scale
+        s.progress = true
         let rows = try runExperiment(name, settings: s, json: json, report: report)
         if json { print(String(decoding: try jsonRows(rows), as: UTF8.self)) }
     }
@@ -52,7 +53,8 @@ struct Experiment: ParsableCommand {
 func runExperiment(_ name: String, settings: ExperimentSettings, json: Bool, report: String?,
                    only: ((ExperimentRow) -> Bool)? = nil, run: ((ExperimentSettings, (ExperimentRow) -> Void) throws -> [ExperimentRow])? = nil) throws -> [ExperimentRow] {
     func say(_ line: String) {
-        if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        // Flushed line by line: the table is the progress of a long run, also through a pipe.
+        if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line); fflush(stdout) }
     }
     say("\(name): \(Experiments.all.first { $0.name == name }!.summary)")
     say("seed \(settings.seed), sizes x \(settings.scale)")
@@ -111,6 +113,7 @@ struct Demo: ParsableCommand {
         var s = ExperimentSettings()
         s.seed = seed
         s.scale = scale
+        s.progress = true
         let clock = ContinuousClock.now
         _ = try runExperiment("ina-e1", settings: s, json: false, report: report) { s, emit in
             try Experiments.e1(s, rates: [100], emit: emit)
