@@ -21,8 +21,9 @@ public struct EmulatorOptions: Sendable {
     /// Linux's TCP small queues: beyond it the window's data waits in the connection and goes
     /// out as the NIC drains. Without such a limit a window grown in slow start sits in the NIC
     /// queue, the round trip grows with it, and retransmission timers fire on data that is
-    /// only queued. Acknowledgements and datagrams are never held back.
-    public var hostQueueLimit = 131_072
+    /// only queued. Acknowledgements and datagrams are never held back. 0 (the default): no
+    /// limit, as runs before this option; the in-network aggregation experiments set 128 KiB.
+    public var hostQueueLimit = 0
     /// Bytes every frame costs on a wire beyond its own: 24 for Ethernet (FCS 4, preamble and
     /// start delimiter 8, inter-frame gap 12). 0 (the default) serializes the frame's bytes only,
     /// as the topology runs and figures before this option did; experiments that compare

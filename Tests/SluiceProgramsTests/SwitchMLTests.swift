@@ -189,12 +189,19 @@ import SluiceTesting
         let h = try harness()
         try h.pipeline.setDefault("switch_mac", ActionCall("set_switch_mac", [0x0200_0000_0A01]))
         _ = try h.pipeline.upsert("ipv4_lpm", TableEntry([.lpm(0x0A00_0002, prefixLength: 32)], ActionCall("forward", [2, 0x0200_0000_0002])))
-        let p = Packet.ethernet(dst: "02:00:00:00:0a:01", src: "02:00:00:00:00:01")
-            .ipv4(src: "10.0.0.1", dst: "10.0.0.2", ttl: 64).udp(sport: 5000, dport: 0xBEE1).payload(count: 4)
-        try h.send(p.bytes, port: 1)
-        let out = Packet.ethernet(dst: "02:00:00:00:00:02", src: "02:00:00:00:0a:01")
-            .ipv4(src: "10.0.0.1", dst: "10.0.0.2", ttl: 63).udp(sport: 5000, dport: 0xBEE1).payload(count: 4)
-        try h.expect(out.bytes, port: 2)
+        // Any UDP, and a result (msg_type 1) to an aggregation port, e.g. crossing a second switch.
+        let result = Self.payload(type: 1, job: 1, id: 9, set: 0, slot: 0, e0: 0, e1: 0, values: Self.vector(5))
+        for (dport, payload) in [(UInt16(5001), [UInt8](repeating: 7, count: 4)), (0xBEE1, result)] {
+            func packet(_ dst: MACAddress, _ src: MACAddress, ttl: UInt8) -> [UInt8] {
+                Packet.ethernet(dst: dst, src: src).ipv4(src: "10.0.0.1", dst: "10.0.0.2", ttl: ttl)
+                    .udp(sport: 5000, dport: dport).payload(payload).bytes
+            }
+            try h.send(packet("02:00:00:00:0a:01", "02:00:00:00:00:01", ttl: 64), port: 1)
+            try h.expect(packet("02:00:00:00:00:02", "02:00:00:00:0a:01", ttl: 63), port: 2)
+        }
+        // Too short for the UDP header and switchml_t on an aggregation port: the parser rejects it.
+        try h.expectDropped(Packet.ethernet(dst: "02:00:00:00:0a:01", src: "02:00:00:00:00:01")
+            .ipv4(src: "10.0.0.1", dst: "10.0.0.2", ttl: 64).udp(sport: 5000, dport: 0xBEE1).payload(count: 4).bytes, port: 1)
     }
 
     @Test func installRefusesBadJobsWithTheReason() throws {

@@ -116,7 +116,7 @@ extension Emulator {
     func transmit(_ c: Connection) {
         let host = hosts[Int(c.src)]
         guard host.nic >= 0 else { return }
-        let limit = options.hostQueueLimit
+        let limit = options.hostQueueLimit > 0 ? options.hostQueueLimit : Int.max
         while c.canSend {
             if dirs[Int(host.nic)].queueBytes >= limit {
                 if !c.held { c.held = true; host.held.append(c.id) }
@@ -150,7 +150,7 @@ extension Emulator {
     func resumeHeldConnections(nic d: Int) {
         let node = dirs[d].fromNode
         let h = hostOfNode[Int(node)]
-        guard h >= 0, dirs[d].queueBytes < options.hostQueueLimit else { return }
+        guard h >= 0, options.hostQueueLimit > 0, dirs[d].queueBytes < options.hostQueueLimit else { return }
         let host = hosts[Int(h)]
         while !host.held.isEmpty && dirs[d].queueBytes < options.hostQueueLimit {
             let c = connections[Int(host.held.removeFirst())]

@@ -47,6 +47,7 @@ public struct StarSetup: Sendable {
         o.wireOverhead = 24
         o.progress = progress
         o.minRTO = 200_000_000
+        o.hostQueueLimit = 131_072
         return o
     }
 

@@ -146,6 +146,21 @@ extension ProgramCompiler {
             let fi = try narrow(idx, s, expected: 32), fu = try narrow(update, inner, expected: reg.decl.width)
             let w = try result.map { try writeField($0, s) }
             let size = UInt64(reg.decl.size), cells = reg.cells, m = reg.mask
+            // `old + f` into field f itself, f as wide as the register (in-network sums: k of
+            // these a packet): one closure, the field loaded and stored in place.
+            if case .binary(.add, let a, let b) = update, let f = result, a == .registerOld || b == .registerOld,
+               (a == .registerOld ? b : a) == .field(f), try fieldDecl(f, s).width == reg.decl.width,
+               let p = place(.field(f), s) {
+                return { c in
+                    let i = fi(c)
+                    guard i < size else { reg.outOfRange &+= 1; p.store(c, 0); return }
+                    let old = cells[Int(i)]
+                    c.registerOld = old
+                    let new = (old &+ p.load(c)) & m
+                    cells[Int(i)] = new
+                    p.store(c, returnsNew ? new : old)
+                }
+            }
             return { c in
                 let i = fi(c)
                 guard i < size else { reg.outOfRange &+= 1; w?(c, 0); return }
