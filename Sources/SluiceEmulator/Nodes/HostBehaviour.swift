@@ -259,7 +259,11 @@ extension Emulator {
             } else if ack == c.sndUna && c.hasUnacked {
                 if marked { c.onAck(acked: 0, marked: true) }
                 c.dupAcks += 1
-                if c.dupAcks == 3 {
+                // One fast retransmit per window (NewReno's recovery point): the duplicates
+                // that the rest of the lost window still causes must not rewind again, or
+                // the retransmission keeps queueing behind its own resent copies.
+                if c.dupAcks == 3 && c.sndUna >= c.recover {
+                    c.recover = c.sndMax
                     c.onLoss()
                     transmit(c)
                 }

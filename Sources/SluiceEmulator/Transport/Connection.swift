@@ -16,6 +16,8 @@ final class Connection {
     let dst: Int32   // host index
     /// The highest `sndNxt` so far (a timeout rewinds `sndNxt`, not this).
     var sndMax: UInt64 = 0
+    /// Until `sndUna` passes this, duplicate acks start no second fast retransmit.
+    var recover: UInt64 = 0
     /// In its host's `held` list (the NIC queue was full when it could send).
     var held = false
     let mss: Int
