@@ -131,8 +131,14 @@ struct Plan {
 extension HostAPI {
     /// Send `range` of `buffer` to host `to` as one message.
     func sendValues<T: AllReduceScalar>(_ buffer: TensorBuffer<T>, _ range: Range<Int>, to: Int, tag: UInt64) {
-        send(to: to, bytes: range.count * TensorBuffer<T>.elementBytes, tag: tag,
-             attachment: ValuesAttachment(Array(buffer.values[range])))
+        // A plain memory copy (Array(slice) goes element by element through generic code).
+        let copy = buffer.values.withUnsafeBufferPointer { src in
+            [T](unsafeUninitializedCapacity: range.count) { dst, n in
+                _ = dst.initialize(fromContentsOf: UnsafeBufferPointer(rebasing: src[range]))
+                n = range.count
+            }
+        }
+        send(to: to, bytes: range.count * TensorBuffer<T>.elementBytes, tag: tag, attachment: ValuesAttachment(copy))
     }
 }
 

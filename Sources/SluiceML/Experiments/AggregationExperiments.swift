@@ -61,6 +61,13 @@ extension Experiments {
 
     // MARK: E1
 
+    /// Copy `inputs` into `buffers` in place (same sizes).
+    static func refill<T>(_ buffers: [TensorBuffer<T>], from inputs: [[T]]) {
+        for (b, x) in zip(buffers, inputs) {
+            b.values.withUnsafeMutableBufferPointer { d in x.withUnsafeBufferPointer { _ = d.update(fromContentsOf: $0) } }
+        }
+    }
+
     /// E1 at the given link rates (the demo runs 100 Gb/s only).
     public static func e1(_ s: ExperimentSettings, rates: [Double], emit: (ExperimentRow) -> Void) throws -> [ExperimentRow] {
         var rows: [ExperimentRow] = []
@@ -75,12 +82,15 @@ extension Experiments {
         let reference = FloatReference(inputs)
         let schemes: [AllReduceScheme] = [.inNetwork(k: 64), .inNetwork(k: 256), .baseline(.ring), .baseline(.tree),
                                           .baseline(.ps), .baseline(.psSharded)]
+        // One set of buffers, refilled from the inputs before each run: 800 MB of fresh pages
+        // per scheme cost seconds of page faults.
+        let buffers = inputs.map { TensorBuffer($0) }
         for rate in rates {
             for scheme in schemes {
                 var setup = StarSetup(workers: n, rateGbps: rate)
                 setup.seed = s.seed
                 setup.progress = s.progress
-                let buffers = inputs.map { TensorBuffer($0) }
+                refill(buffers, from: inputs)
                 let m = try AllReduceRunner.run(scheme, setup: setup, buffers: buffers)
                 var r = row("ina-e1", scheme, setup, elements: count, m)
                 let check: FloatReference.Check

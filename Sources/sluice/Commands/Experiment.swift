@@ -39,6 +39,7 @@ struct Experiment: ParsableCommand {
     }
 
     func run() throws {
+        keepFreedMemory()
         var s = ExperimentSettings()
         s.seed = seed
         s.scale = scale
@@ -114,6 +115,7 @@ struct Demo: ParsableCommand {
         s.seed = seed
         s.scale = scale
         s.progress = true
+        keepFreedMemory()
         let clock = ContinuousClock.now
         _ = try runExperiment("ina-e1", settings: s, json: false, report: report) { s, emit in
             try Experiments.e1(s, rates: [100], emit: emit)
@@ -125,3 +127,18 @@ struct Demo: ParsableCommand {
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
+
+/// Experiments allocate and free hundreds of megabytes per run (tensors, message copies):
+/// keep freed memory in the process instead of returning it to the kernel and faulting it in
+/// again (seconds of system time in `sluice demo`).
+func keepFreedMemory() {
+    #if os(Linux)
+    _ = glibcMallopt(-1, Int32.max)   // M_TRIM_THRESHOLD
+    _ = glibcMallopt(-3, Int32.max)   // M_MMAP_THRESHOLD (glibc caps it at 32 MiB on 64-bit)
+    #endif
+}
+
+#if os(Linux)
+/// glibc's `mallopt(3)` (malloc.h is not in the Glibc module).
+@_silgen_name("mallopt") func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
+#endif
