@@ -98,6 +98,31 @@ import SluiceTesting
         #expect(obj["packets"] as? Int == 2000)
         for k in ["mpps", "baseline_mpps", "overhead"] { #expect((obj[k] as? Double ?? 0) > 0, "\(k)") }
     }
+    // MARK: experiments
+
+    @Test func experimentPrintsJSONRowsWithCheckedResults() throws {
+        let r = try sluice("experiment", "ina-e3", "--scale", "0.01", "--seed", "3", "--json")
+        #expect(r.status == 0, "\(r.err)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]])
+        #expect(rows.count == 7)                                   // pools of 4 ... 256 slots
+        #expect(rows.map { $0["pool_slots"] as? Int } == [4, 8, 16, 32, 64, 128, 256])
+        for row in rows {
+            for k in ["experiment", "scheme", "workers", "rate_gbps", "size_bytes", "elements_per_packet", "loss",
+                      "time_s", "elements_per_s", "exact"] {
+                #expect(row[k] != nil, "missing \(k)")
+            }
+            #expect(row["exact"] as? Bool == true)
+            #expect(row["experiment"] as? String == "ina-e3")
+        }
+        #expect(r.err.contains("seed 3"))
+    }
+
+    @Test func anUnknownExperimentNamesTheValidOnes() throws {
+        let r = try sluice("experiment", "ina-e9")
+        #expect(r.status != 0)
+        #expect(r.err.contains("ina-e9") && r.err.contains("ina-e1"))
+    }
+
     // MARK: emulate
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
