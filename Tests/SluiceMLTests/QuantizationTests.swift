@@ -1,4 +1,5 @@
 import Testing
+import SluiceRuntime
 @testable import SluiceML
 
 @Suite struct QuantizationTests {
@@ -18,10 +19,10 @@ import Testing
     @Test(arguments: [2, 3, 8, 32]) func sumsFitAndStayWithinTheBound(workers n: Int) {
         let seed: UInt64 = 0x51_1CE + UInt64(n)
         print("QuantizationTests seed \(seed)")
-        var rng = SplitMixTest(seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<200 {
             let scaleExp = Int(rng.next() % 40) - 20
-            let values = (0..<n).map { _ in Float(rng.unit() * 2 - 1) * Float(Quantization.pow2(scaleExp)) }
+            let values = (0..<n).map { _ in Float(Double.random(in: -1..<1, using: &rng)) * Float(Quantization.pow2(scaleExp)) }
             let biased = values.map { Quantization.exponent(maxMagnitude: abs($0)) }.max()!
             let f = Quantization.scale(biased: biased, workers: n)
             var sum: Int64 = 0
@@ -38,18 +39,4 @@ import Testing
         let q = Int64(Quantization.quantize(top, scale: f))
         #expect(q * Int64(n) <= Int64(Int32.max))
     }
-}
-
-/// A tiny seeded generator for tests (SplitMix64).
-struct SplitMixTest {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -61,6 +61,23 @@ extension Experiments {
 
     // MARK: E1
 
+    /// Seeded int32 tensors for n workers, their exact sum, and buffers to reduce them in.
+    static func int32Problem(workers n: Int, elements count: Int, seed: UInt64) -> ([[Int32]], [Int32], [TensorBuffer<Int32>]) {
+        let inputs = (0..<n).map { SyntheticTensors.integers(count: count, worker: $0, seed: seed) }
+        return (inputs, Reference.sum(inputs), inputs.map { TensorBuffer($0) })
+    }
+
+    /// One int32 run of `scheme` on `setup`: `buffers` refilled from `inputs`, the row exact
+    /// when every worker finished with `reference`.
+    static func int32Row(_ experiment: String, _ scheme: AllReduceScheme, _ setup: StarSetup, inputs: [[Int32]],
+                         buffers: [TensorBuffer<Int32>], reference: [Int32], elements count: Int) throws -> ExperimentRow {
+        refill(buffers, from: inputs)
+        let m = try AllReduceRunner.run(scheme, setup: setup, buffers: buffers)
+        var r = row(experiment, scheme, setup, elements: count, m)
+        r.exact = m.time != nil && buffers.allSatisfy { $0.values == reference }
+        return r
+    }
+
     /// Copy `inputs` into `buffers` in place (same sizes).
     static func refill<T>(_ buffers: [TensorBuffer<T>], from inputs: [[T]]) {
         for (b, x) in zip(buffers, inputs) {
@@ -129,17 +146,12 @@ extension Experiments {
     static func e2(_ s: ExperimentSettings, _ add: (ExperimentRow) -> Void) throws {
         let count = elements(10e6, s)
         for n in [2, 4, 8, 16, 32] {
-            let inputs = (0..<n).map { SyntheticTensors.integers(count: count, worker: $0, seed: s.seed) }
-            let reference = Reference.sum(inputs)
+            let (inputs, reference, buffers) = int32Problem(workers: n, elements: count, seed: s.seed)
             for scheme in [AllReduceScheme.inNetwork(k: 256), .baseline(.ring)] {
                 var setup = StarSetup(workers: n, rateGbps: 100)
                 setup.seed = s.seed
                 setup.progress = s.progress
-                let buffers = inputs.map { TensorBuffer($0) }
-                let m = try AllReduceRunner.run(scheme, setup: setup, buffers: buffers)
-                var r = row("ina-e2", scheme, setup, elements: count, m)
-                r.exact = buffers.allSatisfy { $0.values == reference }
-                add(r)
+                add(try int32Row("ina-e2", scheme, setup, inputs: inputs, buffers: buffers, reference: reference, elements: count))
             }
         }
     }
@@ -149,17 +161,13 @@ extension Experiments {
     static func e3(_ s: ExperimentSettings, _ add: (ExperimentRow) -> Void) throws {
         let n = 8, k = 256
         let count = elements(10e6, s)
-        let inputs = (0..<n).map { SyntheticTensors.integers(count: count, worker: $0, seed: s.seed) }
-        let reference = Reference.sum(inputs)
+        let (inputs, reference, buffers) = int32Problem(workers: n, elements: count, seed: s.seed)
         for slots in [4, 8, 16, 32, 64, 128, 256] {
             var setup = StarSetup(workers: n, rateGbps: 100)
             setup.seed = s.seed
             setup.poolSlots = slots
             setup.progress = s.progress
-            let buffers = inputs.map { TensorBuffer($0) }
-            let m = try AllReduceRunner.run(.inNetwork(k: k), setup: setup, buffers: buffers)
-            var r = row("ina-e3", .inNetwork(k: k), setup, elements: count, m)
-            r.exact = buffers.allSatisfy { $0.values == reference }
+            var r = try int32Row("ina-e3", .inNetwork(k: k), setup, inputs: inputs, buffers: buffers, reference: reference, elements: count)
             // Window bound: s packets per round trip (both hops: serialization and delay).
             let wire = Double(14 + 20 + 8 + SwitchMLFormat.payloadBytes(elements: k) + 24)
             let ser = wire * 8 / (setup.rateGbps * 1e9)
@@ -179,8 +187,7 @@ extension Experiments {
     static func e4(_ s: ExperimentSettings, _ add: (ExperimentRow) -> Void) throws {
         let n = 8, k = 64
         let count = elements(10e6, s)
-        let inputs = (0..<n).map { SyntheticTensors.integers(count: count, worker: $0, seed: s.seed) }
-        let reference = Reference.sum(inputs)
+        let (inputs, reference, buffers) = int32Problem(workers: n, elements: count, seed: s.seed)
         var base: Double?
         for loss in [0, 0.0001, 0.001, 0.01] {
             for timeout: Int64 in loss == 0 ? [1_000_000_000] : [100_000_000, 1_000_000_000, 10_000_000_000] {
@@ -189,10 +196,7 @@ extension Experiments {
                 setup.loss = loss
                 setup.timeout = timeout
                 setup.progress = s.progress
-                let buffers = inputs.map { TensorBuffer($0) }
-                let m = try AllReduceRunner.run(.inNetwork(k: k), setup: setup, buffers: buffers)
-                var r = row("ina-e4", .inNetwork(k: k), setup, elements: count, m)
-                r.exact = m.time != nil && buffers.allSatisfy { $0.values == reference }
+                var r = try int32Row("ina-e4", .inNetwork(k: k), setup, inputs: inputs, buffers: buffers, reference: reference, elements: count)
                 if loss == 0 { base = r.timeS }
                 if let b = base, let t = r.timeS { r.note = String(format: "inflation %.2fx over no loss", t / b) }
                 add(r)
