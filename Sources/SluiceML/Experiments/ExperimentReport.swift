@@ -30,8 +30,13 @@ public enum ExperimentReport {
     /// A line of the table as it is measured, aligned to the widths of a typical table.
     public static func line(_ r: ExperimentRow) -> String {
         let widths = [16, 3, 5, 8, 4, 5, 6, 8, 10, 10, 8, 22, 6]
-        return cells(r).enumerated().map { $1.padding(toLength: max(widths[$0], $1.count), withPad: " ", startingAt: 0) }
+        let line = cells(r).enumerated().map { $1.padding(toLength: max(widths[$0], $1.count), withPad: " ", startingAt: 0) }
             .joined(separator: "  ")
+        // What tells rows of one experiment apart beyond the columns (E4's inflation, E6's jobs).
+        var extra: [String] = []
+        if let j = r.job, let n = r.jobs { extra.append("job \(j) of \(n)") }
+        if let note = r.note { extra.append(note) }
+        return extra.isEmpty ? line : line + "  " + extra.joined(separator: "; ")
     }
 
     public static func header() -> String {
