@@ -59,7 +59,10 @@ extension Experiments {
         let k = 64, window = 128
         let demand = 2 * window
         for supply in [2.0, 1.0, 0.5, 0.25] {
-            let aggregators = Int(Double(demand) * supply)
+            // Odd counts: the index is a CRC, linear over GF(2), and a power-of-two modulus keeps
+            // only its low bits, which maps two jobs' windows of consecutive sequences onto the
+            // same or disjoint sets (whole-window collisions or none) instead of spreading them.
+            let aggregators = Int(Double(demand) * supply) | 1
             // Two jobs of perJob workers plus one parameter server each.
             var setup = StarSetup(workers: 2 * perJob + 2, rateGbps: 100)
             setup.seed = s.seed
