@@ -31,7 +31,7 @@ extension Float: AllReduceScalar {
 /// One worker's tensor, reduced in place: a class so that applications on emulated hosts
 /// share it by reference and no copy of 100 MB is made per step.
 public final class TensorBuffer<T: AllReduceScalar> {
-    public var values: [T]
+    @exclusivity(unchecked) public var values: [T]
     public init(_ values: [T]) { self.values = values }
     public init(count: Int) { values = Array(repeating: .zero, count: count) }
     public var count: Int { values.count }

@@ -80,29 +80,29 @@ public final class AggregationWorker<Port: AggregationPort> {
 
     let k: Int
     let sizeCode: UInt8
-    // Per slot.
-    var outstanding: [Int]          // local packet index in flight in the slot, -1: none
-    var uses: [UInt32]              // times the slot was used: its parity is the set
-    var sentAt: [Int64]
-    var retransmitted: [Bool]
-    var reducedExponent: [UInt8]    // of the block whose values the slot carries next
-    var valueScale: [Double]        // scale of the values in the packet in flight
+    // Per slot. Touched by every packet from one thread: no dynamic exclusivity checks.
+    @exclusivity(unchecked) var outstanding: [Int]          // local packet index in flight in the slot, -1: none
+    @exclusivity(unchecked) var uses: [UInt32]              // times the slot was used: its parity is the set
+    @exclusivity(unchecked) var sentAt: [Int64]
+    @exclusivity(unchecked) var retransmitted: [Bool]
+    @exclusivity(unchecked) var reducedExponent: [UInt8]    // of the block whose values the slot carries next
+    @exclusivity(unchecked) var valueScale: [Double]        // scale of the values in the packet in flight
 
-    var queue: [Operation] = []
-    var current: Operation?
-    var opSerial: UInt32 = 0
-    var baseID: UInt32 = 0          // packet id of local packet 0
-    var nextID: UInt32 = 0
-    var window = 0                  // W = min(s, blocks)
-    var blocks = 0                  // C
-    var total = 0                   // packets in this operation
-    var nextToSend = 0
-    var received = 0
+    @exclusivity(unchecked) var queue: [Operation] = []
+    @exclusivity(unchecked) var current: Operation?
+    @exclusivity(unchecked) var opSerial: UInt32 = 0
+    @exclusivity(unchecked) var baseID: UInt32 = 0          // packet id of local packet 0
+    @exclusivity(unchecked) var nextID: UInt32 = 0
+    @exclusivity(unchecked) var window = 0                  // W = min(s, blocks)
+    @exclusivity(unchecked) var blocks = 0                  // C
+    @exclusivity(unchecked) var total = 0                   // packets in this operation
+    @exclusivity(unchecked) var nextToSend = 0
+    @exclusivity(unchecked) var received = 0
 
-    var timers = TimerQueue()
-    var armedAt = Int64.max
-    var srtt: Int64 = 0
-    var rttvar: Int64 = 0
+    @exclusivity(unchecked) var timers = TimerQueue()
+    @exclusivity(unchecked) var armedAt = Int64.max
+    @exclusivity(unchecked) var srtt: Int64 = 0
+    @exclusivity(unchecked) var rttvar: Int64 = 0
 
     public init(config: AggregationConfig, port: Port) throws {
         if let p = config.problem { throw AggregationError(p) }
