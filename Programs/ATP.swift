@@ -65,12 +65,7 @@ public enum ATP {
         let key = (Value.bits(1, 41) << 40) | (meta.atp_job.cast(41) << 32) | hdr.atp.seq.cast(41)
         let index = hash(.crc32, [meta.atp_job, hdr.atp.seq], width: 32, modulo: UInt64(aggregators))
         return SwitchProgram(name, doc: summary) {
-            Common.ethernetAndIPv4Types
-            Common.l4PortsType
-            HeaderType("udp_rest_t") {
-                Field("length", 16)
-                Field("checksum", 16)
-            }
+            AggregationParts.types(k: k)
             HeaderType("atp_t") {
                 Field("bitmap", 32)
                 Field("workers", 8)
@@ -78,9 +73,6 @@ public enum ATP {
                 Field("flags", 8)
                 Field("size", 8)
                 Field("seq", 32)
-            }
-            HeaderType("values_t") {
-                for j in 0..<k { Field("v\(j)", 32) }
             }
             Header("ethernet", "ethernet_t")
             Header("ipv4", "ipv4_t")
@@ -100,18 +92,7 @@ public enum ATP {
             }
             Parser {
                 Common.ethernetStart()
-                State("parse_ipv4") {
-                    Extract(hdr.ipv4)
-                    Select(hdr.ipv4.fragOffset ++ hdr.ipv4.ihl ++ hdr.ipv4.protocol) {
-                        Case(Keyset(5 << 8 | 6), next: "parse_l4")
-                        Case(Keyset(5 << 8 | 17), next: "parse_udp")
-                        Default(next: "accept")
-                    }
-                }
-                State("parse_l4") {
-                    Extract(hdr.l4)
-                    Accept()
-                }
+                for state in AggregationParts.ipv4States { state }
                 State("parse_udp") {
                     Extract(hdr.l4)
                     Select(hdr.l4.dstPort) {
@@ -147,11 +128,6 @@ public enum ATP {
                 Assign(meta.atp_job, hdr.atp.job)
                 Assign(meta.atp_group, param.group)
             }
-            Action("set_dest", Param("mac", 48), Param("ip", 32), Param("port", 16)) {
-                Assign(hdr.ethernet.dstAddr, param.mac)
-                Assign(hdr.ipv4.dstAddr, param.ip)
-                Assign(hdr.l4.dstPort, param.port)
-            }
             Table("atp_workers") {
                 Key(hdr.ipv4.srcAddr, .exact)
                 Actions("set_worker", "drop")
@@ -165,12 +141,7 @@ public enum ATP {
                 DefaultAction("drop")
                 Size(256)
             }
-            Table("atp_rewrite") {
-                Key(standard.egressRid, .exact)
-                Actions("set_dest", "drop")
-                DefaultAction("drop")
-                Size(8192)
-            }
+            AggregationParts.rewrite(table: "atp_rewrite")
             Ingress {
                 If(hdr.values.isValid && (hdr.atp.flags & Value(UInt128(result))) == 0 && hdr.l4.dstPort == Value(UInt128(updatePort))) {
                     Switch(apply: "atp_workers") {
@@ -204,20 +175,7 @@ public enum ATP {
                     }
                 }
             }
-            Egress {
-                If(standard.instanceType == Value(UInt128(InstanceType.replica.rawValue))) {
-                    Apply("atp_rewrite")
-                }
-            }
-            Deparser {
-                UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
-                Emit(hdr.ethernet)
-                Emit(hdr.ipv4)
-                Emit(hdr.l4)
-                Emit(hdr.udp)
-                Emit(hdr.atp)
-                Emit(hdr.values)
-            }
+            AggregationParts.deparser([hdr.atp, hdr.values])
         }
     }
 

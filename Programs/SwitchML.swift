@@ -108,12 +108,7 @@ public enum SwitchML {
         let values = (0..<k).map { hdr.values[dynamicMember: "v\($0)"] }
         let idx = meta.sml_idx
         return SwitchProgram(name, doc: summary) {
-            Common.ethernetAndIPv4Types
-            Common.l4PortsType
-            HeaderType("udp_rest_t") {
-                Field("length", 16)
-                Field("checksum", 16)
-            }
+            AggregationParts.types(k: k)
             HeaderType("switchml_t") {
                 Field("msg_type", 4)
                 Field("unused", 1)
@@ -125,11 +120,6 @@ public enum SwitchML {
             HeaderType("exponents_t") {
                 Field("e0", 8)
                 Field("e1", 8)
-            }
-            // k fields in one header rather than a stack of k `value_t`: one extract and one
-            // emit (a copy each), fields at constant offsets; and stacks have at most 64 elements.
-            HeaderType("values_t") {
-                for j in 0..<k { Field("v\(j)", 32) }
             }
             Header("ethernet", "ethernet_t")
             Header("ipv4", "ipv4_t")
@@ -155,19 +145,7 @@ public enum SwitchML {
             }
             Parser {
                 Common.ethernetStart()
-                State("parse_ipv4") {
-                    Extract(hdr.ipv4)
-                    // fragOffset ++ ihl ++ protocol, one key (see Common.ipv4AndPortsStates).
-                    Select(hdr.ipv4.fragOffset ++ hdr.ipv4.ihl ++ hdr.ipv4.protocol) {
-                        Case(Keyset(5 << 8 | 6), next: "parse_l4")      // TCP
-                        Case(Keyset(5 << 8 | 17), next: "parse_udp")    // UDP
-                        Default(next: "accept")
-                    }
-                }
-                State("parse_l4") {
-                    Extract(hdr.l4)
-                    Accept()
-                }
+                for state in AggregationParts.ipv4States { state }
                 State("parse_udp") {
                     Extract(hdr.l4)
                     Select(hdr.l4.dstPort[15, 4]) {
@@ -211,11 +189,6 @@ public enum SwitchML {
                 Assign(meta.sml_slots, param.slots)
                 Assign(meta.sml_group, param.group)
             }
-            Action("set_dest", Param("mac", 48), Param("ip", 32), Param("port", 16)) {
-                Assign(hdr.ethernet.dstAddr, param.mac)
-                Assign(hdr.ipv4.dstAddr, param.ip)
-                Assign(hdr.l4.dstPort, param.port)
-            }
             Table("switchml_workers") {
                 Key(hdr.ipv4.srcAddr, .exact)
                 Key(hdr.l4.dstPort, .exact)
@@ -223,12 +196,7 @@ public enum SwitchML {
                 DefaultAction("drop")
                 Size(4096)
             }
-            Table("switchml_rewrite") {
-                Key(standard.egressRid, .exact)
-                Actions("set_dest", "drop")
-                DefaultAction("drop")
-                Size(8192)
-            }
+            AggregationParts.rewrite(table: "switchml_rewrite")
             Ingress {
                 If(hdr.values.isValid) {
                     VerifyChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
@@ -245,23 +213,7 @@ public enum SwitchML {
                     ECMPRouter.route
                 }
             }
-            Egress {
-                // Multicast copies are results: each gets its worker's destination. Routed
-                // packets and unicast results are not copies (instance type 0).
-                If(standard.instanceType == Value(UInt128(InstanceType.replica.rawValue))) {
-                    Apply("switchml_rewrite")
-                }
-            }
-            Deparser {
-                UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
-                Emit(hdr.ethernet)
-                Emit(hdr.ipv4)
-                Emit(hdr.l4)
-                Emit(hdr.udp)
-                Emit(hdr.switchml)
-                Emit(hdr.exponents)
-                Emit(hdr.values)
-            }
+            AggregationParts.deparser([hdr.switchml, hdr.exponents, hdr.values])
         }
     }
 
