@@ -39,4 +39,14 @@ import SluiceRuntime
         let q = Int64(Quantization.quantize(top, scale: f))
         #expect(q * Int64(n) <= Int64(Int32.max))
     }
+
+    /// Rounding is to nearest, and values that are not finite saturate instead of trapping.
+    @Test func roundingAndNonFiniteValues() {
+        #expect(Quantization.quantize(1.25, scale: 2) == 2)       // 2.5: ties to even
+        #expect(Quantization.quantize(1.75, scale: 2) == 4)       // 3.5
+        #expect(Quantization.quantize(-1.3, scale: 10) == -13)
+        #expect(Quantization.quantize(.infinity, scale: 1) == Int32.max)
+        #expect(Quantization.quantize(-.infinity, scale: 1) == -Int32.max)
+        _ = Quantization.quantize(.nan, scale: 1)                 // must not trap
+    }
 }

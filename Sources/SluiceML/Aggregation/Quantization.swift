@@ -34,7 +34,10 @@ public enum Quantization {
     /// `round(x * f)`, which `scale` keeps inside int32 for the sum of all workers.
     @inline(__always) public static func quantize(_ x: Float, scale f: Double) -> Int32 {
         guard f != 0 else { return 0 }
-        let q = (Double(x) * f).rounded()
+        // Round to nearest (ties to even) by adding and subtracting 1.5 x 2^52, exact for
+        // |x f| < 2^51 (here below 2^31): no libm call per value.
+        let d = Double(x) * f
+        let q = (d + 6_755_399_441_055_744.0) - 6_755_399_441_055_744.0
         return Int32(max(-Double(Int32.max), min(Double(Int32.max), q)))
     }
 
