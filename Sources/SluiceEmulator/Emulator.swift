@@ -33,6 +33,15 @@ public struct EmulatorOptions: Sendable {
     /// same program with other parameters (`switchml` with k = 256, `atp` with fewer
     /// aggregators). The topology still names the registered program.
     public var programs: [String: @Sendable () throws -> Program] = [:]
+    /// What the reliable transport's packets look like on the wire (`TransportShape`):
+    /// RoCEv2 by default.
+    public var transport: TransportShape = .rocev2
+    /// Write one pcap here of every frame any host sends, stamped when its transmission
+    /// starts: the whole workload as the hosts put it on the wire, in time order.
+    public var hostTrace: String?
+    /// Write one pcap per host here (`NAME.pcap`): the frames it sends (stamped at the start of
+    /// transmission) and receives (stamped at arrival).
+    public var hostTraceDirectory: String?
     public init() {}
 }
 
@@ -72,6 +81,12 @@ public final class Emulator {
     /// UDP ports bound on each host (`HostAPI.bind`): few per host, scanned per datagram.
     @exclusivity(unchecked) var bound: [[BoundPort]]
     @exclusivity(unchecked) var captures: [PcapWriter] = []
+    /// `hostTrace` and `hostTraceDirectory` writers (index: host), when asked for.
+    @exclusivity(unchecked) var hostTraceWriter: PcapWriter?
+    @exclusivity(unchecked) var hostTraceWriters: [PcapWriter?] = []
+    let hostTracing: Bool
+    /// Offsets and sizes of the transport header for `options.transport`.
+    let layout: TransportLayout
     /// Captured frames injected at nodes (`inject`).
     @exclusivity(unchecked) var traces: [TraceState] = []
     @exclusivity(unchecked) var controllers: [(any ProgramController)?]
@@ -210,6 +225,23 @@ public final class Emulator {
             }
         }
 
+        // Host traces.
+        layout = TransportLayout(options.transport)
+        hostTracing = options.hostTrace != nil || options.hostTraceDirectory != nil
+        if let path = options.hostTrace {
+            do { hostTraceWriter = try PcapWriter(path: path) } catch {
+                throw EmulatorError("cannot write the host trace \(path): \(error)")
+            }
+        }
+        if let dir = options.hostTraceDirectory {
+            for h in hs {
+                let path = (dir as NSString).appendingPathComponent("\(h.name).pcap")
+                do { hostTraceWriters.append(try PcapWriter(path: path)) } catch {
+                    throw EmulatorError("cannot write the trace of host \(h.name): \(error)")
+                }
+            }
+        }
+
         // Flows.
         for (f, flow) in spec.flows.enumerated() {
             guard role[flow.src] < 0, role[flow.dst] < 0 else {
@@ -279,6 +311,8 @@ public final class Emulator {
         if limit != .max && events.count > 0 { now = limit }
         progress.finish()
         for c in captures { c.flush() }
+        hostTraceWriter?.flush()
+        for c in hostTraceWriters { c?.flush() }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
         return RunStats(simulated: now, wallSeconds: wall, events: eventsProcessed - eventsBefore)
     }
@@ -416,6 +450,7 @@ public final class Emulator {
         if dir.pointee.capture >= 0 {
             captures[Int(dir.pointee.capture)].write(timestampPicoseconds: now, bytes: UnsafeRawBufferPointer(start: pool.data(p), count: len))
         }
+        if hostTracing && sw < 0 { traceHostFrame(direction: dir, packet: p, length: len, sent: true) }
         if dir.pointee.lossThreshold != 0 && dir.pointee.rng.next() < dir.pointee.lossThreshold {
             dir.pointee.lost += 1
             pool.release(p)
@@ -442,6 +477,7 @@ public final class Emulator {
         if to >= 0 {
             switchIngress(Int(to), packet: f.packet, port: dir.pointee.toPort, recirculated: false)
         } else {
+            if hostTracing { traceHostFrame(direction: dir, packet: f.packet, length: pool.length(f.packet), sent: false) }
             hostReceive(Int(-to - 1), packet: f.packet)
         }
     }

@@ -56,9 +56,9 @@ extension Emulator {
         let payload = udp + HostStack.udp
         let payloadLen = end - (HostStack.ethernet + ihl + HostStack.udp)
         let ce = ip[1] & 0b11 == 0b11
-        if HostStack.get16(udp + 2) == TransportHeader.port {
-            guard payloadLen >= TransportHeader.size else { hosts[h].rxIgnored += 1; return }
-            transportReceive(host: Int32(h), payload, payloadLen, ce: ce)
+        if HostStack.get16(udp + 2) == layout.port {
+            guard payloadLen >= layout.overhead else { hosts[h].rxIgnored += 1; return }
+            transportReceive(host: Int32(h), payload, payloadLen - layout.trailer, ce: ce)
             return
         }
         if !bound[h].isEmpty {
@@ -95,7 +95,7 @@ extension Emulator {
         if let c = connectionIndex[key] { return connections[Int(c)] }
         let nicDir = hosts[Int(from)].nic
         let mtu = nicDir >= 0 ? dirs[Int(nicDir)].maxFrame - HostStack.ethernet : 1500
-        let mss = max(64, mtu - HostStack.ipv4 - HostStack.udp - TransportHeader.size)
+        let mss = max(64, mtu - HostStack.ipv4 - HostStack.udp - layout.overhead)
         let c = Connection(id: Int32(connections.count), src: from, dst: to, mss: mss,
                            initialWindowPackets: options.initialWindow, rto: max(options.minRTO, 1_000_000))
         connections.append(c)
@@ -130,11 +130,13 @@ extension Emulator {
             var i = c.ackedMessages
             while i < c.messages.count && c.messages[i].end <= seq { i += 1 }
             var len = n
+            var first = false
             if i < c.messages.count {
                 msgEnd = c.messages[i].end
                 if seq + UInt64(len) >= msgEnd { len = Int(msgEnd - seq); last = true }
+                first = seq == (i > 0 ? c.messages[i - 1].end : 0)
             }
-            sendTransport(c, type: TransportHeader.data, flags: last ? TransportHeader.lastFlag : 0,
+            sendTransport(c, type: TransportHeader.data, flags: last ? TransportHeader.lastFlag : 0, first: first,
                           seq: seq, second: msgEnd, timestamp: UInt64(now), payload: len)
             c.sndNxt = seq + UInt64(len)
             if c.sndNxt > c.sndMax { c.sndMax = c.sndNxt }
@@ -159,25 +161,24 @@ extension Emulator {
         }
     }
 
-    func sendTransport(_ c: Connection, type: UInt8, flags: UInt8, seq: UInt64, second: UInt64, timestamp: UInt64, payload: Int) {
-        let fromHost = type == TransportHeader.data ? c.src : c.dst
-        let toHost = type == TransportHeader.data ? c.dst : c.src
+    func sendTransport(_ c: Connection, type: UInt8, flags: UInt8, first: Bool = false, seq: UInt64, second: UInt64, timestamp: UInt64, payload: Int) {
+        let isData = type == TransportHeader.data
+        let fromHost = isData ? c.src : c.dst
+        let toHost = isData ? c.dst : c.src
         let host = hosts[Int(fromHost)], dst = hosts[Int(toHost)]
         guard host.nic >= 0 else { return }
         let p = pool.allocate()
-        let udpPayload = TransportHeader.size + payload
+        let udpPayload = layout.overhead + payload
         let b = pool.reset(p, length: HostStack.headers + udpPayload)
         host.ipID &+= 1
         HostStack.writeUDP(b, srcMAC: host.mac, dstMAC: dst.mac, srcIP: host.ipv4, dstIP: dst.ipv4,
-                           srcPort: 0xC000 | UInt16(truncatingIfNeeded: c.id & 0x3FFF), dstPort: TransportHeader.port,
-                           tos: type == TransportHeader.data ? HostStack.ect0 : 0, id: host.ipID, payload: udpPayload)
-        let t = b + HostStack.headers
-        t[0] = type; t[1] = flags; t[2] = 0; t[3] = 0
-        HostStack.put32(t + 4, UInt32(c.id))
-        HostStack.put64(t + 8, seq)
-        HostStack.put64(t + 16, second)
-        HostStack.put64(t + 24, timestamp)
-        pool.clearPayload(p, from: HostStack.headers + TransportHeader.size, to: HostStack.headers + udpPayload)
+                           srcPort: 0xC000 | UInt16(truncatingIfNeeded: c.id & 0x3FFF), dstPort: layout.port,
+                           tos: isData ? HostStack.ect0 : 0, id: host.ipID, payload: udpPayload)
+        let psn: UInt32
+        if isData { psn = c.psn; c.psn = (c.psn &+ 1) & 0xFF_FFFF } else { psn = c.ackPSN; c.ackPSN = (c.ackPSN &+ 1) & 0xFF_FFFF }
+        layout.write(b + HostStack.headers, type: type, flags: flags, first: first, connection: c.id, psn: psn,
+                     seq: seq, second: second, stamp: timestamp)
+        pool.clearPayload(p, from: HostStack.headers + layout.header, to: HostStack.headers + udpPayload)
         enqueue(Int(host.nic), p)
     }
 
@@ -205,16 +206,19 @@ extension Emulator {
     }
 
     func transportReceive(host h: Int32, _ t: UnsafeMutablePointer<UInt8>, _ len: Int, ce: Bool) {
-        let id = Int(HostStack.get32(t + 4))
+        let id = layout.connection(t)
         guard id < connections.count else { hosts[Int(h)].rxIgnored += 1; return }
         let c = connections[id]
-        let seq = HostStack.get64(t + 8)
-        let second = HostStack.get64(t + 16)
-        let ts = HostStack.get64(t + 24)
-        if t[0] == TransportHeader.data {
+        let seq = HostStack.get64(t + layout.seqAt)
+        let second = HostStack.get64(t + layout.secondAt)
+        let ts = HostStack.get64(t + layout.stampAt)
+        let type = t[layout.typeAt]
+        if type == TransportHeader.data {
             guard c.dst == h else { hosts[Int(h)].rxIgnored += 1; return }
-            let n = len - TransportHeader.size
+            let n = len - layout.header
+            if seq < c.rcvNxt { c.duplicatePackets += 1 } else if seq > c.rcvNxt { c.outOfOrderPackets += 1 }
             if seq == c.rcvNxt {
+                c.deliveredPackets += 1
                 c.rcvNxt += UInt64(n)
                 while c.deliveredMessages < c.messages.count && c.messages[c.deliveredMessages].end <= c.rcvNxt {
                     c.deliveredMessages += 1
@@ -231,10 +235,10 @@ extension Emulator {
             }
             sendTransport(c, type: TransportHeader.ack, flags: ce ? TransportHeader.echoFlag : 0,
                           seq: 0, second: c.rcvNxt, timestamp: ts, payload: 0)
-        } else if t[0] == TransportHeader.ack {
+        } else if type == TransportHeader.ack {
             guard c.src == h else { hosts[Int(h)].rxIgnored += 1; return }
             let ack = second
-            let marked = t[1] & TransportHeader.echoFlag != 0
+            let marked = t[layout.flagsAt] & TransportHeader.echoFlag != 0
             // Up to the most ever sent: after a timeout rewinds `sndNxt`, an ack of data the
             // receiver already had (its ack was late, not lost) moves both forward.
             if ack > c.sndUna && ack <= c.sndMax {

@@ -1,7 +1,7 @@
 /// The emulator's reliable transport, one connection per (source host, destination host)
 /// pair and direction: a byte stream carrying messages, sent in MSS-sized UDP datagrams
-/// (destination port 4791, source port from the connection id, as RoCEv2 does), acknowledged
-/// packet by packet with cumulative ACKs.
+/// shaped as `TransportShape` says (RoCEv2 by default: port 4791, a base transport header,
+/// source port from the connection id), acknowledged packet by packet with cumulative ACKs.
 ///
 /// - Loss recovery is go-back-N: three duplicate ACKs or a retransmission timeout (RFC 6298
 ///   estimator, `minRTO` floor, exponential backoff) resend from the first unacknowledged byte;
@@ -53,6 +53,14 @@ final class Connection {
 
     // Counters.
     var packetsSent: UInt64 = 0
+    /// RoCEv2 packet sequence numbers of the data and the ack direction (24 bits on the wire).
+    var psn: UInt32 = 0
+    var ackPSN: UInt32 = 0
+    /// Receiver: data packets that arrived already delivered (a retransmission's copy) and
+    /// packets that arrived ahead of a gap (dropped: go-back-N keeps only in-order data).
+    var duplicatePackets: UInt64 = 0
+    var outOfOrderPackets: UInt64 = 0
+    var deliveredPackets: UInt64 = 0
     var retransmittedBytes: UInt64 = 0
     var timeouts: UInt64 = 0
     var fastRetransmits: UInt64 = 0
@@ -141,12 +149,80 @@ final class Connection {
     }
 }
 
-/// The transport's header, after UDP (32 bytes, big-endian):
-/// type (1: data, 2: ack), flags (bit 0: last packet of a message; bit 1: ECN echo), 2 bytes
-/// reserved, connection id (4), sequence (8), ack or message end (8), timestamp echo (8).
+/// What the transport's packets look like on the wire. Both shapes use UDP source port
+/// 0xC000 | (connection id & 0x3FFF), the queue pair's port as RoCEv2 NICs pick it: the only
+/// entropy ECMP sees.
+public enum TransportShape: String, CaseIterable, Sendable {
+    /// RoCEv2 (the default): UDP 4791, a 12-byte InfiniBand base transport header (RC SEND
+    /// FIRST/MIDDLE/LAST/ONLY for data, ACKNOWLEDGE for acks; P_Key 0xFFFF; destination QP =
+    /// the connection id; a PSN per packet, retransmissions included), then the transport's
+    /// 28 bytes (type, flags, sequence, ack or message end, timestamp), the payload, and the
+    /// 4-byte ICRC trailer (written as zero: not computed). Wireshark decodes it as RoCE.
+    case rocev2
+    /// Plain UDP to port 7471 with a compact 32-byte header: type, flags, 2 reserved, the
+    /// connection id (4), sequence (8), ack or message end (8), timestamp echo (8).
+    case udp
+}
+
+/// Where the transport's fields sit in the UDP payload, for one `TransportShape`.
+struct TransportLayout {
+    let shape: TransportShape
+    let port: UInt16
+    /// Header bytes before the payload, trailer bytes after it.
+    let header: Int
+    let trailer: Int
+    let typeAt: Int, flagsAt: Int, seqAt: Int, secondAt: Int, stampAt: Int
+
+    init(_ shape: TransportShape) {
+        self.shape = shape
+        switch shape {
+        case .rocev2:
+            port = 4791; header = 40; trailer = 4
+            typeAt = 12; flagsAt = 13; seqAt = 16; secondAt = 24; stampAt = 32
+        case .udp:
+            port = 7471; header = 32; trailer = 0
+            typeAt = 0; flagsAt = 1; seqAt = 8; secondAt = 16; stampAt = 24
+        }
+    }
+
+    /// Bytes of header and trailer in the UDP payload.
+    var overhead: Int { header + trailer }
+
+    /// Write the header at `t` (the UDP payload).
+    @inline(__always) func write(_ t: UnsafeMutablePointer<UInt8>, type: UInt8, flags: UInt8, first: Bool, connection: Int32,
+                                 psn: UInt32, seq: UInt64, second: UInt64, stamp: UInt64) {
+        switch shape {
+        case .rocev2:
+            let last = flags & TransportHeader.lastFlag != 0
+            // RC SEND FIRST 0x00, MIDDLE 0x01, LAST 0x02, ONLY 0x04; ACKNOWLEDGE 0x11.
+            t[0] = type == TransportHeader.ack ? 0x11 : (first ? (last ? 0x04 : 0x00) : (last ? 0x02 : 0x01))
+            t[1] = 0                                  // SE, M, pad count, transport version 0
+            t[2] = 0xFF; t[3] = 0xFF                  // default P_Key
+            t[4] = 0
+            t[5] = UInt8(truncatingIfNeeded: connection >> 16); t[6] = UInt8(truncatingIfNeeded: connection >> 8)
+            t[7] = UInt8(truncatingIfNeeded: connection)
+            t[8] = last && type == TransportHeader.data ? 0x80 : 0   // AckReq on a message's last packet
+            t[9] = UInt8(truncatingIfNeeded: psn >> 16); t[10] = UInt8(truncatingIfNeeded: psn >> 8); t[11] = UInt8(truncatingIfNeeded: psn)
+            t[12] = type; t[13] = flags & (TransportHeader.lastFlag | TransportHeader.echoFlag); t[14] = 0; t[15] = 0
+        case .udp:
+            t[0] = type; t[1] = flags & (TransportHeader.lastFlag | TransportHeader.echoFlag); t[2] = 0; t[3] = 0
+            HostStack.put32(t + 4, UInt32(bitPattern: connection))
+        }
+        HostStack.put64(t + seqAt, seq)
+        HostStack.put64(t + secondAt, second)
+        HostStack.put64(t + stampAt, stamp)
+    }
+
+    /// The connection id a header carries.
+    @inline(__always) func connection(_ t: UnsafeMutablePointer<UInt8>) -> Int {
+        switch shape {
+        case .rocev2: Int(t[5]) << 16 | Int(t[6]) << 8 | Int(t[7])
+        case .udp: Int(HostStack.get32(t + 4))
+        }
+    }
+}
+
 enum TransportHeader {
-    static let size = 32
-    static let port: UInt16 = 4791
     static let data: UInt8 = 1
     static let ack: UInt8 = 2
     static let lastFlag: UInt8 = 1
@@ -155,17 +231,17 @@ enum TransportHeader {
 
 /// The reliable transport's packet format, for computing bounds.
 public enum TransportFormat {
-    /// Bytes of its header inside the UDP payload.
-    public static let headerBytes = TransportHeader.size
+    /// Bytes of its header and trailer inside the UDP payload.
+    public static func overheadBytes(_ shape: TransportShape = .rocev2) -> Int { TransportLayout(shape).overhead }
     /// Payload bytes per packet for an IP MTU.
-    public static func segmentBytes(mtu: Int) -> Int { max(64, mtu - 20 - 8 - TransportHeader.size) }
+    public static func segmentBytes(mtu: Int, shape: TransportShape = .rocev2) -> Int { max(64, mtu - 20 - 8 - overheadBytes(shape)) }
     /// Payload efficiency on an Ethernet wire (24 bytes of FCS, preamble and gap a frame),
     /// counting the acknowledgement every data packet gets on the same wire in the other
     /// direction of its sender's link (as a host that both sends and acknowledges, in a ring).
-    public static func efficiency(mtu: Int, countingAcks: Bool) -> Double {
-        let mss = segmentBytes(mtu: mtu)
-        let data = 14 + 20 + 8 + TransportHeader.size + mss + 24
-        let ack = 14 + 20 + 8 + TransportHeader.size + 24
+    public static func efficiency(mtu: Int, countingAcks: Bool, shape: TransportShape = .rocev2) -> Double {
+        let mss = segmentBytes(mtu: mtu, shape: shape)
+        let data = 14 + 20 + 8 + overheadBytes(shape) + mss + 24
+        let ack = 14 + 20 + 8 + overheadBytes(shape) + 24
         return Double(mss) / Double(data + (countingAcks ? ack : 0))
     }
 }
