@@ -207,7 +207,7 @@ extension Emulator {
 
     func transportReceive(host h: Int32, _ t: UnsafeMutablePointer<UInt8>, _ len: Int, ce: Bool) {
         let id = layout.connection(t)
-        guard id < connections.count else { hosts[Int(h)].rxIgnored += 1; return }
+        guard id >= 0, id < connections.count else { hosts[Int(h)].rxIgnored += 1; return }
         let c = connections[id]
         let seq = HostStack.get64(t + layout.seqAt)
         let second = HostStack.get64(t + layout.secondAt)

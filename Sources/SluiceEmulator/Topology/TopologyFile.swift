@@ -436,7 +436,7 @@ struct TopologyReader {
     let source: TopologySource
     let seed: UInt64
 
-    static let topLevel = ["name", "topology", "traffic", "until"]
+    static let topLevel = ["name", "topology", "traffic", "jobs", "transport", "until"]
     static let topologyKeys = ["generator", "defaults", "kinds", "nodes", "links"]
     static let linkKeys = ["rate", "delay", "mtu", "loss", "queue", "capture"]
     static let hostKeys = ["kind", "ipv4", "mac"]
@@ -583,7 +583,67 @@ struct TopologyReader {
             spec.flows = try Traffic.read(t, topology: spec, in: source, seed: seed)
         }
         if let u = top["until"] { spec.until = try source.time(u, "until") }
+        if let t = top["transport"] {
+            let text = try source.scalar(t, "transport", expected: "a packet shape")
+            guard let shape = TransportShape(rawValue: text) else {
+                throw source.error(t, "transport", "unknown packet shape '\(text)'" + TopologySource.didYouMean(text, TransportShape.allCases.map(\.rawValue)),
+                                   valid: TransportShape.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            spec.transport = shape
+        }
+        if let j = top["jobs"] { spec.jobs = try readJobs(j, topology: spec) }
         return spec
+    }
+
+    /// `jobs:` entries: `{name, workload, hosts, switch, ...parameters}`. `hosts` is a list of
+    /// host names, `all` (every host in node order) or a count (the first N hosts).
+    func readJobs(_ node: Node, topology: TopologySpec) throws(TopologyError) -> [JobSpec] {
+        let items = try source.sequence(node, "jobs", valid: "- {workload: ddp, hosts: all, model: 100MB}")
+        let hostNames = topology.hosts.map { topology.nodes[$0].name }
+        var jobs: [JobSpec] = []
+        for (i, item) in items.enumerated() {
+            let path = "jobs[\(i)]"
+            let m = try source.mapping(item, path, valid: "workload, hosts, name, switch and the workload's parameters")
+            var job = JobSpec(name: "job\(i + 1)", workload: "", hosts: hostNames, origin: source.origin(item), baseDirectory: source.baseDirectory)
+            var sawWorkload = false
+            for (k, v) in m {
+                let key = try source.scalar(k, path, expected: "a field name")
+                let field = Fields.join(path, key)
+                if job.parameters.contains(where: { $0.key == key }) { throw source.error(k, field, "given twice") }
+                switch key {
+                case "workload": job.workload = try source.scalar(v, field, expected: "a workload name"); sawWorkload = true
+                case "name": job.name = try source.name(v, field)
+                case "switch": job.aggregator = try source.scalar(v, field, expected: "a switch name")
+                case "hosts":
+                    if case .scalar = v {
+                        let text = try source.scalar(v, field, expected: "all, a count or a list of hosts")
+                        if text == "all" { job.hosts = hostNames }
+                        else if let n = Int(text), n >= 1, n <= hostNames.count { job.hosts = Array(hostNames.prefix(n)) }
+                        else {
+                            throw source.error(v, field, "'\(text)'", valid: "all, a count from 1 to \(hostNames.count), or a list of host names")
+                        }
+                    } else {
+                        let list = try source.sequence(v, field, valid: "a list of host names, e.g. [h1, h2]")
+                        var names: [String] = []
+                        for (j, n) in list.enumerated() {
+                            let name = try source.scalar(n, field + "[\(j)]", expected: "a host name")
+                            guard hostNames.contains(name) else {
+                                throw source.error(n, field + "[\(j)]", "unknown host '\(name)'" + TopologySource.didYouMean(name, hostNames), valid: TopologySource.choices(hostNames))
+                            }
+                            guard !names.contains(name) else { throw source.error(n, field + "[\(j)]", "'\(name)' is listed twice", valid: "each host once: one rank per host") }
+                            names.append(name)
+                        }
+                        job.hosts = names
+                    }
+                default:
+                    let text = try source.scalar(v, field, expected: "a value such as 100MB, 2ms or ring")
+                    job.parameters.append(.init(key: key, text: text, origin: source.origin(v)))
+                }
+            }
+            guard sawWorkload else { throw source.error(item, path + ".workload", "missing", valid: "a workload name such as ddp, fsdp, pipeline, moe, background") }
+            jobs.append(job)
+        }
+        return jobs
     }
 
     var defaultName: String {

@@ -13,6 +13,11 @@ public struct TopologySpec: Hashable, Sendable {
     /// Stop here if nothing else stops the run first (`--until` overrides it); nil: run until no
     /// events remain.
     public var until: Int64?
+    /// The file's `jobs` section: workloads to run on named hosts. The emulator does not read
+    /// it; `SluiceML` builds and attaches each job (its parameters are checked there).
+    public var jobs: [JobSpec] = []
+    /// The file's `transport` (nil: not given; the emulator's default, RoCEv2).
+    public var transport: TransportShape?
 
     public init(name: String, nodes: [NodeSpec] = [], links: [LinkSpec] = [], flows: [FlowSpec] = [], until: Int64? = nil) {
         self.name = name; self.nodes = nodes; self.links = links; self.flows = flows; self.until = until
@@ -143,5 +148,34 @@ public struct FlowSpec: Hashable, Sendable {
                 srcPort: UInt16 = 10_000, dstPort: UInt16 = 20_000, origin: String = "") {
         self.kind = kind; self.src = src; self.dst = dst; self.bytes = bytes; self.payload = payload
         self.start = start; self.srcPort = srcPort; self.dstPort = dstPort; self.origin = origin
+    }
+}
+
+/// One entry of a topology file's `jobs` section, as written: which workload, on which hosts
+/// (rank i on `hosts[i]`), with which parameters (validated when the workload is built).
+public struct JobSpec: Hashable, Sendable {
+    public var name: String
+    public var workload: String
+    public var hosts: [String]
+    /// The switch that aggregates, for in-network allreduces (`switch: sw`).
+    public var aggregator: String?
+    /// Every other key of the entry, in file order: (key, value text, "file:line").
+    public var parameters: [Parameter]
+    /// "file:line" of the entry.
+    public var origin: String
+    /// The folder of the topology file (relative file names in parameters resolve here).
+    public var baseDirectory: String
+
+    public struct Parameter: Hashable, Sendable {
+        public var key: String
+        public var text: String
+        public var origin: String
+        public init(key: String, text: String, origin: String) { self.key = key; self.text = text; self.origin = origin }
+    }
+
+    public init(name: String, workload: String, hosts: [String], aggregator: String? = nil, parameters: [Parameter] = [],
+                origin: String = "", baseDirectory: String = ".") {
+        self.name = name; self.workload = workload; self.hosts = hosts; self.aggregator = aggregator
+        self.parameters = parameters; self.origin = origin; self.baseDirectory = baseDirectory
     }
 }

@@ -155,7 +155,7 @@ final class Connection {
 public enum TransportShape: String, CaseIterable, Sendable {
     /// RoCEv2 (the default): UDP 4791, a 12-byte InfiniBand base transport header (RC SEND
     /// FIRST/MIDDLE/LAST/ONLY for data, ACKNOWLEDGE for acks; P_Key 0xFFFF; destination QP =
-    /// the connection id; a PSN per packet, retransmissions included), then the transport's
+    /// 0x100 + the connection id; a PSN per packet, retransmissions included), then the transport's
     /// 28 bytes (type, flags, sequence, ack or message end, timestamp), the payload, and the
     /// 4-byte ICRC trailer (written as zero: not computed). Wireshark decodes it as RoCE.
     case rocev2
@@ -187,6 +187,8 @@ struct TransportLayout {
 
     /// Bytes of header and trailer in the UDP payload.
     var overhead: Int { header + trailer }
+    /// Queue pair numbers start here (QP 0 and 1 are InfiniBand's management queue pairs).
+    static let firstQP: Int32 = 0x100
 
     /// Write the header at `t` (the UDP payload).
     @inline(__always) func write(_ t: UnsafeMutablePointer<UInt8>, type: UInt8, flags: UInt8, first: Bool, connection: Int32,
@@ -199,8 +201,9 @@ struct TransportLayout {
             t[1] = 0                                  // SE, M, pad count, transport version 0
             t[2] = 0xFF; t[3] = 0xFF                  // default P_Key
             t[4] = 0
-            t[5] = UInt8(truncatingIfNeeded: connection >> 16); t[6] = UInt8(truncatingIfNeeded: connection >> 8)
-            t[7] = UInt8(truncatingIfNeeded: connection)
+            let qp = connection &+ Self.firstQP
+            t[5] = UInt8(truncatingIfNeeded: qp >> 16); t[6] = UInt8(truncatingIfNeeded: qp >> 8)
+            t[7] = UInt8(truncatingIfNeeded: qp)
             t[8] = last && type == TransportHeader.data ? 0x80 : 0   // AckReq on a message's last packet
             t[9] = UInt8(truncatingIfNeeded: psn >> 16); t[10] = UInt8(truncatingIfNeeded: psn >> 8); t[11] = UInt8(truncatingIfNeeded: psn)
             t[12] = type; t[13] = flags & (TransportHeader.lastFlag | TransportHeader.echoFlag); t[14] = 0; t[15] = 0
@@ -216,7 +219,7 @@ struct TransportLayout {
     /// The connection id a header carries.
     @inline(__always) func connection(_ t: UnsafeMutablePointer<UInt8>) -> Int {
         switch shape {
-        case .rocev2: Int(t[5]) << 16 | Int(t[6]) << 8 | Int(t[7])
+        case .rocev2: (Int(t[5]) << 16 | Int(t[6]) << 8 | Int(t[7])) - Int(Self.firstQP)
         case .udp: Int(HostStack.get32(t + 4))
         }
     }

@@ -48,7 +48,8 @@ public final class EmulatedAggregationPort: AggregationPort, Application, Datagr
         if token == Self.startToken, let go = startLater {
             startLater = nil
             go()
-        } else {
+        } else if token == 0 {
+            // Only its own wake-ups: other applications on the host use other tokens.
             worker.timerFired()
         }
     }
@@ -93,34 +94,15 @@ public final class InNetworkRun<T: AllReduceScalar> {
         self.config = config
         self.workers = workers
         finished = Array(repeating: nil, count: workers.count)
-        let servicePort = SwitchMLFormat.ports.lowerBound + UInt16(config.job & 0xF)
-        let localPort = UInt16(40_000) + UInt16(config.job)
-        var members: [SwitchML.Worker] = []
-        for name in workers {
-            guard let node = emulator.spec.node(named: name), case .host(let h) = emulator.spec.nodes[node].kind else {
-                throw AggregationError("no host named '\(name)' (hosts: \(emulator.hostNames.joined(separator: ", ")))")
-            }
-            guard let up = emulator.uplink(ofHost: name), up.switch == switchName else {
-                throw AggregationError("host '\(name)' is not connected to switch '\(switchName)' (in-network aggregation needs every worker one hop from the aggregating switch)")
-            }
-            members.append(SwitchML.Worker(ip: h.ipv4, mac: emulator.spec.nodes[node].mac, udpPort: localPort, switchPort: up.port))
-        }
-        let job = SwitchML.Job(job: config.job, udpPort: servicePort, slotBase: slotBase, slots: config.poolSlots,
-                               group: UInt16(config.job) + 1, workers: members)
-        try SwitchML.install(job, into: emulator.controlPlane(switch: switchName))
-
-        for (rank, name) in workers.enumerated() {
+        let job = try InNetworkJob(emulator: emulator, switchName: switchName, workers: workers, config: config,
+                                   slotBase: slotBase) { [unowned self] rank, w in
             let buffer = buffers[rank]
-            let p = try EmulatedAggregationPort(config: config, serviceIP: Self.serviceIP, servicePort: servicePort,
-                                                localPort: localPort) { [unowned self] w in
-                let go = {
-                    Self.submit(buffer, to: w) { t in self.finished[rank] = t }
-                }
-                if start <= 0 { go() } else { w.port.api!.setTimer(after: start, token: EmulatedAggregationPort.startToken); w.port.startLater = go }
+            let go = {
+                Self.submit(buffer, to: w) { t in self.finished[rank] = t }
             }
-            try emulator.attach(p, host: name)
-            ports.append(p)
+            if start <= 0 { go() } else { w.port.api!.setTimer(after: start, token: EmulatedAggregationPort.startToken); w.port.startLater = go }
         }
+        ports = job.ports
     }
 
     static func submit(_ b: TensorBuffer<T>, to w: AggregationWorker<EmulatedAggregationPort>, done: @escaping (Int64) -> Void) {
@@ -136,4 +118,40 @@ public final class InNetworkRun<T: AllReduceScalar> {
 
     /// Per worker: packets sent, retransmissions, results taken and discarded.
     public var stats: [AggregationStats] { ports.map { $0.worker.stats } }
+}
+
+/// A SwitchML job set up on an emulated switch: the switch configured (worker entries,
+/// multicast group, egress rewrites) and a worker attached to every host; `onStart(rank,
+/// worker)` runs when the host starts, to submit operations.
+final class InNetworkJob {
+    let ports: [EmulatedAggregationPort]
+
+    init(emulator: Emulator, switchName: String, workers: [String], config: AggregationConfig, slotBase: Int = 0,
+         onStart: @escaping (Int, AggregationWorker<EmulatedAggregationPort>) -> Void = { _, _ in }) throws {
+        if let p = config.problem { throw AggregationError(p) }
+        let servicePort = SwitchMLFormat.ports.lowerBound + UInt16(config.job & 0xF)
+        let localPort = UInt16(40_000) + UInt16(config.job)
+        var members: [SwitchML.Worker] = []
+        for name in workers {
+            guard let node = emulator.spec.node(named: name), case .host(let h) = emulator.spec.nodes[node].kind else {
+                throw AggregationError("no host named '\(name)' (hosts: \(emulator.hostNames.joined(separator: ", ")))")
+            }
+            guard let up = emulator.uplink(ofHost: name), up.switch == switchName else {
+                throw AggregationError("host '\(name)' is not connected to switch '\(switchName)' (in-network aggregation needs every worker one hop from the aggregating switch)")
+            }
+            members.append(SwitchML.Worker(ip: h.ipv4, mac: emulator.spec.nodes[node].mac, udpPort: localPort, switchPort: up.port))
+        }
+        let job = SwitchML.Job(job: config.job, udpPort: servicePort, slotBase: slotBase, slots: config.poolSlots,
+                               group: UInt16(config.job) + 1, workers: members)
+        let cp: any ControlPlane = try emulator.controlPlane(switch: switchName)
+        try SwitchML.install(job, into: cp)
+        var ports: [EmulatedAggregationPort] = []
+        for (rank, name) in workers.enumerated() {
+            let p = try EmulatedAggregationPort(config: config, serviceIP: InNetworkRun<Int32>.serviceIP, servicePort: servicePort,
+                                                localPort: localPort) { w in onStart(rank, w) }
+            try emulator.attach(p, host: name)
+            ports.append(p)
+        }
+        self.ports = ports
+    }
 }

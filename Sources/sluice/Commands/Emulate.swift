@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceEmulator
+import SluiceML
 
 struct Emulate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,6 +57,11 @@ struct EmulationSettings {
     var sampleInterval: String?
     var showRoutes = false
     var json = false
+    var transport: TransportShape? = nil
+    var hostTrace: String? = nil
+    var hostTraceDirectory: String? = nil
+    /// Called after the run with the emulator and the jobs' results.
+    var finished: (Emulator, [WorkloadResult]) -> Void = { _, _ in }
 }
 
 /// Load a topology, build the emulator, let `prepare` add to it (traces), run, print the
@@ -65,6 +71,10 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     do { spec = try TopologyFile.load(path: s.topology, seed: s.seed) } catch { throw CLIError(error.description) }
     var options = EmulatorOptions()
     options.seed = s.seed
+    if let t = spec.transport { options.transport = t }
+    if let t = s.transport { options.transport = t }
+    options.hostTrace = s.hostTrace
+    if let dir = s.hostTraceDirectory { try makeDirectory(dir, "--per-host"); options.hostTraceDirectory = dir }
     options.progress = !s.json
     if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
     if let text = s.sampleInterval {
@@ -80,16 +90,36 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     let emu: Emulator
     do { emu = try Emulator(spec, options: options) } catch { throw CLIError("\(s.topology): \(error)") }
     try prepare(emu)
-    if !s.json { print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows; seed \(s.seed) (rerun with --seed \(s.seed))") }
+    let jobs: [WorkloadRun]
+    do { jobs = try Jobs.attach(spec.jobs, to: emu, seed: s.seed) } catch { throw CLIError("\(error)") }
+    if !s.json {
+        let jobText = spec.jobs.isEmpty ? "" : ", \(spec.jobs.count) job\(spec.jobs.count == 1 ? "" : "s") (" + zip(spec.jobs, jobs).map { "\($0.name): \($0.workload), \($1.graph.ranks) ranks, \($1.graph.sends) messages" }.joined(separator: "; ") + ")"
+        print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows\(jobText); seed \(s.seed) (rerun with --seed \(s.seed))")
+    }
     if s.showRoutes, let r = emu.routing { print(r.textReport()) }
     let stats = emu.run(until: limit)
     let r = RunReport(emu, stats: stats)
     for e in emu.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
+    let results = jobs.map(\.result)
     if s.json {
-        print(try ReportJSON.string(r))
+        var text = try ReportJSON.string(r)
+        if !jobs.isEmpty {
+            // The report's object with one more key: each job's iterations, collectives and flows.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let items = try zip(spec.jobs, results).map { job, result in
+                "{\"workload\":\(String(decoding: try encoder.encode(job.workload), as: UTF8.self)),\"result\":\(String(decoding: try encoder.encode(result), as: UTF8.self))}"
+            }
+            if let close = text.lastIndex(of: "}") {
+                text = String(text[..<close]) + ",\"jobs\":[" + items.joined(separator: ",") + "]}"
+            }
+        }
+        print(text)
     } else {
         print(r.summaryText(), terminator: "")
+        for (job, result) in zip(spec.jobs, results) { print(result.summaryText(workload: job.workload), terminator: "") }
     }
+    s.finished(emu, results)
     if let dir = s.report {
         let index = try emu.writeReport(r, to: dir)
         if !s.json { print("report: \(index)") }

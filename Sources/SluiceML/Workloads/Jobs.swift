@@ -1,0 +1,95 @@
+import Foundation
+import SluiceEmulator
+
+/// A topology file's `jobs`: each entry built into a graph and attached to the emulator.
+public enum Jobs {
+    /// Build and attach every job. Errors name the job's line in the file and the parameter.
+    public static func attach(_ jobs: [JobSpec], to emulator: Emulator, seed: UInt64) throws -> [WorkloadRun] {
+        var runs: [WorkloadRun] = []
+        var aggregators: [String: String] = [:]
+        for (i, job) in jobs.enumerated() {
+            let arguments = WorkloadArguments(job.parameters.map { .init(key: $0.key, text: $0.text, origin: $0.origin) })
+            let context = WorkloadContext(ranks: job.hosts.count, linkRate: hostRate(emulator.spec, job.hosts.first),
+                                          seed: seed &+ UInt64(i), baseDirectory: job.baseDirectory)
+            let graph: WorkloadGraph
+            do { graph = try WorkloadCatalog.build(job.workload, arguments, context) } catch let e as WorkloadError {
+                throw WorkloadError("\(job.origin): job '\(job.name)': \(e.description)")
+            }
+            var ina: (switchName: String, config: AggregationConfig)? = nil
+            if graph.usesInNetworkAggregation {
+                guard let sw = job.aggregator else {
+                    throw WorkloadError("\(job.origin): job '\(job.name)': algorithm in-network needs the aggregating switch (valid: switch: NAME, a switch running switchml every host of the job is connected to)")
+                }
+                guard let n = emulator.spec.node(named: sw), let s = emulator.spec.nodes[n].switchSpec else {
+                    throw WorkloadError("\(job.origin): job '\(job.name)': switch '\(sw)' does not exist (valid: a switch of the topology running switchml)")
+                }
+                guard s.program == "switchml" else {
+                    throw WorkloadError("\(job.origin): job '\(job.name)': switch '\(sw)' runs \(s.program), in-network allreduce needs switchml (valid: program: switchml on that switch)")
+                }
+                if let other = aggregators[sw] {
+                    throw WorkloadError("\(job.origin): job '\(job.name)': switch '\(sw)' already aggregates job '\(other)' (valid: one in-network job per switch)")
+                }
+                aggregators[sw] = job.name
+                ina = (sw, AggregationConfig(job: UInt8(truncatingIfNeeded: i + 1), workers: job.hosts.count))
+            }
+            do {
+                runs.append(try WorkloadRun(job.name, graph: graph, emulator: emulator, hosts: job.hosts, job: i, inNetwork: ina))
+            } catch let e as WorkloadError {
+                throw WorkloadError("\(job.origin): \(e.description)")
+            } catch {
+                throw WorkloadError("\(job.origin): job '\(job.name)': \(error)")
+            }
+        }
+        return runs
+    }
+
+    /// The rate of `host`'s link (100 Gb/s if it has none).
+    static func hostRate(_ spec: TopologySpec, _ host: String?) -> UInt64 {
+        guard let h = host, let n = spec.node(named: h),
+              let l = spec.links.first(where: { $0.a.node == n || $0.b.node == n }) else { return 100_000_000_000 }
+        return l.rate
+    }
+}
+
+extension WorkloadResult {
+    /// A few lines for the terminal: iterations, collectives and flows.
+    public func summaryText(workload: String) -> String {
+        var s = "job \(name) (\(workload), \(ranks) ranks): "
+        if let f = finished { s += "finished at \(Self.time(f)), \(operations) operations\n" } else {
+            s += "NOT finished: \(operationsDone) of \(operations) operations done (raise --until?)\n"
+        }
+        if !iterations.isEmpty {
+            let mean = iterations.reduce(0, +) / Double(iterations.count)
+            s += "  iterations: \(iterations.count), mean \(Self.time(mean)): " + iterations.prefix(8).map { Self.time($0) }.joined(separator: ", ") + (iterations.count > 8 ? ", …" : "") + "\n"
+        }
+        let c = collectives.compactMap { p in p.duration.map { (p.name, $0, p.bytes) } }
+        if !c.isEmpty {
+            let durations = c.map(\.1).sorted()
+            let slowest = c.max { $0.1 < $1.1 }!
+            s += "  collectives: \(c.count), completion mean \(Self.time(durations.reduce(0, +) / Double(c.count))), p50 \(Self.time(Self.percentile(durations, 0.5))), max \(Self.time(durations.last!)) (\(slowest.0))\n"
+            for p in c.prefix(6) { s += "    \(p.0): \(Self.time(p.1)), \(Self.bytes(p.2))\n" }
+            if c.count > 6 { s += "    … \(c.count - 6) more (--json lists every one)\n" }
+        }
+        let f = flows.compactMap(\.duration).sorted()
+        if !f.isEmpty {
+            s += "  flows: \(f.count) of \(flows.count) done, completion p50 \(Self.time(Self.percentile(f, 0.5))), p99 \(Self.time(Self.percentile(f, 0.99))), max \(Self.time(f.last!))\n"
+        }
+        return s
+    }
+
+    static func percentile(_ sorted: [Double], _ q: Double) -> Double {
+        sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * q).rounded(.up)) - 1))]
+    }
+
+    static func time(_ s: Double) -> String {
+        if s >= 1 { return String(format: "%.3f s", s) }
+        if s >= 1e-3 { return String(format: "%.3f ms", s * 1e3) }
+        return String(format: "%.2f us", s * 1e6)
+    }
+
+    static func bytes(_ b: Int) -> String {
+        if b >= 1_000_000 { return String(format: "%.2f MB", Double(b) / 1e6) }
+        if b >= 1_000 { return String(format: "%.1f KB", Double(b) / 1e3) }
+        return "\(b) B"
+    }
+}

@@ -1,0 +1,262 @@
+import ArgumentParser
+import Foundation
+import SluiceEmulator
+import SluiceML
+import SluicePcap
+
+struct TrafficCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "traffic",
+        abstract: "Generate synthetic ML training traffic by running a workload in the emulator, as pcap.",
+        discussion: """
+            Runs WORKLOAD (key=value parameters; `sluice traffic --list` shows every family with its \
+            parameters and defaults) on a topology in the emulator and writes what the hosts put on the \
+            wire: -w FILE.pcap gets every frame any host sends (nanosecond stamps, time order), \
+            --per-host DIR one pcap per host (what it sends and receives). Timing comes from the \
+            network: queues, pacing, retransmissions. Without --topology, a 1:1 leaf-spine of --hosts \
+            hosts at --rate (a star on a switchml switch for algorithm=in-network). Examples:
+              sluice traffic ddp model=100MB iterations=2 -w ddp.pcap
+              sluice traffic moe skew=1.2 --hosts 8 --per-host moe/
+              sluice traffic simai file=workload.txt --hosts 8 -w simai.pcap
+              sluice traffic background distribution=websearch load=0.5 --topology Topologies/leafspine-16.yaml -w bg.pcap
+            Open the trace with `tshark -r FILE` or Wireshark (RoCEv2 decodes as InfiniBand), \
+            replay it with `sluice replay FILE --program P` or `--topology T --at NODE:PORT`.
+            """)
+
+    @Argument(help: "The workload family (ddp, fsdp, pipeline, tp, moe, ps, 3d, permutation, incast, alltoall, background, simai).")
+    var workload: String?
+
+    @Argument(help: "Parameters as key=value (e.g. model=100MB iterations=2 algorithm=tree).")
+    var parameters: [String] = []
+
+    @Option(name: [.customShort("w"), .long], help: "Write every frame the hosts send to this pcap.")
+    var write: String?
+
+    @Option(help: "Write one pcap per host (NAME.pcap) into this folder.")
+    var perHost: String?
+
+    @Option(help: "Run on this topology file (its hosts in node order are the ranks, or --hosts N of them).")
+    var topology: String?
+
+    @Option(help: "Ranks (hosts); default: 16, or every host of --topology.")
+    var hosts: Int?
+
+    @Option(help: "Link rate of the generated topology.")
+    var rate: String = "100Gbps"
+
+    @Option(help: "IP MTU of the generated topology's links (RoCE uses 4096).")
+    var mtu: Int = 4096
+
+    @Option(help: "Packet shape: rocev2 (UDP 4791, InfiniBand BTH) or udp (port 7471, compact header).")
+    var shape: String = "rocev2"
+
+    @Option(help: "Seed for the workload's and the network's randomness (printed; default 1).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Stop at this simulated time (e.g. 50ms).")
+    var until: String?
+
+    @Flag(help: "List the workload families with their parameters and defaults.")
+    var list = false
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func run() throws {
+        if list || workload == nil {
+            print(Self.listing())
+            if workload == nil && !list { throw ValidationError("give a WORKLOAD (listed above)") }
+            return
+        }
+        guard write != nil || perHost != nil else {
+            throw ValidationError("nothing to write: give -w FILE.pcap and/or --per-host DIR")
+        }
+        let r = try Self.generate(TrafficSettings(workload: workload!, parameters: parameters, write: write, perHost: perHost,
+                                                  topology: topology, hosts: hosts, rate: rate, mtu: mtu, shape: shape,
+                                                  seed: seed, until: until, json: json))
+        if json { print(r.json) }
+    }
+
+    static func listing() -> String {
+        var s = "Workload families (sluice traffic WORKLOAD key=value ...; the same keys in a topology file's jobs):\n"
+        for f in WorkloadCatalog.families {
+            s += "\n\(f.name): \(f.summary)\n"
+            for p in WorkloadCatalog.parameters(f.name) {
+                s += "    \(p.name)=\(p.fallback.isEmpty ? "(required)" : p.fallback)  \(p.help)\n"
+            }
+        }
+        return s
+    }
+
+    struct Outcome {
+        var json: String
+        var bytesWritten: Int
+        var wallSeconds: Double
+    }
+
+    /// Build the topology and the job, run it with host traces on, print the summary.
+    static func generate(_ s: TrafficSettings) throws -> Outcome {
+        guard let shape = TransportShape(rawValue: s.shape) else {
+            throw ValidationError("--shape '\(s.shape)' (valid: \(TransportShape.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let arguments: WorkloadArguments
+        do { arguments = try WorkloadArguments.parse(s.parameters) } catch { throw ValidationError("\(error)") }
+        do { _ = try WorkloadCatalog.family(s.workload) } catch { throw ValidationError("\(error)") }
+        let inNetwork = arguments.values.contains { $0.key == "algorithm" && $0.text == AllReduceAlgorithm.inNetwork.rawValue }
+
+        var spec: TopologySpec
+        var aggregator: String? = nil
+        if let path = s.topology {
+            do { spec = try TopologyFile.load(path: path, seed: s.seed) } catch { throw ValidationError(error.description) }
+            if inNetwork { aggregator = spec.switches.first { spec.nodes[$0].switchSpec?.program == "switchml" }.map { spec.nodes[$0].name } }
+        } else {
+            let n = s.hosts ?? 16
+            guard (2...1024).contains(n) else { throw ValidationError("--hosts \(n) (valid: 2 ... 1024)") }
+            guard (576...9000).contains(s.mtu) else { throw ValidationError("--mtu \(s.mtu) (valid: 576 ... 9000)") }
+            do { _ = try Units.rate(s.rate) } catch { throw ValidationError("--rate '\(s.rate)': \(error)") }
+            let yaml: String
+            if inNetwork {
+                guard n <= 32 else { throw ValidationError("--hosts \(n): in-network aggregation takes at most 32 workers per job") }
+                yaml = """
+                    name: traffic-star
+                    topology:
+                      generator: {star: {hosts: \(n)}}
+                      defaults:
+                        link: {rate: \(s.rate), delay: 1us, mtu: \(s.mtu), queue: {limit: 4MB}}
+                        switch: {program: switchml}
+                    """
+                aggregator = "sw"
+            } else {
+                let leaves = max(2, (n + 7) / 8), perLeaf = (n + leaves - 1) / leaves
+                yaml = """
+                    name: traffic-leafspine
+                    topology:
+                      generator: {leaf-spine: {spines: \(perLeaf), leaves: \(leaves), hosts-per-leaf: \(perLeaf)}}
+                      defaults:
+                        link: {rate: \(s.rate), delay: 1us, mtu: \(s.mtu), queue: {limit: 4MB, ecn: {kmin: 100KB, kmax: 400KB, pmax: 0.2}}}
+                        switch: {program: ecmp-router}
+                    """
+            }
+            do { spec = try TopologyFile.parse(yaml, file: "(generated topology)", baseDirectory: ".", seed: s.seed) } catch {
+                throw ValidationError("generated topology: \(error)")
+            }
+        }
+        let allHosts = spec.hosts.map { spec.nodes[$0].name }
+        let count = s.hosts ?? (s.topology == nil ? 16 : allHosts.count)
+        guard count >= 1, count <= allHosts.count else {
+            throw ValidationError("--hosts \(count): the topology has \(allHosts.count) hosts (valid: 1 ... \(allHosts.count))")
+        }
+        spec.flows = []
+        spec.jobs = [JobSpec(name: s.workload, workload: s.workload, hosts: Array(allHosts.prefix(count)), aggregator: aggregator,
+                             parameters: arguments.values.map { .init(key: $0.key, text: $0.text, origin: $0.origin) },
+                             origin: "sluice traffic", baseDirectory: FileManager.default.currentDirectoryPath)]
+        if inNetwork && aggregator == nil {
+            throw ValidationError("algorithm=in-network: \(s.topology ?? "the topology") has no switch running switchml")
+        }
+
+        var options = EmulatorOptions()
+        options.seed = s.seed
+        options.transport = shape
+        options.progress = !s.json
+        options.hostTrace = s.write
+        if let dir = s.perHost {
+            try makeDirectory(dir, "--per-host")
+            options.hostTraceDirectory = dir
+        }
+        var limit: Int64? = nil
+        if let u = s.until { do { limit = try Units.time(u) } catch { throw ValidationError("--until: \(error)") } }
+        let emu: Emulator
+        do { emu = try Emulator(spec, options: options) } catch { throw ValidationError("\(error)") }
+        let runs: [WorkloadRun]
+        do { runs = try Jobs.attach(spec.jobs, to: emu, seed: s.seed) } catch { throw ValidationError("\(error)") }
+        if !s.json {
+            print("\(s.workload) on \(count) hosts of \(spec.name) (\(spec.switches.count) switches), \(shape.rawValue) packets, \(runs[0].graph.sends) messages; seed \(s.seed) (rerun with --seed \(s.seed))")
+        }
+        let wallStart = DispatchTime.now().uptimeNanoseconds
+        let stats = emu.run(until: limit)
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+        let result = runs[0].result
+        let files = emu.hostTraceFiles
+        for f in files { if let e = f.error { throw CLIError("\(f.path): \(e)") } }
+        let bytes = files.reduce(0) { $0 + $1.bytes }
+        let merged = s.write.flatMap { w in files.first { $0.path == w } }
+        if !s.json {
+            print(result.summaryText(workload: s.workload), terminator: "")
+            if let m = merged {
+                print("wrote \(m.path): \(m.packets) frames, \(String(format: "%.1f", Double(m.bytes) / 1e6)) MB over \(String(format: "%.3f", Double(stats.simulated) / 1e9)) ms simulated")
+            }
+            if let dir = s.perHost { print("wrote \(files.count - (merged == nil ? 0 : 1)) per-host pcaps into \(dir)/") }
+            print(String(format: "wall %.2f s, %.2f GB of trace per minute", wall, Double(bytes) / 1e9 / (wall / 60)))
+            if let w = s.write { print("open: tshark -r \(w) | head   replay: sluice replay \(w) --program ecmp-router --out replay/") }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let resultJSON = String(decoding: try encoder.encode(result), as: UTF8.self)
+        let json = """
+            {"workload":"\(s.workload)","hosts":\(count),"shape":"\(shape.rawValue)","seed":\(s.seed),\
+            "simulated_s":\(Double(stats.simulated) / 1e12),"wall_s":\(wall),"bytes_written":\(bytes),\
+            "frames":\(merged?.packets ?? 0),"result":\(resultJSON)}
+            """
+        return Outcome(json: json, bytesWritten: bytes, wallSeconds: wall)
+    }
+}
+
+struct TrafficSettings {
+    var workload: String
+    var parameters: [String]
+    var write: String?
+    var perHost: String?
+    var topology: String?
+    var hosts: Int?
+    var rate = "100Gbps"
+    var mtu = 4096
+    var shape = "rocev2"
+    var seed: UInt64 = 1
+    var until: String?
+    var json = false
+}
+
+struct TrafficBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "traffic",
+        abstract: "Trace bytes written per minute of wall time for a 16-host data-parallel job (one core).",
+        discussion: """
+            Runs `sluice traffic ddp` on 16 hosts (1:1 leaf-spine, 100 Gb/s, MTU 4096) writing the \
+            merged pcap into a temporary folder, then the same run without traces (the baseline: what \
+            writing costs). Prints bytes_written, wall_s, gb_per_min, baseline_wall_s and \
+            trace_overhead (wall_s / baseline_wall_s).
+            """)
+
+    @Option(help: "Model size of the DDP job.")
+    var model: String = "200MB"
+
+    @Option(help: "Iterations of the DDP job.")
+    var iterations: Int = 2
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func run() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-traffic-\(getpid())").path
+        try makeDirectory(dir, "temporary folder")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let params = ["model=\(model)", "iterations=\(iterations)", "compute=10ms"]
+        var s = TrafficSettings(workload: "ddp", parameters: params, write: "\(dir)/ddp.pcap", hosts: 16, json: true)
+        let traced = try TrafficCommand.generate(s)
+        s.write = nil
+        s.perHost = nil
+        let baseline = try TrafficCommand.generate(TrafficSettings(workload: "ddp", parameters: params, write: nil, hosts: 16, json: true))
+        let gbPerMin = Double(traced.bytesWritten) / 1e9 / (traced.wallSeconds / 60)
+        if json {
+            print("""
+                {"workload": "ddp", "hosts": 16, "model": "\(model)", "iterations": \(iterations), \
+                "bytes_written": \(traced.bytesWritten), "wall_s": \(fmt(traced.wallSeconds)), "gb_per_min": \(fmt(gbPerMin)), \
+                "baseline_wall_s": \(fmt(baseline.wallSeconds)), "trace_overhead": \(fmt(traced.wallSeconds / baseline.wallSeconds))}
+                """)
+        } else {
+            print("ddp, 16 hosts, model \(model), \(iterations) iterations")
+            print("  with the trace: \(traced.bytesWritten) bytes in \(fmt(traced.wallSeconds)) s: \(fmt(gbPerMin)) GB/min")
+            print("  without (baseline): \(fmt(baseline.wallSeconds)) s; trace overhead \(fmt(traced.wallSeconds / baseline.wallSeconds))x")
+        }
+    }
+}
