@@ -28,7 +28,7 @@ let package = Package(
         // IR -> executable pipeline, tables, externs, control plane, entries files.
         .target(name: "SluiceRuntime", dependencies: ["SluiceIR"]),
         // PTF-like send/expect, STF-like specs, packet builders.
-        .target(name: "SluiceTesting", dependencies: ["SluiceIR", "SluiceRuntime"]),
+        .target(name: "SluiceTesting", dependencies: ["SluiceIR", "SluiceRuntime", "SluiceEmulator", "SluiceML", "SluicePcap"]),
         // Built-in switch programs, one file each, plus the registry.
         .target(name: "SluicePrograms", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime"], path: "Programs"),
         // Discrete-event emulator: links, queues, switches running pipelines, hosts, transports,
@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
         .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluicePrograms", "SluiceTesting"]),
-        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting"]),
+        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcap"]),
         .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
         // Snapshots/ and Specs/ are read from the source tree by path (see IRSnapshotTests).
         .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms"],

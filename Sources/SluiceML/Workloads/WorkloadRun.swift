@@ -16,6 +16,8 @@ public final class WorkloadRun {
     let dependents: [Int32]
     var started: [Int64]
     var ended: [Int64]
+    /// Per send: times its message arrived (a check that the transport delivers each once).
+    var deliveries: [UInt8]
     var apps: [RankApplication] = []
     var aggregation: [EmulatedAggregationPort?] = []
     var zeroBuffers: [[Int: TensorBuffer<Int32>]] = []
@@ -64,6 +66,7 @@ public final class WorkloadRun {
         dependents = list
         started = Array(repeating: -1, count: count)
         ended = Array(repeating: -1, count: count)
+        deliveries = Array(repeating: 0, count: count)
 
         if graph.usesInNetworkAggregation {
             guard let ina = inNetwork else {
@@ -137,6 +140,9 @@ public final class WorkloadRun {
 
     func received(_ tag: UInt64, _ api: HostAPI, rank: Int) {
         let i = Int(tag & ((1 << Self.tagShift) - 1))
+        guard i < graph.ops.count, case .send(let to, _) = graph.ops[i].kind, Int(to) == rank else { return }
+        deliveries[i] = deliveries[i] &+ 1
+        guard deliveries[i] == 1 else { return }
         finish(i, api, at: Int32(rank))
     }
 
@@ -146,6 +152,15 @@ public final class WorkloadRun {
     }
 
     // MARK: results
+
+    /// Sends whose message did not arrive exactly once: (operation, sender rank, receiver
+    /// rank, bytes, times it arrived). Empty when the transport did its job.
+    public var deliveryProblems: [(operation: Int, from: Int, to: Int, bytes: Int, arrivals: Int)] {
+        graph.ops.indices.compactMap { i in
+            guard case .send(let to, let bytes) = graph.ops[i].kind, deliveries[i] != 1 else { return nil }
+            return (i, Int(graph.ops[i].rank), Int(to), bytes, Int(deliveries[i]))
+        }
+    }
 
     /// What happened: per iteration and per phase (collective or flow), from the recorded
     /// start and end of every operation.
