@@ -13,7 +13,7 @@ public enum Jobs {
                                           seed: seed &+ UInt64(i), baseDirectory: job.baseDirectory)
             let graph: WorkloadGraph
             do { graph = try WorkloadCatalog.build(job.workload, arguments, context) } catch let e as WorkloadError {
-                throw WorkloadError("\(job.origin): job '\(job.name)': \(e.description)")
+                throw WorkloadError("job '\(job.name)': \(e.message)", origin: e.origin ?? job.origin)
             }
             var ina: (switchName: String, config: AggregationConfig)? = nil
             if graph.usesInNetworkAggregation {
@@ -35,7 +35,7 @@ public enum Jobs {
             do {
                 runs.append(try WorkloadRun(job.name, graph: graph, emulator: emulator, hosts: job.hosts, job: i, inNetwork: ina))
             } catch let e as WorkloadError {
-                throw WorkloadError("\(job.origin): \(e.description)")
+                throw WorkloadError(e.message, origin: e.origin ?? job.origin)
             } catch {
                 throw WorkloadError("\(job.origin): job '\(job.name)': \(error)")
             }

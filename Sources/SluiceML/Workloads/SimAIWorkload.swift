@@ -38,7 +38,7 @@ enum SimAIWorkload {
         var f = File()
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         func fail(_ line: Int, _ problem: String, valid: String) -> WorkloadError {
-            WorkloadError("\(path):\(line): \(problem) (valid: \(valid))")
+            WorkloadError("\(problem) (valid: \(valid))", origin: "\(path):\(line)")
         }
         guard let header = lines.first, !header.isEmpty else {
             throw fail(1, "empty file", valid: "a policy line such as 'HYBRID_TRANSFORMER_FWD_IN_BCKWD model_parallel_NPU_group: 2 ep: 1 pp: 1 all_gpus: 8', the layer count, then one line per layer")
@@ -107,27 +107,26 @@ enum SimAIWorkload {
         let iterations = try p.int("iterations", 1, "iterations of the file's layers", in: 1...100_000)
         let chunk = try p.size("chunk", 512 << 10, WorkloadCatalog.chunkHelp)
         guard let arg = fileArg else {
-            // Describing the parameters (no file): an empty graph.
-            if p.arguments.values.isEmpty { return WorkloadGraph(ranks: c.ranks) }
+            if p.describing { return WorkloadGraph(ranks: c.ranks) }
             throw WorkloadError("simai: no file= given (valid: file=PATH to a SimAI workload file)")
         }
         let path = arg.text.hasPrefix("/") ? arg.text : (c.baseDirectory as NSString).appendingPathComponent(arg.text)
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw WorkloadError("\(arg.origin): cannot read the SimAI workload file '\(path)' (valid: a readable text file)")
+            throw WorkloadError("cannot read the SimAI workload file '\(path)' (valid: a readable text file)", origin: arg.origin)
         }
         let f = try parse(text, path: path)
         if f.gpus != 0 && f.gpus != c.ranks {
-            throw WorkloadError("\(path):1: all_gpus: \(f.gpus), the job has \(c.ranks) hosts (valid: as many hosts as all_gpus)")
+            throw WorkloadError("all_gpus: \(f.gpus), the job has \(c.ranks) hosts (valid: as many hosts as all_gpus)", origin: "\(path):1")
         }
         guard f.pp == 1 else {
-            throw WorkloadError("\(path):1: pp: \(f.pp): pipeline stages are not imported (valid: pp: 1; use the pipeline or 3d workload for pipelines)")
+            throw WorkloadError("pp: \(f.pp): pipeline stages are not imported (valid: pp: 1; use the pipeline or 3d workload for pipelines)", origin: "\(path):1")
         }
         guard c.ranks % f.tp == 0 else {
-            throw WorkloadError("\(path):1: model_parallel_NPU_group: \(f.tp) does not divide \(c.ranks) ranks (valid: a divisor of the number of hosts)")
+            throw WorkloadError("model_parallel_NPU_group: \(f.tp) does not divide \(c.ranks) ranks (valid: a divisor of the number of hosts)", origin: "\(path):1")
         }
         let dp = c.ranks / f.tp
         guard dp % f.ep == 0 else {
-            throw WorkloadError("\(path):1: ep: \(f.ep) does not divide the \(dp) data-parallel ranks (valid: a divisor of \(dp))")
+            throw WorkloadError("ep: \(f.ep) does not divide the \(dp) data-parallel ranks (valid: a divisor of \(dp))", origin: "\(path):1")
         }
         func group(of r: Int, _ g: Group) -> [Int] {
             let t = r % f.tp, d = r / f.tp

@@ -45,6 +45,8 @@ final class ParameterReader {
     let family: String
     let arguments: WorkloadArguments
     var known: [(name: String, help: String, fallback: String)] = []
+    /// Only listing the parameters (`WorkloadCatalog.parameters`): no required ones enforced.
+    var describing = false
 
     init(family: String, arguments: WorkloadArguments) { self.family = family; self.arguments = arguments }
 
@@ -54,7 +56,7 @@ final class ParameterReader {
     }
 
     func fail(_ v: WorkloadArguments.Value, _ problem: String, valid: String) -> WorkloadError {
-        WorkloadError("\(v.origin): \(family) \(v.key) '\(v.text)': \(problem) (valid: \(valid))")
+        WorkloadError("\(family) \(v.key) '\(v.text)': \(problem) (valid: \(valid))", origin: v.origin)
     }
 
     func size(_ key: String, _ fallback: Int, _ help: String, min: Int = 1) throws -> Int {
@@ -121,7 +123,7 @@ final class ParameterReader {
         for v in arguments.values where !names.contains(v.key) {
             let near = names.min { editDistance($0, v.key) < editDistance($1, v.key) }
             let hint = near.map { editDistance($0, v.key) <= 2 ? " (did you mean \($0)?)" : "" } ?? ""
-            throw WorkloadError("\(v.origin): \(family) has no parameter '\(v.key)'\(hint) (valid: \(names.joined(separator: ", ")))")
+            throw WorkloadError("\(family) has no parameter '\(v.key)'\(hint) (valid: \(names.joined(separator: ", ")))", origin: v.origin)
         }
     }
 

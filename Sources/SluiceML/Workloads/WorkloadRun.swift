@@ -266,6 +266,9 @@ public struct WorkloadResult: Sendable, Encodable {
 }
 
 public struct WorkloadError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ d: String) { description = d }
+    /// Where the bad input was written ("topo.yaml:12", "argument 'model=x'"), if known.
+    public var origin: String?
+    public var message: String
+    public init(_ message: String, origin: String? = nil) { self.message = message; self.origin = origin }
+    public var description: String { origin.map { "\($0): \(message)" } ?? message }
 }

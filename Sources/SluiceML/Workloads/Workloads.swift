@@ -47,6 +47,7 @@ public enum WorkloadCatalog {
     public static func parameters(_ name: String) -> [(name: String, fallback: String, help: String)] {
         guard let f = try? family(name) else { return [] }
         let reader = ParameterReader(family: name, arguments: WorkloadArguments())
+        reader.describing = true
         _ = try? f.build(reader, WorkloadContext(ranks: 8))
         return reader.known.map { ($0.name, $0.fallback, $0.help) }
     }
@@ -277,7 +278,7 @@ public enum WorkloadCatalog {
         if let m = mapping {
             let parts = m.text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.sorted() == ["dp", "pp", "tp"] else {
-                throw WorkloadError("\(m.origin): 3d mapping '\(m.text)' (valid: tp, pp and dp once each, innermost first, e.g. tp,pp,dp)")
+                throw WorkloadError("3d mapping '\(m.text)' (valid: tp, pp and dp once each, innermost first, e.g. tp,pp,dp)", origin: m.origin)
             }
             order = parts
         }
