@@ -67,7 +67,7 @@ extension WorkloadResult {
             let durations = c.map(\.1).sorted()
             let slowest = c.max { $0.1 < $1.1 }!
             s += "  collectives: \(c.count), completion mean \(Self.time(durations.reduce(0, +) / Double(c.count))), p50 \(Self.time(Self.percentile(durations, 0.5))), max \(Self.time(durations.last!)) (\(slowest.0))\n"
-            for p in c.prefix(6) { s += "    \(p.0): \(Self.time(p.1)), \(Self.bytes(p.2))\n" }
+            for p in c.prefix(6) { s += "    \(p.0): \(Self.time(p.1)), \(Self.bytes(p.2)) sent in all\n" }
             if c.count > 6 { s += "    … \(c.count - 6) more (--json lists every one)\n" }
         }
         let f = flows.compactMap(\.duration).sorted()
