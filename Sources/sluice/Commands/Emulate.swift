@@ -95,6 +95,7 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     if !s.json {
         let jobText = spec.jobs.isEmpty ? "" : ", \(spec.jobs.count) job\(spec.jobs.count == 1 ? "" : "s") (" + zip(spec.jobs, jobs).map { "\($0.name): \($0.workload), \($1.graph.ranks) ranks, \($1.graph.sends) messages" }.joined(separator: "; ") + ")"
         print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows\(jobText); seed \(s.seed) (rerun with --seed \(s.seed))")
+        fflush(stdout)   // before the progress line on standard error
     }
     if s.showRoutes, let r = emu.routing { print(r.textReport()) }
     let stats = emu.run(until: limit)

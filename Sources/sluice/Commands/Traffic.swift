@@ -171,6 +171,7 @@ struct TrafficCommand: ParsableCommand {
         do { runs = try Jobs.attach(spec.jobs, to: emu, seed: s.seed) } catch { throw ValidationError("\(error)") }
         if !s.json {
             print("\(s.workload) on \(count) hosts of \(spec.name) (\(spec.switches.count) switches), \(shape.rawValue) packets, \(runs[0].graph.sends) messages; seed \(s.seed) (rerun with --seed \(s.seed))")
+            fflush(stdout)   // before the progress line on standard error
         }
         let wallStart = DispatchTime.now().uptimeNanoseconds
         let stats = emu.run(until: limit)
@@ -185,9 +186,12 @@ struct TrafficCommand: ParsableCommand {
             if let m = merged {
                 print("wrote \(m.path): \(m.packets) frames, \(String(format: "%.1f", Double(m.bytes) / 1e6)) MB over \(String(format: "%.3f", Double(stats.simulated) / 1e9)) ms simulated")
             }
-            if let dir = s.perHost { print("wrote \(files.count - (merged == nil ? 0 : 1)) per-host pcaps into \(dir)/") }
+            if let dir = s.perHost {
+                let shown = dir.hasSuffix("/") ? dir : dir + "/"
+                print("wrote \(files.count - (merged == nil ? 0 : 1)) per-host pcaps into \(shown)")
+            }
             print(String(format: "wall %.2f s, %.2f GB of trace per minute", wall, Double(bytes) / 1e9 / (wall / 60)))
-            if let w = s.write { print("open: tshark -r \(w) | head   replay: sluice replay \(w) --program ecmp-router --out replay/") }
+            if let w = s.write { print("open: tshark -r \(w) | head    replay: sluice replay \(w) --program ipv4-router --entries ROUTES --out replay/") }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -228,10 +232,10 @@ struct TrafficBenchCommand: ParsableCommand {
             """)
 
     @Option(help: "Model size of the DDP job.")
-    var model: String = "200MB"
+    var model: String = "50MB"
 
     @Option(help: "Iterations of the DDP job.")
-    var iterations: Int = 2
+    var iterations: Int = 1
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
