@@ -137,9 +137,18 @@ import Testing
         #expect(jobs.count == 2)
         let train = try #require(jobs[0]["result"] as? [String: Any])
         #expect((train["iterations"] as? [Double])?.count == 2)
-        let text = try sluice(["emulate", CLITests.topology("ml-jobs.yaml")])
+        let dir = try Self.temporary()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = try sluice(["emulate", CLITests.topology("ml-jobs.yaml"), "--report", dir.path])
         #expect(text.status == 0)
         #expect(text.out.contains("job train (ddp, 8 ranks): finished"))
         #expect(text.out.contains("flows: 100 of 100 done"))
+        for f in ["jobs.json", "jobs-collectives.svg", "jobs-iterations.svg", "jobs-flows.svg"] {
+            let path = dir.appendingPathComponent(f).path
+            #expect(FileManager.default.fileExists(atPath: path), "\(f)")
+        }
+        let svg = try String(contentsOf: dir.appendingPathComponent("jobs-iterations.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"))
+        #expect(svg.contains("train"))
     }
 }

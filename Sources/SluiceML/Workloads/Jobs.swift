@@ -93,3 +93,46 @@ extension WorkloadResult {
         return "\(b) B"
     }
 }
+
+extension Jobs {
+    /// Into a report folder: `jobs.json` (every job's result), `jobs-collectives.svg` (each
+    /// collective's completion time against when it started, one series per job),
+    /// `jobs-iterations.svg` (iteration times) and `jobs-flows.svg` (flow completion times, sorted),
+    /// as far as the jobs have them. Returns the files written.
+    public static func writeReport(_ results: [WorkloadResult], workloads: [String], to directory: String) throws -> [String] {
+        var written: [String] = []
+        func write(_ name: String, _ text: String) throws {
+            let path = (directory as NSString).appendingPathComponent(name)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            written.append(path)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        struct Item: Encodable { var workload: String; var result: WorkloadResult }
+        try write("jobs.json", String(decoding: try encoder.encode(zip(workloads, results).map { Item(workload: $0, result: $1) }), as: UTF8.self))
+        let collectives: [LinePlot.Series] = results.compactMap { r in
+            let points = r.collectives.compactMap { p in p.start.flatMap { s in p.duration.map { (x: s, y: $0) } } }
+            return points.isEmpty ? nil : (name: r.name, points: points)
+        }
+        if !collectives.isEmpty {
+            try write("jobs-collectives.svg", LinePlot(title: "Collective completion time", xLabel: "start (simulated time)", yLabel: "completion time",
+                                                       series: collectives, xFormat: .seconds, yFormat: .seconds).svg())
+        }
+        let iterations: [LinePlot.Series] = results.compactMap { r in
+            r.iterations.isEmpty ? nil : (name: r.name, points: r.iterations.enumerated().map { (x: Double($0.offset + 1), y: $0.element) })
+        }
+        if !iterations.isEmpty {
+            try write("jobs-iterations.svg", LinePlot(title: "Iteration time", xLabel: "iteration", yLabel: "time",
+                                                      series: iterations, yFormat: .seconds).svg())
+        }
+        let flows: [LinePlot.Series] = results.compactMap { r in
+            let d = r.flows.compactMap(\.duration).sorted()
+            return d.isEmpty ? nil : (name: r.name, points: d.enumerated().map { (x: Double($0.offset + 1) / Double(d.count), y: $0.element) })
+        }
+        if !flows.isEmpty {
+            try write("jobs-flows.svg", LinePlot(title: "Flow completion times (CDF)", xLabel: "fraction of flows", yLabel: "completion time",
+                                                 series: flows, step: true, xFormat: .percent, yFormat: .seconds).svg())
+        }
+        return written
+    }
+}

@@ -124,6 +124,10 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     if let dir = s.report {
         let index = try emu.writeReport(r, to: dir)
         if !s.json { print("report: \(index)") }
+        if !jobs.isEmpty {
+            let files = try Jobs.writeReport(results, workloads: spec.jobs.map(\.workload), to: dir)
+            if !s.json { print("jobs: " + files.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")) }
+        }
     }
     if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
 }
