@@ -15,7 +15,10 @@ import SluiceTesting
         return dir.appendingPathComponent("sluice")
     }
 
-    func sluice(_ args: String...) throws -> (status: Int32, out: String, err: String) {
+    func sluice(_ args: String...) throws -> (status: Int32, out: String, err: String) { try Self.run(args) }
+
+    /// Runs the binary with `args` to completion: exit status, standard output and error.
+    static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = args

@@ -3,18 +3,7 @@ import Testing
 
 /// `sluice traffic` and workload jobs in `sluice emulate`, run as a process.
 @Suite struct TrafficCLITests {
-    func sluice(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    func sluice(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try CLITests.run(args) }
 
     static func temporary() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-traffic-\(UUID().uuidString)")
