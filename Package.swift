@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "SluiceEmulator", targets: ["SluiceEmulator"]),
         .library(name: "SluicePcap", targets: ["SluicePcap"]),
         .library(name: "SluiceML", targets: ["SluiceML"]),
+        .library(name: "SluiceEBPF", targets: ["SluiceEBPF"]),
+        .library(name: "SluiceXDP", targets: ["SluiceXDP"]),
         .executable(name: "sluice", targets: ["sluice"]),
     ],
     dependencies: [
@@ -39,6 +41,9 @@ let package = Package(
         ]),
         // Collectives (ring, halving-doubling, parameter server), the in-network aggregation host
         // protocol (worker, quantization) on emulated hosts and real UDP sockets, experiments.
+        .target(name: "SluiceEBPF", dependencies: ["SluiceIR"]),
+        .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        .target(name: "SluiceXDP", dependencies: ["CBPF", "SluiceEBPF", "SluiceIR", "SluiceRuntime"]),
         .target(name: "SluiceML", dependencies: ["Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR"]),
         // libpcap, as a system library: the module map and a shim header in Sources/CPcap.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -48,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML",
+                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

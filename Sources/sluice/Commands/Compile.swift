@@ -2,13 +2,26 @@ import ArgumentParser
 import SluiceIR
 import SluicePrograms
 import SluiceRuntime
+import SluiceEBPF
 
 struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a program and print it in a backend's form.",
-        discussion: "`--emit ir` prints the verified IR as stable text (what snapshot tests pin).")
+        discussion: """
+            `--emit ir` prints the verified IR as stable text (what snapshot tests pin). `--emit ebpf-c` \
+            prints the XDP program the eBPF backend generates (readable C, each block commented with \
+            the program element it comes from); `--emit ebpf-object -o FILE.o` compiles it with clang \
+            (-O2 -g -target bpf) into an object libbpf loads. Constructs XDP cannot run (queue depths, \
+            recirculation, ...) are errors naming the construct and the program. Examples:
+              sluice compile ipv4-router --emit ebpf-c -o router.c
+              sluice compile ipv4-router --emit ebpf-object -o router.o
+            """)
 
-    enum Emit: String, ExpressibleByArgument, CaseIterable { case ir }
+    enum Emit: String, ExpressibleByArgument, CaseIterable {
+        case ir
+        case ebpfC = "ebpf-c"
+        case ebpfObject = "ebpf-object"
+    }
 
     @Argument(help: "A built-in program (see `sluice programs`).")
     var program: String
@@ -23,6 +36,21 @@ struct Compile: ParsableCommand {
         let info = try builtinProgram(program)
         let ir: Program
         do { ir = try info.build().verified() } catch { throw ValidationError("\(error)") }
+        if emit == .ebpfC || emit == .ebpfObject {
+            let c: String
+            do { c = try EBPFBackend.emitC(ir) } catch { throw CLIError("\(error)") }
+            if emit == .ebpfObject {
+                guard let output else { throw ValidationError("--emit ebpf-object needs -o FILE.o (an object file is not printed)") }
+                do { try EBPFObjectCompiler.compile(source: c, output: output) } catch { throw CLIError("\(error)") }
+                return
+            }
+            if let output {
+                guard FileIO.write(output, c) else { throw ValidationError("cannot write \(output)") }
+            } else {
+                print(c, terminator: "")
+            }
+            return
+        }
         let text = IRPrinter.print(ir)
         if let output {
             guard FileIO.write(output, text) else { throw ValidationError("cannot write \(output)") }

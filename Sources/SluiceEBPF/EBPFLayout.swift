@@ -1,0 +1,161 @@
+import SluiceIR
+
+/// What the XDP backend cannot compile, naming the program and the construct.
+public struct EBPFError: Error, CustomStringConvertible, Sendable {
+    public var program: String
+    public var construct: String
+    public var reason: String
+    public init(program: String, construct: String, reason: String) {
+        self.program = program; self.construct = construct; self.reason = reason
+    }
+    public var description: String { "program '\(program)': \(construct): \(reason)" }
+}
+
+/// Where everything of a program lives in the generated C and its maps. The emitter and the
+/// map-backed control plane both derive from this, so they agree on every offset and id.
+public struct EBPFLayout: Sendable {
+    public let program: Program
+    let index: ProgramIndex
+
+    /// Header instances: byte offset in the state's `hdr` area, size, validity slot.
+    public struct HeaderSlot: Sendable {
+        public var name: String
+        public var type: HeaderType
+        public var offset: Int
+        public var size: Int
+        public var valid: Int
+    }
+    public let headers: [HeaderSlot]
+    public let headerBytes: Int
+    /// Metadata fields: slot in `meta[]`.
+    public let metaSlots: [String: Int]
+
+    /// How a table is looked up in the kernel.
+    public enum TableKind: Sendable, Equatable {
+        /// No keys: the default action only.
+        case keyless
+        /// HASH map on all keys.
+        case exact
+        /// LPM_TRIE: exact keys' bytes, then the LPM key's.
+        case lpm
+        /// Tuple-space search: one HASH map keyed by (mask number, masked key), `maxMasks` masks.
+        case ternary
+        /// Linear scan over an ARRAY of at most `slots` entries (tables with range keys).
+        case linear(slots: Int)
+    }
+
+    public struct TableInfo: Sendable {
+        public var table: Table
+        public var kind: TableKind
+        /// Bytes of each key in LPM data (exact keys then the LPM key), widths in bits.
+        public var keyWidths: [Int]
+        /// Action argument slots in the value (the most any of the table's actions takes, at least 1).
+        public var argSlots: Int
+        /// Per action of the table (in `table.actions` order): its parameters.
+        public var actionParams: [[FieldDecl]]
+        /// Bytes of the LPM key's data, for `.lpm`.
+        public var lpmDataBytes: Int
+    }
+    public let tables: [TableInfo]
+
+    public static let maxMasks = 16
+    public static let maxLinearEntries = 256
+    public static let maxPorts = 512
+
+    public init(_ program: Program) throws(EBPFError) {
+        self.program = program
+        index = ProgramIndex(program)
+        var slots: [HeaderSlot] = []
+        var offset = 0
+        for (i, h) in program.headers.enumerated() {
+            guard let t = index.type(ofHeader: h.name) else {
+                throw EBPFError(program: program.name, construct: "header \(h.name)", reason: "unknown type \(h.type)")
+            }
+            if h.isStack {
+                throw EBPFError(program: program.name, construct: "header stack \(h.name)[\(h.stackSize)]",
+                                reason: "header stacks are not supported by the XDP backend yet (they need a bounded parser loop)")
+            }
+            guard t.bitWidth % 8 == 0 else {
+                throw EBPFError(program: program.name, construct: "header \(h.name)", reason: "\(t.bitWidth) bits is not a whole number of bytes")
+            }
+            for f in t.fields {
+                let bit = t.bitOffset(of: f.name)!
+                if f.width > 64 || bit % 8 + f.width > 64 {
+                    throw EBPFError(program: program.name, construct: "field hdr.\(h.name).\(f.name)",
+                                    reason: "\(f.width) bits at bit \(bit % 8) of a byte does not fit a 64-bit register (the XDP backend handles fields up to 64 bits that span at most 8 bytes)")
+                }
+            }
+            slots.append(HeaderSlot(name: h.name, type: t, offset: offset, size: t.byteWidth, valid: i))
+            offset += t.byteWidth
+        }
+        headers = slots
+        headerBytes = max(offset, 8)
+        var meta: [String: Int] = [:]
+        for (i, f) in program.metadata.enumerated() {
+            guard f.width <= 64 else {
+                throw EBPFError(program: program.name, construct: "meta.\(f.name)", reason: "\(f.width)-bit metadata (the XDP backend handles up to 64 bits)")
+            }
+            meta[f.name] = i
+        }
+        metaSlots = meta
+
+        var infos: [TableInfo] = []
+        for t in program.tables {
+            let kinds = t.keys.map(\.kind)
+            var widths: [Int] = []
+            for k in t.keys {
+                guard let w = index.width(of: k.expr) else {
+                    throw EBPFError(program: program.name, construct: "table \(t.name) key \(k.name)", reason: "cannot tell its width")
+                }
+                guard w <= 64 else {
+                    throw EBPFError(program: program.name, construct: "table \(t.name) key \(k.name)", reason: "\(w)-bit keys (the XDP backend handles up to 64 bits)")
+                }
+                widths.append(w)
+            }
+            let kind: TableKind
+            if t.keys.isEmpty {
+                kind = .keyless
+            } else if kinds.allSatisfy({ $0 == .exact }) {
+                kind = .exact
+            } else if kinds.filter({ $0 == .lpm }).count == 1 && kinds.allSatisfy({ $0 == .exact || $0 == .lpm }) && kinds.last == .lpm {
+                guard widths.allSatisfy({ $0 % 8 == 0 }) else {
+                    throw EBPFError(program: program.name, construct: "table \(t.name)", reason: "LPM tables need keys of whole bytes in the kernel's LPM trie")
+                }
+                kind = .lpm
+            } else if kinds.contains(.range) {
+                kind = .linear(slots: min(t.size, Self.maxLinearEntries))
+            } else {
+                kind = .ternary
+            }
+            var params: [[FieldDecl]] = []
+            for a in t.actions {
+                guard let decl = index.actions[a] else {
+                    throw EBPFError(program: program.name, construct: "table \(t.name)", reason: "unknown action \(a)")
+                }
+                for p in decl.params where p.width > 64 {
+                    throw EBPFError(program: program.name, construct: "action \(a) parameter \(p.name)", reason: "\(p.width)-bit parameters (up to 64 on XDP)")
+                }
+                params.append(decl.params)
+            }
+            infos.append(TableInfo(table: t, kind: kind, keyWidths: widths, argSlots: max(1, params.map(\.count).max() ?? 0),
+                                   actionParams: params, lpmDataBytes: widths.reduce(0) { $0 + $1 / 8 }))
+        }
+        tables = infos
+    }
+
+    public func header(_ name: String) -> HeaderSlot? { headers.first { $0.name == name } }
+    public func table(_ name: String) -> TableInfo? { tables.first { $0.table.name == name } }
+
+    /// Slot of a standard field in `std[]`.
+    public static func standardSlot(_ f: StandardField) -> Int { StandardField.allCases.firstIndex(of: f)! }
+
+    /// C identifier from a Sluice name.
+    static func ident(_ s: String) -> String {
+        String(s.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+    public static func mapName(table t: String) -> String { "t_" + ident(t) }
+    public static func defaultMapName(table t: String) -> String { "t_" + ident(t) + "_def" }
+    public static func masksMapName(table t: String) -> String { "t_" + ident(t) + "_masks" }
+    public static func mapName(register r: String) -> String { "r_" + ident(r) }
+    public static func mapName(counter c: String) -> String { "c_" + ident(c) }
+}

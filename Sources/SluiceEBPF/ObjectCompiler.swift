@@ -1,0 +1,49 @@
+import Foundation
+
+/// Compiles generated C to a BPF object with clang (`-O2 -g -target bpf`).
+public enum EBPFObjectCompiler {
+    /// The clang to use: `$SLUICE_CLANG`, else the first `clang` on PATH (the Swift toolchain's
+    /// works), else Debian's versioned ones.
+    public static func findClang() -> String? {
+        let env = ProcessInfo.processInfo.environment
+        if let c = env["SLUICE_CLANG"], FileManager.default.isExecutableFile(atPath: c) { return c }
+        var candidates: [String] = (env["PATH"] ?? "/usr/bin").split(separator: ":").map { "\($0)/clang" }
+        candidates += (14...21).reversed().map { "/usr/bin/clang-\($0)" }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Compile `source` to the object file `output`. Errors carry clang's own message.
+    public static func compile(source: String, output: String, clang: String? = nil) throws {
+        guard let cc = clang ?? findClang() else {
+            throw EBPFToolError("no clang found to compile eBPF C (install clang, e.g. `apt-get install -y clang`, or set SLUICE_CLANG to its path)")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-ebpf-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let c = dir.appendingPathComponent("prog.c").path
+        try source.write(toFile: c, atomically: true, encoding: .utf8)
+        var uts = utsname()
+        uname(&uts)
+        let machine = withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: cc)
+        p.arguments = ["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I/usr/include/\(machine)-linux-gnu",
+                       "-Wno-unused-variable", "-Wno-unused-label", "-c", c, "-o", output]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            let hint = text.contains("bpf/bpf_helpers.h") || text.contains("linux/bpf.h")
+                ? " (the headers come from libbpf-dev and linux-libc-dev: apt-get install -y libbpf-dev)" : ""
+            throw EBPFToolError("clang (\(cc)) failed to compile the generated C\(hint):\n\(text)")
+        }
+    }
+}
+
+public struct EBPFToolError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}

@@ -1,0 +1,220 @@
+import CBPF
+import Foundation
+import SluiceEBPF
+import SluiceIR
+
+/// A Sluice program loaded into the kernel: the object compiled from `EBPFBackend`'s C, its
+/// maps, and its XDP program. Loading runs the kernel verifier; its log is in the error when
+/// it refuses. Closing (deinit) unloads what is not attached.
+public final class XDPProgram {
+    public let program: Program
+    public let layout: EBPFLayout
+    let object: OpaquePointer
+    public let programFD: Int32
+    /// The interfaces this object attached to (detached on `detachAll` and at deinit).
+    public private(set) var attached: [(ifindex: Int32, flags: UInt32)] = []
+
+    /// Generate C for `program`, compile it with clang and load it (needs root or CAP_BPF).
+    public convenience init(_ program: Program) throws {
+        let c = try EBPFBackend.emitC(program)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-xdp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let obj = dir.appendingPathComponent("\(program.name).o").path
+        try EBPFObjectCompiler.compile(source: c, output: obj)
+        try self.init(program, object: obj)
+    }
+
+    /// Load an object `EBPFObjectCompiler` made from `program`.
+    public init(_ program: Program, object path: String) throws {
+        self.program = program
+        layout = try EBPFLayout(program)
+        let logSize = 1 << 22
+        let log = UnsafeMutablePointer<CChar>.allocate(capacity: logSize)
+        defer { log.deallocate() }
+        log[0] = 0
+        guard let obj = sluice_bpf_open(path, log, logSize), libbpf_get_error(UnsafeRawPointer(obj)) == 0 else {
+            throw XDPError("\(path): libbpf cannot open the object (\(String(cString: strerror(errno))))")
+        }
+        let rc = bpf_object__load(obj)
+        if rc != 0 {
+            let text = String(cString: log)
+            bpf_object__close(obj)
+            let why = rc == -Int32(EPERM) ? " (loading BPF needs root or CAP_BPF and CAP_NET_ADMIN)" : ""
+            let tail = text.count > 6000 ? "…" + String(text.suffix(6000)) : text
+            throw XDPError("the kernel refused program '\(program.name)': \(String(cString: strerror(-rc)))\(why)\(tail.isEmpty ? "" : "\nverifier log:\n" + tail)")
+        }
+        object = obj
+        guard let prog = bpf_object__next_program(obj, nil) else {
+            bpf_object__close(obj)
+            throw XDPError("\(path): no program in the object")
+        }
+        programFD = bpf_program__fd(prog)
+    }
+
+    deinit {
+        detachAll()
+        bpf_object__close(object)
+    }
+
+    /// The file descriptor of map `name`.
+    public func map(_ name: String) throws -> (fd: Int32, keySize: Int, valueSize: Int) {
+        guard let m = bpf_object__find_map_by_name(object, name) else {
+            throw XDPError("program '\(program.name)' has no map '\(name)'")
+        }
+        return (bpf_map__fd(m), Int(bpf_map__key_size(m)), Int(bpf_map__value_size(m)))
+    }
+
+    /// CPUs the kernel can have (per-CPU maps hold one value each).
+    public static var possibleCPUs: Int { Int(max(1, libbpf_num_possible_cpus())) }
+
+    // MARK: running packets without a device
+
+    public struct RunResult: Sendable {
+        /// The XDP action returned (XDP_DROP 1, XDP_TX 3, XDP_REDIRECT 4, XDP_ABORTED 0).
+        public var action: UInt32
+        /// What the program decided (`EBPFVerdict`) and for which port.
+        public var verdict: UInt32
+        public var port: UInt32
+        /// The packet as the program left it.
+        public var bytes: [UInt8]
+        /// Average nanoseconds per run (with `repeat`).
+        public var nanoseconds: UInt32
+        public var forwarded: Bool { verdict == EBPFVerdict.forward.rawValue }
+    }
+
+    /// Run `packet` through the program with BPF_PROG_TEST_RUN, as if it arrived on Sluice
+    /// port `port`. Frames shorter than 14 bytes cannot be run (the kernel wants an Ethernet
+    /// header): an error says so.
+    public func run(_ packet: [UInt8], port: UInt16, repeat: UInt32 = 1) throws -> RunResult {
+        guard packet.count >= 14 else { throw XDPError("a \(packet.count)-byte frame: BPF_PROG_TEST_RUN takes at least 14 bytes") }
+        // Test runs see interface index 0: map it to the ingress port.
+        try updatePorts(ifindex: 0, port: UInt32(port))
+        try clearOutcome()
+        var out = [UInt8](repeating: 0, count: packet.count + 512)
+        var outLen = UInt32(out.count)
+        var retval: UInt32 = 0, duration: UInt32 = 0
+        let rc = packet.withUnsafeBytes { inp in
+            out.withUnsafeMutableBytes { o in
+                sluice_bpf_test_run(programFD, inp.baseAddress, UInt32(packet.count), o.baseAddress, &outLen, &retval, max(1, `repeat`), &duration)
+            }
+        }
+        guard rc == 0 else { throw XDPError("BPF_PROG_TEST_RUN failed: \(String(cString: strerror(-rc))) (\(packet.count)-byte frame)") }
+        let (verdict, outPort) = try outcome()
+        return RunResult(action: retval, verdict: verdict, port: outPort, bytes: Array(out.prefix(Int(outLen))), nanoseconds: duration)
+    }
+
+    func updatePorts(ifindex: UInt32, port: UInt32) throws {
+        var k = ifindex, v = port
+        let m = try map("sluice_ports")
+        guard bpf_map_update_elem(m.fd, &k, &v, 0) == 0 else { throw XDPError("sluice_ports update: \(String(cString: strerror(errno)))") }
+    }
+
+    /// The per-CPU `sluice_out` values: zeroed before a run, so the CPU that ran it is the
+    /// one with a verdict.
+    func clearOutcome() throws {
+        let m = try map("sluice_out")
+        var zeros = [UInt8](repeating: 0, count: Self.perCPUStride(m.valueSize) * Self.possibleCPUs)
+        var k: UInt32 = 0
+        guard bpf_map_update_elem(m.fd, &k, &zeros, 0) == 0 else { throw XDPError("sluice_out reset: \(String(cString: strerror(errno)))") }
+    }
+
+    func outcome() throws -> (UInt32, UInt32) {
+        let m = try map("sluice_out")
+        let stride = Self.perCPUStride(m.valueSize)
+        var values = [UInt8](repeating: 0, count: stride * Self.possibleCPUs)
+        var k: UInt32 = 0
+        guard bpf_map_lookup_elem(m.fd, &k, &values) == 0 else { throw XDPError("sluice_out read: \(String(cString: strerror(errno)))") }
+        for cpu in 0..<Self.possibleCPUs {
+            let v = values.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: cpu * stride, as: (UInt32, UInt32).self) }
+            if v.0 != 0 { return v }
+        }
+        return (0, 0)
+    }
+
+    static func perCPUStride(_ valueSize: Int) -> Int { (valueSize + 7) & ~7 }
+
+    // MARK: attaching
+
+    public enum Mode: String, CaseIterable, Sendable {
+        /// The driver's hook (fast); fails on drivers without XDP.
+        case native
+        /// The generic hook after the stack's skb allocation (works everywhere, slower).
+        case generic
+        /// Native if the driver takes it, else generic.
+        case auto
+    }
+
+    /// Attach to interface `name` as Sluice port `port` (redirects to `port` go out of it).
+    public func attach(interface name: String, port: UInt16, mode: Mode) throws -> Mode {
+        let ifindex = Int32(if_nametoindex(name))
+        guard ifindex > 0 else { throw XDPError("no interface '\(name)' (ip link lists them)") }
+        var k = UInt32(port), v = UInt32(ifindex)
+        let tx = try map("sluice_tx")
+        guard bpf_map_update_elem(tx.fd, &k, &v, 0) == 0 else {
+            throw XDPError("\(name): cannot add it to the redirect map: \(String(cString: strerror(errno)))")
+        }
+        try updatePorts(ifindex: UInt32(ifindex), port: UInt32(port))
+        func tryAttach(_ flags: UInt32) -> Int32 { sluice_xdp_attach(ifindex, programFD, flags) }
+        var used = mode
+        var rc: Int32
+        switch mode {
+        case .native: rc = tryAttach(sluice_xdp_flag_drv())
+        case .generic: rc = tryAttach(sluice_xdp_flag_skb())
+        case .auto:
+            rc = tryAttach(sluice_xdp_flag_drv())
+            used = .native
+            if rc != 0 { rc = tryAttach(sluice_xdp_flag_skb()); used = .generic }
+        }
+        guard rc == 0 else {
+            let why = rc == -Int32(EBUSY) || rc == -Int32(EEXIST) ? " (another XDP program is attached: sluice xdp detach -i \(name))"
+                : rc == -Int32(EOPNOTSUPP) ? " (the driver has no native XDP: use --mode generic or auto)"
+                : rc == -Int32(EPERM) ? " (needs root or CAP_NET_ADMIN)" : ""
+            throw XDPError("\(name): XDP attach (\(mode.rawValue)) failed: \(String(cString: strerror(-rc)))\(why)")
+        }
+        attached.append((ifindex, used == .native ? sluice_xdp_flag_drv() : sluice_xdp_flag_skb()))
+        return used
+    }
+
+    /// Detach from every interface this program attached to.
+    public func detachAll() {
+        for a in attached { _ = sluice_xdp_detach(a.ifindex, a.flags) }
+        attached = []
+    }
+
+    /// Detach whatever XDP program is on `name` (both modes): the clean-up after a crash.
+    public static func detach(interface name: String) throws {
+        let ifindex = Int32(if_nametoindex(name))
+        guard ifindex > 0 else { throw XDPError("no interface '\(name)'") }
+        let a = sluice_xdp_detach(ifindex, sluice_xdp_flag_drv())
+        let b = sluice_xdp_detach(ifindex, sluice_xdp_flag_skb())
+        if a != 0 && b != 0 && a != -Int32(ENOENT) { throw XDPError("\(name): detach failed: \(String(cString: strerror(-a)))") }
+    }
+
+    /// The XDP program id on `name`, or nil.
+    public static func attachedID(interface name: String) -> UInt32? {
+        let ifindex = Int32(if_nametoindex(name))
+        guard ifindex > 0 else { return nil }
+        var id: UInt32 = 0
+        guard bpf_xdp_query_id(ifindex, 0, &id) == 0, id != 0 else { return nil }
+        return id
+    }
+
+    /// Packets per outcome so far (summed over CPUs), by `EBPFVerdict` raw value.
+    public func outcomes() throws -> [UInt32: UInt64] {
+        let m = try map("sluice_stats")
+        var r: [UInt32: UInt64] = [:]
+        for k in 1...5 as ClosedRange<UInt32> {
+            var key = k
+            var values = [UInt64](repeating: 0, count: Self.possibleCPUs)
+            guard bpf_map_lookup_elem(m.fd, &key, &values) == 0 else { continue }
+            r[k] = values.reduce(0, +)
+        }
+        return r
+    }
+}
+
+public struct XDPError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
