@@ -12,6 +12,8 @@ public struct ControlPlaneError: Error, CustomStringConvertible, Hashable, Senda
 public struct EntryHandle: Hashable, Sendable {
     public var table: String
     public var id: Int32
+    /// Backends other than the runtime's (the XDP control plane) make their own handles.
+    public init(table: String, id: Int32) { self.table = table; self.id = id }
 }
 
 /// The one control-plane interface every backend implements: tables, defaults, counters,

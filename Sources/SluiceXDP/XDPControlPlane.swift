@@ -1,0 +1,387 @@
+import CBPF
+import Foundation
+import SluiceEBPF
+import SluiceIR
+import SluiceRuntime
+
+/// The control plane of a loaded XDP program, on its maps: the same interface as the software
+/// runtime's, so entries files, controllers and tests drive both. It keeps the entries it
+/// installed (handles, priorities, masks) and writes each into the map layout `EBPFLayout`
+/// gives the table: HASH, LPM_TRIE, tuple-space HASH plus mask list, or linear ARRAY.
+public final class XDPControlPlane: ControlPlane {
+    public let xdp: XDPProgram
+    public var program: Program { xdp.program }
+
+    struct Installed {
+        var entry: TableEntry
+        var seq: UInt64
+        /// Tuple-space mask number, or linear slot.
+        var slot: Int
+    }
+    var tables: [String: [Int32: Installed]] = [:]
+    var nextID: [String: Int32] = [:]
+    var seq: UInt64 = 1
+    var masks: [String: [[UInt64]]] = [:]
+
+    /// Installs every table's default action and const entries.
+    public init(_ xdp: XDPProgram) throws {
+        self.xdp = xdp
+        for t in xdp.layout.tables {
+            try writeDefault(t, t.table.defaultAction)
+            for e in t.table.entries { try install(t, e) }
+        }
+    }
+
+    func info(_ table: String) throws(ControlPlaneError) -> EBPFLayout.TableInfo {
+        guard let t = xdp.layout.table(table) else {
+            throw ControlPlaneError("no table '\(table)' in program '\(program.name)'; tables: \(program.tables.map(\.name).joined(separator: ", "))")
+        }
+        return t
+    }
+
+    func actionIndex(_ t: EBPFLayout.TableInfo, _ call: ActionCall) throws(ControlPlaneError) -> Int {
+        guard let ai = t.table.actions.firstIndex(of: call.action) else {
+            throw ControlPlaneError("table '\(t.table.name)' has no action '\(call.action)'; actions: \(t.table.actions.joined(separator: ", "))")
+        }
+        let params = t.actionParams[ai]
+        guard params.count == call.args.count else {
+            throw ControlPlaneError("action '\(call.action)' takes \(params.count) argument\(params.count == 1 ? "" : "s"), got \(call.args.count)")
+        }
+        for (p, v) in zip(params, call.args) where p.width < 128 && v >> UInt128(p.width) != 0 {
+            throw ControlPlaneError("argument \(p.name) of action '\(call.action)' does not fit in \(p.width) bits")
+        }
+        return ai
+    }
+
+    /// The value struct: action, priority, seq, args, packets, bytes (little-endian host words).
+    func value(_ t: EBPFLayout.TableInfo, _ call: ActionCall, priority: Int, seq: UInt64) throws(ControlPlaneError) -> [UInt8] {
+        let ai = try actionIndex(t, call)
+        var w = Words()
+        // Priorities compare unsigned in the kernel: flip the sign bit to keep their order.
+        w.u32(UInt32(ai)); w.u32(UInt32(bitPattern: Int32(clamping: priority)) ^ 0x8000_0000)
+        w.u64(seq)
+        for i in 0..<t.argSlots { w.u64(i < call.args.count ? UInt64(truncatingIfNeeded: call.args[i]) : 0) }
+        w.u64(0); w.u64(0)
+        return w.bytes
+    }
+
+    func writeDefault(_ t: EBPFLayout.TableInfo, _ call: ActionCall) throws(ControlPlaneError) {
+        var v = try value(t, call, priority: 0, seq: 0)
+        var k: UInt32 = 0
+        try update(EBPFLayout.defaultMapName(table: t.table.name), &k, &v)
+    }
+
+    func update(_ map: String, _ key: UnsafeMutableRawPointer, _ value: UnsafeMutableRawPointer, flags: UInt64 = 0) throws(ControlPlaneError) {
+        let m: (fd: Int32, keySize: Int, valueSize: Int)
+        do { m = try xdp.map(map) } catch { throw ControlPlaneError("\(error)") }
+        guard bpf_map_update_elem(m.fd, key, value, flags) == 0 else {
+            throw ControlPlaneError("map \(map): update failed: \(String(cString: strerror(errno)))\(errno == E2BIG || errno == ENOSPC ? " (the table is full)" : "")")
+        }
+    }
+
+    func mapSizes(_ map: String) throws(ControlPlaneError) -> (key: Int, value: Int) {
+        do { let m = try xdp.map(map); return (m.keySize, m.valueSize) } catch { throw ControlPlaneError("\(error)") }
+    }
+
+    static func mask(_ w: Int) -> UInt64 { w >= 64 ? ~0 : (1 << UInt64(w)) - 1 }
+
+    /// Per key: (value, mask) for exact, LPM, ternary and optional matches; (low, high) for ranges.
+    func parts(_ t: EBPFLayout.TableInfo, _ ms: [Match]) throws(ControlPlaneError) -> [(UInt64, UInt64)] {
+        guard ms.count == t.table.keys.count else {
+            throw ControlPlaneError("table '\(t.table.name)' has \(t.table.keys.count) keys, the entry gives \(ms.count)")
+        }
+        return try zip(t.table.keys, ms).enumerated().map { i, km throws(ControlPlaneError) in
+            let (k, m) = km
+            let w = t.keyWidths[i], full = Self.mask(w)
+            func fit(_ v: UInt128) throws(ControlPlaneError) -> UInt64 {
+                guard v <= UInt128(full) else { throw ControlPlaneError("key \(k.name) of table '\(t.table.name)': \(v) does not fit in \(w) bits") }
+                return UInt64(v)
+            }
+            switch (k.kind, m) {
+            case (.range, .range(let lo, let hi)):
+                guard lo <= hi else { throw ControlPlaneError("key \(k.name) of table '\(t.table.name)': range \(lo)..\(hi) is empty (low > high)") }
+                return (try fit(lo), try fit(hi))
+            case (.range, .exact(let v)): let x = try fit(v); return (x, x)
+            case (_, .exact(let v)): return (try fit(v), full)
+            case (.lpm, .lpm(let v, let len)), (.ternary, .lpm(let v, let len)):
+                guard len >= 0 && len <= w else { throw ControlPlaneError("key \(k.name) of table '\(t.table.name)': prefix length \(len) is outside 0...\(w)") }
+                let m = len == 0 ? 0 : full & ~Self.mask(w - len)
+                return (try fit(v) & m, m)
+            case (.ternary, .ternary(let v, let mk)): let m = try fit(mk); return (try fit(v) & m, m)
+            case (.optional, .optional(let v)): return v == nil ? (0, 0) : (try fit(v!), full)
+            default: throw ControlPlaneError("key \(k.name) of table '\(t.table.name)' is matched \(k.kind.rawValue), but the entry gives \(m)")
+            }
+        }
+    }
+
+    @discardableResult
+    func install(_ t: EBPFLayout.TableInfo, _ entry: TableEntry) throws(ControlPlaneError) -> EntryHandle {
+        let name = t.table.name
+        let p = try parts(t, entry.matches)
+        let s = seq; seq += 1
+        var v = try value(t, entry.action, priority: entry.priority, seq: s)
+        var slot = 0
+        let mapName = EBPFLayout.mapName(table: name)
+        switch t.kind {
+        case .keyless:
+            throw ControlPlaneError("table '\(name)' has no keys: set its default action instead")
+        case .exact:
+            var k = Words(); for x in p { k.u64(x.0) }
+            var kb = k.bytes
+            try update(mapName, &kb, &v, flags: UInt64(BPF_NOEXIST))
+        case .lpm:
+            let sizes = try mapSizes(mapName)
+            var k = [UInt8](repeating: 0, count: sizes.key)
+            var at = 4, prefix = 0
+            for (i, x) in p.enumerated() {
+                let nb = t.keyWidths[i] / 8
+                for b in 0..<nb { k[at + b] = UInt8(truncatingIfNeeded: x.0 >> UInt64((nb - 1 - b) * 8)) }
+                at += nb
+                prefix += x.1.nonzeroBitCount
+            }
+            withUnsafeBytes(of: UInt32(prefix)) { for i in 0..<4 { k[i] = $0[i] } }
+            try update(mapName, &k, &v, flags: UInt64(BPF_NOEXIST))
+        case .ternary:
+            let m = p.map(\.1)
+            var list = masks[name] ?? []
+            if let i = list.firstIndex(of: m) { slot = i } else {
+                guard list.count < EBPFLayout.maxMasks else {
+                    throw ControlPlaneError("table '\(name)': a \(EBPFLayout.maxMasks + 1)th distinct mask; the XDP tuple-space search takes \(EBPFLayout.maxMasks)")
+                }
+                slot = list.count
+                list.append(m)
+                masks[name] = list
+                var mw = Words(); mw.u32(1); mw.u32(0); for x in m { mw.u64(x) }
+                var mb = mw.bytes
+                var mk = UInt32(slot)
+                try update(EBPFLayout.masksMapName(table: name), &mk, &mb)
+            }
+            var k = Words(); k.u32(UInt32(slot)); k.u32(0); for x in p { k.u64(x.0) }
+            var kb = k.bytes
+            try update(mapName, &kb, &v, flags: UInt64(BPF_NOEXIST))
+        case .linear(let slots):
+            let used = Set((tables[name] ?? [:]).values.map(\.slot))
+            guard let free = (0..<slots).first(where: { !used.contains($0) }) else {
+                throw ControlPlaneError("table '\(name)' is full (\(slots) entries with range keys on XDP)")
+            }
+            slot = free
+            var e = Words(); e.u32(1); e.u32(0)
+            // Ranges as (low, high); the other kinds as (value & mask, mask).
+            for x in p { e.u64(x.0) }
+            for x in p { e.u64(x.1) }
+            var eb = e.bytes + v
+            var k = UInt32(free)
+            try update(mapName, &k, &eb)
+        }
+        let id = nextID[name, default: 0]
+        nextID[name] = id + 1
+        tables[name, default: [:]][id] = Installed(entry: entry, seq: s, slot: slot)
+        return EntryHandle(table: name, id: id)
+    }
+
+    func remove(_ t: EBPFLayout.TableInfo, _ i: Installed) throws(ControlPlaneError) {
+        let p = try parts(t, i.entry.matches)
+        let mapName = EBPFLayout.mapName(table: t.table.name)
+        let fd: Int32
+        do { fd = try xdp.map(mapName).fd } catch { throw ControlPlaneError("\(error)") }
+        switch t.kind {
+        case .keyless: break
+        case .exact:
+            var k = Words(); for x in p { k.u64(x.0) }
+            var kb = k.bytes
+            _ = bpf_map_delete_elem(fd, &kb)
+        case .lpm:
+            var k = try key(t, p)
+            _ = bpf_map_delete_elem(fd, &k)
+        case .ternary:
+            var k = Words(); k.u32(UInt32(i.slot)); k.u32(0); for x in p { k.u64(x.0) }
+            var kb = k.bytes
+            _ = bpf_map_delete_elem(fd, &kb)
+        case .linear:
+            let sizes = try mapSizes(mapName)
+            var zero = [UInt8](repeating: 0, count: sizes.value)
+            var k = UInt32(i.slot)
+            try update(mapName, &k, &zero)
+        }
+    }
+
+    func key(_ t: EBPFLayout.TableInfo, _ p: [(UInt64, UInt64)]) throws(ControlPlaneError) -> [UInt8] {
+        let sizes = try mapSizes(EBPFLayout.mapName(table: t.table.name))
+        var k = [UInt8](repeating: 0, count: sizes.key)
+        var at = 4, prefix = 0
+        for (i, x) in p.enumerated() {
+            let nb = t.keyWidths[i] / 8
+            for b in 0..<nb { k[at + b] = UInt8(truncatingIfNeeded: x.0 >> UInt64((nb - 1 - b) * 8)) }
+            at += nb
+            prefix += x.1.nonzeroBitCount
+        }
+        withUnsafeBytes(of: UInt32(prefix)) { for i in 0..<4 { k[i] = $0[i] } }
+        return k
+    }
+
+    // MARK: ControlPlane
+
+    @discardableResult
+    public func insert(_ table: String, _ entry: TableEntry) throws(ControlPlaneError) -> EntryHandle {
+        let t = try info(table)
+        if t.table.entriesAreConst { throw ControlPlaneError("table '\(table)' has const entries; the control plane cannot change them") }
+        if try find(table, entry.matches, priority: entry.priority) != nil {
+            throw ControlPlaneError("table '\(table)' already has this entry; modify it or delete it first")
+        }
+        return try install(t, entry)
+    }
+
+    func installed(_ h: EntryHandle) throws(ControlPlaneError) -> (EBPFLayout.TableInfo, Installed) {
+        let t = try info(h.table)
+        guard let i = tables[h.table]?[h.id] else { throw ControlPlaneError("table '\(h.table)' has no entry with handle \(h.id)") }
+        return (t, i)
+    }
+
+    public func modify(_ h: EntryHandle, _ action: ActionCall) throws(ControlPlaneError) {
+        let (t, i) = try installed(h)
+        _ = try actionIndex(t, action)
+        try remove(t, i)
+        var e = i.entry
+        e.action = action
+        tables[h.table]?[h.id] = nil
+        let nh = try install(t, e)
+        // Keep the caller's handle.
+        if let moved = tables[h.table]?[nh.id] { tables[h.table]?[nh.id] = nil; tables[h.table]?[h.id] = moved }
+    }
+
+    public func delete(_ h: EntryHandle) throws(ControlPlaneError) {
+        let (t, i) = try installed(h)
+        if t.table.entriesAreConst { throw ControlPlaneError("table '\(h.table)' has const entries; the control plane cannot change them") }
+        try remove(t, i)
+        tables[h.table]?[h.id] = nil
+    }
+
+    public func find(_ table: String, _ matches: [Match], priority: Int) throws(ControlPlaneError) -> EntryHandle? {
+        let t = try info(table)
+        let p = try parts(t, matches)
+        // Exact, LPM and tuple-space entries are identified by their masked values (whatever
+        // the priority, as the runtime does); range entries by their conditions and priority.
+        let ordered = t.kind == .exact || t.kind == .lpm || t.kind == .ternary
+        for (id, i) in tables[table] ?? [:] {
+            let q = try parts(t, i.entry.matches)
+            if q.elementsEqual(p, by: { $0.0 == $1.0 && $0.1 == $1.1 }) && (ordered || i.entry.priority == priority) {
+                return EntryHandle(table: table, id: id)
+            }
+        }
+        return nil
+    }
+
+    public func entries(_ table: String) throws(ControlPlaneError) -> [(EntryHandle, TableEntry)] {
+        _ = try info(table)
+        return (tables[table] ?? [:]).sorted { $0.key < $1.key }.map { (EntryHandle(table: table, id: $0.key), $0.value.entry) }
+    }
+
+    public func setDefault(_ table: String, _ action: ActionCall) throws(ControlPlaneError) {
+        let t = try info(table)
+        if t.table.defaultIsConst { throw ControlPlaneError("table '\(table)' has a const default action (\(t.table.defaultAction.action)); it cannot be changed") }
+        try writeDefault(t, action)
+    }
+
+    public func clear(_ table: String) throws(ControlPlaneError) {
+        for (h, _) in try entries(table) { try delete(h) }
+    }
+
+    public func counter(_ name: String, index: Int) throws(ControlPlaneError) -> (packets: UInt64, bytes: UInt64) {
+        guard let c = program.counters.first(where: { $0.name == name }) else { throw ControlPlaneError("no counter '\(name)' in program '\(program.name)'") }
+        guard index >= 0 && index < c.size else { throw ControlPlaneError("counter '\(name)' has \(c.size) cells, index \(index) is outside") }
+        let fd: Int32
+        do { fd = try xdp.map(EBPFLayout.mapName(counter: name)).fd } catch { throw ControlPlaneError("\(error)") }
+        var k = UInt32(index)
+        var values = [UInt64](repeating: 0, count: 2 * XDPProgram.possibleCPUs)
+        guard bpf_map_lookup_elem(fd, &k, &values) == 0 else { throw ControlPlaneError("counter '\(name)': \(String(cString: strerror(errno)))") }
+        var p: UInt64 = 0, b: UInt64 = 0
+        for cpu in 0..<XDPProgram.possibleCPUs { p += values[2 * cpu]; b += values[2 * cpu + 1] }
+        return (p, b)
+    }
+
+    public func resetCounter(_ name: String) throws(ControlPlaneError) {
+        guard let c = program.counters.first(where: { $0.name == name }) else { throw ControlPlaneError("no counter '\(name)' in program '\(program.name)'") }
+        var zeros = [UInt64](repeating: 0, count: 2 * XDPProgram.possibleCPUs)
+        for i in 0..<c.size { var k = UInt32(i); try update(EBPFLayout.mapName(counter: name), &k, &zeros) }
+    }
+
+    public func directCounter(_ h: EntryHandle) throws(ControlPlaneError) -> (packets: UInt64, bytes: UInt64) {
+        let (t, i) = try installed(h)
+        guard t.table.directCounter else { throw ControlPlaneError("table '\(h.table)' has no direct counters") }
+        let p = try parts(t, i.entry.matches)
+        let mapName = EBPFLayout.mapName(table: t.table.name)
+        let m: (fd: Int32, keySize: Int, valueSize: Int)
+        do { m = try xdp.map(mapName) } catch { throw ControlPlaneError("\(error)") }
+        var v = [UInt8](repeating: 0, count: m.valueSize)
+        var rc: Int32
+        switch t.kind {
+        case .keyless: return (0, 0)
+        case .exact:
+            var k = Words(); for x in p { k.u64(x.0) }
+            var kb = k.bytes
+            rc = bpf_map_lookup_elem(m.fd, &kb, &v)
+        case .lpm:
+            var k = try key(t, p)
+            rc = bpf_map_lookup_elem(m.fd, &k, &v)
+        case .ternary:
+            var k = Words(); k.u32(UInt32(i.slot)); k.u32(0); for x in p { k.u64(x.0) }
+            var kb = k.bytes
+            rc = bpf_map_lookup_elem(m.fd, &kb, &v)
+        case .linear:
+            var k = UInt32(i.slot)
+            rc = bpf_map_lookup_elem(m.fd, &k, &v)
+        }
+        guard rc == 0 else { throw ControlPlaneError("table '\(h.table)': the entry is not in its map (\(String(cString: strerror(errno))))") }
+        // packets and bytes are the value's last two words.
+        let n = v.count
+        return v.withUnsafeBytes { ($0.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self), $0.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) }
+    }
+
+    func registerCell(_ name: String, _ index: Int) throws(ControlPlaneError) -> (Int32, UInt32) {
+        guard let r = program.registers.first(where: { $0.name == name }) else { throw ControlPlaneError("no register '\(name)' in program '\(program.name)'") }
+        guard index >= 0 && index < r.size else { throw ControlPlaneError("register '\(name)' has \(r.size) cells, index \(index) is outside") }
+        do { return (try xdp.map(EBPFLayout.mapName(register: name)).fd, UInt32(index)) } catch { throw ControlPlaneError("\(error)") }
+    }
+
+    public func readRegister(_ name: String, index: Int) throws(ControlPlaneError) -> UInt64 {
+        var (fd, k) = try registerCell(name, index)
+        var cell = (UInt64(0), UInt64(0))
+        guard bpf_map_lookup_elem(fd, &k, &cell) == 0 else { throw ControlPlaneError("register '\(name)': \(String(cString: strerror(errno)))") }
+        return cell.1
+    }
+
+    public func writeRegister(_ name: String, index: Int, _ value: UInt64) throws(ControlPlaneError) {
+        var (fd, k) = try registerCell(name, index)
+        var cell = (UInt64(0), value)
+        guard bpf_map_update_elem(fd, &k, &cell, 0) == 0 else { throw ControlPlaneError("register '\(name)': \(String(cString: strerror(errno)))") }
+    }
+
+    public func resetRegister(_ name: String) throws(ControlPlaneError) {
+        guard let r = program.registers.first(where: { $0.name == name }) else { throw ControlPlaneError("no register '\(name)' in program '\(program.name)'") }
+        for i in 0..<r.size { try writeRegister(name, index: i, 0) }
+    }
+
+    public func setMeter(_ name: String, index: Int, _ rates: MeterRates) throws(ControlPlaneError) {
+        throw ControlPlaneError("meters are not supported by the XDP backend yet")
+    }
+
+    public func setMulticastGroup(_ group: UInt16, _ members: [MulticastMember]) throws(ControlPlaneError) {
+        throw ControlPlaneError("multicast groups are not supported by the XDP backend yet")
+    }
+
+    public func deleteMulticastGroup(_ group: UInt16) throws(ControlPlaneError) {
+        throw ControlPlaneError("multicast groups are not supported by the XDP backend yet")
+    }
+
+    public func drainDigests() -> [DigestMessage] { [] }
+}
+
+/// Little-endian host words, as the C structs lay them out.
+struct Words {
+    var bytes: [UInt8] = []
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v) { bytes += $0 } }
+    mutating func u64(_ v: UInt64) {
+        while bytes.count % 8 != 0 { bytes.append(0) }
+        withUnsafeBytes(of: v) { bytes += $0 }
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Testing
+import SluiceEBPF
+import SluiceIR
+import SluicePrograms
+import SluiceRuntime
+import SluiceTesting
+import SluiceXDP
+
+let isRoot = getuid() == 0
+
+/// A shipped program with the entries both backends get.
+struct Subject: CustomStringConvertible, Sendable {
+    var name: String
+    var entries: String
+    var description: String { name }
+}
+
+let subjects: [Subject] = [
+    Subject(name: "ipv4-router", entries: """
+        table_add ipv4_lpm ipv4_forward 10.0.1.0/24 => 08:00:00:00:01:01 2
+        table_add ipv4_lpm ipv4_forward 10.0.1.7/32 => 08:00:00:00:01:07 3
+        table_add ipv4_lpm ipv4_forward 10.2.0.0/16 => 08:00:00:00:02:00 4
+        table_add ipv4_lpm ipv4_forward 192.168.0.0/16 => 08:00:00:00:03:00 1
+        """),
+    Subject(name: "acl-firewall", entries: """
+        table_add ipv4_lpm ipv4_forward 10.0.1.0/24 => 08:00:00:00:01:01 2
+        table_add ipv4_lpm ipv4_forward 0.0.0.0/0 => 08:00:00:00:09:09 5
+        table_add acl deny 10.0.9.0&&&0xffffff00 0&&&0 17&&&0xff 0->65535 53->53 => 10
+        table_add acl deny 0&&&0 10.0.1.0&&&0xffffff00 6&&&0xff 1024->65535 1000->2000 => 20
+        table_add acl deny 192.168.0.0&&&0xffff0000 0&&&0 0&&&0 0->65535 0->65535 => 5
+        table_add acl allow 192.168.7.0&&&0xffffff00 10.0.1.7&&&0xffffffff 0&&&0 0->65535 0->65535 => 30
+        table_add acl allow 0&&&0 0&&&0 17&&&0xff 7000->7010 0->65535 => 10
+        """),
+    Subject(name: "ecmp-router", entries: """
+        table_set_default switch_mac set_switch_mac 02:00:00:00:0a:01
+        table_add ipv4_lpm forward 10.0.1.7/32 => 1 08:00:00:00:01:07
+        table_add ipv4_lpm ecmp 10.0.2.0/24 => 1 4
+        table_add ipv4_lpm ecmp 10.0.3.0/24 => 2 3
+        table_add ipv4_lpm ecmp 10.0.4.0/24 => 3 0
+        table_add ecmp_nhop forward 1 0 => 10 08:00:00:00:0a:00
+        table_add ecmp_nhop forward 1 1 => 11 08:00:00:00:0a:01
+        table_add ecmp_nhop forward 1 2 => 12 08:00:00:00:0a:02
+        table_add ecmp_nhop forward 1 3 => 13 08:00:00:00:0a:03
+        table_add ecmp_nhop forward 2 0 => 20 08:00:00:00:0b:00
+        table_add ecmp_nhop forward 2 1 => 21 08:00:00:00:0b:01
+        table_add ecmp_nhop forward 2 2 => 22 08:00:00:00:0b:02
+        """),
+]
+
+func emit(_ p: Program) -> Result<String, EBPFError> {
+    do throws(EBPFError) { return .success(try EBPFBackend.emitC(p)) } catch { return .failure(error) }
+}
+
+/// The shipped programs the XDP backend compiles, and the ones it refuses (with the reason).
+@Suite struct CompileTests {
+    @Test func everyShippedProgramCompilesOrIsRefusedByName() throws {
+        for info in ProgramRegistry.all {
+            let ir = try info.build().verified()
+            switch emit(ir) {
+            case .success(let c):
+                #expect(c.contains("SEC(\"xdp\")"), "\(info.name)")
+                #expect(c.contains("/* table "), "\(info.name): tables are commented with their keys")
+            case .failure(let e):
+                #expect(e.program == info.name)
+                #expect(!e.construct.isEmpty && !e.reason.isEmpty)
+                #expect(!subjects.map(\.name).contains(info.name), "\(info.name) should compile: \(e)")
+            }
+        }
+    }
+
+    @Test func queueDepthAndRecirculationAreCompileErrors() throws {
+        var p = try IPv4Router.program().verified()
+        p.ingress.append(.assign(.meta("x"), .field(.standard(.deqQdepth))))
+        p.metadata.append(FieldDecl("x", 19))
+        guard case .failure(let e) = emit(p) else { Issue.record("a queue depth compiled for XDP"); return }
+        #expect(e.description.contains("standard.deqQdepth"))
+        #expect(e.description.contains("ipv4-router"))
+        var q = try IPv4Router.program().verified()
+        q.ingress.append(.recirculate)
+        guard case .failure(let r) = emit(q) else { Issue.record("recirculate compiled for XDP"); return }
+        #expect(r.description.contains("recirculate"))
+    }
+
+    @Test func objectCompilesWithClang() throws {
+        guard EBPFObjectCompiler.findClang() != nil else {
+            Issue.record("no clang: the eBPF object cannot be built (install clang or set SLUICE_CLANG)")
+            return
+        }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-obj-\(getpid()).o").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try EBPFObjectCompiler.compile(source: try EBPFBackend.emitC(try IPv4Router.program().verified()), output: out)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+        #expect(bytes.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]), "an ELF object")
+        #expect(bytes[18] == 247 || bytes[18] == 0xF7, "machine EM_BPF (247)")
+    }
+}
+
+/// The same packets through the software runtime and through the kernel (BPF_PROG_TEST_RUN):
+/// the same verdict, the same port, the same bytes.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: loads eBPF programs into the kernel (CI runs as root)"))
+struct ConformanceTests {
+    static let seed: UInt64 = 0x5EED_0007
+
+    @Test(arguments: subjects)
+    func theKernelVerifierAcceptsIt(_ s: Subject) throws {
+        let info = try #require(ProgramRegistry.named(s.name))
+        let xdp = try XDPProgram(try info.build().verified())
+        #expect(xdp.programFD > 0)
+    }
+
+    @Test(arguments: subjects)
+    func runtimeAndKernelAgreeOnEveryPacket(_ s: Subject) throws {
+        print("ConformanceTests seed \(Self.seed)")
+        let info = try #require(ProgramRegistry.named(s.name))
+        let ir = try info.build().verified()
+        let runtime = try SwitchHarness(ir, entries: s.entries)
+        let xdp = try XDPProgram(ir)
+        let cp = try XDPControlPlane(xdp)
+        try EntriesFile(file: "<entries>", text: s.entries).apply(to: cp)
+
+        let corpus = Corpus.make(seed: Self.seed, random: 10_000)
+        var compared = 0, forwarded = 0, dropped = 0, tooShort = 0
+        var mismatches: [String] = []
+        for (i, packet) in corpus.enumerated() {
+            try runtime.send(packet, port: 1)
+            let outs = runtime.drain()
+            guard packet.count >= 14 else {
+                tooShort += 1
+                #expect(outs.isEmpty, "packet \(i): \(packet.count) bytes came out of the runtime")
+                continue
+            }
+            let k = try xdp.run(packet, port: 1)
+            compared += 1
+            let kernel: (UInt16, [UInt8])? = k.forwarded ? (UInt16(k.port), k.bytes) : nil
+            let soft: (UInt16, [UInt8])? = outs.first.map { ($0.port, $0.bytes) }
+            if outs.count > 1 { mismatches.append("packet \(i): the runtime sent \(outs.count) copies") }
+            switch (soft, kernel) {
+            case (nil, nil): dropped += 1
+            case let (a?, b?) where a.0 == b.0 && a.1 == b.1: forwarded += 1
+            default:
+                if mismatches.count < 5 {
+                    mismatches.append("packet \(i) (\(packet.count) bytes \(hex(packet.prefix(48)))): runtime \(soft.map { "port \($0.0) \(hex($0.1.prefix(48)))" } ?? "drop"), kernel \(kernel.map { "port \($0.0) \(hex($0.1.prefix(48)))" } ?? "drop (verdict \(k.verdict))")")
+                } else { mismatches.append("") }
+            }
+        }
+        print("\(s.name): \(compared) packets compared, \(forwarded) forwarded alike, \(dropped) dropped alike, \(tooShort) under 14 bytes (runtime only)")
+        #expect(mismatches.isEmpty, "\(s.name): \(mismatches.count) of \(compared) differ:\n\(mismatches.filter { !$0.isEmpty }.joined(separator: "\n"))")
+        #expect(compared >= 10_000)
+        // Both outcomes are well represented (the corpus is not all drops).
+        #expect(forwarded > 500 && dropped > 500, "\(s.name): forwarded \(forwarded), dropped \(dropped), too short for the kernel \(tooShort)")
+        // Direct counters agree too.
+        for t in ir.tables where t.directCounter {
+            let soft = try runtime.pipeline.entries(t.name), hard = try cp.entries(t.name)
+            for ((hs, es), (hh, eh)) in zip(soft, hard) {
+                #expect(es == eh)
+                let a = try runtime.pipeline.directCounter(hs), b = try cp.directCounter(hh)
+                #expect(a.packets == b.packets, "\(t.name) entry \(es.matches): runtime \(a.packets) packets, kernel \(b.packets)")
+            }
+        }
+    }
+
+    func hex<C: Collection>(_ b: C) -> String where C.Element == UInt8 { b.map { String(format: "%02x", $0) }.joined() }
+}
+
+/// Packets the programs' behaviour tests use (routed, dropped for TTL, checksum or header
+/// length, other EtherTypes, cut short) plus seeded random mutations of them and random frames.
+enum Corpus {
+    static func base() -> [[UInt8]] {
+        let router: MACAddress = "02:00:00:00:0a:01", host: MACAddress = "00:00:00:00:00:99"
+        var out: [[UInt8]] = []
+        let dsts: [IPv4Address] = ["10.0.1.7", "10.0.1.9", "10.0.2.33", "10.0.3.4", "10.0.4.1", "10.2.7.7", "10.9.9.9", "192.168.7.7", "8.8.8.8"]
+        let srcs: [IPv4Address] = ["10.0.9.1", "192.168.7.3", "192.168.1.1", "172.16.0.1"]
+        for (i, d) in dsts.enumerated() {
+            for (j, s) in srcs.enumerated() {
+                for ttl: UInt8 in [64, 2, 1, 0] {
+                    out.append(Packet.ethernet(dst: router, src: host).ipv4(src: s, dst: d, ttl: ttl).udp(sport: UInt16(5000 + i), dport: [53, 80, 7005, 1500][j]).payload(count: 18).bytes)
+                    out.append(Packet.ethernet(dst: router, src: host).ipv4(src: s, dst: d, ttl: ttl).tcp(sport: UInt16(1024 + 100 * j), dport: [1500, 22, 2000, 999][i % 4]).payload(count: 6).bytes)
+                }
+            }
+        }
+        var badSum = Packet.ethernet(dst: router, src: host).ipv4(src: "10.0.9.1", dst: "10.0.1.7").udp(sport: 1, dport: 2).payload(count: 8).bytes
+        badSum[24] ^= 0xFF
+        out.append(badSum)
+        var options = Packet.ethernet(dst: router, src: host).ipv4(src: "10.0.9.1", dst: "10.0.1.7").udp(sport: 1, dport: 2).payload(count: 8).bytes
+        options[14] = 0x46
+        out.append(options)
+        out.append(Packet.ethernet(dst: router, src: host, etherType: 0x0806).payload(count: 28).bytes)
+        let full = Packet.ethernet(dst: router, src: host).ipv4(src: "10.0.9.1", dst: "10.0.2.9").udp(sport: 9, dport: 53).payload(count: 20).bytes
+        for cut in [14, 20, 33, 34, 37, 41, 42] { out.append(Array(full.prefix(cut))) }
+        return out
+    }
+
+    static func make(seed: UInt64, random: Int) -> [[UInt8]] {
+        var rng = SplitMix64(seed: seed)
+        let b = base()
+        var out = b
+        for n in 0..<random {
+            var p = b[Int(rng.next() % UInt64(b.count))]
+            switch n % 5 {
+            case 0, 1:
+                // Flip a few bytes anywhere in the headers.
+                for _ in 0..<(1 + Int(rng.next() % 3)) { p[Int(rng.next() % UInt64(min(p.count, 54)))] ^= UInt8(truncatingIfNeeded: rng.next() | 1) }
+            case 2:
+                // Rewrite a header field: TTL, protocol, ports, IHL, EtherType.
+                let at = [22, 23, 34, 35, 36, 37, 14, 12, 13][Int(rng.next() % 9)]
+                if at < p.count { p[at] = UInt8(truncatingIfNeeded: rng.next()) }
+            case 3:
+                // Cut short or extend.
+                if rng.next() % 2 == 0 { p = Array(p.prefix(14 + Int(rng.next() % UInt64(max(1, p.count - 13))))) }
+                else { p += (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+            default:
+                // Random destination inside the routed prefixes, fresh checksum: forwarded.
+                if p.count >= 34 && p[12] == 0x08 && p[13] == 0x00 && p[14] == 0x45 {
+                    p[30] = 10; p[31] = UInt8(rng.next() % 5); p[32] = UInt8(truncatingIfNeeded: rng.next()); p[33] = UInt8(truncatingIfNeeded: rng.next())
+                    p[22] = UInt8(2 + rng.next() % 250)
+                    p[24] = 0; p[25] = 0
+                    var sum: UInt32 = 0
+                    for i in stride(from: 14, to: 34, by: 2) { sum += UInt32(p[i]) << 8 | UInt32(p[i + 1]) }
+                    while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
+                    let ck = ~UInt16(sum)
+                    p[24] = UInt8(ck >> 8); p[25] = UInt8(truncatingIfNeeded: ck)
+                }
+            }
+            out.append(p)
+        }
+        return out
+    }
+}
