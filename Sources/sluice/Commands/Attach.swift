@@ -5,6 +5,8 @@ import SluiceIR
 import SluicePcap
 import SluicePrograms
 import SluiceRuntime
+import SluiceXDP
+import SluiceEBPF
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +16,7 @@ import Glibc
 /// interfaces of the output ports.
 struct Attach: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a program as a software switch on real interfaces (libpcap; needs root or CAP_NET_RAW).",
+        abstract: "Run a program as a switch on real interfaces: in user space (libpcap) or in the kernel (XDP).",
         discussion: """
             Each --port N=IFACE makes IFACE the switch's port N: the packets IFACE receives (not the \
             ones sent through it) enter the program on port N, stamped with their capture time \
@@ -26,7 +28,24 @@ struct Attach: ParsableCommand {
               sluice attach --program l2-switch --port 1=eth1 --port 2=eth2 --port 3=eth3
             The interfaces should carry nothing else the switch would forward twice: give it \
             interfaces of its own (a veth end, a spare NIC), not the host's uplink.
+
+            --backend xdp compiles the program to eBPF (clang), loads it (root, or CAP_BPF and \
+            CAP_NET_ADMIN) and attaches it to every port's interface at the XDP hook (--mode native, \
+            generic or auto); the entries go into its maps. Packets then never reach user space: \
+            a packet to another port is redirected to that interface, back out of its own port \
+            with XDP_TX. At exit (Ctrl-C, SIGTERM, --duration) every interface is detached and the \
+            outcomes are printed; after a crash, `sluice xdp detach -i IFACE` cleans up and \
+            `sluice xdp status` lists what is attached.
+              sluice attach --backend xdp --mode generic --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
             """)
+
+    enum Backend: String, ExpressibleByArgument, CaseIterable { case pcap, xdp }
+
+    @Option(help: "Where the program runs: pcap (user space, libpcap) or xdp (the kernel's XDP hook).")
+    var backend: Backend = .pcap
+
+    @Option(help: "XDP attach mode: native (the driver's hook), generic (any interface) or auto (native, else generic).")
+    var mode: String = "auto"
 
     @Option(help: "A built-in program (see `sluice programs`).")
     var program: String
@@ -67,6 +86,9 @@ struct Attach: ParsableCommand {
 
     func validate() throws {
         _ = try parsedPorts()
+        guard XDPProgram.Mode(rawValue: mode) != nil else {
+            throw ValidationError("--mode '\(mode)' (valid: \(XDPProgram.Mode.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
         if let d = duration { _ = try parseDuration(d, option: "--duration") }
     }
 
@@ -83,6 +105,7 @@ struct Attach: ParsableCommand {
     }
 
     func run() throws {
+        if backend == .xdp { return try runXDP() }
         let specs = try parsedPorts()
         let info = try builtinProgram(program)
         let ir: Program
@@ -233,3 +256,60 @@ enum StatusSignal {
 private func statusSignalHandler(_ signal: Int32) {
     StatusSignal.pending.store(true, ordering: .relaxed)
 }
+
+extension Attach {
+    /// The program in the kernel at every port's XDP hook until a signal or --duration.
+    func runXDP() throws {
+        let specs = try parsedPorts()
+        let info = try builtinProgram(program)
+        let ir: Program
+        do { ir = try info.build().verified() } catch { throw CLIError("program '\(program)' does not verify: \(error)") }
+        let xdp: XDPProgram
+        let cp: XDPControlPlane
+        do {
+            xdp = try XDPProgram(ir)
+            cp = try XDPControlPlane(xdp)
+        } catch { throw CLIError("\(error)") }
+        if let controller = info.controller?(specs.map(\.number)) {
+            do { try controller.setup(cp) } catch { throw CLIError("the controller of '\(program)' failed on XDP: \(error)") }
+        }
+        if let entries {
+            do { try EntriesFile(path: entries).apply(to: cp) } catch { throw CLIError("\(error)") }
+        }
+        StopSignal.install()
+        var modes: [String] = []
+        do {
+            for s in specs {
+                let used = try xdp.attach(interface: s.interface, port: s.number, mode: XDPProgram.Mode(rawValue: mode)!)
+                modes.append("\(s.interface)=port \(s.number) (\(used.rawValue))")
+            }
+        } catch {
+            xdp.detachAll()
+            throw CLIError("\(error)")
+        }
+        defer { xdp.detachAll() }
+        if !json { print("\(program) attached at XDP: \(modes.joined(separator: ", ")); Ctrl-C detaches") }
+        let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
+        while StopSignal.requested == nil {
+            if let d = deadline, monotonicNanoseconds() >= d { break }
+            usleep(20_000)
+            if StatusSignal.take() { printXDP(xdp, json: false) }
+        }
+        xdp.detachAll()
+        printXDP(xdp, json: json)
+    }
+
+    func printXDP(_ xdp: XDPProgram, json: Bool) {
+        let o = (try? xdp.outcomes()) ?? [:]
+        let names: [(String, EBPFVerdictName)] = [("forwarded", .forward), ("parser_drops", .dropParser), ("ingress_drops", .dropIngress),
+                                                   ("aborted", .aborted), ("too_large", .tooLarge)]
+        if json {
+            let items = names.map { "\"\($0.0)\": \(o[$0.1.rawValue] ?? 0)" }
+            print("{\"backend\": \"xdp\", \"program\": \"\(program)\", \(items.joined(separator: ", "))}")
+        } else {
+            print("outcomes: " + names.map { "\($0.0.replacingOccurrences(of: "_", with: " ")) \(o[$0.1.rawValue] ?? 0)" }.joined(separator: ", "))
+        }
+    }
+}
+
+typealias EBPFVerdictName = SluiceEBPF.EBPFVerdict

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+import SluiceIR
+import SluicePrograms
+import SluiceTesting
+import SluicePcap
+import SluiceEBPF
+
+/// The `sluice` binary built beside the test bundle.
+var sluiceBinary: String {
+    var dir = Bundle.main.bundleURL
+    while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("sluice").path) && dir.path != "/" {
+        dir = dir.deletingLastPathComponent()
+    }
+    return dir.appendingPathComponent("sluice").path
+}
+
+@discardableResult
+func sh(_ tool: String, _ args: [String], seconds: Double = 60) throws -> ChildProcess.Result {
+    let r = try ChildProcess.run(tool, args, seconds: seconds)
+    if r.status != 0 { throw LabError("\(tool) \(args.joined(separator: " ")) exited \(r.status): \(r.err)\(r.out)") }
+    return r
+}
+
+/// h1 -- [sw] -- h2: three network namespaces, two veth pairs, IPv6 off (the kernel sends
+/// nothing of its own), addresses 10.0.1.1 and 10.0.2.1. Unique names; `remove()` in a defer.
+final class RouterLab {
+    static var counter = 0
+    let tag: String
+    var h1: String { tag + "h1" }
+    var h2: String { tag + "h2" }
+    var sw: String { tag + "sw" }
+    var a: String { tag + "a" }
+    var b: String { tag + "b" }
+    var sa: String { tag + "sa" }
+    var sb: String { tag + "sb" }
+    var swA = "", h1MAC = "", h2MAC = ""
+
+    init() throws {
+        RouterLab.counter += 1
+        tag = "sx\(getpid() % 100_000)\(RouterLab.counter)"
+        do {
+            for ns in [h1, h2, sw] {
+                try sh("/usr/sbin/ip", ["netns", "add", ns])
+                try sh("/usr/sbin/ip", ["netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+                try sh("/usr/sbin/ip", ["-n", ns, "link", "set", "lo", "up"])
+            }
+            try sh("/usr/sbin/ip", ["link", "add", a, "netns", h1, "type", "veth", "peer", "name", sa, "netns", sw])
+            try sh("/usr/sbin/ip", ["link", "add", b, "netns", h2, "type", "veth", "peer", "name", sb, "netns", sw])
+            for (ns, i) in [(h1, a), (h2, b), (sw, sa), (sw, sb)] { try sh("/usr/sbin/ip", ["-n", ns, "link", "set", i, "up"]) }
+            swA = try mac(sw, sa); h1MAC = try mac(h1, a); h2MAC = try mac(h2, b)
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    func mac(_ ns: String, _ i: String) throws -> String {
+        let out = try sh("/usr/sbin/ip", ["-n", ns, "-o", "link", "show", i]).out
+        guard let r = out.range(of: "link/ether ") else { throw LabError("no MAC for \(i): \(out)") }
+        return String(out[r.upperBound...].prefix(17))
+    }
+
+    func xdpAttached(_ ns: String, _ i: String) throws -> Bool {
+        try sh("/usr/sbin/ip", ["-n", ns, "link", "show", i]).out.contains("xdp")
+    }
+
+    func remove() {
+        for ns in [h1, h2, sw] { _ = try? ChildProcess.run("/usr/sbin/ip", ["netns", "del", ns]) }
+    }
+}
+
+/// `sluice attach --backend xdp` forwarding between namespaces: the frames h2 captures are the
+/// runtime's output for what h1 sent, byte for byte; nothing stays attached afterwards.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and attaches XDP programs (CI runs as root)"))
+struct AttachXDPTests {
+    @Test(arguments: ["generic", "native"])
+    func routerForwardsBetweenNamespacesAndDetaches(_ mode: String) throws {
+        let lab = try RouterLab()
+        defer { lab.remove() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-xdp-attach-\(lab.tag)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+
+        let entries = "table_add ipv4_lpm ipv4_forward 10.0.2.0/24 => \(lab.h2MAC) 2\n"
+        try entries.write(toFile: dir + "/routes.txt", atomically: true, encoding: .utf8)
+        // 40 frames h1 -> 10.0.2.x (forwarded), 10 with TTL 1 (dropped).
+        let swMAC = try MACAddress(lab.swA), h1MAC = try MACAddress(lab.h1MAC)
+        var frames: [[UInt8]] = []
+        for i in 0..<50 {
+            frames.append(Packet.ethernet(dst: swMAC, src: h1MAC)
+                .ipv4(src: "10.0.1.1", dst: IPv4Address(value: 0x0A00_0200 | UInt32(1 + i % 5)), ttl: i % 5 == 4 ? 1 : 64)
+                .udp(sport: UInt16(4000 + i), dport: 9000).payload(count: 20 + i).bytes)
+        }
+        let w = try PcapWriter(path: dir + "/in.pcap")
+        for (i, f) in frames.enumerated() { f.withUnsafeBytes { w.write(timestampNanoseconds: Int64(i) * 1000, bytes: $0) } }
+        w.close()
+        let runtime = try SwitchHarness(IPv4Router.program().verified(), entries: entries)
+        var expected: [[UInt8]] = []
+        for f in frames { try runtime.send(f, port: 1); expected += runtime.drain().filter { $0.port == 2 }.map(\.bytes) }
+        #expect(expected.count == 40)
+
+        if mode == "native" {
+            // veth: a redirected frame is received only when the peer runs an XDP program, and
+            // its checksum must be in the frame (no offload metadata survives native XDP).
+            let pass = dir + "/pass.o"
+            try XDPPassProgram.compile(to: pass)
+            try sh("/usr/sbin/ip", ["-n", lab.h2, "link", "set", lab.b, "xdpdrv", "obj", pass, "sec", "xdp"])
+        }
+        let attach = try ChildProcess("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--backend", "xdp", "--mode", mode,
+                                                       "--program", "ipv4-router", "--entries", dir + "/routes.txt",
+                                                       "--port", "1=\(lab.sa)", "--port", "2=\(lab.sb)", "--duration", "5", "--json"])
+        defer { attach.terminate() }
+        let capture = try ChildProcess("/usr/sbin/ip", ["netns", "exec", lab.h2, sluiceBinary, "capture", "-i", lab.b, "-c", "\(expected.count)",
+                                                        "--duration", "4", "-w", dir + "/out.pcap"])
+        defer { capture.terminate() }
+        // Wait until both are attached / capturing.
+        var attached = false
+        for _ in 0..<100 where !attached { usleep(50_000); attached = (try? lab.xdpAttached(lab.sw, lab.sa)) ?? false }
+        #expect(attached, "the program never appeared on \(lab.sa)")
+        usleep(500_000)
+        try sh("/usr/sbin/ip", ["netns", "exec", lab.h1, sluiceBinary, "send", dir + "/in.pcap", "-i", lab.a])
+        #expect(capture.wait(seconds: 10) == 0, "\(capture.errorText)")
+        let status = attach.wait(seconds: 15)
+        #expect(status == 0, "\(attach.errorText)")
+        let json = attach.outputText
+        #expect(json.contains("\"forwarded\": 40"), "\(json)")
+        #expect(json.contains("\"ingress_drops\": 10"), "\(json)")
+        let got = try PcapFileReader.readAll(path: dir + "/out.pcap").map(\.bytes)
+        #expect(got == expected, "h2 captured \(got.count) frames; the runtime sent \(expected.count)")
+        #expect(try !lab.xdpAttached(lab.sw, lab.sa) && !lab.xdpAttached(lab.sw, lab.sb), "an XDP program stayed attached")
+    }
+}
+
+/// A program that passes everything, for a veth peer that must run XDP to receive redirects.
+enum XDPPassProgram {
+    static func compile(to path: String) throws {
+        let c = "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC(\"xdp\") int pass(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n"
+        try EBPFObjectCompiler.compile(source: c, output: path)
+    }
+}
+
+struct LabError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
