@@ -141,32 +141,33 @@ struct PcapBenchCommand: ParsableCommand {
             print("\(packets) frames of 64 bytes, median of \(`repeat`) runs")
         }
     }
+}
 
-    /// An Ethernet/IPv4/UDP frame of `frame.count` bytes with a valid header checksum.
-    func buildFrame(_ f: inout [UInt8], dst: [UInt8], src: [UInt8], destination: UInt32, id: UInt16) {
-        for i in 0..<6 { f[i] = dst[i]; f[6 + i] = src[i] }
-        f[12] = 0x08; f[13] = 0x00
-        let ipLen = f.count - 14
-        let ip: [UInt8] = [0x45, 0, UInt8(ipLen >> 8), UInt8(ipLen & 0xFF), UInt8(id >> 8), UInt8(id & 0xFF), 0x40, 0, 64, 17, 0, 0,
-                           10, 0, 1, 2, UInt8(destination >> 24), UInt8((destination >> 16) & 0xFF), UInt8((destination >> 8) & 0xFF), UInt8(destination & 0xFF)]
-        var sum: UInt32 = 0
-        for i in stride(from: 0, to: 20, by: 2) { sum += UInt32(ip[i]) << 8 | UInt32(ip[i + 1]) }
-        while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
-        let c = ~UInt16(sum)
-        for i in 0..<20 { f[14 + i] = ip[i] }
-        f[24] = UInt8(c >> 8); f[25] = UInt8(c & 0xFF)
-        let udpLen = ipLen - 20
-        let udp: [UInt8] = [0x0F, 0xA0, 0x13, 0x88, UInt8(udpLen >> 8), UInt8(udpLen & 0xFF), 0, 0]
-        for i in 0..<8 { f[34 + i] = udp[i] }
-        for i in 42..<f.count { f[i] = 0 }
-    }
+/// An Ethernet/IPv4/UDP frame of `frame.count` bytes with a valid header checksum.
+func buildFrame(_ f: inout [UInt8], dst: [UInt8], src: [UInt8], destination: UInt32, id: UInt16) {
+    for i in 0..<6 { f[i] = dst[i]; f[6 + i] = src[i] }
+    f[12] = 0x08; f[13] = 0x00
+    let ipLen = f.count - 14
+    let ip: [UInt8] = [0x45, 0, UInt8(ipLen >> 8), UInt8(ipLen & 0xFF), UInt8(id >> 8), UInt8(id & 0xFF), 0x40, 0, 64, 17, 0, 0,
+                       10, 0, 1, 2, UInt8(destination >> 24), UInt8((destination >> 16) & 0xFF), UInt8((destination >> 8) & 0xFF), UInt8(destination & 0xFF)]
+    var sum: UInt32 = 0
+    for i in stride(from: 0, to: 20, by: 2) { sum += UInt32(ip[i]) << 8 | UInt32(ip[i + 1]) }
+    while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
+    let c = ~UInt16(sum)
+    for i in 0..<20 { f[14 + i] = ip[i] }
+    f[24] = UInt8(c >> 8); f[25] = UInt8(c & 0xFF)
+    let udpLen = ipLen - 20
+    let udp: [UInt8] = [0x0F, 0xA0, 0x13, 0x88, UInt8(udpLen >> 8), UInt8(udpLen & 0xFF), 0, 0]
+    for i in 0..<8 { f[34 + i] = udp[i] }
+    for i in 42..<f.count { f[i] = 0 }
+}
 
-    func selfPath() throws -> String {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        guard n > 0 else { throw CLIError("cannot find this program's own path (/proc/self/exe)") }
-        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+/// This executable's path.
+func selfPath() throws -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    guard n > 0 else { throw CLIError("cannot find this program's own path (/proc/self/exe)") }
+    return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 private func fmt3(_ x: Double) -> String { String(format: "%.3f", x) }
@@ -213,6 +214,8 @@ final class BenchLab {
             for ns in [source, switchNS, sink] {
                 try ip(["netns", "add", ns])
                 try ip(["netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+                // Loopback up: Foundation's run loop wants a socket pair it can wake.
+                try ip(["-n", ns, "link", "set", "lo", "up"])
             }
             try ip(["link", "add", sourceIf, "netns", source, "type", "veth", "peer", "name", switchIf[0], "netns", switchNS])
             try ip(["link", "add", switchIf[1], "netns", switchNS, "type", "veth", "peer", "name", sinkIf, "netns", sink])

@@ -288,7 +288,9 @@ extension Attach {
             throw CLIError("\(error)")
         }
         defer { xdp.detachAll() }
-        if !json { print("\(program) attached at XDP: \(modes.joined(separator: ", ")); Ctrl-C detaches") }
+        // With --json standard output holds only the final object: the notice goes to stderr.
+        let notice = "\(program) attached at XDP: \(modes.joined(separator: ", ")); Ctrl-C detaches"
+        if json { stderr(notice) } else { print(notice); fflush(stdout) }
         let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
         while StopSignal.requested == nil {
             if let d = deadline, monotonicNanoseconds() >= d { break }

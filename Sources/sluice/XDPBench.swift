@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import SluiceEBPF
+import SluiceIR
+import SluicePcap
+import SluicePrograms
+import SluiceRuntime
+import SluiceTesting
+import SluiceXDP
+
+struct XDPBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xdp",
+        abstract: "ipv4-router in the kernel (XDP) against the runtime and the pcap switch (needs root; build with -c release).",
+        discussion: """
+            (a) Without a device: the same 64-byte packets and 10,000 routes as `sluice bench \
+            pipeline` through the XDP program with BPF_PROG_TEST_RUN (--repeat-run runs per packet, \
+            the kernel's own timing) and through the runtime: xdp_router_testrun_mpps, \
+            runtime_router_mpps. (b) On veth pairs between three namespaces it creates (and removes): \
+            sender_mpps, `sluice send --topspeed` into a veth whose peer drops in XDP (the ceiling); \
+            xdp_router_mpps, forwarded by `sluice attach --backend xdp` (native, the sink's veth \
+            running an XDP program so redirects are received); pcap_router_mpps, forwarded by \
+            `sluice attach --backend pcap`; router_ratio = xdp / pcap. Medians of --repeat runs. \
+            The aggregation figures (xdp_agg_elements_per_s) need switchml on XDP, which the \
+            backend does not compile yet: they are printed as null.
+            """)
+
+    @Option(help: "Frames sent per veth run.")
+    var packets: Int = 1_000_000
+
+    @Option(help: "Runs of each veth measurement (the median is reported).")
+    var `repeat`: Int = 3
+
+    @Option(help: "BPF_PROG_TEST_RUN repetitions per packet (the kernel averages them; at most 60: the repetitions run on the same bytes, and every pass lowers the TTL of 64).")
+    var repeatRun: Int = 50
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard (1000...50_000_000).contains(packets) else { throw ValidationError("--packets must be within 1000...50000000 (got \(packets))") }
+        guard (1...20).contains(`repeat`) else { throw ValidationError("--repeat must be within 1...20 (got \(`repeat`))") }
+        guard (1...60).contains(repeatRun) else {
+            throw ValidationError("--repeat-run must be within 1...60 (got \(repeatRun)): the kernel repeats on the same bytes, and after 63 passes the TTL of 64 expires and the packet is dropped instead of routed")
+        }
+    }
+
+    func run() throws {
+        guard getuid() == 0 else { throw CLIError("bench xdp needs root: it loads eBPF programs and creates network namespaces (run it with sudo)") }
+        func progress(_ s: String) { if !json { FileHandle.standardError.write("\r\u{1B}[K\(s)".data(using: .utf8)!) } }
+        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+
+        // (a) test-run against the runtime.
+        progress("test run: loading")
+        let seed: UInt64 = 7
+        var rng = SplitMix64(seed: seed)
+        let routes = 10_000
+        let ir = try IPv4Router.program(routes: routes + 1024).verified()
+        let pipeline = try Pipeline(ir, seed: seed)
+        let xdp: XDPProgram, cp: XDPControlPlane
+        do { xdp = try XDPProgram(ir); cp = try XDPControlPlane(xdp) } catch { throw CLIError("\(error)") }
+        var prefixes: [(UInt32, Int)] = []
+        var seen = Set<UInt64>()
+        while prefixes.count < routes {
+            let len = prefixes.count % 4 == 0 ? 16 : 24
+            let addr = UInt32(truncatingIfNeeded: rng.next()) & (len == 16 ? 0xFFFF_0000 : 0xFFFF_FF00)
+            if !seen.insert(UInt64(addr) << 8 | UInt64(len)).inserted { continue }
+            prefixes.append((addr, len))
+        }
+        for (i, (a, l)) in (prefixes + [(UInt32(0), 0)]).enumerated() {
+            let e = TableEntry([.lpm(UInt128(a), prefixLength: l)], ActionCall("ipv4_forward", [UInt128(0x0800_0000_0000 | UInt64(i)), UInt128(1 + i % 64)]))
+            try pipeline.insert("ipv4_lpm", e)
+            try cp.insert("ipv4_lpm", e)
+        }
+        let count = 512
+        var frames: [[UInt8]] = []
+        let raw = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
+        defer { raw.deallocate() }
+        for i in 0..<count {
+            let dst: UInt32
+            if i % 4 != 3 {
+                let (a, l) = prefixes[Int(rng.next() % UInt64(prefixes.count))]
+                dst = a | (UInt32(truncatingIfNeeded: rng.next()) & (l == 16 ? 0xFFFF : 0xFF))
+            } else {
+                dst = UInt32(truncatingIfNeeded: rng.next())
+            }
+            PipelineBench.writePacket(raw, dst: dst)
+            frames.append(Array(UnsafeBufferPointer(start: raw, count: 64)))
+        }
+        // Both agree before they are timed.
+        var xdpNs = 0.0
+        for (i, f) in frames.enumerated() {
+            progress("test run: packet \(i + 1)/\(count)")
+            let outs = pipeline.process(f, port: 0)
+            let r = try xdp.run(f, port: 0)
+            guard (outs.first.map { ($0.0, $0.1) } ?? (0, [])) == (r.forwarded ? (UInt16(r.port), r.bytes) : (0, [])) else {
+                throw CLIError("the runtime and the XDP program disagree on packet \(i): runtime \(outs.map { "port \($0.0) \($0.1.prefix(40).map { String(format: "%02x", $0) }.joined())" }), kernel verdict \(r.verdict) port \(r.port) \(r.bytes.prefix(40).map { String(format: "%02x", $0) }.joined()); in \(f.prefix(40).map { String(format: "%02x", $0) }.joined())")
+            }
+            // Timed separately: repetitions run on the bytes the previous pass left.
+            let timed = try xdp.run(f, port: 0, repeat: UInt32(repeatRun))
+            guard timed.forwarded == r.forwarded else { throw CLIError("packet \(i): the repeated runs took another path (TTL expired?)") }
+            xdpNs += Double(timed.nanoseconds)
+        }
+        let xdpTestrun = 1000 / (xdpNs / Double(count))
+        let buf = PacketBuffer()
+        let rounds = 2000
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<rounds {
+            for f in frames {
+                f.withUnsafeBytes { buf.load($0) }
+                pipeline.process(buf, port: 0)
+            }
+        }
+        let runtimeMpps = Double(rounds * count) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) / 1e6
+
+        // (b) on veth pairs.
+        let me = try selfPath()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-xdp-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lab = try BenchLab()
+        defer { lab.remove() }
+        StopSignal.install()
+        func checkStop() throws { if StopSignal.requested != nil { throw CLIError("interrupted; the namespaces and files it made are removed") } }
+        let file = dir + "/frames.pcap"
+        let writer = try PcapWriter(path: file)
+        var frame = [UInt8](repeating: 0, count: 64)
+        for i in 0..<packets {
+            buildFrame(&frame, dst: [0x02, 0x53, 0x4C, 0, 0, 0x01], src: [0x02, 0x53, 0x4C, 0, 0, 0x0A],
+                       destination: 0x0A00_0200 | UInt32(i & 0xFF), id: UInt16(truncatingIfNeeded: i))
+            frame.withUnsafeBytes { writer.write(timestampNanoseconds: Int64(i) * 1000, bytes: $0) }
+        }
+        writer.close()
+        let entries = dir + "/routes.txt"
+        try "table_add ipv4_lpm ipv4_forward 10.0.2.0/24 => 02:53:4c:00:00:0b 2\n".write(toFile: entries, atomically: true, encoding: .utf8)
+        let drop = dir + "/drop.o", pass = dir + "/pass.o"
+        for (path, verdict) in [(drop, "XDP_DROP"), (pass, "XDP_DROP")] {
+            try EBPFObjectCompiler.compile(source: "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC(\"xdp\") int sink(struct xdp_md *c) { return \(verdict); }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n", output: path)
+        }
+        // The sink drops in XDP: redirected frames are received (veth needs a program there) and
+        // cost it nothing.
+        try lab.ip(["-n", lab.sink, "link", "set", lab.sinkIf, "xdpdrv", "obj", pass, "sec", "xdp"])
+
+        func send() throws -> (mpps: Double, seconds: Double) {
+            let s = try lab.exec(lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
+            guard s.status == 0, let mpps = jsonNumber(s.out, "mpps"), let secs = jsonNumber(s.out, "elapsed_s") else { throw CLIError("sluice send failed: \(s.err)\(s.out)") }
+            return (mpps, secs)
+        }
+        var sender: [Double] = [], xdpFwd: [Double] = [], pcapFwd: [Double] = []
+        for r in 1...`repeat` {
+            try checkStop()
+            progress("sender ceiling: run \(r)/\(`repeat`)")
+            try lab.ip(["-n", lab.switchNS, "link", "set", lab.switchIf[0], "xdpdrv", "obj", drop, "sec", "xdp"])
+            sender.append(try send().mpps)
+            try lab.ip(["-n", lab.switchNS, "link", "set", lab.switchIf[0], "xdpdrv", "off"])
+
+            try checkStop()
+            progress("xdp router: run \(r)/\(`repeat`)")
+            let sw = try ChildProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--backend", "xdp", "--mode", "native",
+                                                  "--program", "ipv4-router", "--entries", entries,
+                                                  "--port", "1=\(lab.switchIf[0])", "--port", "2=\(lab.switchIf[1])", "--json"])
+            defer { sw.terminate() }
+            guard sw.waitForError(containing: "attached at XDP", seconds: 60) else {
+                throw CLIError("sluice attach --backend xdp did not attach: \(sw.errorText)")
+            }
+            let s = try send()
+            usleep(200_000)
+            sw.signal(SIGINT)
+            _ = sw.wait(seconds: 30)
+            guard let forwarded = jsonNumber(sw.outputText, "forwarded") else { throw CLIError("attach --backend xdp printed no outcomes: \(sw.errorText)\(sw.outputText)") }
+            xdpFwd.append(forwarded / s.seconds / 1e6)
+
+            try checkStop()
+            progress("pcap router: run \(r)/\(`repeat`)")
+            let pc = try ChildProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--program", "ipv4-router", "--entries", entries,
+                                                  "--port", "1=\(lab.switchIf[0])", "--port", "2=\(lab.switchIf[1])", "--json"])
+            defer { pc.terminate() }
+            guard pc.waitForError(containing: "Ctrl-C to stop", seconds: 20) else { throw CLIError("sluice attach did not start: \(pc.errorText)") }
+            let s2 = try send()
+            usleep(300_000)
+            pc.signal(SIGINT)
+            _ = pc.wait(seconds: 30)
+            guard let f2 = jsonArrayNumber(pc.outputText, key: "tx_packets", index: 1) else { throw CLIError("sluice attach printed no counters: \(pc.errorText)") }
+            pcapFwd.append(f2 / s2.seconds / 1e6)
+        }
+        progress("")
+        if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+        let fields: [(String, String)] = [
+            ("xdp_router_testrun_mpps", f3(xdpTestrun)), ("runtime_router_mpps", f3(runtimeMpps)),
+            ("testrun_ratio", f3(xdpTestrun / runtimeMpps)),
+            ("sender_mpps", f3(median(sender))), ("xdp_router_mpps", f3(median(xdpFwd))), ("pcap_router_mpps", f3(median(pcapFwd))),
+            ("router_ratio", f3(median(xdpFwd) / median(pcapFwd))), ("xdp_share_of_sender", f3(median(xdpFwd) / median(sender))),
+            ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", "null"), ("socket_agg_elements_per_s", "null"), ("agg_ratio", "null"),
+            ("packets", "\(packets)"), ("repeat", "\(`repeat`)"), ("routes", "\(routes)"),
+        ]
+        if json {
+            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        } else {
+            for (k, v) in fields { print("\(k.padding(toLength: 26, withPad: " ", startingAt: 0)) \(v)") }
+        }
+    }
+
+    func f3(_ x: Double) -> String { x.isFinite ? String(format: "%.3f", x) : "null" }
+}
