@@ -98,10 +98,10 @@ struct CEmitter {
         body.append("    void *data = (void *)(long)ctx->data;")
         body.append("    void *data_end = (void *)(long)ctx->data_end;")
         body.append("    __u32 ifindex = ctx->ingress_ifindex;")
-        body.append("    __u32 *in_port = bpf_map_lookup_elem(&sluice_ports, &ifindex);")
+        body.append("    __u32 *in_port = ifindex < SL_IFINDEX_MAX ? bpf_map_lookup_elem(&sluice_ports, &ifindex) : 0;")
         body.append("    s->std[\(std(.ingressPort))] = in_port ? *in_port : 0;")
         body.append("    s->std[\(std(.packetLength))] = (__u64)(data_end - data);")
-        body.append("    s->std[\(std(.ingressTimestamp))] = bpf_ktime_get_ns() / 1000;")
+        if usesIngressTimestamp { body.append("    s->std[\(std(.ingressTimestamp))] = bpf_ktime_get_ns() / 1000; /* microseconds, as BMv2 */") }
         body.append("    __u32 cur = 0; /* parser cursor, bytes */")
         body.append(contentsOf: out)
         body.append("}")
@@ -111,6 +111,21 @@ struct CEmitter {
     }
 
     func std(_ f: StandardField) -> Int { EBPFLayout.standardSlot(f) }
+
+    /// Whether anything reads `standard.ingressTimestamp` (then each packet pays for the clock).
+    var usesIngressTimestamp: Bool {
+        var stmts = program.ingress + program.deparser.statements + program.actions.flatMap(\.body) + program.parser.states.flatMap(\.statements)
+        var found = false
+        while let st = stmts.popLast() {
+            if Self.standardFields(st).contains(.ingressTimestamp) { found = true; break }
+            switch st {
+            case .ifElse(_, let a, let b): stmts += a + b
+            case .apply(_, let o): stmts += o.hit + o.miss + o.actions.flatMap(\.body)
+            default: break
+            }
+        }
+        return found
+    }
 
     /// Refuse what XDP cannot do, naming the construct.
     func checkSupported() throws(EBPFError) {
@@ -576,7 +591,11 @@ struct CEmitter {
             line("    if (\(conds.joined(separator: " && ")) && (!\(v) || e->v.priority > \(v)->priority || (e->v.priority == \(v)->priority && e->v.seq < \(v)->seq))) \(v) = &e->v;")
             line("}")
         }
-        line("if (\(v)) { \(hit) = 1; __sync_fetch_and_add(&\(v)->packets, 1); __sync_fetch_and_add(&\(v)->bytes, s->std[\(std(.packetLength))]); }")
+        if t.table.directCounter {
+            line("if (\(v)) { \(hit) = 1; __sync_fetch_and_add(&\(v)->packets, 1); __sync_fetch_and_add(&\(v)->bytes, s->std[\(std(.packetLength))]); }")
+        } else {
+            line("if (\(v)) \(hit) = 1;")
+        }
         line("else { __u32 \(zero) = 0; \(v) = bpf_map_lookup_elem(&\(EBPFLayout.defaultMapName(table: name)), &\(zero)); }")
         line("if (!\(v)) return sl_finish(SL_ABORTED, 0);")
         line("__u32 act_\(tmp) = \(v)->action;")
@@ -887,13 +906,13 @@ struct CEmitter {
 
         /* Sluice port -> interface, for bpf_redirect_map; interface index -> Sluice port. */
         struct { __uint(type, BPF_MAP_TYPE_DEVMAP); __uint(max_entries, 512); __type(key, __u32); __type(value, __u32); } sluice_tx SEC(".maps");
-        struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, __u32); } sluice_ports SEC(".maps");
+        #define SL_IFINDEX_MAX 4096
+        struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, SL_IFINDEX_MAX); __type(key, __u32); __type(value, __u32); } sluice_ports SEC(".maps");
 
-        /* The last packet's outcome on this CPU (tests read it after BPF_PROG_TEST_RUN), and
-           packets by outcome (index: verdict). */
-        struct sluice_out { __u32 verdict; __u32 port; };
+        /* Per CPU: the last packet's outcome (tests read it after BPF_PROG_TEST_RUN) and packets
+           by outcome (index: verdict). */
+        struct sluice_out { __u32 verdict; __u32 port; __u64 count[8]; };
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct sluice_out); } sluice_out SEC(".maps");
-        struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 8); __type(key, __u32); __type(value, __u64); } sluice_stats SEC(".maps");
 
         #define SL_DROP_PARSER 1
         #define SL_DROP_INGRESS 2
@@ -905,9 +924,7 @@ struct CEmitter {
         {
             __u32 zero = 0;
             struct sluice_out *o = bpf_map_lookup_elem(&sluice_out, &zero);
-            if (o) { o->verdict = verdict; o->port = port; }
-            __u64 *n = bpf_map_lookup_elem(&sluice_stats, &verdict);
-            if (n) *n += 1;
+            if (o) { o->verdict = verdict; o->port = port; o->count[verdict & 7] += 1; }
             return verdict == SL_FORWARD ? XDP_TX : (verdict == SL_ABORTED ? XDP_ABORTED : XDP_DROP);
         }
 

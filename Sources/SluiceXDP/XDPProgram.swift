@@ -110,13 +110,16 @@ public final class XDPProgram {
         guard bpf_map_update_elem(m.fd, &k, &v, 0) == 0 else { throw XDPError("sluice_ports update: \(String(cString: strerror(errno)))") }
     }
 
-    /// The per-CPU `sluice_out` values: zeroed before a run, so the CPU that ran it is the
-    /// one with a verdict.
+    /// The per-CPU `sluice_out` values: their verdicts zeroed before a run (the counts kept),
+    /// so the CPU that ran it is the one with a verdict.
     func clearOutcome() throws {
         let m = try map("sluice_out")
-        var zeros = [UInt8](repeating: 0, count: Self.perCPUStride(m.valueSize) * Self.possibleCPUs)
+        let stride = Self.perCPUStride(m.valueSize)
+        var values = [UInt8](repeating: 0, count: stride * Self.possibleCPUs)
         var k: UInt32 = 0
-        guard bpf_map_update_elem(m.fd, &k, &zeros, 0) == 0 else { throw XDPError("sluice_out reset: \(String(cString: strerror(errno)))") }
+        guard bpf_map_lookup_elem(m.fd, &k, &values) == 0 else { throw XDPError("sluice_out read: \(String(cString: strerror(errno)))") }
+        for cpu in 0..<Self.possibleCPUs { for i in 0..<8 { values[cpu * stride + i] = 0 } }
+        guard bpf_map_update_elem(m.fd, &k, &values, 0) == 0 else { throw XDPError("sluice_out reset: \(String(cString: strerror(errno)))") }
     }
 
     func outcome() throws -> (UInt32, UInt32) {
@@ -202,13 +205,16 @@ public final class XDPProgram {
 
     /// Packets per outcome so far (summed over CPUs), by `EBPFVerdict` raw value.
     public func outcomes() throws -> [UInt32: UInt64] {
-        let m = try map("sluice_stats")
+        let m = try map("sluice_out")
+        let stride = Self.perCPUStride(m.valueSize)
+        var values = [UInt8](repeating: 0, count: stride * Self.possibleCPUs)
+        var key: UInt32 = 0
+        guard bpf_map_lookup_elem(m.fd, &key, &values) == 0 else { throw XDPError("sluice_out read: \(String(cString: strerror(errno)))") }
         var r: [UInt32: UInt64] = [:]
-        for k in 1...5 as ClosedRange<UInt32> {
-            var key = k
-            var values = [UInt64](repeating: 0, count: Self.possibleCPUs)
-            guard bpf_map_lookup_elem(m.fd, &key, &values) == 0 else { continue }
-            r[k] = values.reduce(0, +)
+        for v in 1...5 as ClosedRange<UInt32> {
+            r[v] = (0..<Self.possibleCPUs).reduce(UInt64(0)) { sum, cpu in
+                sum + values.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: cpu * stride + 8 + 8 * Int(v), as: UInt64.self) }
+            }
         }
         return r
     }

@@ -34,10 +34,17 @@ struct XDPBenchCommand: ParsableCommand {
     @Option(help: "BPF_PROG_TEST_RUN repetitions per packet (the kernel averages them; at most 60: the repetitions run on the same bytes, and every pass lowers the TTL of 64).")
     var repeatRun: Int = 50
 
+    @Option(help: "Routes installed (/24 and /16, plus a default route), as `sluice bench pipeline`.")
+    var routes: Int = 10_000
+
+    @Flag(help: "Only the device-less part (a): no namespaces, no veth.")
+    var testRunOnly = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func validate() throws {
+        guard (1...1_000_000).contains(routes) else { throw ValidationError("--routes must be within 1...1000000 (got \(routes))") }
         guard (1000...50_000_000).contains(packets) else { throw ValidationError("--packets must be within 1000...50000000 (got \(packets))") }
         guard (1...20).contains(`repeat`) else { throw ValidationError("--repeat must be within 1...20 (got \(`repeat`))") }
         guard (1...60).contains(repeatRun) else {
@@ -54,7 +61,6 @@ struct XDPBenchCommand: ParsableCommand {
         progress("test run: loading")
         let seed: UInt64 = 7
         var rng = SplitMix64(seed: seed)
-        let routes = 10_000
         let ir = try IPv4Router.program(routes: routes + 1024).verified()
         let pipeline = try Pipeline(ir, seed: seed)
         let xdp: XDPProgram, cp: XDPControlPlane
@@ -112,6 +118,13 @@ struct XDPBenchCommand: ParsableCommand {
             }
         }
         let runtimeMpps = Double(rounds * count) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) / 1e6
+
+        if testRunOnly {
+            let fields = [("xdp_router_testrun_mpps", f3(xdpTestrun)), ("runtime_router_mpps", f3(runtimeMpps)), ("testrun_ratio", f3(xdpTestrun / runtimeMpps)), ("routes", "\(routes)")]
+            progress("")
+            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+            return
+        }
 
         // (b) on veth pairs.
         let me = try selfPath()
