@@ -222,8 +222,13 @@ struct CEmitter {
                 lines.append("struct \(name)_key { __u64 k[\(t.table.keys.count)]; };")
                 lines.append("struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, \(size)); __type(key, struct \(name)_key); __type(value, struct \(name)_value); } \(EBPFLayout.mapName(table: t.table.name)) SEC(\".maps\");")
             case .lpm:
+                // Bucketed by prefix length: one HASH of (length, masked key), probed longest
+                // length first over the lengths in use (the runtime's LPM index does the same).
+                let lpmBits = t.keyWidths.last!
                 lines.append("struct \(name)_key { __u32 prefixlen; __u8 data[\(t.lpmDataBytes)]; };")
-                lines.append("struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(map_flags, BPF_F_NO_PREALLOC); __uint(max_entries, \(size)); __type(key, struct \(name)_key); __type(value, struct \(name)_value); } \(EBPFLayout.mapName(table: t.table.name)) SEC(\".maps\");")
+                lines.append("struct \(name)_lens { __u32 count; __u32 len[\(lpmBits + 1)]; };")
+                lines.append("struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, \(size)); __type(key, struct \(name)_key); __type(value, struct \(name)_value); } \(EBPFLayout.mapName(table: t.table.name)) SEC(\".maps\");")
+                lines.append("struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct \(name)_lens); } \(EBPFLayout.lengthsMapName(table: t.table.name)) SEC(\".maps\");")
             case .ternary:
                 lines.append("struct \(name)_key { __u32 mask_id; __u32 pad; __u64 k[\(t.table.keys.count)]; };")
                 lines.append("struct \(name)_mask { __u32 used; __u32 pad; __u64 m[\(t.table.keys.count)]; };")
@@ -545,19 +550,33 @@ struct CEmitter {
             for (i, c) in keys.enumerated() { line("\(k).k[\(i)] = \(c);") }
             line("\(v) = bpf_map_lookup_elem(&\(EBPFLayout.mapName(table: name)), &\(k));")
         case .lpm:
-            let k = fresh("k")
-            line("struct \(id)_key \(k); __builtin_memset(&\(k), 0, sizeof(\(k)));")
-            line("\(k).prefixlen = \(t.lpmDataBytes * 8);")
+            let full = fresh("full"), k = fresh("k"), li = fresh("li"), lens = fresh("lens"), lz = fresh("lz")
+            let lpmBits = t.keyWidths.last!, lpmBytes = lpmBits / 8, exactBytes = t.lpmDataBytes - lpmBytes
+            line("__u8 \(full)[\(t.lpmDataBytes)];")
             var at = 0
             for (i, c) in keys.enumerated() {
                 let nb = t.keyWidths[i] / 8
                 let kv = fresh("kv")
                 line("{ __u64 \(kv) = \(c);")
-                for b in 0..<nb { line("  \(k).data[\(at + b)] = (__u8)(\(kv) >> \((nb - 1 - b) * 8));") }
+                for b in 0..<nb { line("  \(full)[\(at + b)] = (__u8)(\(kv) >> \((nb - 1 - b) * 8));") }
                 line("}")
                 at += nb
             }
-            line("\(v) = bpf_map_lookup_elem(&\(EBPFLayout.mapName(table: name)), &\(k));")
+            line("__u32 \(lz) = 0;")
+            line("struct \(id)_lens *\(lens) = bpf_map_lookup_elem(&\(EBPFLayout.lengthsMapName(table: name)), &\(lz));")
+            line("for (__u32 \(li) = 0; \(li) < \(lpmBits + 1); \(li)++) { /* longest prefix first */")
+            line("    if (!\(lens) || \(li) >= \(lens)->count) break;")
+            line("    __u32 len = \(lens)->len[\(li)] & 0xFF;")
+            line("    struct \(id)_key \(k); __builtin_memset(&\(k), 0, sizeof(\(k)));")
+            line("    \(k).prefixlen = len;")
+            for b in 0..<exactBytes { line("    \(k).data[\(b)] = \(full)[\(b)];") }
+            for b in 0..<lpmBytes {
+                // Bits of this byte inside the prefix: clamp(len - 8b, 0, 8).
+                line("    \(k).data[\(exactBytes + b)] = len >= \(8 * b + 8) ? \(full)[\(exactBytes + b)] : (len <= \(8 * b) ? 0 : (__u8)(\(full)[\(exactBytes + b)] & (0xFF << (\(8 * b + 8) - len))));")
+            }
+            line("    \(v) = bpf_map_lookup_elem(&\(EBPFLayout.mapName(table: name)), &\(k));")
+            line("    if (\(v)) break;")
+            line("}")
         case .ternary:
             let k = fresh("k"), kv = fresh("key"), mi = fresh("mi")
             line("__u64 \(kv)[\(keys.count)];")

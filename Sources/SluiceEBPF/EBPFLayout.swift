@@ -36,7 +36,8 @@ public struct EBPFLayout: Sendable {
         case keyless
         /// HASH map on all keys.
         case exact
-        /// LPM_TRIE: exact keys' bytes, then the LPM key's.
+        /// Exact keys' bytes, then the LPM key's, in one HASH keyed by (prefix length, masked
+        /// bytes), probed over the lengths in use, longest first (a `_lens` ARRAY lists them).
         case lpm
         /// Tuple-space search: one HASH map keyed by (mask number, masked key), `maxMasks` masks.
         case ternary
@@ -119,7 +120,7 @@ public struct EBPFLayout: Sendable {
                 kind = .exact
             } else if kinds.filter({ $0 == .lpm }).count == 1 && kinds.allSatisfy({ $0 == .exact || $0 == .lpm }) && kinds.last == .lpm {
                 guard widths.allSatisfy({ $0 % 8 == 0 }) else {
-                    throw EBPFError(program: program.name, construct: "table \(t.name)", reason: "LPM tables need keys of whole bytes in the kernel's LPM trie")
+                    throw EBPFError(program: program.name, construct: "table \(t.name)", reason: "LPM tables need keys of whole bytes on XDP")
                 }
                 kind = .lpm
             } else if kinds.contains(.range) {
@@ -156,6 +157,7 @@ public struct EBPFLayout: Sendable {
     public static func mapName(table t: String) -> String { "t_" + ident(t) }
     public static func defaultMapName(table t: String) -> String { "t_" + ident(t) + "_def" }
     public static func masksMapName(table t: String) -> String { "t_" + ident(t) + "_masks" }
+    public static func lengthsMapName(table t: String) -> String { "t_" + ident(t) + "_lens" }
     public static func mapName(register r: String) -> String { "r_" + ident(r) }
     public static func mapName(counter c: String) -> String { "c_" + ident(c) }
 }

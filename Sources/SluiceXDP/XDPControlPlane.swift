@@ -130,17 +130,9 @@ public final class XDPControlPlane: ControlPlane {
             var kb = k.bytes
             try update(mapName, &kb, &v, flags: UInt64(BPF_NOEXIST))
         case .lpm:
-            let sizes = try mapSizes(mapName)
-            var k = [UInt8](repeating: 0, count: sizes.key)
-            var at = 4, prefix = 0
-            for (i, x) in p.enumerated() {
-                let nb = t.keyWidths[i] / 8
-                for b in 0..<nb { k[at + b] = UInt8(truncatingIfNeeded: x.0 >> UInt64((nb - 1 - b) * 8)) }
-                at += nb
-                prefix += x.1.nonzeroBitCount
-            }
-            withUnsafeBytes(of: UInt32(prefix)) { for i in 0..<4 { k[i] = $0[i] } }
+            var k = try key(t, p)
             try update(mapName, &k, &v, flags: UInt64(BPF_NOEXIST))
+            try addLength(t, p.last!.1.nonzeroBitCount)
         case .ternary:
             let m = p.map(\.1)
             var list = masks[name] ?? []
@@ -193,6 +185,7 @@ public final class XDPControlPlane: ControlPlane {
         case .lpm:
             var k = try key(t, p)
             _ = bpf_map_delete_elem(fd, &k)
+            try removeLength(t, p.last!.1.nonzeroBitCount)
         case .ternary:
             var k = Words(); k.u32(UInt32(i.slot)); k.u32(0); for x in p { k.u64(x.0) }
             var kb = k.bytes
@@ -205,18 +198,47 @@ public final class XDPControlPlane: ControlPlane {
         }
     }
 
+    /// An LPM table's key: the LPM key's prefix length, then the exact keys' bytes and the LPM
+    /// key's masked bytes.
     func key(_ t: EBPFLayout.TableInfo, _ p: [(UInt64, UInt64)]) throws(ControlPlaneError) -> [UInt8] {
         let sizes = try mapSizes(EBPFLayout.mapName(table: t.table.name))
         var k = [UInt8](repeating: 0, count: sizes.key)
-        var at = 4, prefix = 0
+        var at = 4
         for (i, x) in p.enumerated() {
             let nb = t.keyWidths[i] / 8
-            for b in 0..<nb { k[at + b] = UInt8(truncatingIfNeeded: x.0 >> UInt64((nb - 1 - b) * 8)) }
+            let value = x.0 & x.1
+            for b in 0..<nb { k[at + b] = UInt8(truncatingIfNeeded: value >> UInt64((nb - 1 - b) * 8)) }
             at += nb
-            prefix += x.1.nonzeroBitCount
         }
-        withUnsafeBytes(of: UInt32(prefix)) { for i in 0..<4 { k[i] = $0[i] } }
+        withUnsafeBytes(of: UInt32(p.last!.1.nonzeroBitCount)) { for i in 0..<4 { k[i] = $0[i] } }
         return k
+    }
+
+    /// Prefix lengths in use per LPM table, with how many entries have each.
+    var lengths: [String: [Int: Int]] = [:]
+
+    func addLength(_ t: EBPFLayout.TableInfo, _ len: Int) throws(ControlPlaneError) {
+        lengths[t.table.name, default: [:]][len, default: 0] += 1
+        if lengths[t.table.name]![len] == 1 { try writeLengths(t) }
+    }
+
+    func removeLength(_ t: EBPFLayout.TableInfo, _ len: Int) throws(ControlPlaneError) {
+        guard let n = lengths[t.table.name]?[len] else { return }
+        lengths[t.table.name]![len] = n > 1 ? n - 1 : nil
+        if n == 1 { try writeLengths(t) }
+    }
+
+    /// The `_lens` array: count, then the lengths longest first.
+    func writeLengths(_ t: EBPFLayout.TableInfo) throws(ControlPlaneError) {
+        let name = EBPFLayout.lengthsMapName(table: t.table.name)
+        let sizes = try mapSizes(name)
+        let list = (lengths[t.table.name] ?? [:]).keys.sorted(by: >)
+        var w = Words()
+        w.u32(UInt32(list.count))
+        for l in list { w.u32(UInt32(l)) }
+        var bytes = w.bytes + [UInt8](repeating: 0, count: max(0, sizes.value - w.bytes.count))
+        var k: UInt32 = 0
+        try update(name, &k, &bytes)
     }
 
     // MARK: ControlPlane

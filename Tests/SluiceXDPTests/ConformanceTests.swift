@@ -227,3 +227,65 @@ enum Corpus {
         return out
     }
 }
+
+/// Entries added, changed and removed through both control planes keep both backends agreeing:
+/// longest prefix falls back when a longer one goes, tuple-space and range entries come and go.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: loads eBPF programs into the kernel (CI runs as root)"))
+struct ControlPlaneConformanceTests {
+    func both(_ name: String) throws -> (SwitchHarness, XDPProgram, XDPControlPlane) {
+        let ir = try #require(ProgramRegistry.named(name)).build().verified()
+        let x = try XDPProgram(ir)
+        return (try SwitchHarness(ir, entries: ""), x, try XDPControlPlane(x))
+    }
+
+    func outcome(_ h: SwitchHarness, _ x: XDPProgram, _ p: [UInt8]) throws -> (String, String) {
+        try h.send(p, port: 1)
+        let soft = h.drain().first.map { "port \($0.port) \($0.bytes)" } ?? "drop"
+        let k = try x.run(p, port: 1)
+        return (soft, k.forwarded ? "port \(k.port) \(k.bytes)" : "drop")
+    }
+
+    @Test func lpmEntriesComeAndGo() throws {
+        let (h, x, cp) = try both("ipv4-router")
+        let pkt = Packet.ethernet(dst: "02:00:00:00:00:01", src: "02:00:00:00:00:02").ipv4(src: "10.9.0.1", dst: "10.0.1.5").udp(sport: 1, dport: 2).payload(count: 10).bytes
+        func call(_ port: UInt128) -> ActionCall { ActionCall("ipv4_forward", [0x0800_0000_0001, port]) }
+        var handles: [(EntryHandle, EntryHandle)] = []
+        for (prefix, len, port) in [(0x0A00_0100, 24, 3), (0x0A00_0000, 16, 4), (0, 0, 5)] as [(UInt128, Int, UInt128)] {
+            let e = TableEntry([.lpm(prefix, prefixLength: len)], call(port))
+            handles.append((try h.pipeline.insert("ipv4_lpm", e), try cp.insert("ipv4_lpm", e)))
+        }
+        var o = try outcome(h, x, pkt); #expect(o.0 == o.1); #expect(o.1.hasPrefix("port 3"))
+        try h.pipeline.delete(handles[0].0); try cp.delete(handles[0].1)
+        o = try outcome(h, x, pkt); #expect(o.0 == o.1); #expect(o.1.hasPrefix("port 4"))
+        try h.pipeline.modify(handles[1].0, call(7)); try cp.modify(handles[1].1, call(7))
+        o = try outcome(h, x, pkt); #expect(o.0 == o.1); #expect(o.1.hasPrefix("port 7"))
+        try h.pipeline.delete(handles[1].0); try cp.delete(handles[1].1)
+        o = try outcome(h, x, pkt); #expect(o.0 == o.1); #expect(o.1.hasPrefix("port 5"))
+        try h.pipeline.clear("ipv4_lpm"); try cp.clear("ipv4_lpm")
+        o = try outcome(h, x, pkt); #expect(o.0 == o.1); #expect(o.1 == "drop")
+        #expect(try cp.entries("ipv4_lpm").isEmpty)
+        // Errors name the table and what is wrong, as the runtime's do.
+        #expect(throws: ControlPlaneError.self) { try cp.insert("nope", TableEntry([], call(1))) }
+        #expect(throws: ControlPlaneError.self) { try cp.insert("ipv4_lpm", TableEntry([.lpm(1, prefixLength: 40)], call(1))) }
+        #expect(throws: ControlPlaneError.self) { try cp.insert("ipv4_lpm", TableEntry([.lpm(1, prefixLength: 8)], ActionCall("fly", []))) }
+    }
+
+    @Test func aclRulesComeAndGo() throws {
+        let (h, x, cp) = try both("acl-firewall")
+        let routes = "table_add ipv4_lpm ipv4_forward 0.0.0.0/0 => 08:00:00:00:09:09 5\n"
+        try EntriesFile(file: "r", text: routes).apply(to: h.pipeline)
+        try EntriesFile(file: "r", text: routes).apply(to: cp)
+        let pkt = Packet.ethernet(dst: "02:00:00:00:00:01", src: "02:00:00:00:00:02").ipv4(src: "192.168.7.9", dst: "10.0.1.7").udp(sport: 7005, dport: 53).payload(count: 10).bytes
+        var o = try outcome(h, x, pkt); #expect(o.0 == o.1); #expect(o.1.hasPrefix("port 5"))
+        let deny = TableEntry([.ternary(0xC0A8_0000, mask: 0xFFFF_0000), .ternary(0, mask: 0), .ternary(0, mask: 0), .range(0, 65535), .range(0, 65535)], ActionCall("deny"), priority: 5)
+        let allow = TableEntry([.ternary(0xC0A8_0700, mask: 0xFFFF_FF00), .ternary(0x0A00_0107, mask: 0xFFFF_FFFF), .ternary(0, mask: 0), .range(7000, 7010), .range(0, 65535)], ActionCall("allow"), priority: 30)
+        let d = (try h.pipeline.insert("acl", deny), try cp.insert("acl", deny))
+        o = try outcome(h, x, pkt); #expect(o.0 == o.1); #expect(o.1 == "drop")
+        let a = (try h.pipeline.insert("acl", allow), try cp.insert("acl", allow))
+        o = try outcome(h, x, pkt); #expect(o.0 == o.1); #expect(o.1.hasPrefix("port 5"))
+        try h.pipeline.delete(a.0); try cp.delete(a.1)
+        o = try outcome(h, x, pkt); #expect(o.0 == o.1); #expect(o.1 == "drop")
+        try h.pipeline.delete(d.0); try cp.delete(d.1)
+        o = try outcome(h, x, pkt); #expect(o.0 == o.1); #expect(o.1.hasPrefix("port 5"))
+    }
+}
