@@ -23,6 +23,6 @@ struct SluiceCommand: ParsableCommand {
               sluice demo
               sluice tour
             """,
-        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, TrafficCommand.self, XDPCommand.self, Bench.self, Experiment.self, Demo.self, Tour.self]
+        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, TrafficCommand.self, XDPCommand.self, AggregatorCommand.self, AllReduceCommand.self, Bench.self, Experiment.self, Demo.self, Tour.self]
     )
 }

@@ -51,6 +51,9 @@ public final class UDPAggregationPort: AggregationPort {
 
     static func text(_ ip: UInt32) -> String { "\(ip >> 24).\(ip >> 16 & 255).\(ip >> 8 & 255).\(ip & 255)" }
 
+    /// Send to another aggregation service from now on.
+    public func retarget(serviceIP: UInt32, servicePort: UInt16) { service = Self.address(serviceIP, servicePort) }
+
     /// The port the socket is bound to (useful after binding port 0).
     public var localPort: UInt16 {
         var a = sockaddr_in()

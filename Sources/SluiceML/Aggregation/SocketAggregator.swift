@@ -1,0 +1,153 @@
+import Foundation
+import SluiceIR
+import SluicePrograms
+import SluiceRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `switchml` program run by the software runtime behind one UDP socket: the user-space
+/// aggregator (`sluice aggregator --backend socket`), the baseline the XDP aggregator is
+/// compared with, and the switch of the worker library's socket tests.
+///
+/// A datagram from worker w (known by its source address and port) enters switch port w + 1,
+/// framed as an Ethernet/IPv4/UDP packet from the worker to the service address; every copy
+/// the program sends out of port p + 1 goes back to worker p as a datagram (the program's
+/// egress rewrite decides the contents; the socket decides the address).
+public final class SocketAggregator: @unchecked Sendable {
+    public struct Member: Hashable, Sendable {
+        public var ip: UInt32
+        public var port: UInt16
+        public init(ip: UInt32, port: UInt16) { self.ip = ip; self.port = port }
+    }
+
+    let fd: Int32
+    let pipeline: Pipeline
+    public let members: [Member]
+    let job: SwitchML.Job
+    /// Drop every `dropEvery`-th update on arrival (0: none), to exercise retransmission.
+    let dropEvery: Int
+    let stopFlag = NSLock()
+    var stopped = false
+    public private(set) var updates = 0
+    public private(set) var sent = 0
+
+    /// The service port workers send to (the program's job port).
+    public static let servicePort: UInt16 = SwitchMLFormat.ports.lowerBound + 1
+
+    /// Bind `ip`:`port` (0.0.0.0 for every address; 0 for any port) for `workers`, running
+    /// `switchml` with k values a packet and `slots` pool slots for job 1.
+    public init(ip: UInt32 = 0, port: UInt16 = SocketAggregator.servicePort, workers: [Member], elementsPerPacket k: Int = 64,
+                slots: Int = 64, dropEvery: Int = 0) throws {
+        guard (1...32).contains(workers.count) else { throw AggregationError("\(workers.count) workers (valid: 1 ... 32)") }
+        guard Set(workers).count == workers.count else { throw AggregationError("a worker address is given twice (valid: one address:port per worker)") }
+        pipeline = try Pipeline(try SwitchML.program(k: k, slots: max(slots, 64)).verified())
+        members = workers
+        // Inside the program worker w is 10.0.0.(w + 1) (the program tells workers apart by
+        // source address; real ones may share one, on loopback); replies go to the real address.
+        let ms = workers.enumerated().map { w, m in
+            SwitchML.Worker(ip: Self.programIP(w), mac: 0x0200_0000_0001 + UInt64(w), udpPort: m.port, switchPort: UInt16(w + 1))
+        }
+        job = SwitchML.Job(job: 1, udpPort: Self.servicePort, slotBase: 0, slots: slots, group: 2, workers: ms)
+        try SwitchML.install(job, into: pipeline)
+        self.dropEvery = dropEvery
+        let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard s >= 0 else { throw AggregationError("socket: \(String(cString: strerror(errno)))") }
+        var a = UDPAggregationPort.address(ip, port)
+        let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard r == 0 else {
+            let e = String(cString: strerror(errno))
+            close(s)
+            throw AggregationError("bind \(UDPAggregationPort.text(ip)):\(port): \(e) (is another aggregator running there?)")
+        }
+        var big: Int32 = 8 << 20
+        _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, socklen_t(MemoryLayout<Int32>.size))
+        _ = setsockopt(s, SOL_SOCKET, SO_SNDBUF, &big, socklen_t(MemoryLayout<Int32>.size))
+        fd = s
+    }
+
+    deinit { close(fd) }
+
+    /// The port the socket is bound to.
+    public var port: UInt16 {
+        var a = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return UInt16(bigEndian: a.sin_port)
+    }
+
+    public func stop() { stopFlag.withLock { stopped = true } }
+
+    /// Serve until `stop()` (from another thread) or `shouldStop` says so (checked every 20 ms).
+    public func serve(shouldStop: () -> Bool = { false }) {
+        let buf = UnsafeMutablePointer<UInt8>.allocate(capacity: 65536)
+        defer { buf.deallocate() }
+        let frame = PacketBuffer()
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        // The frame around a datagram: Ethernet, IPv4 and UDP headers written per datagram.
+        var header = [UInt8](repeating: 0, count: 42)
+        while !stopFlag.withLock({ stopped }) && !shouldStop() {
+            guard poll(&pfd, 1, 20) > 0 else { continue }
+            while true {
+                var from = sockaddr_in()
+                var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+                let n = withUnsafeMutablePointer(to: &from) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, buf + 42, 65536 - 42, Int32(MSG_DONTWAIT), $0, &len) }
+                }
+                if n <= 0 { break }
+                let src = Member(ip: UInt32(bigEndian: from.sin_addr.s_addr), port: UInt16(bigEndian: from.sin_port))
+                guard let w = members.firstIndex(of: src) else { continue }
+                updates += 1
+                if dropEvery > 0 && updates % dropEvery == 0 { continue }
+                Self.frameHeader(&header, worker: w, src: src, payload: n)
+                header.withUnsafeBufferPointer { buf.update(from: $0.baseAddress!, count: 42) }
+                frame.load(UnsafeRawBufferPointer(start: buf, count: 42 + n))
+                pipeline.process(frame, port: UInt16(w + 1))
+                for i in 0..<pipeline.outputCount {
+                    let out = pipeline.output(i)
+                    let p = Int(out.port) - 1
+                    guard p >= 0 && p < members.count else { continue }
+                    out.buffer.bytes.withUnsafeBufferPointer { b in
+                        guard b.count > 42 else { return }
+                        var to = UDPAggregationPort.address(members[p].ip, members[p].port)
+                        _ = withUnsafePointer(to: &to) {
+                            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                                sendto(fd, b.baseAddress! + 42, b.count - 42, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                            }
+                        }
+                    }
+                    sent += 1
+                }
+            }
+        }
+    }
+
+    static func programIP(_ w: Int) -> UInt32 { 0x0A00_0001 + UInt32(w) }
+
+    /// Ethernet (worker's MAC to the switch), IPv4 (worker -> 10.255.255.1, checksum valid),
+    /// UDP (worker's port -> the service port, no checksum) for a payload of `payload` bytes.
+    static func frameHeader(_ h: inout [UInt8], worker w: Int, src: Member, payload: Int) {
+        let mac = 0x0200_0000_0001 + UInt64(w)
+        h[0] = 0x02; h[1] = 0; h[2] = 0; h[3] = 0; h[4] = 0xFF; h[5] = 0x01
+        for i in 0..<6 { h[6 + i] = UInt8(truncatingIfNeeded: mac >> UInt64(8 * (5 - i))) }
+        h[12] = 0x08; h[13] = 0x00
+        let ipLen = 20 + 8 + payload
+        let dst: UInt32 = 0x0AFF_FF01, from = programIP(w)
+        let ip: [UInt8] = [0x45, 0, UInt8(ipLen >> 8), UInt8(ipLen & 0xFF), 0, 0, 0x40, 0, 64, 17, 0, 0,
+                           UInt8(from >> 24), UInt8(from >> 16 & 0xFF), UInt8(from >> 8 & 0xFF), UInt8(from & 0xFF),
+                           UInt8(dst >> 24), UInt8(dst >> 16 & 0xFF), UInt8(dst >> 8 & 0xFF), UInt8(dst & 0xFF)]
+        var sum: UInt32 = 0
+        for i in stride(from: 0, to: 20, by: 2) { sum += UInt32(ip[i]) << 8 | UInt32(ip[i + 1]) }
+        while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
+        let c = ~UInt16(sum)
+        for i in 0..<20 { h[14 + i] = ip[i] }
+        h[24] = UInt8(c >> 8); h[25] = UInt8(c & 0xFF)
+        let udpLen = 8 + payload
+        h[34] = UInt8(src.port >> 8); h[35] = UInt8(src.port & 0xFF)
+        h[36] = UInt8(servicePort >> 8); h[37] = UInt8(servicePort & 0xFF)
+        h[38] = UInt8(udpLen >> 8); h[39] = UInt8(udpLen & 0xFF); h[40] = 0; h[41] = 0
+    }
+
+    /// Program counters, for diagnostics.
+    public var pipelineStats: String { "\(pipeline.stats)" }
+}

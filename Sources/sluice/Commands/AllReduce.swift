@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import SluiceML
+import SluicePcap
+import SluiceEmulator
+
+/// `IP` or `IP:PORT` (IPv4), with the port defaulting to `port`.
+func parseEndpoint(_ text: String, defaultPort: UInt16, option: String) throws -> (ip: UInt32, port: UInt16) {
+    let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+    let octets = parts[0].split(separator: ".").compactMap { UInt32($0) }
+    guard octets.count == 4, octets.allSatisfy({ $0 < 256 }) else {
+        throw ValidationError("\(option) '\(text)': not an IPv4 address (valid: A.B.C.D or A.B.C.D:PORT, e.g. 10.0.0.1:48865)")
+    }
+    var port = defaultPort
+    if parts.count == 2 {
+        guard let p = UInt16(parts[1]), p > 0 else { throw ValidationError("\(option) '\(text)': port '\(parts[1])' (valid: 1 ... 65535)") }
+        port = p
+    }
+    return (octets.reduce(0) { $0 << 8 | $1 }, port)
+}
+
+struct AggregatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aggregator",
+        abstract: "Serve in-network aggregation from user space: the switchml program in the runtime behind a UDP socket.",
+        discussion: """
+            --backend socket runs `switchml` (job 1) through the software runtime: each datagram from a \\
+            listed worker enters the program on that worker's port; every copy it sends goes back to \\
+            its worker as a datagram. Workers run `sluice allreduce --transport udp --aggregator THIS`. \\
+            List the workers in rank order (--worker IP or IP:PORT; the port defaults to 40000 + rank, \\
+            what `sluice allreduce` binds). Runs until Ctrl-C, SIGTERM or --duration. Example:
+              sluice aggregator --backend socket --worker 10.1.0.2 --worker 10.1.1.2 --worker 10.1.2.2
+            """)
+
+    enum Backend: String, ExpressibleByArgument, CaseIterable { case socket }
+
+    @Option(help: "Where the program runs: socket (the runtime over a UDP socket).")
+    var backend: Backend = .socket
+
+    @Option(help: "Address and port to listen on.")
+    var listen: String = "0.0.0.0:\(SocketAggregator.servicePort)"
+
+    @Option(name: .customLong("worker"), help: "A worker's IP[:PORT], in rank order; repeat for each.")
+    var workers: [String] = []
+
+    @Option(help: "Values per packet the workers send (32, 64, 128, 256).")
+    var k: Int = 64
+
+    @Option(help: "Pool slots of the job.")
+    var slots: Int = 64
+
+    @Option(help: "Stop after this long (10s, 500ms).")
+    var duration: String?
+
+    func run() throws {
+        guard !workers.isEmpty else { throw ValidationError("give the workers in rank order: --worker IP[:PORT] for each") }
+        let l = try parseEndpoint(listen, defaultPort: SocketAggregator.servicePort, option: "--listen")
+        let members = try workers.enumerated().map { r, w in
+            let e = try parseEndpoint(w, defaultPort: UInt16(40_000 + r), option: "--worker")
+            return SocketAggregator.Member(ip: e.ip, port: e.port)
+        }
+        let agg: SocketAggregator
+        do { agg = try SocketAggregator(ip: l.ip, port: l.port, workers: members, elementsPerPacket: k, slots: slots) } catch { throw CLIError("\(error)") }
+        StopSignal.install()
+        let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
+        FileHandle.standardError.write("aggregator (socket backend) on port \(agg.port) for \(members.count) workers; Ctrl-C to stop\n".data(using: .utf8)!)
+        agg.serve { StopSignal.requested != nil || (deadline.map { monotonicNanoseconds() >= $0 } ?? false) }
+        print("updates \(agg.updates), results sent \(agg.sent)")
+    }
+}
+
+struct AllReduceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "allreduce",
+        abstract: "One worker of an in-network allreduce over real UDP (the SluiceML worker library).",
+        discussion: """
+            Sums a synthetic tensor (seeded by --seed and the rank, so every worker can compute \\
+            everyone's) with the other workers through an aggregation service (a switch running \\
+            switchml, in XDP or `sluice aggregator`), then checks the result: int32 bit for bit, \\
+            float32 within the block floating point bound. Binds --port-base + rank. Exit status 1 \\
+            when the result is wrong. Example (three workers):
+              sluice allreduce --transport udp --aggregator 10.1.0.1 --rank 0 --workers 3 --size 4MB
+            """)
+
+    enum Transport: String, ExpressibleByArgument, CaseIterable { case udp }
+    enum DType: String, ExpressibleByArgument, CaseIterable { case int32, float32 }
+
+    @Option(help: "How updates travel: udp.")
+    var transport: Transport = .udp
+
+    @Option(help: "The aggregation service's IP[:PORT].")
+    var aggregator: String
+
+    @Option(help: "This worker's rank (0 ... workers - 1).")
+    var rank: Int
+
+    @Option(help: "Workers in the job.")
+    var workers: Int
+
+    @Option(help: "Tensor size in bytes (e.g. 4MB).")
+    var size: String = "4MB"
+
+    @Option(help: "Element type.")
+    var dtype: DType = .int32
+
+    @Option(help: "Values per packet (as the aggregator was started).")
+    var k: Int = 64
+
+    @Option(help: "Packets in flight (pool slots of the job).")
+    var slots: Int = 64
+
+    @Option(help: "Local port = this + rank.")
+    var portBase: Int = 40_000
+
+    @Option(help: "Local address to bind (default: any).")
+    var local: String = "0.0.0.0"
+
+    @Option(help: "Seed of the synthetic tensors (the same on every worker; printed).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Give up after this many seconds.")
+    var timeout: Double = 60
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        guard (1...32).contains(workers) else { throw ValidationError("--workers \(workers) (valid: 1 ... 32)") }
+        guard (0..<workers).contains(rank) else { throw ValidationError("--rank \(rank) (valid: 0 ... \(workers - 1))") }
+        let bytes: Int
+        do { bytes = try Units.size(size) } catch { throw ValidationError("--size '\(size)': \(error)") }
+        let count = max(1, bytes / 4)
+        let a = try parseEndpoint(aggregator, defaultPort: SocketAggregator.servicePort, option: "--aggregator")
+        let l = try parseEndpoint(local, defaultPort: 0, option: "--local")
+        guard portBase + rank <= 65535, portBase > 0 else { throw ValidationError("--port-base \(portBase) + rank is not a port") }
+        let port: UDPAggregationPort
+        do { port = try UDPAggregationPort(localIP: l.ip, localPort: UInt16(portBase + rank), serviceIP: a.ip, servicePort: a.port) } catch { throw CLIError("\(error)") }
+        let config = AggregationConfig(job: 1, workers: workers, elementsPerPacket: k, poolSlots: slots)
+        let worker: AggregationWorker<UDPAggregationPort>
+        do { worker = try AggregationWorker(config: config, port: port) } catch { throw CLIError("\(error)") }
+        if !json { print("rank \(rank) of \(workers): \(count) \(dtype.rawValue) values, seed \(seed) (rerun with --seed \(seed))") }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var ok = false
+        var maxError = 0.0
+        switch dtype {
+        case .int32:
+            let all = (0..<workers).map { SyntheticTensors.integers(count: count, worker: $0, seed: seed) }
+            let t = TensorBuffer(all[rank])
+            do { try worker.allReduceSync(t, timeoutSeconds: timeout) } catch { throw CLIError("\(error)") }
+            ok = t.values == Reference.sum(all)
+        case .float32:
+            let all = (0..<workers).map { SyntheticTensors.gradients(count: count, worker: $0, seed: seed) }
+            let t = TensorBuffer(all[rank])
+            do { try worker.allReduceSync(t, timeoutSeconds: timeout) } catch { throw CLIError("\(error)") }
+            let c = FloatReference(all).checkBlocks([t], k: k)
+            ok = c.withinBound
+            maxError = c.maxAbsError
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let s = worker.stats
+        if json {
+            print("{\"rank\": \(rank), \"workers\": \(workers), \"elements\": \(count), \"dtype\": \"\(dtype.rawValue)\", \"seconds\": \(seconds), \"elements_per_s\": \(Double(count) / seconds), \"correct\": \(ok), \"max_abs_error\": \(maxError), \"packets_sent\": \(s.packetsSent), \"retransmissions\": \(s.retransmissions), \"timeouts\": \(s.timeouts)}")
+        } else {
+            print(String(format: "done in %.3f s (%.3g elements/s); %@; %d packets sent, %d retransmitted", seconds, Double(count) / seconds,
+                         ok ? (dtype == .int32 ? "exact" : "within the bound") : "WRONG", s.packetsSent, s.retransmissions))
+        }
+        if !ok { throw ExitCode(1) }
+    }
+}

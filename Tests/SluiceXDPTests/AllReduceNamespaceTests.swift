@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import SluiceTesting
+
+/// `sluice allreduce --transport udp` workers in their own network namespaces, each with a
+/// veth to the aggregator's namespace where `sluice aggregator --backend socket` serves; one
+/// worker's link loses 2% of its updates (tc netem, or an nftables random drop on kernels built
+/// without netem). Every worker's int32 sum is exact.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces, veth pairs and netem qdiscs (CI runs as root)"))
+struct AllReduceNamespaceTests {
+    @Test func workersInNamespacesSumExactlyThroughTheSocketAggregatorUnderLoss() throws {
+        let tag = "sa\(getpid() % 100_000)"
+        let agg = tag + "ag", n = 3
+        let workers = (0..<n).map { "\(tag)w\($0)" }
+        defer { for ns in [agg] + workers { _ = try? ChildProcess.run("/usr/sbin/ip", ["netns", "del", ns]) } }
+        for ns in [agg] + workers {
+            try sh("/usr/sbin/ip", ["netns", "add", ns])
+            try sh("/usr/sbin/ip", ["-n", ns, "link", "set", "lo", "up"])
+        }
+        for w in 0..<n {
+            let a = "\(tag)a\(w)", b = "\(tag)b\(w)"
+            try sh("/usr/sbin/ip", ["link", "add", a, "netns", agg, "type", "veth", "peer", "name", b, "netns", workers[w]])
+            try sh("/usr/sbin/ip", ["-n", agg, "addr", "add", "10.7.\(w).1/24", "dev", a])
+            try sh("/usr/sbin/ip", ["-n", workers[w], "addr", "add", "10.7.\(w).2/24", "dev", b])
+            try sh("/usr/sbin/ip", ["-n", agg, "link", "set", a, "up"])
+            try sh("/usr/sbin/ip", ["-n", workers[w], "link", "set", b, "up"])
+        }
+        let netem = try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", workers[0], "tc", "qdisc", "add", "dev", "\(tag)b0", "root", "netem", "loss", "2%"])
+        if netem.status != 0 {
+            // This kernel has no netem (CONFIG_NET_SCH_NETEM): drop 1 in 50 updates with nftables.
+            print("netem unavailable (\(netem.err.trimmingCharacters(in: .whitespacesAndNewlines))): 2% loss through nftables numgen instead")
+            let rules = "table inet sluiceloss { chain out { type filter hook output priority 0; udp dport \(0xBEE1) numgen random mod 50 == 0 drop; }; }"
+            let f = FileManager.default.temporaryDirectory.appendingPathComponent("\(tag)-loss.nft").path
+            try rules.write(toFile: f, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: f) }
+            try sh("/usr/sbin/ip", ["netns", "exec", workers[0], "/usr/sbin/nft", "-f", f])
+        }
+        let server = try ChildProcess("/usr/sbin/ip", ["netns", "exec", agg, sluiceBinary, "aggregator", "--backend", "socket",
+                                                      "--worker", "10.7.0.2", "--worker", "10.7.1.2", "--worker", "10.7.2.2", "--duration", "60"])
+        defer { server.terminate() }
+        #expect(server.waitForError(containing: "Ctrl-C to stop", seconds: 20), "\(server.errorText)")
+        let runs = try (0..<n).map { w in
+            try ChildProcess("/usr/sbin/ip", ["netns", "exec", workers[w], sluiceBinary, "allreduce", "--transport", "udp",
+                                              "--aggregator", "10.7.\(w).1", "--rank", "\(w)", "--workers", "\(n)", "--size", "1MB",
+                                              "--seed", "9", "--timeout", "60", "--json"])
+        }
+        for (w, r) in runs.enumerated() {
+            #expect(r.wait(seconds: 90) == 0, "worker \(w): \(r.errorText)")
+            #expect(r.outputText.contains("\"correct\": true"), "worker \(w): \(r.outputText)")
+        }
+        #expect(runs[0].outputText.contains("\"retransmissions\": ") && !runs[0].outputText.contains("\"retransmissions\": 0,"),
+                "the lossy worker must have retransmitted: \(runs[0].outputText)")
+    }
+}
