@@ -3,6 +3,9 @@
 #ifndef SLUICE_CBPF_SHIM_H
 #define SLUICE_CBPF_SHIM_H
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <linux/if_link.h>
 #include <bpf/libbpf.h>
@@ -36,6 +39,21 @@ static inline int sluice_xdp_attach(int ifindex, int prog_fd, __u32 flags)
 static inline int sluice_xdp_detach(int ifindex, __u32 flags)
 {
     return bpf_xdp_detach(ifindex, flags, NULL);
+}
+
+/* The name of program `id` (at most 15 characters) into `name`; 0 on success. */
+static inline int sluice_prog_name(__u32 id, char *name, size_t size)
+{
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) return fd;
+    struct bpf_prog_info info;
+    __u32 len = sizeof(info);
+    memset(&info, 0, sizeof(info));
+    int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+    close(fd);
+    if (err) return err;
+    snprintf(name, size, "%s", info.name);
+    return 0;
 }
 
 static inline __u32 sluice_xdp_flag_skb(void) { return XDP_FLAGS_SKB_MODE; }

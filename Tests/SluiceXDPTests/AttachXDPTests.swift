@@ -132,6 +132,41 @@ struct AttachXDPTests {
     }
 }
 
+/// SIGTERM detaches; after SIGKILL (a crash) the program stays, `sluice xdp status` names it,
+/// and `sluice xdp detach` removes it.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and attaches XDP programs (CI runs as root)"))
+struct DetachXDPTests {
+    func start(_ lab: RouterLab) throws -> ChildProcess {
+        let p = try ChildProcess("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--backend", "xdp", "--mode", "generic",
+                                                 "--program", "ipv4-router", "--port", "1=\(lab.sa)", "--port", "2=\(lab.sb)"])
+        var attached = false
+        for _ in 0..<200 where !attached { usleep(50_000); attached = (try? lab.xdpAttached(lab.sw, lab.sb)) ?? false }
+        #expect(attached, "never attached: \(p.errorText)")
+        return p
+    }
+
+    @Test func sigtermDetachesAndACrashIsCleanedUp() throws {
+        let lab = try RouterLab()
+        defer { lab.remove() }
+        let a = try start(lab)
+        a.signal(SIGTERM)
+        #expect(a.wait(seconds: 20) == 0, "\(a.errorText)")
+        #expect(a.outputText.contains("outcomes:"))
+        #expect(try !lab.xdpAttached(lab.sw, lab.sa) && !lab.xdpAttached(lab.sw, lab.sb), "SIGTERM left a program attached")
+
+        let b = try start(lab)
+        b.signal(SIGKILL)
+        _ = b.wait(seconds: 20)
+        #expect(try lab.xdpAttached(lab.sw, lab.sa), "after SIGKILL the kernel keeps the program attached")
+        let status = try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "status"]).out
+        #expect(status.contains(lab.sa) && status.contains("attached by Sluice"), "\(status)")
+        for i in [lab.sa, lab.sb] { try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "detach", "-i", i]) }
+        #expect(try !lab.xdpAttached(lab.sw, lab.sa) && !lab.xdpAttached(lab.sw, lab.sb))
+        let after = try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "status"]).out
+        #expect(after.contains("no interface has an XDP program attached"), "\(after)")
+    }
+}
+
 /// A program that passes everything, for a veth peer that must run XDP to receive redirects.
 enum XDPPassProgram {
     static func compile(to path: String) throws {

@@ -36,13 +36,15 @@ struct XDPVerify: ParsableCommand {
 struct XDPStatus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "List the interfaces that have an XDP program attached (program id).")
+        abstract: "List the interfaces of this network namespace with an XDP program attached: id, name, and whether Sluice attached it.")
 
     func run() throws {
         var any = false
         for name in interfaceNames() {
             if let id = XDPProgram.attachedID(interface: name) {
-                print("\(name)\tXDP program id \(id)")
+                let prog = XDPProgram.programName(id: id) ?? "?"
+                let ours = prog.hasPrefix("sluice_") ? "attached by Sluice (program \(prog.dropFirst(7))…; `sluice xdp detach -i \(name)` removes it)" : "not Sluice's"
+                print("\(name)\tid \(id)\t\(prog)\t\(ours)")
                 any = true
             }
         }
