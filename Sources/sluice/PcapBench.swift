@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceRuntime
 import SluicePcap
 import SluiceTesting
 #if canImport(Glibc)
@@ -56,19 +57,7 @@ struct PcapBenchCommand: ParsableCommand {
         StopSignal.install()
         func checkStop() throws { if StopSignal.requested != nil { throw CLIError("interrupted; the namespaces and files it made are removed") } }
 
-        // The file: 64-byte frames to the switch, spread over 256 destinations of 10.0.2.0/24.
-        let file = dir + "/frames.pcap"
-        let writer = try PcapWriter(path: file)
-        var frame = [UInt8](repeating: 0, count: 64)
-        let switchMAC: [UInt8] = [0x02, 0x53, 0x4C, 0, 0, 0x01], sourceMAC: [UInt8] = [0x02, 0x53, 0x4C, 0, 0, 0x0A]
-        for i in 0..<packets {
-            buildFrame(&frame, dst: switchMAC, src: sourceMAC, destination: 0x0A00_0200 | UInt32(i & 0xFF), id: UInt16(truncatingIfNeeded: i))
-            frame.withUnsafeBytes { writer.write(timestampNanoseconds: 1_700_000_000_000_000_000 + Int64(i) * 1000, bytes: $0) }
-        }
-        writer.close()
-        if let e = writer.error { throw CLIError("\(e)") }
-        let entries = dir + "/routes.txt"
-        try "table_add ipv4_lpm ipv4_forward 10.0.2.0/24 => 02:53:4c:00:00:0b 2\n".write(toFile: entries, atomically: true, encoding: .utf8)
+        let (file, entries) = try writeBenchFrames(packets, into: dir)
 
         func progress(_ s: String) { if !json { FileHandle.standardError.write("\r\u{1B}[K\(s)".data(using: .utf8)!) } }
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
@@ -143,6 +132,25 @@ struct PcapBenchCommand: ParsableCommand {
     }
 }
 
+/// The veth benchmarks' input: `packets` 64-byte frames to the switch (MAC 02:53:4c:00:00:01),
+/// spread over 256 destinations of 10.0.2.0/24, in `dir`/frames.pcap, and a route for them to
+/// port 2 in `dir`/routes.txt.
+func writeBenchFrames(_ packets: Int, into dir: String) throws -> (file: String, entries: String) {
+    let file = dir + "/frames.pcap"
+    let writer = try PcapWriter(path: file)
+    var frame = [UInt8](repeating: 0, count: 64)
+    let switchMAC: [UInt8] = [0x02, 0x53, 0x4C, 0, 0, 0x01], sourceMAC: [UInt8] = [0x02, 0x53, 0x4C, 0, 0, 0x0A]
+    for i in 0..<packets {
+        buildFrame(&frame, dst: switchMAC, src: sourceMAC, destination: 0x0A00_0200 | UInt32(i & 0xFF), id: UInt16(truncatingIfNeeded: i))
+        frame.withUnsafeBytes { writer.write(timestampNanoseconds: 1_700_000_000_000_000_000 + Int64(i) * 1000, bytes: $0) }
+    }
+    writer.close()
+    if let e = writer.error { throw CLIError("\(e)") }
+    let entries = dir + "/routes.txt"
+    try "table_add ipv4_lpm ipv4_forward 10.0.2.0/24 => 02:53:4c:00:00:0b 2\n".write(toFile: entries, atomically: true, encoding: .utf8)
+    return (file, entries)
+}
+
 /// An Ethernet/IPv4/UDP frame of `frame.count` bytes with a valid header checksum.
 func buildFrame(_ f: inout [UInt8], dst: [UInt8], src: [UInt8], destination: UInt32, id: UInt16) {
     for i in 0..<6 { f[i] = dst[i]; f[6 + i] = src[i] }
@@ -150,10 +158,7 @@ func buildFrame(_ f: inout [UInt8], dst: [UInt8], src: [UInt8], destination: UIn
     let ipLen = f.count - 14
     let ip: [UInt8] = [0x45, 0, UInt8(ipLen >> 8), UInt8(ipLen & 0xFF), UInt8(id >> 8), UInt8(id & 0xFF), 0x40, 0, 64, 17, 0, 0,
                        10, 0, 1, 2, UInt8(destination >> 24), UInt8((destination >> 16) & 0xFF), UInt8((destination >> 8) & 0xFF), UInt8(destination & 0xFF)]
-    var sum: UInt32 = 0
-    for i in stride(from: 0, to: 20, by: 2) { sum += UInt32(ip[i]) << 8 | UInt32(ip[i + 1]) }
-    while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
-    let c = ~UInt16(sum)
+    let c = ~ip.withUnsafeBytes { InternetChecksum.fold(InternetChecksum.sum($0)) }
     for i in 0..<20 { f[14 + i] = ip[i] }
     f[24] = UInt8(c >> 8); f[25] = UInt8(c & 0xFF)
     let udpLen = ipLen - 20

@@ -23,15 +23,7 @@ struct PipelineBench {
         let pipeline = try Pipeline(IPv4Router.program(routes: max(routes + 1, 1024)).verified(), seed: seed)
         let baseline = HandWrittenRouter()
 
-        // Routes: a quarter /16, the rest /24, distinct prefixes; next hop and port from the index.
-        var prefixes: [(UInt32, Int)] = []
-        var seen = Set<UInt64>()
-        while prefixes.count < routes {
-            let len = prefixes.count % 4 == 0 ? 16 : 24
-            let addr = UInt32(truncatingIfNeeded: rng.next()) & (len == 16 ? 0xFFFF_0000 : 0xFFFF_FF00)
-            if !seen.insert(UInt64(addr) << 8 | UInt64(len)).inserted { continue }
-            prefixes.append((addr, len))
-        }
+        let prefixes = Self.prefixes(routes, &rng)
         func install(_ addr: UInt32, _ len: Int, mac: UInt64, port: UInt16) throws {
             try pipeline.insert("ipv4_lpm", TableEntry([.lpm(UInt128(addr), prefixLength: len)],
                                                         ActionCall("ipv4_forward", [UInt128(mac), UInt128(port)])))
@@ -46,13 +38,7 @@ struct PipelineBench {
         let pool = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.poolSize * 64)
         defer { pool.deallocate() }
         for i in 0..<Self.poolSize {
-            let dst: UInt32
-            if i % 4 != 3 {
-                let (a, l) = prefixes[Int(rng.next() % UInt64(prefixes.count))]
-                dst = a | (UInt32(truncatingIfNeeded: rng.next()) & (l == 16 ? 0xFFFF : 0xFF))
-            } else {
-                dst = UInt32(truncatingIfNeeded: rng.next())
-            }
+            let dst = Self.destination(prefixes, &rng)
             Self.writePacket(pool + i * 64, dst: dst)
         }
 
@@ -98,6 +84,28 @@ struct PipelineBench {
         }
         let base = time("baseline") { buf in baseline.process(buf) }
         return Result(mpps: mpps, baselineMpps: base)
+    }
+
+    /// `count` distinct routes: a quarter /16, the rest /24 (next hop and port come from the index).
+    static func prefixes(_ count: Int, _ rng: inout SplitMix64) -> [(UInt32, Int)] {
+        var prefixes: [(UInt32, Int)] = []
+        var seen = Set<UInt64>()
+        while prefixes.count < count {
+            let len = prefixes.count % 4 == 0 ? 16 : 24
+            let addr = UInt32(truncatingIfNeeded: rng.next()) & (len == 16 ? 0xFFFF_0000 : 0xFFFF_FF00)
+            if !seen.insert(UInt64(addr) << 8 | UInt64(len)).inserted { continue }
+            prefixes.append((addr, len))
+        }
+        return prefixes
+    }
+
+    /// A destination: 3 in 4 inside one of `prefixes`, the rest anywhere (the default route).
+    static func destination(_ prefixes: [(UInt32, Int)], _ rng: inout SplitMix64) -> UInt32 {
+        if rng.next() % 4 != 3 {
+            let (a, l) = prefixes[Int(rng.next() % UInt64(prefixes.count))]
+            return a | (UInt32(truncatingIfNeeded: rng.next()) & (l == 16 ? 0xFFFF : 0xFF))
+        }
+        return UInt32(truncatingIfNeeded: rng.next())
     }
 
     static func writePacket(_ p: UnsafeMutablePointer<UInt8>, dst: UInt32) {

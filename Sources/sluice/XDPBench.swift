@@ -65,14 +65,7 @@ struct XDPBenchCommand: ParsableCommand {
         let pipeline = try Pipeline(ir, seed: seed)
         let xdp: XDPProgram, cp: XDPControlPlane
         do { xdp = try XDPProgram(ir); cp = try XDPControlPlane(xdp) } catch { throw CLIError("\(error)") }
-        var prefixes: [(UInt32, Int)] = []
-        var seen = Set<UInt64>()
-        while prefixes.count < routes {
-            let len = prefixes.count % 4 == 0 ? 16 : 24
-            let addr = UInt32(truncatingIfNeeded: rng.next()) & (len == 16 ? 0xFFFF_0000 : 0xFFFF_FF00)
-            if !seen.insert(UInt64(addr) << 8 | UInt64(len)).inserted { continue }
-            prefixes.append((addr, len))
-        }
+        let prefixes = PipelineBench.prefixes(routes, &rng)
         for (i, (a, l)) in (prefixes + [(UInt32(0), 0)]).enumerated() {
             let e = TableEntry([.lpm(UInt128(a), prefixLength: l)], ActionCall("ipv4_forward", [UInt128(0x0800_0000_0000 | UInt64(i)), UInt128(1 + i % 64)]))
             try pipeline.insert("ipv4_lpm", e)
@@ -82,14 +75,8 @@ struct XDPBenchCommand: ParsableCommand {
         var frames: [[UInt8]] = []
         let raw = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
         defer { raw.deallocate() }
-        for i in 0..<count {
-            let dst: UInt32
-            if i % 4 != 3 {
-                let (a, l) = prefixes[Int(rng.next() % UInt64(prefixes.count))]
-                dst = a | (UInt32(truncatingIfNeeded: rng.next()) & (l == 16 ? 0xFFFF : 0xFF))
-            } else {
-                dst = UInt32(truncatingIfNeeded: rng.next())
-            }
+        for _ in 0..<count {
+            let dst = PipelineBench.destination(prefixes, &rng)
             PipelineBench.writePacket(raw, dst: dst)
             frames.append(Array(UnsafeBufferPointer(start: raw, count: 64)))
         }
@@ -135,17 +122,7 @@ struct XDPBenchCommand: ParsableCommand {
         defer { lab.remove() }
         StopSignal.install()
         func checkStop() throws { if StopSignal.requested != nil { throw CLIError("interrupted; the namespaces and files it made are removed") } }
-        let file = dir + "/frames.pcap"
-        let writer = try PcapWriter(path: file)
-        var frame = [UInt8](repeating: 0, count: 64)
-        for i in 0..<packets {
-            buildFrame(&frame, dst: [0x02, 0x53, 0x4C, 0, 0, 0x01], src: [0x02, 0x53, 0x4C, 0, 0, 0x0A],
-                       destination: 0x0A00_0200 | UInt32(i & 0xFF), id: UInt16(truncatingIfNeeded: i))
-            frame.withUnsafeBytes { writer.write(timestampNanoseconds: Int64(i) * 1000, bytes: $0) }
-        }
-        writer.close()
-        let entries = dir + "/routes.txt"
-        try "table_add ipv4_lpm ipv4_forward 10.0.2.0/24 => 02:53:4c:00:00:0b 2\n".write(toFile: entries, atomically: true, encoding: .utf8)
+        let (file, entries) = try writeBenchFrames(packets, into: dir)
         let drop = dir + "/drop.o", pass = dir + "/pass.o"
         for (path, verdict) in [(drop, "XDP_DROP"), (pass, "XDP_DROP")] {
             try EBPFObjectCompiler.compile(source: "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC(\"xdp\") int sink(struct xdp_md *c) { return \(verdict); }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n", output: path)

@@ -51,15 +51,7 @@ public final class SocketAggregator: @unchecked Sendable {
         job = SwitchML.Job(job: 1, udpPort: Self.servicePort, slotBase: 0, slots: slots, group: 2, workers: ms)
         try SwitchML.install(job, into: pipeline)
         self.dropEvery = dropEvery
-        let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard s >= 0 else { throw AggregationError("socket: \(String(cString: strerror(errno)))") }
-        var a = UDPAggregationPort.address(ip, port)
-        let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard r == 0 else {
-            let e = String(cString: strerror(errno))
-            close(s)
-            throw AggregationError("bind \(UDPAggregationPort.text(ip)):\(port): \(e) (is another aggregator running there?)")
-        }
+        let s = try UDPAggregationPort.boundSocket(ip, port, hint: "is another aggregator running there?")
         var big: Int32 = 8 << 20
         _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, socklen_t(MemoryLayout<Int32>.size))
         _ = setsockopt(s, SOL_SOCKET, SO_SNDBUF, &big, socklen_t(MemoryLayout<Int32>.size))
@@ -136,10 +128,7 @@ public final class SocketAggregator: @unchecked Sendable {
         let ip: [UInt8] = [0x45, 0, UInt8(ipLen >> 8), UInt8(ipLen & 0xFF), 0, 0, 0x40, 0, 64, 17, 0, 0,
                            UInt8(from >> 24), UInt8(from >> 16 & 0xFF), UInt8(from >> 8 & 0xFF), UInt8(from & 0xFF),
                            UInt8(dst >> 24), UInt8(dst >> 16 & 0xFF), UInt8(dst >> 8 & 0xFF), UInt8(dst & 0xFF)]
-        var sum: UInt32 = 0
-        for i in stride(from: 0, to: 20, by: 2) { sum += UInt32(ip[i]) << 8 | UInt32(ip[i + 1]) }
-        while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
-        let c = ~UInt16(sum)
+        let c = ~ip.withUnsafeBytes { InternetChecksum.fold(InternetChecksum.sum($0)) }
         for i in 0..<20 { h[14 + i] = ip[i] }
         h[24] = UInt8(c >> 8); h[25] = UInt8(c & 0xFF)
         let udpLen = 8 + payload

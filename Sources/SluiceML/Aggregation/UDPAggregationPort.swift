@@ -18,19 +18,7 @@ public final class UDPAggregationPort: AggregationPort {
     /// A socket bound to `local` (an IPv4 address and port; 0.0.0.0 and 0 for any), sending to
     /// the aggregation service at `serviceIP`:`servicePort` (IPv4 addresses as UInt32, host order).
     public init(localIP: UInt32 = 0, localPort: UInt16, serviceIP: UInt32, servicePort: UInt16) throws {
-        #if canImport(Glibc)
-        let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        #else
-        let s = socket(AF_INET, SOCK_DGRAM, 0)
-        #endif
-        guard s >= 0 else { throw AggregationError("socket: \(String(cString: strerror(errno)))") }
-        var local = Self.address(localIP, localPort)
-        let r = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard r == 0 else {
-            let e = String(cString: strerror(errno))
-            close(s)
-            throw AggregationError("bind \(Self.text(localIP)):\(localPort): \(e) (choose a free port and an address of this host)")
-        }
+        let s = try Self.boundSocket(localIP, localPort, hint: "choose a free port and an address of this host")
         fd = s
         service = Self.address(serviceIP, servicePort)
         buffer = .allocate(byteCount: 65536, alignment: 8)
@@ -39,6 +27,24 @@ public final class UDPAggregationPort: AggregationPort {
     deinit {
         close(fd)
         buffer.deallocate()
+    }
+
+    /// A UDP socket bound to `ip`:`port`; the error names the address and `hint`.
+    static func boundSocket(_ ip: UInt32, _ port: UInt16, hint: String) throws -> Int32 {
+        #if canImport(Glibc)
+        let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        #else
+        let s = socket(AF_INET, SOCK_DGRAM, 0)
+        #endif
+        guard s >= 0 else { throw AggregationError("socket: \(String(cString: strerror(errno)))") }
+        var local = address(ip, port)
+        let r = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard r == 0 else {
+            let e = String(cString: strerror(errno))
+            close(s)
+            throw AggregationError("bind \(text(ip)):\(port): \(e) (\(hint))")
+        }
+        return s
     }
 
     static func address(_ ip: UInt32, _ port: UInt16) -> sockaddr_in {
