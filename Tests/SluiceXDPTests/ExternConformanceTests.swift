@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import Sluice
+import SluiceIR
+import SluiceRuntime
+import SluiceTesting
+import SluiceXDP
+
+/// Registers (every register action shape), indexed counters and the expression operators
+/// compiled for XDP: the same packets give the same bytes as the runtime, and the registers
+/// and counters read back through both control planes hold the same values.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: loads eBPF programs into the kernel (CI runs as root)"))
+struct ExternConformanceTests {
+    static let outputs = ["add", "addNew", "or", "andNot", "max", "addOrSet", "countdown", "read", "oob", "sat", "satSub", "sar",
+                          "crc", "crc16", "ident", "mixed", "cmp"]
+
+    static func program() -> SwitchProgram {
+        SwitchProgram("externs") {
+            HeaderType("eth_t") { Field("dst", 48); Field("src", 48); Field("type", 16) }
+            HeaderType("h_t") {
+                Field("idx", 8); Field("val", 16); Field("flag", 8); Field("nib", 4); Field("sval", 12, signed: true)
+                for n in outputs { Field(n, 16) }
+            }
+            Header("eth", "eth_t")
+            Header("h", "h_t")
+            for r in ["acc", "accN", "bits", "clr", "mx", "aos", "cd", "wr"] { Register(r, width: 16, size: 8) }
+            Counter("perIdx", size: 8)
+            Parser {
+                State("start") { Extract(hdr.eth); Extract(hdr.h) }
+            }
+            Ingress {
+                Count("perIdx", index: hdr.h.idx)
+                RegisterAction.add("acc", index: hdr.h.idx, hdr.h.val, oldInto: hdr.h.add)
+                RegisterAction("accN", index: hdr.h.idx, result: hdr.h.addNew, returnsNew: true) { old in old + hdr.h.val }
+                RegisterAction.or("bits", index: hdr.h.idx, hdr.h.val, oldInto: hdr.h.or)
+                RegisterAction.andNot("clr", index: hdr.h.idx, hdr.h.val, oldInto: hdr.h.andNot)
+                RegisterAction.max("mx", index: hdr.h.idx, hdr.h.val, oldInto: hdr.h.max)
+                RegisterAction.addOrSet("aos", index: hdr.h.idx, hdr.h.val, add: hdr.h.flag == 1, oldInto: hdr.h.addOrSet)
+                RegisterAction.countdown("cd", index: hdr.h.idx, reset: 3, newInto: hdr.h.countdown)
+                RegisterRead("acc", index: hdr.h.idx, into: hdr.h.read)
+                RegisterWrite("wr", index: hdr.h.idx, hdr.h.val)
+                RegisterRead("acc", index: hdr.h.idx + 100, into: hdr.h.oob)
+                Assign(hdr.h.sat, hdr.h.val |+| hdr.h.add)
+                Assign(hdr.h.satSub, hdr.h.add |-| hdr.h.val)
+                Assign(hdr.h.sar, Signed.shr(hdr.h.sval, hdr.h.nib).cast(16))
+                Assign(hdr.h.crc, hash(.crc32, [hdr.h.idx, hdr.h.val, hdr.eth.src], width: 16))
+                Assign(hdr.h.crc16, hash(.crc16, [hdr.h.nib, hdr.h.sval, hdr.h.flag], width: 16, base: 7, modulo: 1000))
+                Assign(hdr.h.ident, hash(.identity, [hdr.h.nib, hdr.h.idx], width: 16))
+                Assign(hdr.h.mixed, mux(hdr.h.flag > 100, (hdr.h.val ^ 0xFFFF) << 3, hdr.h.val * 7 - 1))
+                Assign(hdr.h.cmp, mux(Signed.lt(hdr.h.sval, .bits(0, 12)), .bits(1, 16), .bits(2, 16)))
+                Assign(standard.egressSpec, hdr.h.idx.cast(9) & 3)
+            }
+            Deparser { Emit(hdr.eth); Emit(hdr.h) }
+        }
+    }
+
+    @Test func registersCountersAndOperatorsAgree() throws {
+        let ir = try Self.program().verified()
+        let runtime = try SwitchHarness(ir)
+        let xdp = try XDPProgram(ir)
+        let cp = try XDPControlPlane(xdp)
+        try runtime.pipeline.writeRegister("clr", index: 1, 0xFFFF)
+        try cp.writeRegister("clr", index: 1, 0xFFFF)
+        var rng = SplitMix64(seed: 0x5EED_0011)
+        var mismatches: [String] = []
+        for i in 0..<600 {
+            // Indices 0...11 (some past the registers' 8 cells), values biased towards edges.
+            var p = [UInt8](repeating: 0, count: 14 + 7 + 2 * Self.outputs.count)
+            for b in 0..<14 { p[b] = UInt8(truncatingIfNeeded: rng.next()) }
+            p[14] = UInt8(rng.next() % 12)
+            let v = [0, 1, 0xFFFF, 0x8000, UInt16(truncatingIfNeeded: rng.next())][Int(rng.next() % 5)]
+            p[15] = UInt8(v >> 8); p[16] = UInt8(v & 0xFF)
+            p[17] = UInt8(truncatingIfNeeded: rng.next())
+            p[18] = UInt8(truncatingIfNeeded: rng.next()); p[19] = UInt8(truncatingIfNeeded: rng.next())
+            try runtime.send(p, port: 1)
+            let soft = runtime.drain()
+            let k = try xdp.run(p, port: 1)
+            let same = soft.count == 1 && k.forwarded && soft[0].port == UInt16(k.port) && soft[0].bytes == k.bytes
+            if !same && mismatches.count < 3 {
+                mismatches.append("packet \(i): runtime \(soft.map { "port \($0.port) \($0.bytes)" }) kernel \(k.forwarded ? "port \(k.port) \(k.bytes)" : "drop \(k.verdict)")")
+            } else if !same { mismatches.append("") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) differ:\n\(mismatches.filter { !$0.isEmpty }.joined(separator: "\n"))")
+        for r in ["acc", "accN", "bits", "clr", "mx", "aos", "cd", "wr"] {
+            for i in 0..<8 {
+                #expect(try runtime.pipeline.readRegister(r, index: i) == cp.readRegister(r, index: i), "\(r)[\(i)]")
+            }
+        }
+        for i in 0..<8 {
+            let a = try runtime.pipeline.counter("perIdx", index: i), b = try cp.counter("perIdx", index: i)
+            #expect(a.packets == b.packets && a.bytes == b.bytes, "perIdx[\(i)]: runtime \(a), kernel \(b)")
+            #expect(a.packets > 0)
+        }
+    }
+}
