@@ -21,8 +21,11 @@ struct XDPBenchCommand: ParsableCommand {
             xdp_router_mpps, forwarded by `sluice attach --backend xdp` (native, the sink's veth \
             running an XDP program so redirects are received); pcap_router_mpps, forwarded by \
             `sluice attach --backend pcap`; router_ratio = xdp / pcap. Medians of --repeat runs. \
-            The aggregation figures (xdp_agg_elements_per_s) need switchml on XDP, which the \
-            backend does not compile yet: they are printed as null.
+            socket_agg_elements_per_s: 4 `sluice allreduce` workers in namespaces of their own, each \
+            with a veth to an aggregator namespace running `sluice aggregator --backend socket`, \
+            reducing --agg-size of int32 (elements per second per worker, the slowest). \
+            xdp_agg_elements_per_s needs switchml on XDP, which the backend does not compile yet: \
+            it and agg_ratio are printed as null.
             """)
 
     @Option(help: "Frames sent per veth run.")
@@ -33,6 +36,9 @@ struct XDPBenchCommand: ParsableCommand {
 
     @Option(help: "BPF_PROG_TEST_RUN repetitions per packet (the kernel averages them; at most 60: the repetitions run on the same bytes, and every pass lowers the TTL of 64).")
     var repeatRun: Int = 50
+
+    @Option(help: "Tensor size of the aggregation measurement.")
+    var aggSize: String = "16MB"
 
     @Option(help: "Routes installed (/24 and /16, plus a default route), as `sluice bench pipeline`.")
     var routes: Int = 10_000
@@ -173,6 +179,13 @@ struct XDPBenchCommand: ParsableCommand {
             guard let f2 = jsonArrayNumber(pc.outputText, key: "tx_packets", index: 1) else { throw CLIError("sluice attach printed no counters: \(pc.errorText)") }
             pcapFwd.append(f2 / s2.seconds / 1e6)
         }
+        // (c) aggregation through the socket aggregator.
+        var socketAgg: [Double] = []
+        for r in 1...`repeat` {
+            try checkStop()
+            progress("socket aggregation: run \(r)/\(`repeat`)")
+            socketAgg.append(try aggregationRun(me))
+        }
         progress("")
         if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
         let fields: [(String, String)] = [
@@ -180,7 +193,7 @@ struct XDPBenchCommand: ParsableCommand {
             ("testrun_ratio", f3(xdpTestrun / runtimeMpps)),
             ("sender_mpps", f3(median(sender))), ("xdp_router_mpps", f3(median(xdpFwd))), ("pcap_router_mpps", f3(median(pcapFwd))),
             ("router_ratio", f3(median(xdpFwd) / median(pcapFwd))), ("xdp_share_of_sender", f3(median(xdpFwd) / median(sender))),
-            ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", "null"), ("socket_agg_elements_per_s", "null"), ("agg_ratio", "null"),
+            ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", "null"), ("socket_agg_elements_per_s", f3(median(socketAgg))), ("agg_ratio", "null"),
             ("packets", "\(packets)"), ("repeat", "\(`repeat`)"), ("routes", "\(routes)"),
         ]
         if json {
@@ -191,4 +204,41 @@ struct XDPBenchCommand: ParsableCommand {
     }
 
     func f3(_ x: Double) -> String { x.isFinite ? String(format: "%.3f", x) : "null" }
+
+    /// Four workers and the socket aggregator in namespaces of their own (removed at the end):
+    /// elements per second of the slowest worker.
+    func aggregationRun(_ me: String) throws -> Double {
+        let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
+        let tag = "sba\(getpid() % 100_000)", n = 4
+        let agg = tag + "ag", workers = (0..<n).map { "\(tag)w\($0)" }
+        defer { for ns in [agg] + workers { _ = try? runTool(ip, ["netns", "del", ns]) } }
+        func run(_ args: [String]) throws {
+            let r = try runTool(ip, args)
+            if r.status != 0 { throw CLIError("ip \(args.joined(separator: " ")): \(r.err)") }
+        }
+        for ns in [agg] + workers { try run(["netns", "add", ns]); try run(["-n", ns, "link", "set", "lo", "up"]) }
+        for w in 0..<n {
+            try run(["link", "add", "\(tag)a\(w)", "netns", agg, "type", "veth", "peer", "name", "\(tag)b\(w)", "netns", workers[w]])
+            try run(["-n", agg, "addr", "add", "10.8.\(w).1/24", "dev", "\(tag)a\(w)"])
+            try run(["-n", workers[w], "addr", "add", "10.8.\(w).2/24", "dev", "\(tag)b\(w)"])
+            try run(["-n", agg, "link", "set", "\(tag)a\(w)", "up"])
+            try run(["-n", workers[w], "link", "set", "\(tag)b\(w)", "up"])
+        }
+        let server = try ChildProcess(ip, ["netns", "exec", agg, me, "aggregator", "--backend", "socket", "--duration", "120"]
+                                       + (0..<n).flatMap { ["--worker", "10.8.\($0).2"] })
+        defer { server.terminate() }
+        guard server.waitForError(containing: "Ctrl-C to stop", seconds: 20) else { throw CLIError("the aggregator did not start: \(server.errorText)") }
+        let runs = try (0..<n).map { w in
+            try ChildProcess(ip, ["netns", "exec", workers[w], me, "allreduce", "--transport", "udp", "--aggregator", "10.8.\(w).1",
+                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--json"])
+        }
+        var slowest = Double.infinity
+        for r in runs {
+            guard r.wait(seconds: 300) == 0, r.outputText.contains("\"correct\": true"), let eps = jsonNumber(r.outputText, "elements_per_s") else {
+                throw CLIError("an aggregation worker failed: \(r.errorText)\(r.outputText)")
+            }
+            slowest = min(slowest, eps)
+        }
+        return slowest
+    }
 }
