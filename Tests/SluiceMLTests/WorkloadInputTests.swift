@@ -36,6 +36,16 @@ import SluiceTesting
         #expect(error("simai", []).contains("no file= given"))
         #expect((try? WorkloadArguments.parse(["model"])) == nil)
         #expect(error("ddp", ["iterations=2", "model=1MB"]).isEmpty)
+        #expect(error("ddp", ["chunk=1KB"]).contains("chunk '1KB': too small (valid: at least 4096 bytes)"))
+        // Too many operations is an error saying what to shrink, not a graph of any size.
+        var small = WorkloadContext(ranks: 8)
+        small.maxOperations = 1000
+        do {
+            _ = try WorkloadCatalog.build("ddp", try WorkloadArguments.parse(["model=100MB"]), small)
+            Issue.record("a graph over the limit was built")
+        } catch {
+            #expect("\(error)".contains("more than 1000 operations"))
+        }
     }
 
     @Test func everyFamilyListsItsParametersWithDefaults() {

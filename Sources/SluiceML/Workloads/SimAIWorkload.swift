@@ -105,7 +105,7 @@ enum SimAIWorkload {
     static func build(_ p: ParameterReader, _ c: WorkloadContext) throws -> WorkloadGraph {
         let fileArg = p.string("file", "the SimAI workload file (relative to the topology file or the current folder)")
         let iterations = try p.int("iterations", 1, "iterations of the file's layers", in: 1...100_000)
-        let chunk = try p.size("chunk", 512 << 10, WorkloadCatalog.chunkHelp)
+        let chunk = try p.size("chunk", 512 << 10, WorkloadCatalog.chunkHelp, min: 4096)
         guard let arg = fileArg else {
             if p.describing { return WorkloadGraph(ranks: c.ranks) }
             throw WorkloadError("simai: no file= given (valid: file=PATH to a SimAI workload file)")
@@ -136,7 +136,7 @@ enum SimAIWorkload {
             case .ep: let base = d / f.ep * f.ep; return (0..<f.ep).map { (base + $0) * f.tp + t }
             }
         }
-        let b = GraphBuilder(ranks: c.ranks)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         var last: [Int?] = Array(repeating: nil, count: c.ranks)
         var stream: [Int?] = Array(repeating: nil, count: c.ranks)
 

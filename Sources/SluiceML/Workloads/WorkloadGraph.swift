@@ -50,6 +50,8 @@ public struct WorkloadGraph: Sendable {
     public var phases: [Phase] = []
     /// Iterations the graph describes (0: not an iterative workload).
     public var iterations = 0
+    /// The builder stopped at `GraphBuilder.maxOperations`: the graph is incomplete.
+    public var truncated = false
 
     public init(ranks: Int) { self.ranks = ranks }
 
@@ -74,13 +76,28 @@ public final class GraphBuilder {
     public var iteration: Int32 = -1
     public var phase: Int32 = -1
 
-    public init(ranks: Int) { graph = WorkloadGraph(ranks: ranks) }
+    /// At most this many operations (`maxOperations` unless the context says otherwise).
+    let limit: Int
+
+    public init(ranks: Int, limit: Int = GraphBuilder.maxOperations) {
+        graph = WorkloadGraph(ranks: ranks)
+        self.limit = limit
+    }
 
     public var ranks: Int { graph.ranks }
+
+    /// More operations than this is an error (`WorkloadCatalog.build` says which parameters to
+    /// change), not hours of building and gigabytes of graph.
+    public static let maxOperations = 4_000_000
 
     @discardableResult
     func add(_ rank: Int, _ kind: WorkloadGraph.Kind, after: [Int]) -> Int {
         precondition(rank >= 0 && rank < graph.ranks, "rank \(rank) of \(graph.ranks)")
+        if graph.truncated || graph.ops.count >= limit {
+            // Over the limit: stop growing; every later operation stands for the first one.
+            graph.truncated = true
+            return 0
+        }
         for d in after {
             let o = graph.ops[d]
             var ok = Int(o.rank) == rank
@@ -96,7 +113,7 @@ public final class GraphBuilder {
     public func mark(_ rank: Int, after: [Int]) -> Int { add(rank, .mark, after: after) }
     public func send(_ from: Int, to: Int, bytes: Int, after: [Int]) -> Int {
         precondition(from != to, "rank \(from) sends to itself")
-        if phase >= 0 { graph.phases[Int(phase)].bytes += bytes }
+        if phase >= 0 && !graph.truncated { graph.phases[Int(phase)].bytes += bytes }
         return add(from, .send(to: Int32(to), bytes: max(1, bytes)), after: after)
     }
     public func aggregate(_ rank: Int, bytes: Int, after: [Int]) -> Int { add(rank, .aggregate(bytes: bytes), after: after) }

@@ -35,6 +35,8 @@ public struct WorkloadContext: Sendable {
     public var linkRate: UInt64
     public var seed: UInt64
     public var baseDirectory: String
+    /// Graphs larger than this are refused (`GraphBuilder.maxOperations` by default).
+    public var maxOperations = GraphBuilder.maxOperations
     public init(ranks: Int, linkRate: UInt64 = 100_000_000_000, seed: UInt64 = 1, baseDirectory: String = ".") {
         self.ranks = ranks; self.linkRate = linkRate; self.seed = seed; self.baseDirectory = baseDirectory
     }

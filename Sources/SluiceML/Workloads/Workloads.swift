@@ -40,6 +40,9 @@ public enum WorkloadCatalog {
         let reader = ParameterReader(family: name, arguments: arguments)
         let g = try f.build(reader, context)
         try reader.finish()
+        guard !g.truncated else {
+            throw WorkloadError("\(name): more than \(context.maxOperations) operations (messages and compute steps); make it smaller: fewer iterations, a smaller model or more bytes per chunk (valid: a workload of at most \(context.maxOperations) operations)")
+        }
         return g
     }
 
@@ -73,8 +76,8 @@ public enum WorkloadCatalog {
         let overlap = try p.bool("overlap", true, "allreduce each bucket as soon as backward produced it (false: after backward)")
         let iterations = try p.int("iterations", 3, "training iterations", in: 1...100_000)
         let algorithm = try algorithm(p, ranks: c.ranks)
-        let chunk = try p.size("chunk", 512 << 10, chunkHelp)
-        let b = GraphBuilder(ranks: c.ranks)
+        let chunk = try p.size("chunk", 512 << 10, chunkHelp, min: 4096)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         let group = Array(0..<c.ranks)
         var sizes: [Int] = [min(firstBucket, model)]
         var left = model - sizes[0]
@@ -110,8 +113,8 @@ public enum WorkloadCatalog {
         let units = try p.int("units", 8, "FSDP units (wrapped layers): one all-gather forward, one backward, one reduce-scatter each", in: 1...10_000)
         let compute = try p.time("compute", 40_000_000_000, "forward plus backward time per iteration (forward 1/3)")
         let iterations = try p.int("iterations", 2, "training iterations", in: 1...100_000)
-        let chunk = try p.size("chunk", 512 << 10, chunkHelp)
-        let b = GraphBuilder(ranks: c.ranks)
+        let chunk = try p.size("chunk", 512 << 10, chunkHelp, min: 4096)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         let group = Array(0..<c.ranks)
         let unit = GraphBuilder.split(model, units)
         let fwd = compute / 3 / Int64(units), bwd = (compute - compute / 3) / Int64(units)
@@ -221,9 +224,9 @@ public enum WorkloadCatalog {
         let activation = try p.size("activation", 8_000_000, "activation (and its gradient) bytes per micro-batch between stages")
         let forward = try p.time("compute", 1_000_000_000, "forward time of one micro-batch on one stage (backward: twice)")
         let iterations = try p.int("iterations", 2, "training iterations", in: 1...100_000)
-        let chunk = try p.size("chunk", 128 << 10, "message size of point-to-point transfers (NCCL: 128 KiB)")
+        let chunk = try p.size("chunk", 128 << 10, "message size of point-to-point transfers (NCCL: 128 KiB)", min: 4096)
         guard c.ranks >= 2 else { throw WorkloadError("pipeline: \(c.ranks) rank (valid: 2 or more stages, one rank each)") }
-        let b = GraphBuilder(ranks: c.ranks)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         var start: [Int: Int] = [:]
         for it in 0..<iterations {
             b.iteration = Int32(it)
@@ -239,8 +242,8 @@ public enum WorkloadCatalog {
         let activation = try p.size("activation", 8_000_000, "bytes of each allreduce (batch x sequence x hidden x 2)")
         let compute = try p.time("compute", 1_000_000_000, "forward time per layer (backward: twice)")
         let iterations = try p.int("iterations", 3, "training iterations", in: 1...100_000)
-        let chunk = try p.size("chunk", 512 << 10, chunkHelp)
-        let b = GraphBuilder(ranks: c.ranks)
+        let chunk = try p.size("chunk", 512 << 10, chunkHelp, min: 4096)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         let group = Array(0..<c.ranks)
         var last: [Int?] = Array(repeating: nil, count: c.ranks)
         for it in 0..<iterations {
@@ -270,7 +273,7 @@ public enum WorkloadCatalog {
         let forward = try p.time("compute", 1_000_000_000, "forward time of one micro-batch on one stage (backward: twice)")
         let iterations = try p.int("iterations", 2, "training iterations", in: 1...100_000)
         let algorithm = try algorithm(p, ranks: dp)
-        let chunk = try p.size("chunk", 512 << 10, chunkHelp)
+        let chunk = try p.size("chunk", 512 << 10, chunkHelp, min: 4096)
         guard tp * pp * dp == c.ranks else {
             throw WorkloadError("3d: tp \(tp) x pp \(pp) x dp \(dp) = \(tp * pp * dp) ranks, the job has \(c.ranks) hosts (valid: a product equal to the number of hosts)")
         }
@@ -289,7 +292,7 @@ public enum WorkloadCatalog {
             for dim in order { r += index[dim]! * stride; stride *= degree[dim]! }
             return r
         }
-        let b = GraphBuilder(ranks: c.ranks)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         var start: [Int: Int] = [:]
         let shard = model / (tp * pp)
         for it in 0..<iterations {
@@ -330,7 +333,7 @@ public enum WorkloadCatalog {
         let skew = try p.double("skew", 1.0, "Zipf exponent of expert popularity (0: uniform)", in: 0...10)
         let compute = try p.time("compute", 1_000_000_000, "expert time per layer at uniform load (a hot expert takes longer)")
         let iterations = try p.int("iterations", 2, "training iterations", in: 1...100_000)
-        let chunk = try p.size("chunk", 512 << 10, chunkHelp)
+        let chunk = try p.size("chunk", 512 << 10, chunkHelp, min: 4096)
         let n = c.ranks
         guard n >= 2 else { throw WorkloadError("moe: \(n) rank (valid: 2 or more, one expert each)") }
         // Popularity: Zipf over a seeded shuffle of the experts (the seed is the run's).
@@ -343,7 +346,7 @@ public enum WorkloadCatalog {
         weight = weight.map { $0 / total }
         let dispatch = (0..<n).map { i in (0..<n).map { j in i == j ? 0 : Int(Double(tokens) * weight[j]) } }
         let combine = (0..<n).map { i in (0..<n).map { j in dispatch[j][i] } }
-        let b = GraphBuilder(ranks: n)
+        let b = GraphBuilder(ranks: n, limit: c.maxOperations)
         let group = Array(0..<n)
         var last: [Int?] = Array(repeating: nil, count: n)
         for it in 0..<iterations {
@@ -372,12 +375,12 @@ public enum WorkloadCatalog {
         let model = try p.size("model", 100_000_000, "gradient bytes each worker pushes (and parameters it pulls) per iteration")
         let compute = try p.time("compute", 10_000_000_000, "worker compute per iteration")
         let iterations = try p.int("iterations", 3, "training iterations", in: 1...100_000)
-        let chunk = try p.size("chunk", 512 << 10, "message size of pushes and pulls")
+        let chunk = try p.size("chunk", 512 << 10, "message size of pushes and pulls", min: 4096)
         guard servers < c.ranks else {
             throw WorkloadError("ps: \(servers) servers of \(c.ranks) ranks leave no worker (valid: servers below the number of hosts)")
         }
         let workers = c.ranks - servers
-        let b = GraphBuilder(ranks: c.ranks)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         let shards = GraphBuilder.split(model, servers)
         var done: [Int?] = Array(repeating: nil, count: workers)
         for it in 0..<iterations {
@@ -405,7 +408,7 @@ public enum WorkloadCatalog {
         let bytes = try p.size("bytes", 64_000_000, "bytes each rank sends per iteration")
         let iterations = try p.int("iterations", 1, "rounds, each with a new permutation (seeded)", in: 1...100_000)
         guard c.ranks >= 2 else { throw WorkloadError("permutation: \(c.ranks) rank (valid: 2 or more)") }
-        let b = GraphBuilder(ranks: c.ranks)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         var done: [Int?] = Array(repeating: nil, count: c.ranks)
         for it in 0..<iterations {
             b.iteration = Int32(it)
@@ -439,7 +442,7 @@ public enum WorkloadCatalog {
         let receiver = try p.int("to", 0, "the receiving rank", in: 0...max(0, c.ranks - 1))
         let iterations = try p.int("iterations", 1, "rounds", in: 1...100_000)
         guard c.ranks >= 2 else { throw WorkloadError("incast: \(c.ranks) rank (valid: 2 or more)") }
-        let b = GraphBuilder(ranks: c.ranks)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         var done: [Int?] = Array(repeating: nil, count: c.ranks)
         for it in 0..<iterations {
             b.iteration = Int32(it)
@@ -458,9 +461,9 @@ public enum WorkloadCatalog {
     static func alltoall(_ p: ParameterReader, _ c: WorkloadContext) throws -> WorkloadGraph {
         let bytes = try p.size("bytes", 4_000_000, "bytes each rank sends to each other rank per iteration")
         let iterations = try p.int("iterations", 1, "rounds", in: 1...100_000)
-        let chunk = try p.size("chunk", 512 << 10, chunkHelp)
+        let chunk = try p.size("chunk", 512 << 10, chunkHelp, min: 4096)
         guard c.ranks >= 2 else { throw WorkloadError("alltoall: \(c.ranks) rank (valid: 2 or more)") }
-        let b = GraphBuilder(ranks: c.ranks)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         let matrix = (0..<c.ranks).map { i in (0..<c.ranks).map { j in i == j ? 0 : bytes } }
         var done: [Int?] = Array(repeating: nil, count: c.ranks)
         for it in 0..<iterations {
@@ -514,14 +517,14 @@ public enum WorkloadCatalog {
     static func background(_ p: ParameterReader, _ c: WorkloadContext) throws -> WorkloadGraph {
         let dist = try p.choice("distribution", SizeDistribution.websearch, "flow size distribution")
         let load = try p.double("load", 0.3, "offered load as a fraction of the hosts' link rate", in: 0.001...1)
-        let flows = try p.int("flows", 200, "number of flows", in: 1...10_000_000)
+        let flows = try p.int("flows", 200, "number of flows", in: 1...1_000_000)
         let start = try p.time("start", 0, "when the first arrivals may come")
         guard c.ranks >= 2 else { throw WorkloadError("background: \(c.ranks) rank (valid: 2 or more)") }
         // Poisson arrivals over all hosts: rate = load x hosts x link rate / mean size.
         let perSecond = load * Double(c.ranks) * Double(c.linkRate) / 8 / dist.mean
         var rng = SplitMix64(seed: c.seed ^ 0xBAC6_0000)
         func uniform() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
-        let b = GraphBuilder(ranks: c.ranks)
+        let b = GraphBuilder(ranks: c.ranks, limit: c.maxOperations)
         var t = Double(start) / 1e12
         var clock = [Int64](repeating: 0, count: c.ranks)
         var chain: [Int?] = Array(repeating: nil, count: c.ranks)
