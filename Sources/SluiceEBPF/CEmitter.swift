@@ -23,7 +23,7 @@ public enum EBPFBackend {
 
 /// Verdict codes in `sluice_out`.
 public enum EBPFVerdict: UInt32, Sendable {
-    case dropParser = 1, dropIngress = 2, forward = 3, aborted = 4, tooLarge = 5
+    case dropParser = 1, dropIngress = 2, forward = 3, aborted = 4, tooLarge = 5, dropEgress = 6
 }
 
 struct CEmitter {
@@ -35,6 +35,10 @@ struct CEmitter {
     var tmp = 0
     /// Label `exit` jumps to in the control being emitted.
     var exitLabel = "ingress_end"
+    /// Labels of the parser being emitted: "" for ingress, "e_" for egress's re-parse.
+    var pp = ""
+    /// What a parser reject does when the program drops: the outcome to record.
+    var rejectVerdict = "SL_DROP_PARSER"
     /// Action parameters in scope: name -> (C expression, width).
     var params: [String: (String, Int)] = [:]
     var paramDecls: [FieldDecl] = []
@@ -85,6 +89,31 @@ struct CEmitter {
         line("deparser_end: ;")
         line("if (s->std[\(std(.drop))]) return sl_finish(SL_DROP_INGRESS, 0);")
         try deparse()
+        if let egress = program.egress {
+            // As the runtime: the deparsed bytes are parsed again; metadata and standard fields
+            // carry over, headers do not.
+            line("")
+            line("/* ---- egress (unicast: the copy leaves by standard.egressSpec) ---- */")
+            line("__builtin_memset(s->hdr, 0, sizeof(s->hdr)); __builtin_memset(s->valid, 0, sizeof(s->valid));")
+            line("s->std[\(std(.egressPort))] = s->std[\(std(.egressSpec))] & 0x1FF;")
+            line("s->std[\(std(.egressRid))] = 0;")
+            line("s->std[\(std(.packetLength))] = (__u64)(data_end - data);")
+            line("s->std[\(std(.drop))] = 0; s->std[\(std(.parserError))] = 0;")
+            line("cur = 0;")
+            pp = "e_"; rejectVerdict = "SL_DROP_EGRESS"
+            try parser()
+            exitLabel = "egress_end"
+            try block(egress)
+            line("egress_end: ;")
+            exitLabel = "e_deparser_end"
+            try block(program.deparser.statements)
+            line("e_deparser_end: ;")
+            line("if (s->std[\(std(.drop))]) return sl_finish(SL_DROP_EGRESS, 0);")
+            try deparse()
+            line("return sl_forward(ctx, s->std[\(std(.egressPort))] & 0x1FF, s->std[\(std(.ingressPort))]);")
+        } else {
+            line("return sl_forward(ctx, s->std[\(std(.egressSpec))] & 0x1FF, s->std[\(std(.ingressPort))]);")
+        }
 
         var body = head
         body.append("")
@@ -129,9 +158,6 @@ struct CEmitter {
 
     /// Refuse what XDP cannot do, naming the construct.
     func checkSupported() throws(EBPFError) {
-        if program.egress != nil {
-            throw fail("egress control", "an egress stage needs the traffic manager's copies; not supported by the XDP backend yet")
-        }
         if !program.meters.isEmpty { throw fail("meter \(program.meters[0].name)", "meters are not supported by the XDP backend yet") }
         if !program.digests.isEmpty { throw fail("digest \(program.digests[0].name)", "digests are not supported by the XDP backend yet") }
         func walk(_ stmts: [Stmt], _ where_: String) throws(EBPFError) {
@@ -151,6 +177,7 @@ struct CEmitter {
             }
         }
         try walk(program.ingress, "ingress")
+        if let e = program.egress { try walk(e, "egress") }
         try walk(program.deparser.statements, "deparser")
         for a in program.actions { try walk(a.body, "action \(a.name)") }
         for s in program.parser.states { try walk(s.statements, "parser state \(s.name)") }
@@ -261,19 +288,19 @@ struct CEmitter {
     mutating func parser() throws(EBPFError) {
         line("/* ---- parser ---- */")
         guard let start = program.parser.states.first else {
-            line("goto parser_accept;")
-            line("parser_accept: ;")
+            line("goto \(pp)parser_accept;")
+            line("\(pp)parser_accept: ;")
             return
         }
-        line("goto st_\(EBPFLayout.ident(start.name));")
+        line("goto \(pp)st_\(EBPFLayout.ident(start.name));")
         for st in program.parser.states {
-            line("st_\(EBPFLayout.ident(st.name)): /* state \(st.name) */")
+            line("\(pp)st_\(EBPFLayout.ident(st.name)): /* state \(st.name) */")
             line("{")
             indent += 1
             for s in st.statements { try statement(s, inParser: true) }
             switch st.transition {
-            case .accept: line("goto parser_accept;")
-            case .reject: line("s->std[\(std(.parserError))] = \(errorCode("NoMatch")); goto parser_reject;")
+            case .accept: line("goto \(pp)parser_accept;")
+            case .reject: line("s->std[\(std(.parserError))] = \(errorCode("NoMatch")); goto \(pp)parser_reject;")
             case .goto(let n): line("goto \(target(n));")
             case .select(let keys, let cases):
                 var ks: [(String, Int)] = []
@@ -298,25 +325,25 @@ struct CEmitter {
                     if conds.isEmpty { line("goto \(target(c.next));"); defaulted = true; break }
                     line("if (\(conds.joined(separator: " && "))) goto \(target(c.next));")
                 }
-                if !defaulted { line("s->std[\(std(.parserError))] = \(errorCode("NoMatch")); goto parser_reject;") }
+                if !defaulted { line("s->std[\(std(.parserError))] = \(errorCode("NoMatch")); goto \(pp)parser_reject;") }
             }
             indent -= 1
             line("}")
         }
-        line("parser_reject:")
+        line("\(pp)parser_reject:")
         if program.onParserReject == .drop {
-            line("return sl_finish(SL_DROP_PARSER, 0);")
+            line("return sl_finish(\(rejectVerdict), 0);")
         } else {
-            line("goto parser_accept; /* on reject: continue with standard.parserError set */")
+            line("goto \(pp)parser_accept; /* on reject: continue with standard.parserError set */")
         }
-        line("parser_accept: ;")
+        line("\(pp)parser_accept: ;")
     }
 
     func target(_ n: String) -> String {
         switch n {
-        case ReservedState.accept: "parser_accept"
-        case ReservedState.reject: "parser_reject"
-        default: "st_\(EBPFLayout.ident(n))"
+        case ReservedState.accept: "\(pp)parser_accept"
+        case ReservedState.reject: "\(pp)parser_reject"
+        default: "\(pp)st_\(EBPFLayout.ident(n))"
         }
     }
 
@@ -456,13 +483,13 @@ struct CEmitter {
         case .extract(let h, _):
             let slot = try headerSlot(h)
             line("/* extract(hdr.\(h)): \(slot.size) bytes */")
-            line("if (data + cur + \(slot.size) > data_end) { s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); goto parser_reject; }")
-            line("{ __u8 *p = (__u8 *)data + cur; if ((void *)(p + \(slot.size)) > data_end) goto parser_reject; __builtin_memcpy(&s->hdr[\(slot.offset)], p, \(slot.size)); }")
+            line("if (data + cur + \(slot.size) > data_end) { s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
+            line("{ __u8 *p = (__u8 *)data + cur; if ((void *)(p + \(slot.size)) > data_end) goto \(pp)parser_reject; __builtin_memcpy(&s->hdr[\(slot.offset)], p, \(slot.size)); }")
             line("s->valid[\(slot.valid)] = 1; cur += \(slot.size);")
         case .verify(let c, let error):
-            line("if (!(\(try expr(c, expected: 1).0))) { s->std[\(std(.parserError))] = \(errorCode(error)); goto parser_reject; } /* verify */")
+            line("if (!(\(try expr(c, expected: 1).0))) { s->std[\(std(.parserError))] = \(errorCode(error)); goto \(pp)parser_reject; } /* verify */")
         case .advance(let bits):
-            line("if (data + cur + \(bits / 8) > data_end) { s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); goto parser_reject; }")
+            line("if (data + cur + \(bits / 8) > data_end) { s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
             line("cur += \(bits / 8); /* advance */")
         }
     }
@@ -527,7 +554,6 @@ struct CEmitter {
         }
         indent -= 1
         line("}")
-        line("return sl_forward(ctx, s->std[\(std(.egressSpec))] & 0x1FF, s->std[\(std(.ingressPort))]);")
     }
 
     // MARK: tables
@@ -938,6 +964,7 @@ struct CEmitter {
         #define SL_FORWARD 3
         #define SL_ABORTED 4
         #define SL_TOO_LARGE 5
+        #define SL_DROP_EGRESS 6
 
         static __always_inline int sl_finish(__u32 verdict, __u32 port)
         {

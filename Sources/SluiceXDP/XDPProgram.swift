@@ -88,8 +88,10 @@ public final class XDPProgram {
     /// header): an error says so.
     public func run(_ packet: [UInt8], port: UInt16, repeat: UInt32 = 1) throws -> RunResult {
         guard packet.count >= 14 else { throw XDPError("a \(packet.count)-byte frame: BPF_PROG_TEST_RUN takes at least 14 bytes") }
-        // Test runs see interface index 0: map it to the ingress port.
+        // Test runs arrive on the namespace's loopback (interface 1; 0 on older kernels): map
+        // both to the ingress port.
         try updatePorts(ifindex: 0, port: UInt32(port))
+        try updatePorts(ifindex: 1, port: UInt32(port))
         try clearOutcome()
         var out = [UInt8](repeating: 0, count: packet.count + 512)
         var outLen = UInt32(out.count)
@@ -219,7 +221,7 @@ public final class XDPProgram {
         var key: UInt32 = 0
         guard bpf_map_lookup_elem(m.fd, &key, &values) == 0 else { throw XDPError("sluice_out read: \(String(cString: strerror(errno)))") }
         var r: [UInt32: UInt64] = [:]
-        for v in 1...5 as ClosedRange<UInt32> {
+        for v in 1...6 as ClosedRange<UInt32> {
             r[v] = (0..<Self.possibleCPUs).reduce(UInt64(0)) { sum, cpu in
                 sum + values.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: cpu * stride + 8 + 8 * Int(v), as: UInt64.self) }
             }

@@ -93,3 +93,69 @@ struct ExternConformanceTests {
         }
     }
 }
+
+/// A program with an egress stage: egress parses the deparsed packet again (ingress can change
+/// what it finds), sees `egressPort`, and can drop; the kernel and the runtime agree.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: loads eBPF programs into the kernel (CI runs as root)"))
+struct EgressConformanceTests {
+    static func program() -> SwitchProgram {
+        SwitchProgram("egress") {
+            HeaderType("eth_t") { Field("dst", 48); Field("src", 48); Field("type", 16) }
+            HeaderType("h_t") { Field("a", 8); Field("b", 8); Field("port", 16) }
+            Header("eth", "eth_t")
+            Header("h", "h_t")
+            Parser {
+                State("start") {
+                    Extract(hdr.eth)
+                    Select(hdr.eth.type) {
+                        Case(Keyset(UInt128(0x88B5)), next: "parse_h")
+                        Default(next: "accept")
+                    }
+                }
+                State("parse_h") { Extract(hdr.h) }
+            }
+            Ingress {
+                If(hdr.h.isValid) {
+                    Assign(standard.egressSpec, hdr.h.a.cast(9) & 3)
+                    If(hdr.h.b == 7) { Assign(hdr.eth.type, .bits(0x1234, 16)) }
+                    Assign(hdr.h.a, hdr.h.a + 1)
+                } else: {
+                    Assign(standard.egressSpec, .bits(1, 9))
+                }
+            }
+            Egress {
+                If(hdr.h.isValid) {
+                    Assign(hdr.h.port, standard.egressPort.cast(16))
+                    Assign(hdr.h.b, hdr.h.b ^ 0xFF)
+                    If(standard.egressPort == standard.ingressPort) { Drop() }
+                } else: {
+                    Assign(hdr.eth.dst, hdr.eth.dst + 1)
+                }
+            }
+            Deparser { Emit(hdr.eth); Emit(hdr.h) }
+        }
+    }
+
+    @Test func egressAgreesWithTheRuntime() throws {
+        let ir = try Self.program().verified()
+        let runtime = try SwitchHarness(ir)
+        let xdp = try XDPProgram(ir)
+        var rng = SplitMix64(seed: 0x5EED_0012)
+        var forwarded = 0, dropped = 0
+        var mismatches: [String] = []
+        for i in 0..<2000 {
+            var p = (0..<(18 + Int(rng.next() % 30))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            if rng.next() % 5 != 0 { p[12] = 0x88; p[13] = 0xB5 }
+            if rng.next() % 4 == 0 && p.count > 15 { p[15] = 7 }
+            let port = UInt16(rng.next() % 4)
+            try runtime.send(p, port: port)
+            let soft = runtime.drain()
+            let k = try xdp.run(p, port: port)
+            if soft.isEmpty && !k.forwarded { dropped += 1; continue }
+            if soft.count == 1 && k.forwarded && soft[0].port == UInt16(k.port) && soft[0].bytes == k.bytes { forwarded += 1; continue }
+            if mismatches.count < 3 { mismatches.append("packet \(i) port \(port): runtime \(soft.map { "port \($0.port) \($0.bytes)" }) kernel \(k.forwarded ? "port \(k.port) \(k.bytes)" : "drop \(k.verdict)")") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.joined(separator: "\n"))")
+        #expect(forwarded > 500 && dropped > 200, "forwarded \(forwarded), dropped \(dropped)")
+    }
+}
