@@ -42,6 +42,10 @@ public struct EmulatorOptions: Sendable {
     /// Write one pcap per host here (`NAME.pcap`): the frames it sends (stamped at the start of
     /// transmission) and receives (stamped at arrival).
     public var hostTraceDirectory: String?
+    /// Transport source ports drawn from this seed per connection (0xC000 | 14 random bits), as
+    /// NICs pick queue pair numbers; nil: from the connection number (the same every run).
+    /// ECMP sees only this entropy, so experiments on hash collisions vary it by seed.
+    public var sourcePortSeed: UInt64?
     public init() {}
 }
 

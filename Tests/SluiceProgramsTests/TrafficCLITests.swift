@@ -141,3 +141,17 @@ import Testing
         #expect(svg.contains("train"))
     }
 }
+
+extension TrafficCLITests {
+    @Test func ecmpCollisionExperimentPrintsItsFigures() throws {
+        let r = try sluice(["experiment", "lb-ecmp-collisions", "--seeds", "30", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.out)")
+        #expect(json["seeds"] as? Int == 30)
+        let busiest = try #require(json["mean_busiest_flows"] as? Double), used = try #require(json["mean_links_used"] as? Double)
+        #expect(busiest >= 1 && busiest <= 8 && used >= 1 && used <= 8)
+        #expect((json["busiest"] as? [Int])?.count == 30)
+        let bad = try sluice(["experiment", "lb-ecmp-collisions", "--seeds", "0"])
+        #expect(bad.status != 0 && bad.err.contains("--seeds 0"))
+    }
+}

@@ -1,3 +1,5 @@
+import SluiceRuntime
+
 /// Hosts: UDP flows, the reliable transport and applications.
 extension Emulator {
     // MARK: UDP flows
@@ -98,6 +100,10 @@ extension Emulator {
         let mss = max(64, mtu - HostStack.ipv4 - HostStack.udp - layout.overhead)
         let c = Connection(id: Int32(connections.count), src: from, dst: to, mss: mss,
                            initialWindowPackets: options.initialWindow, rto: max(options.minRTO, 1_000_000))
+        if let seed = options.sourcePortSeed {
+            var r = SplitMix64(seed: seed ^ (UInt64(connections.count) &* 0x9E37_79B9_7F4A_7C15))
+            c.sourcePort = 0xC000 | UInt16(truncatingIfNeeded: r.next() & 0x3FFF)
+        }
         connections.append(c)
         connectionIndex[key] = c.id
         return c
@@ -172,7 +178,7 @@ extension Emulator {
         let b = pool.reset(p, length: HostStack.headers + udpPayload)
         host.ipID &+= 1
         HostStack.writeUDP(b, srcMAC: host.mac, dstMAC: dst.mac, srcIP: host.ipv4, dstIP: dst.ipv4,
-                           srcPort: 0xC000 | UInt16(truncatingIfNeeded: c.id & 0x3FFF), dstPort: layout.port,
+                           srcPort: c.sourcePort, dstPort: layout.port,
                            tos: isData ? HostStack.ect0 : 0, id: host.ipID, payload: udpPayload)
         let psn: UInt32
         if isData { psn = c.psn; c.psn = (c.psn &+ 1) & 0xFF_FFFF } else { psn = c.ackPSN; c.ackPSN = (c.ackPSN &+ 1) & 0xFF_FFFF }

@@ -77,8 +77,12 @@ final class Connection {
         var attachment: AnyObject? = nil
     }
 
+    /// UDP source port of its packets: 0xC000 | 14 bits (the queue pair's, as RoCEv2).
+    var sourcePort: UInt16
+
     init(id: Int32, src: Int32, dst: Int32, mss: Int, initialWindowPackets: Int, rto: Int64) {
         self.id = id; self.src = src; self.dst = dst; self.mss = mss
+        sourcePort = 0xC000 | UInt16(truncatingIfNeeded: id & 0x3FFF)
         cwnd = Double(initialWindowPackets * mss)
         self.rto = rto
     }

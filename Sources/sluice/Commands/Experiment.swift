@@ -4,7 +4,7 @@ import Foundation
 
 struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run an in-network aggregation experiment (ina-e1 ... ina-e6) in the emulator.",
+        abstract: "Run an experiment in the emulator: in-network aggregation (ina-e1 ... ina-e6) or load balancing (lb-ecmp-collisions).",
         discussion: """
             Every experiment emulates one switch running `switchml` (or `atp`) with its workers in \
             virtual time, checks every result against a reference sum (int32 bit-exact, float32 \
@@ -13,6 +13,7 @@ struct Experiment: ParsableCommand {
             rows (the table goes to standard error).
 
             \(Experiments.all.map { "  \($0.name)  \($0.summary)" }.joined(separator: "\n"))
+              lb-ecmp-collisions  8 elephants over 8 ECMP uplinks, 200 seeds of queue-pair source ports: busiest uplink and links used vs balls into bins
 
             Sizes are the published ones; --scale 0.01 runs everything at 1% of the size for a \
             quick look. Run a release build (swift run -c release sluice experiment ...).
@@ -33,12 +34,20 @@ struct Experiment: ParsableCommand {
     @Option(help: "Multiply every tensor size by this (0 < scale <= 1).")
     var scale: Double = 1
 
+    @Option(help: "lb-ecmp-collisions: how many seeds (runs).")
+    var seeds: Int = 200
+
     func validate() throws {
-        guard Experiments.all.contains(where: { $0.name == name }) else { throw ValidationError(Experiments.unknown(name)) }
+        if name == "lb-ecmp-collisions" {
+            guard (1...100_000).contains(seeds) else { throw ValidationError("--seeds \(seeds) (valid: 1 ... 100000)") }
+            return
+        }
+        guard Experiments.all.contains(where: { $0.name == name }) else { throw ValidationError(Experiments.unknown(name) + ", lb-ecmp-collisions") }
         guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
     }
 
     func run() throws {
+        if name == "lb-ecmp-collisions" { return try collisions() }
         keepFreedMemory()
         var s = ExperimentSettings()
         s.seed = seed
@@ -46,6 +55,31 @@ struct Experiment: ParsableCommand {
         s.progress = true
         let rows = try runExperiment(name, settings: s, json: json, report: report)
         if json { print(String(decoding: try jsonRows(rows), as: UTF8.self)) }
+    }
+}
+
+extension Experiment {
+    /// Balls into bins on the emulator's ECMP.
+    func collisions() throws {
+        if !json { print("lb-ecmp-collisions: 8 flows leaf1 -> leaf2 over 8 spine uplinks, \(seeds) seeds from \(seed) (source ports from the seed; rerun with --seed \(seed))") }
+        let r: ECMPCollisions.Result
+        do {
+            r = try ECMPCollisions.run(seeds: seeds, firstSeed: seed) { k in
+                if !json && (k % 20 == 0 || k == seeds) { FileHandle.standardError.write(Data("\r\u{1B}[K\(k)/\(seeds) seeds".utf8)) }
+            }
+        } catch { throw CLIError("\(error)") }
+        if !json { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if json {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            print(String(decoding: try e.encode(r), as: UTF8.self))
+        } else {
+            print(String(format: "busiest uplink: %.3f flows on average (balls into bins: %.3f, %+.1f%%)", r.meanBusiestFlows, r.expectedBusiestFlows,
+                         (r.meanBusiestFlows / r.expectedBusiestFlows - 1) * 100))
+            print(String(format: "uplinks used:   %.3f of %d on average (balls into bins: %.3f)", r.meanLinksUsed, r.links, r.expectedLinksUsed))
+            let hist = (1...r.flows).map { m in (m, r.busiest.filter { $0 == m }.count) }.filter { $0.1 > 0 }
+            print("busiest uplink carried: " + hist.map { "\($0.0) flows in \($0.1) runs" }.joined(separator: ", "))
+        }
     }
 }
 
