@@ -20,6 +20,10 @@ struct SluiceCommand: ParsableCommand {
               sluice replay in.pcap --program ipv4-router --entries routes.txt --out out
               sluice attach --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
               sluice experiment ina-e2 --report out/e2
+              sluice traffic ddp model=100MB iterations=2 -w ddp.pcap
+              sluice compile ipv4-router --emit ebpf-c
+              sluice attach --backend xdp --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
+              sluice experiment lb-ecmp-collisions
               sluice demo
               sluice tour
             """,
