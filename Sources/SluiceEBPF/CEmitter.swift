@@ -271,10 +271,10 @@ struct CEmitter {
 
     func registerAndCounterMaps() -> [String] {
         var lines: [String] = []
-        for r in program.registers {
-            lines.append("/* register \(r.name): \(r.size) x bit<\(r.width)>; a spin lock per cell for read-modify-write */")
-            lines.append("struct \(EBPFLayout.ident(r.name))_cell { struct bpf_spin_lock lock; __u64 v; };")
-            lines.append("struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, \(max(1, r.size))); __type(key, __u32); __type(value, struct \(EBPFLayout.ident(r.name))_cell); } \(EBPFLayout.mapName(register: r.name)) SEC(\".maps\");")
+        if !program.registers.isEmpty {
+            lines.append("/* registers, one ARRAY of cells (a spin lock each, for read-modify-write): " + program.registers.map { "\($0.name)[\($0.size)] at \(layout.registerBase[$0.name]!)" }.joined(separator: ", ") + " */")
+            lines.append("struct sl_cell { struct bpf_spin_lock lock; __u64 v; };")
+            lines.append("struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, \(layout.registerCells)); __type(key, __u32); __type(value, struct sl_cell); } \(EBPFLayout.registersMap) SEC(\".maps\");")
         }
         for c in program.counters {
             lines.append("/* counter \(c.name): \(c.size) cells of packets and bytes, per CPU */")
@@ -410,7 +410,8 @@ struct CEmitter {
             line("{ /* \(dest) = \(r)[...] */")
             indent += 1
             line("__u32 \(k) = (__u32)(\(i));")
-            line("struct \(EBPFLayout.ident(r))_cell *\(cell) = \(k) < \(reg.size) ? bpf_map_lookup_elem(&\(EBPFLayout.mapName(register: r)), &\(k)) : 0;")
+            line("struct sl_cell *\(cell) = 0;")
+            line("if (\(k) < \(reg.size)) { \(k) += \(layout.registerBase[r]!); \(cell) = bpf_map_lookup_elem(&\(EBPFLayout.registersMap), &\(k)); }")
             try store(dest, "(\(cell) ? \(cell)->v : 0)")
             indent -= 1
             line("}")
@@ -422,7 +423,8 @@ struct CEmitter {
             line("{ /* \(r)[...] = ... */")
             indent += 1
             line("__u32 \(k) = (__u32)(\(i));")
-            line("struct \(EBPFLayout.ident(r))_cell *\(cell) = \(k) < \(reg.size) ? bpf_map_lookup_elem(&\(EBPFLayout.mapName(register: r)), &\(k)) : 0;")
+            line("struct sl_cell *\(cell) = 0;")
+            line("if (\(k) < \(reg.size)) { \(k) += \(layout.registerBase[r]!); \(cell) = bpf_map_lookup_elem(&\(EBPFLayout.registersMap), &\(k)); }")
             line("if (\(cell)) { __u64 nv = (\(v)) & \(Self.mask(reg.width)); bpf_spin_lock(&\(cell)->lock); \(cell)->v = nv; bpf_spin_unlock(&\(cell)->lock); }")
             indent -= 1
             line("}")
@@ -433,7 +435,8 @@ struct CEmitter {
             line("{ /* register action on \(r) */")
             indent += 1
             line("__u32 \(k) = (__u32)(\(i));")
-            line("struct \(EBPFLayout.ident(r))_cell *\(cell) = \(k) < \(reg.size) ? bpf_map_lookup_elem(&\(EBPFLayout.mapName(register: r)), &\(k)) : 0;")
+            line("struct sl_cell *\(cell) = 0;")
+            line("if (\(k) < \(reg.size)) { \(k) += \(layout.registerBase[r]!); \(cell) = bpf_map_lookup_elem(&\(EBPFLayout.registersMap), &\(k)); }")
             line("__u64 \(old) = 0, \(nv) = 0;")
             line("if (\(cell)) {")
             indent += 1

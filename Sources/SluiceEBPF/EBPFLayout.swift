@@ -58,6 +58,10 @@ public struct EBPFLayout: Sendable {
         public var lpmDataBytes: Int
     }
     public let tables: [TableInfo]
+    /// Registers share one ARRAY map (a program may use at most 64 maps): register r's cell i
+    /// is at index `registerBase[r] + i`.
+    public let registerBase: [String: Int]
+    public let registerCells: Int
 
     public static let maxMasks = 16
     public static let maxLinearEntries = 256
@@ -142,6 +146,17 @@ public struct EBPFLayout: Sendable {
                                    actionParams: params, lpmDataBytes: widths.reduce(0) { $0 + $1 / 8 }))
         }
         tables = infos
+        var base: [String: Int] = [:]
+        var cells = 0
+        for r in program.registers {
+            guard r.width <= 64 else {
+                throw EBPFError(program: program.name, construct: "register \(r.name)", reason: "\(r.width)-bit cells (up to 64 on XDP)")
+            }
+            base[r.name] = cells
+            cells += max(1, r.size)
+        }
+        registerBase = base
+        registerCells = max(1, cells)
     }
 
     public func header(_ name: String) -> HeaderSlot? { headers.first { $0.name == name } }
@@ -158,6 +173,7 @@ public struct EBPFLayout: Sendable {
     public static func defaultMapName(table t: String) -> String { "t_" + ident(t) + "_def" }
     public static func masksMapName(table t: String) -> String { "t_" + ident(t) + "_masks" }
     public static func lengthsMapName(table t: String) -> String { "t_" + ident(t) + "_lens" }
-    public static func mapName(register r: String) -> String { "r_" + ident(r) }
+    /// The one map of every register's cells.
+    public static let registersMap = "sluice_registers"
     public static func mapName(counter c: String) -> String { "c_" + ident(c) }
 }

@@ -362,7 +362,7 @@ public final class XDPControlPlane: ControlPlane {
     func registerCell(_ name: String, _ index: Int) throws(ControlPlaneError) -> (Int32, UInt32) {
         guard let r = program.registers.first(where: { $0.name == name }) else { throw ControlPlaneError("no register '\(name)' in program '\(program.name)'") }
         guard index >= 0 && index < r.size else { throw ControlPlaneError("register '\(name)' has \(r.size) cells, index \(index) is outside") }
-        do { return (try xdp.map(EBPFLayout.mapName(register: name)).fd, UInt32(index)) } catch { throw ControlPlaneError("\(error)") }
+        do { return (try xdp.map(EBPFLayout.registersMap).fd, UInt32(xdp.layout.registerBase[name]! + index)) } catch { throw ControlPlaneError("\(error)") }
     }
 
     public func readRegister(_ name: String, index: Int) throws(ControlPlaneError) -> UInt64 {
