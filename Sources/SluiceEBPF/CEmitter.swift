@@ -23,7 +23,7 @@ public enum EBPFBackend {
 
 /// Verdict codes in `sluice_out`.
 public enum EBPFVerdict: UInt32, Sendable {
-    case dropParser = 1, dropIngress = 2, forward = 3, aborted = 4, tooLarge = 5, dropEgress = 6
+    case dropParser = 1, dropIngress = 2, forward = 3, aborted = 4, tooLarge = 5, dropEgress = 6, emptyGroup = 7, multicast = 8
 }
 
 struct CEmitter {
@@ -73,6 +73,7 @@ struct CEmitter {
         head.append(Self.stateAndMaps)
         head.append(contentsOf: try tableMaps())
         head.append(contentsOf: registerAndCounterMaps())
+        if usesMulticast { head.append(Self.multicastMaps) }
 
         out = []
         indent = 1
@@ -89,6 +90,7 @@ struct CEmitter {
         line("deparser_end: ;")
         line("if (s->std[\(std(.drop))]) return sl_finish(SL_DROP_INGRESS, 0);")
         try deparse()
+        if usesMulticast { multicastBranch() }
         if let egress = program.egress {
             // As the runtime: the deparsed bytes are parsed again; metadata and standard fields
             // carry over, headers do not.
@@ -134,12 +136,28 @@ struct CEmitter {
         body.append("    __u32 cur = 0; /* parser cursor, bytes */")
         body.append(contentsOf: out)
         body.append("}")
+        if usesMulticast { body.append(contentsOf: try copyProgram()) }
         body.append("")
         body.append("char LICENSE[] SEC(\"license\") = \"GPL\";")
         return body.joined(separator: "\n") + "\n"
     }
 
     func std(_ f: StandardField) -> Int { EBPFLayout.standardSlot(f) }
+
+    /// Whether anything sets `standard.mcastGrp` (then the object has multicast maps and the
+    /// per-copy program).
+    var usesMulticast: Bool {
+        var stmts = program.ingress + program.actions.flatMap(\.body)
+        while let st = stmts.popLast() {
+            switch st {
+            case .assign(.standard(.mcastGrp), _), .registerRead(.standard(.mcastGrp), _, _): return true
+            case .ifElse(_, let a, let b): stmts += a + b
+            case .apply(_, let o): stmts += o.hit + o.miss + o.actions.flatMap(\.body)
+            default: break
+            }
+        }
+        return false
+    }
 
     /// Whether anything reads `standard.ingressTimestamp` (then each packet pays for the clock).
     var usesIngressTimestamp: Bool {
@@ -166,7 +184,6 @@ struct CEmitter {
                 case .recirculate: throw fail("recirculate in \(where_)", "XDP cannot recirculate a packet")
                 case .resubmit: throw fail("resubmit in \(where_)", "XDP cannot resubmit a packet")
                 case .pushFront, .popFront: throw fail("header stack operation in \(where_)", "header stacks are not supported by the XDP backend yet")
-                case .assign(.standard(.mcastGrp), _): throw fail("multicast (standard.mcastGrp) in \(where_)", "multicast is not supported by the XDP backend yet")
                 case .ifElse(_, let a, let b): try walk(a, where_); try walk(b, where_)
                 case .apply(_, let o): try walk(o.hit, where_); try walk(o.miss, where_); for a in o.actions { try walk(a.body, where_) }
                 default: break
@@ -509,6 +526,100 @@ struct CEmitter {
         guard let s = layout.header(h) else { throw fail("header \(h)", "unknown header") }
         return s
     }
+
+    // MARK: multicast
+
+    /// After ingress: a packet for a group is saved with its metadata in the per-CPU ring, the
+    /// ring slot goes in 4 bytes of XDP metadata (native mode keeps it; generic mode runs the
+    /// copies at once, so the latest slot is the one), and the group's DEVMAP broadcasts it;
+    /// `sluice_copy` then runs egress per destination.
+    mutating func multicastBranch() {
+        let mc = std(.mcastGrp)
+        line("if (s->std[\(mc)] & 0xFFFF) { /* multicast */")
+        indent += 1
+        line("__u32 g = s->std[\(mc)] & 0xFFFF;")
+        line("__u32 *slot = bpf_map_lookup_elem(&sluice_groups, &g);")
+        line("if (!slot) return sl_finish(SL_EMPTY_GROUP, g);")
+        line("__u32 z = 0;")
+        line("__u32 *seq = bpf_map_lookup_elem(&sluice_copy_seq, &z);")
+        line("if (!seq) return sl_finish(SL_ABORTED, 0);")
+        line("__u32 k = (*seq + 1) & 255; *seq = k;")
+        line("struct sluice_copy *c = bpf_map_lookup_elem(&sluice_copies, &k);")
+        line("if (!c) return sl_finish(SL_ABORTED, 0);")
+        line("__builtin_memcpy(c->meta, s->meta, sizeof(c->meta)); __builtin_memcpy(c->std, s->std, sizeof(c->std));")
+        line("if (bpf_xdp_adjust_meta(ctx, -4) == 0) {")
+        line("    void *m = (void *)(long)ctx->data_meta; void *d = (void *)(long)ctx->data;")
+        line("    if (m + 4 <= d) *(__u32 *)m = 0xA5000000 | k;")
+        line("}")
+        line("sl_finish(SL_MULTICAST, g);")
+        line("switch (*slot) {")
+        for k in 0..<Self.groupSlots { line("case \(k): return bpf_redirect_map(&sluice_mc\(k), 0, BPF_F_BROADCAST);") }
+        line("default: return XDP_DROP;")
+        line("}")
+        indent -= 1
+        line("}")
+    }
+
+    static let groupSlots = 4
+
+    /// The program every copy of a multicast packet runs before it leaves its interface.
+    mutating func copyProgram() throws(EBPFError) -> [String] {
+        out = []
+        indent = 1
+        line("__u32 zero = 0;")
+        line("struct sluice_state *s = bpf_map_lookup_elem(&sluice_state, &zero);")
+        line("if (!s) return XDP_DROP;")
+        line("__builtin_memset(s, 0, sizeof(*s));")
+        line("void *data = (void *)(long)ctx->data;")
+        line("void *data_end = (void *)(long)ctx->data_end;")
+        line("void *m = (void *)(long)ctx->data_meta;")
+        line("__u32 k;")
+        line("if (m + 4 <= data && (*(__u32 *)m >> 24) == 0xA5) k = *(__u32 *)m & 255;")
+        line("else { __u32 *seq = bpf_map_lookup_elem(&sluice_copy_seq, &zero); if (!seq) return XDP_DROP; k = *seq & 255; }")
+        line("struct sluice_copy *c = bpf_map_lookup_elem(&sluice_copies, &k);")
+        line("if (!c) return XDP_DROP;")
+        line("__builtin_memcpy(s->meta, c->meta, sizeof(c->meta)); __builtin_memcpy(s->std, c->std, sizeof(c->std));")
+        line("__u32 ifx = ctx->egress_ifindex;")
+        line("__u32 *port = ifx < SL_IFINDEX_MAX ? bpf_map_lookup_elem(&sluice_ports, &ifx) : 0;")
+        line("__u32 p = port ? *port : 0;")
+        line("__u32 rk = ((__u32)(s->std[\(std(.mcastGrp))] & 0xFFFF) << 16) | (p & 0xFFFF);")
+        line("__u32 *rid = bpf_map_lookup_elem(&sluice_rids, &rk);")
+        line("s->std[\(std(.egressPort))] = p; s->std[\(std(.egressRid))] = rid ? *rid : 0;")
+        line("s->std[\(std(.instanceType))] = 3; /* replica */")
+        line("s->std[\(std(.packetLength))] = (__u64)(data_end - data);")
+        line("s->std[\(std(.drop))] = 0; s->std[\(std(.parserError))] = 0;")
+        line("__u32 cur = 0;")
+        if let egress = program.egress {
+            pp = "c_"; rejectVerdict = "SL_DROP_EGRESS"
+            try parser()
+            exitLabel = "c_egress_end"
+            try block(egress)
+            line("c_egress_end: ;")
+            exitLabel = "c_deparser_end"
+            try block(program.deparser.statements)
+            line("c_deparser_end: ;")
+            line("if (s->std[\(std(.drop))]) return sl_finish(SL_DROP_EGRESS, p);")
+            try deparse()
+        }
+        line("return XDP_PASS;")
+        return ["", "/* Each copy of a multicast packet, before it leaves: egress with the replica's port and rid. */",
+                "SEC(\"xdp/devmap\")", "int sluice_copy(struct xdp_md *ctx)", "{"] + out + ["}"]
+    }
+
+    static let multicastMaps = """
+
+        /* Multicast: group -> DEVMAP slot; (group << 16 | port) -> replica id; one DEVMAP_HASH per
+           slot (port -> interface and the per-copy program); the packets in flight, per CPU. */
+        struct sluice_copy { __u64 meta[SL_META]; __u64 std[SL_STD]; };
+        struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 256); __type(key, __u32); __type(value, struct sluice_copy); } sluice_copies SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } sluice_copy_seq SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, __u32); __type(value, __u32); } sluice_groups SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4096); __type(key, __u32); __type(value, __u32); } sluice_rids SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, struct bpf_devmap_val); } sluice_mc0 SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, struct bpf_devmap_val); } sluice_mc1 SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, struct bpf_devmap_val); } sluice_mc2 SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, struct bpf_devmap_val); } sluice_mc3 SEC(".maps");
+        """
 
     // MARK: checksums and the deparser
 
@@ -959,7 +1070,7 @@ struct CEmitter {
 
         /* Per CPU: the last packet's outcome (tests read it after BPF_PROG_TEST_RUN) and packets
            by outcome (index: verdict). */
-        struct sluice_out { __u32 verdict; __u32 port; __u64 count[8]; };
+        struct sluice_out { __u32 verdict; __u32 port; __u64 count[16]; };
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct sluice_out); } sluice_out SEC(".maps");
 
         #define SL_DROP_PARSER 1
@@ -968,12 +1079,14 @@ struct CEmitter {
         #define SL_ABORTED 4
         #define SL_TOO_LARGE 5
         #define SL_DROP_EGRESS 6
+        #define SL_EMPTY_GROUP 7
+        #define SL_MULTICAST 8
 
         static __always_inline int sl_finish(__u32 verdict, __u32 port)
         {
             __u32 zero = 0;
             struct sluice_out *o = bpf_map_lookup_elem(&sluice_out, &zero);
-            if (o) { o->verdict = verdict; o->port = port; o->count[verdict & 7] += 1; }
+            if (o) { o->verdict = verdict; o->port = port; o->count[verdict & 15] += 1; }
             return verdict == SL_FORWARD ? XDP_TX : (verdict == SL_ABORTED ? XDP_ABORTED : XDP_DROP);
         }
 

@@ -388,11 +388,11 @@ public final class XDPControlPlane: ControlPlane {
     }
 
     public func setMulticastGroup(_ group: UInt16, _ members: [MulticastMember]) throws(ControlPlaneError) {
-        throw ControlPlaneError("multicast groups are not supported by the XDP backend yet")
+        do { try xdp.setMulticastGroup(group, members.map { ($0.port, $0.rid) }) } catch { throw ControlPlaneError("\(error)") }
     }
 
     public func deleteMulticastGroup(_ group: UInt16) throws(ControlPlaneError) {
-        throw ControlPlaneError("multicast groups are not supported by the XDP backend yet")
+        do { try xdp.deleteMulticastGroup(group) } catch { throw ControlPlaneError("\(error)") }
     }
 
     public func drainDigests() -> [DigestMessage] { [] }

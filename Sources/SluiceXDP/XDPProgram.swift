@@ -11,6 +11,11 @@ public final class XDPProgram {
     public let layout: EBPFLayout
     let object: OpaquePointer
     public let programFD: Int32
+    /// The per-copy program of multicast (`sluice_copy`), or -1.
+    public let copyFD: Int32
+    /// Multicast groups: DEVMAP slot and members; ports' interfaces once attached.
+    var groups: [UInt16: (slot: Int, members: [(port: UInt16, rid: UInt16)])] = [:]
+    var interfaces: [UInt16: UInt32] = [:]
     /// The interfaces this object attached to (detached on `detachAll` and at deinit).
     public private(set) var attached: [(ifindex: Int32, flags: UInt32)] = []
 
@@ -45,11 +50,12 @@ public final class XDPProgram {
             throw XDPError("the kernel refused program '\(program.name)': \(String(cString: strerror(-rc)))\(why)\(tail.isEmpty ? "" : "\nverifier log:\n" + tail)")
         }
         object = obj
-        guard let prog = bpf_object__next_program(obj, nil) else {
+        guard let prog = bpf_object__find_program_by_name(obj, "sluice_" + EBPFLayoutName.ident(program.name)) ?? bpf_object__next_program(obj, nil) else {
             bpf_object__close(obj)
             throw XDPError("\(path): no program in the object")
         }
         programFD = bpf_program__fd(prog)
+        copyFD = bpf_object__find_program_by_name(obj, "sluice_copy").map { bpf_program__fd($0) } ?? -1
     }
 
     deinit {
@@ -160,6 +166,8 @@ public final class XDPProgram {
             throw XDPError("\(name): cannot add it to the redirect map: \(String(cString: strerror(errno)))")
         }
         try updatePorts(ifindex: UInt32(ifindex), port: UInt32(port))
+        interfaces[port] = UInt32(ifindex)
+        try refreshMulticast()
         func tryAttach(_ flags: UInt32) -> Int32 { sluice_xdp_attach(ifindex, programFD, flags) }
         var used = mode
         var rc: Int32
@@ -179,6 +187,68 @@ public final class XDPProgram {
         }
         attached.append((ifindex, used == .native ? sluice_xdp_flag_drv() : sluice_xdp_flag_skb()))
         return used
+    }
+
+    // MARK: multicast
+
+    /// Members of `group` (one copy per port: a port listed twice keeps its last rid). Copies go
+    /// to the ports attached so far and to ports attached later.
+    public func setMulticastGroup(_ group: UInt16, _ members: [(port: UInt16, rid: UInt16)]) throws {
+        guard copyFD >= 0 else { throw XDPError("program '\(program.name)' sends nothing to a multicast group") }
+        let slot: Int
+        if let g = groups[group] { slot = g.slot } else {
+            let used = Set(groups.values.map(\.slot))
+            guard let free = (0..<4).first(where: { !used.contains($0) }) else {
+                throw XDPError("a 5th multicast group: the XDP backend has 4 group slots")
+            }
+            slot = free
+        }
+        try clearSlot(group)
+        groups[group] = (slot, members)
+        var g = UInt32(group), v = UInt32(slot)
+        let gm = try map("sluice_groups")
+        guard bpf_map_update_elem(gm.fd, &g, &v, 0) == 0 else { throw XDPError("sluice_groups: \(String(cString: strerror(errno)))") }
+        let rm = try map("sluice_rids")
+        for m in members {
+            var k = UInt32(group) << 16 | UInt32(m.port), r = UInt32(m.rid)
+            guard bpf_map_update_elem(rm.fd, &k, &r, 0) == 0 else { throw XDPError("sluice_rids: \(String(cString: strerror(errno)))") }
+        }
+        try refreshMulticast()
+    }
+
+    public func deleteMulticastGroup(_ group: UInt16) throws {
+        guard groups[group] != nil else { return }
+        try clearSlot(group)
+        var g = UInt32(group)
+        _ = bpf_map_delete_elem(try map("sluice_groups").fd, &g)
+        groups[group] = nil
+    }
+
+    func clearSlot(_ group: UInt16) throws {
+        guard let old = groups[group] else { return }
+        let dm = try map("sluice_mc\(old.slot)")
+        let rm = try map("sluice_rids")
+        for m in old.members {
+            var k = UInt32(m.port)
+            _ = bpf_map_delete_elem(dm.fd, &k)
+            var r = UInt32(group) << 16 | UInt32(m.port)
+            _ = bpf_map_delete_elem(rm.fd, &r)
+        }
+    }
+
+    /// Each group's DEVMAP: its members' ports whose interfaces are known, with the copy program.
+    func refreshMulticast() throws {
+        for (_, g) in groups {
+            let dm = try map("sluice_mc\(g.slot)")
+            for m in g.members {
+                guard let ifindex = interfaces[m.port] else { continue }
+                var k = UInt32(m.port)
+                var v = (ifindex, copyFD)
+                guard bpf_map_update_elem(dm.fd, &k, &v, 0) == 0 else {
+                    throw XDPError("multicast to port \(m.port): \(String(cString: strerror(errno)))")
+                }
+            }
+        }
     }
 
     /// Detach from every interface this program attached to.
@@ -221,13 +291,18 @@ public final class XDPProgram {
         var key: UInt32 = 0
         guard bpf_map_lookup_elem(m.fd, &key, &values) == 0 else { throw XDPError("sluice_out read: \(String(cString: strerror(errno)))") }
         var r: [UInt32: UInt64] = [:]
-        for v in 1...6 as ClosedRange<UInt32> {
+        for v in 1...8 as ClosedRange<UInt32> {
             r[v] = (0..<Self.possibleCPUs).reduce(UInt64(0)) { sum, cpu in
                 sum + values.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: cpu * stride + 8 + 8 * Int(v), as: UInt64.self) }
             }
         }
         return r
     }
+}
+
+/// The C identifier of a program name (as `EBPFLayout` makes them).
+enum EBPFLayoutName {
+    static func ident(_ s: String) -> String { String(s.map { $0.isLetter || $0.isNumber ? $0 : "_" }) }
 }
 
 public struct XDPError: Error, CustomStringConvertible, Sendable {

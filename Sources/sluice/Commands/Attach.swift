@@ -304,7 +304,8 @@ extension Attach {
     func printXDP(_ xdp: XDPProgram, json: Bool) {
         let o = (try? xdp.outcomes()) ?? [:]
         let names: [(String, EBPFVerdictName)] = [("forwarded", .forward), ("parser_drops", .dropParser), ("ingress_drops", .dropIngress),
-                                                   ("egress_drops", .dropEgress), ("aborted", .aborted), ("too_large", .tooLarge)]
+                                                   ("egress_drops", .dropEgress), ("multicast", .multicast), ("empty_group", .emptyGroup),
+                                                   ("aborted", .aborted), ("too_large", .tooLarge)]
         if json {
             let items = names.map { "\"\($0.0)\": \(o[$0.1.rawValue] ?? 0)" }
             print("{\"backend\": \"xdp\", \"program\": \"\(program)\", \(items.joined(separator: ", "))}")
