@@ -112,15 +112,21 @@ struct CEmitter {
             line("e_deparser_end: ;")
             line("if (s->std[\(std(.drop))]) return sl_finish(SL_DROP_EGRESS, 0);")
             try deparse()
-            line("return sl_forward(ctx, s->std[\(std(.egressPort))] & 0x1FF, s->std[\(std(.ingressPort))]);")
+            line("return sl_forward(ctx, s->std[\(std(.egressPort))] & 0x1FF, s->std[\(std(.ingressPort))], on_cpu);")
         } else {
-            line("return sl_forward(ctx, s->std[\(std(.egressSpec))] & 0x1FF, s->std[\(std(.ingressPort))]);")
+            line("return sl_forward(ctx, s->std[\(std(.egressSpec))] & 0x1FF, s->std[\(std(.ingressPort))], on_cpu);")
         }
 
         var body = head
         body.append("")
-        body.append("SEC(\"xdp\")")
-        body.append("int sluice_\(EBPFLayout.ident(program.name))(struct xdp_md *ctx)")
+        let name = "sluice_\(EBPFLayout.ident(program.name))"
+        if serialized {
+            body.append("/* The program keeps state (registers): every packet is processed on CPU 0, in order, as a")
+            body.append("   switch pipeline would (a multi-register update is then atomic); the entry point hands it")
+            body.append("   over through a CPUMAP. */")
+            body.append("struct { __uint(type, BPF_MAP_TYPE_CPUMAP); __uint(max_entries, 1); __type(key, __u32); __type(value, struct bpf_cpumap_val); } sluice_cpus SEC(\".maps\");")
+        }
+        body.append("static __always_inline int sl_pipeline(struct xdp_md *ctx, int on_cpu)")
         body.append("{")
         body.append("    __u32 zero = 0;")
         body.append("    struct sluice_state *s = bpf_map_lookup_elem(&sluice_state, &zero);")
@@ -136,6 +142,19 @@ struct CEmitter {
         body.append("    __u32 cur = 0; /* parser cursor, bytes */")
         body.append(contentsOf: out)
         body.append("}")
+        body.append("")
+        body.append("SEC(\"xdp\")")
+        body.append("int \(name)(struct xdp_md *ctx)")
+        body.append(serialized ? "{ return bpf_redirect_map(&sluice_cpus, 0, 0); }" : "{ return sl_pipeline(ctx, 0); }")
+        if serialized {
+            body.append("")
+            body.append("SEC(\"xdp/cpumap\")")
+            body.append("int sluice_cpu(struct xdp_md *ctx) { return sl_pipeline(ctx, 1); }")
+            body.append("")
+            body.append("/* The same pipeline without the hand-over, for BPF_PROG_TEST_RUN (one packet at a time). */")
+            body.append("SEC(\"xdp\")")
+            body.append("int sluice_test(struct xdp_md *ctx) { return sl_pipeline(ctx, 0); }")
+        }
         if usesMulticast { body.append(contentsOf: try copyProgram()) }
         body.append("")
         body.append("char LICENSE[] SEC(\"license\") = \"GPL\";")
@@ -143,6 +162,9 @@ struct CEmitter {
     }
 
     func std(_ f: StandardField) -> Int { EBPFLayout.standardSlot(f) }
+
+    /// Programs with registers run on one CPU (see `emit`).
+    var serialized: Bool { !program.registers.isEmpty }
 
     /// Whether anything sets `standard.mcastGrp` (then the object has multicast maps and the
     /// per-copy program).
@@ -1091,10 +1113,10 @@ struct CEmitter {
         }
 
         /* Out of `port`: back out of the ingress interface, or redirected through sluice_tx. */
-        static __always_inline int sl_forward(struct xdp_md *ctx, __u32 port, __u64 in_port)
+        static __always_inline int sl_forward(struct xdp_md *ctx, __u32 port, __u64 in_port, int on_cpu)
         {
             int r = sl_finish(SL_FORWARD, port);
-            if (port == in_port) return r;
+            if (port == in_port && !on_cpu) return r;   /* a CPUMAP program cannot XDP_TX */
             return bpf_redirect_map(&sluice_tx, port, 0);
         }
         """

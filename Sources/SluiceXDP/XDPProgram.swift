@@ -13,6 +13,9 @@ public final class XDPProgram {
     public let programFD: Int32
     /// The per-copy program of multicast (`sluice_copy`), or -1.
     public let copyFD: Int32
+    /// What BPF_PROG_TEST_RUN runs: the pipeline itself (stateful programs' entry only hands
+    /// packets to CPU 0).
+    public let testFD: Int32
     /// Multicast groups: DEVMAP slot and members; ports' interfaces once attached.
     var groups: [UInt16: (slot: Int, members: [(port: UInt16, rid: UInt16)])] = [:]
     var interfaces: [UInt16: UInt32] = [:]
@@ -56,6 +59,17 @@ public final class XDPProgram {
         }
         programFD = bpf_program__fd(prog)
         copyFD = bpf_object__find_program_by_name(obj, "sluice_copy").map { bpf_program__fd($0) } ?? -1
+        testFD = bpf_object__find_program_by_name(obj, "sluice_test").map { bpf_program__fd($0) } ?? programFD
+        // Stateful programs run on CPU 0: the entry point hands packets over through a CPUMAP.
+        if let cpu = bpf_object__find_program_by_name(obj, "sluice_cpu"), let m = bpf_object__find_map_by_name(obj, "sluice_cpus") {
+            var key: UInt32 = 0
+            var value = (UInt32(2048), bpf_program__fd(cpu))   // struct bpf_cpumap_val: qsize, program fd
+            guard bpf_map_update_elem(bpf_map__fd(m), &key, &value, 0) == 0 else {
+                let e = String(cString: strerror(errno))
+                bpf_object__close(obj)
+                throw XDPError("program '\(program.name)': cannot set up the CPUMAP that serializes it: \(e)")
+            }
+        }
     }
 
     deinit {
@@ -104,7 +118,7 @@ public final class XDPProgram {
         var retval: UInt32 = 0, duration: UInt32 = 0
         let rc = packet.withUnsafeBytes { inp in
             out.withUnsafeMutableBytes { o in
-                sluice_bpf_test_run(programFD, inp.baseAddress, UInt32(packet.count), o.baseAddress, &outLen, &retval, max(1, `repeat`), &duration)
+                sluice_bpf_test_run(testFD, inp.baseAddress, UInt32(packet.count), o.baseAddress, &outLen, &retval, max(1, `repeat`), &duration)
             }
         }
         guard rc == 0 else { throw XDPError("BPF_PROG_TEST_RUN failed: \(String(cString: strerror(-rc))) (\(packet.count)-byte frame)") }

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import SluiceIR
+import SluicePrograms
+import SluiceRuntime
+import SluiceTesting
+import SluiceXDP
+
+/// In-network aggregation in the kernel: `switchml` attached at XDP to three switch ports (in
+/// this namespace), a worker namespace on each, `sluice allreduce --transport udp` in each
+/// against the switch's service address: every int32 sum is exact. Packets are processed on
+/// one CPU (the program has registers), so each slot's multi-register update is atomic.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and attaches XDP programs (CI runs as root)"))
+struct AggregationXDPTests {
+    @Test(arguments: ["generic", "native"])
+    func workersSumExactlyThroughSwitchmlInXDP(_ mode: String) throws {
+        let tag = "sg\(getpid() % 10_000)\(mode.prefix(1))", n = 3
+        let workers = (0..<n).map { "\(tag)w\($0)" }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-agg-\(tag)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer {
+            for w in workers { _ = try? ChildProcess.run("/usr/sbin/ip", ["netns", "del", w]) }
+            for i in 0..<n { _ = try? ChildProcess.run("/usr/sbin/ip", ["link", "del", "\(tag)s\(i)"]) }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        var members: [SwitchML.Worker] = []
+        for (i, w) in workers.enumerated() {
+            try sh("/usr/sbin/ip", ["netns", "add", w])
+            try sh("/usr/sbin/ip", ["netns", "exec", w, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+            try sh("/usr/sbin/ip", ["-n", w, "link", "set", "lo", "up"])
+            try sh("/usr/sbin/ip", ["link", "add", "\(tag)s\(i)", "type", "veth", "peer", "name", "\(tag)e\(i)", "netns", w])
+            _ = try? ChildProcess.run("/usr/sbin/sysctl", ["-qw", "net.ipv6.conf.\(tag)s\(i).disable_ipv6=1"])
+            try sh("/usr/sbin/ip", ["link", "set", "\(tag)s\(i)", "up"])
+            try sh("/usr/sbin/ip", ["-n", w, "link", "set", "\(tag)e\(i)", "up"])
+            try sh("/usr/sbin/ip", ["-n", w, "addr", "add", "10.0.0.\(i + 1)/24", "dev", "\(tag)e\(i)"])
+            let swMAC = try mac(nil, "\(tag)s\(i)"), wMAC = try mac(w, "\(tag)e\(i)")
+            try sh("/usr/sbin/ip", ["-n", w, "route", "add", "10.255.255.1", "dev", "\(tag)e\(i)"])
+            try sh("/usr/sbin/ip", ["-n", w, "neigh", "add", "10.255.255.1", "lladdr", swMAC, "dev", "\(tag)e\(i)"])
+            members.append(SwitchML.Worker(ip: 0x0A00_0001 + UInt32(i), mac: UInt64(wMAC.split(separator: ":").joined(), radix: 16)!,
+                                           udpPort: UInt16(40_000 + i), switchPort: UInt16(i + 1)))
+        }
+        if mode == "native" {
+            let pass = dir + "/pass.o"
+            try XDPPassProgram.compile(to: pass)
+            for (i, w) in workers.enumerated() {
+                try sh("/usr/sbin/ip", ["-n", w, "link", "set", "\(tag)e\(i)", "xdpdrv", "obj", pass, "sec", "xdp"])
+            }
+        }
+        let xdp = try XDPProgram(try ProgramRegistry.named("switchml")!.build().verified())
+        let cp = try XDPControlPlane(xdp)
+        try SwitchML.install(SwitchML.Job(job: 1, udpPort: 0xBEE1, slotBase: 0, slots: 64, group: 2, workers: members), into: cp)
+        defer { xdp.detachAll() }
+        for i in 0..<n { _ = try xdp.attach(interface: "\(tag)s\(i)", port: UInt16(i + 1), mode: mode == "native" ? .native : .generic) }
+
+        let runs = try (0..<n).map { i in
+            try ChildProcess("/usr/sbin/ip", ["netns", "exec", workers[i], sluiceBinary, "allreduce", "--transport", "udp",
+                                              "--aggregator", "10.255.255.1", "--rank", "\(i)", "--workers", "\(n)", "--size", "1MB",
+                                              "--seed", "11", "--timeout", "60", "--json"])
+        }
+        for (i, r) in runs.enumerated() {
+            #expect(r.wait(seconds: 90) == 0, "worker \(i): \(r.errorText)")
+            #expect(r.outputText.contains("\"correct\": true"), "worker \(i): \(r.outputText)")
+        }
+        let o = try xdp.outcomes()
+        #expect((o[8] ?? 0) > 0, "no result was multicast: \(o)")
+    }
+
+    func mac(_ ns: String?, _ i: String) throws -> String {
+        let out = try sh("/usr/sbin/ip", (ns.map { ["-n", $0] } ?? []) + ["-o", "link", "show", i]).out
+        guard let r = out.range(of: "link/ether ") else { throw LabError("no MAC for \(i): \(out)") }
+        return String(out[r.upperBound...].prefix(17))
+    }
+}
