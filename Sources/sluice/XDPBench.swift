@@ -24,8 +24,8 @@ struct XDPBenchCommand: ParsableCommand {
             socket_agg_elements_per_s: 4 `sluice allreduce` workers in namespaces of their own, each \
             with a veth to an aggregator namespace running `sluice aggregator --backend socket`, \
             reducing --agg-size of int32 (elements per second per worker, the slowest). \
-            xdp_agg_elements_per_s needs switchml on XDP, which the backend does not compile yet: \
-            it and agg_ratio are printed as null.
+            xdp_agg_elements_per_s: the same workers through `switchml` attached at XDP (native mode) \
+            to the switch ends of their veths; agg_ratio = xdp / socket.
             """)
 
     @Option(help: "Frames sent per veth run.")
@@ -180,11 +180,14 @@ struct XDPBenchCommand: ParsableCommand {
             pcapFwd.append(f2 / s2.seconds / 1e6)
         }
         // (c) aggregation through the socket aggregator.
-        var socketAgg: [Double] = []
+        var socketAgg: [Double] = [], xdpAgg: [Double] = []
         for r in 1...`repeat` {
             try checkStop()
             progress("socket aggregation: run \(r)/\(`repeat`)")
             socketAgg.append(try aggregationRun(me))
+            try checkStop()
+            progress("XDP aggregation: run \(r)/\(`repeat`)")
+            xdpAgg.append(try xdpAggregationRun(me))
         }
         progress("")
         if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
@@ -193,7 +196,8 @@ struct XDPBenchCommand: ParsableCommand {
             ("testrun_ratio", f3(xdpTestrun / runtimeMpps)),
             ("sender_mpps", f3(median(sender))), ("xdp_router_mpps", f3(median(xdpFwd))), ("pcap_router_mpps", f3(median(pcapFwd))),
             ("router_ratio", f3(median(xdpFwd) / median(pcapFwd))), ("xdp_share_of_sender", f3(median(xdpFwd) / median(sender))),
-            ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", "null"), ("socket_agg_elements_per_s", f3(median(socketAgg))), ("agg_ratio", "null"),
+            ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", f3(median(xdpAgg))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
+            ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))),
             ("packets", "\(packets)"), ("repeat", "\(`repeat`)"), ("routes", "\(routes)"),
         ]
         if json {
@@ -204,6 +208,70 @@ struct XDPBenchCommand: ParsableCommand {
     }
 
     func f3(_ x: Double) -> String { x.isFinite ? String(format: "%.3f", x) : "null" }
+
+    /// Four workers in namespaces of their own, their veths' other ends in this namespace with
+    /// `switchml` attached at XDP (native; the workers' ends run a pass program so redirected
+    /// copies are received): elements per second of the slowest worker.
+    func xdpAggregationRun(_ me: String) throws -> Double {
+        let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
+        let tag = "sbx\(getpid() % 10_000)", n = 4
+        let workers = (0..<n).map { "\(tag)w\($0)" }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-xagg-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer {
+            for w in workers { _ = try? runTool(ip, ["netns", "del", w]) }
+            for i in 0..<n { _ = try? runTool(ip, ["link", "del", "\(tag)s\(i)"]) }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        func run(_ args: [String]) throws -> String {
+            let r = try runTool(ip, args)
+            if r.status != 0 { throw CLIError("ip \(args.joined(separator: " ")): \(r.err)") }
+            return r.out
+        }
+        func mac(_ args: [String]) throws -> String {
+            let out = try run(args)
+            guard let r = out.range(of: "link/ether ") else { throw CLIError("no MAC in \(out)") }
+            return String(out[r.upperBound...].prefix(17))
+        }
+        let pass = dir + "/pass.o"
+        try EBPFObjectCompiler.compile(source: "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC(\"xdp\") int pass(struct xdp_md *c) { return XDP_PASS; }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n", output: pass)
+        var members: [SwitchML.Worker] = []
+        for (i, w) in workers.enumerated() {
+            _ = try run(["netns", "add", w])
+            _ = try run(["-n", w, "link", "set", "lo", "up"])
+            _ = try run(["link", "add", "\(tag)s\(i)", "type", "veth", "peer", "name", "\(tag)e\(i)", "netns", w])
+            _ = try? runTool("/usr/sbin/sysctl", ["-qw", "net.ipv6.conf.\(tag)s\(i).disable_ipv6=1"])
+            _ = try run(["link", "set", "\(tag)s\(i)", "up"])
+            _ = try run(["-n", w, "link", "set", "\(tag)e\(i)", "up"])
+            _ = try run(["-n", w, "addr", "add", "10.0.0.\(i + 1)/24", "dev", "\(tag)e\(i)"])
+            let swMAC = try mac(["-o", "link", "show", "\(tag)s\(i)"]), wMAC = try mac(["-n", w, "-o", "link", "show", "\(tag)e\(i)"])
+            _ = try run(["-n", w, "route", "add", "10.255.255.1", "dev", "\(tag)e\(i)"])
+            _ = try run(["-n", w, "neigh", "add", "10.255.255.1", "lladdr", swMAC, "dev", "\(tag)e\(i)"])
+            _ = try run(["-n", w, "link", "set", "\(tag)e\(i)", "xdpdrv", "obj", pass, "sec", "xdp"])
+            members.append(SwitchML.Worker(ip: 0x0A00_0001 + UInt32(i), mac: UInt64(wMAC.split(separator: ":").joined(), radix: 16)!,
+                                           udpPort: UInt16(40_000 + i), switchPort: UInt16(i + 1)))
+        }
+        let xdp: XDPProgram
+        do {
+            xdp = try XDPProgram(try ProgramRegistry.named("switchml")!.build().verified())
+            let cp = try XDPControlPlane(xdp)
+            try SwitchML.install(SwitchML.Job(job: 1, udpPort: 0xBEE1, slotBase: 0, slots: 64, group: 2, workers: members), into: cp)
+            for i in 0..<n { _ = try xdp.attach(interface: "\(tag)s\(i)", port: UInt16(i + 1), mode: .native) }
+        } catch { throw CLIError("\(error)") }
+        defer { xdp.detachAll() }
+        let runs = try (0..<n).map { w in
+            try ChildProcess(ip, ["netns", "exec", workers[w], me, "allreduce", "--transport", "udp", "--aggregator", "10.255.255.1",
+                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--json"])
+        }
+        var slowest = Double.infinity
+        for r in runs {
+            guard r.wait(seconds: 300) == 0, r.outputText.contains("\"correct\": true"), let eps = jsonNumber(r.outputText, "elements_per_s") else {
+                throw CLIError("an XDP aggregation worker failed: \(r.errorText)\(r.outputText)")
+            }
+            slowest = min(slowest, eps)
+        }
+        return slowest
+    }
 
     /// Four workers and the socket aggregator in namespaces of their own (removed at the end):
     /// elements per second of the slowest worker.
