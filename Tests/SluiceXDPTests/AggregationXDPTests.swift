@@ -65,6 +65,46 @@ struct AggregationXDPTests {
         #expect((o[8] ?? 0) > 0, "no result was multicast: \(o)")
     }
 
+    /// The same through the command line: `sluice aggregator --backend xdp` (results to the
+    /// broadcast MAC: no worker MACs given) and `sluice allreduce` workers.
+    @Test func workersSumExactlyThroughTheXDPAggregatorCommand() throws {
+        let tag = "sc\(getpid() % 10_000)", n = 3
+        let workers = (0..<n).map { "\(tag)w\($0)" }
+        defer {
+            for w in workers { _ = try? ChildProcess.run("/usr/sbin/ip", ["netns", "del", w]) }
+            for i in 0..<n { _ = try? ChildProcess.run("/usr/sbin/ip", ["link", "del", "\(tag)s\(i)"]) }
+        }
+        for (i, w) in workers.enumerated() {
+            try sh("/usr/sbin/ip", ["netns", "add", w])
+            try sh("/usr/sbin/ip", ["netns", "exec", w, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+            try sh("/usr/sbin/ip", ["-n", w, "link", "set", "lo", "up"])
+            try sh("/usr/sbin/ip", ["link", "add", "\(tag)s\(i)", "type", "veth", "peer", "name", "\(tag)e\(i)", "netns", w])
+            _ = try? ChildProcess.run("/usr/sbin/sysctl", ["-qw", "net.ipv6.conf.\(tag)s\(i).disable_ipv6=1"])
+            try sh("/usr/sbin/ip", ["link", "set", "\(tag)s\(i)", "up"])
+            try sh("/usr/sbin/ip", ["-n", w, "link", "set", "\(tag)e\(i)", "up"])
+            try sh("/usr/sbin/ip", ["-n", w, "addr", "add", "10.0.0.\(i + 1)/24", "dev", "\(tag)e\(i)"])
+            try sh("/usr/sbin/ip", ["-n", w, "route", "add", "10.255.255.1", "dev", "\(tag)e\(i)"])
+            try sh("/usr/sbin/ip", ["-n", w, "neigh", "add", "10.255.255.1", "lladdr", try mac(nil, "\(tag)s\(i)"), "dev", "\(tag)e\(i)"])
+        }
+        let agg = try ChildProcess(sluiceBinary, ["aggregator", "--backend", "xdp", "--mode", "generic", "--duration", "60"]
+                                   + (0..<n).flatMap { ["--port", "\($0 + 1)=\(tag)s\($0)", "--worker", "10.0.0.\($0 + 1)"] })
+        defer { agg.terminate() }
+        #expect(agg.waitForError(containing: "Ctrl-C to stop", seconds: 60), "\(agg.errorText)")
+        let runs = try (0..<n).map { i in
+            try ChildProcess("/usr/sbin/ip", ["netns", "exec", workers[i], sluiceBinary, "allreduce", "--transport", "udp",
+                                              "--aggregator", "10.255.255.1", "--rank", "\(i)", "--workers", "\(n)", "--size", "512KB",
+                                              "--dtype", i == 0 ? "int32" : "int32", "--seed", "12", "--timeout", "60", "--json"])
+        }
+        for (i, r) in runs.enumerated() {
+            #expect(r.wait(seconds: 90) == 0, "worker \(i): \(r.errorText)")
+            #expect(r.outputText.contains("\"correct\": true"), "worker \(i): \(r.outputText)")
+        }
+        agg.signal(SIGTERM)
+        #expect(agg.wait(seconds: 20) == 0, "\(agg.errorText)")
+        #expect(agg.outputText.contains("results multicast"), "\(agg.outputText)")
+        for i in 0..<n { #expect(try !sh("/usr/sbin/ip", ["link", "show", "\(tag)s\(i)"]).out.contains("xdp"), "left attached") }
+    }
+
     func mac(_ ns: String?, _ i: String) throws -> String {
         let out = try sh("/usr/sbin/ip", (ns.map { ["-n", $0] } ?? []) + ["-o", "link", "show", i]).out
         guard let r = out.range(of: "link/ether ") else { throw LabError("no MAC for \(i): \(out)") }

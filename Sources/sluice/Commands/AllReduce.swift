@@ -3,6 +3,9 @@ import Foundation
 import SluiceML
 import SluicePcap
 import SluiceEmulator
+import SluiceIR
+import SluicePrograms
+import SluiceXDP
 
 /// `IP` or `IP:PORT` (IPv4), with the port defaulting to `port`.
 func parseEndpoint(_ text: String, defaultPort: UInt16, option: String) throws -> (ip: UInt32, port: UInt16) {
@@ -30,12 +33,25 @@ struct AggregatorCommand: ParsableCommand {
             List the workers in rank order (--worker IP or IP:PORT; the port defaults to 40000 + rank, \\
             what `sluice allreduce` binds). Runs until Ctrl-C, SIGTERM or --duration. Example:
               sluice aggregator --backend socket --worker 10.1.0.2 --worker 10.1.1.2 --worker 10.1.2.2
+
+            --backend xdp attaches `switchml` at XDP to one interface per worker (--port N=IFACE, \
+            worker k behind port k + 1) and installs the job: workers send to 10.255.255.1 (give them \
+            a route and a neighbour entry for it through the interface) and results come back to \
+            each worker's address and port 40000 + rank, to its MAC (--worker IP=MAC; broadcast \
+            when omitted). Needs root and clang. Example:
+              sluice aggregator --backend xdp --port 1=veth1 --port 2=veth2 --worker 10.0.0.1 --worker 10.0.0.2
             """)
 
-    enum Backend: String, ExpressibleByArgument, CaseIterable { case socket }
+    enum Backend: String, ExpressibleByArgument, CaseIterable { case socket, xdp }
 
-    @Option(help: "Where the program runs: socket (the runtime over a UDP socket).")
+    @Option(help: "Where the program runs: socket (the runtime over a UDP socket) or xdp (switchml in the kernel).")
     var backend: Backend = .socket
+
+    @Option(name: .customLong("port"), help: "xdp: N=IFACE, the interface of the worker of rank N - 1; repeat for each.")
+    var ports: [String] = []
+
+    @Option(help: "xdp: attach mode (native, generic, auto).")
+    var mode: String = "auto"
 
     @Option(help: "Address and port to listen on.")
     var listen: String = "0.0.0.0:\(SocketAggregator.servicePort)"
@@ -54,6 +70,7 @@ struct AggregatorCommand: ParsableCommand {
 
     func run() throws {
         guard !workers.isEmpty else { throw ValidationError("give the workers in rank order: --worker IP[:PORT] for each") }
+        if backend == .xdp { return try runXDP() }
         let l = try parseEndpoint(listen, defaultPort: SocketAggregator.servicePort, option: "--listen")
         let members = try workers.enumerated().map { r, w in
             let e = try parseEndpoint(w, defaultPort: UInt16(40_000 + r), option: "--worker")
@@ -66,6 +83,56 @@ struct AggregatorCommand: ParsableCommand {
         FileHandle.standardError.write("aggregator (socket backend) on port \(agg.port) for \(members.count) workers; Ctrl-C to stop\n".data(using: .utf8)!)
         agg.serve { StopSignal.requested != nil || (deadline.map { monotonicNanoseconds() >= $0 } ?? false) }
         print("updates \(agg.updates), results sent \(agg.sent)")
+    }
+}
+
+extension AggregatorCommand {
+    /// switchml at XDP on the workers' interfaces until a signal or --duration.
+    func runXDP() throws {
+        guard ports.count == workers.count else {
+            throw ValidationError("--backend xdp: \(workers.count) workers but \(ports.count) --port N=IFACE (valid: one port per worker, worker k on port k + 1)")
+        }
+        guard let xmode = XDPProgram.Mode(rawValue: mode) else { throw ValidationError("--mode '\(mode)' (valid: native, generic, auto)") }
+        var members: [SwitchML.Worker] = []
+        for (r, w) in workers.enumerated() {
+            let parts = w.split(separator: "=", maxSplits: 1).map(String.init)
+            let e = try parseEndpoint(parts[0], defaultPort: UInt16(40_000 + r), option: "--worker")
+            var mac: UInt64 = 0xFFFF_FFFF_FFFF
+            if parts.count == 2 {
+                let hex = parts[1].split(separator: ":").joined()
+                guard parts[1].split(separator: ":").count == 6, let m = UInt64(hex, radix: 16) else {
+                    throw ValidationError("--worker '\(w)': MAC '\(parts[1])' (valid: IP[:PORT]=aa:bb:cc:dd:ee:ff)")
+                }
+                mac = m
+            }
+            members.append(SwitchML.Worker(ip: e.ip, mac: mac, udpPort: e.port, switchPort: UInt16(r + 1)))
+        }
+        var interfaces: [(UInt16, String)] = []
+        for p in ports {
+            let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, let n = UInt16(kv[0]), (1...UInt16(workers.count)).contains(n) else {
+                throw ValidationError("--port '\(p)' (valid: N=IFACE with N from 1 to \(workers.count))")
+            }
+            interfaces.append((n, kv[1]))
+        }
+        let xdp: XDPProgram
+        do {
+            xdp = try XDPProgram(try ProgramRegistry.named("switchml")!.build().verified())
+            let cp = try XDPControlPlane(xdp)
+            try SwitchML.install(SwitchML.Job(job: 1, udpPort: SocketAggregator.servicePort, slotBase: 0, slots: slots, group: 2, workers: members), into: cp)
+            for (n, i) in interfaces { _ = try xdp.attach(interface: i, port: n, mode: xmode) }
+        } catch { throw CLIError("\(error)") }
+        defer { xdp.detachAll() }
+        StopSignal.install()
+        let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
+        FileHandle.standardError.write("aggregator (xdp backend, switchml) on \(interfaces.map(\.1).joined(separator: ", ")) for \(members.count) workers at 10.255.255.1:\(SocketAggregator.servicePort); Ctrl-C to stop\n".data(using: .utf8)!)
+        while StopSignal.requested == nil {
+            if let d = deadline, monotonicNanoseconds() >= d { break }
+            usleep(20_000)
+        }
+        xdp.detachAll()
+        let o = (try? xdp.outcomes()) ?? [:]
+        print("updates \(o.values.reduce(0, +)), results multicast \(o[8] ?? 0)")
     }
 }
 
