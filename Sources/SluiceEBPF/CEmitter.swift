@@ -102,16 +102,7 @@ struct CEmitter {
             line("s->std[\(std(.packetLength))] = (__u64)(data_end - data);")
             line("s->std[\(std(.drop))] = 0; s->std[\(std(.parserError))] = 0;")
             line("cur = 0;")
-            pp = "e_"; rejectVerdict = "SL_DROP_EGRESS"
-            try parser()
-            exitLabel = "egress_end"
-            try block(egress)
-            line("egress_end: ;")
-            exitLabel = "e_deparser_end"
-            try block(program.deparser.statements)
-            line("e_deparser_end: ;")
-            line("if (s->std[\(std(.drop))]) return sl_finish(SL_DROP_EGRESS, 0);")
-            try deparse()
+            try egressStage(egress, prefix: "e_", dropPort: "0")
             line("return sl_forward(ctx, s->std[\(std(.egressPort))] & 0x1FF, s->std[\(std(.ingressPort))], on_cpu);")
         } else {
             line("return sl_forward(ctx, s->std[\(std(.egressSpec))] & 0x1FF, s->std[\(std(.ingressPort))], on_cpu);")
@@ -584,6 +575,21 @@ struct CEmitter {
 
     static let groupSlots = 4
 
+    /// Egress on the packet as the deparser left it: parse again (labels prefixed `prefix`),
+    /// the egress control, the deparser's statements, drop or deparse.
+    mutating func egressStage(_ egress: [Stmt], prefix: String, dropPort: String) throws(EBPFError) {
+        pp = prefix; rejectVerdict = "SL_DROP_EGRESS"
+        try parser()
+        exitLabel = prefix + "egress_end"
+        try block(egress)
+        line("\(prefix)egress_end: ;")
+        exitLabel = prefix + "deparser_end"
+        try block(program.deparser.statements)
+        line("\(prefix)deparser_end: ;")
+        line("if (s->std[\(std(.drop))]) return sl_finish(SL_DROP_EGRESS, \(dropPort));")
+        try deparse()
+    }
+
     /// The program every copy of a multicast packet runs before it leaves its interface.
     mutating func copyProgram() throws(EBPFError) -> [String] {
         out = []
@@ -612,16 +618,7 @@ struct CEmitter {
         line("s->std[\(std(.drop))] = 0; s->std[\(std(.parserError))] = 0;")
         line("__u32 cur = 0;")
         if let egress = program.egress {
-            pp = "c_"; rejectVerdict = "SL_DROP_EGRESS"
-            try parser()
-            exitLabel = "c_egress_end"
-            try block(egress)
-            line("c_egress_end: ;")
-            exitLabel = "c_deparser_end"
-            try block(program.deparser.statements)
-            line("c_deparser_end: ;")
-            line("if (s->std[\(std(.drop))]) return sl_finish(SL_DROP_EGRESS, p);")
-            try deparse()
+            try egressStage(egress, prefix: "c_", dropPort: "p")
         }
         line("return XDP_PASS;")
         return ["", "/* Each copy of a multicast packet, before it leaves: egress with the replica's port and rid. */",

@@ -23,22 +23,7 @@ struct AggregationXDPTests {
             for i in 0..<n { _ = try? ChildProcess.run("/usr/sbin/ip", ["link", "del", "\(tag)s\(i)"]) }
             try? FileManager.default.removeItem(atPath: dir)
         }
-        var members: [SwitchML.Worker] = []
-        for (i, w) in workers.enumerated() {
-            try sh("/usr/sbin/ip", ["netns", "add", w])
-            try sh("/usr/sbin/ip", ["netns", "exec", w, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-            try sh("/usr/sbin/ip", ["-n", w, "link", "set", "lo", "up"])
-            try sh("/usr/sbin/ip", ["link", "add", "\(tag)s\(i)", "type", "veth", "peer", "name", "\(tag)e\(i)", "netns", w])
-            _ = try? ChildProcess.run("/usr/sbin/sysctl", ["-qw", "net.ipv6.conf.\(tag)s\(i).disable_ipv6=1"])
-            try sh("/usr/sbin/ip", ["link", "set", "\(tag)s\(i)", "up"])
-            try sh("/usr/sbin/ip", ["-n", w, "link", "set", "\(tag)e\(i)", "up"])
-            try sh("/usr/sbin/ip", ["-n", w, "addr", "add", "10.0.0.\(i + 1)/24", "dev", "\(tag)e\(i)"])
-            let swMAC = try mac(nil, "\(tag)s\(i)"), wMAC = try mac(w, "\(tag)e\(i)")
-            try sh("/usr/sbin/ip", ["-n", w, "route", "add", "10.255.255.1", "dev", "\(tag)e\(i)"])
-            try sh("/usr/sbin/ip", ["-n", w, "neigh", "add", "10.255.255.1", "lladdr", swMAC, "dev", "\(tag)e\(i)"])
-            members.append(SwitchML.Worker(ip: 0x0A00_0001 + UInt32(i), mac: UInt64(wMAC.split(separator: ":").joined(), radix: 16)!,
-                                           udpPort: UInt16(40_000 + i), switchPort: UInt16(i + 1)))
-        }
+        let members = try makeWorkers(tag, workers)
         if mode == "native" {
             let pass = dir + "/pass.o"
             try XDPPassProgram.compile(to: pass)
@@ -74,18 +59,7 @@ struct AggregationXDPTests {
             for w in workers { _ = try? ChildProcess.run("/usr/sbin/ip", ["netns", "del", w]) }
             for i in 0..<n { _ = try? ChildProcess.run("/usr/sbin/ip", ["link", "del", "\(tag)s\(i)"]) }
         }
-        for (i, w) in workers.enumerated() {
-            try sh("/usr/sbin/ip", ["netns", "add", w])
-            try sh("/usr/sbin/ip", ["netns", "exec", w, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-            try sh("/usr/sbin/ip", ["-n", w, "link", "set", "lo", "up"])
-            try sh("/usr/sbin/ip", ["link", "add", "\(tag)s\(i)", "type", "veth", "peer", "name", "\(tag)e\(i)", "netns", w])
-            _ = try? ChildProcess.run("/usr/sbin/sysctl", ["-qw", "net.ipv6.conf.\(tag)s\(i).disable_ipv6=1"])
-            try sh("/usr/sbin/ip", ["link", "set", "\(tag)s\(i)", "up"])
-            try sh("/usr/sbin/ip", ["-n", w, "link", "set", "\(tag)e\(i)", "up"])
-            try sh("/usr/sbin/ip", ["-n", w, "addr", "add", "10.0.0.\(i + 1)/24", "dev", "\(tag)e\(i)"])
-            try sh("/usr/sbin/ip", ["-n", w, "route", "add", "10.255.255.1", "dev", "\(tag)e\(i)"])
-            try sh("/usr/sbin/ip", ["-n", w, "neigh", "add", "10.255.255.1", "lladdr", try mac(nil, "\(tag)s\(i)"), "dev", "\(tag)e\(i)"])
-        }
+        _ = try makeWorkers(tag, workers)
         let agg = try ChildProcess(sluiceBinary, ["aggregator", "--backend", "xdp", "--mode", "generic", "--duration", "60"]
                                    + (0..<n).flatMap { ["--port", "\($0 + 1)=\(tag)s\($0)", "--worker", "10.0.0.\($0 + 1)"] })
         defer { agg.terminate() }
@@ -93,7 +67,7 @@ struct AggregationXDPTests {
         let runs = try (0..<n).map { i in
             try ChildProcess("/usr/sbin/ip", ["netns", "exec", workers[i], sluiceBinary, "allreduce", "--transport", "udp",
                                               "--aggregator", "10.255.255.1", "--rank", "\(i)", "--workers", "\(n)", "--size", "512KB",
-                                              "--dtype", i == 0 ? "int32" : "int32", "--seed", "12", "--timeout", "60", "--json"])
+                                              "--dtype", "int32", "--seed", "12", "--timeout", "60", "--json"])
         }
         for (i, r) in runs.enumerated() {
             #expect(r.wait(seconds: 90) == 0, "worker \(i): \(r.errorText)")
@@ -103,6 +77,29 @@ struct AggregationXDPTests {
         #expect(agg.wait(seconds: 20) == 0, "\(agg.errorText)")
         #expect(agg.outputText.contains("results multicast"), "\(agg.outputText)")
         for i in 0..<n { #expect(try !sh("/usr/sbin/ip", ["link", "show", "\(tag)s\(i)"]).out.contains("xdp"), "left attached") }
+    }
+
+    /// Worker namespaces `workers`, worker i at 10.0.0.(i + 1) behind veth `<tag>e<i>`, whose
+    /// other end `<tag>s<i>` is in this namespace; a route and a neighbour entry for the
+    /// service address through it. Returns the job's workers (switch port i + 1).
+    func makeWorkers(_ tag: String, _ workers: [String]) throws -> [SwitchML.Worker] {
+        var members: [SwitchML.Worker] = []
+        for (i, w) in workers.enumerated() {
+            try sh("/usr/sbin/ip", ["netns", "add", w])
+            try sh("/usr/sbin/ip", ["netns", "exec", w, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+            try sh("/usr/sbin/ip", ["-n", w, "link", "set", "lo", "up"])
+            try sh("/usr/sbin/ip", ["link", "add", "\(tag)s\(i)", "type", "veth", "peer", "name", "\(tag)e\(i)", "netns", w])
+            _ = try? ChildProcess.run("/usr/sbin/sysctl", ["-qw", "net.ipv6.conf.\(tag)s\(i).disable_ipv6=1"])
+            try sh("/usr/sbin/ip", ["link", "set", "\(tag)s\(i)", "up"])
+            try sh("/usr/sbin/ip", ["-n", w, "link", "set", "\(tag)e\(i)", "up"])
+            try sh("/usr/sbin/ip", ["-n", w, "addr", "add", "10.0.0.\(i + 1)/24", "dev", "\(tag)e\(i)"])
+            let swMAC = try mac(nil, "\(tag)s\(i)"), wMAC = try mac(w, "\(tag)e\(i)")
+            try sh("/usr/sbin/ip", ["-n", w, "route", "add", "10.255.255.1", "dev", "\(tag)e\(i)"])
+            try sh("/usr/sbin/ip", ["-n", w, "neigh", "add", "10.255.255.1", "lladdr", swMAC, "dev", "\(tag)e\(i)"])
+            members.append(SwitchML.Worker(ip: 0x0A00_0001 + UInt32(i), mac: UInt64(wMAC.split(separator: ":").joined(), radix: 16)!,
+                                           udpPort: UInt16(40_000 + i), switchPort: UInt16(i + 1)))
+        }
+        return members
     }
 
     func mac(_ ns: String?, _ i: String) throws -> String {
