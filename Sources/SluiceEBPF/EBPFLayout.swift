@@ -166,7 +166,7 @@ public struct EBPFLayout: Sendable {
     public static func standardSlot(_ f: StandardField) -> Int { StandardField.allCases.firstIndex(of: f)! }
 
     /// C identifier from a Sluice name.
-    static func ident(_ s: String) -> String {
+    public static func ident(_ s: String) -> String {
         String(s.map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
     public static func mapName(table t: String) -> String { "t_" + ident(t) }

@@ -33,9 +33,9 @@ public struct EmulatorOptions: Sendable {
     /// same program with other parameters (`switchml` with k = 256, `atp` with fewer
     /// aggregators). The topology still names the registered program.
     public var programs: [String: @Sendable () throws -> Program] = [:]
-    /// What the reliable transport's packets look like on the wire (`TransportShape`):
-    /// RoCEv2 by default.
-    public var transport: TransportShape = .rocev2
+    /// What the reliable transport's packets look like on the wire (`TransportShape`); nil:
+    /// the topology's `transport`, else RoCEv2.
+    public var transport: TransportShape?
     /// Write one pcap here of every frame any host sends, stamped when its transmission
     /// starts: the whole workload as the hosts put it on the wire, in time order.
     public var hostTrace: String?
@@ -89,7 +89,7 @@ public final class Emulator {
     @exclusivity(unchecked) var hostTraceWriter: PcapWriter?
     @exclusivity(unchecked) var hostTraceWriters: [PcapWriter?] = []
     let hostTracing: Bool
-    /// Offsets and sizes of the transport header for `options.transport`.
+    /// Offsets and sizes of the transport header of this run's shape.
     let layout: TransportLayout
     /// Captured frames injected at nodes (`inject`).
     @exclusivity(unchecked) var traces: [TraceState] = []
@@ -230,7 +230,7 @@ public final class Emulator {
         }
 
         // Host traces.
-        layout = TransportLayout(options.transport)
+        layout = TransportLayout(options.transport ?? spec.transport ?? .rocev2)
         hostTracing = options.hostTrace != nil || options.hostTraceDirectory != nil
         if let path = options.hostTrace {
             do { hostTraceWriter = try PcapWriter(path: path) } catch {

@@ -125,14 +125,10 @@ public final class XDPControlPlane: ControlPlane {
         switch t.kind {
         case .keyless:
             throw ControlPlaneError("table '\(name)' has no keys: set its default action instead")
-        case .exact:
-            var k = Words(); for x in p { k.u64(x.0) }
-            var kb = k.bytes
-            try update(mapName, &kb, &v, flags: UInt64(BPF_NOEXIST))
-        case .lpm:
-            var k = try key(t, p)
+        case .exact, .lpm:
+            var k = try mapKey(t, p, slot: 0)
             try update(mapName, &k, &v, flags: UInt64(BPF_NOEXIST))
-            try addLength(t, p.last!.1.nonzeroBitCount)
+            if t.kind == .lpm { try addLength(t, p.last!.1.nonzeroBitCount) }
         case .ternary:
             let m = p.map(\.1)
             var list = masks[name] ?? []
@@ -148,8 +144,7 @@ public final class XDPControlPlane: ControlPlane {
                 var mk = UInt32(slot)
                 try update(EBPFLayout.masksMapName(table: name), &mk, &mb)
             }
-            var k = Words(); k.u32(UInt32(slot)); k.u32(0); for x in p { k.u64(x.0) }
-            var kb = k.bytes
+            var kb = try mapKey(t, p, slot: slot)
             try update(mapName, &kb, &v, flags: UInt64(BPF_NOEXIST))
         case .linear(let slots):
             let used = Set((tables[name] ?? [:]).values.map(\.slot))
@@ -178,18 +173,10 @@ public final class XDPControlPlane: ControlPlane {
         do { fd = try xdp.map(mapName).fd } catch { throw ControlPlaneError("\(error)") }
         switch t.kind {
         case .keyless: break
-        case .exact:
-            var k = Words(); for x in p { k.u64(x.0) }
-            var kb = k.bytes
-            _ = bpf_map_delete_elem(fd, &kb)
-        case .lpm:
-            var k = try key(t, p)
+        case .exact, .lpm, .ternary:
+            var k = try mapKey(t, p, slot: i.slot)
             _ = bpf_map_delete_elem(fd, &k)
-            try removeLength(t, p.last!.1.nonzeroBitCount)
-        case .ternary:
-            var k = Words(); k.u32(UInt32(i.slot)); k.u32(0); for x in p { k.u64(x.0) }
-            var kb = k.bytes
-            _ = bpf_map_delete_elem(fd, &kb)
+            if t.kind == .lpm { try removeLength(t, p.last!.1.nonzeroBitCount) }
         case .linear:
             let sizes = try mapSizes(mapName)
             var zero = [UInt8](repeating: 0, count: sizes.value)
@@ -212,6 +199,19 @@ public final class XDPControlPlane: ControlPlane {
         }
         withUnsafeBytes(of: UInt32(p.last!.1.nonzeroBitCount)) { for i in 0..<4 { k[i] = $0[i] } }
         return k
+    }
+
+    /// An entry's key in its table's map: the key words (exact), (mask number, masked words)
+    /// (ternary), the LPM key (`key`), or the entry's index (linear).
+    func mapKey(_ t: EBPFLayout.TableInfo, _ p: [(UInt64, UInt64)], slot: Int) throws(ControlPlaneError) -> [UInt8] {
+        var k = Words()
+        switch t.kind {
+        case .lpm: return try key(t, p)
+        case .linear: k.u32(UInt32(slot))
+        case .ternary: k.u32(UInt32(slot)); k.u32(0); for x in p { k.u64(x.0) }
+        case .exact, .keyless: for x in p { k.u64(x.0) }
+        }
+        return k.bytes
     }
 
     /// Prefix lengths in use per LPM table, with how many entries have each.
@@ -335,24 +335,9 @@ public final class XDPControlPlane: ControlPlane {
         let m: (fd: Int32, keySize: Int, valueSize: Int)
         do { m = try xdp.map(mapName) } catch { throw ControlPlaneError("\(error)") }
         var v = [UInt8](repeating: 0, count: m.valueSize)
-        var rc: Int32
-        switch t.kind {
-        case .keyless: return (0, 0)
-        case .exact:
-            var k = Words(); for x in p { k.u64(x.0) }
-            var kb = k.bytes
-            rc = bpf_map_lookup_elem(m.fd, &kb, &v)
-        case .lpm:
-            var k = try key(t, p)
-            rc = bpf_map_lookup_elem(m.fd, &k, &v)
-        case .ternary:
-            var k = Words(); k.u32(UInt32(i.slot)); k.u32(0); for x in p { k.u64(x.0) }
-            var kb = k.bytes
-            rc = bpf_map_lookup_elem(m.fd, &kb, &v)
-        case .linear:
-            var k = UInt32(i.slot)
-            rc = bpf_map_lookup_elem(m.fd, &k, &v)
-        }
+        if t.kind == .keyless { return (0, 0) }
+        var k = try mapKey(t, p, slot: i.slot)
+        let rc = bpf_map_lookup_elem(m.fd, &k, &v)
         guard rc == 0 else { throw ControlPlaneError("table '\(h.table)': the entry is not in its map (\(String(cString: strerror(errno))))") }
         // packets and bytes are the value's last two words.
         let n = v.count

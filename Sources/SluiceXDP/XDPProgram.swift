@@ -53,7 +53,7 @@ public final class XDPProgram {
             throw XDPError("the kernel refused program '\(program.name)': \(String(cString: strerror(-rc)))\(why)\(tail.isEmpty ? "" : "\nverifier log:\n" + tail)")
         }
         object = obj
-        guard let prog = bpf_object__find_program_by_name(obj, "sluice_" + EBPFLayoutName.ident(program.name)) ?? bpf_object__next_program(obj, nil) else {
+        guard let prog = bpf_object__find_program_by_name(obj, "sluice_" + EBPFLayout.ident(program.name)) ?? bpf_object__next_program(obj, nil) else {
             bpf_object__close(obj)
             throw XDPError("\(path): no program in the object")
         }
@@ -312,11 +312,6 @@ public final class XDPProgram {
         }
         return r
     }
-}
-
-/// The C identifier of a program name (as `EBPFLayout` makes them).
-enum EBPFLayoutName {
-    static func ident(_ s: String) -> String { String(s.map { $0.isLetter || $0.isNumber ? $0 : "_" }) }
 }
 
 public struct XDPError: Error, CustomStringConvertible, Sendable {

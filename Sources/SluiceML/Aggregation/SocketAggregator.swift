@@ -24,7 +24,6 @@ public final class SocketAggregator: @unchecked Sendable {
     let fd: Int32
     let pipeline: Pipeline
     public let members: [Member]
-    let job: SwitchML.Job
     /// Drop every `dropEvery`-th update on arrival (0: none), to exercise retransmission.
     let dropEvery: Int
     let stopFlag = NSLock()
@@ -48,8 +47,7 @@ public final class SocketAggregator: @unchecked Sendable {
         let ms = workers.enumerated().map { w, m in
             SwitchML.Worker(ip: Self.programIP(w), mac: 0x0200_0000_0001 + UInt64(w), udpPort: m.port, switchPort: UInt16(w + 1))
         }
-        job = SwitchML.Job(job: 1, udpPort: Self.servicePort, slotBase: 0, slots: slots, group: 2, workers: ms)
-        try SwitchML.install(job, into: pipeline)
+        try SwitchML.install(SwitchML.Job(job: 1, udpPort: Self.servicePort, slotBase: 0, slots: slots, group: 2, workers: ms), into: pipeline)
         self.dropEvery = dropEvery
         let s = try UDPAggregationPort.boundSocket(ip, port, hint: "is another aggregator running there?")
         var big: Int32 = 8 << 20
@@ -99,13 +97,13 @@ public final class SocketAggregator: @unchecked Sendable {
                     let out = pipeline.output(i)
                     let p = Int(out.port) - 1
                     guard p >= 0 && p < members.count else { continue }
-                    out.buffer.bytes.withUnsafeBufferPointer { b in
-                        guard b.count > 42 else { return }
-                        var to = UDPAggregationPort.address(members[p].ip, members[p].port)
-                        _ = withUnsafePointer(to: &to) {
-                            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                                sendto(fd, b.baseAddress! + 42, b.count - 42, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                            }
+                    // The datagram is the packet after its 42 bytes of headers (no copy).
+                    let length = out.buffer.length
+                    guard length > 42 else { continue }
+                    var to = UDPAggregationPort.address(members[p].ip, members[p].port)
+                    _ = withUnsafePointer(to: &to) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            sendto(fd, out.buffer.data + 42, length - 42, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
                         }
                     }
                     sent += 1

@@ -49,11 +49,16 @@ extension GraphBuilder {
         ring(group: group, bytes: bytes, chunk: chunk, steps: group.count - 1, after: after)
     }
 
+    /// A group of one: nothing to exchange, done when its own data is ready.
+    func alone(_ group: [Int], _ after: Frontier) -> [Int] {
+        group.indices.map { mark(group[$0], after: Self.deps(after, $0)) }
+    }
+
     /// `steps` ring steps: at step t member i sends segment (i - t) mod n to member i + 1,
     /// chunk by chunk, each chunk as soon as the same chunk of step t - 1 arrived from i - 1.
     func ring(group: [Int], bytes: Int, chunk: Int, steps: Int, after: Frontier) -> [Int] {
         let n = group.count
-        guard n > 1 else { return group.indices.map { mark(group[$0], after: Self.deps(after, $0)) } }
+        guard n > 1 else { return alone(group, after) }
         let segments = Self.split(bytes, n)
         let chunked = segments.map { Self.chunks($0, chunk) }
         var previous = [[Int]](repeating: [], count: n)   // sends of step t - 1, by sender position
@@ -82,13 +87,12 @@ extension GraphBuilder {
     /// back down.
     func doubleBinaryTree(group: [Int], bytes: Int, chunk: Int, after: Frontier) -> [Int] {
         let n = group.count
-        guard n > 1 else { return group.indices.map { mark(group[$0], after: Self.deps(after, $0)) } }
+        guard n > 1 else { return alone(group, after) }
         var finals = [[Int]](repeating: [], count: n)    // per member: the operations its result waits for
         for (t, half) in Self.split(bytes, 2).enumerated() where half > 0 {
             let member = { (p: Int) in t == 0 ? p : n - 1 - p }   // position -> member index
             let pieces = Self.chunks(half, chunk)
-            for (c, size) in pieces.enumerated() {
-                _ = c
+            for size in pieces {
                 // Reduce: children before parents (higher positions first).
                 var up = [Int?](repeating: nil, count: n)  // position -> its send to its parent
                 for p in stride(from: n - 1, through: 1, by: -1) {
@@ -116,7 +120,7 @@ extension GraphBuilder {
     func halvingDoubling(group: [Int], bytes: Int, chunk: Int, after: Frontier) -> [Int] {
         let n = group.count
         precondition(n & (n - 1) == 0, "halving-doubling needs a power of two ranks")
-        guard n > 1 else { return group.indices.map { mark(group[$0], after: Self.deps(after, $0)) } }
+        guard n > 1 else { return alone(group, after) }
         var rounds: [(d: Int, bytes: Int)] = []
         var d = n / 2, size = bytes
         while d >= 1 { size = (size + 1) / 2; rounds.append((d, size)); d /= 2 }

@@ -81,17 +81,10 @@ extension WorkloadResult {
         sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * q).rounded(.up)) - 1))]
     }
 
-    static func time(_ s: Double) -> String {
-        if s >= 1 { return String(format: "%.3f s", s) }
-        if s >= 1e-3 { return String(format: "%.3f ms", s * 1e3) }
-        return String(format: "%.2f us", s * 1e6)
-    }
+    /// Seconds as the reports print times ("3.916 ms").
+    static func time(_ s: Double) -> String { formatTime(picoseconds: Int64((s * 1e12).rounded())) }
 
-    static func bytes(_ b: Int) -> String {
-        if b >= 1_000_000 { return String(format: "%.2f MB", Double(b) / 1e6) }
-        if b >= 1_000 { return String(format: "%.1f KB", Double(b) / 1e3) }
-        return "\(b) B"
-    }
+    static func bytes(_ b: Int) -> String { ExperimentReport.bytes(b) }
 }
 
 extension Jobs {

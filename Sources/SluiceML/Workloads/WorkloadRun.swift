@@ -18,6 +18,8 @@ public final class WorkloadRun {
     var ended: [Int64]
     /// Per send: times its message arrived (a check that the transport delivers each once).
     var deliveries: [UInt8]
+    /// Per rank: its operations that wait for nothing (started when the host starts).
+    let initial: [[Int]]
     var apps: [RankApplication] = []
     var aggregation: [EmulatedAggregationPort?] = []
     var zeroBuffers: [[Int: TensorBuffer<Int32>]] = []
@@ -67,6 +69,9 @@ public final class WorkloadRun {
         started = Array(repeating: -1, count: count)
         ended = Array(repeating: -1, count: count)
         deliveries = Array(repeating: 0, count: count)
+        var initial = [[Int]](repeating: [], count: graph.ranks)
+        for (i, op) in graph.ops.enumerated() where graph.deps[i].isEmpty { initial[Int(op.rank)].append(i) }
+        self.initial = initial
 
         if graph.usesInNetworkAggregation {
             guard let ina = inNetwork else {
@@ -95,10 +100,17 @@ public final class WorkloadRun {
     // MARK: execution
 
     func start(rank: Int, _ api: HostAPI) {
-        for (i, op) in graph.ops.enumerated() where op.rank == Int32(rank) && remaining[i] == 0 {
+        for i in initial[rank] where remaining[i] == 0 {
             remaining[i] = -1
             run(i, api)
         }
+    }
+
+    /// The operation a tag names, if it is one of this run's sends.
+    func operation(_ tag: UInt64) -> Int? {
+        let i = Int(tag & ((1 << Self.tagShift) - 1))
+        guard i < graph.ops.count, case .send = graph.ops[i].kind else { return nil }
+        return i
     }
 
     /// Start operation `i` (its dependencies are done) on its rank's host.
@@ -139,15 +151,14 @@ public final class WorkloadRun {
     }
 
     func received(_ tag: UInt64, _ api: HostAPI, rank: Int) {
-        let i = Int(tag & ((1 << Self.tagShift) - 1))
-        guard i < graph.ops.count, case .send(let to, _) = graph.ops[i].kind, Int(to) == rank else { return }
+        guard let i = operation(tag), case .send(let to, _) = graph.ops[i].kind, Int(to) == rank else { return }
         deliveries[i] = deliveries[i] &+ 1
         guard deliveries[i] == 1 else { return }
         finish(i, api, at: Int32(rank))
     }
 
     func acknowledged(_ tag: UInt64, _ api: HostAPI, rank: Int) {
-        let i = Int(tag & ((1 << Self.tagShift) - 1))
+        guard let i = operation(tag) else { return }
         finish(i, api, at: Int32(rank))
     }
 

@@ -20,9 +20,7 @@ public final class WorkloadHarness {
     /// (its seed seeds the jobs too).
     public init(topology yaml: String, file: String = "harness.yaml", baseDirectory: String = ".", options: EmulatorOptions = EmulatorOptions()) throws {
         let spec = try TopologyFile.parse(yaml, file: file, baseDirectory: baseDirectory, seed: options.seed)
-        var o = options
-        if let t = spec.transport { o.transport = t }
-        emulator = try Emulator(spec, options: o)
+        emulator = try Emulator(spec, options: options)
         runs = try Jobs.attach(spec.jobs, to: emulator, seed: options.seed)
     }
 

@@ -57,11 +57,6 @@ struct EmulationSettings {
     var sampleInterval: String?
     var showRoutes = false
     var json = false
-    var transport: TransportShape? = nil
-    var hostTrace: String? = nil
-    var hostTraceDirectory: String? = nil
-    /// Called after the run with the emulator and the jobs' results.
-    var finished: (Emulator, [WorkloadResult]) -> Void = { _, _ in }
 }
 
 /// Load a topology, build the emulator, let `prepare` add to it (traces), run, print the
@@ -71,10 +66,6 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     do { spec = try TopologyFile.load(path: s.topology, seed: s.seed) } catch { throw CLIError(error.description) }
     var options = EmulatorOptions()
     options.seed = s.seed
-    if let t = spec.transport { options.transport = t }
-    if let t = s.transport { options.transport = t }
-    options.hostTrace = s.hostTrace
-    if let dir = s.hostTraceDirectory { try makeDirectory(dir, "--per-host"); options.hostTraceDirectory = dir }
     options.progress = !s.json
     if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
     if let text = s.sampleInterval {
@@ -120,7 +111,6 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
         print(r.summaryText(), terminator: "")
         for (job, result) in zip(spec.jobs, results) { print(result.summaryText(workload: job.workload), terminator: "") }
     }
-    s.finished(emu, results)
     if let dir = s.report {
         let index = try emu.writeReport(r, to: dir)
         if !s.json { print("report: \(index)") }

@@ -245,10 +245,7 @@ struct TrafficBenchCommand: ParsableCommand {
         try makeDirectory(dir, "temporary folder")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let params = ["model=\(model)", "iterations=\(iterations)", "compute=10ms"]
-        var s = TrafficSettings(workload: "ddp", parameters: params, write: "\(dir)/ddp.pcap", hosts: 16, json: true)
-        let traced = try TrafficCommand.generate(s)
-        s.write = nil
-        s.perHost = nil
+        let traced = try TrafficCommand.generate(TrafficSettings(workload: "ddp", parameters: params, write: "\(dir)/ddp.pcap", hosts: 16, json: true))
         let baseline = try TrafficCommand.generate(TrafficSettings(workload: "ddp", parameters: params, write: nil, hosts: 16, json: true))
         let gbPerMin = Double(traced.bytesWritten) / 1e9 / (traced.wallSeconds / 60)
         if json {
