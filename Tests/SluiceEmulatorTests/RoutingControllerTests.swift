@@ -137,14 +137,14 @@ import SluiceTesting
     @Test func aLeafHasATwoMemberGroupTowardRemoteHostsAndForwardsToLocalOnes() throws {
         let net = try Network(Self.leafSpine)
         let summary = try net.install()
-        let spine1 = RoutingSummary.NextHop(port: 3, node: 4, mac: 0x0200_0000_0A01)
-        let spine2 = RoutingSummary.NextHop(port: 4, node: 5, mac: 0x0200_0000_0A02)
-        #expect(summary.groups[6] == [RoutingSummary.Group(id: 1, members: [spine1, spine2])])
+        let spine1 = RoutingSummary.NextHop(port: 3, node: 4, mac: 0x0200_0000_0A01, rate: 100_000_000_000)
+        let spine2 = RoutingSummary.NextHop(port: 4, node: 5, mac: 0x0200_0000_0A02, rate: 100_000_000_000)
+        #expect(summary.groups[6] == [RoutingSummary.Group(id: 1, members: [spine1, spine2], buckets: [0, 1])])
         #expect(summary.groups[7]?.count == 1)
         #expect(summary.groups[4] == [] && summary.groups[5] == [])
         // leaf1: local hosts by a plain forward, remote ones through group 1.
         #expect(summary.route(on: 6, to: 0) == RoutingSummary.Route(switchNode: 6, host: 0, distance: 1,
-                nextHops: [RoutingSummary.NextHop(port: 1, node: 0, mac: 0x0200_0000_0001)], group: nil))
+                nextHops: [RoutingSummary.NextHop(port: 1, node: 0, mac: 0x0200_0000_0001, rate: 100_000_000_000)], group: nil))
         #expect(summary.route(on: 6, to: 2) == RoutingSummary.Route(switchNode: 6, host: 2, distance: 3,
                 nextHops: [spine1, spine2], group: 1))
         #expect(summary.route(on: 6, to: 3)?.group == 1)
@@ -196,6 +196,37 @@ import SluiceTesting
             """)
     }
 
+    /// `groups: weighted` gives each uplink buckets in proportion to its link's rate (leaf1's
+    /// link to spine2 at a quarter rate: 51 and 13 of 64 buckets); `resilient` does the same,
+    /// and `equal` is one bucket per member. Packets follow the buckets.
+    @Test func weightedGroupsFollowLinkRates() throws {
+        for kind in ECMPRouter.GroupKind.allCases {
+            var t = Self.leafSpine
+            for s in t.switches { if case .switch(var spec) = t.nodes[s].kind { spec.groups = kind; t.nodes[s].kind = .switch(spec) } }
+            t.links[5].rate = 25_000_000_000   // leaf1 port 4 - spine2
+            let net = try Network(t)
+            let summary = try net.install()
+            let g = try #require(summary.groups[6]?.first)
+            let expected = kind == .equal ? [0, 1] : Array(repeating: 0, count: 51) + Array(repeating: 1, count: 13)
+            #expect(g.buckets == expected, "\(kind)")
+            #expect(summary.route(on: 6, to: 2)?.group == 1)
+            let lpm = try net.pipelines[6]!.entries("ipv4_lpm").map(\.1)
+            #expect(lpm.contains(TableEntry([.lpm(0x0A00_0003, prefixLength: 32)], ActionCall("ecmp", [1, UInt128(expected.count)]))))
+            var perSpine: [Int: Int] = [:]
+            for sport in UInt16(10_000)..<10_640 {
+                let got = try net.send(Self.udp(from: t.nodes[0], to: t.nodes[2], sport: sport), from: 0)
+                #expect(got.host == 2)
+                perSpine[got.path[1], default: 0] += 1
+            }
+            if kind == .equal {
+                #expect(perSpine.values.allSatisfy { $0 > 200 }, "\(perSpine)")
+            } else {
+                // 13 of 64 buckets: about 130 of 640 flows through spine2.
+                #expect((90...170).contains(perSpine[5] ?? 0), "\(kind): \(perSpine)")
+            }
+        }
+    }
+
     // MARK: a line
 
     @Test func aLineOfThreeSwitchesDecrementsTTLThreeTimesAndListsUnreachableHosts() throws {
@@ -205,7 +236,7 @@ import SluiceTesting
         #expect(summary.routes.count == 3 * 2)
         #expect(summary.unreachable == [2, 3, 4].map { RoutingSummary.Pair(switchNode: $0, host: 5) })
         try expectAllPairsDelivered(net) { _, _ in 3 }
-        #expect(summary.route(on: 3, to: 0)?.nextHops == [RoutingSummary.NextHop(port: 1, node: 2, mac: 0x0200_0000_0A01)])
+        #expect(summary.route(on: 3, to: 0)?.nextHops == [RoutingSummary.NextHop(port: 1, node: 2, mac: 0x0200_0000_0A01, rate: 100_000_000_000)])
         #expect(summary.route(on: 3, to: 0)?.distance == 2)
         #expect(summary.textReport().hasSuffix("  unreachable: h9 from s1, h9 from s2, h9 from s3"))
         // TTL 2 leaves s1 with 1 and s2 drops it.
@@ -273,7 +304,7 @@ import SluiceTesting
     @Test func aFullNextHopTableNamesTheSwitchAndTheTable() throws {
         var pipelines: [Int: Pipeline] = [:]
         for s in Self.leafSpine.switches { pipelines[s] = try Pipeline(ECMPRouter.program(members: 1).verified()) }
-        #expect(throws: RoutingError("switch 'leaf1': table 'ecmp_nhop': cannot install member 1 of group 1 -> forward(port 4, 02:00:00:00:0a:02): table 'ecmp_nhop' is full (size 1); raise its Size or delete entries")) {
+        #expect(throws: RoutingError("switch 'leaf1': table 'ecmp_nhop': cannot install bucket 1 of group 1 -> forward(port 4, 02:00:00:00:0a:02): table 'ecmp_nhop' is full (size 1); raise its Size or delete entries")) {
             try RoutingController.install(Self.leafSpine) { pipelines[$0] }
         }
     }

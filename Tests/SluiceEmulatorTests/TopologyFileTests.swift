@@ -493,6 +493,15 @@ private func writeFile(_ path: String, _ text: String) {
                 == "t.yaml:3: nodes.s1.entries: cannot read '/tmp/no-such-dir/s1.entries': no such file (valid: an entries file, relative to the topology file)")
     }
 
+    @Test func nextHopGroupKinds() throws {
+        let file = "topology:\n  generator: {leaf-spine: {spines: 2, leaves: 2, hosts-per-leaf: 1}}\n  defaults: {switch: {program: ecmp-router, groups: resilient, group-buckets: 128}}\n"
+        let t = try TopologyFile.parse(file, file: "t.yaml", baseDirectory: ".")
+        #expect(t.switches.allSatisfy { t.nodes[$0].switchSpec?.groups == .resilient && t.nodes[$0].switchSpec?.groupBuckets == 128 })
+        #expect(failure("topology:\n  nodes:\n    s1: {kind: switch, program: ecmp-router, groups: fair}\n")
+                == "t.yaml:3: nodes.s1.groups: unknown next-hop group kind 'fair' (valid: equal, weighted, resilient)")
+        #expect(failure("topology:\n  nodes:\n    s1: {kind: switch, program: ecmp-router, group-buckets: 0}\n").hasPrefix("t.yaml:3: nodes.s1.group-buckets:"))
+    }
+
     @Test func routingNeedsARoutableProgram() {
         let links = "\n  links:\n    - endpoints: [\"s1:p1\", \"h1:eth0\"]\n"
         let names = RoutingController.programs.joined(separator: ", ")

@@ -52,7 +52,7 @@ public enum RoutingController {
                 // Neighbours one hop closer; a host other than the destination is never a way through.
                 let hops = graph.neighbours[s]
                     .filter { ($0.node == h || !nodes[$0.node].isHost) && dist[$0.node] == dist[s] - 1 }
-                    .map { RoutingSummary.NextHop(port: $0.port, node: $0.node, mac: nodes[$0.node].mac) }
+                    .map { RoutingSummary.NextHop(port: $0.port, node: $0.node, mac: nodes[$0.node].mac, rate: $0.rate) }
                 plans[s]!.add(host: h, distance: dist[s], hops: hops)
             }
         }
@@ -72,20 +72,29 @@ public enum RoutingController {
             guard plan.groups.count <= Int(UInt16.max) else {
                 throw RoutingError("switch '\(name)': table 'ecmp_nhop': \(plan.groups.count) ECMP groups needed, group ids are 16 bits (at most \(UInt16.max))")
             }
+            let kind = nodes[s].switchSpec!.groups, bucketCount = nodes[s].switchSpec!.groupBuckets
+            var tables: [UInt16: ECMPRouter.NextHopGroup] = [:]
             for g in plan.groups {
-                for (i, m) in g.members.enumerated() {
-                    try attempt("ecmp_nhop", "member \(i) of group \(g.id) -> \(m.text)") {
-                        try cp.insert("ecmp_nhop", TableEntry([.exact(UInt128(g.id)), .exact(UInt128(i))], forward(m)))
+                // Weights: each member's link rate in Mb/s (WCMP); equal groups ignore them.
+                let members = g.members.map { ECMPRouter.NextHopGroup.Member(port: $0.port, mac: $0.mac, weight: max(1, Int($0.rate / 1_000_000))) }
+                let group: ECMPRouter.NextHopGroup
+                do { group = try ECMPRouter.NextHopGroup(id: g.id, kind: kind, members: members, buckets: bucketCount) } catch {
+                    throw RoutingError("switch '\(name)': group \(g.id): \(error)")
+                }
+                for b in group.buckets.indices {
+                    try attempt("ecmp_nhop", "bucket \(b) of group \(g.id) -> \(g.members[group.buckets[b]].text)") {
+                        try cp.insert("ecmp_nhop", group.entry(bucket: b))
                     }
                 }
+                tables[g.id] = group
             }
             for r in plan.routes {
                 let ip = nodes[r.host].host!.ipv4
                 let action: ActionCall
                 let what: String
-                if let g = r.group {
-                    action = ActionCall("ecmp", [UInt128(g), UInt128(r.nextHops.count)])
-                    what = "group \(g) (\(r.nextHops.count) members)"
+                if let g = r.group, let group = tables[g] {
+                    action = group.routeAction
+                    what = "group \(g) (\(r.nextHops.count) members, \(group.buckets.count) buckets)"
                 } else {
                     action = forward(r.nextHops[0])
                     what = r.nextHops[0].text
@@ -95,7 +104,11 @@ public enum RoutingController {
                 }
                 routes.append(r)
             }
-            groups[s] = plan.groups
+            groups[s] = plan.groups.map { g in
+                var g = g
+                g.buckets = tables[g.id]!.buckets
+                return g
+            }
         }
         return RoutingSummary(names: nodes.map(\.name), switches: routed, routes: routes, groups: groups, unreachable: unreachable)
     }
@@ -106,13 +119,13 @@ public enum RoutingController {
 
     /// The topology as ports and neighbours per node (self-links ignored), each list in port order.
     struct Graph {
-        var neighbours: [[(port: UInt16, node: Int)]]
+        var neighbours: [[(port: UInt16, node: Int, rate: UInt64)]]
 
         init(_ t: TopologySpec) {
             neighbours = Array(repeating: [], count: t.nodes.count)
             for l in t.links where l.a.node != l.b.node {
-                neighbours[l.a.node].append((l.a.port, l.b.node))
-                neighbours[l.b.node].append((l.b.port, l.a.node))
+                neighbours[l.a.node].append((l.a.port, l.b.node, l.rate))
+                neighbours[l.b.node].append((l.b.port, l.a.node, l.rate))
             }
             for i in neighbours.indices { neighbours[i].sort { $0.port < $1.port } }
         }
@@ -127,7 +140,7 @@ public enum RoutingController {
                 let u = queue[head]
                 head += 1
                 if u != host && nodes[u].isHost { continue }
-                for (_, v) in neighbours[u] where dist[v] < 0 {
+                for (_, v, _) in neighbours[u] where dist[v] < 0 {
                     dist[v] = dist[u] + 1
                     queue.append(v)
                 }
@@ -179,6 +192,8 @@ public struct RoutingSummary: Hashable, Sendable {
         public var node: Int
         /// The neighbour's MAC: the destination MAC of frames sent to it.
         public var mac: UInt64
+        /// The rate of the link to it, bits per second (the member's weight in weighted groups).
+        public var rate: UInt64 = 0
         var text: String { "forward(port \(port), \(TopologyReader.macText(mac)))" }
     }
 
@@ -194,10 +209,12 @@ public struct RoutingSummary: Hashable, Sendable {
         public var group: UInt16?
     }
 
-    /// An ECMP group of a switch: member i (the hash modulo the count picks it) is `members[i]`.
+    /// A next-hop group of a switch: the hash scaled onto the bucket count picks a bucket,
+    /// bucket b sends to `members[buckets[b]]` (equal groups: bucket i is member i).
     public struct Group: Hashable, Sendable {
         public var id: UInt16
         public var members: [NextHop]
+        public var buckets: [Int] = []
     }
 
     /// A routed switch and a host it has no path to.

@@ -57,7 +57,11 @@ import Yams
 ///   Switches: `program` (a name from `sluice programs`; required here, in the kind or in
 ///   `defaults.switch`), `entries` (an entries file, relative to the topology file),
 ///   `routing` (let the routing controller install routes; default: true without `entries`),
-///   `pipeline-latency` (a time), `buffer` (a size shared by the switch's queues). Hosts:
+///   `pipeline-latency` (a time), `buffer` (a size shared by the switch's queues), `groups`
+///   (how routing builds next-hop groups: `equal`, plain ECMP, the default; `weighted`, buckets
+///   in proportion to each member's link rate; `resilient`, weighted buckets where a removed
+///   member's flows alone move), `group-buckets` (buckets of weighted/resilient groups, 1 ...
+///   4096, default 64). Hosts:
 ///   `ipv4` (default: the k-th host in node order is 10.0.0.0 + k). Both: `mac` (default: node
 ///   index n gets 02:00:00:00:00:00 + n + 1).
 /// - Generators (see `Generators` for names and port layouts): `leaf-spine {spines, leaves,
@@ -392,8 +396,10 @@ struct SwitchFields {
     var routing: Setting<Bool>?
     var pipelineLatency: Int64?
     var buffer: Int?
+    var groups: ECMPRouter.GroupKind?
+    var groupBuckets: Int?
 
-    static let keys = ["program", "entries", "routing", "pipeline-latency", "buffer"]
+    static let keys = ["program", "entries", "routing", "pipeline-latency", "buffer", "groups", "group-buckets"]
 
     init() {}
 
@@ -405,6 +411,15 @@ struct SwitchFields {
         if let n = f["routing"] { routing = Setting(value: try source.bool(n, f.path("routing")), node: n, field: f.path("routing")) }
         if let n = f["pipeline-latency"] { pipelineLatency = try source.time(n, f.path("pipeline-latency")) }
         if let n = f["buffer"] { buffer = try source.size(n, f.path("buffer")) }
+        if let n = f["groups"] {
+            let text = try source.scalar(n, f.path("groups"), expected: "a group kind")
+            guard let g = ECMPRouter.GroupKind(rawValue: text) else {
+                throw source.error(n, f.path("groups"), "unknown next-hop group kind '\(text)'",
+                                   valid: ECMPRouter.GroupKind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            groups = g
+        }
+        if let n = f["group-buckets"] { groupBuckets = try source.integer(n, f.path("group-buckets"), in: 1...4096) }
     }
 
     func overlaid(by o: SwitchFields) -> SwitchFields {
@@ -414,6 +429,8 @@ struct SwitchFields {
         if let v = o.routing { r.routing = v }
         if let v = o.pipelineLatency { r.pipelineLatency = v }
         if let v = o.buffer { r.buffer = v }
+        if let v = o.groups { r.groups = v }
+        if let v = o.groupBuckets { r.groupBuckets = v }
         return r
     }
 }
@@ -750,7 +767,8 @@ struct TopologyReader {
                     throw source.error(program.node, program.field, problem + " with no entries file", valid: valid)
                 }
                 let s = SwitchSpec(program: program.value, entries: entries, routing: routing,
-                                   pipelineLatency: f.pipelineLatency ?? 0, buffer: f.buffer)
+                                   pipelineLatency: f.pipelineLatency ?? 0, buffer: f.buffer,
+                                   groups: f.groups ?? .equal, groupBuckets: f.groupBuckets ?? 64)
                 nodes.append(NodeSpec(name: d.name, kind: .switch(s), mac: mac, origin: origin))
             }
         }
