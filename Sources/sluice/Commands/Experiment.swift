@@ -4,7 +4,7 @@ import Foundation
 
 struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run an experiment in the emulator: in-network aggregation (ina-e1 ... ina-e6) or load balancing (lb-ecmp-collisions).",
+        abstract: "Run an experiment in the emulator: in-network aggregation (ina-e1 ... ina-e6) or load balancing (lb, lb-ecmp-collisions).",
         discussion: """
             Every experiment emulates one switch running `switchml` (or `atp`) with its workers in \
             virtual time, checks every result against a reference sum (int32 bit-exact, float32 \
@@ -14,6 +14,11 @@ struct Experiment: ParsableCommand {
 
             \(Experiments.all.map { "  \($0.name)  \($0.summary)" }.joined(separator: "\n"))
               lb-ecmp-collisions  8 elephants over 8 ECMP uplinks, 200 seeds of queue-pair source ports: busiest uplink and links used vs balls into bins
+              lb  every load-balancing scheme (\(LoadBalancingExperiment.schemes.map(\.name).joined(separator: ", "))) on a 100 Gb/s leaf-spine: \
+            (a) elephants: a 16-rank ring allreduce alternating between two leaves (8 flows each way over 8 uplinks); \
+            (b) degraded / failed: the same with leaf1-spine1 at a quarter rate / removed; \
+            (c) ml-background: a data-parallel job beside web-search flows at 30% load. One row per scenario and scheme, \
+            means over --seeds runs (default 4), ratio against ECMP; --report adds plots.
 
             Sizes are the published ones; --scale 0.01 runs everything at 1% of the size for a \
             quick look. Run a release build (swift run -c release sluice experiment ...).
@@ -34,20 +39,29 @@ struct Experiment: ParsableCommand {
     @Option(help: "Multiply every tensor size by this (0 < scale <= 1).")
     var scale: Double = 1
 
-    @Option(help: "lb-ecmp-collisions: how many seeds (runs).")
-    var seeds: Int = 200
+    @Option(help: "lb-ecmp-collisions and lb: how many seeds (runs per scheme; default 200 and 4).")
+    var seeds: Int?
+
+    @Option(help: "lb: the schemes, comma-separated (default: all; ecmp first, the ratios are against it).")
+    var schemes: String?
+
+    @Option(help: "lb: the scenarios, comma-separated (elephants, degraded, failed, ml-background; default: all).")
+    var scenarios: String?
 
     func validate() throws {
-        if name == "lb-ecmp-collisions" {
-            guard (1...100_000).contains(seeds) else { throw ValidationError("--seeds \(seeds) (valid: 1 ... 100000)") }
+        if name == "lb-ecmp-collisions" || name == "lb" {
+            if let n = seeds, !(1...100_000).contains(n) { throw ValidationError("--seeds \(n) (valid: 1 ... 100000)") }
+            guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
+            if name == "lb" { _ = try lbSettings() }
             return
         }
-        guard Experiments.all.contains(where: { $0.name == name }) else { throw ValidationError(Experiments.unknown(name) + ", lb-ecmp-collisions") }
+        guard Experiments.all.contains(where: { $0.name == name }) else { throw ValidationError(Experiments.unknown(name) + ", lb, lb-ecmp-collisions") }
         guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
     }
 
     func run() throws {
         if name == "lb-ecmp-collisions" { return try collisions() }
+        if name == "lb" { return try loadBalancing() }
         keepFreedMemory()
         var s = ExperimentSettings()
         s.seed = seed
@@ -61,6 +75,7 @@ struct Experiment: ParsableCommand {
 extension Experiment {
     /// Balls into bins on the emulator's ECMP.
     func collisions() throws {
+        let seeds = self.seeds ?? 200
         if !json { print("lb-ecmp-collisions: 8 flows leaf1 -> leaf2 over 8 spine uplinks, \(seeds) seeds from \(seed) (source ports from the seed; rerun with --seed \(seed))") }
         let r: ECMPCollisions.Result
         do {
@@ -79,6 +94,67 @@ extension Experiment {
             print(String(format: "uplinks used:   %.3f of %d on average (balls into bins: %.3f)", r.meanLinksUsed, r.links, r.expectedLinksUsed))
             let hist = (1...r.flows).map { m in (m, r.busiest.filter { $0 == m }.count) }.filter { $0.1 > 0 }
             print("busiest uplink carried: " + hist.map { "\($0.0) flows in \($0.1) runs" }.joined(separator: ", "))
+        }
+    }
+}
+
+extension Experiment {
+    /// The lb settings from the options; errors name the option and the valid values.
+    func lbSettings() throws -> LoadBalancingExperiment.Settings {
+        var s = LoadBalancingExperiment.Settings()
+        s.seeds = seeds ?? 4
+        s.firstSeed = seed
+        s.scale = scale
+        func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        if let text = schemes {
+            let all = LoadBalancingExperiment.schemes
+            s.schemes = try list(text).map { n in
+                guard let x = all.first(where: { $0.name == n }) else {
+                    throw ValidationError("--schemes: unknown scheme '\(n)' (valid: \(all.map(\.name).joined(separator: ", ")))")
+                }
+                return x
+            }
+            guard !s.schemes.isEmpty else { throw ValidationError("--schemes: empty (valid: \(all.map(\.name).joined(separator: ", ")))") }
+        }
+        if let text = scenarios {
+            let all = LoadBalancingExperiment.Scenario.allCases.map(\.rawValue).joined(separator: ", ")
+            s.scenarios = try list(text).map { n in
+                guard let x = LoadBalancingExperiment.Scenario(rawValue: n) else { throw ValidationError("--scenarios: unknown scenario '\(n)' (valid: \(all))") }
+                return x
+            }
+            guard !s.scenarios.isEmpty else { throw ValidationError("--scenarios: empty (valid: \(all))") }
+        }
+        return s
+    }
+
+    /// Every scheme in every scenario: the table as it grows (stderr with --json), then the
+    /// JSON rows or the report folder.
+    func loadBalancing() throws {
+        let s = try lbSettings()
+        func say(_ line: String) {
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line); fflush(stdout) }
+        }
+        say("lb: \(s.schemes.map(\.name).joined(separator: ", ")) on \(s.scenarios.map(\.rawValue).joined(separator: ", ")); seeds \(s.firstSeed) ... \(s.firstSeed &+ UInt64(s.seeds - 1)) (rerun with --seed \(s.firstSeed) --seeds \(s.seeds)), sizes x \(s.scale)")
+        say(LoadBalancingExperiment.header())
+        let interactive = isatty(2) != 0
+        let rows: [LoadBalancingExperiment.Row]
+        do {
+            rows = try LoadBalancingExperiment.run(s, emit: { r in
+                if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                say(LoadBalancingExperiment.line(r))
+            }, progress: { p in
+                if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K\(p)".utf8)) }
+            })
+        } catch { throw CLIError("lb: \(error)") }
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if let dir = report {
+            try makeDirectory(dir, "--report")
+            say("report: \(try LoadBalancingExperiment.writeReport(rows, settings: s, to: dir))")
+        }
+        if json {
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try e.encode(rows), as: UTF8.self))
         }
     }
 }
