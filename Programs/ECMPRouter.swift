@@ -79,7 +79,13 @@ public enum ECMPRouter {
     /// that is not theirs) include it and run `route`, so that the routing controller fills
     /// their tables exactly as it fills `ecmp-router`'s. Needs `hdr.ethernet`, `hdr.ipv4` and
     /// `hdr.l4` (ports, for the hash).
-    public static func routing(routes: Int = 131_072, members: Int = 16_384) -> Components {
+    ///
+    /// `member` is the extension point of load-balancing programs (`flowlet`, `conga`, `hula`):
+    /// the statements, run inside the `ecmp` action with the group's size (`param.count`), that
+    /// set `meta.ecmp_member` to a member in `0 ..< count`. The default is `hashMember`, so a
+    /// program that passes nothing routes exactly as `ecmp-router`.
+    public static func routing(routes: Int = 131_072, members: Int = 16_384,
+                               @StatementBuilder member: (_ count: Value) -> [Stmt] = hashMember) -> Components {
         Components {
             Metadata {
                 Field("switch_mac", 48)
@@ -100,8 +106,7 @@ public enum ECMPRouter {
             }
             Action("ecmp", Param("group", 16), Param("count", 16)) {
                 Assign(meta.ecmp_group, param.group)
-                // (crc32[15:0] * count) >> 16: the hash scaled onto 0 ..< count.
-                Assign(meta.ecmp_member, (hash(.crc32, fiveTuple, width: 16).cast(32) * param.count.cast(32))[31, 16])
+                member(param.count)
                 If(param.count == 0) {
                     Drop()
                 }
@@ -127,10 +132,31 @@ public enum ECMPRouter {
         }
     }
 
+    /// ECMP's member: the CRC-32 of the 5-tuple scaled onto the group's size.
+    @StatementBuilder
+    public static func hashMember(count: Value) -> [Stmt] {
+        // (crc32[15:0] * count) >> 16: the hash scaled onto 0 ..< count.
+        Assign(meta.ecmp_member, scaled(hash(.crc32, fiveTuple, width: 16), onto: count))
+    }
+
+    /// A 16-bit value `h` scaled onto `0 ..< count`: `(h * count) >> 16` (see Choices).
+    public static func scaled(_ h: Value, onto count: Value) -> Value {
+        (h.cast(32) * count.cast(32))[31, 16]
+    }
+
     /// Route an IPv4 packet with `routing`'s tables (dropping what `Common.routeIPv4` drops).
     @StatementBuilder
     public static var route: [Stmt] {
+        route {}
+    }
+
+    /// `route` with `prepare` run first (after the checks, before `ipv4_lpm`): load-balancing
+    /// programs apply their configuration tables there, so their `member` statements can read
+    /// the result.
+    @StatementBuilder
+    public static func route(@StatementBuilder prepare: () -> [Stmt]) -> [Stmt] {
         Common.routeIPv4 {
+            prepare()
             Apply("switch_mac")
             Switch(apply: "ipv4_lpm") {
                 On("ecmp") {

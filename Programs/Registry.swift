@@ -25,6 +25,9 @@ public enum ProgramRegistry {
                     routes: true),
         ProgramInfo(name: SwitchML.name, summary: SwitchML.summary, build: { SwitchML.program() }, controller: nil,
                     routes: true),
+        ProgramInfo(name: Flowlet.name, summary: Flowlet.summary, build: { Flowlet.program() }, controller: nil, routes: true),
+        ProgramInfo(name: CONGA.name, summary: CONGA.summary, build: { CONGA.program() }, controller: nil, routes: true),
+        ProgramInfo(name: HULA.name, summary: HULA.summary, build: { HULA.program() }, controller: nil, routes: true),
         ProgramInfo(name: ATP.name, summary: ATP.summary, build: { try! ATP.program() }, controller: nil, routes: true),
     ]
 

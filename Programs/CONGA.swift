@@ -1,0 +1,232 @@
+import Sluice
+import SluiceIR
+
+/// `conga`: CONGA (SIGCOMM 2014) on `ecmp-router`: leaves learn how congested each path to
+/// every other leaf is from feedback carried in the data, and send each new flowlet to the
+/// uplink that minimizes `max(local DRE of the uplink, remote metric of the path)`.
+///
+/// Overlay: the source leaf puts a 6-byte header between Ethernet and IPv4 of every packet it
+/// sends to another leaf (EtherType 0x88B5, IEEE's local experimental one); the destination
+/// leaf removes it, so hosts never see it. (CONGA carries the same fields in VXLAN; this shim
+/// is the smallest header that does.) Fabric links need an MTU 6 bytes above the hosts'.
+///
+///     Ethernet (type 0x88B5) | conga_t | IPv4 | ...
+///     conga_t  lb_tag 4 | ce 3 | fb_lb_tag 4 | fb_metric 3 | reserved 6 | src_leaf 12 | ether_type 16
+///
+/// - `lb_tag`: the source leaf's uplink (member of its uplink group) the packet left by.
+/// - `ce`: the path's congestion, `max` over the ports it leaves by of their 3-bit DRE metric:
+///   the source leaf's uplink, then each spine's port, written in the egress stage.
+/// - `fb_lb_tag`, `fb_metric`: feedback for the destination leaf about its own paths to the
+///   source leaf: one entry of the source's congestion-from-leaf table a packet, round robin
+///   over the uplinks.
+/// - `src_leaf`: the source leaf's id (1 ...); `ether_type`: the inner frame's (0x0800).
+///
+/// Tables per leaf (registers, `leaves x 16` cells, index `leaf << 4 | uplink`):
+/// `conga_to_leaf` (congestion to a leaf by my uplink: the feedback received) and
+/// `conga_from_leaf` (congestion from a leaf by its uplink: the `ce` received, fed back).
+///
+/// Choosing: a group route at a leaf to a host of another leaf picks, for a new flowlet
+/// (`FlowletParts`, default timeout 100 us), the member `i < count` of the route's group with
+/// the least
+/// `max(DRE metric of its port, conga_to_leaf[dst][its uplink])`, scanning from a pseudo-random start
+/// (a CRC-32 of the 5-tuple and the clock, as in `flowlet`) so that ties spread. Up to
+/// `uplinks` members (default 8) are compared. Members and uplinks are told apart because a
+/// group may hold only some of the uplinks (a failed link leaves some leaves with fewer).
+///
+/// Tables and registers (`CONGASetup` in `SluiceML` fills them from a topology):
+///
+///     conga_config  no keys: default action    set_conga(leaf: 12, uplinks: 8)     leaf 0: a spine; uplinks: feedback round robin
+///     conga_leaf    hdr.ipv4.dstAddr: lpm      set_dst_leaf(leaf: 12)
+///     flowlet_config, dre_config                as in `FlowletParts`, `RateEstimator`
+///     ipv4_lpm, ecmp_nhop, switch_mac           as in ecmp-router
+///     registers  conga_uplink[port] = uplink + 1 (0: not an uplink),
+///                conga_member_port[group << 4 | member] = the member's port,
+///                conga_fb_next[leaf], conga_to_leaf, conga_from_leaf, dre_rate_shift[port]
+public enum CONGA {
+    public static let name = "conga"
+    public static let summary = "CONGA: leaf-to-leaf congestion feedback in an overlay header; flowlets take the least congested uplink"
+
+    public static let etherType: UInt64 = 0x88B5
+    /// Bytes the overlay adds between leaves.
+    public static let headerBytes = 6
+
+    public static func program(routes: Int = 131_072, members: Int = 16_384, slots: Int = 65_536, leaves: Int = 256,
+                               groups: Int = 256, uplinks: Int = 8, timeout: UInt64 = FlowletParts.defaultTimeout) -> SwitchProgram {
+        precondition((1...16).contains(uplinks), "conga: uplinks = \(uplinks); valid: 1 ... 16 (4-bit LBTag)")
+        precondition((1...4096).contains(leaves) && (1...4096).contains(groups), "conga: leaves and groups: 1 ... 4096")
+        let cells = leaves * 16
+        func cell(_ leaf: Value, _ uplink: Value) -> Value { (leaf.cast(16) << 4) | uplink.cast(16) }
+        return SwitchProgram(name, doc: summary) {
+            Common.ethernetAndIPv4Types
+            Common.l4PortsType
+            HeaderType("conga_t") {
+                Field("lb_tag", 4)
+                Field("ce", 3)
+                Field("fb_lb_tag", 4)
+                Field("fb_metric", 3)
+                Field("reserved", 6)
+                Field("src_leaf", 12)
+                Field("ether_type", 16)
+            }
+            Header("ethernet", "ethernet_t")
+            Header("conga", "conga_t")
+            Header("ipv4", "ipv4_t")
+            Header("l4", "l4_ports_t")
+            Parser {
+                State("start") {
+                    Extract(hdr.ethernet)
+                    Select(hdr.ethernet.etherType) {
+                        Case(Keyset(UInt128(Common.etherTypeIPv4)), next: "parse_ipv4")
+                        Case(Keyset(UInt128(etherType)), next: "parse_conga")
+                        Default(next: "accept")
+                    }
+                }
+                State("parse_conga") {
+                    Extract(hdr.conga)
+                    Select(hdr.conga.ether_type) {
+                        Case(Keyset(UInt128(Common.etherTypeIPv4)), next: "parse_ipv4")
+                        Default(next: "accept")
+                    }
+                }
+            }
+            Common.ipv4AndPortsStates
+            Metadata {
+                Field("conga_leaf", 12)
+                Field("conga_uplinks", 8)
+                Field("conga_dst_leaf", 12)
+                Field("conga_count", 16)
+                Field("conga_start", 16)
+                Field("conga_i", 16)
+                Field("conga_port", 16)
+                Field("conga_local", 3)
+                Field("conga_remote", 3)
+                Field("conga_best", 8)
+                Field("conga_up", 8)
+                Field("conga_in_up", 8)
+                Field("conga_out_up", 8)
+                Field("conga_fb", 8)
+                Field("conga_metric", 3)
+            }
+            FlowletParts.declarations(slots: slots, timeout: timeout)
+            RateEstimator.declarations
+            Register("conga_uplink", width: 8, size: RateEstimator.ports)
+            Register("conga_member_port", width: 16, size: groups * 16)
+            Register("conga_fb_next", width: 8, size: leaves)
+            Register("conga_to_leaf", width: 3, size: cells)
+            Register("conga_from_leaf", width: 3, size: cells)
+            Action("set_conga", Param("leaf", 12), Param("uplinks", 8)) {
+                Assign(meta.conga_leaf, param.leaf)
+                Assign(meta.conga_uplinks, param.uplinks)
+            }
+            Table("conga_config") {
+                Actions("set_conga")
+                DefaultAction("set_conga", 0, UInt128(uplinks))
+                Size(1)
+            }
+            Action("set_dst_leaf", Param("leaf", 12)) {
+                Assign(meta.conga_dst_leaf, param.leaf)
+            }
+            Table("conga_leaf") {
+                Key(hdr.ipv4.dstAddr, .lpm)
+                Actions("set_dst_leaf")
+                DefaultAction("set_dst_leaf", 0)
+                Size(leaves * 64)
+            }
+            ECMPRouter.routing(routes: routes, members: members) { count in
+                If(meta.conga_leaf != 0 && meta.conga_dst_leaf != 0 && meta.conga_dst_leaf != meta.conga_leaf
+                   && !hdr.conga.isValid) {
+                    Assign(meta.conga_start, ECMPRouter.scaled(Flowlet.newFlowletHash, onto: count))
+                    Assign(meta.conga_best, 255)
+                    for j in 0..<uplinks {
+                        If(Value(UInt128(j)) < count) {
+                            Assign(meta.conga_i, meta.conga_start + Value(UInt128(j)))
+                            If(meta.conga_i >= count) {
+                                Assign(meta.conga_i, meta.conga_i - count)
+                            }
+                            RegisterRead("conga_member_port", index: cell(meta.ecmp_group, meta.conga_i), into: meta.conga_port)
+                            RegisterRead("conga_uplink", index: meta.conga_port, into: meta.conga_up)
+                            RateEstimator.metric(port: meta.conga_port, bits: 3, into: meta.conga_local)
+                            Assign(meta.conga_remote, 0)
+                            If(meta.conga_up != 0) {
+                                RegisterRead("conga_to_leaf", index: cell(meta.conga_dst_leaf, meta.conga_up - 1), into: meta.conga_remote)
+                            }
+                            If(meta.conga_remote > meta.conga_local) {
+                                Assign(meta.conga_local, meta.conga_remote)
+                            }
+                            If(meta.conga_local.cast(8) < meta.conga_best) {
+                                Assign(meta.conga_best, meta.conga_local.cast(8))
+                                Assign(meta.flowlet_candidate, meta.conga_i)
+                            }
+                        }
+                    }
+                } else: {
+                    ECMPRouter.hashMember(count: count)
+                    Assign(meta.flowlet_candidate, meta.ecmp_member)
+                }
+                FlowletParts.member(count: count, slots: slots)
+            }
+            Ingress {
+                RateEstimator.prepare
+                Apply("conga_config")
+                ECMPRouter.route {
+                    Apply("flowlet_config")
+                    Apply("conga_leaf")
+                }
+                If(meta.conga_leaf != 0 && hdr.ipv4.isValid) {
+                    RegisterRead("conga_uplink", index: standard.ingressPort, into: meta.conga_in_up)
+                    RegisterRead("conga_uplink", index: standard.egressSpec, into: meta.conga_out_up)
+                    If(!hdr.conga.isValid && meta.conga_in_up == 0 && meta.conga_out_up != 0
+                       && meta.conga_dst_leaf != 0 && meta.conga_dst_leaf != meta.conga_leaf) {
+                        encapsulate(cell)
+                    }
+                    If(hdr.conga.isValid && meta.conga_out_up == 0) {
+                        decapsulate(cell)
+                    }
+                }
+            }
+            Egress {
+                RateEstimator.update(port: standard.egressPort, bytes: standard.packetLength)
+                If(hdr.conga.isValid) {
+                    RateEstimator.metric(port: standard.egressPort, bits: 3, into: meta.conga_metric)
+                    If(meta.conga_metric > hdr.conga.ce) {
+                        Assign(hdr.conga.ce, meta.conga_metric)
+                    }
+                }
+            }
+            Deparser {
+                UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
+                Emit(hdr.ethernet)
+                Emit(hdr.conga)
+                Emit(hdr.ipv4)
+                Emit(hdr.l4)
+            }
+        }
+    }
+
+    /// The source leaf: add the overlay, with this leaf's id, the uplink taken and one
+    /// feedback entry for the destination leaf.
+    @StatementBuilder
+    static func encapsulate(_ cell: (Value, Value) -> Value) -> [Stmt] {
+        SetValid(hdr.conga)
+        Assign(hdr.conga.lb_tag, (meta.conga_out_up - 1).cast(4))
+        Assign(hdr.conga.ce, 0)
+        Assign(hdr.conga.reserved, 0)
+        Assign(hdr.conga.src_leaf, meta.conga_leaf)
+        Assign(hdr.conga.ether_type, hdr.ethernet.etherType)
+        Assign(hdr.ethernet.etherType, Value(UInt128(etherType)))
+        RegisterAction("conga_fb_next", index: meta.conga_dst_leaf, result: meta.conga_fb) { old in
+            mux(old + 1 >= meta.conga_uplinks, Value.bits(0, 8), old + 1)
+        }
+        Assign(hdr.conga.fb_lb_tag, meta.conga_fb.cast(4))
+        RegisterRead("conga_from_leaf", index: cell(meta.conga_dst_leaf, meta.conga_fb), into: hdr.conga.fb_metric)
+    }
+
+    /// The destination leaf: learn from the overlay, then remove it.
+    @StatementBuilder
+    static func decapsulate(_ cell: (Value, Value) -> Value) -> [Stmt] {
+        RegisterWrite("conga_from_leaf", index: cell(hdr.conga.src_leaf, hdr.conga.lb_tag), hdr.conga.ce)
+        RegisterWrite("conga_to_leaf", index: cell(hdr.conga.src_leaf, hdr.conga.fb_lb_tag), hdr.conga.fb_metric)
+        Assign(hdr.ethernet.etherType, hdr.conga.ether_type)
+        SetInvalid(hdr.conga)
+    }
+}

@@ -1,0 +1,215 @@
+import Testing
+import SluiceIR
+import SluiceRuntime
+import SluiceTesting
+@testable import SluicePrograms
+
+/// Behaviour of `conga`: the overlay added by the source leaf and removed by the destination
+/// leaf (exact bytes), the rate estimator's lazy decay (exact register values), spines raising
+/// `ce`, and leaves choosing the uplink of least `max(local, remote)` congestion.
+@Suite struct CONGATests {
+    static let leafMAC: MACAddress = "02:00:00:00:0a:01"
+    /// Leaf 1: hosts on ports 1 and 2 (10.0.1.1, 10.0.1.2), uplinks 0 ... 3 on ports 3 ... 6 (group 1).
+    static let leafEntries = """
+        table_set_default switch_mac set_switch_mac 02:00:00:00:0a:01
+        table_set_default conga_config set_conga 1 4
+        table_add ipv4_lpm forward 10.0.1.1/32 => 1 08:00:00:00:01:01
+        table_add ipv4_lpm forward 10.0.1.2/32 => 2 08:00:00:00:01:02
+        table_add ipv4_lpm ecmp 10.0.2.0/24 => 1 4
+        table_add ecmp_nhop forward 1 0 => 3 08:00:00:00:0a:00
+        table_add ecmp_nhop forward 1 1 => 4 08:00:00:00:0a:01
+        table_add ecmp_nhop forward 1 2 => 5 08:00:00:00:0a:02
+        table_add ecmp_nhop forward 1 3 => 6 08:00:00:00:0a:03
+        table_add conga_leaf set_dst_leaf 10.0.1.0/24 => 1
+        table_add conga_leaf set_dst_leaf 10.0.2.0/24 => 2
+        register_write conga_uplink 3 1
+        register_write conga_uplink 4 2
+        register_write conga_uplink 5 3
+        register_write conga_uplink 6 4
+        register_write conga_member_port 16 3
+        register_write conga_member_port 17 4
+        register_write conga_member_port 18 5
+        register_write conga_member_port 19 6
+        """
+    /// A spine: leaf 1 on port 1, leaf 2 on port 2 (default config: leaf 0).
+    static let spineEntries = """
+        table_set_default switch_mac set_switch_mac 02:00:00:00:0b:01
+        table_add ipv4_lpm forward 10.0.1.0/24 => 1 02:00:00:00:0a:01
+        table_add ipv4_lpm forward 10.0.2.0/24 => 2 02:00:00:00:0a:02
+        """
+
+    func leaf() throws -> SwitchHarness { try SwitchHarness(CONGA.program(slots: 1024).verified(), entries: Self.leafEntries) }
+    func spine() throws -> SwitchHarness { try SwitchHarness(CONGA.program(slots: 1024).verified(), entries: Self.spineEntries) }
+
+    typealias Flow = ECMPRouterTests.Flow
+
+    /// `conga_t`, packed here bit by bit from the documented layout.
+    struct Overlay {
+        var lbTag: UInt8 = 0, ce: UInt8 = 0, fbLbTag: UInt8 = 0, fbMetric: UInt8 = 0, srcLeaf: UInt16 = 0
+        var bytes: [UInt8] {
+            let bits = UInt64(lbTag) << 44 | UInt64(ce) << 41 | UInt64(fbLbTag) << 37 | UInt64(fbMetric) << 34
+                | UInt64(srcLeaf) << 16 | 0x0800
+            return (0..<6).map { UInt8(truncatingIfNeeded: bits >> (40 - 8 * $0)) }
+        }
+    }
+
+    /// A frame with the overlay put between Ethernet and IPv4.
+    static func encapsulated(_ p: Packet, _ o: Overlay) -> [UInt8] {
+        let b = p.bytes
+        return Array(b[0..<12]) + [0x88, 0xB5] + o.bytes + Array(b[14...])
+    }
+
+    static func frame(_ f: Flow, dst: MACAddress = "00:00:00:00:00:01", src: MACAddress = "00:00:00:00:00:99", ttl: UInt8 = 64) -> Packet {
+        Packet.ethernet(dst: dst, src: src).ipv4(src: f.src, dst: f.dst, ttl: ttl).udp(sport: f.sport, dport: f.dport).payload(count: 10)
+    }
+
+    static let toLeaf2 = Flow(src: "10.0.1.1", dst: "10.0.2.7", proto: 17, sport: 0xC001, dport: 4791)
+
+    func out(_ h: SwitchHarness) throws -> (port: UInt16, bytes: [UInt8]) {
+        let o = h.drain()
+        try #require(o.count == 1, "expected one output, got \(o.map(\.port))")
+        return o[0]
+    }
+
+    // MARK: the overlay
+
+    @Test func theSourceLeafAddsTheOverlayWithTagFeedbackAndLeaf() throws {
+        let h = try leaf()
+        try h.pipeline.writeRegister("conga_from_leaf", index: 2 << 4 | 0, 5)
+        try h.pipeline.writeRegister("conga_from_leaf", index: 2 << 4 | 1, 3)
+        let f = Self.toLeaf2, t: UInt64 = 1_000_000
+        // Nothing is congested: the scan's pseudo-random start wins (as flowlet's draw).
+        let m = FlowletTests.newMember(f, at: t)
+        try h.send(Self.frame(f).bytes, port: 1, timestamp: t)
+        let expected = Self.encapsulated(Self.frame(f, dst: MACAddress(value: 0x0800_0000_0A00 | UInt64(m)), src: Self.leafMAC, ttl: 63),
+                                         Overlay(lbTag: UInt8(m), ce: 0, fbLbTag: 0, fbMetric: 5, srcLeaf: 1))
+        try h.expect(expected, port: 3 + m)
+        try h.expectNoOtherPackets()
+        #expect(expected.count == Self.frame(f).bytes.count + CONGA.headerBytes)
+        #expect(Array(expected[12..<20]) == [0x88, 0xB5, UInt8(m) << 4, 0x14, 0x00, 0x01, 0x08, 0x00])
+        // The next packet feeds back the next uplink's entry (round robin), same flowlet.
+        try h.send(Self.frame(f).bytes, port: 1, timestamp: t + 1000)
+        let second = try out(h)
+        #expect(second.port == 3 + m)
+        #expect(second.bytes[14] & 1 == 0 && second.bytes[15] >> 5 == 1, "fb_lb_tag 1")
+        #expect((second.bytes[15] >> 2) & 7 == 3, "fb_metric 3")
+    }
+
+    @Test func theDestinationLeafLearnsAndRemovesTheOverlay() throws {
+        let h = try leaf()
+        let f = Flow(src: "10.0.2.7", dst: "10.0.1.2", proto: 17, sport: 0xC002, dport: 4791)
+        let o = Overlay(lbTag: 2, ce: 5, fbLbTag: 1, fbMetric: 6, srcLeaf: 2)
+        try h.send(Self.encapsulated(Self.frame(f, dst: Self.leafMAC, src: "02:00:00:00:0b:01"), o), port: 4, timestamp: 1_000_000)
+        let expected = Self.frame(f, dst: "08:00:00:00:01:02", src: Self.leafMAC, ttl: 63)
+        try h.expect(expected.bytes, port: 2)
+        try h.expectNoOtherPackets()
+        #expect(try h.pipeline.readRegister("conga_from_leaf", index: 2 << 4 | 2) == 5)
+        #expect(try h.pipeline.readRegister("conga_to_leaf", index: 2 << 4 | 1) == 6)
+        // Nothing else was learned.
+        for i in 0..<(64 * 16) where i != 2 << 4 | 2 { #expect(try h.pipeline.readRegister("conga_from_leaf", index: i) == 0) }
+    }
+
+    @Test func trafficWithinTheLeafIsNotEncapsulated() throws {
+        let h = try leaf()
+        let f = Flow(src: "10.0.1.1", dst: "10.0.1.2", proto: 17, sport: 1, dport: 2)
+        try h.send(Self.frame(f).bytes, port: 1, timestamp: 1000)
+        try h.expect(Self.frame(f, dst: "08:00:00:00:01:02", src: Self.leafMAC, ttl: 63).bytes, port: 2)
+    }
+
+    // MARK: the rate estimator
+
+    @Test func theEstimatorHalvesOncePerWholePeriodAndKeepsThePhase() throws {
+        let h = try leaf()
+        let f = Flow(src: "10.0.1.2", dst: "10.0.1.1", proto: 17, sport: 1, dport: 2)
+        let len = UInt64(Self.frame(f).bytes.count)
+        let period: UInt64 = 1 << 16
+        func send(_ t: UInt64) throws -> (UInt64, UInt64) {
+            try h.send(Self.frame(f).bytes, port: 2, timestamp: t)
+            _ = h.drain()
+            return (try h.pipeline.readRegister("dre_bytes", index: 1), try h.pipeline.readRegister("dre_time", index: 1))
+        }
+        let t0: UInt64 = 10_000_000
+        #expect(try send(t0) == (len, t0), "first packet: the bytes, now")
+        #expect(try send(t0 + 1000) == (2 * len, t0), "within the period: added, no decay")
+        let t2 = t0 + 3 * period + 5
+        #expect(try send(t2) == ((2 * len) >> 3 + len, t0 + 3 * period), "three periods: halved three times, phase kept")
+        let t3 = t2 + 40 * period
+        #expect(try send(t3) == (len, t3), "after more than 31 periods nothing is left")
+    }
+
+    // MARK: spines
+
+    @Test func aSpineRaisesCEToTheEgressPortsMetric() throws {
+        let f = Flow(src: "10.0.1.1", dst: "10.0.2.7", proto: 17, sport: 0xC001, dport: 4791)
+        let t: UInt64 = 2_000_000
+        let bytes = Self.encapsulated(Self.frame(f, dst: "02:00:00:00:0b:01", src: Self.leafMAC), Overlay(lbTag: 3, ce: 2, fbLbTag: 1, fbMetric: 4, srcLeaf: 1))
+        // (X before, periods since, rate shift, ce in) -> ce out; metric = min(7, X' >> (18 - shift)).
+        let cases: [(UInt64, UInt64, UInt64, UInt8, UInt8)] = [
+            (5 << 18, 0, 0, 2, 5),       // 5: above the packet's 2
+            (5 << 18, 0, 0, 6, 6),       // below: unchanged
+            (5 << 18, 1, 0, 2, 2),       // halved first: 2.5 -> 2
+            (5 << 18, 0, 2, 2, 7),       // a quarter-rate port: 20 -> 7
+            (0, 0, 0, 0, 0),
+        ]
+        for (x, periods, shift, ceIn, ceOut) in cases {
+            let h = try spine()
+            try h.pipeline.writeRegister("dre_bytes", index: 2, x)
+            try h.pipeline.writeRegister("dre_time", index: 2, t - periods * (1 << 16))
+            try h.pipeline.writeRegister("dre_rate_shift", index: 2, shift)
+            var input = bytes
+            input[14] = input[14] & 0xF1 | ceIn << 1
+            try h.send(input, port: 1, timestamp: t)
+            let expected = Self.encapsulated(Self.frame(f, dst: "02:00:00:00:0a:02", src: "02:00:00:00:0b:01", ttl: 63),
+                                             Overlay(lbTag: 3, ce: ceOut, fbLbTag: 1, fbMetric: 4, srcLeaf: 1))
+            try h.expect(expected, port: 2)
+            try h.expectNoOtherPackets()
+        }
+    }
+
+    // MARK: choosing
+
+    /// Feedback from leaf 2 says which of leaf 1's uplinks are congested towards it; every new
+    /// flowlet takes the least congested one, and moves when the feedback changes, only after a
+    /// gap above the timeout.
+    @Test func feedbackSteersNewFlowletsToTheLeastCongestedUplink() throws {
+        let h = try leaf()
+        let back = Flow(src: "10.0.2.7", dst: "10.0.1.2", proto: 17, sport: 0xC002, dport: 4791)
+        func feedback(_ metrics: [UInt8], at t: UInt64) throws {
+            for (u, m) in metrics.enumerated() {
+                try h.send(Self.encapsulated(Self.frame(back, dst: Self.leafMAC), Overlay(lbTag: 0, ce: 0, fbLbTag: UInt8(u), fbMetric: m, srcLeaf: 2)),
+                           port: 3, timestamp: t)
+                _ = h.drain()
+            }
+        }
+        try feedback([6, 6, 1, 6], at: 1_000_000)
+        let flows = ECMPRouterTests.randomFlows(12, dstNet: 0x0A00_0200, seed: 3).map { Flow(src: "10.0.1.1", dst: $0.dst, proto: 17, sport: $0.sport, dport: 4791) }
+        var t: UInt64 = 2_000_000
+        for f in flows {
+            try h.send(Self.frame(f).bytes, port: 1, timestamp: t)
+            #expect(try out(h).port == 5, "\(f): uplink 2 has metric 1, the others 6")
+            t += 1000
+        }
+        // The path through uplink 2 fills up, uplink 0 empties.
+        try feedback([0, 6, 7, 6], at: t)
+        let f = flows[0]
+        try h.send(Self.frame(f).bytes, port: 1, timestamp: t + 10_000)
+        #expect(try out(h).port == 5, "within the flowlet: stays (no reordering)")
+        try h.send(Self.frame(f).bytes, port: 1, timestamp: t + 10_000 + 100_001)
+        #expect(try out(h).port == 3, "a new flowlet takes uplink 0")
+    }
+
+    @Test func theLocalEstimateCountsAsMuchAsTheRemoteMetric() throws {
+        let h = try leaf()
+        let t: UInt64 = 5_000_000
+        // Remote metrics all 0; ports 3, 5 and 6 busy locally (metric 7, 4, 7), port 4 idle.
+        for (port, x) in [(3, UInt64(7) << 18), (4, 0), (5, 4 << 18), (6, 9 << 18)] {
+            try h.pipeline.writeRegister("dre_bytes", index: port, x)
+            try h.pipeline.writeRegister("dre_time", index: port, t)
+        }
+        for (i, f) in ECMPRouterTests.randomFlows(8, dstNet: 0x0A00_0200, seed: 5).enumerated() {
+            let flow = Flow(src: "10.0.1.1", dst: f.dst, proto: 17, sport: f.sport, dport: 4791)
+            try h.send(Self.frame(flow).bytes, port: 1, timestamp: t + UInt64(i))
+            #expect(try out(h).port == 4, "\(flow)")
+        }
+    }
+}
