@@ -28,6 +28,7 @@ public enum ProgramRegistry {
         ProgramInfo(name: Flowlet.name, summary: Flowlet.summary, build: { Flowlet.program() }, controller: nil, routes: true),
         ProgramInfo(name: CONGA.name, summary: CONGA.summary, build: { CONGA.program() }, controller: nil, routes: true),
         ProgramInfo(name: HULA.name, summary: HULA.summary, build: { HULA.program() }, controller: nil, routes: true),
+        ProgramInfo(name: DRILL.name, summary: DRILL.summary, build: { DRILL.program() }, controller: nil, routes: true),
         ProgramInfo(name: ATP.name, summary: ATP.summary, build: { try! ATP.program() }, controller: nil, routes: true),
     ]
 

@@ -32,7 +32,17 @@ public enum LoadBalancingExperiment {
     public static let schemes: [Scheme] = [
         Scheme(name: "ecmp", program: ECMPRouter.name, summary: "ECMP: a CRC-32 of the 5-tuple picks the uplink"),
         Scheme(name: "wcmp", program: ECMPRouter.name, groups: .weighted, summary: "weighted ECMP: uplinks weighted by link rate"),
+        Scheme(name: "flowlet", program: Flowlet.name, summary: "LetFlow: a new pseudo-random uplink after a 100 us gap"),
+        Scheme(name: "conga", program: CONGA.name, summary: "CONGA: flowlets to the uplink with the least max(local, remote) congestion",
+               prepare: { emu, spec in try CONGASetup.prepare(emu, spec) }),
+        Scheme(name: "hula", program: HULA.name, summary: "HULA: flowlets follow the best hop learned from ToR probes every 50 us",
+               prepare: { emu, spec in try HULASetup.prepare(emu, spec, stopAt: probesUntil) }),
+        Scheme(name: "drill", program: DRILL.name, summary: "DRILL: per packet, the least queued of two random uplinks and the last winner"),
     ]
+
+    /// HULA's probe agents stop here (virtual time, 1 s): after every scenario's traffic, so the
+    /// run ends; completion times are the jobs', not the run's.
+    static let probesUntil: Int64 = 1_000_000_000_000
 
     public enum Scenario: String, CaseIterable, Sendable {
         case elephants, degraded, failed
@@ -204,6 +214,11 @@ public enum LoadBalancingExperiment {
                 throw WorkloadError("lb \(scenario.rawValue): no link leaf1-spine1 in the generated leaf-spine")
             }
             if scenario == .degraded { spec.links[l].rate /= 4 } else { spec.links.remove(at: l) }
+        }
+        // Links between switches carry CONGA's overlay on top of full-size packets (the same
+        // for every scheme, so the comparison is fair).
+        for i in spec.links.indices where !spec.nodes[spec.links[i].a.node].isHost && !spec.nodes[spec.links[i].b.node].isHost {
+            spec.links[i].mtu += CONGA.headerBytes
         }
         var o = EmulatorOptions()
         o.seed = seed
