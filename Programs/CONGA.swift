@@ -135,7 +135,7 @@ public enum CONGA {
             ECMPRouter.routing(routes: routes, members: members) { count in
                 If(meta.conga_leaf != 0 && meta.conga_dst_leaf != 0 && meta.conga_dst_leaf != meta.conga_leaf
                    && !hdr.conga.isValid) {
-                    Assign(meta.conga_start, ECMPRouter.scaled(Flowlet.newFlowletHash, onto: count))
+                    Assign(meta.conga_start, ECMPRouter.scaled(meta.flowlet_draw, onto: count))
                     Assign(meta.conga_best, 255)
                     for j in 0..<uplinks {
                         If(Value(UInt128(j)) < count) {
@@ -163,13 +163,13 @@ public enum CONGA {
                     ECMPRouter.hashMember(count: count)
                     Assign(meta.flowlet_candidate, meta.ecmp_member)
                 }
-                FlowletParts.member(count: count, slots: slots)
+                FlowletParts.member(count: count)
             }
             Ingress {
                 RateEstimator.prepare
                 Apply("conga_config")
                 ECMPRouter.route {
-                    Apply("flowlet_config")
+                    FlowletParts.prepare(slots: slots)
                     Apply("conga_leaf")
                 }
                 If(meta.conga_leaf != 0 && hdr.ipv4.isValid) {

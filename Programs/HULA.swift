@@ -131,7 +131,7 @@ public enum HULA {
                         }
                     }
                 }
-                FlowletParts.member(count: count, slots: slots)
+                FlowletParts.member(count: count)
             }
             Ingress {
                 RateEstimator.prepare
@@ -140,7 +140,7 @@ public enum HULA {
                     probe
                 } else: {
                     ECMPRouter.route {
-                        Apply("flowlet_config")
+                        FlowletParts.prepare(slots: slots)
                         Apply("hula_tor")
                     }
                 }
