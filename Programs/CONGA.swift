@@ -25,6 +25,12 @@ import SluiceIR
 /// `conga_to_leaf` (congestion to a leaf by my uplink: the feedback received) and
 /// `conga_from_leaf` (congestion from a leaf by its uplink: the `ce` received, fed back).
 ///
+/// Aging: a path nobody uses gets no `ce`, so its entries would keep the last (congested) value
+/// and the path would never be tried again. So entries age: one not updated for
+/// `age` ns counts as 0, both when it is fed back and when it is compared. The default, 2 ms,
+/// is a few flowlet lifetimes: long enough not to send flowlets back onto a congested path
+/// every few hundred microseconds, short enough to notice that it recovered.
+///
 /// Choosing: a group route at a leaf to a host of another leaf picks, for a new flowlet
 /// (`FlowletParts`, default timeout 100 us), the member `i < count` of the route's group with
 /// the least
@@ -35,18 +41,23 @@ import SluiceIR
 ///
 /// Tables and registers (`CONGASetup` in `SluiceML` fills them from a topology):
 ///
-///     conga_config  no keys: default action    set_conga(leaf: 12, uplinks: 8)     leaf 0: a spine; uplinks: feedback round robin
+///     conga_config  no keys: default action    set_conga(leaf: 12, uplinks: 8, age: 48)
+///                   leaf 0: a spine; uplinks: the feedback's round robin; age: ns (default 2 ms)
 ///     conga_leaf    hdr.ipv4.dstAddr: lpm      set_dst_leaf(leaf: 12)
 ///     flowlet_config, dre_config                as in `FlowletParts`, `RateEstimator`
 ///     ipv4_lpm, ecmp_nhop, switch_mac           as in ecmp-router
 ///     registers  conga_uplink[port] = uplink + 1 (0: not an uplink),
 ///                conga_member_port[group << 4 | member] = the member's port,
-///                conga_fb_next[leaf], conga_to_leaf, conga_from_leaf, dre_rate_shift[port]
+///                conga_fb_next[leaf], conga_to_leaf, conga_from_leaf, their `_time` (ns of
+///                the last update), dre_rate_shift[port]
 public enum CONGA {
     public static let name = "conga"
     public static let summary = "CONGA: leaf-to-leaf congestion feedback in an overlay header; flowlets take the least congested uplink"
 
     public static let etherType: UInt64 = 0x88B5
+    /// 2 ms: a metric not refreshed for this long counts as 0 (see Aging).
+    public static let defaultAge: UInt64 = 2_000_000
+
     /// Bytes the overlay adds between leaves.
     public static let headerBytes = 6
 
@@ -93,6 +104,8 @@ public enum CONGA {
             Metadata {
                 Field("conga_leaf", 12)
                 Field("conga_uplinks", 8)
+                Field("conga_age", 48)
+                Field("conga_t", 48)
                 Field("conga_dst_leaf", 12)
                 Field("conga_count", 16)
                 Field("conga_start", 16)
@@ -114,13 +127,16 @@ public enum CONGA {
             Register("conga_fb_next", width: 8, size: leaves)
             Register("conga_to_leaf", width: 3, size: cells)
             Register("conga_from_leaf", width: 3, size: cells)
-            Action("set_conga", Param("leaf", 12), Param("uplinks", 8)) {
+            Register("conga_to_leaf_time", width: 48, size: cells)
+            Register("conga_from_leaf_time", width: 48, size: cells)
+            Action("set_conga", Param("leaf", 12), Param("uplinks", 8), Param("age", 48)) {
                 Assign(meta.conga_leaf, param.leaf)
                 Assign(meta.conga_uplinks, param.uplinks)
+                Assign(meta.conga_age, param.age)
             }
             Table("conga_config") {
                 Actions("set_conga")
-                DefaultAction("set_conga", 0, UInt128(uplinks))
+                DefaultAction("set_conga", 0, UInt128(uplinks), UInt128(defaultAge))
                 Size(1)
             }
             Action("set_dst_leaf", Param("leaf", 12)) {
@@ -149,6 +165,10 @@ public enum CONGA {
                             Assign(meta.conga_remote, 0)
                             If(meta.conga_up != 0) {
                                 RegisterRead("conga_to_leaf", index: cell(meta.conga_dst_leaf, meta.conga_up - 1), into: meta.conga_remote)
+                                RegisterRead("conga_to_leaf_time", index: cell(meta.conga_dst_leaf, meta.conga_up - 1), into: meta.conga_t)
+                                If(meta.dre_now - meta.conga_t > meta.conga_age) {
+                                    Assign(meta.conga_remote, 0)
+                                }
                             }
                             If(meta.conga_remote > meta.conga_local) {
                                 Assign(meta.conga_local, meta.conga_remote)
@@ -219,6 +239,10 @@ public enum CONGA {
         }
         Assign(hdr.conga.fb_lb_tag, meta.conga_fb.cast(4))
         RegisterRead("conga_from_leaf", index: cell(meta.conga_dst_leaf, meta.conga_fb), into: hdr.conga.fb_metric)
+        RegisterRead("conga_from_leaf_time", index: cell(meta.conga_dst_leaf, meta.conga_fb), into: meta.conga_t)
+        If(meta.dre_now - meta.conga_t > meta.conga_age) {
+            Assign(hdr.conga.fb_metric, 0)
+        }
     }
 
     /// The destination leaf: learn from the overlay, then remove it.
@@ -226,6 +250,8 @@ public enum CONGA {
     static func decapsulate(_ cell: (Value, Value) -> Value) -> [Stmt] {
         RegisterWrite("conga_from_leaf", index: cell(hdr.conga.src_leaf, hdr.conga.lb_tag), hdr.conga.ce)
         RegisterWrite("conga_to_leaf", index: cell(hdr.conga.src_leaf, hdr.conga.fb_lb_tag), hdr.conga.fb_metric)
+        RegisterWrite("conga_from_leaf_time", index: cell(hdr.conga.src_leaf, hdr.conga.lb_tag), meta.dre_now)
+        RegisterWrite("conga_to_leaf_time", index: cell(hdr.conga.src_leaf, hdr.conga.fb_lb_tag), meta.dre_now)
         Assign(hdr.ethernet.etherType, hdr.conga.ether_type)
         SetInvalid(hdr.conga)
     }
