@@ -5,13 +5,16 @@ import SluiceIR
 /// every other leaf is from feedback carried in the data, and send each new flowlet to the
 /// uplink that minimizes `max(local DRE of the uplink, remote metric of the path)`.
 ///
-/// Overlay: the source leaf puts a 6-byte header between Ethernet and IPv4 of every packet it
-/// sends to another leaf (EtherType 0x88B5, IEEE's local experimental one); the destination
-/// leaf removes it, so hosts never see it. (CONGA carries the same fields in VXLAN; this shim
-/// is the smallest header that does.) Fabric links need an MTU 6 bytes above the hosts'.
+/// Overlay: the source leaf puts a 6-byte shim between the IPv4 header and the transport
+/// header of every packet it sends to another leaf, with IP protocol 253 (RFC 3692's for
+/// experiments) and the IPv4 total length 6 bytes longer; the destination leaf removes it, so
+/// hosts never see it. (CONGA carries the same fields in VXLAN; this shim is the smallest
+/// header that does.) The shim goes after IPv4, not before it, so the fabric's ECN marking
+/// still finds the IPv4 header (a header before IPv4 hid it: DCTCP got no marks and queues
+/// grew to their limits). Fabric links need an MTU 6 bytes above the hosts'.
 ///
-///     Ethernet (type 0x88B5) | conga_t | IPv4 | ...
-///     conga_t  lb_tag 4 | ce 3 | fb_lb_tag 4 | fb_metric 3 | reserved 6 | src_leaf 12 | ether_type 16
+///     Ethernet | IPv4 (protocol 253) | conga_t | UDP or TCP ...
+///     conga_t  lb_tag 4 | ce 3 | fb_lb_tag 4 | fb_metric 3 | reserved 6 | src_leaf 12 | protocol 8 | reserved 8
 ///
 /// - `lb_tag`: the source leaf's uplink (member of its uplink group) the packet left by.
 /// - `ce`: the path's congestion, `max` over the ports it leaves by of their 3-bit DRE metric:
@@ -19,7 +22,7 @@ import SluiceIR
 /// - `fb_lb_tag`, `fb_metric`: feedback for the destination leaf about its own paths to the
 ///   source leaf: one entry of the source's congestion-from-leaf table a packet, round robin
 ///   over the uplinks.
-/// - `src_leaf`: the source leaf's id (1 ...); `ether_type`: the inner frame's (0x0800).
+/// - `src_leaf`: the source leaf's id (1 ...); `protocol`: the packet's own IP protocol.
 ///
 /// Tables per leaf (registers, `leaves x 16` cells, index `leaf << 4 | uplink`):
 /// `conga_to_leaf` (congestion to a leaf by my uplink: the feedback received) and
@@ -54,9 +57,10 @@ public enum CONGA {
     public static let name = "conga"
     public static let summary = "CONGA: leaf-to-leaf congestion feedback in an overlay header; flowlets take the least congested uplink"
 
-    public static let etherType: UInt64 = 0x88B5
+    /// The IP protocol of a packet carrying the shim.
+    public static let ipProtocol: UInt64 = 253
     /// 2 ms: a metric not refreshed for this long counts as 0 (see Aging).
-    public static let defaultAge: UInt64 = 2_000_000
+    public static let defaultAge: UInt64 = 100_000
 
     /// Bytes the overlay adds between leaves.
     public static let headerBytes = 6
@@ -77,30 +81,38 @@ public enum CONGA {
                 Field("fb_metric", 3)
                 Field("reserved", 6)
                 Field("src_leaf", 12)
-                Field("ether_type", 16)
+                Field("protocol", 8)
+                Field("reserved2", 8)
             }
             Header("ethernet", "ethernet_t")
-            Header("conga", "conga_t")
             Header("ipv4", "ipv4_t")
+            Header("conga", "conga_t")
             Header("l4", "l4_ports_t")
             Parser {
-                State("start") {
-                    Extract(hdr.ethernet)
-                    Select(hdr.ethernet.etherType) {
-                        Case(Keyset(UInt128(Common.etherTypeIPv4)), next: "parse_ipv4")
-                        Case(Keyset(UInt128(etherType)), next: "parse_conga")
+                Common.ethernetStart()
+                // As Common.ipv4AndPortsStates, plus the shim (protocol 253) before the ports.
+                State("parse_ipv4") {
+                    Extract(hdr.ipv4)
+                    Select(hdr.ipv4.fragOffset ++ hdr.ipv4.ihl ++ hdr.ipv4.protocol) {
+                        Case(Keyset(UInt128(5 << 8 | 6)), next: "parse_l4")
+                        Case(Keyset(UInt128(5 << 8 | 17)), next: "parse_l4")
+                        Case(Keyset(UInt128(5 << 8 | ipProtocol)), next: "parse_conga")
                         Default(next: "accept")
                     }
                 }
                 State("parse_conga") {
                     Extract(hdr.conga)
-                    Select(hdr.conga.ether_type) {
-                        Case(Keyset(UInt128(Common.etherTypeIPv4)), next: "parse_ipv4")
+                    Select(hdr.conga.protocol) {
+                        Case(Keyset(6), next: "parse_l4")
+                        Case(Keyset(17), next: "parse_l4")
                         Default(next: "accept")
                     }
                 }
+                State("parse_l4") {
+                    Extract(hdr.l4)
+                    Accept()
+                }
             }
-            Common.ipv4AndPortsStates
             Metadata {
                 Field("conga_leaf", 12)
                 Field("conga_uplinks", 8)
@@ -216,8 +228,8 @@ public enum CONGA {
             Deparser {
                 UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
                 Emit(hdr.ethernet)
-                Emit(hdr.conga)
                 Emit(hdr.ipv4)
+                Emit(hdr.conga)
                 Emit(hdr.l4)
             }
         }
@@ -231,9 +243,11 @@ public enum CONGA {
         Assign(hdr.conga.lb_tag, (meta.conga_out_up - 1).cast(4))
         Assign(hdr.conga.ce, 0)
         Assign(hdr.conga.reserved, 0)
+        Assign(hdr.conga.reserved2, 0)
         Assign(hdr.conga.src_leaf, meta.conga_leaf)
-        Assign(hdr.conga.ether_type, hdr.ethernet.etherType)
-        Assign(hdr.ethernet.etherType, Value(UInt128(etherType)))
+        Assign(hdr.conga.protocol, hdr.ipv4.protocol)
+        Assign(hdr.ipv4.protocol, Value(UInt128(ipProtocol)))
+        Assign(hdr.ipv4.totalLen, hdr.ipv4.totalLen + Value(UInt128(headerBytes)))
         RegisterAction("conga_fb_next", index: meta.conga_dst_leaf, result: meta.conga_fb) { old in
             mux(old + 1 >= meta.conga_uplinks, Value.bits(0, 8), old + 1)
         }
@@ -252,7 +266,8 @@ public enum CONGA {
         RegisterWrite("conga_to_leaf", index: cell(hdr.conga.src_leaf, hdr.conga.fb_lb_tag), hdr.conga.fb_metric)
         RegisterWrite("conga_from_leaf_time", index: cell(hdr.conga.src_leaf, hdr.conga.lb_tag), meta.dre_now)
         RegisterWrite("conga_to_leaf_time", index: cell(hdr.conga.src_leaf, hdr.conga.fb_lb_tag), meta.dre_now)
-        Assign(hdr.ethernet.etherType, hdr.conga.ether_type)
+        Assign(hdr.ipv4.protocol, hdr.conga.protocol)
+        Assign(hdr.ipv4.totalLen, hdr.ipv4.totalLen - Value(UInt128(headerBytes)))
         SetInvalid(hdr.conga)
     }
 }

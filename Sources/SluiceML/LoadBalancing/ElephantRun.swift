@@ -11,6 +11,8 @@ public enum ElephantRun {
     public struct Result: Sendable {
         /// Per pair, when its last chunk was acknowledged (picoseconds).
         public var finish: [Int64]
+        /// The run's counters (per-port bytes and drops, per-switch drops).
+        public var report: RunReport
         public var slowest: Int64 { finish.max() ?? 0 }
     }
 
@@ -40,8 +42,8 @@ public enum ElephantRun {
             try emu.attach(s, host: src)
             return s
         }
-        emu.run(until: until)
-        return Result(finish: senders.map { $0.finished ?? .max })
+        let stats = emu.run(until: until)
+        return Result(finish: senders.map { $0.finished ?? .max }, report: RunReport(emu, stats: stats))
     }
 }
 
