@@ -1,6 +1,7 @@
 import Testing
 import SluiceEmulator
 import SluicePrograms
+import SluiceRuntime
 @testable import SluiceML
 
 /// `flowlet`, `conga` and `hula` against `ecmp-router` in the emulator: 2 leaves, 4 spines,
@@ -73,6 +74,40 @@ import SluicePrograms
     @Test func congestionAwareSchemesAvoidASlowSpineLink() throws {
         let r = try Self.compare([CONGA.name, HULA.name], slowSpineLink: true)
         for (p, t) in r.others { #expect(t < r.ecmp, "\(p)") }
+    }
+
+    /// What `CONGASetup` and `HULASetup` install on the generated leaf-spine (leaf ports 1-4
+    /// hosts, 5-8 spines; spine port 2 faces leaf 2, at 25 Gb/s).
+    @Test func setupsInstallLeafIdsUplinksMembersAndRateShifts() throws {
+        for program in [CONGA.name, HULA.name] {
+            var spec = try Self.spec(slowSpineLink: true)
+            for s in spec.switches { spec.nodes[s].kind = .switch(SwitchSpec(program: program)) }
+            spec.until = 1_000_000
+            let emu = try Emulator(spec)
+            if program == CONGA.name { try CONGASetup.prepare(emu, spec) } else { try HULASetup.prepare(emu, spec) }
+            let leaf2: any ControlPlane = try emu.controlPlane(switch: "leaf2")
+            let spine1: any ControlPlane = try emu.controlPlane(switch: "spine1")
+            let p = program == CONGA.name ? "conga" : "hula"
+            // Uplink i + 1 on ports 5 ... 8, nothing on host ports.
+            #expect(try (1...8).map { try leaf2.readRegister("\(p)_uplink", index: $0) } == [0, 0, 0, 0, 1, 2, 3, 4], "\(program)")
+            // The routing controller's group 1 at leaf 2 (to leaf 1's hosts): ports 5 ... 8.
+            if program == CONGA.name {
+                #expect(try (0..<4).map { try leaf2.readRegister("conga_member_port", index: 1 << 4 | $0) } == [5, 6, 7, 8])
+            } else {
+                #expect(try (0..<4).map { try leaf2.readRegister("hula_member", index: 1 << 4 | $0) } == [1, 2, 3, 4])
+            }
+            // The slow link's ends count a quarter of the bytes as full: rate shift 2.
+            #expect(try leaf2.readRegister("dre_rate_shift", index: 5) == 2)
+            #expect(try spine1.readRegister("dre_rate_shift", index: 2) == 2)
+            #expect(try spine1.readRegister("dre_rate_shift", index: 1) == 0)
+            // Leaf 2's id, and every host's leaf.
+            let config = try leaf2.entries("\(p)_\(program == CONGA.name ? "leaf" : "tor")")
+            #expect(config.count == 8)
+            for (_, e) in config {
+                guard case .lpm(let ip, 32) = e.matches[0] else { Issue.record("\(e)"); continue }
+                #expect(e.action.args == [ip & 0xFF <= 4 ? 1 : 2], "\(e)")
+            }
+        }
     }
 
     @Test func congaRefusesFabricLinksWithoutRoomForItsHeader() throws {

@@ -37,6 +37,9 @@ public enum ElephantRun {
         case HULA.name: try HULASetup.prepare(emu, spec)
         default: break
         }
+        for (_, dst) in pairs where !(spec.node(named: dst).map { spec.nodes[$0].isHost } ?? false) {
+            throw WorkloadError("elephants: no host named '\(dst)'")
+        }
         let senders = try pairs.map { (src, dst) -> ChunkSender in
             let s = ChunkSender(to: dst, chunks: chunks, bytes: chunkBytes, gap: gap)
             try emu.attach(s, host: src)
