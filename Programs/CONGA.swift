@@ -5,13 +5,16 @@ import SluiceIR
 /// every other leaf is from feedback carried in the data, and send each new flowlet to the
 /// uplink that minimizes `max(local DRE of the uplink, remote metric of the path)`.
 ///
-/// Overlay: the source leaf puts a 6-byte header between Ethernet and IPv4 of every packet it
-/// sends to another leaf (EtherType 0x88B5, IEEE's local experimental one); the destination
-/// leaf removes it, so hosts never see it. (CONGA carries the same fields in VXLAN; this shim
-/// is the smallest header that does.) Fabric links need an MTU 6 bytes above the hosts'.
+/// Overlay: the source leaf puts a 6-byte shim between the IPv4 header and the transport
+/// header of every packet it sends to another leaf, with IP protocol 253 (RFC 3692's for
+/// experiments) and the IPv4 total length 6 bytes longer; the destination leaf removes it, so
+/// hosts never see it. (CONGA carries the same fields in VXLAN; this shim is the smallest
+/// header that does.) The shim goes after IPv4, not before it, so the fabric's ECN marking
+/// still finds the IPv4 header (a header before IPv4 hid it: DCTCP got no marks and queues
+/// grew to their limits). Fabric links need an MTU 6 bytes above the hosts'.
 ///
-///     Ethernet (type 0x88B5) | conga_t | IPv4 | ...
-///     conga_t  lb_tag 4 | ce 3 | fb_lb_tag 4 | fb_metric 3 | reserved 6 | src_leaf 12 | ether_type 16
+///     Ethernet | IPv4 (protocol 253) | conga_t | UDP or TCP ...
+///     conga_t  lb_tag 4 | ce 3 | fb_lb_tag 4 | fb_metric 3 | reserved 6 | src_leaf 12 | protocol 8 | reserved 8
 ///
 /// - `lb_tag`: the source leaf's uplink (member of its uplink group) the packet left by.
 /// - `ce`: the path's congestion, `max` over the ports it leaves by of their 3-bit DRE metric:
@@ -19,11 +22,17 @@ import SluiceIR
 /// - `fb_lb_tag`, `fb_metric`: feedback for the destination leaf about its own paths to the
 ///   source leaf: one entry of the source's congestion-from-leaf table a packet, round robin
 ///   over the uplinks.
-/// - `src_leaf`: the source leaf's id (1 ...); `ether_type`: the inner frame's (0x0800).
+/// - `src_leaf`: the source leaf's id (1 ...); `protocol`: the packet's own IP protocol.
 ///
 /// Tables per leaf (registers, `leaves x 16` cells, index `leaf << 4 | uplink`):
 /// `conga_to_leaf` (congestion to a leaf by my uplink: the feedback received) and
 /// `conga_from_leaf` (congestion from a leaf by its uplink: the `ce` received, fed back).
+///
+/// Aging: a path nobody uses gets no `ce`, so its entries would keep the last (congested) value
+/// and the path would never be tried again. So entries age: one not updated for
+/// `age` ns counts as 0, both when it is fed back and when it is compared. The default, 2 ms,
+/// is a few flowlet lifetimes: long enough not to send flowlets back onto a congested path
+/// every few hundred microseconds, short enough to notice that it recovered.
 ///
 /// Choosing: a group route at a leaf to a host of another leaf picks, for a new flowlet
 /// (`FlowletParts`, default timeout 100 us), the member `i < count` of the route's group with
@@ -35,18 +44,24 @@ import SluiceIR
 ///
 /// Tables and registers (`CONGASetup` in `SluiceML` fills them from a topology):
 ///
-///     conga_config  no keys: default action    set_conga(leaf: 12, uplinks: 8)     leaf 0: a spine; uplinks: feedback round robin
+///     conga_config  no keys: default action    set_conga(leaf: 12, uplinks: 8, age: 48)
+///                   leaf 0: a spine; uplinks: the feedback's round robin; age: ns (default 2 ms)
 ///     conga_leaf    hdr.ipv4.dstAddr: lpm      set_dst_leaf(leaf: 12)
 ///     flowlet_config, dre_config                as in `FlowletParts`, `RateEstimator`
 ///     ipv4_lpm, ecmp_nhop, switch_mac           as in ecmp-router
 ///     registers  conga_uplink[port] = uplink + 1 (0: not an uplink),
 ///                conga_member_port[group << 4 | member] = the member's port,
-///                conga_fb_next[leaf], conga_to_leaf, conga_from_leaf, dre_rate_shift[port]
+///                conga_fb_next[leaf], conga_to_leaf, conga_from_leaf, their `_time` (ns of
+///                the last update), dre_rate_shift[port]
 public enum CONGA {
     public static let name = "conga"
     public static let summary = "CONGA: leaf-to-leaf congestion feedback in an overlay header; flowlets take the least congested uplink"
 
-    public static let etherType: UInt64 = 0x88B5
+    /// The IP protocol of a packet carrying the shim.
+    public static let ipProtocol: UInt64 = 253
+    /// 2 ms: a metric not refreshed for this long counts as 0 (see Aging).
+    public static let defaultAge: UInt64 = 100_000
+
     /// Bytes the overlay adds between leaves.
     public static let headerBytes = 6
 
@@ -66,33 +81,43 @@ public enum CONGA {
                 Field("fb_metric", 3)
                 Field("reserved", 6)
                 Field("src_leaf", 12)
-                Field("ether_type", 16)
+                Field("protocol", 8)
+                Field("reserved2", 8)
             }
             Header("ethernet", "ethernet_t")
-            Header("conga", "conga_t")
             Header("ipv4", "ipv4_t")
+            Header("conga", "conga_t")
             Header("l4", "l4_ports_t")
             Parser {
-                State("start") {
-                    Extract(hdr.ethernet)
-                    Select(hdr.ethernet.etherType) {
-                        Case(Keyset(UInt128(Common.etherTypeIPv4)), next: "parse_ipv4")
-                        Case(Keyset(UInt128(etherType)), next: "parse_conga")
+                Common.ethernetStart()
+                // As Common.ipv4AndPortsStates, plus the shim (protocol 253) before the ports.
+                State("parse_ipv4") {
+                    Extract(hdr.ipv4)
+                    Select(hdr.ipv4.fragOffset ++ hdr.ipv4.ihl ++ hdr.ipv4.protocol) {
+                        Case(Keyset(UInt128(5 << 8 | 6)), next: "parse_l4")
+                        Case(Keyset(UInt128(5 << 8 | 17)), next: "parse_l4")
+                        Case(Keyset(UInt128(5 << 8 | ipProtocol)), next: "parse_conga")
                         Default(next: "accept")
                     }
                 }
                 State("parse_conga") {
                     Extract(hdr.conga)
-                    Select(hdr.conga.ether_type) {
-                        Case(Keyset(UInt128(Common.etherTypeIPv4)), next: "parse_ipv4")
+                    Select(hdr.conga.protocol) {
+                        Case(Keyset(6), next: "parse_l4")
+                        Case(Keyset(17), next: "parse_l4")
                         Default(next: "accept")
                     }
                 }
+                State("parse_l4") {
+                    Extract(hdr.l4)
+                    Accept()
+                }
             }
-            Common.ipv4AndPortsStates
             Metadata {
                 Field("conga_leaf", 12)
                 Field("conga_uplinks", 8)
+                Field("conga_age", 48)
+                Field("conga_t", 48)
                 Field("conga_dst_leaf", 12)
                 Field("conga_count", 16)
                 Field("conga_start", 16)
@@ -114,13 +139,16 @@ public enum CONGA {
             Register("conga_fb_next", width: 8, size: leaves)
             Register("conga_to_leaf", width: 3, size: cells)
             Register("conga_from_leaf", width: 3, size: cells)
-            Action("set_conga", Param("leaf", 12), Param("uplinks", 8)) {
+            Register("conga_to_leaf_time", width: 48, size: cells)
+            Register("conga_from_leaf_time", width: 48, size: cells)
+            Action("set_conga", Param("leaf", 12), Param("uplinks", 8), Param("age", 48)) {
                 Assign(meta.conga_leaf, param.leaf)
                 Assign(meta.conga_uplinks, param.uplinks)
+                Assign(meta.conga_age, param.age)
             }
             Table("conga_config") {
                 Actions("set_conga")
-                DefaultAction("set_conga", 0, UInt128(uplinks))
+                DefaultAction("set_conga", 0, UInt128(uplinks), UInt128(defaultAge))
                 Size(1)
             }
             Action("set_dst_leaf", Param("leaf", 12)) {
@@ -135,7 +163,7 @@ public enum CONGA {
             ECMPRouter.routing(routes: routes, members: members) { count in
                 If(meta.conga_leaf != 0 && meta.conga_dst_leaf != 0 && meta.conga_dst_leaf != meta.conga_leaf
                    && !hdr.conga.isValid) {
-                    Assign(meta.conga_start, ECMPRouter.scaled(Flowlet.newFlowletHash, onto: count))
+                    Assign(meta.conga_start, ECMPRouter.scaled(meta.flowlet_draw, onto: count))
                     Assign(meta.conga_best, 255)
                     for j in 0..<uplinks {
                         If(Value(UInt128(j)) < count) {
@@ -149,6 +177,10 @@ public enum CONGA {
                             Assign(meta.conga_remote, 0)
                             If(meta.conga_up != 0) {
                                 RegisterRead("conga_to_leaf", index: cell(meta.conga_dst_leaf, meta.conga_up - 1), into: meta.conga_remote)
+                                RegisterRead("conga_to_leaf_time", index: cell(meta.conga_dst_leaf, meta.conga_up - 1), into: meta.conga_t)
+                                If(meta.dre_now - meta.conga_t > meta.conga_age) {
+                                    Assign(meta.conga_remote, 0)
+                                }
                             }
                             If(meta.conga_remote > meta.conga_local) {
                                 Assign(meta.conga_local, meta.conga_remote)
@@ -163,13 +195,13 @@ public enum CONGA {
                     ECMPRouter.hashMember(count: count)
                     Assign(meta.flowlet_candidate, meta.ecmp_member)
                 }
-                FlowletParts.member(count: count, slots: slots)
+                FlowletParts.member(count: count)
             }
             Ingress {
                 RateEstimator.prepare
                 Apply("conga_config")
                 ECMPRouter.route {
-                    Apply("flowlet_config")
+                    FlowletParts.prepare(slots: slots)
                     Apply("conga_leaf")
                 }
                 If(meta.conga_leaf != 0 && hdr.ipv4.isValid) {
@@ -196,8 +228,8 @@ public enum CONGA {
             Deparser {
                 UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
                 Emit(hdr.ethernet)
-                Emit(hdr.conga)
                 Emit(hdr.ipv4)
+                Emit(hdr.conga)
                 Emit(hdr.l4)
             }
         }
@@ -211,14 +243,20 @@ public enum CONGA {
         Assign(hdr.conga.lb_tag, (meta.conga_out_up - 1).cast(4))
         Assign(hdr.conga.ce, 0)
         Assign(hdr.conga.reserved, 0)
+        Assign(hdr.conga.reserved2, 0)
         Assign(hdr.conga.src_leaf, meta.conga_leaf)
-        Assign(hdr.conga.ether_type, hdr.ethernet.etherType)
-        Assign(hdr.ethernet.etherType, Value(UInt128(etherType)))
+        Assign(hdr.conga.protocol, hdr.ipv4.protocol)
+        Assign(hdr.ipv4.protocol, Value(UInt128(ipProtocol)))
+        Assign(hdr.ipv4.totalLen, hdr.ipv4.totalLen + Value(UInt128(headerBytes)))
         RegisterAction("conga_fb_next", index: meta.conga_dst_leaf, result: meta.conga_fb) { old in
             mux(old + 1 >= meta.conga_uplinks, Value.bits(0, 8), old + 1)
         }
         Assign(hdr.conga.fb_lb_tag, meta.conga_fb.cast(4))
         RegisterRead("conga_from_leaf", index: cell(meta.conga_dst_leaf, meta.conga_fb), into: hdr.conga.fb_metric)
+        RegisterRead("conga_from_leaf_time", index: cell(meta.conga_dst_leaf, meta.conga_fb), into: meta.conga_t)
+        If(meta.dre_now - meta.conga_t > meta.conga_age) {
+            Assign(hdr.conga.fb_metric, 0)
+        }
     }
 
     /// The destination leaf: learn from the overlay, then remove it.
@@ -226,7 +264,10 @@ public enum CONGA {
     static func decapsulate(_ cell: (Value, Value) -> Value) -> [Stmt] {
         RegisterWrite("conga_from_leaf", index: cell(hdr.conga.src_leaf, hdr.conga.lb_tag), hdr.conga.ce)
         RegisterWrite("conga_to_leaf", index: cell(hdr.conga.src_leaf, hdr.conga.fb_lb_tag), hdr.conga.fb_metric)
-        Assign(hdr.ethernet.etherType, hdr.conga.ether_type)
+        RegisterWrite("conga_from_leaf_time", index: cell(hdr.conga.src_leaf, hdr.conga.lb_tag), meta.dre_now)
+        RegisterWrite("conga_to_leaf_time", index: cell(hdr.conga.src_leaf, hdr.conga.fb_lb_tag), meta.dre_now)
+        Assign(hdr.ipv4.protocol, hdr.conga.protocol)
+        Assign(hdr.ipv4.totalLen, hdr.ipv4.totalLen - Value(UInt128(headerBytes)))
         SetInvalid(hdr.conga)
     }
 }

@@ -12,7 +12,8 @@ import SluiceIR
 /// routing controller), plus `flowlet_config` (the timeout). Register: `flowlet`.
 ///
 /// Choices:
-/// - The new member is `ECMPRouter.scaled(crc32(5-tuple ++ ingress timestamp)[15:0], count)`,
+/// - The new member is `ECMPRouter.scaled(crc32(5-tuple ++ ingress timestamp)[15:0], count)`
+///   (`FlowletParts.draw`),
 ///   not the `random` expression. LetFlow wants a random choice; the hash is random enough
 ///   (flows differ by their 5-tuple, flowlets of one flow by their start time) and is a
 ///   function of the packet and the clock only. `random` draws from each target's own
@@ -39,12 +40,12 @@ public enum Flowlet {
             Common.ipv4AndPortsStates
             FlowletParts.declarations(slots: slots, timeout: timeout)
             ECMPRouter.routing(routes: routes, members: members) { count in
-                Assign(meta.flowlet_candidate, ECMPRouter.scaled(newFlowletHash, onto: count))
-                FlowletParts.member(count: count, slots: slots)
+                Assign(meta.flowlet_candidate, ECMPRouter.scaled(meta.flowlet_draw, onto: count))
+                FlowletParts.member(count: count)
             }
             Ingress {
                 ECMPRouter.route {
-                    Apply("flowlet_config")
+                    FlowletParts.prepare(slots: slots)
                 }
             }
             Deparser {
@@ -54,11 +55,5 @@ public enum Flowlet {
                 Emit(hdr.l4)
             }
         }
-    }
-
-    /// The pseudo-random draw of a new flowlet: the low 16 bits of a CRC-32 of the 5-tuple and
-    /// the ingress timestamp.
-    public static var newFlowletHash: Value {
-        hash(.crc32, ECMPRouter.fiveTuple + [standard.ingressTimestamp], width: 16)
     }
 }

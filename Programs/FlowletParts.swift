@@ -31,6 +31,8 @@ public enum FlowletParts {
                 Field("flowlet_timeout", 48)
                 Field("flowlet_state", 64)
                 Field("flowlet_candidate", 16)
+                Field("flowlet_index", 32)
+                Field("flowlet_draw", 16)
             }
             Register("flowlet", width: 64, size: slots)
             Action("set_flowlet_timeout", Param("timeout", 48)) {
@@ -51,16 +53,33 @@ public enum FlowletParts {
         return slots.trailingZeroBitCount
     }
 
+    /// Before `ipv4_lpm` (in `ECMPRouter.route`'s `prepare`): apply `flowlet_config`, and
+    /// hash the flow's cell index and the draw of a new flowlet (`draw`). Hashing here rather
+    /// than in the `ecmp` action keeps the CRCs ahead of the LPM loop, so the kernel's verifier
+    /// walks them once rather than once per way out of the loop (in the action, `flowlet`
+    /// exceeded its million-instruction budget).
+    @StatementBuilder
+    public static func prepare(slots: Int) -> [Stmt] {
+        Apply("flowlet_config")
+        Assign(meta.flowlet_index, hash(.crc32, ECMPRouter.fiveTuple, width: indexBits(slots)).cast(32))
+        Assign(meta.flowlet_draw, draw)
+    }
+
+    /// The pseudo-random draw of a new flowlet: the low 16 bits of a CRC-32 of the 5-tuple and
+    /// the ingress timestamp (flows differ by the tuple, flowlets of one flow by the time).
+    public static var draw: Value {
+        hash(.crc32, ECMPRouter.fiveTuple + [standard.ingressTimestamp], width: 16)
+    }
+
     /// Set `meta.ecmp_member` (inside `ECMPRouter.routing`'s `ecmp` action): the flow's
     /// member while its flowlet lasts, else `meta.flowlet_candidate` (which the program sets
     /// first, in `0 ..< count`). A stored member outside `0 ..< count` (another flow's, of a
-    /// larger group, sharing the cell) also starts a new flowlet. Needs `flowlet_config`
-    /// applied before `ipv4_lpm`.
+    /// larger group, sharing the cell) also starts a new flowlet. Needs `prepare` run before
+    /// `ipv4_lpm`.
     @StatementBuilder
-    public static func member(count: Value, slots: Int) -> [Stmt] {
+    public static func member(count: Value) -> [Stmt] {
         let now = standard.ingressTimestamp
-        RegisterAction("flowlet", index: hash(.crc32, ECMPRouter.fiveTuple, width: indexBits(slots)),
-                       result: meta.flowlet_state, returnsNew: true) { old in
+        RegisterAction("flowlet", index: meta.flowlet_index, result: meta.flowlet_state, returnsNew: true) { old in
             let stored = old[15, 0]
             let fresh = stored == 0 || stored > count || now - old[63, 16] > meta.flowlet_timeout
             return now ++ mux(fresh, meta.flowlet_candidate + 1, stored)

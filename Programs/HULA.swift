@@ -12,7 +12,7 @@ import SluiceIR
 /// probe of another ToR `t` on uplink `p` raises it the same way to `u`, then takes `p` as
 /// `t`'s best hop when `u` is below the path utilization it has for `t`, when `p` already is
 /// the best hop (its utilization is refreshed, up or down), or when its entry has aged (no
-/// update for `aging` ns, default 4 probe periods of 50 us: the path behind the best hop went
+/// update for `aging` ns, default 4 probe periods of 10 us: the path behind the best hop went
 /// quiet, so any probe replaces it). The probe ends there (dropped).
 ///
 ///     Ethernet | IPv4 | UDP (dst port 0x4855) | hula_t
@@ -23,6 +23,10 @@ import SluiceIR
 /// Data: a group route at a ToR looks up the destination's ToR (`hula_tor`); a new flowlet
 /// takes the member of the route's group on that ToR's best hop, and an unknown ToR, a ToR without a best hop yet, or a best hop
 /// outside the group, the ECMP hash. Flowlets as in `flowlet` (`FlowletParts`).
+///
+/// Timing: HULA probes every few hundred microseconds at 10 Gb/s with the estimator's time
+/// constant about twice the probe period; at 100 Gb/s the defaults are a 10 us period and the
+/// estimator's 16 us.
 ///
 /// Utilization: the egress `RateEstimator` of each port, as an 8-bit metric (`u` up to 255;
 /// 100 to 200 at line rate with the defaults).
@@ -44,8 +48,8 @@ public enum HULA {
 
     public static let probePort: UInt16 = 0x4855
     public static let probeGroup: UInt16 = 0x4855
-    public static let defaultProbePeriod: Int64 = 50_000_000      // ps (50 us)
-    public static let defaultAging: UInt64 = 200_000              // ns (4 periods)
+    public static let defaultProbePeriod: Int64 = 10_000_000      // ps (10 us)
+    public static let defaultAging: UInt64 = 40_000               // ns (4 periods)
 
     public static func program(routes: Int = 131_072, members: Int = 16_384, slots: Int = 65_536, tors: Int = 4096, groups: Int = 256,
                                timeout: UInt64 = FlowletParts.defaultTimeout) -> SwitchProgram {
@@ -131,7 +135,7 @@ public enum HULA {
                         }
                     }
                 }
-                FlowletParts.member(count: count, slots: slots)
+                FlowletParts.member(count: count)
             }
             Ingress {
                 RateEstimator.prepare
@@ -140,7 +144,7 @@ public enum HULA {
                     probe
                 } else: {
                     ECMPRouter.route {
-                        Apply("flowlet_config")
+                        FlowletParts.prepare(slots: slots)
                         Apply("hula_tor")
                     }
                 }

@@ -18,14 +18,15 @@ import SluiceIR
 /// egress: per egress port a FIFO, so it never goes back).
 ///
 /// Metrics: `min(2^bits - 1, X >> (metric_shift + 3 - bits - rate_shift))`. With the defaults
-/// (`period_shift` 16: T = 65.5 us, tau = 131 us, CONGA's 160 us scaled to 100 Gb/s; `metric_shift`
-/// 18) a 100 Gb/s port at line rate has X between C * T (819 KB) and 2 C * T, so a 3-bit
-/// metric of 3 to 6, an idle port 0.
+/// (`period_shift` 13: T = 8.2 us, tau = 16.4 us; `metric_shift` 15) a 100 Gb/s port at line
+/// rate has X between C * T (102 KB) and 2 C * T, so a 3-bit metric of 3 to 6 (an 8-bit one of
+/// 100 to 200), an idle port 0. The time constant is CONGA's 160 us at 10 Gb/s scaled to
+/// 100 Gb/s: the same bytes pass ten times faster, and a 256 KiB chunk lasts 21 us.
 ///
-///     table_set_default dre_config set_dre 16 18
+///     table_set_default dre_config set_dre 13 15
 public enum RateEstimator {
-    public static let defaultPeriodShift: UInt64 = 16
-    public static let defaultMetricShift: UInt64 = 18
+    public static let defaultPeriodShift: UInt64 = 13
+    public static let defaultMetricShift: UInt64 = 15
     /// Cells: one per 9-bit port.
     public static let ports = 512
 

@@ -12,7 +12,7 @@ import SluiceTesting
     /// Leaf 1: hosts on ports 1 and 2 (10.0.1.1, 10.0.1.2), uplinks 0 ... 3 on ports 3 ... 6 (group 1).
     static let leafEntries = """
         table_set_default switch_mac set_switch_mac 02:00:00:00:0a:01
-        table_set_default conga_config set_conga 1 4
+        table_set_default conga_config set_conga 1 4 500000
         table_add ipv4_lpm forward 10.0.1.1/32 => 1 08:00:00:00:01:01
         table_add ipv4_lpm forward 10.0.1.2/32 => 2 08:00:00:00:01:02
         table_add ipv4_lpm ecmp 10.0.2.0/24 => 1 4
@@ -48,19 +48,20 @@ import SluiceTesting
         var lbTag: UInt8 = 0, ce: UInt8 = 0, fbLbTag: UInt8 = 0, fbMetric: UInt8 = 0, srcLeaf: UInt16 = 0
         var bytes: [UInt8] {
             let bits = UInt64(lbTag) << 44 | UInt64(ce) << 41 | UInt64(fbLbTag) << 37 | UInt64(fbMetric) << 34
-                | UInt64(srcLeaf) << 16 | 0x0800
+                | UInt64(srcLeaf) << 16 | 17 << 8
             return (0..<6).map { UInt8(truncatingIfNeeded: bits >> (40 - 8 * $0)) }
         }
     }
 
-    /// A frame with the overlay put between Ethernet and IPv4.
-    static func encapsulated(_ p: Packet, _ o: Overlay) -> [UInt8] {
-        let b = p.bytes
-        return Array(b[0..<12]) + [0x88, 0xB5] + o.bytes + Array(b[14...])
-    }
-
     static func frame(_ f: Flow, dst: MACAddress = "00:00:00:00:00:01", src: MACAddress = "00:00:00:00:00:99", ttl: UInt8 = 64) -> Packet {
         Packet.ethernet(dst: dst, src: src).ipv4(src: f.src, dst: f.dst, ttl: ttl).udp(sport: f.sport, dport: f.dport).payload(count: 10)
+    }
+
+    /// `frame` with the overlay between IPv4 (protocol 253, total length + 6, its checksum
+    /// computed by the packet builder) and UDP (unchanged, checksum included).
+    static func encapsulated(_ f: Flow, _ o: Overlay, dst: MACAddress = "00:00:00:00:00:01", src: MACAddress = "00:00:00:00:00:99", ttl: UInt8 = 64) -> [UInt8] {
+        let udp = Array(frame(f, dst: dst, src: src, ttl: ttl).bytes[34...])
+        return Packet.ethernet(dst: dst, src: src).ipv4(src: f.src, dst: f.dst, ttl: ttl, protocol: 253).payload(o.bytes + udp).bytes
     }
 
     static let toLeaf2 = Flow(src: "10.0.1.1", dst: "10.0.2.7", proto: 17, sport: 0xC001, dport: 4791)
@@ -75,36 +76,49 @@ import SluiceTesting
 
     @Test func theSourceLeafAddsTheOverlayWithTagFeedbackAndLeaf() throws {
         let h = try leaf()
-        try h.pipeline.writeRegister("conga_from_leaf", index: 2 << 4 | 0, 5)
-        try h.pipeline.writeRegister("conga_from_leaf", index: 2 << 4 | 1, 3)
         let f = Self.toLeaf2, t: UInt64 = 1_000_000
+        try h.pipeline.writeRegister("conga_from_leaf", index: 2 << 4 | 0, 5)
+        try h.pipeline.writeRegister("conga_from_leaf_time", index: 2 << 4 | 0, t - 500_000)
+        try h.pipeline.writeRegister("conga_from_leaf", index: 2 << 4 | 1, 3)
+        try h.pipeline.writeRegister("conga_from_leaf_time", index: 2 << 4 | 1, t - 100_000)
         // Nothing is congested: the scan's pseudo-random start wins (as flowlet's draw).
         let m = FlowletTests.newMember(f, at: t)
         try h.send(Self.frame(f).bytes, port: 1, timestamp: t)
-        let expected = Self.encapsulated(Self.frame(f, dst: MACAddress(value: 0x0800_0000_0A00 | UInt64(m)), src: Self.leafMAC, ttl: 63),
-                                         Overlay(lbTag: UInt8(m), ce: 0, fbLbTag: 0, fbMetric: 5, srcLeaf: 1))
+        let expected = Self.encapsulated(f, Overlay(lbTag: UInt8(m), ce: 0, fbLbTag: 0, fbMetric: 5, srcLeaf: 1),
+                                         dst: MACAddress(value: 0x0800_0000_0A00 | UInt64(m)), src: Self.leafMAC, ttl: 63)
         try h.expect(expected, port: 3 + m)
         try h.expectNoOtherPackets()
         #expect(expected.count == Self.frame(f).bytes.count + CONGA.headerBytes)
-        #expect(Array(expected[12..<20]) == [0x88, 0xB5, UInt8(m) << 4, 0x14, 0x00, 0x01, 0x08, 0x00])
+        #expect(expected[23] == 253 && Array(expected[16..<18]) == [0, 20 + 6 + 8 + 10], "protocol 253, total length + 6")
+        #expect(Array(expected[34..<40]) == [UInt8(m) << 4, 0x14, 0x00, 0x01, 17, 0x00])
         // The next packet feeds back the next uplink's entry (round robin), same flowlet.
-        try h.send(Self.frame(f).bytes, port: 1, timestamp: t + 1000)
+        try h.send(Self.frame(f).bytes, port: 1, timestamp: t + 1)
         let second = try out(h)
         #expect(second.port == 3 + m)
-        #expect(second.bytes[14] & 1 == 0 && second.bytes[15] >> 5 == 1, "fb_lb_tag 1")
-        #expect((second.bytes[15] >> 2) & 7 == 3, "fb_metric 3")
+        #expect(second.bytes[34] & 1 == 0 && second.bytes[35] >> 5 == 1, "fb_lb_tag 1")
+        #expect((second.bytes[35] >> 2) & 7 == 3, "fb_metric 3")
+        // Two more: uplink 2 and 3 (never learned: 0), then uplink 0 again, now older than the
+        // age (500 us and 4 ns): fed back as 0.
+        for (i, tag) in [2, 3, 0].enumerated() {
+            try h.send(Self.frame(f).bytes, port: 1, timestamp: t + 2 + UInt64(i + 1))
+            let o = try out(h)
+            #expect(o.bytes[34] & 1 == UInt8(tag >> 3) && o.bytes[35] >> 5 == UInt8(tag & 7), "fb_lb_tag \(tag)")
+            #expect((o.bytes[35] >> 2) & 7 == 0, "fb_metric of uplink \(tag): 0")
+        }
     }
 
     @Test func theDestinationLeafLearnsAndRemovesTheOverlay() throws {
         let h = try leaf()
         let f = Flow(src: "10.0.2.7", dst: "10.0.1.2", proto: 17, sport: 0xC002, dport: 4791)
         let o = Overlay(lbTag: 2, ce: 5, fbLbTag: 1, fbMetric: 6, srcLeaf: 2)
-        try h.send(Self.encapsulated(Self.frame(f, dst: Self.leafMAC, src: "02:00:00:00:0b:01"), o), port: 4, timestamp: 1_000_000)
+        try h.send(Self.encapsulated(f, o, dst: Self.leafMAC, src: "02:00:00:00:0b:01"), port: 4, timestamp: 1_000_000)
         let expected = Self.frame(f, dst: "08:00:00:00:01:02", src: Self.leafMAC, ttl: 63)
         try h.expect(expected.bytes, port: 2)
         try h.expectNoOtherPackets()
         #expect(try h.pipeline.readRegister("conga_from_leaf", index: 2 << 4 | 2) == 5)
         #expect(try h.pipeline.readRegister("conga_to_leaf", index: 2 << 4 | 1) == 6)
+        #expect(try h.pipeline.readRegister("conga_from_leaf_time", index: 2 << 4 | 2) == 1_000_000)
+        #expect(try h.pipeline.readRegister("conga_to_leaf_time", index: 2 << 4 | 1) == 1_000_000)
         // Nothing else was learned.
         for i in 0..<(64 * 16) where i != 2 << 4 | 2 { #expect(try h.pipeline.readRegister("conga_from_leaf", index: i) == 0) }
     }
@@ -122,7 +136,7 @@ import SluiceTesting
         let h = try leaf()
         let f = Flow(src: "10.0.1.2", dst: "10.0.1.1", proto: 17, sport: 1, dport: 2)
         let len = UInt64(Self.frame(f).bytes.count)
-        let period: UInt64 = 1 << 16
+        let period: UInt64 = 1 << RateEstimator.defaultPeriodShift
         func send(_ t: UInt64) throws -> (UInt64, UInt64) {
             try h.send(Self.frame(f).bytes, port: 2, timestamp: t)
             _ = h.drain()
@@ -142,25 +156,26 @@ import SluiceTesting
     @Test func aSpineRaisesCEToTheEgressPortsMetric() throws {
         let f = Flow(src: "10.0.1.1", dst: "10.0.2.7", proto: 17, sport: 0xC001, dport: 4791)
         let t: UInt64 = 2_000_000
-        let bytes = Self.encapsulated(Self.frame(f, dst: "02:00:00:00:0b:01", src: Self.leafMAC), Overlay(lbTag: 3, ce: 2, fbLbTag: 1, fbMetric: 4, srcLeaf: 1))
-        // (X before, periods since, rate shift, ce in) -> ce out; metric = min(7, X' >> (18 - shift)).
+        let overlay = Overlay(lbTag: 3, ce: 2, fbLbTag: 1, fbMetric: 4, srcLeaf: 1)
+        // (X before, periods since, rate shift, ce in) -> ce out; metric = min(7, X' >> (q - shift)).
+        let q = RateEstimator.defaultMetricShift
         let cases: [(UInt64, UInt64, UInt64, UInt8, UInt8)] = [
-            (5 << 18, 0, 0, 2, 5),       // 5: above the packet's 2
-            (5 << 18, 0, 0, 6, 6),       // below: unchanged
-            (5 << 18, 1, 0, 2, 2),       // halved first: 2.5 -> 2
-            (5 << 18, 0, 2, 2, 7),       // a quarter-rate port: 20 -> 7
+            (5 << q, 0, 0, 2, 5),       // 5: above the packet's 2
+            (5 << q, 0, 0, 6, 6),       // below: unchanged
+            (5 << q, 1, 0, 2, 2),       // halved first: 2.5 -> 2
+            (5 << q, 0, 2, 2, 7),       // a quarter-rate port: 20 -> 7
             (0, 0, 0, 0, 0),
         ]
         for (x, periods, shift, ceIn, ceOut) in cases {
             let h = try spine()
             try h.pipeline.writeRegister("dre_bytes", index: 2, x)
-            try h.pipeline.writeRegister("dre_time", index: 2, t - periods * (1 << 16))
+            try h.pipeline.writeRegister("dre_time", index: 2, t - periods * (1 << RateEstimator.defaultPeriodShift))
             try h.pipeline.writeRegister("dre_rate_shift", index: 2, shift)
-            var input = bytes
-            input[14] = input[14] & 0xF1 | ceIn << 1
-            try h.send(input, port: 1, timestamp: t)
-            let expected = Self.encapsulated(Self.frame(f, dst: "02:00:00:00:0a:02", src: "02:00:00:00:0b:01", ttl: 63),
-                                             Overlay(lbTag: 3, ce: ceOut, fbLbTag: 1, fbMetric: 4, srcLeaf: 1))
+            var input = overlay, output = overlay
+            input.ce = ceIn
+            output.ce = ceOut
+            try h.send(Self.encapsulated(f, input, dst: "02:00:00:00:0b:01", src: Self.leafMAC), port: 1, timestamp: t)
+            let expected = Self.encapsulated(f, output, dst: "02:00:00:00:0a:02", src: "02:00:00:00:0b:01", ttl: 63)
             try h.expect(expected, port: 2)
             try h.expectNoOtherPackets()
         }
@@ -176,12 +191,12 @@ import SluiceTesting
         let back = Flow(src: "10.0.2.7", dst: "10.0.1.2", proto: 17, sport: 0xC002, dport: 4791)
         func feedback(_ metrics: [UInt8], at t: UInt64) throws {
             for (u, m) in metrics.enumerated() {
-                try h.send(Self.encapsulated(Self.frame(back, dst: Self.leafMAC), Overlay(lbTag: 0, ce: 0, fbLbTag: UInt8(u), fbMetric: m, srcLeaf: 2)),
+                try h.send(Self.encapsulated(back, Overlay(lbTag: 0, ce: 0, fbLbTag: UInt8(u), fbMetric: m, srcLeaf: 2), dst: Self.leafMAC),
                            port: 3, timestamp: t)
                 _ = h.drain()
             }
         }
-        try feedback([6, 6, 1, 6], at: 1_000_000)
+        try feedback([6, 6, 1, 6], at: 1_900_000)
         let flows = ECMPRouterTests.randomFlows(12, dstNet: 0x0A00_0200, seed: 3).map { Flow(src: "10.0.1.1", dst: $0.dst, proto: 17, sport: $0.sport, dport: 4791) }
         var t: UInt64 = 2_000_000
         for f in flows {
@@ -196,13 +211,27 @@ import SluiceTesting
         #expect(try out(h).port == 5, "within the flowlet: stays (no reordering)")
         try h.send(Self.frame(f).bytes, port: 1, timestamp: t + 10_000 + 100_001)
         #expect(try out(h).port == 3, "a new flowlet takes uplink 0")
+        // Uplink 0 fills up too (7); the others were last heard of at `t`. Once that is more
+        // than the age (500 us) ago they count as 0 again.
+        try feedback([7], at: t + 200_000)
+        for (at, metrics) in [(t + 400_000, [7, 6, 7, 6]), (t + 600_000, [7, 0, 0, 0])] {
+            try h.send(Self.frame(f).bytes, port: 1, timestamp: at)
+            let start = Int(FlowletTests.newMember(f, at: at))
+            #expect(try out(h).port == 3 + UInt16(Self.choice(metrics, start: start)), "metrics \(metrics), scan from \(start)")
+        }
+    }
+
+    /// The documented choice: the least metric, ties to the first in scan order from `start`.
+    static func choice(_ metrics: [Int], start: Int) -> Int {
+        let order = (0..<metrics.count).map { (start + $0) % metrics.count }
+        return order.min { metrics[$0] < metrics[$1] || (metrics[$0] == metrics[$1] && order.firstIndex(of: $0)! < order.firstIndex(of: $1)!) }!
     }
 
     @Test func theLocalEstimateCountsAsMuchAsTheRemoteMetric() throws {
         let h = try leaf()
-        let t: UInt64 = 5_000_000
+        let t: UInt64 = 5_000_000, q = RateEstimator.defaultMetricShift
         // Remote metrics all 0; ports 3, 5 and 6 busy locally (metric 7, 4, 7), port 4 idle.
-        for (port, x) in [(3, UInt64(7) << 18), (4, 0), (5, 4 << 18), (6, 9 << 18)] {
+        for (port, x) in [(3, UInt64(7) << q), (4, 0), (5, 4 << q), (6, 9 << q)] {
             try h.pipeline.writeRegister("dre_bytes", index: port, x)
             try h.pipeline.writeRegister("dre_time", index: port, t)
         }

@@ -56,10 +56,11 @@ import SluiceTesting
 
     @Test func aSpineRaisesTheUtilizationToItsPortsAndSpreadsTheProbe() throws {
         let t: UInt64 = 3_000_000
-        // Port 1's estimate: 100 << 13 bytes, an 8-bit metric of 100 (X >> (18 + 3 - 8)).
+        // Port 1's estimate: an 8-bit metric of 100 (X >> (metric shift + 3 - 8)).
+        let q = RateEstimator.defaultMetricShift - 5
         for (utilIn, utilOut) in [(UInt8(30), UInt8(100)), (120, 120)] {
             let h = try spine()
-            try h.pipeline.writeRegister("dre_bytes", index: 1, 100 << 13)
+            try h.pipeline.writeRegister("dre_bytes", index: 1, 100 << q)
             try h.pipeline.writeRegister("dre_time", index: 1, t)
             try h.send(Self.probe(tor: 1, util: utilIn), port: 1, timestamp: t)
             for port: UInt16 in [1, 2] { try h.expect(Self.probe(tor: 1, util: utilOut), port: port) }
@@ -92,7 +93,7 @@ import SluiceTesting
         try probe(util: 0, port: 4, at: t + 240_000, tor: 1)
         #expect(try h.pipeline.readRegister("hula_best_hop", index: 1) == 0, "its own probe teaches a ToR nothing")
         // The ToR's own uplink counts: a probe of util 10 over a busy port 4 (metric 50).
-        try h.pipeline.writeRegister("dre_bytes", index: 4, 50 << 13)
+        try h.pipeline.writeRegister("dre_bytes", index: 4, 50 << (RateEstimator.defaultMetricShift - 5))
         try h.pipeline.writeRegister("dre_time", index: 4, t + 250_000)
         try probe(util: 10, port: 4, at: t + 250_000, tor: 3)
         #expect(try h.pipeline.readRegister("hula_path_util", index: 3) == 50)

@@ -14,7 +14,7 @@ public enum CONGASetup {
         let leafOf = fabric.leafOfHost
         for leaf in fabric.leaves {
             let cp: any ControlPlane = try emulator.controlPlane(switch: leaf.name)
-            try cp.setDefault("conga_config", ActionCall("set_conga", [UInt128(leaf.id), UInt128(leaf.uplinks.count)]))
+            try cp.setDefault("conga_config", ActionCall("set_conga", [UInt128(leaf.id), UInt128(leaf.uplinks.count), UInt128(CONGA.defaultAge)]))
             for (u, port) in leaf.uplinks.enumerated() {
                 try cp.writeRegister("conga_uplink", index: Int(port), UInt64(u + 1))
             }

@@ -7,7 +7,7 @@ import SluiceRuntime
 /// controller filled the routes) and attaches a probe agent to the first host of every leaf.
 /// Leaves are ToRs 1, 2, ... in node order; spines keep ToR 0.
 public enum HULASetup {
-    /// Probes every `period` picoseconds (default 50 us) until `stopAt` (default: the
+    /// Probes every `period` picoseconds (default 10 us) until `stopAt` (default: the
     /// topology's `until`; one of them is needed, or the agents would keep the run going
     /// forever). Entries older than `aging` ns (default 4 periods) are replaced by any probe.
     public static func prepare(_ emulator: Emulator, _ spec: TopologySpec, period: Int64 = HULA.defaultProbePeriod,

@@ -60,11 +60,11 @@ struct LeafSpineFabric {
     }
 
     /// `RateEstimator`'s per-port `dre_rate_shift` (log2 of the fabric rate over the port's,
-    /// rounded) and `dre_config`'s metric shift (18 at 100 Gb/s, one more per doubling), on
+    /// rounded) and `dre_config`'s metric shift (the default at 100 Gb/s, one more per doubling), on
     /// switch `node`.
     func configureRateEstimator(_ cp: any ControlPlane, node: Int) throws {
         let ref = Double(fabricRate)
-        let metricShift = max(0, min(40, 18 + Int((log2(ref / 100e9)).rounded())))
+        let metricShift = max(0, min(40, Int(RateEstimator.defaultMetricShift) + Int((log2(ref / 100e9)).rounded())))
         try cp.setDefault("dre_config", ActionCall("set_dre", [UInt128(RateEstimator.defaultPeriodShift), UInt128(metricShift)]))
         for p in ports[node] ?? [] {
             let shift = max(0, min(15, Int(log2(ref / Double(max(p.rate, 1))).rounded())))
