@@ -73,6 +73,11 @@ struct CEmitter {
         head.append(Self.stateAndMaps)
         head.append(contentsOf: try tableMaps())
         head.append(contentsOf: registerAndCounterMaps())
+        if !program.digests.isEmpty {
+            head.append("/* digests to the control plane: a record is the digest's number, then its fields (" + program.digests.map { "\($0.name)(\($0.fields.map(\.name).joined(separator: ", ")))" }.joined(separator: "; ") + ") */")
+            head.append("struct sl_digest { __u64 w[\(EBPFLayout.digestWords(program))]; };")
+            head.append("struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 18); } \(EBPFLayout.digestsMap) SEC(\".maps\");")
+        }
         if usesMulticast { head.append(Self.multicastMaps) }
 
         out = []
@@ -190,7 +195,11 @@ struct CEmitter {
     /// Refuse what XDP cannot do, naming the construct.
     func checkSupported() throws(EBPFError) {
         if !program.meters.isEmpty { throw fail("meter \(program.meters[0].name)", "meters are not supported by the XDP backend yet") }
-        if !program.digests.isEmpty { throw fail("digest \(program.digests[0].name)", "digests are not supported by the XDP backend yet") }
+        for d in program.digests {
+            if let f = d.fields.first(where: { $0.width > 64 }) {
+                throw fail("digest \(d.name) field \(f.name)", "\(f.width)-bit digest fields (up to 64 on XDP)")
+            }
+        }
         func walk(_ stmts: [Stmt], _ where_: String) throws(EBPFError) {
             for st in stmts {
                 switch st {
@@ -493,7 +502,24 @@ struct CEmitter {
             line("if (\(cell)) { \(cell)->packets += 1; \(cell)->bytes += s->std[\(std(.packetLength))]; }")
             indent -= 1
             line("}")
-        case .meter, .digest:
+        case .digest(let name, let values):
+            guard let id = program.digests.firstIndex(where: { $0.name == name }) else { throw fail("digest \(name)", "unknown digest") }
+            let fields = program.digests[id].fields
+            let d = fresh("dg")
+            line("{ /* digest \(name) */")
+            indent += 1
+            var vs: [String] = []
+            for (v, f) in zip(values, fields) { vs.append("(\(try expr(v, expected: f.width).0)) & \(Self.mask(f.width))") }
+            line("struct sl_digest *\(d) = bpf_ringbuf_reserve(&\(EBPFLayout.digestsMap), sizeof(struct sl_digest), 0);")
+            line("if (\(d)) {")
+            line("    __builtin_memset(\(d), 0, sizeof(*\(d)));")
+            line("    \(d)->w[0] = \(id);")
+            for (i, v) in vs.enumerated() { line("    \(d)->w[\(i + 1)] = \(v); /* \(fields[i].name) */") }
+            line("    bpf_ringbuf_submit(\(d), 0);")
+            line("}")
+            indent -= 1
+            line("}")
+        case .meter:
             throw fail("\(st)", "not supported by the XDP backend yet")
         case .updateChecksum(let f, let over), .verifyChecksum(let f, let over):
             try checksum(f, over, verify: { if case .verifyChecksum = st { return true } else { return false } }())
@@ -607,9 +633,6 @@ struct CEmitter {
         line("struct sluice_copy *c = bpf_map_lookup_elem(&sluice_copies, &k);")
         line("if (!c) return XDP_DROP;")
         line("__builtin_memcpy(s->meta, c->meta, sizeof(c->meta)); __builtin_memcpy(s->std, c->std, sizeof(c->std));")
-        line("__u32 ifx = ctx->egress_ifindex;")
-        line("__u32 *port = ifx < SL_IFINDEX_MAX ? bpf_map_lookup_elem(&sluice_ports, &ifx) : 0;")
-        line("__u32 p = port ? *port : 0;")
         line("__u32 rk = ((__u32)(s->std[\(std(.mcastGrp))] & 0xFFFF) << 16) | (p & 0xFFFF);")
         line("__u32 *rid = bpf_map_lookup_elem(&sluice_rids, &rk);")
         line("s->std[\(std(.egressPort))] = p; s->std[\(std(.egressRid))] = rid ? *rid : 0;")
@@ -621,8 +644,26 @@ struct CEmitter {
             try egressStage(egress, prefix: "c_", dropPort: "p")
         }
         line("return XDP_PASS;")
-        return ["", "/* Each copy of a multicast packet, before it leaves: egress with the replica's port and rid. */",
-                "SEC(\"xdp/devmap\")", "int sluice_copy(struct xdp_md *ctx)", "{"] + out + ["}"]
+        return ["", "/* Each copy of a multicast packet, before it leaves: egress with the replica's port `p` and rid. */",
+                "static __always_inline int sl_copy(struct xdp_md *ctx, __u32 p)", "{"] + out + ["}",
+                "",
+                "SEC(\"xdp/devmap\")",
+                "int sluice_copy(struct xdp_md *ctx)",
+                "{",
+                "    __u32 ifx = ctx->egress_ifindex;",
+                "    __u32 *port = ifx < SL_IFINDEX_MAX ? bpf_map_lookup_elem(&sluice_ports, &ifx) : 0;",
+                "    return sl_copy(ctx, port ? *port : 0);",
+                "}",
+                "",
+                "/* The same for BPF_PROG_TEST_RUN (the kernel does not test-run devmap programs): the",
+                "   copy's port comes from sluice_test_port; XDP_PASS means the copy leaves. */",
+                "SEC(\"xdp\")",
+                "int sluice_test_copy(struct xdp_md *ctx)",
+                "{",
+                "    __u32 zero = 0;",
+                "    __u32 *port = bpf_map_lookup_elem(&sluice_test_port, &zero);",
+                "    return sl_copy(ctx, port ? *port : 0);",
+                "}"]
     }
 
     static let multicastMaps = """
@@ -638,6 +679,7 @@ struct CEmitter {
         struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, struct bpf_devmap_val); } sluice_mc1 SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, struct bpf_devmap_val); } sluice_mc2 SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, struct bpf_devmap_val); } sluice_mc3 SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } sluice_test_port SEC(".maps");
         """
 
     // MARK: checksums and the deparser
@@ -990,6 +1032,15 @@ struct CEmitter {
 
     // MARK: fixed text
 
+    /// The 256 entries of a reflected CRC's byte table for polynomial `poly`, as C.
+    static func crcTable(poly: UInt32) -> String {
+        (0..<256).map { (i: UInt32) -> String in
+            var c = i
+            for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ poly : c >> 1 }
+            return "0x\(String(c, radix: 16, uppercase: true))"
+        }.joined(separator: ", ")
+    }
+
     static let prelude = """
         #include <linux/bpf.h>
         #include <bpf/bpf_helpers.h>
@@ -1045,26 +1096,24 @@ struct CEmitter {
             return (r > m || r < a) ? m : r;
         }
 
-        /* CRC-32/ISO-HDLC and CRC-16/ARC, bit by bit (BMv2's crc32 and crc16). */
+        /* CRC-32/ISO-HDLC and CRC-16/ARC (BMv2's crc32 and crc16), a byte at a time through
+           tables in .rodata. Not bit by bit: the verifier forks its state on each bit step's
+           `(c s>> 31) & poly` (0 or the polynomial), 2^8 paths a byte, which exhausted its
+           million-instruction budget on atp. */
+        static const volatile __u32 sl_crc32_table[256] = { \(crcTable(poly: 0xEDB8_8320)) };
+        static const volatile __u16 sl_crc16_table[256] = { \(crcTable(poly: 0xA001)) };
+
         static __always_inline __u32 sl_crc32(const __u8 *b, __u32 n)
         {
             __u32 c = 0xFFFFFFFF;
-            for (__u32 i = 0; i < n; i++) {
-                c ^= b[i];
-        #pragma unroll
-                for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320 & (0 - (c & 1)));
-            }
+            for (__u32 i = 0; i < n; i++) c = sl_crc32_table[(c ^ b[i]) & 0xFF] ^ (c >> 8);
             return ~c;
         }
 
         static __always_inline __u16 sl_crc16(const __u8 *b, __u32 n)
         {
             __u32 c = 0;
-            for (__u32 i = 0; i < n; i++) {
-                c ^= b[i];
-        #pragma unroll
-                for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xA001 & (0 - (c & 1)));
-            }
+            for (__u32 i = 0; i < n; i++) c = sl_crc16_table[(c ^ b[i]) & 0xFF] ^ (c >> 8);
             return (__u16)c;
         }
 
