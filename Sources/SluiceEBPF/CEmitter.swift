@@ -122,7 +122,13 @@ struct CEmitter {
             body.append("   over through a CPUMAP. */")
             body.append("struct { __uint(type, BPF_MAP_TYPE_CPUMAP); __uint(max_entries, 1); __type(key, __u32); __type(value, struct bpf_cpumap_val); } sluice_cpus SEC(\".maps\");")
         }
-        body.append("static __always_inline int sl_pipeline(struct xdp_md *ctx, int on_cpu)")
+        if usesIngressTimestamp {
+            body.append("/* The clock of test runs: `set` nonzero makes standard.ingressTimestamp `ns` (what the")
+            body.append("   runtime is given), else it is the kernel's clock as on an interface. */")
+            body.append("struct sl_test_clock { __u64 set; __u64 ns; };")
+            body.append("struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct sl_test_clock); } \(EBPFLayout.testClockMap) SEC(\".maps\");")
+        }
+        body.append("static __always_inline int sl_pipeline(struct xdp_md *ctx, int on_cpu, int test)")
         body.append("{")
         body.append("    __u32 zero = 0;")
         body.append("    struct sluice_state *s = bpf_map_lookup_elem(&sluice_state, &zero);")
@@ -134,22 +140,30 @@ struct CEmitter {
         body.append("    __u32 *in_port = ifindex < SL_IFINDEX_MAX ? bpf_map_lookup_elem(&sluice_ports, &ifindex) : 0;")
         body.append("    s->std[\(std(.ingressPort))] = in_port ? *in_port : 0;")
         body.append("    s->std[\(std(.packetLength))] = (__u64)(data_end - data);")
-        if usesIngressTimestamp { body.append("    s->std[\(std(.ingressTimestamp))] = bpf_ktime_get_ns() / 1000; /* microseconds, as BMv2 */") }
+        if usesIngressTimestamp {
+            // Nanoseconds, as the runtime's (the capture time in `sluice attach`, the harness's
+            // clock in tests), cut to the field's 48 bits.
+            body.append("    __u64 now = bpf_ktime_get_ns();")
+            body.append("    if (test) { struct sl_test_clock *tc = bpf_map_lookup_elem(&\(EBPFLayout.testClockMap), &zero); if (tc && tc->set) now = tc->ns; }")
+            body.append("    s->std[\(std(.ingressTimestamp))] = now & \(Self.mask(StandardField.ingressTimestamp.width)); /* nanoseconds */")
+        }
         body.append("    __u32 cur = 0; /* parser cursor, bytes */")
         body.append(contentsOf: out)
         body.append("}")
         body.append("")
         body.append("SEC(\"xdp\")")
         body.append("int \(name)(struct xdp_md *ctx)")
-        body.append(serialized ? "{ return bpf_redirect_map(&sluice_cpus, 0, 0); }" : "{ return sl_pipeline(ctx, 0); }")
+        body.append(serialized ? "{ return bpf_redirect_map(&sluice_cpus, 0, 0); }" : "{ return sl_pipeline(ctx, 0, 0); }")
         if serialized {
             body.append("")
             body.append("SEC(\"xdp/cpumap\")")
-            body.append("int sluice_cpu(struct xdp_md *ctx) { return sl_pipeline(ctx, 1); }")
+            body.append("int sluice_cpu(struct xdp_md *ctx) { return sl_pipeline(ctx, 1, 0); }")
+        }
+        if serialized || usesIngressTimestamp {
             body.append("")
-            body.append("/* The same pipeline without the hand-over, for BPF_PROG_TEST_RUN (one packet at a time). */")
+            body.append("/* The same pipeline for BPF_PROG_TEST_RUN: no hand-over to a CPU, the test clock. */")
             body.append("SEC(\"xdp\")")
-            body.append("int sluice_test(struct xdp_md *ctx) { return sl_pipeline(ctx, 0); }")
+            body.append("int sluice_test(struct xdp_md *ctx) { return sl_pipeline(ctx, 0, 1); }")
         }
         if usesMulticast { body.append(contentsOf: try copyProgram()) }
         body.append("")

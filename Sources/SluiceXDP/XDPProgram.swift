@@ -14,7 +14,7 @@ public final class XDPProgram {
     /// The per-copy program of multicast (`sluice_copy`), or -1.
     public let copyFD: Int32
     /// What BPF_PROG_TEST_RUN runs: the pipeline itself (stateful programs' entry only hands
-    /// packets to CPU 0).
+    /// packets to CPU 0), with the test clock for programs that read the time.
     public let testFD: Int32
     /// The per-copy program for BPF_PROG_TEST_RUN (`sluice_test_copy`), or -1.
     public let testCopyFD: Int32
@@ -107,14 +107,20 @@ public final class XDPProgram {
     }
 
     /// Run `packet` through the program with BPF_PROG_TEST_RUN, as if it arrived on Sluice
-    /// port `port`. Frames shorter than 14 bytes cannot be run (the kernel wants an Ethernet
-    /// header): an error says so.
-    public func run(_ packet: [UInt8], port: UInt16, repeat: UInt32 = 1) throws -> RunResult {
+    /// port `port` at `timestamp` (nanoseconds, as the runtime's `process` takes it; nil: the
+    /// kernel's clock). Frames shorter than 14 bytes cannot be run (the kernel wants an
+    /// Ethernet header): an error says so.
+    public func run(_ packet: [UInt8], port: UInt16, repeat: UInt32 = 1, timestamp: UInt64? = nil) throws -> RunResult {
         guard packet.count >= 14 else { throw XDPError("a \(packet.count)-byte frame: BPF_PROG_TEST_RUN takes at least 14 bytes") }
         // Test runs arrive on the namespace's loopback (interface 1; 0 on older kernels): map
         // both to the ingress port.
         try updatePorts(ifindex: 0, port: UInt32(port))
         try updatePorts(ifindex: 1, port: UInt32(port))
+        if let clock = try? map(EBPFLayout.testClockMap) {
+            var k: UInt32 = 0
+            var v: (UInt64, UInt64) = (timestamp == nil ? 0 : 1, timestamp ?? 0)
+            guard bpf_map_update_elem(clock.fd, &k, &v, 0) == 0 else { throw XDPError("\(EBPFLayout.testClockMap): \(String(cString: strerror(errno)))") }
+        }
         try clearOutcome()
         let (action, bytes, duration) = try testRun(testFD, packet, repeat: `repeat`)
         let (verdict, outPort) = try outcome()
@@ -148,12 +154,12 @@ public final class XDPProgram {
     /// packet as ingress left it through the per-copy program (`sluice_test_copy`) once per
     /// member of the group, in port order, as the runtime's output. The thread stays on one CPU
     /// meanwhile (the copies read the per-CPU ring ingress wrote).
-    public func outputs(_ packet: [UInt8], port: UInt16) throws -> Outputs {
+    public func outputs(_ packet: [UInt8], port: UInt16, timestamp: UInt64? = nil) throws -> Outputs {
         var saved = [UInt](repeating: 0, count: 16)
         let pinned = saved.withUnsafeMutableBufferPointer { sluice_pin_thread($0.baseAddress) }
         guard pinned == 0 else { throw XDPError("cannot keep the test thread on one CPU: \(String(cString: strerror(-pinned)))") }
         defer { _ = saved.withUnsafeBufferPointer { sluice_unpin_thread($0.baseAddress) } }
-        let r = try run(packet, port: port)
+        let r = try run(packet, port: port, timestamp: timestamp)
         switch EBPFVerdict(rawValue: r.verdict) {
         case .forward?:
             return Outputs(run: r, packets: [(UInt16(truncatingIfNeeded: r.port), r.bytes)])

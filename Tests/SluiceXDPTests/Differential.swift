@@ -11,6 +11,8 @@ import SluiceXDP
 struct Differential {
     var compared = 0, forwarded = 0, multicast = 0, dropped = 0, tooShort = 0
     var mismatches: [String] = []
+    /// Nanoseconds: what both backends take as standard.ingressTimestamp.
+    var clock: UInt64 = 0
 
     /// Run `packets` (each on its ingress port) through `runtime` and `xdp`; `afterKernel` runs
     /// after each kernel run (a controller handles its digests there, as the harness does after
@@ -19,14 +21,16 @@ struct Differential {
     mutating func run(_ runtime: SwitchHarness, _ xdp: XDPProgram, _ packets: [(bytes: [UInt8], port: UInt16)],
                       afterKernel: () throws -> Void = {}) throws {
         for (i, (packet, port)) in packets.enumerated() {
-            try runtime.send(packet, port: port)
+            // Both get the same clock: a microsecond apart, every 16th packet 0.1 ms after the last.
+            clock += i % 16 == 15 ? 100_000 : 1000
+            try runtime.send(packet, port: port, timestamp: clock)
             let soft = runtime.drain()
             guard packet.count >= 14 else {
                 tooShort += 1
                 if !soft.isEmpty { mismatches.append("packet \(i): \(packet.count) bytes, \(soft.count) came out of the runtime") }
                 continue
             }
-            let k = try xdp.outputs(packet, port: port)
+            let k = try xdp.outputs(packet, port: port, timestamp: clock)
             try afterKernel()
             compared += 1
             if soft.map(\.port) == k.packets.map(\.port) && soft.map(\.bytes) == k.packets.map(\.bytes) {
