@@ -191,8 +191,10 @@ struct CEmitter {
         return false
     }
 
-    /// Whether anything reads `standard.ingressTimestamp` (then each packet pays for the clock).
+    /// Whether anything reads `standard.ingressTimestamp` (then each packet pays for the clock);
+    /// meters do.
     var usesIngressTimestamp: Bool {
+        if !program.meters.isEmpty { return true }
         var stmts = program.ingress + program.deparser.statements + program.actions.flatMap(\.body) + program.parser.states.flatMap(\.statements)
         var found = false
         while let st = stmts.popLast() {
@@ -208,7 +210,6 @@ struct CEmitter {
 
     /// Refuse what XDP cannot do, naming the construct.
     func checkSupported() throws(EBPFError) {
-        if !program.meters.isEmpty { throw fail("meter \(program.meters[0].name)", "meters are not supported by the XDP backend yet") }
         for d in program.digests {
             if let f = d.fields.first(where: { $0.width > 64 }) {
                 throw fail("digest \(d.name) field \(f.name)", "\(f.width)-bit digest fields (up to 64 on XDP)")
@@ -328,6 +329,11 @@ struct CEmitter {
             lines.append("/* registers, one ARRAY of cells (a spin lock each, for read-modify-write): " + program.registers.map { "\($0.name)[\($0.size)] at \(layout.registerBase[$0.name]!)" }.joined(separator: ", ") + " */")
             lines.append("struct sl_cell { struct bpf_spin_lock lock; __u64 v; };")
             lines.append("struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, \(layout.registerCells)); __type(key, __u32); __type(value, struct sl_cell); } \(EBPFLayout.registersMap) SEC(\".maps\");")
+        }
+        if !program.meters.isEmpty { lines.append(Self.meterCode) }
+        for m in program.meters {
+            lines.append("/* meter \(m.name): \(m.size) two-rate three-colour meters (\(m.unit.rawValue)) */")
+            lines.append("struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, \(max(1, m.size))); __type(key, __u32); __type(value, struct sl_meter); } \(EBPFLayout.mapName(meter: m.name)) SEC(\".maps\");")
         }
         for c in program.counters {
             lines.append("/* counter \(c.name): \(c.size) cells of packets and bytes, per CPU */")
@@ -533,8 +539,18 @@ struct CEmitter {
             line("}")
             indent -= 1
             line("}")
-        case .meter:
-            throw fail("\(st)", "not supported by the XDP backend yet")
+        case .meter(let m, let idx, let result):
+            guard let meter = program.meters.first(where: { $0.name == m }) else { throw fail("meter \(m)", "unknown meter") }
+            let k = fresh("mi"), cell = fresh("mc"), color = fresh("color")
+            line("{ /* \(m).execute(...): RFC 2698 trTCM, tokens in unit-nanoseconds as the runtime's */")
+            indent += 1
+            line("__u32 \(k) = (__u32)(\(try expr(idx, expected: 32).0));")
+            line("struct sl_meter *\(cell) = \(k) < \(meter.size) ? bpf_map_lookup_elem(&\(EBPFLayout.mapName(meter: m)), &\(k)) : 0;")
+            line("__u64 \(color) = 0;")
+            line("if (\(cell)) \(color) = sl_meter(\(cell), \(meter.unit == .bytes ? "s->std[\(std(.packetLength))]" : "1"), s->std[\(std(.ingressTimestamp))]);")
+            try store(result, color)
+            indent -= 1
+            line("}")
         case .updateChecksum(let f, let over), .verifyChecksum(let f, let over):
             try checksum(f, over, verify: { if case .verifyChecksum = st { return true } else { return false } }())
         case .incrementalChecksum(let f, let old, let new):
@@ -1045,6 +1061,41 @@ struct CEmitter {
     }
 
     // MARK: fixed text
+
+    /// Meters: a cell per index with its rates and buckets (units x 1e9, as the runtime keeps
+    /// them without floating point) under a spin lock. The refill `min(cap, t + rate * dt)` is
+    /// computed without overflowing 64 bits (the runtime's are 128): a long gap fills the bucket.
+    static let meterCode = """
+        struct sl_meter { struct bpf_spin_lock lock; __u32 set; __u64 cir, cbs, pir, pbs, tc, tp, last; };
+
+        static __always_inline __u64 sl_refill(__u64 t, __u64 cap, __u64 rate, __u64 dt)
+        {
+            if (t >= cap) return cap;
+            if (rate == 0) return t;
+            return dt > (cap - t) / rate ? cap : t + rate * dt;
+        }
+
+        /* The colour (0 green, 1 yellow, 2 red) of `amount` units at `now` nanoseconds; green if unset. */
+        static __always_inline __u64 sl_meter(struct sl_meter *m, __u64 amount, __u64 now)
+        {
+            __u64 color = 0, b = amount * 1000000000ULL;
+            bpf_spin_lock(&m->lock);
+            if (m->set) {
+                __u64 dt = now >= m->last ? now - m->last : 0;
+                m->last = now;
+                m->tp = sl_refill(m->tp, m->pbs * 1000000000ULL, m->pir, dt);
+                m->tc = sl_refill(m->tc, m->cbs * 1000000000ULL, m->cir, dt);
+                if (m->tp < b) color = 2;
+                else {
+                    m->tp -= b;
+                    if (m->tc < b) color = 1;
+                    else m->tc -= b;
+                }
+            }
+            bpf_spin_unlock(&m->lock);
+            return color;
+        }
+        """
 
     /// The 256 entries of a reflected CRC's byte table for polynomial `poly`, as C.
     static func crcTable(poly: UInt32) -> String {

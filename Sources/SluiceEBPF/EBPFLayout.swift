@@ -183,4 +183,5 @@ public struct EBPFLayout: Sendable {
     /// 64-bit words of a digest record for `program` (1 + its widest digest's field count).
     public static func digestWords(_ program: Program) -> Int { 1 + (program.digests.map(\.fields.count).max() ?? 0) }
     public static func mapName(counter c: String) -> String { "c_" + ident(c) }
+    public static func mapName(meter m: String) -> String { "m_" + ident(m) }
 }

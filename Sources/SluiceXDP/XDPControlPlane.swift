@@ -372,8 +372,22 @@ public final class XDPControlPlane: ControlPlane {
         for i in 0..<r.size { try writeRegister(name, index: i, 0) }
     }
 
+    /// Configure meter `name`'s cell `index`: both buckets full, as the runtime's `setMeter`.
+    /// Bursts are kept in units x 1e9 in 64 bits: up to 18,446,744,073 units.
     public func setMeter(_ name: String, index: Int, _ rates: MeterRates) throws(ControlPlaneError) {
-        throw ControlPlaneError("meters are not supported by the XDP backend yet")
+        guard let m = program.meters.first(where: { $0.name == name }) else { throw ControlPlaneError("no meter '\(name)' in program '\(program.name)'") }
+        guard index >= 0 && index < m.size else { throw ControlPlaneError("meter '\(name)' has indices 0...\(m.size - 1); \(index) is outside") }
+        guard rates.cir <= rates.pir else { throw ControlPlaneError("meter '\(name)': the committed rate \(rates.cir) exceeds the peak rate \(rates.pir)") }
+        let maxBurst = UInt64.max / 1_000_000_000
+        guard rates.cbs <= maxBurst, rates.pbs <= maxBurst else {
+            throw ControlPlaneError("meter '\(name)': bursts \(rates.cbs) and \(rates.pbs) (valid on XDP: up to \(maxBurst) units)")
+        }
+        var w = Words()
+        w.u32(0)   // the spin lock (the kernel leaves it alone)
+        w.u32(1)   // set
+        for v in [rates.cir, rates.cbs, rates.pir, rates.pbs, rates.cbs * 1_000_000_000, rates.pbs * 1_000_000_000, 0] { w.u64(v) }
+        var key = UInt32(index), value = w.bytes
+        try update(EBPFLayout.mapName(meter: name), &key, &value)
     }
 
     public func setMulticastGroup(_ group: UInt16, _ members: [MulticastMember]) throws(ControlPlaneError) {

@@ -10,6 +10,8 @@ import SluiceXDP
 /// forwarded packet, of every multicast copy after egress) must be the same.
 struct Differential {
     var compared = 0, forwarded = 0, multicast = 0, dropped = 0, tooShort = 0
+    /// Packets that left by each port alike.
+    var byPort: [UInt16: Int] = [:]
     var mismatches: [String] = []
     /// Nanoseconds: what both backends take as standard.ingressTimestamp.
     var clock: UInt64 = 0
@@ -34,6 +36,7 @@ struct Differential {
             try afterKernel()
             compared += 1
             if soft.map(\.port) == k.packets.map(\.port) && soft.map(\.bytes) == k.packets.map(\.bytes) {
+                for o in soft { byPort[o.port, default: 0] += 1 }
                 switch soft.count {
                 case 0: dropped += 1
                 case 1: forwarded += 1
