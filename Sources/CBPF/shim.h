@@ -3,6 +3,7 @@
 #ifndef SLUICE_CBPF_SHIM_H
 #define SLUICE_CBPF_SHIM_H
 #include <errno.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,16 +20,44 @@ static inline struct bpf_object *sluice_bpf_open(const char *path, char *log, si
     return bpf_object__open_file(path, &opts);
 }
 
+/* One BPF_PROG_TEST_RUN. The output holds the XDP metadata the program added in front of the
+   packet: its length goes to *meta_len (the context out says where the packet starts). */
 static inline int sluice_bpf_test_run(int prog_fd, const void *in, __u32 in_len, void *out, __u32 *out_len,
-                                      __u32 *retval, __u32 repeat, __u32 *duration)
+                                      __u32 *retval, __u32 repeat, __u32 *duration, __u32 *meta_len)
 {
+    struct xdp_md ctx_in, ctx_out;
+    memset(&ctx_in, 0, sizeof(ctx_in));
+    memset(&ctx_out, 0, sizeof(ctx_out));
+    ctx_in.data_end = in_len;
     LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = in_len, .data_out = out,
-                .data_size_out = *out_len, .repeat = repeat);
+                .data_size_out = *out_len, .repeat = repeat,
+                .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out));
     int err = bpf_prog_test_run_opts(prog_fd, &o);
     *out_len = o.data_size_out;
     *retval = o.retval;
     if (duration) *duration = o.duration;
+    if (meta_len) *meta_len = ctx_out.data;
     return err;
+}
+
+/* Keep the calling thread on the CPU it runs on (per-CPU maps then hold one run's state from
+   one test run to the next); the previous mask goes to `saved` (raw syscalls: the CPU_SET
+   macros need _GNU_SOURCE before any system header). */
+#define SLUICE_CPU_WORDS 16
+static inline int sluice_pin_thread(unsigned long saved[SLUICE_CPU_WORDS])
+{
+    if (syscall(SYS_sched_getaffinity, 0, SLUICE_CPU_WORDS * sizeof(unsigned long), saved) < 0) return -errno;
+    unsigned cpu = 0;
+    if (syscall(SYS_getcpu, &cpu, NULL, NULL) < 0) return -errno;
+    unsigned long one[SLUICE_CPU_WORDS];
+    memset(one, 0, sizeof(one));
+    one[(cpu / (8 * sizeof(unsigned long))) % SLUICE_CPU_WORDS] = 1UL << (cpu % (8 * sizeof(unsigned long)));
+    return syscall(SYS_sched_setaffinity, 0, sizeof(one), one) < 0 ? -errno : 0;
+}
+
+static inline int sluice_unpin_thread(const unsigned long saved[SLUICE_CPU_WORDS])
+{
+    return syscall(SYS_sched_setaffinity, 0, SLUICE_CPU_WORDS * sizeof(unsigned long), saved) < 0 ? -errno : 0;
 }
 
 static inline int sluice_xdp_attach(int ifindex, int prog_fd, __u32 flags)

@@ -73,6 +73,11 @@ struct CEmitter {
         head.append(Self.stateAndMaps)
         head.append(contentsOf: try tableMaps())
         head.append(contentsOf: registerAndCounterMaps())
+        if !program.digests.isEmpty {
+            head.append("/* digests to the control plane: a record is the digest's number, then its fields (" + program.digests.map { "\($0.name)(\($0.fields.map(\.name).joined(separator: ", ")))" }.joined(separator: "; ") + ") */")
+            head.append("struct sl_digest { __u64 w[\(EBPFLayout.digestWords(program))]; };")
+            head.append("struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 18); } \(EBPFLayout.digestsMap) SEC(\".maps\");")
+        }
         if usesMulticast { head.append(Self.multicastMaps) }
 
         out = []
@@ -117,7 +122,13 @@ struct CEmitter {
             body.append("   over through a CPUMAP. */")
             body.append("struct { __uint(type, BPF_MAP_TYPE_CPUMAP); __uint(max_entries, 1); __type(key, __u32); __type(value, struct bpf_cpumap_val); } sluice_cpus SEC(\".maps\");")
         }
-        body.append("static __always_inline int sl_pipeline(struct xdp_md *ctx, int on_cpu)")
+        if usesIngressTimestamp {
+            body.append("/* The clock of test runs: `set` nonzero makes standard.ingressTimestamp `ns` (what the")
+            body.append("   runtime is given), else it is the kernel's clock as on an interface. */")
+            body.append("struct sl_test_clock { __u64 set; __u64 ns; };")
+            body.append("struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct sl_test_clock); } \(EBPFLayout.testClockMap) SEC(\".maps\");")
+        }
+        body.append("static __always_inline int sl_pipeline(struct xdp_md *ctx, int on_cpu, int test)")
         body.append("{")
         body.append("    __u32 zero = 0;")
         body.append("    struct sluice_state *s = bpf_map_lookup_elem(&sluice_state, &zero);")
@@ -129,22 +140,30 @@ struct CEmitter {
         body.append("    __u32 *in_port = ifindex < SL_IFINDEX_MAX ? bpf_map_lookup_elem(&sluice_ports, &ifindex) : 0;")
         body.append("    s->std[\(std(.ingressPort))] = in_port ? *in_port : 0;")
         body.append("    s->std[\(std(.packetLength))] = (__u64)(data_end - data);")
-        if usesIngressTimestamp { body.append("    s->std[\(std(.ingressTimestamp))] = bpf_ktime_get_ns() / 1000; /* microseconds, as BMv2 */") }
+        if usesIngressTimestamp {
+            // Nanoseconds, as the runtime's (the capture time in `sluice attach`, the harness's
+            // clock in tests), cut to the field's 48 bits.
+            body.append("    __u64 now = bpf_ktime_get_ns();")
+            body.append("    if (test) { struct sl_test_clock *tc = bpf_map_lookup_elem(&\(EBPFLayout.testClockMap), &zero); if (tc && tc->set) now = tc->ns; }")
+            body.append("    s->std[\(std(.ingressTimestamp))] = now & \(Self.mask(StandardField.ingressTimestamp.width)); /* nanoseconds */")
+        }
         body.append("    __u32 cur = 0; /* parser cursor, bytes */")
         body.append(contentsOf: out)
         body.append("}")
         body.append("")
         body.append("SEC(\"xdp\")")
         body.append("int \(name)(struct xdp_md *ctx)")
-        body.append(serialized ? "{ return bpf_redirect_map(&sluice_cpus, 0, 0); }" : "{ return sl_pipeline(ctx, 0); }")
+        body.append(serialized ? "{ return bpf_redirect_map(&sluice_cpus, 0, 0); }" : "{ return sl_pipeline(ctx, 0, 0); }")
         if serialized {
             body.append("")
             body.append("SEC(\"xdp/cpumap\")")
-            body.append("int sluice_cpu(struct xdp_md *ctx) { return sl_pipeline(ctx, 1); }")
+            body.append("int sluice_cpu(struct xdp_md *ctx) { return sl_pipeline(ctx, 1, 0); }")
+        }
+        if serialized || usesIngressTimestamp {
             body.append("")
-            body.append("/* The same pipeline without the hand-over, for BPF_PROG_TEST_RUN (one packet at a time). */")
+            body.append("/* The same pipeline for BPF_PROG_TEST_RUN: no hand-over to a CPU, the test clock. */")
             body.append("SEC(\"xdp\")")
-            body.append("int sluice_test(struct xdp_md *ctx) { return sl_pipeline(ctx, 0); }")
+            body.append("int sluice_test(struct xdp_md *ctx) { return sl_pipeline(ctx, 0, 1); }")
         }
         if usesMulticast { body.append(contentsOf: try copyProgram()) }
         body.append("")
@@ -172,8 +191,10 @@ struct CEmitter {
         return false
     }
 
-    /// Whether anything reads `standard.ingressTimestamp` (then each packet pays for the clock).
+    /// Whether anything reads `standard.ingressTimestamp` (then each packet pays for the clock);
+    /// meters do.
     var usesIngressTimestamp: Bool {
+        if !program.meters.isEmpty { return true }
         var stmts = program.ingress + program.deparser.statements + program.actions.flatMap(\.body) + program.parser.states.flatMap(\.statements)
         var found = false
         while let st = stmts.popLast() {
@@ -189,8 +210,11 @@ struct CEmitter {
 
     /// Refuse what XDP cannot do, naming the construct.
     func checkSupported() throws(EBPFError) {
-        if !program.meters.isEmpty { throw fail("meter \(program.meters[0].name)", "meters are not supported by the XDP backend yet") }
-        if !program.digests.isEmpty { throw fail("digest \(program.digests[0].name)", "digests are not supported by the XDP backend yet") }
+        for d in program.digests {
+            if let f = d.fields.first(where: { $0.width > 64 }) {
+                throw fail("digest \(d.name) field \(f.name)", "\(f.width)-bit digest fields (up to 64 on XDP)")
+            }
+        }
         func walk(_ stmts: [Stmt], _ where_: String) throws(EBPFError) {
             for st in stmts {
                 switch st {
@@ -305,6 +329,11 @@ struct CEmitter {
             lines.append("/* registers, one ARRAY of cells (a spin lock each, for read-modify-write): " + program.registers.map { "\($0.name)[\($0.size)] at \(layout.registerBase[$0.name]!)" }.joined(separator: ", ") + " */")
             lines.append("struct sl_cell { struct bpf_spin_lock lock; __u64 v; };")
             lines.append("struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, \(layout.registerCells)); __type(key, __u32); __type(value, struct sl_cell); } \(EBPFLayout.registersMap) SEC(\".maps\");")
+        }
+        if !program.meters.isEmpty { lines.append(Self.meterCode) }
+        for m in program.meters {
+            lines.append("/* meter \(m.name): \(m.size) two-rate three-colour meters (\(m.unit.rawValue)) */")
+            lines.append("struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, \(max(1, m.size))); __type(key, __u32); __type(value, struct sl_meter); } \(EBPFLayout.mapName(meter: m.name)) SEC(\".maps\");")
         }
         for c in program.counters {
             lines.append("/* counter \(c.name): \(c.size) cells of packets and bytes, per CPU */")
@@ -493,8 +522,35 @@ struct CEmitter {
             line("if (\(cell)) { \(cell)->packets += 1; \(cell)->bytes += s->std[\(std(.packetLength))]; }")
             indent -= 1
             line("}")
-        case .meter, .digest:
-            throw fail("\(st)", "not supported by the XDP backend yet")
+        case .digest(let name, let values):
+            guard let id = program.digests.firstIndex(where: { $0.name == name }) else { throw fail("digest \(name)", "unknown digest") }
+            let fields = program.digests[id].fields
+            let d = fresh("dg")
+            line("{ /* digest \(name) */")
+            indent += 1
+            var vs: [String] = []
+            for (v, f) in zip(values, fields) { vs.append("(\(try expr(v, expected: f.width).0)) & \(Self.mask(f.width))") }
+            line("struct sl_digest *\(d) = bpf_ringbuf_reserve(&\(EBPFLayout.digestsMap), sizeof(struct sl_digest), 0);")
+            line("if (\(d)) {")
+            line("    __builtin_memset(\(d), 0, sizeof(*\(d)));")
+            line("    \(d)->w[0] = \(id);")
+            for (i, v) in vs.enumerated() { line("    \(d)->w[\(i + 1)] = \(v); /* \(fields[i].name) */") }
+            line("    bpf_ringbuf_submit(\(d), 0);")
+            line("}")
+            indent -= 1
+            line("}")
+        case .meter(let m, let idx, let result):
+            guard let meter = program.meters.first(where: { $0.name == m }) else { throw fail("meter \(m)", "unknown meter") }
+            let k = fresh("mi"), cell = fresh("mc"), color = fresh("color")
+            line("{ /* \(m).execute(...): RFC 2698 trTCM, tokens in unit-nanoseconds as the runtime's */")
+            indent += 1
+            line("__u32 \(k) = (__u32)(\(try expr(idx, expected: 32).0));")
+            line("struct sl_meter *\(cell) = \(k) < \(meter.size) ? bpf_map_lookup_elem(&\(EBPFLayout.mapName(meter: m)), &\(k)) : 0;")
+            line("__u64 \(color) = 0;")
+            line("if (\(cell)) \(color) = sl_meter(\(cell), \(meter.unit == .bytes ? "s->std[\(std(.packetLength))]" : "1"), s->std[\(std(.ingressTimestamp))]);")
+            try store(result, color)
+            indent -= 1
+            line("}")
         case .updateChecksum(let f, let over), .verifyChecksum(let f, let over):
             try checksum(f, over, verify: { if case .verifyChecksum = st { return true } else { return false } }())
         case .incrementalChecksum(let f, let old, let new):
@@ -607,9 +663,6 @@ struct CEmitter {
         line("struct sluice_copy *c = bpf_map_lookup_elem(&sluice_copies, &k);")
         line("if (!c) return XDP_DROP;")
         line("__builtin_memcpy(s->meta, c->meta, sizeof(c->meta)); __builtin_memcpy(s->std, c->std, sizeof(c->std));")
-        line("__u32 ifx = ctx->egress_ifindex;")
-        line("__u32 *port = ifx < SL_IFINDEX_MAX ? bpf_map_lookup_elem(&sluice_ports, &ifx) : 0;")
-        line("__u32 p = port ? *port : 0;")
         line("__u32 rk = ((__u32)(s->std[\(std(.mcastGrp))] & 0xFFFF) << 16) | (p & 0xFFFF);")
         line("__u32 *rid = bpf_map_lookup_elem(&sluice_rids, &rk);")
         line("s->std[\(std(.egressPort))] = p; s->std[\(std(.egressRid))] = rid ? *rid : 0;")
@@ -621,8 +674,26 @@ struct CEmitter {
             try egressStage(egress, prefix: "c_", dropPort: "p")
         }
         line("return XDP_PASS;")
-        return ["", "/* Each copy of a multicast packet, before it leaves: egress with the replica's port and rid. */",
-                "SEC(\"xdp/devmap\")", "int sluice_copy(struct xdp_md *ctx)", "{"] + out + ["}"]
+        return ["", "/* Each copy of a multicast packet, before it leaves: egress with the replica's port `p` and rid. */",
+                "static __always_inline int sl_copy(struct xdp_md *ctx, __u32 p)", "{"] + out + ["}",
+                "",
+                "SEC(\"xdp/devmap\")",
+                "int sluice_copy(struct xdp_md *ctx)",
+                "{",
+                "    __u32 ifx = ctx->egress_ifindex;",
+                "    __u32 *port = ifx < SL_IFINDEX_MAX ? bpf_map_lookup_elem(&sluice_ports, &ifx) : 0;",
+                "    return sl_copy(ctx, port ? *port : 0);",
+                "}",
+                "",
+                "/* The same for BPF_PROG_TEST_RUN (the kernel does not test-run devmap programs): the",
+                "   copy's port comes from sluice_test_port; XDP_PASS means the copy leaves. */",
+                "SEC(\"xdp\")",
+                "int sluice_test_copy(struct xdp_md *ctx)",
+                "{",
+                "    __u32 zero = 0;",
+                "    __u32 *port = bpf_map_lookup_elem(&sluice_test_port, &zero);",
+                "    return sl_copy(ctx, port ? *port : 0);",
+                "}"]
     }
 
     static let multicastMaps = """
@@ -638,6 +709,7 @@ struct CEmitter {
         struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, struct bpf_devmap_val); } sluice_mc1 SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, struct bpf_devmap_val); } sluice_mc2 SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, struct bpf_devmap_val); } sluice_mc3 SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } sluice_test_port SEC(".maps");
         """
 
     // MARK: checksums and the deparser
@@ -990,6 +1062,50 @@ struct CEmitter {
 
     // MARK: fixed text
 
+    /// Meters: a cell per index with its rates and buckets (units x 1e9, as the runtime keeps
+    /// them without floating point) under a spin lock. The refill `min(cap, t + rate * dt)` is
+    /// computed without overflowing 64 bits (the runtime's are 128): a long gap fills the bucket.
+    static let meterCode = """
+        struct sl_meter { struct bpf_spin_lock lock; __u32 set; __u64 cir, cbs, pir, pbs, tc, tp, last; };
+
+        static __always_inline __u64 sl_refill(__u64 t, __u64 cap, __u64 rate, __u64 dt)
+        {
+            if (t >= cap) return cap;
+            if (rate == 0) return t;
+            return dt > (cap - t) / rate ? cap : t + rate * dt;
+        }
+
+        /* The colour (0 green, 1 yellow, 2 red) of `amount` units at `now` nanoseconds; green if unset. */
+        static __always_inline __u64 sl_meter(struct sl_meter *m, __u64 amount, __u64 now)
+        {
+            __u64 color = 0, b = amount * 1000000000ULL;
+            bpf_spin_lock(&m->lock);
+            if (m->set) {
+                __u64 dt = now >= m->last ? now - m->last : 0;
+                m->last = now;
+                m->tp = sl_refill(m->tp, m->pbs * 1000000000ULL, m->pir, dt);
+                m->tc = sl_refill(m->tc, m->cbs * 1000000000ULL, m->cir, dt);
+                if (m->tp < b) color = 2;
+                else {
+                    m->tp -= b;
+                    if (m->tc < b) color = 1;
+                    else m->tc -= b;
+                }
+            }
+            bpf_spin_unlock(&m->lock);
+            return color;
+        }
+        """
+
+    /// The 256 entries of a reflected CRC's byte table for polynomial `poly`, as C.
+    static func crcTable(poly: UInt32) -> String {
+        (0..<256).map { (i: UInt32) -> String in
+            var c = i
+            for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ poly : c >> 1 }
+            return "0x\(String(c, radix: 16, uppercase: true))"
+        }.joined(separator: ", ")
+    }
+
     static let prelude = """
         #include <linux/bpf.h>
         #include <bpf/bpf_helpers.h>
@@ -1045,26 +1161,24 @@ struct CEmitter {
             return (r > m || r < a) ? m : r;
         }
 
-        /* CRC-32/ISO-HDLC and CRC-16/ARC, bit by bit (BMv2's crc32 and crc16). */
+        /* CRC-32/ISO-HDLC and CRC-16/ARC (BMv2's crc32 and crc16), a byte at a time through
+           tables in .rodata. Not bit by bit: the verifier forks its state on each bit step's
+           `(c s>> 31) & poly` (0 or the polynomial), 2^8 paths a byte, which exhausted its
+           million-instruction budget on atp. */
+        static const volatile __u32 sl_crc32_table[256] = { \(crcTable(poly: 0xEDB8_8320)) };
+        static const volatile __u16 sl_crc16_table[256] = { \(crcTable(poly: 0xA001)) };
+
         static __always_inline __u32 sl_crc32(const __u8 *b, __u32 n)
         {
             __u32 c = 0xFFFFFFFF;
-            for (__u32 i = 0; i < n; i++) {
-                c ^= b[i];
-        #pragma unroll
-                for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320 & (0 - (c & 1)));
-            }
+            for (__u32 i = 0; i < n; i++) c = sl_crc32_table[(c ^ b[i]) & 0xFF] ^ (c >> 8);
             return ~c;
         }
 
         static __always_inline __u16 sl_crc16(const __u8 *b, __u32 n)
         {
             __u32 c = 0;
-            for (__u32 i = 0; i < n; i++) {
-                c ^= b[i];
-        #pragma unroll
-                for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xA001 & (0 - (c & 1)));
-            }
+            for (__u32 i = 0; i < n; i++) c = sl_crc16_table[(c ^ b[i]) & 0xFF] ^ (c >> 8);
             return (__u16)c;
         }
 

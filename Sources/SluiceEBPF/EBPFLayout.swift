@@ -175,5 +175,13 @@ public struct EBPFLayout: Sendable {
     public static func lengthsMapName(table t: String) -> String { "t_" + ident(t) + "_lens" }
     /// The one map of every register's cells.
     public static let registersMap = "sluice_registers"
+    /// The BPF ring buffer digests travel in: records of `digestWords` 64-bit words, the
+    /// digest's index in `program.digests` first, then its field values.
+    public static let digestsMap = "sluice_digests"
+    /// What `sluice_test` takes standard.ingressTimestamp from (programs that read it).
+    public static let testClockMap = "sluice_test_clock"
+    /// 64-bit words of a digest record for `program` (1 + its widest digest's field count).
+    public static func digestWords(_ program: Program) -> Int { 1 + (program.digests.map(\.fields.count).max() ?? 0) }
     public static func mapName(counter c: String) -> String { "c_" + ident(c) }
+    public static func mapName(meter m: String) -> String { "m_" + ident(m) }
 }

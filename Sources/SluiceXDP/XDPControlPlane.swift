@@ -22,10 +22,14 @@ public final class XDPControlPlane: ControlPlane {
     var nextID: [String: Int32] = [:]
     var seq: UInt64 = 1
     var masks: [String: [[UInt64]]] = [:]
+    /// libbpf's consumer of the digests ring buffer, made on the first drain.
+    var digestRing: OpaquePointer?
+    let digestSink: DigestSink
 
     /// Installs every table's default action and const entries.
     public init(_ xdp: XDPProgram) throws {
         self.xdp = xdp
+        digestSink = DigestSink(words: EBPFLayout.digestWords(xdp.program))
         for t in xdp.layout.tables {
             try writeDefault(t, t.table.defaultAction)
             for e in t.table.entries { try install(t, e) }
@@ -368,8 +372,22 @@ public final class XDPControlPlane: ControlPlane {
         for i in 0..<r.size { try writeRegister(name, index: i, 0) }
     }
 
+    /// Configure meter `name`'s cell `index`: both buckets full, as the runtime's `setMeter`.
+    /// Bursts are kept in units x 1e9 in 64 bits: up to 18,446,744,073 units.
     public func setMeter(_ name: String, index: Int, _ rates: MeterRates) throws(ControlPlaneError) {
-        throw ControlPlaneError("meters are not supported by the XDP backend yet")
+        guard let m = program.meters.first(where: { $0.name == name }) else { throw ControlPlaneError("no meter '\(name)' in program '\(program.name)'") }
+        guard index >= 0 && index < m.size else { throw ControlPlaneError("meter '\(name)' has indices 0...\(m.size - 1); \(index) is outside") }
+        guard rates.cir <= rates.pir else { throw ControlPlaneError("meter '\(name)': the committed rate \(rates.cir) exceeds the peak rate \(rates.pir)") }
+        let maxBurst = UInt64.max / 1_000_000_000
+        guard rates.cbs <= maxBurst, rates.pbs <= maxBurst else {
+            throw ControlPlaneError("meter '\(name)': bursts \(rates.cbs) and \(rates.pbs) (valid on XDP: up to \(maxBurst) units)")
+        }
+        var w = Words()
+        w.u32(0)   // the spin lock (the kernel leaves it alone)
+        w.u32(1)   // set
+        for v in [rates.cir, rates.cbs, rates.pir, rates.pbs, rates.cbs * 1_000_000_000, rates.pbs * 1_000_000_000, 0] { w.u64(v) }
+        var key = UInt32(index), value = w.bytes
+        try update(EBPFLayout.mapName(meter: name), &key, &value)
     }
 
     public func setMulticastGroup(_ group: UInt16, _ members: [MulticastMember]) throws(ControlPlaneError) {
@@ -380,7 +398,40 @@ public final class XDPControlPlane: ControlPlane {
         do { try xdp.deleteMulticastGroup(group) } catch { throw ControlPlaneError("\(error)") }
     }
 
-    public func drainDigests() -> [DigestMessage] { [] }
+    /// The digests the program sent since the last drain, in order: the records waiting in its
+    /// BPF ring buffer (`EBPFLayout.digestsMap`), consumed with libbpf's ring_buffer.
+    public func drainDigests() -> [DigestMessage] {
+        guard !program.digests.isEmpty else { return [] }
+        if digestRing == nil {
+            guard let m = try? xdp.map(EBPFLayout.digestsMap) else { return [] }
+            digestRing = ring_buffer__new(m.fd, { ctx, data, size in
+                guard let ctx, let data else { return 0 }
+                let sink = Unmanaged<DigestSink>.fromOpaque(ctx).takeUnretainedValue()
+                let words = min(Int(size) / 8, sink.words)
+                sink.records.append((0..<words).map { data.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) })
+                return 0
+            }, Unmanaged.passUnretained(digestSink).toOpaque(), nil)
+        }
+        guard let ring = digestRing else { return [] }
+        _ = ring_buffer__consume(ring)
+        defer { digestSink.records.removeAll(keepingCapacity: true) }
+        return digestSink.records.compactMap { r in
+            guard let id = r.first, Int(id) < program.digests.count else { return nil }
+            let d = program.digests[Int(id)]
+            return DigestMessage(name: d.name, values: r.dropFirst().prefix(d.fields.count).map { UInt128($0) })
+        }
+    }
+
+    deinit {
+        if let digestRing { ring_buffer__free(digestRing) }
+    }
+}
+
+/// Where the ring buffer's callback puts records (its context pointer).
+final class DigestSink {
+    let words: Int
+    var records: [[UInt64]] = []
+    init(words: Int) { self.words = words }
 }
 
 /// Little-endian host words, as the C structs lay them out.

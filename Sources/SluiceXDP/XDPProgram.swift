@@ -14,8 +14,10 @@ public final class XDPProgram {
     /// The per-copy program of multicast (`sluice_copy`), or -1.
     public let copyFD: Int32
     /// What BPF_PROG_TEST_RUN runs: the pipeline itself (stateful programs' entry only hands
-    /// packets to CPU 0).
+    /// packets to CPU 0), with the test clock for programs that read the time.
     public let testFD: Int32
+    /// The per-copy program for BPF_PROG_TEST_RUN (`sluice_test_copy`), or -1.
+    public let testCopyFD: Int32
     /// Multicast groups: DEVMAP slot and members; ports' interfaces once attached.
     var groups: [UInt16: (slot: Int, members: [(port: UInt16, rid: UInt16)])] = [:]
     var interfaces: [UInt16: UInt32] = [:]
@@ -60,6 +62,7 @@ public final class XDPProgram {
         programFD = bpf_program__fd(prog)
         copyFD = bpf_object__find_program_by_name(obj, "sluice_copy").map { bpf_program__fd($0) } ?? -1
         testFD = bpf_object__find_program_by_name(obj, "sluice_test").map { bpf_program__fd($0) } ?? programFD
+        testCopyFD = bpf_object__find_program_by_name(obj, "sluice_test_copy").map { bpf_program__fd($0) } ?? -1
         // Stateful programs run on CPU 0: the entry point hands packets over through a CPUMAP.
         if let cpu = bpf_object__find_program_by_name(obj, "sluice_cpu"), let m = bpf_object__find_map_by_name(obj, "sluice_cpus") {
             var key: UInt32 = 0
@@ -104,26 +107,77 @@ public final class XDPProgram {
     }
 
     /// Run `packet` through the program with BPF_PROG_TEST_RUN, as if it arrived on Sluice
-    /// port `port`. Frames shorter than 14 bytes cannot be run (the kernel wants an Ethernet
-    /// header): an error says so.
-    public func run(_ packet: [UInt8], port: UInt16, repeat: UInt32 = 1) throws -> RunResult {
+    /// port `port` at `timestamp` (nanoseconds, as the runtime's `process` takes it; nil: the
+    /// kernel's clock). Frames shorter than 14 bytes cannot be run (the kernel wants an
+    /// Ethernet header): an error says so.
+    public func run(_ packet: [UInt8], port: UInt16, repeat: UInt32 = 1, timestamp: UInt64? = nil) throws -> RunResult {
         guard packet.count >= 14 else { throw XDPError("a \(packet.count)-byte frame: BPF_PROG_TEST_RUN takes at least 14 bytes") }
         // Test runs arrive on the namespace's loopback (interface 1; 0 on older kernels): map
         // both to the ingress port.
         try updatePorts(ifindex: 0, port: UInt32(port))
         try updatePorts(ifindex: 1, port: UInt32(port))
+        if let clock = try? map(EBPFLayout.testClockMap) {
+            var k: UInt32 = 0
+            var v: (UInt64, UInt64) = (timestamp == nil ? 0 : 1, timestamp ?? 0)
+            guard bpf_map_update_elem(clock.fd, &k, &v, 0) == 0 else { throw XDPError("\(EBPFLayout.testClockMap): \(String(cString: strerror(errno)))") }
+        }
         try clearOutcome()
+        let (action, bytes, duration) = try testRun(testFD, packet, repeat: `repeat`)
+        let (verdict, outPort) = try outcome()
+        return RunResult(action: action, verdict: verdict, port: outPort, bytes: bytes, nanoseconds: duration)
+    }
+
+    /// BPF_PROG_TEST_RUN of program `fd` on `packet`: the XDP action, the packet out (without
+    /// the XDP metadata the program may have put in front) and the nanoseconds per run.
+    func testRun(_ fd: Int32, _ packet: [UInt8], repeat: UInt32 = 1) throws -> (UInt32, [UInt8], UInt32) {
         var out = [UInt8](repeating: 0, count: packet.count + 512)
         var outLen = UInt32(out.count)
-        var retval: UInt32 = 0, duration: UInt32 = 0
+        var retval: UInt32 = 0, duration: UInt32 = 0, meta: UInt32 = 0
         let rc = packet.withUnsafeBytes { inp in
             out.withUnsafeMutableBytes { o in
-                sluice_bpf_test_run(testFD, inp.baseAddress, UInt32(packet.count), o.baseAddress, &outLen, &retval, max(1, `repeat`), &duration)
+                sluice_bpf_test_run(fd, inp.baseAddress, UInt32(packet.count), o.baseAddress, &outLen, &retval, max(1, `repeat`), &duration, &meta)
             }
         }
         guard rc == 0 else { throw XDPError("BPF_PROG_TEST_RUN failed: \(String(cString: strerror(-rc))) (\(packet.count)-byte frame)") }
-        let (verdict, outPort) = try outcome()
-        return RunResult(action: retval, verdict: verdict, port: outPort, bytes: Array(out.prefix(Int(outLen))), nanoseconds: duration)
+        return (retval, Array(out[Int(min(meta, outLen))..<Int(outLen)]), duration)
+    }
+
+    /// What leaves the switch for one packet and the run that decided it.
+    public struct Outputs: Sendable {
+        public var run: RunResult
+        /// Every packet that leaves, in port order: the forwarded one, or the copies of a
+        /// multicast that survive egress.
+        public var packets: [(port: UInt16, bytes: [UInt8])]
+    }
+
+    /// Run `packet` as `run` does and, for a multicast, every copy as it would leave: the
+    /// packet as ingress left it through the per-copy program (`sluice_test_copy`) once per
+    /// member of the group, in port order, as the runtime's output. The thread stays on one CPU
+    /// meanwhile (the copies read the per-CPU ring ingress wrote).
+    public func outputs(_ packet: [UInt8], port: UInt16, timestamp: UInt64? = nil) throws -> Outputs {
+        var saved = [UInt](repeating: 0, count: 16)
+        let pinned = saved.withUnsafeMutableBufferPointer { sluice_pin_thread($0.baseAddress) }
+        guard pinned == 0 else { throw XDPError("cannot keep the test thread on one CPU: \(String(cString: strerror(-pinned)))") }
+        defer { _ = saved.withUnsafeBufferPointer { sluice_unpin_thread($0.baseAddress) } }
+        let r = try run(packet, port: port, timestamp: timestamp)
+        switch EBPFVerdict(rawValue: r.verdict) {
+        case .forward?:
+            return Outputs(run: r, packets: [(UInt16(truncatingIfNeeded: r.port), r.bytes)])
+        case .multicast?:
+            guard testCopyFD >= 0 else { throw XDPError("program '\(program.name)' multicast without a per-copy program") }
+            let members = groups[UInt16(truncatingIfNeeded: r.port)]?.members.map(\.port) ?? []
+            let pm = try map("sluice_test_port")
+            var copies: [(port: UInt16, bytes: [UInt8])] = []
+            for p in Set(members).sorted() {
+                var k: UInt32 = 0, v = UInt32(p)
+                guard bpf_map_update_elem(pm.fd, &k, &v, 0) == 0 else { throw XDPError("sluice_test_port: \(String(cString: strerror(errno)))") }
+                let (action, bytes, _) = try testRun(testCopyFD, r.bytes)
+                if action == 2 /* XDP_PASS: the copy leaves */ { copies.append((p, bytes)) }
+            }
+            return Outputs(run: r, packets: copies)
+        default:
+            return Outputs(run: r, packets: [])
+        }
     }
 
     func updatePorts(ifindex: UInt32, port: UInt32) throws {

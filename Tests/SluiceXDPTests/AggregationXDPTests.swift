@@ -8,13 +8,15 @@ import SluiceXDP
 
 /// In-network aggregation in the kernel: `switchml` attached at XDP to three switch ports (in
 /// this namespace), a worker namespace on each, `sluice allreduce --transport udp` in each
-/// against the switch's service address: every int32 sum is exact. Packets are processed on
-/// one CPU (the program has registers), so each slot's multi-register update is atomic.
+/// against the switch's service address: every int32 sum is exact, also when one worker's
+/// updates see 2% loss (`injectLoss`: the switch answers its retransmissions). Packets are
+/// processed on one CPU (the program has registers), so each slot's multi-register update is
+/// atomic.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and attaches XDP programs (CI runs as root)"))
 struct AggregationXDPTests {
-    @Test(arguments: ["generic", "native"])
-    func workersSumExactlyThroughSwitchmlInXDP(_ mode: String) throws {
-        let tag = "sg\(getpid() % 10_000)\(mode.prefix(1))", n = 3
+    @Test(arguments: ["generic", "native"], [false, true])
+    func workersSumExactlyThroughSwitchmlInXDP(_ mode: String, lossy: Bool) throws {
+        let tag = "sg\(getpid() % 10_000)\(mode.prefix(1))\(lossy ? "l" : "")", n = 3
         let workers = (0..<n).map { "\(tag)w\($0)" }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-agg-\(tag)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -36,6 +38,7 @@ struct AggregationXDPTests {
         try SwitchML.install(SwitchML.Job(job: 1, udpPort: 0xBEE1, slotBase: 0, slots: 64, group: 2, workers: members), into: cp)
         defer { xdp.detachAll() }
         for i in 0..<n { _ = try xdp.attach(interface: "\(tag)s\(i)", port: UInt16(i + 1), mode: mode == "native" ? .native : .generic) }
+        if lossy { try injectLoss(namespace: workers[0], interface: "\(tag)e0", udpPort: 0xBEE1) }
 
         let runs = try (0..<n).map { i in
             try ChildProcess("/usr/sbin/ip", ["netns", "exec", workers[i], sluiceBinary, "allreduce", "--transport", "udp",
@@ -46,8 +49,14 @@ struct AggregationXDPTests {
             #expect(r.wait(seconds: 90) == 0, "worker \(i): \(r.errorText)")
             #expect(r.outputText.contains("\"correct\": true"), "worker \(i): \(r.outputText)")
         }
+        if lossy {
+            #expect(runs[0].outputText.contains("\"retransmissions\": ") && !runs[0].outputText.contains("\"retransmissions\": 0,"),
+                    "the lossy worker must have retransmitted: \(runs[0].outputText)")
+        }
         let o = try xdp.outcomes()
         #expect((o[8] ?? 0) > 0, "no result was multicast: \(o)")
+        xdp.detachAll()
+        for i in 0..<n { #expect(try !sh("/usr/sbin/ip", ["link", "show", "\(tag)s\(i)"]).out.contains("xdp"), "left attached") }
     }
 
     /// The same through the command line: `sluice aggregator --backend xdp` (results to the

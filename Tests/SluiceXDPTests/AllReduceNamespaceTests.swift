@@ -25,16 +25,7 @@ struct AllReduceNamespaceTests {
             try sh("/usr/sbin/ip", ["-n", agg, "link", "set", a, "up"])
             try sh("/usr/sbin/ip", ["-n", workers[w], "link", "set", b, "up"])
         }
-        let netem = try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", workers[0], "tc", "qdisc", "add", "dev", "\(tag)b0", "root", "netem", "loss", "2%"])
-        if netem.status != 0 {
-            // This kernel has no netem (CONFIG_NET_SCH_NETEM): drop 1 in 50 updates with nftables.
-            print("netem unavailable (\(netem.err.trimmingCharacters(in: .whitespacesAndNewlines))): 2% loss through nftables numgen instead")
-            let rules = "table inet sluiceloss { chain out { type filter hook output priority 0; udp dport \(0xBEE1) numgen random mod 50 == 0 drop; }; }"
-            let f = FileManager.default.temporaryDirectory.appendingPathComponent("\(tag)-loss.nft").path
-            try rules.write(toFile: f, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(atPath: f) }
-            try sh("/usr/sbin/ip", ["netns", "exec", workers[0], "/usr/sbin/nft", "-f", f])
-        }
+        try injectLoss(namespace: workers[0], interface: "\(tag)b0", udpPort: 0xBEE1)
         let server = try ChildProcess("/usr/sbin/ip", ["netns", "exec", agg, sluiceBinary, "aggregator", "--backend", "socket",
                                                       "--worker", "10.7.0.2", "--worker", "10.7.1.2", "--worker", "10.7.2.2", "--duration", "60"])
         defer { server.terminate() }

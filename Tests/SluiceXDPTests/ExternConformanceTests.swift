@@ -62,8 +62,8 @@ struct ExternConformanceTests {
         try runtime.pipeline.writeRegister("clr", index: 1, 0xFFFF)
         try cp.writeRegister("clr", index: 1, 0xFFFF)
         var rng = SplitMix64(seed: 0x5EED_0011)
-        var mismatches: [String] = []
-        for i in 0..<600 {
+        var packets: [(bytes: [UInt8], port: UInt16)] = []
+        for _ in 0..<600 {
             // Indices 0...11 (some past the registers' 8 cells), values biased towards edges.
             var p = [UInt8](repeating: 0, count: 14 + 7 + 2 * Self.outputs.count)
             for b in 0..<14 { p[b] = UInt8(truncatingIfNeeded: rng.next()) }
@@ -72,15 +72,12 @@ struct ExternConformanceTests {
             p[15] = UInt8(v >> 8); p[16] = UInt8(v & 0xFF)
             p[17] = UInt8(truncatingIfNeeded: rng.next())
             p[18] = UInt8(truncatingIfNeeded: rng.next()); p[19] = UInt8(truncatingIfNeeded: rng.next())
-            try runtime.send(p, port: 1)
-            let soft = runtime.drain()
-            let k = try xdp.run(p, port: 1)
-            let same = soft.count == 1 && k.forwarded && soft[0].port == UInt16(k.port) && soft[0].bytes == k.bytes
-            if !same && mismatches.count < 3 {
-                mismatches.append("packet \(i): runtime \(soft.map { "port \($0.port) \($0.bytes)" }) kernel \(k.forwarded ? "port \(k.port) \(k.bytes)" : "drop \(k.verdict)")")
-            } else if !same { mismatches.append("") }
+            packets.append((p, 1))
         }
-        #expect(mismatches.isEmpty, "\(mismatches.count) differ:\n\(mismatches.filter { !$0.isEmpty }.joined(separator: "\n"))")
+        var d = Differential()
+        try d.run(runtime, xdp, packets)
+        d.expectAgreement("externs")
+        #expect(d.forwarded == 600, "\(d.summary)")
         for r in ["acc", "accN", "bits", "clr", "mx", "aos", "cd", "wr"] {
             for i in 0..<8 {
                 #expect(try runtime.pipeline.readRegister(r, index: i) == cp.readRegister(r, index: i), "\(r)[\(i)]")
@@ -141,21 +138,17 @@ struct EgressConformanceTests {
         let runtime = try SwitchHarness(ir)
         let xdp = try XDPProgram(ir)
         var rng = SplitMix64(seed: 0x5EED_0012)
-        var forwarded = 0, dropped = 0
-        var mismatches: [String] = []
-        for i in 0..<2000 {
+        var packets: [(bytes: [UInt8], port: UInt16)] = []
+        for _ in 0..<2000 {
             var p = (0..<(18 + Int(rng.next() % 30))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             if rng.next() % 5 != 0 { p[12] = 0x88; p[13] = 0xB5 }
             if rng.next() % 4 == 0 && p.count > 15 { p[15] = 7 }
-            let port = UInt16(rng.next() % 4)
-            try runtime.send(p, port: port)
-            let soft = runtime.drain()
-            let k = try xdp.run(p, port: port)
-            if soft.isEmpty && !k.forwarded { dropped += 1; continue }
-            if soft.count == 1 && k.forwarded && soft[0].port == UInt16(k.port) && soft[0].bytes == k.bytes { forwarded += 1; continue }
-            if mismatches.count < 3 { mismatches.append("packet \(i) port \(port): runtime \(soft.map { "port \($0.port) \($0.bytes)" }) kernel \(k.forwarded ? "port \(k.port) \(k.bytes)" : "drop \(k.verdict)")") }
+            packets.append((p, UInt16(rng.next() % 4)))
         }
-        #expect(mismatches.isEmpty, "\(mismatches.joined(separator: "\n"))")
+        var d = Differential()
+        try d.run(runtime, xdp, packets)
+        d.expectAgreement("egress")
+        let forwarded = d.forwarded, dropped = d.dropped
         #expect(forwarded > 500 && dropped > 200, "forwarded \(forwarded), dropped \(dropped)")
     }
 }

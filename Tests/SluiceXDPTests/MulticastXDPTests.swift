@@ -44,21 +44,13 @@ struct MulticastXDPTests {
     @Test(arguments: ["generic", "native"])
     func copiesLeaveEveryMemberPortWithTheirEgress(_ mode: String) throws {
         let tag = "sm\(getpid() % 10_000)\(mode.prefix(1))"
-        let hosts = (1...3).map { "\(tag)h\($0)" }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-mc-\(tag)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let lab = try SwitchHosts(tag: tag, count: 3)
+        let hosts = lab.names
         defer {
-            for h in hosts { _ = try? ChildProcess.run("/usr/sbin/ip", ["netns", "del", h]) }
-            for i in 1...3 { _ = try? ChildProcess.run("/usr/sbin/ip", ["link", "del", "\(tag)s\(i)"]) }
+            lab.remove()
             try? FileManager.default.removeItem(atPath: dir)
-        }
-        for (i, h) in hosts.enumerated() {
-            try sh("/usr/sbin/ip", ["netns", "add", h])
-            try sh("/usr/sbin/ip", ["netns", "exec", h, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-            try sh("/usr/sbin/ip", ["link", "add", "\(tag)s\(i + 1)", "type", "veth", "peer", "name", "\(tag)e\(i + 1)", "netns", h])
-            _ = try? ChildProcess.run("/usr/sbin/sysctl", ["-qw", "net.ipv6.conf.\(tag)s\(i + 1).disable_ipv6=1"])
-            try sh("/usr/sbin/ip", ["link", "set", "\(tag)s\(i + 1)", "up"])
-            try sh("/usr/sbin/ip", ["-n", h, "link", "set", "\(tag)e\(i + 1)", "up"])
         }
         if mode == "native" {
             let pass = dir + "/pass.o"

@@ -31,7 +31,9 @@ struct Attach: ParsableCommand {
 
             --backend xdp compiles the program to eBPF (clang), loads it (root, or CAP_BPF and \
             CAP_NET_ADMIN) and attaches it to every port's interface at the XDP hook (--mode native, \
-            generic or auto); the entries go into its maps. Packets then never reach user space: \
+            generic or auto); the entries go into its maps. Packets then never reach user space \
+            (digests do, through a BPF ring buffer the controller drains every 20 ms: l2-switch \
+            learns as in user space): \
             a packet to another port is redirected to that interface, back out of its own port \
             with XDP_TX. At exit (Ctrl-C, SIGTERM, --duration) every interface is detached and the \
             outcomes are printed; after a crash, `sluice xdp detach -i IFACE` cleans up and \
@@ -270,7 +272,8 @@ extension Attach {
             xdp = try XDPProgram(ir)
             cp = try XDPControlPlane(xdp)
         } catch { throw CLIError("\(error)") }
-        if let controller = info.controller?(specs.map(\.number)) {
+        let controller = info.controller?(specs.map(\.number))
+        if let controller {
             do { try controller.setup(cp) } catch { throw CLIError("the controller of '\(program)' failed on XDP: \(error)") }
         }
         if let entries {
@@ -296,6 +299,13 @@ extension Attach {
             if let d = deadline, monotonicNanoseconds() >= d { break }
             usleep(20_000)
             if StatusSignal.take() { printXDP(xdp, json: false) }
+            // Digests (l2-switch's learning) reach the controller as in the runtime, in order.
+            if let controller {
+                let digests = cp.drainDigests()
+                if !digests.isEmpty {
+                    do { try controller.handle(digests, cp) } catch { stderr("warning: the controller of '\(program)': \(error)") }
+                }
+            }
         }
         xdp.detachAll()
         printXDP(xdp, json: json)
