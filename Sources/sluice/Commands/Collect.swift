@@ -23,7 +23,7 @@ struct Collect: ParsableCommand {
             Open captures of the same traffic in Wireshark with `sluice wireshark-dissector`.
             """)
 
-    @Option(help: "The UDP port to receive reports on.")
+    @Option(help: "The UDP port to receive reports on (0: any free port, printed).")
     var listen: UInt16
 
     @Option(help: "The IPv4 address to bind (default: every address).")
@@ -48,7 +48,6 @@ struct Collect: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard listen > 0 else { throw ValidationError("--listen 0: give the port the sinks send reports to (1 ... 65535)") }
         if let d = duration { _ = try parseDuration(d, option: "--duration") }
         if let c = count, c < 1 { throw ValidationError("--count must be at least 1 (got \(c))") }
         if let d = intDscp, d > 63 { throw ValidationError("--int-dscp \(d): a DSCP is 0 ... 63") }
