@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluicePrograms", "SluiceTesting"]),
         .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcap"]),
         .testTarget(name: "SluiceXDPTests", dependencies: ["SluiceXDP", "SluiceEBPF", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "Sluice", "SluicePcap"]),
-        .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceTelemetry", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime"]),
+        .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceTelemetry", "SluiceML", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime"]),
         .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
         // Snapshots/ and Specs/ are read from the source tree by path (see IRSnapshotTests).
         .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms"],
