@@ -141,7 +141,8 @@ public struct SendDigest: Statement {
 /// Recompute a ones-complement checksum field over headers (IPv4's header checksum).
 public struct UpdateChecksum: Statement {
     public let statements: [Stmt]
-    public init(_ field: Value, over headers: HeaderValue...) {
+    public init(_ field: Value, over headers: HeaderValue...) { self.init(field, over: headers) }
+    public init(_ field: Value, over headers: [HeaderValue]) {
         statements = [.updateChecksum(field.ref ?? .meta("<not assignable>"), over: headers.map(\.name))]
     }
 }
