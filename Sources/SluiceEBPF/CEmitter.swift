@@ -131,6 +131,7 @@ struct CEmitter {
         body.append("    s->std[\(std(.packetLength))] = (__u64)(data_end - data);")
         if usesIngressTimestamp { body.append("    s->std[\(std(.ingressTimestamp))] = bpf_ktime_get_ns() / 1000; /* microseconds, as BMv2 */") }
         body.append("    __u32 cur = 0; /* parser cursor, bytes */")
+        body.append("    __u32 sl_trunc = 0xFFFFFFFF; /* truncate(): the most bytes the packet keeps */")
         body.append(contentsOf: out)
         body.append("}")
         body.append("")
@@ -524,6 +525,14 @@ struct CEmitter {
         case .advance(let bits):
             line("if (data + cur + \(bits / 8) > data_end) { s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
             line("cur += \(bits / 8); /* advance */")
+        case .skip(let n):
+            // The bound keeps the cursor within what the kernel verifier can follow.
+            let v = fresh("skip")
+            line("{ __u32 \(v) = (__u32)(\(try expr(n, expected: 16).0)); /* advance_bytes */")
+            line("  if (\(v) > \(SkipLimit.bytes) || data + cur + \(v) > data_end) { s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
+            line("  cur += \(v) & \(SkipLimit.bytes * 2 - 1); }")
+        case .truncate(let n):
+            line("sl_trunc = (__u32)(\(try expr(n, expected: 16).0)); /* truncate */")
         }
     }
 
@@ -579,6 +588,7 @@ struct CEmitter {
     /// the egress control, the deparser's statements, drop or deparse.
     mutating func egressStage(_ egress: [Stmt], prefix: String, dropPort: String) throws(EBPFError) {
         pp = prefix; rejectVerdict = "SL_DROP_EGRESS"
+        line("sl_trunc = 0xFFFFFFFF;")
         try parser()
         exitLabel = prefix + "egress_end"
         try block(egress)
@@ -617,6 +627,7 @@ struct CEmitter {
         line("s->std[\(std(.packetLength))] = (__u64)(data_end - data);")
         line("s->std[\(std(.drop))] = 0; s->std[\(std(.parserError))] = 0;")
         line("__u32 cur = 0;")
+        line("__u32 sl_trunc = 0xFFFFFFFF;")
         if let egress = program.egress {
             try egressStage(egress, prefix: "c_", dropPort: "p")
         }
@@ -685,6 +696,11 @@ struct CEmitter {
             line("    __builtin_memcpy(p, &s->hdr[\(h.offset)], \(h.size)); at += \(h.size);")
             line("}")
         }
+        line("__u32 total = (__u32)(data_end - data);")
+        line("if (sl_trunc < total) { /* truncate: cut the tail */")
+        line("    if (bpf_xdp_adjust_tail(ctx, (int)sl_trunc - (int)total)) return sl_finish(SL_TOO_LARGE, 0);")
+        line("    data = (void *)(long)ctx->data; data_end = (void *)(long)ctx->data_end;")
+        line("}")
         indent -= 1
         line("}")
     }
@@ -948,6 +964,9 @@ struct CEmitter {
             line("__u64 \(v) = 0; /* lookahead<\(lw)> */")
             line("{ __u8 *p = (__u8 *)data + cur; if ((void *)(p + \(nb)) <= data_end) \(v) = sl_get(p, 0, \(lw)); else if (!s->std[\(std(.parserError))]) s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); }")
             return (v, lw)
+        case .optional(_, let w):
+            // XDP runs before any queue: what a hop cannot observe reads all ones.
+            return (hex(~0, w), w)
         case .registerOld:
             guard let o = registerOld else { throw fail("register value", "used outside a register action") }
             return (o, expected ?? 64)

@@ -364,9 +364,11 @@ public final class Emulator {
         }
         if dir.pointee.ecnKmin >= 0 { markECN(dir, p) }
         pool.enqueuedAt[Int(p)] = now
-        pool.enqueueDepth[Int(p)] = UInt32(truncatingIfNeeded: dir.pointee.queue.count)
         dir.pointee.queue.append(p)
         dir.pointee.queueBytes += len
+        // Bytes waiting once this packet joined (itself included, the frame on the wire not):
+        // the depth the queue observer records.
+        pool.enqueueDepth[Int(p)] = UInt32(clamping: dir.pointee.queueBytes)
         if dir.pointee.queueBytes > dir.pointee.maxQueueBytes { dir.pointee.maxQueueBytes = dir.pointee.queueBytes }
         if dir.pointee.queueBytes > dir.pointee.sampleMaxQueue { dir.pointee.sampleMaxQueue = dir.pointee.queueBytes }
         if !dir.pointee.transmitPending {
@@ -418,8 +420,9 @@ public final class Emulator {
         if sw >= 0 {
             let rep = pool.replica[Int(p)]
             let enq = pool.enqueuedAt[Int(p)]
-            let qs = Pipeline.QueueState(enqTimestamp: UInt64(enq / 1000), enqQdepth: UInt64(pool.enqueueDepth[Int(p)]),
-                                         deqTimedelta: UInt64((now - enq) / 1000), deqQdepth: UInt64(dir.pointee.queue.count))
+            // Bytes, saturated at the fields' 19 bits; nanoseconds.
+            let qs = Pipeline.QueueState(enqTimestamp: UInt64(enq / 1000), enqQdepth: min(UInt64(pool.enqueueDepth[Int(p)]), 0x7FFFF),
+                                         deqTimedelta: UInt64((now - enq) / 1000), deqQdepth: min(UInt64(dir.pointee.queueBytes), 0x7FFFF))
             let port = dir.pointee.fromPort
             let bridge = pool.bridgeWords(p)
             let decision = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in

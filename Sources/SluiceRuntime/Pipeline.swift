@@ -119,7 +119,7 @@ public final class Pipeline {
             p += sp.size
         }
         buf.start = newStart
-        buf.length = total + payload
+        buf.length = min(total + payload, c.truncateTo)
         return true
     }
 
