@@ -46,6 +46,9 @@ public struct EmulatorOptions: Sendable {
     /// NICs pick queue pair numbers; nil: from the connection number (the same every run).
     /// ECMP sees only this entropy, so experiments on hash collisions vary it by seed.
     public var sourcePortSeed: UInt64?
+    /// Record every enqueue at a switch port: time, port and the bytes queued once the packet
+    /// joined (`Emulator.queueTrace(switch:port:)`), the depth programs read as `enq_qdepth`.
+    public var queueTrace = false
     public init() {}
 }
 
@@ -89,6 +92,9 @@ public final class Emulator {
     @exclusivity(unchecked) var hostTraceWriter: PcapWriter?
     @exclusivity(unchecked) var hostTraceWriters: [PcapWriter?] = []
     let hostTracing: Bool
+    /// `options.queueTrace`, and what it recorded.
+    let queueTracing: Bool
+    @exclusivity(unchecked) var queueLog = QueueTrace()
     /// Offsets and sizes of the transport header of this run's shape.
     let layout: TransportLayout
     /// Captured frames injected at nodes (`inject`).
@@ -232,6 +238,7 @@ public final class Emulator {
         // Host traces.
         layout = TransportLayout(options.transport ?? spec.transport ?? .rocev2)
         hostTracing = options.hostTrace != nil || options.hostTraceDirectory != nil
+        queueTracing = options.queueTrace
         if let path = options.hostTrace {
             do { hostTraceWriter = try PcapWriter(path: path) } catch {
                 throw EmulatorError("cannot write the host trace \(path): \(error)")
@@ -345,6 +352,7 @@ public final class Emulator {
         if dir.pointee.queue.isEmpty && dir.pointee.busyUntil <= now {
             pool.enqueuedAt[Int(p)] = now
             pool.enqueueDepth[Int(p)] = 0
+            if queueTracing && dir.pointee.fromSwitch >= 0 { queueLog.record(time: now, direction: d, bytes: 0) }
             startTransmission(d, p)
             return
         }
@@ -369,6 +377,7 @@ public final class Emulator {
         // Bytes waiting once this packet joined (itself included, the frame on the wire not):
         // the depth the queue observer records.
         pool.enqueueDepth[Int(p)] = UInt32(clamping: dir.pointee.queueBytes)
+        if queueTracing && sw >= 0 { queueLog.record(time: now, direction: d, bytes: pool.enqueueDepth[Int(p)]) }
         if dir.pointee.queueBytes > dir.pointee.maxQueueBytes { dir.pointee.maxQueueBytes = dir.pointee.queueBytes }
         if dir.pointee.queueBytes > dir.pointee.sampleMaxQueue { dir.pointee.sampleMaxQueue = dir.pointee.queueBytes }
         if !dir.pointee.transmitPending {

@@ -4,12 +4,15 @@ extension TelemetryCollector {
     /// Writes a report folder with the emulator's report helpers: `index.html`, `report.json`
     /// (the summary), `hop-samples.csv`, `path-latency.csv`, and SVG plots of queue occupancy
     /// per hop over time and of the latency distribution per path. `occupancyUnit` labels the
-    /// occupancy axis (the unit the switches report). Returns the path of `index.html`.
+    /// occupancy axis (the unit the switches report); `extra` adds plots and files of the
+    /// caller's (an experiment's) first. Returns the path of `index.html`.
     @discardableResult
     public func writeReport(to directory: String, title: String = "INT telemetry collector",
-                            occupancyUnit: String = "queue occupancy", extraSummary: String = "") throws -> String {
+                            occupancyUnit: String = "queue occupancy", extraSummary: String = "",
+                            extra: (inout ReportWriter) throws -> Void = { _ in }) throws -> String {
         var w = try ReportWriter(directory: directory, title: title)
         w.setSummary(extraSummary + summaryText(maxRows: 20))
+        try extra(&w)
         let byHop = samplesByHop()
         let t0 = samples.first?.time ?? 0
         let peak = byHop.mapValues { s in s.lazy.filter { $0.occupancy != INTHop.absentOccupancy }.map(\.occupancy).max() ?? 0 }

@@ -10,6 +10,9 @@ public struct HopSample: Sendable, Equatable {
     public var queueID: UInt8
     public var occupancy: UInt32
     public var hopLatency: UInt32
+    /// The hop's own timestamps (device units: nanoseconds on Sluice switches).
+    public var ingressTimestamp: UInt64
+    public var egressTimestamp: UInt64
     /// Index into `TelemetryCollector.flows`, and the hop's position on the path (0 = first).
     public var flow: Int32
     public var position: UInt8
@@ -132,6 +135,7 @@ public final class TelemetryCollector {
             if samples.count < maxSamples {
                 samples.append(HopSample(time: time, node: h.nodeID, ingressPort: h.ingressPort, egressPort: h.egressPort,
                                          queueID: h.queueID, occupancy: h.queueOccupancy, hopLatency: h.hopLatency,
+                                         ingressTimestamp: h.ingressTimestamp, egressTimestamp: h.egressTimestamp,
                                          flow: Int32(f), position: UInt8(truncatingIfNeeded: i)))
             } else { samplesNotKept += 1 }
         }

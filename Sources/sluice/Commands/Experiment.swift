@@ -1,10 +1,12 @@
 import ArgumentParser
 import SluiceML
+import SluiceTelemetry
+import SluiceEmulator
 import Foundation
 
 struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run an experiment in the emulator: in-network aggregation (ina-e1 ... ina-e6) or load balancing (lb-ecmp-collisions).",
+        abstract: "Run an experiment in the emulator: in-network aggregation (ina-e1 ... ina-e6), load balancing (lb-ecmp-collisions) or INT telemetry (int-incast).",
         discussion: """
             Every experiment emulates one switch running `switchml` (or `atp`) with its workers in \
             virtual time, checks every result against a reference sum (int32 bit-exact, float32 \
@@ -14,6 +16,7 @@ struct Experiment: ParsableCommand {
 
             \(Experiments.all.map { "  \($0.name)  \($0.summary)" }.joined(separator: "\n"))
               lb-ecmp-collisions  8 elephants over 8 ECMP uplinks, 200 seeds of queue-pair source ports: busiest uplink and links used vs balls into bins
+              int-incast  \(INTIncast.summary); --json prints one object (reports, lost_reports, hottest_switch, hottest_port, max_occupancy_bytes, matches_queue_trace, ...)
 
             Sizes are the published ones; --scale 0.01 runs everything at 1% of the size for a \
             quick look. Run a release build (swift run -c release sluice experiment ...).
@@ -38,16 +41,18 @@ struct Experiment: ParsableCommand {
     var seeds: Int = 200
 
     func validate() throws {
+        if name == "int-incast" { return }
         if name == "lb-ecmp-collisions" {
             guard (1...100_000).contains(seeds) else { throw ValidationError("--seeds \(seeds) (valid: 1 ... 100000)") }
             return
         }
-        guard Experiments.all.contains(where: { $0.name == name }) else { throw ValidationError(Experiments.unknown(name) + ", lb-ecmp-collisions") }
+        guard Experiments.all.contains(where: { $0.name == name }) else { throw ValidationError(Experiments.unknown(name) + ", lb-ecmp-collisions, int-incast") }
         guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
     }
 
     func run() throws {
         if name == "lb-ecmp-collisions" { return try collisions() }
+        if name == "int-incast" { return try intIncast() }
         keepFreedMemory()
         var s = ExperimentSettings()
         s.seed = seed
@@ -59,6 +64,20 @@ struct Experiment: ParsableCommand {
 }
 
 extension Experiment {
+    /// INT against the emulator's own queue trace.
+    func intIncast() throws {
+        if !json { print("int-incast: \(INTIncast.summary)\nseed \(seed)") }
+        var s = INTIncast.Settings()
+        s.seed = seed
+        if let dir = report { try makeDirectory(dir, "--report") }
+        let r: INTIncast.Result
+        do { r = try INTIncast.run(s, report: report) } catch { throw CLIError("int-incast: \(error)") }
+        if json { print(try ReportJSON.string(r), terminator: "") } else { print(INTIncast.text(r), terminator: "") }
+        fflush(stdout)
+        if let dir = report { stderr("report: \(dir)/index.html") }
+        if !r.matchesQueueTrace { stderr("WARNING: INT's occupancies do not match the emulator's queue trace (see the table)") }
+    }
+
     /// Balls into bins on the emulator's ECMP.
     func collisions() throws {
         if !json { print("lb-ecmp-collisions: 8 flows leaf1 -> leaf2 over 8 spine uplinks, \(seeds) seeds from \(seed) (source ports from the seed; rerun with --seed \(seed))") }
