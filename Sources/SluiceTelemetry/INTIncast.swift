@@ -24,6 +24,8 @@ public enum INTIncast {
         public var seed: UInt64 = 1
         /// Bytes each incast sender sends.
         public var incastBytes = 40_000
+        /// Write a pcap of every link here (Wireshark: `sluice wireshark-dissector`).
+        public var pcapDirectory: String?
         public init() {}
     }
 
@@ -87,12 +89,43 @@ public enum INTIncast {
         """
     }
 
+    /// The emulated fabric, configured, with the collector on its host; `run` it once.
+    public final class Setup {
+        public let settings: Settings
+        public let emulator: Emulator
+        public let collector: TelemetryCollector
+        /// Switch names by INT node id - 1.
+        public let switchNames: [String]
+
+        init(_ s: Settings, _ e: Emulator, _ c: TelemetryCollector, _ names: [String]) {
+            settings = s; emulator = e; collector = c; switchNames = names
+        }
+
+        /// The switch an INT node id stands for.
+        public func name(ofNode node: UInt32) -> String {
+            node >= 1 && Int(node) <= switchNames.count ? switchNames[Int(node) - 1] : "node \(node)"
+        }
+
+        /// Runs the traffic to the end (20 ms of virtual time, long after the last packet).
+        @discardableResult public func run() -> RunStats { emulator.run(until: 20_000_000_000) }
+    }
+
     /// Runs the experiment; `report`: also write the report folder there.
     public static func run(_ s: Settings, report: String? = nil) throws -> Result {
+        let setup = try setUp(s)
+        setup.run()
+        let r = try result(setup)
+        if let dir = report { try writeReport(r, collector: setup.collector, emulator: setup.emulator, to: dir) }
+        return r
+    }
+
+    /// Builds the fabric, installs the INT entries and attaches the collector.
+    public static func setUp(_ s: Settings) throws -> Setup {
         let spec = try TopologyFile.parse(topology(s), file: "int-incast.yaml", baseDirectory: ".", seed: s.seed)
         var options = EmulatorOptions()
         options.seed = s.seed
         options.queueTrace = true
+        options.pcapDirectory = s.pcapDirectory
         let emulator = try Emulator(spec, options: options)
         let switchNames = spec.switches.map { spec.nodes[$0].name }
         func host(_ name: String) -> (ip: UInt32, mac: UInt64) {
@@ -125,10 +158,13 @@ public enum INTIncast {
         }
         let app = EmulatedTelemetryCollector(port: reportPort, collector: TelemetryCollector(detection: INTDetection(udpPort: nil, dscp: 0x17)))
         try emulator.attach(app, host: collectorHost)
-        _ = emulator.run(until: 20_000_000_000)   // 20 ms: everything has long finished
-        let c = app.collector
+        return Setup(s, emulator, app.collector, switchNames)
+    }
 
-        func name(_ node: UInt32) -> String { node >= 1 && Int(node) <= switchNames.count ? switchNames[Int(node) - 1] : "node \(node)" }
+    /// The figures of a finished run, checked against the queue trace.
+    public static func result(_ setup: Setup) throws -> Result {
+        let c = setup.collector, emulator = setup.emulator, s = setup.settings
+        let name = setup.name(ofNode:)
         var checks: [PortCheck] = []
         var byPort: [TelemetryCollector.HopKey: [HopSample]] = [:]
         for (k, v) in c.samplesByHop() { byPort[k] = v.sorted { $0.egressTimestamp < $1.egressTimestamp } }
@@ -152,7 +188,6 @@ public enum INTIncast {
             matchesQueueTrace: !checks.isEmpty && checks.allSatisfy(\.equal) && hot.map { name($0.node) } == traceMax.0
                 && hot?.egressPort == traceMax.1 && hot?.maxOccupancy == traceMax.2,
             ports: checks, paths: summary.paths.map { $0.nodes.map(name) }, seed: s.seed, simulatedPs: emulator.now)
-        if let dir = report { try writeReport(result, collector: c, emulator: emulator, to: dir) }
         return result
     }
 

@@ -110,6 +110,7 @@ for _, v in pairs(fi) do table.insert(int_fields, v) end
 for _, v in pairs(hop) do table.insert(int_fields, v) end
 int_md.fields = int_fields
 int_md.prefs.udp_port = Pref.uint("UDP port", INT_PORT, "UDP destination port that marks INT-MD")
+int_md.prefs.dscp = Pref.uint("DSCP", 0x17, "DSCP that marks INT over UDP or TCP (0-63; 64 or more: off)")
 local e_int = ProtoExpert.new("int_md.malformed", "Malformed INT-MD", expert.group.MALFORMED, expert.severity.ERROR)
 int_md.experts = { e_int }
 
@@ -155,6 +156,21 @@ function int_md.dissector(tvb, pinfo, tree)
     end
     return tvb:len()
 end
+
+-- INT marked by DSCP (int-md's way; the UDP ports stay the flow's own): a heuristic on UDP
+-- payloads whose innermost IPv4 header carries the DSCP and that start with an INT-MD shim
+-- and a version 2 header. Wireshark tries heuristics after the port dissectors; a flow on a
+-- port some dissector claims needs -o udp.try_heuristic_first:TRUE.
+local ip_dscp = Field.new("ip.dsfield.dscp")
+local function int_by_dscp(tvb, pinfo, tree)
+    if int_md.prefs.dscp > 63 or tvb:len() < 16 then return false end
+    local marks = { ip_dscp() }
+    if #marks == 0 or marks[#marks].value ~= int_md.prefs.dscp then return false end
+    if bit.rshift(tvb(0, 1):uint(), 4) ~= 1 or bit.rshift(tvb(4, 1):uint(), 4) ~= 2 then return false end
+    int_md.dissector(tvb, pinfo, tree)
+    return true
+end
+int_md:register_heuristic("udp", int_by_dscp)
 
 ---------------------------------------------------------------------------------------------
 -- Telemetry Report v2.0

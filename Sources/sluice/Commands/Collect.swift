@@ -38,11 +38,14 @@ struct Collect: ParsableCommand {
     @Option(name: .shortAndLong, help: "Stop after this many report packets.")
     var count: Int?
 
-    @Option(help: "The UDP destination port that marks INT in the reported packets.")
+    @Option(help: "The UDP destination port that marks INT in the reported packets (0: none).")
     var intPort: UInt16 = INTFormat.defaultINTPort
 
-    @Option(help: "Also detect INT by this DSCP value (e.g. 23 for the spec's 0x17).")
-    var intDscp: UInt8?
+    @Option(help: "The DSCP value that marks INT (23 = 0x17, what int-md uses).")
+    var intDscp: UInt8 = INTFormat.defaultINTDSCP
+
+    @Flag(help: "Do not detect INT by DSCP (only by --int-port).")
+    var noDscp = false
 
     @Flag(help: "Print the summary as one JSON object on standard output.")
     var json = false
@@ -50,18 +53,19 @@ struct Collect: ParsableCommand {
     func validate() throws {
         if let d = duration { _ = try parseDuration(d, option: "--duration") }
         if let c = count, c < 1 { throw ValidationError("--count must be at least 1 (got \(c))") }
-        if let d = intDscp, d > 63 { throw ValidationError("--int-dscp \(d): a DSCP is 0 ... 63") }
+        if intDscp > 63 { throw ValidationError("--int-dscp \(intDscp): a DSCP is 0 ... 63") }
+        if intPort == 0 && noDscp { throw ValidationError("--int-port 0 with --no-dscp: INT could not be detected at all (give a port or allow DSCP)") }
         guard ValueSyntax.ipv4(address) != nil else { throw ValidationError("--address '\(address)' is not an IPv4 address (e.g. 127.0.0.1)") }
     }
 
     func run() throws {
         let seconds = try duration.map { Double(try parseDuration($0, option: "--duration")) / 1e9 }
-        let collector = TelemetryCollector(detection: INTDetection(udpPort: intPort, dscp: intDscp))
+        let collector = TelemetryCollector(detection: INTDetection(udpPort: intPort == 0 ? nil : intPort, dscp: noDscp ? nil : intDscp))
         let udp: UDPTelemetryCollector
         do { udp = try UDPTelemetryCollector(port: listen, ip: ValueSyntax.ipv4(address)!, collector: collector) } catch { throw CLIError("--listen: \(error)") }
         StopSignal.install()
         let tty = isatty(2) != 0
-        stderr("collecting telemetry reports on UDP \(address):\(udp.localPort) (INT detected by UDP port \(intPort)\(intDscp.map { " or DSCP \($0)" } ?? "")); Ctrl-C to stop")
+        stderr("collecting telemetry reports on UDP \(address):\(udp.localPort) (INT detected by \([intPort == 0 ? nil : "UDP port \(intPort)", noDscp ? nil : "DSCP \(intDscp)"].compactMap { $0 }.joined(separator: " or "))); Ctrl-C to stop")
         let stop = udp.run(seconds: seconds, packets: count) { t in
             let line = String(format: "%.0fs: %d packets, %d reports (%d INT-MD), %d lost, %d malformed, %d flows",
                               t, collector.packets, collector.reports, collector.intReports, collector.lostReports,

@@ -40,8 +40,12 @@ struct Experiment: ParsableCommand {
     @Option(help: "lb-ecmp-collisions: how many seeds (runs).")
     var seeds: Int = 200
 
+    @Option(help: "int-incast: write a pcap of every link here (open them with `sluice wireshark-dissector`).")
+    var pcapDir: String?
+
     func validate() throws {
         if name == "int-incast" { return }
+        if pcapDir != nil { throw ValidationError("--pcap-dir is for int-incast") }
         if name == "lb-ecmp-collisions" {
             guard (1...100_000).contains(seeds) else { throw ValidationError("--seeds \(seeds) (valid: 1 ... 100000)") }
             return
@@ -70,6 +74,7 @@ extension Experiment {
         var s = INTIncast.Settings()
         s.seed = seed
         if let dir = report { try makeDirectory(dir, "--report") }
+        if let dir = pcapDir { try makeDirectory(dir, "--pcap-dir"); s.pcapDirectory = dir }
         let r: INTIncast.Result
         do { r = try INTIncast.run(s, report: report) } catch { throw CLIError("int-incast: \(error)") }
         if json { print(try ReportJSON.string(r), terminator: "") } else { print(INTIncast.text(r), terminator: "") }
