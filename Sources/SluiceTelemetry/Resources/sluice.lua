@@ -66,10 +66,8 @@ local function add_metadata(tree, f, tvb, offset, bitmap, report_bits)
     if has(0x0200) then tree:add(f.l2_ingress, tvb(o, 4)); tree:add(f.l2_egress, tvb(o + 4, 4)); o = o + 8 end
     if has(0x0100) then tree:add(f.tx_util, tvb(o, 4)); o = o + 4 end
     if has(0x0080) then tree:add(f.buffer_id, tvb(o, 4)); tree:add(f.buffer_occupancy, tvb(o, 4)); o = o + 4 end
-    for mask = 0x0040, 0x0002, -1 do
-        if mask == 0x40 or mask == 0x20 or mask == 0x10 or mask == 0x8 or mask == 0x4 or mask == 0x2 then
-            if has(mask) then tree:add(f.reserved, tvb(o, 4)); o = o + 4 end
-        end
+    for _, mask in ipairs({ 0x0040, 0x0020, 0x0010, 0x0008, 0x0004, 0x0002 }) do   -- reserved bits 9-14
+        if has(mask) then tree:add(f.reserved, tvb(o, 4)); o = o + 4 end
     end
     if has(0x0001) then
         if report_bits then tree:add(f.drop_queue_id, tvb(o, 4)); tree:add(f.drop_reason, tvb(o, 4))
