@@ -664,11 +664,11 @@ struct CEmitter {
         line("if (s->valid[\(fv)]) { /* \(verify ? "verify" : "update")_checksum(\(f)) over \(over.joined(separator: ", ")) */")
         indent += 1
         if !verify { try store(f, "0") }
-        line("__u64 \(sum) = 0;")
+        line("SL_ACC = 0;")
         for sp in spans {
-            line("if (s->valid[\(sp.valid)]) \(sum) += sl_csum(&s->hdr[\(sp.offset)], \(sp.size));")
+            line("if (s->valid[\(sp.valid)]) SL_ACC += sl_csum(&s->hdr[\(sp.offset)], \(sp.size));")
         }
-        line("\(sum) = sl_fold(\(sum));")
+        line("__u64 \(sum) = sl_fold(SL_ACC);")
         if verify {
             line("if (\(sum) != 0xFFFF) s->std[\(std(.checksumError))] = 1;")
         } else {
@@ -683,17 +683,19 @@ struct CEmitter {
         let emits = try program.deparser.emit.map { h throws(EBPFError) in try headerSlot(h) }
         line("{ /* emit \(program.deparser.emit.joined(separator: ", ")) */")
         indent += 1
-        line("__u32 out_len = 0;")
-        for h in emits { line("if (s->valid[\(h.valid)]) out_len += \(h.size);") }
+        line("SL_ACC = 0;")
+        for h in emits { line("if (s->valid[\(h.valid)]) SL_ACC += \(h.size);") }
+        line("__u32 out_len = (__u32)SL_ACC & 0xFFFF;")
         line("int delta = (int)cur - (int)out_len;")
         line("if (delta != 0 && bpf_xdp_adjust_head(ctx, delta)) return sl_finish(SL_TOO_LARGE, 0);")
         line("data = (void *)(long)ctx->data; data_end = (void *)(long)ctx->data_end;")
-        line("__u32 at = 0;")
+        line("SL_ACC = 0;")
         for h in emits {
             line("if (s->valid[\(h.valid)]) {")
-            line("    __u8 *p = (__u8 *)data + (at & 0x3FF);")
+            line("    __u32 at = (__u32)SL_ACC & 0x3FF;")
+            line("    __u8 *p = (__u8 *)data + at;")
             line("    if ((void *)(p + \(h.size)) > data_end) return sl_finish(SL_TOO_LARGE, 0);")
-            line("    __builtin_memcpy(p, &s->hdr[\(h.offset)], \(h.size)); at += \(h.size);")
+            line("    __builtin_memcpy(p, &s->hdr[\(h.offset)], \(h.size)); SL_ACC = at + \(h.size);")
             line("}")
         }
         line("__u32 total = (__u32)(data_end - data);")
@@ -1098,7 +1100,13 @@ struct CEmitter {
             __u8 valid[SL_HEADERS];
             __u64 meta[SL_META];
             __u64 std[SL_STD];
+            /* A sum or offset over headers that may be invalid, kept in memory rather than in a
+               register: the verifier then does not follow one state per combination of valid
+               headers (2^n paths for n optional headers). */
+            __u64 acc;
         };
+        /* Volatile, so that the compiler does not carry it in a register either. */
+        #define SL_ACC (*(volatile __u64 *)&s->acc)
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct sluice_state); } sluice_state SEC(".maps");
 
         /* Sluice port -> interface, for bpf_redirect_map; interface index -> Sluice port. */

@@ -665,13 +665,13 @@ struct WidthCheck {
         case .skip(let n):
             c.what = "the skip length"
             if let w = check(n, expected: 16, c), w > 16 {
-                width(el, "skips \(Walk.show(n)) bytes, a \(plural(w, "bit")) value; the skip length is at most 16 bits",
+                width(el, "skips \(Walk.show(n)) bytes, a \(w)-bit value; the skip length is at most 16 bits",
                       "skip a 16-bit byte count, e.g. \(castFix(n, 16))")
             }
         case .truncate(let n):
             c.what = "the truncate length"
             if let w = check(n, expected: 16, c), w > 16 {
-                width(el, "truncates to \(Walk.show(n)) bytes, a \(plural(w, "bit")) value; the length is at most 16 bits",
+                width(el, "truncates to \(Walk.show(n)) bytes, a \(w)-bit value; the length is at most 16 bits",
                       "truncate to a 16-bit byte count, e.g. \(castFix(n, 16))")
             }
         case .setValid, .setInvalid, .pushFront, .popFront, .apply, .drop, .exit, .recirculate,
