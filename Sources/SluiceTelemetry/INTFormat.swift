@@ -2,9 +2,10 @@
 /// and the Wireshark dissector read them. Bit 0 is the most significant bit; all fields are
 /// big-endian.
 ///
-/// Units are device-defined in the spec; Sluice's switches report hop latency and timestamps in
-/// nanoseconds and queue occupancy as the `int-md` program documents it (the collector keeps the
-/// raw 24-bit value). A value a hop cannot provide is all ones and is kept out of the series.
+/// Units are device-defined in the spec; Sluice's `int-md` reports hop latency and timestamps in
+/// nanoseconds and queue occupancy in bytes (queued once the packet joined, itself included).
+/// The collector keeps the raw values. A value a hop cannot provide is all ones and is kept out
+/// of the series.
 public enum INTFormat {
     /// The UDP destination port that marks INT over UDP (not assigned by IANA; the common
     /// placeholder 0x4568).

@@ -5,7 +5,8 @@
 --   switchml    the SwitchML header (msg type, size, job, packet id, pool index, exponents)
 -- Load with: wireshark -X lua_script:sluice.lua   or   tshark -X lua_script:sluice.lua -r FILE
 -- (or copy it to ~/.local/lib/wireshark/plugins/). Written by `sluice wireshark-dissector`.
--- The UDP ports are preferences (Edit > Preferences > Protocols > INT-MD, ...).
+-- INT-MD is found by UDP destination port 0x4568 or by DSCP 0x17 (int-md's marking, a
+-- heuristic); the ports and the DSCP are preferences (Edit > Preferences > Protocols).
 
 local INT_PORT = 0x4568        -- INT over UDP: the common placeholder destination port
 local REPORT_PORT = 32766      -- Telemetry Report collector port

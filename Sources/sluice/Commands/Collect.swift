@@ -98,8 +98,10 @@ struct WiresharkDissectorCommand: ParsableCommand {
               wireshark -X lua_script:sluice.lua -r capture.pcap
               tshark -X lua_script:sluice.lua -r capture.pcap -Y int_report -T fields -e int_report.seq -e int_md.hop.queue_occupancy
             or copy it to ~/.local/lib/wireshark/plugins/. INT-MD is recognized on UDP port 0x4568 \
-            (17768), reports on UDP port 32766 and SwitchML on UDP ports 0xBEE0 ... 0xBEEF; the first \
-            two are preferences (Edit > Preferences > Protocols).
+            (17768) or by DSCP 0x17 (as int-md marks it; a heuristic, tried after port dissectors: \
+            add -o udp.try_heuristic_first:TRUE if a flow's port belongs to another protocol), \
+            reports on UDP port 32766 and SwitchML on UDP ports 0xBEE0 ... 0xBEEF; the INT port, \
+            the DSCP and the report port are preferences (Edit > Preferences > Protocols).
             """)
 
     @Option(name: .shortAndLong, help: "Write the dissector to this file instead of standard output.")
