@@ -19,7 +19,7 @@ extension TelemetryCollector {
         let deepest = byHop.keys.filter { peak[$0]! > 0 }.sorted { (peak[$0]!, $1) > (peak[$1]!, $0) }.prefix(8)
         let queuePlot = LinePlot(title: "INT queue occupancy per hop, the \(deepest.count) deepest queues",
                                  xLabel: "report arrival time", yLabel: occupancyUnit,
-                                 series: deepest.map { k in (name: k.name, points: byHop[k]!.filter { $0.occupancy != INTHop.absentOccupancy }
+                                 series: deepest.map { k in (name: "\(nodeName(k.node)) port \(k.egressPort)", points: byHop[k]!.filter { $0.occupancy != INTHop.absentOccupancy }
                                      .map { (x: Double($0.time - t0) / 1e12, y: Double($0.occupancy)) }) },
                                  step: true, xFormat: .seconds)
         try w.write(svg: queuePlot.svg(), name: "queue-occupancy.svg", caption: "Queue occupancy each hop reported, over time (per node and egress port)")
@@ -28,7 +28,7 @@ extension TelemetryCollector {
                                    yLabel: "latency (ns)",
                                    series: withLatency.map { i, p in
                                        let s = p.latencies.sorted()
-                                       return (name: "path \(i): " + p.nodes.map(String.init).joined(separator: ">"),
+                                       return (name: "path \(i): " + p.nodes.map(nodeName).joined(separator: ">"),
                                                points: s.enumerated().map { (x: Double($0.offset + 1) / Double(s.count), y: Double($0.element)) })
                                    }, step: true, xFormat: .percent)
         try w.write(svg: latencyPlot.svg(), name: "path-latency.svg", caption: "Latency distribution per path (CDF: each report's sum of hop latencies)")

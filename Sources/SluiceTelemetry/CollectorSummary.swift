@@ -76,7 +76,6 @@ extension TelemetryCollector {
         public var node: UInt32
         public var egressPort: UInt16
         public static func < (a: HopKey, b: HopKey) -> Bool { (a.node, a.egressPort) < (b.node, b.egressPort) }
-        public var name: String { "node \(node) port \(egressPort)" }
     }
 
     /// The samples per queue (node, egress port), in arrival order.
@@ -123,7 +122,7 @@ extension TelemetryCollector {
         if !s.hops.isEmpty {
             var t = TextTable(header: ["node", "egress port", "samples", "max occupancy", "mean occupancy", "max hop latency"])
             for h in s.hops.prefix(maxRows) {
-                t.append(["\(h.node)", "\(h.egressPort)", "\(h.samples)", h.maxOccupancy.map(String.init) ?? "-",
+                t.append([nodeName(h.node), "\(h.egressPort)", "\(h.samples)", h.maxOccupancy.map(String.init) ?? "-",
                           h.meanOccupancy.map { String(format: "%.1f", $0) } ?? "-", h.maxHopLatency.map(String.init) ?? "-"])
             }
             out += t.render() + "\n"
@@ -131,7 +130,7 @@ extension TelemetryCollector {
         if !s.paths.isEmpty {
             var t = TextTable(header: ["path", "nodes", "reports", "latency min", "median", "p99", "max"])
             for p in s.paths.prefix(maxRows) {
-                t.append(["\(p.id)", p.nodes.map(String.init).joined(separator: " > "), "\(p.reports)",
+                t.append(["\(p.id)", p.nodes.map(nodeName).joined(separator: " > "), "\(p.reports)",
                           p.latency.map { "\($0.min)" } ?? "-", p.latency.map { "\($0.median)" } ?? "-",
                           p.latency.map { "\($0.p99)" } ?? "-", p.latency.map { "\($0.max)" } ?? "-"])
             }

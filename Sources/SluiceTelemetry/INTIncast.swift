@@ -157,6 +157,7 @@ public enum INTIncast {
                                                        ActionCall("int_report", [UInt128(collector.mac), UInt128(collector.ip), UInt128(reportPort), 0, 256])))
         }
         let app = EmulatedTelemetryCollector(port: reportPort, collector: TelemetryCollector(detection: INTDetection(udpPort: nil, dscp: 0x17)))
+        for (i, name) in switchNames.enumerated() { app.collector.nodeNames[UInt32(i + 1)] = name }
         try emulator.attach(app, host: collectorHost)
         return Setup(s, emulator, app.collector, switchNames)
     }

@@ -68,6 +68,10 @@ public final class TelemetryCollector {
     public private(set) var paths: [Path] = []
     var pathIndex: [[UInt32]: Int] = [:]
 
+    /// Names for node ids in tables and plots (switch names when the caller knows them).
+    public var nodeNames: [UInt32: String] = [:]
+    public func nodeName(_ id: UInt32) -> String { nodeNames[id] ?? "node \(id)" }
+
     public init(detection: INTDetection = INTDetection(), maxSamples: Int = 4_000_000) {
         decoder = TelemetryDecoder(detection: detection)
         self.maxSamples = maxSamples
