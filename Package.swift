@@ -49,7 +49,7 @@ let package = Package(
         // INT telemetry: the Telemetry Report v2.0 / INT-MD v2.1 decoder and collector (on a UDP
         // socket and on emulated hosts), its report folder, the int-incast experiment, and the
         // Wireshark Lua dissector (embedded, written out by `sluice wireshark-dissector`).
-        .target(name: "SluiceTelemetry", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluicePrograms"],
+        .target(name: "SluiceTelemetry", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluiceIR"],
                 resources: [.embedInCode("Resources/sluice.lua")]),
         // libpcap, as a system library: the module map and a shim header in Sources/CPcap.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),

@@ -1,7 +1,6 @@
 import Foundation
 import SluiceEmulator
 import SluiceIR
-import SluicePrograms
 import SluiceRuntime
 
 /// `sluice experiment int-incast`: INT sees an incast queue build, and what it reports is the
