@@ -24,29 +24,30 @@ public struct HopSample: Sendable, Equatable {
 /// (`EmulatedTelemetryCollector`) both hand it payloads.
 ///
 /// Decoding allocates nothing; recording appends to arrays (amortized) and looks the flow and
-/// the source up by small integer keys.
+/// the source up by small integer keys. One thread at a time (exclusivity is not checked at run
+/// time on the per-report state).
 public final class TelemetryCollector {
     public let decoder: TelemetryDecoder
     /// Samples kept at most (memory bound); past it `samplesNotKept` counts them.
     public let maxSamples: Int
 
-    public private(set) var packets = 0
-    public private(set) var reports = 0
+    @exclusivity(unchecked) public private(set) var packets = 0
+    @exclusivity(unchecked) public private(set) var reports = 0
     /// INT reports whose original packet carried an INT-MD stack.
-    public private(set) var intReports = 0
+    @exclusivity(unchecked) public private(set) var intReports = 0
     /// Reports read but not INT-MD (another report type, inner type or shim type).
-    public private(set) var otherReports = 0
+    @exclusivity(unchecked) public private(set) var otherReports = 0
     /// Per `MalformedReport.rawValue`.
-    public private(set) var malformed = [Int](repeating: 0, count: MalformedReport.allCases.count)
-    public private(set) var samples: [HopSample] = []
-    public private(set) var samplesNotKept = 0
+    @exclusivity(unchecked) public private(set) var malformed = [Int](repeating: 0, count: MalformedReport.allCases.count)
+    @exclusivity(unchecked) public private(set) var samples: [HopSample] = []
+    @exclusivity(unchecked) public private(set) var samplesNotKept = 0
 
     public struct SourceKey: Hashable, Sendable, Comparable {
         public var node: UInt32
         public var hardwareID: UInt8
         public static func < (a: SourceKey, b: SourceKey) -> Bool { (a.node, a.hardwareID) < (b.node, b.hardwareID) }
     }
-    public private(set) var sources: [SourceKey: SequenceTracker] = [:]
+    @exclusivity(unchecked) public private(set) var sources: [SourceKey: SequenceTracker] = [:]
 
     public struct Flow: Sendable {
         public var key: FlowKey
@@ -55,8 +56,8 @@ public final class TelemetryCollector {
         public var path = -1
         public var pathChanges = 0
     }
-    public private(set) var flows: [Flow] = []
-    var flowIndex: [FlowKey: Int32] = [:]
+    @exclusivity(unchecked) public private(set) var flows: [Flow] = []
+    @exclusivity(unchecked) var flowIndex: [FlowKey: Int32] = [:]
 
     public struct Path: Sendable {
         /// Node ids from the first INT hop to the reporting node.
@@ -65,8 +66,8 @@ public final class TelemetryCollector {
         /// Sum of the hop latencies of each report on this path (hops that reported one).
         public var latencies: [UInt64] = []
     }
-    public private(set) var paths: [Path] = []
-    var pathIndex: [[UInt32]: Int] = [:]
+    @exclusivity(unchecked) public private(set) var paths: [Path] = []
+    @exclusivity(unchecked) var pathIndex: [[UInt32]: Int] = [:]
 
     /// Names for node ids in tables and plots (switch names when the caller knows them).
     public var nodeNames: [UInt32: String] = [:]
