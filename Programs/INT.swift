@@ -37,12 +37,12 @@ import SluiceIR
 ///     5  egress timestamp 64        ns, when the packet leaves the queue
 ///     6  level-2 ports              ingress 32 | egress 32 (the same port numbers)
 ///     7  tx utilization             bytes sent on the egress port, a counter that halves every 2^16 timestamp units (65.5 us in the emulator)
-///     8  buffer id 8 | occupancy 24 buffer 0 | all ones: the shared buffer is not observable by the program
+///     8  buffer id 8 | occupancy 24 buffer 0 (one a switch) | bytes in all the switch's queues when the packet leaves its queue (saturating)
 ///     9-14 reserved                 all ones (pushed only when a foreign source set them)
 ///     15 checksum complement        0 16 | ones' complement of the hop's other metadata
 ///
-/// Values a target cannot observe read all ones (`optional`): hop latency, queue occupancy and
-/// egress timestamp at XDP (which runs before any queue) and in the software runtime without
+/// Values a target cannot observe read all ones (`optional`): hop latency, queue and buffer
+/// occupancy and egress timestamp at XDP (which runs before any queue) and in the software runtime without
 /// queues. The emulator provides them all.
 ///
 /// Checksums: the source always sets bit 15, so every hop's metadata sums to ones' complement
@@ -452,7 +452,7 @@ public enum INTProgram {
         case 4: Assign(h.value, standard.ingressTimestamp.cast(64))
         case 5: Assign(h.value, optional(standard.ingressTimestamp.cast(64) + latency.cast(64), width: 64))
         case 7: Assign(h.value, meta.int_tx)
-        case 8: Assign(h.occupancy, Value.bits(0xFF_FFFF, 24))
+        case 8: Assign(h.occupancy, optional(mux(standard.deqBufferDepth > 0xFF_FFFF, Value.bits(0xFF_FFFF, 32), standard.deqBufferDepth), width: 24))
         case 15: Assign(h.zero, Value.bits(0, 16))
         default: Assign(h.value, Value.bits(0xFFFF_FFFF, 32))
         }

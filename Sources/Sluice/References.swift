@@ -61,6 +61,8 @@ public struct StandardProxy: Sendable {
     public var deqTimedelta: Value { v(.deqTimedelta) }
     /// Bytes left in the queue when the packet leaves it; saturates at 2^19 - 1.
     public var deqQdepth: Value { v(.deqQdepth) }
+    /// Bytes in the switch's buffer, all its queues together, when the packet leaves its queue.
+    public var deqBufferDepth: Value { v(.deqBufferDepth) }
     public var parserError: Value { v(.parserError) }
     public var checksumError: Value { v(.checksumError) }
     public var instanceType: Value { v(.instanceType) }

@@ -429,9 +429,11 @@ public final class Emulator {
         if sw >= 0 {
             let rep = pool.replica[Int(p)]
             let enq = pool.enqueuedAt[Int(p)]
-            // Bytes, saturated at the fields' 19 bits; nanoseconds.
+            // Bytes, queue depths saturated at the fields' 19 bits; nanoseconds.
+            let buffered = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { UInt64($0.bufferUsed) }
             let qs = Pipeline.QueueState(enqTimestamp: UInt64(enq / 1000), enqQdepth: min(UInt64(pool.enqueueDepth[Int(p)]), 0x7FFFF),
-                                         deqTimedelta: UInt64((now - enq) / 1000), deqQdepth: min(UInt64(dir.pointee.queueBytes), 0x7FFFF))
+                                         deqTimedelta: UInt64((now - enq) / 1000), deqQdepth: min(UInt64(dir.pointee.queueBytes), 0x7FFFF),
+                                         deqBufferDepth: min(buffered, 0xFFFF_FFFF))
             let port = dir.pointee.fromPort
             let bridge = pool.bridgeWords(p)
             let decision = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in

@@ -24,6 +24,8 @@ public enum StandardField: String, CaseIterable, Hashable, Sendable {
     case ingressPort, egressSpec, egressPort, drop, mcastGrp, egressRid, packetLength
     case ingressTimestamp, enqTimestamp, enqQdepth, deqTimedelta, deqQdepth
     case parserError, checksumError, instanceType, passCount
+    /// Bytes in the switch's buffer (all its queues) when the packet leaves its queue.
+    case deqBufferDepth
 
     public var width: Int {
         switch self {
@@ -34,12 +36,13 @@ public enum StandardField: String, CaseIterable, Hashable, Sendable {
         case .ingressTimestamp: 48
         case .enqQdepth, .deqQdepth: 19
         case .instanceType, .passCount: 8
+        case .deqBufferDepth: 32
         }
     }
     /// Values only a traffic manager with queues can provide.
     public var needsQueues: Bool {
         switch self {
-        case .enqTimestamp, .enqQdepth, .deqTimedelta, .deqQdepth: true
+        case .enqTimestamp, .enqQdepth, .deqTimedelta, .deqQdepth, .deqBufferDepth: true
         default: false
         }
     }
@@ -47,7 +50,7 @@ public enum StandardField: String, CaseIterable, Hashable, Sendable {
     public var isReadOnly: Bool {
         switch self {
         case .ingressPort, .egressPort, .egressRid, .packetLength, .ingressTimestamp, .enqTimestamp,
-             .enqQdepth, .deqTimedelta, .deqQdepth, .parserError, .instanceType, .passCount: true
+             .enqQdepth, .deqTimedelta, .deqQdepth, .parserError, .instanceType, .passCount, .deqBufferDepth: true
         default: false
         }
     }

@@ -23,6 +23,8 @@ enum INTReference {
         var ingressTimestamp: UInt64
         var egressTimestamp: UInt64
         var txUtilization: UInt32
+        /// Buffer occupancy (24 bits; all ones where not observable).
+        var buffer: UInt32 = 0xFF_FFFF
 
         /// The metadata words for `bitmap`, in bitmap order (the complement makes them sum to
         /// ones' complement zero).
@@ -37,7 +39,7 @@ enum INTReference {
             if has(5) { b += be64(egressTimestamp) }
             if has(6) { b += be32(UInt32(ingressPort)) + be32(UInt32(egressPort)) }
             if has(7) { b += be32(txUtilization) }
-            if has(8) { b += [0, 0xFF, 0xFF, 0xFF] }
+            if has(8) { b += [0] + Array(be32(buffer).suffix(3)) }
             for bit in 9...14 where has(bit) { b += [0xFF, 0xFF, 0xFF, 0xFF] }
             if has(15) { b += [0, 0] + be16(~InternetChecksum.fold(InternetChecksum.sum(b))) }
             return b

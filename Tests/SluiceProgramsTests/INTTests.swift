@@ -32,9 +32,9 @@ import SluiceTesting
     /// S1 ... S4; S4's host port is 8, its collector port 9 (report queue values: `reportQueue`).
     static func chain(mtu2: Int = 1500) -> [Hop] {
         [Hop(node: 1, inPort: 1, outPort: 10, nextMAC: "02:00:00:00:0a:02", arrival: 1_000_000,
-             queue: .init(enqTimestamp: 1_000_300, enqQdepth: 3_000, deqTimedelta: 5_000, deqQdepth: 100)),
+             queue: .init(enqTimestamp: 1_000_300, enqQdepth: 3_000, deqTimedelta: 5_000, deqQdepth: 100, deqBufferDepth: 9_000)),
          Hop(node: 2, inPort: 3, outPort: 4, nextMAC: "02:00:00:00:0a:03", arrival: 1_020_000,
-             queue: .init(enqTimestamp: 1_020_300, enqQdepth: 12_345, deqTimedelta: 7_000, deqQdepth: 200), mtu: mtu2),
+             queue: .init(enqTimestamp: 1_020_300, enqQdepth: 12_345, deqTimedelta: 7_000, deqQdepth: 200, deqBufferDepth: 20_000_000), mtu: mtu2),
          Hop(node: 3, inPort: 5, outPort: 6, nextMAC: "02:00:00:00:0a:04", arrival: 1_040_000,
              queue: .init(enqTimestamp: 1_040_300, enqQdepth: 0, deqTimedelta: 0, deqQdepth: 0)),
          Hop(node: 4, inPort: 7, outPort: 8, nextMAC: h2MAC, arrival: 1_060_000,
@@ -122,7 +122,8 @@ import SluiceTesting
         let latency = UInt32(truncatingIfNeeded: q.enqTimestamp) &- UInt32(truncatingIfNeeded: h.arrival) &+ UInt32(q.deqTimedelta)
         return INTReference.Hop(node: h.node, ingressPort: h.inPort, egressPort: egressPort ?? h.outPort, latency: latency,
                                 occupancy: UInt32(q.enqQdepth), ingressTimestamp: h.arrival,
-                                egressTimestamp: h.arrival + UInt64(latency), txUtilization: UInt32(length))
+                                egressTimestamp: h.arrival + UInt64(latency), txUtilization: UInt32(length),
+                                buffer: UInt32(min(q.deqBufferDepth, 0xFF_FFFF)))
     }
 
     static func be32(_ b: [UInt8], at i: Int) -> UInt32 {

@@ -9,7 +9,7 @@ import SluiceXDP
 
 /// `int-md` at XDP: it compiles to eBPF C, the kernel verifier takes it, and a source hop run
 /// with BPF_PROG_TEST_RUN writes what the runtime writes, the values XDP cannot observe (hop
-/// latency, queue occupancy, egress timestamp: `optional`) as all ones.
+/// latency, queue and buffer occupancy, egress timestamp: `optional`) as all ones.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: loads eBPF programs into the kernel (CI runs as root)"))
 struct INTXDPTests {
     static let entries = """
@@ -39,6 +39,7 @@ struct INTXDPTests {
         #expect(Array(k.bytes[md + 8..<md + 12]) == [0xFF, 0xFF, 0xFF, 0xFF], "hop latency")
         #expect(Array(k.bytes[md + 12..<md + 16]) == [0x00, 0xFF, 0xFF, 0xFF], "queue id 0, occupancy all ones")
         #expect(Array(k.bytes[md + 24..<md + 32]) == [UInt8](repeating: 0xFF, count: 8), "egress timestamp")
+        #expect(Array(k.bytes[md + 44..<md + 48]) == [0x00, 0xFF, 0xFF, 0xFF], "buffer id 0, occupancy all ones")
         // Everything else as the runtime wrote it, but the ingress timestamp (the kernel's clock)
         // and the complement that covers it.
         let expected = ExpectedPacket(soft[0].bytes).ignoring(bytes: md + 16..<md + 24).ignoring(bytes: md + 50..<md + 52)
