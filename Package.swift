@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SluiceML", targets: ["SluiceML"]),
         .library(name: "SluiceEBPF", targets: ["SluiceEBPF"]),
         .library(name: "SluiceXDP", targets: ["SluiceXDP"]),
+        .library(name: "SluiceTelemetry", targets: ["SluiceTelemetry"]),
         .executable(name: "sluice", targets: ["sluice"]),
     ],
     dependencies: [
@@ -45,6 +46,11 @@ let package = Package(
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "SluiceXDP", dependencies: ["CBPF", "SluiceEBPF", "SluiceIR", "SluiceRuntime"]),
         .target(name: "SluiceML", dependencies: ["Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR"]),
+        // INT telemetry: the Telemetry Report v2.0 / INT-MD v2.1 decoder and collector (on a UDP
+        // socket and on emulated hosts), its report folder, the int-incast experiment, and the
+        // Wireshark Lua dissector (embedded, written out by `sluice wireshark-dissector`).
+        .target(name: "SluiceTelemetry", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluiceIR"],
+                resources: [.embedInCode("Resources/sluice.lua")]),
         // libpcap, as a system library: the module map and a shim header in Sources/CPcap.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // pcap and pcapng files (pure Swift reader, nanosecond pcap writer), live capture and
@@ -53,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP",
+                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -62,6 +68,7 @@ let package = Package(
         .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluicePrograms", "SluiceTesting"]),
         .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcap"]),
         .testTarget(name: "SluiceXDPTests", dependencies: ["SluiceXDP", "SluiceEBPF", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "Sluice", "SluicePcap"]),
+        .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceTelemetry", "SluiceML", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime"]),
         .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
         // Snapshots/ and Specs/ are read from the source tree by path (see IRSnapshotTests).
         .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms"],

@@ -11,10 +11,7 @@ enum AggregationParts {
         Components {
             Common.ethernetAndIPv4Types
             Common.l4PortsType
-            HeaderType("udp_rest_t") {
-                Field("length", 16)
-                Field("checksum", 16)
-            }
+            Common.udpRestType
             HeaderType("values_t") {
                 for j in 0..<k { Field("v\(j)", 32) }
             }

@@ -100,6 +100,17 @@ public enum Common {
         }
     }
 
+    /// `udp_rest_t`: the UDP header after the ports (length, checksum), for programs that
+    /// change UDP payloads (with `l4_ports_t` in front of it).
+    public static var udpRestType: Components {
+        Components {
+            HeaderType("udp_rest_t") {
+                Field("length", 16)
+                Field("checksum", 16)
+            }
+        }
+    }
+
     /// The states after `ethernetStart()` for programs that look at the 5-tuple: `parse_ipv4`
     /// extracts `hdr.ipv4`, then `parse_l4` extracts the ports into `hdr.l4` (`l4_ports_t`) for
     /// TCP and UDP, but only when the ports are there to read: no IPv4 options (which the

@@ -30,6 +30,8 @@ public enum ProgramRegistry {
         ProgramInfo(name: HULA.name, summary: HULA.summary, build: { HULA.program() }, controller: nil, routes: true),
         ProgramInfo(name: DRILL.name, summary: DRILL.summary, build: { DRILL.program() }, controller: nil, routes: true),
         ProgramInfo(name: ATP.name, summary: ATP.summary, build: { try! ATP.program() }, controller: nil, routes: true),
+        ProgramInfo(name: INTProgram.name, summary: INTProgram.summary, build: { INTProgram.program() }, controller: nil,
+                    routes: true),
     ]
 
     public static func named(_ name: String) -> ProgramInfo? { all.first { $0.name == name } }

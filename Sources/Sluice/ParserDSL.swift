@@ -62,10 +62,12 @@ public struct Verify: Statement {
     public init(_ condition: Value, error: String) { statements = [.verify(condition.ir, error: error)] }
 }
 
-/// Skip `bits` bits (a multiple of 8) at the cursor.
+/// Skip `bits` bits (a multiple of 8) at the cursor, or a run-time number of `bytes` (a 16-bit
+/// value, at most `SkipLimit.bytes`): skipped bytes are not emitted again.
 public struct Advance: Statement {
     public let statements: [Stmt]
     public init(bits: Int) { statements = [.advance(bits)] }
+    public init(bytes: Value) { statements = [.skip(bytes.ir)] }
 }
 
 public struct Accept: TransitionComponent {

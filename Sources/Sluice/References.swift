@@ -50,11 +50,19 @@ public struct StandardProxy: Sendable {
     public var packetLength: Value { v(.packetLength) }
     /// Nanoseconds.
     public var ingressTimestamp: Value { v(.ingressTimestamp) }
-    /// Traffic-manager values, nanoseconds and bytes: backends without queues reject them.
+    /// Traffic-manager values (egress only): backends without queues reject them unless read
+    /// through `optional(_:width:)`. When the packet joined its egress queue (nanoseconds, low
+    /// 32 bits).
     public var enqTimestamp: Value { v(.enqTimestamp) }
+    /// Bytes in the egress queue once the packet joined it, itself included (0 when it went
+    /// straight onto an idle wire); saturates at 2^19 - 1.
     public var enqQdepth: Value { v(.enqQdepth) }
+    /// Nanoseconds the packet waited in the queue.
     public var deqTimedelta: Value { v(.deqTimedelta) }
+    /// Bytes left in the queue when the packet leaves it; saturates at 2^19 - 1.
     public var deqQdepth: Value { v(.deqQdepth) }
+    /// Bytes in the switch's buffer, all its queues together, when the packet leaves its queue.
+    public var deqBufferDepth: Value { v(.deqBufferDepth) }
     public var parserError: Value { v(.parserError) }
     public var checksumError: Value { v(.checksumError) }
     public var instanceType: Value { v(.instanceType) }

@@ -78,6 +78,12 @@ public struct Exit: Statement {
     public var statements: [Stmt] { [.exit] }
 }
 
+/// Send at most `length` bytes of the packet (a 16-bit value): it is cut after the deparser.
+public struct Truncate: Statement {
+    public let statements: [Stmt]
+    public init(length: Value) { statements = [.truncate(length.ir)] }
+}
+
 /// Send the packet through the pipeline again after egress (bounded by the target).
 public struct Recirculate: Statement {
     public init() {}
@@ -135,7 +141,8 @@ public struct SendDigest: Statement {
 /// Recompute a ones-complement checksum field over headers (IPv4's header checksum).
 public struct UpdateChecksum: Statement {
     public let statements: [Stmt]
-    public init(_ field: Value, over headers: HeaderValue...) {
+    public init(_ field: Value, over headers: HeaderValue...) { self.init(field, over: headers) }
+    public init(_ field: Value, over headers: [HeaderValue]) {
         statements = [.updateChecksum(field.ref ?? .meta("<not assignable>"), over: headers.map(\.name))]
     }
 }

@@ -71,6 +71,11 @@ public func hash(_ algorithm: HashAlgorithm, _ inputs: [Value], width: Int, base
     Value(.hash(algorithm, inputs.map(\.ir), width: width, base: base, modulo: modulo))
 }
 
+/// `value` as `width` bits where the target observes every traffic-manager value it reads, all
+/// ones of `width` bits where it does not (XDP, the runtime without queues): INT's "a value a
+/// hop cannot provide". `optional(standard.enqQdepth, width: 24)`.
+public func optional(_ value: Value, width: Int) -> Value { Value(.optional(value.ir, width: width)) }
+
 /// A pseudo-random `width`-bit value in `lo...hi` from the target's seeded generator.
 public func random(_ lo: UInt64, _ hi: UInt64, width: Int) -> Value { Value(.random(lo: lo, hi: hi, width: width)) }
 

@@ -148,6 +148,7 @@ struct CEmitter {
             body.append("    s->std[\(std(.ingressTimestamp))] = now & \(Self.mask(StandardField.ingressTimestamp.width)); /* nanoseconds */")
         }
         body.append("    __u32 cur = 0; /* parser cursor, bytes */")
+        body.append("    __u32 sl_trunc = 0xFFFFFFFF; /* truncate(): the most bytes the packet keeps */")
         body.append(contentsOf: out)
         body.append("}")
         body.append("")
@@ -580,6 +581,14 @@ struct CEmitter {
         case .advance(let bits):
             line("if (data + cur + \(bits / 8) > data_end) { s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
             line("cur += \(bits / 8); /* advance */")
+        case .skip(let n):
+            // The bound keeps the cursor within what the kernel verifier can follow.
+            let v = fresh("skip")
+            line("{ __u32 \(v) = (__u32)(\(try expr(n, expected: 16).0)); /* advance_bytes */")
+            line("  if (\(v) > \(SkipLimit.bytes) || data + cur + \(v) > data_end) { s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
+            line("  cur += \(v) & \(SkipLimit.bytes * 2 - 1); }")
+        case .truncate(let n):
+            line("sl_trunc = (__u32)(\(try expr(n, expected: 16).0)); /* truncate */")
         }
     }
 
@@ -635,6 +644,7 @@ struct CEmitter {
     /// the egress control, the deparser's statements, drop or deparse.
     mutating func egressStage(_ egress: [Stmt], prefix: String, dropPort: String) throws(EBPFError) {
         pp = prefix; rejectVerdict = "SL_DROP_EGRESS"
+        line("sl_trunc = 0xFFFFFFFF;")
         try parser()
         exitLabel = prefix + "egress_end"
         try block(egress)
@@ -670,6 +680,7 @@ struct CEmitter {
         line("s->std[\(std(.packetLength))] = (__u64)(data_end - data);")
         line("s->std[\(std(.drop))] = 0; s->std[\(std(.parserError))] = 0;")
         line("__u32 cur = 0;")
+        line("__u32 sl_trunc = 0xFFFFFFFF;")
         if let egress = program.egress {
             try egressStage(egress, prefix: "c_", dropPort: "p")
         }
@@ -725,11 +736,11 @@ struct CEmitter {
         line("if (s->valid[\(fv)]) { /* \(verify ? "verify" : "update")_checksum(\(f)) over \(over.joined(separator: ", ")) */")
         indent += 1
         if !verify { try store(f, "0") }
-        line("__u64 \(sum) = 0;")
+        line("SL_ACC = 0;")
         for sp in spans {
-            line("if (s->valid[\(sp.valid)]) \(sum) += sl_csum(&s->hdr[\(sp.offset)], \(sp.size));")
+            line("if (s->valid[\(sp.valid)]) SL_ACC += sl_csum(&s->hdr[\(sp.offset)], \(sp.size));")
         }
-        line("\(sum) = sl_fold(\(sum));")
+        line("__u64 \(sum) = sl_fold(SL_ACC);")
         if verify {
             line("if (\(sum) != 0xFFFF) s->std[\(std(.checksumError))] = 1;")
         } else {
@@ -744,19 +755,26 @@ struct CEmitter {
         let emits = try program.deparser.emit.map { h throws(EBPFError) in try headerSlot(h) }
         line("{ /* emit \(program.deparser.emit.joined(separator: ", ")) */")
         indent += 1
-        line("__u32 out_len = 0;")
-        for h in emits { line("if (s->valid[\(h.valid)]) out_len += \(h.size);") }
+        line("SL_ACC = 0;")
+        for h in emits { line("if (s->valid[\(h.valid)]) SL_ACC += \(h.size);") }
+        line("__u32 out_len = (__u32)SL_ACC & 0xFFFF;")
         line("int delta = (int)cur - (int)out_len;")
         line("if (delta != 0 && bpf_xdp_adjust_head(ctx, delta)) return sl_finish(SL_TOO_LARGE, 0);")
         line("data = (void *)(long)ctx->data; data_end = (void *)(long)ctx->data_end;")
-        line("__u32 at = 0;")
+        line("SL_ACC = 0;")
         for h in emits {
             line("if (s->valid[\(h.valid)]) {")
-            line("    __u8 *p = (__u8 *)data + (at & 0x3FF);")
+            line("    __u32 at = (__u32)SL_ACC & 0x3FF;")
+            line("    __u8 *p = (__u8 *)data + at;")
             line("    if ((void *)(p + \(h.size)) > data_end) return sl_finish(SL_TOO_LARGE, 0);")
-            line("    __builtin_memcpy(p, &s->hdr[\(h.offset)], \(h.size)); at += \(h.size);")
+            line("    __builtin_memcpy(p, &s->hdr[\(h.offset)], \(h.size)); SL_ACC = at + \(h.size);")
             line("}")
         }
+        line("__u32 total = (__u32)(data_end - data);")
+        line("if (sl_trunc < total) { /* truncate: cut the tail */")
+        line("    if (bpf_xdp_adjust_tail(ctx, (int)sl_trunc - (int)total)) return sl_finish(SL_TOO_LARGE, 0);")
+        line("    data = (void *)(long)ctx->data; data_end = (void *)(long)ctx->data_end;")
+        line("}")
         indent -= 1
         line("}")
     }
@@ -1020,6 +1038,9 @@ struct CEmitter {
             line("__u64 \(v) = 0; /* lookahead<\(lw)> */")
             line("{ __u8 *p = (__u8 *)data + cur; if ((void *)(p + \(nb)) <= data_end) \(v) = sl_get(p, 0, \(lw)); else if (!s->std[\(std(.parserError))]) s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); }")
             return (v, lw)
+        case .optional(_, let w):
+            // XDP runs before any queue: what a hop cannot observe reads all ones.
+            return (hex(~0, w), w)
         case .registerOld:
             guard let o = registerOld else { throw fail("register value", "used outside a register action") }
             return (o, expected ?? 64)
@@ -1193,7 +1214,13 @@ struct CEmitter {
             __u8 valid[SL_HEADERS];
             __u64 meta[SL_META];
             __u64 std[SL_STD];
+            /* A sum or offset over headers that may be invalid, kept in memory rather than in a
+               register: the verifier then does not follow one state per combination of valid
+               headers (2^n paths for n optional headers). */
+            __u64 acc;
         };
+        /* Volatile, so that the compiler does not carry it in a register either. */
+        #define SL_ACC (*(volatile __u64 *)&s->acc)
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct sluice_state); } sluice_state SEC(".maps");
 
         /* Sluice port -> interface, for bpf_redirect_map; interface index -> Sluice port. */

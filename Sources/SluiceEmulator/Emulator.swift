@@ -46,6 +46,9 @@ public struct EmulatorOptions: Sendable {
     /// NICs pick queue pair numbers; nil: from the connection number (the same every run).
     /// ECMP sees only this entropy, so experiments on hash collisions vary it by seed.
     public var sourcePortSeed: UInt64?
+    /// Record every enqueue at a switch port: time, port and the bytes queued once the packet
+    /// joined (`Emulator.queueTrace(switch:port:)`), the depth programs read as `enq_qdepth`.
+    public var queueTrace = false
     public init() {}
 }
 
@@ -89,6 +92,9 @@ public final class Emulator {
     @exclusivity(unchecked) var hostTraceWriter: PcapWriter?
     @exclusivity(unchecked) var hostTraceWriters: [PcapWriter?] = []
     let hostTracing: Bool
+    /// `options.queueTrace`, and what it recorded.
+    let queueTracing: Bool
+    @exclusivity(unchecked) var queueLog = QueueTrace()
     /// Offsets and sizes of the transport header of this run's shape.
     let layout: TransportLayout
     /// Captured frames injected at nodes (`inject`).
@@ -232,6 +238,7 @@ public final class Emulator {
         // Host traces.
         layout = TransportLayout(options.transport ?? spec.transport ?? .rocev2)
         hostTracing = options.hostTrace != nil || options.hostTraceDirectory != nil
+        queueTracing = options.queueTrace
         if let path = options.hostTrace {
             do { hostTraceWriter = try PcapWriter(path: path) } catch {
                 throw EmulatorError("cannot write the host trace \(path): \(error)")
@@ -345,6 +352,7 @@ public final class Emulator {
         if dir.pointee.queue.isEmpty && dir.pointee.busyUntil <= now {
             pool.enqueuedAt[Int(p)] = now
             pool.enqueueDepth[Int(p)] = 0
+            if queueTracing && dir.pointee.fromSwitch >= 0 { queueLog.record(time: now, direction: d, bytes: 0) }
             startTransmission(d, p)
             return
         }
@@ -364,9 +372,12 @@ public final class Emulator {
         }
         if dir.pointee.ecnKmin >= 0 { markECN(dir, p) }
         pool.enqueuedAt[Int(p)] = now
-        pool.enqueueDepth[Int(p)] = UInt32(truncatingIfNeeded: dir.pointee.queue.count)
         dir.pointee.queue.append(p)
         dir.pointee.queueBytes += len
+        // Bytes waiting once this packet joined (itself included, the frame on the wire not):
+        // the depth the queue observer records.
+        pool.enqueueDepth[Int(p)] = UInt32(clamping: dir.pointee.queueBytes)
+        if queueTracing && sw >= 0 { queueLog.record(time: now, direction: d, bytes: pool.enqueueDepth[Int(p)]) }
         if dir.pointee.queueBytes > dir.pointee.maxQueueBytes { dir.pointee.maxQueueBytes = dir.pointee.queueBytes }
         if dir.pointee.queueBytes > dir.pointee.sampleMaxQueue { dir.pointee.sampleMaxQueue = dir.pointee.queueBytes }
         if !dir.pointee.transmitPending {
@@ -418,8 +429,11 @@ public final class Emulator {
         if sw >= 0 {
             let rep = pool.replica[Int(p)]
             let enq = pool.enqueuedAt[Int(p)]
-            let qs = Pipeline.QueueState(enqTimestamp: UInt64(enq / 1000), enqQdepth: UInt64(pool.enqueueDepth[Int(p)]),
-                                         deqTimedelta: UInt64((now - enq) / 1000), deqQdepth: UInt64(dir.pointee.queue.count))
+            // Bytes, queue depths saturated at the fields' 19 bits; nanoseconds.
+            let buffered = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { UInt64($0.bufferUsed) }
+            let qs = Pipeline.QueueState(enqTimestamp: UInt64(enq / 1000), enqQdepth: min(UInt64(pool.enqueueDepth[Int(p)]), 0x7FFFF),
+                                         deqTimedelta: UInt64((now - enq) / 1000), deqQdepth: min(UInt64(dir.pointee.queueBytes), 0x7FFFF),
+                                         deqBufferDepth: min(buffered, 0xFFFF_FFFF))
             let port = dir.pointee.fromPort
             let bridge = pool.bridgeWords(p)
             let decision = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in

@@ -24,6 +24,8 @@ public enum StandardField: String, CaseIterable, Hashable, Sendable {
     case ingressPort, egressSpec, egressPort, drop, mcastGrp, egressRid, packetLength
     case ingressTimestamp, enqTimestamp, enqQdepth, deqTimedelta, deqQdepth
     case parserError, checksumError, instanceType, passCount
+    /// Bytes in the switch's buffer (all its queues) when the packet leaves its queue.
+    case deqBufferDepth
 
     public var width: Int {
         switch self {
@@ -34,12 +36,13 @@ public enum StandardField: String, CaseIterable, Hashable, Sendable {
         case .ingressTimestamp: 48
         case .enqQdepth, .deqQdepth: 19
         case .instanceType, .passCount: 8
+        case .deqBufferDepth: 32
         }
     }
     /// Values only a traffic manager with queues can provide.
     public var needsQueues: Bool {
         switch self {
-        case .enqTimestamp, .enqQdepth, .deqTimedelta, .deqQdepth: true
+        case .enqTimestamp, .enqQdepth, .deqTimedelta, .deqQdepth, .deqBufferDepth: true
         default: false
         }
     }
@@ -47,7 +50,7 @@ public enum StandardField: String, CaseIterable, Hashable, Sendable {
     public var isReadOnly: Bool {
         switch self {
         case .ingressPort, .egressPort, .egressRid, .packetLength, .ingressTimestamp, .enqTimestamp,
-             .enqQdepth, .deqTimedelta, .deqQdepth, .parserError, .instanceType, .passCount: true
+             .enqQdepth, .deqTimedelta, .deqQdepth, .parserError, .instanceType, .passCount, .deqBufferDepth: true
         default: false
         }
     }
@@ -130,10 +133,30 @@ public indirect enum Expr: Hashable, Sendable {
     case lookahead(width: Int)
     /// The register's current value inside a `registerAction` update expression.
     case registerOld
+    /// A value the target may not be able to observe (traffic-manager values at XDP, or in the
+    /// software runtime without queues): `value` truncated or zero-extended to `width` bits where
+    /// the target provides every traffic-manager field it reads, and all ones of `width` bits
+    /// where it does not (INT's rule for what a hop cannot provide). Reading such a field
+    /// outside `optional` is a compile error on those targets.
+    case optional(Expr, width: Int)
 }
 
 extension Expr {
     /// A constant that takes the width its context asks for.
     public static func int(_ v: UInt128) -> Expr { .const(v, width: nil) }
     public static func bits(_ v: UInt128, _ width: Int) -> Expr { .const(v, width: width) }
+}
+
+extension Expr {
+    /// Whether the expression reads a value only a traffic manager with queues provides.
+    public var readsQueueValues: Bool {
+        switch self {
+        case .field(.standard(let f)): f.needsQueues
+        case .unary(_, let a), .slice(let a, _, _), .cast(let a, _, _), .optional(let a, _): a.readsQueueValues
+        case .binary(_, let a, let b), .signed(_, let a, let b), .concat(let a, let b): a.readsQueueValues || b.readsQueueValues
+        case .mux(let x, let a, let b): x.readsQueueValues || a.readsQueueValues || b.readsQueueValues
+        case .hash(_, let xs, _, _, _): xs.contains { $0.readsQueueValues }
+        case .const, .field, .param, .isValid, .random, .lookahead, .registerOld: false
+        }
+    }
 }

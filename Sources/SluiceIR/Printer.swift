@@ -170,6 +170,7 @@ public enum IRPrinter {
         case .random(let lo, let hi, let w): "random<bit<\(w)>>(\(lo), \(hi))"
         case .lookahead(let w): "lookahead<bit<\(w)>>()"
         case .registerOld: "old"
+        case .optional(let a, let w): "optional<bit<\(w)>>(\(expr(a)))"
         }
     }
 
@@ -225,6 +226,8 @@ public enum IRPrinter {
         case .extract(let h, let i): o.line("extract(hdr.\(h)\(index(i)));")
         case .verify(let c, let err): o.line("verify(\(expr(c)), error.\(err));")
         case .advance(let n): o.line("advance(\(n));")
+        case .skip(let n): o.line("advance_bytes(\(expr(n)));")
+        case .truncate(let n): o.line("truncate(\(expr(n)));")
         }
     }
 }

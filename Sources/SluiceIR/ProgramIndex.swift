@@ -75,7 +75,7 @@ public struct ProgramIndex: Sendable {
                   let wb = width(of: b, params: params, registerWidth: registerWidth) else { return nil }
             let (sum, overflow) = wa.addingReportingOverflow(wb)
             return overflow ? nil : sum
-        case .cast(_, let w, _): return w
+        case .cast(_, let w, _), .optional(_, let w): return w
         case .isValid: return 1
         case .mux(_, let a, let b):
             return width(of: a, params: params, registerWidth: registerWidth, expected: nil)

@@ -49,6 +49,19 @@ public indirect enum Stmt: Hashable, Sendable {
     case verify(Expr, error: String)
     /// Advance the cursor by a number of bits (a multiple of 8).
     case advance(Int)
+    /// Advance the cursor by a run-time number of bytes (at most `SkipLimit.bytes`; rejects
+    /// with `PacketTooShort` past the end). The bytes skipped are not emitted again: how a
+    /// parser removes a variable-length block (INT's metadata stack at the sink).
+    case skip(Expr)
+    // Control-only statements.
+    /// Send at most this many bytes of the packet (P4's `truncate`): the deparsed packet is cut
+    /// after it; a larger value leaves the packet whole. The last truncate of a pass wins.
+    case truncate(Expr)
+}
+
+/// The most bytes one `skip` may advance (the XDP backend needs a bound the kernel verifier can see).
+public enum SkipLimit {
+    public static let bytes = 2048
 }
 
 /// Branches after a table apply. A `switch` on the action that ran goes in `actions`.

@@ -119,7 +119,7 @@ public final class Pipeline {
             p += sp.size
         }
         buf.start = newStart
-        buf.length = total + payload
+        buf.length = min(total + payload, c.truncateTo)
         return true
     }
 
@@ -135,9 +135,10 @@ public final class Pipeline {
 
     /// Traffic-manager values a host with queues gives egress (nanoseconds and bytes).
     public struct QueueState: Hashable, Sendable {
-        public var enqTimestamp: UInt64, enqQdepth: UInt64, deqTimedelta: UInt64, deqQdepth: UInt64
-        public init(enqTimestamp: UInt64 = 0, enqQdepth: UInt64 = 0, deqTimedelta: UInt64 = 0, deqQdepth: UInt64 = 0) {
+        public var enqTimestamp: UInt64, enqQdepth: UInt64, deqTimedelta: UInt64, deqQdepth: UInt64, deqBufferDepth: UInt64
+        public init(enqTimestamp: UInt64 = 0, enqQdepth: UInt64 = 0, deqTimedelta: UInt64 = 0, deqQdepth: UInt64 = 0, deqBufferDepth: UInt64 = 0) {
             self.enqTimestamp = enqTimestamp; self.enqQdepth = enqQdepth; self.deqTimedelta = deqTimedelta; self.deqQdepth = deqQdepth
+            self.deqBufferDepth = deqBufferDepth
         }
     }
 
@@ -263,6 +264,7 @@ public final class Pipeline {
         c.setStd(.enqQdepth, queue.enqQdepth)
         c.setStd(.deqTimedelta, queue.deqTimedelta)
         c.setStd(.deqQdepth, queue.deqQdepth)
+        c.setStd(.deqBufferDepth, queue.deqBufferDepth)
         guard egress(buf, port: port, rid: rid, instance: replica ? .replica : InstanceType(rawValue: c.std(.instanceType)) ?? .normal) else { return .drop }
         if c.recirculate { return .recirculate }
         stats.sent += 1

@@ -24,9 +24,11 @@ struct SluiceCommand: ParsableCommand {
               sluice compile ipv4-router --emit ebpf-c
               sluice attach --backend xdp --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
               sluice experiment lb-ecmp-collisions
+              sluice collect --listen 32766 --report out/int
+              sluice wireshark-dissector -o sluice.lua
               sluice demo
               sluice tour
             """,
-        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, TrafficCommand.self, XDPCommand.self, AggregatorCommand.self, AllReduceCommand.self, Bench.self, Experiment.self, Demo.self, Tour.self]
+        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, TrafficCommand.self, XDPCommand.self, AggregatorCommand.self, AllReduceCommand.self, Bench.self, Experiment.self, Collect.self, WiresharkDissectorCommand.self, Demo.self, Tour.self]
     )
 }

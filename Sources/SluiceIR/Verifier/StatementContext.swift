@@ -64,8 +64,12 @@ struct StatementContext: VerifierRule {
                 if !inParser {
                     add(site, "uses verify outside the parser", "check the condition with an if here, or move the verify into a parser state")
                 }
-            case .advance:
+            case .advance, .skip:
                 if !inParser { add(site, "advances the packet cursor outside the parser", "advance in a parser state") }
+            case .truncate:
+                if !site.isControl && site.kind != .action {
+                    add(site, "truncates the packet outside a control", "truncate in ingress, egress or an action they run")
+                }
             case .apply(let t, _):
                 if !site.isControl {
                     let fix = switch site.kind {

@@ -92,6 +92,7 @@ enum Walk {
         case .digest(_, let vs): return vs.map { ($0, site) }
         case .incrementalChecksum(_, let a, let b): return [(a, site), (b, site)]
         case .verify(let c, _): return [(c, site)]
+        case .skip(let n), .truncate(let n): return [(n, site)]
         case .setValid, .setInvalid, .pushFront, .popFront, .apply, .drop, .exit, .updateChecksum,
              .verifyChecksum, .recirculate, .resubmit, .extract, .advance:
             return []
@@ -121,7 +122,7 @@ enum Walk {
         func go(_ e: Expr) {
             out.append(e)
             switch e {
-            case .unary(_, let a), .slice(let a, _, _), .cast(let a, _, _): go(a)
+            case .unary(_, let a), .slice(let a, _, _), .cast(let a, _, _), .optional(let a, _): go(a)
             case .binary(_, let a, let b), .signed(_, let a, let b), .concat(let a, let b): go(a); go(b)
             case .mux(let c, let a, let b): go(c); go(a); go(b)
             case .hash(_, let xs, _, _, _): xs.forEach(go)
@@ -414,6 +415,16 @@ struct WidthCheck {
             }
             check(a, expected: Self.isContextual(a) && valid ? w : nil, c)
             return valid ? w : nil
+        case .optional(let a, let w):
+            let valid = (1...64).contains(w)
+            if !valid {
+                width(el, "optional value \(Walk.show(e)) in \(c.what) is \(w) bits; optional values are 1 to 64 bits",
+                      "give the optional value a width from 1 to 64")
+            }
+            if check(a, expected: Self.isContextual(a) && valid ? w : nil, c) == nil && Self.isContextual(a) {
+                width(el, "optional value \(Walk.show(e)) in \(c.what) has no width", "give the constant a width")
+            }
+            return valid ? w : nil
         case .isValid:
             return 1
         case .mux(let cond, let a, let b):
@@ -650,6 +661,18 @@ struct WidthCheck {
             if n <= 0 || n % 8 != 0 {
                 width(el, "advances by \(plural(n, "bit")); the parser advances by a positive multiple of 8 bits",
                       "advance by whole bytes, e.g. advance(\(n > Int.max - 7 ? n - n % 8 : max(8, (n + 7) / 8 * 8)))")
+            }
+        case .skip(let n):
+            c.what = "the skip length"
+            if let w = check(n, expected: 16, c), w > 16 {
+                width(el, "skips \(Walk.show(n)) bytes, a \(w)-bit value; the skip length is at most 16 bits",
+                      "skip a 16-bit byte count, e.g. \(castFix(n, 16))")
+            }
+        case .truncate(let n):
+            c.what = "the truncate length"
+            if let w = check(n, expected: 16, c), w > 16 {
+                width(el, "truncates to \(Walk.show(n)) bytes, a \(w)-bit value; the length is at most 16 bits",
+                      "truncate to a 16-bit byte count, e.g. \(castFix(n, 16))")
             }
         case .setValid, .setInvalid, .pushFront, .popFront, .apply, .drop, .exit, .recirculate,
              .resubmit, .extract:

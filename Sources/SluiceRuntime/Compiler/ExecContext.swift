@@ -27,6 +27,8 @@ final class ExecContext {
     @exclusivity(unchecked) var registerOld: UInt64 = 0
     @exclusivity(unchecked) var resubmit = false
     @exclusivity(unchecked) var recirculate = false
+    /// The most bytes the deparsed packet keeps (`truncate`); `Int.max` when not truncated.
+    @exclusivity(unchecked) var truncateTo = Int.max
     @exclusivity(unchecked) var rng: SplitMix64
 
 
@@ -68,7 +70,7 @@ final class ExecContext {
         if !keepMetadata { slots.update(repeating: 0, count: slotCount) } else if !stackSlots.isEmpty {
             (slots + stackSlots.lowerBound).update(repeating: 0, count: stackSlots.count)
         }
-        exited = false; resubmit = false; recirculate = false
+        exited = false; resubmit = false; recirculate = false; truncateTo = Int.max
     }
 }
 

@@ -364,6 +364,10 @@ extension ProgramCompiler {
             }
         case .registerOld:
             return { c in c.registerOld & m }
+        case .optional(let a, _):
+            // Without queues the traffic-manager values do not exist: all ones, as INT asks.
+            if !queues && a.readsQueueValues { return { _ in m } }
+            return try narrow(.cast(a, width: w), s, expected: w)
         }
     }
 

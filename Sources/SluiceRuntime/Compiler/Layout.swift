@@ -49,6 +49,7 @@ struct Layout {
         case .checksumError: 13
         case .instanceType: 14
         case .passCount: 15
+        case .deqBufferDepth: 16
         }
     }
 

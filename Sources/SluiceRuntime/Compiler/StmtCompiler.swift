@@ -253,6 +253,17 @@ extension ProgramCompiler {
                 guard c.cursor + n <= c.pktLen else { c.slots[perr] = tooShort; return }
                 c.cursor += n
             }
+        case .skip(let bytes):
+            let fn = try narrow(bytes, s, expected: 16), limit = SkipLimit.bytes
+            let tooShort = errorCode(.packetTooShort), perr = Layout.standardSlot(.parserError)
+            return { c in
+                let n = Int(fn(c))
+                guard n <= limit, c.cursor + n <= c.pktLen else { c.slots[perr] = tooShort; return }
+                c.cursor += n
+            }
+        case .truncate(let bytes):
+            let fn = try narrow(bytes, s, expected: 16)
+            return { c in c.truncateTo = Int(fn(c)) }
         }
     }
 

@@ -1,10 +1,12 @@
 import ArgumentParser
 import SluiceML
+import SluiceTelemetry
+import SluiceEmulator
 import Foundation
 
 struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run an experiment in the emulator: in-network aggregation (ina-e1 ... ina-e6) or load balancing (lb, lb-ecmp-collisions).",
+        abstract: "Run an experiment in the emulator: in-network aggregation (ina-e1 ... ina-e6), load balancing (lb, lb-ecmp-collisions) or INT telemetry (int-incast).",
         discussion: """
             Every experiment emulates one switch running `switchml` (or `atp`) with its workers in \
             virtual time, checks every result against a reference sum (int32 bit-exact, float32 \
@@ -19,12 +21,13 @@ struct Experiment: ParsableCommand {
             (b) degraded / failed: the same with leaf1-spine1 at a quarter rate / removed; \
             (c) ml-background: a data-parallel job beside web-search flows at 30% load. One row per scenario and scheme, \
             means over --seeds runs (default 4), ratio against ECMP; --report adds plots.
+              int-incast  \(INTIncast.summary); --json prints one object (reports, lost_reports, hottest_switch, hottest_port, max_occupancy_bytes, matches_queue_trace, ...)
 
             Sizes are the published ones; --scale 0.01 runs everything at 1% of the size for a \
             quick look. Run a release build (swift run -c release sluice experiment ...).
             """)
 
-    @Argument(help: "The experiment: \(Experiments.all.map(\.name).joined(separator: ", ")).")
+    @Argument(help: "The experiment: \(Experiments.all.map(\.name).joined(separator: ", ")), lb-ecmp-collisions, int-incast.")
     var name: String
 
     @Option(help: "Write report.json, rows.csv, plots and index.html here.")
@@ -48,20 +51,26 @@ struct Experiment: ParsableCommand {
     @Option(help: "lb: the scenarios, comma-separated (elephants, degraded, failed, ml-background; default: all).")
     var scenarios: String?
 
+    @Option(help: "int-incast: write a pcap of every link here (open them with `sluice wireshark-dissector`).")
+    var pcapDir: String?
+
     func validate() throws {
+        if name == "int-incast" { return }
+        if pcapDir != nil { throw ValidationError("--pcap-dir is for int-incast") }
         if name == "lb-ecmp-collisions" || name == "lb" {
             if let n = seeds, !(1...100_000).contains(n) { throw ValidationError("--seeds \(n) (valid: 1 ... 100000)") }
             guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
             if name == "lb" { _ = try lbSettings() }
             return
         }
-        guard Experiments.all.contains(where: { $0.name == name }) else { throw ValidationError(Experiments.unknown(name) + ", lb, lb-ecmp-collisions") }
+        guard Experiments.all.contains(where: { $0.name == name }) else { throw ValidationError(Experiments.unknown(name) + ", lb, lb-ecmp-collisions, int-incast") }
         guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
     }
 
     func run() throws {
         if name == "lb-ecmp-collisions" { return try collisions() }
         if name == "lb" { return try loadBalancing() }
+        if name == "int-incast" { return try intIncast() }
         keepFreedMemory()
         var s = ExperimentSettings()
         s.seed = seed
@@ -73,6 +82,21 @@ struct Experiment: ParsableCommand {
 }
 
 extension Experiment {
+    /// INT against the emulator's own queue trace.
+    func intIncast() throws {
+        if !json { print("int-incast: \(INTIncast.summary)\nseed \(seed)") }
+        var s = INTIncast.Settings()
+        s.seed = seed
+        if let dir = report { try makeDirectory(dir, "--report") }
+        if let dir = pcapDir { try makeDirectory(dir, "--pcap-dir"); s.pcapDirectory = dir }
+        let r: INTIncast.Result
+        do { r = try INTIncast.run(s, report: report) } catch { throw CLIError("int-incast: \(error)") }
+        if json { print(try ReportJSON.string(r), terminator: "") } else { print(INTIncast.text(r), terminator: "") }
+        fflush(stdout)
+        if let dir = report { stderr("report: \(dir)/index.html") }
+        if !r.matchesQueueTrace { stderr("WARNING: INT's occupancies do not match the emulator's queue trace (see the table)") }
+    }
+
     /// Balls into bins on the emulator's ECMP.
     func collisions() throws {
         let seeds = self.seeds ?? 200

@@ -1,0 +1,48 @@
+/// Every enqueue at a switch's egress queue, when `EmulatorOptions.queueTrace` asks for it:
+/// the time, the link direction and the bytes queued once the packet joined (itself included;
+/// 0 when it went straight onto an idle wire). That is the depth a program reads as
+/// `enq_qdepth`, so telemetry that reports it can be checked against this trace exactly.
+/// Three flat arrays, appended per packet (amortized, no per-packet allocation).
+struct QueueTrace {
+    var times: [Int64] = []
+    var directions: [Int32] = []
+    var bytes: [UInt32] = []
+
+    @inline(__always) mutating func record(time: Int64, direction: Int, bytes b: UInt32) {
+        times.append(time)
+        directions.append(Int32(truncatingIfNeeded: direction))
+        bytes.append(b)
+    }
+}
+
+/// One enqueue of the queue trace.
+public struct QueueTraceEntry: Sendable, Equatable {
+    /// Virtual time of the enqueue (picoseconds).
+    public var time: Int64
+    /// Bytes queued once the packet joined, itself included (0: sent at once).
+    public var bytes: UInt32
+}
+
+extension Emulator {
+    /// The enqueues at switch `name`'s port `port`, in time order (empty unless
+    /// `EmulatorOptions.queueTrace` was set).
+    public func queueTrace(switch name: String, port: UInt16) throws -> [QueueTraceEntry] {
+        guard let s = switches.first(where: { $0.name == name }) else {
+            throw EmulatorError("no switch named '\(name)'; switches: \(switches.map(\.name).joined(separator: ", "))")
+        }
+        let d = s.direction(port: port)
+        guard d >= 0 else { throw EmulatorError("switch '\(name)' has no link on port \(port)") }
+        var out: [QueueTraceEntry] = []
+        for i in 0..<queueLog.times.count where queueLog.directions[i] == d {
+            out.append(QueueTraceEntry(time: queueLog.times[i], bytes: queueLog.bytes[i]))
+        }
+        return out
+    }
+
+    /// The switch ports that saw an enqueue, as (switch, port), in the order of their links.
+    public var queueTracePorts: [(switch: String, port: UInt16)] {
+        var seen = [Bool](repeating: false, count: dirCount)
+        for d in queueLog.directions { seen[Int(d)] = true }
+        return (0..<dirCount).filter { seen[$0] }.map { d in (spec.nodes[Int(dirs[d].fromNode)].name, dirs[d].fromPort) }
+    }
+}

@@ -1,0 +1,52 @@
+import SluiceEmulator
+
+extension TelemetryCollector {
+    /// Writes a report folder with the emulator's report helpers: `index.html`, `report.json`
+    /// (the summary), `hop-samples.csv`, `path-latency.csv`, and SVG plots of queue occupancy
+    /// per hop over time and of the latency distribution per path. `occupancyUnit` labels the
+    /// occupancy axis (the unit the switches report); `extra` adds plots and files of the
+    /// caller's (an experiment's) first. Returns the path of `index.html`.
+    @discardableResult
+    public func writeReport(to directory: String, title: String = "INT telemetry collector",
+                            occupancyUnit: String = "queue occupancy", extraSummary: String = "",
+                            extra: (inout ReportWriter) throws -> Void = { _ in }) throws -> String {
+        var w = try ReportWriter(directory: directory, title: title)
+        w.setSummary(extraSummary + summaryText(maxRows: 20))
+        try extra(&w)
+        let byHop = samplesByHop()
+        let t0 = samples.first?.time ?? 0
+        let peak = byHop.mapValues { s in s.lazy.filter { $0.occupancy != INTHop.absentOccupancy }.map(\.occupancy).max() ?? 0 }
+        let deepest = byHop.keys.filter { peak[$0]! > 0 }.sorted { (peak[$0]!, $1) > (peak[$1]!, $0) }.prefix(8)
+        let queuePlot = LinePlot(title: "INT queue occupancy per hop, the \(deepest.count) deepest queues",
+                                 xLabel: "report arrival time", yLabel: occupancyUnit,
+                                 series: deepest.map { k in (name: "\(nodeName(k.node)) port \(k.egressPort)", points: byHop[k]!.filter { $0.occupancy != INTHop.absentOccupancy }
+                                     .map { (x: Double($0.time - t0) / 1e12, y: Double($0.occupancy)) }) },
+                                 step: true, xFormat: .seconds)
+        try w.write(svg: queuePlot.svg(), name: "queue-occupancy.svg", caption: "Queue occupancy each hop reported, over time (per node and egress port)")
+        let withLatency = paths.enumerated().filter { !$0.element.latencies.isEmpty }.prefix(8)
+        let latencyPlot = LinePlot(title: "Path latency distribution (sum of hop latencies)", xLabel: "fraction of reports",
+                                   yLabel: "latency (ns)",
+                                   series: withLatency.map { i, p in
+                                       let s = p.latencies.sorted()
+                                       return (name: "path \(i): " + p.nodes.map(nodeName).joined(separator: ">"),
+                                               points: s.enumerated().map { (x: Double($0.offset + 1) / Double(s.count), y: Double($0.element)) })
+                                   }, step: true, xFormat: .percent)
+        try w.write(svg: latencyPlot.svg(), name: "path-latency.svg", caption: "Latency distribution per path (CDF: each report's sum of hop latencies)")
+
+        try w.writeJSON(summary(), name: "report.json", description: "Counts, lost reports per source, flows, paths, per-hop figures")
+        var csv = CSVWriter(header: ["time_ps", "node", "ingress_port", "egress_port", "queue_id", "occupancy", "hop_latency", "flow", "position"])
+        for s in samples {
+            csv.append(["\(s.time)", "\(s.node)", "\(s.ingressPort)", "\(s.egressPort)", "\(s.queueID)",
+                        s.occupancy == INTHop.absentOccupancy ? "" : "\(s.occupancy)", s.hopLatency == .max ? "" : "\(s.hopLatency)",
+                        flows[Int(s.flow)].key.description, "\(s.position)"])
+        }
+        try w.write(csv: csv, name: "hop-samples.csv", description: "One row per hop per report: occupancy and hop latency (empty: not reported)")
+        var lat = CSVWriter(header: ["path", "nodes", "latency"])
+        for (i, p) in paths.enumerated() {
+            let nodes = p.nodes.map(String.init).joined(separator: " ")
+            for l in p.latencies { lat.append(["\(i)", nodes, "\(l)"]) }
+        }
+        try w.write(csv: lat, name: "path-latency.csv", description: "One row per report: its path and the sum of its hop latencies")
+        return try w.writeIndex()
+    }
+}

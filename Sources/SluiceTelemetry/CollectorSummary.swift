@@ -1,0 +1,141 @@
+import SluiceEmulator
+
+/// What the collector saw, for `--json` and `report.json`: counts, lost reports per source,
+/// flows and their paths, per-path latency and per-hop queue figures.
+public struct CollectorSummary: Encodable, Sendable {
+    public struct Source: Encodable, Sendable {
+        public var node: UInt32
+        public var hardwareID: UInt8
+        public var received: Int
+        public var lost: Int
+        public var late: Int
+        enum CodingKeys: String, CodingKey { case node, hardwareID = "hardware_id", received, lost, late }
+    }
+    public struct Flow: Encodable, Sendable {
+        public var flow: String
+        public var reports: Int
+        public var path: Int
+        public var pathChanges: Int
+        enum CodingKeys: String, CodingKey { case flow, reports, path, pathChanges = "path_changes" }
+    }
+    public struct Distribution: Encodable, Sendable {
+        public var min: UInt64
+        public var median: UInt64
+        public var p99: UInt64
+        public var max: UInt64
+        public var mean: Double
+    }
+    public struct Path: Encodable, Sendable {
+        public var id: Int
+        public var nodes: [UInt32]
+        public var reports: Int
+        /// Sum of the hop latencies per report (device units: nanoseconds on Sluice switches).
+        public var latency: Distribution?
+    }
+    /// A queue: the egress port of a node, as the hops that left through it reported.
+    public struct Hop: Encodable, Sendable {
+        public var node: UInt32
+        public var egressPort: UInt16
+        public var samples: Int
+        public var maxOccupancy: UInt32?
+        public var meanOccupancy: Double?
+        public var maxHopLatency: UInt32?
+        public var meanHopLatency: Double?
+        enum CodingKeys: String, CodingKey {
+            case node, egressPort = "egress_port", samples, maxOccupancy = "max_occupancy", meanOccupancy = "mean_occupancy",
+                 maxHopLatency = "max_hop_latency", meanHopLatency = "mean_hop_latency"
+        }
+    }
+
+    public var packets: Int
+    public var reports: Int
+    public var intReports: Int
+    public var otherReports: Int
+    public var lostReports: Int
+    public var malformed: [String: Int]
+    public var malformedTotal: Int
+    public var samples: Int
+    public var samplesNotKept: Int
+    public var sources: [Source]
+    public var flows: [Flow]
+    public var paths: [Path]
+    /// Sorted by deepest queue first.
+    public var hops: [Hop]
+
+    enum CodingKeys: String, CodingKey {
+        case packets, reports, intReports = "int_reports", otherReports = "other_reports", lostReports = "lost_reports",
+             malformed, malformedTotal = "malformed_total", samples, samplesNotKept = "samples_not_kept", sources, flows, paths, hops
+    }
+
+    /// The queue that reported the largest occupancy.
+    public var hottest: Hop? { hops.first { $0.maxOccupancy != nil } }
+}
+
+extension TelemetryCollector {
+    public struct HopKey: Hashable, Comparable, Sendable {
+        public var node: UInt32
+        public var egressPort: UInt16
+        public static func < (a: HopKey, b: HopKey) -> Bool { (a.node, a.egressPort) < (b.node, b.egressPort) }
+    }
+
+    /// The samples per queue (node, egress port), in arrival order.
+    public func samplesByHop() -> [HopKey: [HopSample]] {
+        var out: [HopKey: [HopSample]] = [:]
+        for s in samples { out[HopKey(node: s.node, egressPort: s.egressPort), default: []].append(s) }
+        return out
+    }
+
+    public func summary() -> CollectorSummary {
+        let hops = samplesByHop().map { key, s -> CollectorSummary.Hop in
+            let occ = s.filter { $0.occupancy != INTHop.absentOccupancy }.map(\.occupancy)
+            let lat = s.filter { $0.hopLatency != .max }.map(\.hopLatency)
+            return CollectorSummary.Hop(node: key.node, egressPort: key.egressPort, samples: s.count,
+                                        maxOccupancy: occ.max(), meanOccupancy: occ.isEmpty ? nil : Double(occ.reduce(0) { $0 + UInt64($1) }) / Double(occ.count),
+                                        maxHopLatency: lat.max(), meanHopLatency: lat.isEmpty ? nil : Double(lat.reduce(0) { $0 + UInt64($1) }) / Double(lat.count))
+        }.sorted { ($0.maxOccupancy ?? 0, $1.node, $1.egressPort) > ($1.maxOccupancy ?? 0, $0.node, $0.egressPort) }
+        return CollectorSummary(
+            packets: packets, reports: reports, intReports: intReports, otherReports: otherReports, lostReports: lostReports,
+            malformed: Dictionary(uniqueKeysWithValues: MalformedReport.allCases.map { ($0.name, malformed[$0.rawValue]) }),
+            malformedTotal: malformedTotal, samples: samples.count, samplesNotKept: samplesNotKept,
+            sources: sources.sorted { $0.key < $1.key }.map { CollectorSummary.Source(node: $0.key.node, hardwareID: $0.key.hardwareID,
+                                                                                         received: $0.value.received, lost: $0.value.lost, late: $0.value.late) },
+            flows: flows.map { CollectorSummary.Flow(flow: $0.key.description, reports: $0.reports, path: $0.path, pathChanges: $0.pathChanges) },
+            paths: paths.enumerated().map { i, p in CollectorSummary.Path(id: i, nodes: p.nodes, reports: p.reports, latency: distribution(p.latencies)) },
+            hops: hops)
+    }
+
+    func distribution(_ v: [UInt64]) -> CollectorSummary.Distribution? {
+        guard !v.isEmpty else { return nil }
+        let s = v.sorted()
+        func q(_ f: Double) -> UInt64 { s[min(s.count - 1, Int((Double(s.count - 1) * f).rounded()))] }
+        return CollectorSummary.Distribution(min: s[0], median: q(0.5), p99: q(0.99), max: s[s.count - 1],
+                                             mean: Double(s.reduce(0, +)) / Double(s.count))
+    }
+
+    /// The terminal summary: counts, then the deepest queues and the paths.
+    public func summaryText(maxRows: Int = 10) -> String {
+        let s = summary()
+        var out = "\(s.packets) report packets, \(s.reports) reports (\(s.intReports) INT-MD), \(s.lostReports) lost, \(s.malformedTotal) malformed\n"
+        for k in MalformedReport.allCases where malformed[k.rawValue] > 0 {
+            out += "  \(malformed[k.rawValue]) \(k.name): \(k.explanation)\n"
+        }
+        if !s.hops.isEmpty {
+            var t = TextTable(header: ["node", "egress port", "samples", "max occupancy", "mean occupancy", "max hop latency"])
+            for h in s.hops.prefix(maxRows) {
+                t.append([nodeName(h.node), "\(h.egressPort)", "\(h.samples)", h.maxOccupancy.map(String.init) ?? "-",
+                          h.meanOccupancy.map { String(format: "%.1f", $0) } ?? "-", h.maxHopLatency.map(String.init) ?? "-"])
+            }
+            out += t.render() + "\n"
+        }
+        if !s.paths.isEmpty {
+            var t = TextTable(header: ["path", "nodes", "reports", "latency min", "median", "p99", "max"])
+            for p in s.paths.prefix(maxRows) {
+                t.append(["\(p.id)", p.nodes.map(nodeName).joined(separator: " > "), "\(p.reports)",
+                          p.latency.map { "\($0.min)" } ?? "-", p.latency.map { "\($0.median)" } ?? "-",
+                          p.latency.map { "\($0.p99)" } ?? "-", p.latency.map { "\($0.max)" } ?? "-"])
+            }
+            out += t.render() + "\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,155 @@
+/// One hop of one reported packet: where it was (node, ports, position on the path), when the
+/// report arrived, and what the hop measured. Absent values are all ones, as on the wire.
+public struct HopSample: Sendable, Equatable {
+    /// When the report arrived at the collector (picoseconds: virtual time in the emulator, the
+    /// monotonic clock since the start on a socket).
+    public var time: Int64
+    public var node: UInt32
+    public var ingressPort: UInt16
+    public var egressPort: UInt16
+    public var queueID: UInt8
+    public var occupancy: UInt32
+    public var hopLatency: UInt32
+    /// The hop's own timestamps (device units: nanoseconds on Sluice switches).
+    public var ingressTimestamp: UInt64
+    public var egressTimestamp: UInt64
+    /// Index into `TelemetryCollector.flows`, and the hop's position on the path (0 = first).
+    public var flow: Int32
+    public var position: UInt8
+}
+
+/// The collector: decodes Telemetry Report v2.0 packets, counts lost reports per source by
+/// sequence, keeps per-flow paths, per-path latency and per-hop queue occupancy and latency
+/// samples. Transport-free: the UDP socket (`UDPTelemetryCollector`) and the emulated host
+/// (`EmulatedTelemetryCollector`) both hand it payloads.
+///
+/// Decoding allocates nothing; recording appends to arrays (amortized) and looks the flow and
+/// the source up by small integer keys. One thread at a time (exclusivity is not checked at run
+/// time on the per-report state).
+public final class TelemetryCollector {
+    public let decoder: TelemetryDecoder
+    /// Samples kept at most (memory bound); past it `samplesNotKept` counts them.
+    public let maxSamples: Int
+
+    @exclusivity(unchecked) public private(set) var packets = 0
+    @exclusivity(unchecked) public private(set) var reports = 0
+    /// INT reports whose original packet carried an INT-MD stack.
+    @exclusivity(unchecked) public private(set) var intReports = 0
+    /// Reports read but not INT-MD (another report type, inner type or shim type).
+    @exclusivity(unchecked) public private(set) var otherReports = 0
+    /// Per `MalformedReport.rawValue`.
+    @exclusivity(unchecked) public private(set) var malformed = [Int](repeating: 0, count: MalformedReport.allCases.count)
+    @exclusivity(unchecked) public private(set) var samples: [HopSample] = []
+    @exclusivity(unchecked) public private(set) var samplesNotKept = 0
+
+    public struct SourceKey: Hashable, Sendable, Comparable {
+        public var node: UInt32
+        public var hardwareID: UInt8
+        public static func < (a: SourceKey, b: SourceKey) -> Bool { (a.node, a.hardwareID) < (b.node, b.hardwareID) }
+    }
+    @exclusivity(unchecked) public private(set) var sources: [SourceKey: SequenceTracker] = [:]
+
+    public struct Flow: Sendable {
+        public var key: FlowKey
+        public var reports = 0
+        /// Index into `paths` of the latest path, and how often the path changed.
+        public var path = -1
+        public var pathChanges = 0
+    }
+    @exclusivity(unchecked) public private(set) var flows: [Flow] = []
+    @exclusivity(unchecked) var flowIndex: [FlowKey: Int32] = [:]
+
+    public struct Path: Sendable {
+        /// Node ids from the first INT hop to the reporting node.
+        public var nodes: [UInt32]
+        public var reports = 0
+        /// Sum of the hop latencies of each report on this path (hops that reported one).
+        public var latencies: [UInt64] = []
+    }
+    @exclusivity(unchecked) public private(set) var paths: [Path] = []
+    @exclusivity(unchecked) var pathIndex: [[UInt32]: Int] = [:]
+
+    /// Names for node ids in tables and plots (switch names when the caller knows them).
+    public var nodeNames: [UInt32: String] = [:]
+    public func nodeName(_ id: UInt32) -> String { nodeNames[id] ?? "node \(id)" }
+
+    public init(detection: INTDetection = INTDetection(), maxSamples: Int = 4_000_000) {
+        decoder = TelemetryDecoder(detection: detection)
+        self.maxSamples = maxSamples
+    }
+
+    public var malformedTotal: Int { malformed.reduce(0, +) }
+    public var lostReports: Int { sources.values.reduce(0) { $0 + $1.lost } }
+    public func malformedCount(_ kind: MalformedReport) -> Int { malformed[kind.rawValue] }
+
+    /// One report packet (a UDP payload) arrived at `time` (picoseconds).
+    public func receive(_ payload: UnsafeRawBufferPointer, at time: Int64) {
+        packets += 1
+        var r = TelemetryReport()
+        if let bad = decoder.group(payload, into: &r) { malformed[bad.rawValue] += 1; return }
+        sources[SourceKey(node: r.nodeID, hardwareID: r.hardwareID), default: SequenceTracker()].record(r.sequence)
+        var offset = INTFormat.groupHeaderBytes
+        var next = 0
+        // At least one individual report per packet; then as many as the payload holds.
+        repeat {
+            let bad = decoder.individual(payload, at: offset, into: &r, next: &next)
+            if let bad { malformed[bad.rawValue] += 1 } else { record(r, at: time) }
+            guard next > offset, bad != .shortIndividualHeader, bad != .reportBeyondPayload else { break }
+            offset = next
+        } while offset + INTFormat.individualHeaderBytes <= payload.count
+    }
+
+    public func receive(_ payload: [UInt8], at time: Int64) {
+        payload.withUnsafeBytes { receive($0, at: time) }
+    }
+
+    func record(_ r: TelemetryReport, at time: Int64) {
+        reports += 1
+        guard r.hasINT, r.int.shimType == INTFormat.shimMD, r.hasFlow else { otherReports += 1; return }
+        intReports += 1
+        var f: Int
+        if let i = flowIndex[r.flow] { f = Int(i) } else {
+            f = flows.count
+            flows.append(Flow(key: r.flow))
+            flowIndex[r.flow] = Int32(f)
+        }
+        flows[f].reports += 1
+        let stack = r.int.hopCount
+        // The reporting node is a hop of its own unless it pushed its metadata on the stack.
+        let sinkOnStack = stack > 0 && decoder.hops[0].nodeID == r.nodeID
+        let addSink = !sinkOnStack && r.reportMetadataBits != 0
+        let count = stack + (addSink ? 1 : 0)
+        @inline(__always) func hop(_ i: Int) -> INTHop { i < stack ? decoder.hops[stack - 1 - i] : r.local }
+
+        var p = flows[f].path
+        if p < 0 || !sameNodes(paths[p].nodes, count: count, hop) {
+            let nodes = (0..<count).map { hop($0).nodeID }
+            if let known = pathIndex[nodes] { p = known } else {
+                p = paths.count
+                paths.append(Path(nodes: nodes))
+                pathIndex[nodes] = p
+            }
+            if flows[f].path >= 0 { flows[f].pathChanges += 1 }
+            flows[f].path = p
+        }
+        paths[p].reports += 1
+        var latency: UInt64 = 0
+        for i in 0..<count {
+            let h = hop(i)
+            if h.hasLatency { latency += UInt64(h.hopLatency) }
+            if samples.count < maxSamples {
+                samples.append(HopSample(time: time, node: h.nodeID, ingressPort: h.ingressPort, egressPort: h.egressPort,
+                                         queueID: h.queueID, occupancy: h.queueOccupancy, hopLatency: h.hopLatency,
+                                         ingressTimestamp: h.ingressTimestamp, egressTimestamp: h.egressTimestamp,
+                                         flow: Int32(f), position: UInt8(truncatingIfNeeded: i)))
+            } else { samplesNotKept += 1 }
+        }
+        paths[p].latencies.append(latency)
+    }
+
+    @inline(__always) func sameNodes(_ nodes: [UInt32], count: Int, _ hop: (Int) -> INTHop) -> Bool {
+        guard nodes.count == count else { return false }
+        for i in 0..<count where nodes[i] != hop(i).nodeID { return false }
+        return true
+    }
+}

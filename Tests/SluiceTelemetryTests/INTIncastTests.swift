@@ -1,0 +1,96 @@
+import Foundation
+import SluiceEmulator
+import SluiceTelemetry
+import SluiceTesting
+import Testing
+
+@Suite(.serialized) struct INTIncastTests {
+    /// The library run, checked against the emulator's own figures: the queue trace (each
+    /// port's occupancies as a multiset), the per-port deepest queue the emulator counts on its
+    /// own (`PortStats.maxQueueBytes`), and the datagrams the receivers got.
+    @Test func intOccupanciesAreTheEmulatorsQueueTrace() throws {
+        var settings = INTIncast.Settings()
+        settings.seed = 7
+        let setup = try INTIncast.setUp(settings)
+        let stats = setup.run()
+        let result = try INTIncast.result(setup)
+        let emulator = setup.emulator, c = setup.collector
+        let run = RunReport(emulator, stats: stats)
+
+        // The trace's deepest entry per port is the emulator's own deepest-queue counter.
+        for (sw, port) in emulator.queueTracePorts {
+            let traceMax = try emulator.queueTrace(switch: sw, port: port).map(\.bytes).max() ?? 0
+            let counted = try #require(run.ports.first { $0.node == sw && $0.port == port })
+            #expect(Int(traceMax) == counted.maxQueueBytes, "\(sw):\(port)")
+        }
+        // Every INT sample of a port is a trace entry of that port, and none is missing.
+        var ports = Set<String>()
+        for s in c.samples { ports.insert("\(s.node):\(s.egressPort)") }
+        #expect(ports.count == 3, "leaf1's uplink, spine1's downlink, leaf2's collector port: \(ports)")
+        for key in ports {
+            let parts = key.split(separator: ":").map { UInt32($0)! }
+            let name = setup.name(ofNode: parts[0])
+            let reported = c.samples.filter { $0.node == parts[0] && UInt32($0.egressPort) == parts[1] }.map(\.occupancy).sorted()
+            let trace = try emulator.queueTrace(switch: name, port: UInt16(parts[1])).map(\.bytes).sorted()
+            #expect(reported == trace, "\(name):\(parts[1])")
+        }
+        // The hottest queue: where the emulator counted its deepest switch queue.
+        let deepest = try #require(run.ports.filter { p in setup.switchNames.contains(p.node) }.max { $0.maxQueueBytes < $1.maxQueueBytes })
+        #expect(deepest.node == "leaf1" && deepest.port == 11, "the incast meets leaf1's uplink")
+        #expect(result.hottestSwitch == deepest.node && result.hottestPort == deepest.port)
+        #expect(Int(result.maxOccupancyBytes) == deepest.maxQueueBytes)
+        #expect(result.matchesQueueTrace)
+        // One report per datagram delivered (every flow is watched; nothing is lost).
+        let delivered = run.flows.reduce(0) { $0 + Int($1.packetsReceived) }
+        #expect(delivered == 8 * 40 + 400)
+        #expect(result.reports == delivered && result.lostReports == 0 && result.malformedReports == 0)
+        #expect(result.paths == [["leaf1", "spine1", "leaf2"]])
+    }
+
+    /// The command: its JSON, its report folder, and its pcaps read by tshark with the Lua
+    /// dissector (reports and INT over UDP marked by DSCP), against the library run's trace.
+    @Test func theCommandsJSONReportAndPcaps() throws {
+        let dir = NSTemporaryDirectory() + "sluice-int-incast-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try ChildProcess.run(sluiceBinaryPath, ["experiment", "int-incast", "--json", "--seed", "7",
+                                                        "--report", dir + "/report", "--pcap-dir", dir + "/pcaps"], seconds: 300)
+        #expect(r.status == 0, "\(r.err)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.out)")
+        var settings = INTIncast.Settings()
+        settings.seed = 7
+        let setup = try INTIncast.setUp(settings)
+        setup.run()
+        let trace = try setup.emulator.queueTrace(switch: "leaf1", port: 11).map(\.bytes)
+        #expect(json["reports"] as? Int == 720)
+        #expect(json["lost_reports"] as? Int == 0)
+        #expect(json["hottest_switch"] as? String == "leaf1")
+        #expect(json["hottest_port"] as? Int == 11)
+        #expect(json["max_occupancy_bytes"] as? Int == Int(trace.max()!))
+        #expect(json["matches_queue_trace"] as? Bool == true)
+        for f in ["index.html", "queue-occupancy.svg", "path-latency.svg", "trace-vs-int.svg", "hop-samples.csv", "int-incast.json"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/report/" + f), "\(f)")
+        }
+
+        let t = try TShark()
+        defer { t.remove() }
+        // The collector's link: every report, in sequence, with leaf1's hop read by tshark.
+        let leaf1 = UInt32(setup.switchNames.firstIndex(of: "leaf1")! + 1)
+        let rows = try t.fields(dir + "/pcaps/leaf2-10--h20-0.pcap", filter: "int_report",
+                                ["int_report.seq", "int_report.node_id", "int_md.hop.node_id", "int_md.hop.queue_occupancy", "int_md.hop.egress_timestamp"])
+        #expect(rows.count == 720)
+        #expect(rows.map { Int($0[0]) ?? -1 } == Array(0..<720))
+        #expect(Set(rows.map { $0[1] }) == ["\(setup.switchNames.firstIndex(of: "leaf2")! + 1)"])
+        var leaf1Hops: [(egress: UInt64, occupancy: UInt32)] = []
+        for row in rows {
+            let nodes = row[2].split(separator: ","), occ = row[3].split(separator: ","), eg = row[4].split(separator: ",")
+            #expect(nodes.count == 2 && occ.count == 2 && eg.count == 2)
+            if let i = nodes.firstIndex(of: Substring("\(leaf1)")) { leaf1Hops.append((UInt64(eg[i])!, UInt32(occ[i])!)) }
+        }
+        #expect(leaf1Hops.sorted { $0.egress < $1.egress }.map(\.occupancy) == trace, "tshark's leaf1 occupancies, in departure order, are the trace")
+        // INT over UDP on the fabric link, found by its DSCP: two hops, the spine's newest.
+        let fabric = try t.fields(dir + "/pcaps/leaf2-11--spine1-2.pcap", ["ip.dsfield.dscp", "int_md.shim.npt", "int_md.hops", "int_md.hop.node_id"])
+        #expect(fabric.count == 720)
+        let spine = setup.switchNames.firstIndex(of: "spine1")! + 1
+        #expect(fabric.allSatisfy { $0 == ["23", "0", "2", "\(spine),\(leaf1)"] })
+    }
+}
