@@ -50,8 +50,11 @@ public final class SwitchHarness {
     public private(set) var sent = 0
     var clock: UInt64 = 0
 
-    public init(_ program: Program, entries: String? = nil, controller: (any ProgramController)? = nil, seed: UInt64 = 1) throws {
-        pipeline = try Pipeline(program, seed: seed)
+    /// `queues: true` lets the program read queue fields (they read 0: the harness has no
+    /// traffic manager), for programs written for the emulator.
+    public init(_ program: Program, entries: String? = nil, controller: (any ProgramController)? = nil, seed: UInt64 = 1,
+                queues: Bool = false) throws {
+        pipeline = try Pipeline(program, seed: seed, queues: queues)
         self.controller = controller
         try controller?.setup(pipeline)
         if let entries { try EntriesFile(file: "<entries>", text: entries).apply(to: pipeline) }

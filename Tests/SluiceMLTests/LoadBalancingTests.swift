@@ -133,3 +133,34 @@ import SluiceRuntime
         }
     }
 }
+
+/// `sluice experiment lb`'s engine at a small size: every scheme of (a) and (b)-failed on the
+/// same seed. ECMP's row is the reference (ratio 1); the allreduce moves the same bytes under
+/// every scheme, so leaf1's uplinks carry 8 flows' worth; failing a link leaves 7 uplinks.
+@Suite struct LoadBalancingExperimentTests {
+    @Test func everySchemeCompletesTheAllreduceAndRatiosAreAgainstECMP() throws {
+        var s = LoadBalancingExperiment.Settings()
+        s.seeds = 1
+        s.scale = 1.0 / 64
+        s.scenarios = [.elephants, .failed]
+        s.probesUntil = 20_000_000_000   // 20 ms: past the small allreduce, so HULA's probes stop early
+        var emitted = 0
+        let rows = try LoadBalancingExperiment.run(s, emit: { _ in emitted += 1 })
+        #expect(rows.count == 2 * LoadBalancingExperiment.schemes.count && emitted == rows.count)
+        for r in rows {
+            #expect(r.completionS > 0 && r.completionS == r.completionMinS && r.completionS == r.completionMaxS, "\(r)")
+            let ecmp = try #require(rows.first { $0.scenario == r.scenario && $0.scheme == "ecmp" })
+            #expect(abs(try #require(r.ratioVsECMP) - r.completionS / ecmp.completionS) < 1e-12)
+            // Flow-sized shares: at least 1 (8 flows over 8 uplinks), at most all 8.
+            let busiest = try #require(r.busiestLinkFlows)
+            #expect(busiest >= 1 - 1e-9 && busiest <= 8 + 1e-9, "\(r.scenario) \(r.scheme): \(busiest)")
+        }
+        #expect(rows.filter { $0.scheme == "ecmp" }.allSatisfy { $0.ratioVsECMP == 1 })
+        // ECMP keeps each flow on one path: no reordering without drops.
+        for r in rows where r.scheme == "ecmp" || r.scheme == "wcmp" {
+            #expect(r.outOfOrderPackets == 0 || r.queueDrops > 0, "\(r)")
+        }
+        let table = LoadBalancingExperiment.table(rows)
+        #expect(table.split(separator: "\n").count == rows.count + 1)
+    }
+}

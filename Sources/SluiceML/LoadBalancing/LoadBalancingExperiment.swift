@@ -26,7 +26,7 @@ public enum LoadBalancingExperiment {
         public var summary: String
         /// Installs what the routing controller does not (leaf ids, probe agents), after the
         /// emulator is built and before it runs.
-        public var prepare: (@Sendable (Emulator, TopologySpec) throws -> Void)? = nil
+        public var prepare: (@Sendable (Emulator, TopologySpec, Settings) throws -> Void)? = nil
     }
 
     public static let schemes: [Scheme] = [
@@ -34,15 +34,12 @@ public enum LoadBalancingExperiment {
         Scheme(name: "wcmp", program: ECMPRouter.name, groups: .weighted, summary: "weighted ECMP: uplinks weighted by link rate"),
         Scheme(name: "flowlet", program: Flowlet.name, summary: "LetFlow: a new pseudo-random uplink after a 100 us gap"),
         Scheme(name: "conga", program: CONGA.name, summary: "CONGA: flowlets to the uplink with the least max(local, remote) congestion",
-               prepare: { emu, spec in try CONGASetup.prepare(emu, spec) }),
+               prepare: { emu, spec, _ in try CONGASetup.prepare(emu, spec) }),
         Scheme(name: "hula", program: HULA.name, summary: "HULA: flowlets follow the best hop learned from ToR probes every 50 us",
-               prepare: { emu, spec in try HULASetup.prepare(emu, spec, stopAt: probesUntil) }),
+               prepare: { emu, spec, settings in try HULASetup.prepare(emu, spec, stopAt: settings.probesUntil) }),
         Scheme(name: "drill", program: DRILL.name, summary: "DRILL: per packet, the least queued of two random uplinks and the last winner"),
     ]
 
-    /// HULA's probe agents stop here (virtual time, 1 s): after every scenario's traffic, so the
-    /// run ends; completion times are the jobs', not the run's.
-    static let probesUntil: Int64 = 1_000_000_000_000
 
     public enum Scenario: String, CaseIterable, Sendable {
         case elephants, degraded, failed
@@ -65,6 +62,9 @@ public enum LoadBalancingExperiment {
         public var scale = 1.0
         public var schemes: [Scheme] = LoadBalancingExperiment.schemes
         public var scenarios: [Scenario] = Scenario.allCases
+        /// HULA's probe agents stop here (virtual picoseconds; default 1 s, after every
+        /// scenario's traffic at scale 1), so the run ends; completion times are the jobs'.
+        public var probesUntil: Int64 = 1_000_000_000_000
         public init() {}
     }
 
@@ -122,7 +122,7 @@ public enum LoadBalancingExperiment {
                 for k in 0..<s.seeds {
                     let seed = s.firstSeed &+ UInt64(k)
                     progress("\(scenario.rawValue) \(scheme.name) seed \(seed) (\(k + 1)/\(s.seeds))")
-                    ms.append(try measure(scenario, scheme, seed: seed, scale: s.scale))
+                    ms.append(try measure(scenario, scheme, seed: seed, settings: s))
                 }
                 var row = summarize(scenario, scheme, ms)
                 if scheme.name == "ecmp" { ecmp = row.completionS }
@@ -206,7 +206,8 @@ public enum LoadBalancingExperiment {
     }
 
     /// Build, prepare and run one emulation; measure it.
-    static func measure(_ scenario: Scenario, _ scheme: Scheme, seed: UInt64, scale: Double) throws -> Measurement {
+    static func measure(_ scenario: Scenario, _ scheme: Scheme, seed: UInt64, settings: Settings) throws -> Measurement {
+        let scale = settings.scale
         var spec = try TopologyFile.parse(topology(scenario, scheme, scale: scale), file: "(lb \(scenario.rawValue))", baseDirectory: ".")
         if scenario == .degraded || scenario == .failed {
             guard let leaf = spec.node(named: "leaf1"), let spine = spec.node(named: "spine1"),
@@ -224,7 +225,7 @@ public enum LoadBalancingExperiment {
         o.seed = seed
         o.sourcePortSeed = seed
         let emu = try Emulator(spec, options: o)
-        try scheme.prepare?(emu, spec)
+        try scheme.prepare?(emu, spec, settings)
         let runs = try Jobs.attach(spec.jobs, to: emu, seed: seed)
         let stats = emu.run()
         let report = RunReport(emu, stats: stats)
