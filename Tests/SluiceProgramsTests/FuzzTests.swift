@@ -35,7 +35,8 @@ import SluiceTesting
         case L2Switch.name: L2SwitchOracle()
         default: GenericOracle(info: info)
         }
-        let pipeline = try Pipeline(info.build().verified())
+        // drill reads queue depths (emulator only): queue fields read 0 here.
+        let pipeline = try Pipeline(info.build().verified(), queues: name == DRILL.name)
         try oracle.setup(pipeline)
 
         var fuzzer = Fuzzer(seed: seed ^ fnv1a(name), templates: oracle.templates, ports: oracle.ports)
