@@ -31,15 +31,7 @@ public enum DRILL {
 
     public static func program(routes: Int = 131_072, members: Int = 16_384) -> SwitchProgram {
         SwitchProgram(name, doc: summary) {
-            Common.ethernetAndIPv4Types
-            Common.l4PortsType
-            Header("ethernet", "ethernet_t")
-            Header("ipv4", "ipv4_t")
-            Header("l4", "l4_ports_t")
-            Parser {
-                Common.ethernetStart()
-            }
-            Common.ipv4AndPortsStates
+            ECMPRouter.headers
             Metadata {
                 Field("drill_a", 16)
                 Field("drill_b", 16)
@@ -62,12 +54,7 @@ public enum DRILL {
                     RegisterWrite("drill_depth", index: cell(meta.ecmp_member), standard.deqQdepth.cast(32))
                 }
             }
-            Deparser {
-                UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
-                Emit(hdr.ethernet)
-                Emit(hdr.ipv4)
-                Emit(hdr.l4)
-            }
+            ECMPRouter.deparser
         }
     }
 

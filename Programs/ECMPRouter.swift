@@ -49,28 +49,43 @@ public enum ECMPRouter {
         [hdr.ipv4.srcAddr, hdr.ipv4.dstAddr, hdr.ipv4.protocol, hdr.l4.srcPort, hdr.l4.dstPort]
     }
 
+    /// Ethernet, IPv4 and L4 ports: the types, the headers and the parser (`Common`'s checks).
+    /// Programs that route like ecmp-router (flowlet, drill) start with these.
+    public static var headers: Components {
+        Components {
+                Common.ethernetAndIPv4Types
+                Common.l4PortsType
+                Header("ethernet", "ethernet_t")
+                Header("ipv4", "ipv4_t")
+                Header("l4", "l4_ports_t")
+                Parser {
+                    Common.ethernetStart()
+                }
+                Common.ipv4AndPortsStates
+        }
+    }
+
+    /// The IPv4 checksum, then Ethernet, IPv4 and L4 ports.
+    public static var deparser: Components {
+        Components {
+                Deparser {
+                    UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
+                    Emit(hdr.ethernet)
+                    Emit(hdr.ipv4)
+                    Emit(hdr.l4)
+                }
+        }
+    }
+
     /// `routes` sizes the LPM table, `members` the next-hop table (all groups' members).
     public static func program(routes: Int = 131_072, members: Int = 16_384) -> SwitchProgram {
         SwitchProgram(name, doc: summary) {
-            Common.ethernetAndIPv4Types
-            Common.l4PortsType
-            Header("ethernet", "ethernet_t")
-            Header("ipv4", "ipv4_t")
-            Header("l4", "l4_ports_t")
-            Parser {
-                Common.ethernetStart()
-            }
-            Common.ipv4AndPortsStates
+            headers
             routing(routes: routes, members: members)
             Ingress {
                 route
             }
-            Deparser {
-                UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
-                Emit(hdr.ethernet)
-                Emit(hdr.ipv4)
-                Emit(hdr.l4)
-            }
+            deparser
         }
     }
 

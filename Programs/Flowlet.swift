@@ -29,15 +29,7 @@ public enum Flowlet {
     public static func program(routes: Int = 131_072, members: Int = 16_384, slots: Int = 65_536,
                                timeout: UInt64 = FlowletParts.defaultTimeout) -> SwitchProgram {
         SwitchProgram(name, doc: summary) {
-            Common.ethernetAndIPv4Types
-            Common.l4PortsType
-            Header("ethernet", "ethernet_t")
-            Header("ipv4", "ipv4_t")
-            Header("l4", "l4_ports_t")
-            Parser {
-                Common.ethernetStart()
-            }
-            Common.ipv4AndPortsStates
+            ECMPRouter.headers
             FlowletParts.declarations(slots: slots, timeout: timeout)
             ECMPRouter.routing(routes: routes, members: members) { count in
                 Assign(meta.flowlet_candidate, ECMPRouter.scaled(meta.flowlet_draw, onto: count))
@@ -48,12 +40,7 @@ public enum Flowlet {
                     FlowletParts.prepare(slots: slots)
                 }
             }
-            Deparser {
-                UpdateChecksum(hdr.ipv4.hdrChecksum, over: hdr.ipv4)
-                Emit(hdr.ethernet)
-                Emit(hdr.ipv4)
-                Emit(hdr.l4)
-            }
+            ECMPRouter.deparser
         }
     }
 }
