@@ -1,3 +1,4 @@
+import SluiceEmulator
 /// A flow's 5-tuple (IPv4; ports 0 for other protocols).
 public struct FlowKey: Hashable, Sendable, Comparable {
     public var source: UInt32
@@ -19,8 +20,6 @@ public struct FlowKey: Hashable, Sendable, Comparable {
         "\(ipv4Text(source)):\(sourcePort) > \(ipv4Text(destination)):\(destinationPort) \(proto == 17 ? "udp" : proto == 6 ? "tcp" : "proto \(proto)")"
     }
 }
-
-public func ipv4Text(_ a: UInt32) -> String { "\(a >> 24).\(a >> 16 & 255).\(a >> 8 & 255).\(a & 255)" }
 
 /// The INT-MD shim and header found in a report's original packet.
 public struct INTHeader: Equatable, Sendable {

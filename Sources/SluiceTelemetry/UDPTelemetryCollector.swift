@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import SluicePcap
+import SluiceEmulator
 
 /// A collector error: what failed and what would work.
 public struct TelemetryError: Error, CustomStringConvertible, Sendable {

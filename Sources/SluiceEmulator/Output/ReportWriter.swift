@@ -260,6 +260,9 @@ private func scaledUnit(_ value: Double, base: Double, units: [String], decimals
 
 /// "1.234 ms", "320 ns", "1.5 us", "2 s": the largest unit that keeps the value at or above 1,
 /// at most three decimals, trailing zeros dropped. Exact integer arithmetic, rounding half up.
+/// An IPv4 address in dotted decimal, for reports and messages.
+public func ipv4Text(_ a: UInt32) -> String { "\(a >> 24).\(a >> 16 & 255).\(a >> 8 & 255).\(a & 255)" }
+
 public func formatTime(picoseconds: Int64) -> String {
     if picoseconds == 0 { return "0 s" }
     let sign = picoseconds < 0 ? "-" : ""

@@ -775,7 +775,7 @@ struct TopologyReader {
         return nodes
     }
 
-    static func ipv4Text(_ a: UInt32) -> String { "\(a >> 24).\(a >> 16 & 255).\(a >> 8 & 255).\(a & 255)" }
+    static func ipv4Text(_ a: UInt32) -> String { SluiceEmulator.ipv4Text(a) }
     static func macText(_ m: UInt64) -> String {
         (0..<6).map { i in
             let b = UInt8(truncatingIfNeeded: m >> UInt64(40 - 8 * i))
