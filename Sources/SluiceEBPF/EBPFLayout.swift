@@ -39,6 +39,13 @@ public struct EBPFLayout: Sendable {
         /// Exact keys' bytes, then the LPM key's, in one HASH keyed by (prefix length, masked
         /// bytes), probed over the lengths in use, longest first (a `_lens` ARRAY lists them).
         case lpm
+        /// A single LPM key of 17 to 32 bits, looked up in arrays, as DPDK's DIR-24-8 does, in
+        /// three levels: `_l1` indexed by the key's top 16 bits, then blocks of `2^l2Bits`
+        /// (the next bits) in `_l2` and of `2^l3Bits` (the rest) in `_l3`. A cell is 0 (no
+        /// prefix: the default action), `slot + 1` (the entry in the values ARRAY named like the
+        /// table) or `block | 0x80000000` (a block of the next level: longer prefixes below).
+        /// The control plane expands prefixes into cells; no hashing per packet.
+        case lpmDirect(l2Bits: Int, l3Bits: Int, blocks: Int)
         /// Tuple-space search: one HASH map keyed by (mask number, masked key), `maxMasks` masks.
         case ternary
         /// Linear scan over an ARRAY of at most `slots` entries (tables with range keys).
@@ -64,6 +71,10 @@ public struct EBPFLayout: Sendable {
     public let registerCells: Int
 
     public static let maxMasks = 16
+    /// Blocks per level of a direct LPM table (16 MB of cells a level at 8-bit blocks): a table
+    /// holds prefixes longer than /16 under at most this many /16s, and longer than /24 under
+    /// at most this many /24s.
+    public static let maxLPMBlocks = 16_384
     public static let maxLinearEntries = 256
     public static let maxPorts = 512
 
@@ -126,7 +137,13 @@ public struct EBPFLayout: Sendable {
                 guard widths.allSatisfy({ $0 % 8 == 0 }) else {
                     throw EBPFError(program: program.name, construct: "table \(t.name)", reason: "LPM tables need keys of whole bytes on XDP")
                 }
-                kind = .lpm
+                let w = widths[0]
+                if t.keys.count == 1 && w > 16 && w <= 32 {
+                    let l2 = min(8, w - 16)
+                    kind = .lpmDirect(l2Bits: l2, l3Bits: w - 16 - l2, blocks: min(max(1, t.size), Self.maxLPMBlocks))
+                } else {
+                    kind = .lpm
+                }
             } else if kinds.contains(.range) {
                 kind = .linear(slots: min(t.size, Self.maxLinearEntries))
             } else {
@@ -173,6 +190,8 @@ public struct EBPFLayout: Sendable {
     public static func defaultMapName(table t: String) -> String { "t_" + ident(t) + "_def" }
     public static func masksMapName(table t: String) -> String { "t_" + ident(t) + "_masks" }
     public static func lengthsMapName(table t: String) -> String { "t_" + ident(t) + "_lens" }
+    /// Level `n` (1, 2, 3) of a direct LPM table's cells.
+    public static func levelMapName(table t: String, _ n: Int) -> String { "t_" + ident(t) + "_l\(n)" }
     /// The one map of every register's cells.
     public static let registersMap = "sluice_registers"
     /// The BPF ring buffer digests travel in: records of `digestWords` 64-bit words, the

@@ -133,6 +133,22 @@ public final class XDPControlPlane: ControlPlane {
             var k = try mapKey(t, p, slot: 0)
             try update(mapName, &k, &v, flags: UInt64(BPF_NOEXIST))
             if t.kind == .lpm { try addLength(t, p.last!.1.nonzeroBitCount) }
+        case .lpmDirect(let l2, let l3, let blocks):
+            var lpm = direct[name] ?? DirectLPM(width: t.keyWidths[0], l2Bits: l2, l3Bits: l3, blocks: blocks)
+            let used = Set((tables[name] ?? [:]).values.map(\.slot))
+            guard let free = (0..<max(1, t.table.size)).first(where: { !used.contains($0) }) else {
+                throw ControlPlaneError("table '\(name)' is full (\(t.table.size) entries)")
+            }
+            slot = free
+            let writes: [DirectLPM.Write]
+            do { writes = try lpm.insert(p[0].0, p[0].1.nonzeroBitCount, slot: Int32(slot)) } catch {
+                throw ControlPlaneError("table '\(name)': \(error.description)")
+            }
+            // The entry's value first, then the cells that lead to it.
+            var k = UInt32(slot)
+            try update(mapName, &k, &v)
+            direct[name] = lpm
+            try write(t, writes)
         case .ternary:
             let m = p.map(\.1)
             var list = masks[name] ?? []
@@ -181,6 +197,11 @@ public final class XDPControlPlane: ControlPlane {
             var k = try mapKey(t, p, slot: i.slot)
             _ = bpf_map_delete_elem(fd, &k)
             if t.kind == .lpm { try removeLength(t, p.last!.1.nonzeroBitCount) }
+        case .lpmDirect:
+            guard var lpm = direct[t.table.name] else { break }
+            let writes = lpm.remove(p[0].0, p[0].1.nonzeroBitCount)
+            direct[t.table.name] = lpm
+            try write(t, writes)
         case .linear:
             let sizes = try mapSizes(mapName)
             var zero = [UInt8](repeating: 0, count: sizes.value)
@@ -211,11 +232,40 @@ public final class XDPControlPlane: ControlPlane {
         var k = Words()
         switch t.kind {
         case .lpm: return try key(t, p)
-        case .linear: k.u32(UInt32(slot))
+        case .linear, .lpmDirect: k.u32(UInt32(slot))
         case .ternary: k.u32(UInt32(slot)); k.u32(0); for x in p { k.u64(x.0) }
         case .exact, .keyless: for x in p { k.u64(x.0) }
         }
         return k.bytes
+    }
+
+    /// Direct LPM tables' cells, as the kernel has them.
+    var direct: [String: DirectLPM] = [:]
+
+    /// Writes a direct LPM table's cells in order, runs of consecutive cells of one level in
+    /// one batch (a new block is 256 cells).
+    func write(_ t: EBPFLayout.TableInfo, _ writes: [DirectLPM.Write]) throws(ControlPlaneError) {
+        var i = 0
+        while i < writes.count {
+            var j = i + 1
+            while j < writes.count && writes[j].level == writes[i].level && writes[j].index == writes[j - 1].index + 1 { j += 1 }
+            let map = EBPFLayout.levelMapName(table: t.table.name, writes[i].level)
+            let fd: Int32
+            do { fd = try xdp.map(map).fd } catch { throw ControlPlaneError("\(error)") }
+            var keys = (i..<j).map { UInt32(writes[$0].index) }
+            var values = (i..<j).map { writes[$0].value }
+            var count = UInt32(j - i)
+            if count == 1 {
+                guard bpf_map_update_elem(fd, &keys, &values, 0) == 0 else {
+                    throw ControlPlaneError("map \(map): update of cell \(keys[0]) failed: \(String(cString: strerror(errno)))")
+                }
+            } else {
+                guard bpf_map_update_batch(fd, &keys, &values, &count, nil) == 0 else {
+                    throw ControlPlaneError("map \(map): update of cells \(keys[0])...\(keys.last!) failed: \(String(cString: strerror(errno)))")
+                }
+            }
+            i = j
+        }
     }
 
     /// Prefix lengths in use per LPM table, with how many entries have each.
@@ -287,7 +337,11 @@ public final class XDPControlPlane: ControlPlane {
         let p = try parts(t, matches)
         // Exact, LPM and tuple-space entries are identified by their masked values (whatever
         // the priority, as the runtime does); range entries by their conditions and priority.
-        let ordered = t.kind == .exact || t.kind == .lpm || t.kind == .ternary
+        let ordered: Bool
+        switch t.kind {
+        case .exact, .lpm, .lpmDirect, .ternary: ordered = true
+        case .keyless, .linear: ordered = false
+        }
         for (id, i) in tables[table] ?? [:] {
             let q = try parts(t, i.entry.matches)
             if q.elementsEqual(p, by: { $0.0 == $1.0 && $0.1 == $1.1 }) && (ordered || i.entry.priority == priority) {

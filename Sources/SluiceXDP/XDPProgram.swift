@@ -180,6 +180,18 @@ public final class XDPProgram {
         }
     }
 
+    /// Binds Sluice ports `ports` to the loopback in the redirect map, so that a test run's
+    /// redirect to one of them takes the path a forward onto a wire takes (the kernel does not
+    /// carry out a test run's redirect; to an unbound port, the redirect fails). For
+    /// benchmarks: `attach` binds ports to real interfaces.
+    public func bindTestPorts(_ ports: ClosedRange<UInt16>) throws {
+        let tx = try map("sluice_tx")
+        for p in ports {
+            var k = UInt32(p), v = UInt32(1)
+            guard bpf_map_update_elem(tx.fd, &k, &v, 0) == 0 else { throw XDPError("port \(p): cannot add the loopback to the redirect map: \(String(cString: strerror(errno)))") }
+        }
+    }
+
     func updatePorts(ifindex: UInt32, port: UInt32) throws {
         var k = ifindex, v = port
         let m = try map("sluice_ports")

@@ -70,7 +70,7 @@ struct XDPBenchCommand: ParsableCommand {
         let ir = try IPv4Router.program(routes: routes + 1024).verified()
         let pipeline = try Pipeline(ir, seed: seed)
         let xdp: XDPProgram, cp: XDPControlPlane
-        do { xdp = try XDPProgram(ir); cp = try XDPControlPlane(xdp) } catch { throw CLIError("\(error)") }
+        do { xdp = try XDPProgram(ir); cp = try XDPControlPlane(xdp); try xdp.bindTestPorts(1...64) } catch { throw CLIError("\(error)") }
         let prefixes = PipelineBench.prefixes(routes, &rng)
         for (i, (a, l)) in (prefixes + [(UInt32(0), 0)]).enumerated() {
             let e = TableEntry([.lpm(UInt128(a), prefixLength: l)], ActionCall("ipv4_forward", [UInt128(0x0800_0000_0000 | UInt64(i)), UInt128(1 + i % 64)]))
