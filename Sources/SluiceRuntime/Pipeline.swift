@@ -154,7 +154,9 @@ public final class Pipeline {
             c.reset(keepMetadata: false)
             c.setStd(.ingressPort, UInt64(port))
             c.setStd(.packetLength, UInt64(buf.length))
-            c.setStd(.ingressTimestamp, timestamp)
+            // A 48-bit field, as every field: a clock past 2^48 ns (capture times since 1970)
+            // is cut, as the XDP backend cuts the kernel's.
+            c.setStd(.ingressTimestamp, timestamp & Bits.mask(StandardField.ingressTimestamp.width))
             c.setStd(.instanceType, instance.rawValue)
             c.setStd(.passCount, UInt64(pass))
             if !parse(buf) && program.onParserReject == .drop { stats.parserDrops += 1; return .drop }

@@ -85,4 +85,37 @@ struct ClockConformanceTests {
         let t = try xdp.run(Self.packet(flow: 1, &rng), port: 1, timestamp: 0x1234_5678_9ABC)
         #expect(t.bytes[15..<21].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } == 0x1234_5678_9ABC)
     }
+    /// The timestamp is a 48-bit field in both backends: a clock past 2^48 ns (a capture time
+    /// since 1970, a kernel up for 78 hours) reaches the program cut to 48 bits, in comparisons
+    /// and widening casts as in stores.
+    @Test func timestampsPast48BitsAreCutAlike() throws {
+        let p = SwitchProgram("wide-clock") {
+            HeaderType("eth_t") { Field("dst", 48); Field("src", 48); Field("type", 16) }
+            HeaderType("h_t") { Field("above", 8); Field("five", 8); Field("wide", 64) }
+            Header("eth", "eth_t")
+            Header("h", "h_t")
+            Parser { State("start") { Extract(hdr.eth); Extract(hdr.h) } }
+            Ingress {
+                If(standard.ingressTimestamp > 0xFFFF_0000_0000) { Assign(hdr.h.above, 1) } else: { Assign(hdr.h.above, 2) }
+                If(standard.ingressTimestamp == 5) { Assign(hdr.h.five, 1) } else: { Assign(hdr.h.five, 2) }
+                Assign(hdr.h.wide, standard.ingressTimestamp.cast(64))
+                Assign(standard.egressSpec, 1)
+            }
+            Deparser { Emit(hdr.eth); Emit(hdr.h) }
+        }
+        let ir = try p.verified()
+        let runtime = try SwitchHarness(ir)
+        let xdp = try XDPProgram(ir)
+        let packet = Packet.ethernet(dst: "02:00:00:00:00:01", src: "02:00:00:00:00:02", etherType: 0x88B5).payload(count: 10).bytes
+        for t: UInt64 in [5, (1 << 48) - 1, 1 << 48, (1 << 48) + 5, 1_764_000_000_123_456_789, .max] {
+            try runtime.send(packet, port: 1, timestamp: t)
+            let soft = runtime.drain()
+            let k = try xdp.run(packet, port: 1, timestamp: t)
+            #expect(soft.count == 1 && k.forwarded)
+            #expect(soft.first?.bytes == k.bytes, "clock \(t): runtime \(soft.first.map { Differential.hex($0.bytes) } ?? "nothing"), kernel \(Differential.hex(k.bytes))")
+            let wide = k.bytes[16..<24].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            #expect(wide == t & ((1 << 48) - 1), "clock \(t): the program saw \(wide)")
+            #expect(k.bytes[15] == (t & ((1 << 48) - 1) == 5 ? 1 : 2))
+        }
+    }
 }

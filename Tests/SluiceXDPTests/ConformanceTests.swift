@@ -9,12 +9,79 @@ import SluiceXDP
 
 let isRoot = getuid() == 0
 
-/// A shipped program with the entries both backends get.
+/// A shipped program with the entries both backends get, and ports the corpus must reach
+/// through it (so that the entries that lead there are exercised).
 struct Subject: CustomStringConvertible, Sendable {
     var name: String
     var entries: String
+    var reaches: [UInt16] = []
     var description: String { name }
 }
+
+/// `ecmp-router`'s routes: a single next hop, two equal groups (4 and 3 members), a group of 0
+/// members, a weighted group (`NextHopGroups.weighted`, 10.1.0.0/16) and a resilient group that
+/// lost a member and gained one (`NextHopGroups.resilient`, 10.3.128.0/17). The behaviour packets
+/// go to the first ones, `Corpus.routable` draws destinations from 10.0.0.0/16 ... 10.4.0.0/16,
+/// so every group is hit.
+let ecmpEntries = """
+    table_set_default switch_mac set_switch_mac 02:00:00:00:0a:01
+    table_add ipv4_lpm forward 10.0.1.7/32 => 1 08:00:00:00:01:07
+    table_add ipv4_lpm ecmp 10.0.2.0/24 => 1 4
+    table_add ipv4_lpm ecmp 10.0.3.0/24 => 2 3
+    table_add ipv4_lpm ecmp 10.0.4.0/24 => 3 0
+    table_add ecmp_nhop forward 1 0 => 10 08:00:00:00:0a:00
+    table_add ecmp_nhop forward 1 1 => 11 08:00:00:00:0a:01
+    table_add ecmp_nhop forward 1 2 => 12 08:00:00:00:0a:02
+    table_add ecmp_nhop forward 1 3 => 13 08:00:00:00:0a:03
+    table_add ecmp_nhop forward 2 0 => 20 08:00:00:00:0b:00
+    table_add ecmp_nhop forward 2 1 => 21 08:00:00:00:0b:01
+    table_add ecmp_nhop forward 2 2 => 22 08:00:00:00:0b:02
+
+    """ + NextHopGroups.entries(route: "10.1.0.0/16", NextHopGroups.weighted)
+    + NextHopGroups.entries(route: "10.3.128.0/17", NextHopGroups.resilient)
+
+/// The weighted and resilient groups of the ecmp subjects, as `ecmp_nhop` bucket entries made by
+/// `ECMPRouter.NextHopGroup` (see `NextHopGroupTests`).
+enum NextHopGroups {
+    typealias Group = ECMPRouter.NextHopGroup
+
+    static func members(ports: ClosedRange<UInt16>, weights: [Int]) -> [Group.Member] {
+        zip(ports, weights).map { Group.Member(port: $0, mac: 0x0800_0000_0C00 | UInt64($0), weight: $1) }
+    }
+
+    /// Group 5: ports 30, 31, 32 weighted 5 : 2 : 1 over 64 buckets (40, 16 and 8 buckets).
+    static let weighted: Group = make { try Group(id: 5, kind: .weighted, members: members(ports: 30...32, weights: [5, 2, 1])) }
+
+    /// Group 6: ports 40 ... 43 over 64 buckets, then port 41 removed (its buckets go to the
+    /// others) and port 44 of weight 2 added (taking buckets from each): no longer in order.
+    static let resilient: Group = make {
+        var g = try Group(id: 6, kind: .resilient, members: members(ports: 40...43, weights: [1, 1, 1, 1]))
+        try g.remove(member: 1)
+        try g.add(Group.Member(port: 44, mac: 0x0800_0000_0C00 | 44, weight: 2))
+        return g
+    }
+
+    /// Ports of the live members of `g`.
+    static func ports(_ g: Group) -> [UInt16] { g.live.map { g.members[$0]!.port } }
+
+    static func make(_ build: () throws -> Group) -> Group {
+        do { return try build() } catch { preconditionFailure("next-hop group fixture: \(error)") }
+    }
+
+    /// The route to `g` and one `ecmp_nhop` line per bucket.
+    static func entries(route: String, _ g: Group) -> String {
+        var out = "table_add ipv4_lpm ecmp \(route) => \(g.id) \(g.buckets.count)\n"
+        for b in g.buckets.indices {
+            let m = g.members[g.buckets[b]]!
+            let mac = (0..<6).map { String(format: "%02x", UInt8(truncatingIfNeeded: m.mac >> (40 - 8 * UInt64($0)))) }.joined(separator: ":")
+            out += "table_add ecmp_nhop forward \(g.id) \(b) => \(m.port) \(mac)\n"
+        }
+        return out
+    }
+}
+
+/// Ports every ecmp subject must forward by: each member of every group and the single next hop.
+let ecmpPorts: [UInt16] = [1, 10, 11, 12, 13, 20, 21, 22] + NextHopGroups.ports(NextHopGroups.weighted) + NextHopGroups.ports(NextHopGroups.resilient)
 
 let subjects: [Subject] = [
     Subject(name: "ipv4-router", entries: """
@@ -32,20 +99,9 @@ let subjects: [Subject] = [
         table_add acl allow 192.168.7.0&&&0xffffff00 10.0.1.7&&&0xffffffff 0&&&0 0->65535 0->65535 => 30
         table_add acl allow 0&&&0 0&&&0 17&&&0xff 7000->7010 0->65535 => 10
         """),
-    Subject(name: "ecmp-router", entries: """
-        table_set_default switch_mac set_switch_mac 02:00:00:00:0a:01
-        table_add ipv4_lpm forward 10.0.1.7/32 => 1 08:00:00:00:01:07
-        table_add ipv4_lpm ecmp 10.0.2.0/24 => 1 4
-        table_add ipv4_lpm ecmp 10.0.3.0/24 => 2 3
-        table_add ipv4_lpm ecmp 10.0.4.0/24 => 3 0
-        table_add ecmp_nhop forward 1 0 => 10 08:00:00:00:0a:00
-        table_add ecmp_nhop forward 1 1 => 11 08:00:00:00:0a:01
-        table_add ecmp_nhop forward 1 2 => 12 08:00:00:00:0a:02
-        table_add ecmp_nhop forward 1 3 => 13 08:00:00:00:0a:03
-        table_add ecmp_nhop forward 2 0 => 20 08:00:00:00:0b:00
-        table_add ecmp_nhop forward 2 1 => 21 08:00:00:00:0b:01
-        table_add ecmp_nhop forward 2 2 => 22 08:00:00:00:0b:02
-        """),
+    Subject(name: "ecmp-router", entries: ecmpEntries, reaches: ecmpPorts),
+    // On the Differential's default clock; `FlowletConformanceTests` runs it on a seeded one.
+    Subject(name: "flowlet", entries: ecmpEntries + "table_set_default flowlet_config set_flowlet_timeout 50000\n", reaches: ecmpPorts),
 ]
 
 func emit(_ p: Program) -> Result<String, EBPFError> {
@@ -145,6 +201,13 @@ struct ConformanceTests {
         #expect(d.compared >= 10_000)
         // Both outcomes are well represented (the corpus is not all drops).
         #expect(d.forwarded > 500 && d.dropped > 500, "\(s.name): \(d.summary)")
+        // Every next hop the entries name was taken (each group's buckets were hit).
+        for p in s.reaches { #expect(d.byPort[p, default: 0] > 0, "\(s.name): nothing left by port \(p): \(d.byPort.sorted { $0.key < $1.key })") }
+        print("\(s.name) by port: \(d.byPort.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
+        // Registers (flowlet's table) hold the same cells.
+        let regs = try Differential.compareRegisters(ir, runtime.pipeline, cp)
+        #expect(regs.differ.isEmpty, "\(s.name): \(regs.differ.filter { !$0.isEmpty }.joined(separator: "\n"))")
+        if !ir.registers.isEmpty { #expect(regs.nonzero > 100, "\(s.name): \(regs.nonzero) register cells written") }
         // Direct counters agree too.
         for t in ir.tables where t.directCounter {
             let soft = try runtime.pipeline.entries(t.name), hard = try cp.entries(t.name)

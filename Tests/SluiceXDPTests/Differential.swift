@@ -15,18 +15,25 @@ struct Differential {
     var mismatches: [String] = []
     /// Nanoseconds: what both backends take as standard.ingressTimestamp.
     var clock: UInt64 = 0
+    /// The ports each packet left the runtime by, in corpus order (nothing for a drop); the
+    /// kernel's are the same unless the packet is in `mismatches`.
+    var outPorts: [[UInt16]] = []
 
     /// Run `packets` (each on its ingress port) through `runtime` and `xdp`; `afterKernel` runs
     /// after each kernel run (a controller handles its digests there, as the harness does after
     /// each runtime packet). Frames under 14 bytes go to the runtime only (the kernel's test run
-    /// wants an Ethernet header): nothing may come out.
+    /// wants an Ethernet header): nothing may come out. `times` (ns, one per packet, not
+    /// decreasing) is the clock both backends get; without it packets are a microsecond apart,
+    /// every 16th 0.1 ms after the last.
     mutating func run(_ runtime: SwitchHarness, _ xdp: XDPProgram, _ packets: [(bytes: [UInt8], port: UInt16)],
-                      afterKernel: () throws -> Void = {}) throws {
+                      times: [UInt64]? = nil, afterKernel: () throws -> Void = {}) throws {
+        precondition(times == nil || times!.count == packets.count, "\(times!.count) times for \(packets.count) packets")
         for (i, (packet, port)) in packets.enumerated() {
-            // Both get the same clock: a microsecond apart, every 16th packet 0.1 ms after the last.
-            clock += i % 16 == 15 ? 100_000 : 1000
+            // Both get the same clock.
+            if let times { clock = times[i] } else { clock += i % 16 == 15 ? 100_000 : 1000 }
             try runtime.send(packet, port: port, timestamp: clock)
             let soft = runtime.drain()
+            outPorts.append(soft.map(\.port))
             guard packet.count >= 14 else {
                 tooShort += 1
                 if !soft.isEmpty { mismatches.append("packet \(i): \(packet.count) bytes, \(soft.count) came out of the runtime") }
