@@ -67,7 +67,7 @@ struct CEmitter {
         if !program.doc.isEmpty { head.append("/* " + program.doc.split(separator: "*", omittingEmptySubsequences: false).joined(separator: "* ") + " */") }
         head.append(Self.prelude)
         head.append("#define SL_HDR_BYTES \(layout.headerBytes)")
-        head.append("#define SL_HEADERS \(max(layout.headers.count, 1))")
+        head.append("#define SL_HEADERS \(layout.validSlots)")
         head.append("#define SL_META \(max(program.metadata.count, 1))")
         head.append("#define SL_STD \(StandardField.allCases.count)")
         head.append(Self.stateAndMaps)
@@ -107,6 +107,7 @@ struct CEmitter {
             line("s->std[\(std(.packetLength))] = (__u64)(data_end - data);")
             line("s->std[\(std(.drop))] = 0; s->std[\(std(.parserError))] = 0;")
             line("cur = 0;")
+            resetParserLocals()
             try egressStage(egress, prefix: "e_", dropPort: "0")
             line("return sl_forward(ctx, s->std[\(std(.egressPort))] & 0x1FF, s->std[\(std(.ingressPort))], on_cpu);")
         } else {
@@ -149,6 +150,7 @@ struct CEmitter {
         }
         body.append("    __u32 cur = 0; /* parser cursor, bytes */")
         body.append("    __u32 sl_trunc = 0xFFFFFFFF; /* truncate(): the most bytes the packet keeps */")
+        body.append(contentsOf: parserLocals().map { "    " + $0 })
         body.append(contentsOf: out)
         body.append("}")
         body.append("")
@@ -221,7 +223,6 @@ struct CEmitter {
                 switch st {
                 case .recirculate: throw fail("recirculate in \(where_)", "XDP cannot recirculate a packet")
                 case .resubmit: throw fail("resubmit in \(where_)", "XDP cannot resubmit a packet")
-                case .pushFront, .popFront: throw fail("header stack operation in \(where_)", "header stacks are not supported by the XDP backend yet")
                 case .ifElse(_, let a, let b): try walk(a, where_); try walk(b, where_)
                 case .apply(_, let o): try walk(o.hit, where_); try walk(o.miss, where_); for a in o.actions { try walk(a.body, where_) }
                 default: break
@@ -236,18 +237,57 @@ struct CEmitter {
         try walk(program.deparser.statements, "deparser")
         for a in program.actions { try walk(a.body, "action \(a.name)") }
         for s in program.parser.states { try walk(s.statements, "parser state \(s.name)") }
-        // A parser loop needs a bounded loop; not yet.
-        var seen = Set<String>()
-        func dfs(_ name: String, _ stack: inout [String]) throws(EBPFError) {
-            if stack.contains(name) { throw fail("parser state \(name)", "the parser loops back (\((stack + [name]).joined(separator: " -> "))); parser loops are not supported by the XDP backend yet") }
-            guard !seen.contains(name), let st = program.parser.states.first(where: { $0.name == name }) else { return }
-            stack.append(name)
-            for n in Self.successors(st.transition) { try dfs(n, &stack) }
-            stack.removeLast()
+    }
+
+    /// Whether the parser can enter a state again (a cycle reachable from the start state).
+    var parserLoops: Bool {
+        var seen = Set<String>(), onPath = Set<String>()
+        func dfs(_ name: String) -> Bool {
+            if onPath.contains(name) { return true }
+            guard !seen.contains(name), let st = program.parser.states.first(where: { $0.name == name }) else { return false }
+            onPath.insert(name)
+            for n in Self.successors(st.transition) where dfs(n) { return true }
+            onPath.remove(name)
             seen.insert(name)
+            return false
         }
-        var stack: [String] = []
-        if let first = program.parser.states.first { try dfs(first.name, &stack) }
+        guard let first = program.parser.states.first else { return false }
+        return dfs(first.name)
+    }
+
+    /// Whether parser states count their entries (`sl_steps`) and time out past
+    /// `EBPFLayout.maxParserSteps`, as the runtime does. Only a parser that loops (or has more
+    /// states than the bound) can reach the bound; one that cannot needs no counter.
+    var countsParserSteps: Bool { parserLoops || program.parser.states.count > EBPFLayout.maxParserSteps }
+
+    /// Per-packet locals of the parser: each stack's next-element counter (`sl_nx_<stack>`:
+    /// elements extracted or pushed, 0...size) and the step counter. Locals, not map memory:
+    /// the verifier knows their exact values on every path, so a dynamic element index
+    /// (`.last`, `.next`) selects one constant element and a parser loop is bounded.
+    func parserLocals() -> [String] {
+        var ls: [String] = []
+        for h in layout.headers where h.isStack { ls.append("__u32 \(nx(h.name)) = 0; /* hdr.\(h.name): elements extracted or pushed (stack of \(h.elements)) */") }
+        if countsParserSteps { ls.append("__u32 sl_steps = 0; /* parser states entered (at most \(EBPFLayout.maxParserSteps + 1), then ParserTimeout) */") }
+        return ls
+    }
+
+    /// Egress parses again: every stack starts empty, the step count at 0.
+    mutating func resetParserLocals() {
+        for h in layout.headers where h.isStack { line("\(nx(h.name)) = 0;") }
+        if countsParserSteps { line("sl_steps = 0;") }
+    }
+
+    func nx(_ h: String) -> String { "sl_nx_" + EBPFLayout.ident(h) }
+
+    static func looksAhead(_ e: Expr) -> Bool {
+        switch e {
+        case .lookahead: true
+        case .unary(_, let a), .slice(let a, _, _), .cast(let a, _, _), .optional(let a, _): looksAhead(a)
+        case .binary(_, let a, let b), .signed(_, let a, let b), .concat(let a, let b): looksAhead(a) || looksAhead(b)
+        case .mux(let a, let b, let c): looksAhead(a) || looksAhead(b) || looksAhead(c)
+        case .hash(_, let xs, _, _, _): xs.contains(where: looksAhead)
+        default: false
+        }
     }
 
     static func successors(_ t: Transition) -> [String] {
@@ -364,10 +404,14 @@ struct CEmitter {
             line("\(pp)st_\(EBPFLayout.ident(st.name)): /* state \(st.name) */")
             line("{")
             indent += 1
+            if countsParserSteps {
+                // The runtime runs at most maxParserSteps + 1 states, then rejects with ParserTimeout.
+                line("if (++sl_steps > \(EBPFLayout.maxParserSteps + 1)) { s->std[\(std(.parserError))] = \(errorCode("ParserTimeout")); goto \(pp)parser_reject; }")
+            }
             for s in st.statements { try statement(s, inParser: true) }
             switch st.transition {
             case .accept: line("goto \(pp)parser_accept;")
-            case .reject: line("s->std[\(std(.parserError))] = \(errorCode("NoMatch")); goto \(pp)parser_reject;")
+            case .reject: line("goto \(pp)parser_reject; /* reject: as the runtime, no error code of its own */")
             case .goto(let n): line("goto \(target(n));")
             case .select(let keys, let cases):
                 var ks: [(String, Int)] = []
@@ -377,6 +421,8 @@ struct CEmitter {
                     line("__u64 \(v) = \(c.0);")
                     ks.append((v, c.1))
                 }
+                // A key that looks past the packet's end (PacketTooShort) rejects, as the runtime.
+                if keys.contains(where: Self.looksAhead) { line("if (s->std[\(std(.parserError))]) goto \(pp)parser_reject;") }
                 var defaulted = false
                 for c in cases {
                     var conds: [String] = []
@@ -433,11 +479,44 @@ struct CEmitter {
             let w = try width(of: f)
             let v = try expr(e, expected: w)
             try store(f, "(\(v.0))")
-        case .setValid(let h, _):
-            line("s->valid[\(try headerSlot(h).valid)] = 1; /* \(h).setValid() */")
-        case .setInvalid(let h, _):
-            line("s->valid[\(try headerSlot(h).valid)] = 0; /* \(h).setInvalid() */")
-        case .pushFront, .popFront, .recirculate, .resubmit:
+        case .setValid(let h, let idx):
+            // As the runtime: a header that becomes valid starts zeroed; a valid one is kept.
+            let slot = try headerSlot(h)
+            try elementChain(slot, try validElements(slot, idx), comment: "\(h)\(Self.indexText(idx)).setValid()") { (e: Int) -> String in
+                "if (!s->valid[\(slot.valid + e)]) { __builtin_memset(&s->hdr[\(slot.offset(element: e))], 0, \(slot.size)); s->valid[\(slot.valid + e)] = 1; }"
+            }
+        case .setInvalid(let h, let idx):
+            // As the runtime: the bytes are cleared too (fields of an invalid header read 0).
+            let slot = try headerSlot(h)
+            try elementChain(slot, try validElements(slot, idx), comment: "\(h)\(Self.indexText(idx)).setInvalid()") { (e: Int) -> String in
+                "s->valid[\(slot.valid + e)] = 0; __builtin_memset(&s->hdr[\(slot.offset(element: e))], 0, \(slot.size));"
+            }
+        case .pushFront(let h, let count), .popFront(let h, let count):
+            let slot = try headerSlot(h)
+            guard slot.isStack else { throw fail("\(h)", "push_front/pop_front on a header that is not a stack") }
+            var push = false
+            if case .pushFront = st { push = true }
+            let n = slot.elements, k = min(max(count, 0), n)
+            // Whole elements move (bytes and validity); the freed ones are invalid and zero.
+            line("{ /* hdr.\(h).\(push ? "push_front" : "pop_front")(\(count)) */")
+            indent += 1
+            let order = push ? Array((0..<n).reversed()) : Array(0..<n)
+            for i in order {
+                let from = push ? i - k : i + k
+                if from >= 0 && from < n {
+                    line("__builtin_memcpy(&s->hdr[\(slot.offset(element: i))], &s->hdr[\(slot.offset(element: from))], \(slot.size)); s->valid[\(slot.valid + i)] = s->valid[\(slot.valid + from)];")
+                } else {
+                    line("__builtin_memset(&s->hdr[\(slot.offset(element: i))], 0, \(slot.size)); s->valid[\(slot.valid + i)] = 0;")
+                }
+            }
+            if push {
+                line("\(nx(h)) = \(nx(h)) + \(k) > \(n) ? \(n) : \(nx(h)) + \(k);")
+            } else {
+                line("\(nx(h)) = \(nx(h)) > \(k) ? \(nx(h)) - \(k) : 0;")
+            }
+            indent -= 1
+            line("}")
+        case .recirculate, .resubmit:
             throw fail("\(st)", "not supported by the XDP backend")
         case .ifElse(let c, let a, let b):
             let cond = try expr(c, expected: 1)
@@ -577,6 +656,22 @@ struct CEmitter {
             try store(f, "(~\(acc) & 0xFFFF)")
             indent -= 1
             line("}")
+        case .extract(let h, _) where layout.header(h)?.isStack == true:
+            // Into the next element (whatever the index says, as the runtime): a full stack is
+            // StackOutOfBounds (checked first), then a short packet PacketTooShort.
+            let slot = try headerSlot(h), n = slot.elements, c = nx(h)
+            line("/* extract(hdr.\(h).next): \(slot.size) bytes into element \(c) of \(n) */")
+            line("if (\(c) >= \(n)) { s->std[\(std(.parserError))] = \(errorCode("StackOutOfBounds")); goto \(pp)parser_reject; }")
+            line("if (data + cur + \(slot.size) > data_end) { s->std[\(std(.parserError))] = \(errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
+            line("{ __u8 *p = SL_PKT((__u8 *)data + cur); if ((void *)(p + \(slot.size)) > data_end) goto \(pp)parser_reject;")
+            indent += 1
+            for e in (0..<n).reversed() {
+                let copy = "{ __builtin_memcpy(&s->hdr[\(slot.offset(element: e))], p, \(slot.size)); s->valid[\(slot.valid + e)] = 1; }"
+                line(e == n - 1 ? (n == 1 ? copy : "if (\(c) == \(e)) \(copy)") : (e == 0 ? "else \(copy)" : "else if (\(c) == \(e)) \(copy)"))
+            }
+            indent -= 1
+            line("}")
+            line("\(c) += 1; cur += \(slot.size);")
         case .extract(let h, _):
             let slot = try headerSlot(h)
             line("/* extract(hdr.\(h)): \(slot.size) bytes */")
@@ -610,6 +705,75 @@ struct CEmitter {
     func headerSlot(_ h: String) throws(EBPFError) -> EBPFLayout.HeaderSlot {
         guard let s = layout.header(h) else { throw fail("header \(h)", "unknown header") }
         return s
+    }
+
+    // MARK: stack elements
+
+    /// Which element an index selects, as conditions on the stack's counter tried in order:
+    /// `(condition, element)`, the last condition `nil` (otherwise); element `nil`: none.
+    typealias ElementCases = [(condition: String?, element: Int?)]
+
+    static func indexText(_ idx: StackIndex?) -> String {
+        switch idx {
+        case nil: ""
+        case .at(let i)?: "[\(i)]"
+        case .last?: ".last"
+        case .next?: ".next"
+        }
+    }
+
+    /// The element whose bytes a field of `idx` reads and writes (the runtime's `headerBase`):
+    /// `.last` is the counter - 1 (element 0 when the stack is empty), `.next` the counter
+    /// clamped to the last element.
+    func fieldElements(_ slot: EBPFLayout.HeaderSlot, _ idx: StackIndex?) throws(EBPFError) -> ElementCases {
+        let n = slot.elements, c = nx(slot.name)
+        switch idx {
+        case nil: return [(nil, 0)]
+        case .at(let i)?:
+            guard i >= 0 && i < n else { throw fail("hdr.\(slot.name)[\(i)]", "index \(i) is outside stack '\(slot.name)' of \(n)") }
+            return [(nil, i)]
+        case .last?:
+            guard slot.isStack else { throw fail("hdr.\(slot.name).last", "'\(slot.name)' is not a stack") }
+            return (1..<n).reversed().map { ("\(c) >= \($0 + 1)", $0) } + [(nil, 0)]
+        case .next?:
+            guard slot.isStack else { throw fail("hdr.\(slot.name).next", "'\(slot.name)' is not a stack") }
+            return (1..<n).reversed().map { ("\(c) >= \($0)", $0) } + [(nil, 0)]
+        }
+    }
+
+    /// The element whose validity `idx` reads and sets (the runtime's `validIndex`): `.last`
+    /// of an empty stack and `.next` of a full one are none (invalid; setValid does nothing).
+    func validElements(_ slot: EBPFLayout.HeaderSlot, _ idx: StackIndex?) throws(EBPFError) -> ElementCases {
+        let n = slot.elements, c = nx(slot.name)
+        switch idx {
+        case nil, .at?: return try fieldElements(slot, idx)
+        case .last?:
+            guard slot.isStack else { throw fail("hdr.\(slot.name).last", "'\(slot.name)' is not a stack") }
+            return (0..<n).reversed().map { ("\(c) >= \($0 + 1)", $0) } + [(nil, nil)]
+        case .next?:
+            guard slot.isStack else { throw fail("hdr.\(slot.name).next", "'\(slot.name)' is not a stack") }
+            return [("\(c) >= \(n)", nil)] + (1..<n).reversed().map { ("\(c) >= \($0)", $0) } + [(nil, 0)]
+        }
+    }
+
+    /// A value per case as nested conditionals (one constant address per branch: the verifier,
+    /// which knows the counter, follows one).
+    static func ternary(_ cases: ElementCases, _ value: (Int?) -> String) -> String {
+        var r = value(cases.last!.element)
+        for c in cases.dropLast().reversed() { r = "(\(c.condition!) ? \(value(c.element)) : \(r))" }
+        return r
+    }
+
+    /// A statement per case (nothing for none), as an if / else-if chain.
+    mutating func elementChain(_ slot: EBPFLayout.HeaderSlot, _ cases: ElementCases, comment: String, _ body: (Int) -> String) throws(EBPFError) {
+        if cases.count == 1, let e = cases[0].element { line("\(body(e)) /* \(comment) */"); return }
+        line("/* \(comment) */")
+        for (i, c) in cases.enumerated() {
+            let stmt = c.element.map(body) ?? "{ /* none */ }"
+            if i == 0 { line("if (\(c.condition!)) { \(stmt) }") }
+            else if let cond = c.condition { line("else if (\(cond)) { \(stmt) }") }
+            else { line("else { \(stmt) }") }
+        }
     }
 
     // MARK: multicast
@@ -688,6 +852,7 @@ struct CEmitter {
         line("s->std[\(std(.drop))] = 0; s->std[\(std(.parserError))] = 0;")
         line("__u32 cur = 0;")
         line("__u32 sl_trunc = 0xFFFFFFFF;")
+        for l in parserLocals() { line(l) }
         if let egress = program.egress {
             try egressStage(egress, prefix: "c_", dropPort: "p")
         }
@@ -733,12 +898,20 @@ struct CEmitter {
     // MARK: checksums and the deparser
 
     mutating func checksum(_ f: FieldRef, _ over: [String], verify: Bool) throws(EBPFError) {
-        guard case .header(let fh, _, _) = f else { throw fail("checksum \(f)", "the checksum field must be a header field") }
-        let spans = try over.map { h throws(EBPFError) in try headerSlot(h) }
+        guard case .header(let fh, _, let fidx) = f else { throw fail("checksum \(f)", "the checksum field must be a header field") }
+        // Stacks: each element (the runtime's spans).
+        var spans: [(name: String, size: Int, offset: Int, valid: Int)] = []
+        for h in over {
+            let sl = try headerSlot(h)
+            for e in 0..<sl.elements { spans.append((sl.name, sl.size, sl.offset(element: e), sl.valid + e)) }
+        }
         if let odd = spans.first(where: { $0.size % 2 != 0 }), spans.count > 1 {
             throw fail("checksum over \(odd.name)", "an odd-sized header among several (the XDP backend sums 16-bit words per header)")
         }
-        let fv = try headerSlot(fh).valid
+        let fslot = try headerSlot(fh)
+        let fcases = try validElements(fslot, fidx)
+        guard fcases.count == 1, let fe = fcases[0].element else { throw fail("checksum \(f)", "a checksum field cannot be in a dynamic stack element") }
+        let fv = fslot.valid + fe
         let sum = fresh("csum")
         line("if (s->valid[\(fv)]) { /* \(verify ? "verify" : "update")_checksum(\(f)) over \(over.joined(separator: ", ")) */")
         indent += 1
@@ -759,7 +932,12 @@ struct CEmitter {
 
     /// Emit the valid headers in order in front of the unparsed payload.
     mutating func deparse() throws(EBPFError) {
-        let emits = try program.deparser.emit.map { h throws(EBPFError) in try headerSlot(h) }
+        // Stacks: their elements in order (the valid ones are written).
+        var emits: [(size: Int, offset: Int, valid: Int)] = []
+        for name in program.deparser.emit {
+            let h = try headerSlot(name)
+            for e in 0..<h.elements { emits.append((h.size, h.offset(element: e), h.valid + e)) }
+        }
         line("{ /* emit \(program.deparser.emit.joined(separator: ", ")) */")
         indent += 1
         line("SL_ACC = 0;")
@@ -937,10 +1115,10 @@ struct CEmitter {
 
     func load(_ f: FieldRef) throws(EBPFError) -> String {
         switch f {
-        case .header(let h, let field, _):
+        case .header(let h, let field, let idx):
             let slot = try headerSlot(h)
             guard let d = slot.type.field(named: field), let bit = slot.type.bitOffset(of: field) else { throw fail("hdr.\(h).\(field)", "unknown field") }
-            return "sl_get(&s->hdr[\(slot.offset)], \(bit), \(d.width))"
+            return Self.ternary(try fieldElements(slot, idx)) { (e: Int?) -> String in "sl_get(&s->hdr[\(slot.offset(element: e!))], \(bit), \(d.width))" }
         case .meta(let m):
             guard let i = layout.metaSlots[m] else { throw fail("meta.\(m)", "unknown metadata") }
             return "s->meta[\(i)]"
@@ -951,10 +1129,22 @@ struct CEmitter {
 
     mutating func store(_ f: FieldRef, _ value: String) throws(EBPFError) {
         switch f {
-        case .header(let h, let field, _):
+        case .header(let h, let field, let idx):
             let slot = try headerSlot(h)
             guard let d = slot.type.field(named: field), let bit = slot.type.bitOffset(of: field) else { throw fail("hdr.\(h).\(field)", "unknown field") }
-            line("sl_set(&s->hdr[\(slot.offset)], \(bit), \(d.width), \(value)); /* hdr.\(h).\(field) */")
+            let els = try fieldElements(slot, idx)
+            if els.count == 1 {
+                line("sl_set(&s->hdr[\(slot.offset(element: els[0].element!))], \(bit), \(d.width), \(value)); /* hdr.\(h)\(Self.indexText(idx)).\(field) */")
+            } else {
+                let v = fresh("sv")
+                line("{ __u64 \(v) = \(value);")
+                indent += 1
+                try elementChain(slot, els, comment: "hdr.\(h)\(Self.indexText(idx)).\(field)") { (e: Int) -> String in
+                    "sl_set(&s->hdr[\(slot.offset(element: e))], \(bit), \(d.width), \(v));"
+                }
+                indent -= 1
+                line("}")
+            }
         case .meta(let m):
             guard let i = layout.metaSlots[m] else { throw fail("meta.\(m)", "unknown metadata") }
             line("s->meta[\(i)] = (\(value)) & \(Self.mask(program.metadata[i].width)); /* meta.\(m) */")
@@ -1049,8 +1239,9 @@ struct CEmitter {
                 return ("(((__u64)(((__s64)((\(x.0)) << \(64 - x.1))) >> \(64 - x.1))) & \(Self.mask(w)))", w)
             }
             return ("(\(x.0) & \(Self.mask(w)))", w)
-        case .isValid(let h, _):
-            return ("((__u64)s->valid[\(try headerSlot(h).valid)])", 1)
+        case .isValid(let h, let idx):
+            let slot = try headerSlot(h)
+            return (Self.ternary(try validElements(slot, idx)) { (e: Int?) -> String in e.map { "((__u64)s->valid[\(slot.valid + $0)])" } ?? "0ULL" }, 1)
         case .mux(let c, let a, let b):
             let w = exprWidth(a, expected: expected) ?? exprWidth(b, expected: expected) ?? expected ?? 64
             let cc = try expr(c, expected: 1), x = try expr(a, expected: w), y = try expr(b, expected: w)

@@ -17,16 +17,28 @@ public struct EBPFLayout: Sendable {
     public let program: Program
     let index: ProgramIndex
 
-    /// Header instances: byte offset in the state's `hdr` area, size, validity slot.
+    /// Header instances: byte offset in the state's `hdr` area, size, validity slot. A stack's
+    /// elements are consecutive: element `i` at `offset + i * size`, its validity at `valid + i`.
     public struct HeaderSlot: Sendable {
         public var name: String
         public var type: HeaderType
         public var offset: Int
         public var size: Int
         public var valid: Int
+        /// 1, or a stack's size.
+        public var elements: Int = 1
+        public var isStack: Bool = false
+        public func offset(element i: Int) -> Int { offset + i * size }
     }
     public let headers: [HeaderSlot]
     public let headerBytes: Int
+    /// Validity slots: one per header, one per stack element.
+    public let validSlots: Int
+    /// Parser state entries a packet may make (the software runtime's default
+    /// `Pipeline.maxParserSteps`): past them the parser rejects with `ParserTimeout`. A parser
+    /// that loops counts its steps in a local variable the kernel verifier tracks exactly, so
+    /// the loop it sees is bounded by this.
+    public static let maxParserSteps = 256
     /// Metadata fields: slot in `meta[]`.
     public let metaSlots: [String: Int]
 
@@ -82,14 +94,10 @@ public struct EBPFLayout: Sendable {
         self.program = program
         index = ProgramIndex(program)
         var slots: [HeaderSlot] = []
-        var offset = 0
-        for (i, h) in program.headers.enumerated() {
+        var offset = 0, valid = 0
+        for h in program.headers {
             guard let t = index.type(ofHeader: h.name) else {
                 throw EBPFError(program: program.name, construct: "header \(h.name)", reason: "unknown type \(h.type)")
-            }
-            if h.isStack {
-                throw EBPFError(program: program.name, construct: "header stack \(h.name)[\(h.stackSize)]",
-                                reason: "header stacks are not supported by the XDP backend yet (they need a bounded parser loop)")
             }
             guard t.bitWidth % 8 == 0 else {
                 throw EBPFError(program: program.name, construct: "header \(h.name)", reason: "\(t.bitWidth) bits is not a whole number of bytes")
@@ -101,11 +109,14 @@ public struct EBPFLayout: Sendable {
                                     reason: "\(f.width) bits at bit \(bit % 8) of a byte does not fit a 64-bit register (the XDP backend handles fields up to 64 bits that span at most 8 bytes)")
                 }
             }
-            slots.append(HeaderSlot(name: h.name, type: t, offset: offset, size: t.byteWidth, valid: i))
-            offset += t.byteWidth
+            let n = max(h.stackSize, 1)
+            slots.append(HeaderSlot(name: h.name, type: t, offset: offset, size: t.byteWidth, valid: valid, elements: n, isStack: h.isStack))
+            offset += t.byteWidth * n
+            valid += n
         }
         headers = slots
         headerBytes = max(offset, 8)
+        validSlots = max(valid, 1)
         var meta: [String: Int] = [:]
         for (i, f) in program.metadata.enumerated() {
             guard f.width <= 64 else {

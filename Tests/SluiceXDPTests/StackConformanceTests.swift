@@ -1,0 +1,241 @@
+import Foundation
+import Testing
+import Sluice
+import SluiceEBPF
+import SluiceIR
+import SluiceRuntime
+import SluiceTesting
+import SluiceXDP
+
+/// Header stacks and parser loops at XDP, differentially against the runtime: an MPLS label
+/// stack of 3 parsed by a loop (`Extract(hdr.mpls.next)`, select on `hdr.mpls.last.bos`),
+/// elements by index and by `.last`, push_front and pop_front (of 1 element up to the stack's whole
+/// size), setValid/setInvalid on elements, overflow (StackOutOfBounds) and truncation
+/// (PacketTooShort) dropping or continuing with the error code, egress parsing the stack again
+/// from empty; and a loop with no stack, bounded only by the parser's step limit (ParserTimeout).
+enum StackPrograms {
+    static func mpls(_ reject: ParserRejectPolicy) -> SwitchProgram {
+        SwitchProgram(reject == .drop ? "mpls-stack" : "mpls-stack-continue") {
+            HeaderType("eth_t") { Field("dst", 48); Field("src", 48); Field("type", 16) }
+            HeaderType("label_t") { Field("label", 20); Field("tc", 3); Field("bos", 1); Field("ttl", 8) }
+            Header("eth", "eth_t")
+            HeaderStack("mpls", "label_t", size: 3)
+            OnParserReject(reject)
+            Parser {
+                State("start") {
+                    Extract(hdr.eth)
+                    Select(hdr.eth.type) { Case(0x8847, next: "mpls"); Default(next: "accept") }
+                }
+                State("mpls") {
+                    Extract(hdr.mpls.next)
+                    Select(hdr.mpls.last.bos) { Case(1, next: "accept"); Default(next: "mpls") }
+                }
+            }
+            Ingress {
+                if reject == .continue {
+                    If(standard.parserError != 0) { Assign(hdr.eth.type, standard.parserError) }
+                }
+                // What the parser left: each element's validity, .last's, .last's label, ...
+                Assign(hdr.eth.src, hdr.mpls[0].isValid ++ hdr.mpls[1].isValid ++ hdr.mpls[2].isValid ++ hdr.mpls.last.isValid
+                    ++ hdr.mpls.last.label ++ hdr.mpls[0].ttl ++ hdr.mpls[2].label[15, 0])
+                // The low nibble of the destination picks what to do to the stack.
+                If(hdr.eth.dst[3, 0] == 1) {
+                    PushFront(hdr.mpls, 1); SetValid(hdr.mpls[0]); Assign(hdr.mpls[0].label, 77); Assign(hdr.mpls[0].ttl, 64)
+                }
+                If(hdr.eth.dst[3, 0] == 2) { PopFront(hdr.mpls, 1) }
+                If(hdr.eth.dst[3, 0] == 3) { PopFront(hdr.mpls, 2) }
+                If(hdr.eth.dst[3, 0] == 4) { PushFront(hdr.mpls, 2); SetValid(hdr.mpls[1]); Assign(hdr.mpls[1].label, hdr.mpls.last.label) }
+                If(hdr.eth.dst[3, 0] == 5) { SetInvalid(hdr.mpls.last) }
+                If(hdr.eth.dst[3, 0] == 6) { SetValid(hdr.mpls[2]); Assign(hdr.mpls[2].bos, 1) }
+                If(hdr.eth.dst[3, 0] == 7) { PushFront(hdr.mpls, 1); Assign(hdr.mpls.last.tc, hdr.mpls.last.tc + 1) }
+                If(hdr.eth.dst[3, 0] == 8) { PopFront(hdr.mpls, 3) }
+                If(hdr.eth.dst[3, 0] == 9) { PushFront(hdr.mpls, 3); SetValid(hdr.mpls.last); Assign(hdr.mpls.last.label, 9) }
+                If(hdr.eth.dst[3, 0] == 10) { SetValid(hdr.mpls.last); SetInvalid(hdr.mpls[0]) }
+                // Every packet: .last's ttl (element 0's bytes when the stack is empty).
+                Assign(hdr.mpls.last.ttl, hdr.mpls.last.ttl - 1)
+                // ... and what the stack holds now, over the destination's upper 44 bits.
+                Assign(hdr.eth.dst, hdr.mpls[0].isValid ++ hdr.mpls[1].isValid ++ hdr.mpls[2].isValid ++ hdr.mpls.last.isValid
+                    ++ hdr.mpls.last.label ++ hdr.mpls[1].ttl ++ hdr.mpls[0].label[11, 0] ++ hdr.eth.dst[3, 0])
+                Assign(standard.egressSpec, 2)
+            }
+            Egress {
+                // Parsed again from the deparsed bytes: the stack starts empty.
+                Assign(hdr.mpls.last.tc, 7)
+                Assign(hdr.mpls[0].label, hdr.mpls[0].label + 1)
+                If(hdr.mpls[1].isValid) { Assign(hdr.mpls[1].ttl, hdr.mpls.last.ttl) }
+            }
+            Deparser { Emit(hdr.eth); Emit(hdr.mpls) }
+        }
+    }
+
+    /// A loop with no stack: each state consumes a byte while the next is 0xFF. Only the
+    /// parser's step bound ends a long run (ParserTimeout); the error goes in eth.type.
+    static func run() -> SwitchProgram {
+        SwitchProgram("ff-run") {
+            HeaderType("eth_t") { Field("dst", 48); Field("src", 48); Field("type", 16) }
+            Header("eth", "eth_t")
+            OnParserReject(.continue)
+            Parser {
+                State("start") {
+                    Extract(hdr.eth)
+                    Select(hdr.eth.type) { Case(0x88B5, next: "run"); Default(next: "accept") }
+                }
+                State("run") {
+                    Advance(bits: 8)
+                    Select(lookahead(8)) { Case(0xFF, next: "run"); Default(next: "accept") }
+                }
+            }
+            Ingress {
+                If(standard.parserError != 0) { Assign(hdr.eth.type, standard.parserError) }
+                Assign(standard.egressSpec, 2)
+            }
+            Deparser { Emit(hdr.eth) }
+        }
+    }
+
+    static func label(_ rng: inout SplitMix64, bos: Bool) -> [UInt8] {
+        let l = UInt32(truncatingIfNeeded: rng.next()) & 0xFFFFF, tc = UInt8(rng.next() % 8), ttl = UInt8(truncatingIfNeeded: rng.next())
+        return [UInt8(l >> 12), UInt8((l >> 4) & 0xFF), UInt8((l & 0xF) << 4) | (tc << 1) | (bos ? 1 : 0), ttl]
+    }
+
+    /// A random frame: the operation in the destination's low nibble, 0...5 labels (the last
+    /// with bottom-of-stack, usually), a payload, sometimes cut short.
+    struct MPLSPacket { var bytes: [UInt8]; var op: Int; var labels: Int; var mpls: Bool; var bosLast: Bool; var truncated: Bool }
+
+    static func mplsPacket(_ rng: inout SplitMix64) -> MPLSPacket {
+        let op = Int(rng.next() % 12)
+        var p = (0..<12).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        p[5] = (p[5] & 0xF0) | UInt8(op)
+        let mpls = rng.next() % 10 != 0
+        p += mpls ? [0x88, 0x47] : [0x08, 0x00]
+        let k = Int(rng.next() % 6)
+        let bosLast = rng.next() % 10 != 0
+        for i in 0..<k { p += label(&rng, bos: i == k - 1 && bosLast) }
+        p += (0..<Int(rng.next() % 24)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        var truncated = false
+        if rng.next() % 8 == 0 && p.count > 14 {
+            // With labels, the cut is inside them (before the last one's end).
+            p = Array(p.prefix(14 + Int(rng.next() % UInt64(k > 0 ? min(p.count - 14, 4 * k) : p.count - 14))))
+            truncated = true
+        }
+        return MPLSPacket(bytes: p, op: op, labels: k, mpls: mpls, bosLast: bosLast, truncated: truncated)
+    }
+}
+
+@Suite struct StackCompileTests {
+    @Test func stacksAndParserLoopsCompileWithABoundedStepCounter() throws {
+        let c = try EBPFBackend.emitC(try StackPrograms.mpls(.drop).verified())
+        #expect(c.contains("sl_nx_mpls"), "a next counter per stack")
+        #expect(c.contains("++sl_steps > \(EBPFLayout.maxParserSteps + 1)"), "the loop is bounded")
+        // The bound is the runtime's.
+        let pl = try Pipeline(try StackPrograms.mpls(.drop).verified())
+        #expect(pl.maxParserSteps == EBPFLayout.maxParserSteps)
+        // A parser without a loop counts nothing.
+        let flat = try EBPFBackend.emitC(try ExternConformanceTests.program().verified())
+        #expect(!flat.contains("sl_steps"))
+    }
+
+    @Test func anIndexOutsideTheStackIsRefusedByName() throws {
+        var p = try StackPrograms.mpls(.drop).verified()
+        p.ingress.append(.assign(.header("mpls", field: "ttl", index: .at(3)), .int(1)))
+        do throws(EBPFError) {
+            _ = try EBPFBackend.emitC(p)
+            Issue.record("mpls[3] compiled")
+        } catch {
+            #expect(error.description.contains("mpls[3]") && error.description.contains("of 3"), "\(error)")
+        }
+    }
+}
+
+@Suite(.serialized, .enabled(if: isRoot, "needs root: loads eBPF programs into the kernel (CI runs as root)"))
+struct StackConformanceTests {
+    static let seed: UInt64 = 0x5EED_57AC
+
+    func code(_ e: StandardError) -> UInt16 { UInt16(StandardError.allCases.firstIndex(of: e)!) }
+
+    @Test(arguments: [ParserRejectPolicy.drop, .continue])
+    func mplsStacksAgreeWithTheRuntime(_ policy: ParserRejectPolicy) throws {
+        print("StackConformanceTests seed \(Self.seed)")
+        let ir = try StackPrograms.mpls(policy).verified()
+        let runtime = try SwitchHarness(ir)
+        let observer = try SwitchHarness(ir)   // the same program, for the runtime's bytes
+        let xdp = try XDPProgram(ir)
+        var rng = SplitMix64(seed: Self.seed ^ (policy == .drop ? 0 : 1))
+        let gen = (0..<4000).map { _ in StackPrograms.mplsPacket(&rng) }
+        var d = Differential()
+        try d.run(runtime, xdp, gen.map { ($0.bytes, 1) })
+        print("\(ir.name): \(d.summary)")
+        d.expectAgreement(ir.name)
+        #expect(d.compared == 4000)
+
+        // That the interesting cases occurred (and came out as the runtime says they must).
+        var overflow = 0, overflowRejected = 0, truncated = 0, truncatedRejected = 0, pushes = 0, pops = 0, full = 0, codes: [UInt16: Int] = [:]
+        for (i, g) in gen.enumerated() {
+            try observer.send(g.bytes, port: 1)
+            let out = observer.drain()
+            #expect(out.map(\.port) == d.outPorts[i])
+            let overflows = g.mpls && g.labels >= 4 && !g.truncated && g.bosLast
+            let cut = g.mpls && g.truncated && g.labels > 0 && g.labels <= 3 && g.bosLast
+            if overflows { overflow += 1 }
+            if cut { truncated += 1 }
+            if g.mpls && g.labels == 3 && g.bosLast && !g.truncated && !out.isEmpty { full += 1 }
+            if policy == .drop {
+                if overflows && out.isEmpty { overflowRejected += 1 }
+                if cut && out.isEmpty { truncatedRejected += 1 }
+            } else if let o = out.first {
+                let c = UInt16(o.bytes[12]) << 8 | UInt16(o.bytes[13])
+                codes[c, default: 0] += 1
+                if overflows && c == code(.stackOutOfBounds) { overflowRejected += 1 }
+                if cut && c == code(.packetTooShort) { truncatedRejected += 1 }
+            }
+            if g.mpls && g.labels > 0 && !out.isEmpty && !g.truncated {
+                if [1, 4, 7, 9].contains(g.op) { pushes += 1 }
+                if [2, 3, 8].contains(g.op) { pops += 1 }
+            }
+        }
+        print("\(ir.name): \(overflow) overflowing stacks (\(overflowRejected) rejected with StackOutOfBounds), \(truncated) cut in the stack (\(truncatedRejected) PacketTooShort), \(full) full stacks, \(pushes) pushes and \(pops) pops forwarded; codes \(codes.sorted { $0.key < $1.key })")
+        #expect(overflow > 300 && overflowRejected == overflow)
+        #expect(truncated > 100 && truncatedRejected == truncated)
+        #expect(full > 100 && pushes > 200 && pops > 200)
+        if policy == .drop {
+            #expect(d.forwarded > 1000 && d.dropped > 400)
+        } else {
+            #expect(d.forwarded == 4000)
+            #expect((codes[code(.stackOutOfBounds)] ?? 0) > 300 && (codes[code(.packetTooShort)] ?? 0) > 100)
+        }
+    }
+
+    /// A loop no stack bounds: the step limit ends it at the same state in both backends.
+    @Test func aParserLoopTimesOutAtTheRuntimesStepBound() throws {
+        print("StackConformanceTests seed \(Self.seed)")
+        let ir = try StackPrograms.run().verified()
+        let runtime = try SwitchHarness(ir)
+        let observer = try SwitchHarness(ir)
+        let xdp = try XDPProgram(ir)
+        var rng = SplitMix64(seed: Self.seed ^ 2)
+        var packets: [(bytes: [UInt8], port: UInt16)] = [], runs: [Int] = []
+        for i in 0..<600 {
+            // Runs of 0xFF around the bound (and short ones), a terminator or the packet's end.
+            let r = i % 3 == 0 ? Int(rng.next() % 40) : 240 + Int(rng.next() % 30)
+            var p = (0..<12).map { _ in UInt8(truncatingIfNeeded: rng.next()) } + [0x88, 0xB5, UInt8(truncatingIfNeeded: rng.next())]
+            p += [UInt8](repeating: 0xFF, count: r)
+            if rng.next() % 4 != 0 { p += [0x00] + (0..<Int(rng.next() % 8)).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+            packets.append((p, 1)); runs.append(r)
+        }
+        var d = Differential()
+        try d.run(runtime, xdp, packets)
+        print("ff-run: \(d.summary)")
+        d.expectAgreement("ff-run")
+        var timedOut: [Int] = [], passed: [Int] = [], tooShort = 0
+        for (i, p) in packets.enumerated() {
+            try observer.send(p.bytes, port: 1)
+            guard let o = observer.drain().first else { Issue.record("packet \(i) dropped"); continue }
+            let c = UInt16(o.bytes[12]) << 8 | UInt16(o.bytes[13])
+            if c == code(.parserTimeout) { timedOut.append(runs[i]) } else if c == code(.packetTooShort) { tooShort += 1 } else { passed.append(runs[i]) }
+        }
+        print("ff-run: \(timedOut.count) timed out (runs \(timedOut.min() ?? -1)...), \(passed.count) parsed (runs ...\(passed.max() ?? -1)), \(tooShort) too short")
+        // The bound is sharp: the longest run parsed is one shorter than the shortest timed out.
+        #expect(timedOut.count > 100 && passed.count > 250 && tooShort > 20)
+        #expect(timedOut.min()! == passed.max()! + 1)
+    }
+}
