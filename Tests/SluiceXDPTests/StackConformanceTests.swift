@@ -12,7 +12,7 @@ import SluiceXDP
 /// elements by index and by `.last`, push_front and pop_front (of 1 element up to the stack's whole
 /// size), setValid/setInvalid on elements, overflow (StackOutOfBounds) and truncation
 /// (PacketTooShort) dropping or continuing with the error code, egress parsing the stack again
-/// from empty; and a loop with no stack, bounded only by the parser's step limit (ParserTimeout).
+/// from empty (unicast, and each multicast copy); and a loop with no stack, bounded only by the parser's step limit (ParserTimeout).
 enum StackPrograms {
     static func mpls(_ reject: ParserRejectPolicy) -> SwitchProgram {
         SwitchProgram(reject == .drop ? "mpls-stack" : "mpls-stack-continue") {
@@ -51,6 +51,8 @@ enum StackPrograms {
                 If(hdr.eth.dst[3, 0] == 8) { PopFront(hdr.mpls, 3) }
                 If(hdr.eth.dst[3, 0] == 9) { PushFront(hdr.mpls, 3); SetValid(hdr.mpls.last); Assign(hdr.mpls.last.label, 9) }
                 If(hdr.eth.dst[3, 0] == 10) { SetValid(hdr.mpls.last); SetInvalid(hdr.mpls[0]) }
+                // Copies: egress parses each one's stack again (the per-copy program at XDP).
+                If(hdr.eth.dst[3, 0] == 11) { Assign(standard.mcastGrp, .bits(1, 16)) }
                 // Every packet: .last's ttl (element 0's bytes when the stack is empty).
                 Assign(hdr.mpls.last.ttl, hdr.mpls.last.ttl - 1)
                 // ... and what the stack holds now, over the destination's upper 44 bits.
@@ -160,6 +162,10 @@ struct StackConformanceTests {
         let runtime = try SwitchHarness(ir)
         let observer = try SwitchHarness(ir)   // the same program, for the runtime's bytes
         let xdp = try XDPProgram(ir)
+        let members = [MulticastMember(port: 2, rid: 0), MulticastMember(port: 3, rid: 5)]
+        try runtime.pipeline.setMulticastGroup(1, members)
+        try observer.pipeline.setMulticastGroup(1, members)
+        try XDPControlPlane(xdp).setMulticastGroup(1, members)
         var rng = SplitMix64(seed: Self.seed ^ (policy == .drop ? 0 : 1))
         let gen = (0..<4000).map { _ in StackPrograms.mplsPacket(&rng) }
         var d = Differential()
@@ -198,9 +204,9 @@ struct StackConformanceTests {
         #expect(truncated > 100 && truncatedRejected == truncated)
         #expect(full > 100 && pushes > 200 && pops > 200)
         if policy == .drop {
-            #expect(d.forwarded > 1000 && d.dropped > 400)
+            #expect(d.forwarded > 1000 && d.dropped > 400 && d.multicast > 100)
         } else {
-            #expect(d.forwarded == 4000)
+            #expect(d.forwarded + d.multicast == 4000 && d.multicast > 250)
             #expect((codes[code(.stackOutOfBounds)] ?? 0) > 300 && (codes[code(.packetTooShort)] ?? 0) > 100)
         }
     }
