@@ -95,6 +95,41 @@ enum StackPrograms {
         }
     }
 
+    /// Checksums over a stack (each valid element, in order) after pushes and pops; the
+    /// loop goes on while an element's `more` bit is set.
+    static func checksum() -> SwitchProgram {
+        SwitchProgram("stack-csum") {
+            HeaderType("eth_t") { Field("dst", 48); Field("src", 48); Field("type", 16) }
+            HeaderType("c_t") { Field("csum", 16); Field("flags", 16) }
+            HeaderType("w_t") { Field("more", 1); Field("v", 15); Field("x", 16) }
+            Header("eth", "eth_t")
+            Header("c", "c_t")
+            HeaderStack("w", "w_t", size: 3)
+            OnParserReject(.continue)
+            Parser {
+                State("start") {
+                    Extract(hdr.eth)
+                    Select(hdr.eth.type) { Case(0x88B6, next: "c"); Default(next: "accept") }
+                }
+                State("c") { Extract(hdr.c); Goto("w") }
+                State("w") {
+                    Extract(hdr.w.next)
+                    Select(hdr.w.last.more) { Case(1, next: "w"); Default(next: "accept") }
+                }
+            }
+            Ingress {
+                VerifyChecksum(hdr.c.csum, over: hdr.c, hdr.w)
+                Assign(hdr.eth.src, standard.checksumError.cast(32) ++ standard.parserError)
+                If(hdr.eth.dst[1, 0] == 1) { PopFront(hdr.w, 1) }
+                If(hdr.eth.dst[1, 0] == 2) { PushFront(hdr.w, 1); SetValid(hdr.w[0]); Assign(hdr.w[0].v, hdr.eth.dst[14, 0]) }
+                If(hdr.eth.dst[1, 0] == 3) { SetInvalid(hdr.w.last) }
+                UpdateChecksum(hdr.c.csum, over: hdr.c, hdr.w)
+                Assign(standard.egressSpec, 2)
+            }
+            Deparser { Emit(hdr.eth); Emit(hdr.c); Emit(hdr.w) }
+        }
+    }
+
     static func label(_ rng: inout SplitMix64, bos: Bool) -> [UInt8] {
         let l = UInt32(truncatingIfNeeded: rng.next()) & 0xFFFFF, tc = UInt8(rng.next() % 8), ttl = UInt8(truncatingIfNeeded: rng.next())
         return [UInt8(l >> 12), UInt8((l >> 4) & 0xFF), UInt8((l & 0xF) << 4) | (tc << 1) | (bos ? 1 : 0), ttl]
@@ -209,6 +244,50 @@ struct StackConformanceTests {
             #expect(d.forwarded + d.multicast == 4000 && d.multicast > 250)
             #expect((codes[code(.stackOutOfBounds)] ?? 0) > 300 && (codes[code(.packetTooShort)] ?? 0) > 100)
         }
+    }
+
+    @Test func checksumsOverAStackAgree() throws {
+        print("StackConformanceTests seed \(Self.seed)")
+        let ir = try StackPrograms.checksum().verified()
+        let runtime = try SwitchHarness(ir)
+        let observer = try SwitchHarness(ir)
+        let xdp = try XDPProgram(ir)
+        var rng = SplitMix64(seed: Self.seed ^ 3)
+        var packets: [(bytes: [UInt8], port: UInt16)] = []
+        for _ in 0..<1500 {
+            var p = (0..<12).map { _ in UInt8(truncatingIfNeeded: rng.next()) } + [0x88, 0xB6]
+            var c: [UInt8] = [0, 0, UInt8(truncatingIfNeeded: rng.next()), UInt8(truncatingIfNeeded: rng.next())]
+            let k = 1 + Int(rng.next() % 4)   // 4: overflows
+            var ws: [UInt8] = []
+            for i in 0..<k {
+                let more: UInt8 = i < k - 1 ? 0x80 : 0
+                ws += [more | UInt8(rng.next() % 128), UInt8(truncatingIfNeeded: rng.next()), UInt8(truncatingIfNeeded: rng.next()), UInt8(truncatingIfNeeded: rng.next())]
+            }
+            if rng.next() % 2 == 0 {   // a right checksum, over c and the elements
+                var sum: UInt32 = 0
+                let all = c + ws
+                for j in stride(from: 0, to: all.count, by: 2) { sum += UInt32(all[j]) << 8 | UInt32(all[j + 1]) }
+                while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
+                let cs = ~UInt16(sum)
+                c[0] = UInt8(cs >> 8); c[1] = UInt8(cs & 0xFF)
+            } else {
+                c[0] = UInt8(truncatingIfNeeded: rng.next()); c[1] = UInt8(truncatingIfNeeded: rng.next())
+            }
+            p += c + ws + (0..<Int(rng.next() % 6)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            packets.append((p, 1))
+        }
+        var d = Differential()
+        try d.run(runtime, xdp, packets)
+        print("stack-csum: \(d.summary)")
+        d.expectAgreement("stack-csum")
+        var good = 0, bad = 0
+        for p in packets {
+            try observer.send(p.bytes, port: 1)
+            guard let o = observer.drain().first else { continue }
+            if o.bytes[11] == 0 && o.bytes[9] == 0 { good += 1 } else if o.bytes[9] == 1 { bad += 1 }
+        }
+        print("stack-csum: \(good) verified, \(bad) with a checksum error")
+        #expect(d.forwarded == 1500 && good > 400 && bad > 400)
     }
 
     /// A loop no stack bounds: the step limit ends it at the same state in both backends.
