@@ -130,6 +130,43 @@ enum StackPrograms {
         }
     }
 
+    /// The IR fuzzer's stack program: the start state loops (a metadata count per pass), a
+    /// key-less table's default action pops, pushes and sets an element, ingress invalidates
+    /// `.last` past 3 passes.
+    static func tags() -> Program {
+        Program(
+            name: "stack-tags",
+            headerTypes: [HeaderType("tag_t", fields: [.init("value", 15), .init("last", 1)]),
+                          HeaderType("pad_t", fields: [.init("x", 8)])],
+            headers: [HeaderInstance("tags", type: "tag_t", stackSize: 4), HeaderInstance("pad", type: "pad_t")],
+            metadata: [.init("n", 8)],
+            parser: SluiceIR.Parser(states: [
+                ParserState("start", statements: [.extract("tags", index: .next),
+                                                  .assign(.meta("n"), .binary(.add, .field(.meta("n")), .int(1)))],
+                            transition: .select([.field(.header("tags", field: "last", index: .last))],
+                                                [SelectCase([.value(0)], next: "start"), SelectCase([.value(1)], next: "pad")])),
+                ParserState("pad", statements: [.extract("pad")], transition: .accept),
+            ]),
+            actions: [
+                Action("shift", params: [.init("n", 8)], body: [
+                    .popFront("tags", count: 1),
+                    .pushFront("tags", count: 2),
+                    .setValid("tags", index: .at(1)),
+                    .assign(.header("tags", field: "value", index: .at(1)), .cast(.param("n"), width: 15)),
+                    .assign(.standard(.egressSpec), .bits(1, 9)),
+                ]),
+                Action("nop", body: []),
+            ],
+            tables: [Table("t", keys: [], actions: ["shift", "nop"], defaultAction: ActionCall("shift", [9]), size: 1)],
+            ingress: [
+                .apply("t"),
+                .ifElse(.binary(.gt, .field(.meta("n")), .int(3)), then: [.setInvalid("tags", index: .last)], else: []),
+            ],
+            deparser: Deparser(emit: ["tags", "pad"]),
+            onParserReject: .drop
+        )
+    }
+
     static func label(_ rng: inout SplitMix64, bos: Bool) -> [UInt8] {
         let l = UInt32(truncatingIfNeeded: rng.next()) & 0xFFFFF, tc = UInt8(rng.next() % 8), ttl = UInt8(truncatingIfNeeded: rng.next())
         return [UInt8(l >> 12), UInt8((l >> 4) & 0xFF), UInt8((l & 0xF) << 4) | (tc << 1) | (bos ? 1 : 0), ttl]
@@ -288,6 +325,32 @@ struct StackConformanceTests {
         }
         print("stack-csum: \(good) verified, \(bad) with a checksum error")
         #expect(d.forwarded == 1500 && good > 400 && bad > 400)
+    }
+
+    @Test func theFuzzersStackProgramAgrees() throws {
+        print("StackConformanceTests seed \(Self.seed)")
+        let ir = StackPrograms.tags()
+        try Verifier.verify(ir)
+        let runtime = try SwitchHarness(ir)
+        let xdp = try XDPProgram(ir)
+        _ = try XDPControlPlane(xdp)   // writes the table's default action (shift 9)
+        var rng = SplitMix64(seed: Self.seed ^ 4)
+        var packets: [(bytes: [UInt8], port: UInt16)] = []
+        for _ in 0..<2000 {
+            // 1...5 tags, the `last` bit on the final one (usually), then the rest.
+            let k = 1 + Int(rng.next() % 5)
+            var p: [UInt8] = []
+            for i in 0..<k { p += [UInt8(truncatingIfNeeded: rng.next()), UInt8(truncatingIfNeeded: rng.next()) & 0xFE | (i == k - 1 && rng.next() % 8 != 0 ? 1 : 0)] }
+            // At least 15 bytes after the tags: what leaves is never under an Ethernet header's 14
+            // (XDP cannot shrink a frame below that: bpf_xdp_adjust_head refuses).
+            p += (0..<(15 + Int(rng.next() % 20))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            packets.append((p, 1))
+        }
+        var d = Differential()
+        try d.run(runtime, xdp, packets)
+        print("stack-tags: \(d.summary)")
+        d.expectAgreement("stack-tags")
+        #expect(d.forwarded > 800 && d.dropped > 200)
     }
 
     /// A loop no stack bounds: the step limit ends it at the same state in both backends.
