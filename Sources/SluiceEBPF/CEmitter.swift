@@ -938,6 +938,11 @@ struct CEmitter {
             let h = try headerSlot(name)
             for e in 0..<h.elements { emits.append((h.size, h.offset(element: e), h.valid + e)) }
         }
+        // The write offset is kept within 10 bits for the verifier (`& 0x3FF` below).
+        let most = emits.reduce(0) { $0 + $1.size }
+        guard most <= 1024 else {
+            throw fail("deparser emit \(program.deparser.emit.joined(separator: ", "))", "up to \(most) bytes of headers (stacks count each element); the XDP backend emits at most 1024")
+        }
         line("{ /* emit \(program.deparser.emit.joined(separator: ", ")) */")
         indent += 1
         line("SL_ACC = 0;")

@@ -209,6 +209,17 @@ enum StackPrograms {
         #expect(!flat.contains("sl_steps"))
     }
 
+    @Test func moreThan1024BytesOfHeadersToEmitAreRefused() throws {
+        var p = try StackPrograms.mpls(.drop).verified()
+        p.headers[1].stackSize = 300   // 1,200 bytes of labels
+        do throws(EBPFError) {
+            _ = try EBPFBackend.emitC(p)
+            Issue.record("a 300-label stack compiled")
+        } catch {
+            #expect(error.description.contains("1214 bytes") && error.description.contains("1024"), "\(error)")
+        }
+    }
+
     @Test func anIndexOutsideTheStackIsRefusedByName() throws {
         var p = try StackPrograms.mpls(.drop).verified()
         p.ingress.append(.assign(.header("mpls", field: "ttl", index: .at(3)), .int(1)))
@@ -351,6 +362,23 @@ struct StackConformanceTests {
         print("stack-tags: \(d.summary)")
         d.expectAgreement("stack-tags")
         #expect(d.forwarded > 800 && d.dropped > 200)
+    }
+
+    /// A stack of 16: the verifier follows 17 counter values through the loop and the controls.
+    @Test func aStackOf16PassesTheVerifierAndAgrees() throws {
+        print("StackConformanceTests seed \(Self.seed)")
+        var ir = try StackPrograms.mpls(.drop).verified()
+        ir.headers[1].stackSize = 16
+        let runtime = try SwitchHarness(ir)
+        let xdp = try XDPProgram(ir)
+        try runtime.pipeline.setMulticastGroup(1, [MulticastMember(port: 3, rid: 1)])
+        try XDPControlPlane(xdp).setMulticastGroup(1, [MulticastMember(port: 3, rid: 1)])
+        var rng = SplitMix64(seed: Self.seed ^ 5)
+        var d = Differential()
+        try d.run(runtime, xdp, (0..<1000).map { _ in (StackPrograms.mplsPacket(&rng).bytes, 1) })
+        print("mpls-stack of 16: \(d.summary)")
+        d.expectAgreement("mpls-stack of 16")
+        #expect(d.forwarded > 500)
     }
 
     /// A loop no stack bounds: the step limit ends it at the same state in both backends.
