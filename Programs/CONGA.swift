@@ -21,7 +21,8 @@ import SluiceIR
 ///   the source leaf's uplink, then each spine's port, written in the egress stage.
 /// - `fb_lb_tag`, `fb_metric`: feedback for the destination leaf about its own paths to the
 ///   source leaf: one entry of the source's congestion-from-leaf table a packet, round robin
-///   over the uplinks.
+///   over the destination leaf's uplinks (its LBTags: `conga_leaf_uplinks[dst]`, which differs
+///   from this leaf's count when a link failed).
 /// - `src_leaf`: the source leaf's id (1 ...); `protocol`: the packet's own IP protocol.
 ///
 /// Tables per leaf (registers, `leaves x 16` cells, index `leaf << 4 | uplink`):
@@ -36,21 +37,28 @@ import SluiceIR
 ///
 /// Choosing: a group route at a leaf to a host of another leaf picks, for a new flowlet
 /// (`FlowletParts`, default timeout 100 us), the member `i < count` of the route's group with
-/// the least
-/// `max(DRE metric of its port, conga_to_leaf[dst][its uplink])`, scanning from a pseudo-random start
-/// (a CRC-32 of the 5-tuple and the clock, as in `flowlet`) so that ties spread. Up to
+/// the least `max(local, remote)`, scanning from a pseudo-random start (a CRC-32 of the
+/// 5-tuple and the clock, as in `flowlet`) so that ties spread. Both are compared at 8 bits:
+/// local is the 8-bit DRE metric of the member's port, remote the 3-bit
+/// `conga_to_leaf[dst][its uplink]` shifted up by 5 (on the same scale: a 3-bit metric is the
+/// 8-bit one without its low 5 bits). Only the header needs 3 bits; comparing the local
+/// estimate finer lets flowlets that start together (a collective's ranks) see the uplinks the
+/// ones before them just took: one 4 KB packet reads 3 at 8 bits but 0, like an idle port, at
+/// 3 bits, so they all drew among "idle" uplinks and collided as often as ECMP. Up to
 /// `uplinks` members (default 8) are compared. Members and uplinks are told apart because a
 /// group may hold only some of the uplinks (a failed link leaves some leaves with fewer).
 ///
 /// Tables and registers (`CONGASetup` in `SluiceML` fills them from a topology):
 ///
 ///     conga_config  no keys: default action    set_conga(leaf: 12, uplinks: 8, age: 48)
-///                   leaf 0: a spine; uplinks: the feedback's round robin; age: ns (default 2 ms)
+///                   leaf 0: a spine; uplinks: the feedback's round robin for a leaf without a
+///                   `conga_leaf_uplinks` count; age: ns (default 2 ms)
 ///     conga_leaf    hdr.ipv4.dstAddr: lpm      set_dst_leaf(leaf: 12)
 ///     flowlet_config, dre_config                as in `FlowletParts`, `RateEstimator`
 ///     ipv4_lpm, ecmp_nhop, switch_mac           as in ecmp-router
 ///     registers  conga_uplink[port] = uplink + 1 (0: not an uplink),
 ///                conga_member_port[group << 4 | member] = the member's port,
+///                conga_leaf_uplinks[leaf] = that leaf's uplink count (0: this leaf's),
 ///                conga_fb_next[leaf], conga_to_leaf, conga_from_leaf, their `_time` (ns of
 ///                the last update), dre_rate_shift[port]
 public enum CONGA {
@@ -123,20 +131,22 @@ public enum CONGA {
                 Field("conga_start", 16)
                 Field("conga_i", 16)
                 Field("conga_port", 16)
-                Field("conga_local", 3)
+                Field("conga_local", 8)
                 Field("conga_remote", 3)
-                Field("conga_best", 8)
+                Field("conga_best", 16)
                 Field("conga_up", 8)
                 Field("conga_in_up", 8)
                 Field("conga_out_up", 8)
                 Field("conga_fb", 8)
                 Field("conga_metric", 3)
+                Field("conga_dst_uplinks", 8)
             }
             FlowletParts.declarations(slots: slots, timeout: timeout)
             RateEstimator.declarations
             Register("conga_uplink", width: 8, size: RateEstimator.ports)
             Register("conga_member_port", width: 16, size: groups * 16)
             Register("conga_fb_next", width: 8, size: leaves)
+            Register("conga_leaf_uplinks", width: 8, size: leaves)
             Register("conga_to_leaf", width: 3, size: cells)
             Register("conga_from_leaf", width: 3, size: cells)
             Register("conga_to_leaf_time", width: 48, size: cells)
@@ -164,7 +174,7 @@ public enum CONGA {
                 If(meta.conga_leaf != 0 && meta.conga_dst_leaf != 0 && meta.conga_dst_leaf != meta.conga_leaf
                    && !hdr.conga.isValid) {
                     Assign(meta.conga_start, ECMPRouter.scaled(meta.flowlet_draw, onto: count))
-                    Assign(meta.conga_best, 255)
+                    Assign(meta.conga_best, 0xFFFF)
                     for j in 0..<uplinks {
                         If(Value(UInt128(j)) < count) {
                             Assign(meta.conga_i, meta.conga_start + Value(UInt128(j)))
@@ -173,7 +183,10 @@ public enum CONGA {
                             }
                             RegisterRead("conga_member_port", index: cell(meta.ecmp_group, meta.conga_i), into: meta.conga_port)
                             RegisterRead("conga_uplink", index: meta.conga_port, into: meta.conga_up)
-                            RateEstimator.metric(port: meta.conga_port, bits: 3, into: meta.conga_local)
+                            // The local estimate at 8 bits (a 3-bit metric m is 8-bit m << 5):
+                            // flowlets starting together see the uplinks the ones before them
+                            // just took, which a 3-bit metric still reads as idle.
+                            RateEstimator.metric(port: meta.conga_port, bits: 8, into: meta.conga_local)
                             Assign(meta.conga_remote, 0)
                             If(meta.conga_up != 0) {
                                 RegisterRead("conga_to_leaf", index: cell(meta.conga_dst_leaf, meta.conga_up - 1), into: meta.conga_remote)
@@ -182,11 +195,11 @@ public enum CONGA {
                                     Assign(meta.conga_remote, 0)
                                 }
                             }
-                            If(meta.conga_remote > meta.conga_local) {
-                                Assign(meta.conga_local, meta.conga_remote)
+                            If(meta.conga_remote.cast(8) << 5 > meta.conga_local) {
+                                Assign(meta.conga_local, meta.conga_remote.cast(8) << 5)
                             }
-                            If(meta.conga_local.cast(8) < meta.conga_best) {
-                                Assign(meta.conga_best, meta.conga_local.cast(8))
+                            If(meta.conga_local.cast(16) < meta.conga_best) {
+                                Assign(meta.conga_best, meta.conga_local.cast(16))
                                 Assign(meta.flowlet_candidate, meta.conga_i)
                             }
                         }
@@ -248,8 +261,14 @@ public enum CONGA {
         Assign(hdr.conga.protocol, hdr.ipv4.protocol)
         Assign(hdr.ipv4.protocol, Value(UInt128(ipProtocol)))
         Assign(hdr.ipv4.totalLen, hdr.ipv4.totalLen + Value(UInt128(headerBytes)))
+        // Round robin over the destination leaf's uplinks (its LBTags), not this leaf's: with a
+        // failed link the two differ.
+        RegisterRead("conga_leaf_uplinks", index: meta.conga_dst_leaf, into: meta.conga_dst_uplinks)
+        If(meta.conga_dst_uplinks == 0) {
+            Assign(meta.conga_dst_uplinks, meta.conga_uplinks)
+        }
         RegisterAction("conga_fb_next", index: meta.conga_dst_leaf, result: meta.conga_fb) { old in
-            mux(old + 1 >= meta.conga_uplinks, Value.bits(0, 8), old + 1)
+            mux(old + 1 >= meta.conga_dst_uplinks, Value.bits(0, 8), old + 1)
         }
         Assign(hdr.conga.fb_lb_tag, meta.conga_fb.cast(4))
         RegisterRead("conga_from_leaf", index: cell(meta.conga_dst_leaf, meta.conga_fb), into: hdr.conga.fb_metric)

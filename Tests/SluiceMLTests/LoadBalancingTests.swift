@@ -110,6 +110,68 @@ import SluiceRuntime
         }
     }
 
+    /// `spec` with leaf1's link to spine1 removed, as the routing controller sees a failed
+    /// link: leaf 1 keeps uplinks on ports 6 ... 8 (spine2 ... spine4), leaf 2 all four.
+    static func failedLinkSpec() throws -> TopologySpec {
+        var spec = try Self.spec(slowSpineLink: false)
+        let leaf1 = try #require(spec.node(named: "leaf1")), spine1 = try #require(spec.node(named: "spine1"))
+        let l = try #require(spec.links.firstIndex { Set([$0.a.node, $0.b.node]) == [leaf1, spine1] })
+        spec.links.remove(at: l)
+        return spec
+    }
+
+    /// With a failed link the leaves have different uplink counts: each leaf learns every
+    /// leaf's count (CONGA's feedback goes round the other leaf's uplinks), uplink numbers skip
+    /// the dead port, and no group holds it.
+    @Test func aFailedLinkLeavesTheSetupsOnlyTheRemainingUplinks() throws {
+        for program in [CONGA.name, HULA.name] {
+            var spec = try Self.failedLinkSpec()
+            for s in spec.switches { spec.nodes[s].kind = .switch(SwitchSpec(program: program)) }
+            spec.until = 1_000_000
+            let emu = try Emulator(spec)
+            if program == CONGA.name { try CONGASetup.prepare(emu, spec) } else { try HULASetup.prepare(emu, spec) }
+            let leaf1: any ControlPlane = try emu.controlPlane(switch: "leaf1")
+            let leaf2: any ControlPlane = try emu.controlPlane(switch: "leaf2")
+            let p = program == CONGA.name ? "conga" : "hula"
+            #expect(try (5...8).map { try leaf1.readRegister("\(p)_uplink", index: $0) } == [0, 1, 2, 3], "\(program)")
+            #expect(try (5...8).map { try leaf2.readRegister("\(p)_uplink", index: $0) } == [1, 2, 3, 4], "\(program)")
+            let leaf2Node = try #require(spec.node(named: "leaf2"))
+            let groups = try #require(emu.routing?.groups[leaf2Node])
+            let toLeaf1 = try #require(groups.first { $0.members.count == 3 }, "leaf 2's group to leaf 1's hosts: spine2 ... spine4")
+            #expect(toLeaf1.members.map(\.port) == [6, 7, 8])
+            let g = Int(toLeaf1.id) << 4
+            if program == CONGA.name {
+                #expect(try (0..<3).map { try leaf2.readRegister("conga_member_port", index: g | $0) } == [6, 7, 8])
+                for cp in [leaf1, leaf2] {
+                    #expect(try (1...2).map { try cp.readRegister("conga_leaf_uplinks", index: $0) } == [3, 4])
+                }
+            } else {
+                // Uplink 0 (spine1, which no longer reaches leaf 1) is no member of the group.
+                #expect(try (0..<4).map { try leaf2.readRegister("hula_member", index: g | $0) } == [0, 1, 2, 3])
+            }
+        }
+    }
+
+    /// Three elephants leave leaf 1 together over its three remaining uplinks: CONGA gives each
+    /// its own (the flowlets that start first show in the local estimate before the next one
+    /// chooses), so every uplink carries one flow's bytes. A flow's packets never leave by
+    /// the dead port.
+    @Test func congaSpreadsElephantsStartingTogetherOverTheRemainingUplinks() throws {
+        let spec = try Self.failedLinkSpec()
+        for seed in Self.seeds.prefix(4) {
+            let r = try ElephantRun.run(spec, program: CONGA.name, pairs: [("h1", "h5"), ("h2", "h6"), ("h3", "h7")], chunks: 1,
+                                        chunkBytes: 1 << 20, gap: 0, seed: seed, until: 5_000_000_000)
+            #expect(!r.finish.contains(.max), "seed \(seed)")
+            let uplinks = r.report.ports.filter { $0.node == "leaf1" && $0.peer.hasPrefix("spine") }.sorted { $0.port < $1.port }
+            #expect(uplinks.map(\.port) == [6, 7, 8])
+            let flow = Double(1 << 20)
+            for u in uplinks {
+                // One flow's payload plus headers (the overlay included), not two.
+                #expect(Double(u.txBytes) > flow && Double(u.txBytes) < 1.1 * flow, "seed \(seed): uplink port \(u.port) sent \(u.txBytes) bytes")
+            }
+        }
+    }
+
     @Test func congaRefusesFabricLinksWithoutRoomForItsHeader() throws {
         var spec = try Self.spec(slowSpineLink: false)
         for i in spec.links.indices { spec.links[i].mtu = 4096 }

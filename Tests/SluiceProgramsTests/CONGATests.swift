@@ -107,6 +107,18 @@ import SluiceTesting
         }
     }
 
+    /// `fb_lb_tag` names one of the destination leaf's uplinks (its LBTag), so the round robin
+    /// goes over that leaf's uplink count (`conga_leaf_uplinks`), not this leaf's: leaf 2 with
+    /// three uplinks (one failed) hears about 0, 1, 2, 0, ... and never about a fourth.
+    @Test func feedbackGoesRoundTheDestinationLeafsUplinks() throws {
+        let h = try SwitchHarness(CONGA.program(slots: 1024).verified(), entries: Self.leafEntries + "\nregister_write conga_leaf_uplinks 2 3")
+        for (i, tag) in [0, 1, 2, 0, 1, 2, 0].enumerated() {
+            try h.send(Self.frame(Self.toLeaf2).bytes, port: 1, timestamp: 1_000_000 + UInt64(i))
+            let o = try out(h)
+            #expect(o.bytes[34] & 1 == UInt8(tag >> 3) && o.bytes[35] >> 5 == UInt8(tag & 7), "packet \(i): fb_lb_tag \(tag)")
+        }
+    }
+
     @Test func theDestinationLeafLearnsAndRemovesTheOverlay() throws {
         let h = try leaf()
         let f = Flow(src: "10.0.2.7", dst: "10.0.1.2", proto: 17, sport: 0xC002, dport: 4791)
@@ -225,6 +237,26 @@ import SluiceTesting
     static func choice(_ metrics: [Int], start: Int) -> Int {
         let order = (0..<metrics.count).map { (start + $0) % metrics.count }
         return order.min { metrics[$0] < metrics[$1] || (metrics[$0] == metrics[$1] && order.firstIndex(of: $0)! < order.firstIndex(of: $1)!) }!
+    }
+
+    /// Four flows start at the same instant with every uplink idle and no remote metric: each
+    /// new flowlet sees the packet the one before it just sent (the local estimate compared at
+    /// 8 bits, where one 4 KB packet reads 3; at 3 bits it reads 0, like an idle port), so the
+    /// four take four different uplinks instead of four pseudo-random ones.
+    @Test func flowletsStartingTogetherTakeDifferentUplinks() throws {
+        let h = try leaf()
+        let t: UInt64 = 3_000_000
+        let flows = ECMPRouterTests.randomFlows(4, dstNet: 0x0A00_0200, seed: 11).map { Flow(src: "10.0.1.1", dst: $0.dst, proto: 17, sport: $0.sport, dport: 4791) }
+        var ports: [UInt16] = []
+        for f in flows {
+            let frame = Packet.ethernet(dst: "00:00:00:00:00:01", src: "00:00:00:00:00:99").ipv4(src: f.src, dst: f.dst)
+                .udp(sport: f.sport, dport: f.dport).payload(count: 4000)
+            try h.send(frame.bytes, port: 1, timestamp: t)
+            ports.append(try out(h).port)
+        }
+        #expect(ports.sorted() == [3, 4, 5, 6], "\(ports)")
+        // Their draws alone would have put two of them on one uplink (what a 3-bit comparison did).
+        #expect(Set(flows.map { FlowletTests.newMember($0, at: t) }).count < 4)
     }
 
     @Test func theLocalEstimateCountsAsMuchAsTheRemoteMetric() throws {

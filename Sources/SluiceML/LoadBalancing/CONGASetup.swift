@@ -4,7 +4,7 @@ import SluicePrograms
 import SluiceRuntime
 
 /// Configures `conga` switches of a two-tier topology (after the routing controller filled
-/// their routes, that is after `Emulator.init`): leaf ids, uplinks, the group members' ports,
+/// their routes, that is after `Emulator.init`): leaf ids, uplinks, every leaf's uplink count, the group members' ports,
 /// the leaf of every host, and the rate estimators' scale per port. Spines keep the default
 /// configuration (leaf 0): they only raise `ce`.
 public enum CONGASetup {
@@ -17,6 +17,10 @@ public enum CONGASetup {
             try cp.setDefault("conga_config", ActionCall("set_conga", [UInt128(leaf.id), UInt128(leaf.uplinks.count), UInt128(CONGA.defaultAge)]))
             for (u, port) in leaf.uplinks.enumerated() {
                 try cp.writeRegister("conga_uplink", index: Int(port), UInt64(u + 1))
+            }
+            // Feedback about another leaf's paths goes round its uplinks (its LBTags).
+            for other in fabric.leaves {
+                try cp.writeRegister("conga_leaf_uplinks", index: other.id, UInt64(other.uplinks.count))
             }
             for g in emulator.routing?.groups[leaf.node] ?? [] {
                 for (j, m) in g.members.enumerated() where j < 16 {
