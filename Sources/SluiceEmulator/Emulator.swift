@@ -84,7 +84,11 @@ public final class Emulator {
     @exclusivity(unchecked) var connections: [Connection] = []
     /// (source host, destination host) -> connection, used when sending starts (never per packet).
     @exclusivity(unchecked) var connectionIndex: [Int64: Int32] = [:]
-    @exclusivity(unchecked) var applications: [[any Application]]
+    /// Attached applications by id, the host each runs on, and each host's ids in attach order.
+    /// Timers and acknowledgements go to the application that asked for them (by id).
+    @exclusivity(unchecked) var apps: [any Application] = []
+    @exclusivity(unchecked) var appHost: [Int32] = []
+    @exclusivity(unchecked) var applications: [[Int32]]
     /// UDP ports bound on each host (`HostAPI.bind`): few per host, scanned per datagram.
     @exclusivity(unchecked) var bound: [[BoundPort]]
     @exclusivity(unchecked) var captures: [PcapWriter] = []
@@ -287,7 +291,10 @@ public final class Emulator {
         guard let n = spec.node(named: name), nodeRole[n] < 0 else {
             throw EmulatorError("no host named '\(name)'; hosts: \(hosts.map(\.name).joined(separator: ", "))")
         }
-        applications[Int(-nodeRole[n] - 1)].append(app)
+        let h = -nodeRole[n] - 1
+        applications[Int(h)].append(Int32(apps.count))
+        apps.append(app)
+        appHost.append(h)
     }
 
     func start() {
@@ -297,7 +304,7 @@ public final class Emulator {
             events.push(flow.start, .flowStart, target: Int32(f))
         }
         for h in applications.indices {
-            for a in applications[h] { a.start(HostAPI(emulator: self, host: Int32(h))) }
+            for a in applications[h] { apps[Int(a)].start(HostAPI(emulator: self, host: Int32(h), app: a)) }
         }
         startTraces()
         if options.sampleInterval > 0 { events.push(0, .sample, target: 0) }
@@ -337,7 +344,7 @@ public final class Emulator {
         case .flowStart: bulkStart(Int(e.target))
         case .recirculate: switchIngress(Int(e.target), packet: e.arg, port: 0, recirculated: true)
         case .sample: sample()
-        case .appTimer: appTimer(host: Int(e.target), token: Int(e.arg))
+        case .appTimer: appTimer(target: e.target, token: Int(e.arg))
         case .inject: injectFrame(trace: Int(e.target), frame: Int(e.arg))
         }
     }

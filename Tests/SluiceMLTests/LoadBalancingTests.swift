@@ -67,12 +67,18 @@ import SluiceRuntime
         for (p, t) in r.others { #expect(t < r.ecmp, "\(p)") }
     }
 
-    /// One spine link at a quarter rate: the congestion-aware schemes still finish first.
-    /// (LetFlow is left out: its flowlets form only at chunk boundaries here, DCTCP at 100 Gb/s
+    /// One spine link at a quarter rate: CONGA still finishes first (13% before ECMP).
+    /// LetFlow is left out: its flowlets form only at chunk boundaries here, DCTCP at 100 Gb/s
     /// leaves no gaps above the timeout within a chunk, so it draws uniformly, the slow path
-    /// included, for every chunk; it measured 29% slower than ECMP on this topology.)
+    /// included, for every chunk; it measured 29% slower than ECMP on this topology. HULA is
+    /// left out too: it keeps one best hop per destination ToR, and the four pairs start their
+    /// chunks within one probe period, so every chunk's flowlets follow the same hop; it
+    /// measured 4% slower than ECMP (per seed 3081, 2292, 4472, 2292, 2702, 2292 us against
+    /// 2277, 2584, 3652, 2825, 2279, 2825). Until the emulator gave each application only its
+    /// own timers, HULA's probe agent on h1 fired h1's chunk timer every 10 us and h1's pair
+    /// skipped its gaps, which had made HULA look 5% faster here.
     @Test func congestionAwareSchemesAvoidASlowSpineLink() throws {
-        let r = try Self.compare([CONGA.name, HULA.name], slowSpineLink: true)
+        let r = try Self.compare([CONGA.name], slowSpineLink: true)
         for (p, t) in r.others { #expect(t < r.ecmp, "\(p)") }
     }
 

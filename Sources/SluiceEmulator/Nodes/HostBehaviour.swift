@@ -68,7 +68,7 @@ extension Emulator {
             for x in bound[h] where x.port == port {
                 let from = UDPEndpoint(mac: HostStack.getMAC(b + 6), ip: HostStack.get32(ip + 12), port: HostStack.get16(udp))
                 x.receiver.received(datagram: UnsafeRawBufferPointer(start: payload, count: max(0, payloadLen)),
-                                    from: from, ce: ce, HostAPI(emulator: self, host: Int32(h)))
+                                    from: from, ce: ce, HostAPI(emulator: self, host: Int32(h), app: x.app))
                 return
             }
         }
@@ -109,11 +109,11 @@ extension Emulator {
         return c
     }
 
-    func sendMessage(from: Int32, to: Int32, bytes: Int, tag: UInt64, flow: Int32, attachment: AnyObject? = nil) {
+    func sendMessage(from: Int32, to: Int32, bytes: Int, tag: UInt64, flow: Int32, attachment: AnyObject? = nil, app: Int32 = -1) {
         let c = connection(from: from, to: to)
         c.sendLimit += UInt64(max(bytes, 1))
         c.messages.append(Connection.Message(end: c.sendLimit, bytes: bytes, tag: tag, queuedAt: now, flow: flow,
-                                             attachment: attachment))
+                                             attachment: attachment, app: app))
         transmit(c)
     }
 
@@ -260,8 +260,13 @@ extension Emulator {
                     if m.flow >= 0 {
                         flowResults[Int(m.flow)].retransmittedBytes = c.retransmittedBytes
                     } else {
-                        let api = HostAPI(emulator: self, host: c.src)
-                        for a in applications[Int(c.src)] { a.acknowledged(tag: m.tag, api) }
+                        // The application that sent it; every one on the host for a message
+                        // sent through a HostAPI that belongs to none.
+                        if m.app >= 0 {
+                            apps[Int(m.app)].acknowledged(tag: m.tag, HostAPI(emulator: self, host: c.src, app: m.app))
+                        } else {
+                            for a in applications[Int(c.src)] { apps[Int(a)].acknowledged(tag: m.tag, HostAPI(emulator: self, host: c.src, app: a)) }
+                        }
                     }
                 }
                 c.rtoDeadline = c.hasUnacked ? now + c.rto : .max
@@ -298,14 +303,19 @@ extension Emulator {
             flowResults[Int(m.flow)].completed = now
             return
         }
-        let api = HostAPI(emulator: self, host: c.dst)
         let msg = ReceivedMessage(from: Int(c.src), bytes: m.bytes, tag: m.tag, sentAt: m.queuedAt, receivedAt: now,
                                   attachment: m.attachment)
-        for a in applications[Int(c.dst)] { a.received(msg, api) }
+        for a in applications[Int(c.dst)] { apps[Int(a)].received(msg, HostAPI(emulator: self, host: c.dst, app: a)) }
     }
 
-    func appTimer(host: Int, token: Int) {
-        let api = HostAPI(emulator: self, host: Int32(host))
-        for a in applications[host] { a.timer(token, api) }
+    /// `target`: the application that set the timer, or -(host + 1) for a timer set through a
+    /// HostAPI that belongs to no application (every application on that host gets it).
+    func appTimer(target: Int32, token: Int) {
+        if target >= 0 {
+            apps[Int(target)].timer(token, HostAPI(emulator: self, host: appHost[Int(target)], app: target))
+        } else {
+            let host = Int(-target - 1)
+            for a in applications[host] { apps[Int(a)].timer(token, HostAPI(emulator: self, host: Int32(host), app: a)) }
+        }
     }
 }

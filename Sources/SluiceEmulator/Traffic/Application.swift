@@ -5,9 +5,10 @@ public protocol Application: AnyObject {
     func start(_ host: HostAPI)
     /// A whole message from `from` (a host index) arrived here.
     func received(_ message: ReceivedMessage, _ host: HostAPI)
-    /// Every byte of a message this host sent was acknowledged.
+    /// Every byte of a message this application sent was acknowledged.
     func acknowledged(tag: UInt64, _ host: HostAPI)
-    /// A timer set with `HostAPI.setTimer` fired.
+    /// A timer this application set with `HostAPI.setTimer` fired (another application on
+    /// the same host never sees it, whatever its token).
     func timer(_ token: Int, _ host: HostAPI)
 }
 
@@ -27,12 +28,16 @@ public struct ReceivedMessage: @unchecked Sendable {
     public var attachment: AnyObject? = nil
 }
 
-/// What an application can do on its host.
+/// What an application can do on its host. Each application gets its own: the timers it sets
+/// and the messages it sends come back to it alone; a message that arrives goes to every
+/// application on the receiving host.
 public struct HostAPI {
     unowned let emulator: Emulator
     let hostIndex: Int32
+    /// The application this belongs to (its attach order over the run), or -1.
+    let app: Int32
 
-    init(emulator: Emulator, host: Int32) { self.emulator = emulator; self.hostIndex = host }
+    init(emulator: Emulator, host: Int32, app: Int32 = -1) { self.emulator = emulator; self.hostIndex = host; self.app = app }
 
     public var now: Int64 { emulator.now }
     public var host: Int { Int(hostIndex) }
@@ -43,7 +48,7 @@ public struct HostAPI {
 
     /// Send `bytes` reliably to host `to`; `tag` comes back in `received` and `acknowledged`.
     public func send(to: Int, bytes: Int, tag: UInt64) {
-        emulator.sendMessage(from: hostIndex, to: Int32(to), bytes: bytes, tag: tag, flow: -1)
+        emulator.sendMessage(from: hostIndex, to: Int32(to), bytes: bytes, tag: tag, flow: -1, app: app)
     }
 
     /// Send `bytes` reliably to host `to` with `attachment` riding along: the transport's
@@ -51,11 +56,12 @@ public struct HostAPI {
     /// the receiver this way (like ns-3's packet tags). The timing is that of `bytes` bytes;
     /// the receiver gets the object in `ReceivedMessage.attachment` when the last byte arrives.
     public func send(to: Int, bytes: Int, tag: UInt64, attachment: AnyObject?) {
-        emulator.sendMessage(from: hostIndex, to: Int32(to), bytes: bytes, tag: tag, flow: -1, attachment: attachment)
+        emulator.sendMessage(from: hostIndex, to: Int32(to), bytes: bytes, tag: tag, flow: -1, attachment: attachment, app: app)
     }
 
     /// Call `timer(token)` after `delay` picoseconds.
     public func setTimer(after delay: Int64, token: Int) {
-        emulator.events.push(emulator.now + max(0, delay), .appTimer, target: hostIndex, arg: Int32(truncatingIfNeeded: token))
+        emulator.events.push(emulator.now + max(0, delay), .appTimer, target: app >= 0 ? app : -(hostIndex + 1),
+                             arg: Int32(truncatingIfNeeded: token))
     }
 }

@@ -19,6 +19,9 @@ public protocol DatagramReceiver: AnyObject {
 struct BoundPort {
     var port: UInt16
     var receiver: any DatagramReceiver
+    /// The application whose HostAPI bound the port: the receiver's calls get its HostAPI, so
+    /// timers it sets come back to that application.
+    var app: Int32
 }
 
 extension HostAPI {
@@ -40,7 +43,7 @@ extension HostAPI {
     /// Deliver datagrams arriving for UDP `port` to `receiver` (before `run`, or from a call).
     public func bind(port: UInt16, _ receiver: any DatagramReceiver) {
         emulator.bound[Int(hostIndex)].removeAll { $0.port == port }
-        emulator.bound[Int(hostIndex)].append(BoundPort(port: port, receiver: receiver))
+        emulator.bound[Int(hostIndex)].append(BoundPort(port: port, receiver: receiver, app: app))
     }
 
     /// Send one UDP datagram of `length` payload bytes, written by `fill`, from `port` to

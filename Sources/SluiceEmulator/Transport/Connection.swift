@@ -75,6 +75,8 @@ final class Connection {
         var flow: Int32
         /// What the application sent along (`HostAPI.send(...attachment:)`), until delivered.
         var attachment: AnyObject? = nil
+        /// The application that sent it (its acknowledgement goes there), or -1.
+        var app: Int32 = -1
     }
 
     /// UDP source port of its packets: 0xC000 | 14 bits (the queue pair's, as RoCEv2).

@@ -18,9 +18,11 @@ public enum ElephantRun {
 
     /// Runs `spec` with every switch running `program` (its setup applied for `conga` and
     /// `hula`), `seed` for the emulator and the transport's source ports. `until` bounds the
-    /// run (HULA's probes stop there); unfinished pairs report `Int64.max`.
+    /// run (HULA's probes stop there); unfinished pairs report `Int64.max`. With
+    /// `pcapDirectory`, the links marked `capture` in `spec` (every link when none is) are
+    /// written there, one pcap each.
     public static func run(_ spec: TopologySpec, program: String, pairs: [(String, String)], chunks: Int, chunkBytes: Int,
-                           gap: Int64, seed: UInt64, until: Int64) throws -> Result {
+                           gap: Int64, seed: UInt64, until: Int64, pcapDirectory: String? = nil) throws -> Result {
         var spec = spec
         for s in spec.switches {
             guard case .switch(var sw) = spec.nodes[s].kind else { continue }
@@ -31,6 +33,7 @@ public enum ElephantRun {
         var o = EmulatorOptions()
         o.seed = seed
         o.sourcePortSeed = seed
+        o.pcapDirectory = pcapDirectory
         let emu = try Emulator(spec, options: o)
         switch program {
         case CONGA.name: try CONGASetup.prepare(emu, spec)

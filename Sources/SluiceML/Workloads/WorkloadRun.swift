@@ -127,7 +127,9 @@ public final class WorkloadRun {
         case .aggregate(let bytes):
             let port = aggregation[rank]!
             port.worker.allReduce(zeroBuffers[rank][bytes]!) { [unowned self] _ in
-                self.finish(i, port.api!, at: Int32(rank))
+                // The rank's own HostAPI, not the port's: the timers of the operations this
+                // starts must come back to the rank's application.
+                self.finish(i, self.apps[rank].api!, at: Int32(rank))
             }
         }
     }
@@ -219,9 +221,12 @@ final class RankApplication: Application {
     unowned let run: WorkloadRun
     let rank: Int
 
+    /// This application's HostAPI (from `start`).
+    var api: HostAPI?
+
     init(run: WorkloadRun, rank: Int) { self.run = run; self.rank = rank }
 
-    func start(_ host: HostAPI) { run.start(rank: rank, host) }
+    func start(_ host: HostAPI) { api = host; run.start(rank: rank, host) }
     func received(_ message: ReceivedMessage, _ host: HostAPI) {
         guard message.tag >> WorkloadRun.tagShift == run.tagBase >> WorkloadRun.tagShift else { return }
         run.received(message.tag, host, rank: rank)
@@ -231,8 +236,8 @@ final class RankApplication: Application {
         run.acknowledged(tag, host, rank: rank)
     }
     func timer(_ token: Int, _ host: HostAPI) {
-        // Timers of other applications on this host reach every application: only ours are
-        // compute operations of this rank still running.
+        // Only this application's timers come here; still check that the token is a compute
+        // operation of this rank that is running.
         let token = token - WorkloadRun.timerBase
         guard token >= 0, token < run.graph.ops.count, run.graph.ops[token].rank == Int32(rank),
               run.started[token] >= 0, run.ended[token] < 0, case .compute = run.graph.ops[token].kind else { return }
