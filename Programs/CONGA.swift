@@ -31,9 +31,10 @@ import SluiceIR
 ///
 /// Aging: a path nobody uses gets no `ce`, so its entries would keep the last (congested) value
 /// and the path would never be tried again. So entries age: one not updated for
-/// `age` ns counts as 0, both when it is fed back and when it is compared. The default, 2 ms,
-/// is a few flowlet lifetimes: long enough not to send flowlets back onto a congested path
-/// every few hundred microseconds, short enough to notice that it recovered.
+/// `age` ns counts as 0, both when it is fed back and when it is compared. The default, 100 us
+/// (one flowlet timeout): a path in use is refreshed by its own packets far more often, so an
+/// entry that old describes a path nobody has sent on for a flowlet gap, and the next flowlet
+/// may try it again. A longer age keeps flowlets off a path for longer after it drained.
 ///
 /// Choosing: a group route at a leaf to a host of another leaf picks, for a new flowlet
 /// (`FlowletParts`, default timeout 100 us), the member `i < count` of the route's group with
@@ -52,7 +53,7 @@ import SluiceIR
 ///
 ///     conga_config  no keys: default action    set_conga(leaf: 12, uplinks: 8, age: 48)
 ///                   leaf 0: a spine; uplinks: the feedback's round robin for a leaf without a
-///                   `conga_leaf_uplinks` count; age: ns (default 2 ms)
+///                   `conga_leaf_uplinks` count; age: ns (default 100 us)
 ///     conga_leaf    hdr.ipv4.dstAddr: lpm      set_dst_leaf(leaf: 12)
 ///     flowlet_config, dre_config                as in `FlowletParts`, `RateEstimator`
 ///     ipv4_lpm, ecmp_nhop, switch_mac           as in ecmp-router
@@ -67,7 +68,7 @@ public enum CONGA {
 
     /// The IP protocol of a packet carrying the shim.
     public static let ipProtocol: UInt64 = 253
-    /// 2 ms: a metric not refreshed for this long counts as 0 (see Aging).
+    /// 100 us: a metric not refreshed for this long counts as 0 (see Aging).
     public static let defaultAge: UInt64 = 100_000
 
     /// Bytes the overlay adds between leaves.

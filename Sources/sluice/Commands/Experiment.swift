@@ -27,7 +27,7 @@ struct Experiment: ParsableCommand {
             quick look. Run a release build (swift run -c release sluice experiment ...).
             """)
 
-    @Argument(help: "The experiment: \(Experiments.all.map(\.name).joined(separator: ", ")), lb-ecmp-collisions, int-incast.")
+    @Argument(help: "The experiment: \(Experiments.all.map(\.name).joined(separator: ", ")), lb, lb-ecmp-collisions, int-incast.")
     var name: String
 
     @Option(help: "Write report.json, rows.csv, plots and index.html here.")
