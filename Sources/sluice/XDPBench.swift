@@ -142,29 +142,41 @@ struct XDPBenchCommand: ParsableCommand {
             guard s.status == 0, let mpps = jsonNumber(s.out, "mpps"), let secs = jsonNumber(s.out, "elapsed_s") else { throw CLIError("sluice send failed: \(s.err)\(s.out)") }
             return (mpps, secs)
         }
-        var sender: [Double] = [], xdpFwd: [Double] = [], pcapFwd: [Double] = []
+        // Threaded NAPI on the interface the XDP program runs on (see `NAPIThreads`).
+        func napiThreads(_ on: Bool) throws {
+            let r = try lab.exec(lab.switchNS, ["/bin/sh", "-c", "echo \(on ? 1 : 0) > /sys/class/net/\(lab.switchIf[0])/threaded"])
+            if r.status != 0 { throw CLIError("cannot turn NAPI threads \(on ? "on" : "off") on \(lab.switchIf[0]): \(r.err)") }
+        }
+        // Index 0: NAPI in softirq (the kernel's default), 1: NAPI in threads.
+        var sender: [[Double]] = [[], []], xdpFwd: [[Double]] = [[], []], pcapFwd: [Double] = []
         for r in 1...`repeat` {
-            try checkStop()
-            progress("sender ceiling: run \(r)/\(`repeat`)")
-            try lab.ip(["-n", lab.switchNS, "link", "set", lab.switchIf[0], "xdpdrv", "obj", drop, "sec", "xdp"])
-            sender.append(try send().mpps)
-            try lab.ip(["-n", lab.switchNS, "link", "set", lab.switchIf[0], "xdpdrv", "off"])
+            for threaded in [false, true] {
+                let mode = threaded ? "threaded NAPI" : "softirq NAPI"
+                try checkStop()
+                progress("sender ceiling, \(mode): run \(r)/\(`repeat`)")
+                try lab.ip(["-n", lab.switchNS, "link", "set", lab.switchIf[0], "xdpdrv", "obj", drop, "sec", "xdp"])
+                if threaded { try napiThreads(true) }
+                sender[threaded ? 1 : 0].append(try send().mpps)
+                if threaded { try napiThreads(false) }
+                try lab.ip(["-n", lab.switchNS, "link", "set", lab.switchIf[0], "xdpdrv", "off"])
 
-            try checkStop()
-            progress("xdp router: run \(r)/\(`repeat`)")
-            let sw = try ChildProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--backend", "xdp", "--mode", "native",
-                                                  "--program", "ipv4-router", "--entries", entries,
-                                                  "--port", "1=\(lab.switchIf[0])", "--port", "2=\(lab.switchIf[1])", "--json"])
-            defer { sw.terminate() }
-            guard sw.waitForError(containing: "attached at XDP", seconds: 60) else {
-                throw CLIError("sluice attach --backend xdp did not attach: \(sw.errorText)")
+                try checkStop()
+                progress("xdp router, \(mode): run \(r)/\(`repeat`)")
+                let sw = try ChildProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--backend", "xdp", "--mode", "native",
+                                                      "--program", "ipv4-router", "--entries", entries,
+                                                      "--port", "1=\(lab.switchIf[0])", "--port", "2=\(lab.switchIf[1])", "--json"]
+                                          + (threaded ? ["--threaded-napi"] : []))
+                defer { sw.terminate() }
+                guard sw.waitForError(containing: "attached at XDP", seconds: 60) else {
+                    throw CLIError("sluice attach --backend xdp did not attach: \(sw.errorText)")
+                }
+                let s = try send()
+                usleep(200_000)
+                sw.signal(SIGINT)
+                _ = sw.wait(seconds: 30)
+                guard let forwarded = jsonNumber(sw.outputText, "forwarded") else { throw CLIError("attach --backend xdp printed no outcomes: \(sw.errorText)\(sw.outputText)") }
+                xdpFwd[threaded ? 1 : 0].append(forwarded / s.seconds / 1e6)
             }
-            let s = try send()
-            usleep(200_000)
-            sw.signal(SIGINT)
-            _ = sw.wait(seconds: 30)
-            guard let forwarded = jsonNumber(sw.outputText, "forwarded") else { throw CLIError("attach --backend xdp printed no outcomes: \(sw.errorText)\(sw.outputText)") }
-            xdpFwd.append(forwarded / s.seconds / 1e6)
 
             try checkStop()
             progress("pcap router: run \(r)/\(`repeat`)")
@@ -180,24 +192,30 @@ struct XDPBenchCommand: ParsableCommand {
             pcapFwd.append(f2 / s2.seconds / 1e6)
         }
         // (c) aggregation through the socket aggregator.
-        var socketAgg: [Double] = [], xdpAgg: [Double] = []
+        var socketAgg: [Double] = [], xdpAgg: [[Double]] = [[], []]
         for r in 1...`repeat` {
             try checkStop()
             progress("socket aggregation: run \(r)/\(`repeat`)")
             socketAgg.append(try aggregationRun(me))
-            try checkStop()
-            progress("XDP aggregation: run \(r)/\(`repeat`)")
-            xdpAgg.append(try xdpAggregationRun(me))
+            for threaded in [false, true] {
+                try checkStop()
+                progress("XDP aggregation, \(threaded ? "threaded" : "softirq") NAPI: run \(r)/\(`repeat`)")
+                xdpAgg[threaded ? 1 : 0].append(try xdpAggregationRun(me, threadedNAPI: threaded))
+            }
         }
         progress("")
         if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
         let fields: [(String, String)] = [
             ("xdp_router_testrun_mpps", f3(xdpTestrun)), ("runtime_router_mpps", f3(runtimeMpps)),
             ("testrun_ratio", f3(xdpTestrun / runtimeMpps)),
-            ("sender_mpps", f3(median(sender))), ("xdp_router_mpps", f3(median(xdpFwd))), ("pcap_router_mpps", f3(median(pcapFwd))),
-            ("router_ratio", f3(median(xdpFwd) / median(pcapFwd))), ("xdp_share_of_sender", f3(median(xdpFwd) / median(sender))),
-            ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", f3(median(xdpAgg))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
-            ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))),
+            ("napi", "\"threaded\""),
+            ("sender_mpps", f3(median(sender[1]))), ("xdp_router_mpps", f3(median(xdpFwd[1]))), ("pcap_router_mpps", f3(median(pcapFwd))),
+            ("router_ratio", f3(median(xdpFwd[1]) / median(pcapFwd))), ("xdp_share_of_sender", f3(median(xdpFwd[1]) / median(sender[1]))),
+            ("sender_softirq_mpps", f3(median(sender[0]))), ("xdp_router_softirq_mpps", f3(median(xdpFwd[0]))),
+            ("router_ratio_softirq", f3(median(xdpFwd[0]) / median(pcapFwd))), ("xdp_share_of_sender_softirq", f3(median(xdpFwd[0]) / median(sender[0]))),
+            ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", f3(median(xdpAgg[1]))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
+            ("agg_ratio", f3(median(xdpAgg[1]) / median(socketAgg))),
+            ("xdp_agg_softirq_elements_per_s", f3(median(xdpAgg[0]))), ("agg_ratio_softirq", f3(median(xdpAgg[0]) / median(socketAgg))),
             ("packets", "\(packets)"), ("repeat", "\(`repeat`)"), ("routes", "\(routes)"),
         ]
         if json {
@@ -212,7 +230,7 @@ struct XDPBenchCommand: ParsableCommand {
     /// Four workers in namespaces of their own, their veths' other ends in this namespace with
     /// `switchml` attached at XDP (native; the workers' ends run a pass program so redirected
     /// copies are received): elements per second of the slowest worker.
-    func xdpAggregationRun(_ me: String) throws -> Double {
+    func xdpAggregationRun(_ me: String, threadedNAPI: Bool) throws -> Double {
         let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
         let tag = "sbx\(getpid() % 10_000)", n = 4
         let workers = (0..<n).map { "\(tag)w\($0)" }
@@ -259,6 +277,10 @@ struct XDPBenchCommand: ParsableCommand {
             for i in 0..<n { _ = try xdp.attach(interface: "\(tag)s\(i)", port: UInt16(i + 1), mode: .native) }
         } catch { throw CLIError("\(error)") }
         defer { xdp.detachAll() }
+        if threadedNAPI {
+            do { for i in 0..<n { try NAPIThreads.set("\(tag)s\(i)", threaded: true) } } catch { throw CLIError("\(error)") }
+        }
+        defer { if threadedNAPI { for i in 0..<n { _ = try? NAPIThreads.set("\(tag)s\(i)", threaded: false) } } }
         let runs = try (0..<n).map { w in
             try ChildProcess(ip, ["netns", "exec", workers[w], me, "allreduce", "--transport", "udp", "--aggregator", "10.255.255.1",
                                   "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--json"])
