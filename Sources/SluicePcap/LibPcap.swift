@@ -270,7 +270,40 @@ public final class Injector {
         self.interface = interface
     }
 
-    deinit { pcap_close(handle) }
+    deinit {
+        pcap_close(handle)
+        frames.deallocate()
+        lengths.deallocate()
+    }
+
+    /// Most frames `injectBatch` takes at once.
+    public static let batchLimit = 64
+    /// The batch's frame pointers and lengths, made once.
+    let frames = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: Injector.batchLimit)
+    let lengths = UnsafeMutablePointer<Int>.allocate(capacity: Injector.batchLimit)
+
+    /// Sends up to `batchLimit` frames (`frame(i)` for `i` in `0..<count`) with one
+    /// `sendmmsg` on the handle's packet socket: what `pcap_inject` does per frame (a `send`
+    /// on the socket bound to the interface), one system call for all of them. Returns how
+    /// many the kernel took (from the first, in order) and, when that is fewer than `count`,
+    /// the `errno` that stopped it at the next one (ENOBUFS: the queue is full, try again).
+    @inline(__always)
+    public func injectBatch(count: Int, _ frame: (Int) -> (UnsafeRawPointer, Int)) -> (sent: Int, error: Int32) {
+        let n = min(count, Injector.batchLimit)
+        for i in 0..<n {
+            let (p, len) = frame(i)
+            frames[i] = p
+            lengths[i] = len
+        }
+        let fd = pcap_fileno(handle)
+        let r = Int(sluice_send_batch(fd, frames, lengths, UInt32(n)))
+        if r < 0 { let e = errno; return (0, e == 0 ? EIO : e) }
+        if r == n { return (n, 0) }
+        // The kernel stopped early; the next frame's own send says why.
+        if send(fd, frames[r], lengths[r], 0) >= 0 { return (r + 1, 0) }
+        let e = errno
+        return (r, e == 0 ? EIO : e)
+    }
 
     /// Sends one frame. Returns 0, or the `errno` of the failed send (ENOBUFS when the
     /// interface's queue is full: try again).

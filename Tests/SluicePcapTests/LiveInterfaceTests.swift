@@ -40,6 +40,31 @@ struct LiveInterfaceTests {
         #expect(abs(Double(got[0].timestamp) / 1e9 - Date().timeIntervalSince1970) < 60)
     }
 
+    /// Top speed sends 64 frames a system call (`sendmmsg`): a frame the interface refuses
+    /// (longer than its MTU) in the middle of a batch is one failure, named by its number, and
+    /// every frame around it still arrives, in order.
+    @Test func aRefusedFrameInABatchFailsAloneAndTheRestArriveInOrder() throws {
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("refused")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var frames = testFrames(200)
+        var big = frames[70]
+        big += [UInt8](repeating: 0xAB, count: 3000)        // 1500-byte MTU: EMSGSIZE
+        frames.insert(big, at: 70)
+        let input = try traceFile(dir, frames)
+        let output = dir + "/captured.pcap"
+        let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "200", "-w", output], ready: Self.ready)
+        defer { capture.terminate() }
+        let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--topspeed")
+        #expect(send.status == 0, "send: \(send.err)")
+        #expect(send.out.contains("sent 200 packets") && send.out.contains("; 1 failures"), "\(send.out)")
+        #expect(send.out.contains("first failure: packet 71: Message too long"), "\(send.out)")
+        #expect(capture.wait(seconds: 20) == 0, "capture: \(capture.errorText)")
+        frames.remove(at: 70)
+        #expect(try PcapFileReader.readAll(path: output).map(\.bytes) == frames)
+    }
+
     @Test func sigintStopsTheCaptureWithEveryPacketWritten() throws {
         let lab = try VethLab()
         defer { lab.remove() }

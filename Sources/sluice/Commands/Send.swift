@@ -11,7 +11,9 @@ struct Send: ParsableCommand {
             --multiplier, at a fixed --pps or --mbps, or at --topspeed. The file is read into memory \
             once before the first packet goes out. --loop repeats it. Ctrl-C stops early. Prints \
             packets, bytes, elapsed time, rate (packets/s and Mbps) and failures. Frames are sent as \
-            captured: frames cut by the capture's snaplen go out cut. Examples:
+            captured: frames cut by the capture's snaplen go out cut. --topspeed hands the kernel up \
+            to 64 frames a system call (sendmmsg); a frame it refuses counts as one failure and the \
+            rest still go. Examples:
               sluice send trace.pcap -i veth0
               sluice send trace.pcapng -i veth0 --multiplier 10
               sluice send trace.pcap -i veth0 --pps 100000 --loop 5
