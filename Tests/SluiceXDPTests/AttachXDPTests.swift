@@ -74,8 +74,12 @@ final class RouterLab {
 /// runtime's output for what h1 sent, byte for byte; nothing stays attached afterwards.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and attaches XDP programs (CI runs as root)"))
 struct AttachXDPTests {
-    @Test(arguments: ["generic", "native"])
-    func routerForwardsBetweenNamespacesAndDetaches(_ mode: String) throws {
+    /// `native-threaded`: native mode with `--threaded-napi` (the ports poll in kernel threads
+    /// while attached, and go back to softirq polling at exit).
+    @Test(arguments: ["generic", "native", "native-threaded"])
+    func routerForwardsBetweenNamespacesAndDetaches(_ variant: String) throws {
+        let threaded = variant == "native-threaded"
+        let mode = threaded ? "native" : variant
         let lab = try RouterLab()
         defer { lab.remove() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-xdp-attach-\(lab.tag)").path
@@ -109,7 +113,8 @@ struct AttachXDPTests {
         }
         let attach = try ChildProcess("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--backend", "xdp", "--mode", mode,
                                                        "--program", "ipv4-router", "--entries", dir + "/routes.txt",
-                                                       "--port", "1=\(lab.sa)", "--port", "2=\(lab.sb)", "--duration", "5", "--json"])
+                                                       "--port", "1=\(lab.sa)", "--port", "2=\(lab.sb)", "--duration", "5", "--json"]
+                                       + (threaded ? ["--threaded-napi"] : []))
         defer { attach.terminate() }
         let capture = try ChildProcess("/usr/sbin/ip", ["netns", "exec", lab.h2, sluiceBinary, "capture", "-i", lab.b, "-c", "\(expected.count)",
                                                         "--duration", "4", "-w", dir + "/out.pcap"])
@@ -119,6 +124,13 @@ struct AttachXDPTests {
         for _ in 0..<100 where !attached { usleep(50_000); attached = (try? lab.xdpAttached(lab.sw, lab.sa)) ?? false }
         #expect(attached, "the program never appeared on \(lab.sa)")
         usleep(500_000)
+        func napiThreaded(_ i: String) throws -> String {
+            try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, "cat", "/sys/class/net/\(i)/threaded"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if threaded {
+            #expect(try napiThreaded(lab.sa) == "1" && napiThreaded(lab.sb) == "1", "\(attach.errorText)")
+            #expect(attach.errorText.contains("NAPI in threads"), "\(attach.errorText)")
+        }
         try sh("/usr/sbin/ip", ["netns", "exec", lab.h1, sluiceBinary, "send", dir + "/in.pcap", "-i", lab.a])
         #expect(capture.wait(seconds: 10) == 0, "\(capture.errorText)")
         let status = attach.wait(seconds: 15)
@@ -129,6 +141,21 @@ struct AttachXDPTests {
         let got = try PcapFileReader.readAll(path: dir + "/out.pcap").map(\.bytes)
         #expect(got == expected, "h2 captured \(got.count) frames; the runtime sent \(expected.count)")
         #expect(try !lab.xdpAttached(lab.sw, lab.sa) && !lab.xdpAttached(lab.sw, lab.sb), "an XDP program stayed attached")
+        #expect(try napiThreaded(lab.sa) == "0" && napiThreaded(lab.sb) == "0", "NAPI threads were not put back")
+    }
+
+    /// --threaded-napi is for the XDP backend; on an interface without NAPI (a veth with the
+    /// program attached in generic mode) it fails, names the interface, and leaves nothing
+    /// attached.
+    @Test func threadedNAPIErrorsNameTheProblem() throws {
+        let bad = try ChildProcess.run(sluiceBinary, ["attach", "--program", "ipv4-router", "--port", "1=lo", "--threaded-napi"])
+        #expect(bad.status != 0 && bad.err.contains("--threaded-napi needs --backend xdp"), "\(bad.err)")
+        let lab = try RouterLab()
+        defer { lab.remove() }
+        let r = try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--backend", "xdp", "--mode", "generic",
+                                                      "--program", "ipv4-router", "--port", "1=\(lab.sa)", "--duration", "1", "--threaded-napi"])
+        #expect(r.status != 0 && r.err.contains("--threaded-napi") && r.err.contains(lab.sa), "\(r.err)")
+        #expect(try !lab.xdpAttached(lab.sw, lab.sa), "left attached after the error")
     }
 }
 
