@@ -73,6 +73,16 @@ public enum Sender {
         var nextProgress = start + 500_000_000
         var scheduledSoFar: Int64 = 0       // pps and Mbps pacing continue across loops
         var bitsSoFar: Double = 0
+        /// Every 16,384 packets: the progress report, at most every 0.5 s.
+        func tick() {
+            guard let progress else { return }
+            let now = monotonicNanoseconds()
+            if now >= nextProgress {
+                nextProgress = now + 500_000_000
+                report.elapsedNanoseconds = now - start
+                progress(report)
+            }
+        }
         trace.bytes.withUnsafeBytes { arena in
             trace.offsets.withUnsafeBufferPointer { offsets in
                 trace.lengths.withUnsafeBufferPointer { lengths in
@@ -106,14 +116,7 @@ public enum Sender {
                                             attempts = 0
                                         }
                                     }
-                                    if let progress, before >> 14 != i >> 14 {
-                                        let now = monotonicNanoseconds()
-                                        if now >= nextProgress {
-                                            nextProgress = now + 500_000_000
-                                            report.elapsedNanoseconds = now - start
-                                            progress(report)
-                                        }
-                                    }
+                                    if before >> 14 != i >> 14 { tick() }
                                 }
                                 report.loopsCompleted += 1
                                 continue loop
@@ -153,14 +156,7 @@ public enum Sender {
                                 }
                                 scheduledSoFar += 1
                                 bitsSoFar += Double(length * 8)
-                                if let progress, i & 0x3fff == 0 {
-                                    let now = monotonicNanoseconds()
-                                    if now >= nextProgress {
-                                        nextProgress = now + 500_000_000
-                                        report.elapsedNanoseconds = now - start
-                                        progress(report)
-                                    }
-                                }
+                                if i & 0x3fff == 0 { tick() }
                             }
                             report.loopsCompleted += 1
                         }

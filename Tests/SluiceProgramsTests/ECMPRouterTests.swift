@@ -11,20 +11,7 @@ import SluiceTesting
     static let switchMAC: MACAddress = "02:00:00:00:0a:01"
 
     /// Group 1 (4 members) sends member i out of port 10 + i, group 2 (3 members) out of 20 + i.
-    static let entries = """
-        table_set_default switch_mac set_switch_mac 02:00:00:00:0a:01
-        table_add ipv4_lpm forward 10.0.1.1/32 => 1 08:00:00:00:01:11
-        table_add ipv4_lpm ecmp 10.0.2.0/24 => 1 4
-        table_add ipv4_lpm ecmp 10.0.3.0/24 => 2 3
-        table_add ipv4_lpm ecmp 10.0.4.0/24 => 3 0
-        table_add ecmp_nhop forward 1 0 => 10 08:00:00:00:0a:00
-        table_add ecmp_nhop forward 1 1 => 11 08:00:00:00:0a:01
-        table_add ecmp_nhop forward 1 2 => 12 08:00:00:00:0a:02
-        table_add ecmp_nhop forward 1 3 => 13 08:00:00:00:0a:03
-        table_add ecmp_nhop forward 2 0 => 20 08:00:00:00:0b:00
-        table_add ecmp_nhop forward 2 1 => 21 08:00:00:00:0b:01
-        table_add ecmp_nhop forward 2 2 => 22 08:00:00:00:0b:02
-        """
+    static let entries = Fixtures.ecmpGroups + "table_add ipv4_lpm forward 10.0.1.1/32 => 1 08:00:00:00:01:11\n"
 
     func harness() throws -> SwitchHarness {
         try SwitchHarness(ECMPRouter.program().verified(), entries: Self.entries)

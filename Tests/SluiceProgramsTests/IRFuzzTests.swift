@@ -875,38 +875,6 @@ enum IRFuzzPrograms {
     }
 
     /// A stack-heavy parser loop with pushes and pops in an action, a single key-less table and
-    /// no egress.
-    static func stacks() -> Program {
-        Program(
-            name: "stacks",
-            headerTypes: [HeaderType("tag_t", fields: [.init("value", 15), .init("last", 1)]),
-                          HeaderType("pad_t", fields: [.init("x", 8)])],
-            headers: [HeaderInstance("tags", type: "tag_t", stackSize: 4), HeaderInstance("pad", type: "pad_t")],
-            metadata: [.init("n", 8)],
-            parser: Parser(states: [
-                ParserState("start", statements: [.extract("tags", index: .next),
-                                                  .assign(.meta("n"), .binary(.add, .field(.meta("n")), .int(1)))],
-                            transition: .select([.field(.header("tags", field: "last", index: .last))],
-                                                [SelectCase([.value(0)], next: "start"), SelectCase([.value(1)], next: "pad")])),
-                ParserState("pad", statements: [.extract("pad")], transition: .accept),
-            ]),
-            actions: [
-                Action("shift", params: [.init("n", 8)], body: [
-                    .popFront("tags", count: 1),
-                    .pushFront("tags", count: 2),
-                    .setValid("tags", index: .at(1)),
-                    .assign(.header("tags", field: "value", index: .at(1)), .cast(.param("n"), width: 15)),
-                    .assign(.standard(.egressSpec), .bits(1, 9)),
-                ]),
-                Action("nop", body: []),
-            ],
-            tables: [Table("t", keys: [], actions: ["shift", "nop"], defaultAction: ActionCall("shift", [9]), size: 1)],
-            ingress: [
-                .apply("t"),
-                .ifElse(.binary(.gt, .field(.meta("n")), .int(3)), then: [.setInvalid("tags", index: .last)], else: []),
-            ],
-            deparser: Deparser(emit: ["tags", "pad"]),
-            onParserReject: .drop
-        )
-    }
+    /// no egress (shared with the XDP stack conformance tests).
+    static func stacks() -> Program { Fixtures.stackTags(name: "stacks") }
 }

@@ -23,21 +23,8 @@ struct Subject: CustomStringConvertible, Sendable {
 /// lost a member and gained one (`NextHopGroups.resilient`, 10.3.128.0/17). The behaviour packets
 /// go to the first ones, `Corpus.routable` draws destinations from 10.0.0.0/16 ... 10.4.0.0/16,
 /// so every group is hit.
-let ecmpEntries = """
-    table_set_default switch_mac set_switch_mac 02:00:00:00:0a:01
-    table_add ipv4_lpm forward 10.0.1.7/32 => 1 08:00:00:00:01:07
-    table_add ipv4_lpm ecmp 10.0.2.0/24 => 1 4
-    table_add ipv4_lpm ecmp 10.0.3.0/24 => 2 3
-    table_add ipv4_lpm ecmp 10.0.4.0/24 => 3 0
-    table_add ecmp_nhop forward 1 0 => 10 08:00:00:00:0a:00
-    table_add ecmp_nhop forward 1 1 => 11 08:00:00:00:0a:01
-    table_add ecmp_nhop forward 1 2 => 12 08:00:00:00:0a:02
-    table_add ecmp_nhop forward 1 3 => 13 08:00:00:00:0a:03
-    table_add ecmp_nhop forward 2 0 => 20 08:00:00:00:0b:00
-    table_add ecmp_nhop forward 2 1 => 21 08:00:00:00:0b:01
-    table_add ecmp_nhop forward 2 2 => 22 08:00:00:00:0b:02
-
-    """ + NextHopGroups.entries(route: "10.1.0.0/16", NextHopGroups.weighted)
+let ecmpEntries = Fixtures.ecmpGroups + "table_add ipv4_lpm forward 10.0.1.7/32 => 1 08:00:00:00:01:07\n"
+    + NextHopGroups.entries(route: "10.1.0.0/16", NextHopGroups.weighted)
     + NextHopGroups.entries(route: "10.3.128.0/17", NextHopGroups.resilient)
 
 /// The weighted and resilient groups of the ecmp subjects, as `ecmp_nhop` bucket entries made by

@@ -133,39 +133,7 @@ enum StackPrograms {
     /// The IR fuzzer's stack program: the start state loops (a metadata count per pass), a
     /// key-less table's default action pops, pushes and sets an element, ingress invalidates
     /// `.last` past 3 passes.
-    static func tags() -> Program {
-        Program(
-            name: "stack-tags",
-            headerTypes: [HeaderType("tag_t", fields: [.init("value", 15), .init("last", 1)]),
-                          HeaderType("pad_t", fields: [.init("x", 8)])],
-            headers: [HeaderInstance("tags", type: "tag_t", stackSize: 4), HeaderInstance("pad", type: "pad_t")],
-            metadata: [.init("n", 8)],
-            parser: SluiceIR.Parser(states: [
-                ParserState("start", statements: [.extract("tags", index: .next),
-                                                  .assign(.meta("n"), .binary(.add, .field(.meta("n")), .int(1)))],
-                            transition: .select([.field(.header("tags", field: "last", index: .last))],
-                                                [SelectCase([.value(0)], next: "start"), SelectCase([.value(1)], next: "pad")])),
-                ParserState("pad", statements: [.extract("pad")], transition: .accept),
-            ]),
-            actions: [
-                Action("shift", params: [.init("n", 8)], body: [
-                    .popFront("tags", count: 1),
-                    .pushFront("tags", count: 2),
-                    .setValid("tags", index: .at(1)),
-                    .assign(.header("tags", field: "value", index: .at(1)), .cast(.param("n"), width: 15)),
-                    .assign(.standard(.egressSpec), .bits(1, 9)),
-                ]),
-                Action("nop", body: []),
-            ],
-            tables: [Table("t", keys: [], actions: ["shift", "nop"], defaultAction: ActionCall("shift", [9]), size: 1)],
-            ingress: [
-                .apply("t"),
-                .ifElse(.binary(.gt, .field(.meta("n")), .int(3)), then: [.setInvalid("tags", index: .last)], else: []),
-            ],
-            deparser: Deparser(emit: ["tags", "pad"]),
-            onParserReject: .drop
-        )
-    }
+    static func tags() -> Program { Fixtures.stackTags(name: "stack-tags") }
 
     static func label(_ rng: inout SplitMix64, bos: Bool) -> [UInt8] {
         let l = UInt32(truncatingIfNeeded: rng.next()) & 0xFFFFF, tc = UInt8(rng.next() % 8), ttl = UInt8(truncatingIfNeeded: rng.next())
