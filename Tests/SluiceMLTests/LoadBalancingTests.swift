@@ -82,15 +82,22 @@ import SluiceRuntime
         for (p, t) in r.others { #expect(t < r.ecmp, "\(p)") }
     }
 
+    /// An emulator of `spec` with every switch running `program` (`conga` or `hula`) and its
+    /// setup applied, not yet run.
+    static func prepared(_ program: String, _ spec: TopologySpec) throws -> Emulator {
+        var spec = spec
+        for s in spec.switches { spec.nodes[s].kind = .switch(SwitchSpec(program: program)) }
+        spec.until = 1_000_000
+        let emu = try Emulator(spec)
+        if program == CONGA.name { try CONGASetup.prepare(emu, spec) } else { try HULASetup.prepare(emu, spec) }
+        return emu
+    }
+
     /// What `CONGASetup` and `HULASetup` install on the generated leaf-spine (leaf ports 1-4
     /// hosts, 5-8 spines; spine port 2 faces leaf 2, at 25 Gb/s).
     @Test func setupsInstallLeafIdsUplinksMembersAndRateShifts() throws {
         for program in [CONGA.name, HULA.name] {
-            var spec = try Self.spec(slowSpineLink: true)
-            for s in spec.switches { spec.nodes[s].kind = .switch(SwitchSpec(program: program)) }
-            spec.until = 1_000_000
-            let emu = try Emulator(spec)
-            if program == CONGA.name { try CONGASetup.prepare(emu, spec) } else { try HULASetup.prepare(emu, spec) }
+            let emu = try Self.prepared(program, try Self.spec(slowSpineLink: true))
             let leaf2: any ControlPlane = try emu.controlPlane(switch: "leaf2")
             let spine1: any ControlPlane = try emu.controlPlane(switch: "spine1")
             let p = program == CONGA.name ? "conga" : "hula"
@@ -131,11 +138,8 @@ import SluiceRuntime
     /// the dead port, and no group holds it.
     @Test func aFailedLinkLeavesTheSetupsOnlyTheRemainingUplinks() throws {
         for program in [CONGA.name, HULA.name] {
-            var spec = try Self.failedLinkSpec()
-            for s in spec.switches { spec.nodes[s].kind = .switch(SwitchSpec(program: program)) }
-            spec.until = 1_000_000
-            let emu = try Emulator(spec)
-            if program == CONGA.name { try CONGASetup.prepare(emu, spec) } else { try HULASetup.prepare(emu, spec) }
+            let spec = try Self.failedLinkSpec()
+            let emu = try Self.prepared(program, spec)
             let leaf1: any ControlPlane = try emu.controlPlane(switch: "leaf1")
             let leaf2: any ControlPlane = try emu.controlPlane(switch: "leaf2")
             let p = program == CONGA.name ? "conga" : "hula"
