@@ -55,7 +55,9 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // pcap and pcapng files (pure Swift reader, nanosecond pcap writer), live capture and
         // injection through libpcap (every libpcap call is in LibPcap.swift).
-        .target(name: "SluicePcap", dependencies: ["CPcap"]),
+        .target(name: "SluicePcap", dependencies: ["CPcap", "CSockets"]),
+        // sendmmsg (batched datagrams) for `sluice send --topspeed`.
+        .target(name: "CSockets"),
         .executableTarget(
             name: "sluice",
             dependencies: [

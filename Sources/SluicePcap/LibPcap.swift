@@ -2,6 +2,7 @@
 // interface list and the signal handler that breaks capture loops. The C module is imported
 // internally, so no libpcap type leaks out of SluicePcap.
 internal import CPcap
+internal import CSockets
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -277,7 +278,7 @@ public final class Injector {
     }
 
     /// Most frames `injectBatch` takes at once.
-    public static let batchLimit = 64
+    public static let batchLimit = Int(SLUICE_BATCH_MAX)
     /// The batch's frame pointers and lengths, made once.
     let frames = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: Injector.batchLimit)
     let lengths = UnsafeMutablePointer<Int>.allocate(capacity: Injector.batchLimit)
@@ -296,7 +297,7 @@ public final class Injector {
             lengths[i] = len
         }
         let fd = pcap_fileno(handle)
-        let r = Int(sluice_send_batch(fd, frames, lengths, UInt32(n)))
+        let r = Int(sluice_send_batch(fd, nil, 0, frames, lengths, UInt32(n)))
         if r < 0 { let e = errno; return (0, e == 0 ? EIO : e) }
         if r == n { return (n, 0) }
         // The kernel stopped early; the next frame's own send says why.
