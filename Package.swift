@@ -31,7 +31,7 @@ let package = Package(
         // IR -> executable pipeline, tables, externs, control plane, entries files.
         .target(name: "SluiceRuntime", dependencies: ["SluiceIR"]),
         // PTF-like send/expect, STF-like specs, packet builders.
-        .target(name: "SluiceTesting", dependencies: ["SluiceIR", "SluiceRuntime", "SluiceEmulator", "SluiceML", "SluicePcap", "SluicePrograms"]),
+        .target(name: "SluiceTesting", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceEmulator", "SluiceML", "SluicePcap", "SluicePrograms"]),
         // Built-in switch programs, one file each, plus the registry.
         .target(name: "SluicePrograms", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime"], path: "Programs"),
         // Discrete-event emulator: links, queues, switches running pipelines, hosts, transports,

@@ -15,58 +15,39 @@ import SluiceXDP
 /// from empty (unicast, and each multicast copy); and a loop with no stack, bounded only by the parser's step limit (ParserTimeout).
 enum StackPrograms {
     static func mpls(_ reject: ParserRejectPolicy) -> SwitchProgram {
-        SwitchProgram(reject == .drop ? "mpls-stack" : "mpls-stack-continue") {
-            HeaderType("eth_t") { Field("dst", 48); Field("src", 48); Field("type", 16) }
-            HeaderType("label_t") { Field("label", 20); Field("tc", 3); Field("bos", 1); Field("ttl", 8) }
-            Header("eth", "eth_t")
-            HeaderStack("mpls", "label_t", size: 3)
-            OnParserReject(reject)
-            Parser {
-                State("start") {
-                    Extract(hdr.eth)
-                    Select(hdr.eth.type) { Case(0x8847, next: "mpls"); Default(next: "accept") }
-                }
-                State("mpls") {
-                    Extract(hdr.mpls.next)
-                    Select(hdr.mpls.last.bos) { Case(1, next: "accept"); Default(next: "mpls") }
-                }
+        Fixtures.mplsProgram(name: reject == .drop ? "mpls-stack" : "mpls-stack-continue", reject: reject) {
+            if reject == .continue {
+                If(standard.parserError != 0) { Assign(hdr.eth.type, standard.parserError) }
             }
-            Ingress {
-                if reject == .continue {
-                    If(standard.parserError != 0) { Assign(hdr.eth.type, standard.parserError) }
-                }
-                // What the parser left: each element's validity, .last's, .last's label, ...
-                Assign(hdr.eth.src, hdr.mpls[0].isValid ++ hdr.mpls[1].isValid ++ hdr.mpls[2].isValid ++ hdr.mpls.last.isValid
-                    ++ hdr.mpls.last.label ++ hdr.mpls[0].ttl ++ hdr.mpls[2].label[15, 0])
-                // The low nibble of the destination picks what to do to the stack.
-                If(hdr.eth.dst[3, 0] == 1) {
-                    PushFront(hdr.mpls, 1); SetValid(hdr.mpls[0]); Assign(hdr.mpls[0].label, 77); Assign(hdr.mpls[0].ttl, 64)
-                }
-                If(hdr.eth.dst[3, 0] == 2) { PopFront(hdr.mpls, 1) }
-                If(hdr.eth.dst[3, 0] == 3) { PopFront(hdr.mpls, 2) }
-                If(hdr.eth.dst[3, 0] == 4) { PushFront(hdr.mpls, 2); SetValid(hdr.mpls[1]); Assign(hdr.mpls[1].label, hdr.mpls.last.label) }
-                If(hdr.eth.dst[3, 0] == 5) { SetInvalid(hdr.mpls.last) }
-                If(hdr.eth.dst[3, 0] == 6) { SetValid(hdr.mpls[2]); Assign(hdr.mpls[2].bos, 1) }
-                If(hdr.eth.dst[3, 0] == 7) { PushFront(hdr.mpls, 1); Assign(hdr.mpls.last.tc, hdr.mpls.last.tc + 1) }
-                If(hdr.eth.dst[3, 0] == 8) { PopFront(hdr.mpls, 3) }
-                If(hdr.eth.dst[3, 0] == 9) { PushFront(hdr.mpls, 3); SetValid(hdr.mpls.last); Assign(hdr.mpls.last.label, 9) }
-                If(hdr.eth.dst[3, 0] == 10) { SetValid(hdr.mpls.last); SetInvalid(hdr.mpls[0]) }
-                // Copies: egress parses each one's stack again (the per-copy program at XDP).
-                If(hdr.eth.dst[3, 0] == 11) { Assign(standard.mcastGrp, .bits(1, 16)) }
-                // Every packet: .last's ttl (element 0's bytes when the stack is empty).
-                Assign(hdr.mpls.last.ttl, hdr.mpls.last.ttl - 1)
-                // ... and what the stack holds now, over the destination's upper 44 bits.
-                Assign(hdr.eth.dst, hdr.mpls[0].isValid ++ hdr.mpls[1].isValid ++ hdr.mpls[2].isValid ++ hdr.mpls.last.isValid
-                    ++ hdr.mpls.last.label ++ hdr.mpls[1].ttl ++ hdr.mpls[0].label[11, 0] ++ hdr.eth.dst[3, 0])
-                Assign(standard.egressSpec, 2)
+            // What the parser left: each element's validity, .last's, .last's label, ...
+            Assign(hdr.eth.src, hdr.mpls[0].isValid ++ hdr.mpls[1].isValid ++ hdr.mpls[2].isValid ++ hdr.mpls.last.isValid
+                ++ hdr.mpls.last.label ++ hdr.mpls[0].ttl ++ hdr.mpls[2].label[15, 0])
+            // The low nibble of the destination picks what to do to the stack.
+            If(hdr.eth.dst[3, 0] == 1) {
+                PushFront(hdr.mpls, 1); SetValid(hdr.mpls[0]); Assign(hdr.mpls[0].label, 77); Assign(hdr.mpls[0].ttl, 64)
             }
-            Egress {
-                // Parsed again from the deparsed bytes: the stack starts empty.
-                Assign(hdr.mpls.last.tc, 7)
-                Assign(hdr.mpls[0].label, hdr.mpls[0].label + 1)
-                If(hdr.mpls[1].isValid) { Assign(hdr.mpls[1].ttl, hdr.mpls.last.ttl) }
-            }
-            Deparser { Emit(hdr.eth); Emit(hdr.mpls) }
+            If(hdr.eth.dst[3, 0] == 2) { PopFront(hdr.mpls, 1) }
+            If(hdr.eth.dst[3, 0] == 3) { PopFront(hdr.mpls, 2) }
+            If(hdr.eth.dst[3, 0] == 4) { PushFront(hdr.mpls, 2); SetValid(hdr.mpls[1]); Assign(hdr.mpls[1].label, hdr.mpls.last.label) }
+            If(hdr.eth.dst[3, 0] == 5) { SetInvalid(hdr.mpls.last) }
+            If(hdr.eth.dst[3, 0] == 6) { SetValid(hdr.mpls[2]); Assign(hdr.mpls[2].bos, 1) }
+            If(hdr.eth.dst[3, 0] == 7) { PushFront(hdr.mpls, 1); Assign(hdr.mpls.last.tc, hdr.mpls.last.tc + 1) }
+            If(hdr.eth.dst[3, 0] == 8) { PopFront(hdr.mpls, 3) }
+            If(hdr.eth.dst[3, 0] == 9) { PushFront(hdr.mpls, 3); SetValid(hdr.mpls.last); Assign(hdr.mpls.last.label, 9) }
+            If(hdr.eth.dst[3, 0] == 10) { SetValid(hdr.mpls.last); SetInvalid(hdr.mpls[0]) }
+            // Copies: egress parses each one's stack again (the per-copy program at XDP).
+            If(hdr.eth.dst[3, 0] == 11) { Assign(standard.mcastGrp, .bits(1, 16)) }
+            // Every packet: .last's ttl (element 0's bytes when the stack is empty).
+            Assign(hdr.mpls.last.ttl, hdr.mpls.last.ttl - 1)
+            // ... and what the stack holds now, over the destination's upper 44 bits.
+            Assign(hdr.eth.dst, hdr.mpls[0].isValid ++ hdr.mpls[1].isValid ++ hdr.mpls[2].isValid ++ hdr.mpls.last.isValid
+                ++ hdr.mpls.last.label ++ hdr.mpls[1].ttl ++ hdr.mpls[0].label[11, 0] ++ hdr.eth.dst[3, 0])
+            Assign(standard.egressSpec, 2)
+        } egress: {
+            // Parsed again from the deparsed bytes: the stack starts empty.
+            Assign(hdr.mpls.last.tc, 7)
+            Assign(hdr.mpls[0].label, hdr.mpls[0].label + 1)
+            If(hdr.mpls[1].isValid) { Assign(hdr.mpls[1].ttl, hdr.mpls.last.ttl) }
         }
     }
 
