@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEmulator
+import SluiceIR
 import SluicePrograms
 
 /// `sluice experiment lb`: every load-balancing scheme on the same leaf-spine at 100 Gb/s, the
@@ -62,6 +63,8 @@ public enum LoadBalancingExperiment {
         public var scale = 1.0
         public var schemes: [Scheme] = LoadBalancingExperiment.schemes
         public var scenarios: [Scenario] = Scenario.allCases
+        /// The flowlet timeout of `flowlet`, `conga` and `hula` (ns; nil: the programs' 100 us).
+        public var flowletTimeout: UInt64? = nil
         /// HULA's probe agents stop here (virtual picoseconds; default 1 s, after every
         /// scenario's traffic at scale 1), so the run ends; completion times are the jobs'.
         public var probesUntil: Int64 = 1_000_000_000_000
@@ -226,6 +229,11 @@ public enum LoadBalancingExperiment {
         o.sourcePortSeed = seed
         let emu = try Emulator(spec, options: o)
         try scheme.prepare?(emu, spec, settings)
+        if let t = settings.flowletTimeout, [Flowlet.name, CONGA.name, HULA.name].contains(scheme.program) {
+            for sw in spec.switches {
+                try emu.controlPlane(switch: spec.nodes[sw].name).setDefault("flowlet_config", ActionCall("set_flowlet_timeout", [UInt128(t)]))
+            }
+        }
         let runs = try Jobs.attach(spec.jobs, to: emu, seed: seed)
         let stats = emu.run()
         let report = RunReport(emu, stats: stats)

@@ -51,6 +51,9 @@ struct Experiment: ParsableCommand {
     @Option(help: "lb: the scenarios, comma-separated (elephants, degraded, failed, ml-background; default: all).")
     var scenarios: String?
 
+    @Option(help: "lb: the flowlet timeout of flowlet, conga and hula (25us, 0.2ms; default: the programs' 100us). Shorter moves flows more often and reorders more.")
+    var flowletTimeout: String?
+
     @Option(help: "int-incast: write a pcap of every link here (open them with `sluice wireshark-dissector`).")
     var pcapDir: String?
 
@@ -129,6 +132,11 @@ extension Experiment {
         s.seeds = seeds ?? 4
         s.firstSeed = seed
         s.scale = scale
+        if let t = flowletTimeout {
+            let ns = try parseDuration(t, option: "--flowlet-timeout")
+            guard ns < 1 << 48 else { throw ValidationError("--flowlet-timeout '\(t)': at most 2^48 ns (the programs keep 48-bit times)") }
+            s.flowletTimeout = UInt64(ns)
+        }
         func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if let text = schemes {
             let all = LoadBalancingExperiment.schemes
@@ -158,7 +166,7 @@ extension Experiment {
         func say(_ line: String) {
             if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line); fflush(stdout) }
         }
-        say("lb: \(s.schemes.map(\.name).joined(separator: ", ")) on \(s.scenarios.map(\.rawValue).joined(separator: ", ")); seeds \(s.firstSeed) ... \(s.firstSeed &+ UInt64(s.seeds - 1)) (rerun with --seed \(s.firstSeed) --seeds \(s.seeds)), sizes x \(s.scale)")
+        say("lb: \(s.schemes.map(\.name).joined(separator: ", ")) on \(s.scenarios.map(\.rawValue).joined(separator: ", ")); seeds \(s.firstSeed) ... \(s.firstSeed &+ UInt64(s.seeds - 1)) (rerun with --seed \(s.firstSeed) --seeds \(s.seeds)), sizes x \(s.scale)\(s.flowletTimeout.map { ", flowlet timeout \($0) ns" } ?? "")")
         say(LoadBalancingExperiment.header())
         let interactive = isatty(2) != 0
         let rows: [LoadBalancingExperiment.Row]
