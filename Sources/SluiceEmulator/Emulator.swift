@@ -344,7 +344,7 @@ public final class Emulator {
         case .flowStart: bulkStart(Int(e.target))
         case .recirculate: switchIngress(Int(e.target), packet: e.arg, port: 0, recirculated: true)
         case .sample: sample()
-        case .appTimer: appTimer(target: e.target, token: Int(e.arg))
+        case .appTimer: appTimer(app: e.target, token: Int(e.arg))
         case .inject: injectFrame(trace: Int(e.target), frame: Int(e.arg))
         }
     }

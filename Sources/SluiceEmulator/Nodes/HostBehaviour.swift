@@ -260,13 +260,8 @@ extension Emulator {
                     if m.flow >= 0 {
                         flowResults[Int(m.flow)].retransmittedBytes = c.retransmittedBytes
                     } else {
-                        // The application that sent it; every one on the host for a message
-                        // sent through a HostAPI that belongs to none.
-                        if m.app >= 0 {
-                            apps[Int(m.app)].acknowledged(tag: m.tag, HostAPI(emulator: self, host: c.src, app: m.app))
-                        } else {
-                            for a in applications[Int(c.src)] { apps[Int(a)].acknowledged(tag: m.tag, HostAPI(emulator: self, host: c.src, app: a)) }
-                        }
+                        // Only the application that sent it.
+                        apps[Int(m.app)].acknowledged(tag: m.tag, HostAPI(emulator: self, host: c.src, app: m.app))
                     }
                 }
                 c.rtoDeadline = c.hasUnacked ? now + c.rto : .max
@@ -308,14 +303,8 @@ extension Emulator {
         for a in applications[Int(c.dst)] { apps[Int(a)].received(msg, HostAPI(emulator: self, host: c.dst, app: a)) }
     }
 
-    /// `target`: the application that set the timer, or -(host + 1) for a timer set through a
-    /// HostAPI that belongs to no application (every application on that host gets it).
-    func appTimer(target: Int32, token: Int) {
-        if target >= 0 {
-            apps[Int(target)].timer(token, HostAPI(emulator: self, host: appHost[Int(target)], app: target))
-        } else {
-            let host = Int(-target - 1)
-            for a in applications[host] { apps[Int(a)].timer(token, HostAPI(emulator: self, host: Int32(host), app: a)) }
-        }
+    /// Only the application that set the timer (`app`) gets it.
+    func appTimer(app: Int32, token: Int) {
+        apps[Int(app)].timer(token, HostAPI(emulator: self, host: appHost[Int(app)], app: app))
     }
 }

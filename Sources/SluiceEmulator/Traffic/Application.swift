@@ -34,10 +34,10 @@ public struct ReceivedMessage: @unchecked Sendable {
 public struct HostAPI {
     unowned let emulator: Emulator
     let hostIndex: Int32
-    /// The application this belongs to (its attach order over the run), or -1.
+    /// The application this belongs to (its attach order over the run).
     let app: Int32
 
-    init(emulator: Emulator, host: Int32, app: Int32 = -1) { self.emulator = emulator; self.hostIndex = host; self.app = app }
+    init(emulator: Emulator, host: Int32, app: Int32) { self.emulator = emulator; self.hostIndex = host; self.app = app }
 
     public var now: Int64 { emulator.now }
     public var host: Int { Int(hostIndex) }
@@ -61,7 +61,6 @@ public struct HostAPI {
 
     /// Call `timer(token)` after `delay` picoseconds.
     public func setTimer(after delay: Int64, token: Int) {
-        emulator.events.push(emulator.now + max(0, delay), .appTimer, target: app >= 0 ? app : -(hostIndex + 1),
-                             arg: Int32(truncatingIfNeeded: token))
+        emulator.events.push(emulator.now + max(0, delay), .appTimer, target: app, arg: Int32(truncatingIfNeeded: token))
     }
 }

@@ -75,7 +75,7 @@ final class Connection {
         var flow: Int32
         /// What the application sent along (`HostAPI.send(...attachment:)`), until delivered.
         var attachment: AnyObject? = nil
-        /// The application that sent it (its acknowledgement goes there), or -1.
+        /// The application that sent it (its acknowledgement goes there); -1 for bulk flows.
         var app: Int32 = -1
     }
 
