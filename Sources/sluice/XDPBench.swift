@@ -20,12 +20,16 @@ struct XDPBenchCommand: ParsableCommand {
             sender_mpps, `sluice send --topspeed` into a veth whose peer drops in XDP (the ceiling); \
             xdp_router_mpps, forwarded by `sluice attach --backend xdp` (native, the sink's veth \
             running an XDP program so redirects are received); pcap_router_mpps, forwarded by \
-            `sluice attach --backend pcap`; router_ratio = xdp / pcap. Medians of --repeat runs. \
+            `sluice attach --backend pcap`; router_ratio = xdp / pcap. The XDP figures come twice: \
+            with the program's interface polled in a kernel thread (napi: threaded; `attach \
+            --threaded-napi`, and the sender's drop likewise) and, in the *_softirq keys, in the \
+            kernel's default softirq polling. Medians of --repeat runs. \
             socket_agg_elements_per_s: 4 `sluice allreduce` workers in namespaces of their own, each \
             with a veth to an aggregator namespace running `sluice aggregator --backend socket`, \
             reducing --agg-size of int32 (elements per second per worker, the slowest). \
             xdp_agg_elements_per_s: the same workers through `switchml` attached at XDP (native mode) \
-            to the switch ends of their veths; agg_ratio = xdp / socket.
+            to the switch ends of their veths (softirq polling, as `sluice aggregator --backend xdp` \
+            runs); agg_ratio = xdp / socket.
             """)
 
     @Option(help: "Frames sent per veth run.")
@@ -192,16 +196,14 @@ struct XDPBenchCommand: ParsableCommand {
             pcapFwd.append(f2 / s2.seconds / 1e6)
         }
         // (c) aggregation through the socket aggregator.
-        var socketAgg: [Double] = [], xdpAgg: [[Double]] = [[], []]
+        var socketAgg: [Double] = [], xdpAgg: [Double] = []
         for r in 1...`repeat` {
             try checkStop()
             progress("socket aggregation: run \(r)/\(`repeat`)")
             socketAgg.append(try aggregationRun(me))
-            for threaded in [false, true] {
-                try checkStop()
-                progress("XDP aggregation, \(threaded ? "threaded" : "softirq") NAPI: run \(r)/\(`repeat`)")
-                xdpAgg[threaded ? 1 : 0].append(try xdpAggregationRun(me, threadedNAPI: threaded))
-            }
+            try checkStop()
+            progress("XDP aggregation: run \(r)/\(`repeat`)")
+            xdpAgg.append(try xdpAggregationRun(me))
         }
         progress("")
         if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
@@ -213,9 +215,8 @@ struct XDPBenchCommand: ParsableCommand {
             ("router_ratio", f3(median(xdpFwd[1]) / median(pcapFwd))), ("xdp_share_of_sender", f3(median(xdpFwd[1]) / median(sender[1]))),
             ("sender_softirq_mpps", f3(median(sender[0]))), ("xdp_router_softirq_mpps", f3(median(xdpFwd[0]))),
             ("router_ratio_softirq", f3(median(xdpFwd[0]) / median(pcapFwd))), ("xdp_share_of_sender_softirq", f3(median(xdpFwd[0]) / median(sender[0]))),
-            ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", f3(median(xdpAgg[1]))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
-            ("agg_ratio", f3(median(xdpAgg[1]) / median(socketAgg))),
-            ("xdp_agg_softirq_elements_per_s", f3(median(xdpAgg[0]))), ("agg_ratio_softirq", f3(median(xdpAgg[0]) / median(socketAgg))),
+            ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", f3(median(xdpAgg))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
+            ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))),
             ("packets", "\(packets)"), ("repeat", "\(`repeat`)"), ("routes", "\(routes)"),
         ]
         if json {
@@ -230,7 +231,7 @@ struct XDPBenchCommand: ParsableCommand {
     /// Four workers in namespaces of their own, their veths' other ends in this namespace with
     /// `switchml` attached at XDP (native; the workers' ends run a pass program so redirected
     /// copies are received): elements per second of the slowest worker.
-    func xdpAggregationRun(_ me: String, threadedNAPI: Bool) throws -> Double {
+    func xdpAggregationRun(_ me: String) throws -> Double {
         let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
         let tag = "sbx\(getpid() % 10_000)", n = 4
         let workers = (0..<n).map { "\(tag)w\($0)" }
@@ -277,10 +278,6 @@ struct XDPBenchCommand: ParsableCommand {
             for i in 0..<n { _ = try xdp.attach(interface: "\(tag)s\(i)", port: UInt16(i + 1), mode: .native) }
         } catch { throw CLIError("\(error)") }
         defer { xdp.detachAll() }
-        if threadedNAPI {
-            do { for i in 0..<n { try NAPIThreads.set("\(tag)s\(i)", threaded: true) } } catch { throw CLIError("\(error)") }
-        }
-        defer { if threadedNAPI { for i in 0..<n { _ = try? NAPIThreads.set("\(tag)s\(i)", threaded: false) } } }
         let runs = try (0..<n).map { w in
             try ChildProcess(ip, ["netns", "exec", workers[w], me, "allreduce", "--transport", "udp", "--aggregator", "10.255.255.1",
                                   "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--json"])
