@@ -374,8 +374,10 @@ struct CEmitter {
     func registerAndCounterMaps() -> [String] {
         var lines: [String] = []
         if !program.registers.isEmpty {
-            lines.append("/* registers, one ARRAY of cells (a spin lock each, for read-modify-write): " + program.registers.map { "\($0.name)[\($0.size)] at \(layout.registerBase[$0.name]!)" }.joined(separator: ", ") + " */")
-            lines.append("struct sl_cell { struct bpf_spin_lock lock; __u64 v; };")
+            // No lock per cell: a program with registers runs on one CPU (`serialized`), so a
+            // read-modify-write, and a multi-register update, is never interleaved with another packet's.
+            lines.append("/* registers, one ARRAY of 64-bit cells (no locks: every packet runs on CPU 0, in order): " + program.registers.map { "\($0.name)[\($0.size)] at \(layout.registerBase[$0.name]!)" }.joined(separator: ", ") + " */")
+            lines.append("struct sl_cell { __u64 v; };")
             lines.append("struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, \(layout.registerCells)); __type(key, __u32); __type(value, struct sl_cell); } \(EBPFLayout.registersMap) SEC(\".maps\");")
         }
         if !program.meters.isEmpty { lines.append(Self.meterCode) }
@@ -571,7 +573,7 @@ struct CEmitter {
             line("__u32 \(k) = (__u32)(\(i));")
             line("struct sl_cell *\(cell) = 0;")
             line("if (\(k) < \(reg.size)) { \(k) += \(layout.registerBase[r]!); \(cell) = bpf_map_lookup_elem(&\(EBPFLayout.registersMap), &\(k)); }")
-            line("if (\(cell)) { __u64 nv = (\(v)) & \(Self.mask(reg.width)); bpf_spin_lock(&\(cell)->lock); \(cell)->v = nv; bpf_spin_unlock(&\(cell)->lock); }")
+            line("if (\(cell)) \(cell)->v = (\(v)) & \(Self.mask(reg.width));")
             indent -= 1
             line("}")
         case .registerAction(let r, let idx, let update, let result, let returnsNew):
@@ -586,14 +588,12 @@ struct CEmitter {
             line("__u64 \(old) = 0, \(nv) = 0;")
             line("if (\(cell)) {")
             indent += 1
-            line("bpf_spin_lock(&\(cell)->lock);")
             line("\(old) = \(cell)->v;")
             registerOld = old
             let u = try expr(update, expected: reg.width).0
             registerOld = nil
             line("\(nv) = (\(u)) & \(Self.mask(reg.width));")
             line("\(cell)->v = \(nv);")
-            line("bpf_spin_unlock(&\(cell)->lock);")
             indent -= 1
             line("}")
             if let result { try store(result, returnsNew ? nv : old) }

@@ -410,14 +410,14 @@ public final class XDPControlPlane: ControlPlane {
 
     public func readRegister(_ name: String, index: Int) throws(ControlPlaneError) -> UInt64 {
         var (fd, k) = try registerCell(name, index)
-        var cell = (UInt64(0), UInt64(0))
+        var cell = UInt64(0)
         guard bpf_map_lookup_elem(fd, &k, &cell) == 0 else { throw ControlPlaneError("register '\(name)': \(String(cString: strerror(errno)))") }
-        return cell.1
+        return cell
     }
 
     public func writeRegister(_ name: String, index: Int, _ value: UInt64) throws(ControlPlaneError) {
         var (fd, k) = try registerCell(name, index)
-        var cell = (UInt64(0), value)
+        var cell = value
         guard bpf_map_update_elem(fd, &k, &cell, 0) == 0 else { throw ControlPlaneError("register '\(name)': \(String(cString: strerror(errno)))") }
     }
 

@@ -50,6 +50,9 @@ struct XDPBenchCommand: ParsableCommand {
     @Flag(help: "Only the device-less part (a): no namespaces, no veth.")
     var testRunOnly = false
 
+    @Flag(help: "Only part (c), the aggregation figures (xdp_agg_elements_per_s, socket_agg_elements_per_s, agg_ratio).")
+    var aggregationOnly = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -66,6 +69,15 @@ struct XDPBenchCommand: ParsableCommand {
         guard getuid() == 0 else { throw CLIError("bench xdp needs root: it loads eBPF programs and creates network namespaces (run it with sudo)") }
         func progress(_ s: String) { if !json { FileHandle.standardError.write("\r\u{1B}[K\(s)".data(using: .utf8)!) } }
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        if aggregationOnly {
+            StopSignal.install()
+            let (xdpAgg, socketAgg) = try aggregation(try selfPath(), progress)
+            progress("")
+            let fields = [("xdp_agg_elements_per_s", f3(median(xdpAgg))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
+                          ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))), ("repeat", "\(`repeat`)")]
+            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+            return
+        }
 
         // (a) test-run against the runtime.
         progress("test run: loading")
@@ -131,7 +143,6 @@ struct XDPBenchCommand: ParsableCommand {
         let lab = try BenchLab()
         defer { lab.remove() }
         StopSignal.install()
-        func checkStop() throws { if StopSignal.requested != nil { throw CLIError("interrupted; the namespaces and files it made are removed") } }
         let (file, entries) = try writeBenchFrames(packets, into: dir)
         let drop = dir + "/drop.o", pass = dir + "/pass.o"
         for (path, verdict) in [(drop, "XDP_DROP"), (pass, "XDP_DROP")] {
@@ -195,16 +206,8 @@ struct XDPBenchCommand: ParsableCommand {
             guard let f2 = jsonArrayNumber(pc.outputText, key: "tx_packets", index: 1) else { throw CLIError("sluice attach printed no counters: \(pc.errorText)") }
             pcapFwd.append(f2 / s2.seconds / 1e6)
         }
-        // (c) aggregation through the socket aggregator.
-        var socketAgg: [Double] = [], xdpAgg: [Double] = []
-        for r in 1...`repeat` {
-            try checkStop()
-            progress("socket aggregation: run \(r)/\(`repeat`)")
-            socketAgg.append(try aggregationRun(me))
-            try checkStop()
-            progress("XDP aggregation: run \(r)/\(`repeat`)")
-            xdpAgg.append(try xdpAggregationRun(me))
-        }
+        // (c) aggregation.
+        let (xdpAgg, socketAgg) = try aggregation(me, progress)
         progress("")
         if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
         let fields: [(String, String)] = [
@@ -224,6 +227,22 @@ struct XDPBenchCommand: ParsableCommand {
         } else {
             for (k, v) in fields { print("\(k.padding(toLength: 26, withPad: " ", startingAt: 0)) \(v)") }
         }
+    }
+
+    func checkStop() throws { if StopSignal.requested != nil { throw CLIError("interrupted; the namespaces and files it made are removed") } }
+
+    /// Part (c): `repeat` runs each through the socket aggregator and through XDP, interleaved.
+    func aggregation(_ me: String, _ progress: (String) -> Void) throws -> (xdp: [Double], socket: [Double]) {
+        var socketAgg: [Double] = [], xdpAgg: [Double] = []
+        for r in 1...`repeat` {
+            try checkStop()
+            progress("socket aggregation: run \(r)/\(`repeat`)")
+            socketAgg.append(try aggregationRun(me))
+            try checkStop()
+            progress("XDP aggregation: run \(r)/\(`repeat`)")
+            xdpAgg.append(try xdpAggregationRun(me))
+        }
+        return (xdpAgg, socketAgg)
     }
 
     func f3(_ x: Double) -> String { x.isFinite ? String(format: "%.3f", x) : "null" }
