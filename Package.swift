@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "SluiceEBPF", dependencies: ["SluiceIR"]),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "SluiceXDP", dependencies: ["CBPF", "SluiceEBPF", "SluiceIR", "SluiceRuntime"]),
-        .target(name: "SluiceML", dependencies: ["Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR"]),
+        .target(name: "SluiceML", dependencies: ["Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR", "CSockets"]),
         // INT telemetry: the Telemetry Report v2.0 / INT-MD v2.1 decoder and collector (on a UDP
         // socket and on emulated hosts), its report folder, the int-incast experiment, and the
         // Wireshark Lua dissector (embedded, written out by `sluice wireshark-dissector`).

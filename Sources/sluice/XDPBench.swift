@@ -44,6 +44,12 @@ struct XDPBenchCommand: ParsableCommand {
     @Option(help: "Tensor size of the aggregation measurement.")
     var aggSize: String = "16MB"
 
+    @Option(help: "The workers' --min-timeout (floor of their adaptive retransmission timeout).")
+    var aggMinTimeout: String = "1ms"
+
+    @Option(help: "Pool slots of the aggregation job (packets each worker keeps in flight), the same for both aggregators.")
+    var aggSlots: Int = 64
+
     @Option(help: "Routes installed (/24 and /16, plus a default route), as `sluice bench pipeline`.")
     var routes: Int = 10_000
 
@@ -60,6 +66,7 @@ struct XDPBenchCommand: ParsableCommand {
         guard (1...1_000_000).contains(routes) else { throw ValidationError("--routes must be within 1...1000000 (got \(routes))") }
         guard (1000...50_000_000).contains(packets) else { throw ValidationError("--packets must be within 1000...50000000 (got \(packets))") }
         guard (1...20).contains(`repeat`) else { throw ValidationError("--repeat must be within 1...20 (got \(`repeat`))") }
+        guard (1...4096).contains(aggSlots) else { throw ValidationError("--agg-slots must be within 1...4096 (got \(aggSlots)): the switchml program has 4096 physical slots") }
         guard (1...60).contains(repeatRun) else {
             throw ValidationError("--repeat-run must be within 1...60 (got \(repeatRun)): the kernel repeats on the same bytes, and after 63 passes the TTL of 64 expires and the packet is dropped instead of routed")
         }
@@ -293,13 +300,13 @@ struct XDPBenchCommand: ParsableCommand {
         do {
             xdp = try XDPProgram(try ProgramRegistry.named("switchml")!.build().verified())
             let cp = try XDPControlPlane(xdp)
-            try SwitchML.install(SwitchML.Job(job: 1, udpPort: 0xBEE1, slotBase: 0, slots: 64, group: 2, workers: members), into: cp)
+            try SwitchML.install(SwitchML.Job(job: 1, udpPort: 0xBEE1, slotBase: 0, slots: aggSlots, group: 2, workers: members), into: cp)
             for i in 0..<n { _ = try xdp.attach(interface: "\(tag)s\(i)", port: UInt16(i + 1), mode: .native) }
         } catch { throw CLIError("\(error)") }
         defer { xdp.detachAll() }
         let runs = try (0..<n).map { w in
             try ChildProcess(ip, ["netns", "exec", workers[w], me, "allreduce", "--transport", "udp", "--aggregator", "10.255.255.1",
-                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--json"])
+                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--min-timeout", aggMinTimeout, "--json"])
         }
         return try slowestWorker(runs)
     }
@@ -323,13 +330,13 @@ struct XDPBenchCommand: ParsableCommand {
             try run(["-n", agg, "link", "set", "\(tag)a\(w)", "up"])
             try run(["-n", workers[w], "link", "set", "\(tag)b\(w)", "up"])
         }
-        let server = try ChildProcess(ip, ["netns", "exec", agg, me, "aggregator", "--backend", "socket", "--duration", "120"]
+        let server = try ChildProcess(ip, ["netns", "exec", agg, me, "aggregator", "--backend", "socket", "--slots", "\(aggSlots)", "--duration", "120"]
                                        + (0..<n).flatMap { ["--worker", "10.8.\($0).2"] })
         defer { server.terminate() }
         guard server.waitForError(containing: "Ctrl-C to stop", seconds: 20) else { throw CLIError("the aggregator did not start: \(server.errorText)") }
         let runs = try (0..<n).map { w in
             try ChildProcess(ip, ["netns", "exec", workers[w], me, "allreduce", "--transport", "udp", "--aggregator", "10.8.\(w).1",
-                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--json"])
+                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--min-timeout", aggMinTimeout, "--json"])
         }
         return try slowestWorker(runs)
     }
@@ -343,6 +350,7 @@ struct XDPBenchCommand: ParsableCommand {
                 throw CLIError("an aggregation worker failed: \(r.errorText)\(r.outputText)")
             }
             slowest = min(slowest, eps)
+            if ProcessInfo.processInfo.environment["SLUICE_BENCH_VERBOSE"] != nil { FileHandle.standardError.write((r.outputText + "\n").data(using: .utf8)!) }
         }
         return slowest
     }

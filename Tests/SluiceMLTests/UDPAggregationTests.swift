@@ -11,12 +11,14 @@ import Glibc
 /// The worker library over real UDP sockets on loopback, each worker in its own thread with
 /// `allReduceSync`, against the real `switchml` program run by `SocketAggregator` (the runtime
 /// behind one UDP socket). Every 7th update is dropped on arrival, so the timers and the shadow
-/// copies work over the real sockets too.
+/// copies work over the real sockets too. Sent one datagram a system call (batch 1) and in
+/// batches (sendmmsg / recvmmsg), the sums are the same.
 @Suite struct UDPAggregationTests {
-    @Test func workersOverLoopbackSocketsSumExactly() throws {
+    @Test(arguments: [1, 32])
+    func workersOverLoopbackSocketsSumExactly(batch: Int) throws {
         let n = 3, k = 64, count = k * 40 + 11
         let config = AggregationConfig(job: 1, workers: n, elementsPerPacket: k, poolSlots: 8, timeout: 2_000_000_000)   // 2 ms
-        let ports = try (0..<n).map { _ in try UDPAggregationPort(localIP: 0x7F00_0001, localPort: 0, serviceIP: 0x7F00_0001, servicePort: 1) }
+        let ports = try (0..<n).map { _ in try UDPAggregationPort(localIP: 0x7F00_0001, localPort: 0, serviceIP: 0x7F00_0001, servicePort: 1, batch: batch) }
         let shim = try SocketAggregator(ip: 0x7F00_0001, port: 0, workers: ports.map { .init(ip: 0x7F00_0001, port: $0.localPort) },
                                         elementsPerPacket: k, slots: 8, dropEvery: 7)
         for p in ports { p.retarget(serviceIP: 0x7F00_0001, servicePort: shim.port) }
@@ -48,5 +50,23 @@ import Glibc
             #expect(wrong == 0, "worker \(w): \(wrong) of \(count) elements differ from the reference sum")
         }
         #expect(workers.contains { $0.stats.retransmissions > 0 }, "the shim dropped updates; someone must have retransmitted")
+        for (w, p) in ports.enumerated() {
+            #expect(p.datagramsSent == workers[w].stats.packetsSent && p.sendErrors == 0, "worker \(w): \(p.datagramsSent) datagrams left of \(workers[w].stats.packetsSent) sent")
+            if batch == 1 {
+                #expect(p.sendCalls == p.datagramsSent, "worker \(w): batch 1 sends each datagram alone")
+            } else {
+                // The first window (8 slots) leaves in one call, so there are fewer calls than datagrams.
+                #expect(p.sendCalls < p.datagramsSent, "worker \(w): \(p.sendCalls) calls for \(p.datagramsSent) datagrams")
+            }
+        }
+    }
+
+    @Test func aBatchOutsideOneTo64IsRefused() {
+        for bad in [0, 65] {
+            #expect(throws: AggregationError.self) { try UDPAggregationPort(localPort: 0, serviceIP: 0x7F00_0001, servicePort: 1, batch: bad) }
+        }
+        do { _ = try UDPAggregationPort(localPort: 0, serviceIP: 0x7F00_0001, servicePort: 1, batch: 0) } catch {
+            #expect("\(error)" == "batch 0 (valid: 1 ... 64 datagrams a system call)")
+        }
     }
 }

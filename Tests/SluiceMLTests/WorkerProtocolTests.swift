@@ -210,10 +210,34 @@ final class MiniPort: AggregationPort {
         #expect(!correct, "the naive variant survived a lost result; the negative test lost its point")
     }
 
+    /// A packet lost again and again waits twice as long before each retransmission, up to
+    /// 64 times the timeout (T, 2T, ... 64T, 64T), and the next packet of its slot starts again
+    /// at T: a slot stuck behind a slow worker is not retransmitted every T.
+    @Test func aPacketsTimeoutDoublesWithEachRetransmission() throws {
+        let n = 2, k = 32, t: Int64 = 50_000_000
+        let net = try MiniNetwork(workers: n, k: k, slots: 2, timeout: t)
+        var first: [Int64] = [], next: [Int64] = []
+        net.drop = { up, w, id, before in
+            guard up && w == 0 else { return false }
+            if id == 0 { first.append(net.now); return before < 8 }
+            if id == 2 { next.append(net.now); return before < 1 }
+            return false
+        }
+        let x = Self.inputs(n, k * 6, seed: 3)
+        let buffers = x.map { TensorBuffer($0) }
+        try net.start { w, worker in worker.allReduce(buffers[w]) }
+        #expect(try net.run())
+        for b in buffers { #expect(b.values == Reference.sum(x)) }
+        #expect(first == [0, 1, 3, 7, 15, 31, 63, 127, 191].map { $0 * t }, "transmissions of packet 0 at \(first.map { $0 / t }) x T")
+        #expect(next.count == 2 && next[1] - next[0] == t, "packet 2 (the slot's next) went at \(next); its one retransmission must follow after T")
+        #expect(net.workers[0].stats.retransmissions == 9)
+    }
+
     @Test func badConfigurationsAreNamed() {
         #expect(AggregationConfig(workers: 4, elementsPerPacket: 100).problem
                 == "elements per packet 100 is not a SwitchML packet size (valid: 32, 64, 128, 256)")
         #expect(AggregationConfig(workers: 33).problem == "33 workers: the switch's bitmaps hold 1 ... 32 workers per job")
         #expect(AggregationConfig(workers: 4, poolSlots: 0).problem == "pool of 0 slots (valid: 1 ... 16383)")
+        #expect(AggregationConfig(workers: 4, minTimeout: 0).problem == "minimum timeout 0 ps (valid: 1 ps ... 1 s)")
     }
 }

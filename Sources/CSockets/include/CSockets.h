@@ -13,4 +13,14 @@
 /// not even the first was.
 int sluice_send_batch(int fd, const void *to, unsigned int to_len, const void *const *bufs, const size_t *lens, unsigned int n);
 
+/// Receives up to n <= SLUICE_BATCH_MAX datagrams on socket fd with one recvmmsg, without
+/// waiting: datagram i into bufs[i] (cap bytes each), its length in lens[i]; when `from` is
+/// not NULL, its sender's address into from[i] (`from_len` bytes each, a sockaddr_in or
+/// larger). Returns how many arrived (0 when none was waiting), or -1 with errno set.
+int sluice_recv_batch(int fd, void *const *bufs, size_t cap, size_t *lens, void *from, unsigned int from_len, unsigned int n);
+
+/// Sends bufs[i] (lens[i] bytes) to addrs[i] (`addr_len` bytes each), i < n <= SLUICE_BATCH_MAX,
+/// with one sendmmsg. Returns how many were sent, or -1 with errno set when not even the first was.
+int sluice_send_batch_to(int fd, const void *addrs, unsigned int addr_len, const void *const *bufs, const size_t *lens, unsigned int n);
+
 #endif

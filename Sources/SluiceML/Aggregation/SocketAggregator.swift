@@ -1,3 +1,4 @@
+import CSockets
 import Foundation
 import SluiceIR
 import SluicePrograms
@@ -14,6 +15,9 @@ import Glibc
 /// framed as an Ethernet/IPv4/UDP packet from the worker to the service address; every copy
 /// the program sends out of port p + 1 goes back to worker p as a datagram (the program's
 /// egress rewrite decides the contents; the socket decides the address).
+///
+/// Datagrams are received up to 32 at a time (`recvmmsg`) and the replies to a batch leave
+/// together (`sendmmsg`), as the workers' own sockets batch.
 public final class SocketAggregator: @unchecked Sendable {
     public struct Member: Hashable, Sendable {
         public var ip: UInt32
@@ -68,10 +72,36 @@ public final class SocketAggregator: @unchecked Sendable {
 
     public func stop() { stopFlag.withLock { stopped = true } }
 
+    /// Datagrams a system call receives, and most replies one sends.
+    static let batch = 32
+    /// Room for a datagram behind its 42 bytes of frame headers.
+    static let slotBytes = 4096
+
     /// Serve until `stop()` (from another thread) or `shouldStop` says so (checked every 20 ms).
     public func serve(shouldStop: () -> Bool = { false }) {
-        let buf = UnsafeMutablePointer<UInt8>.allocate(capacity: 65536)
-        defer { buf.deallocate() }
+        let n = Self.batch, slot = Self.slotBytes
+        let inBuf = UnsafeMutableRawPointer.allocate(byteCount: n * slot, alignment: 8)
+        let outBuf = UnsafeMutableRawPointer.allocate(byteCount: n * slot, alignment: 8)
+        let from = UnsafeMutablePointer<sockaddr_in>.allocate(capacity: n)
+        let to = UnsafeMutablePointer<sockaddr_in>.allocate(capacity: n)
+        defer { inBuf.deallocate(); outBuf.deallocate(); from.deallocate(); to.deallocate() }
+        // Datagram i lands 42 bytes into its slot, behind the frame headers written for it.
+        let inPointers: [UnsafeMutableRawPointer?] = (0..<n).map { inBuf + $0 * slot + 42 }
+        let outPointers: [UnsafeRawPointer?] = (0..<n).map { UnsafeRawPointer(outBuf + $0 * slot) }
+        var inLengths = [Int](repeating: 0, count: n), outLengths = [Int](repeating: 0, count: n)
+        var queued = 0
+        func flush() {
+            var done = 0
+            while done < queued {
+                let r = outPointers.withUnsafeBufferPointer { p in
+                    outLengths.withUnsafeBufferPointer { l in
+                        Int(sluice_send_batch_to(fd, to + done, UInt32(MemoryLayout<sockaddr_in>.size), p.baseAddress! + done, l.baseAddress! + done, UInt32(queued - done)))
+                    }
+                }
+                done += max(r, 1)   // a refused reply is skipped: the worker retransmits
+            }
+            queued = 0
+        }
         let frame = PacketBuffer()
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         // The frame around a datagram: Ethernet, IPv4 and UDP headers written per datagram.
@@ -79,35 +109,39 @@ public final class SocketAggregator: @unchecked Sendable {
         while !stopFlag.withLock({ stopped }) && !shouldStop() {
             guard poll(&pfd, 1, 20) > 0 else { continue }
             while true {
-                var from = sockaddr_in()
-                var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-                let n = withUnsafeMutablePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, buf + 42, 65536 - 42, Int32(MSG_DONTWAIT), $0, &len) }
-                }
-                if n <= 0 { break }
-                let src = Member(ip: UInt32(bigEndian: from.sin_addr.s_addr), port: UInt16(bigEndian: from.sin_port))
-                guard let w = members.firstIndex(of: src) else { continue }
-                updates += 1
-                if dropEvery > 0 && updates % dropEvery == 0 { continue }
-                Self.frameHeader(&header, worker: w, src: src, payload: n)
-                header.withUnsafeBufferPointer { buf.update(from: $0.baseAddress!, count: 42) }
-                frame.load(UnsafeRawBufferPointer(start: buf, count: 42 + n))
-                pipeline.process(frame, port: UInt16(w + 1))
-                for i in 0..<pipeline.outputCount {
-                    let out = pipeline.output(i)
-                    let p = Int(out.port) - 1
-                    guard p >= 0 && p < members.count else { continue }
-                    // The datagram is the packet after its 42 bytes of headers (no copy).
-                    let length = out.buffer.length
-                    guard length > 42 else { continue }
-                    var to = UDPAggregationPort.address(members[p].ip, members[p].port)
-                    _ = withUnsafePointer(to: &to) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                            sendto(fd, out.buffer.data + 42, length - 42, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                        }
+                let got = inPointers.withUnsafeBufferPointer { p in
+                    inLengths.withUnsafeMutableBufferPointer { l in
+                        Int(sluice_recv_batch(fd, p.baseAddress!, slot - 42, l.baseAddress!, from, UInt32(MemoryLayout<sockaddr_in>.size), UInt32(n)))
                     }
-                    sent += 1
                 }
+                if got <= 0 { break }
+                for d in 0..<got {
+                    let src = Member(ip: UInt32(bigEndian: from[d].sin_addr.s_addr), port: UInt16(bigEndian: from[d].sin_port))
+                    guard let w = members.firstIndex(of: src) else { continue }
+                    updates += 1
+                    if dropEvery > 0 && updates % dropEvery == 0 { continue }
+                    let datagram = inBuf + d * slot, length = min(inLengths[d], slot - 42)
+                    Self.frameHeader(&header, worker: w, src: src, payload: length)
+                    header.withUnsafeBytes { datagram.copyMemory(from: $0.baseAddress!, byteCount: 42) }
+                    frame.load(UnsafeRawBufferPointer(start: datagram, count: 42 + length))
+                    pipeline.process(frame, port: UInt16(w + 1))
+                    for i in 0..<pipeline.outputCount {
+                        let out = pipeline.output(i)
+                        let p = Int(out.port) - 1
+                        guard p >= 0 && p < members.count else { continue }
+                        // The datagram is the packet after its 42 bytes of headers.
+                        let length = out.buffer.length - 42
+                        guard length > 0 && length <= slot else { continue }
+                        if queued == n { flush() }
+                        (outBuf + queued * slot).copyMemory(from: out.buffer.data + 42, byteCount: length)
+                        outLengths[queued] = length
+                        to[queued] = UDPAggregationPort.address(members[p].ip, members[p].port)
+                        queued += 1
+                        sent += 1
+                    }
+                }
+                flush()
+                if got < n { break }
             }
         }
     }

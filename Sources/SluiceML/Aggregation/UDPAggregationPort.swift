@@ -1,3 +1,4 @@
+import CSockets
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -7,26 +8,55 @@ import Darwin
 /// The worker protocol over a real UDP socket: the same `AggregationWorker`, a monotonic clock,
 /// `poll` for datagrams and the one wake-up. For workers on real hosts (the XDP backend's
 /// switch, or any SwitchML-speaking switch).
+///
+/// System calls are batched as a DPDK worker's bursts are: datagrams the worker sends are
+/// queued and leave together (one `sendmmsg`) when the worker is about to wait, or when
+/// `batch` are queued; datagrams are received `batch` at a time (one `recvmmsg`). The
+/// worker's clock still stamps each packet when it asks to send it.
 public final class UDPAggregationPort: AggregationPort {
     let fd: Int32
     var service: sockaddr_in
     var wakeAt = Int64.max
-    var buffer: UnsafeMutableRawBufferPointer
-    /// Errors of `sendto` so far (counted, not thrown: the protocol retransmits).
+    /// `batch` datagram buffers of `slotBytes` each, out and in.
+    let outBuffers: UnsafeMutableRawBufferPointer, inBuffers: UnsafeMutableRawBufferPointer
+    var outPointers: [UnsafeRawPointer?], inPointers: [UnsafeMutableRawPointer?]
+    var outLengths: [Int], inLengths: [Int]
+    var queued = 0
+    /// The most datagrams one system call sends or receives (1 ... 64).
+    public let batch: Int
+    static let slotBytes = 2048
+    /// Datagrams the kernel refused so far (counted, not thrown: the protocol retransmits).
     public private(set) var sendErrors = 0
+    /// `sendmmsg` and `recvmmsg` calls so far, and the datagrams they carried.
+    public private(set) var sendCalls = 0, receiveCalls = 0, datagramsSent = 0, datagramsReceived = 0
 
     /// A socket bound to `local` (an IPv4 address and port; 0.0.0.0 and 0 for any), sending to
     /// the aggregation service at `serviceIP`:`servicePort` (IPv4 addresses as UInt32, host order).
-    public init(localIP: UInt32 = 0, localPort: UInt16, serviceIP: UInt32, servicePort: UInt16) throws {
+    /// `batch`: the most datagrams a system call carries (1 ... 64; 1 sends each datagram at once).
+    public init(localIP: UInt32 = 0, localPort: UInt16, serviceIP: UInt32, servicePort: UInt16, batch: Int = 32) throws {
+        guard (1...Int(SLUICE_BATCH_MAX)).contains(batch) else { throw AggregationError("batch \(batch) (valid: 1 ... \(SLUICE_BATCH_MAX) datagrams a system call)") }
         let s = try Self.boundSocket(localIP, localPort, hint: "choose a free port and an address of this host")
+        // Room for a window of results: a datagram built from an XDP frame is charged a whole
+        // page, and the default buffer (about 200 KB) then overflows at ~50 results.
+        var big: Int32 = 4 << 20
+        _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, socklen_t(MemoryLayout<Int32>.size))
         fd = s
         service = Self.address(serviceIP, servicePort)
-        buffer = .allocate(byteCount: 65536, alignment: 8)
+        self.batch = batch
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * Self.slotBytes, alignment: 8)
+        let inp = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * Self.slotBytes, alignment: 8)
+        outBuffers = out
+        inBuffers = inp
+        outPointers = (0..<batch).map { UnsafeRawPointer(out.baseAddress! + $0 * Self.slotBytes) }
+        inPointers = (0..<batch).map { inp.baseAddress! + $0 * Self.slotBytes }
+        outLengths = Array(repeating: 0, count: batch)
+        inLengths = Array(repeating: 0, count: batch)
     }
 
     deinit {
         close(fd)
-        buffer.deallocate()
+        outBuffers.deallocate()
+        inBuffers.deallocate()
     }
 
     /// A UDP socket bound to `ip`:`port`; the error names the address and `hint`.
@@ -74,15 +104,31 @@ public final class UDPAggregationPort: AggregationPort {
         return Int64(t.tv_sec) * 1_000_000_000_000 + Int64(t.tv_nsec) * 1000
     }
 
+    /// Queue one datagram (at most 2048 bytes; longer ones are cut, and no SwitchML packet is
+    /// longer); it leaves with the next `flush`, at the latest when the worker waits.
     public func send(length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) {
-        let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(length, buffer.count)])
-        fill(out)
-        let n = withUnsafePointer(to: &service) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, out.baseAddress, out.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        let n = min(length, Self.slotBytes)
+        fill(UnsafeMutableRawBufferPointer(start: outBuffers.baseAddress! + queued * Self.slotBytes, count: n))
+        outLengths[queued] = n
+        queued += 1
+        if queued == batch { flush() }
+    }
+
+    /// Send what is queued, in order; a datagram the kernel refuses is counted and skipped.
+    public func flush() {
+        var done = 0
+        while done < queued {
+            let r = outPointers.withUnsafeBufferPointer { p in
+                outLengths.withUnsafeBufferPointer { l in
+                    withUnsafePointer(to: &service) {
+                        Int(sluice_send_batch(fd, $0, UInt32(MemoryLayout<sockaddr_in>.size), p.baseAddress! + done, l.baseAddress! + done, UInt32(queued - done)))
+                    }
+                }
             }
+            sendCalls += 1
+            if r <= 0 { sendErrors += 1; done += 1 } else { datagramsSent += r; done += r }
         }
-        if n < 0 { sendErrors += 1 }
+        queued = 0
     }
 
     public func wake(at time: Int64) { wakeAt = min(wakeAt, time) }
@@ -99,18 +145,29 @@ public final class UDPAggregationPort: AggregationPort {
                 worker.timerFired()
                 continue
             }
+            flush()
             let wait = min(wakeAt, deadline) - t
             let ms = Int32(clamping: (wait + 999_999_999) / 1_000_000_000)
             let ready = poll(&pfd, 1, ms)
             guard ready > 0 else { continue }
             // Drain what is there without blocking.
-            while true {
-                let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+            drain: while true {
+                let n = inPointers.withUnsafeBufferPointer { p in
+                    inLengths.withUnsafeMutableBufferPointer { l in
+                        Int(sluice_recv_batch(fd, p.baseAddress!, Self.slotBytes, l.baseAddress!, nil, 0, UInt32(batch)))
+                    }
+                }
                 if n <= 0 { break }
-                worker.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                if !worker.busy { break }
+                receiveCalls += 1
+                datagramsReceived += n
+                for i in 0..<n {
+                    worker.receive(UnsafeRawBufferPointer(start: inPointers[i], count: min(inLengths[i], Self.slotBytes)))
+                    if !worker.busy { break drain }
+                }
+                if n < batch { break }
             }
         }
+        flush()
         return true
     }
 }

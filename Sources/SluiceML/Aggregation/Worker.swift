@@ -21,12 +21,19 @@ public struct AggregationConfig: Sendable {
     /// Pool slots the job owns on the switch (s): at most s packets in flight per worker.
     public var poolSlots: Int
     /// Retransmission timeout in picoseconds; nil: adaptive, from the measured round trip
-    /// (srtt + 4 rttvar, at least 2 srtt and 10 us; 1 ms before the first sample).
+    /// (srtt + 4 rttvar, at least 2 srtt and `minTimeout`; 1 ms before the first sample). Either way
+    /// a packet's timeout doubles with each retransmission of it, up to 64x (RFC 6298 5.5): a
+    /// slot waiting for a slow worker, or a descheduled service, is not retransmitted into
+    /// every few microseconds.
     public var timeout: Int64?
+    /// The adaptive timeout's floor, picoseconds: 10 us suits the emulator's exact clocks;
+    /// processes on a real host, whom the scheduler can stop for milliseconds, want about 1 ms.
+    public var minTimeout: Int64
 
-    public init(job: UInt8 = 1, workers: Int, elementsPerPacket: Int = 64, poolSlots: Int = 256, timeout: Int64? = nil) {
+    public init(job: UInt8 = 1, workers: Int, elementsPerPacket: Int = 64, poolSlots: Int = 256, timeout: Int64? = nil,
+                minTimeout: Int64 = 10_000_000) {
         self.job = job; self.workers = workers; self.elementsPerPacket = elementsPerPacket
-        self.poolSlots = poolSlots; self.timeout = timeout
+        self.poolSlots = poolSlots; self.timeout = timeout; self.minTimeout = minTimeout
     }
 
     /// What is wrong with these settings, or nil.
@@ -37,6 +44,7 @@ public struct AggregationConfig: Sendable {
         if workers < 1 || workers > 32 { return "\(workers) workers: the switch's bitmaps hold 1 ... 32 workers per job" }
         if poolSlots < 1 || poolSlots > 0x3FFF { return "pool of \(poolSlots) slots (valid: 1 ... 16383)" }
         if let t = timeout, t <= 0 { return "timeout \(t) ps must be positive" }
+        if minTimeout <= 0 || minTimeout > 1_000_000_000_000 { return "minimum timeout \(minTimeout) ps (valid: 1 ps ... 1 s)" }
         return nil
     }
 }
@@ -84,7 +92,6 @@ public final class AggregationWorker<Port: AggregationPort> {
     @exclusivity(unchecked) var outstanding: [Int]          // local packet index in flight in the slot, -1: none
     @exclusivity(unchecked) var uses: [UInt32]              // times the slot was used: its parity is the set
     @exclusivity(unchecked) var sentAt: [Int64]
-    @exclusivity(unchecked) var retransmitted: [Bool]
     @exclusivity(unchecked) var reducedExponent: [UInt8]    // of the block whose values the slot carries next
     @exclusivity(unchecked) var valueScale: [Double]        // scale of the values in the packet in flight
 
@@ -99,7 +106,12 @@ public final class AggregationWorker<Port: AggregationPort> {
     @exclusivity(unchecked) var nextToSend = 0
     @exclusivity(unchecked) var received = 0
 
-    @exclusivity(unchecked) var timers = TimerQueue()
+    /// Deadlines by backoff level (a packet's retransmissions so far, at most `maxBackoff`):
+    /// within a level every timeout is the same multiple of the round-trip estimate, so each
+    /// queue is in deadline order.
+    @exclusivity(unchecked) var timers = [TimerQueue](repeating: TimerQueue(), count: AggregationWorker.maxBackoff + 1)
+    @exclusivity(unchecked) var tries: [UInt8]
+    static var maxBackoff: Int { 6 }
     @exclusivity(unchecked) var armedAt = Int64.max
     @exclusivity(unchecked) var srtt: Int64 = 0
     @exclusivity(unchecked) var rttvar: Int64 = 0
@@ -114,7 +126,7 @@ public final class AggregationWorker<Port: AggregationPort> {
         outstanding = Array(repeating: -1, count: s)
         uses = Array(repeating: 0, count: s)
         sentAt = Array(repeating: 0, count: s)
-        retransmitted = Array(repeating: false, count: s)
+        tries = Array(repeating: 0, count: s)
         reducedExponent = Array(repeating: 0, count: s)
         valueScale = Array(repeating: 0, count: s)
     }
@@ -165,7 +177,7 @@ public final class AggregationWorker<Port: AggregationPort> {
     var timeout: Int64 {
         if let t = config.timeout { return t }
         guard srtt > 0 else { return 1_000_000_000 }
-        return max(srtt + 4 * rttvar, 2 * srtt, 10_000_000)
+        return max(srtt + 4 * rttvar, 2 * srtt, config.minTimeout)
     }
 
     // MARK: sending
@@ -177,12 +189,12 @@ public final class AggregationWorker<Port: AggregationPort> {
         if first {
             outstanding[slot] = q
             uses[slot] &+= 1
-            retransmitted[slot] = false
+            tries[slot] = 0
+            sentAt[slot] = port.now
         } else {
-            retransmitted[slot] = true
+            tries[slot] = min(tries[slot] + 1, UInt8(Self.maxBackoff))
             stats.retransmissions += 1
         }
-        sentAt[slot] = port.now
         let set = Int((uses[slot] &- 1) & 1)
         let id = baseID &+ UInt32(truncatingIfNeeded: q)
         let length = SwitchMLFormat.payloadBytes(elements: k)
@@ -222,9 +234,11 @@ public final class AggregationWorker<Port: AggregationPort> {
             }
         }
         stats.packetsSent += 1
-        timers.push(deadline: port.now + timeout, packet: q, op: opSerial)
-        if armedAt == .max {
-            armedAt = timers.firstDeadline
+        let level = Int(tries[slot])
+        let deadline = port.now + (timeout << level)
+        timers[level].push(deadline: deadline, packet: q, op: opSerial)
+        if deadline < armedAt {
+            armedAt = deadline
             port.wake(at: armedAt)
         }
     }
@@ -252,7 +266,8 @@ public final class AggregationWorker<Port: AggregationPort> {
             return
         }
         let slot = h.slot
-        if !retransmitted[slot] { rttSample(port.now - sentAt[slot]) }
+        // Karn: a retransmitted packet's round trip is ambiguous, so only packets sent once are timed.
+        if tries[slot] == 0 { rttSample(port.now - sentAt[slot]) }
         outstanding[slot] = -1
         stats.resultsAccepted += 1
         let k = self.k
@@ -294,18 +309,29 @@ public final class AggregationWorker<Port: AggregationPort> {
     public func timerFired() {
         let now = port.now
         armedAt = .max
-        while let e = timers.first, e.deadline <= now {
-            timers.removeFirst()
+        // Expired deadlines, earliest first across the levels (retransmissions push new ones).
+        while let level = earliestLevel(), timers[level].firstDeadline <= now {
+            let e = timers[level].first!
+            timers[level].removeFirst()
             guard e.op == opSerial, current != nil, e.packet < total else { continue }
             let slot = e.packet % window
             guard outstanding[slot] == e.packet else { continue }
             stats.timeouts += 1
             send(e.packet, first: false)
         }
-        if let e = timers.first, armedAt == .max {
-            armedAt = e.deadline
-            port.wake(at: e.deadline)
+        if let level = earliestLevel(), timers[level].firstDeadline < armedAt {
+            armedAt = timers[level].firstDeadline
+            port.wake(at: armedAt)
         }
+    }
+
+    /// The level whose first deadline is the earliest, nil when no timer is set.
+    func earliestLevel() -> Int? {
+        var best: Int?
+        for l in 0..<timers.count where timers[l].count > 0 {
+            if best == nil || timers[l].firstDeadline < timers[best!].firstDeadline { best = l }
+        }
+        return best
     }
 }
 
@@ -315,7 +341,7 @@ public struct AggregationError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Retransmission deadlines in the order they were set (the timeout is the same for every
-/// packet, so that is deadline order), in a growable ring: O(1) per packet, one wake-up pending.
+/// packet of one backoff level, so that is deadline order), in a growable ring: O(1) per packet.
 struct TimerQueue {
     struct Entry { var deadline: Int64; var packet: Int; var op: UInt32 }
     var storage: [Entry] = Array(repeating: Entry(deadline: 0, packet: 0, op: 0), count: 64)

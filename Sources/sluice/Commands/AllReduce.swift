@@ -179,6 +179,12 @@ struct AllReduceCommand: ParsableCommand {
     @Option(help: "Local port = this + rank.")
     var portBase: Int = 40_000
 
+    @Option(help: "Floor of the adaptive retransmission timeout (e.g. 1ms, 200us): a worker process can be descheduled for milliseconds, and a shorter floor retransmits into a service that is only slow.")
+    var minTimeout: String = "1ms"
+
+    @Option(help: "Most datagrams one system call sends or receives (sendmmsg / recvmmsg), 1 ... 64; 1 sends each packet on its own.")
+    var batch: Int = 32
+
     @Option(help: "Local address to bind (default: any).")
     var local: String = "0.0.0.0"
 
@@ -200,9 +206,13 @@ struct AllReduceCommand: ParsableCommand {
         let a = try parseEndpoint(aggregator, defaultPort: SocketAggregator.servicePort, option: "--aggregator")
         let l = try parseEndpoint(local, defaultPort: 0, option: "--local")
         guard portBase + rank <= 65535, portBase > 0 else { throw ValidationError("--port-base \(portBase) + rank is not a port") }
+        guard (1...64).contains(batch) else { throw ValidationError("--batch \(batch) (valid: 1 ... 64 datagrams a system call)") }
         let port: UDPAggregationPort
-        do { port = try UDPAggregationPort(localIP: l.ip, localPort: UInt16(portBase + rank), serviceIP: a.ip, servicePort: a.port) } catch { throw CLIError("\(error)") }
-        let config = AggregationConfig(job: 1, workers: workers, elementsPerPacket: k, poolSlots: slots)
+        do { port = try UDPAggregationPort(localIP: l.ip, localPort: UInt16(portBase + rank), serviceIP: a.ip, servicePort: a.port, batch: batch) } catch { throw CLIError("\(error)") }
+        let floor: Int64
+        do { floor = try Units.time(minTimeout) } catch { throw ValidationError("--min-timeout '\(minTimeout)': \(error)") }
+        guard floor > 0 && floor <= 1_000_000_000_000 else { throw ValidationError("--min-timeout '\(minTimeout)' (valid: more than 0, at most 1s)") }
+        let config = AggregationConfig(job: 1, workers: workers, elementsPerPacket: k, poolSlots: slots, minTimeout: floor)
         let worker: AggregationWorker<UDPAggregationPort>
         do { worker = try AggregationWorker(config: config, port: port) } catch { throw CLIError("\(error)") }
         if !json { print("rank \(rank) of \(workers): \(count) \(dtype.rawValue) values, seed \(seed) (rerun with --seed \(seed))") }
@@ -226,7 +236,7 @@ struct AllReduceCommand: ParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let s = worker.stats
         if json {
-            print("{\"rank\": \(rank), \"workers\": \(workers), \"elements\": \(count), \"dtype\": \"\(dtype.rawValue)\", \"seconds\": \(seconds), \"elements_per_s\": \(Double(count) / seconds), \"correct\": \(ok), \"max_abs_error\": \(maxError), \"packets_sent\": \(s.packetsSent), \"retransmissions\": \(s.retransmissions), \"timeouts\": \(s.timeouts)}")
+            print("{\"rank\": \(rank), \"workers\": \(workers), \"elements\": \(count), \"dtype\": \"\(dtype.rawValue)\", \"seconds\": \(seconds), \"elements_per_s\": \(Double(count) / seconds), \"correct\": \(ok), \"max_abs_error\": \(maxError), \"packets_sent\": \(s.packetsSent), \"retransmissions\": \(s.retransmissions), \"timeouts\": \(s.timeouts), \"send_calls\": \(port.sendCalls), \"receive_calls\": \(port.receiveCalls)}")
         } else {
             print(String(format: "done in %.3f s (%.3g elements/s); %@; %d packets sent, %d retransmitted", seconds, Double(count) / seconds,
                          ok ? (dtype == .int32 ? "exact" : "within the bound") : "WRONG", s.packetsSent, s.retransmissions))
