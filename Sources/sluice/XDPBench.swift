@@ -26,10 +26,12 @@ struct XDPBenchCommand: ParsableCommand {
             kernel's default softirq polling. Medians of --repeat runs. \
             socket_agg_elements_per_s: 4 `sluice allreduce` workers in namespaces of their own, each \
             with a veth to an aggregator namespace running `sluice aggregator --backend socket`, \
-            reducing --agg-size of int32 (elements per second per worker, the slowest). \
+            reducing --agg-size of int32 with --agg-slots packets in flight (elements per second \
+            per worker, the slowest; both sides batch their system calls, 32 datagrams a call). \
             xdp_agg_elements_per_s: the same workers through `switchml` attached at XDP (native mode) \
             to the switch ends of their veths (softirq polling, as `sluice aggregator --backend xdp` \
-            runs); agg_ratio = xdp / socket.
+            runs); agg_ratio = xdp / socket. --aggregation-only measures just these. \
+            SLUICE_BENCH_VERBOSE=1 prints each worker's JSON (retransmissions, system calls) on stderr.
             """)
 
     @Option(help: "Frames sent per veth run.")
@@ -151,13 +153,11 @@ struct XDPBenchCommand: ParsableCommand {
         defer { lab.remove() }
         StopSignal.install()
         let (file, entries) = try writeBenchFrames(packets, into: dir)
-        let drop = dir + "/drop.o", pass = dir + "/pass.o"
-        for (path, verdict) in [(drop, "XDP_DROP"), (pass, "XDP_DROP")] {
-            try EBPFObjectCompiler.compile(source: "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC(\"xdp\") int sink(struct xdp_md *c) { return \(verdict); }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n", output: path)
-        }
-        // The sink drops in XDP: redirected frames are received (veth needs a program there) and
-        // cost it nothing.
-        try lab.ip(["-n", lab.sink, "link", "set", lab.sinkIf, "xdpdrv", "obj", pass, "sec", "xdp"])
+        // One XDP drop program, for the sender's ceiling (on the switch end) and for the sink:
+        // redirected frames are received (veth needs a program there) and cost it nothing.
+        let drop = dir + "/drop.o"
+        try EBPFObjectCompiler.compile(source: "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC(\"xdp\") int sink(struct xdp_md *c) { return XDP_DROP; }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n", output: drop)
+        try lab.ip(["-n", lab.sink, "link", "set", lab.sinkIf, "xdpdrv", "obj", drop, "sec", "xdp"])
 
         func send() throws -> (mpps: Double, seconds: Double) {
             let s = try lab.exec(lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])

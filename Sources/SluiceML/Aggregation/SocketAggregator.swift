@@ -157,11 +157,14 @@ public final class SocketAggregator: @unchecked Sendable {
         h[12] = 0x08; h[13] = 0x00
         let ipLen = 20 + 8 + payload
         let dst: UInt32 = 0x0AFF_FF01, from = programIP(w)
-        let ip: [UInt8] = [0x45, 0, UInt8(ipLen >> 8), UInt8(ipLen & 0xFF), 0, 0, 0x40, 0, 64, 17, 0, 0,
-                           UInt8(from >> 24), UInt8(from >> 16 & 0xFF), UInt8(from >> 8 & 0xFF), UInt8(from & 0xFF),
-                           UInt8(dst >> 24), UInt8(dst >> 16 & 0xFF), UInt8(dst >> 8 & 0xFF), UInt8(dst & 0xFF)]
-        let c = ~ip.withUnsafeBytes { InternetChecksum.fold(InternetChecksum.sum($0)) }
-        for i in 0..<20 { h[14 + i] = ip[i] }
+        // IPv4: version/ihl, tos, length, id 0, DF, TTL 64, UDP, checksum, source, destination.
+        h[14] = 0x45; h[15] = 0; h[16] = UInt8(ipLen >> 8); h[17] = UInt8(ipLen & 0xFF)
+        h[18] = 0; h[19] = 0; h[20] = 0x40; h[21] = 0; h[22] = 64; h[23] = 17; h[24] = 0; h[25] = 0
+        for i in 0..<4 {
+            h[26 + i] = UInt8(truncatingIfNeeded: from >> UInt32(24 - 8 * i))
+            h[30 + i] = UInt8(truncatingIfNeeded: dst >> UInt32(24 - 8 * i))
+        }
+        let c = ~h.withUnsafeBytes { InternetChecksum.fold(InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: $0[14..<34]))) }
         h[24] = UInt8(c >> 8); h[25] = UInt8(c & 0xFF)
         let udpLen = 8 + payload
         h[34] = UInt8(src.port >> 8); h[35] = UInt8(src.port & 0xFF)
