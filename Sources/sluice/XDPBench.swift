@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceEBPF
+import SluiceEmulator
 import SluiceIR
 import SluicePcap
 import SluicePrograms
@@ -68,6 +69,11 @@ struct XDPBenchCommand: ParsableCommand {
         guard (1...1_000_000).contains(routes) else { throw ValidationError("--routes must be within 1...1000000 (got \(routes))") }
         guard (1000...50_000_000).contains(packets) else { throw ValidationError("--packets must be within 1000...50000000 (got \(packets))") }
         guard (1...20).contains(`repeat`) else { throw ValidationError("--repeat must be within 1...20 (got \(`repeat`))") }
+        guard !(testRunOnly && aggregationOnly) else { throw ValidationError("--test-run-only and --aggregation-only exclude each other: give one, or neither for every part") }
+        do {
+            let t = try Units.time(aggMinTimeout)
+            guard t > 0 && t <= 1_000_000_000_000 else { throw ValidationError("--agg-min-timeout '\(aggMinTimeout)' (valid: more than 0, at most 1s)") }
+        } catch let e as ValidationError { throw e } catch { throw ValidationError("--agg-min-timeout '\(aggMinTimeout)': \(error)") }
         guard (1...4096).contains(aggSlots) else { throw ValidationError("--agg-slots must be within 1...4096 (got \(aggSlots)): the switchml program has 4096 physical slots") }
         guard (1...60).contains(repeatRun) else {
             throw ValidationError("--repeat-run must be within 1...60 (got \(repeatRun)): the kernel repeats on the same bytes, and after 63 passes the TTL of 64 expires and the packet is dropped instead of routed")
@@ -88,7 +94,7 @@ struct XDPBenchCommand: ParsableCommand {
             let (xdpAgg, socketAgg) = try aggregation(try selfPath(), progress)
             progress("")
             let fields = [("xdp_agg_elements_per_s", f3(median(xdpAgg))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
-                          ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))), ("repeat", "\(`repeat`)")]
+                          ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))), ("agg_slots", "\(aggSlots)"), ("repeat", "\(`repeat`)")]
             print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
             return
         }
@@ -231,7 +237,7 @@ struct XDPBenchCommand: ParsableCommand {
             ("sender_softirq_mpps", f3(median(sender[0]))), ("xdp_router_softirq_mpps", f3(median(xdpFwd[0]))),
             ("router_ratio_softirq", f3(median(xdpFwd[0]) / median(pcapFwd))), ("xdp_share_of_sender_softirq", f3(median(xdpFwd[0]) / median(sender[0]))),
             ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", f3(median(xdpAgg))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
-            ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))),
+            ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))), ("agg_slots", "\(aggSlots)"),
             ("packets", "\(packets)"), ("repeat", "\(`repeat`)"), ("routes", "\(routes)"),
         ]
         if json {
