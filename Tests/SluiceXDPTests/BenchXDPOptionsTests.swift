@@ -16,3 +16,18 @@ import SluiceTesting
         #expect(r.status != 0 && r.err.contains(message), "\(args): \(r.err)")
     }
 }
+
+/// `sluice allreduce` refuses bad options before it opens a socket, names the option, and
+/// prints its own usage.
+@Suite struct AllReduceOptionsTests {
+    @Test(arguments: [
+        (["--batch", "0"], "--batch 0 (valid: 1 ... 64 datagrams a system call)"),
+        (["--min-timeout", "0"], "--min-timeout '0' (valid: more than 0, at most 1s)"),
+        (["--min-timeout", "2s"], "--min-timeout '2s' (valid: more than 0, at most 1s)"),
+        (["--size", "4x"], "--size '4x': unknown unit 'x'"),
+    ])
+    func badOptionsAreNamed(args: [String], message: String) throws {
+        let r = try ChildProcess.run(sluiceBinary, ["allreduce", "--aggregator", "127.0.0.1", "--rank", "0", "--workers", "2"] + args)
+        #expect(r.status != 0 && r.err.contains(message) && r.err.contains("Usage: sluice allreduce"), "\(args): \(r.err)")
+    }
+}

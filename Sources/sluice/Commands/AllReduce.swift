@@ -197,21 +197,34 @@ struct AllReduceCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    func run() throws {
+    /// Checked before `run`, so a bad option prints this command's usage.
+    func validate() throws {
         guard (1...32).contains(workers) else { throw ValidationError("--workers \(workers) (valid: 1 ... 32)") }
         guard (0..<workers).contains(rank) else { throw ValidationError("--rank \(rank) (valid: 0 ... \(workers - 1))") }
-        let bytes: Int
-        do { bytes = try Units.size(size) } catch { throw ValidationError("--size '\(size)': \(error)") }
-        let count = max(1, bytes / 4)
-        let a = try parseEndpoint(aggregator, defaultPort: SocketAggregator.servicePort, option: "--aggregator")
-        let l = try parseEndpoint(local, defaultPort: 0, option: "--local")
+        _ = try tensorBytes()
         guard portBase + rank <= 65535, portBase > 0 else { throw ValidationError("--port-base \(portBase) + rank is not a port") }
         guard (1...64).contains(batch) else { throw ValidationError("--batch \(batch) (valid: 1 ... 64 datagrams a system call)") }
-        let port: UDPAggregationPort
-        do { port = try UDPAggregationPort(localIP: l.ip, localPort: UInt16(portBase + rank), serviceIP: a.ip, servicePort: a.port, batch: batch) } catch { throw CLIError("\(error)") }
+        _ = try timeoutFloor()
+    }
+
+    func tensorBytes() throws -> Int {
+        do { return try Units.size(size) } catch { throw ValidationError("--size '\(size)': \(error)") }
+    }
+
+    func timeoutFloor() throws -> Int64 {
         let floor: Int64
         do { floor = try Units.time(minTimeout) } catch { throw ValidationError("--min-timeout '\(minTimeout)': \(error)") }
         guard floor > 0 && floor <= 1_000_000_000_000 else { throw ValidationError("--min-timeout '\(minTimeout)' (valid: more than 0, at most 1s)") }
+        return floor
+    }
+
+    func run() throws {
+        let count = max(1, try tensorBytes() / 4)
+        let a = try parseEndpoint(aggregator, defaultPort: SocketAggregator.servicePort, option: "--aggregator")
+        let l = try parseEndpoint(local, defaultPort: 0, option: "--local")
+        let port: UDPAggregationPort
+        do { port = try UDPAggregationPort(localIP: l.ip, localPort: UInt16(portBase + rank), serviceIP: a.ip, servicePort: a.port, batch: batch) } catch { throw CLIError("\(error)") }
+        let floor = try timeoutFloor()
         let config = AggregationConfig(job: 1, workers: workers, elementsPerPacket: k, poolSlots: slots, minTimeout: floor)
         let worker: AggregationWorker<UDPAggregationPort>
         do { worker = try AggregationWorker(config: config, port: port) } catch { throw CLIError("\(error)") }
