@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import SluiceEBPF
-import SluiceEmulator
 import SluiceIR
 import SluicePcap
 import SluicePrograms
@@ -73,10 +72,7 @@ struct XDPBenchCommand: ParsableCommand {
         guard (1000...50_000_000).contains(packets) else { throw ValidationError("--packets must be within 1000...50000000 (got \(packets))") }
         guard (1...20).contains(`repeat`) else { throw ValidationError("--repeat must be within 1...20 (got \(`repeat`))") }
         guard !(testRunOnly && aggregationOnly) else { throw ValidationError("--test-run-only and --aggregation-only exclude each other: give one, or neither for every part") }
-        do {
-            let t = try Units.time(aggMinTimeout)
-            guard t > 0 && t <= 1_000_000_000_000 else { throw ValidationError("--agg-min-timeout '\(aggMinTimeout)' (valid: more than 0, at most 1s)") }
-        } catch let e as ValidationError { throw e } catch { throw ValidationError("--agg-min-timeout '\(aggMinTimeout)': \(error)") }
+        _ = try AllReduceCommand.timeoutFloor(aggMinTimeout, option: "--agg-min-timeout")
         guard (1...1001).contains(testRunRounds) else { throw ValidationError("--test-run-rounds must be within 1...1001 (got \(testRunRounds))") }
         guard (1...4096).contains(aggSlots) else { throw ValidationError("--agg-slots must be within 1...4096 (got \(aggSlots)): the switchml program has 4096 physical slots") }
         guard (1...60).contains(repeatRun) else {

@@ -27,8 +27,8 @@ public final class UDPAggregationPort: AggregationPort {
     static let slotBytes = 2048
     /// Datagrams the kernel refused so far (counted, not thrown: the protocol retransmits).
     public private(set) var sendErrors = 0
-    /// `sendmmsg` and `recvmmsg` calls so far, and the datagrams they carried.
-    public private(set) var sendCalls = 0, receiveCalls = 0, datagramsSent = 0, datagramsReceived = 0
+    /// `sendmmsg` and `recvmmsg` calls so far, and the datagrams the sends carried.
+    public private(set) var sendCalls = 0, receiveCalls = 0, datagramsSent = 0
 
     /// A socket bound to `local` (an IPv4 address and port; 0.0.0.0 and 0 for any), sending to
     /// the aggregation service at `serviceIP`:`servicePort` (IPv4 addresses as UInt32, host order).
@@ -159,7 +159,6 @@ public final class UDPAggregationPort: AggregationPort {
                 }
                 if n <= 0 { break }
                 receiveCalls += 1
-                datagramsReceived += n
                 for i in 0..<n {
                     worker.receive(UnsafeRawBufferPointer(start: inPointers[i], count: min(inLengths[i], Self.slotBytes)))
                     if !worker.busy { break drain }

@@ -204,17 +204,18 @@ struct AllReduceCommand: ParsableCommand {
         _ = try tensorBytes()
         guard portBase + rank <= 65535, portBase > 0 else { throw ValidationError("--port-base \(portBase) + rank is not a port") }
         guard (1...64).contains(batch) else { throw ValidationError("--batch \(batch) (valid: 1 ... 64 datagrams a system call)") }
-        _ = try timeoutFloor()
+        _ = try Self.timeoutFloor(minTimeout, option: "--min-timeout")
     }
 
     func tensorBytes() throws -> Int {
         do { return try Units.size(size) } catch { throw ValidationError("--size '\(size)': \(error)") }
     }
 
-    func timeoutFloor() throws -> Int64 {
+    /// A worker's retransmission-timeout floor, picoseconds; the error names `option`.
+    static func timeoutFloor(_ text: String, option: String) throws -> Int64 {
         let floor: Int64
-        do { floor = try Units.time(minTimeout) } catch { throw ValidationError("--min-timeout '\(minTimeout)': \(error)") }
-        guard floor > 0 && floor <= 1_000_000_000_000 else { throw ValidationError("--min-timeout '\(minTimeout)' (valid: more than 0, at most 1s)") }
+        do { floor = try Units.time(text) } catch { throw ValidationError("\(option) '\(text)': \(error)") }
+        guard floor > 0 && floor <= 1_000_000_000_000 else { throw ValidationError("\(option) '\(text)' (valid: more than 0, at most 1s)") }
         return floor
     }
 
@@ -224,7 +225,7 @@ struct AllReduceCommand: ParsableCommand {
         let l = try parseEndpoint(local, defaultPort: 0, option: "--local")
         let port: UDPAggregationPort
         do { port = try UDPAggregationPort(localIP: l.ip, localPort: UInt16(portBase + rank), serviceIP: a.ip, servicePort: a.port, batch: batch) } catch { throw CLIError("\(error)") }
-        let floor = try timeoutFloor()
+        let floor = try Self.timeoutFloor(minTimeout, option: "--min-timeout")
         let config = AggregationConfig(job: 1, workers: workers, elementsPerPacket: k, poolSlots: slots, minTimeout: floor)
         let worker: AggregationWorker<UDPAggregationPort>
         do { worker = try AggregationWorker(config: config, port: port) } catch { throw CLIError("\(error)") }
