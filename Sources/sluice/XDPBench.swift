@@ -55,6 +55,9 @@ struct XDPBenchCommand: ParsableCommand {
     @Option(help: "Pool slots of the aggregation job (packets each worker keeps in flight), the same for both aggregators.")
     var aggSlots: Int = 64
 
+    @Option(help: "Values per aggregation packet (32, 64, 128), the same for both aggregators: per-packet costs (the workers' system calls, the kernel's delivery) are the same for both, so larger packets show more of the aggregators' own per-value work.")
+    var aggK: Int = 64
+
     @Option(help: "Routes installed (/24 and /16, plus a default route), as `sluice bench pipeline`.")
     var routes: Int = 10_000
 
@@ -74,6 +77,9 @@ struct XDPBenchCommand: ParsableCommand {
         guard !(testRunOnly && aggregationOnly) else { throw ValidationError("--test-run-only and --aggregation-only exclude each other: give one, or neither for every part") }
         _ = try AllReduceCommand.timeoutFloor(aggMinTimeout, option: "--agg-min-timeout")
         guard (1...1001).contains(testRunRounds) else { throw ValidationError("--test-run-rounds must be within 1...1001 (got \(testRunRounds))") }
+        guard [32, 64, 128].contains(aggK) else {
+            throw ValidationError("--agg-k must be 32, 64 or 128 (got \(aggK)): the values a switchml packet carries; 256 makes 1076 bytes of headers, and the XDP backend emits at most 1024")
+        }
         guard (1...4096).contains(aggSlots) else { throw ValidationError("--agg-slots must be within 1...4096 (got \(aggSlots)): the switchml program has 4096 physical slots") }
         guard (1...60).contains(repeatRun) else {
             throw ValidationError("--repeat-run must be within 1...60 (got \(repeatRun)): the kernel repeats on the same bytes, and after 63 passes the TTL of 64 expires and the packet is dropped instead of routed")
@@ -94,7 +100,7 @@ struct XDPBenchCommand: ParsableCommand {
             let (xdpAgg, socketAgg) = try aggregation(try selfPath(), progress)
             progress("")
             let fields = [("xdp_agg_elements_per_s", f3(median(xdpAgg))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
-                          ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))), ("agg_slots", "\(aggSlots)"), ("repeat", "\(`repeat`)")]
+                          ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))), ("agg_slots", "\(aggSlots)"), ("agg_k", "\(aggK)"), ("repeat", "\(`repeat`)")]
             print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
             return
         }
@@ -252,7 +258,7 @@ struct XDPBenchCommand: ParsableCommand {
             ("sender_softirq_mpps", f3(median(sender[0]))), ("xdp_router_softirq_mpps", f3(median(xdpFwd[0]))),
             ("router_ratio_softirq", f3(median(xdpFwd[0]) / median(pcapFwd))), ("xdp_share_of_sender_softirq", f3(median(xdpFwd[0]) / median(sender[0]))),
             ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", f3(median(xdpAgg))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
-            ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))), ("agg_slots", "\(aggSlots)"),
+            ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))), ("agg_slots", "\(aggSlots)"), ("agg_k", "\(aggK)"),
             ("packets", "\(packets)"), ("repeat", "\(`repeat`)"), ("routes", "\(routes)"),
         ]
         if json {
@@ -324,7 +330,7 @@ struct XDPBenchCommand: ParsableCommand {
         }
         let xdp: XDPProgram
         do {
-            xdp = try XDPProgram(try ProgramRegistry.named("switchml")!.build().verified())
+            xdp = try XDPProgram(try SwitchML.program(k: aggK).verified())
             let cp = try XDPControlPlane(xdp)
             try SwitchML.install(SwitchML.Job(job: 1, udpPort: 0xBEE1, slotBase: 0, slots: aggSlots, group: 2, workers: members), into: cp)
             for i in 0..<n { _ = try xdp.attach(interface: "\(tag)s\(i)", port: UInt16(i + 1), mode: .native) }
@@ -332,7 +338,7 @@ struct XDPBenchCommand: ParsableCommand {
         defer { xdp.detachAll() }
         let runs = try (0..<n).map { w in
             try ChildProcess(ip, ["netns", "exec", workers[w], me, "allreduce", "--transport", "udp", "--aggregator", "10.255.255.1",
-                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--min-timeout", aggMinTimeout, "--json"])
+                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--k", "\(aggK)", "--min-timeout", aggMinTimeout, "--json"])
         }
         return try slowestWorker(runs)
     }
@@ -356,13 +362,13 @@ struct XDPBenchCommand: ParsableCommand {
             try run(["-n", agg, "link", "set", "\(tag)a\(w)", "up"])
             try run(["-n", workers[w], "link", "set", "\(tag)b\(w)", "up"])
         }
-        let server = try ChildProcess(ip, ["netns", "exec", agg, me, "aggregator", "--backend", "socket", "--slots", "\(aggSlots)", "--duration", "120"]
+        let server = try ChildProcess(ip, ["netns", "exec", agg, me, "aggregator", "--backend", "socket", "--slots", "\(aggSlots)", "--k", "\(aggK)", "--duration", "120"]
                                        + (0..<n).flatMap { ["--worker", "10.8.\($0).2"] })
         defer { server.terminate() }
         guard server.waitForError(containing: "Ctrl-C to stop", seconds: 20) else { throw CLIError("the aggregator did not start: \(server.errorText)") }
         let runs = try (0..<n).map { w in
             try ChildProcess(ip, ["netns", "exec", workers[w], me, "allreduce", "--transport", "udp", "--aggregator", "10.8.\(w).1",
-                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--min-timeout", aggMinTimeout, "--json"])
+                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--k", "\(aggK)", "--min-timeout", aggMinTimeout, "--json"])
         }
         return try slowestWorker(runs)
     }

@@ -9,6 +9,7 @@ import SluiceTesting
         (["--agg-min-timeout", "0"], "--agg-min-timeout '0' (valid: more than 0, at most 1s)"),
         (["--agg-min-timeout", "5x"], "--agg-min-timeout '5x': unknown unit 'x'"),
         (["--agg-slots", "0"], "--agg-slots must be within 1...4096 (got 0)"),
+        (["--agg-k", "256"], "--agg-k must be 32, 64 or 128 (got 256)"),
         (["--test-run-rounds", "0"], "--test-run-rounds must be within 1...1001 (got 0)"),
     ])
     func badOptionsAreNamed(args: [String], message: String) throws {
