@@ -130,6 +130,10 @@ public final class XDPProgram {
     /// BPF_PROG_TEST_RUN of program `fd` on `packet`: the XDP action, the packet out (without
     /// the XDP metadata the program may have put in front) and the nanoseconds per run.
     func testRun(_ fd: Int32, _ packet: [UInt8], repeat: UInt32 = 1) throws -> (UInt32, [UInt8], UInt32) {
+        try Self.testRun(fd: fd, packet, repeat: `repeat`)
+    }
+
+    static func testRun(fd: Int32, _ packet: [UInt8], repeat: UInt32 = 1) throws -> (UInt32, [UInt8], UInt32) {
         var out = [UInt8](repeating: 0, count: packet.count + 512)
         var outLen = UInt32(out.count)
         var retval: UInt32 = 0, duration: UInt32 = 0, meta: UInt32 = 0
