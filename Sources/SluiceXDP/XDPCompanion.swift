@@ -15,18 +15,10 @@ public final class XDPCompanion {
     /// sizes required), the others are its own.
     public init(name: String, source: String, sharingMapsWith base: XDPProgram? = nil) throws {
         self.name = name
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-xdp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("\(name).o").path
-        try EBPFObjectCompiler.compile(source: source, output: path)
-        let logSize = 1 << 20
-        let log = UnsafeMutablePointer<CChar>.allocate(capacity: logSize)
-        defer { log.deallocate() }
-        log[0] = 0
-        guard let obj = sluice_bpf_open(path, log, logSize), libbpf_get_error(UnsafeRawPointer(obj)) == 0 else {
-            throw XDPError("\(name): libbpf cannot open the object (\(String(cString: strerror(errno))))")
-        }
+        let compiled = try XDPProgram.compiled(source, name: name)
+        defer { try? FileManager.default.removeItem(atPath: compiled.dir) }
+        let log = XDPProgram.LoadLog(size: 1 << 20)
+        let obj = try XDPProgram.open(compiled.path, log: log, what: name)
         var m = bpf_object__next_map(obj, nil)
         while let map = m {
             let mapName = String(cString: bpf_map__name(map))
@@ -45,7 +37,7 @@ public final class XDPCompanion {
         }
         let rc = bpf_object__load(obj)
         guard rc == 0 else {
-            let text = String(cString: log)
+            let text = log.text
             bpf_object__close(obj)
             throw XDPError("the kernel refused '\(name)': \(String(cString: strerror(-rc)))\(text.isEmpty ? "" : "\nverifier log:\n" + String(text.suffix(4000)))")
         }

@@ -27,28 +27,54 @@ public final class XDPProgram {
     /// Generate C for `program`, compile it with clang and load it (needs root or CAP_BPF).
     public convenience init(_ program: Program) throws {
         let c = try EBPFBackend.emitC(program)
+        let obj = try Self.compiled(c, name: program.name)
+        defer { try? FileManager.default.removeItem(atPath: obj.dir) }
+        try self.init(program, object: obj.path)
+    }
+
+    /// C `source` compiled by clang into an object in a temporary directory of its own (the
+    /// caller removes `dir`).
+    static func compiled(_ source: String, name: String) throws -> (path: String, dir: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-xdp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let obj = dir.appendingPathComponent("\(program.name).o").path
-        try EBPFObjectCompiler.compile(source: c, output: obj)
-        try self.init(program, object: obj)
+        let path = dir.appendingPathComponent("\(name).o").path
+        do { try EBPFObjectCompiler.compile(source: source, output: path) } catch {
+            try? FileManager.default.removeItem(at: dir)
+            throw error
+        }
+        return (path, dir.path)
+    }
+
+    /// The kernel's log of a load (the verifier writes there).
+    final class LoadLog {
+        let buffer: UnsafeMutablePointer<CChar>, size: Int
+        init(size: Int) {
+            self.size = size
+            buffer = .allocate(capacity: size)
+            buffer[0] = 0
+        }
+        deinit { buffer.deallocate() }
+        var text: String { String(cString: buffer) }
+    }
+
+    /// The object at `path` opened by libbpf (not loaded yet), its load to be logged in `log`;
+    /// `what` names it in the error.
+    static func open(_ path: String, log: LoadLog, what: String) throws -> OpaquePointer {
+        guard let obj = sluice_bpf_open(path, log.buffer, log.size), libbpf_get_error(UnsafeRawPointer(obj)) == 0 else {
+            throw XDPError("\(what): libbpf cannot open the object (\(String(cString: strerror(errno))))")
+        }
+        return obj
     }
 
     /// Load an object `EBPFObjectCompiler` made from `program`.
     public init(_ program: Program, object path: String) throws {
         self.program = program
         layout = try EBPFLayout(program)
-        let logSize = 1 << 22
-        let log = UnsafeMutablePointer<CChar>.allocate(capacity: logSize)
-        defer { log.deallocate() }
-        log[0] = 0
-        guard let obj = sluice_bpf_open(path, log, logSize), libbpf_get_error(UnsafeRawPointer(obj)) == 0 else {
-            throw XDPError("\(path): libbpf cannot open the object (\(String(cString: strerror(errno))))")
-        }
+        let log = LoadLog(size: 1 << 22)
+        let obj = try Self.open(path, log: log, what: path)
         let rc = bpf_object__load(obj)
         if rc != 0 {
-            let text = String(cString: log)
+            let text = log.text
             bpf_object__close(obj)
             let why = rc == -Int32(EPERM) ? " (loading BPF needs root or CAP_BPF and CAP_NET_ADMIN)" : ""
             let tail = text.count > 6000 ? "…" + String(text.suffix(6000)) : text

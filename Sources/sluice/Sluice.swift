@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct SluiceCommand: ParsableCommand {
@@ -31,4 +32,22 @@ struct SluiceCommand: ParsableCommand {
             """,
         subcommands: [Programs.self, Compile.self, Run.self, STF.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, TrafficCommand.self, XDPCommand.self, AggregatorCommand.self, AllReduceCommand.self, Bench.self, Experiment.self, Collect.self, WiresharkDissectorCommand.self, Demo.self, Tour.self]
     )
+
+    /// ArgumentParser's `main`, except that a `ValidationError` thrown by a subcommand's `run()`
+    /// (an option whose value only `run()` can judge, e.g. a program name) prints that
+    /// subcommand's usage, as one thrown by `validate()` does, rather than the root's list.
+    static func main() {
+        var command: ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do {
+            try command.run()
+        } catch let e as ValidationError {
+            let usage = usageString(for: type(of: command))
+            let path = usage.split(separator: " ").prefix { !["<", "[", "-"].contains($0.first ?? "-") }.joined(separator: " ")
+            FileHandle.standardError.write("Error: \(e.message)\nUsage: \(usage)\n  See '\(path) --help' for more information.\n".data(using: .utf8)!)
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

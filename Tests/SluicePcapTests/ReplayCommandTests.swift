@@ -133,6 +133,10 @@ import SluicePrograms
         var r = try sluice("replay", pcap, "--program", "ipv5-router", "--out", dir + "/o")
         #expect(r.status != 0)
         #expect(r.err.contains("Error: unknown program 'ipv5-router'; available: \(ProgramRegistry.all.map(\.name).joined(separator: ", ")) (see `sluice programs`)"))
+        // Found out in run(), yet the usage printed is replay's, not the root's list of commands.
+        #expect(r.status == 64 && r.err.contains("Usage: sluice replay ") && r.err.contains("See 'sluice replay --help'"), "\(r.err)")
+        r = try sluice("compile", "ipv5-router", "--emit", "ebpf-c")
+        #expect(r.status == 64 && r.err.contains("Usage: sluice compile <program>") && !r.err.contains("<subcommand>"), "\(r.err)")
         r = try sluice("replay", pcap, "--program", "ipv4-router", "--port", "600", "--out", dir + "/o")
         #expect(r.status != 0)
         #expect(r.err.contains("Error: --port 600 is outside 0...511 (ports are 9 bits)"))
