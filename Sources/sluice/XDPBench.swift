@@ -123,6 +123,7 @@ struct XDPBenchCommand: ParsableCommand {
         // grace period before each timed loop. Unattached, the same runs came out 30-45%
         // slower, and took 30 ms a call on this host.
         let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
+        StopSignal.install()   // Ctrl-C ends the rounds, and the veths (with their programs) go
         let holders = (0..<3).map { "sbt\(getpid() % 10_000)h\($0)" }
         defer { for h in holders { _ = try? runTool(ip, ["link", "del", h]) } }
         for h in holders {
@@ -178,6 +179,7 @@ struct XDPBenchCommand: ParsableCommand {
         let buf = PacketBuffer()
         let runtimeRepeats = 100
         for round in 1...testRunRounds {
+            try checkStop()
             progress("test run: round \(round)/\(testRunRounds)")
             var xdpNs = 0.0
             for (i, f) in frames.enumerated() {
