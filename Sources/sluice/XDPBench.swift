@@ -120,10 +120,10 @@ struct XDPBenchCommand: ParsableCommand {
         // Each program is attached (native) to a veth of its own, no traffic on them, for part
         // (a) only: a program attached somewhere stays in the kernel's XDP dispatcher, so test
         // runs do not patch the dispatcher's code (every CPU interrupted) and wait for an RCU
-        // grace period before each timed loop. Unattached, the same runs came out 30-45%
+        // grace period before each timed loop. Unattached, the same runs came out 30-50%
         // slower, and took 30 ms a call on this host.
         let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
-        StopSignal.install()   // Ctrl-C ends the rounds, and the veths (with their programs) go
+        StopSignal.install()   // Ctrl-C ends the rounds; the veths and their programs are removed
         let holders = (0..<3).map { "sbt\(getpid() % 10_000)h\($0)" }
         defer { for h in holders { _ = try? runTool(ip, ["link", "del", h]) } }
         for h in holders {
@@ -154,8 +154,7 @@ struct XDPBenchCommand: ParsableCommand {
             PipelineBench.writePacket(raw, dst: dst)
             frames.append(Array(UnsafeBufferPointer(start: raw, count: 64)))
         }
-        // All three agree on every packet before anything is timed (the hand-written program
-        // after the generated one has run every frame: see the rounds below).
+        // All three agree on every packet before anything is timed.
         var generated: [XDPProgram.RunResult] = []
         for (i, f) in frames.enumerated() {
             progress("test run: packet \(i + 1)/\(count) compared")
@@ -188,9 +187,6 @@ struct XDPBenchCommand: ParsableCommand {
                 xdpNs += Double(timed.nanoseconds)
             }
             xdpRounds.append(1000 / (xdpNs / Double(count)))
-            // One program over every frame before the next: the kernel swaps the program its
-            // XDP dispatcher calls (and waits for an RCU grace period) whenever a test run
-            // comes with another program than the last one.
             var handNs = 0.0, emptyNs = 0.0
             for f in frames { handNs += Double(try hand.run(f, repeat: UInt32(repeatRun)).nanoseconds) }
             for f in frames.prefix(64) { emptyNs += Double(try empty.run(f, repeat: UInt32(repeatRun)).nanoseconds) }
