@@ -209,7 +209,7 @@ final class BenchLab {
     let source: String, switchNS: String, sink: String
     let sourceIf: String, sinkIf: String
     let switchIf: [String]
-    let ipTool = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
+    let ipTool = ipToolPath
 
     init() throws {
         let pid = getpid()
@@ -246,6 +246,9 @@ final class BenchLab {
         try runTool(ipTool, ["netns", "exec", ns] + command)
     }
 }
+
+/// iproute2's `ip`, where Debian and others install it (else found on PATH).
+let ipToolPath = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
 
 /// Runs a program to completion (10 minutes at most) and returns its status and output.
 func runTool(_ tool: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {

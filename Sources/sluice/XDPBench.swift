@@ -122,7 +122,7 @@ struct XDPBenchCommand: ParsableCommand {
         // runs do not patch the dispatcher's code (every CPU interrupted) and wait for an RCU
         // grace period before each timed loop. Unattached, the same runs came out 30-50%
         // slower, and took 30 ms a call on this host.
-        let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
+        let ip = ipToolPath
         StopSignal.install()   // Ctrl-C ends the rounds; the veths and their programs are removed
         let holders = (0..<3).map { "sbt\(getpid() % 10_000)h\($0)" }
         defer { for h in holders { _ = try? runTool(ip, ["link", "del", h]) } }
@@ -331,7 +331,7 @@ struct XDPBenchCommand: ParsableCommand {
     /// `switchml` attached at XDP (native; the workers' ends run a pass program so redirected
     /// copies are received): elements per second of the slowest worker.
     func xdpAggregationRun(_ me: String) throws -> Double {
-        let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
+        let ip = ipToolPath
         let tag = "sbx\(getpid() % 10_000)", n = 4
         let workers = (0..<n).map { "\(tag)w\($0)" }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-xagg-\(getpid())").path
@@ -387,7 +387,7 @@ struct XDPBenchCommand: ParsableCommand {
     /// Four workers and the socket aggregator in namespaces of their own (removed at the end):
     /// elements per second of the slowest worker.
     func aggregationRun(_ me: String) throws -> Double {
-        let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
+        let ip = ipToolPath
         let tag = "sba\(getpid() % 100_000)", n = 4
         let agg = tag + "ag", workers = (0..<n).map { "\(tag)w\($0)" }
         defer { for ns in [agg] + workers { _ = try? runTool(ip, ["netns", "del", ns]) } }

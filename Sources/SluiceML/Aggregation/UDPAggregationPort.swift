@@ -22,8 +22,10 @@ public final class UDPAggregationPort: AggregationPort {
     var outPointers: [UnsafeRawPointer?], inPointers: [UnsafeMutableRawPointer?]
     var outLengths: [Int], inLengths: [Int]
     var queued = 0
-    /// The most datagrams one system call sends or receives (1 ... 64).
+    /// The most datagrams one system call sends or receives (1 ... `maxBatch`).
     public let batch: Int
+    /// The largest `batch` (the C helpers' SLUICE_BATCH_MAX).
+    public static let maxBatch = Int(SLUICE_BATCH_MAX)
     static let slotBytes = 2048
     /// Datagrams the kernel refused so far (counted, not thrown: the protocol retransmits).
     public private(set) var sendErrors = 0
@@ -34,7 +36,7 @@ public final class UDPAggregationPort: AggregationPort {
     /// the aggregation service at `serviceIP`:`servicePort` (IPv4 addresses as UInt32, host order).
     /// `batch`: the most datagrams a system call carries (1 ... 64; 1 sends each datagram at once).
     public init(localIP: UInt32 = 0, localPort: UInt16, serviceIP: UInt32, servicePort: UInt16, batch: Int = 32) throws {
-        guard (1...Int(SLUICE_BATCH_MAX)).contains(batch) else { throw AggregationError("batch \(batch) (valid: 1 ... \(SLUICE_BATCH_MAX) datagrams a system call)") }
+        guard (1...Self.maxBatch).contains(batch) else { throw AggregationError("batch \(batch) (valid: 1 ... \(Self.maxBatch) datagrams a system call)") }
         let s = try Self.boundSocket(localIP, localPort, hint: "choose a free port and an address of this host")
         // Room for a window of results: a datagram built from an XDP frame is charged a whole
         // page, and the default buffer (about 200 KB) then overflows at ~50 results.

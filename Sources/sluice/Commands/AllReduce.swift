@@ -203,7 +203,7 @@ struct AllReduceCommand: ParsableCommand {
         guard (0..<workers).contains(rank) else { throw ValidationError("--rank \(rank) (valid: 0 ... \(workers - 1))") }
         _ = try tensorBytes()
         guard portBase + rank <= 65535, portBase > 0 else { throw ValidationError("--port-base \(portBase) + rank is not a port") }
-        guard (1...64).contains(batch) else { throw ValidationError("--batch \(batch) (valid: 1 ... 64 datagrams a system call)") }
+        guard (1...UDPAggregationPort.maxBatch).contains(batch) else { throw ValidationError("--batch \(batch) (valid: 1 ... \(UDPAggregationPort.maxBatch) datagrams a system call)") }
         _ = try Self.timeoutFloor(minTimeout, option: "--min-timeout")
     }
 
