@@ -118,10 +118,12 @@ struct XDPBenchCommand: ParsableCommand {
         let xdp: XDPProgram, cp: XDPControlPlane
         let hand: XDPCompanion, empty: XDPCompanion
         // Each program is attached (native) to a veth of its own, no traffic on them, for part
-        // (a) only: a program attached somewhere stays in the kernel's XDP dispatcher, so test
-        // runs do not patch the dispatcher's code (every CPU interrupted) and wait for an RCU
-        // grace period before each timed loop. Unattached, the same runs came out 30-50%
-        // slower, and took 30 ms a call on this host.
+        // (a) only: a test run with a repeat count above 1 puts an unattached program into the
+        // kernel's XDP dispatcher and takes it out again (patching the dispatcher's code, every
+        // CPU interrupted, and waiting for an RCU grace period) around the timed loop. An
+        // attached program stays there, so nothing is patched. Unattached, the same runs came
+        // out 30-50% slower, and took 17-30 ms a call on this host (a single run, repeat 1, as
+        // the conformance tests do, does not touch the dispatcher: 2 us a call).
         let ip = ipToolPath
         StopSignal.install()   // Ctrl-C ends the rounds; the veths and their programs are removed
         let holders = (0..<3).map { "sbt\(getpid() % 10_000)h\($0)" }
