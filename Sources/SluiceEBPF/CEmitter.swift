@@ -1384,11 +1384,12 @@ struct CEmitter {
         #include <linux/bpf.h>
         #include <bpf/bpf_helpers.h>
 
-        /* Header bytes in the packet, taken as 2-byte aligned so that clang copies them in words
-           rather than a byte at a time (12 ns of a router's 80 in BPF_PROG_TEST_RUN). The targets
-           of this backend (x86-64, arm64) load and store unaligned words at full speed, and their
+        /* Header bytes in the packet, taken as 8-byte aligned so that clang copies them in 8-byte
+           words (the state's header slots start on 8 bytes) rather than a byte at a time: 12 ns
+           of a router's 80 in BPF_PROG_TEST_RUN at 2 bytes, 9% more at 8. The targets of this
+           backend (x86-64, arm64) load and store unaligned words at full speed, and their
            verifier allows unaligned packet access. */
-        #define SL_PKT(x) ((__u8 *)__builtin_assume_aligned((x), 2))
+        #define SL_PKT(x) ((__u8 *)__builtin_assume_aligned((x), 8))
 
         /* Big-endian bit fields on byte memory (the layout of headers on the wire). Arguments
            are constants at every call, so clang folds the loops away. */
@@ -1469,7 +1470,7 @@ struct CEmitter {
 
         /* Per packet: headers in wire format, validity, metadata and standard fields. */
         struct sluice_state {
-            __u8 hdr[SL_HDR_BYTES];
+            __u8 hdr[SL_HDR_BYTES] __attribute__((aligned(8)));
             __u8 valid[SL_HEADERS];
             __u64 meta[SL_META];
             __u64 std[SL_STD];

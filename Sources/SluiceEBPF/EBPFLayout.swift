@@ -19,6 +19,9 @@ public struct EBPFLayout: Sendable {
 
     /// Header instances: byte offset in the state's `hdr` area, size, validity slot. A stack's
     /// elements are consecutive: element `i` at `offset + i * size`, its validity at `valid + i`.
+    /// Each instance starts on 8 bytes, so that clang copies it to and from the packet in
+    /// 8-byte words (a router's headers in 3 and 2 loads and stores rather than 7 and 10;
+    /// 9% of its test-run time).
     public struct HeaderSlot: Sendable {
         public var name: String
         public var type: HeaderType
@@ -110,6 +113,7 @@ public struct EBPFLayout: Sendable {
                 }
             }
             let n = max(h.stackSize, 1)
+            offset = (offset + 7) & ~7
             slots.append(HeaderSlot(name: h.name, type: t, offset: offset, size: t.byteWidth, valid: valid, elements: n, isStack: h.isStack))
             offset += t.byteWidth * n
             valid += n
