@@ -192,4 +192,22 @@ import SluiceTesting
         #expect(unpack(o, bitOffset: bit + 64, width: 128) == sext128, "signExtend(128)")
         #expect(unpack(o, bitOffset: bit + 192, width: 128) == UInt128(input.s), "cast(128)")
     }
+
+    /// A slice is not a place: assigning one names it and says what to do, rather than
+    /// suggesting a metadata field by a made-up name.
+    @Test func assigningASliceIsNamedAsNotAField() {
+        let p = SwitchProgram("slice-assign") {
+            HeaderType("eth_t") { Field("dst", 48); Field("src", 48); Field("type", 16) }
+            Header("eth", "eth_t")
+            Parser { State("start") { Extract(hdr.eth); Goto("accept") } }
+            Ingress { Assign(hdr.eth.src[47, 40], 1) }
+            Deparser { Emit(hdr.eth) }
+        }
+        #expect(throws: (any Error).self) { try p.verified() }
+        do { _ = try p.verified() } catch {
+            #expect("\(error)".contains("assigns hdr.eth.src[47:40], which is not a field"), "\(error)")
+            #expect("\(error)".contains("assign the whole field from slices"), "\(error)")
+            #expect(!"\(error)".contains("declare metadata"), "\(error)")
+        }
+    }
 }
