@@ -61,6 +61,64 @@ import Glibc
         }
     }
 
+    /// Jobs one after another on one aggregator, each with workers that start afresh (as
+    /// `sluice allreduce` processes do: every slot on set 0) and other data. Tensor sizes
+    /// leave slots last used on set 0, on set 1 and both. Each job ends with
+    /// `leaveSlotsReusable` and every job sums exactly; without it, the job after one that
+    /// left set 0 complete gets that job's sums back (the control run).
+    @Test func consecutiveJobsOnOneAggregatorSumExactly() throws {
+        let n = 3, k = 32, slots = 8
+        let config = AggregationConfig(job: 1, workers: n, elementsPerPacket: k, poolSlots: slots, timeout: 2_000_000_000)
+        // Every job's workers bind the same ports (the aggregator knows its workers by address
+        // and port), above the kernel's ephemeral range (32768-60999), so that no socket another
+        // test opens meanwhile on port 0 takes one between jobs.
+        let base = UInt16(61_000 + Int(getpid() % 1_400) * 3)
+        let members = (0..<n).map { SocketAggregator.Member(ip: 0x7F00_0001, port: base + UInt16($0)) }
+        let shim = try SocketAggregator(ip: 0x7F00_0001, port: 0, workers: members, elementsPerPacket: k, slots: slots)
+        let server = Thread { shim.serve() }
+        server.start()
+        defer { shim.stop() }
+
+        /// One job: fresh workers, `count` int32 values each, seeded by `seed`; how many
+        /// elements of each worker's result differ from the reference sum.
+        func job(count: Int, seed: UInt64, leaveReusable: Bool) throws -> [Int] {
+            let ports = try members.map { try UDPAggregationPort(localIP: 0x7F00_0001, localPort: $0.port, serviceIP: 0x7F00_0001, servicePort: shim.port) }
+            let workers = try ports.map { try AggregationWorker(config: config, port: $0) }
+            let inputs = (0..<n).map { SyntheticTensors.integers(count: count, worker: $0, seed: seed) }
+            let buffers = inputs.map { TensorBuffer($0) }
+            let errors = NSLock()
+            nonisolated(unsafe) var failures: [String] = []
+            nonisolated(unsafe) let ws = workers, bs = buffers
+            let group = DispatchGroup()
+            for w in 0..<n {
+                group.enter()
+                Thread {
+                    do {
+                        try ws[w].allReduceSync(bs[w], timeoutSeconds: 20)
+                        if leaveReusable { try ws[w].leaveSlotsReusableSync(timeoutSeconds: 20) }
+                    } catch { errors.withLock { failures.append("worker \(w): \(error)") } }
+                    group.leave()
+                }.start()
+            }
+            group.wait()
+            for p in ports { p.close() }   // the next job's workers bind these ports
+            #expect(failures.isEmpty, "\(failures)")
+            let reference = Reference.sum(inputs)
+            return buffers.map { b in zip(b.values, reference).filter { $0 != $1 }.count }
+        }
+        print("UDPAggregationTests seeds 21 ... 26")
+        // 8 blocks: every slot once (set 0); 16: twice (set 1); 12: slots 0-3 on set 1, 4-7 on set 0;
+        // 5 + 1 partial: slots 0-5 once, 6 and 7 untouched.
+        for (i, blocks) in [8, 16, 12, 8, 5].enumerated() {
+            let wrong = try job(count: blocks * k + (blocks == 5 ? 7 : 0), seed: 21 + UInt64(i), leaveReusable: true)
+            #expect(wrong == [0, 0, 0], "job \(i + 1) (\(blocks) blocks): elements wrong per worker \(wrong)")
+        }
+        // The control: a job that leaves every slot on set 0, then one with other data.
+        _ = try job(count: 8 * k, seed: 31, leaveReusable: false)
+        let stale = try job(count: 8 * k, seed: 32, leaveReusable: false)
+        #expect(stale.allSatisfy { $0 > 0 }, "without leaveSlotsReusable the next job should get the last one's sums: \(stale)")
+    }
+
     @Test func aBatchOutsideOneTo64IsRefused() {
         for bad in [0, 65] {
             #expect(throws: AggregationError.self) { try UDPAggregationPort(localPort: 0, serviceIP: 0x7F00_0001, servicePort: 1, batch: bad) }

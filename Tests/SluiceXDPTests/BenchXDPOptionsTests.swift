@@ -32,3 +32,26 @@ import SluiceTesting
         #expect(r.status != 0 && r.err.contains(message) && r.err.contains("Usage: sluice allreduce"), "\(args): \(r.err)")
     }
 }
+
+/// `sluice aggregator`'s options: refused before anything binds or attaches, naming the flag
+/// and what is valid (a k or pool the program cannot be built with used to trap).
+@Suite struct AggregatorOptionsTests {
+    @Test(arguments: [
+        (["--k", "100"], "--k 100 (valid: 32, 64, 128, 256 values a packet)"),
+        (["--slots", "100000"], "--slots 100000 (valid: 1 ... 16384)"),
+        (["--port", "1=lo"], "--port and --mode are for --backend xdp"),
+        (["--backend", "xdp", "--k", "256", "--port", "1=lo"], "--k 256 with --backend xdp (valid: 32, 64, 128;"),
+        (["--backend", "xdp", "--slots", "5000", "--port", "1=lo"], "--slots 5000 with --backend xdp (valid: 1 ... 4096"),
+        (["--backend", "xdp", "--listen", "0.0.0.0:9", "--port", "1=lo"], "--listen is for --backend socket"),
+    ])
+    func badOptionsAreNamed(args: [String], message: String) throws {
+        let r = try ChildProcess.run(sluiceBinary, ["aggregator", "--worker", "127.0.0.1"] + args)
+        #expect(r.status == 64 && r.err.contains(message) && r.err.contains("Usage: sluice aggregator"), "\(args): \(r.err)")
+    }
+
+    @Test func anInterfaceIsOneWorkersPort() throws {
+        let r = try ChildProcess.run(sluiceBinary, ["aggregator", "--backend", "xdp", "--worker", "10.0.0.1", "--worker", "10.0.0.2",
+                                                    "--port", "1=lo", "--port", "2=lo"])
+        #expect(r.status == 64 && r.err.contains("--port '2=lo': lo is already port 1; each interface is one worker's port"), "\(r.err)")
+    }
+}

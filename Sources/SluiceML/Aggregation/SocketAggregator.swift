@@ -44,6 +44,8 @@ public final class SocketAggregator: @unchecked Sendable {
                 slots: Int = 64, dropEvery: Int = 0) throws {
         guard (1...32).contains(workers.count) else { throw AggregationError("\(workers.count) workers (valid: 1 ... 32)") }
         guard Set(workers).count == workers.count else { throw AggregationError("a worker address is given twice (valid: one address:port per worker)") }
+        guard SwitchML.sizeCode(elements: k) != nil else { throw AggregationError("\(k) values a packet (valid: 32, 64, 128, 256)") }
+        guard (1...0x4000).contains(slots) else { throw AggregationError("\(slots) pool slots (valid: 1 ... 16384)") }
         pipeline = try Pipeline(try SwitchML.program(k: k, slots: max(slots, 64)).verified())
         members = workers
         // Inside the program worker w is 10.0.0.(w + 1) (the program tells workers apart by

@@ -56,9 +56,19 @@ public final class UDPAggregationPort: AggregationPort {
     }
 
     deinit {
-        close(fd)
+        close()
         outBuffers.deallocate()
         inBuffers.deallocate()
+    }
+
+    private var closed = false
+
+    /// Releases the socket (and its port) now rather than when the port is freed; the port
+    /// sends and receives nothing after this.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        closeDescriptor(fd)
     }
 
     /// A UDP socket bound to `ip`:`port`; the error names the address and `hint`.
@@ -73,7 +83,7 @@ public final class UDPAggregationPort: AggregationPort {
         let r = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard r == 0 else {
             let e = String(cString: strerror(errno))
-            close(s)
+            closeDescriptor(s)
             throw AggregationError("bind \(text(ip)):\(port): \(e) (\(hint))")
         }
         return s
@@ -186,6 +196,12 @@ extension AggregationWorker where Port == UDPAggregationPort {
         try wait(timeoutSeconds)
     }
 
+    /// `leaveSlotsReusable`, waited for (at most one round trip when the service answers).
+    public func leaveSlotsReusableSync(timeoutSeconds: Double = 10) throws {
+        leaveSlotsReusable()
+        try wait(timeoutSeconds)
+    }
+
     func wait(_ seconds: Double) throws {
         let deadline = port.now + Int64(seconds * 1e12)
         guard port.run(self, deadline: deadline) else {
@@ -193,3 +209,6 @@ extension AggregationWorker where Port == UDPAggregationPort {
         }
     }
 }
+
+/// The system's close(2), out of reach of `UDPAggregationPort.close()` inside the type.
+private func closeDescriptor(_ fd: Int32) { _ = close(fd) }

@@ -85,6 +85,9 @@ public final class AggregationWorker<Port: AggregationPort> {
     struct Operation {
         var tensor: Tensor
         var done: (Int64) -> Void
+        /// `leaveSlotsReusable`: one packet per pool slot, sent only where the slot's last use
+        /// was set 0 (the others count as done at once).
+        var padding = false
     }
 
     let k: Int
@@ -145,6 +148,22 @@ public final class AggregationWorker<Port: AggregationPort> {
         submit(Operation(tensor: .float32(tensor), done: done))
     }
 
+    /// Ends this worker's use of the job's slots so that the next job on the same aggregator
+    /// starts clean: where a slot's last round was on set 0, one more round of zeros on set 1.
+    /// Workers start every slot on set 0, and an aggregator answers an update to a completed
+    /// set from its registers (a retransmission, as far as it can tell), so a job that started
+    /// on slots an earlier job left complete on set 0 would get that job's sums back. After
+    /// this, set 0 of every slot is clear: each worker's set-1 update cleared its bit there.
+    /// Every worker of the job calls it (they agree on which slots need it: all used the same
+    /// slots as often). At most one round trip; asynchronous, queued like `allReduce`.
+    public func leaveSlotsReusable(done: @escaping (Int64) -> Void = { _ in }) {
+        let scratch = TensorBuffer([Int32](repeating: 0, count: config.poolSlots * k))
+        submit(Operation(tensor: .int32(scratch), done: done, padding: true))
+    }
+
+    /// Slots whose last round was on set 0 (what `leaveSlotsReusable` pads).
+    public var slotsLastOnSetZero: Int { uses.reduce(0) { $0 + Int($1 & 1) } }
+
     /// True while an operation is running or queued.
     public var busy: Bool { current != nil || !queue.isEmpty }
 
@@ -167,6 +186,15 @@ public final class AggregationWorker<Port: AggregationPort> {
         nextToSend = 0
         received = 0
         if total == 0 { finish(); return }
+        if op.padding {
+            // Block q is slot q (window = the pool); a slot last used on set 1 needs nothing.
+            nextToSend = window
+            for q in 0..<window {
+                if uses[q] & 1 == 1 { send(q, first: true) } else { received += 1 }
+            }
+            if received == total { finish() }
+            return
+        }
         while nextToSend < window { send(nextToSend, first: true); nextToSend += 1 }
     }
 

@@ -27,10 +27,10 @@ struct AggregatorCommand: ParsableCommand {
         commandName: "aggregator",
         abstract: "Serve in-network aggregation from user space: the switchml program in the runtime behind a UDP socket.",
         discussion: """
-            --backend socket runs `switchml` (job 1) through the software runtime: each datagram from a \\
-            listed worker enters the program on that worker's port; every copy it sends goes back to \\
-            its worker as a datagram. Workers run `sluice allreduce --transport udp --aggregator THIS`. \\
-            List the workers in rank order (--worker IP or IP:PORT; the port defaults to 40000 + rank, \\
+            --backend socket runs `switchml` (job 1) through the software runtime: each datagram from a \
+            listed worker enters the program on that worker's port; every copy it sends goes back to \
+            its worker as a datagram. Workers run `sluice allreduce --transport udp --aggregator THIS`. \
+            List the workers in rank order (--worker IP or IP:PORT; the port defaults to 40000 + rank, \
             what `sluice allreduce` binds). Runs until Ctrl-C, SIGTERM or --duration. Example:
               sluice aggregator --backend socket --worker 10.1.0.2 --worker 10.1.1.2 --worker 10.1.2.2
 
@@ -50,28 +50,48 @@ struct AggregatorCommand: ParsableCommand {
     @Option(name: .customLong("port"), help: "xdp: N=IFACE, the interface of the worker of rank N - 1; repeat for each.")
     var ports: [String] = []
 
-    @Option(help: "xdp: attach mode (native, generic, auto).")
-    var mode: String = "auto"
+    @Option(help: "xdp: attach mode (native, generic, auto; default auto).")
+    var mode: String?
 
-    @Option(help: "Address and port to listen on.")
-    var listen: String = "0.0.0.0:\(SocketAggregator.servicePort)"
+    @Option(help: "socket: address and port to listen on (default 0.0.0.0:\(SocketAggregator.servicePort)).")
+    var listen: String?
 
     @Option(name: .customLong("worker"), help: "A worker's IP[:PORT], in rank order; repeat for each.")
     var workers: [String] = []
 
-    @Option(help: "Values per packet the workers send (32, 64, 128, 256).")
+    @Option(help: "Values per packet the workers send (32, 64, 128, 256; at XDP 32, 64, 128).")
     var k: Int = 64
 
-    @Option(help: "Pool slots of the job.")
+    @Option(help: "Pool slots of the job (socket: 1 ... 16384; xdp: 1 ... 4096).")
     var slots: Int = 64
 
     @Option(help: "Stop after this long (10s, 500ms).")
     var duration: String?
 
-    func run() throws {
+    /// Checked before `run`, so a bad option prints this command's usage.
+    func validate() throws {
         guard !workers.isEmpty else { throw ValidationError("give the workers in rank order: --worker IP[:PORT] for each") }
+        switch backend {
+        case .socket:
+            guard SwitchML.sizeCode(elements: k) != nil else { throw ValidationError("--k \(k) (valid: 32, 64, 128, 256 values a packet)") }
+            guard (1...0x4000).contains(slots) else { throw ValidationError("--slots \(slots) (valid: 1 ... 16384)") }
+            guard ports.isEmpty, mode == nil else {
+                throw ValidationError("--port and --mode are for --backend xdp; the socket backend listens on --listen IP:PORT")
+            }
+        case .xdp:
+            guard [32, 64, 128].contains(k) else {
+                throw ValidationError("--k \(k) with --backend xdp (valid: 32, 64, 128; 256 values make 1,076 bytes of headers, and the XDP backend emits at most 1,024)")
+            }
+            guard (1...4096).contains(slots) else { throw ValidationError("--slots \(slots) with --backend xdp (valid: 1 ... 4096, the pool switchml is built with)") }
+            guard listen == nil else {
+                throw ValidationError("--listen is for --backend socket; at XDP workers send to 10.255.255.1:\(SocketAggregator.servicePort) through the interfaces given with --port")
+            }
+        }
+    }
+
+    func run() throws {
         if backend == .xdp { return try runXDP() }
-        let l = try parseEndpoint(listen, defaultPort: SocketAggregator.servicePort, option: "--listen")
+        let l = try parseEndpoint(listen ?? "0.0.0.0:\(SocketAggregator.servicePort)", defaultPort: SocketAggregator.servicePort, option: "--listen")
         let members = try workers.enumerated().map { r, w in
             let e = try parseEndpoint(w, defaultPort: UInt16(40_000 + r), option: "--worker")
             return SocketAggregator.Member(ip: e.ip, port: e.port)
@@ -81,7 +101,11 @@ struct AggregatorCommand: ParsableCommand {
         StopSignal.install()
         let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
         FileHandle.standardError.write("aggregator (socket backend) on port \(agg.port) for \(members.count) workers; Ctrl-C to stop\n".data(using: .utf8)!)
-        agg.serve { StopSignal.requested != nil || (deadline.map { monotonicNanoseconds() >= $0 } ?? false) }
+        StatusSignal.install()
+        agg.serve {
+            if StatusSignal.take() { stderr("updates \(agg.updates), results sent \(agg.sent)") }
+            return StopSignal.requested != nil || (deadline.map { monotonicNanoseconds() >= $0 } ?? false)
+        }
         print("updates \(agg.updates), results sent \(agg.sent)")
     }
 }
@@ -92,7 +116,7 @@ extension AggregatorCommand {
         guard ports.count == workers.count else {
             throw ValidationError("--backend xdp: \(workers.count) workers but \(ports.count) --port N=IFACE (valid: one port per worker, worker k on port k + 1)")
         }
-        guard let xmode = XDPProgram.Mode(rawValue: mode) else { throw ValidationError("--mode '\(mode)' (valid: native, generic, auto)") }
+        guard let xmode = XDPProgram.Mode(rawValue: mode ?? "auto") else { throw ValidationError("--mode '\(mode ?? "")' (valid: native, generic, auto)") }
         var members: [SwitchML.Worker] = []
         for (r, w) in workers.enumerated() {
             let parts = w.split(separator: "=", maxSplits: 1).map(String.init)
@@ -113,11 +137,17 @@ extension AggregatorCommand {
             guard kv.count == 2, let n = UInt16(kv[0]), (1...UInt16(workers.count)).contains(n) else {
                 throw ValidationError("--port '\(p)' (valid: N=IFACE with N from 1 to \(workers.count))")
             }
+            if let same = interfaces.first(where: { $0.0 == n }) {
+                throw ValidationError("--port '\(p)': port \(n) is already \(same.1) (valid: each port once, worker k on port k + 1)")
+            }
+            if let same = interfaces.first(where: { $0.1 == kv[1] }) {
+                throw ValidationError("--port '\(p)': \(kv[1]) is already port \(same.0); each interface is one worker's port")
+            }
             interfaces.append((n, kv[1]))
         }
         let xdp: XDPProgram
         do {
-            xdp = try XDPProgram(try ProgramRegistry.named("switchml")!.build().verified())
+            xdp = try XDPProgram(try SwitchML.program(k: k, slots: 4096).verified())
             let cp = try XDPControlPlane(xdp)
             try SwitchML.install(SwitchML.Job(job: 1, udpPort: SocketAggregator.servicePort, slotBase: 0, slots: slots, group: 2, workers: members), into: cp)
             for (n, i) in interfaces { _ = try xdp.attach(interface: i, port: n, mode: xmode) }
@@ -126,13 +156,18 @@ extension AggregatorCommand {
         StopSignal.install()
         let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
         FileHandle.standardError.write("aggregator (xdp backend, switchml) on \(interfaces.map(\.1).joined(separator: ", ")) for \(members.count) workers at 10.255.255.1:\(SocketAggregator.servicePort); Ctrl-C to stop\n".data(using: .utf8)!)
+        StatusSignal.install()
+        func outcomes() -> String {
+            let o = (try? xdp.outcomes()) ?? [:]
+            return "updates \(o.values.reduce(0, +)), results multicast \(o[EBPFVerdictName.multicast.rawValue] ?? 0)"
+        }
         while StopSignal.requested == nil {
             if let d = deadline, monotonicNanoseconds() >= d { break }
             usleep(20_000)
+            if StatusSignal.take() { stderr(outcomes()) }
         }
         xdp.detachAll()
-        let o = (try? xdp.outcomes()) ?? [:]
-        print("updates \(o.values.reduce(0, +)), results multicast \(o[8] ?? 0)")
+        print(outcomes())
     }
 }
 
@@ -141,10 +176,10 @@ struct AllReduceCommand: ParsableCommand {
         commandName: "allreduce",
         abstract: "One worker of an in-network allreduce over real UDP (the SluiceML worker library).",
         discussion: """
-            Sums a synthetic tensor (seeded by --seed and the rank, so every worker can compute \\
-            everyone's) with the other workers through an aggregation service (a switch running \\
-            switchml, in XDP or `sluice aggregator`), then checks the result: int32 bit for bit, \\
-            float32 within the block floating point bound. Binds --port-base + rank. Exit status 1 \\
+            Sums a synthetic tensor (seeded by --seed and the rank, so every worker can compute \
+            everyone's) with the other workers through an aggregation service (a switch running \
+            switchml, in XDP or `sluice aggregator`), then checks the result: int32 bit for bit, \
+            float32 within the block floating point bound. Binds --port-base + rank. Exit status 1 \
             when the result is wrong. Example (three workers):
               sluice allreduce --transport udp --aggregator 10.1.0.1 --rank 0 --workers 3 --size 4MB
             """)
@@ -248,6 +283,12 @@ struct AllReduceCommand: ParsableCommand {
             maxError = c.maxAbsError
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        // Leave set 0 of every slot clear, so that the next job on this aggregator starts clean
+        // (it is not part of the timed allreduce).
+        let padded = worker.slotsLastOnSetZero
+        do { try worker.leaveSlotsReusableSync(timeoutSeconds: min(timeout, 10)) } catch {
+            throw CLIError("the sum is \(ok ? "right" : "WRONG"), but leaving the aggregator's \(padded) slots last used on set 0 ready for the next job failed: \(error); restart the aggregator before the next job")
+        }
         let s = worker.stats
         if json {
             print("{\"rank\": \(rank), \"workers\": \(workers), \"elements\": \(count), \"dtype\": \"\(dtype.rawValue)\", \"seconds\": \(seconds), \"elements_per_s\": \(Double(count) / seconds), \"correct\": \(ok), \"max_abs_error\": \(maxError), \"packets_sent\": \(s.packetsSent), \"retransmissions\": \(s.retransmissions), \"timeouts\": \(s.timeouts), \"send_calls\": \(port.sendCalls), \"receive_calls\": \(port.receiveCalls)}")
