@@ -345,6 +345,15 @@ public enum SwitchML {
         return p.metadata.contains { $0.name == "sml_other" } ? r.size / 2 : r.size
     }
 
+    /// Every slot's rounds forgotten (bitmaps and counts to 0; sums are overwritten by a
+    /// round's first update): what an aggregator does after its workers have been silent long
+    /// enough that no job is running (`sluice aggregator --idle-reset`), so that a job cut
+    /// short (its slots left mid-round) cannot leave its state to the next one.
+    public static func clearSlots(_ cp: any ControlPlane) throws(ControlPlaneError) {
+        try cp.resetRegister("switchml_bitmap")
+        try cp.resetRegister("switchml_count")
+    }
+
     /// Install a job: its workers' entries, its multicast group (replica id `job << 5 | i` for
     /// worker i) and the per-replica rewrites; and clear the bitmaps and counts of its slots,
     /// so that a job installed again starts from empty slots. Entries of the same workers and

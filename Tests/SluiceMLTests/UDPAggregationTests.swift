@@ -61,6 +61,41 @@ import Glibc
         }
     }
 
+    /// Three ports for the workers of test `i` (0 ... 2) of those binding fixed ports, above the
+    /// kernel's ephemeral range (32768-60999), so that no socket another test opens on port 0
+    /// meanwhile takes one between jobs; apart for each test and each test process.
+    static func portBase(_ i: Int) -> UInt16 { UInt16(61_000 + i * 1_500 + Int(getpid() % 500) * 3) }
+
+    /// One job on `shim`: fresh workers (as new processes: every slot on set 0) of `ranks` (all
+    /// by default), `count` int32 values each, seeded by `seed`; how many elements of each
+    /// worker's result differ from the reference sum (nil for a worker that failed).
+    static func job(_ shim: SocketAggregator, _ members: [SocketAggregator.Member], _ config: AggregationConfig, count: Int, seed: UInt64,
+                    leaveReusable: Bool, ranks: [Int]? = nil, timeoutSeconds: Double = 20) throws -> [Int?] {
+        let n = members.count, ranks = ranks ?? Array(0..<n)
+        let ports = try ranks.map { try UDPAggregationPort(localIP: 0x7F00_0001, localPort: members[$0].port, serviceIP: 0x7F00_0001, servicePort: shim.port) }
+        let workers = try ports.map { try AggregationWorker(config: config, port: $0) }
+        let inputs = (0..<n).map { SyntheticTensors.integers(count: count, worker: $0, seed: seed) }
+        let buffers = ranks.map { TensorBuffer(inputs[$0]) }
+        let lock = NSLock()
+        nonisolated(unsafe) var failed = Set<Int>()
+        nonisolated(unsafe) let ws = workers, bs = buffers
+        let group = DispatchGroup()
+        for w in ranks.indices {
+            group.enter()
+            Thread {
+                do {
+                    try ws[w].allReduceSync(bs[w], timeoutSeconds: timeoutSeconds)
+                    if leaveReusable { try ws[w].leaveSlotsReusableSync(timeoutSeconds: timeoutSeconds) }
+                } catch { lock.withLock { _ = failed.insert(w) } }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        for p in ports { p.close() }   // the next job's workers bind these ports
+        let reference = Reference.sum(inputs)
+        return buffers.indices.map { w in failed.contains(w) ? nil : zip(buffers[w].values, reference).filter { $0 != $1 }.count }
+    }
+
     /// Jobs one after another on one aggregator, each with workers that start afresh (as
     /// `sluice allreduce` processes do: every slot on set 0) and other data. Tensor sizes
     /// leave slots last used on set 0, on set 1 and both. Each job ends with
@@ -69,54 +104,52 @@ import Glibc
     @Test func consecutiveJobsOnOneAggregatorSumExactly() throws {
         let n = 3, k = 32, slots = 8
         let config = AggregationConfig(job: 1, workers: n, elementsPerPacket: k, poolSlots: slots, timeout: 2_000_000_000)
-        // Every job's workers bind the same ports (the aggregator knows its workers by address
-        // and port), above the kernel's ephemeral range (32768-60999), so that no socket another
-        // test opens meanwhile on port 0 takes one between jobs.
-        let base = UInt16(61_000 + Int(getpid() % 1_400) * 3)
+        // Every job's workers bind the same ports: the aggregator knows its workers by address
+        // and port.
+        let base = Self.portBase(0)
         let members = (0..<n).map { SocketAggregator.Member(ip: 0x7F00_0001, port: base + UInt16($0)) }
         let shim = try SocketAggregator(ip: 0x7F00_0001, port: 0, workers: members, elementsPerPacket: k, slots: slots)
         let server = Thread { shim.serve() }
         server.start()
         defer { shim.stop() }
 
-        /// One job: fresh workers, `count` int32 values each, seeded by `seed`; how many
-        /// elements of each worker's result differ from the reference sum.
-        func job(count: Int, seed: UInt64, leaveReusable: Bool) throws -> [Int] {
-            let ports = try members.map { try UDPAggregationPort(localIP: 0x7F00_0001, localPort: $0.port, serviceIP: 0x7F00_0001, servicePort: shim.port) }
-            let workers = try ports.map { try AggregationWorker(config: config, port: $0) }
-            let inputs = (0..<n).map { SyntheticTensors.integers(count: count, worker: $0, seed: seed) }
-            let buffers = inputs.map { TensorBuffer($0) }
-            let errors = NSLock()
-            nonisolated(unsafe) var failures: [String] = []
-            nonisolated(unsafe) let ws = workers, bs = buffers
-            let group = DispatchGroup()
-            for w in 0..<n {
-                group.enter()
-                Thread {
-                    do {
-                        try ws[w].allReduceSync(bs[w], timeoutSeconds: 20)
-                        if leaveReusable { try ws[w].leaveSlotsReusableSync(timeoutSeconds: 20) }
-                    } catch { errors.withLock { failures.append("worker \(w): \(error)") } }
-                    group.leave()
-                }.start()
-            }
-            group.wait()
-            for p in ports { p.close() }   // the next job's workers bind these ports
-            #expect(failures.isEmpty, "\(failures)")
-            let reference = Reference.sum(inputs)
-            return buffers.map { b in zip(b.values, reference).filter { $0 != $1 }.count }
-        }
         print("UDPAggregationTests seeds 21 ... 26")
         // 8 blocks: every slot once (set 0); 16: twice (set 1); 12: slots 0-3 on set 1, 4-7 on set 0;
         // 5 + 1 partial: slots 0-5 once, 6 and 7 untouched.
         for (i, blocks) in [8, 16, 12, 8, 5].enumerated() {
-            let wrong = try job(count: blocks * k + (blocks == 5 ? 7 : 0), seed: 21 + UInt64(i), leaveReusable: true)
+            let wrong = try Self.job(shim, members, config, count: blocks * k + (blocks == 5 ? 7 : 0), seed: 21 + UInt64(i), leaveReusable: true)
             #expect(wrong == [0, 0, 0], "job \(i + 1) (\(blocks) blocks): elements wrong per worker \(wrong)")
         }
         // The control: a job that leaves every slot on set 0, then one with other data.
-        _ = try job(count: 8 * k, seed: 31, leaveReusable: false)
-        let stale = try job(count: 8 * k, seed: 32, leaveReusable: false)
-        #expect(stale.allSatisfy { $0 > 0 }, "without leaveSlotsReusable the next job should get the last one's sums: \(stale)")
+        _ = try Self.job(shim, members, config, count: 8 * k, seed: 31, leaveReusable: false)
+        let stale = try Self.job(shim, members, config, count: 8 * k, seed: 32, leaveReusable: false)
+        #expect(stale.allSatisfy { ($0 ?? 1) > 0 }, "without leaveSlotsReusable the next job should get the last one's sums: \(stale)")
+    }
+
+    /// A job cut short (one worker never came, so its slots stay mid-round) and then a whole
+    /// one: after `idleReset` without updates the aggregator forgets the rounds, and the next
+    /// job sums exactly; without it (the control) that job is wrong or never finishes.
+    @Test(arguments: [true, false])
+    func aJobCutShortLeavesNothingAfterIdleReset(reset: Bool) throws {
+        let n = 3, k = 32, slots = 8
+        let config = AggregationConfig(job: 1, workers: n, elementsPerPacket: k, poolSlots: slots, timeout: 2_000_000_000)
+        let base = Self.portBase(reset ? 1 : 2)
+        let members = (0..<n).map { SocketAggregator.Member(ip: 0x7F00_0001, port: base + UInt16($0)) }
+        let shim = try SocketAggregator(ip: 0x7F00_0001, port: 0, workers: members, elementsPerPacket: k, slots: slots)
+        shim.idleReset = reset ? 300_000_000 : nil
+        let server = Thread { shim.serve() }
+        server.start()
+        defer { shim.stop() }
+        print("UDPAggregationTests seeds 41, 42")
+        let cut = try Self.job(shim, members, config, count: 8 * k, seed: 41, leaveReusable: false, ranks: [0, 1], timeoutSeconds: 0.3)
+        #expect(cut == [nil, nil], "two of three workers cannot finish: \(cut)")
+        usleep(700_000)
+        let next = try Self.job(shim, members, config, count: 8 * k, seed: 42, leaveReusable: true, timeoutSeconds: reset ? 20 : 2)
+        if reset {
+            #expect(next == [0, 0, 0] && shim.idleResets == 1, "\(next), idle resets \(shim.idleResets)")
+        } else {
+            #expect(next.contains { $0 != 0 }, "without the reset the half-done rounds should spoil the next job: \(next)")
+        }
     }
 
     @Test func aBatchOutsideOneTo64IsRefused() {

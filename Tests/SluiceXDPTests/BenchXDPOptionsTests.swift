@@ -40,6 +40,7 @@ import SluiceTesting
         (["--k", "100"], "--k 100 (valid: 32, 64, 128, 256 values a packet)"),
         (["--slots", "100000"], "--slots 100000 (valid: 1 ... 16384)"),
         (["--port", "1=lo"], "--port and --mode are for --backend xdp"),
+        (["--idle-reset", "10ms"], "--idle-reset '10ms' (valid: 0 for never, or at least 200ms"),
         (["--backend", "xdp", "--k", "256", "--port", "1=lo"], "--k 256 with --backend xdp (valid: 32, 64, 128;"),
         (["--backend", "xdp", "--slots", "5000", "--port", "1=lo"], "--slots 5000 with --backend xdp (valid: 1 ... 4096"),
         (["--backend", "xdp", "--listen", "0.0.0.0:9", "--port", "1=lo"], "--listen is for --backend socket"),

@@ -34,6 +34,11 @@ public final class SocketAggregator: @unchecked Sendable {
     var stopped = false
     public private(set) var updates = 0
     public private(set) var sent = 0
+    /// Clear the slots (`SwitchML.clearSlots`) after this long without an update, when any came
+    /// since the last clearing; nil: never. Workers of a running job retransmit within 100 ms.
+    public var idleReset: Int64? = 2_000_000_000
+    /// Times the slots were cleared for being idle.
+    public private(set) var idleResets = 0
 
     /// The service port workers send to (the program's job port).
     public static let servicePort: UInt16 = SwitchMLFormat.ports.lowerBound + 1
@@ -108,8 +113,18 @@ public final class SocketAggregator: @unchecked Sendable {
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         // The frame around a datagram: Ethernet, IPv4 and UDP headers written per datagram.
         var header = [UInt8](repeating: 0, count: 42)
+        var lastUpdate = SocketAggregator.clock(), dirty = false
         while !stopFlag.withLock({ stopped }) && !shouldStop() {
-            guard poll(&pfd, 1, 20) > 0 else { continue }
+            guard poll(&pfd, 1, 20) > 0 else {
+                if dirty, let idle = idleReset, SocketAggregator.clock() - lastUpdate >= idle {
+                    try? SwitchML.clearSlots(pipeline)
+                    dirty = false
+                    idleResets += 1
+                }
+                continue
+            }
+            lastUpdate = SocketAggregator.clock()
+            dirty = true
             while true {
                 let got = inPointers.withUnsafeBufferPointer { p in
                     inLengths.withUnsafeMutableBufferPointer { l in
@@ -146,6 +161,12 @@ public final class SocketAggregator: @unchecked Sendable {
                 if got < n { break }
             }
         }
+    }
+
+    static func clock() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
     }
 
     static func programIP(_ w: Int) -> UInt32 { 0x0A00_0001 + UInt32(w) }

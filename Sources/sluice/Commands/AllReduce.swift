@@ -68,9 +68,21 @@ struct AggregatorCommand: ParsableCommand {
     @Option(help: "Stop after this long (10s, 500ms).")
     var duration: String?
 
+    @Option(help: "Forget every slot's rounds after this long without an update (workers of a running job retransmit within 100 ms), so that a job cut short cannot leave half-done rounds to the next; 0 never.")
+    var idleReset: String = "2s"
+
+    /// `--idle-reset` in nanoseconds, nil for never.
+    func idleResetNanoseconds() throws -> Int64? {
+        let t: Int64
+        do { t = try Units.time(idleReset) } catch { throw ValidationError("--idle-reset '\(idleReset)': \(error)") }
+        guard t == 0 || t >= 200_000_000_000 else { throw ValidationError("--idle-reset '\(idleReset)' (valid: 0 for never, or at least 200ms: workers retransmit within 100 ms)") }
+        return t == 0 ? nil : t / 1000
+    }
+
     /// Checked before `run`, so a bad option prints this command's usage.
     func validate() throws {
         guard !workers.isEmpty else { throw ValidationError("give the workers in rank order: --worker IP[:PORT] for each") }
+        _ = try idleResetNanoseconds()
         switch backend {
         case .socket:
             guard SwitchML.sizeCode(elements: k) != nil else { throw ValidationError("--k \(k) (valid: 32, 64, 128, 256 values a packet)") }
@@ -98,6 +110,7 @@ struct AggregatorCommand: ParsableCommand {
         }
         let agg: SocketAggregator
         do { agg = try SocketAggregator(ip: l.ip, port: l.port, workers: members, elementsPerPacket: k, slots: slots) } catch { throw CLIError("\(error)") }
+        agg.idleReset = try idleResetNanoseconds()
         StopSignal.install()
         let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
         FileHandle.standardError.write("aggregator (socket backend) on port \(agg.port) for \(members.count) workers; Ctrl-C to stop\n".data(using: .utf8)!)
@@ -106,7 +119,7 @@ struct AggregatorCommand: ParsableCommand {
             if StatusSignal.take() { stderr("updates \(agg.updates), results sent \(agg.sent)") }
             return StopSignal.requested != nil || (deadline.map { monotonicNanoseconds() >= $0 } ?? false)
         }
-        print("updates \(agg.updates), results sent \(agg.sent)")
+        print("updates \(agg.updates), results sent \(agg.sent), slots cleared when idle \(agg.idleResets) times")
     }
 }
 
@@ -146,9 +159,10 @@ extension AggregatorCommand {
             interfaces.append((n, kv[1]))
         }
         let xdp: XDPProgram
+        let cp: XDPControlPlane
         do {
             xdp = try XDPProgram(try SwitchML.program(k: k, slots: 4096).verified())
-            let cp = try XDPControlPlane(xdp)
+            cp = try XDPControlPlane(xdp)
             try SwitchML.install(SwitchML.Job(job: 1, udpPort: SocketAggregator.servicePort, slotBase: 0, slots: slots, group: 2, workers: members), into: cp)
             for (n, i) in interfaces { _ = try xdp.attach(interface: i, port: n, mode: xmode) }
         } catch { throw CLIError("\(error)") }
@@ -161,13 +175,23 @@ extension AggregatorCommand {
             let o = (try? xdp.outcomes()) ?? [:]
             return "updates \(o.values.reduce(0, +)), results multicast \(o[EBPFVerdictName.multicast.rawValue] ?? 0)"
         }
+        let idleLimit = try idleResetNanoseconds()
+        var seen: UInt64 = 0, lastUpdate = monotonicNanoseconds(), dirty = false, idleResets = 0
         while StopSignal.requested == nil {
             if let d = deadline, monotonicNanoseconds() >= d { break }
             usleep(20_000)
             if StatusSignal.take() { stderr(outcomes()) }
+            // Packets the program has seen, from its per-CPU outcome counts.
+            let now = (try? xdp.outcomes())?.values.reduce(0, +) ?? seen
+            if now != seen { seen = now; lastUpdate = monotonicNanoseconds(); dirty = true }
+            if dirty, let idle = idleLimit, monotonicNanoseconds() - lastUpdate >= idle {
+                do { try SwitchML.clearSlots(cp) } catch { stderr("warning: clearing the slots after \(idleReset) idle: \(error)") }
+                dirty = false
+                idleResets += 1
+            }
         }
         xdp.detachAll()
-        print(outcomes())
+        print(outcomes() + ", slots cleared when idle \(idleResets) times")
     }
 }
 
