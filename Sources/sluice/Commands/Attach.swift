@@ -288,15 +288,20 @@ extension Attach {
         }
         StopSignal.install()
         StatusSignal.install()
-        var modes: [String] = []
+        var modes: [String] = [], nativeVeths: [String] = []
         do {
             for s in specs {
                 let used = try xdp.attach(interface: s.interface, port: s.number, mode: XDPProgram.Mode(rawValue: mode)!)
                 modes.append("\(s.interface)=port \(s.number) (\(used.rawValue))")
+                if used == .native { nativeVeths.append(s.interface) }
             }
         } catch {
             xdp.detachAll()
             throw CLIError("\(error)")
+        }
+        // Once every port is attached (a veth whose peer is a port of this run needs nothing).
+        for i in nativeVeths {
+            if let w = Veth.nativeWarning(i, alsoPorts: specs.map(\.interface)) { stderr("warning: \(w)") }
         }
         // NAPI threads after attaching (a veth has NAPI only with XDP on it); put back first at
         // exit, while the interface still has its NAPI.
