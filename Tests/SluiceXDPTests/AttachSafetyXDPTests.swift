@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SluiceTesting
+import SluiceEBPF
 
 /// What `sluice attach --backend xdp` must not do to an interface: die on a signal with its
 /// programs left behind, take over a program someone else attached, or leave NAPI threaded
@@ -78,6 +79,10 @@ struct AttachSafetyXDPTests {
         defer { first.terminate() }
         #expect(waitAttached(lab, lab.sa), "never attached: \(first.errorText)")
         let ours = try #require(try programID(lab, lab.sa))
+        // status gives the full name (from the program's BTF), not the kernel's 15 characters.
+        let status = try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "status"]).out
+        #expect(status == "\(lab.sa)\tid \(ours)\tsluice_ipv4_router\tgeneric\tattached by Sluice (program ipv4_router; `sluice xdp detach -i \(lab.sa)` removes it)\n"
+                + "\(lab.sb)\tid \(foreign)\tpass\tgeneric\tnot Sluice's\n", "\(status)")
         let second = try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--backend", "xdp", "--mode", "generic",
                                                            "--program", "ipv4-router", "--port", "1=\(lab.sa)", "--duration", "2"])
         #expect(second.status == 1)
@@ -87,6 +92,24 @@ struct AttachSafetyXDPTests {
         #expect(first.wait(seconds: 20) == 0, "\(first.errorText)")
         #expect(try !lab.xdpAttached(lab.sw, lab.sa))
         #expect(try programID(lab, lab.sb) == foreign)
+    }
+
+    /// A program without BTF has only the kernel's 15 characters of its name: status marks it cut.
+    @Test func statusMarksANameTheKernelCut() throws {
+        let lab = try RouterLab(prefix: "hx")
+        defer { lab.remove() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-xdp-nobtf-\(lab.tag)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let c = "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC(\"xdp\") int a_rather_long_pass_program(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n"
+        try c.write(toFile: dir + "/long.c", atomically: true, encoding: .utf8)
+        let clang = try #require(EBPFObjectCompiler.findClang())
+        // No -g: no BTF to give the full name back.
+        try sh(clang, ["-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", dir + "/long.c", "-o", dir + "/long.o"])
+        try sh("/usr/sbin/ip", ["-n", lab.sw, "link", "set", "dev", lab.sa, "xdpgeneric", "obj", dir + "/long.o", "sec", "xdp"])
+        let id = try #require(try programID(lab, lab.sa))
+        let status = try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "status"]).out
+        #expect(status == "\(lab.sa)\tid \(id)\ta_rather_long_p…\tgeneric\tnot Sluice's\n", "\(status)")
     }
 
     /// Native on veths: one warning per port about redirected frames. After SIGKILL of a
