@@ -11,6 +11,11 @@
 #include <linux/if_link.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 
 /* libbpf's option structs are initialised with macros Swift cannot call: small wrappers. */
 
@@ -83,6 +88,80 @@ static inline int sluice_prog_name(__u32 id, char *name, size_t size)
     if (err) return err;
     snprintf(name, size, "%s", info.name);
     return 0;
+}
+
+/* The ids of the XDP programs on `ifindex` per mode (0: none); 0 on success. */
+static inline int sluice_xdp_query(int ifindex, __u32 *drv, __u32 *skb, __u32 *hw)
+{
+    LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+    int rc = bpf_xdp_query(ifindex, 0, &opts);
+    if (rc) return rc;
+    *drv = opts.drv_prog_id;
+    *skb = opts.skb_prog_id;
+    *hw = opts.hw_prog_id;
+    return 0;
+}
+
+/* Detach from `ifindex` only if program `prog_fd` is the one there (XDP_FLAGS_REPLACE), so
+   that a program someone else attached meanwhile is left alone; 0 on success. */
+static inline int sluice_xdp_detach_expected(int ifindex, __u32 flags, int prog_fd)
+{
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = prog_fd);
+    return bpf_xdp_attach(ifindex, -1, flags | XDP_FLAGS_REPLACE, &opts);
+}
+
+/* The full name of program `id` into `name`: the name of its first function in its BTF (the
+   kernel's own name stops at 15 characters). Returns 0 with the full name, 1 with only the
+   kernel's name (no BTF), < 0 on error. */
+static inline int sluice_prog_full_name(__u32 id, char *name, size_t size)
+{
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) return fd;
+    struct bpf_prog_info info;
+    __u32 len = sizeof(info);
+    memset(&info, 0, sizeof(info));
+    int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+    if (err) { close(fd); return err; }
+    snprintf(name, size, "%s", info.name);
+    if (info.btf_id == 0 || info.nr_func_info == 0) { close(fd); return 1; }
+    __u32 btf_id = info.btf_id;
+    struct bpf_func_info func;
+    memset(&info, 0, sizeof(info));
+    memset(&func, 0, sizeof(func));
+    info.nr_func_info = 1;
+    info.func_info_rec_size = sizeof(func);
+    info.func_info = (__u64)(unsigned long)&func;
+    len = sizeof(info);
+    err = bpf_obj_get_info_by_fd(fd, &info, &len);
+    close(fd);
+    if (err) return 1;
+    struct btf *btf = btf__load_from_kernel_by_id(btf_id);
+    if (!btf || libbpf_get_error(btf)) return 1;
+    const struct btf_type *t = btf__type_by_id(btf, func.type_id);
+    const char *full = t ? btf__name_by_offset(btf, t->name_off) : NULL;
+    int found = full && *full && strncmp(full, name, strlen(name)) == 0;
+    if (found) snprintf(name, size, "%s", full);
+    btf__free(btf);
+    return found ? 0 : 1;
+}
+
+/* The driver of interface `ifname` (ETHTOOL_GDRVINFO, as `ethtool -i` shows it) into
+   `driver`; 0 on success, -errno otherwise. */
+static inline int sluice_driver_name(const char *ifname, char *driver, size_t size)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    struct ethtool_drvinfo info;
+    memset(&info, 0, sizeof(info));
+    info.cmd = ETHTOOL_GDRVINFO;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+    ifr.ifr_data = (void *)&info;
+    int rc = ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : 0;
+    close(fd);
+    if (rc == 0) snprintf(driver, size, "%s", info.driver);
+    return rc;
 }
 
 static inline __u32 sluice_xdp_flag_skb(void) { return XDP_FLAGS_SKB_MODE; }

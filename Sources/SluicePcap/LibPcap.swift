@@ -218,7 +218,7 @@ public final class LiveCapture {
         return (UInt64(s.ps_recv), UInt64(s.ps_drop), UInt64(s.ps_ifdrop))
     }
 
-    /// Makes `StopSignal` break this capture's loop when SIGINT or SIGTERM arrives.
+    /// Makes `StopSignal` break this capture's loop when SIGINT, SIGTERM or SIGHUP arrives.
     public func stopOnSignal() { StopSignal.add(handle) }
 }
 
@@ -395,12 +395,16 @@ public enum StopSignal {
         sigemptyset(&action.sa_mask)
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        // A closed terminal (SIGHUP) stops like Ctrl-C: its default action would kill the
+        // process and leave what it attached in the kernel.
+        sigaction(SIGHUP, &action, nil)
         // A parent may have started us with these blocked (threads of libdispatch block every
         // signal, and spawned children inherit the mask): unblock them, or Ctrl-C never arrives.
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGHUP)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 

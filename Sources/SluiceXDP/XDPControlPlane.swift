@@ -49,10 +49,11 @@ public final class XDPControlPlane: ControlPlane {
         }
         let params = t.actionParams[ai]
         guard params.count == call.args.count else {
-            throw ControlPlaneError("action '\(call.action)' takes \(params.count) argument\(params.count == 1 ? "" : "s"), got \(call.args.count)")
+            // Worded as the runtime's (Pipeline.checkCall): one entries file, one message on either backend.
+            throw ControlPlaneError("action '\(call.action)' takes \(params.count) argument\(params.count == 1 ? "" : "s") (\(params.map { "\($0.name): \($0.width) bits" }.joined(separator: ", "))), got \(call.args.count)")
         }
         for (p, v) in zip(params, call.args) where p.width < 128 && v >> UInt128(p.width) != 0 {
-            throw ControlPlaneError("argument \(p.name) of action '\(call.action)' does not fit in \(p.width) bits")
+            throw ControlPlaneError("argument \(p.name) = \(IRPrinter.hex(v)) of action '\(call.action)' does not fit in \(p.width) bits")
         }
         return ai
     }
@@ -92,13 +93,14 @@ public final class XDPControlPlane: ControlPlane {
     /// Per key: (value, mask) for exact, LPM, ternary and optional matches; (low, high) for ranges.
     func parts(_ t: EBPFLayout.TableInfo, _ ms: [Match]) throws(ControlPlaneError) -> [(UInt64, UInt64)] {
         guard ms.count == t.table.keys.count else {
-            throw ControlPlaneError("table '\(t.table.name)' has \(t.table.keys.count) keys, the entry gives \(ms.count)")
+            let keys = t.table.keys
+            throw ControlPlaneError("table '\(t.table.name)' has \(keys.count) key\(keys.count == 1 ? "" : "s") (\(keys.map { "\($0.name): \($0.kind.rawValue)" }.joined(separator: ", "))), the entry gives \(ms.count)")
         }
         return try zip(t.table.keys, ms).enumerated().map { i, km throws(ControlPlaneError) in
             let (k, m) = km
             let w = t.keyWidths[i], full = Self.mask(w)
             func fit(_ v: UInt128) throws(ControlPlaneError) -> UInt64 {
-                guard v <= UInt128(full) else { throw ControlPlaneError("key \(k.name) of table '\(t.table.name)': \(v) does not fit in \(w) bits") }
+                guard v <= UInt128(full) else { throw ControlPlaneError("key \(k.name) of table '\(t.table.name)': \(IRPrinter.hex(v)) does not fit in \(w) bits") }
                 return UInt64(v)
             }
             switch (k.kind, m) {

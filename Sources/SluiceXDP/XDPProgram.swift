@@ -266,10 +266,48 @@ public final class XDPProgram {
         case auto
     }
 
+    /// An XDP program found on an interface.
+    public struct Attached: Sendable {
+        public var id: UInt32
+        /// Its full name when its BTF names it, else the kernel's (at most 15 characters).
+        public var name: String
+        /// Whether `name` may be cut short (the kernel's name, 15 characters, no BTF to complete it).
+        public var truncated: Bool
+        /// native, generic or offload.
+        public var mode: String
+        /// Sluice's programs are all named `sluice_…`.
+        public var bySluice: Bool { name.hasPrefix("sluice_") }
+        /// `name`, with `…` when it may be cut short.
+        public var displayName: String { truncated ? name + "…" : name }
+    }
+
+    /// The XDP program on interface `name`, or nil (also for an interface that does not exist).
+    public static func attachedProgram(interface name: String) -> Attached? {
+        let ifindex = Int32(if_nametoindex(name))
+        guard ifindex > 0 else { return nil }
+        var drv: UInt32 = 0, skb: UInt32 = 0, hw: UInt32 = 0
+        guard sluice_xdp_query(ifindex, &drv, &skb, &hw) == 0 else { return nil }
+        let found: (UInt32, String)? = drv != 0 ? (drv, "native") : skb != 0 ? (skb, "generic") : hw != 0 ? (hw, "offload") : nil
+        guard let (id, mode) = found else { return nil }
+        let (prog, full) = programFullName(id: id) ?? ("?", true)
+        return Attached(id: id, name: prog, truncated: !full && prog.count >= 15, mode: mode)
+    }
+
+    /// Why an interface that already has an XDP program is not attached to: what is there and
+    /// how to remove it.
+    static func occupied(_ name: String, by a: Attached) -> XDPError {
+        let whose = a.bySluice ? "attached by Sluice: another `sluice attach` still running, or one that did not exit normally"
+                               : "not Sluice's"
+        return XDPError("\(name): XDP program \(a.displayName) (id \(a.id), \(a.mode)) is already attached (\(whose)); "
+                        + "Sluice does not replace it. Remove it first if it is no longer wanted: `sluice xdp detach -i \(name)` or `ip link set dev \(name) xdp off`")
+    }
+
     /// Attach to interface `name` as Sluice port `port` (redirects to `port` go out of it).
+    /// An interface that already has an XDP program is refused (see `occupied`), not taken over.
     public func attach(interface name: String, port: UInt16, mode: Mode) throws -> Mode {
         let ifindex = Int32(if_nametoindex(name))
         guard ifindex > 0 else { throw XDPError("no interface '\(name)' (ip link lists them)") }
+        if let there = Self.attachedProgram(interface: name) { throw Self.occupied(name, by: there) }
         var k = UInt32(port), v = UInt32(ifindex)
         let tx = try map("sluice_tx")
         guard bpf_map_update_elem(tx.fd, &k, &v, 0) == 0 else {
@@ -278,7 +316,8 @@ public final class XDPProgram {
         try updatePorts(ifindex: UInt32(ifindex), port: UInt32(port))
         interfaces[port] = UInt32(ifindex)
         try refreshMulticast()
-        func tryAttach(_ flags: UInt32) -> Int32 { sluice_xdp_attach(ifindex, programFD, flags) }
+        // UPDATE_IF_NOEXIST: a program attached between the query above and now is not replaced.
+        func tryAttach(_ flags: UInt32) -> Int32 { sluice_xdp_attach(ifindex, programFD, flags | sluice_xdp_flag_update_if_noexist()) }
         var used = mode
         var rc: Int32
         switch mode {
@@ -290,6 +329,7 @@ public final class XDPProgram {
             if rc != 0 { rc = tryAttach(sluice_xdp_flag_skb()); used = .generic }
         }
         guard rc == 0 else {
+            if rc == -Int32(EBUSY) || rc == -Int32(EEXIST), let there = Self.attachedProgram(interface: name) { throw Self.occupied(name, by: there) }
             let why = rc == -Int32(EBUSY) || rc == -Int32(EEXIST) ? " (another XDP program is attached: sluice xdp detach -i \(name))"
                 : rc == -Int32(EOPNOTSUPP) ? " (the driver has no native XDP: use --mode generic or auto)"
                 : rc == -Int32(EPERM) ? " (needs root or CAP_NET_ADMIN)" : ""
@@ -361,19 +401,36 @@ public final class XDPProgram {
         }
     }
 
-    /// Detach from every interface this program attached to.
+    /// Detach from every interface this program attached to. Only this program is removed: a
+    /// program someone else put there meanwhile stays.
     public func detachAll() {
-        for a in attached { _ = sluice_xdp_detach(a.ifindex, a.flags) }
+        for a in attached { _ = sluice_xdp_detach_expected(a.ifindex, a.flags, programFD) }
         attached = []
     }
 
     /// Detach whatever XDP program is on `name` (both modes): the clean-up after a crash.
-    public static func detach(interface name: String) throws {
+    /// Returns what it removed, nil when nothing was attached.
+    @discardableResult
+    public static func detach(interface name: String) throws -> Attached? {
         let ifindex = Int32(if_nametoindex(name))
-        guard ifindex > 0 else { throw XDPError("no interface '\(name)'") }
+        guard ifindex > 0 else { throw XDPError("no interface '\(name)' in this network namespace (ip link lists them)") }
+        let there = attachedProgram(interface: name)
         let a = sluice_xdp_detach(ifindex, sluice_xdp_flag_drv())
         let b = sluice_xdp_detach(ifindex, sluice_xdp_flag_skb())
         if a != 0 && b != 0 && a != -Int32(ENOENT) { throw XDPError("\(name): detach failed: \(String(cString: strerror(-a)))") }
+        if let left = attachedProgram(interface: name) {
+            throw XDPError("\(name): XDP program \(left.displayName) (id \(left.id), \(left.mode)) is still attached after the detach")
+        }
+        return there
+    }
+
+    /// The name of loaded BPF program `id`, from its BTF when it has one (full: true), else
+    /// the kernel's, cut to 15 characters; nil when there is no such program.
+    public static func programFullName(id: UInt32) -> (name: String, full: Bool)? {
+        var buf = [CChar](repeating: 0, count: 256)
+        let rc = sluice_prog_full_name(id, &buf, buf.count)
+        guard rc >= 0 else { return nil }
+        return (String(cString: buf), rc == 0)
     }
 
     /// The XDP program id on `name`, or nil.

@@ -176,6 +176,21 @@ import SluiceTesting
         #expect(lines.allSatisfy { $0.hasSuffix("\t4791") }, "\(text)")
     }
 
+    /// A file that cannot be read has no line to point at: the file and the system's reason.
+    @Test func aMissingEntriesFileSaysWhy() throws {
+        let r = try sluice("run", "ipv4-router", "--entries", "/nonexistent/routes.txt")
+        #expect(r.status != 0)
+        #expect(r.err == "Error: /nonexistent/routes.txt: cannot read: No such file or directory\n", "\(r.err)")
+    }
+
+    @Test func compileNamesAnUnwritableOutputAndWhy() throws {
+        for emit in ["ir", "ebpf-c"] {
+            let r = try sluice("compile", "ipv4-router", "--emit", emit, "-o", "/nonexistent/x.c")
+            #expect(r.status != 0)
+            #expect(r.err == "Error: -o /nonexistent/x.c: cannot write: No such file or directory\n", "\(emit): \(r.err)")
+        }
+    }
+
     @Test func emulateNamesAMissingTopologyFile() throws {
         let r = try sluice("emulate", "/nonexistent/topo.yaml")
         #expect(r.status != 0)

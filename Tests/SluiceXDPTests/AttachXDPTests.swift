@@ -36,9 +36,10 @@ final class RouterLab {
     var sb: String { tag + "sb" }
     var swA = "", h1MAC = "", h2MAC = ""
 
-    init() throws {
+    /// `prefix` starts every name (namespaces and interfaces), so a suite's leftovers are recognisable.
+    init(prefix: String = "sx") throws {
         RouterLab.counter += 1
-        tag = "sx\(getpid() % 100_000)\(RouterLab.counter)"
+        tag = "\(prefix)\(getpid() % 100_000)\(RouterLab.counter)"
         do {
             for ns in [h1, h2, sw] {
                 try sh("/usr/sbin/ip", ["netns", "add", ns])

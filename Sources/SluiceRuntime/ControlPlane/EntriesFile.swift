@@ -6,7 +6,8 @@ public struct EntriesFileError: Error, CustomStringConvertible, Sendable {
     public var file: String
     public var line: Int
     public var message: String
-    public var description: String { "\(file):\(line): \(message)" }
+    /// Line 0: the file as a whole (it cannot be read), no line to point at.
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
 }
 
 /// Entries files in the style of BMv2's runtime CLI, one command a line, `#` comments:
@@ -36,7 +37,7 @@ public struct EntriesFile {
 
     public init(path: String) throws {
         guard let data = FileIO.read(path) else {
-            throw EntriesFileError(file: path, line: 0, message: "cannot read the file (does it exist?)")
+            throw EntriesFileError(file: path, line: 0, message: "cannot read: \(String(cString: strerror(errno)))")
         }
         self.init(file: path, text: data)
     }

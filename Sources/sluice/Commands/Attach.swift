@@ -22,7 +22,7 @@ struct Attach: ParsableCommand {
             ones sent through it) enter the program on port N, stamped with their capture time \
             (nanoseconds); what the program sends to port K is injected on port K's interface, one \
             copy per multicast member. Programs with a controller (l2-switch: learning from digests) \
-            get theirs. Runs until Ctrl-C (SIGINT), SIGTERM or --duration, then prints the counters; \
+            get theirs. Runs until Ctrl-C (SIGINT), SIGTERM, SIGHUP or --duration, then prints the counters; \
             SIGUSR1 prints them while it runs. Examples:
               sluice attach --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
               sluice attach --program l2-switch --port 1=eth1 --port 2=eth2 --port 3=eth3
@@ -35,7 +35,7 @@ struct Attach: ParsableCommand {
             (digests do, through a BPF ring buffer the controller drains every 20 ms: l2-switch \
             learns as in user space): \
             a packet to another port is redirected to that interface, back out of its own port \
-            with XDP_TX. At exit (Ctrl-C, SIGTERM, --duration) every interface is detached and the \
+            with XDP_TX. At exit (Ctrl-C, SIGTERM, SIGHUP, --duration) every interface is detached and the \
             outcomes are printed; after a crash, `sluice xdp detach -i IFACE` cleans up and \
             `sluice xdp status` lists what is attached.
               sluice attach --backend xdp --mode generic --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
@@ -287,15 +287,21 @@ extension Attach {
             do { try EntriesFile(path: entries).apply(to: cp) } catch { throw CLIError("\(error)") }
         }
         StopSignal.install()
-        var modes: [String] = []
+        StatusSignal.install()
+        var modes: [String] = [], nativeVeths: [String] = []
         do {
             for s in specs {
                 let used = try xdp.attach(interface: s.interface, port: s.number, mode: XDPProgram.Mode(rawValue: mode)!)
                 modes.append("\(s.interface)=port \(s.number) (\(used.rawValue))")
+                if used == .native { nativeVeths.append(s.interface) }
             }
         } catch {
             xdp.detachAll()
             throw CLIError("\(error)")
+        }
+        // Once every port is attached (a veth whose peer is a port of this run needs nothing).
+        for i in nativeVeths {
+            if let w = Veth.nativeWarning(i, alsoPorts: specs.map(\.interface)) { stderr("warning: \(w)") }
         }
         // NAPI threads after attaching (a veth has NAPI only with XDP on it); put back first at
         // exit, while the interface still has its NAPI.
@@ -324,7 +330,8 @@ extension Attach {
         while StopSignal.requested == nil {
             if let d = deadline, monotonicNanoseconds() >= d { break }
             usleep(20_000)
-            if StatusSignal.take() { printXDP(xdp, json: false) }
+            // With --json, standard output holds only the final object: interim outcomes go to stderr.
+            if StatusSignal.take() { printXDP(xdp, json: false, toStandardError: json) }
             // Digests (l2-switch's learning) reach the controller as in the runtime, in order.
             if let controller {
                 let digests = cp.drainDigests()
@@ -338,7 +345,7 @@ extension Attach {
         printXDP(xdp, json: json)
     }
 
-    func printXDP(_ xdp: XDPProgram, json: Bool) {
+    func printXDP(_ xdp: XDPProgram, json: Bool, toStandardError: Bool = false) {
         let o = (try? xdp.outcomes()) ?? [:]
         let names: [(String, EBPFVerdictName)] = [("forwarded", .forward), ("parser_drops", .dropParser), ("ingress_drops", .dropIngress),
                                                    ("egress_drops", .dropEgress), ("multicast", .multicast), ("empty_group", .emptyGroup),
@@ -347,7 +354,8 @@ extension Attach {
             let items = names.map { "\"\($0.0)\": \(o[$0.1.rawValue] ?? 0)" }
             print("{\"backend\": \"xdp\", \"program\": \"\(program)\", \(items.joined(separator: ", "))}")
         } else {
-            print("outcomes: " + names.map { "\($0.0.replacingOccurrences(of: "_", with: " ")) \(o[$0.1.rawValue] ?? 0)" }.joined(separator: ", "))
+            let line = "outcomes: " + names.map { "\($0.0.replacingOccurrences(of: "_", with: " ")) \(o[$0.1.rawValue] ?? 0)" }.joined(separator: ", ")
+            if toStandardError { stderr(line) } else { print(line); fflush(stdout) }
         }
     }
 }

@@ -3,6 +3,7 @@ import SluiceIR
 import SluicePrograms
 import SluiceRuntime
 import SluiceEBPF
+import Foundation
 
 struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,6 +33,11 @@ struct Compile: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
     var output: String?
 
+    /// The error of a failed write to `-o`, with the system's reason (read from errno at once).
+    func cannotWrite(_ path: String) -> CLIError {
+        CLIError("-o \(path): cannot write: \(String(cString: strerror(errno)))")
+    }
+
     func run() throws {
         let info = try builtinProgram(program)
         let ir: Program
@@ -45,7 +51,7 @@ struct Compile: ParsableCommand {
                 return
             }
             if let output {
-                guard FileIO.write(output, c) else { throw ValidationError("cannot write \(output)") }
+                guard FileIO.write(output, c) else { throw cannotWrite(output) }
             } else {
                 print(c, terminator: "")
             }
@@ -53,7 +59,7 @@ struct Compile: ParsableCommand {
         }
         let text = IRPrinter.print(ir)
         if let output {
-            guard FileIO.write(output, text) else { throw ValidationError("cannot write \(output)") }
+            guard FileIO.write(output, text) else { throw cannotWrite(output) }
         } else {
             print(text, terminator: "")
         }

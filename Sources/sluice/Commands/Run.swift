@@ -32,7 +32,7 @@ struct Run: ParsableCommand {
         let ports: [UInt16] = Array(0..<8)
         let h = try SwitchHarness(ir, controller: info.controller?(ports), seed: seed)
         if let entries {
-            do { try EntriesFile(path: entries).apply(to: h.pipeline) } catch { throw ValidationError("\(error)") }
+            do { try EntriesFile(path: entries).apply(to: h.pipeline) } catch { throw CLIError("\(error)") }
         }
         for (i, spec) in packets.enumerated() {
             let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)

@@ -41,10 +41,11 @@ struct XDPStatus: ParsableCommand {
     func run() throws {
         var any = false
         for name in interfaceNames() {
-            if let id = XDPProgram.attachedID(interface: name) {
-                let prog = XDPProgram.programName(id: id) ?? "?"
-                let ours = prog.hasPrefix("sluice_") ? "attached by Sluice (program \(prog.dropFirst(7))…; `sluice xdp detach -i \(name)` removes it)" : "not Sluice's"
-                print("\(name)\tid \(id)\t\(prog)\t\(ours)")
+            if let a = XDPProgram.attachedProgram(interface: name) {
+                // The full name comes from the program's BTF; without it the kernel's 15
+                // characters may be all there is, marked with `…`.
+                let ours = a.bySluice ? "attached by Sluice (program \(a.displayName.dropFirst(7)); `sluice xdp detach -i \(name)` removes it)" : "not Sluice's"
+                print("\(name)\tid \(a.id)\t\(a.displayName)\t\(a.mode)\t\(ours)")
                 any = true
             }
         }
@@ -65,7 +66,23 @@ struct XDPDetach: ParsableCommand {
     var interface: String
 
     func run() throws {
-        do { try XDPProgram.detach(interface: interface) } catch { throw CLIError("\(error)") }
-        print("\(interface): no XDP program attached")
+        guard if_nametoindex(interface) > 0 else {
+            throw CLIError("-i \(interface): no such interface in this network namespace (`ip link` lists them; `sluice xdp status` those with XDP)")
+        }
+        // A `sluice attach --threaded-napi` killed before it could clean up leaves NAPI threaded:
+        // put it back while the program (a veth's NAPI with it) is still there.
+        if XDPProgram.attachedProgram(interface: interface) != nil, (try? NAPIThreads.isThreaded(interface)) == true {
+            do {
+                try NAPIThreads.set(interface, threaded: false)
+                print("turned NAPI threads off on \(interface) (sysfs threaded 1 -> 0)")
+            } catch { stderr("warning: \(error)") }
+        }
+        let removed: XDPProgram.Attached?
+        do { removed = try XDPProgram.detach(interface: interface) } catch { throw CLIError("\(error)") }
+        if let r = removed {
+            print("removed \(r.displayName) (id \(r.id), \(r.mode)) from \(interface)")
+        } else {
+            print("nothing attached to \(interface)")
+        }
     }
 }
