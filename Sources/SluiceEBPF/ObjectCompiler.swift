@@ -2,11 +2,17 @@ import Foundation
 
 /// Compiles generated C to a BPF object with clang (`-O2 -g -target bpf`).
 public enum EBPFObjectCompiler {
-    /// The clang to use: `$SLUICE_CLANG`, else the first `clang` on PATH (the Swift toolchain's
+    /// The clang to use: `$SLUICE_CLANG` (which must then be an executable: a wrong path is an
+    /// error, not a quiet fall-back), else the first `clang` on PATH (the Swift toolchain's
     /// works), else Debian's versioned ones.
-    public static func findClang() -> String? {
+    public static func findClang() throws(EBPFToolError) -> String? {
         let env = ProcessInfo.processInfo.environment
-        if let c = env["SLUICE_CLANG"], FileManager.default.isExecutableFile(atPath: c) { return c }
+        if let c = env["SLUICE_CLANG"] {
+            guard FileManager.default.isExecutableFile(atPath: c) else {
+                throw EBPFToolError("SLUICE_CLANG=\(c) is not an executable file (set it to a clang's path, or unset it to use the first clang on PATH)")
+            }
+            return c
+        }
         var candidates: [String] = (env["PATH"] ?? "/usr/bin").split(separator: ":").map { "\($0)/clang" }
         candidates += (14...21).reversed().map { "/usr/bin/clang-\($0)" }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -14,7 +20,7 @@ public enum EBPFObjectCompiler {
 
     /// Compile `source` to the object file `output`. Errors carry clang's own message.
     public static func compile(source: String, output: String, clang: String? = nil) throws {
-        guard let cc = clang ?? findClang() else {
+        guard let cc = try clang ?? findClang() else {
             throw EBPFToolError("no clang found to compile eBPF C (install clang, e.g. `apt-get install -y clang`, or set SLUICE_CLANG to its path)")
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-ebpf-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")

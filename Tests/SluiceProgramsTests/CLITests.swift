@@ -18,10 +18,11 @@ import SluiceTesting
     func sluice(_ args: String...) throws -> (status: Int32, out: String, err: String) { try Self.run(args) }
 
     /// Runs the binary with `args` to completion: exit status, standard output and error.
-    static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    static func run(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -29,6 +30,15 @@ import SluiceTesting
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// A SLUICE_CLANG that is not an executable is named, not passed over for another clang.
+    @Test func aWrongSluiceClangIsNamed() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-clang-\(getpid()).o").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try Self.run(["compile", "ipv4-router", "--emit", "ebpf-object", "-o", out], environment: ["SLUICE_CLANG": "/nonexistent/clang"])
+        #expect(r.status != 0 && r.err.contains("SLUICE_CLANG=/nonexistent/clang is not an executable file"), "\(r.err)")
+        #expect(!FileManager.default.fileExists(atPath: out))
     }
 
     @Test func programsListsEveryRegisteredProgramWithItsSummary() throws {

@@ -103,7 +103,7 @@ struct AttachSafetyXDPTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let c = "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC(\"xdp\") int a_rather_long_pass_program(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n"
         try c.write(toFile: dir + "/long.c", atomically: true, encoding: .utf8)
-        let clang = try #require(EBPFObjectCompiler.findClang())
+        let clang = try #require(try EBPFObjectCompiler.findClang())
         // No -g: no BTF to give the full name back.
         try sh(clang, ["-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", dir + "/long.c", "-o", dir + "/long.o"])
         try sh("/usr/sbin/ip", ["-n", lab.sw, "link", "set", "dev", lab.sa, "xdpgeneric", "obj", dir + "/long.o", "sec", "xdp"])

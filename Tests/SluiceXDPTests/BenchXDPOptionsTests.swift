@@ -26,6 +26,9 @@ import SluiceTesting
         (["--min-timeout", "0"], "--min-timeout '0' (valid: more than 0, at most 1s)"),
         (["--min-timeout", "2s"], "--min-timeout '2s' (valid: more than 0, at most 1s)"),
         (["--size", "4x"], "--size '4x': unknown unit 'x'"),
+        (["--size", "0"], "--size '0' (valid: at least 4B, one int32 value)"),
+        (["--k", "100"], "--k 100 (valid: 32, 64, 128, 256 values a packet, as the aggregator was started)"),
+        (["--slots", "0"], "--slots 0 (valid: 1 ... 16383 packets in flight)"),
     ])
     func badOptionsAreNamed(args: [String], message: String) throws {
         let r = try ChildProcess.run(sluiceBinary, ["allreduce", "--aggregator", "127.0.0.1", "--rank", "0", "--workers", "2"] + args)

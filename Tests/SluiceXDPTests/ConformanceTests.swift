@@ -126,7 +126,7 @@ func emit(_ p: Program) -> Result<String, EBPFError> {
     }
 
     @Test func objectCompilesWithClang() throws {
-        guard EBPFObjectCompiler.findClang() != nil else {
+        guard try EBPFObjectCompiler.findClang() != nil else {
             Issue.record("no clang: the eBPF object cannot be built (install clang or set SLUICE_CLANG)")
             return
         }

@@ -260,7 +260,9 @@ struct AllReduceCommand: ParsableCommand {
     func validate() throws {
         guard (1...32).contains(workers) else { throw ValidationError("--workers \(workers) (valid: 1 ... 32)") }
         guard (0..<workers).contains(rank) else { throw ValidationError("--rank \(rank) (valid: 0 ... \(workers - 1))") }
-        _ = try tensorBytes()
+        guard SwitchML.sizeCode(elements: k) != nil else { throw ValidationError("--k \(k) (valid: 32, 64, 128, 256 values a packet, as the aggregator was started)") }
+        guard (1...0x3FFF).contains(slots) else { throw ValidationError("--slots \(slots) (valid: 1 ... 16383 packets in flight)") }
+        guard try tensorBytes() >= 4 else { throw ValidationError("--size '\(size)' (valid: at least 4B, one \(dtype.rawValue) value)") }
         guard portBase + rank <= 65535, portBase > 0 else { throw ValidationError("--port-base \(portBase) + rank is not a port") }
         guard (1...UDPAggregationPort.maxBatch).contains(batch) else { throw ValidationError("--batch \(batch) (valid: 1 ... \(UDPAggregationPort.maxBatch) datagrams a system call)") }
         _ = try Self.timeoutFloor(minTimeout, option: "--min-timeout")
@@ -279,7 +281,7 @@ struct AllReduceCommand: ParsableCommand {
     }
 
     func run() throws {
-        let count = max(1, try tensorBytes() / 4)
+        let count = try tensorBytes() / 4
         let a = try parseEndpoint(aggregator, defaultPort: SocketAggregator.servicePort, option: "--aggregator")
         let l = try parseEndpoint(local, defaultPort: 0, option: "--local")
         let port: UDPAggregationPort
