@@ -75,21 +75,6 @@ static inline int sluice_xdp_detach(int ifindex, __u32 flags)
     return bpf_xdp_detach(ifindex, flags, NULL);
 }
 
-/* The name of program `id` (at most 15 characters) into `name`; 0 on success. */
-static inline int sluice_prog_name(__u32 id, char *name, size_t size)
-{
-    int fd = bpf_prog_get_fd_by_id(id);
-    if (fd < 0) return fd;
-    struct bpf_prog_info info;
-    __u32 len = sizeof(info);
-    memset(&info, 0, sizeof(info));
-    int err = bpf_obj_get_info_by_fd(fd, &info, &len);
-    close(fd);
-    if (err) return err;
-    snprintf(name, size, "%s", info.name);
-    return 0;
-}
-
 /* The ids of the XDP programs on `ifindex` per mode (0: none); 0 on success. */
 static inline int sluice_xdp_query(int ifindex, __u32 *drv, __u32 *skb, __u32 *hw)
 {

@@ -442,14 +442,6 @@ public final class XDPProgram {
         return id
     }
 
-    /// The name of the loaded BPF program `id` (Sluice's are `sluice_<program>`, cut to 15
-    /// characters by the kernel), or nil.
-    public static func programName(id: UInt32) -> String? {
-        var buf = [CChar](repeating: 0, count: 64)
-        guard sluice_prog_name(id, &buf, buf.count) == 0 else { return nil }
-        return String(cString: buf)
-    }
-
     /// Packets per outcome so far (summed over CPUs), by `EBPFVerdict` raw value.
     public func outcomes() throws -> [UInt32: UInt64] {
         let m = try map("sluice_out")
