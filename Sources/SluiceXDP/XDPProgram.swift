@@ -296,10 +296,12 @@ public final class XDPProgram {
     /// Why an interface that already has an XDP program is not attached to: what is there and
     /// how to remove it.
     static func occupied(_ name: String, by a: Attached) -> XDPError {
-        let whose = a.bySluice ? "attached by Sluice: another `sluice attach` still running, or one that did not exit normally"
+        let whose = a.bySluice ? "attached by Sluice: another `sluice attach` or `sluice aggregator` still running, or one that did not exit normally"
                                : "not Sluice's"
+        // iproute2 removes a generic (xdpgeneric) or native (xdpdrv) program only by its mode.
+        let off = a.mode == "generic" ? "xdpgeneric off" : a.mode == "native" ? "xdpdrv off" : "xdpoffload off"
         return XDPError("\(name): XDP program \(a.displayName) (id \(a.id), \(a.mode)) is already attached (\(whose)); "
-                        + "Sluice does not replace it. Remove it first if it is no longer wanted: `sluice xdp detach -i \(name)` or `ip link set dev \(name) xdp off`")
+                        + "Sluice does not replace it. Remove it first if it is no longer wanted: `sluice xdp detach -i \(name)` or `ip link set dev \(name) \(off)`")
     }
 
     /// Attach to interface `name` as Sluice port `port` (redirects to `port` go out of it).

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import SluiceTesting
 
@@ -26,13 +27,26 @@ import SluiceTesting
         (["--min-timeout", "0"], "--min-timeout '0' (valid: more than 0, at most 1s)"),
         (["--min-timeout", "2s"], "--min-timeout '2s' (valid: more than 0, at most 1s)"),
         (["--size", "4x"], "--size '4x': unknown unit 'x'"),
-        (["--size", "0"], "--size '0' (valid: at least 4B, one int32 value)"),
+        (["--size", "0"], "--size '0' (valid: a whole number of 4-byte values, at least 4B)"),
+        (["--size", "1001"], "--size '1001' (valid: a whole number of 4-byte values, at least 4B)"),
         (["--k", "100"], "--k 100 (valid: 32, 64, 128, 256 values a packet, as the aggregator was started)"),
         (["--slots", "0"], "--slots 0 (valid: 1 ... 16383 packets in flight)"),
     ])
     func badOptionsAreNamed(args: [String], message: String) throws {
         let r = try ChildProcess.run(sluiceBinary, ["allreduce", "--aggregator", "127.0.0.1", "--rank", "0", "--workers", "2"] + args)
         #expect(r.status != 0 && r.err.contains(message) && r.err.contains("Usage: sluice allreduce"), "\(args): \(r.err)")
+    }
+
+    /// No aggregator answers: the timeout names what this worker used, for comparison with the
+    /// aggregator's settings, and an earlier job's leftovers.
+    @Test func aTimeoutSaysWhatToCheck() throws {
+        let port: Int = 65_100 + Int(ProcessInfo.processInfo.processIdentifier % 400)   // above the ephemeral range
+        let args = ["allreduce", "--aggregator", "127.0.0.1:9", "--rank", "0", "--workers", "1", "--size", "4KB",
+                    "--k", "32", "--slots", "8", "--timeout", "0.3", "--port-base", String(port)]
+        let r = try ChildProcess.run(sluiceBinary, args)
+        #expect(r.status == 1 && r.err.contains("allreduce did not finish within 0.3 s"), "\(r.err)")
+        #expect(r.err.contains("started with --k 32, --slots 8 (or more) and 1 --worker"), "\(r.err)")
+        #expect(r.err.contains("--idle-reset (default 2s)"), "\(r.err)")
     }
 }
 

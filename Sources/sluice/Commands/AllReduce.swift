@@ -31,15 +31,20 @@ struct AggregatorCommand: ParsableCommand {
             listed worker enters the program on that worker's port; every copy it sends goes back to \
             its worker as a datagram. Workers run `sluice allreduce --transport udp --aggregator THIS`. \
             List the workers in rank order (--worker IP or IP:PORT; the port defaults to 40000 + rank, \
-            what `sluice allreduce` binds). Runs until Ctrl-C, SIGTERM or --duration. Example:
+            what `sluice allreduce` binds). Runs until Ctrl-C, SIGTERM, SIGHUP or --duration; SIGUSR1 \
+            prints the counts. Workers must use the aggregator's --k and --slots and --workers = the \
+            number of --worker. One aggregator serves job after job; after a job that failed, wait \
+            --idle-reset before the next (its half-done rounds are forgotten then). Example:
               sluice aggregator --backend socket --worker 10.1.0.2 --worker 10.1.1.2 --worker 10.1.2.2
 
             --backend xdp attaches `switchml` at XDP to one interface per worker (--port N=IFACE, \
             worker k behind port k + 1) and installs the job: workers send to 10.255.255.1 (give them \
             a route and a neighbour entry for it through the interface) and results come back to \
-            each worker's address and port 40000 + rank, to its MAC (--worker IP=MAC; broadcast \
-            when omitted). Needs root and clang. Example:
-              sluice aggregator --backend xdp --port 1=veth1 --port 2=veth2 --worker 10.0.0.1 --worker 10.0.0.2
+            each worker's address and port 40000 + rank, to its MAC (--worker IP[:PORT]=MAC; \
+            broadcast when omitted). Needs root and clang. On veth use --mode generic, unless the \
+            workers' ends run an XDP program (native redirects into a veth are lost otherwise). \
+            Example:
+              sluice aggregator --backend xdp --mode generic --port 1=veth1 --port 2=veth2 --worker 10.0.0.1 --worker 10.0.0.2
             """)
 
     enum Backend: String, ExpressibleByArgument, CaseIterable { case socket, xdp }
@@ -56,7 +61,7 @@ struct AggregatorCommand: ParsableCommand {
     @Option(help: "socket: address and port to listen on (default 0.0.0.0:\(SocketAggregator.servicePort)).")
     var listen: String?
 
-    @Option(name: .customLong("worker"), help: "A worker's IP[:PORT], in rank order; repeat for each.")
+    @Option(name: .customLong("worker"), help: "A worker's IP[:PORT] (xdp: IP[:PORT][=MAC]), in rank order; repeat for each.")
     var workers: [String] = []
 
     @Option(help: "Values per packet the workers send (32, 64, 128, 256; at XDP 32, 64, 128).")
@@ -73,10 +78,10 @@ struct AggregatorCommand: ParsableCommand {
 
     /// `--idle-reset` in nanoseconds, nil for never.
     func idleResetNanoseconds() throws -> Int64? {
-        let t: Int64
-        do { t = try Units.time(idleReset) } catch { throw ValidationError("--idle-reset '\(idleReset)': \(error)") }
-        guard t == 0 || t >= 200_000_000_000 else { throw ValidationError("--idle-reset '\(idleReset)' (valid: 0 for never, or at least 200ms: workers retransmit within 100 ms)") }
-        return t == 0 ? nil : t / 1000
+        if Double(idleReset.trimmingCharacters(in: .whitespaces)) == 0 { return nil }
+        let t = try parseDuration(idleReset, option: "--idle-reset")   // a plain number is seconds, as --duration
+        guard t >= 200_000_000 else { throw ValidationError("--idle-reset '\(idleReset)' (valid: 0 for never, or at least 200ms: workers retransmit within 100 ms)") }
+        return t
     }
 
     /// Checked before `run`, so a bad option prints this command's usage.
@@ -113,10 +118,10 @@ struct AggregatorCommand: ParsableCommand {
         agg.idleReset = try idleResetNanoseconds()
         StopSignal.install()
         let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
-        FileHandle.standardError.write("aggregator (socket backend) on port \(agg.port) for \(members.count) workers; Ctrl-C to stop\n".data(using: .utf8)!)
+        FileHandle.standardError.write("aggregator (socket backend) on port \(agg.port) for \(members.count) worker\(members.count == 1 ? "" : "s"); Ctrl-C to stop\n".data(using: .utf8)!)
         StatusSignal.install()
         agg.serve {
-            if StatusSignal.take() { stderr("updates \(agg.updates), results sent \(agg.sent)") }
+            if StatusSignal.take() { stderr("updates \(agg.updates), results sent \(agg.sent), slots cleared when idle \(agg.idleResets) times") }
             return StopSignal.requested != nil || (deadline.map { monotonicNanoseconds() >= $0 } ?? false)
         }
         print("updates \(agg.updates), results sent \(agg.sent), slots cleared when idle \(agg.idleResets) times")
@@ -127,7 +132,7 @@ extension AggregatorCommand {
     /// switchml at XDP on the workers' interfaces until a signal or --duration.
     func runXDP() throws {
         guard ports.count == workers.count else {
-            throw ValidationError("--backend xdp: \(workers.count) workers but \(ports.count) --port N=IFACE (valid: one port per worker, worker k on port k + 1)")
+            throw ValidationError("--backend xdp: \(workers.count) worker\(workers.count == 1 ? "" : "s") but \(ports.count) --port N=IFACE (valid: one port per worker, worker k on port k + 1)")
         }
         guard let xmode = XDPProgram.Mode(rawValue: mode ?? "auto") else { throw ValidationError("--mode '\(mode ?? "")' (valid: native, generic, auto)") }
         var members: [SwitchML.Worker] = []
@@ -160,16 +165,24 @@ extension AggregatorCommand {
         }
         let xdp: XDPProgram
         let cp: XDPControlPlane
+        var nativeVeths: [String] = []
         do {
             xdp = try XDPProgram(try SwitchML.program(k: k, slots: 4096).verified())
             cp = try XDPControlPlane(xdp)
             try SwitchML.install(SwitchML.Job(job: 1, udpPort: SocketAggregator.servicePort, slotBase: 0, slots: slots, group: 2, workers: members), into: cp)
-            for (n, i) in interfaces { _ = try xdp.attach(interface: i, port: n, mode: xmode) }
         } catch { throw CLIError("\(error)") }
+        do {
+            for (n, i) in interfaces {
+                if try xdp.attach(interface: i, port: n, mode: xmode) == .native { nativeVeths.append(i) }
+            }
+        } catch { xdp.detachAll(); throw CLIError("\(error)") }
+        for i in nativeVeths {
+            if let w = Veth.nativeWarning(i, alsoPorts: interfaces.map(\.1)) { stderr("warning: \(w)") }
+        }
         defer { xdp.detachAll() }
         StopSignal.install()
         let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
-        FileHandle.standardError.write("aggregator (xdp backend, switchml) on \(interfaces.map(\.1).joined(separator: ", ")) for \(members.count) workers at 10.255.255.1:\(SocketAggregator.servicePort); Ctrl-C to stop\n".data(using: .utf8)!)
+        FileHandle.standardError.write("aggregator (xdp backend, switchml) on \(interfaces.map(\.1).joined(separator: ", ")) for \(members.count) worker\(members.count == 1 ? "" : "s") at 10.255.255.1:\(SocketAggregator.servicePort); Ctrl-C to stop\n".data(using: .utf8)!)
         StatusSignal.install()
         func outcomes() -> String {
             let o = (try? xdp.outcomes()) ?? [:]
@@ -262,7 +275,8 @@ struct AllReduceCommand: ParsableCommand {
         guard (0..<workers).contains(rank) else { throw ValidationError("--rank \(rank) (valid: 0 ... \(workers - 1))") }
         guard SwitchML.sizeCode(elements: k) != nil else { throw ValidationError("--k \(k) (valid: 32, 64, 128, 256 values a packet, as the aggregator was started)") }
         guard (1...0x3FFF).contains(slots) else { throw ValidationError("--slots \(slots) (valid: 1 ... 16383 packets in flight)") }
-        guard try tensorBytes() >= 4 else { throw ValidationError("--size '\(size)' (valid: at least 4B, one \(dtype.rawValue) value)") }
+        let bytes = try tensorBytes()
+        guard bytes >= 4, bytes % 4 == 0 else { throw ValidationError("--size '\(size)' (valid: a whole number of 4-byte values, at least 4B)") }
         guard portBase + rank <= 65535, portBase > 0 else { throw ValidationError("--port-base \(portBase) + rank is not a port") }
         guard (1...UDPAggregationPort.maxBatch).contains(batch) else { throw ValidationError("--batch \(batch) (valid: 1 ... \(UDPAggregationPort.maxBatch) datagrams a system call)") }
         _ = try Self.timeoutFloor(minTimeout, option: "--min-timeout")
@@ -298,12 +312,12 @@ struct AllReduceCommand: ParsableCommand {
         case .int32:
             let all = (0..<workers).map { SyntheticTensors.integers(count: count, worker: $0, seed: seed) }
             let t = TensorBuffer(all[rank])
-            do { try worker.allReduceSync(t, timeoutSeconds: timeout) } catch { throw CLIError("\(error)") }
+            do { try worker.allReduceSync(t, timeoutSeconds: timeout) } catch { throw CLIError("\(error)\n\(mismatchHint)") }
             ok = t.values == Reference.sum(all)
         case .float32:
             let all = (0..<workers).map { SyntheticTensors.gradients(count: count, worker: $0, seed: seed) }
             let t = TensorBuffer(all[rank])
-            do { try worker.allReduceSync(t, timeoutSeconds: timeout) } catch { throw CLIError("\(error)") }
+            do { try worker.allReduceSync(t, timeoutSeconds: timeout) } catch { throw CLIError("\(error)\n\(mismatchHint)") }
             let c = FloatReference(all).checkBlocks([t], k: k)
             ok = c.withinBound
             maxError = c.maxAbsError
@@ -322,6 +336,17 @@ struct AllReduceCommand: ParsableCommand {
             print(String(format: "done in %.3f s (%.3g elements/s); %@; %d packets sent, %d retransmitted", seconds, Double(count) / seconds,
                          ok ? (dtype == .int32 ? "exact" : "within the bound") : "WRONG", s.packetsSent, s.retransmissions))
         }
-        if !ok { throw ExitCode(1) }
+        if !ok {
+            stderr("the sum is wrong. \(mismatchHint)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// What makes a job hang or sum wrong that the protocol cannot tell a worker: settings the
+    /// aggregator does not share, and an earlier job's leftovers.
+    var mismatchHint: String {
+        "Check that the aggregator was started with --k \(k), --slots \(slots) (or more) and \(workers) --worker, as this worker was; "
+            + "and that no job on it failed less than its --idle-reset (default 2s) ago: a job cut short leaves half-done rounds that "
+            + "answer or block the next one until the aggregator has been idle that long."
     }
 }

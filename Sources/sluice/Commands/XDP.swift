@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluicePrograms
 import SluiceEBPF
 import SluiceIR
 import SluiceXDP
@@ -44,7 +45,11 @@ struct XDPStatus: ParsableCommand {
             if let a = XDPProgram.attachedProgram(interface: name) {
                 // The full name comes from the program's BTF; without it the kernel's 15
                 // characters may be all there is, marked with `…`.
-                let ours = a.bySluice ? "attached by Sluice (program \(a.displayName.dropFirst(7)); `sluice xdp detach -i \(name)` removes it)" : "not Sluice's"
+                let ident = String(a.displayName.dropFirst(7))
+                // The entry point is `sluice_` and the program's name with - as _: the registry's
+                // spelling when it is one of the shipped programs.
+                let program = ProgramRegistry.all.first { $0.name.replacingOccurrences(of: "-", with: "_") == ident }?.name ?? ident
+                let ours = a.bySluice ? "attached by Sluice (program \(program); `sluice xdp detach -i \(name)` removes it)" : "not Sluice's"
                 print("\(name)\tid \(a.id)\t\(a.displayName)\t\(a.mode)\t\(ours)")
                 any = true
             }
