@@ -4,7 +4,7 @@ import SluiceIR
 public struct RegisterRead: Statement {
     public let statements: [Stmt]
     public init(_ register: String, index: Value, into dest: Value) {
-        statements = [.registerRead(dest.ref ?? .meta("<not assignable>"), register: register, index: index.ir)]
+        statements = [.registerRead(dest.ref ?? .notAssignable(), register: register, index: index.ir)]
     }
 }
 

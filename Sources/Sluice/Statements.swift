@@ -6,7 +6,7 @@ public struct Assign: Statement {
     public init(_ place: Value, _ value: Value) {
         guard let r = place.ref else {
             // Not a place: lower to something the verifier names clearly.
-            statements = [.assign(.meta("<not assignable: \(IRPrinter.expr(place.ir))>"), value.ir)]
+            statements = [.assign(.notAssignable(IRPrinter.expr(place.ir)), value.ir)]
             return
         }
         statements = [.assign(r, value.ir)]
@@ -128,7 +128,7 @@ public struct Count: Statement {
 public struct ExecuteMeter: Statement {
     public let statements: [Stmt]
     public init(_ meter: String, index: Value, into result: Value) {
-        statements = [.meter(meter, index: index.ir, result: result.ref ?? .meta("<not assignable>"))]
+        statements = [.meter(meter, index: index.ir, result: result.ref ?? .notAssignable())]
     }
 }
 
@@ -143,7 +143,7 @@ public struct UpdateChecksum: Statement {
     public let statements: [Stmt]
     public init(_ field: Value, over headers: HeaderValue...) { self.init(field, over: headers) }
     public init(_ field: Value, over headers: [HeaderValue]) {
-        statements = [.updateChecksum(field.ref ?? .meta("<not assignable>"), over: headers.map(\.name))]
+        statements = [.updateChecksum(field.ref ?? .notAssignable(), over: headers.map(\.name))]
     }
 }
 
@@ -151,7 +151,7 @@ public struct UpdateChecksum: Statement {
 public struct VerifyChecksum: Statement {
     public let statements: [Stmt]
     public init(_ field: Value, over headers: HeaderValue...) {
-        statements = [.verifyChecksum(field.ref ?? .meta("<not assignable>"), over: headers.map(\.name))]
+        statements = [.verifyChecksum(field.ref ?? .notAssignable(), over: headers.map(\.name))]
     }
 }
 
@@ -159,6 +159,6 @@ public struct VerifyChecksum: Statement {
 public struct IncrementalChecksum: Statement {
     public let statements: [Stmt]
     public init(_ field: Value, old: Value, new: Value) {
-        statements = [.incrementalChecksum(field.ref ?? .meta("<not assignable>"), old: old.ir, new: new.ir)]
+        statements = [.incrementalChecksum(field.ref ?? .notAssignable(), old: old.ir, new: new.ir)]
     }
 }

@@ -160,3 +160,19 @@ extension Expr {
         }
     }
 }
+
+extension FieldRef {
+    /// What the DSL puts where a field is required but was given something that is not one
+    /// (`what`: the expression, when known). The verifier reports it as such (undefined-reference).
+    public static func notAssignable(_ what: String? = nil) -> FieldRef {
+        .meta(what.map { "<not assignable: \($0)>" } ?? "<not assignable>")
+    }
+
+    /// For a `notAssignable` place, the expression it was made from ("a value" when unknown);
+    /// nil for a real field.
+    public var notAssignableExpression: String? {
+        guard case .meta(let m) = self, m.hasPrefix("<not assignable") else { return nil }
+        let prefix = "<not assignable: "
+        return m.hasPrefix(prefix) ? String(m.dropFirst(prefix.count).dropLast()) : "a value"
+    }
+}

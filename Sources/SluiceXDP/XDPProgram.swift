@@ -435,15 +435,6 @@ public final class XDPProgram {
         return (String(cString: buf), rc == 0)
     }
 
-    /// The XDP program id on `name`, or nil.
-    public static func attachedID(interface name: String) -> UInt32? {
-        let ifindex = Int32(if_nametoindex(name))
-        guard ifindex > 0 else { return nil }
-        var id: UInt32 = 0
-        guard bpf_xdp_query_id(ifindex, 0, &id) == 0, id != 0 else { return nil }
-        return id
-    }
-
     /// Packets per outcome so far (summed over CPUs), by `EBPFVerdict` raw value.
     public func outcomes() throws -> [UInt32: UInt64] {
         let m = try map("sluice_out")

@@ -30,10 +30,10 @@ struct UndefinedReference: VerifierRule {
                 guard let t = ix.headerTypes[inst.type], t.field(named: f) == nil else { return }
                 out.append(diagnostic(ix, el, "\(use.verb) \(shown), but header type '\(t.name)' has no field '\(f)'",
                                       fix: Suggest.oneOf(f, t.fields.map(\.name), none: "add field '\(f)' to header type '\(t.name)'")))
-            case .meta(let m) where m.hasPrefix("<not assignable"):
+            case .meta where r.notAssignableExpression != nil:
                 // The DSL's marker for a place that is not one (a slice, an expression): say so,
                 // rather than suggest declaring metadata by that name.
-                let what = m.hasPrefix("<not assignable: ") ? String(m.dropFirst("<not assignable: ".count).dropLast()) : "a value"
+                let what = r.notAssignableExpression!
                 out.append(diagnostic(ix, el, "\(use.verb) \(what), which is not a field",
                                       fix: "give a whole field (hdr.H.F, meta.M or standard.F); to change some of a field's bits, assign the whole field from slices, e.g. Assign(hdr.eth.src, v ++ hdr.eth.src[39, 0])"))
             case .meta(let m):

@@ -113,17 +113,17 @@ public final class SocketAggregator: @unchecked Sendable {
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         // The frame around a datagram: Ethernet, IPv4 and UDP headers written per datagram.
         var header = [UInt8](repeating: 0, count: 42)
-        var lastUpdate = SocketAggregator.clock(), dirty = false
+        var lastUpdate = UDPAggregationPort.monotonicNanoseconds(), dirty = false
         while !stopFlag.withLock({ stopped }) && !shouldStop() {
             guard poll(&pfd, 1, 20) > 0 else {
-                if dirty, let idle = idleReset, SocketAggregator.clock() - lastUpdate >= idle {
+                if dirty, let idle = idleReset, UDPAggregationPort.monotonicNanoseconds() - lastUpdate >= idle {
                     try? SwitchML.clearSlots(pipeline)
                     dirty = false
                     idleResets += 1
                 }
                 continue
             }
-            lastUpdate = SocketAggregator.clock()
+            lastUpdate = UDPAggregationPort.monotonicNanoseconds()
             dirty = true
             while true {
                 let got = inPointers.withUnsafeBufferPointer { p in
@@ -161,12 +161,6 @@ public final class SocketAggregator: @unchecked Sendable {
                 if got < n { break }
             }
         }
-    }
-
-    static func clock() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
     }
 
     static func programIP(_ w: Int) -> UInt32 { 0x0A00_0001 + UInt32(w) }

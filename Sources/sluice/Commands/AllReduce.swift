@@ -149,20 +149,8 @@ extension AggregatorCommand {
             }
             members.append(SwitchML.Worker(ip: e.ip, mac: mac, udpPort: e.port, switchPort: UInt16(r + 1)))
         }
-        var interfaces: [(UInt16, String)] = []
-        for p in ports {
-            let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2, let n = UInt16(kv[0]), (1...UInt16(workers.count)).contains(n) else {
-                throw ValidationError("--port '\(p)' (valid: N=IFACE with N from 1 to \(workers.count))")
-            }
-            if let same = interfaces.first(where: { $0.0 == n }) {
-                throw ValidationError("--port '\(p)': port \(n) is already \(same.1) (valid: each port once, worker k on port k + 1)")
-            }
-            if let same = interfaces.first(where: { $0.1 == kv[1] }) {
-                throw ValidationError("--port '\(p)': \(kv[1]) is already port \(same.0); each interface is one worker's port")
-            }
-            interfaces.append((n, kv[1]))
-        }
+        // Worker k behind port k + 1.
+        let interfaces = try parsePortSpecs(ports, numbers: 1...UInt16(workers.count), interfaceIs: "worker's port").map { ($0.number, $0.interface) }
         let xdp: XDPProgram
         let cp: XDPControlPlane
         var nativeVeths: [String] = []

@@ -46,9 +46,9 @@ struct XDPStatus: ParsableCommand {
                 // The full name comes from the program's BTF; without it the kernel's 15
                 // characters may be all there is, marked with `…`.
                 let ident = String(a.displayName.dropFirst(7))
-                // The entry point is `sluice_` and the program's name with - as _: the registry's
-                // spelling when it is one of the shipped programs.
-                let program = ProgramRegistry.all.first { $0.name.replacingOccurrences(of: "-", with: "_") == ident }?.name ?? ident
+                // The entry point is `sluice_` + EBPFLayout.ident(name): the registry's spelling
+                // when it is one of the shipped programs.
+                let program = ProgramRegistry.all.first { EBPFLayout.ident($0.name) == ident }?.name ?? ident
                 let ours = a.bySluice ? "attached by Sluice (program \(program); `sluice xdp detach -i \(name)` removes it)" : "not Sluice's"
                 print("\(name)\tid \(a.id)\t\(a.displayName)\t\(a.mode)\t\(ours)")
                 any = true
