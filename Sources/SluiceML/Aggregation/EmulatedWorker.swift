@@ -32,8 +32,40 @@ public final class EmulatedAggregationPort: AggregationPort, Application, Datagr
         api!.sendDatagram(to: service, from: localPort, length: length, fill)
     }
 
+    /// The wake-up the worker wants (`Int64.max`: none), and the emulator events set for wake-ups,
+    /// latest first. Events cannot be cancelled, so one set for a wake-up since moved earlier
+    /// still comes; it is absorbed here rather than passed on. An event is set only when none is
+    /// pending at or before the wanted time, so the list stays sorted and no event re-arms
+    /// another of its own (before, each stale one did, and they multiplied: 20x the events).
+    var wantedAt = Int64.max
+    var wakeEvents: [Int64] = []
+    /// Emulator events set for wake-ups.
+    public private(set) var wakeEventsSet = 0
+
     public func wake(at time: Int64) {
-        api!.setTimer(after: time - api!.now, token: 0)
+        wantedAt = min(wantedAt, time)
+        ensureWakeEvent()
+    }
+
+    /// Invariant: while a wake-up is wanted, an event is pending at or before it.
+    func ensureWakeEvent() {
+        guard wantedAt != .max else { return }
+        if let earliest = wakeEvents.last, earliest <= wantedAt { return }
+        wakeEvents.append(wantedAt)
+        wakeEventsSet += 1
+        api!.setTimer(after: wantedAt - api!.now, token: 0)
+    }
+
+    /// A wake-up event arrived (events come in time order, so it is the earliest pending).
+    func wakeEventArrived() {
+        let now = api!.now
+        while let e = wakeEvents.last, e <= now { wakeEvents.removeLast() }
+        if now >= wantedAt {
+            wantedAt = .max
+            worker.timerFired()
+        } else {
+            ensureWakeEvent()
+        }
     }
 
     public func start(_ host: HostAPI) {
@@ -50,7 +82,7 @@ public final class EmulatedAggregationPort: AggregationPort, Application, Datagr
             go()
         } else if token == 0 {
             // Only its own wake-ups: other applications on the host use other tokens.
-            worker.timerFired()
+            wakeEventArrived()
         }
     }
 

@@ -6,7 +6,10 @@ public protocol AggregationPort: AnyObject {
     var now: Int64 { get }
     /// Send one datagram of `length` bytes, written by `fill`, to the aggregation service.
     func send(length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void)
-    /// Call the worker's `timerFired()` at `time` or soon after.
+    /// Call the worker's `timerFired()` once, at `time` or soon after. One wake-up is pending at
+    /// a time: the earliest asked for since the last `timerFired()` (the worker asks again after
+    /// each one). A port whose timers cannot be cancelled must not call `timerFired()` for one it
+    /// has since moved, or every stale timer re-arms one of its own and they multiply.
     func wake(at time: Int64)
 }
 
@@ -59,6 +62,8 @@ public struct AggregationStats: Sendable, Encodable {
     /// earlier operation's) or malformed: discarded.
     public var discarded = 0
     public var timeouts = 0
+    /// `timerFired()` calls: wake-ups the port delivered.
+    public var timerFirings = 0
 }
 
 /// The SwitchML worker protocol for one job: streams a tensor through the switch's pool of
@@ -344,6 +349,7 @@ public final class AggregationWorker<Port: AggregationPort> {
 
     /// The wake-up asked for with `AggregationPort.wake` arrived: retransmit what timed out.
     public func timerFired() {
+        stats.timerFirings += 1
         let now = port.now
         armedAt = .max
         // Expired deadlines, earliest first across the levels (retransmissions push new ones).
