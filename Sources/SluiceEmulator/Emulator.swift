@@ -105,6 +105,12 @@ public final class Emulator {
     @exclusivity(unchecked) var traces: [TraceState] = []
     @exclusivity(unchecked) var controllers: [(any ProgramController)?]
     @exclusivity(unchecked) public internal(set) var eventsProcessed: UInt64 = 0
+    /// Events processed by kind (index: `EventKind.rawValue`): the work a run did, which tests pin.
+    let kindCounts: UnsafeMutablePointer<UInt64> = {
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: EventCounts.kinds)
+        p.initialize(repeating: 0, count: EventCounts.kinds)
+        return p
+    }()
     @exclusivity(unchecked) var series = TimeSeries()
     @exclusivity(unchecked) var started = false
     /// What the routing controller installed, when some switch asked for routes.
@@ -280,6 +286,7 @@ public final class Emulator {
         dirs.deinitialize(count: dirCount)
         dirs.deallocate()
         events.deallocate()
+        kindCounts.deallocate()
         switchRefs.deallocate()
         hostRefs.deallocate()
     }
@@ -323,6 +330,7 @@ public final class Emulator {
             _ = events.pop()
             now = e.time
             eventsProcessed &+= 1
+            kindCounts[Int(truncatingIfNeeded: e.seqKind & 0xFF)] &+= 1
             dispatch(e)
             if eventsProcessed & 0xFFFF == 0 { progress.update(simulated: now, events: eventsProcessed - eventsBefore) }
         }

@@ -83,6 +83,8 @@ extension Emulator {
     public var packetHops: UInt64 { (0..<dirCount).reduce(0) { $0 + dirs[$1].txPackets } }
     /// Packets hosts received.
     public var packetsDelivered: UInt64 { hosts.reduce(0) { $0 + $1.rxPackets } }
+    /// Events processed so far, by kind.
+    public var eventCounts: EventCounts { EventCounts(kindCounts) }
     /// Packets allocated and not yet released (in queues or in flight), and the most at once.
     public var packetsInFlight: Int { pool.inUse }
     public var peakPackets: Int { pool.peak }
@@ -93,5 +95,39 @@ extension Emulator {
     /// The control plane of the switch named `name`: install entries before or during a run.
     public func controlPlane(switch name: String) -> (any ControlPlane)? {
         switches.first { $0.name == name }?.pipeline
+    }
+}
+
+/// Events an emulator processed, by kind: exact and deterministic for a topology, options and
+/// seed, so tests pin them (a regression that doubles the work fails without timing anything).
+public struct EventCounts: Sendable, Equatable, Encodable, CustomStringConvertible {
+    public var transmitDone: UInt64 = 0
+    public var arrival: UInt64 = 0
+    public var udpSend: UInt64 = 0
+    public var transportTimer: UInt64 = 0
+    public var flowStart: UInt64 = 0
+    public var recirculate: UInt64 = 0
+    public var sample: UInt64 = 0
+    public var appTimer: UInt64 = 0
+    public var inject: UInt64 = 0
+
+    static var kinds: Int { 16 }
+
+    public init() {}
+
+    init(_ counts: UnsafeMutablePointer<UInt64>) {
+        func c(_ k: EventKind) -> UInt64 { counts[Int(k.rawValue)] }
+        transmitDone = c(.transmitDone); arrival = c(.arrival); udpSend = c(.udpSend)
+        transportTimer = c(.transportTimer); flowStart = c(.flowStart); recirculate = c(.recirculate)
+        sample = c(.sample); appTimer = c(.appTimer); inject = c(.inject)
+    }
+
+    public var total: UInt64 {
+        transmitDone + arrival + udpSend + transportTimer + flowStart + recirculate + sample + appTimer + inject
+    }
+
+    public var description: String {
+        "\(total) events (transmitDone \(transmitDone), arrival \(arrival), udpSend \(udpSend), transportTimer \(transportTimer), "
+            + "flowStart \(flowStart), recirculate \(recirculate), sample \(sample), appTimer \(appTimer), inject \(inject))"
     }
 }

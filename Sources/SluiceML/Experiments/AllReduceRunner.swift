@@ -72,6 +72,30 @@ public struct AllReduceMeasurement: Sendable {
     public var wallSeconds: Double
     public var retransmissions: Int
     public var packetHops: UInt64
+    /// What the run did, exactly: the same for the same setup and seed on any machine.
+    public var work: AllReduceWork
+}
+
+/// The work of one allreduce run, counted (not timed): tests pin these so that a change that
+/// makes the emulator or the protocols do more work fails deterministically.
+public struct AllReduceWork: Sendable, Equatable, Encodable, CustomStringConvertible {
+    public var events: EventCounts
+    public var packetHops: UInt64
+    public var packetsDelivered: UInt64
+    /// Packets the collective's senders sent, retransmissions included: the workers' updates
+    /// (in-network) or the transport's data packets (baselines).
+    public var packetsSent: UInt64
+    /// Packets the workers sent again (in-network), or the transport's timeouts plus fast
+    /// retransmits (baselines).
+    public var retransmissions: UInt64
+    /// Retransmission timers that fired: the workers' wake-ups (in-network), the transport's
+    /// retransmission timeouts (baselines).
+    public var timerFirings: UInt64
+
+    public var description: String {
+        "\(events); packet-hops \(packetHops), delivered \(packetsDelivered), sent \(packetsSent), "
+            + "retransmissions \(retransmissions), timer firings \(timerFirings)"
+    }
 }
 
 public enum AllReduceRunner {
@@ -97,15 +121,27 @@ public enum AllReduceRunner {
             let config = AggregationConfig(job: 1, workers: n, elementsPerPacket: k, poolSlots: setup.poolSlots, timeout: setup.timeout)
             let run = try InNetworkRun(emulator: emulator, switchName: "sw", workers: workers, buffers: buffers, config: config)
             _ = emulator.run(until: limit)
+            let stats = run.stats
+            let retransmissions = stats.reduce(0) { $0 + $1.retransmissions }
+            let work = AllReduceWork(events: emulator.eventCounts, packetHops: emulator.packetHops,
+                                     packetsDelivered: emulator.packetsDelivered,
+                                     packetsSent: UInt64(stats.reduce(0) { $0 + $1.packetsSent }),
+                                     retransmissions: UInt64(retransmissions),
+                                     timerFirings: UInt64(stats.reduce(0) { $0 + $1.timerFirings }))
             return AllReduceMeasurement(scheme: scheme, time: run.outcome.time, wallSeconds: clock.duration(to: .now).seconds,
-                                        retransmissions: run.stats.reduce(0) { $0 + $1.retransmissions },
-                                        packetHops: emulator.packetHops)
+                                        retransmissions: retransmissions, packetHops: emulator.packetHops, work: work)
         case .baseline(let b):
             let run = try BaselineRun(b, emulator: emulator, workers: workers, servers: servers == 1 ? ["h\(n + 1)"] : [],
                                       buffers: buffers)
             _ = emulator.run(until: limit)
+            let c = emulator.connectionStats
+            let retransmissions = c.reduce(0) { $0 + $1.timeouts + $1.fastRetransmits }
+            let work = AllReduceWork(events: emulator.eventCounts, packetHops: emulator.packetHops,
+                                     packetsDelivered: emulator.packetsDelivered,
+                                     packetsSent: c.reduce(0) { $0 + $1.packetsSent }, retransmissions: retransmissions,
+                                     timerFirings: c.reduce(0) { $0 + $1.timeouts })
             return AllReduceMeasurement(scheme: scheme, time: run.outcome.time, wallSeconds: clock.duration(to: .now).seconds,
-                                        retransmissions: 0, packetHops: emulator.packetHops)
+                                        retransmissions: Int(retransmissions), packetHops: emulator.packetHops, work: work)
         }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 
 /// Tables and report folders for experiment rows.
 public enum ExperimentReport {
-    public static let tableHeader = ["scheme", "n", "Gb/s", "size", "k", "slots", "loss", "timeout", "time", "elements/s", "x bound", "result", "wall"]
+    public static let tableHeader = ["scheme", "n", "Gb/s", "size", "k", "slots", "loss", "timeout", "time", "elements/s", "x bound", "result", "wall", "events"]
 
     /// One table line for `r` (columns of `tableHeader`).
     public static func cells(_ r: ExperimentRow) -> [String] {
@@ -17,7 +17,8 @@ public enum ExperimentReport {
         return [r.scheme, "\(r.workers)", num(r.rateGbps, "%g"), bytes(r.sizeBytes), r.elementsPerPacket.map(String.init) ?? "-",
                 r.poolSlots.map(String.init) ?? "-", r.loss == 0 ? "0" : String(format: "%g%%", r.loss * 100),
                 r.timeoutS.map { time($0) } ?? "-", r.timeS.map { time($0) } ?? "-", num(r.elementsPerS, "%.3g"),
-                num(r.timeOverBound, "%.3f"), result, String(format: "%.1fs", r.wallS)]
+                num(r.timeOverBound, "%.3f"), result, String(format: "%.1fs", r.wallS),
+                r.events.map { String(format: "%.2fM", Double($0) / 1e6) } ?? "-"]
     }
 
     public static func table(_ rows: [ExperimentRow]) -> String {
@@ -29,7 +30,7 @@ public enum ExperimentReport {
 
     /// A line of the table as it is measured, aligned to the widths of a typical table.
     public static func line(_ r: ExperimentRow) -> String {
-        let widths = [16, 3, 5, 8, 4, 5, 6, 8, 10, 10, 8, 22, 6]
+        let widths = [16, 3, 5, 8, 4, 5, 6, 8, 10, 10, 8, 22, 6, 7]
         let line = cells(r).enumerated().map { $1.padding(toLength: max(widths[$0], $1.count), withPad: " ", startingAt: 0) }
             .joined(separator: "  ")
         // What tells rows of one experiment apart beyond the columns (E4's inflation, E6's jobs).
@@ -40,7 +41,7 @@ public enum ExperimentReport {
     }
 
     public static func header() -> String {
-        let widths = [16, 3, 5, 8, 4, 5, 6, 8, 10, 10, 8, 22, 6]
+        let widths = [16, 3, 5, 8, 4, 5, 6, 8, 10, 10, 8, 22, 6, 7]
         return tableHeader.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
     }
 
