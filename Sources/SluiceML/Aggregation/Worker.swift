@@ -115,12 +115,12 @@ public final class AggregationWorker<Port: AggregationPort> {
     @exclusivity(unchecked) var nextToSend = 0
     @exclusivity(unchecked) var received = 0
 
-    /// Deadlines by backoff level (a packet's retransmissions so far, at most `maxBackoff`):
-    /// within a level every timeout is the same multiple of the round-trip estimate, so each
-    /// queue is in deadline order.
-    @exclusivity(unchecked) var timers = [TimerQueue](repeating: TimerQueue(), count: AggregationWorker.maxBackoff + 1)
+    /// Deadlines by backoff level (a packet's retransmissions so far, at most `maxBackoff`).
+    @exclusivity(unchecked) var timers = RetransmissionTimers()
+    /// Packets `timerFired` found due (kept to reuse its storage).
+    @exclusivity(unchecked) var due: [Int] = []
     @exclusivity(unchecked) var tries: [UInt8]
-    static var maxBackoff: Int { 6 }
+    static var maxBackoff: Int { RetransmissionTimers.levels - 1 }
     /// The most an adaptive timeout, backed off or not, waits: 100 ms.
     static var maxTimeout: Int64 { 100_000_000_000 }
     @exclusivity(unchecked) var armedAt = Int64.max
@@ -273,7 +273,7 @@ public final class AggregationWorker<Port: AggregationPort> {
         let level = Int(tries[slot])
         let base = timeout
         let deadline = port.now + (config.timeout == nil ? min(base << level, Self.maxTimeout) : base << level)
-        timers[level].push(deadline: deadline, packet: q, op: opSerial)
+        timers.push(level: level, deadline: deadline, packet: q, op: opSerial)
         if deadline < armedAt {
             armedAt = deadline
             port.wake(at: armedAt)
@@ -352,61 +352,39 @@ public final class AggregationWorker<Port: AggregationPort> {
         stats.timerFirings += 1
         let now = port.now
         armedAt = .max
-        // Expired deadlines, earliest first across the levels (retransmissions push new ones).
-        while let level = earliestLevel(), timers[level].firstDeadline <= now {
-            let e = timers[level].first!
-            timers[level].removeFirst()
-            guard e.op == opSerial, current != nil, e.packet < total else { continue }
-            let slot = e.packet % window
-            guard outstanding[slot] == e.packet else { continue }
+        due.removeAll(keepingCapacity: true)
+        withLiveness { isLive in timers.popDue(now: now, into: &due, isLive: isLive) }
+        // Sent after the pops: a retransmission's deadline is later than now, so none of them
+        // would have been due in this round anyway, and the order is the same (earliest first).
+        for q in due {
             stats.timeouts += 1
-            send(e.packet, first: false)
+            send(q, first: false)
         }
-        if let level = earliestLevel(), timers[level].firstDeadline < armedAt {
-            armedAt = timers[level].firstDeadline
-            port.wake(at: armedAt)
+        armForEarliestLive()
+    }
+
+    /// `body` gets the test of whether a deadline is live: its packet, of the running operation,
+    /// still waits for its result in its slot.
+    @inline(__always)
+    func withLiveness(_ body: ((RetransmissionTimers.Entry) -> Bool) -> Void) {
+        let running = current != nil, serial = opSerial, total = self.total, window = self.window
+        outstanding.withUnsafeBufferPointer { out in
+            body { e in running && e.op == serial && e.packet < total && out[e.packet % window] == e.packet }
         }
     }
 
-    /// The level whose first deadline is the earliest, nil when no timer is set.
-    func earliestLevel() -> Int? {
-        var best: Int?
-        for l in 0..<timers.count where timers[l].count > 0 {
-            if best == nil || timers[l].firstDeadline < timers[best!].firstDeadline { best = l }
+    /// Ask for a wake-up at the earliest deadline of a packet still waiting (stale deadlines,
+    /// of packets whose results came, are dropped first, so they cost no wake-up of their own).
+    func armForEarliestLive() {
+        withLiveness { isLive in timers.dropStale(isLive: isLive) }
+        if let d = timers.earliestDeadline, d < armedAt {
+            armedAt = d
+            port.wake(at: d)
         }
-        return best
     }
 }
 
 public struct AggregationError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ d: String) { description = d }
-}
-
-/// Retransmission deadlines in the order they were set (the timeout is the same for every
-/// packet of one backoff level, so that is deadline order), in a growable ring: O(1) per packet.
-struct TimerQueue {
-    struct Entry { var deadline: Int64; var packet: Int; var op: UInt32 }
-    var storage: [Entry] = Array(repeating: Entry(deadline: 0, packet: 0, op: 0), count: 64)
-    var head = 0
-    var count = 0
-
-    var first: Entry? { count == 0 ? nil : storage[head] }
-    var firstDeadline: Int64 { storage[head].deadline }
-
-    mutating func push(deadline: Int64, packet: Int, op: UInt32) {
-        if count == storage.count {
-            var bigger = [Entry](repeating: Entry(deadline: 0, packet: 0, op: 0), count: storage.count * 2)
-            for i in 0..<count { bigger[i] = storage[(head + i) % storage.count] }
-            storage = bigger
-            head = 0
-        }
-        storage[(head + count) % storage.count] = Entry(deadline: deadline, packet: packet, op: op)
-        count += 1
-    }
-
-    mutating func removeFirst() {
-        head = (head + 1) % storage.count
-        count -= 1
-    }
 }
