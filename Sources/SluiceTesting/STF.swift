@@ -6,7 +6,8 @@ public struct STFError: Error, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var message: String
-    public var description: String { "\(file):\(line): \(message)" }
+    /// Line 0: the spec as a whole.
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
 }
 
 /// Text specs in the style of p4c's STF files:
@@ -35,10 +36,10 @@ public struct STFSpec {
         let h = try SwitchHarness(program, controller: controller)
         var result = Result()
         var expects: [(line: Int, port: UInt16, packet: ExpectedPacket)] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in FileIO.lines(text).enumerated() {
             let n = i + 1
             let line = String(raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let cmd = words.first else { continue }
             func fail(_ m: String) -> STFError { STFError(file: file, line: n, message: m) }
             switch cmd {
@@ -104,6 +105,11 @@ public struct STFSpec {
             result.expectations += 1
         }
         do { try h.expectNoOtherPackets() } catch { throw STFError(file: file, line: 0, message: "\(error)") }
+        // A spec that expects nothing proves nothing; it is also what a file read wrongly (one
+        // long comment line) looks like, so it must never pass.
+        guard result.expectations > 0 else {
+            throw STFError(file: file, line: 0, message: "checks nothing: \(result.packets) packets sent and no `expect` line (a spec passes only when it expects at least one packet)")
+        }
         return result
     }
 

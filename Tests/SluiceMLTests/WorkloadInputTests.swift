@@ -69,6 +69,17 @@ import SluiceTesting
         mlp        -1 50000 NONE 0 80000 ALLGATHER 1048576 40000 REDUCESCATTER_DP 8388608 1000
         """
 
+    /// A SimAI file saved with CRLF or CR endings builds the same graph as with LF.
+    @Test func simaiFileReadsEveryLineEnding() throws {
+        let lf = try WorkloadCatalog.build("simai", WorkloadArguments([.init(key: "file", text: try Self.write(Self.simai, "lf.txt"), origin: "test")]),
+                                           WorkloadContext(ranks: 8))
+        for ending in ["\r\n", "\r"] {
+            let path = try Self.write(Self.simai.replacingOccurrences(of: "\n", with: ending) + ending, "eol.txt")
+            let g = try WorkloadCatalog.build("simai", WorkloadArguments([.init(key: "file", text: path, origin: "test")]), WorkloadContext(ranks: 8))
+            #expect(g.bytesSentPerRank == lf.bytesSentPerRank && g.ops.count == lf.ops.count)
+        }
+    }
+
     @Test func simaiFileImportsWithTheRightGroupsAndBytes() throws {
         let path = try Self.write(Self.simai, "workload.txt")
         let g = try WorkloadCatalog.build("simai", WorkloadArguments([.init(key: "file", text: path, origin: "test")]), WorkloadContext(ranks: 8))

@@ -190,7 +190,7 @@ import SluiceTesting
     @Test func aMissingEntriesFileSaysWhy() throws {
         let r = try sluice("run", "ipv4-router", "--entries", "/nonexistent/routes.txt")
         #expect(r.status != 0)
-        #expect(r.err == "Error: /nonexistent/routes.txt: cannot read: No such file or directory\n", "\(r.err)")
+        #expect(r.err == "Error: /nonexistent/routes.txt: cannot read: no such file\n", "\(r.err)")
     }
 
     @Test func compileNamesAnUnwritableOutputAndWhy() throws {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import SluicePrograms
+import SluiceRuntime
 import Yams
 
 /// Reads a topology file (YAML, shaped like containerlab's) into a `TopologySpec`: generators
@@ -115,27 +116,9 @@ public enum TopologyFile {
     // MARK: files
 
     static func readText(_ path: String) throws(TopologyError) -> String {
-        guard let f = fopen(path, "rb") else { throw .unreadable(path, reason: reason(errno)) }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, f)
-            if n > 0 { bytes += buffer[0..<n] }
-            if n < buffer.count { break }
-        }
-        if ferror(f) != 0 { throw .unreadable(path, reason: reason(errno)) }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    static func reason(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: return "no such file"
-        case EACCES: return "permission denied"
-        case EISDIR: return "it is a directory"
-        default:
-            let s = String(cString: strerror(code))
-            return s.prefix(1).lowercased() + s.dropFirst()
+        do { return try FileIO.readText(path) } catch {
+            if error.unreadable { throw .unreadable(path, reason: error.reason) }
+            throw TopologyError(file: path, line: nil, field: "", problem: error.reason)
         }
     }
 
@@ -752,7 +735,7 @@ struct TopologyReader {
                 if let e = f.entries {
                     let path = TopologyFile.resolve(e.value, against: source.baseDirectory)
                     if let code = TopologyFile.isReadable(path) {
-                        throw source.error(e.node, e.field, "cannot read '\(path)': \(TopologyFile.reason(code))",
+                        throw source.error(e.node, e.field, "cannot read '\(path)': \(FileIO.reason(code))",
                                            valid: "an entries file, relative to the topology file")
                     }
                     entries = path

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceRuntime
 
 /// Reads a SimAI workload file (what Alibaba's AICB generates for SimAI, the ASTRA-sim text
 /// format), and builds it as a graph:
@@ -36,7 +37,7 @@ enum SimAIWorkload {
 
     static func parse(_ text: String, path: String) throws -> File {
         var f = File()
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let lines = FileIO.lines(text).map { $0.trimmingCharacters(in: .whitespaces) }
         func fail(_ line: Int, _ problem: String, valid: String) -> WorkloadError {
             WorkloadError("\(problem) (valid: \(valid))", origin: "\(path):\(line)")
         }
@@ -111,8 +112,9 @@ enum SimAIWorkload {
             throw WorkloadError("simai: no file= given (valid: file=PATH to a SimAI workload file)")
         }
         let path = arg.text.hasPrefix("/") ? arg.text : (c.baseDirectory as NSString).appendingPathComponent(arg.text)
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw WorkloadError("cannot read the SimAI workload file '\(path)' (valid: a readable text file)", origin: arg.origin)
+        let text: String
+        do { text = try FileIO.readText(path) } catch {
+            throw WorkloadError("the SimAI workload file: \(error) (valid: a readable UTF-8 text file)", origin: arg.origin)
         }
         let f = try parse(text, path: path)
         if f.gpus != 0 && f.gpus != c.ranks {

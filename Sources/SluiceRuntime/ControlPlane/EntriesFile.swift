@@ -35,11 +35,10 @@ public struct EntriesFile {
 
     public init(file: String, text: String) { self.file = file; self.text = text }
 
-    public init(path: String) throws {
-        guard let data = FileIO.read(path) else {
-            throw EntriesFileError(file: path, line: 0, message: "cannot read: \(String(cString: strerror(errno)))")
+    public init(path: String) throws(EntriesFileError) {
+        do { self.init(file: path, text: try FileIO.readText(path)) } catch {
+            throw EntriesFileError(file: path, line: 0, message: error.unreadable ? "cannot read: \(error.reason)" : error.reason)
         }
-        self.init(file: path, text: data)
     }
 
     /// Apply every command in order; stops at the first error.
@@ -52,10 +51,10 @@ public struct EntriesFile {
         var nodes: [(rid: UInt16, ports: [UInt16])] = []
         var groupNodes: [UInt16: [Int]] = [:]
         var applied = 0
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in FileIO.lines(text).enumerated() {
             let lineNo = i + 1
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let cmd = words.first else { continue }
             func fail(_ m: String) -> EntriesFileError { EntriesFileError(file: file, line: lineNo, message: m) }
             func value(_ s: String, _ what: String) throws(EntriesFileError) -> UInt128 {

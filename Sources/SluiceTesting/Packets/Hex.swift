@@ -1,4 +1,5 @@
 // Hex text <-> bytes, for writing expected packets by hand and for readable failure messages.
+import SluiceRuntime
 
 /// Why hex text did not parse; `token` is the offending whitespace-separated token.
 public struct HexParseError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -16,7 +17,7 @@ extension Array where Element == UInt8 {
     /// `#` starts a comment that runs to the end of the line, for annotating expected packets.
     public init(hex text: String) throws(HexParseError) {
         var out: [UInt8] = []
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, line) in FileIO.lines(text).enumerated() {
             let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             for token in content.split(whereSeparator: { $0.isWhitespace }) {
                 var digits = Substring(token)

@@ -17,7 +17,8 @@ struct STF: ParsableCommand {
 
     func run() throws {
         let info = try builtinProgram(program)
-        guard let text = FileIO.read(file) else { throw ValidationError("cannot read \(file)") }
+        let text: String
+        do { text = try FileIO.readText(file) } catch { throw CLIError("\(error)") }
         let ir: Program
         do { ir = try info.build().verified() } catch { throw ValidationError("\(error)") }
         do {
