@@ -31,6 +31,11 @@ public final class UDPAggregationPort: AggregationPort {
     public private(set) var sendErrors = 0
     /// `sendmmsg` and `recvmmsg` calls so far, and the datagrams the sends carried.
     public private(set) var sendCalls = 0, receiveCalls = 0, datagramsSent = 0
+    /// Datagrams from anywhere but the aggregation service: dropped unread, since a result from
+    /// another address or port (a forgery, another job's stray) would be summed as the service's.
+    public private(set) var foreignDatagrams = 0
+    /// The source address of each datagram of a receive batch.
+    let sources: UnsafeMutablePointer<sockaddr_in>
 
     /// A socket bound to `local` (an IPv4 address and port; 0.0.0.0 and 0 for any), sending to
     /// the aggregation service at `serviceIP`:`servicePort` (IPv4 addresses as UInt32, host order).
@@ -53,12 +58,15 @@ public final class UDPAggregationPort: AggregationPort {
         inPointers = (0..<batch).map { inp.baseAddress! + $0 * Self.slotBytes }
         outLengths = Array(repeating: 0, count: batch)
         inLengths = Array(repeating: 0, count: batch)
+        sources = .allocate(capacity: batch)
+        sources.initialize(repeating: sockaddr_in(), count: batch)
     }
 
     deinit {
         close()
         outBuffers.deallocate()
         inBuffers.deallocate()
+        sources.deallocate()
     }
 
     private var closed = false
@@ -169,12 +177,17 @@ public final class UDPAggregationPort: AggregationPort {
             drain: while true {
                 let n = inPointers.withUnsafeBufferPointer { p in
                     inLengths.withUnsafeMutableBufferPointer { l in
-                        Int(sluice_recv_batch(fd, p.baseAddress!, Self.slotBytes, l.baseAddress!, nil, 0, UInt32(batch)))
+                        Int(sluice_recv_batch(fd, p.baseAddress!, Self.slotBytes, l.baseAddress!, sources,
+                                              UInt32(MemoryLayout<sockaddr_in>.size), UInt32(batch)))
                     }
                 }
                 if n <= 0 { break }
                 receiveCalls += 1
                 for i in 0..<n {
+                    guard sources[i].sin_addr.s_addr == service.sin_addr.s_addr, sources[i].sin_port == service.sin_port else {
+                        foreignDatagrams += 1
+                        continue
+                    }
                     worker.receive(UnsafeRawBufferPointer(start: inPointers[i], count: min(inLengths[i], Self.slotBytes)))
                     if !worker.busy { break drain }
                 }

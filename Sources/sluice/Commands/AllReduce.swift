@@ -319,10 +319,13 @@ struct AllReduceCommand: ParsableCommand {
         }
         let s = worker.stats
         if json {
-            print("{\"rank\": \(rank), \"workers\": \(workers), \"elements\": \(count), \"dtype\": \"\(dtype.rawValue)\", \"seconds\": \(seconds), \"elements_per_s\": \(Double(count) / seconds), \"correct\": \(ok), \"max_abs_error\": \(maxError), \"packets_sent\": \(s.packetsSent), \"retransmissions\": \(s.retransmissions), \"timeouts\": \(s.timeouts), \"send_calls\": \(port.sendCalls), \"receive_calls\": \(port.receiveCalls)}")
+            print("{\"rank\": \(rank), \"workers\": \(workers), \"elements\": \(count), \"dtype\": \"\(dtype.rawValue)\", \"seconds\": \(seconds), \"elements_per_s\": \(Double(count) / seconds), \"correct\": \(ok), \"max_abs_error\": \(maxError), \"packets_sent\": \(s.packetsSent), \"retransmissions\": \(s.retransmissions), \"timeouts\": \(s.timeouts), \"send_calls\": \(port.sendCalls), \"receive_calls\": \(port.receiveCalls), \"foreign_datagrams\": \(port.foreignDatagrams)}")
         } else {
             print(String(format: "done in %.3f s (%.3g elements/s); %@; %d packets sent, %d retransmitted", seconds, Double(count) / seconds,
                          ok ? (dtype == .int32 ? "exact" : "within the bound") : "WRONG", s.packetsSent, s.retransmissions))
+        }
+        if port.foreignDatagrams > 0 {
+            stderr("warning: \(port.foreignDatagrams) datagrams came from elsewhere than the aggregator \(aggregator) and were ignored")
         }
         if !ok {
             stderr("the sum is wrong. \(mismatchHint)")
