@@ -37,7 +37,8 @@ import SluiceRuntime
 /// index = physical): `switchml_bitmap` (32 bits, one bit per worker), `switchml_count` (8 bits,
 /// the countdown), `switchml_sum_0` ... `switchml_sum_<k-1>` (32 bits), `switchml_e0` and
 /// `switchml_e1` (8 bits). `slots` physical slots make up the pool all jobs share; a job owns
-/// `slot_base ..< slot_base + slots` of it.
+/// `slot_base ..< slot_base + slots` of it. The counter `switchml_updates` (index: worker)
+/// counts the updates whose (source address, UDP port) has an entry.
 ///
 /// Per update of worker w (its bit b = 1 << w) to slot i, set v of the job its
 /// (source address, UDP port) entry names:
@@ -180,6 +181,9 @@ public enum SwitchML {
             Register("switchml_e0", width: 8, size: cells)
             Register("switchml_e1", width: 8, size: cells)
             for j in 0..<k { Register("switchml_sum_\(j)", width: 32, size: cells) }
+            // Updates from each worker (index: its number in the job): an aggregator's idle timer
+            // counts these, not any datagram, so junk from a non-member keeps no round alive.
+            Counter(updatesCounter, size: maxWorkers, kind: .packets)
             Action("set_worker", Param("job", 8), Param("worker", 5), Param("workers", 6), Param("slot_base", 16),
                    Param("slots", 16), Param("group", 16)) {
                 Assign(meta.sml_job, param.job)
@@ -188,6 +192,7 @@ public enum SwitchML {
                 Assign(meta.sml_base, param.slot_base.cast(32))
                 Assign(meta.sml_slots, param.slots)
                 Assign(meta.sml_group, param.group)
+                Count(updatesCounter, index: param.worker)
             }
             Table("switchml_workers") {
                 Key(hdr.ipv4.srcAddr, .exact)
@@ -349,6 +354,17 @@ public enum SwitchML {
     /// round's first update): what an aggregator does after its workers have been silent long
     /// enough that no job is running (`sluice aggregator --idle-reset`), so that a job cut
     /// short (its slots left mid-round) cannot leave its state to the next one.
+    /// The counter of updates per worker (index: the worker's number in its job).
+    public static let updatesCounter = "switchml_updates"
+
+    /// Updates taken from the job's workers so far (the sum of `updatesCounter` over them):
+    /// what an aggregator's idle timer watches.
+    public static func memberUpdates(_ cp: any ControlPlane, workers: Int) throws(ControlPlaneError) -> UInt64 {
+        var n: UInt64 = 0
+        for w in 0..<min(workers, maxWorkers) { n &+= try cp.counter(updatesCounter, index: w).packets }
+        return n
+    }
+
     public static func clearSlots(_ cp: any ControlPlane) throws(ControlPlaneError) {
         try cp.resetRegister("switchml_bitmap")
         try cp.resetRegister("switchml_count")

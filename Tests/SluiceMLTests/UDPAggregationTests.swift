@@ -61,10 +61,10 @@ import Glibc
         }
     }
 
-    /// Three ports for the workers of test `i` (0 ... 2) of those binding fixed ports, above the
+    /// Three ports for the workers of test `i` (0 ... 3) of those binding fixed ports, above the
     /// kernel's ephemeral range (32768-60999), so that no socket another test opens on port 0
     /// meanwhile takes one between jobs; apart for each test and each test process.
-    static func portBase(_ i: Int) -> UInt16 { UInt16(61_000 + i * 1_500 + Int(getpid() % 500) * 3) }
+    static func portBase(_ i: Int) -> UInt16 { UInt16(61_000 + i * 1_100 + Int(getpid() % 350) * 3) }
 
     /// One job on `shim`: fresh workers (as new processes: every slot on set 0) of `ranks` (all
     /// by default), `count` int32 values each, seeded by `seed`; how many elements of each
@@ -128,28 +128,87 @@ import Glibc
 
     /// A job cut short (one worker never came, so its slots stay mid-round) and then a whole
     /// one: after `idleReset` without updates the aggregator forgets the rounds, and the next
-    /// job sums exactly; without it (the control) that job is wrong or never finishes.
-    @Test(arguments: [true, false])
-    func aJobCutShortLeavesNothingAfterIdleReset(reset: Bool) throws {
+    /// job sums exactly; without it (the control) that job is wrong or never finishes. With
+    /// `junk`, a non-member sends a datagram every 50 ms meanwhile: it must not count as activity
+    /// (it once did, kept the half-done rounds alive, and the next job summed wrong).
+    @Test(arguments: [(reset: true, junk: false), (reset: false, junk: false), (reset: true, junk: true)])
+    func aJobCutShortLeavesNothingAfterIdleReset(_ c: (reset: Bool, junk: Bool)) throws {
         let n = 3, k = 32, slots = 8
         let config = AggregationConfig(job: 1, workers: n, elementsPerPacket: k, poolSlots: slots, timeout: 2_000_000_000)
-        let base = Self.portBase(reset ? 1 : 2)
+        let base = Self.portBase(c.junk ? 3 : (c.reset ? 1 : 2))
         let members = (0..<n).map { SocketAggregator.Member(ip: 0x7F00_0001, port: base + UInt16($0)) }
         let shim = try SocketAggregator(ip: 0x7F00_0001, port: 0, workers: members, elementsPerPacket: k, slots: slots)
-        shim.idleReset = reset ? 300_000_000 : nil
+        shim.idleReset = c.reset ? 300_000_000 : nil
         let server = Thread { shim.serve() }
         server.start()
         defer { shim.stop() }
         print("UDPAggregationTests seeds 41, 42")
         let cut = try Self.job(shim, members, config, count: 8 * k, seed: 41, leaveReusable: false, ranks: [0, 1], timeoutSeconds: 0.3)
         #expect(cut == [nil, nil], "two of three workers cannot finish: \(cut)")
-        usleep(700_000)
-        let next = try Self.job(shim, members, config, count: 8 * k, seed: 42, leaveReusable: true, timeoutSeconds: reset ? 20 : 2)
-        if reset {
+        if c.junk {
+            // A socket that is no member: 14 datagrams over 700 ms, never 300 ms apart.
+            let junk = try UDPAggregationPort(localIP: 0x7F00_0001, localPort: 0, serviceIP: 0x7F00_0001, servicePort: shim.port, batch: 1)
+            defer { junk.close() }
+            for _ in 0..<14 {
+                junk.send(length: 64) { p in for i in 0..<p.count { p[i] = 0 } }
+                junk.flush()
+                usleep(50_000)
+            }
+            #expect(shim.foreign >= 14)
+        } else {
+            usleep(700_000)
+        }
+        let next = try Self.job(shim, members, config, count: 8 * k, seed: 42, leaveReusable: true, timeoutSeconds: c.reset ? 20 : 2)
+        if c.reset {
             #expect(next == [0, 0, 0] && shim.idleResets == 1, "\(next), idle resets \(shim.idleResets)")
         } else {
             #expect(next.contains { $0 != 0 }, "without the reset the half-done rounds should spoil the next job: \(next)")
         }
+    }
+
+    /// A worker takes results only from the aggregator it sends to: a forged result from another
+    /// port on the same host, sent before the real one, is dropped unread (it once made the sum
+    /// WRONG). The test plays the aggregator: it answers each update with its own values.
+    @Test func aWorkerIgnoresResultsFromAnyoneButItsAggregator() throws {
+        let k = 32
+        let service = try UDPAggregationPort(localIP: 0x7F00_0001, localPort: 0, serviceIP: 0x7F00_0001, servicePort: 9, batch: 1)
+        let forger = try UDPAggregationPort(localIP: 0x7F00_0001, localPort: 0, serviceIP: 0x7F00_0001, servicePort: 9, batch: 1)
+        defer { service.close(); forger.close() }
+        let workerPort = try UDPAggregationPort(localIP: 0x7F00_0001, localPort: 0, serviceIP: 0x7F00_0001, servicePort: service.localPort, batch: 1)
+        defer { workerPort.close() }
+        let worker = try AggregationWorker(config: AggregationConfig(job: 1, workers: 1, elementsPerPacket: k, poolSlots: 4, timeout: 2_000_000_000),
+                                           port: workerPort)
+        let values = (0..<(4 * k)).map { Int32($0 * 3 + 1) }
+        let buffer = TensorBuffer(values)
+        nonisolated(unsafe) let w = worker
+        nonisolated(unsafe) var failure: Error?
+        let done = DispatchSemaphore(value: 0)
+        Thread { do { try w.allReduceSync(buffer, timeoutSeconds: 10) } catch { failure = error }; done.signal() }.start()
+        // Each update: first a forged result (every value 777) from the forger, then the real one.
+        var answered = 0
+        var pfd = pollfd(fd: service.fd, events: Int16(POLLIN), revents: 0)
+        var update = [UInt8](repeating: 0, count: 2048)
+        var from = sockaddr_in(), len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        while answered < 4, poll(&pfd, 1, 5_000) > 0 {
+            let n = update.withUnsafeMutableBytes { b in
+                withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(service.fd, b.baseAddress, b.count, 0, $0, &len) } }
+            }
+            guard n >= SwitchMLFormat.payloadBytes(elements: k) else { continue }
+            var result = Array(update[0..<n])
+            result[0] = (result[0] & 0x0F) | (SwitchMLFormat.result << 4)   // msg_type, the high nibble
+            var forged = result
+            for i in 0..<k { forged.withUnsafeMutableBytes { SwitchMLFormat.putInt32($0, SwitchMLFormat.prefixBytes + 4 * i, 777) } }
+            for (socket, bytes) in [(forger.fd, forged), (service.fd, result)] {
+                _ = bytes.withUnsafeBytes { b in
+                    withUnsafePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(socket, b.baseAddress, b.count, 0, $0, len) } }
+                }
+            }
+            answered += 1
+        }
+        done.wait()
+        #expect(failure == nil, "\(failure.map { "\($0)" } ?? "")")
+        #expect(buffer.values == values, "the forged results were summed")
+        #expect(workerPort.foreignDatagrams == 4)
     }
 
     @Test func aBatchOutsideOneTo64IsRefused() {

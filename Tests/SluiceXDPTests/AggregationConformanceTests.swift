@@ -121,6 +121,16 @@ struct AggregationConformanceTests {
         let (ir, runtime, xdp, cp) = try both("switchml", Self.installSwitchML)
         let corpus = Corpus.mutate(Self.switchmlBase(), seed: Self.seed, random: 10_000, refresh: Self.switchmlUpdate)
         try check("switchml", ir, runtime, xdp, cp, corpus)
+        // The per-worker update counts (what `sluice aggregator`'s idle timer watches) agree too,
+        // and leave out the corpus's non-members.
+        var counted: UInt64 = 0
+        for w in 0..<SwitchML.maxWorkers {
+            let r = try runtime.pipeline.counter(SwitchML.updatesCounter, index: w).packets
+            #expect(r == (try cp.counter(SwitchML.updatesCounter, index: w).packets), "switchml_updates[\(w)]")
+            counted += r
+        }
+        #expect(counted > 1000 && counted < UInt64(corpus.count), "member updates \(counted) of \(corpus.count) packets")
+        #expect(try SwitchML.memberUpdates(cp, workers: 5) == counted)
     }
 
     // MARK: atp

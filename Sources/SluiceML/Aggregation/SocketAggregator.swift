@@ -34,8 +34,10 @@ public final class SocketAggregator: @unchecked Sendable {
     var stopped = false
     public private(set) var updates = 0
     public private(set) var sent = 0
-    /// Clear the slots (`SwitchML.clearSlots`) after this long without an update, when any came
-    /// since the last clearing; nil: never. Workers of a running job retransmit within 100 ms.
+    /// Datagrams from addresses that are not the job's members: ignored, and not activity.
+    public private(set) var foreign = 0
+    /// Clear the slots (`SwitchML.clearSlots`) after this long without an update from a member,
+    /// when any came since the last clearing; nil: never. Workers of a running job retransmit within 100 ms.
     public var idleReset: Int64? = 2_000_000_000
     /// Times the slots were cleared for being idle.
     public private(set) var idleResets = 0
@@ -123,8 +125,6 @@ public final class SocketAggregator: @unchecked Sendable {
                 }
                 continue
             }
-            lastUpdate = UDPAggregationPort.monotonicNanoseconds()
-            dirty = true
             while true {
                 let got = inPointers.withUnsafeBufferPointer { p in
                     inLengths.withUnsafeMutableBufferPointer { l in
@@ -134,7 +134,11 @@ public final class SocketAggregator: @unchecked Sendable {
                 if got <= 0 { break }
                 for d in 0..<got {
                     let src = Member(ip: UInt32(bigEndian: from[d].sin_addr.s_addr), port: UInt16(bigEndian: from[d].sin_port))
-                    guard let w = members.firstIndex(of: src) else { continue }
+                    // Only the job's members count as activity: junk from anyone else must not
+                    // keep half-done rounds alive past --idle-reset.
+                    guard let w = members.firstIndex(of: src) else { foreign += 1; continue }
+                    lastUpdate = UDPAggregationPort.monotonicNanoseconds()
+                    dirty = true
                     updates += 1
                     if dropEvery > 0 && updates % dropEvery == 0 { continue }
                     let datagram = inBuf + d * slot, length = min(inLengths[d], slot - 42)

@@ -120,11 +120,14 @@ struct AggregatorCommand: ParsableCommand {
         let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
         FileHandle.standardError.write("aggregator (socket backend) on port \(agg.port) for \(members.count) worker\(members.count == 1 ? "" : "s"); Ctrl-C to stop\n".data(using: .utf8)!)
         StatusSignal.install()
+        func summary() -> String {
+            "updates \(agg.updates), results sent \(agg.sent), slots cleared when idle \(agg.idleResets) times, datagrams from non-members ignored \(agg.foreign)"
+        }
         agg.serve {
-            if StatusSignal.take() { stderr("updates \(agg.updates), results sent \(agg.sent), slots cleared when idle \(agg.idleResets) times") }
+            if StatusSignal.take() { stderr(summary()) }
             return StopSignal.requested != nil || (deadline.map { monotonicNanoseconds() >= $0 } ?? false)
         }
-        print("updates \(agg.updates), results sent \(agg.sent), slots cleared when idle \(agg.idleResets) times")
+        print(summary())
     }
 }
 
@@ -182,8 +185,9 @@ extension AggregatorCommand {
             if let d = deadline, monotonicNanoseconds() >= d { break }
             usleep(20_000)
             if StatusSignal.take() { stderr(outcomes()) }
-            // Packets the program has seen, from its per-CPU outcome counts.
-            let now = (try? xdp.outcomes())?.values.reduce(0, +) ?? seen
+            // Updates from the job's members (the program's switchml_updates counter): junk from
+            // anyone else must not keep half-done rounds alive.
+            let now = (try? SwitchML.memberUpdates(cp, workers: members.count)) ?? seen
             if now != seen { seen = now; lastUpdate = monotonicNanoseconds(); dirty = true }
             if dirty, let idle = idleLimit, monotonicNanoseconds() - lastUpdate >= idle {
                 do { try SwitchML.clearSlots(cp) } catch { stderr("warning: clearing the slots after \(idleReset) idle: \(error)") }
