@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceTelemetry", "SluiceML", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime"]),
         .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
         // Snapshots/ and Specs/ are read from the source tree by path (see IRSnapshotTests).
-        .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms"],
+        .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcap"],
                     exclude: ["Snapshots", "Specs"]),
     ],
     swiftLanguageModes: [.v5]
