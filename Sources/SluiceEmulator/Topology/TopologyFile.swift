@@ -97,6 +97,10 @@ public enum TopologyFile {
     /// `programs`: the names a switch's `program` may take (tests pass their own).
     static func parse(_ text: String, file: String, baseDirectory: String, seed: UInt64, programs: [String]) throws(TopologyError) -> TopologySpec {
         let source = TopologySource(file: file, baseDirectory: baseDirectory, programs: programs)
+        if let line = NestingLimit.firstLineTooDeep(text) {
+            throw TopologyError(file: file, line: line, field: "", problem: "nested more than \(NestingLimit.maxDepth) levels deep",
+                                valid: "a topology nests a few levels; this looks like damaged or generated YAML")
+        }
         let root: Node
         do {
             guard let r = try Yams.compose(yaml: text) else {
