@@ -264,9 +264,14 @@ public final class Emulator {
         }
 
         // Flows.
+        let reach = Reachability(spec)
         for (f, flow) in spec.flows.enumerated() {
             guard role[flow.src] < 0, role[flow.dst] < 0 else {
                 throw EmulatorError("flow \(f) \(flow.origin): both ends must be hosts")
+            }
+            guard reach.connects(flow.src, flow.dst) else {
+                let from = spec.nodes[flow.src].name, to = spec.nodes[flow.dst].name
+                throw EmulatorError("flow \(f)\(flow.origin.isEmpty ? "" : " " + flow.origin) (\(from) -> \(to)): " + Reachability.problem(from: from, to: to) + " (valid: \(Reachability.valid))")
             }
             let src = Int32(-role[flow.src] - 1), dst = Int32(-role[flow.dst] - 1)
             flowResults.append(FlowResult(index: f, kind: flow.kind, src: src, dst: dst, bytes: flow.bytes, start: flow.start))

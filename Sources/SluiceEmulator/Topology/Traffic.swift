@@ -26,6 +26,7 @@ enum Traffic {
         let hostNames = hosts.map { topology.nodes[$0].name }
         var mtu: [Int: Int] = [:]
         for l in topology.links { mtu[l.a.node] = l.mtu; mtu[l.b.node] = l.mtu }
+        let reach = Reachability(topology)
         var flows: [FlowSpec] = []
 
         for (i, item) in items.enumerated() {
@@ -145,6 +146,10 @@ enum Traffic {
                     throw source.error(p.at, f.path("to"), "'\(topology.nodes[p.src].name)' would send to itself", valid: "a different host")
                 }
                 let index = flows.count
+                guard reach.connects(p.src, p.dst) else {
+                    let from = topology.nodes[p.src].name, to = topology.nodes[p.dst].name
+                    throw source.error(p.at, path, "flow \(index) (\(from) -> \(to)): " + Reachability.problem(from: from, to: to), valid: Reachability.valid)
+                }
                 guard sport != nil || index <= 65535 - 10_000 else {
                     throw source.error(item, path, "flow \(index) has no default source port left", valid: "sport, or fewer flows")
                 }
