@@ -327,9 +327,11 @@ public final class Emulator {
     @discardableResult
     public func run(until: Int64? = nil) -> RunStats {
         if !started { start() }
-        let limit = until ?? spec.until ?? Int64.max
+        let asked = (until ?? spec.until).flatMap { $0 < VirtualTime.never ? $0 : nil }
+        // An event at `never` (a time that saturated) is never processed: the run ends before it.
+        let limit = min(asked ?? VirtualTime.never, VirtualTime.never - 1)
         let wallStart = DispatchTime.now().uptimeNanoseconds
-        var progress = ProgressLine(enabled: options.progress, limit: limit == .max ? nil : limit)
+        var progress = ProgressLine(enabled: options.progress, limit: asked)
         let eventsBefore = eventsProcessed
         while let e = events.top, e.time <= limit {
             _ = events.pop()
@@ -339,7 +341,7 @@ public final class Emulator {
             dispatch(e)
             if eventsProcessed & 0xFFFF == 0 { progress.update(simulated: now, events: eventsProcessed - eventsBefore) }
         }
-        if limit != .max && events.count > 0 { now = limit }
+        if asked != nil && events.count > 0 { now = limit }
         progress.finish()
         for c in captures { c.flush() }
         hostTraceWriter?.flush()
@@ -471,7 +473,7 @@ public final class Emulator {
             case .recirculate:
                 let latency = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in s.recirculations += 1; return s.latency }
                 pool.pass[Int(p)] &+= 1
-                events.push(now + latency, .recirculate, target: sw, arg: p)
+                events.push(VirtualTime.after(now, latency), .recirculate, target: sw, arg: p)
                 return
             }
         }
@@ -481,7 +483,7 @@ public final class Emulator {
             pool.release(p)
             return
         }
-        let done = now + LinkDirection.serialization(bytes: len &+ options.wireOverhead, rate: dir.pointee.rate)
+        let done = VirtualTime.after(now, LinkDirection.serialization(bytes: len &+ options.wireOverhead, rate: dir.pointee.rate))
         dir.pointee.busyUntil = done
         dir.pointee.txPackets += 1
         dir.pointee.txBytes += UInt64(len)
@@ -494,7 +496,7 @@ public final class Emulator {
             pool.release(p)
             return
         }
-        let arrival = done + dir.pointee.delay + dir.pointee.receiverLatency
+        let arrival = VirtualTime.after(VirtualTime.after(done, dir.pointee.delay), dir.pointee.receiverLatency)
         dir.pointee.pipe.append(LinkDirection.InFlight(packet: p, arrival: arrival))
         if !dir.pointee.arrivalPending {
             dir.pointee.arrivalPending = true
@@ -570,7 +572,7 @@ public final class Emulator {
 
     func sample() {
         series.record(time: now, dirs: dirs, count: dirCount)
-        if events.count > 0 { events.push(now + options.sampleInterval, .sample, target: 0) }
+        if events.count > 0 { events.push(VirtualTime.after(now, options.sampleInterval), .sample, target: 0) }
     }
 }
 

@@ -31,7 +31,7 @@ extension Emulator {
             // start + ipBytes * 8 * 10^12 / rate, in full width so long flows never overflow.
             let (hi, lo) = (f.pointee.sentIPBytes * 8).multipliedFullWidth(by: 1_000_000_000_000)
             let (q, r) = f.pointee.rate.dividingFullWidth((hi, lo))
-            let next = f.pointee.start + Int64(q) + (r > 0 ? 1 : 0)
+            let next = q >= UInt64(VirtualTime.never) ? VirtualTime.never : VirtualTime.after(f.pointee.start, Int64(q) + (r > 0 ? 1 : 0))
             events.push(max(next, now), .udpSend, target: Int32(i))
         }
     }
@@ -190,7 +190,7 @@ extension Emulator {
 
     func armTimer(_ c: Connection) {
         guard c.hasUnacked else { c.rtoDeadline = .max; return }
-        if c.rtoDeadline == .max { c.rtoDeadline = now + c.rto }
+        if c.rtoDeadline == .max { c.rtoDeadline = VirtualTime.after(now, c.rto) }
         if !c.timerPending {
             c.timerPending = true
             events.push(c.rtoDeadline, .transportTimer, target: c.id)
@@ -264,7 +264,7 @@ extension Emulator {
                         apps[Int(m.app)].acknowledged(tag: m.tag, HostAPI(emulator: self, host: c.src, app: m.app))
                     }
                 }
-                c.rtoDeadline = c.hasUnacked ? now + c.rto : .max
+                c.rtoDeadline = c.hasUnacked ? VirtualTime.after(now, c.rto) : .max
                 transmit(c)
             } else if ack == c.sndUna && c.hasUnacked {
                 if marked { c.onAck(acked: 0, marked: true) }

@@ -1,4 +1,5 @@
 import CSockets
+import SluiceEmulator
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -219,7 +220,8 @@ extension AggregationWorker where Port == UDPAggregationPort {
     }
 
     func wait(_ seconds: Double) throws {
-        let deadline = port.now + Int64(seconds * 1e12)
+        let picoseconds = seconds * 1e12
+        let deadline = VirtualTime.after(port.now, picoseconds < Double(VirtualTime.never) ? Int64(picoseconds) : VirtualTime.never)
         guard port.run(self, deadline: deadline) else {
             throw AggregationError("allreduce did not finish within \(seconds) s (is the switch running switchml with this job configured, and reachable?)")
         }

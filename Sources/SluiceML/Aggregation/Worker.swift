@@ -1,3 +1,4 @@
+import SluiceEmulator
 /// What the worker protocol needs from where it runs: a clock, a way to send a datagram to
 /// the aggregation service, and one wake-up. An emulated host (`EmulatedAggregationPort`) and a
 /// real UDP socket (`UDPAggregationPort`) both provide it, so the protocol is written once.
@@ -272,7 +273,9 @@ public final class AggregationWorker<Port: AggregationPort> {
         stats.packetsSent += 1
         let level = Int(tries[slot])
         let base = timeout
-        let deadline = port.now + (config.timeout == nil ? min(base << level, Self.maxTimeout) : base << level)
+        // Saturating: a huge fixed timeout backed off must not wrap negative or trap.
+        let backoff = level < base.leadingZeroBitCount ? base << level : VirtualTime.never
+        let deadline = VirtualTime.after(port.now, config.timeout == nil ? min(backoff, Self.maxTimeout) : backoff)
         timers.push(level: level, deadline: deadline, packet: q, op: opSerial)
         if deadline < armedAt {
             armedAt = deadline

@@ -68,6 +68,6 @@ public final class HULAProbeAgent: Application {
         host.sendDatagram(to: host.endpoint(ip: 0xFFFF_FFFF, port: HULA.probePort), from: HULA.probePort, length: 4) { b in
             b.initializeMemory(as: UInt8.self, repeating: 0)
         }
-        if host.now + period <= stopAt { host.setTimer(after: period, token: 0) }
+        if VirtualTime.after(host.now, period) <= stopAt { host.setTimer(after: period, token: 0) }
     }
 }
