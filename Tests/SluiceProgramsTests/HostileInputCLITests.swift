@@ -34,3 +34,21 @@ import Testing
         #expect(r.err == "Error: \(path):13: traffic[0]: flow 0 (h1 -> h2): h2 cannot be reached from h1: no path of links between them (valid: hosts connected through switches)\n")
     }
 }
+
+extension HostileInputCLITests {
+    /// A port wider than the program's 9-bit ingress port is refused, not cut to its low bits
+    /// (600 entered as port 88).
+    @Test(arguments: ["512", "600", "65535"])
+    func runRefusesAPortWiderThanTheIngressPort(port: String) throws {
+        let r = try CLITests.run(["run", "ipv4-router", "--packet", port + ":ffffffffffff000000000001080045000014000000004011000000000000000000000000"])
+        #expect(r.status == 64)
+        #expect(r.err.hasPrefix("Error: --packet #1: port \(port) does not fit the program's 9-bit ingress port (valid: 0...511)\n"), "\(r.err)")
+        #expect(r.out.isEmpty)
+    }
+
+    @Test func runAcceptsTheWidestPort() throws {
+        let r = try CLITests.run(["run", "l2-switch", "--packet", "511:ffffffffffff000000000001080045000014000000004011000000000000000000000000"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("packet 1 in port 511"))
+    }
+}

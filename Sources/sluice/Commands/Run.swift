@@ -39,6 +39,11 @@ struct Run: ParsableCommand {
             guard parts.count == 2, let port = UInt16(parts[0]) else {
                 throw ValidationError("--packet #\(i + 1) '\(spec.prefix(40))': expected PORT:HEX, e.g. 0:ffffffffffff...")
             }
+            // The pipeline keeps only the port's low bits: 600 would silently enter on port 88.
+            let width = StandardField.ingressPort.width
+            guard port < 1 << width else {
+                throw ValidationError("--packet #\(i + 1): port \(port) does not fit the program's \(width)-bit ingress port (valid: 0...\((1 << width) - 1))")
+            }
             let bytes: [UInt8]
             do { bytes = try [UInt8](hex: parts[1]) } catch { throw ValidationError("--packet #\(i + 1): \(error)") }
             try h.send(bytes, port: port)
