@@ -9,7 +9,8 @@ public struct CollectorSummary: Encodable, Sendable {
         public var received: Int
         public var lost: Int
         public var late: Int
-        enum CodingKeys: String, CodingKey { case node, hardwareID = "hardware_id", received, lost, late }
+        public var implausible: Int
+        enum CodingKeys: String, CodingKey { case node, hardwareID = "hardware_id", received, lost, late, implausible }
     }
     public struct Flow: Encodable, Sendable {
         public var flow: String
@@ -52,6 +53,10 @@ public struct CollectorSummary: Encodable, Sendable {
     public var intReports: Int
     public var otherReports: Int
     public var lostReports: Int
+    /// Reports whose sequence number jumped more than `SequenceTracker.maxPlausibleGap` ahead.
+    public var implausibleSequence: Int
+    /// Reports of flows past the collector's `maxFlows`, which it did not keep.
+    public var flowsDropped: Int
     public var malformed: [String: Int]
     public var malformedTotal: Int
     public var samples: Int
@@ -64,7 +69,7 @@ public struct CollectorSummary: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case packets, reports, intReports = "int_reports", otherReports = "other_reports", lostReports = "lost_reports",
-             malformed, malformedTotal = "malformed_total", samples, samplesNotKept = "samples_not_kept", sources, flows, paths, hops
+             implausibleSequence = "implausible_sequence", flowsDropped = "flows_dropped", malformed, malformedTotal = "malformed_total", samples, samplesNotKept = "samples_not_kept", sources, flows, paths, hops
     }
 
     /// The queue that reported the largest occupancy.
@@ -95,10 +100,12 @@ extension TelemetryCollector {
         }.sorted { ($0.maxOccupancy ?? 0, $1.node, $1.egressPort) > ($1.maxOccupancy ?? 0, $0.node, $0.egressPort) }
         return CollectorSummary(
             packets: packets, reports: reports, intReports: intReports, otherReports: otherReports, lostReports: lostReports,
+            implausibleSequence: implausibleSequence, flowsDropped: flowsDropped,
             malformed: Dictionary(uniqueKeysWithValues: MalformedReport.allCases.map { ($0.name, malformed[$0.rawValue]) }),
             malformedTotal: malformedTotal, samples: samples.count, samplesNotKept: samplesNotKept,
             sources: sources.sorted { $0.key < $1.key }.map { CollectorSummary.Source(node: $0.key.node, hardwareID: $0.key.hardwareID,
-                                                                                         received: $0.value.received, lost: $0.value.lost, late: $0.value.late) },
+                                                                                         received: $0.value.received, lost: $0.value.lost, late: $0.value.late,
+                                                                                         implausible: $0.value.implausible) },
             flows: flows.map { CollectorSummary.Flow(flow: $0.key.description, reports: $0.reports, path: $0.path, pathChanges: $0.pathChanges) },
             paths: paths.enumerated().map { i, p in CollectorSummary.Path(id: i, nodes: p.nodes, reports: p.reports, latency: distribution(p.latencies)) },
             hops: hops)
@@ -116,6 +123,12 @@ extension TelemetryCollector {
     public func summaryText(maxRows: Int = 10) -> String {
         let s = summary()
         var out = "\(s.packets) report packets, \(s.reports) reports (\(s.intReports) INT-MD), \(s.lostReports) lost, \(s.malformedTotal) malformed\n"
+        if s.implausibleSequence > 0 {
+            out += "  \(s.implausibleSequence) implausible sequence numbers: jumped more than \(SequenceTracker.maxPlausibleGap) ahead (forged or garbled), not counted as lost\n"
+        }
+        if s.flowsDropped > 0 {
+            out += "  \(s.flowsDropped) reports of flows not kept: the collector keeps at most \(maxFlows) flows\n"
+        }
         for k in MalformedReport.allCases where malformed[k.rawValue] > 0 {
             out += "  \(malformed[k.rawValue]) \(k.name): \(k.explanation)\n"
         }

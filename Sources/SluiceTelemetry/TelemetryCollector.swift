@@ -30,6 +30,11 @@ public final class TelemetryCollector {
     public let decoder: TelemetryDecoder
     /// Samples kept at most (memory bound); past it `samplesNotKept` counts them.
     public let maxSamples: Int
+    /// Flows kept at most (memory bound: forged reports can name any number of 5-tuples); a
+    /// report of a flow not yet kept once this many are counts in `flowsDropped` and records
+    /// nothing more (no path, no samples).
+    public let maxFlows: Int
+    public static let defaultMaxFlows = 65_536
 
     @exclusivity(unchecked) public private(set) var packets = 0
     @exclusivity(unchecked) public private(set) var reports = 0
@@ -57,6 +62,9 @@ public final class TelemetryCollector {
         public var pathChanges = 0
     }
     @exclusivity(unchecked) public private(set) var flows: [Flow] = []
+    /// INT-MD reports of new flows past `maxFlows` (each such report counts: nothing is kept to
+    /// tell their flows apart).
+    @exclusivity(unchecked) public private(set) var flowsDropped = 0
     @exclusivity(unchecked) var flowIndex: [FlowKey: Int32] = [:]
 
     public struct Path: Sendable {
@@ -73,13 +81,16 @@ public final class TelemetryCollector {
     public var nodeNames: [UInt32: String] = [:]
     public func nodeName(_ id: UInt32) -> String { nodeNames[id] ?? "node \(id)" }
 
-    public init(detection: INTDetection = INTDetection(), maxSamples: Int = 4_000_000) {
+    public init(detection: INTDetection = INTDetection(), maxSamples: Int = 4_000_000, maxFlows: Int = TelemetryCollector.defaultMaxFlows) {
         decoder = TelemetryDecoder(detection: detection)
         self.maxSamples = maxSamples
+        self.maxFlows = maxFlows
     }
 
     public var malformedTotal: Int { malformed.reduce(0, +) }
     public var lostReports: Int { sources.values.reduce(0) { $0 + $1.lost } }
+    /// Reports whose sequence number jumped implausibly far ahead (`SequenceTracker`).
+    public var implausibleSequence: Int { sources.values.reduce(0) { $0 + $1.implausible } }
     public func malformedCount(_ kind: MalformedReport) -> Int { malformed[kind.rawValue] }
 
     /// One report packet (a UDP payload) arrived at `time` (picoseconds).
@@ -109,6 +120,7 @@ public final class TelemetryCollector {
         intReports += 1
         var f: Int
         if let i = flowIndex[r.flow] { f = Int(i) } else {
+            guard flows.count < maxFlows else { flowsDropped += 1; return }
             f = flows.count
             flows.append(Flow(key: r.flow))
             flowIndex[r.flow] = Int32(f)
