@@ -130,11 +130,11 @@ public enum Sender {
                                     break
                                 case .original:
                                     let gap = stamps[i] &- t0
-                                    if gap > 0 { wait(until: loopStart &+ Int64(Double(gap) / multiplier)) }
+                                    if gap > 0 { wait(until: deadline(loopStart, Double(gap) / multiplier)) }
                                 case .packetsPerSecond(let rate):
-                                    wait(until: start &+ Int64(Double(scheduledSoFar) * 1e9 / rate))
+                                    wait(until: deadline(start, Double(scheduledSoFar) * 1e9 / rate))
                                 case .megabitsPerSecond(let rate):
-                                    wait(until: start &+ Int64(bitsSoFar * 1e3 / rate))
+                                    wait(until: deadline(start, bitsSoFar * 1e3 / rate))
                                 }
                                 if StopSignal.requested != nil { break loop }
                                 var e = injector.inject(base + offsets[i], count: length)
@@ -167,6 +167,15 @@ public enum Sender {
         report.elapsedNanoseconds = monotonicNanoseconds() - start
         report.stoppedBySignal = StopSignal.requested
         return report
+    }
+
+    /// `base` plus `nanoseconds`, saturating at `Int64.max` (never) instead of trapping: a
+    /// slow rate over a long send, or a capture's gap of years, goes beyond 64 bits.
+    @inline(__always)
+    static func deadline(_ base: Int64, _ nanoseconds: Double) -> Int64 {
+        guard nanoseconds < Double(Int64.max) else { return .max }   // also NaN
+        let (sum, overflow) = base.addingReportingOverflow(Int64(max(nanoseconds, 0)))
+        return overflow ? .max : sum
     }
 
     /// Sleeps until shortly before `deadline` (CLOCK_MONOTONIC nanoseconds), then spins to it.

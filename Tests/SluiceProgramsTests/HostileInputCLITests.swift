@@ -52,3 +52,38 @@ extension HostileInputCLITests {
         #expect(r.out.contains("packet 1 in port 511"))
     }
 }
+
+extension HostileInputCLITests {
+    /// Extreme values of numeric options, each refused in `validate()` (status 64, before any
+    /// file, interface or workload is touched) with the option, the value and the valid range.
+    static let extremes: [(args: [String], message: String)] = [
+        (["send", "none.pcap", "-i", "lo", "--pps", "1e-300"], "--pps 1e-300: must be within 0.001 ... 1e9 packets per second"),
+        (["send", "none.pcap", "-i", "lo", "--pps", "1e300"], "--pps 1e+300: must be within 0.001 ... 1e9 packets per second"),
+        (["send", "none.pcap", "-i", "lo", "--pps", "nan"], "--pps nan: must be within 0.001 ... 1e9 packets per second"),
+        (["send", "none.pcap", "-i", "lo", "--pps", "inf"], "--pps inf: must be within 0.001 ... 1e9 packets per second"),
+        (["send", "none.pcap", "-i", "lo", "--pps", "0"], "--pps 0.0: must be within 0.001 ... 1e9 packets per second"),
+        (["send", "none.pcap", "-i", "lo", "--mbps", "1e-300"], "--mbps 1e-300: must be within 0.001 ... 1e7 megabits per second"),
+        (["send", "none.pcap", "-i", "lo", "--mbps", "1e300"], "--mbps 1e+300: must be within 0.001 ... 1e7 megabits per second"),
+        (["send", "none.pcap", "-i", "lo", "--multiplier", "1e-300"], "--multiplier 1e-300: must be within 0.001 ... 1e6 times the file's speed"),
+        (["send", "none.pcap", "-i", "lo", "--multiplier=-1"], "--multiplier -1.0: must be within 0.001 ... 1e6 times the file's speed"),
+        (["send", "none.pcap", "-i", "lo", "--loop", "0"], "--loop 0: must be within 1 ... 1000000000 passes over the file"),
+        (["allreduce", "--aggregator", "127.0.0.1", "--rank", "0", "--workers", "1", "--timeout", "1e300"],
+         "--timeout 1e+300: must be within 0.001 ... 86400 seconds"),
+        (["allreduce", "--aggregator", "127.0.0.1", "--rank", "0", "--workers", "1", "--timeout", "nan"],
+         "--timeout nan: must be within 0.001 ... 86400 seconds"),
+        (["allreduce", "--aggregator", "127.0.0.1", "--rank", "0", "--workers", "1", "--size", "1000GB"],
+         "--size 1000000000000: must be within 4 ... 1073741824 bytes (1GiB)"),
+        (["bench", "pipeline", "--packets", "10000000000000"], "--packets 10000000000000: must be within 1 ... 1000000000"),
+        (["bench", "pipeline", "--packets=-5"], "--packets -5: must be within 1 ... 1000000000"),
+        (["bench", "tables", "--lookups=-1"], "--lookups -1: must be within 1 ... 10000000000"),
+        (["tour", "--packets=-1"], "--packets -1: must be within 1 ... 1000000000"),
+    ]
+
+    @Test(arguments: extremes.indices)
+    func extremeOptionValuesAreRefusedByName(_ i: Int) throws {
+        let (args, message) = Self.extremes[i]
+        let r = try CLITests.run(args)
+        #expect(r.status == 64, "\(args): \(r.err)")
+        #expect(r.err.hasPrefix("Error: \(message)\n"), "\(args): \(r.err)")
+    }
+}

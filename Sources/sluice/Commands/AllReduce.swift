@@ -269,10 +269,15 @@ struct AllReduceCommand: ParsableCommand {
         guard (1...0x3FFF).contains(slots) else { throw ValidationError("--slots \(slots) (valid: 1 ... 16383 packets in flight)") }
         let bytes = try tensorBytes()
         guard bytes >= 4, bytes % 4 == 0 else { throw ValidationError("--size '\(size)' (valid: a whole number of 4-byte values, at least 4B)") }
+        // The tensor and its result are allocated whole: refuse what cannot be, not abort.
+        try requireWithin(4...Self.maxTensorBytes, bytes, option: "--size", valid: "4 ... \(Self.maxTensorBytes) bytes (1GiB)")
+        try requireWithin(0.001...86_400, timeout, option: "--timeout", valid: "0.001 ... 86400 seconds")
         guard portBase + rank <= 65535, portBase > 0 else { throw ValidationError("--port-base \(portBase) + rank is not a port") }
         guard (1...UDPAggregationPort.maxBatch).contains(batch) else { throw ValidationError("--batch \(batch) (valid: 1 ... \(UDPAggregationPort.maxBatch) datagrams a system call)") }
         _ = try Self.timeoutFloor(minTimeout, option: "--min-timeout")
     }
+
+    static let maxTensorBytes = 1 << 30
 
     func tensorBytes() throws -> Int {
         do { return try Units.size(size) } catch { throw ValidationError("--size '\(size)': \(error)") }

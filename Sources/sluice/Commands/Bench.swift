@@ -40,7 +40,7 @@ struct PipelineBenchCommand: ParsableCommand {
         guard program == IPv4Router.name else {
             throw ValidationError("no hand-written baseline for program '\(program)'; available: \(IPv4Router.name)")
         }
-        guard packets > 0 else { throw ValidationError("--packets must be at least 1 (got \(packets))") }
+        try requireWithin(1...1_000_000_000, packets, option: "--packets", valid: "1 ... 1000000000")
         guard (1...1_000_000).contains(routes) else { throw ValidationError("--routes must be within 1...1000000 (got \(routes))") }
     }
 
@@ -88,7 +88,7 @@ struct TablesBenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard lookups > 0 else { throw ValidationError("--lookups must be at least 1 (got \(lookups))") }
+        try requireWithin(1...10_000_000_000, lookups, option: "--lookups", valid: "1 ... 10000000000")
     }
 
     func run() throws {

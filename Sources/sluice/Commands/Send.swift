@@ -49,10 +49,10 @@ struct Send: ParsableCommand {
         guard chosen.count <= 1 else {
             throw ValidationError("\(chosen.joined(separator: " and ")) exclude each other; choose one of --topspeed, --multiplier, --pps, --mbps (none: the file's own timing)")
         }
-        if let m = multiplier, !(m > 0 && m.isFinite) { throw ValidationError("--multiplier must be more than 0 (got \(m))") }
-        if let r = pps, !(r > 0 && r.isFinite) { throw ValidationError("--pps must be more than 0 (got \(r))") }
-        if let r = mbps, !(r > 0 && r.isFinite) { throw ValidationError("--mbps must be more than 0 (got \(r))") }
-        guard loop >= 1 else { throw ValidationError("--loop must be at least 1 (got \(loop))") }
+        if let m = multiplier { try requireWithin(0.001...1e6, m, option: "--multiplier", valid: "0.001 ... 1e6 times the file's speed") }
+        if let r = pps { try requireWithin(0.001...1e9, r, option: "--pps", valid: "0.001 ... 1e9 packets per second") }
+        if let r = mbps { try requireWithin(0.001...1e7, r, option: "--mbps", valid: "0.001 ... 1e7 megabits per second") }
+        try requireWithin(1...1_000_000_000, loop, option: "--loop", valid: "1 ... 1000000000 passes over the file")
     }
 
     var pacing: SendPacing {

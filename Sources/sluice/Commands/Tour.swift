@@ -22,6 +22,10 @@ struct Tour: ParsableCommand {
     @Option(help: "Packets for the short throughput measurement at the end.")
     var packets: Int = 2_000_000
 
+    func validate() throws {
+        try requireWithin(1...1_000_000_000, packets, option: "--packets", valid: "1 ... 1000000000")
+    }
+
     func run() throws {
         print("== 1. ipv4-router, written in the Sluice DSL (Programs/IPv4Router.swift)")
         let router = try IPv4Router.program(routes: 1024).verified()
