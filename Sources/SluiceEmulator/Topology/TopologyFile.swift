@@ -122,7 +122,7 @@ public enum TopologyFile {
     static func readText(_ path: String) throws(TopologyError) -> String {
         do { return try FileIO.readText(path) } catch {
             if error.unreadable { throw .unreadable(path, reason: error.reason) }
-            throw TopologyError(file: path, line: nil, field: "", problem: error.reason)
+            throw TopologyError(file: path, line: nil, field: "", problem: "'\(path)': \(error.reason)")
         }
     }
 
