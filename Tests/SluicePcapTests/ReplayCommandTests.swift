@@ -149,6 +149,29 @@ import SluicePrograms
         #expect(r.err.contains("Error: \(dir)/missing.pcap: cannot open: No such file or directory"))
     }
 
+    /// An input that is one of the outputs (OUT/port-K.pcap), reached through `..` or a
+    /// symbolic link, is refused before anything is written: the file keeps every byte.
+    @Test func anInputThatIsAnOutputFileIsRefusedAndKept() throws {
+        let dir = try temporaryDirectory("replayself")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (pcap, entries) = try prepare(dir)
+        let out = dir + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/x", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: pcap, toPath: out + "/port-1.pcap")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.pcap", withDestinationPath: out + "/port-2.pcap")
+        try FileManager.default.copyItem(atPath: pcap, toPath: out + "/port-2.pcap")
+        let original = try bytes(ofFile: pcap)
+        for (input, port) in [(dir + "/x/../out/port-1.pcap", 1), (dir + "/link.pcap", 2)] {
+            let r = try sluice("replay", input, "--program", "ipv4-router", "--entries", entries, "--out", out)
+            #expect(r.status == 1)
+            #expect(r.out == "")
+            #expect(r.err == "Error: --out \(out): the output \(out)/port-\(port).pcap is the input file \(input); replaying would overwrite it. Give --out another folder, e.g. --out \(out)-replayed\n")
+            #expect(try bytes(ofFile: out + "/port-\(port).pcap") == original)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["port-1.pcap", "port-2.pcap"])
+    }
+
     @Test func l2SwitchLearnsThroughItsControllerDuringAReplay() throws {
         let dir = try temporaryDirectory("replayl2")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -86,6 +86,19 @@ struct Replay: ParsableCommand {
         }
     }
 
+    /// The port K whose output file OUT/port-K.pcap is `input` itself (the same file by device
+    /// and inode: through `..`, a symbolic link or a hard link too), or nil: the replay writes
+    /// outputs as it reads, so it would destroy the packets it has not read yet.
+    static func outputPort(overwriting input: String, in out: String) -> Int? {
+        var target = stat()
+        guard stat(input, &target) == 0 else { return nil }
+        var candidate = stat()
+        return (0..<512).first { k in
+            stat((out as NSString).appendingPathComponent("port-\(k).pcap"), &candidate) == 0
+                && candidate.st_dev == target.st_dev && candidate.st_ino == target.st_ino
+        }
+    }
+
     /// NODE:PORT of --at.
     static func endpoint(_ text: String) throws -> (node: String, port: UInt16) {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port < 512,
@@ -98,6 +111,11 @@ struct Replay: ParsableCommand {
     func run() throws {
         if let topology { return try replayIntoTopology(topology) }
         guard let program, let out else { return }
+        if let k = Self.outputPort(overwriting: file, in: out) {
+            let output = (out as NSString).appendingPathComponent("port-\(k).pcap")
+            let other = (out.hasSuffix("/") ? String(out.dropLast()) : out) + "-replayed"
+            throw CLIError("--out \(out): the output \(output) is the input file \(file); replaying would overwrite it. Give --out another folder, e.g. --out \(other)")
+        }
         let info = try builtinProgram(program)
         let ir: Program
         do { ir = try info.build().verified() } catch { throw CLIError("\(error)") }
