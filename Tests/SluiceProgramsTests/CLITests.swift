@@ -201,6 +201,42 @@ import SluiceTesting
         }
     }
 
+    /// Report folders that cannot be: under a regular file, and in /proc.
+    static func impossibleReportFolders() throws -> (paths: [(path: String, reason: String)], cleanup: () -> Void) {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-report-file-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try "not a folder\n".write(toFile: file, atomically: true, encoding: .utf8)
+        return ([(file + "/report", "Not a directory"), ("/proc/sluice-report/out", "No such file or directory")],
+                { try? FileManager.default.removeItem(atPath: file) })
+    }
+
+    /// A --report path that cannot be written fails before the run (leafspine-64 would run for
+    /// minutes and only then find out), naming the path: nothing is printed of a run.
+    @Test func emulateChecksTheReportFolderBeforeRunning() throws {
+        let (paths, cleanup) = try Self.impossibleReportFolders()
+        defer { cleanup() }
+        for (path, reason) in paths {
+            let p = try ChildProcess(Self.binary.path, ["emulate", Self.topology("leafspine-64.yaml"), "--report", path])
+            defer { p.terminate() }
+            #expect(p.wait(seconds: 120) == 1)
+            #expect(p.outputText == "")
+            #expect(p.errorText == "Error: --report: cannot write \(path): \(reason)\n")
+        }
+    }
+
+    /// `sluice collect --report` finds out before it listens, not when it stops (with no
+    /// --duration it would otherwise run until Ctrl-C and lose what it collected).
+    @Test func collectChecksTheReportFolderBeforeListening() throws {
+        let (paths, cleanup) = try Self.impossibleReportFolders()
+        defer { cleanup() }
+        for (path, reason) in paths {
+            let p = try ChildProcess(Self.binary.path, ["collect", "--listen", "0", "--address", "127.0.0.1", "--report", path])
+            defer { p.terminate() }
+            #expect(p.wait(seconds: 120) == 1)
+            #expect(p.outputText == "")
+            #expect(p.errorText == "Error: --report: cannot write \(path): \(reason)\n")
+        }
+    }
+
     @Test func emulateNamesAMissingTopologyFile() throws {
         let r = try sluice("emulate", "/nonexistent/topo.yaml")
         #expect(r.status != 0)

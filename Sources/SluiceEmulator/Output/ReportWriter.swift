@@ -17,10 +17,32 @@ public struct ReportWriter {
     public init(directory: String, title: String) throws {
         self.directory = directory
         index = ReportIndex(title: title)
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ReportWriteError(path: directory, reason: reportReason(error))
+        try Self.makeDirectories(directory)
+    }
+
+    /// Creates `directory` and checks that a file can be written in it, before a run whose
+    /// results would otherwise exist only in memory when the report finds the path unusable
+    /// (a regular file on the way, a read-only or virtual file system).
+    public static func prepare(directory: String) throws(ReportWriteError) {
+        try makeDirectories(directory)
+        let probe = (directory as NSString).appendingPathComponent(".sluice-write-check-\(getpid())")
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw ReportWriteError(path: directory, reason: String(cString: strerror(errno))) }
+        close(fd)
+        unlink(probe)
+    }
+
+    /// `mkdir -p` whose error is the system's reason (Foundation's says "error 512" for a
+    /// regular file on the way).
+    static func makeDirectories(_ directory: String) throws(ReportWriteError) {
+        var prefix = directory.hasPrefix("/") ? "/" : ""
+        for part in directory.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
+            guard mkdir(prefix, 0o777) != 0 else { continue }
+            let code = errno
+            var s = stat()
+            if code == EEXIST && stat(prefix, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR { continue }
+            throw ReportWriteError(path: directory, reason: String(cString: strerror(code == EEXIST ? ENOTDIR : code)))
         }
     }
 

@@ -60,6 +60,7 @@ struct Collect: ParsableCommand {
 
     func run() throws {
         let seconds = try duration.map { Double(try parseDuration($0, option: "--duration")) / 1e9 }
+        if let dir = report { try prepareReportFolder(dir) }
         let collector = TelemetryCollector(detection: INTDetection(udpPort: intPort == 0 ? nil : intPort, dscp: noDscp ? nil : intDscp))
         let udp: UDPTelemetryCollector
         do { udp = try UDPTelemetryCollector(port: listen, ip: ValueSyntax.ipv4(address)!, collector: collector) } catch { throw CLIError("--listen: \(error)") }

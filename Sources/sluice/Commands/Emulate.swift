@@ -68,6 +68,7 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     options.seed = s.seed
     options.progress = !s.json
     if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
+    if let dir = s.report { try prepareReportFolder(dir) }
     if let text = s.sampleInterval {
         do { options.sampleInterval = try Units.time(text) } catch { throw CLIError("--sample-interval: \(error)") }
         guard options.sampleInterval > 0 else { throw CLIError("--sample-interval must be more than 0 (e.g. 1us)") }
@@ -120,6 +121,11 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
         }
     }
     if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+}
+
+/// --report checked before the run: the folder exists and takes files, or the error names it.
+func prepareReportFolder(_ path: String) throws {
+    do { try ReportWriter.prepare(directory: path) } catch { throw CLIError("--report: \(error)") }
 }
 
 func makeDirectory(_ path: String, _ option: String) throws {
