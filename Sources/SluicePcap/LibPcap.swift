@@ -162,8 +162,11 @@ public final class LiveCapture {
 
     /// Captures until `count` packets (nil: no limit), until `deadline` (CLOCK_MONOTONIC
     /// nanoseconds) or until a stop signal (`StopSignal`). After a deadline or a signal, the
-    /// packets the kernel had already captured are delivered too (see `drain`).
-    public func capture(count: Int? = nil, deadline: Int64? = nil, _ body: (PcapPacket) -> Void) throws(LibpcapError) -> Stop {
+    /// packets the kernel had already captured are delivered too (see `drain`). `between` runs
+    /// after every batch and at least once per block timeout when nothing comes (a writer
+    /// flushes there on its own schedule, with or without traffic).
+    public func capture(count: Int? = nil, deadline: Int64? = nil, between: () -> Void = {},
+                        _ body: (PcapPacket) -> Void) throws(LibpcapError) -> Stop {
         var delivered = 0
         func remaining() -> Int { count.map { $0 - delivered } ?? 0 }
         while true {
@@ -183,6 +186,7 @@ public final class LiveCapture {
             }
             guard let n = try dispatch(limit: remaining(), body) else { continue }
             delivered += n
+            between()
             if n == 0 { _ = waitForPackets(milliseconds: wait) }
         }
     }

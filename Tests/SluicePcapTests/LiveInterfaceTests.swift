@@ -86,6 +86,33 @@ struct LiveInterfaceTests {
         #expect(try PcapFileReader.readAll(path: output).map(\.bytes) == frames)
     }
 
+    /// A capture killed with SIGKILL (no chance to close the file) keeps the packets it
+    /// received: with --packet-buffered each one reaches the file at once, without it within
+    /// the flush interval. The wait for the file is bounded; before the periodic flush the
+    /// packets stayed in the writer's buffer until exit and were lost.
+    @Test(arguments: [["--packet-buffered"], ["-U"], []])
+    func aCaptureKilledHardKeepsThePacketsItReceived(_ flags: [String]) throws {
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("killed")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let frames = testFrames(40)
+        let input = try traceFile(dir, frames)
+        let output = dir + "/captured.pcap"
+        let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-w", output] + flags, ready: Self.ready)
+        defer { capture.terminate() }
+        let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--topspeed")
+        #expect(send.status == 0, "send: \(send.err)")
+        let end = Date().addingTimeInterval(20)
+        while readAllowingDamage(output).packets.count < frames.count && Date() < end { usleep(20_000) }
+        capture.signal(SIGKILL)
+        _ = capture.wait(seconds: 20)
+        #expect(capture.process.terminationReason == .uncaughtSignal && capture.process.terminationStatus == SIGKILL)
+        let kept = readAllowingDamage(output)
+        #expect(kept.error == nil)
+        #expect(kept.packets.map(\.bytes) == frames)
+    }
+
     @Test func aFilterSelectsAndOnlyInboundPacketsAreCaptured() throws {
         let lab = try VethLab()
         defer { lab.remove() }

@@ -11,7 +11,9 @@ struct Capture: ParsableCommand {
             --both-directions) in promiscuous mode, and writes them to FILE as pcap with nanosecond \
             timestamps. The kernel fills a --buffer-size ring of blocks that reach the file at least \
             every 100 ms (--immediate: each packet at once, with a ring of fixed-size frames that \
-            holds fewer packets). Stops after --count packets, after --duration, or on Ctrl-C \
+            holds fewer packets); they reach FILE within a second (-U, --packet-buffered: each \
+            packet at once, as tcpdump -U), so a capture killed hard keeps what it had. Stops after \
+            --count packets, after --duration, or on Ctrl-C \
             (SIGINT) or SIGTERM; then it writes out the packets still in the kernel's ring, closes the \
             file and prints a summary: packets and bytes written, and what the kernel received and \
             dropped (pcap_stats). Examples:
@@ -44,6 +46,10 @@ struct Capture: ParsableCommand {
     @Flag(help: "Deliver each packet at once instead of in blocks (lower latency, smaller ring).")
     var immediate = false
 
+    @Flag(name: [.customShort("U"), .customLong("packet-buffered")],
+          help: "Write each packet to the file as it arrives (tcpdump -U) instead of at least once a second.")
+    var packetBuffered = false
+
     @Flag(help: "Leave the interface out of promiscuous mode.")
     var noPromiscuous = false
 
@@ -52,6 +58,10 @@ struct Capture: ParsableCommand {
 
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
+
+    /// How long a captured packet may wait in the writer's buffer (nanoseconds): a capture
+    /// killed hard (SIGKILL, power loss) loses at most this much, not a megabyte of packets.
+    static let flushInterval: Int64 = 1_000_000_000
 
     func validate() throws {
         if let c = count, c < 1 { throw ValidationError("--count must be at least 1 (got \(c))") }
@@ -83,14 +93,21 @@ struct Capture: ParsableCommand {
         var packets = 0, bytes = 0
         let started = monotonicNanoseconds()
         let deadline = limit.map { started + $0 }
+        let packetBuffered = packetBuffered
         let write: (PcapPacket) -> Void = { p in
             writer.write(timestampNanoseconds: p.timestamp, bytes: p.bytes, originalLength: p.originalLength)
+            if packetBuffered { writer.flush() }
             packets += 1
             bytes += p.originalLength
         }
+        var flushed = started
+        let flushWhenDue = {
+            let now = monotonicNanoseconds()
+            if now - flushed >= Self.flushInterval { writer.flush(); flushed = now }
+        }
         var failure: Error?
         var stop = LiveCapture.Stop.count
-        do { stop = try capture.capture(count: count, deadline: deadline, write) } catch { failure = error }
+        do { stop = try capture.capture(count: count, deadline: deadline, between: flushWhenDue, write) } catch { failure = error }
         let elapsed = Double(monotonicNanoseconds() - started) / 1e9
         let stats = capture.statistics()
         writer.close()
