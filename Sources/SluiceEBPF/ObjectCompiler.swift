@@ -18,33 +18,49 @@ public enum EBPFObjectCompiler {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Compile `source` to the object file `output`. Errors carry clang's own message.
+    /// Compile `source` to the object file `output`. Errors carry clang's own message. Ctrl-C
+    /// (SIGINT, SIGTERM, SIGHUP) while clang runs stops clang and removes the temporary folder
+    /// (see `InterruptibleStep`); `output` appears only complete (clang writes it in the folder).
     public static func compile(source: String, output: String, clang: String? = nil) throws {
         guard let cc = try clang ?? findClang() else {
             throw EBPFToolError("no clang found to compile eBPF C (install clang, e.g. `apt-get install -y clang`, or set SLUICE_CLANG to its path)")
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-ebpf-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let c = dir.appendingPathComponent("prog.c").path
-        try source.write(toFile: c, atomically: true, encoding: .utf8)
-        var uts = utsname()
-        uname(&uts)
-        let machine = withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: cc)
-        p.arguments = ["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I/usr/include/\(machine)-linux-gnu",
-                       "-Wno-unused-variable", "-Wno-unused-label", "-c", c, "-o", output]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = Pipe()
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            let hint = text.contains("bpf/bpf_helpers.h") || text.contains("linux/bpf.h")
-                ? " (the headers come from libbpf-dev and linux-libc-dev: apt-get install -y libbpf-dev)" : ""
-            throw EBPFToolError("clang (\(cc)) failed to compile the generated C\(hint):\n\(text)")
+        try InterruptibleStep.run("clang (\(cc)) compiled the eBPF C") {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-ebpf-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let c = dir.appendingPathComponent("prog.c").path
+            let object = dir.appendingPathComponent("prog.o").path
+            let log = dir.appendingPathComponent("clang.log").path
+            try source.write(toFile: c, atomically: true, encoding: .utf8)
+            guard FileManager.default.createFile(atPath: log, contents: nil), let err = FileHandle(forWritingAtPath: log) else {
+                throw EBPFToolError("cannot create \(log) for clang's messages")
+            }
+            var uts = utsname()
+            uname(&uts)
+            let machine = withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: cc)
+            p.arguments = ["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I/usr/include/\(machine)-linux-gnu",
+                           "-Wno-unused-variable", "-Wno-unused-label", "-c", c, "-o", object]
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try InterruptibleStep.wait(for: p, "clang (\(cc)) compiled the eBPF C")
+            try? err.close()
+            guard p.terminationStatus == 0 else {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                let hint = text.contains("bpf/bpf_helpers.h") || text.contains("linux/bpf.h")
+                    ? " (the headers come from libbpf-dev and linux-libc-dev: apt-get install -y libbpf-dev)" : ""
+                throw EBPFToolError("clang (\(cc)) failed to compile the generated C\(hint):\n\(text)")
+            }
+            do {
+                if FileManager.default.fileExists(atPath: output) { try FileManager.default.removeItem(atPath: output) }
+                try FileManager.default.moveItem(atPath: object, toPath: output)
+            } catch {
+                let ns = error as NSError
+                let posix = (ns.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? $0.code : nil }
+                throw EBPFToolError("\(output): cannot write: \(posix.map { String(cString: strerror(Int32($0))) } ?? ns.localizedDescription)")
+            }
         }
     }
 }
