@@ -87,6 +87,15 @@ static inline int sluice_xdp_query(int ifindex, __u32 *drv, __u32 *skb, __u32 *h
     return 0;
 }
 
+/* The kernel's id of loaded program `prog_fd`, 0 on error. */
+static inline __u32 sluice_prog_id(int prog_fd)
+{
+    struct bpf_prog_info info;
+    __u32 len = sizeof(info);
+    memset(&info, 0, sizeof(info));
+    return bpf_obj_get_info_by_fd(prog_fd, &info, &len) ? 0 : info.id;
+}
+
 /* Detach from `ifindex` only if program `prog_fd` is the one there (XDP_FLAGS_REPLACE), so
    that a program someone else attached meanwhile is left alone; 0 on success. */
 static inline int sluice_xdp_detach_expected(int ifindex, __u32 flags, int prog_fd)

@@ -23,6 +23,8 @@ public final class XDPProgram {
     var interfaces: [UInt16: UInt32] = [:]
     /// The interfaces this object attached to (detached on `detachAll` and at deinit).
     public private(set) var attached: [(ifindex: Int32, flags: UInt32)] = []
+    /// The names of the interfaces in `attached`, by ifindex.
+    var attachedNames: [Int32: String] = [:]
 
     /// Generate C for `program`, compile it with clang and load it (needs root or CAP_BPF).
     public convenience init(_ program: Program) throws {
@@ -338,7 +340,29 @@ public final class XDPProgram {
             throw XDPError("\(name): XDP attach (\(mode.rawValue)) failed: \(String(cString: strerror(-rc)))\(why)")
         }
         attached.append((ifindex, used == .native ? sluice_xdp_flag_drv() : sluice_xdp_flag_skb()))
+        attachedNames[ifindex] = name
         return used
+    }
+
+    /// The first attached interface that is gone or no longer runs this program, and why; nil
+    /// while every one is in place. A deleted interface (or one moved to another network
+    /// namespace) takes the program with it, and the run would go on counting nothing.
+    public func lostAttachment() -> String? {
+        let ours = sluice_prog_id(programFD)
+        for a in attached {
+            let name = attachedNames[a.ifindex] ?? "ifindex \(a.ifindex)"
+            guard Int32(if_nametoindex(name)) == a.ifindex else {
+                return "interface \(name) is gone (deleted, or moved to another network namespace)"
+            }
+            var drv: UInt32 = 0, skb: UInt32 = 0, hw: UInt32 = 0
+            guard sluice_xdp_query(a.ifindex, &drv, &skb, &hw) == 0 else { continue }
+            let there = a.flags == sluice_xdp_flag_drv() ? drv : skb
+            if ours != 0 && there != ours {
+                let now = Self.attachedProgram(interface: name).map { "now \($0.displayName), id \($0.id)" } ?? "now none"
+                return "the XDP program on \(name) was removed or replaced by someone else (\(now))"
+            }
+        }
+        return nil
     }
 
     // MARK: multicast
@@ -408,6 +432,7 @@ public final class XDPProgram {
     public func detachAll() {
         for a in attached { _ = sluice_xdp_detach_expected(a.ifindex, a.flags, programFD) }
         attached = []
+        attachedNames = [:]
     }
 
     /// Detach whatever XDP program is on `name` (both modes): the clean-up after a crash.

@@ -94,6 +94,25 @@ struct AttachSafetyXDPTests {
         #expect(try programID(lab, lab.sb) == foreign)
     }
 
+    /// A port's interface deleted, or its program removed by someone else, under a running
+    /// attach: the run stops with an error naming the interface and exits 1, and the other port
+    /// is detached (it used to go on counting nothing).
+    @Test(arguments: [true, false])
+    func aVanishedPortStopsTheRun(_ deleted: Bool) throws {
+        let lab = try RouterLab(prefix: "hx")
+        defer { lab.remove() }
+        let a = try attach(lab, ["--mode", "generic"])
+        defer { a.terminate() }
+        #expect(waitAttached(lab, lab.sb), "never attached: \(a.errorText)")
+        try sh("/usr/sbin/ip", ["-n", lab.sw, "link"] + (deleted ? ["del", lab.sb] : ["set", "dev", lab.sb, "xdpgeneric", "off"]))
+        #expect(a.wait(seconds: 30) == 1)
+        let why = deleted ? "interface \(lab.sb) is gone (deleted, or moved to another network namespace)"
+                          : "the XDP program on \(lab.sb) was removed or replaced by someone else (now none)"
+        #expect(a.errorText.hasSuffix("Error: \(why); stopped and detached the other ports\n"), "\(a.errorText)")
+        #expect(a.outputText.hasSuffix(Self.idle + "\n"), "\(a.outputText)")
+        #expect(try !lab.xdpAttached(lab.sw, lab.sa), "port 1 stayed attached")
+    }
+
     /// A program without BTF has only the kernel's 15 characters of its name: status marks it cut.
     @Test func statusMarksANameTheKernelCut() throws {
         let lab = try RouterLab(prefix: "hx")

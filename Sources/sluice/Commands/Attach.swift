@@ -315,9 +315,15 @@ extension Attach {
         let notice = "\(program) attached at XDP: \(modes.joined(separator: ", ")); Ctrl-C detaches"
         if json { stderr(notice) } else { print(notice); fflush(stdout) }
         let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
+        var lost: String?, nextCheck = monotonicNanoseconds()
         while StopSignal.requested == nil {
             if let d = deadline, monotonicNanoseconds() >= d { break }
             usleep(20_000)
+            // Every port still there with the program on it, about 4 times a second.
+            if monotonicNanoseconds() >= nextCheck {
+                nextCheck = monotonicNanoseconds() + 250_000_000
+                if let why = xdp.lostAttachment() { lost = why; break }
+            }
             // With --json, standard output holds only the final object: interim outcomes go to stderr.
             if StatusSignal.take() { printXDP(xdp, json: false, toStandardError: json) }
             // Digests (l2-switch's learning) reach the controller as in the runtime, in order.
@@ -331,6 +337,7 @@ extension Attach {
         restoreThreads()
         xdp.detachAll()
         printXDP(xdp, json: json)
+        if let lost { throw CLIError("\(lost); stopped and detached the other ports") }
     }
 
     func printXDP(_ xdp: XDPProgram, json: Bool, toStandardError: Bool = false) {
