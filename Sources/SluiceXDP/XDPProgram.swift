@@ -281,6 +281,18 @@ public final class XDPProgram {
         public var bySluice: Bool { name.hasPrefix("sluice_") }
         /// `name`, with `…` when it may be cut short.
         public var displayName: String { truncated ? name + "…" : name }
+        /// Who put it there, as far as can be told.
+        public var owner: String {
+            bySluice ? "attached by Sluice: another `sluice attach` or `sluice aggregator` still running, or one that did not exit normally"
+                     : "not Sluice's"
+        }
+
+        /// The commands that remove it from interface `name`.
+        public func removal(_ name: String) -> String {
+            // iproute2 removes a generic (xdpgeneric) or native (xdpdrv) program only by its mode.
+            let off = mode == "generic" ? "xdpgeneric off" : mode == "native" ? "xdpdrv off" : "xdpoffload off"
+            return "`sluice xdp detach -i \(name)` or `ip link set dev \(name) \(off)`"
+        }
     }
 
     /// The XDP program on interface `name`, or nil (also for an interface that does not exist).
@@ -298,12 +310,8 @@ public final class XDPProgram {
     /// Why an interface that already has an XDP program is not attached to: what is there and
     /// how to remove it.
     static func occupied(_ name: String, by a: Attached) -> XDPError {
-        let whose = a.bySluice ? "attached by Sluice: another `sluice attach` or `sluice aggregator` still running, or one that did not exit normally"
-                               : "not Sluice's"
-        // iproute2 removes a generic (xdpgeneric) or native (xdpdrv) program only by its mode.
-        let off = a.mode == "generic" ? "xdpgeneric off" : a.mode == "native" ? "xdpdrv off" : "xdpoffload off"
-        return XDPError("\(name): XDP program \(a.displayName) (id \(a.id), \(a.mode)) is already attached (\(whose)); "
-                        + "Sluice does not replace it. Remove it first if it is no longer wanted: `sluice xdp detach -i \(name)` or `ip link set dev \(name) \(off)`")
+        XDPError("\(name): XDP program \(a.displayName) (id \(a.id), \(a.mode)) is already attached (\(a.owner)); "
+                 + "Sluice does not replace it. Remove it first if it is no longer wanted: \(a.removal(name))")
     }
 
     /// Attach to interface `name` as Sluice port `port` (redirects to `port` go out of it).

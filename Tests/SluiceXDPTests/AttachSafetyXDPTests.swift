@@ -113,6 +113,37 @@ struct AttachSafetyXDPTests {
         #expect(try !lab.xdpAttached(lab.sw, lab.sa), "port 1 stayed attached")
     }
 
+    /// The pcap backend on an interface where a killed XDP attach left its program: refused,
+    /// naming the program and how to remove it; --force attaches with a warning.
+    @Test func pcapAttachRefusesAnInterfaceWithAnOrphanedXDPProgram() throws {
+        let lab = try RouterLab(prefix: "hx")
+        defer { lab.remove() }
+        let xdp = try attach(lab, ["--mode", "generic"], ports: [lab.sa])
+        defer { xdp.terminate() }
+        #expect(waitAttached(lab, lab.sa), "never attached: \(xdp.errorText)")
+        xdp.signal(SIGKILL)
+        _ = xdp.wait(seconds: 20)
+        let id = try #require(try programID(lab, lab.sa), "SIGKILL should leave the program attached")
+
+        func pcapAttach(_ extra: [String]) throws -> ChildProcess.Result {
+            try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--program", "ipv4-router",
+                                                  "--port", "1=\(lab.sa)", "--duration", "0.5"] + extra, seconds: 30)
+        }
+        let what = "\(lab.sa): XDP program sluice_ipv4_router (id \(id), generic) is attached (attached by Sluice: another `sluice attach` or `sluice aggregator` still running, or one that did not exit normally); it takes the packets before libpcap sees them, so port 1 would receive nothing"
+        let refused = try pcapAttach([])
+        #expect(refused.status == 1)
+        #expect(refused.out == "")
+        #expect(refused.err == "Error: \(what). Remove it first: `sluice xdp detach -i \(lab.sa)` or `ip link set dev \(lab.sa) xdpgeneric off`; or give --force to attach anyway\n")
+        let forced = try pcapAttach(["--force"])
+        #expect(forced.status == 0, "\(forced.err)")
+        #expect(forced.err.hasPrefix("warning: \(what) (--force)\n"), "\(forced.err)")
+
+        let detach = try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "detach", "-i", lab.sa])
+        #expect(detach.out == "removed sluice_ipv4_router (id \(id), generic) from \(lab.sa)\n", "\(detach.err)")
+        let clean = try pcapAttach([])
+        #expect(clean.status == 0, "\(clean.err)")
+    }
+
     /// A program without BTF has only the kernel's 15 characters of its name: status marks it cut.
     @Test func statusMarksANameTheKernelCut() throws {
         let lab = try RouterLab(prefix: "hx")

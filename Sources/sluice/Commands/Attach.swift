@@ -27,7 +27,9 @@ struct Attach: ParsableCommand {
               sluice attach --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
               sluice attach --program l2-switch --port 1=eth1 --port 2=eth2 --port 3=eth3
             The interfaces should carry nothing else the switch would forward twice: give it \
-            interfaces of its own (a veth end, a spare NIC), not the host's uplink.
+            interfaces of its own (a veth end, a spare NIC), not the host's uplink. An interface with \
+            an XDP program on it is refused (the program takes the packets before libpcap sees them; \
+            `sluice xdp detach -i IFACE` removes one a killed run left), unless --force.
 
             --backend xdp compiles the program to eBPF (clang), loads it (root, or CAP_BPF and \
             CAP_NET_ADMIN) and attaches it to every port's interface at the XDP hook (--mode native, \
@@ -64,6 +66,9 @@ struct Attach: ParsableCommand {
     @Option(help: "Seed for the program's random values.")
     var seed: UInt64 = 1
 
+    @Flag(help: "pcap: attach even to an interface with an XDP program on it (which takes its packets before libpcap sees them).")
+    var force = false
+
     @Flag(help: "Print the counters at exit as one JSON object.")
     var json = false
 
@@ -84,6 +89,9 @@ struct Attach: ParsableCommand {
             throw ValidationError("--mode '\(mode)' (valid: \(XDPProgram.Mode.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if let d = duration { _ = try parseDuration(d, option: "--duration") }
+        if force && backend != .pcap {
+            throw ValidationError("--force is for --backend pcap (XDP never replaces a program already attached)")
+        }
         if threadedNapi && backend != .xdp {
             throw ValidationError("--threaded-napi needs --backend xdp (the pcap backend polls nothing itself)")
         }
@@ -116,6 +124,7 @@ struct Attach: ParsableCommand {
         if let entries {
             do { try EntriesFile(path: entries).apply(to: pipeline) } catch { throw CLIError("\(error)") }
         }
+        try checkNoXDPProgram(on: specs)
         var options = CaptureOptions()
         options.inboundOnly = true
         options.immediate = true
@@ -196,6 +205,19 @@ struct Attach: ParsableCommand {
         for i in captures.indices { _ = try? captures[i].drain(limit: 0, within: 200_000_000) { handle($0, i) } }
         printCounters(counters, pipeline, noInterface: noInterface, oversize: oversize, captures: captures, json: json)
         if let failure { throw CLIError("\(failure)") }
+    }
+
+    /// An XDP program on a port's interface (one a killed `attach --backend xdp` left, say)
+    /// takes the packets before libpcap sees them: the switch would receive nothing, silently.
+    /// Refused, naming the program and how to remove it, unless --force (then a warning).
+    func checkNoXDPProgram(on specs: [PortSpec]) throws {
+        for s in specs {
+            guard let a = XDPProgram.attachedProgram(interface: s.interface) else { continue }
+            let what = "\(s.interface): XDP program \(a.displayName) (id \(a.id), \(a.mode)) is attached (\(a.owner)); "
+                + "it takes the packets before libpcap sees them, so port \(s.number) would receive nothing"
+            guard force else { throw CLIError("\(what). Remove it first: \(a.removal(s.interface)); or give --force to attach anyway") }
+            stderr("warning: \(what) (--force)")
+        }
     }
 
     func printCounters(_ counters: [PortCounters], _ pipeline: Pipeline, noInterface: UInt64, oversize: UInt64,
