@@ -60,28 +60,20 @@ import SluiceTesting
         }
     }
 
+    /// A NUL byte, then invalid UTF-8 (0xC3 0x28), put on line 2 of a file the reader takes.
     @Test(arguments: readers)
-    func aNULByteIsRefusedByByteAndLine(_ r: Reader) throws {
-        var bytes = Array(r.good.utf8)
-        let at = bytes.firstIndex(of: 0x0A)! + 3
-        bytes[at] = 0
-        let path = try Self.file(bytes)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let x = try Self.run(r, path)
-        #expect(x.status == 1, "\(r.name): \(x.status) \(x.err)")
-        #expect(x.err.contains(path) && x.err.contains("a NUL byte at byte \(at) (line 2)"), "\(r.name): \(x.err)")
-    }
-
-    @Test(arguments: readers)
-    func invalidUTF8IsRefusedByByteAndLine(_ r: Reader) throws {
-        var bytes = Array(r.good.utf8)
-        let at = bytes.firstIndex(of: 0x0A)! + 2
-        bytes[at] = 0xC3; bytes[at + 1] = 0x28
-        let path = try Self.file(bytes)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let x = try Self.run(r, path)
-        #expect(x.status == 1, "\(r.name): \(x.status) \(x.err)")
-        #expect(x.err.contains(path) && x.err.contains("invalid UTF-8 at byte \(at) (line 2)"), "\(r.name): \(x.err)")
+    func badBytesAreRefusedByByteAndLine(_ r: Reader) throws {
+        let good = Array(r.good.utf8)
+        let at = good.firstIndex(of: 0x0A)! + 3
+        for (bad, reason) in [([UInt8(0)], "a NUL byte"), ([0xC3, 0x28], "invalid UTF-8")] {
+            var bytes = good
+            bytes.replaceSubrange(at..<(at + bad.count), with: bad)
+            let path = try Self.file(bytes)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let x = try Self.run(r, path)
+            #expect(x.status == 1, "\(r.name): \(x.status) \(x.err)")
+            #expect(x.err.contains(path) && x.err.contains("\(reason) at byte \(at) (line 2)"), "\(r.name): \(x.err)")
+        }
     }
 
     @Test(arguments: readers)

@@ -55,15 +55,7 @@ public struct FloatReference {
     public func checkBlocks(_ outputs: [TensorBuffer<Float>], k: Int) -> Check {
         let bounds = blockBounds(k: k)
         return bounds.withUnsafeBufferPointer { b in
-            check(outputs) { v, s in
-                var worst = 0.0, within = true
-                for i in 0..<v.count {
-                    let e = abs(Double(v[i]) - s[i])
-                    if e > worst || e.isNaN { worst = e }   // a NaN stays
-                    if !(e <= b[i / k] + Double(v[i].ulp) / 2) { within = false }   // NaN fails too
-                }
-                return (worst, within)
-            }
+            check(outputs) { v, s in Self.errors(v, s) { i, x in b[i / k] + Double(x.ulp) / 2 } }
         }
     }
 
@@ -72,20 +64,26 @@ public struct FloatReference {
     public func checkSummation(_ outputs: [TensorBuffer<Float>]) -> Check {
         let g = Double(max(1, workers - 1)) * 0x1p-24 * 1.000001
         return magnitude.withUnsafeBufferPointer { m in
-            check(outputs) { v, s in
-                var worst = 0.0, within = true
-                for i in 0..<v.count {
-                    let e = abs(Double(v[i]) - s[i])
-                    if e > worst || e.isNaN { worst = e }   // a NaN stays
-                    if !(e <= g * m[i]) { within = false }   // NaN fails too
-                }
-                return (worst, within)
-            }
+            check(outputs) { v, s in Self.errors(v, s) { i, _ in g * m[i] } }
         }
     }
 
+    /// The largest error of `v` against `s`, and whether every element is within `bound(i, v[i])`
+    /// (a NaN stays the largest error and is within no bound). Inlined with its bound, so the
+    /// loop makes no call per element.
+    @inline(__always)
+    static func errors(_ v: UnsafeBufferPointer<Float>, _ s: UnsafeBufferPointer<Double>, bound: (Int, Float) -> Double) -> (Double, Bool) {
+        var worst = 0.0, within = true
+        for i in 0..<v.count {
+            let e = abs(Double(v[i]) - s[i])
+            if e > worst || e.isNaN { worst = e }
+            if !(e <= bound(i, v[i])) { within = false }
+        }
+        return (worst, within)
+    }
+
     /// `measure(values, reference)` gives a tensor's largest error and whether every element is
-    /// within its bound (a NaN is an error that no bound holds). Workers that hold bit-for-bit the first worker's tensor are not measured
+    /// within its bound. Workers that hold bit-for-bit the first worker's tensor are not measured
     /// again (in the usual case, one pass instead of n).
     func check(_ outputs: [TensorBuffer<Float>],
                measure: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Double>) -> (Double, Bool)) -> Check {
