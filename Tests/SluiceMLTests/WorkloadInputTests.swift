@@ -25,7 +25,7 @@ import SluiceTesting
                 return ""
             } catch { return "\(error)" }
         }
-        #expect(error("ddp", ["modle=1MB"]).contains("no parameter 'modle' (did you mean model?)"))
+        #expect(error("ddp", ["modle=1MB"]).contains("no parameter 'modle' (did you mean 'model'?)"))
         #expect(error("ddp", ["model=lots"]).contains("argument 'model=lots': ddp model 'lots'"))
         #expect(error("ddp", ["algorithm=butterfly"]).contains("valid: ring, tree, halving-doubling, in-network"))
         #expect(error("ddp", ["algorithm=halving-doubling"], ranks: 6).contains("power-of-two"))
@@ -160,7 +160,7 @@ import SluiceTesting
         #expect(error("  - {workload: ddp, hosts: [h1, h99]}\n").contains("unknown host 'h99'"))
         #expect(error("  - {workload: ddp, hosts: [h1, h1]}\n").contains("listed twice"))
         #expect(error("  - {workload: ddp, hosts: 20}\n").contains("a count from 1 to 8"))
-        #expect(error("  - {workload: ddp, modle: 1MB}\n").contains("t.yaml:8: job 'job1': ddp has no parameter 'modle' (did you mean model?)"))
+        #expect(error("  - {workload: ddp, modle: 1MB}\n").contains("t.yaml:8: job 'job1': ddp has no parameter 'modle' (did you mean 'model'?)"))
         #expect(error("  - {workload: ddp, model: 1XB}\n").contains("t.yaml:8: job 'job1': ddp model '1XB'"))
         #expect(error("  - {workload: dpp}\n").contains("unknown workload 'dpp'"))
         #expect(error("  - {workload: ddp, algorithm: in-network}\n").contains("needs the aggregating switch"))

@@ -74,7 +74,7 @@ import Testing
         let bad = try sluice(["traffic", "ddp", "modle=1MB", "-w", "/tmp/x.pcap"])
         #expect(bad.status != 0)
         #expect(bad.err.contains("argument 'modle=1MB': "), "\(bad.err)")
-        #expect(bad.err.contains("ddp has no parameter 'modle' (did you mean model?) (valid: model, bucket"), "\(bad.err)")
+        #expect(bad.err.contains("ddp has no parameter 'modle' (did you mean 'model'?) (valid: model, bucket"), "\(bad.err)")
         let nothing = try sluice(["traffic", "ddp"])
         #expect(nothing.status != 0 && nothing.err.contains("-w FILE.pcap"))
         let shape = try sluice(["traffic", "ddp", "--shape", "tcp", "-w", "/tmp/x.pcap"])

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import SluicePrograms
+import SluiceIR
 import SluiceRuntime
 import Yams
 
@@ -322,41 +323,10 @@ struct Fields {
 }
 
 extension TopologySource {
-    /// `; did you mean 'x'?` for the nearest of `names`, or nothing if none is near.
+    /// `; did you mean 'x'?` for the nearest of `names` (a third of the word's length apart, up to
+    /// 3, or a longer name the word begins: `ecmp` for `ecmp-router`), or nothing.
     static func didYouMean(_ word: String, _ names: [String]) -> String {
-        guard let n = nearest(word, names) else { return "" }
-        return "; did you mean '\(n)'?"
-    }
-
-    static func nearest(_ word: String, _ names: [String]) -> String? {
-        let w = Array(word.lowercased())
-        var best: (String, Int)? = nil
-        for name in names {
-            let n = Array(name.lowercased())
-            let d = editDistance(w, n)
-            if best == nil || d < best!.1 { best = (name, d) }
-        }
-        guard let (name, d) = best else { return nil }
-        let limit = max(1, min(3, word.count / 3))
-        if d <= limit { return name }
-        // A prefix of a longer name (`ecmp` for `ecmp-router`).
-        if word.count >= 3, let p = names.first(where: { $0.lowercased().hasPrefix(word.lowercased()) }) { return p }
-        return nil
-    }
-
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = previous
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
+        Suggest.didYouMean(word, names, maxDistance: max(1, min(3, word.count / 3)), prefixes: true).map { "; " + $0 } ?? ""
     }
 
     /// A list of names for "(valid: …)": all of them if few, else the first three and the last.

@@ -101,7 +101,7 @@ struct StatementContext: VerifierRule {
             }
             if case .verify(_, let err) = s, ix.errorCodes[err] == nil {
                 let all = StandardError.allCases.map(\.rawValue) + p.errors
-                let fix = Suggest.closest(err, all).map { "did you mean '\($0)'? (or add '\(err)' to the program's errors)" }
+                let fix = Suggest.didYouMean(err, all).map { "\($0) (or add '\(err)' to the program's errors)" }
                     ?? "add '\(err)' to the program's errors, or use one of: \(Suggest.names(all))"
                 add(site, "raises error '\(err)', which is not declared", fix)
             }

@@ -208,50 +208,6 @@ func uniqued(_ ds: [Diagnostic]) -> [Diagnostic] {
     return ds.filter { seen.insert($0).inserted }
 }
 
-enum Suggest {
-    /// A fix naming the valid choices, the closest one first when a name looks like a typo.
-    /// `none` is the fix when there is nothing to choose from.
-    static func oneOf(_ wrong: String, _ candidates: [String], none: String) -> String {
-        if candidates.isEmpty { return none }
-        let list = names(candidates)
-        if let close = closest(wrong, candidates) {
-            return "did you mean '\(close)'? (use one of: \(list))"
-        }
-        return "use one of: \(list)"
-    }
-
-    /// Up to 16 names, comma separated.
-    static func names(_ xs: [String]) -> String {
-        xs.count <= 16 ? xs.joined(separator: ", ") : xs.prefix(16).joined(separator: ", ") + ", ..."
-    }
-
-    /// The candidate within a small edit distance of `name`, if exactly one is closest.
-    static func closest(_ name: String, _ candidates: [String]) -> String? {
-        let limit = max(1, min(2, name.count / 3))
-        var best: (String, Int)? = nil
-        for c in candidates {
-            let d = distance(name.lowercased(), c.lowercased())
-            if d <= limit, best == nil || d < best!.1 { best = (c, d) }
-        }
-        return best?.0
-    }
-
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var prev = Array(0...b.count)
-        for i in 1...a.count {
-            var cur = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            prev = cur
-        }
-        return prev[b.count]
-    }
-}
-
 extension Walk {
     /// Printed forms used in messages.
     static func show(_ r: FieldRef) -> String { IRPrinter.ref(r) }

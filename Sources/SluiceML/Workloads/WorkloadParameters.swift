@@ -1,4 +1,5 @@
 import SluiceEmulator
+import SluiceIR
 
 /// A workload's parameters as the user wrote them: `key=value` words on the command line or
 /// the keys of a topology file's `jobs` entry. Values take units (`100MB`, `2ms`, `100Gbps`).
@@ -123,23 +124,8 @@ final class ParameterReader {
     func finish() throws {
         let names = known.map(\.name)
         for v in arguments.values where !names.contains(v.key) {
-            let near = names.min { editDistance($0, v.key) < editDistance($1, v.key) }
-            let hint = near.map { editDistance($0, v.key) <= 2 ? " (did you mean \($0)?)" : "" } ?? ""
+            let hint = Suggest.didYouMean(v.key, names, maxDistance: 2).map { " (\($0))" } ?? ""
             throw WorkloadError("\(family) has no parameter '\(v.key)'\(hint) (valid: \(names.joined(separator: ", ")))", origin: v.origin)
         }
-    }
-
-    func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var row = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var prev = row[0]; row[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                let cur = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
-                prev = cur
-            }
-        }
-        return row[b.count]
     }
 }
