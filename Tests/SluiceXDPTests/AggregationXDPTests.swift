@@ -88,6 +88,27 @@ struct AggregationXDPTests {
         for i in 0..<n { #expect(try !sh("/usr/sbin/ip", ["link", "show", "\(tag)s\(i)"]).out.contains("xdp"), "left attached") }
     }
 
+    /// A worker's interface deleted, or its program removed by someone else, under a running
+    /// `sluice aggregator --backend xdp`: it stops with an error naming the interface, prints
+    /// the counts, exits 1 and detaches the other port (it used to go on serving nothing).
+    @Test(arguments: [true, false])
+    func aVanishedPortStopsTheAggregator(_ deleted: Bool) throws {
+        let lab = try RouterLab(prefix: "hg")
+        defer { lab.remove() }
+        let agg = try ChildProcess("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "aggregator", "--backend", "xdp", "--mode", "generic",
+                                                    "--port", "1=\(lab.sa)", "--port", "2=\(lab.sb)", "--worker", "10.0.1.1", "--worker", "10.0.2.1"])
+        defer { agg.terminate() }
+        #expect(agg.waitForError(containing: "Ctrl-C to stop", seconds: 60), "\(agg.errorText)")
+        #expect(try lab.xdpAttached(lab.sw, lab.sb), "never attached: \(agg.errorText)")
+        try sh("/usr/sbin/ip", ["-n", lab.sw, "link"] + (deleted ? ["del", lab.sb] : ["set", "dev", lab.sb, "xdpgeneric", "off"]))
+        #expect(agg.wait(seconds: 30) == 1)
+        let why = deleted ? "interface \(lab.sb) is gone (deleted, or moved to another network namespace)"
+                          : "the XDP program on \(lab.sb) was removed or replaced by someone else (now none)"
+        #expect(agg.errorText.hasSuffix("Error: \(why); stopped and detached the other ports\n"), "\(agg.errorText)")
+        #expect(agg.outputText == "updates 0, results multicast 0, slots cleared when idle 0 times\n", "\(agg.outputText)")
+        #expect(try !lab.xdpAttached(lab.sw, lab.sa), "port 1 stayed attached")
+    }
+
     /// Worker namespaces `workers`, worker i at 10.0.0.(i + 1) behind veth `<tag>e<i>`, whose
     /// other end `<tag>s<i>` is in this namespace; a route and a neighbour entry for the
     /// service address through it. Returns the job's workers (switch port i + 1).

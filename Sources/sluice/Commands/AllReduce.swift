@@ -43,7 +43,8 @@ struct AggregatorCommand: ParsableCommand {
             each worker's address and port 40000 + rank, to its MAC (--worker IP[:PORT]=MAC; \
             broadcast when omitted). Needs root and clang. On veth use --mode generic, unless the \
             workers' ends run an XDP program (native redirects into a veth are lost otherwise). \
-            Example:
+            When a port's interface vanishes or its program is removed, it stops, prints the \
+            counts and exits 1 naming the interface. Example:
               sluice aggregator --backend xdp --mode generic --port 1=veth1 --port 2=veth2 --worker 10.0.0.1 --worker 10.0.0.2
             """)
 
@@ -181,9 +182,15 @@ extension AggregatorCommand {
         }
         let idleLimit = try idleResetNanoseconds()
         var seen: UInt64 = 0, lastUpdate = monotonicNanoseconds(), dirty = false, idleResets = 0
+        var lost: String?, nextCheck = monotonicNanoseconds()
         while StopSignal.requested == nil {
             if let d = deadline, monotonicNanoseconds() >= d { break }
             usleep(20_000)
+            // Every worker's interface still there with the program on it, about 4 times a second.
+            if monotonicNanoseconds() >= nextCheck {
+                nextCheck = monotonicNanoseconds() + 250_000_000
+                if let why = xdp.lostAttachment() { lost = why; break }
+            }
             if StatusSignal.take() { stderr(outcomes()) }
             // Updates from the job's members (the program's switchml_updates counter): junk from
             // anyone else must not keep half-done rounds alive.
@@ -197,6 +204,7 @@ extension AggregatorCommand {
         }
         xdp.detachAll()
         print(outcomes() + ", slots cleared when idle \(idleResets) times")
+        if let lost { throw CLIError("\(lost); stopped and detached the other ports") }
     }
 }
 
