@@ -57,6 +57,12 @@ public struct CollectorSummary: Encodable, Sendable {
     public var implausibleSequence: Int
     /// Reports of flows past the collector's `maxFlows`, which it did not keep.
     public var flowsDropped: Int
+    /// Reports from sources past the collector's `maxSources`, whose sequence it did not track.
+    public var sourcesDropped: Int
+    /// Reports on paths past the collector's `maxPaths`, which it did not keep.
+    public var pathsDropped: Int
+    /// Path latencies past the collector's `maxLatencies`, not in the distributions.
+    public var latenciesNotKept: Int
     public var malformed: [String: Int]
     public var malformedTotal: Int
     public var samples: Int
@@ -69,7 +75,8 @@ public struct CollectorSummary: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case packets, reports, intReports = "int_reports", otherReports = "other_reports", lostReports = "lost_reports",
-             implausibleSequence = "implausible_sequence", flowsDropped = "flows_dropped", malformed, malformedTotal = "malformed_total", samples, samplesNotKept = "samples_not_kept", sources, flows, paths, hops
+             implausibleSequence = "implausible_sequence", flowsDropped = "flows_dropped",
+             sourcesDropped = "sources_dropped", pathsDropped = "paths_dropped", latenciesNotKept = "latencies_not_kept", malformed, malformedTotal = "malformed_total", samples, samplesNotKept = "samples_not_kept", sources, flows, paths, hops
     }
 
     /// The queue that reported the largest occupancy.
@@ -100,7 +107,8 @@ extension TelemetryCollector {
         }.sorted { ($0.maxOccupancy ?? 0, $1.node, $1.egressPort) > ($1.maxOccupancy ?? 0, $0.node, $0.egressPort) }
         return CollectorSummary(
             packets: packets, reports: reports, intReports: intReports, otherReports: otherReports, lostReports: lostReports,
-            implausibleSequence: implausibleSequence, flowsDropped: flowsDropped,
+            implausibleSequence: implausibleSequence, flowsDropped: flowsDropped, sourcesDropped: sourcesDropped, pathsDropped: pathsDropped,
+            latenciesNotKept: latenciesNotKept,
             malformed: Dictionary(uniqueKeysWithValues: MalformedReport.allCases.map { ($0.name, malformed[$0.rawValue]) }),
             malformedTotal: malformedTotal, samples: samples.count, samplesNotKept: samplesNotKept,
             sources: sources.sorted { $0.key < $1.key }.map { CollectorSummary.Source(node: $0.key.node, hardwareID: $0.key.hardwareID,
@@ -128,6 +136,15 @@ extension TelemetryCollector {
         }
         if s.flowsDropped > 0 {
             out += "  \(s.flowsDropped) reports of flows not kept: the collector keeps at most \(maxFlows) flows\n"
+        }
+        if s.sourcesDropped > 0 {
+            out += "  \(s.sourcesDropped) reports of sources not followed (no loss counted): the collector follows at most \(maxSources) sources\n"
+        }
+        if s.pathsDropped > 0 {
+            out += "  \(s.pathsDropped) reports of paths not kept: the collector keeps at most \(maxPaths) paths\n"
+        }
+        if s.latenciesNotKept > 0 {
+            out += "  \(s.latenciesNotKept) path latencies not kept: the collector keeps at most \(maxLatencies)\n"
         }
         for k in MalformedReport.allCases where malformed[k.rawValue] > 0 {
             out += "  \(malformed[k.rawValue]) \(k.name): \(k.explanation)\n"

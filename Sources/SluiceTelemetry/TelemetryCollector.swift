@@ -35,6 +35,21 @@ public final class TelemetryCollector {
     /// nothing more (no path, no samples).
     public let maxFlows: Int
     public static let defaultMaxFlows = 65_536
+    /// Report sources (node id, hardware id) followed at most (memory bound: a forged report
+    /// can name any node); a report from a source not yet followed once this many are counts
+    /// in `sourcesDropped`, its sequence number is not tracked, and the rest of it is recorded.
+    public let maxSources: Int
+    public static let defaultMaxSources = 16_384
+    /// Distinct paths kept at most (memory bound: forged stacks can name any node ids); a
+    /// report on a path not yet kept once this many are counts in `pathsDropped`, and its flow
+    /// and hops are recorded without a path or a path latency.
+    public let maxPaths: Int
+    public static let defaultMaxPaths = 65_536
+    /// Path latencies kept at most, over all paths together (memory bound: one per report
+    /// otherwise); past it `latenciesNotKept` counts them, and the paths' distributions are of
+    /// the latencies kept.
+    public let maxLatencies: Int
+    public static let defaultMaxLatencies = 4_000_000
 
     @exclusivity(unchecked) public private(set) var packets = 0
     @exclusivity(unchecked) public private(set) var reports = 0
@@ -53,11 +68,15 @@ public final class TelemetryCollector {
         public static func < (a: SourceKey, b: SourceKey) -> Bool { (a.node, a.hardwareID) < (b.node, b.hardwareID) }
     }
     @exclusivity(unchecked) public private(set) var sources: [SourceKey: SequenceTracker] = [:]
+    /// Reports from new sources past `maxSources` (each such report counts).
+    @exclusivity(unchecked) public private(set) var sourcesDropped = 0
 
     public struct Flow: Sendable {
         public var key: FlowKey
         public var reports = 0
-        /// Index into `paths` of the latest path, and how often the path changed.
+        /// Index into `paths` of the latest path (-1 when that path was not kept: past
+        /// `maxPaths`), and how often the path changed (a change to or from a path not kept
+        /// counts; one such path to another cannot be told apart and does not).
         public var path = -1
         public var pathChanges = 0
     }
@@ -76,15 +95,26 @@ public final class TelemetryCollector {
     }
     @exclusivity(unchecked) public private(set) var paths: [Path] = []
     @exclusivity(unchecked) var pathIndex: [[UInt32]: Int] = [:]
+    /// INT-MD reports on new paths past `maxPaths` (each such report counts).
+    @exclusivity(unchecked) public private(set) var pathsDropped = 0
+    /// Path latencies past `maxLatencies`, not kept.
+    @exclusivity(unchecked) public private(set) var latenciesNotKept = 0
+    /// Latencies kept, over all paths.
+    @exclusivity(unchecked) var latencyCount = 0
 
     /// Names for node ids in tables and plots (switch names when the caller knows them).
     public var nodeNames: [UInt32: String] = [:]
     public func nodeName(_ id: UInt32) -> String { nodeNames[id] ?? "node \(id)" }
 
-    public init(detection: INTDetection = INTDetection(), maxSamples: Int = 4_000_000, maxFlows: Int = TelemetryCollector.defaultMaxFlows) {
+    public init(detection: INTDetection = INTDetection(), maxSamples: Int = 4_000_000, maxFlows: Int = TelemetryCollector.defaultMaxFlows,
+                maxSources: Int = TelemetryCollector.defaultMaxSources, maxPaths: Int = TelemetryCollector.defaultMaxPaths,
+                maxLatencies: Int = TelemetryCollector.defaultMaxLatencies) {
         decoder = TelemetryDecoder(detection: detection)
         self.maxSamples = maxSamples
         self.maxFlows = maxFlows
+        self.maxSources = maxSources
+        self.maxPaths = maxPaths
+        self.maxLatencies = maxLatencies
     }
 
     public var malformedTotal: Int { malformed.reduce(0, +) }
@@ -98,7 +128,10 @@ public final class TelemetryCollector {
         packets += 1
         var r = TelemetryReport()
         if let bad = decoder.group(payload, into: &r) { malformed[bad.rawValue] += 1; return }
-        sources[SourceKey(node: r.nodeID, hardwareID: r.hardwareID), default: SequenceTracker()].record(r.sequence)
+        let source = SourceKey(node: r.nodeID, hardwareID: r.hardwareID)
+        if sources[source] != nil || sources.count < maxSources {
+            sources[source, default: SequenceTracker()].record(r.sequence)
+        } else { sourcesDropped += 1 }
         var offset = INTFormat.groupHeaderBytes
         var next = 0
         // At least one individual report per packet; then as many as the payload holds.
@@ -136,15 +169,16 @@ public final class TelemetryCollector {
         var p = flows[f].path
         if p < 0 || !sameNodes(paths[p].nodes, count: count, hop) {
             let nodes = (0..<count).map { hop($0).nodeID }
-            if let known = pathIndex[nodes] { p = known } else {
+            if let known = pathIndex[nodes] { p = known } else if paths.count < maxPaths {
                 p = paths.count
                 paths.append(Path(nodes: nodes))
                 pathIndex[nodes] = p
-            }
-            if flows[f].path >= 0 { flows[f].pathChanges += 1 }
+            } else { p = -1 }
+            // A flow's first report sets its path; a later one that differs changes it.
+            if flows[f].reports > 1 && flows[f].path != p { flows[f].pathChanges += 1 }
             flows[f].path = p
         }
-        paths[p].reports += 1
+        if p >= 0 { paths[p].reports += 1 } else { pathsDropped += 1 }
         var latency: UInt64 = 0
         for i in 0..<count {
             let h = hop(i)
@@ -156,7 +190,11 @@ public final class TelemetryCollector {
                                          flow: Int32(f), position: UInt8(truncatingIfNeeded: i)))
             } else { samplesNotKept += 1 }
         }
-        paths[p].latencies.append(latency)
+        guard p >= 0 else { return }
+        if latencyCount < maxLatencies {
+            paths[p].latencies.append(latency)
+            latencyCount += 1
+        } else { latenciesNotKept += 1 }
     }
 
     @inline(__always) func sameNodes(_ nodes: [UInt32], count: Int, _ hop: (Int) -> INTHop) -> Bool {

@@ -3,20 +3,26 @@ import SluiceRuntime
 import SluiceTelemetry
 import Testing
 
-/// Forged reports cannot drive the collector's state without bound: flows past `maxFlows` are
+/// Forged reports cannot drive the collector's state without bound: flows past `maxFlows`,
+/// sources past `maxSources`, paths past `maxPaths` and path latencies past `maxLatencies` are
 /// counted, not kept, and a sequence number that jumps implausibly far ahead is counted as
 /// such, not as millions of lost reports.
 @Suite struct CollectorBoundsTests {
     /// A Telemetry Report v2.0 packet with one inner-only report of an IPv4/UDP packet carrying
-    /// an empty INT-MD stack: the smallest report that names a flow (its source address).
-    static func report(node: UInt32, sequence: UInt32, source: UInt32) -> [UInt8] {
+    /// an INT-MD stack: the smallest report that names a flow (its source address). `path`
+    /// lists the hops' node ids from the first hop (pushed newest first), each reporting
+    /// `latency` as its hop latency; empty, the stack is empty.
+    static func report(node: UInt32, sequence: UInt32, source: UInt32, path: [UInt32] = [], latency: UInt32 = 0) -> [UInt8] {
         func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
         func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xFF)] }
-        let intBytes = 4 + 12
+        // Node id and hop latency (2 words) a hop.
+        let stack = path.reversed().flatMap { be32($0) + be32(latency) }
+        let intBytes = 4 + 12 + stack.count
         let ipv4: [UInt8] = [0x45, 0] + be16(UInt16(20 + 8 + intBytes)) + [0, 0, 0, 0, 64, 17, 0, 0] + be32(source) + be32(0x0A00_0002)
         let udp = be16(1234) + be16(INTFormat.defaultINTPort) + be16(UInt16(8 + intBytes)) + [0, 0]
-        let shim: [UInt8] = [INTFormat.shimMD << 4, 3, 0, 0]
-        let md = be32(UInt32(INTFormat.version) << 28 | 1 << 8) + [0, 0, 0, 0, 0, 0, 0, 0]
+        let shim: [UInt8] = [INTFormat.shimMD << 4, UInt8(3 + stack.count / 4), 0, 0]
+        let md = path.isEmpty ? be32(UInt32(INTFormat.version) << 28 | 1 << 8) + [0, 0, 0, 0, 0, 0, 0, 0]
+                              : be32(UInt32(INTFormat.version) << 28 | 2 << 8) + be16(0xA000) + [0, 0, 0, 0, 0, 0] + stack
         let group = be32(UInt32(INTFormat.version) << 28 | sequence) + be32(node)
         let individual = be32(UInt32(INTFormat.InnerType.ipv4.rawValue) << 24 | UInt32(INTFormat.lengthToEnd) << 16)
         return group + individual + ipv4 + udp + shim + md
@@ -48,6 +54,75 @@ import Testing
         #expect(c.maxFlows == 65_536)
         for i in 0..<(65_536 + 10) { c.receive(Self.report(node: 1, sequence: UInt32(i), source: UInt32(i)), at: 0) }
         #expect(c.flows.count == 65_536 && c.flowsDropped == 10)
+    }
+
+    /// A forged node id per report: sources past the cap are counted and not followed (their
+    /// gaps are no loss), and the rest of their reports is still recorded.
+    @Test func sourcesPastTheCapAreCountedNotFollowed() throws {
+        let c = TelemetryCollector(maxSources: 10)
+        for n in 0..<25 { c.receive(Self.report(node: 1000 + UInt32(n), sequence: 0, source: 0x0A00_0001), at: Int64(n)) }
+        // A source already followed is still followed (4 lost); one not followed is counted again.
+        c.receive(Self.report(node: 1000, sequence: 5, source: 0x0A00_0001), at: 25)
+        c.receive(Self.report(node: 1020, sequence: 9, source: 0x0A00_0001), at: 26)
+        #expect(c.sources.count == 10)
+        #expect(c.sourcesDropped == 16)
+        #expect(c.lostReports == 4)
+        #expect(c.intReports == 27 && c.flows.count == 1 && c.flows[0].reports == 27)
+        let s = c.summary()
+        #expect(s.sourcesDropped == 16 && s.sources.map(\.node) == (0..<10).map { 1000 + UInt32($0) })
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(s)) as? [String: Any]
+        #expect(json?["sources_dropped"] as? Int == 16)
+        #expect(c.summaryText().contains("  16 reports of sources not followed (no loss counted): the collector follows at most 10 sources\n"), "\(c.summaryText())")
+    }
+
+    /// Forged stacks, a new path each: paths past the cap are counted and not kept; the flow
+    /// and its hop samples are still recorded, its path is -1 while on a path not kept, and a
+    /// change to or from such a path counts.
+    @Test func pathsPastTheCapAreCountedNotKept() throws {
+        let c = TelemetryCollector(maxPaths: 4)
+        // Paths [1, 10] ... [1, 13] are kept; [1, 14] and [1, 15] are not; then [1, 10] again.
+        for (i, last) in [10, 11, 12, 13, 14, 15, 10].enumerated() {
+            c.receive(Self.report(node: 1, sequence: UInt32(i), source: 0x0A00_0001, path: [1, UInt32(last)], latency: 5), at: Int64(i))
+            if i == 4 { #expect(c.flows[0].path == -1) }
+        }
+        #expect(c.paths.map(\.nodes) == [[1, 10], [1, 11], [1, 12], [1, 13]])
+        #expect(c.pathsDropped == 2)
+        #expect(c.paths.map(\.reports) == [2, 1, 1, 1] && c.paths[0].latencies == [10, 10])
+        #expect(c.flows.count == 1 && c.flows[0].reports == 7 && c.flows[0].path == 0)
+        // 10 > 11 > 12 > 13 > (not kept) > (not kept, not told apart) > 10.
+        #expect(c.flows[0].pathChanges == 5)
+        #expect(c.samples.count == 14)
+        let s = c.summary()
+        #expect(s.pathsDropped == 2 && s.paths.count == 4)
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(s)) as? [String: Any]
+        #expect(json?["paths_dropped"] as? Int == 2)
+        #expect(c.summaryText().contains("  2 reports of paths not kept: the collector keeps at most 4 paths\n"), "\(c.summaryText())")
+    }
+
+    /// Latencies are kept up to the cap over all paths together; the rest are counted, and each
+    /// path's distribution is of the latencies kept (none: no distribution).
+    @Test func latenciesPastTheCapAreCountedNotKept() throws {
+        let c = TelemetryCollector(maxLatencies: 5)
+        for i in 0..<8 { c.receive(Self.report(node: 1, sequence: UInt32(i), source: 0x0A00_0001, path: [1, 2], latency: UInt32(i)), at: Int64(i)) }
+        for i in 8..<11 { c.receive(Self.report(node: 1, sequence: UInt32(i), source: 0x0A00_0002, path: [3], latency: 7), at: Int64(i)) }
+        #expect(c.paths.map(\.reports) == [8, 3])
+        #expect(c.paths[0].latencies == [0, 2, 4, 6, 8] && c.paths[1].latencies.isEmpty)
+        #expect(c.latenciesNotKept == 6)
+        let s = c.summary()
+        #expect(s.latenciesNotKept == 6 && s.paths[0].latency?.max == 8 && s.paths[1].latency == nil)
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(s)) as? [String: Any]
+        #expect(json?["latencies_not_kept"] as? Int == 6)
+        #expect(c.summaryText().contains("  6 path latencies not kept: the collector keeps at most 5\n"), "\(c.summaryText())")
+    }
+
+    @Test func theDefaultCapsAre16384SourcesAnd65536PathsAnd4MLatencies() {
+        let c = TelemetryCollector()
+        #expect(c.maxSources == 16_384 && c.maxPaths == 65_536 && c.maxLatencies == 4_000_000)
+        for i in 0..<(16_384 + 10) { c.receive(Self.report(node: UInt32(i), sequence: 0, source: 1), at: 0) }
+        #expect(c.sources.count == 16_384 && c.sourcesDropped == 10)
+        let p = TelemetryCollector()
+        for i in 0..<(65_536 + 10) { p.receive(Self.report(node: 1, sequence: UInt32(i), source: 1, path: [UInt32(i)]), at: 0) }
+        #expect(p.paths.count == 65_536 && p.pathsDropped == 10)
     }
 
     @Test func aForgedJumpIsImplausibleNotMillionsLost() throws {
