@@ -77,6 +77,11 @@ extension HostileInputCLITests {
         (["bench", "pipeline", "--packets=-5"], "--packets -5: must be within 1 ... 1000000000"),
         (["bench", "tables", "--lookups=-1"], "--lookups -1: must be within 1 ... 10000000000"),
         (["tour", "--packets=-1"], "--packets -1: must be within 1 ... 1000000000"),
+        (["capture", "-i", "lo", "-w", "none.pcap", "--snaplen", "0"], "--snaplen 0: must be within 1 ... 262144 bytes"),
+        (["capture", "-i", "lo", "-w", "none.pcap", "--snaplen", "262145"], "--snaplen 262145: must be within 1 ... 262144 bytes"),
+        (["capture", "-i", "lo", "-w", "none.pcap", "--buffer-size=-1"], "--buffer-size -1: must be within 1 ... 2047 MiB"),
+        (["capture", "-i", "lo", "-w", "none.pcap", "--buffer-size", "2048"], "--buffer-size 2048: must be within 1 ... 2047 MiB"),
+        (["capture", "-i", "lo", "-w", "none.pcap", "--buffer-size", "9223372036854775807"], "--buffer-size 9223372036854775807: must be within 1 ... 2047 MiB"),
     ]
 
     @Test(arguments: extremes.indices)

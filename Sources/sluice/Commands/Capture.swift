@@ -40,7 +40,7 @@ struct Capture: ParsableCommand {
     @Option(name: [.customShort("w"), .customLong("write")], help: "The pcap file to write.")
     var file: String
 
-    @Option(help: "Kernel ring size in MiB (drops counted as 'dropped (buffer full)' mean it was too small).")
+    @Option(help: "Kernel ring size in MiB, 1 ... 2047 (drops counted as 'dropped (buffer full)' mean it was too small).")
     var bufferSize: Int = 32
 
     @Flag(help: "Deliver each packet at once instead of in blocks (lower latency, smaller ring).")
@@ -65,11 +65,10 @@ struct Capture: ParsableCommand {
 
     func validate() throws {
         if let c = count, c < 1 { throw ValidationError("--count must be at least 1 (got \(c))") }
-        guard (1...PcapFileReader.maxCaptureLength).contains(snaplen) else {
-            throw ValidationError("--snaplen must be within 1...\(PcapFileReader.maxCaptureLength) (got \(snaplen))")
-        }
+        try requireWithin(1...PcapFileReader.maxCaptureLength, snaplen, option: "--snaplen", valid: "1 ... \(PcapFileReader.maxCaptureLength) bytes")
         if let d = duration { _ = try parseDuration(d, option: "--duration") }
-        guard (1...4096).contains(bufferSize) else { throw ValidationError("--buffer-size must be within 1...4096 MiB (got \(bufferSize))") }
+        // libpcap takes the ring size as a C int: 2 GiB and more would be cut to 2 GiB - 1 byte.
+        try requireWithin(1...2047, bufferSize, option: "--buffer-size", valid: "1 ... 2047 MiB")
     }
 
     func run() throws {
