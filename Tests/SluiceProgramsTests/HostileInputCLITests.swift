@@ -82,6 +82,13 @@ extension HostileInputCLITests {
         (["capture", "-i", "lo", "-w", "none.pcap", "--buffer-size=-1"], "--buffer-size -1: must be within 1 ... 2047 MiB"),
         (["capture", "-i", "lo", "-w", "none.pcap", "--buffer-size", "2048"], "--buffer-size 2048: must be within 1 ... 2047 MiB"),
         (["capture", "-i", "lo", "-w", "none.pcap", "--buffer-size", "9223372036854775807"], "--buffer-size 9223372036854775807: must be within 1 ... 2047 MiB"),
+        (["traffic", "ddp", "-w", "none.pcap", "--hosts", "1"], "--hosts 1: must be within 2 ... 1024 hosts (the generated topology)"),
+        (["traffic", "ddp", "-w", "none.pcap", "--hosts", "100000000000"], "--hosts 100000000000: must be within 2 ... 1024 hosts (the generated topology)"),
+        (["traffic", "ddp", "-w", "none.pcap", "--topology", "none.yaml", "--hosts", "0"], "--hosts 0: must be within 1 ... the topology's hosts"),
+        (["traffic", "ddp", "-w", "none.pcap", "--mtu", "0"], "--mtu 0: must be within 576 ... 9000 bytes"),
+        (["traffic", "ddp", "-w", "none.pcap", "--mtu", "9223372036854775807"], "--mtu 9223372036854775807: must be within 576 ... 9000 bytes"),
+        (["bench", "traffic", "--iterations", "0"], "--iterations 0: must be within 1 ... 100 iterations"),
+        (["bench", "traffic", "--iterations", "1000000000"], "--iterations 1000000000: must be within 1 ... 100 iterations"),
     ]
 
     @Test(arguments: extremes.indices)

@@ -38,13 +38,13 @@ struct TrafficCommand: ParsableCommand {
     @Option(help: "Run on this topology file (its hosts in node order are the ranks, or --hosts N of them).")
     var topology: String?
 
-    @Option(help: "Ranks (hosts); default: 16, or every host of --topology.")
+    @Option(help: "Ranks (hosts); default: 16 (2 ... 1024), or every host of --topology.")
     var hosts: Int?
 
     @Option(help: "Link rate of the generated topology.")
     var rate: String = "100Gbps"
 
-    @Option(help: "IP MTU of the generated topology's links (RoCE uses 4096).")
+    @Option(help: "IP MTU of the generated topology's links, 576 ... 9000 (RoCE uses 4096).")
     var mtu: Int = 4096
 
     @Option(help: "Packet shape: rocev2 (UDP 4791, InfiniBand BTH) or udp (port 7471, compact header).")
@@ -61,6 +61,14 @@ struct TrafficCommand: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
+
+    func validate() throws {
+        if let h = hosts {
+            if topology == nil { try requireWithin(2...1024, h, option: "--hosts", valid: "2 ... 1024 hosts (the generated topology)") }
+            else { try requireWithin(1...Int.max, h, option: "--hosts", valid: "1 ... the topology's hosts") }
+        }
+        try requireWithin(576...9000, mtu, option: "--mtu", valid: "576 ... 9000 bytes")
+    }
 
     func run() throws {
         if list || workload == nil {
@@ -110,9 +118,8 @@ struct TrafficCommand: ParsableCommand {
             do { spec = try TopologyFile.load(path: path, seed: s.seed) } catch { throw ValidationError(error.description) }
             if inNetwork { aggregator = spec.switches.first { spec.nodes[$0].switchSpec?.program == "switchml" }.map { spec.nodes[$0].name } }
         } else {
+            // `TrafficCommand.validate()` checked --hosts (2 ... 1024) and --mtu.
             let n = s.hosts ?? 16
-            guard (2...1024).contains(n) else { throw ValidationError("--hosts \(n) (valid: 2 ... 1024)") }
-            guard (576...9000).contains(s.mtu) else { throw ValidationError("--mtu \(s.mtu) (valid: 576 ... 9000)") }
             do { _ = try Units.rate(s.rate) } catch { throw ValidationError("--rate '\(s.rate)': \(error)") }
             let yaml: String
             if inNetwork {
@@ -234,11 +241,15 @@ struct TrafficBenchCommand: ParsableCommand {
     @Option(help: "Model size of the DDP job.")
     var model: String = "50MB"
 
-    @Option(help: "Iterations of the DDP job.")
+    @Option(help: "Iterations of the DDP job (1 ... 100).")
     var iterations: Int = 1
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
+
+    func validate() throws {
+        try requireWithin(1...100, iterations, option: "--iterations", valid: "1 ... 100 iterations")
+    }
 
     func run() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-traffic-\(getpid())").path
