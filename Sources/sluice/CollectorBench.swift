@@ -19,14 +19,15 @@ struct CollectorBenchCommand: ParsableCommand {
     @Option(help: "A pcap of Telemetry Report packets (Ethernet, IPv4, UDP).")
     var pcap: String?
 
-    @Option(help: "Passes over the reports.")
+    @Option(help: "Passes over the reports (1 ... 100000).")
     var `repeat`: Int = 2000
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
     func validate() throws {
-        guard `repeat` > 0 else { throw ValidationError("--repeat must be at least 1 (got \(`repeat`))") }
+        // Unbounded, a huge count ran for days (and reports x passes overflowed).
+        try requireWithin(1...100_000, `repeat`, option: "--repeat", valid: "1 ... 100000 passes")
     }
 
     func run() throws {

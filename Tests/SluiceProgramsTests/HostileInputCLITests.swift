@@ -89,6 +89,16 @@ extension HostileInputCLITests {
         (["traffic", "ddp", "-w", "none.pcap", "--mtu", "9223372036854775807"], "--mtu 9223372036854775807: must be within 576 ... 9000 bytes"),
         (["bench", "traffic", "--iterations", "0"], "--iterations 0: must be within 1 ... 100 iterations"),
         (["bench", "traffic", "--iterations", "1000000000"], "--iterations 1000000000: must be within 1 ... 100 iterations"),
+        (["bench", "collector", "--repeat", "0"], "--repeat 0: must be within 1 ... 100000 passes"),
+        (["bench", "collector", "--repeat", "9223372036854775807"], "--repeat 9223372036854775807: must be within 1 ... 100000 passes"),
+        (["bench", "emulator", "--repeat=-1"], "--repeat must be within 1...50 (got -1)"),
+        (["bench", "emulator", "--repeat", "1000000000"], "--repeat must be within 1...50 (got 1000000000)"),
+        (["bench", "pcap", "--repeat", "0"], "--repeat must be within 1...20 (got 0)"),
+        (["bench", "pcap", "--repeat", "1000000000"], "--repeat must be within 1...20 (got 1000000000)"),
+        (["bench", "xdp", "--repeat", "0"], "--repeat must be within 1...20 (got 0)"),
+        (["bench", "xdp", "--repeat", "1000000000"], "--repeat must be within 1...20 (got 1000000000)"),
+        (["bench", "xdp", "--repeat-run", "1000000000"],
+         "--repeat-run must be within 1...60 (got 1000000000): the kernel repeats on the same bytes, and after 63 passes the TTL of 64 expires and the packet is dropped instead of routed"),
     ]
 
     @Test(arguments: extremes.indices)
