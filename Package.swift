@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
+        // Utilities with no dependencies, one implementation each (the monotonic clock).
+        .target(name: "SluiceSupport"),
         // IR: plain values, a verifier (one rule a file) and a printer. Knows nothing of backends.
         .target(name: "SluiceIR"),
         // The DSL users import. It only builds IR.
@@ -37,7 +39,7 @@ let package = Package(
         // Discrete-event emulator: links, queues, switches running pipelines, hosts, transports,
         // topology files, routing, traces and reports.
         .target(name: "SluiceEmulator", dependencies: [
-            "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluicePcap",
+            "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluicePcap", "SluiceSupport",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Collectives (ring, halving-doubling, parameter server), the in-network aggregation host
@@ -45,23 +47,23 @@ let package = Package(
         .target(name: "SluiceEBPF", dependencies: ["SluiceIR"]),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "SluiceXDP", dependencies: ["CBPF", "SluiceEBPF", "SluiceIR", "SluiceRuntime"]),
-        .target(name: "SluiceML", dependencies: ["Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR", "CSockets"]),
+        .target(name: "SluiceML", dependencies: ["Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR", "CSockets", "SluiceSupport"]),
         // INT telemetry: the Telemetry Report v2.0 / INT-MD v2.1 decoder and collector (on a UDP
         // socket and on emulated hosts), its report folder, the int-incast experiment, and the
         // Wireshark Lua dissector (embedded, written out by `sluice wireshark-dissector`).
-        .target(name: "SluiceTelemetry", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluiceIR"],
+        .target(name: "SluiceTelemetry", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluiceIR", "SluiceSupport"],
                 resources: [.embedInCode("Resources/sluice.lua")]),
         // libpcap, as a system library: the module map and a shim header in Sources/CPcap.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // pcap and pcapng files (pure Swift reader, nanosecond pcap writer), live capture and
         // injection through libpcap (every libpcap call is in LibPcap.swift).
-        .target(name: "SluicePcap", dependencies: ["CPcap", "CSockets"]),
+        .target(name: "SluicePcap", dependencies: ["CPcap", "CSockets", "SluiceSupport"]),
         // sendmmsg (batched datagrams) for `sluice send --topspeed`.
         .target(name: "CSockets"),
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry",
+                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry", "SluiceSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

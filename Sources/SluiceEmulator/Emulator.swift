@@ -3,6 +3,7 @@ import SluiceRuntime
 import SluicePrograms
 import SluicePcap
 import Foundation
+import SluiceSupport
 
 /// Settings of a run that are not part of the topology.
 public struct EmulatorOptions: Sendable {
@@ -330,7 +331,7 @@ public final class Emulator {
         let asked = (until ?? spec.until).flatMap { $0 < VirtualTime.never ? $0 : nil }
         // An event at `never` (a time that saturated) is never processed: the run ends before it.
         let limit = min(asked ?? VirtualTime.never, VirtualTime.never - 1)
-        let wallStart = DispatchTime.now().uptimeNanoseconds
+        let wallStart = MonotonicClock.nanoseconds
         var progress = ProgressLine(enabled: options.progress, limit: asked)
         let eventsBefore = eventsProcessed
         while let e = events.top, e.time <= limit {
@@ -346,7 +347,7 @@ public final class Emulator {
         for c in captures { c.flush() }
         hostTraceWriter?.flush()
         for c in hostTraceWriters { c?.flush() }
-        let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+        let wall = MonotonicClock.seconds(since: wallStart)
         return RunStats(simulated: now, wallSeconds: wall, events: eventsProcessed - eventsBefore)
     }
 

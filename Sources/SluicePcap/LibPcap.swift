@@ -4,6 +4,7 @@
 internal import CPcap
 internal import CSockets
 import Synchronization
+import SluiceSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -177,7 +178,7 @@ public final class LiveCapture {
             }
             var wait = timeoutMilliseconds
             if let d = deadline {
-                let left = d - monotonicNanoseconds()
+                let left = d - MonotonicClock.nanoseconds
                 if left <= 0 {
                     delivered += try drain(limit: remaining(), body)
                     return count.map { delivered >= $0 } == true ? .count : .deadline
@@ -196,9 +197,9 @@ public final class LiveCapture {
     /// partly filled block when it expires), or for at most `within` nanoseconds, or `limit`
     /// packets (0: no limit). Returns how many were delivered.
     public func drain(limit: Int = 0, within: Int64 = 1_000_000_000, _ body: (PcapPacket) -> Void) throws(LibpcapError) -> Int {
-        let end = monotonicNanoseconds() + within
+        let end = MonotonicClock.nanoseconds + within
         var total = 0, breaks = 0
-        while (limit <= 0 || total < limit) && monotonicNanoseconds() < end {
+        while (limit <= 0 || total < limit) && MonotonicClock.nanoseconds < end {
             // A break requested earlier ends the first call at once; the next one reads.
             guard let n = try dispatch(limit: limit <= 0 ? 0 : limit - total, body) else {
                 breaks += 1

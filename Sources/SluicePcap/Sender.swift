@@ -1,3 +1,4 @@
+import SluiceSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -69,14 +70,14 @@ public enum Sender {
         let t0 = trace.timestamps[0]
         let multiplier: Double
         if case .original(let m) = pacing { multiplier = m } else { multiplier = 1 }
-        let start = monotonicNanoseconds()
+        let start = MonotonicClock.nanoseconds
         var nextProgress = start + 500_000_000
         var scheduledSoFar: Int64 = 0       // pps and Mbps pacing continue across loops
         var bitsSoFar: Double = 0
         /// Every 16,384 packets: the progress report, at most every 0.5 s.
         func tick() {
             guard let progress else { return }
-            let now = monotonicNanoseconds()
+            let now = MonotonicClock.nanoseconds
             if now >= nextProgress {
                 nextProgress = now + 500_000_000
                 report.elapsedNanoseconds = now - start
@@ -121,7 +122,7 @@ public enum Sender {
                                 report.loopsCompleted += 1
                                 continue loop
                             }
-                            let loopStart = monotonicNanoseconds()
+                            let loopStart = MonotonicClock.nanoseconds
                             for i in 0..<n {
                                 if StopSignal.requested != nil { break loop }
                                 let length = lengths[i]
@@ -164,7 +165,7 @@ public enum Sender {
                 }
             }
         }
-        report.elapsedNanoseconds = monotonicNanoseconds() - start
+        report.elapsedNanoseconds = MonotonicClock.nanoseconds - start
         report.stoppedBySignal = StopSignal.requested
         return report
     }
@@ -182,7 +183,7 @@ public enum Sender {
     /// Returns early when a stop signal arrives.
     @inline(__always)
     static func wait(until deadline: Int64) {
-        var now = monotonicNanoseconds()
+        var now = MonotonicClock.nanoseconds
         if now >= deadline { return }
         if deadline - now > spinNanoseconds {
             let wake = deadline - spinNanoseconds / 2
@@ -191,14 +192,6 @@ public enum Sender {
                 if StopSignal.requested != nil { return }
             }
         }
-        repeat { now = monotonicNanoseconds() } while now < deadline && StopSignal.requested == nil
+        repeat { now = MonotonicClock.nanoseconds } while now < deadline && StopSignal.requested == nil
     }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds.
-@inline(__always)
-public func monotonicNanoseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }

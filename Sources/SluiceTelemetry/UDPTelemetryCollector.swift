@@ -5,6 +5,7 @@ import Darwin
 #endif
 import SluicePcap
 import SluiceEmulator
+import SluiceSupport
 
 /// A collector error: what failed and what would work.
 public struct TelemetryError: Error, CustomStringConvertible, Sendable {
@@ -55,11 +56,8 @@ public final class UDPTelemetryCollector {
         return UInt16(bigEndian: a.sin_port)
     }
 
-    static func clock() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Int64(t.tv_sec) * 1_000_000_000_000 + Int64(t.tv_nsec) * 1000
-    }
+    /// Picoseconds on the monotonic clock.
+    static func clock() -> Int64 { MonotonicClock.nanoseconds * 1000 }
 
     public enum Stop: Sendable { case duration, signal, packets }
 

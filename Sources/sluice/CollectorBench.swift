@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluicePcap
 import SluiceTelemetry
+import SluiceSupport
 
 struct CollectorBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,7 +60,7 @@ struct CollectorBenchCommand: ParsableCommand {
 
         let decoder = TelemetryDecoder()
         var decoded = 0
-        let t0 = ContinuousClock.now
+        let t0 = MonotonicClock.nanoseconds
         flat.withUnsafeBytes { all in
             for _ in 0..<`repeat` {
                 for i in 0..<payloads.count {
@@ -75,9 +76,9 @@ struct CollectorBenchCommand: ParsableCommand {
                 }
             }
         }
-        let decodeS = (ContinuousClock.now - t0).seconds
+        let decodeS = MonotonicClock.seconds(since: t0)
         var collected = 0
-        let t1 = ContinuousClock.now
+        let t1 = MonotonicClock.nanoseconds
         flat.withUnsafeBytes { all in
             var c = TelemetryCollector()
             for pass in 0..<`repeat` {
@@ -88,7 +89,7 @@ struct CollectorBenchCommand: ParsableCommand {
             }
             collected += c.intReports
         }
-        let collectS = (ContinuousClock.now - t1).seconds
+        let collectS = MonotonicClock.seconds(since: t1)
         guard decoded == collected else { throw CLIError("the decoder read \(decoded) INT reports, the collector \(collected)") }
         let n = Double(payloads.count * `repeat`)
         let dm = n / decodeS / 1e6, cm = n / collectS / 1e6

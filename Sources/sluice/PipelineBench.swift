@@ -1,6 +1,7 @@
 import SluiceIR
 import SluicePrograms
 import SluiceRuntime
+import SluiceSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -122,11 +123,7 @@ struct PipelineBench {
         p[24] = UInt8(sum >> 8); p[25] = UInt8(truncatingIfNeeded: sum)
     }
 
-    func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    func now() -> Double { Double(MonotonicClock.nanoseconds) / 1e9 }
 }
 
 struct BenchError: Error, CustomStringConvertible {

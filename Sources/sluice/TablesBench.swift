@@ -1,4 +1,5 @@
 import SluiceRuntime
+import SluiceSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -90,9 +91,5 @@ struct TablesBench {
         return Double(lookups) / dt / 1e6
     }
 
-    func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    func now() -> Double { Double(MonotonicClock.nanoseconds) / 1e9 }
 }

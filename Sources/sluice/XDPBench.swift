@@ -7,6 +7,7 @@ import SluicePrograms
 import SluiceRuntime
 import SluiceTesting
 import SluiceXDP
+import SluiceSupport
 
 struct XDPBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -194,14 +195,14 @@ struct XDPBenchCommand: ParsableCommand {
             for f in frames.prefix(64) { emptyNs += Double(try empty.run(f, repeat: UInt32(repeatRun)).nanoseconds) }
             handRounds.append(1000 / (handNs / Double(count)))
             emptyRounds.append(1000 / (emptyNs / 64))
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = MonotonicClock.nanoseconds
             for _ in 0..<runtimeRepeats {
                 for f in frames {
                     f.withUnsafeBytes { buf.load($0) }
                     pipeline.process(buf, port: 0)
                 }
             }
-            runtimeRounds.append(Double(runtimeRepeats * count) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) / 1e6)
+            runtimeRounds.append(Double(runtimeRepeats * count) / MonotonicClock.seconds(since: t0) / 1e6)
         }
         let xdpTestrun = median(xdpRounds), runtimeMpps = median(runtimeRounds), handTestrun = median(handRounds), emptyTestrun = median(emptyRounds)
         if !json && !testRunOnly {

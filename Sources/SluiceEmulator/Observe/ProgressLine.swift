@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSupport
 
 /// A progress line on standard error for runs longer than a second: simulated time, events per
 /// second and, when the end time is known, an ETA. Redrawn in place on a terminal; a plain line
@@ -6,8 +7,8 @@ import Foundation
 struct ProgressLine {
     let enabled: Bool
     let limit: Int64?
-    let start = DispatchTime.now().uptimeNanoseconds
-    var lastPrint: UInt64 = 0
+    let start = MonotonicClock.nanoseconds
+    var lastPrint: Int64 = 0
     var shown = false
     let terminal = isatty(2) != 0
 
@@ -15,7 +16,7 @@ struct ProgressLine {
 
     mutating func update(simulated: Int64, events: UInt64) {
         guard enabled else { return }
-        let t = DispatchTime.now().uptimeNanoseconds
+        let t = MonotonicClock.nanoseconds
         let elapsed = t - start
         guard elapsed > 1_000_000_000, t - lastPrint > (terminal ? 500_000_000 : 10_000_000_000) else { return }
         lastPrint = t

@@ -3,6 +3,7 @@ import Foundation
 import SluiceIR
 import SluicePrograms
 import SluiceRuntime
+import SluiceSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -115,10 +116,10 @@ public final class SocketAggregator: @unchecked Sendable {
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         // The frame around a datagram: Ethernet, IPv4 and UDP headers written per datagram.
         var header = [UInt8](repeating: 0, count: 42)
-        var lastUpdate = UDPAggregationPort.monotonicNanoseconds(), dirty = false
+        var lastUpdate = MonotonicClock.nanoseconds, dirty = false
         while !stopFlag.withLock({ stopped }) && !shouldStop() {
             guard poll(&pfd, 1, 20) > 0 else {
-                if dirty, let idle = idleReset, UDPAggregationPort.monotonicNanoseconds() - lastUpdate >= idle {
+                if dirty, let idle = idleReset, MonotonicClock.nanoseconds - lastUpdate >= idle {
                     try? SwitchML.clearSlots(pipeline)
                     dirty = false
                     idleResets += 1
@@ -137,7 +138,7 @@ public final class SocketAggregator: @unchecked Sendable {
                     // Only the job's members count as activity: junk from anyone else must not
                     // keep half-done rounds alive past --idle-reset.
                     guard let w = members.firstIndex(of: src) else { foreign += 1; continue }
-                    lastUpdate = UDPAggregationPort.monotonicNanoseconds()
+                    lastUpdate = MonotonicClock.nanoseconds
                     dirty = true
                     updates += 1
                     if dropEvery > 0 && updates % dropEvery == 0 { continue }

@@ -1,5 +1,6 @@
 import CSockets
 import SluiceEmulator
+import SluiceSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -119,14 +120,8 @@ public final class UDPAggregationPort: AggregationPort {
         return UInt16(bigEndian: a.sin_port)
     }
 
-    public var now: Int64 { Self.monotonicNanoseconds() * 1000 }
+    public var now: Int64 { MonotonicClock.nanoseconds * 1000 }
 
-    /// CLOCK_MONOTONIC in nanoseconds (the worker's clock, in picoseconds, is this x 1000).
-    static func monotonicNanoseconds() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
-    }
 
     /// Queue one datagram (at most 2048 bytes; longer ones are cut, and no SwitchML packet is
     /// longer); it leaves with the next `flush`, at the latest when the worker waits.

@@ -2,6 +2,7 @@ import SluiceEmulator
 import SluicePrograms
 import Sluice
 import Foundation
+import SluiceSupport
 
 /// How a tensor gets summed over the workers.
 public enum AllReduceScheme: Hashable, Sendable, CustomStringConvertible {
@@ -115,7 +116,7 @@ public enum AllReduceRunner {
         options.programs[SwitchML.name] = { try SwitchML.program(k: k, slots: slots, shadow: shadow).verified() }
         let emulator = try Emulator(spec, options: options)
         let workers = (1...n).map { "h\($0)" }
-        let clock = ContinuousClock.now
+        let clock = MonotonicClock.nanoseconds
         switch scheme {
         case .inNetwork(let k):
             let config = AggregationConfig(job: 1, workers: n, elementsPerPacket: k, poolSlots: setup.poolSlots, timeout: setup.timeout)
@@ -128,7 +129,7 @@ public enum AllReduceRunner {
                                      packetsSent: UInt64(stats.reduce(0) { $0 + $1.packetsSent }),
                                      retransmissions: UInt64(retransmissions),
                                      timerFirings: UInt64(stats.reduce(0) { $0 + $1.timerFirings }))
-            return AllReduceMeasurement(scheme: scheme, time: run.outcome.time, wallSeconds: clock.duration(to: .now).seconds,
+            return AllReduceMeasurement(scheme: scheme, time: run.outcome.time, wallSeconds: MonotonicClock.seconds(since: clock),
                                         retransmissions: retransmissions, packetHops: emulator.packetHops, work: work)
         case .baseline(let b):
             let run = try BaselineRun(b, emulator: emulator, workers: workers, servers: servers == 1 ? ["h\(n + 1)"] : [],
@@ -140,12 +141,8 @@ public enum AllReduceRunner {
                                      packetsDelivered: emulator.packetsDelivered,
                                      packetsSent: c.reduce(0) { $0 + $1.packetsSent }, retransmissions: retransmissions,
                                      timerFirings: c.reduce(0) { $0 + $1.timeouts })
-            return AllReduceMeasurement(scheme: scheme, time: run.outcome.time, wallSeconds: clock.duration(to: .now).seconds,
+            return AllReduceMeasurement(scheme: scheme, time: run.outcome.time, wallSeconds: MonotonicClock.seconds(since: clock),
                                         retransmissions: Int(retransmissions), packetHops: emulator.packetHops, work: work)
         }
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

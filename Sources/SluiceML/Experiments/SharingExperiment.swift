@@ -2,6 +2,7 @@ import SluiceEmulator
 import SluicePrograms
 import Sluice
 import Foundation
+import SluiceSupport
 
 extension Experiments {
     /// E6: two jobs on one switch. switchml: each job owns a slot range (disjoint), run alone
@@ -22,7 +23,7 @@ extension Experiments {
             let emulator = try Emulator(spec, options: options)
             var runs: [InNetworkRun<Int32>] = []
             var buffers: [[TensorBuffer<Int32>]] = []
-            let clock = ContinuousClock.now
+            let clock = MonotonicClock.nanoseconds
             for j in 0..<jobs {
                 let b = inputs[(j * perJob)..<((j + 1) * perJob)].map { TensorBuffer($0) }
                 buffers.append(b)
@@ -32,7 +33,7 @@ extension Experiments {
                                              buffers: b, config: config, slotBase: j * slots))
             }
             _ = emulator.run()
-            let wall = clock.duration(to: .now).seconds
+            let wall = MonotonicClock.seconds(since: clock)
             for j in 0..<jobs {
                 let t = seconds(runs[j].outcome.time)
                 let bound = bound(.inNetwork(k: k), workers: perJob, elements: count, rateGbps: 100)
@@ -80,10 +81,10 @@ extension Experiments {
                 jobs.append(ATPRun.JobSpec(workers: ((j * perJob + 1)...((j + 1) * perJob)).map { "h\($0)" },
                                            server: "h\(2 * perJob + 1 + j)", buffers: b, window: window, timeout: 1_000_000_000))
             }
-            let clock = ContinuousClock.now
+            let clock = MonotonicClock.nanoseconds
             let run = try ATPRun(emulator: emulator, switchName: "sw", jobs: jobs, k: k)
             _ = emulator.run()
-            let wall = clock.duration(to: .now).seconds
+            let wall = MonotonicClock.seconds(since: clock)
             let outcomes = run.outcomes
             let share = Double(run.fallbackPackets) / Double(max(1, run.fallbackPackets + run.switchAggregated))
             for j in 0..<2 {

@@ -6,6 +6,7 @@ import SluiceEmulator
 import SluiceIR
 import SluicePrograms
 import SluiceXDP
+import SluiceSupport
 
 /// `IP` or `IP:PORT` (IPv4), with the port defaulting to `port`.
 func parseEndpoint(_ text: String, defaultPort: UInt16, option: String) throws -> (ip: UInt32, port: UInt16) {
@@ -118,7 +119,7 @@ struct AggregatorCommand: ParsableCommand {
         do { agg = try SocketAggregator(ip: l.ip, port: l.port, workers: members, elementsPerPacket: k, slots: slots) } catch { throw CLIError("\(error)") }
         agg.idleReset = try idleResetNanoseconds()
         StopSignal.install()
-        let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
+        let deadline = try duration.map { MonotonicClock.nanoseconds + (try parseDuration($0, option: "--duration")) }
         FileHandle.standardError.write("aggregator (socket backend) on port \(agg.port) for \(members.count) worker\(members.count == 1 ? "" : "s"); Ctrl-C to stop\n".data(using: .utf8)!)
         StatusSignal.install()
         func summary() -> String {
@@ -126,7 +127,7 @@ struct AggregatorCommand: ParsableCommand {
         }
         agg.serve {
             if StatusSignal.take() { stderr(summary()) }
-            return StopSignal.requested != nil || (deadline.map { monotonicNanoseconds() >= $0 } ?? false)
+            return StopSignal.requested != nil || (deadline.map { MonotonicClock.nanoseconds >= $0 } ?? false)
         }
         print(summary())
     }
@@ -173,7 +174,7 @@ extension AggregatorCommand {
         }
         defer { xdp.detachAll() }
         StopSignal.install()
-        let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
+        let deadline = try duration.map { MonotonicClock.nanoseconds + (try parseDuration($0, option: "--duration")) }
         FileHandle.standardError.write("aggregator (xdp backend, switchml) on \(interfaces.map(\.1).joined(separator: ", ")) for \(members.count) worker\(members.count == 1 ? "" : "s") at 10.255.255.1:\(SocketAggregator.servicePort); Ctrl-C to stop\n".data(using: .utf8)!)
         StatusSignal.install()
         func outcomes() -> String {
@@ -181,22 +182,22 @@ extension AggregatorCommand {
             return "updates \(o.values.reduce(0, +)), results multicast \(o[EBPFVerdictName.multicast.rawValue] ?? 0)"
         }
         let idleLimit = try idleResetNanoseconds()
-        var seen: UInt64 = 0, lastUpdate = monotonicNanoseconds(), dirty = false, idleResets = 0
-        var lost: String?, nextCheck = monotonicNanoseconds()
+        var seen: UInt64 = 0, lastUpdate = MonotonicClock.nanoseconds, dirty = false, idleResets = 0
+        var lost: String?, nextCheck = MonotonicClock.nanoseconds
         while StopSignal.requested == nil {
-            if let d = deadline, monotonicNanoseconds() >= d { break }
+            if let d = deadline, MonotonicClock.nanoseconds >= d { break }
             usleep(20_000)
             // Every worker's interface still there with the program on it, about 4 times a second.
-            if monotonicNanoseconds() >= nextCheck {
-                nextCheck = monotonicNanoseconds() + 250_000_000
+            if MonotonicClock.nanoseconds >= nextCheck {
+                nextCheck = MonotonicClock.nanoseconds + 250_000_000
                 if let why = xdp.lostAttachment() { lost = why; break }
             }
             if StatusSignal.take() { stderr(outcomes()) }
             // Updates from the job's members (the program's switchml_updates counter): junk from
             // anyone else must not keep half-done rounds alive.
             let now = (try? SwitchML.memberUpdates(cp, workers: members.count)) ?? seen
-            if now != seen { seen = now; lastUpdate = monotonicNanoseconds(); dirty = true }
-            if dirty, let idle = idleLimit, monotonicNanoseconds() - lastUpdate >= idle {
+            if now != seen { seen = now; lastUpdate = MonotonicClock.nanoseconds; dirty = true }
+            if dirty, let idle = idleLimit, MonotonicClock.nanoseconds - lastUpdate >= idle {
                 do { try SwitchML.clearSlots(cp) } catch { stderr("warning: clearing the slots after \(idleReset) idle: \(error)") }
                 dirty = false
                 idleResets += 1
@@ -310,7 +311,7 @@ struct AllReduceCommand: ParsableCommand {
         let worker: AggregationWorker<UDPAggregationPort>
         do { worker = try AggregationWorker(config: config, port: port) } catch { throw CLIError("\(error)") }
         if !json { print("rank \(rank) of \(workers): \(count) \(dtype.rawValue) values, seed \(seed) (rerun with --seed \(seed))") }
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        let t0 = MonotonicClock.nanoseconds
         var ok = false
         var maxError = 0.0
         switch dtype {
@@ -327,7 +328,7 @@ struct AllReduceCommand: ParsableCommand {
             ok = c.withinBound
             maxError = c.maxAbsError
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let seconds = MonotonicClock.seconds(since: t0)
         // Leave set 0 of every slot clear, so that the next job on this aggregator starts clean
         // (it is not part of the timed allreduce).
         let padded = worker.slotsLastOnSetZero

@@ -7,6 +7,7 @@ import SluicePrograms
 import SluiceRuntime
 import SluiceXDP
 import SluiceEBPF
+import SluiceSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -148,7 +149,7 @@ struct Attach: ParsableCommand {
         StopSignal.install()
         for c in captures { c.stopOnSignal() }
         StatusSignal.install()
-        let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
+        let deadline = try duration.map { MonotonicClock.nanoseconds + (try parseDuration($0, option: "--duration")) }
         let names = specs.map { "\($0.number)=\($0.interface)" }.joined(separator: ", ")
         stderr("sluice attach: \(program) on \(names); Ctrl-C to stop, SIGUSR1 for counters")
 
@@ -184,7 +185,7 @@ struct Attach: ParsableCommand {
         loop: while StopSignal.requested == nil {
             var wait: Int32 = 100
             if let d = deadline {
-                let left = d - monotonicNanoseconds()
+                let left = d - MonotonicClock.nanoseconds
                 if left <= 0 { break loop }
                 wait = Int32(min(100, left / 1_000_000 + 1))
             }
@@ -336,14 +337,14 @@ extension Attach {
         // With --json standard output holds only the final object: the notice goes to stderr.
         let notice = "\(program) attached at XDP: \(modes.joined(separator: ", ")); Ctrl-C detaches"
         if json { stderr(notice) } else { print(notice); fflush(stdout) }
-        let deadline = try duration.map { monotonicNanoseconds() + (try parseDuration($0, option: "--duration")) }
-        var lost: String?, nextCheck = monotonicNanoseconds()
+        let deadline = try duration.map { MonotonicClock.nanoseconds + (try parseDuration($0, option: "--duration")) }
+        var lost: String?, nextCheck = MonotonicClock.nanoseconds
         while StopSignal.requested == nil {
-            if let d = deadline, monotonicNanoseconds() >= d { break }
+            if let d = deadline, MonotonicClock.nanoseconds >= d { break }
             usleep(20_000)
             // Every port still there with the program on it, about 4 times a second.
-            if monotonicNanoseconds() >= nextCheck {
-                nextCheck = monotonicNanoseconds() + 250_000_000
+            if MonotonicClock.nanoseconds >= nextCheck {
+                nextCheck = MonotonicClock.nanoseconds + 250_000_000
                 if let why = xdp.lostAttachment() { lost = why; break }
             }
             // With --json, standard output holds only the final object: interim outcomes go to stderr.

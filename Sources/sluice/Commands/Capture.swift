@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceEmulator
 import SluicePcap
+import SluiceSupport
 
 struct Capture: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -90,7 +91,7 @@ struct Capture: ParsableCommand {
         stderr("capturing on \(interface) (link type \(capture.linkType), snaplen \(snaplen), \(bothDirections ? "both directions" : "inbound only")\(filter.map { ", filter '\($0)'" } ?? "")) into \(file); Ctrl-C to stop")
 
         var packets = 0, bytes = 0
-        let started = monotonicNanoseconds()
+        let started = MonotonicClock.nanoseconds
         let deadline = limit.map { started + $0 }
         let packetBuffered = packetBuffered
         let write: (PcapPacket) -> Void = { p in
@@ -101,13 +102,13 @@ struct Capture: ParsableCommand {
         }
         var flushed = started
         let flushWhenDue = {
-            let now = monotonicNanoseconds()
+            let now = MonotonicClock.nanoseconds
             if now - flushed >= Self.flushInterval { writer.flush(); flushed = now }
         }
         var failure: Error?
         var stop = LiveCapture.Stop.count
         do { stop = try capture.capture(count: count, deadline: deadline, between: flushWhenDue, write) } catch { failure = error }
-        let elapsed = Double(monotonicNanoseconds() - started) / 1e9
+        let elapsed = Double(MonotonicClock.nanoseconds - started) / 1e9
         let stats = capture.statistics()
         writer.close()
         let why: String

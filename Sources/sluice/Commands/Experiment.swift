@@ -3,6 +3,7 @@ import SluiceML
 import SluiceTelemetry
 import SluiceEmulator
 import Foundation
+import SluiceSupport
 
 struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -258,17 +259,14 @@ struct Demo: ParsableCommand {
         s.scale = scale
         s.progress = true
         keepFreedMemory()
-        let clock = ContinuousClock.now
+        let clock = MonotonicClock.nanoseconds
         _ = try runExperiment("ina-e1", settings: s, json: false, report: report) { s, emit in
             try Experiments.e1(s, rates: [100], emit: emit)
         }
-        print(String(format: "demo finished in %.1f s of wall time; open %@/index.html for the plots", clock.duration(to: .now).seconds, report))
+        print(String(format: "demo finished in %.1f s of wall time; open %@/index.html for the plots", MonotonicClock.seconds(since: clock), report))
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}
 
 /// Experiments allocate and free hundreds of megabytes per run (tensors, message copies):
 /// keep freed memory in the process instead of returning it to the kernel and faulting it in

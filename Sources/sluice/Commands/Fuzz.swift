@@ -6,6 +6,7 @@ import SluicePcap
 import SluiceRuntime
 import SluiceTesting
 import SluiceXDP
+import SluiceSupport
 
 /// `sluice fuzz`: seeded random, mutated and truncated packets through a program on every backend
 /// it runs on. Reports crashes (the packet that crashed, before the process ends) and any
@@ -160,16 +161,16 @@ struct Fuzz: ParsableCommand {
         var disagreements: [(index: Int, port: UInt16, bytes: [UInt8], runtime: [(port: UInt16, bytes: [UInt8])], kernel: [(port: UInt16, bytes: [UInt8])])] = []
         var disagreementCount = 0
         let buffer = PacketBuffer()
-        let start = ContinuousClock.now
+        let start = MonotonicClock.nanoseconds
         var runtimeSeconds = 0.0
-        var lastProgress = ContinuousClock.now
+        var lastProgress = MonotonicClock.nanoseconds
         // The crash report's own test: a trap on this packet, as a bug in a backend would cause.
         let crashAt = ProcessInfo.processInfo.environment["SLUICE_FUZZ_SELFTEST_CRASH_AT"].flatMap { Int($0) }
         for i in first..<(first + packets) {
             let (bytes, port, kind) = fuzzer.packet(i)
             kinds[kind, default: 0] += 1
             let timestamp = UInt64(i) &* 1000
-            let t0 = ContinuousClock.now
+            let t0 = MonotonicClock.nanoseconds
             CrashReport.current(index: i, port: port, bytes: bytes)
             if i == crashAt { raise(SIGILL) }
             var soft: [(port: UInt16, bytes: [UInt8])] = []
@@ -181,7 +182,7 @@ struct Fuzz: ParsableCommand {
             } else {
                 dropped += 1
             }
-            runtimeSeconds += t0.duration(to: .now).seconds
+            runtimeSeconds += MonotonicClock.seconds(since: t0)
             if let (p, _) = xdp, bytes.count >= 14 {
                 let k = try p.outputs(bytes, port: port, timestamp: timestamp).packets
                 compared += 1
@@ -190,8 +191,8 @@ struct Fuzz: ParsableCommand {
                     if disagreements.count < 100 { disagreements.append((i, port, bytes, soft, k)) }
                 }
             }
-            if (i - first) & 0x3FFF == 0x3FFF, lastProgress.duration(to: .now) > .seconds(2) {
-                lastProgress = .now
+            if (i - first) & 0x3FFF == 0x3FFF, MonotonicClock.seconds(since: lastProgress) > 2 {
+                lastProgress = MonotonicClock.nanoseconds
                 stderr("  \(i - first + 1) of \(packets) packets, \(disagreementCount) disagreements")
             }
         }
@@ -207,7 +208,7 @@ struct Fuzz: ParsableCommand {
         if json {
             print(String(decoding: try ReportJSON.data(report), as: UTF8.self), terminator: "")
         } else {
-            print("fuzz \(program), seed \(seedText): \(packets) packets (\(Self.kindText(kinds))) in \(String(format: "%.1f", start.duration(to: .now).seconds)) s")
+            print("fuzz \(program), seed \(seedText): \(packets) packets (\(Self.kindText(kinds))) in \(String(format: "%.1f", MonotonicClock.seconds(since: start))) s")
             print("  runtime: no crash; \(forwarded) forwarded, \(multicast) multicast, \(dropped) dropped; \(String(format: "%.2f", report.runtime_mpps)) Mpps")
             if xdp != nil {
                 print("  xdp: \(compared) compared with the runtime (frames of 14 bytes or more), \(disagreementCount) disagree")

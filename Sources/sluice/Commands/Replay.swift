@@ -5,6 +5,7 @@ import SluiceIR
 import SluicePcap
 import SluicePrograms
 import SluiceRuntime
+import SluiceSupport
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -252,7 +253,7 @@ final class OfflineReplay {
     func replay(_ reader: PcapFileReader) throws -> PcapError? {
         let buffer = PacketBuffer()
         let p = pipeline
-        let start = monotonicNanoseconds()
+        let start = MonotonicClock.nanoseconds
         var nextCheck = 1 << 16
         var lastShown: Int64 = 0
         var damage: PcapError?
@@ -278,7 +279,7 @@ final class OfflineReplay {
                 if packets == nextCheck {
                     nextCheck += 1 << 16
                     if progress {
-                        let now = monotonicNanoseconds()
+                        let now = MonotonicClock.nanoseconds
                         if now - start > 1_000_000_000 && now - lastShown > 500_000_000 {
                             lastShown = now
                             let rate = Double(packets) / (Double(now - start) / 1e9) / 1e6
@@ -291,7 +292,7 @@ final class OfflineReplay {
         } catch let e as PcapError {
             damage = e
         }
-        seconds = Double(monotonicNanoseconds() - start) / 1e9
+        seconds = Double(MonotonicClock.nanoseconds - start) / 1e9
         if lastShown != 0 { FileHandle.standardError.write("\r\u{1b}[K".data(using: .utf8)!) }
         for w in writers { w?.close() }
         for w in writers { if let e = w?.error { throw CLIError("\(e)") } }

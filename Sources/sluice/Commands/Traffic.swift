@@ -3,6 +3,7 @@ import Foundation
 import SluiceEmulator
 import SluiceML
 import SluicePcap
+import SluiceSupport
 
 struct TrafficCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -180,9 +181,9 @@ struct TrafficCommand: ParsableCommand {
             print("\(s.workload) on \(count) hosts of \(spec.name) (\(spec.switches.count) switches), \(shape.rawValue) packets, \(runs[0].graph.sends) messages; seed \(s.seed) (rerun with --seed \(s.seed))")
             fflush(stdout)   // before the progress line on standard error
         }
-        let wallStart = DispatchTime.now().uptimeNanoseconds
+        let wallStart = MonotonicClock.nanoseconds
         let stats = emu.run(until: limit)
-        let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+        let wall = MonotonicClock.seconds(since: wallStart)
         let result = runs[0].result
         let files = emu.hostTraceFiles
         for f in files { if let e = f.error { throw CLIError("\(f.path): \(e)") } }
