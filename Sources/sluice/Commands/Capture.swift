@@ -121,12 +121,13 @@ struct Capture: ParsableCommand {
             }
         }
         if json {
-            print("""
-                {"interface": "\(jsonEscape(interface))", "file": "\(jsonEscape(file))", "packets": \(packets), "bytes": \(bytes), \
-                "elapsed_s": \(fmt(elapsed)), "kernel_received": \(stats.map { "\($0.received)" } ?? "null"), \
-                "kernel_dropped": \(stats.map { "\($0.dropped)" } ?? "null"), "interface_dropped": \(stats.map { "\($0.interfaceDropped)" } ?? "null"), \
-                "stopped": "\(why)"}
-                """)
+            struct Summary: Encodable {
+                var interface: String; var file: String; var packets: Int; var bytes: Int; var elapsed_s: Double
+                var kernel_received: Nullable<UInt64>; var kernel_dropped: Nullable<UInt64>; var interface_dropped: Nullable<UInt64>; var stopped: String
+            }
+            try printJSON(Summary(interface: interface, file: file, packets: packets, bytes: bytes, elapsed_s: elapsed,
+                                  kernel_received: Nullable(stats.map { UInt64($0.received) }), kernel_dropped: Nullable(stats.map { UInt64($0.dropped) }),
+                                  interface_dropped: Nullable(stats.map { UInt64($0.interfaceDropped) }), stopped: why))
         } else {
             print("captured \(packets) packets (\(bytes) bytes) on \(interface) in \(fmt(elapsed)) s into \(file); \(why)")
             if let s = stats {
@@ -150,19 +151,4 @@ func parseDuration(_ text: String, option: String) throws -> Int64 {
 
 func stderr(_ line: String) {
     FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
-}
-
-func jsonEscape(_ s: String) -> String {
-    var out = ""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if c.value < 0x20 { out += String(format: "\\u%04x", c.value) } else { out.unicodeScalars.append(c) }
-        }
-    }
-    return out
 }

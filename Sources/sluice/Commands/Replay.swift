@@ -148,14 +148,18 @@ struct Replay: ParsableCommand {
         ]
         let ports = run.outputs
         if json {
-            let outs = ports.map { "{\"port\": \($0.port), \"packets\": \($0.packets), \"bytes\": \($0.bytes), \"file\": \"\(jsonEscape($0.path))\"}" }
-            let dropItems = drops.map { "\"\($0.0.replacingOccurrences(of: " ", with: "_"))\": \($0.1)" }
-            print("""
-                {"file": "\(jsonEscape(file))", "program": "\(program)", "port": \(port), "packets": \(run.packets), "bytes": \(run.bytes), \
-                "elapsed_s": \(fmt9(run.seconds)), "mpps": \(fmt(run.mpps)), "sent": \(s.sent), "outputs": [\(outs.joined(separator: ", "))], \
-                "drops": {\(dropItems.joined(separator: ", "))}, "dropped": \(drops.reduce(0) { $0 + $1.1 }), "digests_dropped": \(s.digestsDropped), \
-                "truncated_in_file": \(run.truncated), "error": \(damage.map { "\"\(jsonEscape("\($0)"))\"" } ?? "null")}
-                """)
+            struct Output: Encodable { var port: Int; var packets: Int; var bytes: Int; var file: String }
+            struct Summary: Encodable {
+                var file: String; var program: String; var port: Int; var packets: Int; var bytes: Int
+                var elapsed_s: Double; var mpps: Double; var sent: UInt64; var outputs: [Output]; var drops: [String: UInt64]
+                var dropped: UInt64; var digests_dropped: UInt64; var truncated_in_file: Int; var error: Nullable<String>
+            }
+            try printJSON(Summary(file: file, program: program, port: port, packets: run.packets, bytes: run.bytes,
+                                  elapsed_s: run.seconds, mpps: run.mpps, sent: s.sent,
+                                  outputs: ports.map { Output(port: $0.port, packets: $0.packets, bytes: $0.bytes, file: $0.path) },
+                                  drops: Dictionary(uniqueKeysWithValues: drops.map { ($0.0.replacingOccurrences(of: " ", with: "_"), $0.1) }),
+                                  dropped: drops.reduce(0) { $0 + $1.1 }, digests_dropped: s.digestsDropped,
+                                  truncated_in_file: run.truncated, error: Nullable(damage.map { "\($0)" })))
         } else {
             print("replayed \(run.packets) packets (\(run.bytes) bytes) from \(file) through \(program) on port \(port) in \(fmt(run.seconds)) s (\(fmt(run.mpps)) Mpps); \(s.sent) sent")
             print("  out port    packets        bytes  file")

@@ -80,13 +80,15 @@ struct Send: ParsableCommand {
         if shown { FileHandle.standardError.write("\r\u{1b}[K".data(using: .utf8)!) }
         let stopped = report.stoppedBySignal.map { $0 == SIGINT ? "interrupted (SIGINT)" : "stopped by signal \($0)" }
         if json {
-            print("""
-                {"file": "\(jsonEscape(file))", "interface": "\(jsonEscape(interface))", "pacing": "\(pacing)", "loops": \(report.loopsCompleted), \
-                "packets": \(report.packets), "bytes": \(report.bytes), "elapsed_s": \(fmt9(report.seconds)), \
-                "pps": \(fmt(report.packetsPerSecond)), "mpps": \(fmt(report.packetsPerSecond / 1e6)), "mbps": \(fmt(report.megabitsPerSecond)), \
-                "failures": \(report.failures), "retries": \(report.retries), "truncated_in_file": \(trace.truncatedPackets)\
-                \(stopped.map { ", \"stopped\": \"\($0)\"" } ?? "")}
-                """)
+            struct Summary: Encodable {
+                var file: String; var interface: String; var pacing: String; var loops: Int; var packets: Int; var bytes: Int
+                var elapsed_s: Double; var pps: Double; var mpps: Double; var mbps: Double; var failures: Int; var retries: Int
+                var truncated_in_file: Int; var stopped: String?
+            }
+            try printJSON(Summary(file: file, interface: interface, pacing: "\(pacing)", loops: report.loopsCompleted, packets: report.packets,
+                                  bytes: report.bytes, elapsed_s: report.seconds, pps: report.packetsPerSecond, mpps: report.packetsPerSecond / 1e6,
+                                  mbps: report.megabitsPerSecond, failures: report.failures, retries: report.retries,
+                                  truncated_in_file: trace.truncatedPackets, stopped: stopped))
         } else {
             print("sent \(report.packets) packets (\(report.bytes) bytes) in \(fmt(report.seconds)) s: \(fmt(report.packetsPerSecond)) packets/s, \(fmt(report.megabitsPerSecond)) Mbps; \(report.failures) failures\(report.retries > 0 ? ", \(report.retries) retries (queue full)" : "")\(stopped.map { "; \($0)" } ?? "")")
             if let f = report.firstFailure { print("first failure: \(f)") }
@@ -100,4 +102,3 @@ struct Send: ParsableCommand {
 }
 
 /// Seconds with nanosecond digits.
-func fmt9(_ x: Double) -> String { String(format: "%.9f", x) }
