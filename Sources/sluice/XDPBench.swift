@@ -369,7 +369,8 @@ struct XDPBenchCommand: ParsableCommand {
             _ = try run(["-n", w, "route", "add", "10.255.255.1", "dev", "\(tag)e\(i)"])
             _ = try run(["-n", w, "neigh", "add", "10.255.255.1", "lladdr", swMAC, "dev", "\(tag)e\(i)"])
             _ = try run(["-n", w, "link", "set", "\(tag)e\(i)", "xdpdrv", "obj", pass, "sec", "xdp"])
-            members.append(SwitchML.Worker(ip: 0x0A00_0001 + UInt32(i), mac: UInt64(wMAC.split(separator: ":").joined(), radix: 16)!,
+            guard let workerMAC = ValueSyntax.mac(wMAC) else { throw CLIError("bench xdp: '\(wMAC)' from ip link is not a MAC address") }
+            members.append(SwitchML.Worker(ip: 0x0A00_0001 + UInt32(i), mac: workerMAC,
                                            udpPort: UInt16(40_000 + i), switchPort: UInt16(i + 1)))
         }
         let xdp: XDPProgram

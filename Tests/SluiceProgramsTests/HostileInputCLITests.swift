@@ -108,4 +108,13 @@ extension HostileInputCLITests {
         #expect(r.status == 64, "\(args): \(r.err)")
         #expect(r.err.hasPrefix("Error: \(message)\n"), "\(args): \(r.err)")
     }
+
+    /// Addresses are read by the one parser of entries files (ValueSyntax): a fifth octet, an
+    /// empty one or a letter is refused, where the old endpoint parser dropped what was not a number.
+    @Test(arguments: ["10.0.x.0.1", "10.0..0.1", "10.0.0.1.9", "10.0.0.256"])
+    func aMalformedAggregatorAddressIsRefused(_ address: String) throws {
+        let r = try CLITests.run(["allreduce", "--aggregator", address, "--rank", "0", "--workers", "1", "--size", "4KB"])
+        #expect(r.status == 64, "\(address): \(r.err)")
+        #expect(r.err.hasPrefix("Error: --aggregator '\(address)': not an IPv4 address (valid: A.B.C.D or A.B.C.D:PORT"), "\(address): \(r.err)")
+    }
 }

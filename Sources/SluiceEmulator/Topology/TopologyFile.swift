@@ -259,29 +259,13 @@ struct TopologySource {
 
     func ipv4(_ node: Node, _ field: String) throws(TopologyError) -> UInt32 {
         let text = try scalar(node, field, expected: "an IPv4 address")
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        var v: UInt32 = 0
-        guard parts.count == 4 else { throw error(node, field, "'\(text)' is not an IPv4 address", valid: "a.b.c.d, e.g. 10.0.0.1") }
-        for p in parts {
-            guard let b = UInt8(p), p.count <= 3 else {
-                throw error(node, field, "'\(text)' is not an IPv4 address", valid: "a.b.c.d, e.g. 10.0.0.1")
-            }
-            v = v << 8 | UInt32(b)
-        }
+        guard let v = ValueSyntax.ipv4(text) else { throw error(node, field, "'\(text)' is not an IPv4 address", valid: "a.b.c.d, e.g. 10.0.0.1") }
         return v
     }
 
     func mac(_ node: Node, _ field: String) throws(TopologyError) -> UInt64 {
         let text = try scalar(node, field, expected: "a MAC address")
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        var v: UInt64 = 0
-        guard parts.count == 6 else { throw error(node, field, "'\(text)' is not a MAC address", valid: "six hex bytes, e.g. 02:00:00:00:00:01") }
-        for p in parts {
-            guard p.count == 2, let b = UInt8(p, radix: 16) else {
-                throw error(node, field, "'\(text)' is not a MAC address", valid: "six hex bytes, e.g. 02:00:00:00:00:01")
-            }
-            v = v << 8 | UInt64(b)
-        }
+        guard let v = ValueSyntax.mac(text) else { throw error(node, field, "'\(text)' is not a MAC address", valid: "six hex bytes, e.g. 02:00:00:00:00:01") }
         return v
     }
 }

@@ -4,6 +4,7 @@ import SluiceML
 import SluicePcap
 import SluiceEmulator
 import SluiceIR
+import SluiceRuntime
 import SluicePrograms
 import SluiceXDP
 import SluiceSupport
@@ -11,8 +12,7 @@ import SluiceSupport
 /// `IP` or `IP:PORT` (IPv4), with the port defaulting to `port`.
 func parseEndpoint(_ text: String, defaultPort: UInt16, option: String) throws -> (ip: UInt32, port: UInt16) {
     let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-    let octets = parts[0].split(separator: ".").compactMap { UInt32($0) }
-    guard octets.count == 4, octets.allSatisfy({ $0 < 256 }) else {
+    guard let ip = ValueSyntax.ipv4(parts[0]) else {
         throw ValidationError("\(option) '\(text)': not an IPv4 address (valid: A.B.C.D or A.B.C.D:PORT, e.g. 10.0.0.1:48865)")
     }
     var port = defaultPort
@@ -20,7 +20,7 @@ func parseEndpoint(_ text: String, defaultPort: UInt16, option: String) throws -
         guard let p = UInt16(parts[1]), p > 0 else { throw ValidationError("\(option) '\(text)': port '\(parts[1])' (valid: 1 ... 65535)") }
         port = p
     }
-    return (octets.reduce(0) { $0 << 8 | $1 }, port)
+    return (ip, port)
 }
 
 struct AggregatorCommand: ParsableCommand {
@@ -146,8 +146,7 @@ extension AggregatorCommand {
             let e = try parseEndpoint(parts[0], defaultPort: UInt16(40_000 + r), option: "--worker")
             var mac: UInt64 = 0xFFFF_FFFF_FFFF
             if parts.count == 2 {
-                let hex = parts[1].split(separator: ":").joined()
-                guard parts[1].split(separator: ":").count == 6, let m = UInt64(hex, radix: 16) else {
+                guard let m = ValueSyntax.mac(parts[1]) else {
                     throw ValidationError("--worker '\(w)': MAC '\(parts[1])' (valid: IP[:PORT]=aa:bb:cc:dd:ee:ff)")
                 }
                 mac = m
