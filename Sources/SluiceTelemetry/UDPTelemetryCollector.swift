@@ -22,21 +22,9 @@ public final class UDPTelemetryCollector {
 
     /// Binds UDP `port` on `ip` (host order; 0 for every address, port 0 for any free port).
     public init(port: UInt16, ip: UInt32 = 0, collector: TelemetryCollector = TelemetryCollector()) throws {
-        #if canImport(Glibc)
-        let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        #else
-        let s = socket(AF_INET, SOCK_DGRAM, 0)
-        #endif
-        guard s >= 0 else { throw TelemetryError("socket: \(String(cString: strerror(errno)))") }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = port.bigEndian
-        a.sin_addr = in_addr(s_addr: ip.bigEndian)
-        let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard r == 0 else {
-            let e = String(cString: strerror(errno))
-            close(s)
-            throw TelemetryError("bind UDP \(ipv4Text(ip)):\(port): \(e) (valid: a free port, 1 ... 65535, below 1024 only as root)")
+        let s: Int32
+        do { s = try UDPSocket.bound(ip, port, hint: "valid: a free port, 1 ... 65535, below 1024 only as root") } catch {
+            throw TelemetryError(error.description.replacingOccurrences(of: "bind ", with: "bind UDP "))
         }
         fd = s
         self.collector = collector
@@ -49,12 +37,7 @@ public final class UDPTelemetryCollector {
     }
 
     /// The bound port (useful after binding port 0).
-    public var localPort: UInt16 {
-        var a = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return UInt16(bigEndian: a.sin_port)
-    }
+    public var localPort: UInt16 { UDPSocket.localPort(fd) }
 
     /// Picoseconds on the monotonic clock.
     static func clock() -> Int64 { MonotonicClock.nanoseconds * 1000 }

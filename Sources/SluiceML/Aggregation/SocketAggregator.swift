@@ -63,7 +63,8 @@ public final class SocketAggregator: @unchecked Sendable {
         }
         try SwitchML.install(SwitchML.Job(job: 1, udpPort: Self.servicePort, slotBase: 0, slots: slots, group: 2, workers: ms), into: pipeline)
         self.dropEvery = dropEvery
-        let s = try UDPAggregationPort.boundSocket(ip, port, hint: "is another aggregator running there?")
+        let s: Int32
+        do { s = try UDPSocket.bound(ip, port, hint: "is another aggregator running there?") } catch { throw AggregationError(error.description) }
         var big: Int32 = 8 << 20
         _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, socklen_t(MemoryLayout<Int32>.size))
         _ = setsockopt(s, SOL_SOCKET, SO_SNDBUF, &big, socklen_t(MemoryLayout<Int32>.size))
@@ -73,12 +74,7 @@ public final class SocketAggregator: @unchecked Sendable {
     deinit { close(fd) }
 
     /// The port the socket is bound to.
-    public var port: UInt16 {
-        var a = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return UInt16(bigEndian: a.sin_port)
-    }
+    public var port: UInt16 { UDPSocket.localPort(fd) }
 
     public func stop() { stopFlag.withLock { stopped = true } }
 
@@ -157,7 +153,7 @@ public final class SocketAggregator: @unchecked Sendable {
                         if queued == n { flush() }
                         (outBuf + queued * slot).copyMemory(from: out.buffer.data + 42, byteCount: length)
                         outLengths[queued] = length
-                        to[queued] = UDPAggregationPort.address(members[p].ip, members[p].port)
+                        to[queued] = UDPSocket.address(members[p].ip, members[p].port)
                         queued += 1
                         sent += 1
                     }

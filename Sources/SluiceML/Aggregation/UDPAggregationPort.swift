@@ -44,13 +44,14 @@ public final class UDPAggregationPort: AggregationPort {
     /// `batch`: the most datagrams a system call carries (1 ... 64; 1 sends each datagram at once).
     public init(localIP: UInt32 = 0, localPort: UInt16, serviceIP: UInt32, servicePort: UInt16, batch: Int = 32) throws {
         guard (1...Self.maxBatch).contains(batch) else { throw AggregationError("batch \(batch) (valid: 1 ... \(Self.maxBatch) datagrams a system call)") }
-        let s = try Self.boundSocket(localIP, localPort, hint: "choose a free port and an address of this host")
+        let s: Int32
+        do { s = try UDPSocket.bound(localIP, localPort, hint: "choose a free port and an address of this host") } catch { throw AggregationError(error.description) }
         // Room for a window of results: a datagram built from an XDP frame is charged a whole
         // page, and the default buffer (about 200 KB) then overflows at ~50 results.
         var big: Int32 = 4 << 20
         _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, socklen_t(MemoryLayout<Int32>.size))
         fd = s
-        service = Self.address(serviceIP, servicePort)
+        service = UDPSocket.address(serviceIP, servicePort)
         self.batch = batch
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * Self.slotBytes, alignment: 8)
         let inp = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * Self.slotBytes, alignment: 8)
@@ -81,44 +82,12 @@ public final class UDPAggregationPort: AggregationPort {
         closeDescriptor(fd)
     }
 
-    /// A UDP socket bound to `ip`:`port`; the error names the address and `hint`.
-    static func boundSocket(_ ip: UInt32, _ port: UInt16, hint: String) throws -> Int32 {
-        #if canImport(Glibc)
-        let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        #else
-        let s = socket(AF_INET, SOCK_DGRAM, 0)
-        #endif
-        guard s >= 0 else { throw AggregationError("socket: \(String(cString: strerror(errno)))") }
-        var local = address(ip, port)
-        let r = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard r == 0 else {
-            let e = String(cString: strerror(errno))
-            closeDescriptor(s)
-            throw AggregationError("bind \(text(ip)):\(port): \(e) (\(hint))")
-        }
-        return s
-    }
-
-    static func address(_ ip: UInt32, _ port: UInt16) -> sockaddr_in {
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = port.bigEndian
-        a.sin_addr = in_addr(s_addr: ip.bigEndian)
-        return a
-    }
-
-    static func text(_ ip: UInt32) -> String { "\(ip >> 24).\(ip >> 16 & 255).\(ip >> 8 & 255).\(ip & 255)" }
 
     /// Send to another aggregation service from now on.
-    public func retarget(serviceIP: UInt32, servicePort: UInt16) { service = Self.address(serviceIP, servicePort) }
+    public func retarget(serviceIP: UInt32, servicePort: UInt16) { service = UDPSocket.address(serviceIP, servicePort) }
 
     /// The port the socket is bound to (useful after binding port 0).
-    public var localPort: UInt16 {
-        var a = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return UInt16(bigEndian: a.sin_port)
-    }
+    public var localPort: UInt16 { UDPSocket.localPort(fd) }
 
     public var now: Int64 { MonotonicClock.nanoseconds * 1000 }
 
