@@ -12,6 +12,11 @@ public struct ProgramInfo: Sendable {
     /// The program has `ECMPRouter.routing`'s tables, so the emulator's routing controller can
     /// fill them (`routing: true` in a topology file).
     public var routes: Bool = false
+
+    public init(name: String, summary: String, build: @escaping @Sendable () -> SwitchProgram,
+                controller: (@Sendable ([UInt16]) -> any ProgramController)? = nil, routes: Bool = false) {
+        self.name = name; self.summary = summary; self.build = build; self.controller = controller; self.routes = routes
+    }
 }
 
 /// Every program in `Programs/`, in the order `sluice programs` lists them.

@@ -1,5 +1,5 @@
 /// Where a value lives.
-public enum FieldRef: Hashable, Sendable {
+public enum FieldRef: Hashable, Sendable, Codable {
     /// `hdr.<header>.<field>`; for a stack element, `index` selects it.
     case header(String, field: String, index: StackIndex? = nil)
     /// `meta.<field>`
@@ -9,7 +9,7 @@ public enum FieldRef: Hashable, Sendable {
 }
 
 /// Which element of a header stack.
-public enum StackIndex: Hashable, Sendable {
+public enum StackIndex: Hashable, Sendable, Codable {
     /// A constant element index.
     case at(Int)
     /// The last element extracted or pushed (`stack.last`).
@@ -20,7 +20,7 @@ public enum StackIndex: Hashable, Sendable {
 
 /// Standard metadata every backend provides (v1model-like). Traffic-manager values may be
 /// unsupported by a backend: the program learns that at compile time.
-public enum StandardField: String, CaseIterable, Hashable, Sendable {
+public enum StandardField: String, CaseIterable, Hashable, Sendable, Codable {
     case ingressPort, egressSpec, egressPort, drop, mcastGrp, egressRid, packetLength
     case ingressTimestamp, enqTimestamp, enqQdepth, deqTimedelta, deqQdepth
     case parserError, checksumError, instanceType, passCount
@@ -68,7 +68,7 @@ public enum StandardError: String, CaseIterable, Sendable {
     case parserTimeout = "ParserTimeout", parserInvalidArgument = "ParserInvalidArgument"
 }
 
-public enum UnaryOp: String, Hashable, Sendable {
+public enum UnaryOp: String, Hashable, Sendable, Codable, CaseIterable {
     /// bitwise not within the width
     case bitNot = "~"
     /// two's complement negation within the width
@@ -77,7 +77,7 @@ public enum UnaryOp: String, Hashable, Sendable {
     case logicalNot = "!"
 }
 
-public enum BinaryOp: String, Hashable, Sendable, CaseIterable {
+public enum BinaryOp: String, Hashable, Sendable, Codable, CaseIterable {
     case add = "+", sub = "-", mul = "*"
     /// Saturating add and subtract (unsigned, or signed for signed operands).
     case addSat = "|+|", subSat = "|-|"
@@ -93,7 +93,7 @@ public enum BinaryOp: String, Hashable, Sendable, CaseIterable {
     public var isShift: Bool { self == .shl || self == .shr }
 }
 
-public enum HashAlgorithm: String, Hashable, Sendable, CaseIterable {
+public enum HashAlgorithm: String, Hashable, Sendable, Codable, CaseIterable {
     /// CRC-16/ARC: poly 0x8005 reflected, init 0, xorout 0 (BMv2's `crc16`).
     case crc16
     /// CRC-32/ISO-HDLC: poly 0x04C11DB7 reflected, init and xorout 0xFFFFFFFF (BMv2's `crc32`).
@@ -105,7 +105,7 @@ public enum HashAlgorithm: String, Hashable, Sendable, CaseIterable {
 /// An expression. Arithmetic is fixed-width: results wrap around modulo 2^width; the width of
 /// a binary operation is the width of its operands (which must agree; constants adapt).
 /// Comparisons and logic produce 1 bit.
-public indirect enum Expr: Hashable, Sendable {
+public indirect enum Expr: Hashable, Sendable, Codable {
     /// A constant of the given width; `nil` width takes the width its context asks for.
     case const(UInt128, width: Int?)
     case field(FieldRef)

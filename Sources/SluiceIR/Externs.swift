@@ -1,15 +1,15 @@
 /// An array of `size` cells of `width` bits, read and written by the data plane and the control plane.
-public struct Register: Hashable, Sendable {
+public struct Register: Hashable, Sendable, Codable {
     public var name: String
     public var width: Int
     public var size: Int
     public init(_ name: String, width: Int, size: Int) { self.name = name; self.width = width; self.size = size }
 }
 
-public enum CounterKind: String, Hashable, Sendable { case packets, bytes, packetsAndBytes }
+public enum CounterKind: String, Hashable, Sendable, Codable, CaseIterable { case packets, bytes, packetsAndBytes }
 
 /// An indexed counter array.
-public struct Counter: Hashable, Sendable {
+public struct Counter: Hashable, Sendable, Codable {
     public var name: String
     public var size: Int
     public var kind: CounterKind
@@ -18,10 +18,10 @@ public struct Counter: Hashable, Sendable {
     }
 }
 
-public enum MeterUnit: String, Hashable, Sendable { case packets, bytes }
+public enum MeterUnit: String, Hashable, Sendable, Codable, CaseIterable { case packets, bytes }
 
 /// An array of two-rate three-color meters (RFC 2698); rates are set by the control plane.
-public struct Meter: Hashable, Sendable {
+public struct Meter: Hashable, Sendable, Codable {
     public var name: String
     public var size: Int
     public var unit: MeterUnit
@@ -31,7 +31,7 @@ public struct Meter: Hashable, Sendable {
 }
 
 /// A message the data plane sends to the control plane, with named fields.
-public struct Digest: Hashable, Sendable {
+public struct Digest: Hashable, Sendable, Codable {
     public var name: String
     public var fields: [FieldDecl]
     public init(_ name: String, fields: [FieldDecl]) { self.name = name; self.fields = fields }

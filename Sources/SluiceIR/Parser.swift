@@ -1,10 +1,10 @@
-public struct Parser: Hashable, Sendable {
+public struct Parser: Hashable, Sendable, Codable {
     /// The first state is the start state.
     public var states: [ParserState]
     public init(states: [ParserState]) { self.states = states }
 }
 
-public struct ParserState: Hashable, Sendable {
+public struct ParserState: Hashable, Sendable, Codable {
     public var name: String
     public var statements: [Stmt]
     public var transition: Transition
@@ -13,7 +13,7 @@ public struct ParserState: Hashable, Sendable {
     }
 }
 
-public enum Transition: Hashable, Sendable {
+public enum Transition: Hashable, Sendable, Codable {
     case accept
     case reject
     case goto(String)
@@ -22,14 +22,14 @@ public enum Transition: Hashable, Sendable {
     case select([Expr], [SelectCase])
 }
 
-public struct SelectCase: Hashable, Sendable {
+public struct SelectCase: Hashable, Sendable, Codable {
     public var keys: [KeysetElement]
     /// A state name, or `accept` / `reject`.
     public var next: String
     public init(_ keys: [KeysetElement], next: String) { self.keys = keys; self.next = next }
 }
 
-public enum KeysetElement: Hashable, Sendable {
+public enum KeysetElement: Hashable, Sendable, Codable {
     case value(UInt128)
     case mask(UInt128, UInt128)
     case range(UInt128, UInt128)

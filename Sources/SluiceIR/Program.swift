@@ -3,7 +3,7 @@
 /// The IR refers to everything by name (headers, fields, tables, actions, externs); backends
 /// resolve names to integer slots once, when they compile. It is built by the `Sluice` DSL, but any
 /// producer may build it directly.
-public struct Program: Hashable, Sendable {
+public struct Program: Hashable, Sendable, Codable {
     public var name: String
     public var headerTypes: [HeaderType]
     /// Header instances in declaration order. A stack is one instance with `stackSize > 0`.
@@ -45,10 +45,10 @@ public struct Program: Hashable, Sendable {
     }
 }
 
-public enum ParserRejectPolicy: String, Hashable, Sendable { case drop, `continue` }
+public enum ParserRejectPolicy: String, Hashable, Sendable, Codable, CaseIterable { case drop, `continue` }
 
 /// A field of a header type, of user metadata or of an action's parameters.
-public struct FieldDecl: Hashable, Sendable {
+public struct FieldDecl: Hashable, Sendable, Codable {
     public var name: String
     /// 1 to 128 bits. Fields wider than 64 bits can be copied, compared for equality, sliced and
     /// matched in tables, but not used in arithmetic.
@@ -60,7 +60,7 @@ public struct FieldDecl: Hashable, Sendable {
     }
 }
 
-public struct HeaderType: Hashable, Sendable {
+public struct HeaderType: Hashable, Sendable, Codable {
     public var name: String
     public var fields: [FieldDecl]
     public init(_ name: String, fields: [FieldDecl]) { self.name = name; self.fields = fields }
@@ -75,7 +75,7 @@ public struct HeaderType: Hashable, Sendable {
     }
 }
 
-public struct HeaderInstance: Hashable, Sendable {
+public struct HeaderInstance: Hashable, Sendable, Codable {
     public var name: String
     public var type: String
     /// 0 for a plain header; N for a header stack of N elements.
@@ -86,7 +86,7 @@ public struct HeaderInstance: Hashable, Sendable {
     public var isStack: Bool { stackSize > 0 }
 }
 
-public struct Deparser: Hashable, Sendable {
+public struct Deparser: Hashable, Sendable, Codable {
     /// Statements run before emitting: typically checksum updates.
     public var statements: [Stmt]
     /// Emit order. Invalid headers (and invalid stack elements) are skipped.

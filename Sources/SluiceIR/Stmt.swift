@@ -1,5 +1,5 @@
 /// A statement of a control, an action, a parser state or the deparser.
-public indirect enum Stmt: Hashable, Sendable {
+public indirect enum Stmt: Hashable, Sendable, Codable {
     case assign(FieldRef, Expr)
     case setValid(String, index: StackIndex? = nil)
     case setInvalid(String, index: StackIndex? = nil)
@@ -65,7 +65,7 @@ public enum SkipLimit {
 }
 
 /// Branches after a table apply. A `switch` on the action that ran goes in `actions`.
-public struct ApplyOutcome: Hashable, Sendable {
+public struct ApplyOutcome: Hashable, Sendable, Codable {
     public var hit: [Stmt]
     public var miss: [Stmt]
     public var actions: [ActionBranch]
@@ -75,7 +75,7 @@ public struct ApplyOutcome: Hashable, Sendable {
     public var isEmpty: Bool { hit.isEmpty && miss.isEmpty && actions.isEmpty }
 }
 
-public struct ActionBranch: Hashable, Sendable {
+public struct ActionBranch: Hashable, Sendable, Codable {
     public var action: String
     public var body: [Stmt]
     public init(_ action: String, _ body: [Stmt]) { self.action = action; self.body = body }

@@ -1,8 +1,8 @@
-public enum MatchKind: String, Hashable, Sendable, CaseIterable {
+public enum MatchKind: String, Hashable, Sendable, Codable, CaseIterable {
     case exact, lpm, ternary, range, optional
 }
 
-public struct TableKey: Hashable, Sendable {
+public struct TableKey: Hashable, Sendable, Codable {
     public var expr: Expr
     public var kind: MatchKind
     /// The name entries files use; defaults to the printed expression (`hdr.ipv4.dstAddr`).
@@ -12,14 +12,14 @@ public struct TableKey: Hashable, Sendable {
     }
 }
 
-public struct ActionCall: Hashable, Sendable {
+public struct ActionCall: Hashable, Sendable, Codable {
     public var action: String
     public var args: [UInt128]
     public init(_ action: String, _ args: [UInt128] = []) { self.action = action; self.args = args }
 }
 
 /// One key's match in a table entry.
-public enum Match: Hashable, Sendable {
+public enum Match: Hashable, Sendable, Codable {
     case exact(UInt128)
     case lpm(UInt128, prefixLength: Int)
     case ternary(UInt128, mask: UInt128)
@@ -28,7 +28,7 @@ public enum Match: Hashable, Sendable {
     case optional(UInt128?)
 }
 
-public struct TableEntry: Hashable, Sendable {
+public struct TableEntry: Hashable, Sendable, Codable {
     public var matches: [Match]
     public var action: ActionCall
     /// Higher wins among ternary, range and optional entries that both match.
@@ -38,7 +38,7 @@ public struct TableEntry: Hashable, Sendable {
     }
 }
 
-public struct Table: Hashable, Sendable {
+public struct Table: Hashable, Sendable, Codable {
     public var name: String
     public var keys: [TableKey]
     public var actions: [String]
@@ -63,7 +63,7 @@ public struct Table: Hashable, Sendable {
     }
 }
 
-public struct Action: Hashable, Sendable {
+public struct Action: Hashable, Sendable, Codable {
     public var name: String
     public var params: [FieldDecl]
     public var body: [Stmt]

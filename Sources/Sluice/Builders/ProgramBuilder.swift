@@ -35,6 +35,9 @@ public struct SwitchProgram: Sendable {
         ir = p
     }
 
+    /// A program given as IR (read from a program file, or built by another tool).
+    public init(ir: Program) { self.ir = ir }
+
     /// The IR, after the verifier found nothing wrong.
     public func verified() throws(VerificationError) -> Program {
         try Verifier.verify(ir)

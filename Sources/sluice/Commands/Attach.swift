@@ -52,7 +52,7 @@ struct Attach: ParsableCommand {
     @Option(help: "XDP attach mode: native (the driver's hook), generic (any interface) or auto (native, else generic).")
     var mode: String = "auto"
 
-    @Option(help: "A built-in program (see `sluice programs`).")
+    @Option(help: "A built-in program (see `sluice programs`) or a program file (.json).")
     var program: String
 
     @Option(name: .customLong("port"), help: "N=IFACE: interface IFACE is switch port N (0...511); repeat for every port.")

@@ -16,15 +16,20 @@ struct Compile: ParsableCommand {
             recirculation, ...) are errors naming the construct and the program. Examples:
               sluice compile ipv4-router --emit ebpf-c -o router.c
               sluice compile ipv4-router --emit ebpf-object -o router.o
+            `--emit program` writes the verified IR as a program file (versioned JSON) that every \
+            command takes in place of a built-in name:
+              sluice compile ipv4-router --emit program -o router.json
+              sluice run router.json --entries routes.txt --packet 0:...
             """)
 
     enum Emit: String, ExpressibleByArgument, CaseIterable {
         case ir
         case ebpfC = "ebpf-c"
         case ebpfObject = "ebpf-object"
+        case program
     }
 
-    @Argument(help: "A built-in program (see `sluice programs`).")
+    @Argument(help: "A built-in program (see `sluice programs`) or a program file (.json).")
     var program: String
 
     @Option(help: "What to emit: \(Emit.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -54,6 +59,15 @@ struct Compile: ParsableCommand {
                 guard FileIO.write(output, c) else { throw cannotWrite(output) }
             } else {
                 print(c, terminator: "")
+            }
+            return
+        }
+        if emit == .program {
+            let data = try ProgramFile.encode(ir, writtenBy: "sluice")
+            if let output {
+                guard FileIO.write(output, [UInt8](data)) else { throw cannotWrite(output) }
+            } else {
+                FileHandle.standardOutput.write(data)
             }
             return
         }

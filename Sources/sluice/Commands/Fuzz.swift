@@ -36,7 +36,7 @@ struct Fuzz: ParsableCommand {
               sudo sluice fuzz switchml --backends runtime,xdp --packets 100000 --seed 7
             """)
 
-    @Argument(help: "A built-in program (see `sluice programs`).")
+    @Argument(help: "A built-in program (see `sluice programs`) or a program file (.json).")
     var program: String
 
     @Option(help: "Packets to send through each backend.")

@@ -31,7 +31,7 @@ struct Replay: ParsableCommand {
     @Argument(help: "The pcap or pcapng file.")
     var file: String
 
-    @Option(help: "A built-in program (see `sluice programs`); offline mode.")
+    @Option(help: "A built-in program (see `sluice programs`) or a program file (.json); offline mode.")
     var program: String?
 
     @Option(help: "An entries file (BMv2 runtime CLI commands) to apply first.")

@@ -13,7 +13,7 @@ struct Run: ParsableCommand {
               sluice run ipv4-router --entries routes.txt --packet 0:000000000001000000000099080045...
             """)
 
-    @Argument(help: "A built-in program (see `sluice programs`).")
+    @Argument(help: "A built-in program (see `sluice programs`) or a program file (.json).")
     var program: String
 
     @Option(help: "An entries file (BMv2 runtime CLI commands) to apply first.")

@@ -12,7 +12,7 @@ struct STF: ParsableCommand {
     @Argument(help: "The .stf file.")
     var file: String
 
-    @Option(help: "A built-in program (see `sluice programs`).")
+    @Option(help: "A built-in program (see `sluice programs`) or a program file (.json).")
     var program: String
 
     func run() throws {

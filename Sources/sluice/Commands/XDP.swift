@@ -18,7 +18,7 @@ struct XDPVerify: ParsableCommand {
         abstract: "Compile a program to eBPF and load it into the kernel (the verifier's check), then unload it.",
         discussion: "Needs root (or CAP_BPF and CAP_NET_ADMIN) and clang. Prints the verifier's log when it refuses.")
 
-    @Argument(help: "A built-in program (see `sluice programs`).")
+    @Argument(help: "A built-in program (see `sluice programs`) or a program file (.json).")
     var program: String
 
     func run() throws {
