@@ -150,12 +150,20 @@ public final class Emulator {
                 host.nic = portsOf[n].values.first ?? -1
                 hs.append(host)
             case .switch(let s):
-                guard let info = ProgramRegistry.named(s.program) else {
-                    throw EmulatorError("switch '\(node.name)': \(ProgramRegistry.unknown(s.program))")
-                }
+                let makeController: (@Sendable ([UInt16]) -> any ProgramController)?
                 let program: Program
-                do { program = try (options.programs[s.program].map { try $0() } ?? info.build().verified()) } catch {
-                    throw EmulatorError("switch '\(node.name)': program '\(s.program)' does not verify: \(error)")
+                if ProgramFile.looksLikePath(s.program) && options.programs[s.program] == nil {
+                    // A program file: its program verified on reading, no controller.
+                    do { program = try ProgramFile.load(path: s.program) } catch { throw EmulatorError("switch '\(node.name)': \(error)") }
+                    makeController = nil
+                } else {
+                    guard let info = ProgramRegistry.named(s.program) else {
+                        throw EmulatorError("switch '\(node.name)': \(ProgramRegistry.unknown(s.program))")
+                    }
+                    makeController = info.controller
+                    do { program = try (options.programs[s.program].map { try $0() } ?? info.build().verified()) } catch {
+                        throw EmulatorError("switch '\(node.name)': program '\(s.program)' does not verify: \(error)")
+                    }
                 }
                 let p: Pipeline
                 do { p = try Pipeline(program, seed: options.seed &+ UInt64(n), queues: true) } catch {
@@ -163,7 +171,7 @@ public final class Emulator {
                 }
                 let ports = portsOf[n].keys.sorted()
                 var controller: (any ProgramController)? = nil
-                if let make = info.controller {
+                if let make = makeController {
                     let c = make(ports)
                     do { try c.setup(p) } catch { throw EmulatorError("switch '\(node.name)': the controller of '\(s.program)' failed: \(error)") }
                     controller = c

@@ -486,9 +486,9 @@ private func writeFile(_ path: String, _ text: String) {
         #expect(failure("topology:\n  generator: {star: {hosts: 2}}\n")
                 == "t.yaml:2: nodes.sw: switch 'sw' has no program; set defaults.switch.program (valid: \(programList))")
         #expect(failure("topology:\n  nodes:\n    s1: {kind: switch, program: ipv4-routr}\n")
-                == "t.yaml:3: nodes.s1.program: unknown program 'ipv4-routr'; did you mean 'ipv4-router'? (valid: \(programList))")
+                == "t.yaml:3: nodes.s1.program: unknown program 'ipv4-routr'; did you mean 'ipv4-router'? (valid: \(programList), or a program file (.json))")
         #expect(failure("topology:\n  defaults:\n    switch: {program: router}\n  generator: {star: {hosts: 2}}\n")
-                == "t.yaml:3: defaults.switch.program: unknown program 'router' (valid: \(programList))")
+                == "t.yaml:3: defaults.switch.program: unknown program 'router' (valid: \(programList), or a program file (.json))")
         #expect(failure("topology:\n  nodes:\n    s1: {kind: switch, program: ipv4-router, entries: s1.entries}\n", base: "/tmp/no-such-dir")
                 == "t.yaml:3: nodes.s1.entries: cannot read '/tmp/no-such-dir/s1.entries': no such file (valid: an entries file, relative to the topology file)")
     }

@@ -345,7 +345,11 @@ struct SwitchFields {
     init() {}
 
     init(_ f: Fields, in source: TopologySource) throws(TopologyError) {
-        if let n = f["program"] { program = Setting(value: try source.name(n, f.path("program")), node: n, field: f.path("program")) }
+        if let n = f["program"] {
+            // A built-in program's name, or a program file's path (checked when the switch is read).
+            let text = try source.scalar(n, f.path("program"), expected: "a program name or a program file")
+            program = Setting(value: ProgramFile.looksLikePath(text) ? text : try source.name(n, f.path("program")), node: n, field: f.path("program"))
+        }
         if let n = f["entries"] {
             entries = Setting(value: try source.scalar(n, f.path("entries"), expected: "a file name"), node: n, field: f.path("entries"))
         }
@@ -698,9 +702,16 @@ struct TopologyReader {
                     let hint = d.generated ? "set defaults.switch.program" : "set it here, in its kind or in defaults.switch"
                     throw source.error(d.node, d.field, "switch '\(d.name)' has no program; \(hint)", valid: source.programs.joined(separator: ", "))
                 }
-                guard source.programs.contains(program.value) else {
+                // A program file (`sluice compile P --emit program`), relative to the topology file.
+                let isFile = ProgramFile.looksLikePath(program.value)
+                let programName = isFile ? TopologyFile.resolve(program.value, against: source.baseDirectory) : program.value
+                if isFile {
+                    do { _ = try ProgramFile.load(path: programName) } catch {
+                        throw source.error(program.node, program.field, "\(error)", valid: "a program file that `sluice compile PROGRAM --emit program` wrote, relative to the topology file")
+                    }
+                } else if !source.programs.contains(program.value) {
                     throw source.error(program.node, program.field, "unknown program '\(program.value)'" + TopologySource.didYouMean(program.value, source.programs),
-                                       valid: source.programs.joined(separator: ", "))
+                                       valid: source.programs.joined(separator: ", ") + ", or a program file (.json)")
                 }
                 var entries: String? = nil
                 if let e = f.entries {
@@ -720,7 +731,7 @@ struct TopologyReader {
                     if let r = f.routing { throw source.error(r.node, r.field, problem, valid: valid) }
                     throw source.error(program.node, program.field, problem + " with no entries file", valid: valid)
                 }
-                let s = SwitchSpec(program: program.value, entries: entries, routing: routing,
+                let s = SwitchSpec(program: programName, entries: entries, routing: routing,
                                    pipelineLatency: f.pipelineLatency ?? 0, buffer: f.buffer,
                                    groups: f.groups ?? .equal, groupBuckets: f.groupBuckets ?? 64)
                 nodes.append(NodeSpec(name: d.name, kind: .switch(s), mac: mac, origin: origin))
