@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
         .library(name: "SluicePrograms", targets: ["SluicePrograms"]),
         .library(name: "SluiceEmulator", targets: ["SluiceEmulator"]),
+        .library(name: "SluicePcapFiles", targets: ["SluicePcapFiles"]),
         .library(name: "SluicePcap", targets: ["SluicePcap"]),
         .library(name: "SluiceML", targets: ["SluiceML"]),
         .library(name: "SluiceEBPF", targets: ["SluiceEBPF"]),
@@ -33,13 +34,13 @@ let package = Package(
         // IR -> executable pipeline, tables, externs, control plane, entries files.
         .target(name: "SluiceRuntime", dependencies: ["SluiceIR"]),
         // PTF-like send/expect, STF-like specs, packet builders.
-        .target(name: "SluiceTesting", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceEmulator", "SluiceML", "SluicePcap", "SluicePrograms"]),
+        .target(name: "SluiceTesting", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceEmulator", "SluiceML", "SluicePcapFiles", "SluicePrograms"]),
         // Built-in switch programs, one file each, plus the registry.
         .target(name: "SluicePrograms", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime"], path: "Programs"),
         // Discrete-event emulator: links, queues, switches running pipelines, hosts, transports,
         // topology files, routing, traces and reports.
         .target(name: "SluiceEmulator", dependencies: [
-            "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluicePcap", "SluiceSupport",
+            "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluicePcapFiles", "SluiceSupport",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Collectives (ring, halving-doubling, parameter server), the in-network aggregation host
@@ -51,31 +52,34 @@ let package = Package(
         // INT telemetry: the Telemetry Report v2.0 / INT-MD v2.1 decoder and collector (on a UDP
         // socket and on emulated hosts), its report folder, the int-incast experiment, and the
         // Wireshark Lua dissector (embedded, written out by `sluice wireshark-dissector`).
-        .target(name: "SluiceTelemetry", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluiceIR", "SluiceSupport"],
+        .target(name: "SluiceTelemetry", dependencies: ["SluiceEmulator", "SluicePcap", "SluicePcapFiles", "SluiceRuntime", "SluiceIR", "SluiceSupport"],
                 resources: [.embedInCode("Resources/sluice.lua")]),
+        // pcap and pcapng files in pure Swift (reader, nanosecond writer, in-memory traces): no
+        // libpcap, so the emulator and the testing harness build without libpcap-dev.
+        .target(name: "SluicePcapFiles"),
         // libpcap, as a system library: the module map and a shim header in Sources/CPcap.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        // pcap and pcapng files (pure Swift reader, nanosecond pcap writer), live capture and
-        // injection through libpcap (every libpcap call is in LibPcap.swift).
-        .target(name: "SluicePcap", dependencies: ["CPcap", "CSockets", "SluiceSupport"]),
+        // Live capture and injection through libpcap (every libpcap call is in LibPcap.swift) and
+        // the sender that paces a trace onto an interface.
+        .target(name: "SluicePcap", dependencies: ["CPcap", "CSockets", "SluiceSupport", "SluicePcapFiles"]),
         // sendmmsg (batched datagrams) for `sluice send --topspeed`.
         .target(name: "CSockets"),
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry", "SluiceSupport",
+                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry", "SluiceSupport", "SluicePcapFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
-        .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceEmulator", "SluicePcap", "SluiceRuntime", "SluicePrograms", "SluiceTesting"]),
-        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcap"]),
-        .testTarget(name: "SluiceXDPTests", dependencies: ["SluiceXDP", "SluiceEBPF", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "Sluice", "SluicePcap"]),
-        .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceTelemetry", "SluiceML", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime"]),
-        .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms"]),
+        .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
+        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
+        .testTarget(name: "SluiceXDPTests", dependencies: ["SluiceXDP", "SluiceEBPF", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "Sluice", "SluicePcap", "SluicePcapFiles"]),
+        .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceTelemetry", "SluiceML", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime", "SluicePcapFiles"]),
+        .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"]),
         // Snapshots/ and Specs/ are read from the source tree by path (see IRSnapshotTests).
-        .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcap"],
+        .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"],
                     exclude: ["Snapshots", "Specs"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,7 +1,7 @@
 import SluiceIR
 import SluiceRuntime
 import SluicePrograms
-import SluicePcap
+import SluicePcapFiles
 import Foundation
 import SluiceSupport
 

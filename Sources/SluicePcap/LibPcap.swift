@@ -4,6 +4,7 @@
 internal import CPcap
 internal import CSockets
 import Synchronization
+import SluicePcapFiles
 import SluiceSupport
 #if canImport(Glibc)
 import Glibc

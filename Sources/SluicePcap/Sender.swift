@@ -1,4 +1,5 @@
 import SluiceSupport
+import SluicePcapFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

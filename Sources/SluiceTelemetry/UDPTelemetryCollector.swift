@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import SluicePcap
+import SluicePcapFiles
 import SluiceEmulator
 import SluiceSupport
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluicePcap
+import SluicePcapFiles
 import SluiceTelemetry
 import SluiceSupport
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceRuntime
 import SluicePcap
+import SluicePcapFiles
 import SluiceTesting
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import SluiceIR
-import SluicePcap
+import SluicePcapFiles
 import SluiceRuntime
 import SluicePrograms
 import SluiceTesting

@@ -4,7 +4,7 @@ import FoundationXML
 #endif
 import Testing
 @testable import SluiceEmulator
-import SluicePcap
+import SluicePcapFiles
 
 private func temporaryDirectory() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-output-\(UUID().uuidString)").path

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import SluiceRuntime
-import SluicePcap
+import SluicePcapFiles
 import SluiceTesting
 @testable import SluiceEmulator
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import SluiceEmulator
-import SluicePcap
+import SluicePcapFiles
 import SluicePrograms
 @testable import SluiceML
 

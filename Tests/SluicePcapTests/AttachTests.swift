@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import SluicePcap
+import SluicePcapFiles
 import SluiceTesting
 
 /// A switch namespace with one veth pair to each of `hosts` host namespaces: host i's interface

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SluicePcap
+import SluicePcapFiles
 
 /// `sluice capture` and `sluice send` on a veth pair between two network namespaces the test
 /// creates (and removes, even when it fails). Only the test's own namespaces carry traffic.

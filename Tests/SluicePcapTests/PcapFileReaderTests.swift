@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SluicePcap
+@testable import SluicePcapFiles
 
 /// Frames with nanosecond stamps that exercise every digit (and one cut by a snaplen).
 private func samplePackets(_ n: Int = 6) -> [CapturedPacket] {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SluicePcap
+import SluicePcapFiles
 
 @Suite struct PcapWriterFileTests {
     @Test func tsharkReadsEpochNanosecondsOriginalLengthsAndCutFrames() throws {

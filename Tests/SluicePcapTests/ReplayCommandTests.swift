@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SluicePcap
+import SluicePcapFiles
 import SluiceTesting
 import SluicePrograms
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SluicePcap
+import SluicePcapFiles
 import SluiceTesting
 
 /// `sluice replay FILE --topology T.yaml --at NODE:PORT`: a capture injected into an emulated

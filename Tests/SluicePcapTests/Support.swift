@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import SluicePcap
+import SluicePcapFiles
 import SluiceTesting
 
 /// A fresh folder under the temporary directory, removed by the caller.

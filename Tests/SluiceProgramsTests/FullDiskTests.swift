@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import SluicePcap
+import SluicePcapFiles
 import SluiceTesting
 
 /// A disk that fills during a run (issue 28, faults mid-run): the command stops with an error

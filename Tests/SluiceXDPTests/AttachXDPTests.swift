@@ -4,6 +4,7 @@ import SluiceIR
 import SluicePrograms
 import SluiceTesting
 import SluicePcap
+import SluicePcapFiles
 import SluiceEBPF
 
 /// The `sluice` binary built beside the test bundle.

@@ -3,6 +3,7 @@ import Testing
 import Sluice
 import SluiceIR
 import SluicePcap
+import SluicePcapFiles
 import SluiceRuntime
 import SluiceTesting
 import SluiceXDP

@@ -1,4 +1,4 @@
-import SluicePcap
+import SluicePcapFiles
 
 extension Emulator {
     /// A frame leaves a host's NIC (`sent`) or reaches a host: write it to the traces asked

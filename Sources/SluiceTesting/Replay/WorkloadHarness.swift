@@ -2,7 +2,7 @@ import Foundation
 import SluiceEmulator
 import SluiceIR
 import SluiceML
-import SluicePcap
+import SluicePcapFiles
 import SluiceRuntime
 
 /// Runs workloads (a topology file's `jobs`, or one workload on a topology) and traces through

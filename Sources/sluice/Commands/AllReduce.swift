@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceML
 import SluicePcap
+import SluicePcapFiles
 import SluiceEmulator
 import SluiceIR
 import SluiceRuntime

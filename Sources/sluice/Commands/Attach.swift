@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import SluiceIR
 import SluicePcap
+import SluicePcapFiles
 import SluicePrograms
 import SluiceRuntime
 import SluiceXDP

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceEmulator
 import SluicePcap
+import SluicePcapFiles
 import SluiceTelemetry
 import SluiceRuntime
 

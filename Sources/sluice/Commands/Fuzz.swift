@@ -3,6 +3,7 @@ import Foundation
 import SluiceEmulator
 import SluiceIR
 import SluicePcap
+import SluicePcapFiles
 import SluiceRuntime
 import SluiceTesting
 import SluiceXDP

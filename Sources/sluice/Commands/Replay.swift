@@ -3,6 +3,7 @@ import Foundation
 import SluiceEmulator
 import SluiceIR
 import SluicePcap
+import SluicePcapFiles
 import SluicePrograms
 import SluiceRuntime
 import SluiceSupport

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluicePcap
+import SluicePcapFiles
 
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(

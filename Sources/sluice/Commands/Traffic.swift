@@ -3,6 +3,7 @@ import Foundation
 import SluiceEmulator
 import SluiceML
 import SluicePcap
+import SluicePcapFiles
 import SluiceSupport
 
 struct TrafficCommand: ParsableCommand {
