@@ -10,20 +10,6 @@ import SluicePrograms
 import SluiceXDP
 import SluiceSupport
 
-/// `IP` or `IP:PORT` (IPv4), with the port defaulting to `port`.
-func parseEndpoint(_ text: String, defaultPort: UInt16, option: String) throws -> (ip: UInt32, port: UInt16) {
-    let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-    guard let ip = ValueSyntax.ipv4(parts[0]) else {
-        throw ValidationError("\(option) '\(text)': not an IPv4 address (valid: A.B.C.D or A.B.C.D:PORT, e.g. 10.0.0.1:48865)")
-    }
-    var port = defaultPort
-    if parts.count == 2 {
-        guard let p = UInt16(parts[1]), p > 0 else { throw ValidationError("\(option) '\(text)': port '\(parts[1])' (valid: 1 ... 65535)") }
-        port = p
-    }
-    return (ip, port)
-}
-
 struct AggregatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aggregator",

@@ -63,11 +63,6 @@ struct PipelineBenchCommand: ParsableCommand {
     }
 }
 
-func fmt(_ x: Double) -> String {
-    let v = (x * 1000).rounded() / 1000
-    return "\(v)"
-}
-
 struct TablesBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tables",

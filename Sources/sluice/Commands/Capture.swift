@@ -139,17 +139,3 @@ struct Capture: ParsableCommand {
         if let failure { throw CLIError("\(failure)") }
     }
 }
-
-/// "10s", "500ms", "2.5s", or plain seconds ("3"), in nanoseconds.
-func parseDuration(_ text: String, option: String) throws -> Int64 {
-    let t = text.trimmingCharacters(in: .whitespaces)
-    let withUnit = Double(t) != nil ? t + "s" : t
-    let ps: Int64
-    do { ps = try Units.time(withUnit) } catch { throw ValidationError("\(option): \(error)") }
-    guard ps >= 1000 else { throw ValidationError("\(option) must be at least 1ns (got '\(text)')") }
-    return ps / 1000
-}
-
-func stderr(_ line: String) {
-    FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
-}

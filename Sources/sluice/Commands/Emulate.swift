@@ -133,9 +133,3 @@ func makeDirectory(_ path: String, _ option: String) throws {
         throw CLIError("\(option): cannot create '\(path)': \(error.localizedDescription)")
     }
 }
-
-/// An error the CLI reports as it is (already naming the file, option or field).
-struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}

@@ -1,0 +1,21 @@
+import Foundation
+
+// What the commands print besides their results: errors reported as they are, lines on
+// standard error, and short numbers.
+
+/// An error the CLI reports as it is (already naming the file, option or field).
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// A line on standard error.
+func stderr(_ line: String) {
+    FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
+}
+
+/// `x` to three decimals, without trailing zeros.
+func fmt(_ x: Double) -> String {
+    let v = (x * 1000).rounded() / 1000
+    return "\(v)"
+}
