@@ -1,7 +1,7 @@
 /// Widths agree wherever values meet: assignments, operands, conditions, slices, casts,
 /// concatenations, extern values, digests, checksums and keys; values wider than 64 bits are only
 /// copied, compared for equality, sliced, concatenated and matched. The inference itself is
-/// `WidthCheck` (Walk.swift), which constant-range shares.
+/// `WidthCheck` (WidthInference.swift), which constant-range shares.
 struct WidthMismatch: VerifierRule {
     let name = "width-mismatch"
 
