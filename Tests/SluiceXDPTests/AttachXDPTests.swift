@@ -138,8 +138,8 @@ struct AttachXDPTests {
         let status = attach.wait(seconds: 15)
         #expect(status == 0, "\(attach.errorText)")
         let json = attach.outputText
-        #expect(json.contains("\"forwarded\": 40"), "\(json)")
-        #expect(json.contains("\"ingress_drops\": 10"), "\(json)")
+        #expect(jsonFields(json)?["forwarded"] as? Int == 40, "\(json)")
+        #expect(jsonFields(json)?["ingress_drops"] as? Int == 10, "\(json)")
         let got = try PcapFileReader.readAll(path: dir + "/out.pcap").map(\.bytes)
         #expect(got == expected, "h2 captured \(got.count) frames; the runtime sent \(expected.count)")
         #expect(try !lab.xdpAttached(lab.sw, lab.sa) && !lab.xdpAttached(lab.sw, lab.sb), "an XDP program stayed attached")

@@ -97,7 +97,7 @@ struct PcapBenchCommand: ParsableCommand {
             sw.signal(SIGINT)
             sw.wait(seconds: 30)
             let out = sw.outputText
-            guard let forwarded = jsonArrayNumber(out, key: "tx_packets", index: 1) else { throw CLIError("sluice attach printed no counters: \(sw.errorText)\(out)") }
+            guard let forwarded = jsonPortNumber(out, port: 1, "tx_packets") else { throw CLIError("sluice attach printed no counters: \(sw.errorText)\(out)") }
             attach.append(forwarded / seconds / 1e6)
             forwardedShare.append(forwarded / Double(packets))
         }
@@ -177,24 +177,6 @@ func selfPath() throws -> String {
 }
 
 private func fmt3(_ x: Double) -> String { String(format: "%.3f", x) }
-
-/// The number after `"key": ` in a JSON text.
-func jsonNumber(_ text: String, _ key: String) -> Double? {
-    guard let r = text.range(of: "\"\(key)\": ") ?? text.range(of: "\"\(key)\" : ") else { return nil }
-    let rest = text[r.upperBound...].prefix { "0123456789.eE+-".contains($0) }
-    return Double(rest)
-}
-
-/// The `index`-th occurrence's number of `"key"` in a JSON text (ports in order).
-func jsonArrayNumber(_ text: String, key: String, index: Int) -> Double? {
-    var rest = Substring(text)
-    for i in 0...index {
-        guard let r = rest.range(of: "\"\(key)\" : ") ?? rest.range(of: "\"\(key)\": ") else { return nil }
-        rest = rest[r.upperBound...]
-        if i == index { return Double(rest.prefix { "0123456789.".contains($0) }) }
-    }
-    return nil
-}
 
 /// tcpreplay's "Rated: ... Mbps, N pps" figure.
 func tcpreplayPPS(_ text: String) -> Double? {

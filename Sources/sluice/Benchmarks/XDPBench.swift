@@ -289,7 +289,7 @@ struct XDPBenchCommand: ParsableCommand {
             usleep(300_000)
             pc.signal(SIGINT)
             _ = pc.wait(seconds: 30)
-            guard let f2 = jsonArrayNumber(pc.outputText, key: "tx_packets", index: 1) else { throw CLIError("sluice attach printed no counters: \(pc.errorText)") }
+            guard let f2 = jsonPortNumber(pc.outputText, port: 1, "tx_packets") else { throw CLIError("sluice attach printed no counters: \(pc.errorText)") }
             pcapFwd.append(f2 / s2.seconds / 1e6)
         }
         // (c) aggregation.
@@ -424,7 +424,7 @@ struct XDPBenchCommand: ParsableCommand {
     func slowestWorker(_ runs: [ChildProcess]) throws -> Double {
         var slowest = Double.infinity
         for r in runs {
-            guard r.wait(seconds: 300) == 0, r.outputText.contains("\"correct\": true"), let eps = jsonNumber(r.outputText, "elements_per_s") else {
+            guard r.wait(seconds: 300) == 0, jsonObject(r.outputText)?["correct"] as? Bool == true, let eps = jsonNumber(r.outputText, "elements_per_s") else {
                 throw CLIError("an aggregation worker failed: \(r.errorText)\(r.outputText)")
             }
             slowest = min(slowest, eps)

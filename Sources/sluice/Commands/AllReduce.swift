@@ -323,7 +323,15 @@ struct AllReduceCommand: ParsableCommand {
         }
         let s = worker.stats
         if json {
-            print("{\"rank\": \(rank), \"workers\": \(workers), \"elements\": \(count), \"dtype\": \"\(dtype.rawValue)\", \"seconds\": \(seconds), \"elements_per_s\": \(Double(count) / seconds), \"correct\": \(ok), \"max_abs_error\": \(maxError), \"packets_sent\": \(s.packetsSent), \"retransmissions\": \(s.retransmissions), \"timeouts\": \(s.timeouts), \"send_calls\": \(port.sendCalls), \"receive_calls\": \(port.receiveCalls), \"foreign_datagrams\": \(port.foreignDatagrams)}")
+            struct Out: Encodable {
+                var rank: Int; var workers: Int; var elements: Int; var dtype: String; var seconds: Double; var elements_per_s: Double
+                var correct: Bool; var max_abs_error: Double; var packets_sent: Int; var retransmissions: Int; var timeouts: Int
+                var send_calls: Int; var receive_calls: Int; var foreign_datagrams: Int
+            }
+            try printJSON(Out(rank: rank, workers: workers, elements: count, dtype: dtype.rawValue, seconds: seconds,
+                              elements_per_s: Double(count) / seconds, correct: ok, max_abs_error: Double(maxError),
+                              packets_sent: s.packetsSent, retransmissions: s.retransmissions, timeouts: s.timeouts,
+                              send_calls: port.sendCalls, receive_calls: port.receiveCalls, foreign_datagrams: port.foreignDatagrams))
         } else {
             print(String(format: "done in %.3f s (%.3g elements/s); %@; %d packets sent, %d retransmitted", seconds, Double(count) / seconds,
                          ok ? (dtype == .int32 ? "exact" : "within the bound") : "WRONG", s.packetsSent, s.retransmissions))

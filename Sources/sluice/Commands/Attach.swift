@@ -370,8 +370,9 @@ extension Attach {
                                                    ("egress_drops", .dropEgress), ("multicast", .multicast), ("empty_group", .emptyGroup),
                                                    ("aborted", .aborted), ("too_large", .tooLarge)]
         if json {
-            let items = names.map { "\"\($0.0)\": \(o[$0.1.rawValue] ?? 0)" }
-            print("{\"backend\": \"xdp\", \"program\": \"\(program)\", \(items.joined(separator: ", "))}")
+            try? printJSON(NamedCounts(strings: [("backend", "xdp"), ("program", program)],
+                                       counts: names.map { ($0.0, UInt64(o[$0.1.rawValue] ?? 0)) }))
+            fflush(stdout)
         } else {
             let line = "outcomes: " + names.map { "\($0.0.replacingOccurrences(of: "_", with: " ")) \(o[$0.1.rawValue] ?? 0)" }.joined(separator: ", ")
             if toStandardError { stderr(line) } else { print(line); fflush(stdout) }

@@ -90,10 +90,11 @@ struct TablesBenchCommand: ParsableCommand {
         let seed = self.seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
         let rows = TablesBench(lookups: lookups, seed: seed).run()
         if json {
-            let items = rows.map {
-                "{\"table\": \"\($0.name)\", \"entries\": \($0.entries), \"insert_ms\": \(fmt($0.insertMs)), \"mlps\": \(fmt($0.mlps)), \"baseline_mlps\": \(fmt($0.baselineMlps)), \"ratio\": \(fmt($0.mlps / $0.baselineMlps))}"
-            }
-            print("{\"seed\": \(seed), \"lookups\": \(lookups), \"tables\": [\(items.joined(separator: ", "))]}")
+            struct Table: Encodable { var table: String; var entries: Int; var insert_ms: Double; var mlps: Double; var baseline_mlps: Double; var ratio: Double }
+            struct Out: Encodable { var seed: UInt64; var lookups: Int; var tables: [Table] }
+            try printJSON(Out(seed: seed, lookups: lookups, tables: rows.map {
+                Table(table: $0.name, entries: $0.entries, insert_ms: $0.insertMs, mlps: $0.mlps, baseline_mlps: $0.baselineMlps, ratio: $0.mlps / $0.baselineMlps)
+            }))
         } else {
             print("seed \(seed) (rerun with --seed \(seed)); \(lookups) lookups each")
             for r in rows {
