@@ -153,8 +153,9 @@ public final class Emulator {
                 let makeController: (@Sendable ([UInt16]) -> any ProgramController)?
                 let program: Program
                 if ProgramFile.looksLikePath(s.program) && options.programs[s.program] == nil {
-                    // A program file: its program verified on reading, no controller.
-                    do { program = try ProgramFile.load(path: s.program) } catch { throw EmulatorError("switch '\(node.name)': \(error)") }
+                    // A program file: read and verified with the topology file (or now, for a spec
+                    // built in code); no controller.
+                    do { program = try s.programFile ?? ProgramFile.load(path: s.program) } catch { throw EmulatorError("switch '\(node.name)': \(error)") }
                     makeController = nil
                 } else {
                     guard let info = ProgramRegistry.named(s.program) else {

@@ -1,3 +1,4 @@
+import SluiceIR
 import SluicePrograms
 /// A topology after its file was read: generators expanded, defaults applied, units converted,
 /// names resolved to indices. The emulator builds a network from this and nothing else; the
@@ -61,8 +62,11 @@ public struct HostSpec: Hashable, Sendable {
 }
 
 public struct SwitchSpec: Hashable, Sendable {
-    /// A name from the program registry (`sluice programs`).
+    /// A name from the program registry (`sluice programs`), or a program file's path.
     public var program: String
+    /// The program a topology file's program file held, read (and verified) once when the file
+    /// was read; nil for a built-in name.
+    public var programFile: Program?
     /// An entries file (BMv2 runtime-CLI syntax), resolved relative to the topology file.
     public var entries: String?
     /// Let the routing controller install routes (programs that support it: `ecmp-router`).

@@ -41,8 +41,9 @@ extension TopologyReader {
                 // A program file (`sluice compile P --emit program`), relative to the topology file.
                 let isFile = ProgramFile.looksLikePath(program.value)
                 let programName = isFile ? TopologyFile.resolve(program.value, against: source.baseDirectory) : program.value
+                var programFile: Program? = nil
                 if isFile {
-                    do { _ = try ProgramFile.load(path: programName) } catch {
+                    do { programFile = try ProgramFile.load(path: programName) } catch {
                         throw source.error(program.node, program.field, "\(error)", valid: "a program file that `sluice compile PROGRAM --emit program` wrote, relative to the topology file")
                     }
                 } else if !source.programs.contains(program.value) {
@@ -67,9 +68,10 @@ extension TopologyReader {
                     if let r = f.routing { throw source.error(r.node, r.field, problem, valid: valid) }
                     throw source.error(program.node, program.field, problem + " with no entries file", valid: valid)
                 }
-                let s = SwitchSpec(program: programName, entries: entries, routing: routing,
+                var s = SwitchSpec(program: programName, entries: entries, routing: routing,
                                    pipelineLatency: f.pipelineLatency ?? 0, buffer: f.buffer,
                                    groups: f.groups ?? .equal, groupBuckets: f.groupBuckets ?? 64)
+                s.programFile = programFile
                 nodes.append(NodeSpec(name: d.name, kind: .switch(s), mac: mac, origin: origin))
             }
         }

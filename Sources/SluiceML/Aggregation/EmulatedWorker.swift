@@ -39,8 +39,6 @@ public final class EmulatedAggregationPort: AggregationPort, Application, Datagr
     /// another of its own (before, each stale one did, and they multiplied: 20x the events).
     var wantedAt = Int64.max
     var wakeEvents: [Int64] = []
-    /// Emulator events set for wake-ups.
-    public private(set) var wakeEventsSet = 0
 
     public func wake(at time: Int64) {
         wantedAt = min(wantedAt, time)
@@ -52,7 +50,6 @@ public final class EmulatedAggregationPort: AggregationPort, Application, Datagr
         guard wantedAt != .max else { return }
         if let earliest = wakeEvents.last, earliest <= wantedAt { return }
         wakeEvents.append(wantedAt)
-        wakeEventsSet += 1
         api!.setTimer(after: wantedAt - api!.now, token: 0)
     }
 

@@ -7,6 +7,11 @@ import SluiceRuntime
 public struct PacketFuzzer {
     public enum Kind: String, CaseIterable, Sendable {
         case parsed, mutated, truncated, random
+
+        /// Its position in `allCases`, for counting in an array.
+        public var index: Int {
+            switch self { case .parsed: 0; case .mutated: 1; case .truncated: 2; case .random: 3 }
+        }
     }
 
     public let seed: UInt64

@@ -157,7 +157,8 @@ struct Fuzz: ParsableCommand {
         stderr("fuzz \(program): \(packets) packets from #\(first), seed \(seedText) (repeat: --seed \(seedText) --first \(first) --packets \(packets)), backends \(wanted.map(\.rawValue).joined(separator: ","))")
         CrashReport.install(path: (out as NSString).appendingPathComponent("crash.pcap"), program: program, seed: seedText)
 
-        var kinds: [PacketFuzzer.Kind: Int] = [:]
+        // Packets by kind (index: position in `PacketFuzzer.Kind.allCases`): no lookup per packet.
+        var kinds = [Int](repeating: 0, count: PacketFuzzer.Kind.allCases.count)
         var forwarded = 0, multicast = 0, dropped = 0, compared = 0
         var disagreements: [(index: Int, port: UInt16, bytes: [UInt8], runtime: [(port: UInt16, bytes: [UInt8])], kernel: [(port: UInt16, bytes: [UInt8])])] = []
         var disagreementCount = 0
@@ -169,7 +170,7 @@ struct Fuzz: ParsableCommand {
         let crashAt = ProcessInfo.processInfo.environment["SLUICE_FUZZ_SELFTEST_CRASH_AT"].flatMap { Int($0) }
         for i in first..<(first + packets) {
             let (bytes, port, kind) = fuzzer.packet(i)
-            kinds[kind, default: 0] += 1
+            kinds[kind.index] += 1
             let timestamp = UInt64(i) &* 1000
             let t0 = MonotonicClock.nanoseconds
             CrashReport.current(index: i, port: port, bytes: bytes)
@@ -202,12 +203,12 @@ struct Fuzz: ParsableCommand {
         var files: [String] = []
         if !disagreements.isEmpty { files = try writeDisagreements(disagreements, seed: seedText) }
         let report = Report(program: program, seed: seedText, first: first, packets: packets,
-                            kinds: Dictionary(uniqueKeysWithValues: kinds.map { ($0.key.rawValue, $0.value) }),
+                            kinds: Dictionary(uniqueKeysWithValues: PacketFuzzer.Kind.allCases.map { ($0.rawValue, kinds[$0.index]) }),
                             runtime_forwarded: forwarded, runtime_multicast: multicast, runtime_dropped: dropped,
                             runtime_mpps: runtimeSeconds > 0 ? Double(packets) / runtimeSeconds / 1e6 : 0,
                             xdp: xdpState, xdp_compared: compared, disagreements: disagreementCount, files: files)
         if json {
-            print(String(decoding: try ReportJSON.data(report), as: UTF8.self), terminator: "")
+            try printJSON(report)
         } else {
             print("fuzz \(program), seed \(seedText): \(packets) packets (\(Self.kindText(kinds))) in \(String(format: "%.1f", MonotonicClock.seconds(since: start))) s")
             print("  runtime: no crash; \(forwarded) forwarded, \(multicast) multicast, \(dropped) dropped; \(String(format: "%.2f", report.runtime_mpps)) Mpps")
@@ -219,8 +220,8 @@ struct Fuzz: ParsableCommand {
         if disagreementCount > 0 { throw ExitCode(1) }
     }
 
-    static func kindText(_ k: [PacketFuzzer.Kind: Int]) -> String {
-        PacketFuzzer.Kind.allCases.map { "\(k[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+    static func kindText(_ k: [Int]) -> String {
+        PacketFuzzer.Kind.allCases.map { "\(k[$0.index]) \($0.rawValue)" }.joined(separator: ", ")
     }
 
     /// The disagreeing packets as a pcap (inputs, with the ingress port in the comment of the
