@@ -28,11 +28,11 @@ let package = Package(
         // Utilities with no dependencies, one implementation each (the monotonic clock).
         .target(name: "SluiceSupport"),
         // IR: plain values, a verifier (one rule a file) and a printer. Knows nothing of backends.
-        .target(name: "SluiceIR"),
+        .target(name: "SluiceIR", dependencies: ["SluiceSupport"]),
         // The DSL users import. It only builds IR.
         .target(name: "Sluice", dependencies: ["SluiceIR"]),
         // IR -> executable pipeline, tables, externs, control plane, entries files.
-        .target(name: "SluiceRuntime", dependencies: ["SluiceIR"]),
+        .target(name: "SluiceRuntime", dependencies: ["SluiceIR", "SluiceSupport"]),
         // PTF-like send/expect, STF-like specs, packet builders.
         .target(name: "SluiceTesting", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceEmulator", "SluiceML", "SluicePcapFiles", "SluicePrograms"]),
         // Built-in switch programs, one file each, plus the registry.

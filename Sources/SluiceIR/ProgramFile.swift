@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSupport
 
 /// A program as a file: the verified IR as JSON, so a program built anywhere (a user's package,
 /// another tool) runs with every command, as p4c's JSON runs in BMv2.
@@ -20,6 +21,8 @@ public enum ProgramFile {
     public static let format = "sluice-program"
     /// The format version this code writes and reads. A file of a newer version is refused.
     public static let version = 1
+    /// The largest program file read (a program of the largest shipped kind is under 1 MiB).
+    public static let maxBytes = 256 << 20
 
     struct Header: Decodable {
         var format: String?
@@ -67,12 +70,14 @@ public enum ProgramFile {
 
     /// Reads and decodes the file at `path` (see `decode`).
     public static func load(path: String) throws(ProgramFileError) -> Program {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ProgramFileError(file: path, message: "cannot read: \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+        let bytes: [UInt8]
+        do { bytes = try FileBytes.read(path, limit: maxBytes) } catch {
+            switch error {
+            case .unreadable(let reason): throw ProgramFileError(file: path, message: "cannot read: \(reason)")
+            case .tooLarge: throw ProgramFileError(file: path, message: "larger than \(maxBytes) bytes: not a program file")
+            }
         }
-        guard data.count <= 256 << 20 else { throw ProgramFileError(file: path, message: "larger than 256 MiB: not a program file") }
-        return try decode(data, file: path)
+        return try decode(Data(bytes), file: path)
     }
 
     /// Whether `name` means a program file rather than a built-in program's name.

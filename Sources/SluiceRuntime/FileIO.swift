@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SluiceSupport
 
 /// Why a text file (entries, STF spec, topology, workload) could not be read: the path and
 /// what was wrong, with the byte and line where there is one.
@@ -28,20 +29,15 @@ public enum FileIO {
     /// A text file as UTF-8: a leading byte-order mark dropped; NUL bytes, invalid UTF-8 and files
     /// over `limit` bytes refused, naming the byte (and line) or the size.
     public static func readText(_ path: String, limit: Int = textLimit) throws(TextFileError) -> String {
-        guard let f = fopen(path, "rb") else { throw TextFileError(path: path, reason: reason(errno), unreadable: true) }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n > 0 { out += buf[0..<n] }
-            if out.count > limit {
+        let bytes: [UInt8]
+        do { bytes = try FileBytes.read(path, limit: limit) } catch {
+            switch error {
+            case .unreadable(let reason): throw TextFileError(path: path, reason: reason, unreadable: true)
+            case .tooLarge(let limit):
                 throw TextFileError(path: path, reason: "larger than \(limit) bytes, the most a text input may hold (is it the file you meant?)")
             }
-            if n < buf.count { break }
         }
-        if ferror(f) != 0 { throw TextFileError(path: path, reason: reason(errno), unreadable: true) }
-        return try decodeText(out, path: path)
+        return try decodeText(bytes, path: path)
     }
 
     /// `bytes` as UTF-8 text (see `readText`).
@@ -85,16 +81,7 @@ public enum FileIO {
     }
 
     /// The system's reason for `errno` `code`, worded to follow "cannot read 'path': ".
-    public static func reason(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: return "no such file"
-        case EACCES: return "permission denied"
-        case EISDIR: return "it is a directory"
-        default:
-            let s = String(cString: strerror(code))
-            return s.prefix(1).lowercased() + s.dropFirst()
-        }
-    }
+    public static func reason(_ code: Int32) -> String { FileBytes.reason(code) }
 
     @discardableResult
     public static func write(_ path: String, _ text: String) -> Bool { write(path, Array(text.utf8)) }

@@ -42,6 +42,16 @@ import SluiceTesting
         #expect(Self.error("{\"format\": ").hasPrefix("p.json: not JSON ("))
     }
 
+    /// An endless input is refused at the limit, not read until memory runs out.
+    @Test func anEndlessFileIsRefusedAtTheLimit() {
+        do { _ = try ProgramFile.load(path: "/dev/zero"); Issue.record("no error") } catch {
+            #expect("\(error)" == "/dev/zero: larger than \(ProgramFile.maxBytes) bytes: not a program file")
+        }
+        do { _ = try ProgramFile.load(path: "/nonexistent/p.json"); Issue.record("no error") } catch {
+            #expect("\(error)" == "/nonexistent/p.json: cannot read: no such file")
+        }
+    }
+
     /// A hand-edited file that no longer verifies is refused with the verifier's diagnostics.
     @Test func aFileThatDoesNotVerifyIsRefused() throws {
         let json = try Self.routerJSON()
