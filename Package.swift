@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Sluice", targets: ["Sluice"]),
         .library(name: "SluiceIR", targets: ["SluiceIR"]),
+        .library(name: "SluiceControlPlane", targets: ["SluiceControlPlane"]),
         .library(name: "SluiceRuntime", targets: ["SluiceRuntime"]),
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
         .library(name: "SluicePrograms", targets: ["SluicePrograms"]),
@@ -25,34 +26,37 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
-        // Utilities with no dependencies, one implementation each (the monotonic clock).
+        // Utilities with no dependencies, one implementation each (the monotonic clock, file reading).
         .target(name: "SluiceSupport"),
         // IR: plain values, a verifier (one rule a file) and a printer. Knows nothing of backends.
         .target(name: "SluiceIR", dependencies: ["SluiceSupport"]),
         // The DSL users import. It only builds IR.
         .target(name: "Sluice", dependencies: ["SluiceIR"]),
-        // IR -> executable pipeline, tables, externs, control plane, entries files.
-        .target(name: "SluiceRuntime", dependencies: ["SluiceIR", "SluiceSupport"]),
+        // The one control-plane interface every backend implements, the checks of entries and
+        // extern writes they share, entries files and the protocol of program controllers.
+        .target(name: "SluiceControlPlane", dependencies: ["SluiceIR", "SluiceSupport"]),
+        // IR -> executable pipeline, tables, externs; implements the control plane.
+        .target(name: "SluiceRuntime", dependencies: ["SluiceIR", "SluiceControlPlane", "SluiceSupport"]),
         // PTF-like send/expect, STF-like specs, packet builders.
-        .target(name: "SluiceTesting", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceEmulator", "SluiceML", "SluicePcapFiles", "SluicePrograms"]),
+        .target(name: "SluiceTesting", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceEmulator", "SluiceML", "SluicePcapFiles", "SluicePrograms"]),
         // Built-in switch programs, one file each, plus the registry.
-        .target(name: "SluicePrograms", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime"], path: "Programs"),
+        .target(name: "SluicePrograms", dependencies: ["Sluice", "SluiceIR", "SluiceControlPlane"], path: "Programs"),
         // Discrete-event emulator: links, queues, switches running pipelines, hosts, transports,
         // topology files, routing, traces and reports.
-        .target(name: "SluiceEmulator", dependencies: [
-            "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluicePcapFiles", "SluiceSupport",
+        .target(name: "SluiceEmulator", dependencies: ["SluiceControlPlane", 
+            "SluiceIR", "SluiceRuntime", "SluicePcapFiles", "SluiceSupport",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Collectives (ring, halving-doubling, parameter server), the in-network aggregation host
         // protocol (worker, quantization) on emulated hosts and real UDP sockets, experiments.
         .target(name: "SluiceEBPF", dependencies: ["SluiceIR"]),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
-        .target(name: "SluiceXDP", dependencies: ["CBPF", "SluiceEBPF", "SluiceIR", "SluiceRuntime"]),
-        .target(name: "SluiceML", dependencies: ["Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR", "CSockets", "SluiceSupport"]),
+        .target(name: "SluiceXDP", dependencies: ["CBPF", "SluiceEBPF", "SluiceIR", "SluiceControlPlane"]),
+        .target(name: "SluiceML", dependencies: ["SluiceControlPlane", "Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR", "CSockets", "SluiceSupport"]),
         // INT telemetry: the Telemetry Report v2.0 / INT-MD v2.1 decoder and collector (on a UDP
         // socket and on emulated hosts), its report folder, the int-incast experiment, and the
         // Wireshark Lua dissector (embedded, written out by `sluice wireshark-dissector`).
-        .target(name: "SluiceTelemetry", dependencies: ["SluiceEmulator", "SluicePcap", "SluicePcapFiles", "SluiceRuntime", "SluiceIR", "SluiceSupport"],
+        .target(name: "SluiceTelemetry", dependencies: ["SluiceControlPlane", "SluiceEmulator", "SluicePrograms", "SluicePcap", "SluicePcapFiles", "SluiceRuntime", "SluiceIR", "SluiceSupport"],
                 resources: [.embedInCode("Resources/sluice.lua")]),
         // pcap and pcapng files in pure Swift (reader, nanosecond writer, in-memory traces): no
         // libpcap, so the emulator and the testing harness build without libpcap-dev.
@@ -67,19 +71,19 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry", "SluiceSupport", "SluicePcapFiles",
+                "SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry", "SluiceSupport", "SluicePcapFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
-        .testTarget(name: "SluiceRuntimeTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
-        .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
-        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
-        .testTarget(name: "SluiceXDPTests", dependencies: ["SluiceXDP", "SluiceEBPF", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "Sluice", "SluicePcap", "SluicePcapFiles"]),
-        .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceTelemetry", "SluiceML", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime", "SluicePcapFiles"]),
+        .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
+        .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceControlPlane", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
+        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceControlPlane", "SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
+        .testTarget(name: "SluiceXDPTests", dependencies: ["SluiceControlPlane", "SluiceXDP", "SluiceEBPF", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "Sluice", "SluicePcap", "SluicePcapFiles"]),
+        .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceControlPlane", "SluiceTelemetry", "SluiceML", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime", "SluicePcapFiles"]),
         .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"]),
         // Snapshots/ and Specs/ are read from the source tree by path (see IRSnapshotTests).
-        .testTarget(name: "SluiceProgramsTests", dependencies: ["Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"],
+        .testTarget(name: "SluiceProgramsTests", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"],
                     exclude: ["Snapshots", "Specs"]),
     ],
     swiftLanguageModes: [.v5]

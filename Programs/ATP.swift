@@ -1,6 +1,6 @@
 import Sluice
 import SluiceIR
-import SluiceRuntime
+import SluiceControlPlane
 
 /// `atp`: ATP-style multi-tenant in-network aggregation (NSDI 2021), with `ecmp-router`'s
 /// routing for everything else. Jobs share one pool of aggregators; a packet claims the

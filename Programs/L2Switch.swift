@@ -1,6 +1,6 @@
 import Sluice
 import SluiceIR
-import SluiceRuntime
+import SluiceControlPlane
 
 /// `l2-switch`: a learning Ethernet switch. Known destinations go out of their port; unknown
 /// and broadcast destinations flood to every port but the one they came in on (multicast group

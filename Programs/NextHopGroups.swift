@@ -1,18 +1,9 @@
 import SluiceIR
-import SluiceRuntime
+import SluiceControlPlane
 
 extension ECMPRouter {
     /// How a next-hop group spreads flows over its members.
-    public enum GroupKind: String, Hashable, Sendable, CaseIterable {
-        /// One bucket per member: plain ECMP (the hash scaled onto the member count).
-        case equal
-        /// A fixed number of buckets shared out in proportion to the members' weights (WCMP).
-        case weighted
-        /// A fixed number of buckets, weighted, where removing a member hands out only its own
-        /// buckets and adding one takes buckets only from the members above their share: the
-        /// flows of the other members keep their next hop.
-        case resilient
-    }
+    public typealias GroupKind = NextHopGroupKind
 
     /// A next-hop group of `ecmp-router` (and every program built on `routing`) as a bucket
     /// table: the route's `ecmp(group, count)` action scales the 5-tuple hash onto `count`
@@ -26,14 +17,7 @@ extension ECMPRouter {
     /// of flows is its bucket share exactly) and give each member its weight's share by the
     /// largest-remainder rule.
     public struct NextHopGroup: Hashable, Sendable {
-        public struct Member: Hashable, Sendable {
-            public var port: UInt16
-            /// The neighbour's MAC: the destination MAC of frames sent to it.
-            public var mac: UInt64
-            /// Relative share of the flows (> 0); equal groups ignore it.
-            public var weight: Int
-            public init(port: UInt16, mac: UInt64, weight: Int = 1) { self.port = port; self.mac = mac; self.weight = weight }
-        }
+        public typealias Member = NextHopMember
 
         public let id: UInt16
         public let kind: GroupKind
@@ -161,6 +145,32 @@ extension ECMPRouter {
         /// Insert or update the `ecmp_nhop` entries of `buckets` (all of them by default).
         public func install(_ cp: any ControlPlane, buckets which: [Int]? = nil) throws(ControlPlaneError) {
             for b in which ?? Array(buckets.indices) { try cp.upsert("ecmp_nhop", entry(bucket: b)) }
+        }
+    }
+}
+
+extension ECMPRouter {
+    /// How the routing controller writes routes into `routing`'s tables: the switch's MAC as
+    /// `switch_mac`'s default, groups as `ecmp_nhop` buckets, routes as `ipv4_lpm` entries.
+    public struct Routes: RouteInstaller {
+        public init() {}
+
+        public func switchMAC(_ mac: UInt64) -> (table: String, action: ActionCall) {
+            ("switch_mac", ActionCall("set_switch_mac", [UInt128(mac)]))
+        }
+
+        public func forward(_ hop: NextHopMember) -> ActionCall {
+            ActionCall("forward", [UInt128(hop.port), UInt128(hop.mac)])
+        }
+
+        public func group(id: UInt16, kind: NextHopGroupKind, members: [NextHopMember], buckets: Int) throws(ControlPlaneError) -> RouteGroupEntries {
+            let g = try NextHopGroup(id: id, kind: kind, members: members, buckets: buckets)
+            return RouteGroupEntries(table: "ecmp_nhop", entries: g.buckets.indices.map { g.entry(bucket: $0) }, buckets: g.buckets,
+                                     routeAction: g.routeAction)
+        }
+
+        public func route(ipv4: UInt32, prefixLength: Int, _ action: ActionCall) -> (table: String, entry: TableEntry) {
+            ("ipv4_lpm", TableEntry([.lpm(UInt128(ipv4), prefixLength: prefixLength)], action))
         }
     }
 }

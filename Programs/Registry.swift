@@ -1,6 +1,6 @@
 import Sluice
 import SluiceIR
-import SluiceRuntime
+import SluiceControlPlane
 
 /// A built-in program: its name, a line about it, how to build it and its controller.
 public struct ProgramInfo: Sendable {
@@ -42,7 +42,24 @@ public enum ProgramRegistry {
     public static func named(_ name: String) -> ProgramInfo? { all.first { $0.name == name } }
 
     /// An error message for an unknown name, listing the valid ones.
-    public static func unknown(_ name: String) -> String {
-        "unknown program '\(name)'; available: \(all.map(\.name).joined(separator: ", ")) (see `sluice programs`)"
+    public static func unknown(_ name: String) -> String { resolver.unknown(name) }
+
+    /// The built-in programs as a source of programs (beside program files): what the
+    /// emulator, topology files and the commands resolve names with.
+    public static let resolver = ProgramResolver(all.map(\.resolvable))
+}
+
+extension ProgramInfo {
+    /// This program for a `ProgramResolver`: built and verified on demand, with its controller
+    /// and, for programs built on `ECMPRouter.routing`, its routes.
+    public var resolvable: ProgramResolver.Named {
+        let build = self.build
+        return ProgramResolver.Named(name: name, summary: summary, build: { try build().verified() }, controller: controller,
+                                     routes: routes ? ECMPRouter.Routes() : nil)
     }
+}
+
+extension ProgramResolver {
+    /// The built-in programs (`sluice programs`) and program files.
+    public static var builtIn: ProgramResolver { ProgramRegistry.resolver }
 }

@@ -1,6 +1,6 @@
 import Sluice
 import SluiceIR
-import SluiceRuntime
+import SluiceControlPlane
 
 /// `switchml`: SwitchML-style in-network aggregation (NSDI 2021), with `ecmp-router`'s routing
 /// for everything else. Workers stream int32 vectors of k values through a pool of slots; the

@@ -1,6 +1,6 @@
+import SluiceControlPlane
 import SluiceIR
 import SluiceRuntime
-import SluicePrograms
 import SluicePcapFiles
 import Foundation
 import SluiceSupport
@@ -30,10 +30,6 @@ public struct EmulatorOptions: Sendable {
     /// as the topology runs and figures before this option did; experiments that compare
     /// against a line-rate bound set 24.
     public var wireOverhead = 0
-    /// Builds that replace a registered program's default build for this run, by name: the
-    /// same program with other parameters (`switchml` with k = 256, `atp` with fewer
-    /// aggregators). The topology still names the registered program.
-    public var programs: [String: @Sendable () throws -> Program] = [:]
     /// What the reliable transport's packets look like on the wire (`TransportShape`); nil:
     /// the topology's `transport`, else RoCEv2.
     public var transport: TransportShape?
@@ -117,7 +113,10 @@ public final class Emulator {
     /// What the routing controller installed, when some switch asked for routes.
     public private(set) var routing: RoutingSummary?
 
-    public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions()) throws {
+    /// `programs` turns the switches' program names into programs (`ProgramRegistry.resolver`
+    /// for the built-in ones; `replacing` runs one with other parameters); program files are
+    /// read through it too.
+    public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver) throws {
         self.spec = spec
         self.options = options
         var role = [Int32](repeating: 0, count: spec.nodes.count)
@@ -139,6 +138,8 @@ public final class Emulator {
             }
         }
         var pipelines: [Int: Pipeline] = [:]
+        var routes: [Int: any RouteInstaller] = [:]
+        var resolved: [String: ResolvedProgram] = [:]   // each program is built once a run
         for (n, node) in spec.nodes.enumerated() {
             switch node.kind {
             case .host(let h):
@@ -150,22 +151,18 @@ public final class Emulator {
                 host.nic = portsOf[n].values.first ?? -1
                 hs.append(host)
             case .switch(let s):
-                let makeController: (@Sendable ([UInt16]) -> any ProgramController)?
-                let program: Program
-                if ProgramFile.looksLikePath(s.program) && options.programs[s.program] == nil {
-                    // A program file: read and verified with the topology file (or now, for a spec
-                    // built in code); no controller.
-                    do { program = try s.programFile ?? ProgramFile.load(path: s.program) } catch { throw EmulatorError("switch '\(node.name)': \(error)") }
-                    makeController = nil
+                let r: ResolvedProgram
+                if let file = s.programFile {
+                    // Read and verified with the topology file.
+                    r = ResolvedProgram(name: s.program, program: file)
+                } else if let known = resolved[s.program] {
+                    r = known
                 } else {
-                    guard let info = ProgramRegistry.named(s.program) else {
-                        throw EmulatorError("switch '\(node.name)': \(ProgramRegistry.unknown(s.program))")
-                    }
-                    makeController = info.controller
-                    do { program = try (options.programs[s.program].map { try $0() } ?? info.build().verified()) } catch {
-                        throw EmulatorError("switch '\(node.name)': program '\(s.program)' does not verify: \(error)")
-                    }
+                    do { r = try programs.resolve(s.program) } catch { throw EmulatorError("switch '\(node.name)': \(error)") }
+                    resolved[s.program] = r
                 }
+                let program = r.program, makeController = r.controller
+                if let hook = r.routes { routes[n] = hook }
                 let p: Pipeline
                 do { p = try Pipeline(program, seed: options.seed &+ UInt64(n), queues: true) } catch {
                     throw EmulatorError("switch '\(node.name)': program '\(s.program)' does not compile: \(error)")
@@ -208,7 +205,7 @@ public final class Emulator {
         // Routes for switches that ask for them.
         if spec.nodes.contains(where: { $0.switchSpec?.routing == true }) {
             do {
-                routing = try RoutingController.install(spec) { n in pipelines[n] }
+                routing = try RoutingController.install(spec, routes: { routes[$0] }, routedPrograms: programs.routedNames) { pipelines[$0] }
             } catch {
                 throw EmulatorError("routing: \(error)")
             }

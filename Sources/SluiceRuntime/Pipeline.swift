@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceIR
 
 /// A program compiled for the software runtime: parser, ingress, traffic manager (multicast

@@ -1,3 +1,5 @@
+import SluicePrograms
+import SluiceControlPlane
 import Foundation
 import SluiceEmulator
 import SluiceIR
@@ -120,12 +122,12 @@ public enum INTIncast {
 
     /// Builds the fabric, installs the INT entries and attaches the collector.
     public static func setUp(_ s: Settings) throws -> Setup {
-        let spec = try TopologyFile.parse(topology(s), file: "int-incast.yaml", baseDirectory: ".", seed: s.seed)
+        let spec = try TopologyFile.parse(topology(s), file: "int-incast.yaml", baseDirectory: ".", seed: s.seed, programs: .builtIn)
         var options = EmulatorOptions()
         options.seed = s.seed
         options.queueTrace = true
         options.pcapDirectory = s.pcapDirectory
-        let emulator = try Emulator(spec, options: options)
+        let emulator = try Emulator(spec, options: options, programs: .builtIn)
         let switchNames = spec.switches.map { spec.nodes[$0].name }
         func host(_ name: String) -> (ip: UInt32, mac: UInt64) {
             let n = spec.node(named: name)!

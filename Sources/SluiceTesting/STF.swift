@@ -1,3 +1,5 @@
+import SluiceSupport
+import SluiceControlPlane
 import SluiceIR
 import SluiceRuntime
 
@@ -71,7 +73,7 @@ public struct STFSpec {
                     case .ternary: matches[ki] = .ternary(0, mask: 0)
                     case .lpm: matches[ki] = .lpm(0, prefixLength: 0)
                     case .optional: matches[ki] = .optional(nil)
-                    case .range: matches[ki] = .range(0, Bits128.mask(keyWidth(program, k)))
+                    case .range: matches[ki] = .range(0, WidthMask.u128(keyWidth(program, k)))
                     case .exact: throw fail("exact key '\(k.name)' of table '\(table)' needs a value")
                     }
                 }
@@ -159,7 +161,7 @@ public struct STFSpec {
         switch k.kind {
         case .exact: return .exact(val)
         case .lpm: return .lpm(val, prefixLength: width)
-        case .ternary: return .ternary(val, mask: Bits128.mask(width))
+        case .ternary: return .ternary(val, mask: WidthMask.u128(width))
         case .range: return .range(val, val)
         case .optional: return .optional(val)
         }
@@ -186,10 +188,6 @@ public struct STFSpec {
         }
         return (bytes, mask, exact || !wildcards)
     }
-}
-
-enum Bits128 {
-    static func mask(_ w: Int) -> UInt128 { w >= 128 ? ~0 : (1 << UInt128(w)) - 1 }
 }
 
 extension String {

@@ -1,5 +1,5 @@
 import SluiceEBPF
-import SluiceRuntime
+import SluiceControlPlane
 
 /// The cells of a direct LPM table (`EBPFLayout.TableKind.lpmDirect`) as the kernel holds them,
 /// kept in user space so that prefixes can be expanded into cells and taken out again.

@@ -2,7 +2,7 @@ import CBPF
 import Foundation
 import SluiceEBPF
 import SluiceIR
-import SluiceRuntime
+import SluiceControlPlane
 
 /// The control plane of a loaded XDP program, on its maps: the same interface as the software
 /// runtime's, so entries files, controllers and tests drive both. It keeps the entries it
@@ -11,6 +11,8 @@ import SluiceRuntime
 public final class XDPControlPlane: ControlPlane {
     public let xdp: XDPProgram
     public var program: Program { xdp.program }
+    /// The checks every backend shares (and words the same way); the maps come after.
+    let rules: EntryRules
 
     struct Installed {
         var entry: TableEntry
@@ -29,6 +31,7 @@ public final class XDPControlPlane: ControlPlane {
     /// Installs every table's default action and const entries.
     public init(_ xdp: XDPProgram) throws {
         self.xdp = xdp
+        rules = EntryRules(xdp.program)
         digestSink = DigestSink(words: EBPFLayout.digestWords(xdp.program))
         for t in xdp.layout.tables {
             try writeDefault(t, t.table.defaultAction)
@@ -37,25 +40,12 @@ public final class XDPControlPlane: ControlPlane {
     }
 
     func info(_ table: String) throws(ControlPlaneError) -> EBPFLayout.TableInfo {
-        guard let t = xdp.layout.table(table) else {
-            throw ControlPlaneError("no table '\(table)' in program '\(program.name)'; tables: \(program.tables.map(\.name).joined(separator: ", "))")
-        }
-        return t
+        _ = try rules.table(table)
+        return xdp.layout.table(table)!
     }
 
     func actionIndex(_ t: EBPFLayout.TableInfo, _ call: ActionCall) throws(ControlPlaneError) -> Int {
-        guard let ai = t.table.actions.firstIndex(of: call.action) else {
-            throw ControlPlaneError("table '\(t.table.name)' has no action '\(call.action)'; actions: \(t.table.actions.joined(separator: ", "))")
-        }
-        let params = t.actionParams[ai]
-        guard params.count == call.args.count else {
-            // Worded as the runtime's (Pipeline.checkCall): one entries file, one message on either backend.
-            throw ControlPlaneError("action '\(call.action)' takes \(params.count) argument\(params.count == 1 ? "" : "s") (\(params.map { "\($0.name): \($0.width) bits" }.joined(separator: ", "))), got \(call.args.count)")
-        }
-        for (p, v) in zip(params, call.args) where p.width < 128 && v >> UInt128(p.width) != 0 {
-            throw ControlPlaneError("argument \(p.name) = \(IRPrinter.hex(v)) of action '\(call.action)' does not fit in \(p.width) bits")
-        }
-        return ai
+        try rules.actionIndex(rules.table(t.table.name), call)
     }
 
     /// The value struct: action, priority, seq, args, packets, bytes (little-endian host words).
@@ -88,34 +78,20 @@ public final class XDPControlPlane: ControlPlane {
         do { let m = try xdp.map(map); return (m.keySize, m.valueSize) } catch { throw ControlPlaneError("\(error)") }
     }
 
-    static func mask(_ w: Int) -> UInt64 { w >= 64 ? ~0 : (1 << UInt64(w)) - 1 }
-
     /// Per key: (value, mask) for exact, LPM, ternary and optional matches; (low, high) for ranges.
+    /// The matches are checked first (`EntryRules.checkMatches`), so every value fits its key.
     func parts(_ t: EBPFLayout.TableInfo, _ ms: [Match]) throws(ControlPlaneError) -> [(UInt64, UInt64)] {
-        guard ms.count == t.table.keys.count else {
-            let keys = t.table.keys
-            throw ControlPlaneError("table '\(t.table.name)' has \(keys.count) key\(keys.count == 1 ? "" : "s") (\(keys.map { "\($0.name): \($0.kind.rawValue)" }.joined(separator: ", "))), the entry gives \(ms.count)")
-        }
-        return try zip(t.table.keys, ms).enumerated().map { i, km throws(ControlPlaneError) in
-            let (k, m) = km
-            let w = t.keyWidths[i], full = Self.mask(w)
-            func fit(_ v: UInt128) throws(ControlPlaneError) -> UInt64 {
-                guard v <= UInt128(full) else { throw ControlPlaneError("key \(k.name) of table '\(t.table.name)': \(IRPrinter.hex(v)) does not fit in \(w) bits") }
-                return UInt64(v)
-            }
-            switch (k.kind, m) {
-            case (.range, .range(let lo, let hi)):
-                guard lo <= hi else { throw ControlPlaneError("key \(k.name) of table '\(t.table.name)': range \(lo)..\(hi) is empty (low > high)") }
-                return (try fit(lo), try fit(hi))
-            case (.range, .exact(let v)): let x = try fit(v); return (x, x)
-            case (_, .exact(let v)): return (try fit(v), full)
-            case (.lpm, .lpm(let v, let len)), (.ternary, .lpm(let v, let len)):
-                guard len >= 0 && len <= w else { throw ControlPlaneError("key \(k.name) of table '\(t.table.name)': prefix length \(len) is outside 0...\(w)") }
-                let m = len == 0 ? 0 : full & ~Self.mask(w - len)
-                return (try fit(v) & m, m)
-            case (.ternary, .ternary(let v, let mk)): let m = try fit(mk); return (try fit(v) & m, m)
-            case (.optional, .optional(let v)): return v == nil ? (0, 0) : (try fit(v!), full)
-            default: throw ControlPlaneError("key \(k.name) of table '\(t.table.name)' is matched \(k.kind.rawValue), but the entry gives \(m)")
+        try rules.checkMatches(rules.table(t.table.name), ms)
+        return zip(zip(t.table.keys, t.keyWidths), ms).map { kw, m in
+            let (k, w) = kw, full = WidthMask.u64(w)
+            switch m {
+            case .range(let lo, let hi): return (UInt64(lo), UInt64(hi))
+            case .exact(let v): return k.kind == .range ? (UInt64(v), UInt64(v)) : (UInt64(v), full)
+            case .lpm(let v, let len):
+                let m = len == 0 ? 0 : full & ~WidthMask.u64(w - len)
+                return (UInt64(v) & m, m)
+            case .ternary(let v, let mk): return (UInt64(v) & UInt64(mk), UInt64(mk))
+            case .optional(let v): return v.map { (UInt64($0), full) } ?? (0, 0)
             }
         }
     }
@@ -301,23 +277,21 @@ public final class XDPControlPlane: ControlPlane {
 
     @discardableResult
     public func insert(_ table: String, _ entry: TableEntry) throws(ControlPlaneError) -> EntryHandle {
+        let (_, e, _) = try rules.entry(table, entry)
         let t = try info(table)
-        if t.table.entriesAreConst { throw ControlPlaneError("table '\(table)' has const entries; the control plane cannot change them") }
-        if try find(table, entry.matches, priority: entry.priority) != nil {
-            throw ControlPlaneError("table '\(table)' already has this entry; modify it or delete it first")
-        }
-        return try install(t, entry)
+        if try find(table, e.matches, priority: e.priority) != nil { throw rules.duplicate(table, e.matches) }
+        return try install(t, e)
     }
 
     func installed(_ h: EntryHandle) throws(ControlPlaneError) -> (EBPFLayout.TableInfo, Installed) {
         let t = try info(h.table)
-        guard let i = tables[h.table]?[h.id] else { throw ControlPlaneError("table '\(h.table)' has no entry with handle \(h.id)") }
+        guard let i = tables[h.table]?[h.id] else { throw rules.noEntry(h) }
         return (t, i)
     }
 
     public func modify(_ h: EntryHandle, _ action: ActionCall) throws(ControlPlaneError) {
         let (t, i) = try installed(h)
-        _ = try actionIndex(t, action)
+        _ = try rules.actionIndex(rules.changeable(h.table), action)
         try remove(t, i)
         var e = i.entry
         e.action = action
@@ -329,7 +303,7 @@ public final class XDPControlPlane: ControlPlane {
 
     public func delete(_ h: EntryHandle) throws(ControlPlaneError) {
         let (t, i) = try installed(h)
-        if t.table.entriesAreConst { throw ControlPlaneError("table '\(h.table)' has const entries; the control plane cannot change them") }
+        _ = try rules.changeable(h.table)
         try remove(t, i)
         tables[h.table]?[h.id] = nil
     }
@@ -359,9 +333,8 @@ public final class XDPControlPlane: ControlPlane {
     }
 
     public func setDefault(_ table: String, _ action: ActionCall) throws(ControlPlaneError) {
-        let t = try info(table)
-        if t.table.defaultIsConst { throw ControlPlaneError("table '\(table)' has a const default action (\(t.table.defaultAction.action)); it cannot be changed") }
-        try writeDefault(t, action)
+        _ = try rules.defaultAction(table, action)
+        try writeDefault(info(table), action)
     }
 
     public func clear(_ table: String) throws(ControlPlaneError) {
@@ -369,8 +342,7 @@ public final class XDPControlPlane: ControlPlane {
     }
 
     public func counter(_ name: String, index: Int) throws(ControlPlaneError) -> (packets: UInt64, bytes: UInt64) {
-        guard let c = program.counters.first(where: { $0.name == name }) else { throw ControlPlaneError("no counter '\(name)' in program '\(program.name)'") }
-        guard index >= 0 && index < c.size else { throw ControlPlaneError("counter '\(name)' has \(c.size) cells, index \(index) is outside") }
+        _ = try rules.counter(name, index: index)
         let fd: Int32
         do { fd = try xdp.map(EBPFLayout.mapName(counter: name)).fd } catch { throw ControlPlaneError("\(error)") }
         var k = UInt32(index)
@@ -382,14 +354,14 @@ public final class XDPControlPlane: ControlPlane {
     }
 
     public func resetCounter(_ name: String) throws(ControlPlaneError) {
-        guard let c = program.counters.first(where: { $0.name == name }) else { throw ControlPlaneError("no counter '\(name)' in program '\(program.name)'") }
+        let c = try rules.counter(name)
         var zeros = [UInt64](repeating: 0, count: 2 * XDPProgram.possibleCPUs)
         for i in 0..<c.size { var k = UInt32(i); try update(EBPFLayout.mapName(counter: name), &k, &zeros) }
     }
 
     public func directCounter(_ h: EntryHandle) throws(ControlPlaneError) -> (packets: UInt64, bytes: UInt64) {
         let (t, i) = try installed(h)
-        guard t.table.directCounter else { throw ControlPlaneError("table '\(h.table)' has no direct counters") }
+        guard t.table.directCounter else { throw rules.noDirectCounter(h.table) }
         let p = try parts(t, i.entry.matches)
         let mapName = EBPFLayout.mapName(table: t.table.name)
         let m: (fd: Int32, keySize: Int, valueSize: Int)
@@ -404,9 +376,8 @@ public final class XDPControlPlane: ControlPlane {
         return v.withUnsafeBytes { ($0.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self), $0.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) }
     }
 
-    func registerCell(_ name: String, _ index: Int) throws(ControlPlaneError) -> (Int32, UInt32) {
-        guard let r = program.registers.first(where: { $0.name == name }) else { throw ControlPlaneError("no register '\(name)' in program '\(program.name)'") }
-        guard index >= 0 && index < r.size else { throw ControlPlaneError("register '\(name)' has \(r.size) cells, index \(index) is outside") }
+    func registerCell(_ name: String, _ index: Int, value: UInt64? = nil) throws(ControlPlaneError) -> (Int32, UInt32) {
+        _ = try rules.register(name, index: index, value: value)
         do { return (try xdp.map(EBPFLayout.registersMap).fd, UInt32(xdp.layout.registerBase[name]! + index)) } catch { throw ControlPlaneError("\(error)") }
     }
 
@@ -418,22 +389,20 @@ public final class XDPControlPlane: ControlPlane {
     }
 
     public func writeRegister(_ name: String, index: Int, _ value: UInt64) throws(ControlPlaneError) {
-        var (fd, k) = try registerCell(name, index)
+        var (fd, k) = try registerCell(name, index, value: value)
         var cell = value
         guard bpf_map_update_elem(fd, &k, &cell, 0) == 0 else { throw ControlPlaneError("register '\(name)': \(String(cString: strerror(errno)))") }
     }
 
     public func resetRegister(_ name: String) throws(ControlPlaneError) {
-        guard let r = program.registers.first(where: { $0.name == name }) else { throw ControlPlaneError("no register '\(name)' in program '\(program.name)'") }
+        let r = try rules.register(name, index: 0)
         for i in 0..<r.size { try writeRegister(name, index: i, 0) }
     }
 
     /// Configure meter `name`'s cell `index`: both buckets full, as the runtime's `setMeter`.
     /// Bursts are kept in units x 1e9 in 64 bits: up to 18,446,744,073 units.
     public func setMeter(_ name: String, index: Int, _ rates: MeterRates) throws(ControlPlaneError) {
-        guard let m = program.meters.first(where: { $0.name == name }) else { throw ControlPlaneError("no meter '\(name)' in program '\(program.name)'") }
-        guard index >= 0 && index < m.size else { throw ControlPlaneError("meter '\(name)' has indices 0...\(m.size - 1); \(index) is outside") }
-        guard rates.cir <= rates.pir else { throw ControlPlaneError("meter '\(name)': the committed rate \(rates.cir) exceeds the peak rate \(rates.pir)") }
+        _ = try rules.meter(name, index: index, rates)
         let maxBurst = UInt64.max / 1_000_000_000
         guard rates.cbs <= maxBurst, rates.pbs <= maxBurst else {
             throw ControlPlaneError("meter '\(name)': bursts \(rates.cbs) and \(rates.pbs) (valid on XDP: up to \(maxBurst) units)")
@@ -447,6 +416,7 @@ public final class XDPControlPlane: ControlPlane {
     }
 
     public func setMulticastGroup(_ group: UInt16, _ members: [MulticastMember]) throws(ControlPlaneError) {
+        try rules.multicastGroup(group, members)
         do { try xdp.setMulticastGroup(group, members.map { ($0.port, $0.rid) }) } catch { throw ControlPlaneError("\(error)") }
     }
 

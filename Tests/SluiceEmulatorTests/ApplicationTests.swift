@@ -28,8 +28,8 @@ import Testing
               defaults:
                 link: {rate: 100Gbps, delay: 1us}
                 switch: {program: ecmp-router}
-            """, file: "(apps)", baseDirectory: ".")
-        let emu = try Emulator(spec)
+            """, file: "(apps)", baseDirectory: ".", programs: .builtIn)
+        let emu = try Emulator(spec, programs: .builtIn)
         let a = Recorder("a", timerAt: 5_000_000, sendTag: 1), b = Recorder("b", timerAt: 7_000_000, sendTag: 2)
         let sink = Recorder("sink", timerAt: 0, sendTag: 0)
         try emu.attach(a, host: "h1")

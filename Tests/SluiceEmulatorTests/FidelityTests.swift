@@ -18,7 +18,7 @@ import SluiceRuntime
             LinkSpec(a: Endpoint(node: i, port: i == 0 ? 0 : 2), b: Endpoint(node: i + 1, port: 1),
                      rate: rates[i], delay: delays[i])
         }, flows: [FlowSpec(kind: .udp(rate: 1_000_000_000), src: 0, dst: 4, bytes: 1000, payload: 1000, start: 3_000)])
-        let emu = try Emulator(spec)
+        let emu = try Emulator(spec, programs: .builtIn)
         try Net.route(emu, "s1", to: 2, mac: 0xA2, port: 2)
         try Net.route(emu, "s2", to: 2, mac: 0xA3, port: 2)
         try Net.route(emu, "s3", to: 2, mac: 0x0200_0000_0002, port: 2)
@@ -32,7 +32,7 @@ import SluiceRuntime
     }
 
     @Test func aSaturatedLinkDeliversRateTimesTime() throws {
-        let emu = try Emulator(Net.bottleneck(bytes: 50_000_000))
+        let emu = try Emulator(Net.bottleneck(bytes: 50_000_000), programs: .builtIn)
         try Net.route(emu, "s1", to: 2, mac: 0x0200_0000_0002, port: 2)
         let until: Int64 = 5_000_000_000   // 5 ms
         emu.run(until: until)
@@ -50,7 +50,7 @@ import SluiceRuntime
         // Each sample counts only the bytes serialized in its interval, so a saturated link
         // reads 100% in every interval (to a byte), never more.
         let interval: Int64 = 7_000_000
-        let emu = try Emulator(Net.bottleneck(bytes: 5_000_000), options: { var o = EmulatorOptions(); o.sampleInterval = interval; return o }())
+        let emu = try Emulator(Net.bottleneck(bytes: 5_000_000), options: { var o = EmulatorOptions(); o.sampleInterval = interval; return o }(), programs: .builtIn)
         try Net.route(emu, "s1", to: 2, mac: 0x0200_0000_0002, port: 2)
         emu.run(until: 2_000_000_000)
         let d = try #require((0..<emu.dirCount).first { emu.dirs[$0].fromNode == 1 && emu.dirs[$0].fromPort == 2 })
@@ -65,7 +65,7 @@ import SluiceRuntime
 
     @Test func twoBulkFlowsShareABottleneckFairly() throws {
         let spec = Net.dumbbell(ecn: ECNSpec(kmin: 100_000, kmax: 100_000, pmax: 1), bytes: 40_000_000, mtu: 1500)
-        let emu = try Emulator(spec)
+        let emu = try Emulator(spec, programs: .builtIn)
         try Net.dumbbellRoutes(emu)
         emu.run(until: 30_000_000_000)   // 30 ms: both flows still running (80 MB need 64 ms)
         let x = emu.flows.map { Double($0.bytesReceived) }
@@ -85,7 +85,7 @@ import SluiceRuntime
                                   rate: 100_000_000_000, delay: 1_000_000, queue: QueueSpec(limitBytes: 100_000)))
             if i > 1 { flows.append(FlowSpec(kind: .udp(rate: 50_000_000_000), src: i, dst: 1, bytes: 2_000_000, payload: 1400)) }
         }
-        let emu = try Emulator(TopologySpec(name: "incast", nodes: nodes, links: links, flows: flows))
+        let emu = try Emulator(TopologySpec(name: "incast", nodes: nodes, links: links, flows: flows), programs: .builtIn)
         try Net.route(emu, "s", to: 1, mac: 0x0200_0000_0001, port: 1)
         emu.run()
         let toH1 = try #require(emu.ports.first { $0.node == "s" && $0.port == 1 })
@@ -97,7 +97,7 @@ import SluiceRuntime
     @Test func ecnMarksAppearOnlyAboveKmin() throws {
         let kmin = 60_000
         let spec = Net.dumbbell(ecn: ECNSpec(kmin: kmin, kmax: 200_000, pmax: 0.5), bytes: 20_000_000)
-        let emu = try Emulator(spec)
+        let emu = try Emulator(spec, programs: .builtIn)
         try Net.dumbbellRoutes(emu)
         emu.run()
         let marks = emu.ports.reduce(0) { $0 + $1.ecnMarks }
@@ -111,7 +111,7 @@ import SluiceRuntime
 
     @Test func bulkTransfersCompleteOverALossyLink() throws {
         let spec = Net.dumbbell(ecn: nil, bytes: 3_000_000, loss: 0.01, mtu: 1500)
-        let emu = try Emulator(spec, options: { var o = EmulatorOptions(); o.seed = 7; o.minRTO = 200_000_000; return o }())
+        let emu = try Emulator(spec, options: { var o = EmulatorOptions(); o.seed = 7; o.minRTO = 200_000_000; return o }(), programs: .builtIn)
         try Net.dumbbellRoutes(emu)
         emu.run()
         let lost = emu.ports.reduce(0) { $0 + $1.lost }
@@ -129,7 +129,7 @@ import SluiceRuntime
         let nodes = [Net.l2("sw"), Net.host("h1", 1), Net.host("h2", 2), Net.host("h3", 3)]
         let links = (1...3).map { LinkSpec(a: Endpoint(node: 0, port: UInt16($0)), b: Endpoint(node: $0, port: 0)) }
         let flows = [FlowSpec(kind: .udp(rate: 1_000_000_000), src: 1, dst: 2, bytes: 5000, payload: 1000)]
-        let emu = try Emulator(TopologySpec(name: "star", nodes: nodes, links: links, flows: flows))
+        let emu = try Emulator(TopologySpec(name: "star", nodes: nodes, links: links, flows: flows), programs: .builtIn)
         emu.run()
         #expect(emu.flows[0].packetsReceived == 5)
         let h3 = try #require(emu.hostStats.first { $0.name == "h3" })
@@ -147,7 +147,7 @@ import SluiceRuntime
             o.seed = seed
             o.pcapDirectory = dir.path
             o.minRTO = 200_000_000
-            let emu = try Emulator(Net.dumbbell(ecn: ECNSpec(kmin: 30_000, kmax: 90_000, pmax: 0.3), bytes: 1_000_000, loss: 0.002, mtu: 1500), options: o)
+            let emu = try Emulator(Net.dumbbell(ecn: ECNSpec(kmin: 30_000, kmax: 90_000, pmax: 0.3), bytes: 1_000_000, loss: 0.002, mtu: 1500), options: o, programs: .builtIn)
             try Net.dumbbellRoutes(emu)
             emu.run()
             var pcaps: [String: [UInt8]] = [:]

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import Foundation
 import Testing
 import SluiceIR
@@ -105,7 +106,7 @@ import SluiceTesting
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var options = EmulatorOptions()
         options.pcapDirectory = dir
-        let emu = try Emulator(Self.topology(flows: flows), options: options)
+        let emu = try Emulator(Self.topology(flows: flows), options: options, programs: .builtIn)
         try Self.installINT(emu)
         emu.run()
         #expect(emu.pcapErrors.isEmpty)

@@ -4,7 +4,7 @@ import Testing
 /// Deeply nested YAML once overflowed the YAML library's recursion and crashed `sluice emulate`.
 @Suite struct NestingLimitTests {
     static func refusal(_ yaml: String) -> String {
-        do { _ = try TopologyFile.parse(yaml, file: "t.yaml", baseDirectory: "/nonexistent"); return "no error" } catch { return "\(error)" }
+        do { _ = try TopologyFile.parse(yaml, file: "t.yaml", baseDirectory: "/nonexistent", programs: .builtIn); return "no error" } catch { return "\(error)" }
     }
 
     @Test func deepFlowCollectionsAreRefusedByLine() {

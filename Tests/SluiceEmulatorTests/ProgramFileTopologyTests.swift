@@ -40,8 +40,8 @@ import SluicePrograms
         var results: [[FlowResult]] = []
         for program in ["./router.json", "ipv4-router"] {
             try Self.topology(program: program).write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
-            let spec = try TopologyFile.load(path: dir + "/t.yaml")
-            let emu = try Emulator(spec)
+            let spec = try TopologyFile.load(path: dir + "/t.yaml", programs: .builtIn)
+            let emu = try Emulator(spec, programs: .builtIn)
             emu.run()
             results.append(emu.flows)
         }
@@ -56,7 +56,7 @@ import SluicePrograms
         try "{\"format\": \"other\"}".write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
         try "".write(toFile: dir + "/routes.txt", atomically: true, encoding: .utf8)
         try Self.topology(program: "bad.json").write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
-        do { _ = try TopologyFile.load(path: dir + "/t.yaml"); Issue.record("no error") } catch {
+        do { _ = try TopologyFile.load(path: dir + "/t.yaml", programs: .builtIn); Issue.record("no error") } catch {
             #expect("\(error)".hasPrefix("\(dir)/t.yaml:5: defaults.switch.program: \(dir)/bad.json: not a Sluice program file"), "\(error)")
         }
     }

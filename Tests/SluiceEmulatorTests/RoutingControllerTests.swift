@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import Testing
 import SluiceIR
 import SluiceRuntime
@@ -277,7 +278,7 @@ import SluiceTesting
         var t = Self.line
         t.nodes[3] = Self.router("s2", mac: 0x0200_0000_0A02, program: IPv4Router.name)
         let net = try Network(t)
-        let names = RoutingController.programs.joined(separator: ", ")
+        let names = ProgramResolver.builtIn.routedNames.joined(separator: ", ")
         #expect(throws: RoutingError("switch 's2' runs 'ipv4-router' with routing: true; the routing controller installs routes only into \(names) (use one of those programs, or routing: false with an entries file)")) {
             try net.install()
         }
@@ -307,5 +308,15 @@ import SluiceTesting
         #expect(throws: RoutingError("switch 'leaf1': table 'ecmp_nhop': cannot install bucket 1 of group 1 -> forward(port 4, 02:00:00:00:0a:02): table 'ecmp_nhop' is full (size 1); raise its Size or delete entries")) {
             try RoutingController.install(Self.leafSpine) { pipelines[$0] }
         }
+    }
+}
+
+extension RoutingController {
+    /// Routes through the built-in programs' route installers, found by each switch's program
+    /// name, as the emulator finds them.
+    static func install(_ t: TopologySpec, controlPlane: (Int) -> (any ControlPlane)?) throws -> RoutingSummary {
+        let programs = ProgramResolver.builtIn
+        return try install(t, routes: { programs.program(named: t.nodes[$0].switchSpec?.program ?? "")?.routes },
+                           routedPrograms: programs.routedNames, controlPlane: controlPlane)
     }
 }

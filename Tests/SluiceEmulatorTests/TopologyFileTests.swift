@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import SluiceControlPlane
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -14,13 +15,9 @@ private let packageRoot: String = {
     return parts.joined(separator: "/")
 }()
 
-/// The registry's programs, plus `ecmp-router` while it is not registered yet (the shipped
-/// topologies use it).
-private let programs: [String] = {
-    let names = ProgramRegistry.all.map(\.name)
-    return names.contains("ecmp-router") ? names : names + ["ecmp-router"]
-}()
-private let programList = programs.joined(separator: ", ")
+/// The built-in programs, as topology files see them.
+private let programs = ProgramResolver.builtIn
+private let programList = programs.names.joined(separator: ", ")
 
 private func parse(_ yaml: String, file: String = "t.yaml", base: String = "/nonexistent", seed: UInt64 = 1) throws(TopologyError) -> TopologySpec {
     try TopologyFile.parse(yaml, file: file, baseDirectory: base, seed: seed, programs: programs)
@@ -211,7 +208,7 @@ private func writeFile(_ path: String, _ text: String) {
     @Test func shippedTopologiesUseTheRegisteredPrograms() throws {
         // Once `ecmp-router` is registered, the public entry point (real registry) loads them all.
         guard ProgramRegistry.named("ecmp-router") != nil else { return }
-        for name in Self.shipped { _ = try TopologyFile.load(path: "\(packageRoot)/Topologies/\(name).yaml") }
+        for name in Self.shipped { _ = try TopologyFile.load(path: "\(packageRoot)/Topologies/\(name).yaml", programs: .builtIn) }
     }
 
     @Test func leafSpine16() throws {
@@ -401,10 +398,10 @@ private func writeFile(_ path: String, _ text: String) {
 
     @Test func unreadableFile() {
         #expect(throws: TopologyError.unreadable("no-such-topology.yaml", reason: "no such file")) {
-            try TopologyFile.load(path: "no-such-topology.yaml")
+            try TopologyFile.load(path: "no-such-topology.yaml", programs: .builtIn)
         }
         do {
-            _ = try TopologyFile.load(path: "x.yaml")
+            _ = try TopologyFile.load(path: "x.yaml", programs: .builtIn)
             Issue.record("loaded x.yaml")
         } catch {
             #expect(error.description == "cannot read 'x.yaml': no such file")
@@ -495,7 +492,7 @@ private func writeFile(_ path: String, _ text: String) {
 
     @Test func nextHopGroupKinds() throws {
         let file = "topology:\n  generator: {leaf-spine: {spines: 2, leaves: 2, hosts-per-leaf: 1}}\n  defaults: {switch: {program: ecmp-router, groups: resilient, group-buckets: 128}}\n"
-        let t = try TopologyFile.parse(file, file: "t.yaml", baseDirectory: ".")
+        let t = try TopologyFile.parse(file, file: "t.yaml", baseDirectory: ".", programs: .builtIn)
         #expect(t.switches.allSatisfy { t.nodes[$0].switchSpec?.groups == .resilient && t.nodes[$0].switchSpec?.groupBuckets == 128 })
         #expect(failure("topology:\n  nodes:\n    s1: {kind: switch, program: ecmp-router, groups: fair}\n")
                 == "t.yaml:3: nodes.s1.groups: unknown next-hop group kind 'fair' (valid: equal, weighted, resilient)")
@@ -504,8 +501,8 @@ private func writeFile(_ path: String, _ text: String) {
 
     @Test func routingNeedsARoutableProgram() {
         let links = "\n  links:\n    - endpoints: [\"s1:p1\", \"h1:eth0\"]\n"
-        let names = RoutingController.programs.joined(separator: ", ")
-        #expect(RoutingController.programs.first == "ecmp-router")
+        let names = programs.routedNames.joined(separator: ", ")
+        #expect(programs.routedNames.first == "ecmp-router")
         #expect(failure("topology:\n  nodes:\n    s1: {kind: switch, program: ipv4-router}\n    h1: {kind: host}" + links)
                 == "t.yaml:3: nodes.s1.program: the routing controller fills only switches running \(names), and 's1' runs 'ipv4-router' with no entries file (valid: program: one of \(names), or an entries file instead of routing)")
         #expect(failure("topology:\n  defaults: {switch: {routing: true}}\n  nodes:\n    s1: {kind: switch, program: l2-switch}\n    h1: {kind: host}" + links)

@@ -17,7 +17,7 @@ import SluiceTesting
         ])
         var o = EmulatorOptions()
         o.pcapDirectory = dir.path
-        let emu = try Emulator(spec, options: o)
+        let emu = try Emulator(spec, options: o, programs: .builtIn)
         try Net.route(emu, "s1", to: 2, mac: 0x0200_0000_0002, port: 2)
         return emu
     }

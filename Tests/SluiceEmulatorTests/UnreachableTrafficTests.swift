@@ -25,7 +25,7 @@ import Testing
         """
 
     static func failure(_ yaml: String) -> String {
-        do { _ = try TopologyFile.parse(yaml, file: "islands.yaml", baseDirectory: "."); return "no error" } catch { return error.description }
+        do { _ = try TopologyFile.parse(yaml, file: "islands.yaml", baseDirectory: ".", programs: .builtIn); return "no error" } catch { return error.description }
     }
 
     @Test func aFlowToAnotherIslandIsRefusedWithItsLine() {
@@ -71,16 +71,16 @@ import Testing
               - {kind: bulk, from: h1, to: h2, size: 1MB}
             jobs:
               - {workload: background, hosts: [h1, h2]}
-            """, file: "islands.yaml", baseDirectory: ".")
+            """, file: "islands.yaml", baseDirectory: ".", programs: .builtIn)
         #expect(spec.flows.count == 1 && spec.jobs.map(\.hosts) == [["h1", "h2"]])
     }
 
     /// A spec built in code (no file) gets the same check when the emulator is built.
     @Test func theEmulatorRefusesAnUnreachableFlowOfASpecBuiltInCode() throws {
-        var spec = try TopologyFile.parse(Self.islands, file: "islands.yaml", baseDirectory: ".")
+        var spec = try TopologyFile.parse(Self.islands, file: "islands.yaml", baseDirectory: ".", programs: .builtIn)
         spec.flows = [FlowSpec(kind: .bulk, src: spec.node(named: "h2")!, dst: spec.node(named: "h3")!, bytes: 1000)]
-        #expect(throws: EmulatorError.self) { try Emulator(spec) }
-        do { _ = try Emulator(spec) } catch {
+        #expect(throws: EmulatorError.self) { try Emulator(spec, programs: .builtIn) }
+        do { _ = try Emulator(spec, programs: .builtIn) } catch {
             #expect("\(error)" == "flow 0 (h2 -> h3): h3 cannot be reached from h2: no path of links between them (valid: hosts connected through switches)")
         }
     }

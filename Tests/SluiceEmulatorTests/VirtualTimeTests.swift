@@ -28,13 +28,13 @@ import Testing
               generator: {leaf-spine: {spines: 1, leaves: 1, hosts-per-leaf: 2}}
               defaults:
                 switch: {program: ecmp-router}
-            """, file: "late.yaml", baseDirectory: ".")
+            """, file: "late.yaml", baseDirectory: ".", programs: .builtIn)
     }
 
     /// A timer a whisker before the end of time sends a message: its transmission, arrival
     /// and retransmission timer all land beyond `Int64.max` and saturate; the run ends there.
     @Test func sendingNearTheEndOfTimeEndsTheRunInsteadOfTrapping() throws {
-        let emu = try Emulator(try Self.twoHosts())
+        let emu = try Emulator(try Self.twoHosts(), programs: .builtIn)
         let app = LateSender(delay: Int64.max - 1_000)
         try emu.attach(app, host: "h1")
         let stats = emu.run()
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func aTimerBeyondTheEndOfTimeNeverFires() throws {
-        let emu = try Emulator(try Self.twoHosts())
+        let emu = try Emulator(try Self.twoHosts(), programs: .builtIn)
         let app = LateSender(delay: Int64.max / 2)
         try emu.attach(app, host: "h1")
         emu.run()

@@ -14,8 +14,8 @@ import SluiceTesting
     }()
 
     @Test func benchEmulatorScenarioDoesItsPinnedWork() throws {
-        let spec = try TopologyFile.load(path: "\(Self.packageRoot)/Topologies/leafspine-16.yaml")
-        let emu = try Emulator(spec)
+        let spec = try TopologyFile.load(path: "\(Self.packageRoot)/Topologies/leafspine-16.yaml", programs: .builtIn)
+        let emu = try Emulator(spec, programs: .builtIn)
         let stats = emu.run()
         let e = emu.eventCounts
         #expect(e.total == stats.events)

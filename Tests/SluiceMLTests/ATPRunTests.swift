@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import Testing
 import SluiceEmulator
 import SluicePrograms
@@ -19,10 +20,10 @@ import SluicePrograms
         setup.seed = seed
         setup.loss = loss
         let spec = try TopologyFile.parse(setup.yaml(hosts: jobs * (perJob + 1), program: ATP.name), file: "atp.yaml",
-                                          baseDirectory: ".", seed: seed)
+                                          baseDirectory: ".", seed: seed, programs: .builtIn)
         var options = setup.options
-        options.programs[ATP.name] = { try ATP.program(k: k, aggregators: aggregators).verified() }
-        let emulator = try Emulator(spec, options: options)
+        let programs = ProgramResolver.builtIn.replacing(ATP.name) { try ATP.program(k: k, aggregators: aggregators).verified() }
+        let emulator = try Emulator(spec, options: options, programs: programs)
         var specs: [ATPRun.JobSpec] = [], buffers: [[TensorBuffer<Int32>]] = [], refs: [[Int32]] = []
         for j in 0..<jobs {
             let inputs = (0..<perJob).map { SyntheticTensors.integers(count: elements, worker: j * perJob + $0, seed: seed) }

@@ -108,8 +108,8 @@ import SluicePrograms
         let x = Self.integers(n, k * 300)
         let buffers = x.map { TensorBuffer($0) }
         let setup = Self.setup(n)
-        let spec = try TopologyFile.parse(setup.yaml(hosts: n, program: SwitchML.name), file: "t.yaml", baseDirectory: ".", seed: Self.seed)
-        let emulator = try Emulator(spec, options: setup.options)
+        let spec = try TopologyFile.parse(setup.yaml(hosts: n, program: SwitchML.name), file: "t.yaml", baseDirectory: ".", seed: Self.seed, programs: .builtIn)
+        let emulator = try Emulator(spec, options: setup.options, programs: .builtIn)
         for port in 1...UInt16(n) { try emulator.setArrivalDrop(switch: "sw", port: port, probability: 0.02) }
         let config = AggregationConfig(job: 1, workers: n, elementsPerPacket: k, poolSlots: 16, timeout: 20_000_000)
         let run = try InNetworkRun(emulator: emulator, switchName: "sw", workers: (1...n).map { "h\($0)" }, buffers: buffers, config: config)
@@ -124,8 +124,8 @@ import SluicePrograms
         let k = 64
         let x = Self.integers(6, k * 200 + 5)
         let setup = Self.setup(6)
-        let spec = try TopologyFile.parse(setup.yaml(hosts: 6, program: SwitchML.name), file: "t.yaml", baseDirectory: ".", seed: Self.seed)
-        let emulator = try Emulator(spec, options: setup.options)
+        let spec = try TopologyFile.parse(setup.yaml(hosts: 6, program: SwitchML.name), file: "t.yaml", baseDirectory: ".", seed: Self.seed, programs: .builtIn)
+        let emulator = try Emulator(spec, options: setup.options, programs: .builtIn)
         let a = x[0..<3].map { TensorBuffer($0) }, b = x[3...].map { TensorBuffer($0) }
         let ra = try InNetworkRun(emulator: emulator, switchName: "sw", workers: ["h1", "h2", "h3"], buffers: a,
                                   config: AggregationConfig(job: 1, workers: 3, elementsPerPacket: k, poolSlots: 8), slotBase: 0)

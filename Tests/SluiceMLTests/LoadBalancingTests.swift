@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import Testing
 import SluiceEmulator
 import SluicePrograms
@@ -23,7 +24,7 @@ import SluiceRuntime
     /// The topology: host links at MTU 4096 (links between switches keep 4102 for CONGA's 6
     /// bytes); `slowSpineLink`: the spine1 -- leaf2 link at 25 Gb/s.
     static func spec(slowSpineLink: Bool) throws -> TopologySpec {
-        var spec = try TopologyFile.parse(yaml, file: "(lb)", baseDirectory: ".")
+        var spec = try TopologyFile.parse(yaml, file: "(lb)", baseDirectory: ".", programs: .builtIn)
         let spine1 = try #require(spec.node(named: "spine1")), leaf2 = try #require(spec.node(named: "leaf2"))
         for i in spec.links.indices {
             let ends = [spec.links[i].a.node, spec.links[i].b.node]
@@ -88,7 +89,7 @@ import SluiceRuntime
         var spec = spec
         for s in spec.switches { spec.nodes[s].kind = .switch(SwitchSpec(program: program)) }
         spec.until = 1_000_000
-        let emu = try Emulator(spec)
+        let emu = try Emulator(spec, programs: .builtIn)
         if program == CONGA.name { try CONGASetup.prepare(emu, spec) } else { try HULASetup.prepare(emu, spec) }
         return emu
     }
@@ -196,7 +197,7 @@ import SluiceRuntime
     @Test func hulaNeedsATimeToStopItsProbes() throws {
         var spec = try Self.spec(slowSpineLink: false)
         for s in spec.switches { spec.nodes[s].kind = .switch(SwitchSpec(program: HULA.name)) }
-        let emu = try Emulator(spec)
+        let emu = try Emulator(spec, programs: .builtIn)
         do {
             try HULASetup.prepare(emu, spec)
             Issue.record("prepare accepted a topology without `until`")

@@ -137,7 +137,7 @@ import SluiceTesting
               - {name: train, workload: ddp, hosts: 4, model: 10MB, algorithm: tree}
               - {workload: background, hosts: [h5, h6, h7], load: 0.1}
               - {workload: incast, hosts: all}
-            """, file: "t.yaml", baseDirectory: "/base")
+            """, file: "t.yaml", baseDirectory: "/base", programs: .builtIn)
         #expect(spec.transport == .udp)
         #expect(spec.jobs.count == 3)
         #expect(spec.jobs[0].name == "train" && spec.jobs[0].hosts == ["h1", "h2", "h3", "h4"])

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import Testing
 import Sluice
 import SluiceIR

@@ -1,3 +1,5 @@
+import SluiceSupport
+import SluiceControlPlane
 import Foundation
 import Testing
 import SluiceIR

@@ -1,6 +1,7 @@
 // Controls (If, Apply with hit/miss, Switch on the action, Call, Exit) and tables (every match
 // kind, priorities, parameters, defaults, const entries, size, direct counters).
 
+import SluiceControlPlane
 import Testing
 import Sluice
 import SluiceIR

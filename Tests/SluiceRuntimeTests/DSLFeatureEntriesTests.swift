@@ -1,5 +1,6 @@
 // Entries files (every command, and errors naming file:line and the fix) and STF specs.
 
+import SluiceControlPlane
 import Testing
 import Sluice
 import SluiceIR

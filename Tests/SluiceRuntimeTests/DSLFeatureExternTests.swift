@@ -1,6 +1,7 @@
 // Externs: registers and register actions, counters, meters, hashes, random numbers, digests
 // and checksums.
 
+import SluiceControlPlane
 import Testing
 import Sluice
 import SluiceIR

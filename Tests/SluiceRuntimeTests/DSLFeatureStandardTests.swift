@@ -1,6 +1,7 @@
 // Standard metadata: ports, drop, multicast with replica ids, packet length, timestamps,
 // instance types, recirculation and resubmission.
 
+import SluiceControlPlane
 import Testing
 import Sluice
 import SluiceIR

@@ -2,6 +2,7 @@
 // (`Advance(bytes:)`), `Truncate(length:)`, and `optional(_:width:)` for values a target may not
 // observe (all ones there); their verifier rules.
 
+import SluiceControlPlane
 import Testing
 import Sluice
 import SluiceIR

@@ -2,6 +2,7 @@
 // packets in, exact bytes and values out. One suite per area, in the DSLFeature*Tests.swift files;
 // this file holds the shared helpers and the layout checks of small hot structs.
 
+import SluiceControlPlane
 import Testing
 import Sluice
 import SluiceIR

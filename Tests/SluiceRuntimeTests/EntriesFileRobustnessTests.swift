@@ -1,6 +1,7 @@
 // Entries files with bad input: every problem is an error naming file:line, never a crash and
 // never a value silently truncated to fit.
 
+import SluiceControlPlane
 import Testing
 import Sluice
 import SluiceIR

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import Foundation
 import SluiceEmulator
 import SluiceML
@@ -96,11 +97,11 @@ struct TShark {
                 link: {rate: 10Gbps, delay: 1us}
                 switch: {program: switchml}
             """
-        let spec = try TopologyFile.parse(yaml, file: "t.yaml", baseDirectory: ".", seed: 1)
+        let spec = try TopologyFile.parse(yaml, file: "t.yaml", baseDirectory: ".", seed: 1, programs: .builtIn)
         var options = EmulatorOptions()
         options.pcapDirectory = t.dir
-        options.programs[SwitchML.name] = { try SwitchML.program(k: k, slots: 64, shadow: true).verified() }
-        let emulator = try Emulator(spec, options: options)
+        let programs = ProgramResolver.builtIn.replacing(SwitchML.name) { try SwitchML.program(k: k, slots: 64, shadow: true).verified() }
+        let emulator = try Emulator(spec, options: options, programs: programs)
         let buffers: [TensorBuffer<Int32>] = inputs.map { TensorBuffer($0) }
         let run = try InNetworkRun(emulator: emulator, switchName: "sw", workers: ["h1", "h2"], buffers: buffers,
                                    config: AggregationConfig(job: 3, workers: n, elementsPerPacket: k, poolSlots: 8))

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceRuntime
 
 /// Counters of one port: the sending end of a link direction and its egress queue.

@@ -1,42 +1,43 @@
+import SluiceControlPlane
 import SluiceIR
-import SluiceRuntime
-import SluicePrograms
+import SluiceControlPlane
 
 /// Installs shortest-path routes into the switches of a topology that ask for them
 /// (`routing: true`), the way a fabric's controller would at boot: hop-count distances to
-/// every host, one next hop as a plain `forward`, several equal-cost ones as an ECMP group of
-/// `ecmp-router`.
+/// every host, one next hop as a plain `forward`, several equal-cost ones as an ECMP group.
+/// What the entries look like is each program's business (its `RouteInstaller`: for the
+/// built-in ones, `ECMPRouter.Routes`); the controller knows no program by name.
 ///
 /// Hosts are leaves: a path never runs through a host other than its destination. Switches
 /// that do not route (`routing: false`, any program) still carry traffic in the graph: their
 /// entries are their own business.
 public enum RoutingController {
-    /// The programs whose tables the controller fills: those built on `ECMPRouter.routing`
-    /// (registry entries with `routes: true`), ecmp-router first.
-    public static var programs: [String] { ProgramRegistry.all.filter(\.routes).map(\.name) }
-
     /// Shortest-path (hop count) routes to every host, installed on every switch whose
-    /// SwitchSpec has routing == true and runs one of `programs`; equal-cost next hops become ECMP
-    /// groups (one group per distinct set of ports on a switch, members in port order).
+    /// SwitchSpec has routing == true; equal-cost next hops become ECMP groups (one group per
+    /// distinct set of ports on a switch, members in port order).
     ///
-    /// Per routed switch: the default action of `switch_mac` is set to the switch's MAC, each
-    /// group's members go into `ecmp_nhop`, and each reachable host gets a /32 in `ipv4_lpm`.
-    /// Unreachable hosts get no route and are listed in the summary.
-    public static func install(_ topology: TopologySpec, controlPlane: (Int) -> (any ControlPlane)?) throws -> RoutingSummary {
+    /// Per routed switch, through its program's `routes` (nil: the program cannot be routed,
+    /// and `routedPrograms` names those that can): the switch's MAC, each group's buckets,
+    /// and a /32 for each reachable host. Unreachable hosts get no route and are listed in the
+    /// summary.
+    public static func install(_ topology: TopologySpec, routes: (Int) -> (any RouteInstaller)?, routedPrograms: [String],
+                               controlPlane: (Int) -> (any ControlPlane)?) throws -> RoutingSummary {
         let nodes = topology.nodes
         let routed = topology.switches.filter { nodes[$0].switchSpec?.routing == true }
         // Every check before the first entry, so a bad topology changes no switch.
         var planes: [Int: any ControlPlane] = [:]
+        var installers: [Int: any RouteInstaller] = [:]
         for s in routed {
             let spec = nodes[s].switchSpec!
-            guard programs.contains(spec.program) else {
-                let names = programs.joined(separator: ", ")
+            guard let installer = routes(s) else {
+                let names = routedPrograms.joined(separator: ", ")
                 throw RoutingError("switch '\(nodes[s].name)' runs '\(spec.program)' with routing: true; the routing controller installs routes only into \(names) (use one of those programs, or routing: false with an entries file)")
             }
             guard let cp = controlPlane(s) else {
                 throw RoutingError("switch '\(nodes[s].name)': no control plane to install routes into")
             }
             planes[s] = cp
+            installers[s] = installer
         }
 
         let graph = Graph(topology)
@@ -60,30 +61,31 @@ public enum RoutingController {
         var routes: [RoutingSummary.Route] = []
         var groups: [Int: [RoutingSummary.Group]] = [:]
         for s in routed {
-            let cp = planes[s]!, plan = plans[s]!, name = nodes[s].name
+            let cp = planes[s]!, installer = installers[s]!, plan = plans[s]!, name = nodes[s].name
             func attempt(_ table: String, _ what: @autoclosure () -> String, _ body: () throws -> Void) throws {
                 do { try body() } catch {
                     throw RoutingError("switch '\(name)': table '\(table)': cannot install \(what()): \(error)")
                 }
             }
-            try attempt("switch_mac", "the switch MAC \(TopologyReader.macText(nodes[s].mac))") {
-                try cp.setDefault("switch_mac", ActionCall("set_switch_mac", [UInt128(nodes[s].mac)]))
+            let mac = installer.switchMAC(nodes[s].mac)
+            try attempt(mac.table, "the switch MAC \(TopologyReader.macText(nodes[s].mac))") {
+                try cp.setDefault(mac.table, mac.action)
             }
             guard plan.groups.count <= Int(UInt16.max) else {
                 throw RoutingError("switch '\(name)': table 'ecmp_nhop': \(plan.groups.count) ECMP groups needed, group ids are 16 bits (at most \(UInt16.max))")
             }
             let kind = nodes[s].switchSpec!.groups, bucketCount = nodes[s].switchSpec!.groupBuckets
-            var tables: [UInt16: ECMPRouter.NextHopGroup] = [:]
+            var tables: [UInt16: RouteGroupEntries] = [:]
             for g in plan.groups {
                 // Weights: each member's link rate in Mb/s (WCMP); equal groups ignore them.
-                let members = g.members.map { ECMPRouter.NextHopGroup.Member(port: $0.port, mac: $0.mac, weight: max(1, Int($0.rate / 1_000_000))) }
-                let group: ECMPRouter.NextHopGroup
-                do { group = try ECMPRouter.NextHopGroup(id: g.id, kind: kind, members: members, buckets: bucketCount) } catch {
+                let members = g.members.map { NextHopMember(port: $0.port, mac: $0.mac, weight: max(1, Int($0.rate / 1_000_000))) }
+                let group: RouteGroupEntries
+                do { group = try installer.group(id: g.id, kind: kind, members: members, buckets: bucketCount) } catch {
                     throw RoutingError("switch '\(name)': group \(g.id): \(error)")
                 }
-                for b in group.buckets.indices {
-                    try attempt("ecmp_nhop", "bucket \(b) of group \(g.id) -> \(g.members[group.buckets[b]].text)") {
-                        try cp.insert("ecmp_nhop", group.entry(bucket: b))
+                for (b, entry) in group.entries.enumerated() {
+                    try attempt(group.table, "bucket \(b) of group \(g.id) -> \(g.members[group.buckets[b]].text)") {
+                        try cp.insert(group.table, entry)
                     }
                 }
                 tables[g.id] = group
@@ -96,11 +98,13 @@ public enum RoutingController {
                     action = group.routeAction
                     what = "group \(g) (\(r.nextHops.count) members, \(group.buckets.count) buckets)"
                 } else {
-                    action = forward(r.nextHops[0])
-                    what = r.nextHops[0].text
+                    let hop = r.nextHops[0]
+                    action = installer.forward(NextHopMember(port: hop.port, mac: hop.mac))
+                    what = hop.text
                 }
-                try attempt("ipv4_lpm", "the route to \(nodes[r.host].name) (\(TopologyReader.ipv4Text(ip))/32) -> \(what)") {
-                    try cp.insert("ipv4_lpm", TableEntry([.lpm(UInt128(ip), prefixLength: 32)], action))
+                let route = installer.route(ipv4: ip, prefixLength: 32, action)
+                try attempt(route.table, "the route to \(nodes[r.host].name) (\(TopologyReader.ipv4Text(ip))/32) -> \(what)") {
+                    try cp.insert(route.table, route.entry)
                 }
                 routes.append(r)
             }
@@ -111,10 +115,6 @@ public enum RoutingController {
             }
         }
         return RoutingSummary(names: nodes.map(\.name), switches: routed, routes: routes, groups: groups, unreachable: unreachable)
-    }
-
-    static func forward(_ m: RoutingSummary.NextHop) -> ActionCall {
-        ActionCall("forward", [UInt128(m.port), UInt128(m.mac)])
     }
 
     /// The topology as ports and neighbours per node (self-links ignored), each list in port order.

@@ -1,3 +1,4 @@
+import SluiceSupport
 import SluiceRuntime
 
 /// How deeply a topology document nests, measured on the text before the YAML library sees it:

@@ -1,9 +1,10 @@
 #if canImport(Glibc)
+import SluiceSupport
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SluicePrograms
+import SluiceControlPlane
 import SluiceIR
 import SluiceRuntime
 import Yams
@@ -77,26 +78,18 @@ import Yams
 /// Quantities are exact: decimals are read as integers (`1.5us` is 1,500,000 ps), and a value
 /// that is not a whole number of the base unit is an error.
 public enum TopologyFile {
-    /// Reads and parses the file at `path`; entries files are relative to its directory.
-    /// `seed` drives the random traffic patterns (`permutation`).
-    public static func load(path: String, seed: UInt64 = 1) throws(TopologyError) -> TopologySpec {
-        try load(path: path, seed: seed, programs: ProgramRegistry.all.map(\.name))
-    }
-
-    static func load(path: String, seed: UInt64, programs: [String]) throws(TopologyError) -> TopologySpec {
+    /// Reads and parses the file at `path`; entries files and program files are relative to its
+    /// directory. `seed` drives the random traffic patterns (`permutation`); `programs` says
+    /// which program names exist (`ProgramRegistry.resolver` for the built-in ones).
+    public static func load(path: String, seed: UInt64 = 1, programs: ProgramResolver) throws(TopologyError) -> TopologySpec {
         let text = try readText(path)
         return try parse(text, file: path, baseDirectory: directory(of: path), seed: seed, programs: programs)
     }
 
     /// Parses a topology document. `file` names it in errors; `baseDirectory` is where relative
-    /// entries paths start.
-    public static func parse(_ text: String, file: String, baseDirectory: String, seed: UInt64 = 1) throws(TopologyError) -> TopologySpec {
-        try parse(text, file: file, baseDirectory: baseDirectory, seed: seed,
-                  programs: ProgramRegistry.all.map(\.name))
-    }
-
-    /// `programs`: the names a switch's `program` may take (tests pass their own).
-    static func parse(_ text: String, file: String, baseDirectory: String, seed: UInt64, programs: [String]) throws(TopologyError) -> TopologySpec {
+    /// entries and program paths start; `programs` says which program names exist.
+    public static func parse(_ text: String, file: String, baseDirectory: String, seed: UInt64 = 1,
+                             programs: ProgramResolver) throws(TopologyError) -> TopologySpec {
         let source = TopologySource(file: file, baseDirectory: baseDirectory, programs: programs)
         if let line = NestingLimit.firstLineTooDeep(text) {
             throw TopologyError(file: file, line: line, field: "", problem: "nested more than \(NestingLimit.maxDepth) levels deep",
@@ -141,8 +134,5 @@ public enum TopologyFile {
     }
 
     /// `relative` against `base`, unless it is absolute or base is the current directory.
-    static func resolve(_ relative: String, against base: String) -> String {
-        if relative.hasPrefix("/") || base.isEmpty || base == "." { return relative }
-        return base.hasSuffix("/") ? base + relative : base + "/" + relative
-    }
+    static func resolve(_ relative: String, against base: String) -> String { FileIO.path(relative, against: base) }
 }

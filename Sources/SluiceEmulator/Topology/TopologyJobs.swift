@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SluicePrograms
+import SluiceControlPlane
 import SluiceIR
 import SluiceRuntime
 import Yams

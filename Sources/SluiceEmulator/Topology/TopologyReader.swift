@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SluicePrograms
+import SluiceControlPlane
 import SluiceIR
 import SluiceRuntime
 import Yams
@@ -24,7 +24,7 @@ struct SwitchFields {
     var routing: Setting<Bool>?
     var pipelineLatency: Int64?
     var buffer: Int?
-    var groups: ECMPRouter.GroupKind?
+    var groups: NextHopGroupKind?
     var groupBuckets: Int?
 
     static let keys = ["program", "entries", "routing", "pipeline-latency", "buffer", "groups", "group-buckets"]
@@ -45,9 +45,9 @@ struct SwitchFields {
         if let n = f["buffer"] { buffer = try source.size(n, f.path("buffer")) }
         if let n = f["groups"] {
             let text = try source.scalar(n, f.path("groups"), expected: "a group kind")
-            guard let g = ECMPRouter.GroupKind(rawValue: text) else {
+            guard let g = NextHopGroupKind(rawValue: text) else {
                 throw source.error(n, f.path("groups"), "unknown next-hop group kind '\(text)'",
-                                   valid: ECMPRouter.GroupKind.allCases.map(\.rawValue).joined(separator: ", "))
+                                   valid: NextHopGroupKind.allCases.map(\.rawValue).joined(separator: ", "))
             }
             groups = g
         }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
+import SluiceControlPlane
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SluicePrograms
 import SluiceIR
 import SluiceRuntime
 import Yams
@@ -14,7 +14,7 @@ import Yams
 struct TopologySource {
     let file: String
     let baseDirectory: String
-    let programs: [String]
+    let programs: ProgramResolver
 
     func error(_ node: Node?, _ field: String, _ problem: String, valid: String? = nil) -> TopologyError {
         TopologyError(file: file, line: node?.mark?.line ?? 1, field: field, problem: problem, valid: valid)

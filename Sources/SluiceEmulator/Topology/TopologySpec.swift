@@ -1,5 +1,5 @@
 import SluiceIR
-import SluicePrograms
+import SluiceControlPlane
 /// A topology after its file was read: generators expanded, defaults applied, units converted,
 /// names resolved to indices. The emulator builds a network from this and nothing else; the
 /// YAML reader (`TopologyFile`) is the only producer of it besides tests and benchmarks.
@@ -78,12 +78,12 @@ public struct SwitchSpec: Hashable, Sendable {
     /// How the routing controller builds next-hop groups: equal (plain ECMP), weighted by the
     /// rate of each member's link (WCMP), or resilient (weighted, and removing a member moves
     /// only its flows).
-    public var groups: ECMPRouter.GroupKind
+    public var groups: NextHopGroupKind
     /// Buckets of weighted and resilient groups.
     public var groupBuckets: Int
 
     public init(program: String, entries: String? = nil, routing: Bool = true, pipelineLatency: Int64 = 0, buffer: Int? = nil,
-                groups: ECMPRouter.GroupKind = .equal, groupBuckets: Int = 64) {
+                groups: NextHopGroupKind = .equal, groupBuckets: Int = 64) {
         self.program = program; self.entries = entries; self.routing = routing
         self.pipelineLatency = pipelineLatency; self.buffer = buffer
         self.groups = groups; self.groupBuckets = groupBuckets

@@ -1,9 +1,10 @@
 #if canImport(Glibc)
+import SluiceSupport
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SluicePrograms
+import SluiceControlPlane
 import SluiceIR
 import SluiceRuntime
 import Yams
@@ -36,7 +37,7 @@ extension TopologyReader {
                 let f = switchDefaults.overlaid(by: d.switchFields)
                 guard let program = f.program else {
                     let hint = d.generated ? "set defaults.switch.program" : "set it here, in its kind or in defaults.switch"
-                    throw source.error(d.node, d.field, "switch '\(d.name)' has no program; \(hint)", valid: source.programs.joined(separator: ", "))
+                    throw source.error(d.node, d.field, "switch '\(d.name)' has no program; \(hint)", valid: source.programs.names.joined(separator: ", "))
                 }
                 // A program file (`sluice compile P --emit program`), relative to the topology file.
                 let isFile = ProgramFile.looksLikePath(program.value)
@@ -46,9 +47,10 @@ extension TopologyReader {
                     do { programFile = try ProgramFile.load(path: programName) } catch {
                         throw source.error(program.node, program.field, "\(error)", valid: "a program file that `sluice compile PROGRAM --emit program` wrote, relative to the topology file")
                     }
-                } else if !source.programs.contains(program.value) {
-                    throw source.error(program.node, program.field, "unknown program '\(program.value)'" + TopologySource.didYouMean(program.value, source.programs),
-                                       valid: source.programs.joined(separator: ", ") + ", or a program file (.json)")
+                } else if source.programs.program(named: program.value) == nil {
+                    let names = source.programs.names
+                    throw source.error(program.node, program.field, "unknown program '\(program.value)'" + TopologySource.didYouMean(program.value, names),
+                                       valid: names.joined(separator: ", ") + ", or a program file (.json)")
                 }
                 var entries: String? = nil
                 if let e = f.entries {
@@ -60,9 +62,9 @@ extension TopologyReader {
                     entries = path
                 }
                 let routing = f.routing?.value ?? (entries == nil)
-                if routing && !RoutingController.programs.contains(program.value) {
+                if routing && !source.programs.routedNames.contains(program.value) {
                     // Caught here rather than when the emulator starts, so the error has a line.
-                    let names = RoutingController.programs.joined(separator: ", ")
+                    let names = source.programs.routedNames.joined(separator: ", ")
                     let problem = "the routing controller fills only switches running \(names), and '\(d.name)' runs '\(program.value)'"
                     let valid = "program: one of \(names), or an entries file instead of routing"
                     if let r = f.routing { throw source.error(r.node, r.field, problem, valid: valid) }

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceRuntime
 
 /// A UDP endpoint as a sender addresses it: the next hop's MAC, an IPv4 address, a port.

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceEmulator
 import SluiceRuntime
 import SluicePrograms

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceEmulator
 import SluicePrograms
 import Sluice
@@ -110,11 +111,11 @@ public enum AllReduceRunner {
         if case .inNetwork(let kk) = scheme { k = kk } else { k = 64 }
         let servers = scheme == .baseline(.ps) ? 1 : 0
         let text = setup.yaml(hosts: n + servers, program: SwitchML.name)
-        let spec = try TopologyFile.parse(text, file: "allreduce.yaml", baseDirectory: ".", seed: setup.seed)
+        let spec = try TopologyFile.parse(text, file: "allreduce.yaml", baseDirectory: ".", seed: setup.seed, programs: .builtIn)
         var options = setup.options
         let shadow = setup.shadow, slots = max(4096, setup.poolSlots)
-        options.programs[SwitchML.name] = { try SwitchML.program(k: k, slots: slots, shadow: shadow).verified() }
-        let emulator = try Emulator(spec, options: options)
+        let programs = ProgramResolver.builtIn.replacing(SwitchML.name) { try SwitchML.program(k: k, slots: slots, shadow: shadow).verified() }
+        let emulator = try Emulator(spec, options: options, programs: programs)
         let workers = (1...n).map { "h\($0)" }
         let clock = MonotonicClock.nanoseconds
         switch scheme {

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceEmulator
 import SluicePrograms
 import Sluice
@@ -18,9 +19,9 @@ extension Experiments {
             var setup = StarSetup(workers: 2 * perJob, rateGbps: 100)
             setup.seed = s.seed
             setup.progress = s.progress
-            let spec = try TopologyFile.parse(setup.yaml(hosts: 2 * perJob, program: SwitchML.name), file: "e6.yaml", baseDirectory: ".", seed: s.seed)
+            let spec = try TopologyFile.parse(setup.yaml(hosts: 2 * perJob, program: SwitchML.name), file: "e6.yaml", baseDirectory: ".", seed: s.seed, programs: .builtIn)
             let options = setup.options
-            let emulator = try Emulator(spec, options: options)
+            let emulator = try Emulator(spec, options: options, programs: .builtIn)
             var runs: [InNetworkRun<Int32>] = []
             var buffers: [[TensorBuffer<Int32>]] = []
             let clock = MonotonicClock.nanoseconds
@@ -69,10 +70,10 @@ extension Experiments {
             setup.seed = s.seed
             setup.progress = s.progress
             let spec = try TopologyFile.parse(setup.yaml(hosts: 2 * perJob + 2, program: ATP.name), file: "e6-atp.yaml",
-                                              baseDirectory: ".", seed: s.seed)
+                                              baseDirectory: ".", seed: s.seed, programs: .builtIn)
             var options = setup.options
-            options.programs[ATP.name] = { try ATP.program(k: k, aggregators: aggregators).verified() }
-            let emulator = try Emulator(spec, options: options)
+            let programs = ProgramResolver.builtIn.replacing(ATP.name) { try ATP.program(k: k, aggregators: aggregators).verified() }
+            let emulator = try Emulator(spec, options: options, programs: programs)
             var buffers: [[TensorBuffer<Int32>]] = []
             var jobs: [ATPRun.JobSpec] = []
             for j in 0..<2 {

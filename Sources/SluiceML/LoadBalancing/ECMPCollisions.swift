@@ -40,13 +40,13 @@ public enum ECMPCollisions {
             traffic:
             \(traffic)
             """
-        let spec = try TopologyFile.parse(yaml, file: "(ecmp-collisions)", baseDirectory: ".")
+        let spec = try TopologyFile.parse(yaml, file: "(ecmp-collisions)", baseDirectory: ".", programs: .builtIn)
         var busiest: [Int] = [], used: [Int] = []
         for k in 0..<seeds {
             var o = EmulatorOptions()
             o.seed = firstSeed &+ UInt64(k)
             o.sourcePortSeed = firstSeed &+ UInt64(k)
-            let emu = try Emulator(spec, options: o)
+            let emu = try Emulator(spec, options: o, programs: .builtIn)
             let stats = emu.run()
             let report = RunReport(emu, stats: stats)
             let uplinks = report.ports.filter { $0.node == "leaf1" && $0.peer.hasPrefix("spine") }

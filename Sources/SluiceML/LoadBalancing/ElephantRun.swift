@@ -34,7 +34,7 @@ public enum ElephantRun {
         o.seed = seed
         o.sourcePortSeed = seed
         o.pcapDirectory = pcapDirectory
-        let emu = try Emulator(spec, options: o)
+        let emu = try Emulator(spec, options: o, programs: .builtIn)
         switch program {
         case CONGA.name: try CONGASetup.prepare(emu, spec)
         case HULA.name: try HULASetup.prepare(emu, spec)

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceEmulator
 import SluiceIR
 import SluicePrograms

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import Foundation
 import SluiceEmulator
 import SluiceIR

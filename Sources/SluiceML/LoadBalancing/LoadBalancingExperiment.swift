@@ -211,7 +211,7 @@ public enum LoadBalancingExperiment {
     /// Build, prepare and run one emulation; measure it.
     static func measure(_ scenario: Scenario, _ scheme: Scheme, seed: UInt64, settings: Settings) throws -> Measurement {
         let scale = settings.scale
-        var spec = try TopologyFile.parse(topology(scenario, scheme, scale: scale), file: "(lb \(scenario.rawValue))", baseDirectory: ".")
+        var spec = try TopologyFile.parse(topology(scenario, scheme, scale: scale), file: "(lb \(scenario.rawValue))", baseDirectory: ".", programs: .builtIn)
         if scenario == .degraded || scenario == .failed {
             guard let leaf = spec.node(named: "leaf1"), let spine = spec.node(named: "spine1"),
                   let l = spec.links.firstIndex(where: { Set([$0.a.node, $0.b.node]) == Set([leaf, spine]) }) else {
@@ -227,7 +227,7 @@ public enum LoadBalancingExperiment {
         var o = EmulatorOptions()
         o.seed = seed
         o.sourcePortSeed = seed
-        let emu = try Emulator(spec, options: o)
+        let emu = try Emulator(spec, options: o, programs: .builtIn)
         try scheme.prepare?(emu, spec, settings)
         if let t = settings.flowletTimeout, [Flowlet.name, CONGA.name, HULA.name].contains(scheme.program) {
             for sw in spec.switches {

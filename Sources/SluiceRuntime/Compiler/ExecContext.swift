@@ -89,8 +89,8 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
 /// Big-endian bit-field access on byte memory, the layout of headers on the wire.
 enum Bits {
-    @inline(__always) static func mask(_ w: Int) -> UInt64 { w >= 64 ? ~0 : (1 << UInt64(w)) &- 1 }
-    @inline(__always) static func mask128(_ w: Int) -> UInt128 { w >= 128 ? ~0 : (1 << UInt128(w)) &- 1 }
+    @inline(__always) static func mask(_ w: Int) -> UInt64 { WidthMask.u64(w) }
+    @inline(__always) static func mask128(_ w: Int) -> UInt128 { WidthMask.u128(w) }
 
     /// Read `width` (≤ 64) bits starting `bitOffset` bits after `p`.
     @inline(__always) static func load(_ p: UnsafePointer<UInt8>, bitOffset: Int, width: Int) -> UInt64 {

@@ -1,10 +1,13 @@
 import SluiceIR
+import SluiceControlPlane
 
 /// Compiles a verified program once into closures over integer slots. Holds the extern state
 /// those closures capture; the `Pipeline` owns it.
 final class ProgramCompiler {
     let program: Program
     let index: ProgramIndex
+    /// The control plane's checks of entries and extern writes (shared with every backend).
+    let rules: EntryRules
     let layout: Layout
     var tables: [String: RuntimeTable] = [:]
     var registers: [String: RegisterState] = [:]
@@ -29,6 +32,7 @@ final class ProgramCompiler {
         self.queues = queues
         program = p
         index = ProgramIndex(p)
+        rules = EntryRules(p)
         layout = Layout(p, index)
         for r in p.registers { registers[r.name] = RegisterState(r) }
         for c in p.counters {

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceIR
 
 /// A register array's cells. Out-of-range indices read 0 and ignore writes (counted).
@@ -37,11 +38,6 @@ final class CounterState {
     func reset() { packets.update(repeating: 0, count: max(size, 1)); bytes.update(repeating: 0, count: max(size, 1)) }
 }
 
-/// Rates of a two-rate three-color meter (RFC 2698), in the meter's unit per second.
-public struct MeterRates: Hashable, Sendable {
-    public var cir: UInt64, cbs: UInt64, pir: UInt64, pbs: UInt64
-    public init(cir: UInt64, cbs: UInt64, pir: UInt64, pbs: UInt64) { self.cir = cir; self.cbs = cbs; self.pir = pir; self.pbs = pbs }
-}
 
 public enum MeterColor: UInt64, Sendable { case green = 0, yellow = 1, red = 2 }
 
@@ -73,18 +69,6 @@ final class MeterState {
     }
 }
 
-/// A digest as the control plane receives it.
-public struct DigestMessage: Hashable, Sendable {
-    public var name: String
-    public var values: [UInt128]
-    public init(name: String, values: [UInt128]) { self.name = name; self.values = values }
-    /// A value by field name.
-    public func value(_ field: String, in program: Program) -> UInt128? {
-        guard let d = program.digests.first(where: { $0.name == name }),
-              let i = d.fields.firstIndex(where: { $0.name == field }), i < values.count else { return nil }
-        return values[i]
-    }
-}
 
 /// Digests waiting for the control plane: a fixed ring, so the data plane never allocates.
 /// When it is full, new digests are dropped and counted.
@@ -117,9 +101,3 @@ final class DigestRing {
     }
 }
 
-/// One copy of a multicast group: an egress port and the replica id its copy carries.
-public struct MulticastMember: Hashable, Sendable {
-    public var port: UInt16
-    public var rid: UInt16
-    public init(port: UInt16, rid: UInt16) { self.port = port; self.rid = rid }
-}

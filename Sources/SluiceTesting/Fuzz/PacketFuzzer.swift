@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceIR
 import SluiceRuntime
 

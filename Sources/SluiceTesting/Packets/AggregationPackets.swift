@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluicePrograms
 import SluiceIR
 import SluiceRuntime

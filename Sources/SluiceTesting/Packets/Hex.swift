@@ -1,4 +1,5 @@
 // Hex text <-> bytes, for writing expected packets by hand and for readable failure messages.
+import SluiceSupport
 import SluiceRuntime
 
 /// Why hex text did not parse; `token` is the offending whitespace-separated token.

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import Foundation
 import SluiceEmulator
 import SluiceIR
@@ -19,15 +20,15 @@ public final class WorkloadHarness {
     /// `topology`: YAML text with its `jobs` (and optionally traffic). `options` as for a run
     /// (its seed seeds the jobs too).
     public init(topology yaml: String, file: String = "harness.yaml", baseDirectory: String = ".", options: EmulatorOptions = EmulatorOptions()) throws {
-        let spec = try TopologyFile.parse(yaml, file: file, baseDirectory: baseDirectory, seed: options.seed)
-        emulator = try Emulator(spec, options: options)
+        let spec = try TopologyFile.parse(yaml, file: file, baseDirectory: baseDirectory, seed: options.seed, programs: .builtIn)
+        emulator = try Emulator(spec, options: options, programs: .builtIn)
         runs = try Jobs.attach(spec.jobs, to: emulator, seed: options.seed)
     }
 
     /// One workload (`sluice traffic` parameters) on the first `hosts` hosts of `topology`.
     public convenience init(workload: String, _ parameters: [String] = [], hosts: Int? = nil, topology yaml: String,
                             aggregator: String? = nil, options: EmulatorOptions = EmulatorOptions()) throws {
-        let spec = try TopologyFile.parse(yaml, file: "harness.yaml", baseDirectory: ".", seed: options.seed)
+        let spec = try TopologyFile.parse(yaml, file: "harness.yaml", baseDirectory: ".", seed: options.seed, programs: .builtIn)
         let names = spec.hosts.map { spec.nodes[$0].name }
         let params = parameters.map { p -> String in
             let kv = p.split(separator: "=", maxSplits: 1)

@@ -57,12 +57,12 @@ struct EmulatorBenchCommand: ParsableCommand {
         for (file, variant, recorded) in [("leafspine-16.yaml", "small-45g", 108_561.0), ("leafspine-64.yaml", "large-45g", 75_221.0)] {
             let path = (topologies as NSString).appendingPathComponent(file)
             let spec: TopologySpec
-            do { spec = try TopologyFile.load(path: path) } catch { throw CLIError("\(error) (run from the repository root, or give --topologies)") }
+            do { spec = try TopologyFile.load(path: path, programs: programSource) } catch { throw CLIError("\(error) (run from the repository root, or give --topologies)") }
             var walls: [Double] = []
             var last: (Emulator, RunStats)? = nil
             for i in 0..<`repeat` {
                 if !json { FileHandle.standardError.write("\r\(spec.name): run \(i + 1)/\(`repeat`)\u{1B}[K".data(using: .utf8)!) }
-                let emu = try Emulator(spec)
+                let emu = try Emulator(spec, programs: programSource)
                 let st = emu.run()
                 walls.append(st.wallSeconds)
                 last = (emu, st)

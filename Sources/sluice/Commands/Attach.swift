@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import ArgumentParser
 import Foundation
 import Synchronization
@@ -114,9 +115,8 @@ struct Attach: ParsableCommand {
     func run() throws {
         if backend == .xdp { return try runXDP() }
         let specs = try parsedPorts()
-        let info = try builtinProgram(program)
-        let ir: Program
-        do { ir = try info.build().verified() } catch { throw CLIError("program '\(program)' does not verify: \(error)") }
+        let info = try resolveProgram(program)
+        let ir = info.program
         let pipeline: Pipeline
         do { pipeline = try Pipeline(ir, seed: seed) } catch { throw CLIError("program '\(program)' does not compile: \(error)") }
         let controller = info.controller?(specs.map(\.number))
@@ -282,9 +282,8 @@ extension Attach {
     /// The program in the kernel at every port's XDP hook until a signal or --duration.
     func runXDP() throws {
         let specs = try parsedPorts()
-        let info = try builtinProgram(program)
-        let ir: Program
-        do { ir = try info.build().verified() } catch { throw CLIError("program '\(program)' does not verify: \(error)") }
+        let info = try resolveProgram(program)
+        let ir = info.program
         let xdp: XDPProgram
         let cp: XDPControlPlane
         do {

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import ArgumentParser
 import Foundation
 import SluiceEmulator

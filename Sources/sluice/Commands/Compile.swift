@@ -1,3 +1,4 @@
+import SluiceSupport
 import ArgumentParser
 import SluiceIR
 import SluicePrograms
@@ -44,9 +45,8 @@ struct Compile: ParsableCommand {
     }
 
     func run() throws {
-        let info = try builtinProgram(program)
-        let ir: Program
-        do { ir = try info.build().verified() } catch { throw ValidationError("\(error)") }
+        let info = try resolveProgram(program)
+        let ir = info.program
         if emit == .ebpfC || emit == .ebpfObject {
             let c: String
             do { c = try EBPFBackend.emitC(ir) } catch { throw CLIError("\(error)") }

@@ -63,7 +63,7 @@ struct EmulationSettings {
 /// summary (or JSON) and write the report and pcaps asked for.
 func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = { _ in }) throws {
     let spec: TopologySpec
-    do { spec = try TopologyFile.load(path: s.topology, seed: s.seed) } catch { throw CLIError(error.description) }
+    do { spec = try TopologyFile.load(path: s.topology, seed: s.seed, programs: programSource) } catch { throw CLIError(error.description) }
     var options = EmulatorOptions()
     options.seed = s.seed
     options.progress = !s.json
@@ -80,7 +80,7 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
         do { limit = try Units.time(u) } catch { throw CLIError("--until: \(error)") }
     }
     let emu: Emulator
-    do { emu = try Emulator(spec, options: options) } catch { throw CLIError("\(s.topology): \(error)") }
+    do { emu = try Emulator(spec, options: options, programs: programSource) } catch { throw CLIError("\(s.topology): \(error)") }
     try prepare(emu)
     let jobs: [WorkloadRun]
     do { jobs = try Jobs.attach(spec.jobs, to: emu, seed: s.seed) } catch { throw CLIError("\(error)") }

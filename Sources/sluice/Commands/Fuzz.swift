@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import ArgumentParser
 import Foundation
 import SluiceEmulator
@@ -122,9 +123,8 @@ struct Fuzz: ParsableCommand {
     }
 
     func run() throws {
-        let info = try builtinProgram(program)
-        let ir: Program
-        do { ir = try info.build().verified() } catch { throw CLIError("\(error)") }
+        let info = try resolveProgram(program)
+        let ir = info.program
         let seed = try parsedSeed(), ports = try parsedPorts(), wanted = try parsedBackends()
         let seedText = "0x" + String(seed, radix: 16)
         let pipeline: Pipeline

@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import ArgumentParser
 import Sluice
 import SluiceIR
@@ -18,15 +19,13 @@ extension String {
     func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
 }
 
-/// A built-in program by name, or a program file (`sluice compile P --emit program -o P.json`)
-/// by path (a name ending in .json or holding a '/'); errors list the valid names, or name the
+/// Where every command finds programs: the built-in ones by name, and program files
+/// (`sluice compile P --emit program -o P.json`) by path.
+let programSource = ProgramRegistry.resolver
+
+/// The program `ref` names (a built-in name, or a program file: a name ending in .json or
+/// holding a '/'), verified, with its controller; errors list the valid names, or name the
 /// file and the JSON path of its fault. A file's program runs without a controller.
-func builtinProgram(_ name: String) throws -> ProgramInfo {
-    if ProgramFile.looksLikePath(name) {
-        let ir: Program
-        do { ir = try ProgramFile.load(path: name) } catch { throw CLIError("\(error)") }
-        return ProgramInfo(name: ir.name, summary: "from \(name)", build: { SwitchProgram(ir: ir) })
-    }
-    guard let p = ProgramRegistry.named(name) else { throw ValidationError(ProgramRegistry.unknown(name)) }
-    return p
+func resolveProgram(_ ref: String) throws -> ResolvedProgram {
+    do { return try programSource.resolve(ref) } catch { throw CLIError(error.description) }
 }

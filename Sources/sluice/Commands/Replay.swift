@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import ArgumentParser
 import Foundation
 import SluiceEmulator
@@ -118,9 +119,8 @@ struct Replay: ParsableCommand {
             let other = (out.hasSuffix("/") ? String(out.dropLast()) : out) + "-replayed"
             throw CLIError("--out \(out): the output \(output) is the input file \(file); replaying would overwrite it. Give --out another folder, e.g. --out \(other)")
         }
-        let info = try builtinProgram(program)
-        let ir: Program
-        do { ir = try info.build().verified() } catch { throw CLIError("\(error)") }
+        let info = try resolveProgram(program)
+        let ir = info.program
         let pipeline: Pipeline
         do { pipeline = try Pipeline(ir, seed: seed) } catch { throw CLIError("\(program): \(error)") }
         let inPort = UInt16(port)

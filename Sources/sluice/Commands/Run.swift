@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import ArgumentParser
 import SluiceIR
 import SluicePrograms
@@ -26,9 +27,8 @@ struct Run: ParsableCommand {
     var seed: UInt64 = 1
 
     func run() throws {
-        let info = try builtinProgram(program)
-        let ir: Program
-        do { ir = try info.build().verified() } catch { throw ValidationError("\(error)") }
+        let info = try resolveProgram(program)
+        let ir = info.program
         let ports: [UInt16] = Array(0..<8)
         let h = try SwitchHarness(ir, controller: info.controller?(ports), seed: seed)
         if let entries {

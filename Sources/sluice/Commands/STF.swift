@@ -1,3 +1,4 @@
+import SluiceSupport
 import ArgumentParser
 import SluiceIR
 import SluicePrograms
@@ -16,11 +17,10 @@ struct STF: ParsableCommand {
     var program: String
 
     func run() throws {
-        let info = try builtinProgram(program)
+        let info = try resolveProgram(program)
         let text: String
         do { text = try FileIO.readText(file) } catch { throw CLIError("\(error)") }
-        let ir: Program
-        do { ir = try info.build().verified() } catch { throw ValidationError("\(error)") }
+        let ir = info.program
         do {
             let r = try STFSpec(file: file, text: text).run(ir, controller: info.controller?(Array(0..<8)))
             print("\(file): pass (\(r))")

@@ -75,14 +75,14 @@ struct Tour: ParsableCommand {
 
         print("\n== 6. the emulator: \(topology)")
         let spec: TopologySpec
-        do { spec = try TopologyFile.load(path: topology) } catch { throw CLIError("\(error) (run the demo from the repository root, or give --topology)") }
+        do { spec = try TopologyFile.load(path: topology, programs: programSource) } catch { throw CLIError("\(error) (run the demo from the repository root, or give --topology)") }
         print("   \(spec.hosts.count) hosts, \(spec.switches.count) switches running \(Set(spec.nodes.compactMap { $0.switchSpec?.program }).sorted().joined(separator: ", ")), \(spec.links.count) links; routes installed by the routing controller (shortest paths, ECMP groups)")
         var options = EmulatorOptions()
         options.progress = true
         options.sampleInterval = 1_000_000
         options.pcapDirectory = (report as NSString).appendingPathComponent("pcaps")
         try FileManager.default.createDirectory(atPath: options.pcapDirectory!, withIntermediateDirectories: true)
-        let emu = try Emulator(spec, options: options)
+        let emu = try Emulator(spec, options: options, programs: programSource)
         let stats = emu.run()
         let r2 = RunReport(emu, stats: stats)
         print(r2.summaryText(maxPorts: 8).split(separator: "\n", omittingEmptySubsequences: false).map { "   " + $0 }.joined(separator: "\n"))

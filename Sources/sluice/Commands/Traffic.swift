@@ -117,7 +117,7 @@ struct TrafficCommand: ParsableCommand {
         var spec: TopologySpec
         var aggregator: String? = nil
         if let path = s.topology {
-            do { spec = try TopologyFile.load(path: path, seed: s.seed) } catch { throw ValidationError(error.description) }
+            do { spec = try TopologyFile.load(path: path, seed: s.seed, programs: programSource) } catch { throw ValidationError(error.description) }
             if inNetwork { aggregator = spec.switches.first { spec.nodes[$0].switchSpec?.program == "switchml" }.map { spec.nodes[$0].name } }
         } else {
             // `TrafficCommand.validate()` checked --hosts (2 ... 1024) and --mtu.
@@ -146,7 +146,7 @@ struct TrafficCommand: ParsableCommand {
                         switch: {program: ecmp-router}
                     """
             }
-            do { spec = try TopologyFile.parse(yaml, file: "(generated topology)", baseDirectory: ".", seed: s.seed) } catch {
+            do { spec = try TopologyFile.parse(yaml, file: "(generated topology)", baseDirectory: ".", seed: s.seed, programs: programSource) } catch {
                 throw ValidationError("generated topology: \(error)")
             }
         }
@@ -175,7 +175,7 @@ struct TrafficCommand: ParsableCommand {
         var limit: Int64? = nil
         if let u = s.until { do { limit = try Units.time(u) } catch { throw ValidationError("--until: \(error)") } }
         let emu: Emulator
-        do { emu = try Emulator(spec, options: options) } catch { throw ValidationError("\(error)") }
+        do { emu = try Emulator(spec, options: options, programs: programSource) } catch { throw ValidationError("\(error)") }
         let runs: [WorkloadRun]
         do { runs = try Jobs.attach(spec.jobs, to: emu, seed: s.seed) } catch { throw ValidationError("\(error)") }
         if !s.json {

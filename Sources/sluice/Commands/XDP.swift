@@ -22,9 +22,8 @@ struct XDPVerify: ParsableCommand {
     var program: String
 
     func run() throws {
-        let info = try builtinProgram(program)
-        let ir: Program
-        do { ir = try info.build().verified() } catch { throw CLIError("\(error)") }
+        let info = try resolveProgram(program)
+        let ir = info.program
         do {
             let p = try XDPProgram(ir)
             print("\(program): the kernel's verifier accepted it (program fd \(p.programFD))")

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SluiceSupport
 
 /// Why a text file (entries, STF spec, topology, workload) could not be read: the path and
 /// what was wrong, with the byte and line where there is one.
@@ -91,5 +90,12 @@ public enum FileIO {
         guard let f = fopen(path, "wb") else { return false }
         defer { fclose(f) }
         return fwrite(bytes, 1, bytes.count, f) == bytes.count
+    }
+
+    /// `relative` against the directory `base` (an absolute `relative`, or a base of "." or "":
+    /// `relative` unchanged): how files named inside other files are found.
+    public static func path(_ relative: String, against base: String) -> String {
+        if relative.hasPrefix("/") || base.isEmpty || base == "." { return relative }
+        return base.hasSuffix("/") ? base + relative : base + "/" + relative
     }
 }

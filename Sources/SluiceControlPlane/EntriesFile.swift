@@ -1,5 +1,6 @@
 import Foundation
 import SluiceIR
+import SluiceSupport
 
 /// A problem in an entries file, naming the file, the line and what would be valid.
 public struct EntriesFileError: Error, CustomStringConvertible, Sendable {
