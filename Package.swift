@@ -37,8 +37,12 @@ let package = Package(
         .target(name: "SluiceControlPlane", dependencies: ["SluiceIR", "SluiceSupport"]),
         // IR -> executable pipeline, tables, externs; implements the control plane.
         .target(name: "SluiceRuntime", dependencies: ["SluiceIR", "SluiceControlPlane", "SluiceSupport"]),
-        // PTF-like send/expect, STF-like specs, packet builders.
-        .target(name: "SluiceTesting", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceEmulator", "SluiceML", "SluicePcapFiles", "SluicePrograms"]),
+        // PTF-like send/expect, STF-like specs, packet builders, fuzzing, snapshots: what a
+        // program author's tests need, and no emulator or ML stack.
+        .target(name: "SluiceTesting", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceSupport"]),
+        // Tests of the built-in aggregation programs and ML workloads: switchml and atp packets,
+        // the workload replay harness (emulated topologies).
+        .target(name: "SluiceTestingML", dependencies: ["SluiceTesting", "SluiceControlPlane", "SluiceIR", "SluiceRuntime", "SluiceEmulator", "SluiceML", "SluicePcapFiles", "SluicePrograms"]),
         // Built-in switch programs, one file each, plus the registry.
         .target(name: "SluicePrograms", dependencies: ["Sluice", "SluiceIR", "SluiceControlPlane"], path: "Programs"),
         // Discrete-event emulator: links, queues, switches running pipelines, hosts, transports,
@@ -78,12 +82,12 @@ let package = Package(
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
         .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceControlPlane", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
-        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceControlPlane", "SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
-        .testTarget(name: "SluiceXDPTests", dependencies: ["SluiceControlPlane", "SluiceXDP", "SluiceEBPF", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "Sluice", "SluicePcap", "SluicePcapFiles"]),
+        .testTarget(name: "SluiceMLTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
+        .testTarget(name: "SluiceXDPTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "SluiceXDP", "SluiceEBPF", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "Sluice", "SluicePcap", "SluicePcapFiles"]),
         .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceControlPlane", "SluiceTelemetry", "SluiceML", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime", "SluicePcapFiles"]),
         .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"]),
         // Snapshots/ and Specs/ are read from the source tree by path (see IRSnapshotTests).
-        .testTarget(name: "SluiceProgramsTests", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"],
+        .testTarget(name: "SluiceProgramsTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"],
                     exclude: ["Snapshots", "Specs"]),
     ],
     swiftLanguageModes: [.v5]

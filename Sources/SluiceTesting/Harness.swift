@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceIR
 import SluiceRuntime
 
@@ -37,6 +38,7 @@ func hex2(_ b: UInt8) -> String { let s = String(b, radix: 16); return s.count =
 /// What a test saw that it did not expect.
 public struct HarnessError: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

@@ -1,3 +1,4 @@
+import SluiceTestingML
 import Testing
 import SluiceIR
 import SluiceRuntime

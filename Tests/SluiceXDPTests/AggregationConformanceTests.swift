@@ -1,3 +1,4 @@
+import SluiceTestingML
 import SluiceControlPlane
 import Foundation
 import Testing

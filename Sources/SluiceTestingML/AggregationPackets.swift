@@ -1,3 +1,4 @@
+import SluiceTesting
 import SluiceControlPlane
 import SluicePrograms
 import SluiceIR

@@ -1,3 +1,4 @@
+import SluiceTesting
 import SluiceControlPlane
 import Foundation
 import SluiceEmulator
