@@ -83,6 +83,10 @@ let package = Package(
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
         .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceControlPlane", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
         .testTarget(name: "SluiceMLTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
+        // The emitted C of every built-in program against Snapshots/ (read by path), each compiled
+        // with clang: no kernel, no libbpf, no root.
+        .testTarget(name: "SluiceEBPFTests", dependencies: ["SluiceEBPF", "SluiceIR", "SluicePrograms", "SluiceTesting"],
+                    exclude: ["Snapshots"]),
         .testTarget(name: "SluiceXDPTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "SluiceXDP", "SluiceEBPF", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "Sluice", "SluicePcap", "SluicePcapFiles"]),
         .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceControlPlane", "SluiceTelemetry", "SluiceML", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime", "SluicePcapFiles"]),
         .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"]),
