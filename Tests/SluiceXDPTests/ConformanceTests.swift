@@ -154,7 +154,7 @@ struct ConformanceTests {
     }
 
     /// Every shipped program the backend compiles also loads: the kernel's verifier takes it
-    /// (atp did not while CRCs ran bit by bit: see the prelude of `CEmitter`).
+    /// (atp did not while CRCs ran bit by bit: see `CHelpers`).
     @Test func everyShippedProgramThatCompilesPassesTheVerifier() throws {
         var loaded: [String] = []
         for info in ProgramRegistry.all {

@@ -8,7 +8,7 @@ import SluicePrograms
 /// in sequence through one program) would catch that as a divergence, and these pin the scan.
 @Suite struct StateResetTests {
     @Test func clearsExactlyTheSlotsTheCodeNames() {
-        let lines = CEmitter.clearState(mentioning: [
+        let lines = XDPProgramEmitter.clearState(mentioning: [
             "if (s->std[3]) return sl_finish(SL_DROP_INGRESS, 0);",
             "s->std[12] = 1; goto parser_reject; s->std[0] = in_port ? *in_port : 0;",
             "c->std[5] = 1; t->std[7] = 2; /* not the state */",

@@ -1,0 +1,52 @@
+import SluiceIR
+
+/// Reads and writes of fields where the state keeps them: header fields as big-endian bit
+/// ranges of the header's bytes (`sl_get`, `sl_set`), metadata and standard fields as 64-bit
+/// slots. A write masks the value to the field's width.
+struct FieldEmitter {
+    let cx: LoweringContext
+    var out: CBlockWriter { cx.out }
+
+    func width(of f: FieldRef) throws(EBPFError) -> Int {
+        guard let d = cx.index.decl(of: f) else { throw cx.fail("\(f)", "unknown field") }
+        return d.width
+    }
+
+    func load(_ f: FieldRef) throws(EBPFError) -> String {
+        switch f {
+        case .header(let h, let field, let idx):
+            let slot = try cx.headerSlot(h)
+            guard let d = slot.type.field(named: field), let bit = slot.type.bitOffset(of: field) else { throw cx.fail("hdr.\(h).\(field)", "unknown field") }
+            return StackElements.ternary(try cx.elements.field(slot, idx)) { (e: Int?) -> String in "sl_get(&s->hdr[\(slot.offset(element: e!))], \(bit), \(d.width))" }
+        case .meta(let m):
+            guard let i = cx.layout.metaSlots[m] else { throw cx.fail("meta.\(m)", "unknown metadata") }
+            return "s->meta[\(i)]"
+        case .standard(let sf):
+            return "s->std[\(cx.std(sf))]"
+        }
+    }
+
+    func store(_ f: FieldRef, _ value: String) throws(EBPFError) {
+        switch f {
+        case .header(let h, let field, let idx):
+            let slot = try cx.headerSlot(h)
+            guard let d = slot.type.field(named: field), let bit = slot.type.bitOffset(of: field) else { throw cx.fail("hdr.\(h).\(field)", "unknown field") }
+            let els = try cx.elements.field(slot, idx)
+            if els.count == 1 {
+                out.line("sl_set(&s->hdr[\(slot.offset(element: els[0].element!))], \(bit), \(d.width), \(value)); /* hdr.\(h)\(StackElements.indexText(idx)).\(field) */")
+            } else {
+                let v = out.fresh("sv")
+                out.block("{ __u64 \(v) = \(value);") {
+                    cx.elements.chain(els, comment: "hdr.\(h)\(StackElements.indexText(idx)).\(field)") { (e: Int) -> String in
+                        "sl_set(&s->hdr[\(slot.offset(element: e))], \(bit), \(d.width), \(v));"
+                    }
+                }
+            }
+        case .meta(let m):
+            guard let i = cx.layout.metaSlots[m] else { throw cx.fail("meta.\(m)", "unknown metadata") }
+            out.line("s->meta[\(i)] = (\(value)) & \(CLiteral.mask(cx.program.metadata[i].width)); /* meta.\(m) */")
+        case .standard(let sf):
+            out.line("s->std[\(cx.std(sf))] = (\(value)) & \(CLiteral.mask(sf.width)); /* standard.\(sf.rawValue) */")
+        }
+    }
+}

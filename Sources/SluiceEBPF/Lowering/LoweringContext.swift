@@ -1,0 +1,58 @@
+import SluiceIR
+
+/// What the emitters of one program's C share: the program, where its parts live, the text
+/// written so far and what is in scope where it is being written. Each emitter (parser,
+/// statements, expressions, ...) is a view on this, so they call each other freely.
+final class LoweringContext {
+    let layout: EBPFLayout
+    let program: Program
+    let index: ProgramIndex
+    let out = CBlockWriter(depth: 1)
+    var scope = Scope()
+
+    /// What a statement or expression refers to by name at the point being emitted.
+    struct Scope {
+        /// The label `exit` jumps to in the control being emitted.
+        var exitLabel = "ingress_end"
+        /// Prefix of the parser's labels: "" for ingress's parse, another for each parse again.
+        var parserPrefix = ""
+        /// The C that ends a packet the parser rejects when the program drops it.
+        var parserDrop = "return sl_finish(SL_DROP_PARSER, 0);"
+        /// Action parameters: name -> (C expression, width), and their declarations.
+        var params: [String: (String, Int)] = [:]
+        var paramDecls: [FieldDecl] = []
+        /// The cell's value before the update, inside a register action.
+        var registerOld: String?
+    }
+
+    init(_ layout: EBPFLayout) {
+        self.layout = layout
+        program = layout.program
+        index = ProgramIndex(layout.program)
+    }
+
+    var parser: ParserEmitter { ParserEmitter(cx: self) }
+    var statements: StatementEmitter { StatementEmitter(cx: self) }
+    var expressions: ExpressionEmitter { ExpressionEmitter(cx: self) }
+    var hashes: HashEmitter { HashEmitter(cx: self) }
+    var fields: FieldEmitter { FieldEmitter(cx: self) }
+    var elements: StackElements { StackElements(cx: self) }
+    var checksums: ChecksumEmitter { ChecksumEmitter(cx: self) }
+    var deparser: DeparserEmitter { DeparserEmitter(cx: self) }
+    var tables: TableEmitter { TableEmitter(cx: self) }
+    var externs: ExternEmitter { ExternEmitter(cx: self) }
+
+    func fail(_ construct: String, _ reason: String) -> EBPFError {
+        EBPFError(program: program.name, construct: construct, reason: reason)
+    }
+
+    /// The slot of a standard field in `s->std`.
+    func std(_ f: StandardField) -> Int { EBPFLayout.standardSlot(f) }
+
+    func errorCode(_ name: String) -> Int { index.errorCodes[name] ?? 0 }
+
+    func headerSlot(_ h: String) throws(EBPFError) -> EBPFLayout.HeaderSlot {
+        guard let s = layout.header(h) else { throw fail("header \(h)", "unknown header") }
+        return s
+    }
+}
