@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import SluicePcap
 import SluicePcapFiles
@@ -9,72 +8,37 @@ import SluiceTesting
 /// is the peer of the switch's port i (1-based). Created for one test, removed by `remove()`
 /// (call it in a `defer`). IPv6 is off everywhere, so the kernel sends nothing of its own.
 final class SwitchLab {
-    static let counter = Atomic<Int>(0)
+    let network = NetworkLab(prefix: "st")
     let switchNS: String
-    let hostNS: [String]
-    /// The switch's interfaces, port 1 first.
-    let switchIf: [String]
-    let hostIf: [String]
+    let around: HostsAroundSwitch
 
     init(hosts: Int) throws {
-        let n = SwitchLab.counter.add(1, ordering: .relaxed).newValue
-        let pid = getpid()
-        switchNS = "sluice-t\(pid)-\(n)sw"
-        hostNS = (1...hosts).map { "sluice-t\(pid)-\(n)h\($0)" }
-        switchIf = (1...hosts).map { "sw\(pid)n\(n)p\($0)" }
-        hostIf = (1...hosts).map { "hs\(pid)n\(n)p\($0)" }
-        precondition(switchIf.allSatisfy { $0.count <= 15 }, "interface names are at most 15 characters")
         do {
-            for ns in [switchNS] + hostNS {
-                try ip("netns", "add", ns)
-                try ip("netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-            }
-            for i in 0..<hosts {
-                try ip("link", "add", switchIf[i], "netns", switchNS, "type", "veth", "peer", "name", hostIf[i], "netns", hostNS[i])
-                try ip("-n", switchNS, "link", "set", switchIf[i], "up")
-                try ip("-n", hostNS[i], "link", "set", hostIf[i], "up")
-            }
+            switchNS = try network.addNamespace("sw")
+            around = try network.addHosts(hosts, aroundSwitchIn: switchNS)
         } catch {
-            remove()
+            network.remove()
             throw error
         }
     }
 
-    func remove() {
-        for ns in [switchNS] + hostNS { _ = try? run(VethLab.ipTool, ["netns", "del", ns]) }
-    }
-
-    @discardableResult
-    func ip(_ args: String...) throws -> ToolResult {
-        let r = try run(VethLab.ipTool, args)
-        if r.status != 0 { throw LabError("ip \(args.joined(separator: " ")): \(r.err)") }
-        return r
-    }
-
-    func sluice(in ns: String, _ args: [String]) throws -> ToolResult {
-        try run(VethLab.ipTool, ["netns", "exec", ns, sluiceBinary] + args)
-    }
-
-    func start(in ns: String, _ args: [String], ready: String) throws -> Background {
-        try startSluice(in: ns, args, ready: ready)
-    }
+    func remove() { network.remove() }
 
     /// `sluice attach` in the switch namespace with port i on the switch's i-th interface.
     func attach(_ program: String, _ extra: [String] = []) throws -> Background {
-        let ports = switchIf.enumerated().flatMap { ["--port", "\($0.offset + 1)=\($0.element)"] }
-        return try start(in: switchNS, ["attach", "--program", program] + ports + extra, ready: "Ctrl-C to stop")
+        try network.startSluice(in: switchNS, ["attach", "--program", program] + around.portArguments + extra, ready: "Ctrl-C to stop")
     }
 
     /// Captures on host i (0-based) until `count` packets or `seconds`.
     func capture(host i: Int, count: Int? = nil, seconds: Int, into path: String) throws -> Background {
-        var args = ["capture", "-i", hostIf[i], "-w", path, "--duration", "\(seconds)s"]
+        var args = ["capture", "-i", around.hostInterfaces[i], "-w", path, "--duration", "\(seconds)s"]
         if let count { args += ["-c", "\(count)"] }
-        return try start(in: hostNS[i], args, ready: "Ctrl-C to stop")
+        return try network.startSluice(in: around.hosts[i], args, ready: "Ctrl-C to stop")
     }
 
     /// Sends a file's frames out of host i, 20 us apart.
     func send(host i: Int, _ file: String) throws -> ToolResult {
-        try sluice(in: hostNS[i], ["send", file, "-i", hostIf[i], "--pps", "50000"])
+        try network.sluice(in: around.hosts[i], ["send", file, "-i", around.hostInterfaces[i], "--pps", "50000"])
     }
 }
 
@@ -196,7 +160,7 @@ struct AttachTests {
         #expect(r2.err.contains("--port 'veth1': expected N=IFACE with N in 0...511, e.g. --port 1=veth1"), "\(r2.err)")
         let lab = try SwitchLab(hosts: 1)
         defer { lab.remove() }
-        let r3 = try lab.sluice(in: lab.switchNS, ["attach", "--program", "ipv4-router", "--port", "1=nosuch0"])
+        let r3 = try lab.network.sluice(in: lab.switchNS, ["attach", "--program", "ipv4-router", "--port", "1=nosuch0"])
         #expect(r3.status != 0)
         #expect(r3.err.contains("interface 'nosuch0'") && r3.err.contains("available:"), "\(r3.err)")
     }

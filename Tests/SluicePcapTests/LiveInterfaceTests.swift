@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SluicePcap
 import SluicePcapFiles
+import SluiceTesting
 
 /// `sluice capture` and `sluice send` on a veth pair between two network namespaces the test
 /// creates (and removes, even when it fails). Only the test's own namespaces carry traffic.
@@ -150,7 +151,7 @@ struct LiveInterfaceTests {
             let output = dir + "/t.pcap"
             let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "11", "-w", output], ready: Self.ready)
             defer { capture.terminate() }
-            let send = try run(VethLab.ipTool, ["netns", "exec", lab.nsA, sluiceBinary, "send", input, "-i", lab.ifA] + options)
+            let send = try lab.network.sluice(in: lab.nsA, ["send", input, "-i", lab.ifA] + options)
             #expect(send.status == 0, "send: \(send.err)")
             #expect(capture.wait(seconds: 20) == 0, "capture: \(capture.errorText)")
             let got = try PcapFileReader.readAll(path: output)
@@ -190,7 +191,7 @@ struct LiveInterfaceTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let input = try traceFile(dir, testFrames(1))
         for args in [["capture", "-i", "nosuch0", "-w", dir + "/x.pcap"], ["send", input, "-i", "nosuch0"]] {
-            let r = try run(VethLab.ipTool, ["netns", "exec", lab.nsA, sluiceBinary] + args)
+            let r = try lab.network.sluice(in: lab.nsA, args)
             #expect(r.status != 0)
             #expect(r.err.hasPrefix("Error: interface 'nosuch0': pcap_activate: "), "\(r.err)")
             #expect(r.err.contains("; no interface named 'nosuch0'; available: "), "\(r.err)")
@@ -202,8 +203,8 @@ struct LiveInterfaceTests {
         let setpriv = try #require(findTool("setpriv"), "setpriv (util-linux) drops privileges for this test")
         let lab = try VethLab()
         defer { lab.remove() }
-        let r = try run(VethLab.ipTool, ["netns", "exec", lab.nsA, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-                                         "--inh-caps=-all", sluiceBinary, "capture", "-i", lab.ifA, "-w", "/tmp/sluice-never-written.pcap"])
+        let r = try lab.network.exec(in: lab.nsA, [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                                   "--inh-caps=-all", sluiceBinary, "capture", "-i", lab.ifA, "-w", "/tmp/sluice-never-written.pcap"])
         #expect(r.status != 0)
         #expect(r.err.contains("Error: interface '\(lab.ifA)': pcap_activate: "), "\(r.err)")
         #expect(r.err.contains("run as root (sudo), or grant the capability once with `sudo setcap cap_net_raw,cap_net_admin=eip $(command -v sluice)`"), "\(r.err)")

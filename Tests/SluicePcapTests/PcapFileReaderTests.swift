@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SluiceTesting
 @testable import SluicePcap
 @testable import SluicePcapFiles
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SluicePcap
 import SluicePcapFiles
+import SluiceTesting
 
 @Suite struct PcapWriterFileTests {
     @Test func tsharkReadsEpochNanosecondsOriginalLengthsAndCutFrames() throws {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import SluicePcap
 import SluicePcapFiles
@@ -10,16 +9,6 @@ func temporaryDirectory(_ tag: String) throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-pcap-\(tag)-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
-}
-
-/// The first of `names` found in PATH or the usual sbin folders.
-func findTool(_ names: String...) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let dirs = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"]
-    for n in names {
-        for d in dirs where FileManager.default.isExecutableFile(atPath: d + "/" + n) { return d + "/" + n }
-    }
-    return nil
 }
 
 typealias ToolResult = ChildProcess.Result
@@ -89,67 +78,50 @@ func testFrames(_ count: Int, source: String = "02:53:4c:00:00:01") -> [[UInt8]]
 /// Is this process root? (Tests that create namespaces and capture need it.)
 let isRoot = getuid() == 0
 
-/// Two network namespaces joined by a veth pair, created for one test and removed by `remove()`
-/// (call it in a `defer`). IPv6 is off in both so the kernel sends nothing of its own on the link.
+/// Two network namespaces joined by a veth pair (`ifA` in `nsA`, `ifB` in `nsB`), created for
+/// one test and removed by `remove()` (call it in a `defer`). IPv6 is off in both so the kernel
+/// sends nothing of its own on the link.
 final class VethLab {
-    static let counter = Atomic<Int>(0)
+    let network = NetworkLab(prefix: "st")
     let nsA: String, nsB: String, ifA: String, ifB: String
 
     init() throws {
-        let n = VethLab.counter.add(1, ordering: .relaxed).newValue
-        let pid = getpid()
-        nsA = "sluice-t\(pid)-\(n)a"
-        nsB = "sluice-t\(pid)-\(n)b"
-        ifA = "st\(pid)n\(n)a"
-        ifB = "st\(pid)n\(n)b"
-        precondition(ifA.count <= 15, "interface names are at most 15 characters")
         do {
-            for ns in [nsA, nsB] {
-                try ip("netns", "add", ns)
-                try ip("netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-            }
-            try ip("link", "add", ifA, "netns", nsA, "type", "veth", "peer", "name", ifB, "netns", nsB)
-            try ip("-n", nsA, "link", "set", ifA, "up")
-            try ip("-n", nsB, "link", "set", ifB, "up")
+            nsA = try network.addNamespace("a")
+            nsB = try network.addNamespace("b")
+            let pair = try network.addVeth("a", in: nsA, peer: "b", in: nsB)
+            (ifA, ifB) = (pair.name, pair.peer)
         } catch {
-            remove()
+            network.remove()
             throw error
         }
     }
 
     /// Deletes both namespaces (which deletes the veth pair). Safe to call twice.
-    func remove() {
-        for ns in [nsA, nsB] { _ = try? run(VethLab.ipTool, ["netns", "del", ns]) }
-    }
-
-    static let ipTool = findTool("ip") ?? "/usr/sbin/ip"
-
-    @discardableResult
-    func ip(_ args: String...) throws -> ToolResult {
-        let r = try run(VethLab.ipTool, args)
-        if r.status != 0 { throw LabError("ip \(args.joined(separator: " ")): \(r.err)") }
-        return r
-    }
+    func remove() { network.remove() }
 
     /// Runs `sluice` inside a namespace to completion.
-    func sluice(in ns: String, _ args: String...) throws -> ToolResult {
-        try run(VethLab.ipTool, ["netns", "exec", ns, sluiceBinary] + args)
-    }
+    func sluice(in ns: String, _ args: String...) throws -> ToolResult { try network.sluice(in: ns, args) }
 
     /// Starts `sluice` inside a namespace; returns once its standard error shows `ready`.
     func start(in ns: String, _ args: [String], ready: String) throws -> Background {
-        try startSluice(in: ns, args, ready: ready)
+        try network.startSluice(in: ns, args, ready: ready)
     }
 }
 
-/// Starts `sluice` inside network namespace `ns`; returns once its standard error shows `ready`.
-func startSluice(in ns: String, _ args: [String], ready: String) throws -> Background {
-    let b = try Background(VethLab.ipTool, ["netns", "exec", ns, sluiceBinary] + args)
-    guard b.waitForError(containing: ready, seconds: 20) else {
-        b.terminate()
-        throw LabError("sluice \(args.joined(separator: " ")) did not print '\(ready)'; stderr: \(b.errorText)")
+extension NetworkLab {
+    /// Runs `sluice` inside network namespace `ns` to completion.
+    func sluice(in ns: String, _ args: [String]) throws -> ToolResult { try exec(in: ns, [sluiceBinary] + args) }
+
+    /// Starts `sluice` inside network namespace `ns`; returns once its standard error shows `ready`.
+    func startSluice(in ns: String, _ args: [String], ready: String) throws -> Background {
+        let b = try start(in: ns, [sluiceBinary] + args)
+        guard b.waitForError(containing: ready, seconds: 20) else {
+            b.terminate()
+            throw LabError("sluice \(args.joined(separator: " ")) did not print '\(ready)'; stderr: \(b.errorText)")
+        }
+        return b
     }
-    return b
 }
 
 struct LabError: Error, CustomStringConvertible {
