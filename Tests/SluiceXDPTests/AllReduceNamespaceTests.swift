@@ -9,31 +9,24 @@ import SluiceTesting
 @Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces, veth pairs and netem qdiscs (CI runs as root)"))
 struct AllReduceNamespaceTests {
     @Test func workersInNamespacesSumExactlyThroughTheSocketAggregatorUnderLoss() throws {
-        let tag = "sa\(getpid() % 100_000)"
-        let agg = tag + "ag", n = 3
-        let workers = (0..<n).map { "\(tag)w\($0)" }
-        defer { for ns in [agg] + workers { _ = try? ChildProcess.run("/usr/sbin/ip", ["netns", "del", ns]) } }
-        for ns in [agg] + workers {
-            try sh("/usr/sbin/ip", ["netns", "add", ns])
-            try sh("/usr/sbin/ip", ["-n", ns, "link", "set", "lo", "up"])
-        }
+        let network = NetworkLab(prefix: "sa"), n = 3
+        defer { network.remove() }
+        let agg = try network.addNamespace("ag")
+        let lab = try network.addHosts(n, aroundSwitchIn: agg)
+        let workers = lab.hosts
         for w in 0..<n {
-            let a = "\(tag)a\(w)", b = "\(tag)b\(w)"
-            try sh("/usr/sbin/ip", ["link", "add", a, "netns", agg, "type", "veth", "peer", "name", b, "netns", workers[w]])
-            try sh("/usr/sbin/ip", ["-n", agg, "addr", "add", "10.7.\(w).1/24", "dev", a])
-            try sh("/usr/sbin/ip", ["-n", workers[w], "addr", "add", "10.7.\(w).2/24", "dev", b])
-            try sh("/usr/sbin/ip", ["-n", agg, "link", "set", a, "up"])
-            try sh("/usr/sbin/ip", ["-n", workers[w], "link", "set", b, "up"])
+            try network.addAddress("10.7.\(w).1/24", to: lab.switchPorts[w], in: agg)
+            try network.addAddress("10.7.\(w).2/24", to: lab.hostInterfaces[w], in: workers[w])
         }
-        try injectLoss(namespace: workers[0], interface: "\(tag)b0", udpPort: 0xBEE1)
-        let server = try ChildProcess("/usr/sbin/ip", ["netns", "exec", agg, sluiceBinary, "aggregator", "--backend", "socket",
-                                                      "--worker", "10.7.0.2", "--worker", "10.7.1.2", "--worker", "10.7.2.2", "--duration", "60"])
+        try injectLoss(network, namespace: workers[0], interface: lab.hostInterfaces[0], udpPort: 0xBEE1)
+        let server = try network.start(in: agg, [sluiceBinary, "aggregator", "--backend", "socket",
+                                                 "--worker", "10.7.0.2", "--worker", "10.7.1.2", "--worker", "10.7.2.2", "--duration", "60"])
         defer { server.terminate() }
         #expect(server.waitForError(containing: "Ctrl-C to stop", seconds: 20), "\(server.errorText)")
         let runs = try (0..<n).map { w in
-            try ChildProcess("/usr/sbin/ip", ["netns", "exec", workers[w], sluiceBinary, "allreduce", "--transport", "udp",
-                                              "--aggregator", "10.7.\(w).1", "--rank", "\(w)", "--workers", "\(n)", "--size", "1MB",
-                                              "--seed", "9", "--timeout", "60", "--json"])
+            try network.start(in: workers[w], [sluiceBinary, "allreduce", "--transport", "udp",
+                                               "--aggregator", "10.7.\(w).1", "--rank", "\(w)", "--workers", "\(n)", "--size", "1MB",
+                                               "--seed", "9", "--timeout", "60", "--json"])
         }
         for (w, r) in runs.enumerated() {
             #expect(r.wait(seconds: 90) == 0, "worker \(w): \(r.errorText)")

@@ -12,8 +12,8 @@ struct AttachSafetyXDPTests {
 
     func attach(_ lab: RouterLab, _ extra: [String], ports: [String]? = nil) throws -> ChildProcess {
         let ports = ports ?? [lab.sa, lab.sb]
-        return try ChildProcess("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--backend", "xdp", "--program", "ipv4-router"]
-                                + ports.enumerated().flatMap { ["--port", "\($0.offset + 1)=\($0.element)"] } + extra)
+        return try lab.network.start(in: lab.sw, [sluiceBinary, "attach", "--backend", "xdp", "--program", "ipv4-router"]
+                                                 + ports.enumerated().flatMap { ["--port", "\($0.offset + 1)=\($0.element)"] } + extra)
     }
 
     func waitAttached(_ lab: RouterLab, _ i: String) -> Bool {
@@ -23,7 +23,7 @@ struct AttachSafetyXDPTests {
 
     /// `ip -d link` names the program on `i`: its id.
     func programID(_ lab: RouterLab, _ i: String) throws -> String? {
-        let out = try sh("/usr/sbin/ip", ["-n", lab.sw, "-d", "link", "show", i]).out
+        let out = try lab.network.ip(in: lab.sw, ["-d", "link", "show", i]).out
         guard let r = out.range(of: "prog/xdp id ") else { return nil }
         return String(out[r.upperBound...].prefix { $0.isNumber })
     }
@@ -68,7 +68,7 @@ struct AttachSafetyXDPTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try XDPPassProgram.compile(to: dir + "/pass.o")
-        try sh("/usr/sbin/ip", ["-n", lab.sw, "link", "set", "dev", lab.sb, "xdpgeneric", "obj", dir + "/pass.o", "sec", "xdp"])
+        try lab.network.ip(in: lab.sw, ["link", "set", "dev", lab.sb, "xdpgeneric", "obj", dir + "/pass.o", "sec", "xdp"])
         let foreign = try #require(try programID(lab, lab.sb))
 
         let r = try attach(lab, ["--mode", "generic", "--duration", "2"])
@@ -83,11 +83,11 @@ struct AttachSafetyXDPTests {
         #expect(waitAttached(lab, lab.sa), "never attached: \(first.errorText)")
         let ours = try #require(try programID(lab, lab.sa))
         // status gives the full name (from the program's BTF), not the kernel's 15 characters.
-        let status = try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "status"]).out
+        let status = try lab.network.execChecked(in: lab.sw, [sluiceBinary, "xdp", "status"]).out
         #expect(status == "\(lab.sa)\tid \(ours)\tsluice_ipv4_router\tgeneric\tattached by Sluice (program ipv4-router; `sluice xdp detach -i \(lab.sa)` removes it)\n"
                 + "\(lab.sb)\tid \(foreign)\tpass\tgeneric\tnot Sluice's\n", "\(status)")
-        let second = try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--backend", "xdp", "--mode", "generic",
-                                                           "--program", "ipv4-router", "--port", "1=\(lab.sa)", "--duration", "2"])
+        let second = try lab.network.exec(in: lab.sw, [sluiceBinary, "attach", "--backend", "xdp", "--mode", "generic",
+                                                       "--program", "ipv4-router", "--port", "1=\(lab.sa)", "--duration", "2"])
         #expect(second.status == 1)
         #expect(second.err.contains("Error: \(lab.sa): XDP program sluice_ipv4_router (id \(ours), generic) is already attached (attached by Sluice: another `sluice attach` or `sluice aggregator` still running, or one that did not exit normally)"), "\(second.err)")
         #expect(try programID(lab, lab.sa) == ours)
@@ -107,7 +107,7 @@ struct AttachSafetyXDPTests {
         let a = try attach(lab, ["--mode", "generic"])
         defer { a.terminate() }
         #expect(waitAttached(lab, lab.sb), "never attached: \(a.errorText)")
-        try sh("/usr/sbin/ip", ["-n", lab.sw, "link"] + (deleted ? ["del", lab.sb] : ["set", "dev", lab.sb, "xdpgeneric", "off"]))
+        try lab.network.ip(in: lab.sw, ["link"] + (deleted ? ["del", lab.sb] : ["set", "dev", lab.sb, "xdpgeneric", "off"]))
         #expect(a.wait(seconds: 30) == 1)
         let why = deleted ? "interface \(lab.sb) is gone (deleted, or moved to another network namespace)"
                           : "the XDP program on \(lab.sb) was removed or replaced by someone else (now none)"
@@ -129,8 +129,8 @@ struct AttachSafetyXDPTests {
         let id = try #require(try programID(lab, lab.sa), "SIGKILL should leave the program attached")
 
         func pcapAttach(_ extra: [String]) throws -> ChildProcess.Result {
-            try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--program", "ipv4-router",
-                                                  "--port", "1=\(lab.sa)", "--duration", "0.5"] + extra, seconds: 30)
+            try lab.network.exec(in: lab.sw, [sluiceBinary, "attach", "--program", "ipv4-router",
+                                              "--port", "1=\(lab.sa)", "--duration", "0.5"] + extra, seconds: 30)
         }
         let what = "\(lab.sa): XDP program sluice_ipv4_router (id \(id), generic) is attached (attached by Sluice: another `sluice attach` or `sluice aggregator` still running, or one that did not exit normally); it takes the packets before libpcap sees them, so port 1 would receive nothing"
         let refused = try pcapAttach([])
@@ -141,7 +141,7 @@ struct AttachSafetyXDPTests {
         #expect(forced.status == 0, "\(forced.err)")
         #expect(forced.err.hasPrefix("warning: \(what) (--force)\n"), "\(forced.err)")
 
-        let detach = try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "detach", "-i", lab.sa])
+        let detach = try lab.network.exec(in: lab.sw, [sluiceBinary, "xdp", "detach", "-i", lab.sa])
         #expect(detach.out == "removed sluice_ipv4_router (id \(id), generic) from \(lab.sa)\n", "\(detach.err)")
         let clean = try pcapAttach([])
         #expect(clean.status == 0, "\(clean.err)")
@@ -159,9 +159,9 @@ struct AttachSafetyXDPTests {
         let clang = try #require(try EBPFObjectCompiler.findClang())
         // No -g: no BTF to give the full name back.
         try sh(clang, ["-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", dir + "/long.c", "-o", dir + "/long.o"])
-        try sh("/usr/sbin/ip", ["-n", lab.sw, "link", "set", "dev", lab.sa, "xdpgeneric", "obj", dir + "/long.o", "sec", "xdp"])
+        try lab.network.ip(in: lab.sw, ["link", "set", "dev", lab.sa, "xdpgeneric", "obj", dir + "/long.o", "sec", "xdp"])
         let id = try #require(try programID(lab, lab.sa))
-        let status = try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "status"]).out
+        let status = try lab.network.execChecked(in: lab.sw, [sluiceBinary, "xdp", "status"]).out
         #expect(status == "\(lab.sa)\tid \(id)\ta_rather_long_p…\tgeneric\tnot Sluice's\n", "\(status)")
     }
 
@@ -182,11 +182,11 @@ struct AttachSafetyXDPTests {
         a.signal(SIGKILL)
         _ = a.wait(seconds: 20)
         func threaded() throws -> String {
-            try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, "cat", "/sys/class/net/\(lab.sa)/threaded"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+            try lab.network.execChecked(in: lab.sw, ["cat", "/sys/class/net/\(lab.sa)/threaded"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         #expect(try threaded() == "1", "SIGKILL should leave NAPI threaded")
         func detach(_ i: String) throws -> ChildProcess.Result {
-            try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "detach", "-i", i])
+            try lab.network.exec(in: lab.sw, [sluiceBinary, "xdp", "detach", "-i", i])
         }
         let d = try detach(lab.sa)
         #expect(d.status == 0 && d.out == "turned NAPI threads off on \(lab.sa) (sysfs threaded 1 -> 0)\nremoved sluice_ipv4_router (id \(id), native) from \(lab.sa)\n", "\(d.out)\(d.err)")

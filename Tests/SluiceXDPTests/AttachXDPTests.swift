@@ -23,52 +23,42 @@ func sh(_ tool: String, _ args: [String], seconds: Double = 60) throws -> ChildP
     return r
 }
 
-/// h1 -- [sw] -- h2: three network namespaces, two veth pairs, IPv6 off (the kernel sends
-/// nothing of its own), addresses 10.0.1.1 and 10.0.2.1. Unique names; `remove()` in a defer.
+/// h1 -- [sw] -- h2: three network namespaces, two veth pairs (h1's `a` to the switch's `sa`,
+/// port 1; h2's `b` to `sb`, port 2), IPv6 off (the kernel sends nothing of its own). Unique
+/// names; `remove()` in a defer.
 final class RouterLab {
-    static var counter = 0
-    let tag: String
-    var h1: String { tag + "h1" }
-    var h2: String { tag + "h2" }
-    var sw: String { tag + "sw" }
-    var a: String { tag + "a" }
-    var b: String { tag + "b" }
-    var sa: String { tag + "sa" }
-    var sb: String { tag + "sb" }
-    var swA = "", h1MAC = "", h2MAC = ""
+    let network: NetworkLab
+    let h1: String, h2: String, sw: String
+    let a: String, b: String, sa: String, sb: String
+    let swA: String, h1MAC: String, h2MAC: String
+    /// The start of every name.
+    var tag: String { network.tag }
 
     /// `prefix` starts every name (namespaces and interfaces), so a suite's leftovers are recognisable.
     init(prefix: String = "sx") throws {
-        RouterLab.counter += 1
-        tag = "\(prefix)\(getpid() % 100_000)\(RouterLab.counter)"
+        network = NetworkLab(prefix: prefix)
         do {
-            for ns in [h1, h2, sw] {
-                try sh("/usr/sbin/ip", ["netns", "add", ns])
-                try sh("/usr/sbin/ip", ["netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-                try sh("/usr/sbin/ip", ["-n", ns, "link", "set", "lo", "up"])
-            }
-            try sh("/usr/sbin/ip", ["link", "add", a, "netns", h1, "type", "veth", "peer", "name", sa, "netns", sw])
-            try sh("/usr/sbin/ip", ["link", "add", b, "netns", h2, "type", "veth", "peer", "name", sb, "netns", sw])
-            for (ns, i) in [(h1, a), (h2, b), (sw, sa), (sw, sb)] { try sh("/usr/sbin/ip", ["-n", ns, "link", "set", i, "up"]) }
-            swA = try mac(sw, sa); h1MAC = try mac(h1, a); h2MAC = try mac(h2, b)
+            sw = try network.addNamespace("sw")
+            let hosts = try network.addHosts(2, aroundSwitchIn: sw)
+            (h1, h2) = (hosts.hosts[0], hosts.hosts[1])
+            (a, b) = (hosts.hostInterfaces[0], hosts.hostInterfaces[1])
+            (sa, sb) = (hosts.switchPorts[0], hosts.switchPorts[1])
+            swA = try network.mac(of: sa, in: sw); h1MAC = try network.mac(of: a, in: h1); h2MAC = try network.mac(of: b, in: h2)
         } catch {
-            remove()
+            network.remove()
             throw error
         }
     }
 
-    func mac(_ ns: String, _ i: String) throws -> String {
-        let out = try sh("/usr/sbin/ip", ["-n", ns, "-o", "link", "show", i]).out
-        guard let r = out.range(of: "link/ether ") else { throw LabError("no MAC for \(i): \(out)") }
-        return String(out[r.upperBound...].prefix(17))
-    }
+    func xdpAttached(_ ns: String, _ i: String) throws -> Bool { try network.xdpAttached(i, in: ns) }
 
-    func xdpAttached(_ ns: String, _ i: String) throws -> Bool {
-        try sh("/usr/sbin/ip", ["-n", ns, "link", "show", i]).out.contains("xdp")
-    }
+    func remove() { network.remove() }
+}
 
-    func remove() {
-        for ns in [h1, h2, sw] { _ = try? ChildProcess.run("/usr/sbin/ip", ["netns", "del", ns]) }
+extension NetworkLab {
+    /// Whether `ip link` shows an XDP program on `interface`.
+    func xdpAttached(_ interface: String, in ns: String? = nil) throws -> Bool {
+        try ip(in: ns, ["link", "show", interface]).out.contains("xdp")
     }
 }
 
@@ -111,15 +101,15 @@ struct AttachXDPTests {
             // its checksum must be in the frame (no offload metadata survives native XDP).
             let pass = dir + "/pass.o"
             try XDPPassProgram.compile(to: pass)
-            try sh("/usr/sbin/ip", ["-n", lab.h2, "link", "set", lab.b, "xdpdrv", "obj", pass, "sec", "xdp"])
+            try lab.network.ip(in: lab.h2, ["link", "set", lab.b, "xdpdrv", "obj", pass, "sec", "xdp"])
         }
-        let attach = try ChildProcess("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--backend", "xdp", "--mode", mode,
-                                                       "--program", "ipv4-router", "--entries", dir + "/routes.txt",
-                                                       "--port", "1=\(lab.sa)", "--port", "2=\(lab.sb)", "--duration", "5", "--json"]
-                                       + (threaded ? ["--threaded-napi"] : []))
+        let attach = try lab.network.start(in: lab.sw, [sluiceBinary, "attach", "--backend", "xdp", "--mode", mode,
+                                                        "--program", "ipv4-router", "--entries", dir + "/routes.txt",
+                                                        "--port", "1=\(lab.sa)", "--port", "2=\(lab.sb)", "--duration", "5", "--json"]
+                                                       + (threaded ? ["--threaded-napi"] : []))
         defer { attach.terminate() }
-        let capture = try ChildProcess("/usr/sbin/ip", ["netns", "exec", lab.h2, sluiceBinary, "capture", "-i", lab.b, "-c", "\(expected.count)",
-                                                        "--duration", "4", "-w", dir + "/out.pcap"])
+        let capture = try lab.network.start(in: lab.h2, [sluiceBinary, "capture", "-i", lab.b, "-c", "\(expected.count)",
+                                                         "--duration", "4", "-w", dir + "/out.pcap"])
         defer { capture.terminate() }
         // Wait until both are attached / capturing.
         var attached = false
@@ -127,13 +117,13 @@ struct AttachXDPTests {
         #expect(attached, "the program never appeared on \(lab.sa)")
         usleep(500_000)
         func napiThreaded(_ i: String) throws -> String {
-            try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, "cat", "/sys/class/net/\(i)/threaded"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+            try lab.network.execChecked(in: lab.sw, ["cat", "/sys/class/net/\(i)/threaded"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         if threaded {
             #expect(try napiThreaded(lab.sa) == "1" && napiThreaded(lab.sb) == "1", "\(attach.errorText)")
             #expect(attach.errorText.contains("NAPI in threads"), "\(attach.errorText)")
         }
-        try sh("/usr/sbin/ip", ["netns", "exec", lab.h1, sluiceBinary, "send", dir + "/in.pcap", "-i", lab.a])
+        try lab.network.execChecked(in: lab.h1, [sluiceBinary, "send", dir + "/in.pcap", "-i", lab.a])
         #expect(capture.wait(seconds: 10) == 0, "\(capture.errorText)")
         let status = attach.wait(seconds: 15)
         #expect(status == 0, "\(attach.errorText)")
@@ -154,8 +144,8 @@ struct AttachXDPTests {
         #expect(bad.status != 0 && bad.err.contains("--threaded-napi needs --backend xdp"), "\(bad.err)")
         let lab = try RouterLab()
         defer { lab.remove() }
-        let r = try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--backend", "xdp", "--mode", "generic",
-                                                      "--program", "ipv4-router", "--port", "1=\(lab.sa)", "--duration", "1", "--threaded-napi"])
+        let r = try lab.network.exec(in: lab.sw, [sluiceBinary, "attach", "--backend", "xdp", "--mode", "generic",
+                                                  "--program", "ipv4-router", "--port", "1=\(lab.sa)", "--duration", "1", "--threaded-napi"])
         #expect(r.status != 0 && r.err.contains("--threaded-napi") && r.err.contains(lab.sa), "\(r.err)")
         #expect(try !lab.xdpAttached(lab.sw, lab.sa), "left attached after the error")
     }
@@ -166,8 +156,8 @@ struct AttachXDPTests {
 @Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and attaches XDP programs (CI runs as root)"))
 struct DetachXDPTests {
     func start(_ lab: RouterLab) throws -> ChildProcess {
-        let p = try ChildProcess("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "attach", "--backend", "xdp", "--mode", "generic",
-                                                 "--program", "ipv4-router", "--port", "1=\(lab.sa)", "--port", "2=\(lab.sb)"])
+        let p = try lab.network.start(in: lab.sw, [sluiceBinary, "attach", "--backend", "xdp", "--mode", "generic",
+                                                  "--program", "ipv4-router", "--port", "1=\(lab.sa)", "--port", "2=\(lab.sb)"])
         var attached = false
         for _ in 0..<200 where !attached { usleep(50_000); attached = (try? lab.xdpAttached(lab.sw, lab.sb)) ?? false }
         #expect(attached, "never attached: \(p.errorText)")
@@ -187,11 +177,11 @@ struct DetachXDPTests {
         b.signal(SIGKILL)
         _ = b.wait(seconds: 20)
         #expect(try lab.xdpAttached(lab.sw, lab.sa), "after SIGKILL the kernel keeps the program attached")
-        let status = try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "status"]).out
+        let status = try lab.network.execChecked(in: lab.sw, [sluiceBinary, "xdp", "status"]).out
         #expect(status.contains(lab.sa) && status.contains("attached by Sluice"), "\(status)")
-        for i in [lab.sa, lab.sb] { try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "detach", "-i", i]) }
+        for i in [lab.sa, lab.sb] { try lab.network.execChecked(in: lab.sw, [sluiceBinary, "xdp", "detach", "-i", i]) }
         #expect(try !lab.xdpAttached(lab.sw, lab.sa) && !lab.xdpAttached(lab.sw, lab.sb))
-        let after = try sh("/usr/sbin/ip", ["netns", "exec", lab.sw, sluiceBinary, "xdp", "status"]).out
+        let after = try lab.network.execChecked(in: lab.sw, [sluiceBinary, "xdp", "status"]).out
         #expect(after.contains("no interface has an XDP program attached"), "\(after)")
     }
 }

@@ -13,15 +13,13 @@ import SluiceTesting
 @Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and attaches XDP programs (CI runs as root)"))
 struct LearningXDPTests {
     @Test func l2SwitchLearnsThenForwardsOnlyToLearntPorts() throws {
-        let tag = "sl\(getpid() % 10_000)"
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-learn-\(tag)").path
+        let network = NetworkLab(prefix: "sl")
+        defer { network.remove() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-learn-\(network.tag)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let lab = try SwitchHosts(tag: tag, count: 3)
-        defer {
-            lab.remove()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        let hosts = lab.names
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lab = try network.addHosts(3, aroundSwitchIn: nil)
+        let hosts = lab.hosts
         func mac(_ h: Int) -> MACAddress { MACAddress(value: 0x0200_0000_0000 + UInt64(h)) }
         func frame(from a: Int, to b: MACAddress, _ n: Int) -> [UInt8] {
             Packet.ethernet(dst: b, src: mac(a), etherType: 0x88B5).payload(count: 46 + n).bytes
@@ -36,20 +34,20 @@ struct LearningXDPTests {
         for (h, f) in stages { try runtime.send(f, port: UInt16(h)); for o in runtime.drain() { expected[o.port, default: []].append(o.bytes) } }
         #expect(expected[1]?.count == 2 && expected[2]?.count == 3 && expected[3]?.count == 1, "runtime: \(expected.mapValues(\.count))")
 
-        let attach = try ChildProcess(sluiceBinary, ["attach", "--backend", "xdp", "--mode", "generic", "--program", "l2-switch",
-                                                     "--port", "1=\(tag)s1", "--port", "2=\(tag)s2", "--port", "3=\(tag)s3", "--duration", "12", "--json"])
+        let attach = try ChildProcess(sluiceBinary, ["attach", "--backend", "xdp", "--mode", "generic", "--program", "l2-switch"]
+                                      + lab.portArguments + ["--duration", "12", "--json"])
         defer { attach.terminate() }
         #expect(attach.waitForError(containing: "attached at XDP", seconds: 60), "\(attach.errorText)")
         let captures = try (1...3).map { i in
-            try ChildProcess("/usr/sbin/ip", ["netns", "exec", hosts[i - 1], sluiceBinary, "capture", "-i", "\(tag)e\(i)", "--duration", "6",
-                                              "-f", "ether proto 0x88b5", "-w", dir + "/out\(i).pcap"])
+            try network.start(in: hosts[i - 1], [sluiceBinary, "capture", "-i", lab.hostInterfaces[i - 1], "--duration", "6",
+                                                  "-f", "ether proto 0x88b5", "-w", dir + "/out\(i).pcap"])
         }
         usleep(800_000)
         for (k, (h, f)) in stages.enumerated() {
             let w = try PcapWriter(path: dir + "/in\(k).pcap")
             f.withUnsafeBytes { w.write(timestampNanoseconds: 0, bytes: $0) }
             w.close()
-            try sh("/usr/sbin/ip", ["netns", "exec", hosts[h - 1], sluiceBinary, "send", dir + "/in\(k).pcap", "-i", "\(tag)e\(h)"])
+            try network.execChecked(in: hosts[h - 1], [sluiceBinary, "send", dir + "/in\(k).pcap", "-i", lab.hostInterfaces[h - 1]])
             usleep(400_000)   // the controller drains digests every 20 ms
         }
         for (i, c) in captures.enumerated() {
@@ -59,6 +57,6 @@ struct LearningXDPTests {
         }
         attach.signal(SIGTERM)
         #expect(attach.wait(seconds: 20) == 0, "\(attach.errorText)")
-        for i in 1...3 { #expect(try !sh("/usr/sbin/ip", ["link", "show", "\(tag)s\(i)"]).out.contains("xdp"), "left attached") }
+        for port in lab.switchPorts { #expect(try !network.xdpAttached(port), "left attached") }
     }
 }

@@ -45,19 +45,17 @@ struct MulticastXDPTests {
 
     @Test(arguments: ["generic", "native"])
     func copiesLeaveEveryMemberPortWithTheirEgress(_ mode: String) throws {
-        let tag = "sm\(getpid() % 10_000)\(mode.prefix(1))"
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-mc-\(tag)").path
+        let network = NetworkLab(prefix: "sm")
+        defer { network.remove() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-mc-\(network.tag)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let lab = try SwitchHosts(tag: tag, count: 3)
-        let hosts = lab.names
-        defer {
-            lab.remove()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lab = try network.addHosts(3, aroundSwitchIn: nil)
+        let hosts = lab.hosts
         if mode == "native" {
             let pass = dir + "/pass.o"
             try XDPPassProgram.compile(to: pass)
-            for (i, h) in hosts.enumerated() { try sh("/usr/sbin/ip", ["-n", h, "link", "set", "\(tag)e\(i + 1)", "xdpdrv", "obj", pass, "sec", "xdp"]) }
+            for (h, e) in zip(hosts, lab.hostInterfaces) { try network.ip(in: h, ["link", "set", e, "xdpdrv", "obj", pass, "sec", "xdp"]) }
         }
         let ir = try Self.program().verified()
         let members = [MulticastMember(port: 1, rid: 10), MulticastMember(port: 2, rid: 20), MulticastMember(port: 3, rid: 30)]
@@ -67,7 +65,7 @@ struct MulticastXDPTests {
         let cp = try XDPControlPlane(xdp)
         try cp.setMulticastGroup(1, members)
         defer { xdp.detachAll() }
-        for i in 1...3 { _ = try xdp.attach(interface: "\(tag)s\(i)", port: UInt16(i), mode: mode == "native" ? .native : .generic) }
+        for (i, port) in lab.switchPorts.enumerated() { _ = try xdp.attach(interface: port, port: UInt16(i + 1), mode: mode == "native" ? .native : .generic) }
 
         var frames: [[UInt8]] = []
         for i in 0..<5 { frames.append([0x02, 0, 0, 0, 0, 0x0A, 0x02, 0, 0, 0, 0, UInt8(i), 0x88, 0xB5] + [UInt8](repeating: UInt8(i), count: 50)) }
@@ -78,13 +76,13 @@ struct MulticastXDPTests {
         for (i, f) in frames.enumerated() { f.withUnsafeBytes { w.write(timestampNanoseconds: Int64(i) * 1000, bytes: $0) } }
         w.close()
         let captures = try (2...3).map { i in
-            try ChildProcess("/usr/sbin/ip", ["netns", "exec", hosts[i - 1], sluiceBinary, "capture", "-i", "\(tag)e\(i)", "-c", "5",
-                                              "--duration", "4", "-f", "ether proto 0x88b5", "-w", dir + "/out\(i).pcap"])
+            try network.start(in: hosts[i - 1], [sluiceBinary, "capture", "-i", lab.hostInterfaces[i - 1], "-c", "5",
+                                                 "--duration", "4", "-f", "ether proto 0x88b5", "-w", dir + "/out\(i).pcap"])
         }
-        let back = try ChildProcess("/usr/sbin/ip", ["netns", "exec", hosts[0], sluiceBinary, "capture", "-i", "\(tag)e1", "--duration", "3",
-                                                     "-f", "ether proto 0x88b5", "-w", dir + "/back.pcap"])
+        let back = try network.start(in: hosts[0], [sluiceBinary, "capture", "-i", lab.hostInterfaces[0], "--duration", "3",
+                                                    "-f", "ether proto 0x88b5", "-w", dir + "/back.pcap"])
         usleep(800_000)
-        try sh("/usr/sbin/ip", ["netns", "exec", hosts[0], sluiceBinary, "send", dir + "/in.pcap", "-i", "\(tag)e1"])
+        try network.execChecked(in: hosts[0], [sluiceBinary, "send", dir + "/in.pcap", "-i", lab.hostInterfaces[0]])
         for (k, c) in captures.enumerated() {
             #expect(c.wait(seconds: 10) == 0, "capture \(k + 2): \(c.errorText)")
             let got = try PcapFileReader.readAll(path: dir + "/out\(k + 2).pcap").map(\.bytes)
