@@ -68,12 +68,12 @@ struct PcapBenchCommand: ParsableCommand {
         for r in 1...`repeat` {
             try checkStop()
             progress("send: run \(r)/\(`repeat`)")
-            let s = try lab.exec(lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
+            let s = try lab.network.exec(in: lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
             guard s.status == 0, let mpps = jsonNumber(s.out, "mpps") else { throw CLIError("sluice send failed: \(s.err)\(s.out)") }
             send.append(mpps)
             if let tcpreplay {
                 progress("tcpreplay: run \(r)/\(`repeat`)")
-                let t = try lab.exec(lab.source, [tcpreplay, "--topspeed", "-q", "-i", lab.sourceIf, file])
+                let t = try lab.network.exec(in: lab.source, [tcpreplay, "--topspeed", "-q", "-i", lab.sourceIf, file])
                 guard let pps = tcpreplayPPS(t.out + t.err) else { throw CLIError("tcpreplay failed or printed no rate: \(t.err)\(t.out)") }
                 replayTool.append(pps / 1e6)
             }
@@ -85,13 +85,13 @@ struct PcapBenchCommand: ParsableCommand {
         for r in 1...`repeat` {
             try checkStop()
             progress("attach: run \(r)/\(`repeat`)")
-            let sw = try ChildProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--program", "ipv4-router", "--entries", entries,
-                                                         "--port", "1=\(lab.switchIf[0])", "--port", "2=\(lab.switchIf[1])", "--json"])
+            let sw = try lab.network.start(in: lab.switchNS, [me, "attach", "--program", "ipv4-router", "--entries", entries]
+                                                             + lab.around.portArguments + ["--json"])
             defer { sw.terminate() }
             guard sw.waitForError(containing: "Ctrl-C to stop", seconds: 20) else {
                 throw CLIError("sluice attach did not start: \(sw.errorText)")
             }
-            let s = try lab.exec(lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
+            let s = try lab.network.exec(in: lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
             guard s.status == 0, let seconds = jsonNumber(s.out, "elapsed_s") else { throw CLIError("sluice send failed: \(s.err)") }
             usleep(300_000)
             sw.signal(SIGINT)
@@ -188,50 +188,28 @@ func tcpreplayPPS(_ text: String) -> Double? {
 }
 
 /// Source, switch and sink namespaces: source --veth-- switch port 1, switch port 2 --veth-- sink.
-final class BenchLab {
-    let source: String, switchNS: String, sink: String
-    let sourceIf: String, sinkIf: String
-    let switchIf: [String]
-    let ipTool = ipToolPath
+struct BenchLab {
+    let network = NetworkLab(prefix: "sb")
+    let switchNS: String
+    let around: HostsAroundSwitch
+    var source: String { around.hosts[0] }
+    var sink: String { around.hosts[1] }
+    var sourceIf: String { around.hostInterfaces[0] }
+    var sinkIf: String { around.hostInterfaces[1] }
+    var switchIf: [String] { around.switchPorts }
 
     init() throws {
-        let pid = getpid()
-        source = "sluice-b\(pid)-src"; switchNS = "sluice-b\(pid)-sw"; sink = "sluice-b\(pid)-dst"
-        sourceIf = "sb\(pid)src"; sinkIf = "sb\(pid)dst"; switchIf = ["sb\(pid)p1", "sb\(pid)p2"]
         do {
-            for ns in [source, switchNS, sink] {
-                try ip(["netns", "add", ns])
-                try ip(["netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-                // Loopback up: Foundation's run loop wants a socket pair it can wake.
-                try ip(["-n", ns, "link", "set", "lo", "up"])
-            }
-            try ip(["link", "add", sourceIf, "netns", source, "type", "veth", "peer", "name", switchIf[0], "netns", switchNS])
-            try ip(["link", "add", switchIf[1], "netns", switchNS, "type", "veth", "peer", "name", sinkIf, "netns", sink])
-            for (ns, i) in [(source, sourceIf), (switchNS, switchIf[0]), (switchNS, switchIf[1]), (sink, sinkIf)] {
-                try ip(["-n", ns, "link", "set", i, "up"])
-            }
+            switchNS = try network.addNamespace("sw")
+            around = try network.addHosts(2, aroundSwitchIn: switchNS)
         } catch {
-            remove()
+            network.remove()
             throw error
         }
     }
 
-    func remove() {
-        for ns in [source, switchNS, sink] { _ = try? runTool(ipTool, ["netns", "del", ns]) }
-    }
-
-    func ip(_ args: [String]) throws {
-        let r = try runTool(ipTool, args)
-        if r.status != 0 { throw CLIError("ip \(args.joined(separator: " ")): \(r.err)") }
-    }
-
-    func exec(_ ns: String, _ command: [String]) throws -> (status: Int32, out: String, err: String) {
-        try runTool(ipTool, ["netns", "exec", ns] + command)
-    }
+    func remove() { network.remove() }
 }
-
-/// iproute2's `ip`, where Debian and others install it (else found on PATH).
-let ipToolPath = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip"
 
 /// Runs a program to completion (10 minutes at most) and returns its status and output.
 func runTool(_ tool: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {

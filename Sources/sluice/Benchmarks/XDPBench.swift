@@ -127,14 +127,10 @@ struct XDPBenchCommand: ParsableCommand {
         // attached program stays there, so nothing is patched. Unattached, the same runs came
         // out 30-50% slower, and took 17-30 ms a call on this host (a single run, repeat 1, as
         // the conformance tests do, does not touch the dispatcher: 2 us a call).
-        let ip = ipToolPath
         StopSignal.install()   // Ctrl-C ends the rounds; the veths and their programs are removed
-        let holders = (0..<3).map { "sbt\(getpid() % 10_000)h\($0)" }
-        defer { for h in holders { _ = try? runTool(ip, ["link", "del", h]) } }
-        for h in holders {
-            let r = try runTool(ip, ["link", "add", h, "type", "veth", "peer", "name", h + "p"])
-            guard r.status == 0, (try runTool(ip, ["link", "set", h, "up"])).status == 0 else { throw CLIError("ip link add \(h) type veth: \(r.err)") }
-        }
+        let holderLab = NetworkLab(prefix: "sb")
+        defer { holderLab.remove() }
+        let holders = try (0..<3).map { try holderLab.addVeth("h\($0)", in: nil, peer: "h\($0)p", in: nil).name }
         do {
             xdp = try XDPProgram(ir); cp = try XDPControlPlane(xdp); try xdp.bindTestPorts(1...64)
             hand = try XDPCompanion(name: "hand-written ipv4-router", source: HandWrittenXDPRouter.source, sharingMapsWith: xdp)
@@ -237,16 +233,16 @@ struct XDPBenchCommand: ParsableCommand {
         // redirected frames are received (veth needs a program there) and cost it nothing.
         let drop = dir + "/drop.o"
         try EBPFObjectCompiler.compile(source: "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC(\"xdp\") int sink(struct xdp_md *c) { return XDP_DROP; }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n", output: drop)
-        try lab.ip(["-n", lab.sink, "link", "set", lab.sinkIf, "xdpdrv", "obj", drop, "sec", "xdp"])
+        try lab.network.ip(in: lab.sink, ["link", "set", lab.sinkIf, "xdpdrv", "obj", drop, "sec", "xdp"])
 
         func send() throws -> (mpps: Double, seconds: Double) {
-            let s = try lab.exec(lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
+            let s = try lab.network.exec(in: lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
             guard s.status == 0, let mpps = jsonNumber(s.out, "mpps"), let secs = jsonNumber(s.out, "elapsed_s") else { throw CLIError("sluice send failed: \(s.err)\(s.out)") }
             return (mpps, secs)
         }
         // Threaded NAPI on the interface the XDP program runs on (see `NAPIThreads`).
         func napiThreads(_ on: Bool) throws {
-            let r = try lab.exec(lab.switchNS, ["/bin/sh", "-c", "echo \(on ? 1 : 0) > /sys/class/net/\(lab.switchIf[0])/threaded"])
+            let r = try lab.network.exec(in: lab.switchNS, ["/bin/sh", "-c", "echo \(on ? 1 : 0) > /sys/class/net/\(lab.switchIf[0])/threaded"])
             if r.status != 0 { throw CLIError("cannot turn NAPI threads \(on ? "on" : "off") on \(lab.switchIf[0]): \(r.err)") }
         }
         // Index 0: NAPI in softirq (the kernel's default), 1: NAPI in threads.
@@ -256,18 +252,17 @@ struct XDPBenchCommand: ParsableCommand {
                 let mode = threaded ? "threaded NAPI" : "softirq NAPI"
                 try checkStop()
                 progress("sender ceiling, \(mode): run \(r)/\(`repeat`)")
-                try lab.ip(["-n", lab.switchNS, "link", "set", lab.switchIf[0], "xdpdrv", "obj", drop, "sec", "xdp"])
+                try lab.network.ip(in: lab.switchNS, ["link", "set", lab.switchIf[0], "xdpdrv", "obj", drop, "sec", "xdp"])
                 if threaded { try napiThreads(true) }
                 sender[threaded ? 1 : 0].append(try send().mpps)
                 if threaded { try napiThreads(false) }
-                try lab.ip(["-n", lab.switchNS, "link", "set", lab.switchIf[0], "xdpdrv", "off"])
+                try lab.network.ip(in: lab.switchNS, ["link", "set", lab.switchIf[0], "xdpdrv", "off"])
 
                 try checkStop()
                 progress("xdp router, \(mode): run \(r)/\(`repeat`)")
-                let sw = try ChildProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--backend", "xdp", "--mode", "native",
-                                                      "--program", "ipv4-router", "--entries", entries,
-                                                      "--port", "1=\(lab.switchIf[0])", "--port", "2=\(lab.switchIf[1])", "--json"]
-                                          + (threaded ? ["--threaded-napi"] : []))
+                let sw = try lab.network.start(in: lab.switchNS, [me, "attach", "--backend", "xdp", "--mode", "native",
+                                                                  "--program", "ipv4-router", "--entries", entries]
+                                                                 + lab.around.portArguments + ["--json"] + (threaded ? ["--threaded-napi"] : []))
                 defer { sw.terminate() }
                 guard sw.waitForError(containing: "attached at XDP", seconds: 60) else {
                     throw CLIError("sluice attach --backend xdp did not attach: \(sw.errorText)")
@@ -282,8 +277,8 @@ struct XDPBenchCommand: ParsableCommand {
 
             try checkStop()
             progress("pcap router: run \(r)/\(`repeat`)")
-            let pc = try ChildProcess(lab.ipTool, ["netns", "exec", lab.switchNS, me, "attach", "--program", "ipv4-router", "--entries", entries,
-                                                  "--port", "1=\(lab.switchIf[0])", "--port", "2=\(lab.switchIf[1])", "--json"])
+            let pc = try lab.network.start(in: lab.switchNS, [me, "attach", "--program", "ipv4-router", "--entries", entries]
+                                                             + lab.around.portArguments + ["--json"])
             defer { pc.terminate() }
             guard pc.waitForError(containing: "Ctrl-C to stop", seconds: 20) else { throw CLIError("sluice attach did not start: \(pc.errorText)") }
             let s2 = try send()
@@ -336,56 +331,26 @@ struct XDPBenchCommand: ParsableCommand {
     /// `switchml` attached at XDP (native; the workers' ends run a pass program so redirected
     /// copies are received): elements per second of the slowest worker.
     func xdpAggregationRun(_ me: String) throws -> Double {
-        let ip = ipToolPath
-        let tag = "sbx\(getpid() % 10_000)", n = 4
-        let workers = (0..<n).map { "\(tag)w\($0)" }
+        let network = NetworkLab(prefix: "sb"), n = 4
+        defer { network.remove() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-xagg-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer {
-            for w in workers { _ = try? runTool(ip, ["netns", "del", w]) }
-            for i in 0..<n { _ = try? runTool(ip, ["link", "del", "\(tag)s\(i)"]) }
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        func run(_ args: [String]) throws -> String {
-            let r = try runTool(ip, args)
-            if r.status != 0 { throw CLIError("ip \(args.joined(separator: " ")): \(r.err)") }
-            return r.out
-        }
-        func mac(_ args: [String]) throws -> String {
-            let out = try run(args)
-            guard let r = out.range(of: "link/ether ") else { throw CLIError("no MAC in \(out)") }
-            return String(out[r.upperBound...].prefix(17))
-        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let pass = dir + "/pass.o"
         try EBPFObjectCompiler.compile(source: "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC(\"xdp\") int pass(struct xdp_md *c) { return XDP_PASS; }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n", output: pass)
-        var members: [SwitchML.Worker] = []
-        for (i, w) in workers.enumerated() {
-            _ = try run(["netns", "add", w])
-            _ = try run(["-n", w, "link", "set", "lo", "up"])
-            _ = try run(["link", "add", "\(tag)s\(i)", "type", "veth", "peer", "name", "\(tag)e\(i)", "netns", w])
-            _ = try? runTool("/usr/sbin/sysctl", ["-qw", "net.ipv6.conf.\(tag)s\(i).disable_ipv6=1"])
-            _ = try run(["link", "set", "\(tag)s\(i)", "up"])
-            _ = try run(["-n", w, "link", "set", "\(tag)e\(i)", "up"])
-            _ = try run(["-n", w, "addr", "add", "10.0.0.\(i + 1)/24", "dev", "\(tag)e\(i)"])
-            let swMAC = try mac(["-o", "link", "show", "\(tag)s\(i)"]), wMAC = try mac(["-n", w, "-o", "link", "show", "\(tag)e\(i)"])
-            _ = try run(["-n", w, "route", "add", "10.255.255.1", "dev", "\(tag)e\(i)"])
-            _ = try run(["-n", w, "neigh", "add", "10.255.255.1", "lladdr", swMAC, "dev", "\(tag)e\(i)"])
-            _ = try run(["-n", w, "link", "set", "\(tag)e\(i)", "xdpdrv", "obj", pass, "sec", "xdp"])
-            guard let workerMAC = ValueSyntax.mac(wMAC) else { throw CLIError("bench xdp: '\(wMAC)' from ip link is not a MAC address") }
-            members.append(SwitchML.Worker(ip: 0x0A00_0001 + UInt32(i), mac: workerMAC,
-                                           udpPort: UInt16(40_000 + i), switchPort: UInt16(i + 1)))
-        }
+        let (lab, members) = try network.addSwitchMLWorkers(n)
+        for (w, e) in zip(lab.hosts, lab.hostInterfaces) { try network.ip(in: w, ["link", "set", e, "xdpdrv", "obj", pass, "sec", "xdp"]) }
         let xdp: XDPProgram
         do {
             xdp = try XDPProgram(try SwitchML.program(k: aggK).verified())
             let cp = try XDPControlPlane(xdp)
             try SwitchML.install(SwitchML.Job(job: 1, udpPort: 0xBEE1, slotBase: 0, slots: aggSlots, group: 2, workers: members), into: cp)
-            for i in 0..<n { _ = try xdp.attach(interface: "\(tag)s\(i)", port: UInt16(i + 1), mode: .native) }
+            for (i, port) in lab.switchPorts.enumerated() { _ = try xdp.attach(interface: port, port: UInt16(i + 1), mode: .native) }
         } catch { throw CLIError("\(error)") }
         defer { xdp.detachAll() }
         let runs = try (0..<n).map { w in
-            try ChildProcess(ip, ["netns", "exec", workers[w], me, "allreduce", "--transport", "udp", "--aggregator", "10.255.255.1",
-                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--k", "\(aggK)", "--min-timeout", aggMinTimeout, "--json"])
+            try network.start(in: lab.hosts[w], [me, "allreduce", "--transport", "udp", "--aggregator", NetworkLab.switchMLServiceAddress,
+                                                 "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--k", "\(aggK)", "--min-timeout", aggMinTimeout, "--json"])
         }
         return try slowestWorker(runs)
     }
@@ -393,29 +358,21 @@ struct XDPBenchCommand: ParsableCommand {
     /// Four workers and the socket aggregator in namespaces of their own (removed at the end):
     /// elements per second of the slowest worker.
     func aggregationRun(_ me: String) throws -> Double {
-        let ip = ipToolPath
-        let tag = "sba\(getpid() % 100_000)", n = 4
-        let agg = tag + "ag", workers = (0..<n).map { "\(tag)w\($0)" }
-        defer { for ns in [agg] + workers { _ = try? runTool(ip, ["netns", "del", ns]) } }
-        func run(_ args: [String]) throws {
-            let r = try runTool(ip, args)
-            if r.status != 0 { throw CLIError("ip \(args.joined(separator: " ")): \(r.err)") }
-        }
-        for ns in [agg] + workers { try run(["netns", "add", ns]); try run(["-n", ns, "link", "set", "lo", "up"]) }
+        let network = NetworkLab(prefix: "sb"), n = 4
+        defer { network.remove() }
+        let agg = try network.addNamespace("ag")
+        let lab = try network.addHosts(n, aroundSwitchIn: agg)
         for w in 0..<n {
-            try run(["link", "add", "\(tag)a\(w)", "netns", agg, "type", "veth", "peer", "name", "\(tag)b\(w)", "netns", workers[w]])
-            try run(["-n", agg, "addr", "add", "10.8.\(w).1/24", "dev", "\(tag)a\(w)"])
-            try run(["-n", workers[w], "addr", "add", "10.8.\(w).2/24", "dev", "\(tag)b\(w)"])
-            try run(["-n", agg, "link", "set", "\(tag)a\(w)", "up"])
-            try run(["-n", workers[w], "link", "set", "\(tag)b\(w)", "up"])
+            try network.addAddress("10.8.\(w).1/24", to: lab.switchPorts[w], in: agg)
+            try network.addAddress("10.8.\(w).2/24", to: lab.hostInterfaces[w], in: lab.hosts[w])
         }
-        let server = try ChildProcess(ip, ["netns", "exec", agg, me, "aggregator", "--backend", "socket", "--slots", "\(aggSlots)", "--k", "\(aggK)", "--duration", "120"]
-                                       + (0..<n).flatMap { ["--worker", "10.8.\($0).2"] })
+        let server = try network.start(in: agg, [me, "aggregator", "--backend", "socket", "--slots", "\(aggSlots)", "--k", "\(aggK)", "--duration", "120"]
+                                                + (0..<n).flatMap { ["--worker", "10.8.\($0).2"] })
         defer { server.terminate() }
         guard server.waitForError(containing: "Ctrl-C to stop", seconds: 20) else { throw CLIError("the aggregator did not start: \(server.errorText)") }
         let runs = try (0..<n).map { w in
-            try ChildProcess(ip, ["netns", "exec", workers[w], me, "allreduce", "--transport", "udp", "--aggregator", "10.8.\(w).1",
-                                  "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--k", "\(aggK)", "--min-timeout", aggMinTimeout, "--json"])
+            try network.start(in: lab.hosts[w], [me, "allreduce", "--transport", "udp", "--aggregator", "10.8.\(w).1",
+                                                 "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--k", "\(aggK)", "--min-timeout", aggMinTimeout, "--json"])
         }
         return try slowestWorker(runs)
     }
