@@ -5,6 +5,7 @@ import FoundationXML
 import Testing
 @testable import SluiceEmulator
 import SluicePcapFiles
+import SluiceTesting
 
 private func temporaryDirectory() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-output-\(UUID().uuidString)").path
@@ -14,16 +15,6 @@ private func temporaryDirectory() throws -> String {
 
 private func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
 private func le16(_ v: UInt16) -> [UInt8] { [UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8)] }
-
-/// The first of `names` found in PATH or the usual sbin folders.
-private func findTool(_ names: [String]) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let dirs = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"]
-    for n in names {
-        for d in dirs where FileManager.default.isExecutableFile(atPath: d + "/" + n) { return d + "/" + n }
-    }
-    return nil
-}
 
 private func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
@@ -71,8 +62,8 @@ private func secondsAndNanos(_ s: Substring) -> (Int, Int)? {
         #expect(written.count == expected.count)
         #expect(written == expected)
 
-        guard let tcpdump = findTool(["tcpdump"]) else {
-            if let tshark = findTool(["tshark"]) {
+        guard let tcpdump = findTool("tcpdump") else {
+            if let tshark = findTool("tshark") {
                 let r = try run(tshark, ["-r", path, "-T", "fields", "-e", "frame.time_epoch"])
                 #expect(r.status == 0, "tshark: \(r.err)")
                 let stamps = r.out.split(separator: "\n").compactMap { secondsAndNanos($0) }
