@@ -62,7 +62,10 @@ public struct EmulatorError: Error, CustomStringConvertible, Sendable {
 public final class Emulator {
     public let spec: TopologySpec
     public let options: EmulatorOptions
-    @exclusivity(unchecked) public internal(set) var now: Int64 = 0
+    /// The time of the event being processed.
+    @exclusivity(unchecked) var clock = VirtualTime.zero
+    /// `clock` in picoseconds, the unit of the public API.
+    public var now: Int64 { clock.picoseconds }
     @exclusivity(unchecked) var events = EventHeap()
     let pool: PacketPool
     @exclusivity(unchecked) var dirs: UnsafeMutablePointer<LinkDirection>
@@ -183,7 +186,7 @@ public final class Emulator {
                 role[n] = Int32(sw.count)
                 pipelines[n] = p
                 sw.append(SwitchNode(node: Int32(n), name: node.name, pipeline: p, ports: portsOf[n],
-                                     latency: s.pipelineLatency, buffer: s.buffer))
+                                     latency: VirtualTime(picoseconds: s.pipelineLatency), buffer: s.buffer))
                 ctrls.append(controller)
                 sw[sw.count - 1].hasController = controller != nil
             }
@@ -230,7 +233,7 @@ public final class Emulator {
                 let fromRole = role[from.node], toRole = role[to.node]
                 let q = l.queue
                 let hostSide = fromRole < 0
-                let latency = toRole >= 0 ? sw[Int(toRole)].latency : 0
+                let latency = toRole >= 0 ? sw[Int(toRole)].latency : .zero
                 var ecnKmin = -1, ecnKmax = 0
                 var pmax: UInt64 = 0
                 if let e = q.ecn, !hostSide {
@@ -240,7 +243,7 @@ public final class Emulator {
                 (dirs + d).initialize(to: LinkDirection(
                     fromNode: Int32(from.node), fromPort: from.port, toNode: Int32(to.node), toPort: to.port,
                     fromSwitch: fromRole >= 0 ? fromRole : -1, toSwitchOrHost: toRole, link: Int32(i),
-                    rate: max(l.rate, 1), delay: l.delay, receiverLatency: latency,
+                    rate: max(l.rate, 1), delay: VirtualTime(picoseconds: l.delay), receiverLatency: latency,
                     lossThreshold: l.loss <= 0 ? 0 : (l.loss >= 1 ? UInt64.max : UInt64(l.loss * 18_446_744_073_709_551_616.0)),
                     maxFrame: l.mtu + HostStack.ethernet,
                     // Host NICs back-pressure their senders instead of dropping.
@@ -286,7 +289,7 @@ public final class Emulator {
             case .udp(let rate):
                 udpFlows.append(UDPFlowState(flow: Int32(f), src: src, dst: dst, rate: max(rate, 1),
                                              payload: max(flow.payload, UDPFlowState.tagBytes), total: flow.bytes,
-                                             start: flow.start, srcPort: flow.srcPort, dstPort: flow.dstPort))
+                                             start: VirtualTime(picoseconds: flow.start), srcPort: flow.srcPort, dstPort: flow.dstPort))
             case .bulk:
                 break
             }
@@ -320,13 +323,13 @@ public final class Emulator {
         started = true
         for (i, u) in udpFlows.enumerated() { events.push(u.start, .udpSend, target: Int32(i)) }
         for (f, flow) in spec.flows.enumerated() where flow.kind == .bulk {
-            events.push(flow.start, .flowStart, target: Int32(f))
+            events.push(VirtualTime(picoseconds: flow.start), .flowStart, target: Int32(f))
         }
         for h in applications.indices {
             for a in applications[h] { apps[Int(a)].start(HostAPI(emulator: self, host: Int32(h), app: a)) }
         }
         startTraces()
-        if options.sampleInterval > 0 { events.push(0, .sample, target: 0) }
+        if options.sampleInterval > 0 { events.push(.zero, .sample, target: 0) }
     }
 
     /// Run until `until` (picoseconds) or until nothing is left to do. Can be called again to
@@ -334,21 +337,21 @@ public final class Emulator {
     @discardableResult
     public func run(until: Int64? = nil) -> RunStats {
         if !started { start() }
-        let asked = (until ?? spec.until).flatMap { $0 < VirtualTime.never ? $0 : nil }
+        let asked = (until ?? spec.until).map(VirtualTime.init(picoseconds:)).flatMap { $0 < .never ? $0 : nil }
         // An event at `never` (a time that saturated) is never processed: the run ends before it.
-        let limit = min(asked ?? VirtualTime.never, VirtualTime.never - 1)
+        let limit = min(asked ?? .never, .never - VirtualTime(picoseconds: 1))
         let wallStart = MonotonicClock.nanoseconds
-        var progress = ProgressLine(enabled: options.progress, limit: asked)
+        var progress = ProgressLine(enabled: options.progress, limit: asked?.picoseconds)
         let eventsBefore = eventsProcessed
         while let e = events.top, e.time <= limit {
             _ = events.pop()
-            now = e.time
+            clock = e.time
             eventsProcessed &+= 1
             kindCounts[Int(truncatingIfNeeded: e.seqKind & 0xFF)] &+= 1
             dispatch(e)
-            if eventsProcessed & 0xFFFF == 0 { progress.update(simulated: now, events: eventsProcessed - eventsBefore) }
+            if eventsProcessed & 0xFFFF == 0 { progress.update(simulated: clock.picoseconds, events: eventsProcessed - eventsBefore) }
         }
-        if asked != nil && events.count > 0 { now = limit }
+        if asked != nil && events.count > 0 { clock = limit }
         progress.finish()
         for c in captures { c.flush() }
         hostTraceWriter?.flush()
@@ -378,10 +381,10 @@ public final class Emulator {
     @inline(__always) func enqueue(_ d: Int, _ p: Int32) {
         let dir = dirs + d
         let len = pool.length(p)
-        if dir.pointee.queue.isEmpty && dir.pointee.busyUntil <= now {
-            pool.enqueuedAt[Int(p)] = now
+        if dir.pointee.queue.isEmpty && dir.pointee.busyUntil <= clock {
+            pool.enqueuedAt[Int(p)] = clock
             pool.enqueueDepth[Int(p)] = 0
-            if queueTracing && dir.pointee.fromSwitch >= 0 { queueLog.record(time: now, direction: d, bytes: 0) }
+            if queueTracing && dir.pointee.fromSwitch >= 0 { queueLog.record(time: clock, direction: d, bytes: 0) }
             startTransmission(d, p)
             return
         }
@@ -400,13 +403,13 @@ public final class Emulator {
             if full { dir.pointee.queueDrops += 1; pool.release(p); return }
         }
         if dir.pointee.ecnKmin >= 0 { markECN(dir, p) }
-        pool.enqueuedAt[Int(p)] = now
+        pool.enqueuedAt[Int(p)] = clock
         dir.pointee.queue.append(p)
         dir.pointee.queueBytes += len
         // Bytes waiting once this packet joined (itself included, the frame on the wire not):
         // the depth the queue observer records.
         pool.enqueueDepth[Int(p)] = UInt32(clamping: dir.pointee.queueBytes)
-        if queueTracing && sw >= 0 { queueLog.record(time: now, direction: d, bytes: pool.enqueueDepth[Int(p)]) }
+        if queueTracing && sw >= 0 { queueLog.record(time: clock, direction: d, bytes: pool.enqueueDepth[Int(p)]) }
         if dir.pointee.queueBytes > dir.pointee.maxQueueBytes { dir.pointee.maxQueueBytes = dir.pointee.queueBytes }
         if dir.pointee.queueBytes > dir.pointee.sampleMaxQueue { dir.pointee.sampleMaxQueue = dir.pointee.queueBytes }
         if !dir.pointee.transmitPending {
@@ -437,7 +440,7 @@ public final class Emulator {
     func transmitDone(direction d: Int) {
         let dir = dirs + d
         dir.pointee.transmitPending = false
-        while !dir.pointee.queue.isEmpty && dir.pointee.busyUntil <= now {
+        while !dir.pointee.queue.isEmpty && dir.pointee.busyUntil <= clock {
             let p = dir.pointee.queue.removeFirst()
             let len = pool.length(p)
             dir.pointee.queueBytes -= len
@@ -460,8 +463,8 @@ public final class Emulator {
             let enq = pool.enqueuedAt[Int(p)]
             // Bytes, queue depths saturated at the fields' 19 bits; nanoseconds.
             let buffered = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { UInt64($0.bufferUsed) }
-            let qs = Pipeline.QueueState(enqTimestamp: UInt64(enq / 1000), enqQdepth: min(UInt64(pool.enqueueDepth[Int(p)]), 0x7FFFF),
-                                         deqTimedelta: UInt64((now - enq) / 1000), deqQdepth: min(UInt64(dir.pointee.queueBytes), 0x7FFFF),
+            let qs = Pipeline.QueueState(enqTimestamp: UInt64(enq.nanoseconds), enqQdepth: min(UInt64(pool.enqueueDepth[Int(p)]), 0x7FFFF),
+                                         deqTimedelta: UInt64((clock - enq).nanoseconds), deqQdepth: min(UInt64(dir.pointee.queueBytes), 0x7FFFF),
                                          deqBufferDepth: min(buffered, 0xFFFF_FFFF))
             let port = dir.pointee.fromPort
             let bridge = pool.bridgeWords(p)
@@ -480,7 +483,7 @@ public final class Emulator {
             case .recirculate:
                 let latency = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in s.recirculations += 1; return s.latency }
                 pool.pass[Int(p)] &+= 1
-                events.push(VirtualTime.after(now, latency), .recirculate, target: sw, arg: p)
+                events.push(clock.after(latency), .recirculate, target: sw, arg: p)
                 return
             }
         }
@@ -490,12 +493,12 @@ public final class Emulator {
             pool.release(p)
             return
         }
-        let done = VirtualTime.after(now, LinkDirection.serialization(bytes: len &+ options.wireOverhead, rate: dir.pointee.rate))
+        let done = clock.after(.serialization(bytes: len &+ options.wireOverhead, rate: dir.pointee.rate))
         dir.pointee.busyUntil = done
         dir.pointee.txPackets += 1
         dir.pointee.txBytes += UInt64(len)
         if dir.pointee.capture >= 0 {
-            captures[Int(dir.pointee.capture)].write(timestampPicoseconds: now, bytes: UnsafeRawBufferPointer(start: pool.data(p), count: len))
+            captures[Int(dir.pointee.capture)].write(timestampPicoseconds: clock.picoseconds, bytes: UnsafeRawBufferPointer(start: pool.data(p), count: len))
         }
         if hostTracing && sw < 0 { traceHostFrame(direction: dir, packet: p, length: len, sent: true) }
         if dir.pointee.lossThreshold != 0 && dir.pointee.rng.next() < dir.pointee.lossThreshold {
@@ -503,7 +506,7 @@ public final class Emulator {
             pool.release(p)
             return
         }
-        let arrival = VirtualTime.after(VirtualTime.after(done, dir.pointee.delay), dir.pointee.receiverLatency)
+        let arrival = done.after(dir.pointee.delay).after(dir.pointee.receiverLatency)
         dir.pointee.pipe.append(LinkDirection.InFlight(packet: p, arrival: arrival))
         if !dir.pointee.arrivalPending {
             dir.pointee.arrivalPending = true
@@ -540,10 +543,10 @@ public final class Emulator {
         let inPort = recirculated ? UInt16(truncatingIfNeeded: pool.replica[Int(p)] >> 20) : port
         if !recirculated { pool.replica[Int(p)] = UInt32(port) << 20 }
         let bridge = pool.bridgeWords(p)
-        let now = self.now
+        let clock = self.clock
         let (decision, hasController) = switchRefs[s]._withUnsafeGuaranteedRef { sw in
             pool.with(p) { buf in
-                (sw.pipeline.runIngress(buf, port: inPort, timestamp: UInt64((now - sw.latency) / 1000), pass: pass, bridge: bridge),
+                (sw.pipeline.runIngress(buf, port: inPort, timestamp: UInt64((clock - sw.latency).nanoseconds), pass: pass, bridge: bridge),
                  sw.hasController)
             }
         }
@@ -578,8 +581,8 @@ public final class Emulator {
     // MARK: observers
 
     func sample() {
-        series.record(time: now, dirs: dirs, count: dirCount)
-        if events.count > 0 { events.push(VirtualTime.after(now, options.sampleInterval), .sample, target: 0) }
+        series.record(time: clock, dirs: dirs, count: dirCount)
+        if events.count > 0 { events.push(clock.after(VirtualTime(picoseconds: options.sampleInterval)), .sample, target: 0) }
     }
 }
 

@@ -56,7 +56,39 @@ import Testing
         #expect(VirtualTime.after(5, 7) == 12)
         #expect(VirtualTime.after(5, -7) == 5)
         #expect(VirtualTime.after(Int64.max - 1, 1) == Int64.max - 1 + 1)
-        #expect(VirtualTime.after(Int64.max - 1, 2) == VirtualTime.never)
-        #expect(VirtualTime.after(1, Int64.max) == VirtualTime.never)
+        #expect(VirtualTime.after(Int64.max - 1, 2) == VirtualTime.never.picoseconds)
+        #expect(VirtualTime.after(1, Int64.max) == VirtualTime.never.picoseconds)
+        #expect(VirtualTime(picoseconds: 3).after(.never) == .never)
+    }
+
+    /// A zero-cost wrapper: events and links hold it by value, 8 bytes like the `Int64` it wraps.
+    @Test func isOneWord() {
+        #expect(MemoryLayout<VirtualTime>.size == 8)
+        #expect(MemoryLayout<VirtualTime>.stride == 8)
+    }
+
+    @Test func namedConversions() {
+        #expect(VirtualTime.nanoseconds(3).picoseconds == 3_000)
+        #expect(VirtualTime.microseconds(2).picoseconds == 2_000_000)
+        #expect(VirtualTime.seconds(1).picoseconds == 1_000_000_000_000)
+        // Toward zero, as the programs' nanosecond timestamps were always taken.
+        #expect(VirtualTime(picoseconds: 1_999).nanoseconds == 1)
+        #expect(VirtualTime(picoseconds: -1_999).nanoseconds == -1)
+        #expect(VirtualTime(picoseconds: 1_500_000_000_000).seconds == 1.5)
+    }
+
+    /// Serialization rounds up to the next picosecond; `transmission` agrees with it on frames
+    /// and works past the 64-bit range `serialization` is limited to.
+    @Test func serializationAtARate() {
+        // 1500 bytes at 100 Gb/s: 120 ns exactly; at 3 bps the 12,000 bits need 4000 s.
+        #expect(VirtualTime.serialization(bytes: 1500, rate: 100_000_000_000) == .nanoseconds(120))
+        #expect(VirtualTime.serialization(bytes: 1, rate: 3) == VirtualTime(picoseconds: 2_666_666_666_667))
+        #expect(VirtualTime.transmission(bits: 8, rate: 3) == VirtualTime.serialization(bytes: 1, rate: 3))
+        // 10 GB at 1 Gb/s: 80 s; bits * 10^12 is far beyond 64 bits.
+        #expect(VirtualTime.transmission(bits: 80_000_000_000, rate: 1_000_000_000) == .seconds(80))
+        #expect(VirtualTime.transmission(bits: .max, rate: 1) == .never)
+        // What a 100 Gb/s link sends in 1 us: 12,500 bytes; in 1 ps, nothing whole.
+        #expect(VirtualTime.microseconds(1).bytes(atRate: 100_000_000_000) == 12_500)
+        #expect(VirtualTime(picoseconds: 1).bytes(atRate: 100_000_000_000) == 0)
     }
 }

@@ -24,7 +24,7 @@
 /// One scheduled event: 24 bytes, ordered by (time, sequence), so events at the same
 /// picosecond run in the order they were scheduled (determinism).
 @usableFromInline struct Event {
-    @usableFromInline var time: Int64
+    @usableFromInline var time: VirtualTime
     /// Insertion order (upper 56 bits) and kind (lower 8 bits) in one word.
     @usableFromInline var seqKind: UInt64
     @usableFromInline var target: Int32
@@ -53,7 +53,7 @@
 
     func deallocate() { items.deallocate() }
 
-    @inline(__always) mutating func push(_ time: Int64, _ kind: EventKind, target: Int32, arg: Int32 = 0) {
+    @inline(__always) mutating func push(_ time: VirtualTime, _ kind: EventKind, target: Int32, arg: Int32 = 0) {
         if count == capacity { grow() }
         let e = Event(time: time, seqKind: nextSeq << 8 | UInt64(kind.rawValue), target: target, arg: arg)
         nextSeq &+= 1

@@ -14,8 +14,8 @@ import SluiceRuntime
     let bridgeStride: Int
 
     @exclusivity(unchecked) var buffers: UnsafeMutablePointer<Unmanaged<PacketBuffer>>
-    /// Time the packet joined its current queue (picoseconds).
-    @exclusivity(unchecked) var enqueuedAt: UnsafeMutablePointer<Int64>
+    /// Time the packet joined its current queue.
+    @exclusivity(unchecked) var enqueuedAt: UnsafeMutablePointer<VirtualTime>
     /// Queue depth in bytes when it joined (for the program's `enq_qdepth`).
     @exclusivity(unchecked) var enqueueDepth: UnsafeMutablePointer<UInt32>
     /// Multicast replica id, or 0; bit 16 set for a replica.
@@ -138,7 +138,7 @@ import SluiceRuntime
         for i in old..<n {
             let storage = bytes + (i - old) * bufferCapacity
             (buffers + i).initialize(to: Unmanaged.passRetained(PacketBuffer(zeroedStorage: storage, capacity: bufferCapacity, headroom: headroom)))
-            (enqueuedAt + i).initialize(to: 0)
+            (enqueuedAt + i).initialize(to: .zero)
             (enqueueDepth + i).initialize(to: 0)
             (replica + i).initialize(to: 0)
             (pass + i).initialize(to: 0)

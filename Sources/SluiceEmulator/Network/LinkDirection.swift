@@ -19,11 +19,12 @@ import SluiceRuntime
     var link: Int32
 
     // Link properties.
+    /// Bits per second.
     var rate: UInt64
-    var delay: Int64
+    var delay: VirtualTime
     /// Added to the arrival time: the receiving switch's pipeline latency (the packet joins its
     /// egress queue that much after it arrived, which is when ingress is modelled to run).
-    var receiverLatency: Int64
+    var receiverLatency: VirtualTime
     /// Loss: a packet is lost when a draw from `rng` is below this (probability * 2^64).
     var lossThreshold: UInt64
     /// Largest frame (MTU + 14 bytes of Ethernet header).
@@ -43,7 +44,7 @@ import SluiceRuntime
     var queue: Ring<Int32>
     var queueBytes = 0
     /// When the packet on the wire is fully sent.
-    var busyUntil: Int64 = 0
+    var busyUntil = VirtualTime.zero
     var transmitPending = false
     var pipe: Ring<InFlight>
     var arrivalPending = false
@@ -65,20 +66,14 @@ import SluiceRuntime
 
     @usableFromInline struct InFlight {
         var packet: Int32
-        var arrival: Int64
+        var arrival: VirtualTime
     }
 
     /// Bytes serialized onto the wire by `time`: all sent bytes but the part of the frame still
     /// being serialized then.
-    func serializedBytes(at time: Int64) -> UInt64 {
+    func serializedBytes(at time: VirtualTime) -> UInt64 {
         guard busyUntil > time else { return txBytes }
-        let pending = UInt64((UInt128(UInt64(busyUntil - time)) * UInt128(rate)) / 8_000_000_000_000)
+        let pending = (busyUntil - time).bytes(atRate: rate)
         return txBytes &- min(txBytes, pending)
-    }
-
-    /// Serialization time of `bytes` at `rate`, in picoseconds, rounded up.
-    @inline(__always) static func serialization(bytes: Int, rate: UInt64) -> Int64 {
-        let bits = UInt64(bytes) &* 8 &* 1_000_000_000_000
-        return Int64((bits + rate - 1) / rate)
     }
 }

@@ -28,11 +28,10 @@ extension Emulator {
         flowResults[Int(f.pointee.flow)].packetsSent += 1
         enqueue(Int(nic), p)
         if f.pointee.sentPayload < f.pointee.total {
-            // start + ipBytes * 8 * 10^12 / rate, in full width so long flows never overflow.
-            let (hi, lo) = (f.pointee.sentIPBytes * 8).multipliedFullWidth(by: 1_000_000_000_000)
-            let (q, r) = f.pointee.rate.dividingFullWidth((hi, lo))
-            let next = q >= UInt64(VirtualTime.never) ? VirtualTime.never : VirtualTime.after(f.pointee.start, Int64(q) + (r > 0 ? 1 : 0))
-            events.push(max(next, now), .udpSend, target: Int32(i))
+            // From the start, not the last send, so the rate never drifts; in full width so long
+            // flows never overflow.
+            let next = f.pointee.start.after(.transmission(bits: f.pointee.sentIPBytes * 8, rate: f.pointee.rate))
+            events.push(max(next, clock), .udpSend, target: Int32(i))
         }
     }
 
@@ -99,7 +98,7 @@ extension Emulator {
         let mtu = nicDir >= 0 ? dirs[Int(nicDir)].maxFrame - HostStack.ethernet : 1500
         let mss = max(64, mtu - HostStack.ipv4 - HostStack.udp - layout.overhead)
         let c = Connection(id: Int32(connections.count), src: from, dst: to, mss: mss,
-                           initialWindowPackets: options.initialWindow, rto: max(options.minRTO, 1_000_000))
+                           initialWindowPackets: options.initialWindow, rto: max(VirtualTime(picoseconds: options.minRTO), Connection.minimumRTO))
         if let seed = options.sourcePortSeed {
             var r = SplitMix64(seed: seed ^ (UInt64(connections.count) &* 0x9E37_79B9_7F4A_7C15))
             c.sourcePort = 0xC000 | UInt16(truncatingIfNeeded: r.next() & 0x3FFF)
@@ -189,8 +188,8 @@ extension Emulator {
     }
 
     func armTimer(_ c: Connection) {
-        guard c.hasUnacked else { c.rtoDeadline = .max; return }
-        if c.rtoDeadline == .max { c.rtoDeadline = VirtualTime.after(now, c.rto) }
+        guard c.hasUnacked else { c.rtoDeadline = .never; return }
+        if c.rtoDeadline == .never { c.rtoDeadline = clock.after(c.rto) }
         if !c.timerPending {
             c.timerPending = true
             events.push(c.rtoDeadline, .transportTimer, target: c.id)
@@ -200,14 +199,14 @@ extension Emulator {
     func transportTimer(_ id: Int) {
         let c = connections[id]
         c.timerPending = false
-        guard c.hasUnacked, c.rtoDeadline != .max else { return }
-        if now < c.rtoDeadline {
+        guard c.hasUnacked, c.rtoDeadline != .never else { return }
+        if clock < c.rtoDeadline {
             c.timerPending = true
             events.push(c.rtoDeadline, .transportTimer, target: c.id)
             return
         }
         c.onTimeout()
-        c.rtoDeadline = .max
+        c.rtoDeadline = .never
         transmit(c)
     }
 
@@ -252,7 +251,7 @@ extension Emulator {
                 c.sndUna = ack
                 if c.sndNxt < ack { c.sndNxt = ack }
                 c.dupAcks = 0
-                c.rttSample(now &- Int64(truncatingIfNeeded: ts), minRTO: options.minRTO)
+                c.rttSample(VirtualTime(picoseconds: now &- Int64(truncatingIfNeeded: ts)), minRTO: VirtualTime(picoseconds: options.minRTO))
                 c.onAck(acked: acked, marked: marked)
                 while c.ackedMessages < c.messages.count && c.messages[c.ackedMessages].end <= c.sndUna {
                     let m = c.messages[c.ackedMessages]
@@ -264,7 +263,7 @@ extension Emulator {
                         apps[Int(m.app)].acknowledged(tag: m.tag, HostAPI(emulator: self, host: c.src, app: m.app))
                     }
                 }
-                c.rtoDeadline = c.hasUnacked ? VirtualTime.after(now, c.rto) : .max
+                c.rtoDeadline = c.hasUnacked ? clock.after(c.rto) : .never
                 transmit(c)
             } else if ack == c.sndUna && c.hasUnacked {
                 if marked { c.onAck(acked: 0, marked: true) }

@@ -10,7 +10,7 @@ final class SwitchNode {
     /// Port number -> link direction index, -1 where no link is attached.
     let portDirection: UnsafeMutablePointer<Int32>
     let portCount: Int
-    let latency: Int64
+    let latency: VirtualTime
     /// Shared buffer over all the switch's queues (bytes); Int.max when unlimited.
     let buffer: Int
     @exclusivity(unchecked) var bufferUsed = 0
@@ -35,7 +35,7 @@ final class SwitchNode {
         return true
     }
 
-    init(node: Int32, name: String, pipeline: Pipeline, ports: [UInt16: Int32], latency: Int64, buffer: Int?) {
+    init(node: Int32, name: String, pipeline: Pipeline, ports: [UInt16: Int32], latency: VirtualTime, buffer: Int?) {
         self.node = node
         self.name = name
         self.pipeline = pipeline

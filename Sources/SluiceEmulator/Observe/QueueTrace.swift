@@ -8,8 +8,8 @@ struct QueueTrace {
     var directions: [Int32] = []
     var bytes: [UInt32] = []
 
-    @inline(__always) mutating func record(time: Int64, direction: Int, bytes b: UInt32) {
-        times.append(time)
+    @inline(__always) mutating func record(time: VirtualTime, direction: Int, bytes b: UInt32) {
+        times.append(time.picoseconds)
         directions.append(Int32(truncatingIfNeeded: direction))
         bytes.append(b)
     }

@@ -15,12 +15,12 @@ struct TimeSeries {
     var calls = 0
     var pendingMax: [Int] = []
 
-    mutating func record(time: Int64, dirs: UnsafeMutablePointer<LinkDirection>, count: Int) {
+    mutating func record(time: VirtualTime, dirs: UnsafeMutablePointer<LinkDirection>, count: Int) {
         if directions == 0 { directions = count; pendingMax = Array(repeating: 0, count: count) }
         calls += 1
         for d in 0..<count { pendingMax[d] = max(pendingMax[d], dirs[d].sampleMaxQueue, dirs[d].queueBytes); dirs[d].sampleMaxQueue = dirs[d].queueBytes }
         guard calls % stride == 0 else { return }
-        times.append(time)
+        times.append(time.picoseconds)
         for d in 0..<count {
             queueBytes.append(UInt32(clamping: pendingMax[d]))
             let sent = dirs[d].serializedBytes(at: time)

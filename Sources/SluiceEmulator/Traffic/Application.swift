@@ -61,6 +61,6 @@ public struct HostAPI {
 
     /// Call `timer(token)` after `delay` picoseconds.
     public func setTimer(after delay: Int64, token: Int) {
-        emulator.events.push(VirtualTime.after(emulator.now, delay), .appTimer, target: app, arg: Int32(truncatingIfNeeded: token))
+        emulator.events.push(emulator.clock.after(VirtualTime(picoseconds: delay)), .appTimer, target: app, arg: Int32(truncatingIfNeeded: token))
     }
 }

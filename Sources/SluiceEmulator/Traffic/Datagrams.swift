@@ -89,9 +89,8 @@ extension Emulator {
         let d = hosts[h].nic
         guard d >= 0 else { return 0 }
         let dir = dirs[Int(d)]
-        var t = max(0, dir.busyUntil - now)
-        t += LinkDirection.serialization(bytes: dir.queueBytes + dir.queue.count * options.wireOverhead, rate: dir.rate)
-        return t
+        let onWire = max(.zero, dir.busyUntil - clock)
+        return (onWire + .serialization(bytes: dir.queueBytes + dir.queue.count * options.wireOverhead, rate: dir.rate)).picoseconds
     }
 
     // MARK: switches, from outside

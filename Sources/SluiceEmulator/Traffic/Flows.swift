@@ -8,7 +8,7 @@ struct UDPFlowState {
     let rate: UInt64
     let payload: Int
     let total: Int
-    let start: Int64
+    let start: VirtualTime
     let srcPort: UInt16
     let dstPort: UInt16
     var sentPayload = 0
@@ -16,7 +16,7 @@ struct UDPFlowState {
     var sentIPBytes: UInt64 = 0
     var seq: UInt32 = 0
 
-    init(flow: Int32, src: Int32, dst: Int32, rate: UInt64, payload: Int, total: Int, start: Int64, srcPort: UInt16, dstPort: UInt16) {
+    init(flow: Int32, src: Int32, dst: Int32, rate: UInt64, payload: Int, total: Int, start: VirtualTime, srcPort: UInt16, dstPort: UInt16) {
         self.flow = flow; self.src = src; self.dst = dst; self.rate = rate; self.payload = payload
         self.total = total; self.start = start; self.srcPort = srcPort; self.dstPort = dstPort
     }

@@ -47,8 +47,8 @@ struct TraceState {
     var trace: InjectedTrace
     /// Switch index, or -(host index + 1).
     var role: Int32
-    /// Injection times (picoseconds), one per frame.
-    var times: [Int64]
+    /// Injection times, one per frame.
+    var times: [VirtualTime]
     var result: InjectionResult
 }
 
@@ -79,20 +79,20 @@ extension Emulator {
         // Offsets in picoseconds, in 128 bits: captures may span decades (a first record
         // stamped 0), and pcapng stamps can be any 64-bit value.
         let t0 = trace.timestamps.first ?? 0
-        var times: [Int64] = []
+        var times: [VirtualTime] = []
         times.reserveCapacity(trace.count)
         for (i, t) in trace.timestamps.enumerated() {
-            let gap = max(Int128(t) - Int128(t0), 0) * 1000
+            let gap = max(Int128(t) - Int128(t0), 0) * Int128(VirtualTime.picosecondsPerNanosecond)
             let scaled = (Double(gap) / speed).rounded()
             guard scaled.isFinite, scaled < Double(Int64.max / 2), Int128(start) + Int128(scaled) < Int128(Int64.max / 2) else {
-                throw EmulatorError("trace at \(trace.node):\(trace.port): frame \(i + 1) comes \(Double(gap) / 1e12) s after the first; at speed \(speed) that is beyond the simulable time (about 53 days); cut the capture or raise --speed")
+                throw EmulatorError("trace at \(trace.node):\(trace.port): frame \(i + 1) comes \(Double(gap) / Double(VirtualTime.picosecondsPerSecond)) s after the first; at speed \(speed) that is beyond the simulable time (about 53 days); cut the capture or raise --speed")
             }
-            times.append(start + Int64(scaled))
+            times.append(VirtualTime(picoseconds: start + Int64(scaled)))
         }
         traces.append(TraceState(trace: trace, role: role, times: times,
                                  result: InjectionResult(node: trace.node, port: trace.port, frames: trace.count)))
         if started, let first = times.first {
-            events.push(max(first, now), .inject, target: Int32(traces.count - 1), arg: 0)
+            events.push(max(first, clock), .inject, target: Int32(traces.count - 1), arg: 0)
         }
     }
 
@@ -128,7 +128,7 @@ extension Emulator {
             }
         }
         if i + 1 < traces[t].times.count {
-            events.push(max(traces[t].times[i + 1], now), .inject, target: Int32(t), arg: Int32(i + 1))
+            events.push(max(traces[t].times[i + 1], clock), .inject, target: Int32(t), arg: Int32(i + 1))
         }
     }
 

@@ -36,10 +36,10 @@ final class Connection {
     var ackedInWindow = 0
     var markedInWindow = 0
     var alphaWindowEnd: UInt64 = 0
-    var srtt: Int64 = 0
-    var rttvar: Int64 = 0
-    var rto: Int64
-    var rtoDeadline = Int64.max
+    var srtt = VirtualTime.zero
+    var rttvar = VirtualTime.zero
+    var rto: VirtualTime
+    var rtoDeadline = VirtualTime.never
     var timerPending = false
 
     // Receiver.
@@ -82,7 +82,7 @@ final class Connection {
     /// UDP source port of its packets: 0xC000 | 14 bits (the queue pair's, as RoCEv2).
     var sourcePort: UInt16
 
-    init(id: Int32, src: Int32, dst: Int32, mss: Int, initialWindowPackets: Int, rto: Int64) {
+    init(id: Int32, src: Int32, dst: Int32, mss: Int, initialWindowPackets: Int, rto: VirtualTime) {
         self.id = id; self.src = src; self.dst = dst; self.mss = mss
         sourcePort = 0xC000 | UInt16(truncatingIfNeeded: id & 0x3FFF)
         cwnd = Double(initialWindowPackets * mss)
@@ -97,13 +97,17 @@ final class Connection {
     }
 
     /// Update the RTT estimator with a sample (RFC 6298).
-    func rttSample(_ r: Int64, minRTO: Int64) {
-        if srtt == 0 { srtt = r; rttvar = r / 2 } else {
-            rttvar = (3 * rttvar + abs(srtt - r)) / 4
+    func rttSample(_ r: VirtualTime, minRTO: VirtualTime) {
+        if srtt == .zero { srtt = r; rttvar = r / 2 } else {
+            rttvar = (3 * rttvar + VirtualTime(picoseconds: abs((srtt - r).picoseconds))) / 4
             srtt = (7 * srtt + r) / 8
         }
-        rto = max(minRTO, srtt + max(4 * rttvar, 1_000_000))
+        rto = max(minRTO, srtt + max(4 * rttvar, Self.minimumRTO))
     }
+
+    /// The smallest timeout and variance term, and the largest the timeout doubles to.
+    static let minimumRTO = VirtualTime.microseconds(1)
+    static let maximumRTO = VirtualTime.seconds(1)
 
     /// DCTCP's response to an ACK of `acked` new bytes, `marked` if it echoed CE.
     func onAck(acked: Int, marked: Bool, g: Double = 1.0 / 16.0) {
@@ -151,7 +155,7 @@ final class Connection {
         sndNxt = sndUna
         dupAcks = 0
         reduceEnd = sndNxt
-        rto = min(rto * 2, 1_000_000_000_000)
+        rto = min(2 * rto, Self.maximumRTO)
     }
 }
 

@@ -184,8 +184,9 @@ extension AggregationWorker where Port == UDPAggregationPort {
     }
 
     func wait(_ seconds: Double) throws {
-        let picoseconds = seconds * 1e12
-        let deadline = VirtualTime.after(port.now, picoseconds < Double(VirtualTime.never) ? Int64(picoseconds) : VirtualTime.never)
+        let picoseconds = seconds * Double(VirtualTime.picosecondsPerSecond)
+        let never = VirtualTime.never.picoseconds
+        let deadline = VirtualTime.after(port.now, picoseconds < Double(never) ? Int64(picoseconds) : never)
         guard port.run(self, deadline: deadline) else {
             throw AggregationError("allreduce did not finish within \(seconds) s (is the switch running switchml with this job configured, and reachable?)")
         }

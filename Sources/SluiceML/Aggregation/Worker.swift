@@ -274,7 +274,7 @@ public final class AggregationWorker<Port: AggregationPort> {
         let level = Int(tries[slot])
         let base = timeout
         // Saturating: a huge fixed timeout backed off must not wrap negative or trap.
-        let backoff = level < base.leadingZeroBitCount ? base << level : VirtualTime.never
+        let backoff = level < base.leadingZeroBitCount ? base << level : VirtualTime.never.picoseconds
         let deadline = VirtualTime.after(port.now, config.timeout == nil ? min(backoff, Self.maxTimeout) : backoff)
         timers.push(level: level, deadline: deadline, packet: q, op: opSerial)
         if deadline < armedAt {
