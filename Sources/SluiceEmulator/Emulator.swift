@@ -347,7 +347,7 @@ public final class Emulator {
             _ = events.pop()
             clock = e.time
             eventsProcessed &+= 1
-            kindCounts[Int(truncatingIfNeeded: e.seqKind & 0xFF)] &+= 1
+            kindCounts[e.kindIndex] &+= 1
             dispatch(e)
             if eventsProcessed & 0xFFFF == 0 { progress.update(simulated: clock.picoseconds, events: eventsProcessed - eventsBefore) }
         }
@@ -459,7 +459,7 @@ public final class Emulator {
         let dir = dirs + d
         let sw = dir.pointee.fromSwitch
         if sw >= 0 {
-            let rep = pool.replica[Int(p)]
+            let tag = pool.tag[Int(p)]
             let enq = pool.enqueuedAt[Int(p)]
             // Bytes, queue depths saturated at the fields' 19 bits; nanoseconds.
             let buffered = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { UInt64($0.bufferUsed) }
@@ -470,8 +470,8 @@ public final class Emulator {
             let bridge = pool.bridgeWords(p)
             let decision = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in
                 pool.with(p) { buf in
-                    s.pipeline.runEgress(buf, port: port, rid: UInt16(truncatingIfNeeded: rep),
-                                         replica: rep & 0x1_0000 != 0, bridge: bridge, queue: qs)
+                    s.pipeline.runEgress(buf, port: port, rid: tag.rid,
+                                         replica: tag.isReplica, bridge: bridge, queue: qs)
                 }
             }
             switch decision {
@@ -540,8 +540,8 @@ public final class Emulator {
             return
         }
         let pass = recirculated ? Int(pool.pass[Int(p)]) : 0
-        let inPort = recirculated ? UInt16(truncatingIfNeeded: pool.replica[Int(p)] >> 20) : port
-        if !recirculated { pool.replica[Int(p)] = UInt32(port) << 20 }
+        let inPort = recirculated ? pool.tag[Int(p)].ingressPort : port
+        if !recirculated { pool.tag[Int(p)] = .arrived(port: port) }
         let bridge = pool.bridgeWords(p)
         let clock = self.clock
         let (decision, hasController) = switchRefs[s]._withUnsafeGuaranteedRef { sw in
@@ -557,15 +557,15 @@ public final class Emulator {
         case .unicast(let port):
             let d = switchRefs[s]._withUnsafeGuaranteedRef { $0.direction(port: port) }
             guard d >= 0 else { switches[s].noPortDrops += 1; pool.release(p); return }
-            pool.replica[Int(p)] &= 0xFFF0_0000
+            pool.tag[Int(p)] = pool.tag[Int(p)].unicast
             enqueue(Int(d), p)
         case .multicast(let group):
             let members = switches[s].pipeline.multicastMembers(group: group)
             guard !members.isEmpty else { pool.release(p); return }
-            let inBits = pool.replica[Int(p)] & 0xFFF0_0000
+            let arrived = pool.tag[Int(p)]
             for (i, m) in members.enumerated() {
                 let q = i == members.count - 1 ? p : pool.clone(p)
-                pool.replica[Int(q)] = inBits | 0x1_0000 | UInt32(m.rid)
+                pool.tag[Int(q)] = arrived.replica(rid: m.rid)
                 let d = switches[s].direction(port: m.port)
                 guard d >= 0 else { switches[s].noPortDrops += 1; pool.release(q); continue }
                 enqueue(Int(d), q)

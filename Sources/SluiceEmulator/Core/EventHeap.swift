@@ -25,11 +25,21 @@
 /// picosecond run in the order they were scheduled (determinism).
 @usableFromInline struct Event {
     @usableFromInline var time: VirtualTime
-    /// Insertion order (upper 56 bits) and kind (lower 8 bits) in one word.
+    /// Insertion order (upper 56 bits) and kind (lower 8 bits) in one word, so one compare
+    /// orders events of the same time.
     @usableFromInline var seqKind: UInt64
     @usableFromInline var target: Int32
     @usableFromInline var arg: Int32
 
+    @inline(__always) init(time: VirtualTime, sequence: UInt64, kind: EventKind, target: Int32, arg: Int32) {
+        self.time = time
+        seqKind = sequence << 8 | UInt64(kind.rawValue)
+        self.target = target
+        self.arg = arg
+    }
+
+    /// `kind`'s raw value (an index into per-kind counters).
+    @inline(__always) var kindIndex: Int { Int(truncatingIfNeeded: seqKind & 0xFF) }
     @inline(__always) var kind: EventKind { EventKind(rawValue: UInt8(truncatingIfNeeded: seqKind))! }
 
     @inline(__always) static func < (a: Event, b: Event) -> Bool {
@@ -55,7 +65,7 @@
 
     @inline(__always) mutating func push(_ time: VirtualTime, _ kind: EventKind, target: Int32, arg: Int32 = 0) {
         if count == capacity { grow() }
-        let e = Event(time: time, seqKind: nextSeq << 8 | UInt64(kind.rawValue), target: target, arg: arg)
+        let e = Event(time: time, sequence: nextSeq, kind: kind, target: target, arg: arg)
         nextSeq &+= 1
         var i = count
         count += 1

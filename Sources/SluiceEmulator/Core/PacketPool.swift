@@ -18,8 +18,8 @@ import SluiceRuntime
     @exclusivity(unchecked) var enqueuedAt: UnsafeMutablePointer<VirtualTime>
     /// Queue depth in bytes when it joined (for the program's `enq_qdepth`).
     @exclusivity(unchecked) var enqueueDepth: UnsafeMutablePointer<UInt32>
-    /// Multicast replica id, or 0; bit 16 set for a replica.
-    @exclusivity(unchecked) var replica: UnsafeMutablePointer<UInt32>
+    /// Ingress port and multicast replica (`PacketTag`).
+    @exclusivity(unchecked) var tag: UnsafeMutablePointer<PacketTag>
     /// Passes through the switch it is in (recirculation).
     @exclusivity(unchecked) var pass: UnsafeMutablePointer<UInt8>
     @exclusivity(unchecked) var bridge: UnsafeMutablePointer<UInt64>
@@ -46,7 +46,7 @@ import SluiceRuntime
         buffers = .allocate(capacity: 1)
         enqueuedAt = .allocate(capacity: 1)
         enqueueDepth = .allocate(capacity: 1)
-        replica = .allocate(capacity: 1)
+        tag = .allocate(capacity: 1)
         pass = .allocate(capacity: 1)
         bridge = .allocate(capacity: 1)
         dirtyEnd = .allocate(capacity: 1)
@@ -57,7 +57,7 @@ import SluiceRuntime
     deinit {
         for i in 0..<capacity { buffers[i].release() }
         for s in slabs { releaseSlab(s) }
-        buffers.deallocate(); enqueuedAt.deallocate(); enqueueDepth.deallocate(); replica.deallocate()
+        buffers.deallocate(); enqueuedAt.deallocate(); enqueueDepth.deallocate(); tag.deallocate()
         pass.deallocate(); bridge.deallocate(); dirtyEnd.deallocate(); free.deallocate()
     }
 
@@ -67,7 +67,7 @@ import SluiceRuntime
         inUse += 1
         if inUse > peak { peak = inUse }
         let p = free[freeCount]
-        replica[Int(p)] = 0
+        tag[Int(p)] = .none
         pass[Int(p)] = 0
         return p
     }
@@ -127,7 +127,7 @@ import SluiceRuntime
         resize(&buffers, old, n)
         resize(&enqueuedAt, old, n)
         resize(&enqueueDepth, old, n)
-        resize(&replica, old, n)
+        resize(&tag, old, n)
         resize(&pass, old, n)
         resize(&bridge, old * bridgeStride, n * bridgeStride)
         resize(&dirtyEnd, old, n)
@@ -140,7 +140,7 @@ import SluiceRuntime
             (buffers + i).initialize(to: Unmanaged.passRetained(PacketBuffer(zeroedStorage: storage, capacity: bufferCapacity, headroom: headroom)))
             (enqueuedAt + i).initialize(to: .zero)
             (enqueueDepth + i).initialize(to: 0)
-            (replica + i).initialize(to: 0)
+            (tag + i).initialize(to: .none)
             (pass + i).initialize(to: 0)
             (dirtyEnd + i).initialize(to: 0)
         }
