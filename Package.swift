@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "SluiceEBPF", targets: ["SluiceEBPF"]),
         .library(name: "SluiceXDP", targets: ["SluiceXDP"]),
         .library(name: "SluiceTelemetry", targets: ["SluiceTelemetry"]),
+        .library(name: "SluiceReports", targets: ["SluiceReports"]),
         .executable(name: "sluice", targets: ["sluice"]),
     ],
     dependencies: [
@@ -28,6 +29,9 @@ let package = Package(
     targets: [
         // Utilities with no dependencies, one implementation each (the monotonic clock, file reading).
         .target(name: "SluiceSupport"),
+        // Report folders (index.html linking plots and data), SVG line and bar plots, CSV, JSON,
+        // text tables and unit formatting: what the emulator, experiments and telemetry write.
+        .target(name: "SluiceReports"),
         // IR: plain values, a verifier (one rule a file) and a printer. Knows nothing of backends.
         .target(name: "SluiceIR", dependencies: ["SluiceSupport"]),
         // The DSL users import. It only builds IR.
@@ -46,9 +50,9 @@ let package = Package(
         // Built-in switch programs, one file each, plus the registry.
         .target(name: "SluicePrograms", dependencies: ["Sluice", "SluiceIR", "SluiceControlPlane"], path: "Programs"),
         // Discrete-event emulator: links, queues, switches running pipelines, hosts, transports,
-        // topology files, routing, traces and reports.
+        // topology files, routing, traces and its run report.
         .target(name: "SluiceEmulator", dependencies: ["SluiceControlPlane", 
-            "SluiceIR", "SluiceRuntime", "SluicePcapFiles", "SluiceSupport",
+            "SluiceIR", "SluiceRuntime", "SluicePcapFiles", "SluiceSupport", "SluiceReports",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Collectives (ring, halving-doubling, parameter server), the in-network aggregation host
@@ -56,11 +60,11 @@ let package = Package(
         .target(name: "SluiceEBPF", dependencies: ["SluiceIR"]),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "SluiceXDP", dependencies: ["CBPF", "SluiceEBPF", "SluiceIR", "SluiceControlPlane"]),
-        .target(name: "SluiceML", dependencies: ["SluiceControlPlane", "Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR", "CSockets", "SluiceSupport"]),
+        .target(name: "SluiceML", dependencies: ["SluiceControlPlane", "Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR", "CSockets", "SluiceSupport", "SluiceReports"]),
         // INT telemetry: the Telemetry Report v2.0 / INT-MD v2.1 decoder and collector (on a UDP
         // socket and on emulated hosts), its report folder, the int-incast experiment, and the
         // Wireshark Lua dissector (embedded, written out by `sluice wireshark-dissector`).
-        .target(name: "SluiceTelemetry", dependencies: ["SluiceControlPlane", "SluiceEmulator", "SluicePrograms", "SluicePcap", "SluicePcapFiles", "SluiceRuntime", "SluiceIR", "SluiceSupport"],
+        .target(name: "SluiceTelemetry", dependencies: ["SluiceControlPlane", "SluiceEmulator", "SluicePrograms", "SluicePcap", "SluicePcapFiles", "SluiceRuntime", "SluiceIR", "SluiceSupport", "SluiceReports"],
                 resources: [.embedInCode("Resources/sluice.lua")]),
         // pcap and pcapng files in pure Swift (reader, nanosecond writer, in-memory traces): no
         // libpcap, so the emulator and the testing harness build without libpcap-dev.
@@ -75,12 +79,13 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry", "SluiceSupport", "SluicePcapFiles",
+                "SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry", "SluiceSupport", "SluicePcapFiles", "SluiceReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
+        .testTarget(name: "SluiceReportsTests", dependencies: ["SluiceReports"]),
         .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceControlPlane", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
         .testTarget(name: "SluiceMLTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
         // The emitted C of every built-in program against Snapshots/ (read by path), each compiled

@@ -1,7 +1,7 @@
-import SluiceEmulator
+import SluiceReports
 
 extension TelemetryCollector {
-    /// Writes a report folder with the emulator's report helpers: `index.html`, `report.json`
+    /// Writes a report folder with SluiceReports: `index.html`, `report.json`
     /// (the summary), `hop-samples.csv`, `path-latency.csv`, and SVG plots of queue occupancy
     /// per hop over time and of the latency distribution per path. `occupancyUnit` labels the
     /// occupancy axis (the unit the switches report); `extra` adds plots and files of the

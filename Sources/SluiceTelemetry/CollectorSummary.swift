@@ -1,4 +1,4 @@
-import SluiceEmulator
+import SluiceReports
 
 /// What the collector saw, for `--json` and `report.json`: counts, lost reports per source,
 /// flows and their paths, per-path latency and per-hop queue figures.

@@ -2,6 +2,7 @@ import SluicePrograms
 import SluiceControlPlane
 import Foundation
 import SluiceEmulator
+import SluiceReports
 import SluiceIR
 import SluiceRuntime
 

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceReports
 
 extension RunReport {
     /// The end-of-run summary for the terminal: totals, flows, and the ports that dropped,

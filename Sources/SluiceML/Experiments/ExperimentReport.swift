@@ -1,5 +1,5 @@
-import SluiceEmulator
 import Foundation
+import SluiceReports
 
 /// Tables and report folders for experiment rows.
 public enum ExperimentReport {

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEmulator
+import SluiceReports
 
 extension LoadBalancingExperiment {
     /// The table's header and one line per row (the terminal's view, also in index.html).

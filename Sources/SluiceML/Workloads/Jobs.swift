@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEmulator
+import SluiceReports
 
 /// A topology file's `jobs`: each entry built into a graph and attached to the emulator.
 public enum Jobs {

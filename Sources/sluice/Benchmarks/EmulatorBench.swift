@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceEmulator
+import SluiceReports
 
 /// `sluice bench emulator`: the leaf-spine UDP scenario of the emulator issue, 16 and 64 hosts,
 /// against ns-3 on the same scenario (run in the same command with --ns3, or its recorded

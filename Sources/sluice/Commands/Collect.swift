@@ -2,6 +2,7 @@ import SluiceControlPlane
 import ArgumentParser
 import Foundation
 import SluiceEmulator
+import SluiceReports
 import SluicePcap
 import SluicePcapFiles
 import SluiceTelemetry

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceEmulator
+import SluiceReports
 import SluiceML
 
 struct Emulate: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import SluiceML
 import SluiceTelemetry
 import SluiceEmulator
+import SluiceReports
 import Foundation
 import SluiceSupport
 

@@ -1,5 +1,5 @@
 import Foundation
-import SluiceEmulator
+import SluiceReports
 
 /// `--json` output of the commands: Encodable values printed as `ReportJSON` writes reports
 /// (sorted keys), never strings put together by hand, so every name and path is escaped alike.
