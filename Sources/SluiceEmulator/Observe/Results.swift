@@ -72,7 +72,7 @@ extension Emulator {
 
     public var hostStats: [HostStats] {
         hosts.map { h in
-            HostStats(name: h.name, ipv4: "\(h.ipv4 >> 24).\(h.ipv4 >> 16 & 255).\(h.ipv4 >> 8 & 255).\(h.ipv4 & 255)",
+            HostStats(name: h.name, ipv4: ipv4Text(h.ipv4),
                       rxPackets: h.rxPackets, rxBytes: h.rxBytes, rxIgnored: h.rxIgnored)
         }
     }
