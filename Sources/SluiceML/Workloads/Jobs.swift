@@ -100,10 +100,8 @@ extension Jobs {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             written.append(path)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         struct Item: Encodable { var workload: String; var result: WorkloadResult }
-        try write("jobs.json", String(decoding: try encoder.encode(zip(workloads, results).map { Item(workload: $0, result: $1) }), as: UTF8.self))
+        try write("jobs.json", try ReportJSON.string(zip(workloads, results).map { Item(workload: $0, result: $1) }))
         let collectives: [LinePlot.Series] = results.compactMap { r in
             let points = r.collectives.compactMap { p in p.start.flatMap { s in p.duration.map { (x: s, y: $0) } } }
             return points.isEmpty ? nil : (name: r.name, points: points)
