@@ -92,7 +92,7 @@ extension Experiment {
         if !json { print("int-incast: \(INTIncast.summary)\nseed \(seed)") }
         var s = INTIncast.Settings()
         s.seed = seed
-        if let dir = report { try makeDirectory(dir, "--report") }
+        if let dir = report { try prepareReportFolder(dir) }
         if let dir = pcapDir { try makeDirectory(dir, "--pcap-dir"); s.pcapDirectory = dir }
         let r: INTIncast.Result
         do { r = try INTIncast.run(s, report: report) } catch { throw CLIError("int-incast: \(error)") }
@@ -182,7 +182,7 @@ extension Experiment {
         } catch { throw CLIError("lb: \(error)") }
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         if let dir = report {
-            try makeDirectory(dir, "--report")
+            try prepareReportFolder(dir)
             say("report: \(try LoadBalancingExperiment.writeReport(rows, settings: s, to: dir))")
         }
         if json {
@@ -217,7 +217,7 @@ func runExperiment(_ name: String, settings: ExperimentSettings, json: Bool, rep
         say("WARNING: some result is not the reference sum (see the result column)")
     }
     if let dir = report {
-        try makeDirectory(dir, "--report")
+        try prepareReportFolder(dir)
         let index = try ExperimentReport.write(name, rows: rows, summary: summary, to: dir)
         say("report: \(index)")
     }
