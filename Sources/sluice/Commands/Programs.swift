@@ -27,5 +27,7 @@ let programSource = ProgramRegistry.resolver
 /// holding a '/'), verified, with its controller; errors list the valid names, or name the
 /// file and the JSON path of its fault. A file's program runs without a controller.
 func resolveProgram(_ ref: String) throws -> ResolvedProgram {
+    // An unknown name is a usage error (the usage follows it); a bad file is not.
+    if !ProgramResolver.isFile(ref) && programSource.program(named: ref) == nil { throw ValidationError(programSource.unknown(ref)) }
     do { return try programSource.resolve(ref) } catch { throw CLIError(error.description) }
 }
