@@ -69,8 +69,8 @@ struct PcapBenchCommand: ParsableCommand {
             try checkStop()
             progress("send: run \(r)/\(`repeat`)")
             let s = try lab.network.exec(in: lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
-            guard s.status == 0, let mpps = jsonNumber(s.out, "mpps") else { throw CLIError("sluice send failed: \(s.err)\(s.out)") }
-            send.append(mpps)
+            guard s.status == 0, let sent = decodeJSON(Send.Summary.self, s.out) else { throw CLIError("sluice send failed: \(s.err)\(s.out)") }
+            send.append(sent.mpps)
             if let tcpreplay {
                 progress("tcpreplay: run \(r)/\(`repeat`)")
                 let t = try lab.network.exec(in: lab.source, [tcpreplay, "--topspeed", "-q", "-i", lab.sourceIf, file])
@@ -92,12 +92,15 @@ struct PcapBenchCommand: ParsableCommand {
                 throw CLIError("sluice attach did not start: \(sw.errorText)")
             }
             let s = try lab.network.exec(in: lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
-            guard s.status == 0, let seconds = jsonNumber(s.out, "elapsed_s") else { throw CLIError("sluice send failed: \(s.err)") }
+            guard s.status == 0, let seconds = decodeJSON(Send.Summary.self, s.out)?.elapsed_s else { throw CLIError("sluice send failed: \(s.err)") }
             usleep(300_000)
             sw.signal(SIGINT)
             sw.wait(seconds: 30)
             let out = sw.outputText
-            guard let forwarded = jsonPortNumber(out, port: 1, "tx_packets") else { throw CLIError("sluice attach printed no counters: \(sw.errorText)\(out)") }
+            guard let ports = decodeJSON(Attach.Counters.self, out)?.ports, ports.count > 1 else {
+                throw CLIError("sluice attach printed no counters: \(sw.errorText)\(out)")
+            }
+            let forwarded = Double(ports[1].tx_packets)
             attach.append(forwarded / seconds / 1e6)
             forwardedShare.append(forwarded / Double(packets))
         }
@@ -108,26 +111,27 @@ struct PcapBenchCommand: ParsableCommand {
             try checkStop()
             progress("replay: run \(r)/\(`repeat`)")
             let o = try runTool(me, ["replay", file, "--program", "ipv4-router", "--entries", entries, "--out", dir + "/replay-out", "--json"])
-            guard o.status == 0, let mpps = jsonNumber(o.out, "mpps") else { throw CLIError("sluice replay failed: \(o.err)") }
-            offline.append(mpps)
+            guard o.status == 0, let replayed = decodeJSON(Replay.Summary.self, o.out) else { throw CLIError("sluice replay failed: \(o.err)") }
+            offline.append(replayed.mpps)
         }
         progress("")
         if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
 
         let sendMpps = median(send), tcpMpps = replayTool.isEmpty ? nil : median(replayTool)
-        let result: [(String, String)] = [
-            ("packets", "\(packets)"), ("frame_bytes", "64"), ("repeat", "\(`repeat`)"),
-            ("send_mpps", fmt3(sendMpps)), ("tcpreplay_mpps", tcpMpps.map(fmt3) ?? "null"),
-            ("send_ratio", tcpMpps.map { fmt3(sendMpps / $0) } ?? "null"),
-            ("attach_mpps", fmt3(median(attach))), ("attach_forwarded_share", fmt3(median(forwardedShare))),
-            ("replay_mpps", fmt3(median(offline))),
-        ]
         if json {
-            print("{" + result.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+            struct Result: Encodable {
+                var packets: Int, frame_bytes: Int, `repeat`: Int
+                var send_mpps: Rounded, tcpreplay_mpps: Rounded, send_ratio: Rounded
+                var attach_mpps: Rounded, attach_forwarded_share: Rounded, replay_mpps: Rounded
+            }
+            try printJSON(Result(packets: packets, frame_bytes: 64, repeat: `repeat`, send_mpps: Rounded(sendMpps),
+                                 tcpreplay_mpps: Rounded(tcpMpps), send_ratio: Rounded(tcpMpps.map { sendMpps / $0 }),
+                                 attach_mpps: Rounded(median(attach)), attach_forwarded_share: Rounded(median(forwardedShare)),
+                                 replay_mpps: Rounded(median(offline))))
         } else {
-            print("sluice send --topspeed    \(fmt3(sendMpps)) Mpps" + (tcpMpps.map { "   tcpreplay --topspeed \(fmt3($0)) Mpps   ratio \(fmt3(sendMpps / $0))" } ?? "   (tcpreplay not installed: apt-get install tcpreplay)"))
-            print("sluice attach ipv4-router \(fmt3(median(attach))) Mpps forwarded (\(Int(median(forwardedShare) * 100))% of what the sender offered)")
-            print("sluice replay ipv4-router \(fmt3(median(offline))) Mpps offline")
+            print("sluice send --topspeed    \(fixed3(sendMpps)) Mpps" + (tcpMpps.map { "   tcpreplay --topspeed \(fixed3($0)) Mpps   ratio \(fixed3(sendMpps / $0))" } ?? "   (tcpreplay not installed: apt-get install tcpreplay)"))
+            print("sluice attach ipv4-router \(fixed3(median(attach))) Mpps forwarded (\(Int(median(forwardedShare) * 100))% of what the sender offered)")
+            print("sluice replay ipv4-router \(fixed3(median(offline))) Mpps offline")
             print("\(packets) frames of 64 bytes, median of \(`repeat`) runs")
         }
     }
@@ -175,8 +179,6 @@ func selfPath() throws -> String {
     guard n > 0 else { throw CLIError("cannot find this program's own path (/proc/self/exe)") }
     return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
-
-private func fmt3(_ x: Double) -> String { String(format: "%.3f", x) }
 
 /// tcpreplay's "Rated: ... Mbps, N pps" figure.
 func tcpreplayPPS(_ text: String) -> Double? {

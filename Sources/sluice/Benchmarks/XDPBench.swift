@@ -106,9 +106,7 @@ struct XDPBenchCommand: ParsableCommand {
             StopSignal.install()
             let (xdpAgg, socketAgg) = try aggregation(try selfPath(), progress)
             progress("")
-            let fields = [("xdp_agg_elements_per_s", f3(median(xdpAgg))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
-                          ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))), ("agg_slots", "\(aggSlots)"), ("agg_k", "\(aggK)"), ("repeat", "\(`repeat`)")]
-            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+            try printJSON(NamedFields(aggregationFields(xdp: median(xdpAgg), socket: median(socketAgg)) + [("repeat", integer(`repeat`))]))
             return
         }
 
@@ -208,15 +206,16 @@ struct XDPBenchCommand: ParsableCommand {
                                                   xdpRounds.min()!, xdpRounds.max()!, handRounds.min()!, handRounds.max()!, emptyRounds.min()!, emptyRounds.max()!,
                                                   runtimeRounds.min()!, runtimeRounds.max()!, testRunRounds).data(using: .utf8)!)
         }
-        let testRunFields = [("xdp_router_testrun_mpps", f3(xdpTestrun)), ("runtime_router_mpps", f3(runtimeMpps)), ("testrun_ratio", f3(xdpTestrun / runtimeMpps)),
-                             ("handwritten_router_testrun_mpps", f3(handTestrun)), ("testrun_vs_handwritten", f3(xdpTestrun / handTestrun)),
-                             ("empty_program_testrun_mpps", f3(emptyTestrun)), ("testrun_rounds", "\(testRunRounds)"),
-                             ("xdp_router_testrun_mpps_min", f3(xdpRounds.min()!)), ("xdp_router_testrun_mpps_max", f3(xdpRounds.max()!))]
+        let testRunFields: [(String, NamedFields.Value)] = [
+            ("xdp_router_testrun_mpps", figure(xdpTestrun)), ("runtime_router_mpps", figure(runtimeMpps)), ("testrun_ratio", figure(xdpTestrun / runtimeMpps)),
+            ("handwritten_router_testrun_mpps", figure(handTestrun)), ("testrun_vs_handwritten", figure(xdpTestrun / handTestrun)),
+            ("empty_program_testrun_mpps", figure(emptyTestrun)), ("testrun_rounds", integer(testRunRounds)),
+            ("xdp_router_testrun_mpps_min", figure(xdpRounds.min()!)), ("xdp_router_testrun_mpps_max", figure(xdpRounds.max()!)),
+        ]
 
         if testRunOnly {
-            let fields = testRunFields + [("routes", "\(routes)")]
             progress("")
-            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+            try printJSON(NamedFields(testRunFields + [("routes", integer(routes))]))
             return
         }
 
@@ -237,8 +236,8 @@ struct XDPBenchCommand: ParsableCommand {
 
         func send() throws -> (mpps: Double, seconds: Double) {
             let s = try lab.network.exec(in: lab.source, [me, "send", file, "-i", lab.sourceIf, "--topspeed", "--json"])
-            guard s.status == 0, let mpps = jsonNumber(s.out, "mpps"), let secs = jsonNumber(s.out, "elapsed_s") else { throw CLIError("sluice send failed: \(s.err)\(s.out)") }
-            return (mpps, secs)
+            guard s.status == 0, let sent = decodeJSON(Send.Summary.self, s.out) else { throw CLIError("sluice send failed: \(s.err)\(s.out)") }
+            return (sent.mpps, sent.elapsed_s)
         }
         // Threaded NAPI on the interface the XDP program runs on (see `NAPIThreads`).
         func napiThreads(_ on: Bool) throws {
@@ -271,8 +270,12 @@ struct XDPBenchCommand: ParsableCommand {
                 usleep(200_000)
                 sw.signal(SIGINT)
                 _ = sw.wait(seconds: 30)
-                guard let forwarded = jsonNumber(sw.outputText, "forwarded") else { throw CLIError("attach --backend xdp printed no outcomes: \(sw.errorText)\(sw.outputText)") }
-                xdpFwd[threaded ? 1 : 0].append(forwarded / s.seconds / 1e6)
+                // The outcome counts `attach --backend xdp --json` prints (of which forwarded is read).
+                struct Outcomes: Decodable { var forwarded: UInt64 }
+                guard let forwarded = decodeJSON(Outcomes.self, sw.outputText)?.forwarded else {
+                    throw CLIError("attach --backend xdp printed no outcomes: \(sw.errorText)\(sw.outputText)")
+                }
+                xdpFwd[threaded ? 1 : 0].append(Double(forwarded) / s.seconds / 1e6)
             }
 
             try checkStop()
@@ -285,27 +288,37 @@ struct XDPBenchCommand: ParsableCommand {
             usleep(300_000)
             pc.signal(SIGINT)
             _ = pc.wait(seconds: 30)
-            guard let f2 = jsonPortNumber(pc.outputText, port: 1, "tx_packets") else { throw CLIError("sluice attach printed no counters: \(pc.errorText)") }
-            pcapFwd.append(f2 / s2.seconds / 1e6)
+            guard let ports = decodeJSON(Attach.Counters.self, pc.outputText)?.ports, ports.count > 1 else {
+                throw CLIError("sluice attach printed no counters: \(pc.errorText)")
+            }
+            pcapFwd.append(Double(ports[1].tx_packets) / s2.seconds / 1e6)
         }
         // (c) aggregation.
         let (xdpAgg, socketAgg) = try aggregation(me, progress)
         progress("")
         if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
-        let fields: [(String, String)] = testRunFields + [
-            ("napi", "\"threaded\""),
-            ("sender_mpps", f3(median(sender[1]))), ("xdp_router_mpps", f3(median(xdpFwd[1]))), ("pcap_router_mpps", f3(median(pcapFwd))),
-            ("router_ratio", f3(median(xdpFwd[1]) / median(pcapFwd))), ("xdp_share_of_sender", f3(median(xdpFwd[1]) / median(sender[1]))),
-            ("sender_softirq_mpps", f3(median(sender[0]))), ("xdp_router_softirq_mpps", f3(median(xdpFwd[0]))),
-            ("router_ratio_softirq", f3(median(xdpFwd[0]) / median(pcapFwd))), ("xdp_share_of_sender_softirq", f3(median(xdpFwd[0]) / median(sender[0]))),
-            ("repeat_run", "\(repeatRun)"), ("xdp_agg_elements_per_s", f3(median(xdpAgg))), ("socket_agg_elements_per_s", f3(median(socketAgg))),
-            ("agg_ratio", f3(median(xdpAgg) / median(socketAgg))), ("agg_slots", "\(aggSlots)"), ("agg_k", "\(aggK)"),
-            ("packets", "\(packets)"), ("repeat", "\(`repeat`)"), ("routes", "\(routes)"),
+        let fields: [(String, NamedFields.Value)] = testRunFields + [
+            ("napi", .text("threaded")),
+            ("sender_mpps", figure(median(sender[1]))), ("xdp_router_mpps", figure(median(xdpFwd[1]))), ("pcap_router_mpps", figure(median(pcapFwd))),
+            ("router_ratio", figure(median(xdpFwd[1]) / median(pcapFwd))), ("xdp_share_of_sender", figure(median(xdpFwd[1]) / median(sender[1]))),
+            ("sender_softirq_mpps", figure(median(sender[0]))), ("xdp_router_softirq_mpps", figure(median(xdpFwd[0]))),
+            ("router_ratio_softirq", figure(median(xdpFwd[0]) / median(pcapFwd))), ("xdp_share_of_sender_softirq", figure(median(xdpFwd[0]) / median(sender[0]))),
+            ("repeat_run", integer(repeatRun)),
+        ] + aggregationFields(xdp: median(xdpAgg), socket: median(socketAgg)) + [
+            ("packets", integer(packets)), ("repeat", integer(`repeat`)), ("routes", integer(routes)),
         ]
         if json {
-            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+            try printJSON(NamedFields(fields))
         } else {
-            for (k, v) in fields { print("\(k.padding(toLength: 26, withPad: " ", startingAt: 0)) \(v)") }
+            for (k, v) in fields {
+                let text: String
+                switch v {
+                case .text(let s): text = "\"\(s)\""
+                case .count(let n): text = "\(n)"
+                case .figure(let f): text = f.description
+                }
+                print("\(k.padding(toLength: 26, withPad: " ", startingAt: 0)) \(text)")
+            }
         }
     }
 
@@ -325,7 +338,15 @@ struct XDPBenchCommand: ParsableCommand {
         return (xdpAgg, socketAgg)
     }
 
-    func f3(_ x: Double) -> String { x.isFinite ? String(format: "%.3f", x) : "null" }
+    func figure(_ x: Double) -> NamedFields.Value { .figure(Rounded(x)) }
+    func integer(_ n: Int) -> NamedFields.Value { .count(UInt64(n)) }
+
+    /// Part (c)'s figures: the medians of elements per second through each aggregator, and the
+    /// settings both ran with.
+    func aggregationFields(xdp: Double, socket: Double) -> [(String, NamedFields.Value)] {
+        [("xdp_agg_elements_per_s", figure(xdp)), ("socket_agg_elements_per_s", figure(socket)),
+         ("agg_ratio", figure(xdp / socket)), ("agg_slots", integer(aggSlots)), ("agg_k", integer(aggK))]
+    }
 
     /// Four workers in namespaces of their own, their veths' other ends in this namespace with
     /// `switchml` attached at XDP (native; the workers' ends run a pass program so redirected
@@ -382,10 +403,10 @@ struct XDPBenchCommand: ParsableCommand {
     func slowestWorker(_ runs: [ChildProcess]) throws -> Double {
         var slowest = Double.infinity
         for r in runs {
-            guard r.wait(seconds: 300) == 0, jsonObject(r.outputText)?["correct"] as? Bool == true, let eps = jsonNumber(r.outputText, "elements_per_s") else {
+            guard r.wait(seconds: 300) == 0, let worker = decodeJSON(AllReduceCommand.Summary.self, r.outputText), worker.correct else {
                 throw CLIError("an aggregation worker failed: \(r.errorText)\(r.outputText)")
             }
-            slowest = min(slowest, eps)
+            slowest = min(slowest, worker.elements_per_s)
             if ProcessInfo.processInfo.environment["SLUICE_BENCH_VERBOSE"] != nil { FileHandle.standardError.write((r.outputText + "\n").data(using: .utf8)!) }
         }
         return slowest

@@ -324,12 +324,7 @@ struct AllReduceCommand: ParsableCommand {
         }
         let s = worker.stats
         if json {
-            struct Out: Encodable {
-                var rank: Int; var workers: Int; var elements: Int; var dtype: String; var seconds: Double; var elements_per_s: Double
-                var correct: Bool; var max_abs_error: Double; var packets_sent: Int; var retransmissions: Int; var timeouts: Int
-                var send_calls: Int; var receive_calls: Int; var foreign_datagrams: Int
-            }
-            try printJSON(Out(rank: rank, workers: workers, elements: count, dtype: dtype.rawValue, seconds: seconds,
+            try printJSON(Summary(rank: rank, workers: workers, elements: count, dtype: dtype.rawValue, seconds: seconds,
                               elements_per_s: Double(count) / seconds, correct: ok, max_abs_error: Double(maxError),
                               packets_sent: s.packetsSent, retransmissions: s.retransmissions, timeouts: s.timeouts,
                               send_calls: port.sendCalls, receive_calls: port.receiveCalls, foreign_datagrams: port.foreignDatagrams))
@@ -344,6 +339,13 @@ struct AllReduceCommand: ParsableCommand {
             stderr("the sum is wrong. \(mismatchHint)")
             throw ExitCode(1)
         }
+    }
+
+    /// The --json object (`sluice bench xdp` reads its workers' back).
+    struct Summary: Codable {
+        var rank: Int; var workers: Int; var elements: Int; var dtype: String; var seconds: Double; var elements_per_s: Double
+        var correct: Bool; var max_abs_error: Double; var packets_sent: Int; var retransmissions: Int; var timeouts: Int
+        var send_calls: Int; var receive_calls: Int; var foreign_datagrams: Int
     }
 
     /// What makes a job hang or sum wrong that the protocol cannot tell a worker: settings the

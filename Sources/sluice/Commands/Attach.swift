@@ -101,7 +101,7 @@ struct Attach: ParsableCommand {
     }
 
     /// Per port: what came in and went out.
-    struct PortCounters: Encodable {
+    struct PortCounters: Codable {
         var port: UInt16
         var interface: String
         var rx_packets: UInt64 = 0
@@ -110,6 +110,15 @@ struct Attach: ParsableCommand {
         var tx_bytes: UInt64 = 0
         var tx_errors: UInt64 = 0
         var kernel_dropped: UInt64 = 0
+    }
+
+    /// The pcap backend's --json object (`sluice bench pcap` and `bench xdp` read it back).
+    struct Counters: Codable {
+        var program: String
+        var ports: [PortCounters]
+        var received: UInt64, sent: UInt64
+        var parser_drops: UInt64, ingress_drops: UInt64, egress_drops: UInt64, pass_limit_drops: UInt64
+        var empty_group_drops: UInt64, no_interface_drops: UInt64, oversize_drops: UInt64
     }
 
     func run() throws {
@@ -229,14 +238,7 @@ struct Attach: ParsableCommand {
         for (i, c) in captures.enumerated() { counters[i].kernel_dropped = c.statistics()?.dropped ?? 0 }
         let s = pipeline.stats
         if json {
-            struct Out: Encodable {
-                var program: String
-                var ports: [PortCounters]
-                var received: UInt64, sent: UInt64
-                var parser_drops: UInt64, ingress_drops: UInt64, egress_drops: UInt64, pass_limit_drops: UInt64
-                var empty_group_drops: UInt64, no_interface_drops: UInt64, oversize_drops: UInt64
-            }
-            let out = Out(program: program, ports: counters, received: s.received, sent: s.sent, parser_drops: s.parserDrops,
+            let out = Counters(program: program, ports: counters, received: s.received, sent: s.sent, parser_drops: s.parserDrops,
                           ingress_drops: s.ingressDrops, egress_drops: s.egressDrops, pass_limit_drops: s.passLimitDrops,
                           empty_group_drops: s.emptyGroupDrops, no_interface_drops: noInterface, oversize_drops: oversize)
             let e = JSONEncoder()
@@ -369,8 +371,8 @@ extension Attach {
                                                    ("egress_drops", .dropEgress), ("multicast", .multicast), ("empty_group", .emptyGroup),
                                                    ("aborted", .aborted), ("too_large", .tooLarge)]
         if json {
-            try? printJSON(NamedCounts(strings: [("backend", "xdp"), ("program", program)],
-                                       counts: names.map { ($0.0, UInt64(o[$0.1.rawValue] ?? 0)) }))
+            try? printJSON(NamedFields([("backend", .text("xdp")), ("program", .text(program))]
+                                       + names.map { ($0.0, .count(UInt64(o[$0.1.rawValue] ?? 0))) }))
             fflush(stdout)
         } else {
             let line = "outcomes: " + names.map { "\($0.0.replacingOccurrences(of: "_", with: " ")) \(o[$0.1.rawValue] ?? 0)" }.joined(separator: ", ")

@@ -89,6 +89,14 @@ struct Replay: ParsableCommand {
         }
     }
 
+    /// The offline --json object (`sluice bench pcap` reads it back).
+    struct Summary: Codable {
+        struct Output: Codable { var port: Int; var packets: Int; var bytes: Int; var file: String }
+        var file: String; var program: String; var port: Int; var packets: Int; var bytes: Int
+        var elapsed_s: Double; var mpps: Double; var sent: UInt64; var outputs: [Output]; var drops: [String: UInt64]
+        var dropped: UInt64; var digests_dropped: UInt64; var truncated_in_file: Int; var error: Nullable<String>
+    }
+
     /// The port K whose output file OUT/port-K.pcap is `input` itself (the same file by device
     /// and inode: through `..`, a symbolic link or a hard link too), or nil: the replay writes
     /// outputs as it reads, so it would destroy the packets it has not read yet.
@@ -149,15 +157,9 @@ struct Replay: ParsableCommand {
         ]
         let ports = run.outputs
         if json {
-            struct Output: Encodable { var port: Int; var packets: Int; var bytes: Int; var file: String }
-            struct Summary: Encodable {
-                var file: String; var program: String; var port: Int; var packets: Int; var bytes: Int
-                var elapsed_s: Double; var mpps: Double; var sent: UInt64; var outputs: [Output]; var drops: [String: UInt64]
-                var dropped: UInt64; var digests_dropped: UInt64; var truncated_in_file: Int; var error: Nullable<String>
-            }
             try printJSON(Summary(file: file, program: program, port: port, packets: run.packets, bytes: run.bytes,
                                   elapsed_s: run.seconds, mpps: run.mpps, sent: s.sent,
-                                  outputs: ports.map { Output(port: $0.port, packets: $0.packets, bytes: $0.bytes, file: $0.path) },
+                                  outputs: ports.map { Summary.Output(port: $0.port, packets: $0.packets, bytes: $0.bytes, file: $0.path) },
                                   drops: Dictionary(uniqueKeysWithValues: drops.map { ($0.0.replacingOccurrences(of: " ", with: "_"), $0.1) }),
                                   dropped: drops.reduce(0) { $0 + $1.1 }, digests_dropped: s.digestsDropped,
                                   truncated_in_file: run.truncated, error: Nullable(damage.map { "\($0)" })))

@@ -56,6 +56,13 @@ struct Send: ParsableCommand {
         try requireWithin(1...1_000_000_000, loop, option: "--loop", valid: "1 ... 1000000000 passes over the file")
     }
 
+    /// The --json object (`sluice bench pcap` and `bench xdp` read it back).
+    struct Summary: Codable {
+        var file: String; var interface: String; var pacing: String; var loops: Int; var packets: Int; var bytes: Int
+        var elapsed_s: Double; var pps: Double; var mpps: Double; var mbps: Double; var failures: Int; var retries: Int
+        var truncated_in_file: Int; var stopped: String?
+    }
+
     var pacing: SendPacing {
         if topspeed { return .topspeed }
         if let r = pps { return .packetsPerSecond(r) }
@@ -81,11 +88,6 @@ struct Send: ParsableCommand {
         if shown { FileHandle.standardError.write("\r\u{1b}[K".data(using: .utf8)!) }
         let stopped = report.stoppedBySignal.map { $0 == SIGINT ? "interrupted (SIGINT)" : "stopped by signal \($0)" }
         if json {
-            struct Summary: Encodable {
-                var file: String; var interface: String; var pacing: String; var loops: Int; var packets: Int; var bytes: Int
-                var elapsed_s: Double; var pps: Double; var mpps: Double; var mbps: Double; var failures: Int; var retries: Int
-                var truncated_in_file: Int; var stopped: String?
-            }
             try printJSON(Summary(file: file, interface: interface, pacing: "\(pacing)", loops: report.loopsCompleted, packets: report.packets,
                                   bytes: report.bytes, elapsed_s: report.seconds, pps: report.packetsPerSecond, mpps: report.packetsPerSecond / 1e6,
                                   mbps: report.megabitsPerSecond, failures: report.failures, retries: report.retries,

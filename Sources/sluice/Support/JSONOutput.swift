@@ -17,11 +17,45 @@ struct Nullable<T: Encodable>: Encodable {
     }
 }
 
-/// An object's fields with names only known at run time (counters by name), all numbers, plus
-/// fixed string fields.
-struct NamedCounts: Encodable {
-    var strings: [(String, String)]
-    var counts: [(String, UInt64)]
+extension Nullable: Decodable where T: Decodable {
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        value = c.decodeNil() ? nil : try c.decode(T.self)
+    }
+}
+
+/// A measured figure written to three decimals, as `fmt` prints it, and as `null` when it is
+/// not finite (a ratio over a run that measured nothing): JSON has no infinity. Its text (for
+/// tables beside the JSON) is the same: `fixed3`, or `null`.
+struct Rounded: Encodable, CustomStringConvertible {
+    var value: Double?
+    init(_ value: Double?) { self.value = value }
+    var description: String { value.flatMap { $0.isFinite ? fixed3($0) : nil } ?? "null" }
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if let v = value, v.isFinite { try c.encode((v * 1000).rounded() / 1000) } else { try c.encodeNil() }
+    }
+}
+
+/// An object whose field names are only known at run time (counters by name, a benchmark's
+/// figures), kept in the order given for the text a command prints beside it.
+struct NamedFields: Encodable {
+    enum Value: Encodable {
+        case text(String)
+        case count(UInt64)
+        case figure(Rounded)
+
+        func encode(to encoder: Encoder) throws {
+            switch self {
+            case .text(let s): var c = encoder.singleValueContainer(); try c.encode(s)
+            case .count(let n): var c = encoder.singleValueContainer(); try c.encode(n)
+            case .figure(let f): try f.encode(to: encoder)
+            }
+        }
+    }
+
+    var fields: [(String, Value)]
+    init(_ fields: [(String, Value)]) { self.fields = fields }
 
     struct Key: CodingKey {
         var stringValue: String
@@ -32,25 +66,13 @@ struct NamedCounts: Encodable {
 
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
-        for (k, v) in strings { try c.encode(v, forKey: Key(stringValue: k)) }
-        for (k, v) in counts { try c.encode(v, forKey: Key(stringValue: k)) }
+        for (k, v) in fields { try c.encode(v, forKey: Key(stringValue: k)) }
     }
 }
 
-/// What another sluice command printed with --json, read back as JSON (for the benchmarks that
-/// run commands), not searched as text.
-func jsonObject(_ text: String) -> [String: Any]? {
+/// What another sluice command printed with --json, decoded as the type that command encodes
+/// (for the benchmarks that run commands), from its first `{`; nil when it printed no such object.
+func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
     guard let start = text.firstIndex(of: "{") else { return nil }
-    return (try? JSONSerialization.jsonObject(with: Data(text[start...].utf8))) as? [String: Any]
-}
-
-/// The number at `key` of the object `text` holds.
-func jsonNumber(_ text: String, _ key: String) -> Double? {
-    (jsonObject(text)?[key] as? NSNumber)?.doubleValue
-}
-
-/// The number at `key` of element `index` of the object's `ports` array (attach's counters).
-func jsonPortNumber(_ text: String, port index: Int, _ key: String) -> Double? {
-    guard let ports = jsonObject(text)?["ports"] as? [[String: Any]], ports.indices.contains(index) else { return nil }
-    return (ports[index][key] as? NSNumber)?.doubleValue
+    return try? JSONDecoder().decode(T.self, from: Data(text[start...].utf8))
 }
