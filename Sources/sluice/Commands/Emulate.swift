@@ -96,19 +96,7 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     for e in emu.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
     let results = jobs.map(\.result)
     if s.json {
-        var text = try ReportJSON.string(r)
-        if !jobs.isEmpty {
-            // The report's object with one more key: each job's iterations, collectives and flows.
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let items = try zip(spec.jobs, results).map { job, result in
-                "{\"workload\":\(String(decoding: try encoder.encode(job.workload), as: UTF8.self)),\"result\":\(String(decoding: try encoder.encode(result), as: UTF8.self))}"
-            }
-            if let close = text.lastIndex(of: "}") {
-                text = String(text[..<close]) + ",\"jobs\":[" + items.joined(separator: ",") + "]}"
-            }
-        }
-        print(text)
+        try printJSON(EmulationJSON(report: r, jobs: zip(spec.jobs, results).map { .init(workload: $0.workload, result: $1) }))
     } else {
         print(r.summaryText(), terminator: "")
         for (job, result) in zip(spec.jobs, results) { print(result.summaryText(workload: job.workload), terminator: "") }
@@ -122,6 +110,23 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
         }
     }
     if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+}
+
+/// `--json` of `sluice emulate`: the report's object, with one more key when the topology has
+/// jobs: each job's workload and result (iterations, collectives and flows).
+struct EmulationJSON: Encodable {
+    struct Job: Encodable { var workload: String; var result: WorkloadResult }
+    var report: RunReport
+    var jobs: [Job]
+
+    enum Key: String, CodingKey { case jobs }
+
+    func encode(to encoder: Encoder) throws {
+        try report.encode(to: encoder)
+        guard !jobs.isEmpty else { return }
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(jobs, forKey: .jobs)
+    }
 }
 
 /// --report checked before the run: the folder exists and takes files, or the error names it.

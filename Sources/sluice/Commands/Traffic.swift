@@ -84,7 +84,7 @@ struct TrafficCommand: ParsableCommand {
         let r = try Self.generate(TrafficSettings(workload: workload!, parameters: parameters, write: write, perHost: perHost,
                                                   topology: topology, hosts: hosts, rate: rate, mtu: mtu, shape: shape,
                                                   seed: seed, until: until, json: json))
-        if json { print(r.json) }
+        if json { try printJSON(r.summary) }
     }
 
     static func listing() -> String {
@@ -99,9 +99,22 @@ struct TrafficCommand: ParsableCommand {
     }
 
     struct Outcome {
-        var json: String
-        var bytesWritten: Int
-        var wallSeconds: Double
+        var summary: Summary
+        var bytesWritten: Int { summary.bytes_written }
+        var wallSeconds: Double { summary.wall_s }
+    }
+
+    /// The --json object.
+    struct Summary: Encodable {
+        var workload: String
+        var hosts: Int
+        var shape: String
+        var seed: UInt64
+        var simulated_s: Double
+        var wall_s: Double
+        var bytes_written: Int
+        var frames: Int
+        var result: WorkloadResult
     }
 
     /// Build the topology and the job, run it with host traces on, print the summary.
@@ -202,15 +215,9 @@ struct TrafficCommand: ParsableCommand {
             print(String(format: "wall %.2f s, %.2f GB of trace per minute", wall, Double(bytes) / 1e9 / (wall / 60)))
             if let w = s.write { print("open: tshark -r \(w) | head    replay: sluice replay \(w) --program ipv4-router --entries ROUTES --out replay/") }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let resultJSON = String(decoding: try encoder.encode(result), as: UTF8.self)
-        let json = """
-            {"workload":"\(s.workload)","hosts":\(count),"shape":"\(shape.rawValue)","seed":\(s.seed),\
-            "simulated_s":\(Double(stats.simulated) / 1e12),"wall_s":\(wall),"bytes_written":\(bytes),\
-            "frames":\(merged?.packets ?? 0),"result":\(resultJSON)}
-            """
-        return Outcome(json: json, bytesWritten: bytes, wallSeconds: wall)
+        return Outcome(summary: Summary(workload: s.workload, hosts: count, shape: shape.rawValue, seed: s.seed,
+                                        simulated_s: Double(stats.simulated) / 1e12, wall_s: wall, bytes_written: bytes,
+                                        frames: merged?.packets ?? 0, result: result))
     }
 }
 
@@ -262,11 +269,14 @@ struct TrafficBenchCommand: ParsableCommand {
         let baseline = try TrafficCommand.generate(TrafficSettings(workload: "ddp", parameters: params, write: nil, hosts: 16, json: true))
         let gbPerMin = Double(traced.bytesWritten) / 1e9 / (traced.wallSeconds / 60)
         if json {
-            print("""
-                {"workload": "ddp", "hosts": 16, "model": "\(model)", "iterations": \(iterations), \
-                "bytes_written": \(traced.bytesWritten), "wall_s": \(fmt(traced.wallSeconds)), "gb_per_min": \(fmt(gbPerMin)), \
-                "baseline_wall_s": \(fmt(baseline.wallSeconds)), "trace_overhead": \(fmt(traced.wallSeconds / baseline.wallSeconds))}
-                """)
+            struct Result: Encodable {
+                var workload = "ddp", hosts = 16
+                var model: String, iterations: Int, bytes_written: Int
+                var wall_s: Rounded, gb_per_min: Rounded, baseline_wall_s: Rounded, trace_overhead: Rounded
+            }
+            try printJSON(Result(model: model, iterations: iterations, bytes_written: traced.bytesWritten, wall_s: Rounded(traced.wallSeconds),
+                                 gb_per_min: Rounded(gbPerMin), baseline_wall_s: Rounded(baseline.wallSeconds),
+                                 trace_overhead: Rounded(traced.wallSeconds / baseline.wallSeconds)))
         } else {
             print("ddp, 16 hosts, model \(model), \(iterations) iterations")
             print("  with the trace: \(traced.bytesWritten) bytes in \(fmt(traced.wallSeconds)) s: \(fmt(gbPerMin)) GB/min")
