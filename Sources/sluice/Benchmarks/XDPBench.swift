@@ -54,10 +54,10 @@ struct XDPBenchCommand: ParsableCommand {
     var testRunRounds: Int = 21
 
     @Option(help: "Tensor size of the aggregation measurement.")
-    var aggSize: String = "16MB"
+    var aggSize: OptionValue<TensorSize> = "16MB"
 
     @Option(help: "The workers' --min-timeout (floor of their adaptive retransmission timeout).")
-    var aggMinTimeout: String = "1ms"
+    var aggMinTimeout: OptionValue<RetransmissionFloor> = "1ms"
 
     @Option(help: "Pool slots of the aggregation job (packets each worker keeps in flight), the same for both aggregators.")
     var aggSlots: Int = 64
@@ -82,7 +82,8 @@ struct XDPBenchCommand: ParsableCommand {
         guard (1000...50_000_000).contains(packets) else { throw ValidationError("--packets must be within 1000...50000000 (got \(packets))") }
         guard (1...20).contains(`repeat`) else { throw ValidationError("--repeat must be within 1...20 (got \(`repeat`))") }
         guard !(testRunOnly && aggregationOnly) else { throw ValidationError("--test-run-only and --aggregation-only exclude each other: give one, or neither for every part") }
-        _ = try AllReduceCommand.timeoutFloor(aggMinTimeout, option: "--agg-min-timeout")
+        _ = try aggMinTimeout.value("--agg-min-timeout")
+        try AllReduceCommand.requireTensor(aggSize, option: "--agg-size")
         guard (1...1001).contains(testRunRounds) else { throw ValidationError("--test-run-rounds must be within 1...1001 (got \(testRunRounds))") }
         guard [32, 64, 128].contains(aggK) else {
             throw ValidationError("--agg-k must be 32, 64 or 128 (got \(aggK)): the values a switchml packet carries; 256 makes 1076 bytes of headers, and the XDP backend emits at most 1024")
@@ -371,7 +372,7 @@ struct XDPBenchCommand: ParsableCommand {
         defer { xdp.detachAll() }
         let runs = try (0..<n).map { w in
             try network.start(in: lab.hosts[w], [me, "allreduce", "--transport", "udp", "--aggregator", NetworkLab.switchMLServiceAddress,
-                                                 "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--k", "\(aggK)", "--min-timeout", aggMinTimeout, "--json"])
+                                                 "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize.text, "--slots", "\(aggSlots)", "--k", "\(aggK)", "--min-timeout", aggMinTimeout.text, "--json"])
         }
         return try slowestWorker(runs)
     }
@@ -393,7 +394,7 @@ struct XDPBenchCommand: ParsableCommand {
         guard server.waitForError(containing: "Ctrl-C to stop", seconds: 20) else { throw CLIError("the aggregator did not start: \(server.errorText)") }
         let runs = try (0..<n).map { w in
             try network.start(in: lab.hosts[w], [me, "allreduce", "--transport", "udp", "--aggregator", "10.8.\(w).1",
-                                                 "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize, "--slots", "\(aggSlots)", "--k", "\(aggK)", "--min-timeout", aggMinTimeout, "--json"])
+                                                 "--rank", "\(w)", "--workers", "\(n)", "--size", aggSize.text, "--slots", "\(aggSlots)", "--k", "\(aggK)", "--min-timeout", aggMinTimeout.text, "--json"])
         }
         return try slowestWorker(runs)
     }

@@ -46,10 +46,10 @@ struct AggregatorCommand: ParsableCommand {
     var ports: [String] = []
 
     @Option(help: "xdp: attach mode (native, generic, auto; default auto).")
-    var mode: String?
+    var mode: OptionValue<Choice<XDPProgram.Mode>>?
 
     @Option(help: "socket: address and port to listen on (default 0.0.0.0:\(SocketAggregator.servicePort)).")
-    var listen: String?
+    var listen: OptionValue<Endpoint>?
 
     @Option(name: .customLong("worker"), help: "A worker's IP[:PORT] (xdp: IP[:PORT][=MAC]), in rank order; repeat for each.")
     var workers: [String] = []
@@ -61,23 +61,18 @@ struct AggregatorCommand: ParsableCommand {
     var slots: Int = 64
 
     @Option(help: "Stop after this long (10s, 500ms).")
-    var duration: String?
+    var duration: OptionValue<WallDuration>?
 
     @Option(help: "Forget every slot's rounds after this long without an update (workers of a running job retransmit within 100 ms), so that a job cut short cannot leave half-done rounds to the next; 0 never.")
-    var idleReset: String = "2s"
-
-    /// `--idle-reset` in nanoseconds, nil for never.
-    func idleResetNanoseconds() throws -> Int64? {
-        if Double(idleReset.trimmingCharacters(in: .whitespaces)) == 0 { return nil }
-        let t = try parseDuration(idleReset, option: "--idle-reset")   // a plain number is seconds, as --duration
-        guard t >= 200_000_000 else { throw ValidationError("--idle-reset '\(idleReset)' (valid: 0 for never, or at least 200ms: workers retransmit within 100 ms)") }
-        return t
-    }
+    var idleReset: OptionValue<IdleReset> = "2s"
 
     /// Checked before `run`, so a bad option prints this command's usage.
     func validate() throws {
         guard !workers.isEmpty else { throw ValidationError("give the workers in rank order: --worker IP[:PORT] for each") }
-        _ = try idleResetNanoseconds()
+        _ = try idleReset.value("--idle-reset")
+        _ = try duration?.value("--duration")
+        _ = try listen?.value("--listen")
+        _ = try mode?.value("--mode")
         switch backend {
         case .socket:
             guard SwitchML.sizeCode(elements: k) != nil else { throw ValidationError("--k \(k) (valid: 32, 64, 128, 256 values a packet)") }
@@ -98,16 +93,18 @@ struct AggregatorCommand: ParsableCommand {
 
     func run() throws {
         if backend == .xdp { return try runXDP() }
-        let l = try parseEndpoint(listen ?? "0.0.0.0:\(SocketAggregator.servicePort)", defaultPort: SocketAggregator.servicePort, option: "--listen")
+        let l = listen?.parsed ?? Endpoint(ip: 0, port: nil)
         let members = try workers.enumerated().map { r, w in
-            let e = try parseEndpoint(w, defaultPort: UInt16(40_000 + r), option: "--worker")
-            return SocketAggregator.Member(ip: e.ip, port: e.port)
+            let e = try OptionValue<Endpoint>(argument: w).value("--worker")
+            return SocketAggregator.Member(ip: e.ip, port: e.port(or: UInt16(40_000 + r)))
         }
         let agg: SocketAggregator
-        do { agg = try SocketAggregator(ip: l.ip, port: l.port, workers: members, elementsPerPacket: k, slots: slots) } catch { throw CLIError("\(error)") }
-        agg.idleReset = try idleResetNanoseconds()
+        do {
+            agg = try SocketAggregator(ip: l.ip, port: l.port(or: SocketAggregator.servicePort), workers: members, elementsPerPacket: k, slots: slots)
+        } catch { throw CLIError("\(error)") }
+        agg.idleReset = idleReset.parsed
         StopSignal.install()
-        let deadline = try duration.map { MonotonicClock.nanoseconds + (try parseDuration($0, option: "--duration")) }
+        let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
         FileHandle.standardError.write("aggregator (socket backend) on port \(agg.port) for \(members.count) worker\(members.count == 1 ? "" : "s"); Ctrl-C to stop\n".data(using: .utf8)!)
         StatusSignal.install()
         func summary() -> String {
@@ -127,11 +124,11 @@ extension AggregatorCommand {
         guard ports.count == workers.count else {
             throw ValidationError("--backend xdp: \(workers.count) worker\(workers.count == 1 ? "" : "s") but \(ports.count) --port N=IFACE (valid: one port per worker, worker k on port k + 1)")
         }
-        guard let xmode = XDPProgram.Mode(rawValue: mode ?? "auto") else { throw ValidationError("--mode '\(mode ?? "")' (valid: native, generic, auto)") }
+        let xmode = mode?.parsed ?? .auto
         var members: [SwitchML.Worker] = []
         for (r, w) in workers.enumerated() {
             let parts = w.split(separator: "=", maxSplits: 1).map(String.init)
-            let e = try parseEndpoint(parts[0], defaultPort: UInt16(40_000 + r), option: "--worker")
+            let e = try OptionValue<Endpoint>(argument: parts[0]).value("--worker")
             var mac: UInt64 = 0xFFFF_FFFF_FFFF
             if parts.count == 2 {
                 guard let m = ValueSyntax.mac(parts[1]) else {
@@ -139,7 +136,7 @@ extension AggregatorCommand {
                 }
                 mac = m
             }
-            members.append(SwitchML.Worker(ip: e.ip, mac: mac, udpPort: e.port, switchPort: UInt16(r + 1)))
+            members.append(SwitchML.Worker(ip: e.ip, mac: mac, udpPort: e.port(or: UInt16(40_000 + r)), switchPort: UInt16(r + 1)))
         }
         // Worker k behind port k + 1.
         let interfaces = try parsePortSpecs(ports, numbers: 1...UInt16(workers.count), interfaceIs: "worker's port").map { ($0.number, $0.interface) }
@@ -161,14 +158,14 @@ extension AggregatorCommand {
         }
         defer { xdp.detachAll() }
         StopSignal.install()
-        let deadline = try duration.map { MonotonicClock.nanoseconds + (try parseDuration($0, option: "--duration")) }
+        let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
         FileHandle.standardError.write("aggregator (xdp backend, switchml) on \(interfaces.map(\.1).joined(separator: ", ")) for \(members.count) worker\(members.count == 1 ? "" : "s") at 10.255.255.1:\(SocketAggregator.servicePort); Ctrl-C to stop\n".data(using: .utf8)!)
         StatusSignal.install()
         func outcomes() -> String {
             let o = (try? xdp.outcomes()) ?? [:]
             return "updates \(o.values.reduce(0, +)), results multicast \(o[EBPFVerdictName.multicast.rawValue] ?? 0)"
         }
-        let idleLimit = try idleResetNanoseconds()
+        let idleLimit = idleReset.parsed
         var seen: UInt64 = 0, lastUpdate = MonotonicClock.nanoseconds, dirty = false, idleResets = 0
         var lost: String?, nextCheck = MonotonicClock.nanoseconds
         while StopSignal.requested == nil {
@@ -185,7 +182,7 @@ extension AggregatorCommand {
             let now = (try? SwitchML.memberUpdates(cp, workers: members.count)) ?? seen
             if now != seen { seen = now; lastUpdate = MonotonicClock.nanoseconds; dirty = true }
             if dirty, let idle = idleLimit, MonotonicClock.nanoseconds - lastUpdate >= idle {
-                do { try SwitchML.clearSlots(cp) } catch { stderr("warning: clearing the slots after \(idleReset) idle: \(error)") }
+                do { try SwitchML.clearSlots(cp) } catch { stderr("warning: clearing the slots after \(idleReset.text) idle: \(error)") }
                 dirty = false
                 idleResets += 1
             }
@@ -216,7 +213,7 @@ struct AllReduceCommand: ParsableCommand {
     var transport: Transport = .udp
 
     @Option(help: "The aggregation service's IP[:PORT].")
-    var aggregator: String
+    var aggregator: OptionValue<Endpoint>
 
     @Option(help: "This worker's rank (0 ... workers - 1).")
     var rank: Int
@@ -225,7 +222,7 @@ struct AllReduceCommand: ParsableCommand {
     var workers: Int
 
     @Option(help: "Tensor size in bytes (e.g. 4MB).")
-    var size: String = "4MB"
+    var size: OptionValue<TensorSize> = "4MB"
 
     @Option(help: "Element type.")
     var dtype: DType = .int32
@@ -240,13 +237,13 @@ struct AllReduceCommand: ParsableCommand {
     var portBase: Int = 40_000
 
     @Option(help: "Floor of the adaptive retransmission timeout (e.g. 1ms, 200us): a worker process can be descheduled for milliseconds, and a shorter floor retransmits into a service that is only slow.")
-    var minTimeout: String = "1ms"
+    var minTimeout: OptionValue<RetransmissionFloor> = "1ms"
 
     @Option(help: "Most datagrams one system call sends or receives (sendmmsg / recvmmsg), 1 ... 64; 1 sends each packet on its own.")
     var batch: Int = 32
 
     @Option(help: "Local address to bind (default: any).")
-    var local: String = "0.0.0.0"
+    var local: OptionValue<Endpoint> = "0.0.0.0"
 
     @Option(help: "Seed of the synthetic tensors (the same on every worker; printed).")
     var seed: UInt64 = 1
@@ -263,38 +260,32 @@ struct AllReduceCommand: ParsableCommand {
         guard (0..<workers).contains(rank) else { throw ValidationError("--rank \(rank) (valid: 0 ... \(workers - 1))") }
         guard SwitchML.sizeCode(elements: k) != nil else { throw ValidationError("--k \(k) (valid: 32, 64, 128, 256 values a packet, as the aggregator was started)") }
         guard (1...0x3FFF).contains(slots) else { throw ValidationError("--slots \(slots) (valid: 1 ... 16383 packets in flight)") }
-        let bytes = try tensorBytes()
-        guard bytes >= 4, bytes % 4 == 0 else { throw ValidationError("--size '\(size)' (valid: a whole number of 4-byte values, at least 4B)") }
-        // The tensor and its result are allocated whole: refuse what cannot be, not abort.
-        try requireWithin(4...Self.maxTensorBytes, bytes, option: "--size", valid: "4 ... \(Self.maxTensorBytes) bytes (1GiB)")
+        try Self.requireTensor(size, option: "--size")
         try requireWithin(0.001...86_400, timeout, option: "--timeout", valid: "0.001 ... 86400 seconds")
         guard portBase + rank <= 65535, portBase > 0 else { throw ValidationError("--port-base \(portBase) + rank is not a port") }
         guard (1...UDPAggregationPort.maxBatch).contains(batch) else { throw ValidationError("--batch \(batch) (valid: 1 ... \(UDPAggregationPort.maxBatch) datagrams a system call)") }
-        _ = try Self.timeoutFloor(minTimeout, option: "--min-timeout")
+        _ = try minTimeout.value("--min-timeout")
+        _ = try aggregator.value("--aggregator")
+        _ = try local.value("--local")
     }
 
     static let maxTensorBytes = 1 << 30
 
-    func tensorBytes() throws -> Int {
-        do { return try Units.size(size) } catch { throw ValidationError("--size '\(size)': \(error)") }
-    }
-
-    /// A worker's retransmission-timeout floor, picoseconds; the error names `option`.
-    static func timeoutFloor(_ text: String, option: String) throws -> Int64 {
-        let floor: Int64
-        do { floor = try Units.time(text) } catch { throw ValidationError("\(option) '\(text)': \(error)") }
-        guard floor > 0 && floor <= 1_000_000_000_000 else { throw ValidationError("\(option) '\(text)' (valid: more than 0, at most 1s)") }
-        return floor
+    /// A tensor size the workers can allocate whole (with its result): refuse what cannot be,
+    /// not abort. Also `sluice bench xdp --agg-size`, which its workers are given.
+    static func requireTensor(_ size: OptionValue<TensorSize>, option: String) throws {
+        try requireWithin(4...maxTensorBytes, try size.value(option), option: option, valid: "4 ... \(maxTensorBytes) bytes (1GiB)")
     }
 
     func run() throws {
-        let count = try tensorBytes() / 4
-        let a = try parseEndpoint(aggregator, defaultPort: SocketAggregator.servicePort, option: "--aggregator")
-        let l = try parseEndpoint(local, defaultPort: 0, option: "--local")
+        let count = size.parsed / 4
+        let a = aggregator.parsed
         let port: UDPAggregationPort
-        do { port = try UDPAggregationPort(localIP: l.ip, localPort: UInt16(portBase + rank), serviceIP: a.ip, servicePort: a.port, batch: batch) } catch { throw CLIError("\(error)") }
-        let floor = try Self.timeoutFloor(minTimeout, option: "--min-timeout")
-        let config = AggregationConfig(job: 1, workers: workers, elementsPerPacket: k, poolSlots: slots, minTimeout: floor)
+        do {
+            port = try UDPAggregationPort(localIP: local.parsed.ip, localPort: UInt16(portBase + rank), serviceIP: a.ip,
+                                          servicePort: a.port(or: SocketAggregator.servicePort), batch: batch)
+        } catch { throw CLIError("\(error)") }
+        let config = AggregationConfig(job: 1, workers: workers, elementsPerPacket: k, poolSlots: slots, minTimeout: minTimeout.parsed)
         let worker: AggregationWorker<UDPAggregationPort>
         do { worker = try AggregationWorker(config: config, port: port) } catch { throw CLIError("\(error)") }
         if !json { print("rank \(rank) of \(workers): \(count) \(dtype.rawValue) values, seed \(seed) (rerun with --seed \(seed))") }
@@ -333,7 +324,7 @@ struct AllReduceCommand: ParsableCommand {
                          ok ? (dtype == .int32 ? "exact" : "within the bound") : "WRONG", s.packetsSent, s.retransmissions))
         }
         if port.foreignDatagrams > 0 {
-            stderr("warning: \(port.foreignDatagrams) datagrams came from elsewhere than the aggregator \(aggregator) and were ignored")
+            stderr("warning: \(port.foreignDatagrams) datagrams came from elsewhere than the aggregator \(aggregator.text) and were ignored")
         }
         if !ok {
             stderr("the sum is wrong. \(mismatchHint)")

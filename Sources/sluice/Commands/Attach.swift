@@ -52,7 +52,7 @@ struct Attach: ParsableCommand {
     var backend: Backend = .pcap
 
     @Option(help: "XDP attach mode: native (the driver's hook), generic (any interface) or auto (native, else generic).")
-    var mode: String = "auto"
+    var mode: OptionValue<Choice<XDPProgram.Mode>> = "auto"
 
     @Option(help: "A built-in program (see `sluice programs`) or a program file (.json).")
     var program: String
@@ -64,7 +64,7 @@ struct Attach: ParsableCommand {
     var entries: String?
 
     @Option(help: "Stop after this long: 10s, 500ms (a plain number is seconds).")
-    var duration: String?
+    var duration: OptionValue<WallDuration>?
 
     @Option(help: "Seed for the program's random values.")
     var seed: UInt64 = 1
@@ -88,10 +88,8 @@ struct Attach: ParsableCommand {
 
     func validate() throws {
         _ = try parsedPorts()
-        guard XDPProgram.Mode(rawValue: mode) != nil else {
-            throw ValidationError("--mode '\(mode)' (valid: \(XDPProgram.Mode.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        if let d = duration { _ = try parseDuration(d, option: "--duration") }
+        _ = try mode.value("--mode")
+        _ = try duration?.value("--duration")
         if force && backend != .pcap {
             throw ValidationError("--force is for --backend pcap (XDP never replaces a program already attached)")
         }
@@ -159,7 +157,7 @@ struct Attach: ParsableCommand {
         StopSignal.install()
         for c in captures { c.stopOnSignal() }
         StatusSignal.install()
-        let deadline = try duration.map { MonotonicClock.nanoseconds + (try parseDuration($0, option: "--duration")) }
+        let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
         let names = specs.map { "\($0.number)=\($0.interface)" }.joined(separator: ", ")
         stderr("sluice attach: \(program) on \(names); Ctrl-C to stop, SIGUSR1 for counters")
 
@@ -304,7 +302,7 @@ extension Attach {
         var modes: [String] = [], nativeVeths: [String] = []
         do {
             for s in specs {
-                let used = try xdp.attach(interface: s.interface, port: s.number, mode: XDPProgram.Mode(rawValue: mode)!)
+                let used = try xdp.attach(interface: s.interface, port: s.number, mode: mode.parsed)
                 modes.append("\(s.interface)=port \(s.number) (\(used.rawValue))")
                 if used == .native { nativeVeths.append(s.interface) }
             }
@@ -339,7 +337,7 @@ extension Attach {
         // With --json standard output holds only the final object: the notice goes to stderr.
         let notice = "\(program) attached at XDP: \(modes.joined(separator: ", ")); Ctrl-C detaches"
         if json { stderr(notice) } else { print(notice); fflush(stdout) }
-        let deadline = try duration.map { MonotonicClock.nanoseconds + (try parseDuration($0, option: "--duration")) }
+        let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
         var lost: String?, nextCheck = MonotonicClock.nanoseconds
         while StopSignal.requested == nil {
             if let d = deadline, MonotonicClock.nanoseconds >= d { break }

@@ -34,7 +34,7 @@ struct Capture: ParsableCommand {
     var filter: String?
 
     @Option(help: "Stop after this long: 10s, 500ms, 2.5s (a plain number is seconds).")
-    var duration: String?
+    var duration: OptionValue<WallDuration>?
 
     @Option(help: "Bytes kept of each packet (longer frames are cut; the file keeps their length).")
     var snaplen: Int = 262_144
@@ -68,7 +68,7 @@ struct Capture: ParsableCommand {
     func validate() throws {
         if let c = count, c < 1 { throw ValidationError("--count must be at least 1 (got \(c))") }
         try requireWithin(1...PcapFileReader.maxCaptureLength, snaplen, option: "--snaplen", valid: "1 ... \(PcapFileReader.maxCaptureLength) bytes")
-        if let d = duration { _ = try parseDuration(d, option: "--duration") }
+        _ = try duration?.value("--duration")
         // libpcap takes the ring size as a C int: 2 GiB and more would be cut to 2 GiB - 1 byte.
         try requireWithin(1...2047, bufferSize, option: "--buffer-size", valid: "1 ... 2047 MiB")
     }
@@ -88,12 +88,11 @@ struct Capture: ParsableCommand {
         do { writer = try PcapWriter(path: file, snaplen: snaplen, linkType: capture.linkType) } catch { throw CLIError("-w: \(error)") }
         StopSignal.install()
         capture.stopOnSignal()
-        let limit = duration.map { try? parseDuration($0, option: "--duration") } ?? nil
         stderr("capturing on \(interface) (link type \(capture.linkType), snaplen \(snaplen), \(bothDirections ? "both directions" : "inbound only")\(filter.map { ", filter '\($0)'" } ?? "")) into \(file); Ctrl-C to stop")
 
         var packets = 0, bytes = 0
         let started = MonotonicClock.nanoseconds
-        let deadline = limit.map { started + $0 }
+        let deadline = duration.map { started + $0.parsed }
         let packetBuffered = packetBuffered
         let write: (PcapPacket) -> Void = { p in
             writer.write(timestampNanoseconds: p.timestamp, bytes: p.bytes, originalLength: p.originalLength)

@@ -36,7 +36,7 @@ struct Collect: ParsableCommand {
     var report: String?
 
     @Option(help: "Stop after this long: 10s, 500ms, 2.5s (a plain number is seconds).")
-    var duration: String?
+    var duration: OptionValue<WallDuration>?
 
     @Option(name: .shortAndLong, help: "Stop after this many report packets.")
     var count: Int?
@@ -54,7 +54,7 @@ struct Collect: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let d = duration { _ = try parseDuration(d, option: "--duration") }
+        _ = try duration?.value("--duration")
         if let c = count, c < 1 { throw ValidationError("--count must be at least 1 (got \(c))") }
         if intDscp > 63 { throw ValidationError("--int-dscp \(intDscp): a DSCP is 0 ... 63") }
         if intPort == 0 && noDscp { throw ValidationError("--int-port 0 with --no-dscp: INT could not be detected at all (give a port or allow DSCP)") }
@@ -62,7 +62,7 @@ struct Collect: ParsableCommand {
     }
 
     func run() throws {
-        let seconds = try duration.map { Double(try parseDuration($0, option: "--duration")) / 1e9 }
+        let seconds = duration.map { Double($0.parsed) / 1e9 }
         if let dir = report { try prepareReportFolder(dir) }
         let collector = TelemetryCollector(detection: INTDetection(udpPort: intPort == 0 ? nil : intPort, dscp: noDscp ? nil : intDscp))
         let udp: UDPTelemetryCollector

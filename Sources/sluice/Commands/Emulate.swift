@@ -25,7 +25,7 @@ struct Emulate: ParsableCommand {
     var seed: UInt64 = 1
 
     @Option(help: "Stop at this simulated time (e.g. 10ms, 500us).")
-    var until: String?
+    var until: OptionValue<SimulatedTime>?
 
     @Option(help: "Write pcaps (one per captured link) into this folder.")
     var pcapDir: String?
@@ -34,7 +34,7 @@ struct Emulate: ParsableCommand {
     var report: String?
 
     @Option(help: "Sampling interval of the queue-depth and utilization time series (default: 1us with --report).")
-    var sampleInterval: String?
+    var sampleInterval: OptionValue<SampleInterval>?
 
     @Flag(help: "Print the routes and ECMP groups the routing controller installed.")
     var showRoutes = false
@@ -42,9 +42,14 @@ struct Emulate: ParsableCommand {
     @Flag(help: "Print one JSON object (the report) instead of the summary table.")
     var json = false
 
+    func validate() throws {
+        _ = try until?.value("--until")
+        _ = try sampleInterval?.value("--sample-interval")
+    }
+
     func run() throws {
-        try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until, pcapDir: pcapDir, report: report,
-                                           sampleInterval: sampleInterval, showRoutes: showRoutes, json: json))
+        try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, report: report,
+                                           sampleInterval: sampleInterval?.parsed, showRoutes: showRoutes, json: json))
     }
 }
 
@@ -52,10 +57,12 @@ struct Emulate: ParsableCommand {
 struct EmulationSettings {
     var topology: String
     var seed: UInt64
-    var until: String?
+    /// Simulated picoseconds.
+    var until: Int64?
     var pcapDir: String?
     var report: String?
-    var sampleInterval: String?
+    /// Simulated picoseconds.
+    var sampleInterval: Int64?
     var showRoutes = false
     var json = false
 }
@@ -70,15 +77,10 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     options.progress = !s.json
     if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
     if let dir = s.report { try prepareReportFolder(dir) }
-    if let text = s.sampleInterval {
-        do { options.sampleInterval = try Units.time(text) } catch { throw CLIError("--sample-interval: \(error)") }
-        guard options.sampleInterval > 0 else { throw CLIError("--sample-interval must be more than 0 (e.g. 1us)") }
+    if let interval = s.sampleInterval {
+        options.sampleInterval = interval
     } else if s.report != nil {
         options.sampleInterval = 1_000_000
-    }
-    var limit: Int64? = nil
-    if let u = s.until {
-        do { limit = try Units.time(u) } catch { throw CLIError("--until: \(error)") }
     }
     let emu: Emulator
     do { emu = try Emulator(spec, options: options, programs: programSource) } catch { throw CLIError("\(s.topology): \(error)") }
@@ -91,7 +93,7 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
         fflush(stdout)   // before the progress line on standard error
     }
     if s.showRoutes, let r = emu.routing { print(r.textReport()) }
-    let stats = emu.run(until: limit)
+    let stats = emu.run(until: s.until)
     let r = RunReport(emu, stats: stats)
     for e in emu.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
     let results = jobs.map(\.result)

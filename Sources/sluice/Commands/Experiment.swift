@@ -54,7 +54,7 @@ struct Experiment: ParsableCommand {
     var scenarios: String?
 
     @Option(help: "lb: the flowlet timeout of flowlet, conga and hula (25us, 0.2ms; default: the programs' 100us). Shorter moves flows more often and reorders more.")
-    var flowletTimeout: String?
+    var flowletTimeout: OptionValue<FlowletTimeout>?
 
     @Option(help: "int-incast: write a pcap of every link here (open them with `sluice wireshark-dissector`).")
     var pcapDir: String?
@@ -134,11 +134,7 @@ extension Experiment {
         s.seeds = seeds ?? 4
         s.firstSeed = seed
         s.scale = scale
-        if let t = flowletTimeout {
-            let ns = try parseDuration(t, option: "--flowlet-timeout")
-            guard ns < 1 << 48 else { throw ValidationError("--flowlet-timeout '\(t)': at most 2^48 ns (the programs keep 48-bit times)") }
-            s.flowletTimeout = UInt64(ns)
-        }
+        if let t = flowletTimeout { s.flowletTimeout = try t.value("--flowlet-timeout") }
         func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if let text = schemes {
             let all = LoadBalancingExperiment.schemes

@@ -49,13 +49,13 @@ struct Replay: ParsableCommand {
     var topology: String?
 
     @Option(help: "With --topology: NODE:PORT where the frames enter (a switch port, or a host's NIC).")
-    var at: String?
+    var at: OptionValue<NodePort>?
 
     @Option(help: "With --topology: replay this many times faster than captured (0.5: half speed).")
     var speed: Double = 1
 
     @Option(help: "With --topology: stop at this simulated time (e.g. 10ms).")
-    var until: String?
+    var until: OptionValue<SimulatedTime>?
 
     @Option(help: "With --topology: write a report folder (index.html, report.json, CSVs, plots).")
     var report: String?
@@ -72,7 +72,8 @@ struct Replay: ParsableCommand {
     func validate() throws {
         if topology != nil {
             guard let at else { throw ValidationError("--topology needs --at NODE:PORT (where the frames enter), e.g. --at leaf1:1") }
-            _ = try Self.endpoint(at)
+            _ = try at.value("--at")
+            _ = try until?.value("--until")
             guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number (got \(speed))") }
             if program != nil || out != nil || entries != nil || port != 0 {
                 throw ValidationError("--program, --entries, --port and --out are for offline replay; with --topology the topology's switches run their programs, frames enter at --at, and --report or --pcap-dir give the output")
@@ -111,16 +112,18 @@ struct Replay: ParsableCommand {
     }
 
     /// NODE:PORT of --at.
-    static func endpoint(_ text: String) throws -> (node: String, port: UInt16) {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port < 512,
-              colon != text.startIndex else {
-            throw ValidationError("--at '\(text)': expected NODE:PORT with PORT in 0...511, e.g. leaf1:1 or h1:0")
+    enum NodePort: OptionSyntax {
+        static func parse(_ text: String) throws(OptionProblem) -> (node: String, port: UInt16) {
+            guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port < 512,
+                  colon != text.startIndex else {
+                throw OptionProblem("expected NODE:PORT with PORT in 0...511, e.g. leaf1:1 or h1:0", valid: nil)
+            }
+            return (String(text[..<colon]), port)
         }
-        return (String(text[..<colon]), port)
     }
 
     func run() throws {
-        if let topology { return try replayIntoTopology(topology) }
+        if let topology, let at { return try replayIntoTopology(topology, at: at.parsed) }
         guard let program, let out else { return }
         if let k = Self.outputPort(overwriting: file, in: out) {
             let output = (out as NSString).appendingPathComponent("port-\(k).pcap")
@@ -182,21 +185,20 @@ struct Replay: ParsableCommand {
 
 extension Replay {
     /// Read the whole capture (up to any damage), inject it at --at and run the topology.
-    func replayIntoTopology(_ topology: String) throws {
-        let (node, port) = try Self.endpoint(at ?? "")
+    func replayIntoTopology(_ topology: String, at: (node: String, port: UInt16)) throws {
         let reader: PcapFileReader
         do { reader = try PcapFileReader(path: file) } catch { throw CLIError("\(error)") }
         if reader.linkType != 1 {
             stderr("warning: \(file): link type \(reader.linkType) is not Ethernet (1); the switches parse every frame as Ethernet")
         }
-        var trace = InjectedTrace(node: node, port: port)
+        var trace = InjectedTrace(node: at.node, port: at.port)
         var damage: PcapError?
         do throws(PcapError) {
             while let p = try reader.next() { trace.append(timestampNanoseconds: p.timestamp, bytes: p.bytes) }
         } catch {
             damage = error
         }
-        try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until, pcapDir: pcapDir, report: report,
+        try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, report: report,
                                            sampleInterval: nil, json: json)) { emu in
             do { try emu.inject(trace, speed: speed) } catch { throw CLIError("--at: \(error)") }
         }

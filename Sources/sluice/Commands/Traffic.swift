@@ -44,19 +44,19 @@ struct TrafficCommand: ParsableCommand {
     var hosts: Int?
 
     @Option(help: "Link rate of the generated topology.")
-    var rate: String = "100Gbps"
+    var rate: OptionValue<BitRate> = "100Gbps"
 
     @Option(help: "IP MTU of the generated topology's links, 576 ... 9000 (RoCE uses 4096).")
     var mtu: Int = 4096
 
     @Option(help: "Packet shape: rocev2 (UDP 4791, InfiniBand BTH) or udp (port 7471, compact header).")
-    var shape: String = "rocev2"
+    var shape: OptionValue<Choice<TransportShape>> = "rocev2"
 
     @Option(help: "Seed for the workload's and the network's randomness (printed; default 1).")
     var seed: UInt64 = 1
 
     @Option(help: "Stop at this simulated time (e.g. 50ms).")
-    var until: String?
+    var until: OptionValue<SimulatedTime>?
 
     @Flag(help: "List the workload families with their parameters and defaults.")
     var list = false
@@ -70,6 +70,9 @@ struct TrafficCommand: ParsableCommand {
             else { try requireWithin(1...Int.max, h, option: "--hosts", valid: "1 ... the topology's hosts") }
         }
         try requireWithin(576...9000, mtu, option: "--mtu", valid: "576 ... 9000 bytes")
+        _ = try rate.value("--rate")
+        _ = try shape.value("--shape")
+        _ = try until?.value("--until")
     }
 
     func run() throws {
@@ -83,7 +86,7 @@ struct TrafficCommand: ParsableCommand {
         }
         let r = try Self.generate(TrafficSettings(workload: workload!, parameters: parameters, write: write, perHost: perHost,
                                                   topology: topology, hosts: hosts, rate: rate, mtu: mtu, shape: shape,
-                                                  seed: seed, until: until, json: json))
+                                                  seed: seed, until: until?.parsed, json: json))
         if json { try printJSON(r.summary) }
     }
 
@@ -119,9 +122,7 @@ struct TrafficCommand: ParsableCommand {
 
     /// Build the topology and the job, run it with host traces on, print the summary.
     static func generate(_ s: TrafficSettings) throws -> Outcome {
-        guard let shape = TransportShape(rawValue: s.shape) else {
-            throw ValidationError("--shape '\(s.shape)' (valid: \(TransportShape.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
+        let shape = s.shape.parsed
         let arguments: WorkloadArguments
         do { arguments = try WorkloadArguments.parse(s.parameters) } catch { throw ValidationError("\(error)") }
         do { _ = try WorkloadCatalog.family(s.workload) } catch { throw ValidationError("\(error)") }
@@ -133,9 +134,8 @@ struct TrafficCommand: ParsableCommand {
             do { spec = try TopologyFile.load(path: path, seed: s.seed, programs: programSource) } catch { throw ValidationError(error.description) }
             if inNetwork { aggregator = spec.switches.first { spec.nodes[$0].switchSpec?.program == "switchml" }.map { spec.nodes[$0].name } }
         } else {
-            // `TrafficCommand.validate()` checked --hosts (2 ... 1024) and --mtu.
+            // `TrafficCommand.validate()` checked --hosts (2 ... 1024), --mtu and --rate.
             let n = s.hosts ?? 16
-            do { _ = try Units.rate(s.rate) } catch { throw ValidationError("--rate '\(s.rate)': \(error)") }
             let yaml: String
             if inNetwork {
                 guard n <= 32 else { throw ValidationError("--hosts \(n): in-network aggregation takes at most 32 workers per job") }
@@ -144,7 +144,7 @@ struct TrafficCommand: ParsableCommand {
                     topology:
                       generator: {star: {hosts: \(n)}}
                       defaults:
-                        link: {rate: \(s.rate), delay: 1us, mtu: \(s.mtu), queue: {limit: 4MB}}
+                        link: {rate: \(s.rate.text), delay: 1us, mtu: \(s.mtu), queue: {limit: 4MB}}
                         switch: {program: switchml}
                     """
                 aggregator = "sw"
@@ -155,7 +155,7 @@ struct TrafficCommand: ParsableCommand {
                     topology:
                       generator: {leaf-spine: {spines: \(perLeaf), leaves: \(leaves), hosts-per-leaf: \(perLeaf)}}
                       defaults:
-                        link: {rate: \(s.rate), delay: 1us, mtu: \(s.mtu), queue: {limit: 4MB, ecn: {kmin: 100KB, kmax: 400KB, pmax: 0.2}}}
+                        link: {rate: \(s.rate.text), delay: 1us, mtu: \(s.mtu), queue: {limit: 4MB, ecn: {kmin: 100KB, kmax: 400KB, pmax: 0.2}}}
                         switch: {program: ecmp-router}
                     """
             }
@@ -185,8 +185,6 @@ struct TrafficCommand: ParsableCommand {
             try makeDirectory(dir, "--per-host")
             options.hostTraceDirectory = dir
         }
-        var limit: Int64? = nil
-        if let u = s.until { do { limit = try Units.time(u) } catch { throw ValidationError("--until: \(error)") } }
         let emu: Emulator
         do { emu = try Emulator(spec, options: options, programs: programSource) } catch { throw ValidationError("\(error)") }
         let runs: [WorkloadRun]
@@ -196,7 +194,7 @@ struct TrafficCommand: ParsableCommand {
             fflush(stdout)   // before the progress line on standard error
         }
         let wallStart = MonotonicClock.nanoseconds
-        let stats = emu.run(until: limit)
+        let stats = emu.run(until: s.until)
         let wall = MonotonicClock.seconds(since: wallStart)
         let result = runs[0].result
         let files = emu.hostTraceFiles
@@ -228,11 +226,12 @@ struct TrafficSettings {
     var perHost: String?
     var topology: String?
     var hosts: Int?
-    var rate = "100Gbps"
+    var rate: OptionValue<BitRate> = "100Gbps"
     var mtu = 4096
-    var shape = "rocev2"
+    var shape: OptionValue<Choice<TransportShape>> = "rocev2"
     var seed: UInt64 = 1
-    var until: String?
+    /// Simulated picoseconds.
+    var until: Int64?
     var json = false
 }
 

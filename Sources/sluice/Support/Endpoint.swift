@@ -1,0 +1,20 @@
+import SluiceRuntime
+
+/// `IP` or `IP:PORT` (IPv4), the address read by the one parser of entries files (`ValueSyntax`);
+/// without a port, the command chooses it (`port(or:)`).
+struct Endpoint: OptionSyntax {
+    var ip: UInt32
+    var port: UInt16?
+
+    func port(or fallback: UInt16) -> UInt16 { port ?? fallback }
+
+    static func parse(_ text: String) throws(OptionProblem) -> Endpoint {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let first = parts.first, let ip = ValueSyntax.ipv4(first) else {
+            throw OptionProblem("not an IPv4 address", valid: "A.B.C.D or A.B.C.D:PORT, e.g. 10.0.0.1:48865")
+        }
+        guard parts.count == 2 else { return Endpoint(ip: ip, port: nil) }
+        guard let p = UInt16(parts[1]), p > 0 else { throw OptionProblem("port '\(parts[1])'", valid: "1 ... 65535") }
+        return Endpoint(ip: ip, port: p)
+    }
+}
