@@ -52,7 +52,7 @@ struct PipelineBench {
             let port = baseline.process(b)
             let pOut = pipeline.outputCount == 1 ? Int(pipeline.output(0).port) : -1
             guard pOut == port, port < 0 || pipeline.output(0).buffer.bytes == b.bytes else {
-                throw BenchError("pipeline and baseline disagree on packet \(i): port \(pOut) vs \(port)")
+                throw CLIError("pipeline and baseline disagree on packet \(i): port \(pOut) vs \(port)")
             }
         }
 
@@ -124,11 +124,6 @@ struct PipelineBench {
     }
 
     func now() -> Double { Double(MonotonicClock.nanoseconds) / 1e9 }
-}
-
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
 }
 
 /// The same semantics as `ipv4-router`, written by hand the way one would in Swift: read the

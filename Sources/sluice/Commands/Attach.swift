@@ -244,38 +244,17 @@ struct Attach: ParsableCommand {
             if let d = try? e.encode(out) { print(String(decoding: d, as: UTF8.self)) }
             return
         }
-        func right(_ v: UInt64, _ w: Int) -> String { let t = "\(v)"; return String(repeating: " ", count: max(0, w - t.count)) + t }
         let width = max(9, counters.map(\.interface.count).max() ?? 0)
         emit("port  " + "interface".padding(toLength: width, withPad: " ", startingAt: 0)
               + "  rx packets     rx bytes  tx packets     tx bytes  tx errors  kernel drops")
         for c in counters {
-            emit(right(UInt64(c.port), 4) + "  " + c.interface.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                  + right(c.rx_packets, 10) + " " + right(c.rx_bytes, 12) + "  " + right(c.tx_packets, 10) + " "
-                  + right(c.tx_bytes, 12) + "  " + right(c.tx_errors, 9) + "  " + right(c.kernel_dropped, 12))
+            emit(rightAligned(c.port, 4) + "  " + c.interface.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                  + rightAligned(c.rx_packets, 10) + " " + rightAligned(c.rx_bytes, 12) + "  " + rightAligned(c.tx_packets, 10) + " "
+                  + rightAligned(c.tx_bytes, 12) + "  " + rightAligned(c.tx_errors, 9) + "  " + rightAligned(c.kernel_dropped, 12))
         }
         emit("pipeline: received \(s.received), sent \(s.sent); drops: parser \(s.parserDrops), ingress \(s.ingressDrops), egress \(s.egressDrops), pass limit \(s.passLimitDrops), empty group \(s.emptyGroupDrops), no interface on the output port \(noInterface), larger than a buffer \(oversize)")
         fflush(Glibc.stdout)
     }
-}
-
-/// SIGUSR1 as "print the counters now": the handler only sets a flag the loop reads.
-enum StatusSignal {
-    static let pending = Atomic<Bool>(false)
-
-    static func install() {
-        signal(SIGUSR1, statusSignalHandler)
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGUSR1)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    }
-
-    /// Whether a SIGUSR1 came since the last call.
-    static func take() -> Bool { pending.exchange(false, ordering: .relaxed) }
-}
-
-private func statusSignalHandler(_ signal: Int32) {
-    StatusSignal.pending.store(true, ordering: .relaxed)
 }
 
 extension Attach {
@@ -380,23 +359,3 @@ extension Attach {
 }
 
 typealias EBPFVerdictName = SluiceEBPF.EBPFVerdict
-
-/// An interface as a numbered switch port (`--port N=IFACE`).
-struct PortSpec { var number: UInt16; var interface: String }
-
-/// `--port N=IFACE` options (attach, aggregator): N within `numbers`, each number and each
-/// interface once; `interfaceIs` says what an interface stands for in the duplicate message.
-func parsePortSpecs(_ specs: [String], numbers: ClosedRange<UInt16>, interfaceIs: String) throws -> [PortSpec] {
-    var seen: [UInt16: String] = [:], interfaces: [String: UInt16] = [:]
-    return try specs.map { spec in
-        let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let n = UInt16(parts[0]), numbers.contains(n), !parts[1].isEmpty else {
-            throw ValidationError("--port '\(spec)': expected N=IFACE with N in \(numbers.lowerBound)...\(numbers.upperBound), e.g. --port 1=veth1")
-        }
-        if let other = seen[n] { throw ValidationError("--port '\(spec)': port \(n) is already \(other); each port has one interface") }
-        if let other = interfaces[parts[1]] { throw ValidationError("--port '\(spec)': \(parts[1]) is already port \(other); each interface is one \(interfaceIs)") }
-        seen[n] = parts[1]
-        interfaces[parts[1]] = n
-        return PortSpec(number: n, interface: parts[1])
-    }
-}

@@ -130,14 +130,3 @@ struct EmulationJSON: Encodable {
         try c.encode(jobs, forKey: .jobs)
     }
 }
-
-/// --report checked before the run: the folder exists and takes files, or the error names it.
-func prepareReportFolder(_ path: String) throws {
-    do { try ReportWriter.prepare(directory: path) } catch { throw CLIError("--report: \(error)") }
-}
-
-func makeDirectory(_ path: String, _ option: String) throws {
-    do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-        throw CLIError("\(option): cannot create '\(path)': \(error.localizedDescription)")
-    }
-}

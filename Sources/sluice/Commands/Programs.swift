@@ -15,10 +15,6 @@ struct Programs: ParsableCommand {
     }
 }
 
-extension String {
-    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
-}
-
 /// Where every command finds programs: the built-in ones by name, and program files
 /// (`sluice compile P --emit program -o P.json`) by path.
 let programSource = ProgramRegistry.resolver

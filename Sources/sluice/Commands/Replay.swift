@@ -170,12 +170,12 @@ struct Replay: ParsableCommand {
             print("replayed \(run.packets) packets (\(run.bytes) bytes) from \(file) through \(program) on port \(port) in \(fmt(run.seconds)) s (\(fmt(run.mpps)) Mpps); \(s.sent) sent")
             print("  out port    packets        bytes  file")
             for o in ports {
-                print("  " + pad(o.port, 8) + pad(o.packets, 11) + pad(o.bytes, 13) + "  " + o.path)
+                print("  " + rightAligned(o.port, 8) + rightAligned(o.packets, 11) + rightAligned(o.bytes, 13) + "  " + o.path)
             }
             if ports.isEmpty { print("  (no packet came out)") }
             print("  drops       packets")
             for (name, n) in drops where n > 0 || ["parser", "ingress", "egress"].contains(name) {
-                print("  " + name.padding(22) + pad(Int(n), 0))
+                print("  " + name.padding(22) + rightAligned(n, 0))
             }
             if run.truncated > 0 { print("note: \(run.truncated) packets were cut by the capture (snaplen) and entered the program cut") }
         }
@@ -204,12 +204,6 @@ extension Replay {
         }
         if let damage { throw CLIError("\(damage) (the \(trace.count) packets before it were injected)") }
     }
-}
-
-/// Right-aligned number in `width` columns.
-private func pad(_ n: Int, _ width: Int) -> String {
-    let s = String(n)
-    return s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
 }
 
 /// The replay loop: one reusable packet buffer, one writer per output port (created on the

@@ -1,7 +1,7 @@
 import Foundation
 
 // What the commands print besides their results: errors reported as they are, lines on
-// standard error, and short numbers.
+// standard error, short numbers and table columns.
 
 /// An error the CLI reports as it is (already naming the file, option or field).
 struct CLIError: Error, CustomStringConvertible {
@@ -22,3 +22,14 @@ func fmt(_ x: Double) -> String {
 
 /// `x` with exactly three decimals, as the benchmarks print their figures.
 func fixed3(_ x: Double) -> String { String(format: "%.3f", x) }
+
+extension String {
+    /// Padded with spaces to `n` characters: left-aligned in a column.
+    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}
+
+/// `value` right-aligned in `width` columns.
+func rightAligned(_ value: some CustomStringConvertible, _ width: Int) -> String {
+    let s = value.description
+    return s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+}
