@@ -43,7 +43,7 @@ struct AggregatorCommand: ParsableCommand {
     var backend: Backend = .socket
 
     @Option(name: .customLong("port"), help: "xdp: N=IFACE, the interface of the worker of rank N - 1; repeat for each.")
-    var ports: [String] = []
+    var ports: [OptionValue<PortSpec>] = []
 
     @Option(help: "xdp: attach mode (native, generic, auto; default auto).")
     var mode: OptionValue<Choice<XDPProgram.Mode>>?
@@ -88,6 +88,11 @@ struct AggregatorCommand: ParsableCommand {
             guard listen == nil else {
                 throw ValidationError("--listen is for --backend socket; at XDP workers send to 10.255.255.1:\(SocketAggregator.servicePort) through the interfaces given with --port")
             }
+            guard ports.count == workers.count else {
+                throw ValidationError("--backend xdp: \(workers.count) worker\(workers.count == 1 ? "" : "s") but \(ports.count) --port N=IFACE (valid: one port per worker, worker k on port k + 1)")
+            }
+            // Worker k behind port k + 1.
+            try checkPortSpecs(ports, numbers: 1...UInt16(workers.count), interfaceIs: "worker's port")
         }
     }
 
@@ -121,9 +126,6 @@ struct AggregatorCommand: ParsableCommand {
 extension AggregatorCommand {
     /// switchml at XDP on the workers' interfaces until a signal or --duration.
     func runXDP() throws {
-        guard ports.count == workers.count else {
-            throw ValidationError("--backend xdp: \(workers.count) worker\(workers.count == 1 ? "" : "s") but \(ports.count) --port N=IFACE (valid: one port per worker, worker k on port k + 1)")
-        }
         let xmode = mode?.parsed ?? .auto
         var members: [SwitchML.Worker] = []
         for (r, w) in workers.enumerated() {
@@ -138,8 +140,7 @@ extension AggregatorCommand {
             }
             members.append(SwitchML.Worker(ip: e.ip, mac: mac, udpPort: e.port(or: UInt16(40_000 + r)), switchPort: UInt16(r + 1)))
         }
-        // Worker k behind port k + 1.
-        let interfaces = try parsePortSpecs(ports, numbers: 1...UInt16(workers.count), interfaceIs: "worker's port").map { ($0.number, $0.interface) }
+        let interfaces = ports.map { ($0.parsed.number, $0.parsed.interface) }
         let xdp: XDPProgram
         let cp: XDPControlPlane
         var nativeVeths: [String] = []

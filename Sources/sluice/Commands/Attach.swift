@@ -58,7 +58,7 @@ struct Attach: ParsableCommand {
     var program: String
 
     @Option(name: .customLong("port"), help: "N=IFACE: interface IFACE is switch port N (0...511); repeat for every port.")
-    var ports: [String] = []
+    var ports: [OptionValue<PortSpec>] = []
 
     @Option(help: "An entries file (BMv2 runtime CLI commands) to apply first.")
     var entries: String?
@@ -79,15 +79,9 @@ struct Attach: ParsableCommand {
                              discussion: "On a veth the program then runs in a thread the scheduler can put on another core than the sender's, not in the sender's softirq (sluice bench xdp on 2 cores: 1.02 against 0.40 Mpps forwarded)."))
     var threadedNapi = false
 
-    /// A parsed --port.
-
-    func parsedPorts() throws -> [PortSpec] {
-        guard !ports.isEmpty else { throw ValidationError("give at least one --port N=IFACE, e.g. --port 1=veth1") }
-        return try parsePortSpecs(ports, numbers: 0...511, interfaceIs: "port")
-    }
-
     func validate() throws {
-        _ = try parsedPorts()
+        guard !ports.isEmpty else { throw ValidationError("give at least one --port N=IFACE, e.g. --port 1=veth1") }
+        try checkPortSpecs(ports, numbers: 0...511, interfaceIs: "port")
         _ = try mode.value("--mode")
         _ = try duration?.value("--duration")
         if force && backend != .pcap {
@@ -121,7 +115,7 @@ struct Attach: ParsableCommand {
 
     func run() throws {
         if backend == .xdp { return try runXDP() }
-        let specs = try parsedPorts()
+        let specs = ports.map(\.parsed)
         let info = try resolveProgram(program)
         let ir = info.program
         let pipeline: Pipeline
@@ -260,7 +254,7 @@ struct Attach: ParsableCommand {
 extension Attach {
     /// The program in the kernel at every port's XDP hook until a signal or --duration.
     func runXDP() throws {
-        let specs = try parsedPorts()
+        let specs = ports.map(\.parsed)
         let info = try resolveProgram(program)
         let ir = info.program
         let xdp: XDPProgram

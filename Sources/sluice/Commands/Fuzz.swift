@@ -45,19 +45,19 @@ struct Fuzz: ParsableCommand {
     var packets: Int = 100_000
 
     @Option(help: "The seed (decimal or 0x hex); printed, so any run can be repeated.")
-    var seed: String = "0x5eedf022"
+    var seed: OptionValue<Seed> = "0x5eedf022"
 
     @Option(help: "The index of the first packet (to repeat part of a run).")
     var first: Int = 0
 
     @Option(help: "Backends, comma-separated: runtime, xdp.")
-    var backends: String = "runtime"
+    var backends: OptionValue<Backends> = "runtime"
 
     @Option(help: "An entries file applied to every backend first (without one, tables are empty and most packets stop at their defaults).")
     var entries: String?
 
     @Option(help: "Ingress ports to pick from (a range A-B or a comma-separated list).")
-    var ports: String = "0-7"
+    var ports: OptionValue<Ports> = "0-7"
 
     @Option(help: "Where crash and disagreement files go.")
     var out: String = "fuzz-out"
@@ -70,40 +70,50 @@ struct Fuzz: ParsableCommand {
     func validate() throws {
         guard (1...Self.maxPackets).contains(packets) else { throw ValidationError("--packets \(packets) (valid: 1 ... \(Self.maxPackets))") }
         guard first >= 0, first <= Int.max - packets else { throw ValidationError("--first \(first) (valid: 0 or more)") }
-        _ = try parsedSeed()
-        _ = try parsedPorts()
-        _ = try parsedBackends()
+        _ = try seed.value("--seed")
+        _ = try ports.value("--ports")
+        _ = try backends.value("--backends")
     }
 
-    func parsedSeed() throws -> UInt64 {
-        let s = seed.lowercased()
-        guard let v = s.hasPrefix("0x") ? UInt64(s.dropFirst(2), radix: 16) : UInt64(s) else {
-            throw ValidationError("--seed '\(seed)' (valid: a 64-bit integer, decimal or 0x hex)")
+    /// A 64-bit seed, decimal or 0x hex.
+    enum Seed: OptionSyntax {
+        static func parse(_ text: String) throws(OptionProblem) -> UInt64 {
+            let s = text.lowercased()
+            guard let v = s.hasPrefix("0x") ? UInt64(s.dropFirst(2), radix: 16) : UInt64(s) else {
+                throw OptionProblem(valid: "a 64-bit integer, decimal or 0x hex")
+            }
+            return v
         }
-        return v
     }
 
-    func parsedPorts() throws -> [UInt16] {
-        let bad = ValidationError("--ports '\(ports)' (valid: a range such as 0-7 or a list such as 0,1,4; ports 0 ... 511)")
-        var out: [UInt16] = []
-        for part in ports.split(separator: ",") {
-            let ends = part.split(separator: "-", omittingEmptySubsequences: false)
-            guard (1...2).contains(ends.count), let lo = UInt16(ends[0]), let hi = UInt16(ends.last!), lo <= hi, hi <= 511 else { throw bad }
-            out += Array(lo...hi)
+    /// Ingress ports: a range `A-B` or a list `0,1,4`.
+    enum Ports: OptionSyntax {
+        static func parse(_ text: String) throws(OptionProblem) -> [UInt16] {
+            let bad = OptionProblem(valid: "a range such as 0-7 or a list such as 0,1,4; ports 0 ... 511")
+            var out: [UInt16] = []
+            for part in text.split(separator: ",") {
+                let ends = part.split(separator: "-", omittingEmptySubsequences: false)
+                guard (1...2).contains(ends.count), let lo = UInt16(ends[0]), let hi = UInt16(ends.last!), lo <= hi, hi <= 511 else { throw bad }
+                out += Array(lo...hi)
+            }
+            guard !out.isEmpty else { throw bad }
+            return out
         }
-        guard !out.isEmpty else { throw bad }
-        return out
     }
 
     enum Backend: String { case runtime, xdp }
 
-    func parsedBackends() throws -> [Backend] {
-        let list = try backends.split(separator: ",").map { name -> Backend in
-            guard let b = Backend(rawValue: String(name)) else { throw ValidationError("--backends: unknown backend '\(name)' (valid: runtime, xdp)") }
-            return b
+    /// The backends, comma-separated; the runtime among them.
+    enum Backends: OptionSyntax {
+        static func parse(_ text: String) throws(OptionProblem) -> [Backend] {
+            var list: [Backend] = []
+            for name in text.split(separator: ",") {
+                guard let b = Backend(rawValue: String(name)) else { throw OptionProblem("unknown backend '\(name)'", valid: "runtime, xdp") }
+                list.append(b)
+            }
+            guard list.contains(.runtime) else { throw OptionProblem("the runtime is the reference and always runs", valid: "runtime or runtime,xdp") }
+            return list
         }
-        guard list.contains(.runtime) else { throw ValidationError("--backends '\(backends)': the runtime is the reference and always runs (valid: runtime or runtime,xdp)") }
-        return list
     }
 
     struct Report: Encodable {
@@ -125,7 +135,7 @@ struct Fuzz: ParsableCommand {
     func run() throws {
         let info = try resolveProgram(program)
         let ir = info.program
-        let seed = try parsedSeed(), ports = try parsedPorts(), wanted = try parsedBackends()
+        let seed = seed.parsed, ports = ports.parsed, wanted = backends.parsed
         let seedText = "0x" + String(seed, radix: 16)
         let pipeline: Pipeline
         do { pipeline = try Pipeline(ir) } catch {
