@@ -48,10 +48,10 @@ struct Experiment: ParsableCommand {
     var seeds: Int?
 
     @Option(help: "lb: the schemes, comma-separated (default: all; ecmp first, the ratios are against it).")
-    var schemes: String?
+    var schemes: OptionValue<Schemes>?
 
     @Option(help: "lb: the scenarios, comma-separated (elephants, degraded, failed, ml-background; default: all).")
-    var scenarios: String?
+    var scenarios: OptionValue<Scenarios>?
 
     @Option(help: "lb: the flowlet timeout of flowlet, conga and hula (25us, 0.2ms; default: the programs' 100us). Shorter moves flows more often and reorders more.")
     var flowletTimeout: OptionValue<FlowletTimeout>?
@@ -65,7 +65,11 @@ struct Experiment: ParsableCommand {
         if name == "lb-ecmp-collisions" || name == "lb" {
             if let n = seeds, !(1...100_000).contains(n) { throw ValidationError("--seeds \(n) (valid: 1 ... 100000)") }
             guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
-            if name == "lb" { _ = try lbSettings() }
+            if name == "lb" {
+                _ = try flowletTimeout?.value("--flowlet-timeout")
+                _ = try schemes?.value("--schemes")
+                _ = try scenarios?.value("--scenarios")
+            }
             return
         }
         guard Experiments.all.contains(where: { $0.name == name }) else { throw ValidationError(Experiments.unknown(name) + ", lb, lb-ecmp-collisions, int-incast") }
@@ -128,39 +132,50 @@ extension Experiment {
 }
 
 extension Experiment {
-    /// The lb settings from the options; errors name the option and the valid values.
-    func lbSettings() throws -> LoadBalancingExperiment.Settings {
+    /// The lb settings from the options `validate()` checked.
+    func lbSettings() -> LoadBalancingExperiment.Settings {
         var s = LoadBalancingExperiment.Settings()
         s.seeds = seeds ?? 4
         s.firstSeed = seed
         s.scale = scale
-        if let t = flowletTimeout { s.flowletTimeout = try t.value("--flowlet-timeout") }
-        func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        if let text = schemes {
-            let all = LoadBalancingExperiment.schemes
-            s.schemes = try list(text).map { n in
-                guard let x = all.first(where: { $0.name == n }) else {
-                    throw ValidationError("--schemes: unknown scheme '\(n)' (valid: \(all.map(\.name).joined(separator: ", ")))")
-                }
-                return x
-            }
-            guard !s.schemes.isEmpty else { throw ValidationError("--schemes: empty (valid: \(all.map(\.name).joined(separator: ", ")))") }
-        }
-        if let text = scenarios {
-            let all = LoadBalancingExperiment.Scenario.allCases.map(\.rawValue).joined(separator: ", ")
-            s.scenarios = try list(text).map { n in
-                guard let x = LoadBalancingExperiment.Scenario(rawValue: n) else { throw ValidationError("--scenarios: unknown scenario '\(n)' (valid: \(all))") }
-                return x
-            }
-            guard !s.scenarios.isEmpty else { throw ValidationError("--scenarios: empty (valid: \(all))") }
-        }
+        if let t = flowletTimeout { s.flowletTimeout = t.parsed }
+        if let list = schemes { s.schemes = list.parsed }
+        if let list = scenarios { s.scenarios = list.parsed }
         return s
+    }
+
+    /// lb's --schemes: scheme names, comma-separated, at least one.
+    enum Schemes: OptionSyntax {
+        static func parse(_ text: String) throws(OptionProblem) -> [LoadBalancingExperiment.Scheme] {
+            let all = LoadBalancingExperiment.schemes, valid = all.map(\.name).joined(separator: ", ")
+            var list: [LoadBalancingExperiment.Scheme] = []
+            for n in commaSeparated(text) {
+                guard let x = all.first(where: { $0.name == n }) else { throw OptionProblem("unknown scheme '\(n)'", valid: valid) }
+                list.append(x)
+            }
+            guard !list.isEmpty else { throw OptionProblem("empty", valid: valid) }
+            return list
+        }
+    }
+
+    /// lb's --scenarios: scenario names, comma-separated, at least one.
+    enum Scenarios: OptionSyntax {
+        static func parse(_ text: String) throws(OptionProblem) -> [LoadBalancingExperiment.Scenario] {
+            let valid = LoadBalancingExperiment.Scenario.allCases.map(\.rawValue).joined(separator: ", ")
+            var list: [LoadBalancingExperiment.Scenario] = []
+            for n in commaSeparated(text) {
+                guard let x = LoadBalancingExperiment.Scenario(rawValue: n) else { throw OptionProblem("unknown scenario '\(n)'", valid: valid) }
+                list.append(x)
+            }
+            guard !list.isEmpty else { throw OptionProblem("empty", valid: valid) }
+            return list
+        }
     }
 
     /// Every scheme in every scenario: the table as it grows (stderr with --json), then the
     /// JSON rows or the report folder.
     func loadBalancing() throws {
-        let s = try lbSettings()
+        let s = lbSettings()
         func say(_ line: String) {
             if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line); fflush(stdout) }
         }
@@ -279,3 +294,8 @@ func keepFreedMemory() {
 /// glibc's `mallopt(3)` (malloc.h is not in the Glibc module).
 @_silgen_name("mallopt") func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
 #endif
+
+/// The items of a comma-separated list (`ecmp, conga`), without spaces around them.
+private func commaSeparated(_ text: String) -> [String] {
+    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+}
