@@ -52,7 +52,7 @@ struct AggregatorCommand: ParsableCommand {
     var listen: OptionValue<Endpoint>?
 
     @Option(name: .customLong("worker"), help: "A worker's IP[:PORT] (xdp: IP[:PORT][=MAC]), in rank order; repeat for each.")
-    var workers: [String] = []
+    var workers: [OptionValue<WorkerAddress>] = []
 
     @Option(help: "Values per packet the workers send (32, 64, 128, 256; at XDP 32, 64, 128).")
     var k: Int = 64
@@ -73,8 +73,12 @@ struct AggregatorCommand: ParsableCommand {
         _ = try duration?.value("--duration")
         _ = try listen?.value("--listen")
         _ = try mode?.value("--mode")
+        for w in workers { _ = try w.value("--worker") }
         switch backend {
         case .socket:
+            if let w = workers.first(where: { $0.parsed.mac != nil }) {
+                throw ValidationError("--worker '\(w.text)': =MAC is for --backend xdp (valid: IP[:PORT])")
+            }
             guard SwitchML.sizeCode(elements: k) != nil else { throw ValidationError("--k \(k) (valid: 32, 64, 128, 256 values a packet)") }
             guard (1...0x4000).contains(slots) else { throw ValidationError("--slots \(slots) (valid: 1 ... 16384)") }
             guard ports.isEmpty, mode == nil else {
@@ -99,9 +103,8 @@ struct AggregatorCommand: ParsableCommand {
     func run() throws {
         if backend == .xdp { return try runXDP() }
         let l = listen?.parsed ?? Endpoint(ip: 0, port: nil)
-        let members = try workers.enumerated().map { r, w in
-            let e = try OptionValue<Endpoint>(argument: w).value("--worker")
-            return SocketAggregator.Member(ip: e.ip, port: e.port(or: UInt16(40_000 + r)))
+        let members = workers.enumerated().map { r, w in
+            SocketAggregator.Member(ip: w.parsed.endpoint.ip, port: w.parsed.endpoint.port(or: UInt16(40_000 + r)))
         }
         let agg: SocketAggregator
         do {
@@ -128,17 +131,10 @@ extension AggregatorCommand {
     func runXDP() throws {
         let xmode = mode?.parsed ?? .auto
         var members: [SwitchML.Worker] = []
-        for (r, w) in workers.enumerated() {
-            let parts = w.split(separator: "=", maxSplits: 1).map(String.init)
-            let e = try OptionValue<Endpoint>(argument: parts[0]).value("--worker")
-            var mac: UInt64 = 0xFFFF_FFFF_FFFF
-            if parts.count == 2 {
-                guard let m = ValueSyntax.mac(parts[1]) else {
-                    throw ValidationError("--worker '\(w)': MAC '\(parts[1])' (valid: IP[:PORT]=aa:bb:cc:dd:ee:ff)")
-                }
-                mac = m
-            }
-            members.append(SwitchML.Worker(ip: e.ip, mac: mac, udpPort: e.port(or: UInt16(40_000 + r)), switchPort: UInt16(r + 1)))
+        for (r, w) in workers.map(\.parsed).enumerated() {
+            // Without a MAC, results are broadcast.
+            members.append(SwitchML.Worker(ip: w.endpoint.ip, mac: w.mac ?? 0xFFFF_FFFF_FFFF, udpPort: w.endpoint.port(or: UInt16(40_000 + r)),
+                                           switchPort: UInt16(r + 1)))
         }
         let interfaces = ports.map { ($0.parsed.number, $0.parsed.interface) }
         let xdp: XDPProgram

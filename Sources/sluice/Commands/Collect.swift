@@ -30,7 +30,7 @@ struct Collect: ParsableCommand {
     var listen: UInt16
 
     @Option(help: "The IPv4 address to bind (default: every address).")
-    var address: String = "0.0.0.0"
+    var address: OptionValue<IPv4Address> = "0.0.0.0"
 
     @Option(help: "Write the report folder (plots, CSV, JSON, index.html) here when it stops.")
     var report: String?
@@ -58,7 +58,7 @@ struct Collect: ParsableCommand {
         if let c = count, c < 1 { throw ValidationError("--count must be at least 1 (got \(c))") }
         if intDscp > 63 { throw ValidationError("--int-dscp \(intDscp): a DSCP is 0 ... 63") }
         if intPort == 0 && noDscp { throw ValidationError("--int-port 0 with --no-dscp: INT could not be detected at all (give a port or allow DSCP)") }
-        guard ValueSyntax.ipv4(address) != nil else { throw ValidationError("--address '\(address)' is not an IPv4 address (e.g. 127.0.0.1)") }
+        _ = try address.value("--address")
     }
 
     func run() throws {
@@ -66,10 +66,10 @@ struct Collect: ParsableCommand {
         if let dir = report { try prepareReportFolder(dir) }
         let collector = TelemetryCollector(detection: INTDetection(udpPort: intPort == 0 ? nil : intPort, dscp: noDscp ? nil : intDscp))
         let udp: UDPTelemetryCollector
-        do { udp = try UDPTelemetryCollector(port: listen, ip: ValueSyntax.ipv4(address)!, collector: collector) } catch { throw CLIError("--listen: \(error)") }
+        do { udp = try UDPTelemetryCollector(port: listen, ip: address.parsed, collector: collector) } catch { throw CLIError("--listen: \(error)") }
         StopSignal.install()
         let tty = isatty(2) != 0
-        stderr("collecting telemetry reports on UDP \(address):\(udp.localPort) (INT detected by \([intPort == 0 ? nil : "UDP port \(intPort)", noDscp ? nil : "DSCP \(intDscp)"].compactMap { $0 }.joined(separator: " or "))); Ctrl-C to stop")
+        stderr("collecting telemetry reports on UDP \(address.text):\(udp.localPort) (INT detected by \([intPort == 0 ? nil : "UDP port \(intPort)", noDscp ? nil : "DSCP \(intDscp)"].compactMap { $0 }.joined(separator: " or "))); Ctrl-C to stop")
         let stop = udp.run(seconds: seconds, packets: count) { t in
             let line = String(format: "%.0fs: %d packets, %d reports (%d INT-MD), %d lost, %d malformed, %d flows",
                               t, collector.packets, collector.reports, collector.intReports, collector.lostReports,

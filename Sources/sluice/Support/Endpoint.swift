@@ -18,3 +18,25 @@ struct Endpoint: OptionSyntax {
         return Endpoint(ip: ip, port: p)
     }
 }
+
+/// An IPv4 address alone, `A.B.C.D`.
+enum IPv4Address: OptionSyntax {
+    static func parse(_ text: String) throws(OptionProblem) -> UInt32 {
+        guard let ip = ValueSyntax.ipv4(text) else { throw OptionProblem("not an IPv4 address", valid: "A.B.C.D, e.g. 127.0.0.1") }
+        return ip
+    }
+}
+
+/// An aggregation worker: `IP[:PORT]`, and at XDP `IP[:PORT]=MAC`, the MAC its results are sent to.
+struct WorkerAddress: OptionSyntax {
+    var endpoint: Endpoint
+    var mac: UInt64?
+
+    static func parse(_ text: String) throws(OptionProblem) -> WorkerAddress {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        let endpoint = try Endpoint.parse(parts.first ?? "")
+        guard parts.count == 2 else { return WorkerAddress(endpoint: endpoint, mac: nil) }
+        guard let mac = ValueSyntax.mac(parts[1]) else { throw OptionProblem("MAC '\(parts[1])'", valid: "IP[:PORT]=aa:bb:cc:dd:ee:ff") }
+        return WorkerAddress(endpoint: endpoint, mac: mac)
+    }
+}
