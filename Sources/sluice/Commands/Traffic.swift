@@ -87,7 +87,7 @@ struct TrafficCommand: ParsableCommand {
         let r = try Self.generate(TrafficSettings(workload: workload!, parameters: parameters, write: write, perHost: perHost,
                                                   topology: topology, hosts: hosts, rate: rate, mtu: mtu, shape: shape,
                                                   seed: seed, until: until?.parsed, json: json))
-        if json { try printJSON(r.summary) }
+        if json { try printJSON(r) }
     }
 
     static func listing() -> String {
@@ -101,13 +101,7 @@ struct TrafficCommand: ParsableCommand {
         return s
     }
 
-    struct Outcome {
-        var summary: Summary
-        var bytesWritten: Int { summary.bytes_written }
-        var wallSeconds: Double { summary.wall_s }
-    }
-
-    /// The --json object.
+    /// What a run wrote and took: the --json object.
     struct Summary: Encodable {
         var workload: String
         var hosts: Int
@@ -121,7 +115,7 @@ struct TrafficCommand: ParsableCommand {
     }
 
     /// Build the topology and the job, run it with host traces on, print the summary.
-    static func generate(_ s: TrafficSettings) throws -> Outcome {
+    static func generate(_ s: TrafficSettings) throws -> Summary {
         let shape = s.shape.parsed
         let arguments: WorkloadArguments
         do { arguments = try WorkloadArguments.parse(s.parameters) } catch { throw ValidationError("\(error)") }
@@ -213,9 +207,8 @@ struct TrafficCommand: ParsableCommand {
             print(String(format: "wall %.2f s, %.2f GB of trace per minute", wall, Double(bytes) / 1e9 / (wall / 60)))
             if let w = s.write { print("open: tshark -r \(w) | head    replay: sluice replay \(w) --program ipv4-router --entries ROUTES --out replay/") }
         }
-        return Outcome(summary: Summary(workload: s.workload, hosts: count, shape: shape.rawValue, seed: s.seed,
-                                        simulated_s: Double(stats.simulated) / 1e12, wall_s: wall, bytes_written: bytes,
-                                        frames: merged?.packets ?? 0, result: result))
+        return Summary(workload: s.workload, hosts: count, shape: shape.rawValue, seed: s.seed, simulated_s: Double(stats.simulated) / 1e12,
+                       wall_s: wall, bytes_written: bytes, frames: merged?.packets ?? 0, result: result)
     }
 }
 
@@ -266,20 +259,20 @@ struct TrafficBenchCommand: ParsableCommand {
         let params = ["model=\(model)", "iterations=\(iterations)", "compute=10ms"]
         let traced = try TrafficCommand.generate(TrafficSettings(workload: "ddp", parameters: params, write: "\(dir)/ddp.pcap", hosts: 16, json: true))
         let baseline = try TrafficCommand.generate(TrafficSettings(workload: "ddp", parameters: params, write: nil, hosts: 16, json: true))
-        let gbPerMin = Double(traced.bytesWritten) / 1e9 / (traced.wallSeconds / 60)
+        let gbPerMin = Double(traced.bytes_written) / 1e9 / (traced.wall_s / 60)
         if json {
             struct Result: Encodable {
                 var workload = "ddp", hosts = 16
                 var model: String, iterations: Int, bytes_written: Int
                 var wall_s: Rounded, gb_per_min: Rounded, baseline_wall_s: Rounded, trace_overhead: Rounded
             }
-            try printJSON(Result(model: model, iterations: iterations, bytes_written: traced.bytesWritten, wall_s: Rounded(traced.wallSeconds),
-                                 gb_per_min: Rounded(gbPerMin), baseline_wall_s: Rounded(baseline.wallSeconds),
-                                 trace_overhead: Rounded(traced.wallSeconds / baseline.wallSeconds)))
+            try printJSON(Result(model: model, iterations: iterations, bytes_written: traced.bytes_written, wall_s: Rounded(traced.wall_s),
+                                 gb_per_min: Rounded(gbPerMin), baseline_wall_s: Rounded(baseline.wall_s),
+                                 trace_overhead: Rounded(traced.wall_s / baseline.wall_s)))
         } else {
             print("ddp, 16 hosts, model \(model), \(iterations) iterations")
-            print("  with the trace: \(traced.bytesWritten) bytes in \(fmt(traced.wallSeconds)) s: \(fmt(gbPerMin)) GB/min")
-            print("  without (baseline): \(fmt(baseline.wallSeconds)) s; trace overhead \(fmt(traced.wallSeconds / baseline.wallSeconds))x")
+            print("  with the trace: \(traced.bytes_written) bytes in \(fmt(traced.wall_s)) s: \(fmt(gbPerMin)) GB/min")
+            print("  without (baseline): \(fmt(baseline.wall_s)) s; trace overhead \(fmt(traced.wall_s / baseline.wall_s))x")
         }
     }
 }
