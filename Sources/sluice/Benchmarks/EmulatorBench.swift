@@ -68,7 +68,7 @@ struct EmulatorBenchCommand: ParsableCommand {
                 walls.append(st.wallSeconds)
                 last = (emu, st)
             }
-            if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+            if !json { progressLine("") }
             let (emu, st) = last!
             let median = walls.sorted()[walls.count / 2]
             let ns = ns3Measured[variant]

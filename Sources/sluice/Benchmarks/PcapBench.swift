@@ -60,7 +60,7 @@ struct PcapBenchCommand: ParsableCommand {
 
         let (file, entries) = try writeBenchFrames(packets, into: dir)
 
-        func progress(_ s: String) { if !json { FileHandle.standardError.write("\r\u{1B}[K\(s)".data(using: .utf8)!) } }
+        func progress(_ s: String) { if !json { progressLine(s) } }
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
         // (a) send and tcpreplay, alternating, into the source's veth.
@@ -115,7 +115,6 @@ struct PcapBenchCommand: ParsableCommand {
             offline.append(replayed.mpps)
         }
         progress("")
-        if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
 
         let sendMpps = median(send), tcpMpps = replayTool.isEmpty ? nil : median(replayTool)
         if json {

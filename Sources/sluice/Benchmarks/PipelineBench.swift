@@ -75,7 +75,7 @@ struct PipelineBench {
                 }
             }
             let dt = now() - t0
-            if shown { fputs("\r\u{1B}[K", stderr) }
+            if shown { progressLine("") }
             if sink == Int.min { print(sink) }
             return Double(packets) / dt / 1e6
         }

@@ -96,7 +96,7 @@ struct XDPBenchCommand: ParsableCommand {
 
     func run() throws {
         guard getuid() == 0 else { throw CLIError("bench xdp needs root: it loads eBPF programs and creates network namespaces (run it with sudo)") }
-        func progress(_ s: String) { if !json { FileHandle.standardError.write("\r\u{1B}[K\(s)".data(using: .utf8)!) } }
+        func progress(_ s: String) { if !json { progressLine(s) } }
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
         if let stats = try? String(contentsOfFile: "/proc/sys/kernel/bpf_stats_enabled", encoding: .utf8),
            stats.trimmingCharacters(in: .whitespacesAndNewlines) != "0" {
@@ -203,9 +203,9 @@ struct XDPBenchCommand: ParsableCommand {
         }
         let xdpTestrun = median(xdpRounds), runtimeMpps = median(runtimeRounds), handTestrun = median(handRounds), emptyTestrun = median(emptyRounds)
         if !json && !testRunOnly {
-            FileHandle.standardError.write(String(format: "\r\u{1B}[Ktest run: kernel %.2f-%.2f Mpps (hand-written %.2f-%.2f, empty program %.2f-%.2f), runtime %.2f-%.2f over %d rounds\n",
-                                                  xdpRounds.min()!, xdpRounds.max()!, handRounds.min()!, handRounds.max()!, emptyRounds.min()!, emptyRounds.max()!,
-                                                  runtimeRounds.min()!, runtimeRounds.max()!, testRunRounds).data(using: .utf8)!)
+            progressLine(String(format: "test run: kernel %.2f-%.2f Mpps (hand-written %.2f-%.2f, empty program %.2f-%.2f), runtime %.2f-%.2f over %d rounds\n",
+                                xdpRounds.min()!, xdpRounds.max()!, handRounds.min()!, handRounds.max()!, emptyRounds.min()!, emptyRounds.max()!,
+                                runtimeRounds.min()!, runtimeRounds.max()!, testRunRounds))
         }
         let testRunFields: [(String, NamedFields.Value)] = [
             ("xdp_router_testrun_mpps", figure(xdpTestrun)), ("runtime_router_mpps", figure(runtimeMpps)), ("testrun_ratio", figure(xdpTestrun / runtimeMpps)),
@@ -297,7 +297,6 @@ struct XDPBenchCommand: ParsableCommand {
         // (c) aggregation.
         let (xdpAgg, socketAgg) = try aggregation(me, progress)
         progress("")
-        if !json { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
         let fields: [(String, NamedFields.Value)] = testRunFields + [
             ("napi", .text("threaded")),
             ("sender_mpps", figure(median(sender[1]))), ("xdp_router_mpps", figure(median(xdpFwd[1]))), ("pcap_router_mpps", figure(median(pcapFwd))),

@@ -74,9 +74,9 @@ struct Collect: ParsableCommand {
             let line = String(format: "%.0fs: %d packets, %d reports (%d INT-MD), %d lost, %d malformed, %d flows",
                               t, collector.packets, collector.reports, collector.intReports, collector.lostReports,
                               collector.malformedTotal, collector.flows.count)
-            FileHandle.standardError.write(Data((tty ? "\r\u{1B}[K" + line : line + "\n").utf8))
+            if tty { progressLine(line) } else { stderr(line) }
         }
-        if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if tty { progressLine("") }
         let why: String
         switch stop {
         case .duration: why = "duration reached"

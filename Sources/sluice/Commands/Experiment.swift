@@ -113,10 +113,10 @@ extension Experiment {
         let r: ECMPCollisions.Result
         do {
             r = try ECMPCollisions.run(seeds: seeds, firstSeed: seed) { k in
-                if !json && (k % 20 == 0 || k == seeds) { FileHandle.standardError.write(Data("\r\u{1B}[K\(k)/\(seeds) seeds".utf8)) }
+                if !json && (k % 20 == 0 || k == seeds) { progressLine("\(k)/\(seeds) seeds") }
             }
         } catch { throw CLIError("\(error)") }
-        if !json { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if !json { progressLine("") }
         if json {
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys]
@@ -185,13 +185,13 @@ extension Experiment {
         let rows: [LoadBalancingExperiment.Row]
         do {
             rows = try LoadBalancingExperiment.run(s, emit: { r in
-                if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                if interactive { progressLine("") }
                 say(LoadBalancingExperiment.line(r))
             }, progress: { p in
-                if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K\(p)".utf8)) }
+                if interactive { progressLine(p) }
             })
         } catch { throw CLIError("lb: \(error)") }
-        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if interactive { progressLine("") }
         if let dir = report {
             try prepareReportFolder(dir)
             say("report: \(try LoadBalancingExperiment.writeReport(rows, settings: s, to: dir))")

@@ -287,7 +287,7 @@ final class OfflineReplay {
                             lastShown = now
                             let rate = Double(packets) / (Double(now - start) / 1e9) / 1e6
                             let share = fileSize.map { " (\(Int(Double(reader.offset) * 100 / Double(max($0, 1))))% of the file)" } ?? ""
-                            FileHandle.standardError.write("\r\u{1b}[Kreplay: \(packets) packets\(share), \(fmt(rate)) Mpps".data(using: .utf8)!)
+                            progressLine("replay: \(packets) packets\(share), \(fmt(rate)) Mpps")
                         }
                     }
                 }
@@ -296,7 +296,7 @@ final class OfflineReplay {
             damage = e
         }
         seconds = Double(MonotonicClock.nanoseconds - start) / 1e9
-        if lastShown != 0 { FileHandle.standardError.write("\r\u{1b}[K".data(using: .utf8)!) }
+        if lastShown != 0 { progressLine("") }
         for w in writers { w?.close() }
         for w in writers { if let e = w?.error { throw CLIError("\(e)") } }
         return damage

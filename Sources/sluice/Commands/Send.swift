@@ -83,9 +83,9 @@ struct Send: ParsableCommand {
         var shown = false
         let report = Sender.send(trace, through: injector, pacing: pacing, loops: loop, progress: json ? nil : { r in
             shown = true
-            FileHandle.standardError.write("\r\u{1b}[Ksent \(r.packets) packets, \(fmt(r.seconds)) s, \(fmt(r.packetsPerSecond / 1e6)) Mpps".data(using: .utf8)!)
+            progressLine("sent \(r.packets) packets, \(fmt(r.seconds)) s, \(fmt(r.packetsPerSecond / 1e6)) Mpps")
         })
-        if shown { FileHandle.standardError.write("\r\u{1b}[K".data(using: .utf8)!) }
+        if shown { progressLine("") }
         let stopped = report.stoppedBySignal.map { $0 == SIGINT ? "interrupted (SIGINT)" : "stopped by signal \($0)" }
         if json {
             try printJSON(Summary(file: file, interface: interface, pacing: "\(pacing)", loops: report.loopsCompleted, packets: report.packets,

@@ -9,6 +9,11 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
+/// A progress line on standard error, in place of the one before it; "" clears it.
+func progressLine(_ text: String) {
+    FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+}
+
 /// A line on standard error.
 func stderr(_ line: String) {
     FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
