@@ -1,3 +1,4 @@
+import SluiceControlPlane
 import SluiceRuntime
 
 /// `IP` or `IP:PORT` (IPv4), the address read by the one parser of entries files (`ValueSyntax`);

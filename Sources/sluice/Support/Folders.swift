@@ -1,3 +1,4 @@
+import SluiceReports
 import Foundation
 import SluiceEmulator
 
