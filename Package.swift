@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SluiceXDP", targets: ["SluiceXDP"]),
         .library(name: "SluiceTelemetry", targets: ["SluiceTelemetry"]),
         .library(name: "SluiceReports", targets: ["SluiceReports"]),
+        .library(name: "SluiceCLI", targets: ["SluiceCLI"]),
         .executable(name: "sluice", targets: ["sluice"]),
     ],
     dependencies: [
@@ -55,11 +56,14 @@ let package = Package(
             "SluiceIR", "SluiceRuntime", "SluicePcapFiles", "SluiceSupport", "SluiceReports",
             .product(name: "Yams", package: "Yams"),
         ]),
-        // Collectives (ring, halving-doubling, parameter server), the in-network aggregation host
-        // protocol (worker, quantization) on emulated hosts and real UDP sockets, experiments.
+        // IR -> C: the lowering (parser, expressions, statements, checksums, hashes, deparser)
+        // and its XDP wrapping; clang -target bpf makes the object.
         .target(name: "SluiceEBPF", dependencies: ["SluiceIR"]),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        // libbpf: load and attach at XDP, maps as tables (the XDP control plane), test runs.
         .target(name: "SluiceXDP", dependencies: ["CBPF", "SluiceEBPF", "SluiceIR", "SluiceControlPlane"]),
+        // Collectives (ring, halving-doubling, parameter server), the in-network aggregation host
+        // protocol (worker, quantization) on emulated hosts and real UDP sockets, experiments.
         .target(name: "SluiceML", dependencies: ["SluiceControlPlane", "Sluice", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceIR", "CSockets", "SluiceSupport", "SluiceReports"]),
         // INT telemetry: the Telemetry Report v2.0 / INT-MD v2.1 decoder and collector (on a UDP
         // socket and on emulated hosts), its report folder, the int-incast experiment, and the
@@ -76,13 +80,16 @@ let package = Package(
         .target(name: "SluicePcap", dependencies: ["CPcap", "CSockets", "SluiceSupport", "SluicePcapFiles"]),
         // sendmmsg (batched datagrams) for `sluice send --topspeed`.
         .target(name: "CSockets"),
-        .executableTarget(
-            name: "sluice",
+        // The command line as a library: every subcommand, for `sluice` and for the command a
+        // package made by `sluice new` builds with its own programs beside the built-in ones.
+        .target(
+            name: "SluiceCLI",
             dependencies: [
                 "SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry", "SluiceSupport", "SluicePcapFiles", "SluiceReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "sluice", dependencies: ["SluiceCLI"]),
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
         .testTarget(name: "SluiceReportsTests", dependencies: ["SluiceReports"]),

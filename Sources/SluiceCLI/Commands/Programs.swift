@@ -5,11 +5,11 @@ import SluiceIR
 import SluicePrograms
 
 struct Programs: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the built-in switch programs.")
+    static let configuration = CommandConfiguration(abstract: "List the switch programs every command takes by name (built in, and a package's own).")
 
     func run() throws {
-        let width = ProgramRegistry.all.map(\.name.count).max() ?? 0
-        for p in ProgramRegistry.all {
+        let width = programSource.named.map(\.name.count).max() ?? 0
+        for p in programSource.named {
             print(p.name.padding(width) + "  " + p.summary)
         }
     }
@@ -17,7 +17,7 @@ struct Programs: ParsableCommand {
 
 /// Where every command finds programs: the built-in ones by name, and program files
 /// (`sluice compile P --emit program -o P.json`) by path.
-let programSource = ProgramRegistry.resolver
+nonisolated(unsafe) var programSource = ProgramRegistry.resolver
 
 /// The program `ref` names (a built-in name, or a program file: a name ending in .json or
 /// holding a '/'), verified, with its controller; errors list the valid names, or name the

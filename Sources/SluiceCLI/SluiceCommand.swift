@@ -1,10 +1,26 @@
 import ArgumentParser
 import Foundation
+import SluicePrograms
 
-@main
+/// The sluice command line as a library: `sluice` itself, and the command a package made by
+/// `sluice new` builds, which adds its own programs beside the built-in ones.
+public enum SluiceCLI {
+    /// The name in usage lines and help (the executable's name).
+    nonisolated(unsafe) static var commandName = "sluice"
+
+    /// Parses the process's arguments and runs the subcommand. `programs` join the built-in
+    /// ones: every command, topology file and `programs` listing takes them by name (a name
+    /// given twice: the package's program wins).
+    public static func main(programs: [ProgramInfo] = []) {
+        commandName = CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "sluice") } ?? "sluice"
+        programSource = ProgramRegistry.resolver.adding(programs.map(\.resolvable))
+        SluiceCommand.main()
+    }
+}
+
 struct SluiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sluice",
+        commandName: SluiceCLI.commandName,
         abstract: "Write switch programs in Swift; run them in the runtime, an emulator, on real interfaces or in XDP.",
         discussion: """
             Programs are written with the Sluice DSL and lower to a verified IR. Built-in programs \
