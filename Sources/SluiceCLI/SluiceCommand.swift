@@ -46,7 +46,7 @@ struct SluiceCommand: ParsableCommand {
               sluice demo
               sluice tour
             """,
-        subcommands: [Programs.self, Compile.self, Run.self, STF.self, Fuzz.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, TrafficCommand.self, XDPCommand.self, AggregatorCommand.self, AllReduceCommand.self, Bench.self, Experiment.self, Collect.self, WiresharkDissectorCommand.self, Demo.self, Tour.self]
+        subcommands: [Programs.self, New.self, Compile.self, Run.self, STF.self, Fuzz.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, TrafficCommand.self, XDPCommand.self, AggregatorCommand.self, AllReduceCommand.self, Bench.self, Experiment.self, Collect.self, WiresharkDissectorCommand.self, Demo.self, Tour.self]
     )
 
     /// ArgumentParser's `main`, except that a `ValidationError` thrown by a subcommand's `run()`
