@@ -47,7 +47,7 @@ struct XDPStatus: ParsableCommand {
                 let ident = String(a.displayName.dropFirst(7))
                 // The entry point is `sluice_` + EBPFLayout.ident(name): the registry's spelling
                 // when it is one of the shipped programs.
-                let program = ProgramRegistry.all.first { EBPFLayout.ident($0.name) == ident }?.name ?? ident
+                let program = programSource.names.first { EBPFLayout.ident($0) == ident } ?? ident
                 let ours = a.bySluice ? "attached by Sluice (program \(program); `sluice xdp detach -i \(name)` removes it)" : "not Sluice's"
                 print("\(name)\tid \(a.id)\t\(a.displayName)\t\(a.mode)\t\(ours)")
                 any = true
