@@ -27,6 +27,17 @@ public struct EntriesFileError: Error, CustomStringConvertible, Sendable {
 ///     register_reset agg
 ///     counter_reset per_rule
 ///     meter_set_rates m 0 1000000:2000 2000000:4000   # cir:cbs pir:pbs, per second
+///     meter_array_set_rates m 1000000:2000 2000000:4000
+///     table_reset_default ipv4_lpm
+///     mc_node_update 0 4 5          # node handle, new ports
+///     mc_node_dissociate 1 0        # group, node handle
+///     mc_node_destroy 0
+///     mc_mgrp_destroy 1
+///
+/// Names may be BMv2's fully qualified ones (`MyIngress.ipv4_lpm`, `MyIngress.ipv4_forward`):
+/// when the whole name is unknown, its last component is used. BMv2 commands Sluice does not
+/// take (reads such as `table_dump`, `mirroring_add`, action profiles, `set_queue_rate`, ...)
+/// are refused by name, with what to do instead.
 ///
 /// Match syntax: exact `v`; lpm `v/len`; ternary `v&&&mask`; range `lo->hi`; optional `v` or `*`.
 /// Values: decimal, 0x hex, 0b binary, MAC, IPv4, IPv6.
@@ -42,6 +53,33 @@ public struct EntriesFile {
         }
     }
 
+    /// The commands an entries file takes.
+    public static let commands = ["table_add", "table_set_default", "table_reset_default", "table_modify", "table_delete", "table_clear",
+                                  "mc_mgrp_create", "mc_mgrp_destroy", "mc_node_create", "mc_node_update", "mc_node_associate",
+                                  "mc_node_dissociate", "mc_node_destroy", "mc_group_set", "register_write", "register_reset",
+                                  "counter_reset", "meter_set_rates", "meter_array_set_rates"]
+
+    /// BMv2 runtime CLI commands an entries file refuses, and what to do instead.
+    static let unsupported: [String: String] = {
+        var m: [String: String] = [:]
+        let reads = "it reads state, and an entries file only writes it; read with the Swift control plane (entries, counter, readRegister) or a command's --json output"
+        for c in ["table_dump", "table_dump_entry", "table_num_entries", "table_info", "show_tables", "show_actions", "register_read",
+                  "counter_read", "meter_get_rates", "mc_dump"] { m[c] = reads }
+        for c in ["mirroring_add", "mirroring_add_mc", "mirroring_delete", "mirroring_get"] {
+            m[c] = "Sluice programs have no mirroring sessions; send copies through a multicast group (mc_group_set) instead"
+        }
+        for c in ["act_prof_create_member", "act_prof_delete_member", "act_prof_modify_member", "act_prof_create_group",
+                  "act_prof_delete_group", "act_prof_add_member_to_group", "act_prof_remove_member_from_group",
+                  "table_indirect_add", "table_indirect_add_with_group", "table_indirect_delete", "table_indirect_set_default"] {
+            m[c] = "action profiles and selectors are not in Sluice; key a next-hop table by (group, bucket), as ecmp-router's ecmp_nhop is"
+        }
+        for c in ["set_queue_depth", "set_queue_rate"] { m[c] = "queues are set where the program runs: a link's queue in the topology file" }
+        for c in ["port_add", "port_remove"] { m[c] = "ports are given where the program runs: attach --port N=IFACE, or links in a topology file" }
+        for c in ["swap_configs", "load_new_config_file"] { m[c] = "a running program is not replaced from an entries file; start again with the new program or program file" }
+        m["table_set_timeout"] = "entries do not age out in Sluice"
+        return m
+    }()
+
     /// Apply every command in order; stops at the first error.
     @discardableResult
     public func apply(to cp: some ControlPlane) throws(EntriesFileError) -> Int {
@@ -51,12 +89,28 @@ public struct EntriesFile {
     func applyUntyped(_ cp: some ControlPlane) throws -> Int {
         var nodes: [(rid: UInt16, ports: [UInt16])] = []
         var groupNodes: [UInt16: [Int]] = [:]
+        var destroyed: Set<Int> = []
+        /// Group g's members: the ports of its nodes, each with its node's replica id.
+        func members(_ g: UInt16) -> [MulticastMember] {
+            (groupNodes[g] ?? []).flatMap { h in nodes[h].ports.map { MulticastMember(port: $0, rid: nodes[h].rid) } }
+        }
         var applied = 0
         for (i, raw) in FileIO.lines(text).enumerated() {
             let lineNo = i + 1
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let cmd = words.first else { continue }
+            let program = cp.program
+            /// A table, action or extern by the name the program gives it, or by BMv2's fully
+            /// qualified name (`MyIngress.ipv4_lpm`): the last component when the whole is unknown.
+            func local(_ name: String, _ known: [String]) -> String {
+                if known.contains(name) || !name.contains(".") { return name }
+                let last = String(name.split(separator: ".").last ?? "")
+                return known.contains(last) ? last : name
+            }
+            let tableName = { (n: String) in local(n, program.tables.map(\.name)) }
+            let actionName = { (n: String) in local(n, program.actions.map(\.name) + ["NoAction"]) }
+            let externName = { (n: String) in local(n, program.registers.map(\.name) + program.counters.map(\.name) + program.meters.map(\.name)) }
             func fail(_ m: String) -> EntriesFileError { EntriesFileError(file: file, line: lineNo, message: m) }
             func value(_ s: String, _ what: String) throws(EntriesFileError) -> UInt128 {
                 guard let v = ValueSyntax.parse(s) else {
@@ -97,7 +151,7 @@ public struct EntriesFile {
                 case "table_add":
                     let usage = "table_add TABLE ACTION MATCH... => ARG... [PRIORITY]"
                     try need(3, usage)
-                    let table = words[1], action = words[2]
+                    let table = tableName(words[1]), action = actionName(words[2])
                     guard let t = cp.program.tables.first(where: { $0.name == table }) else {
                         throw fail("no table '\(table)'; tables: \(cp.program.tables.map(\.name).joined(separator: ", "))")
                     }
@@ -121,19 +175,26 @@ public struct EntriesFile {
                 case "table_set_default":
                     try need(3, "table_set_default TABLE ACTION [ARG...]")
                     let args = try words[3...].map { (w: String) throws(EntriesFileError) -> UInt128 in try value(w, "argument of \(words[2])") }
-                    try cp.setDefault(words[1], ActionCall(words[2], args))
+                    try cp.setDefault(tableName(words[1]), ActionCall(actionName(words[2]), args))
+                case "table_reset_default":
+                    try need(2, "table_reset_default TABLE")
+                    let table = tableName(words[1])
+                    guard let t = program.tables.first(where: { $0.name == table }) else {
+                        throw fail("no table '\(table)'; tables: \(program.tables.map(\.name).joined(separator: ", "))")
+                    }
+                    try cp.setDefault(table, t.defaultAction)
                 case "table_modify":
                     let usage = "table_modify TABLE ACTION HANDLE => ARG..."
                     try need(4, usage)
                     let handle = try handle(words[3])
                     let args = try words.drop { $0 != "=>" }.dropFirst().map { (w: String) throws(EntriesFileError) -> UInt128 in try value(w, "argument of \(words[2])") }
-                    try cp.modify(EntryHandle(table: words[1], id: handle), ActionCall(words[2], args))
+                    try cp.modify(EntryHandle(table: tableName(words[1]), id: handle), ActionCall(actionName(words[2]), args))
                 case "table_delete":
                     try need(3, "table_delete TABLE HANDLE")
-                    try cp.delete(EntryHandle(table: words[1], id: try handle(words[2])))
+                    try cp.delete(EntryHandle(table: tableName(words[1]), id: try handle(words[2])))
                 case "table_clear":
                     try need(2, "table_clear TABLE")
-                    try cp.clear(words[1])
+                    try cp.clear(tableName(words[1]))
                 case "mc_mgrp_create":
                     try need(2, "mc_mgrp_create GROUP")
                     let g = try u16(words[1], "group")
@@ -147,10 +208,35 @@ public struct EntriesFile {
                 case "mc_node_associate":
                     try need(3, "mc_node_associate GROUP NODE_HANDLE")
                     let g = try u16(words[1], "group"), n = try int(words[2], "node handle")
-                    guard n < nodes.count else { throw fail("no multicast node \(n); mc_node_create has made \(nodes.count)") }
+                    guard n < nodes.count, !destroyed.contains(n) else { throw fail("no multicast node \(n); mc_node_create has made \(nodes.count)") }
                     groupNodes[g, default: []].append(n)
-                    let members = groupNodes[g]!.flatMap { h in nodes[h].ports.map { MulticastMember(port: $0, rid: nodes[h].rid) } }
-                    try cp.setMulticastGroup(g, members)
+                    try cp.setMulticastGroup(g, members(g))
+                case "mc_node_update":
+                    try need(2, "mc_node_update NODE_HANDLE PORT...")
+                    let n = try int(words[1], "node handle")
+                    guard n < nodes.count, !destroyed.contains(n) else { throw fail("no multicast node \(n); mc_node_create has made \(nodes.count)") }
+                    nodes[n].ports = try words[2...].map { (w: String) throws(EntriesFileError) -> UInt16 in try port(w) }
+                    for g in groupNodes.keys.sorted() where groupNodes[g]!.contains(n) { try cp.setMulticastGroup(g, members(g)) }
+                case "mc_node_dissociate":
+                    try need(3, "mc_node_dissociate GROUP NODE_HANDLE")
+                    let g = try u16(words[1], "group"), n = try int(words[2], "node handle")
+                    guard let i = groupNodes[g]?.firstIndex(of: n) else { throw fail("multicast node \(n) is not in group \(g)") }
+                    groupNodes[g]!.remove(at: i)
+                    try cp.setMulticastGroup(g, members(g))
+                case "mc_node_destroy":
+                    try need(2, "mc_node_destroy NODE_HANDLE")
+                    let n = try int(words[1], "node handle")
+                    guard n < nodes.count, !destroyed.contains(n) else { throw fail("no multicast node \(n); mc_node_create has made \(nodes.count)") }
+                    destroyed.insert(n)
+                    for g in groupNodes.keys.sorted() where groupNodes[g]!.contains(n) {
+                        groupNodes[g]!.removeAll { $0 == n }
+                        try cp.setMulticastGroup(g, members(g))
+                    }
+                case "mc_mgrp_destroy":
+                    try need(2, "mc_mgrp_destroy GROUP")
+                    let g = try u16(words[1], "group")
+                    groupNodes[g] = nil
+                    try cp.deleteMulticastGroup(g)
                 case "mc_group_set":
                     try need(3, "mc_group_set GROUP PORT[:RID]...")
                     let g = try u16(words[1], "group")
@@ -171,24 +257,35 @@ public struct EntriesFile {
                     guard let v = UInt64(exactly: try value(words[3], "value")) else {
                         throw fail("value '\(words[3])' does not fit in 64 bits (registers hold at most 64)")
                     }
-                    try cp.writeRegister(words[1], index: index, v)
+                    try cp.writeRegister(externName(words[1]), index: index, v)
                 case "register_reset":
                     try need(2, "register_reset REGISTER")
-                    try cp.resetRegister(words[1])
+                    try cp.resetRegister(externName(words[1]))
                 case "counter_reset":
                     try need(2, "counter_reset COUNTER")
-                    try cp.resetCounter(words[1])
-                case "meter_set_rates":
-                    try need(5, "meter_set_rates METER INDEX CIR:CBS PIR:PBS")
+                    try cp.resetCounter(externName(words[1]))
+                case "meter_set_rates", "meter_array_set_rates":
+                    let array = cmd == "meter_array_set_rates"
+                    try need(array ? 4 : 5, array ? "meter_array_set_rates METER CIR:CBS PIR:PBS" : "meter_set_rates METER INDEX CIR:CBS PIR:PBS")
                     func pair(_ s: String) throws(EntriesFileError) -> (UInt64, UInt64) {
                         let p = s.split(separator: ":")
                         guard p.count == 2, let a = UInt64(p[0]), let b = UInt64(p[1]) else { throw fail("'\(s)' is not RATE:BURST (integers, per second)") }
                         return (a, b)
                     }
-                    let (cir, cbs) = try pair(words[3]), (pir, pbs) = try pair(words[4])
-                    try cp.setMeter(words[1], index: try int(words[2], "index"), MeterRates(cir: cir, cbs: cbs, pir: pir, pbs: pbs))
+                    let meter = externName(words[1]), at = array ? 2 : 3
+                    let (cir, cbs) = try pair(words[at]), (pir, pbs) = try pair(words[at + 1])
+                    let rates = MeterRates(cir: cir, cbs: cbs, pir: pir, pbs: pbs)
+                    if array {
+                        guard let m = program.meters.first(where: { $0.name == meter }) else {
+                            throw fail("no meter '\(meter)' in program '\(program.name)'; meters: \(program.meters.map(\.name).joined(separator: ", "))")
+                        }
+                        for i in 0..<m.size { try cp.setMeter(meter, index: i, rates) }
+                    } else {
+                        try cp.setMeter(meter, index: try int(words[2], "index"), rates)
+                    }
                 default:
-                    throw fail("unknown command '\(cmd)'; commands: table_add, table_set_default, table_modify, table_delete, table_clear, mc_mgrp_create, mc_node_create, mc_node_associate, mc_group_set, register_write, register_reset, counter_reset, meter_set_rates")
+                    if let why = Self.unsupported[cmd] { throw fail("\(cmd) is a BMv2 command Sluice does not take: \(why)") }
+                    throw fail("unknown command '\(cmd)'; commands: \(Self.commands.joined(separator: ", "))")
                 }
                 applied += 1
             } catch let e as ControlPlaneError {

@@ -111,6 +111,43 @@ import SluiceTesting
         #expect(try pl.entries("te").isEmpty)
     }
 
+    /// What BMv2 users have in their files: fully qualified names, and the multicast and meter
+    /// commands beyond the basic ones.
+    @Test func bmv2NamesAndCommandsTakeEffect() throws {
+        let pl = try pipeline(Self.program())
+        let text = """
+            table_add MyIngress.ex MyIngress.set_ex 0x0102 => 0x11
+            table_set_default MyIngress.lp set_lp 0x77
+            table_reset_default MyIngress.lp
+            register_write MyIngress.r 1 9
+            mc_mgrp_create 1
+            mc_mgrp_create 2
+            mc_node_create 0 1 2
+            mc_node_create 5 3
+            mc_node_associate 1 0
+            mc_node_associate 1 1
+            mc_node_associate 2 1
+            mc_node_update 1 6 7
+            mc_node_dissociate 1 0
+            mc_node_create 4 8
+            mc_node_associate 2 2
+            mc_node_destroy 1
+            mc_mgrp_create 3
+            mc_mgrp_destroy 3
+            meter_array_set_rates MyIngress.m 1:1 1:2
+            """
+        #expect(try EntriesFile(file: "bmv2.txt", text: text).apply(to: pl) == 19)
+        #expect(try outputs(pl, 0x0102, 0)[0] == 0x11)
+        #expect(try outputs(pl, 0x0500, 0)[1] == 0, "lp's default is NoAction again")
+        #expect(try pl.readRegister("r", index: 1) == 9)
+        // Node 1 moved to ports 6, 7, left group 1 with node 0 gone from it, then was destroyed.
+        #expect(pl.multicastGroup(1) == [])
+        #expect(pl.multicastGroup(2) == [MulticastMember(port: 8, rid: 4)])
+        #expect(pl.multicastGroup(3) == nil)
+        let colors = try (0..<3).map { _ in try runOne(pl, pkt(0), timestamp: 10_000_000_000).bytes[5] }
+        #expect(colors == [0, 1, 2])
+    }
+
     func error(_ text: String) throws -> String {
         let pl = try pipeline(Self.program())
         do {
@@ -134,7 +171,14 @@ import SluiceTesting
         #expect(try error("table_add ex set_ex 1 => 256") ==
             "bad.txt:1: argument v = 0x100 of action 'set_ex' does not fit in 8 bits")
         #expect(try error("frobnicate ex") ==
-            "bad.txt:1: unknown command 'frobnicate'; commands: table_add, table_set_default, table_modify, table_delete, table_clear, mc_mgrp_create, mc_node_create, mc_node_associate, mc_group_set, register_write, register_reset, counter_reset, meter_set_rates")
+            "bad.txt:1: unknown command 'frobnicate'; commands: table_add, table_set_default, table_reset_default, table_modify, table_delete, table_clear, mc_mgrp_create, mc_mgrp_destroy, mc_node_create, mc_node_update, mc_node_associate, mc_node_dissociate, mc_node_destroy, mc_group_set, register_write, register_reset, counter_reset, meter_set_rates, meter_array_set_rates")
+        #expect(try error("table_dump ex") ==
+            "bad.txt:1: table_dump is a BMv2 command Sluice does not take: it reads state, and an entries file only writes it; read with the Swift control plane (entries, counter, readRegister) or a command's --json output")
+        #expect(try error("mirroring_add 1 3") ==
+            "bad.txt:1: mirroring_add is a BMv2 command Sluice does not take: Sluice programs have no mirroring sessions; send copies through a multicast group (mc_group_set) instead")
+        #expect(try error("mc_node_dissociate 1 0") == "bad.txt:1: multicast node 0 is not in group 1")
+        #expect(try error("mc_node_create 0 1\nmc_node_destroy 0\nmc_node_update 0 2") == "bad.txt:3: no multicast node 0; mc_node_create has made 1")
+        #expect(try error("table_add Ingress.nope set_ex 1 => 2") == "bad.txt:1: no table 'Ingress.nope'; tables: ex, lp, te, rg, op")
         #expect(try error("table_add ex set_ex 1 => 1\ntable_add ex set_ex 2 => 2\ntable_add ex set_ex 3 => 3\ntable_add ex set_ex 4 => 4") ==
             "bad.txt:4: table 'ex' is full (size 3); raise its Size or delete entries")
         #expect(try error("table_add ex set_ex 1 => 1\ntable_add ex set_ex 1 => 2") ==
