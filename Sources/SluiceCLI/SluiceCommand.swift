@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluicePrograms
+import SluiceSupport
 
 /// The sluice command line as a library: `sluice` itself, and the command a package made by
 /// `sluice new` builds, which adds its own programs beside the built-in ones.
@@ -46,6 +47,7 @@ struct SluiceCommand: ParsableCommand {
               sluice demo
               sluice tour
             """,
+        version: "sluice \(SluiceVersion.current)",
         subcommands: [Programs.self, New.self, Compile.self, Run.self, STF.self, Fuzz.self, Emulate.self, Capture.self, Send.self, Replay.self, Attach.self, TrafficCommand.self, XDPCommand.self, AggregatorCommand.self, AllReduceCommand.self, Bench.self, Experiment.self, Collect.self, WiresharkDissectorCommand.self, Demo.self, Tour.self]
     )
 

@@ -41,6 +41,19 @@ import SluiceTesting
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    /// `--version` prints the version, and program files record the same one as their writer.
+    @Test func versionIsPrintedAndRecordedInProgramFiles() throws {
+        let v = try sluice("--version")
+        let version = v.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(v.status == 0 && version.hasPrefix("sluice ")
+                && version.dropFirst(7).split(separator: ".", omittingEmptySubsequences: false).map { $0.allSatisfy(\.isNumber) && !$0.isEmpty } == [true, true, true], "\(v.out)\(v.err)")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-version-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(try sluice("compile", "ipv4-router", "--emit", "program", "-o", file).status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any]
+        #expect(json?["writtenBy"] as? String == version)
+    }
+
     @Test func programsListsEveryRegisteredProgramWithItsSummary() throws {
         let r = try sluice("programs")
         #expect(r.status == 0)

@@ -63,7 +63,7 @@ struct Compile: ParsableCommand {
             return
         }
         if emit == .program {
-            let data = try ProgramFile.encode(ir, writtenBy: "sluice")
+            let data = try ProgramFile.encode(ir, writtenBy: "sluice \(SluiceVersion.current)")
             if let output {
                 guard FileIO.write(output, [UInt8](data)) else { throw cannotWrite(output) }
             } else {
