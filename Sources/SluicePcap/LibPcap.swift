@@ -47,8 +47,14 @@ public struct CaptureOptions: Sendable {
     public var timeoutMilliseconds: Int32 = 100
     /// Kernel ring size in bytes; nil: libpcap's default (2 MiB).
     public var bufferSize: Int? = nil
+    /// Which packets: those the interface receives, those sent through it, or both.
+    public enum Direction: Sendable { case inbound, outbound, both }
+    public var direction = Direction.inbound
     /// Capture only packets the interface receives, not the ones sent through it.
-    public var inboundOnly = true
+    public var inboundOnly: Bool {
+        get { direction == .inbound }
+        set { direction = newValue ? .inbound : .both }
+    }
     /// A pcap-filter(7) expression, e.g. "udp port 4791".
     public var filter: String? = nil
     public init() {}
@@ -102,9 +108,12 @@ public final class LiveCapture {
             if let size = options.bufferSize { _ = pcap_set_buffer_size(p, Int32(clamping: size)) }
             _ = pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO)
             warning = try activate(p, interface)
-            if options.inboundOnly && pcap_setdirection(p, PCAP_D_IN) != 0 {
-                throw LibpcapError(kind: .other, interface: interface, operation: "pcap_setdirection(PCAP_D_IN)",
-                                   message: String(cString: pcap_geterr(p)), hint: "this interface cannot capture inbound packets only; try capturing both directions")
+            if options.direction != .both {
+                let (d, name) = options.direction == .inbound ? (PCAP_D_IN, "PCAP_D_IN") : (PCAP_D_OUT, "PCAP_D_OUT")
+                if pcap_setdirection(p, d) != 0 {
+                    throw LibpcapError(kind: .other, interface: interface, operation: "pcap_setdirection(\(name))",
+                                       message: String(cString: pcap_geterr(p)), hint: "this interface cannot capture one direction only; try capturing both directions")
+                }
             }
             if let f = options.filter { try setFilter(p, interface, f) }
             // Reads never block: `waitForPackets` polls the descriptor with a timeout instead,

@@ -31,7 +31,7 @@ final class SwitchLab {
 
     /// Captures on host i (0-based) until `count` packets or `seconds`.
     func capture(host i: Int, count: Int? = nil, seconds: Int, into path: String) throws -> Background {
-        var args = ["capture", "-i", around.hostInterfaces[i], "-w", path, "--duration", "\(seconds)s"]
+        var args = ["capture", "-Q", "in", "-i", around.hostInterfaces[i], "-w", path, "--duration", "\(seconds)s"]
         if let count { args += ["-c", "\(count)"] }
         return try network.startSluice(in: around.hosts[i], args, ready: "Ctrl-C to stop")
     }

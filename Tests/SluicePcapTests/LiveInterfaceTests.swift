@@ -25,7 +25,7 @@ struct LiveInterfaceTests {
         let frames = testFrames(500)
         let input = try traceFile(dir, frames)
         let output = dir + "/captured.pcap"
-        let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "500", "-w", output], ready: Self.ready)
+        let capture = try lab.start(in: lab.nsB, ["capture", "-Q", "in", "-i", lab.ifB, "-c", "500", "-w", output], ready: Self.ready)
         defer { capture.terminate() }
         let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--topspeed")
         #expect(send.status == 0, "send: \(send.err)")
@@ -56,7 +56,7 @@ struct LiveInterfaceTests {
         frames.insert(big, at: 70)
         let input = try traceFile(dir, frames)
         let output = dir + "/captured.pcap"
-        let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "200", "-w", output], ready: Self.ready)
+        let capture = try lab.start(in: lab.nsB, ["capture", "-Q", "in", "-i", lab.ifB, "-c", "200", "-w", output], ready: Self.ready)
         defer { capture.terminate() }
         let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--topspeed")
         #expect(send.status == 0, "send: \(send.err)")
@@ -75,7 +75,7 @@ struct LiveInterfaceTests {
         let frames = testFrames(3000)
         let input = try traceFile(dir, frames)
         let output = dir + "/captured.pcap"
-        let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-w", output], ready: Self.ready)
+        let capture = try lab.start(in: lab.nsB, ["capture", "-Q", "in", "-i", lab.ifB, "-w", output], ready: Self.ready)
         defer { capture.terminate() }
         let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--topspeed")
         #expect(send.status == 0, "send: \(send.err)")
@@ -101,7 +101,7 @@ struct LiveInterfaceTests {
         let frames = testFrames(40)
         let input = try traceFile(dir, frames)
         let output = dir + "/captured.pcap"
-        let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-w", output] + flags, ready: Self.ready)
+        let capture = try lab.start(in: lab.nsB, ["capture", "-Q", "in", "-i", lab.ifB, "-w", output] + flags, ready: Self.ready)
         defer { capture.terminate() }
         let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--topspeed")
         #expect(send.status == 0, "send: \(send.err)")
@@ -124,10 +124,10 @@ struct LiveInterfaceTests {
         let other = testFrames(50, source: "02:53:4c:00:00:02")
         let input = try traceFile(dir, zip(wanted, other).flatMap { [$0, $1] })
         let output = dir + "/b.pcap", outgoing = dir + "/a.pcap"
-        let b = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "50", "-f", "ether src 02:53:4c:00:00:01", "-w", output], ready: Self.ready)
+        let b = try lab.start(in: lab.nsB, ["capture", "-Q", "in", "-i", lab.ifB, "-c", "50", "-f", "ether src 02:53:4c:00:00:01", "-w", output], ready: Self.ready)
         defer { b.terminate() }
-        // On the sending side, inbound-only capture sees none of the frames sent out.
-        let a = try lab.start(in: lab.nsA, ["capture", "-i", lab.ifA, "--duration", "1.5", "-w", outgoing, "--json"], ready: Self.ready)
+        // On the sending side, a capture of received packets only (-Q in) sees none of the frames sent out.
+        let a = try lab.start(in: lab.nsA, ["capture", "-Q", "in", "-i", lab.ifA, "--duration", "1.5", "-w", outgoing, "--json"], ready: Self.ready)
         defer { a.terminate() }
         let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--pps", "20000")
         #expect(send.status == 0, "send: \(send.err)")
@@ -140,6 +140,36 @@ struct LiveInterfaceTests {
         #expect(try PcapFileReader.readAll(path: outgoing).isEmpty)
     }
 
+    /// What tcpdump users type works: both directions by default, a filter as trailing words,
+    /// packets printed without -w, and -s with -w - for pcap on standard output.
+    @Test func captureWorksAsTcpdumpDoes() throws {
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("tcpdump")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wanted = testFrames(3, source: "02:53:4c:00:00:01")
+        let input = try traceFile(dir, zip(wanted, testFrames(3, source: "02:53:4c:00:00:02")).flatMap { [$0, $1] })
+        // On the sending side: the frames it sends, matched by the trailing filter, printed.
+        let printed = try lab.start(in: lab.nsA, ["capture", "-i", lab.ifA, "-c", "3", "ether", "src", "02:53:4c:00:00:01"], ready: Self.ready)
+        defer { printed.terminate() }
+        // On the receiving side: the first 20 bytes of each of the six, as pcap through a pipe.
+        let piped = try lab.network.start(in: lab.nsB, ["/bin/sh", "-c", "exec \(sluiceBinary) capture -i \(lab.ifB) -c 6 -s 20 -w - > \(dir)/piped.pcap"])
+        defer { piped.terminate() }
+        #expect(piped.waitForError(containing: Self.ready, seconds: 20), "capture -w -: \(piped.errorText)")
+        let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--pps", "20000")
+        #expect(send.status == 0, "send: \(send.err)")
+        #expect(printed.wait(seconds: 20) == 0, "capture: \(printed.errorText)")
+        let lines = printed.outputText.split(separator: "\n")
+        #expect(lines.count == 3, "printed: \(printed.outputText)")
+        for (line, frame) in zip(lines, wanted) {
+            #expect(line.hasSuffix("02:53:4c:00:00:01 > 02:00:00:00:00:02, ethertype 0x88b5, length \(frame.count)"), "\(line)")
+        }
+        #expect(printed.errorText.contains("captured 3 packets"), "the summary goes to standard error: \(printed.errorText)")
+        #expect(piped.wait(seconds: 20) == 0, "capture -w -: \(piped.errorText)")
+        let got = try PcapFileReader.readAll(path: dir + "/piped.pcap")
+        #expect(got.map(\.bytes) == zip(wanted, testFrames(3, source: "02:53:4c:00:00:02")).flatMap { [Array($0.prefix(20)), Array($1.prefix(20))] })
+    }
+
     @Test func originalTimingIsKeptScaledOrReplacedByARate() throws {
         let lab = try VethLab()
         defer { lab.remove() }
@@ -149,7 +179,7 @@ struct LiveInterfaceTests {
         let input = try traceFile(dir, frames, gap: 40_000_000)  // 40 ms apart: 400 ms in all
         for (options, span) in [([String](), 400.0), (["--multiplier", "2"], 200.0), (["--pps", "100"], 100.0)] {
             let output = dir + "/t.pcap"
-            let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "11", "-w", output], ready: Self.ready)
+            let capture = try lab.start(in: lab.nsB, ["capture", "-Q", "in", "-i", lab.ifB, "-c", "11", "-w", output], ready: Self.ready)
             defer { capture.terminate() }
             let send = try lab.network.sluice(in: lab.nsA, ["send", input, "-i", lab.ifA] + options)
             #expect(send.status == 0, "send: \(send.err)")
@@ -172,7 +202,7 @@ struct LiveInterfaceTests {
         let frames = testFrames(20)
         let input = try traceFile(dir, frames)
         let output = dir + "/l.pcap"
-        let capture = try lab.start(in: lab.nsB, ["capture", "-i", lab.ifB, "-c", "60", "-w", output], ready: Self.ready)
+        let capture = try lab.start(in: lab.nsB, ["capture", "-Q", "in", "-i", lab.ifB, "-c", "60", "-w", output], ready: Self.ready)
         defer { capture.terminate() }
         let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--loop", "3", "--json")
         #expect(send.status == 0, "send: \(send.err)")
@@ -204,7 +234,7 @@ struct LiveInterfaceTests {
         let lab = try VethLab()
         defer { lab.remove() }
         let r = try lab.network.exec(in: lab.nsA, [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-                                                   "--inh-caps=-all", sluiceBinary, "capture", "-i", lab.ifA, "-w", "/tmp/sluice-never-written.pcap"])
+                                                   "--inh-caps=-all", sluiceBinary, "capture", "-Q", "in", "-i", lab.ifA, "-w", "/tmp/sluice-never-written.pcap"])
         #expect(r.status != 0)
         #expect(r.err.contains("Error: interface '\(lab.ifA)': pcap_activate: "), "\(r.err)")
         #expect(r.err.contains("run as root (sudo), or grant the capability once with `sudo setcap cap_net_raw,cap_net_admin=eip $(command -v sluice)`"), "\(r.err)")

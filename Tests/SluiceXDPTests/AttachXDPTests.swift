@@ -108,7 +108,7 @@ struct AttachXDPTests {
                                                         "--port", "1=\(lab.sa)", "--port", "2=\(lab.sb)", "--duration", "5", "--json"]
                                                        + (threaded ? ["--threaded-napi"] : []))
         defer { attach.terminate() }
-        let capture = try lab.network.start(in: lab.h2, [sluiceBinary, "capture", "-i", lab.b, "-c", "\(expected.count)",
+        let capture = try lab.network.start(in: lab.h2, [sluiceBinary, "capture", "-Q", "in", "-i", lab.b, "-c", "\(expected.count)",
                                                          "--duration", "4", "-w", dir + "/out.pcap"])
         defer { capture.terminate() }
         // Wait until both are attached / capturing.

@@ -39,7 +39,7 @@ struct LearningXDPTests {
         defer { attach.terminate() }
         #expect(attach.waitForError(containing: "attached at XDP", seconds: 60), "\(attach.errorText)")
         let captures = try (1...3).map { i in
-            try network.start(in: hosts[i - 1], [sluiceBinary, "capture", "-i", lab.hostInterfaces[i - 1], "--duration", "6",
+            try network.start(in: hosts[i - 1], [sluiceBinary, "capture", "-Q", "in", "-i", lab.hostInterfaces[i - 1], "--duration", "6",
                                                   "-f", "ether proto 0x88b5", "-w", dir + "/out\(i).pcap"])
         }
         usleep(800_000)

@@ -76,10 +76,10 @@ struct MulticastXDPTests {
         for (i, f) in frames.enumerated() { f.withUnsafeBytes { w.write(timestampNanoseconds: Int64(i) * 1000, bytes: $0) } }
         w.close()
         let captures = try (2...3).map { i in
-            try network.start(in: hosts[i - 1], [sluiceBinary, "capture", "-i", lab.hostInterfaces[i - 1], "-c", "5",
+            try network.start(in: hosts[i - 1], [sluiceBinary, "capture", "-Q", "in", "-i", lab.hostInterfaces[i - 1], "-c", "5",
                                                  "--duration", "4", "-f", "ether proto 0x88b5", "-w", dir + "/out\(i).pcap"])
         }
-        let back = try network.start(in: hosts[0], [sluiceBinary, "capture", "-i", lab.hostInterfaces[0], "--duration", "3",
+        let back = try network.start(in: hosts[0], [sluiceBinary, "capture", "-Q", "in", "-i", lab.hostInterfaces[0], "--duration", "3",
                                                     "-f", "ether proto 0x88b5", "-w", dir + "/back.pcap"])
         usleep(800_000)
         try network.execChecked(in: hosts[0], [sluiceBinary, "send", dir + "/in.pcap", "-i", lab.hostInterfaces[0]])
