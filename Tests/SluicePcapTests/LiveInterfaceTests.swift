@@ -58,7 +58,7 @@ struct LiveInterfaceTests {
         let output = dir + "/captured.pcap"
         let capture = try lab.start(in: lab.nsB, ["capture", "-Q", "in", "-i", lab.ifB, "-c", "200", "-w", output], ready: Self.ready)
         defer { capture.terminate() }
-        let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--topspeed")
+        let send = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA, "--topspeed", "--allow-oversize")
         #expect(send.status == 0, "send: \(send.err)")
         #expect(send.out.contains("sent 200 packets") && send.out.contains("; 1 failures"), "\(send.out)")
         #expect(send.out.contains("first failure: packet 71: Message too long"), "\(send.out)")
@@ -168,6 +168,21 @@ struct LiveInterfaceTests {
         #expect(piped.wait(seconds: 20) == 0, "capture -w -: \(piped.errorText)")
         let got = try PcapFileReader.readAll(path: dir + "/piped.pcap")
         #expect(got.map(\.bytes) == zip(wanted, testFrames(3, source: "02:53:4c:00:00:02")).flatMap { [Array($0.prefix(20)), Array($1.prefix(20))] })
+    }
+
+    /// A frame the interface cannot carry stops send before anything goes out, naming the
+    /// frame, the MTU and how to raise it.
+    @Test func framesLargerThanTheMTUAreRefusedBeforeAnyIsSent() throws {
+        let lab = try VethLab()
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("mtu")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let big = testFrames(1)[0] + [UInt8](repeating: 0xAB, count: 1600 - testFrames(1)[0].count)
+        let input = try traceFile(dir, testFrames(2) + [big])
+        let r = try lab.sluice(in: lab.nsA, "send", input, "-i", lab.ifA)
+        #expect(r.status == 1 && r.err.contains("in.pcap: frame 3 carries 1586 bytes after its Ethernet header, more than \(lab.ifA)'s MTU of 1500; raise the MTU (ip link set dev \(lab.ifA) mtu 1586), send a trace of smaller frames, or try them anyway with --allow-oversize; nothing was sent"),
+                "\(r.status) \(r.err)")
+        #expect(!r.out.contains("sent "), "\(r.out)")
     }
 
     @Test func originalTimingIsKeptScaledOrReplacedByARate() throws {

@@ -27,6 +27,9 @@ struct Send: ParsableCommand {
     @Option(name: .shortAndLong, help: "The interface to send on (see `ip link`).")
     var interface: String
 
+    @Flag(help: "Try frames longer than the interface's MTU anyway (the kernel refuses each; they count as failures).")
+    var allowOversize = false
+
     @Flag(help: "Send as fast as the interface takes packets.")
     var topspeed = false
 
@@ -74,6 +77,7 @@ struct Send: ParsableCommand {
         let trace: PacketTrace
         do { trace = try PacketTrace(path: file) } catch { throw CLIError("\(error)") }
         if trace.count == 0, let damage = trace.damage { throw CLIError("\(damage)") }
+        if !allowOversize { try checkMTU(trace) }
         let injector: Injector
         do { injector = try Injector(interface: interface) } catch { throw CLIError("\(error)") }
         StopSignal.install()
@@ -101,6 +105,27 @@ struct Send: ParsableCommand {
             throw CLIError("\(damage) (the \(trace.count) packets before it were sent)")
         }
         if report.packets == 0 && report.failures > 0 { throw ExitCode(1) }
+    }
+}
+
+extension Send {
+    /// Refuses a trace with a frame the interface cannot send: more bytes after its Ethernet
+    /// header (and VLAN tag) than the interface's MTU. The kernel would refuse each such frame
+    /// (EMSGSIZE) and the run would end as failures; before anything is sent, it names the
+    /// frame, the MTU and how to raise it.
+    func checkMTU(_ trace: PacketTrace) throws {
+        guard trace.linkType == 1,
+              let text = try? String(contentsOfFile: "/sys/class/net/\(interface)/mtu", encoding: .utf8),
+              let mtu = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+        for i in 0..<trace.count {
+            let o = trace.offsets[i], n = trace.lengths[i]
+            let tagged = n >= 16 && trace.bytes[o + 12] == 0x81 && trace.bytes[o + 13] == 0x00
+            let payload = n - (tagged ? 18 : 14)
+            if payload > mtu {
+                throw CLIError("\(file): frame \(i + 1) carries \(payload) bytes after its Ethernet header, more than \(interface)'s MTU of \(mtu); "
+                               + "raise the MTU (ip link set dev \(interface) mtu \(payload)), send a trace of smaller frames, or try them anyway with --allow-oversize; nothing was sent")
+            }
+        }
     }
 }
 
