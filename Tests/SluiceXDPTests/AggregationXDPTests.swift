@@ -1,3 +1,4 @@
+import SluiceTestingML
 import Foundation
 import Testing
 import SluiceIR

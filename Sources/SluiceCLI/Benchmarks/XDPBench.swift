@@ -1,3 +1,4 @@
+import SluiceTestingML
 import SluiceControlPlane
 import ArgumentParser
 import Foundation

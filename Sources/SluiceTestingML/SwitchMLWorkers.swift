@@ -1,4 +1,5 @@
 import SluicePrograms
+import SluiceTesting
 
 extension NetworkLab {
     /// The address switchml workers send their updates to (`sluice allreduce --aggregator`).
