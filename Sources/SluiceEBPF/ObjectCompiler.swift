@@ -25,7 +25,22 @@ public enum EBPFObjectCompiler {
         guard let cc = try clang ?? findClang() else {
             throw EBPFToolError("no clang found to compile eBPF C (install clang, e.g. `apt-get install -y clang`, or set SLUICE_CLANG to its path)")
         }
-        try InterruptibleStep.run("clang (\(cc)) compiled the eBPF C") {
+        var uts = utsname()
+        uname(&uts)
+        let machine = withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        try run(cc, source: source, output: output, what: "the eBPF C",
+                flags: ["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I/usr/include/\(machine)-linux-gnu",
+                        "-Wno-unused-variable", "-Wno-unused-label", "-c"]) { log in
+            log.contains("bpf/bpf_helpers.h") || log.contains("linux/bpf.h")
+                ? " (the headers come from libbpf-dev and linux-libc-dev: apt-get install -y libbpf-dev)" : ""
+        }
+    }
+
+    /// clang `flags` on `source` in a temporary folder, its result moved to `output`; `hint`
+    /// adds to the error what clang's log suggests.
+    static func run(_ cc: String, source: String, output: String, what: String, flags: [String],
+                    hint: (String) -> String = { _ in "" }) throws {
+        try InterruptibleStep.run("clang (\(cc)) compiled \(what)") {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-ebpf-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: dir) }
@@ -36,22 +51,16 @@ public enum EBPFObjectCompiler {
             guard FileManager.default.createFile(atPath: log, contents: nil), let err = FileHandle(forWritingAtPath: log) else {
                 throw EBPFToolError("cannot create \(log) for clang's messages")
             }
-            var uts = utsname()
-            uname(&uts)
-            let machine = withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             let p = Process()
             p.executableURL = URL(fileURLWithPath: cc)
-            p.arguments = ["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I/usr/include/\(machine)-linux-gnu",
-                           "-Wno-unused-variable", "-Wno-unused-label", "-c", c, "-o", object]
+            p.arguments = flags + [c, "-o", object]
             p.standardError = err
             p.standardOutput = FileHandle.nullDevice
-            try InterruptibleStep.wait(for: p, "clang (\(cc)) compiled the eBPF C")
+            try InterruptibleStep.wait(for: p, "clang (\(cc)) compiled \(what)")
             try? err.close()
             guard p.terminationStatus == 0 else {
                 let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                let hint = text.contains("bpf/bpf_helpers.h") || text.contains("linux/bpf.h")
-                    ? " (the headers come from libbpf-dev and linux-libc-dev: apt-get install -y libbpf-dev)" : ""
-                throw EBPFToolError("clang (\(cc)) failed to compile the generated C\(hint):\n\(text)")
+                throw EBPFToolError("clang (\(cc)) failed to compile the generated C\(hint(text)):\n\(text)")
             }
             do {
                 if FileManager.default.fileExists(atPath: output) { try FileManager.default.removeItem(atPath: output) }

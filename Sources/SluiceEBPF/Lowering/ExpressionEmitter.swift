@@ -102,6 +102,11 @@ struct ExpressionEmitter {
             return (try cx.hashes.hash(alg, inputs, width: w, base: base, modulo: modulo), w)
         case .random(let lo, let hi, let w):
             let span = hi &- lo &+ 1
+            if case .host = cx.target {
+                // The runtime's generator (SplitMix64, seeded with the pipeline), as the closures draw it.
+                let r = "s->random(s->env)"
+                return (span == 0 ? "(\(r) & \(CLiteral.mask(w)))" : "((\(lo)ULL + \(r) % \(span)ULL) & \(CLiteral.mask(w)))", w)
+            }
             return (span == 0 ? "((__u64)bpf_get_prandom_u32() & \(CLiteral.mask(w)))" : "((\(lo)ULL + ((__u64)bpf_get_prandom_u32() % \(span)ULL)) & \(CLiteral.mask(w)))", w)
         case .lookahead(let lw):
             guard lw <= 56 else { throw cx.fail("lookahead of \(lw) bits", "up to 56 bits on XDP") }
@@ -110,7 +115,9 @@ struct ExpressionEmitter {
             out.line("__u64 \(v) = 0; /* lookahead<\(lw)> */")
             out.line("{ __u8 *p = (__u8 *)data + cur; if ((void *)(p + \(nb)) <= data_end) \(v) = sl_get(p, 0, \(lw)); else if (!s->std[\(cx.std(.parserError))]) s->std[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); }")
             return (v, lw)
-        case .optional(_, let w):
+        case .optional(let a, let w):
+            // On the host, as the runtime: the value, unless it is a queue's and there are none.
+            if case .host(let queues) = cx.target, queues || !a.readsQueueValues { return try expr(.cast(a, width: w, signExtend: false)) }
             // XDP runs before any queue: what a hop cannot observe reads all ones.
             return (CLiteral.hex(~0, w), w)
         case .registerOld:

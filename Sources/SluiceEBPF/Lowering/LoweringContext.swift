@@ -5,6 +5,7 @@ import SluiceIR
 /// statements, expressions, ...) is a view on this, so they call each other freely.
 final class LoweringContext {
     let layout: EBPFLayout
+    let target: LoweringTarget
     let program: Program
     let index: ProgramIndex
     let out = CBlockWriter(depth: 1)
@@ -25,8 +26,9 @@ final class LoweringContext {
         var registerOld: String?
     }
 
-    init(_ layout: EBPFLayout) {
+    init(_ layout: EBPFLayout, target: LoweringTarget = .xdp) {
         self.layout = layout
+        self.target = target
         program = layout.program
         index = ProgramIndex(layout.program)
     }
@@ -39,8 +41,18 @@ final class LoweringContext {
     var elements: StackElements { StackElements(cx: self) }
     var checksums: ChecksumEmitter { ChecksumEmitter(cx: self) }
     var deparser: DeparserEmitter { DeparserEmitter(cx: self) }
-    var tables: TableEmitter { TableEmitter(cx: self) }
-    var externs: ExternEmitter { ExternEmitter(cx: self) }
+    var tables: any TableLowering {
+        switch target {
+        case .xdp: TableEmitter(cx: self)
+        case .host: HostTableEmitter(cx: self)
+        }
+    }
+    var externs: any ExternLowering {
+        switch target {
+        case .xdp: ExternEmitter(cx: self)
+        case .host: HostExternEmitter(cx: self)
+        }
+    }
 
     func fail(_ construct: String, _ reason: String) -> EBPFError {
         EBPFError(program: program.name, construct: construct, reason: reason)

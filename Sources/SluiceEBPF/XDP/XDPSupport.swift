@@ -3,8 +3,9 @@ import SluiceIR
 /// What the XDP hook cannot do, refused before anything is emitted, naming the construct:
 /// recirculation, resubmission, queues (XDP runs before any), digest fields past 64 bits.
 enum XDPSupport {
-    /// Throws for the first construct of `program` XDP cannot run.
-    static func check(_ program: Program) throws(EBPFError) {
+    /// Throws for the first construct of `program` XDP cannot run. The host target (`who`)
+    /// shares the check; with `allowQueues` the queue values are its host's to give.
+    static func check(_ program: Program, who: String = "XDP", allowQueues: Bool = false) throws(EBPFError) {
         func fail(_ construct: String, _ reason: String) -> EBPFError {
             EBPFError(program: program.name, construct: construct, reason: reason)
         }
@@ -16,13 +17,13 @@ enum XDPSupport {
         func walk(_ stmts: [Stmt], _ where_: String) throws(EBPFError) {
             for st in stmts {
                 switch st {
-                case .recirculate: throw fail("recirculate in \(where_)", "XDP cannot recirculate a packet")
-                case .resubmit: throw fail("resubmit in \(where_)", "XDP cannot resubmit a packet")
+                case .recirculate: throw fail("recirculate in \(where_)", "\(who) cannot recirculate a packet")
+                case .resubmit: throw fail("resubmit in \(where_)", "\(who) cannot resubmit a packet")
                 case .ifElse(_, let a, let b): try walk(a, where_); try walk(b, where_)
                 case .apply(_, let o): try walk(o.hit, where_); try walk(o.miss, where_); for a in o.actions { try walk(a.body, where_) }
                 default: break
                 }
-                for f in Self.standardFields(st) where f.needsQueues {
+                for f in Self.standardFields(st) where f.needsQueues && !allowQueues {
                     throw fail("standard.\(f.rawValue) in \(where_)", "XDP sees no queue: queue depth and egress timestamps do not exist at the XDP hook")
                 }
             }

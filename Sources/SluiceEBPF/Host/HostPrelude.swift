@@ -1,0 +1,57 @@
+/// What the host object declares before the program: the kernel's integer names for the shared
+/// helpers, the per-packet state bound to the runtime's memory, and the return codes.
+enum HostPrelude {
+    static let types = """
+        typedef unsigned char __u8;
+        typedef unsigned short __u16;
+        typedef unsigned int __u32;
+        typedef int __s32;
+        typedef unsigned long long __u64;
+        typedef long long __s64;
+        #define __always_inline inline __attribute__((always_inline))
+        """
+
+    static let state = """
+        /* Packet data on the host has no alignment to promise. */
+        #undef SL_PKT
+        #define SL_PKT(x) ((__u8 *)(x))
+
+        /* The runtime's state as the generated code sees it: its metadata slots (standard fields
+           first, then user metadata, as `Layout` keeps them), its register cells, and calls into
+           it for tables, counters, meters, digests and random numbers. Headers and validity are
+           the object's own (8-byte aligned slots, as EBPFLayout places them). */
+        struct sluice_state {
+            __u64 *std;
+            __u64 *meta;
+            __u64 acc;
+            void *env;
+            __u64 **regs;
+            __s32 (*lookup)(void *env, __u32 table, const __u64 *key, const __u64 **args);
+            __u64 (*random)(void *env);
+            void (*count)(void *env, __u32 counter, __u64 index, __u64 bytes);
+            __u64 (*meter)(void *env, __u32 meter, __u64 index, __u64 amount, __u64 now);
+            void (*digest)(void *env, __u32 digest, const __u64 *values, __u32 count);
+            void (*reg_oor)(void *env, __u32 reg);
+            __u8 valid[SL_HEADERS];
+            __u8 hdr[SL_HDR_BYTES] __attribute__((aligned(8)));
+        };
+        #define SL_ACC (s->acc)
+
+        /* What sl_ingress and sl_egress return. */
+        #define SL_PASS 0
+        #define SL_DROP_PARSER 1
+        #define SL_DROP 2
+        #define SL_HEADROOM 3
+
+        unsigned long sl_state_size(void) { return sizeof(struct sluice_state); }
+
+        void sl_bind(struct sluice_state *s, __u64 *slots, void *env, __u64 **regs,
+                     void *lookup, void *random, void *count, void *meter, void *digest, void *reg_oor)
+        {
+            __builtin_memset(s, 0, sizeof(*s));
+            s->std = slots; s->meta = slots + SL_STD; s->env = env; s->regs = regs;
+            s->lookup = lookup; s->random = random; s->count = count; s->meter = meter;
+            s->digest = digest; s->reg_oor = reg_oor;
+        }
+        """
+}
