@@ -40,8 +40,9 @@ let package = Package(
         // The one control-plane interface every backend implements, the checks of entries and
         // extern writes they share, entries files and the protocol of program controllers.
         .target(name: "SluiceControlPlane", dependencies: ["SluiceIR", "SluiceSupport"]),
-        // IR -> executable pipeline, tables, externs; implements the control plane.
-        .target(name: "SluiceRuntime", dependencies: ["SluiceIR", "SluiceControlPlane", "SluiceSupport"]),
+        // IR -> executable pipeline, tables, externs; implements the control plane. Its native
+        // engine takes the host C of SluiceEBPF's lowering.
+        .target(name: "SluiceRuntime", dependencies: ["SluiceIR", "SluiceControlPlane", "SluiceSupport", "SluiceEBPF"]),
         // PTF-like send/expect, STF-like specs, packet builders, fuzzing, snapshots: what a
         // program author's tests need, and no emulator or ML stack.
         .target(name: "SluiceTesting", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceSupport"]),

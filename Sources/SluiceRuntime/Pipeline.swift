@@ -33,6 +33,12 @@ public final class Pipeline {
     @exclusivity(unchecked) public var maxPasses = 4
     /// At most this many parser state transitions per packet (then `ParserTimeout`).
     @exclusivity(unchecked) public var maxParserSteps = 256
+    /// The native code of the program when the native engine runs it (nil: the closures).
+    let native: NativeStages?
+    /// Why the closures run though the native engine was asked for (nil when it runs, or was not asked for).
+    public let engineNote: String?
+    public var engine: PipelineEngine { native == nil ? .closures : .native }
+
     /// The buffer `process(_ bytes:)` loads packets into.
     lazy var inputBuffer = PacketBuffer()
 
@@ -54,8 +60,9 @@ public final class Pipeline {
 
     /// Verify and compile. `seed` seeds the program's `random`. `queues: true` is for hosts
     /// that model queues and set the traffic-manager values; otherwise a program reading them is
-    /// rejected here.
-    public init(_ program: Program, seed: UInt64 = 1, queues: Bool = false) throws {
+    /// rejected here. `engine`: see `PipelineEngine`; where the native engine cannot run the
+    /// program (no clang, a construct its C target lacks), the closures do and `engineNote` says why.
+    public init(_ program: Program, seed: UInt64 = 1, queues: Bool = false, engine: PipelineEngine = .default) throws {
         try Verifier.verify(program)
         self.program = program
         let c = ProgramCompiler(program, queues: queues)
@@ -73,6 +80,7 @@ public final class Pipeline {
         multicastIndex = .allocate(capacity: 1 << 16)
         multicastIndex.initialize(repeating: (0, 0), count: 1 << 16)
         multicastMembers = .allocate(capacity: 1)
+        (native, engineNote) = engine == .native ? NativeStages.attempt(program, compiler: c, context: ctx, queues: queues) : (nil, nil)
         for t in program.tables {
             let rt = c.tables[t.name]!
             rt.setDefault(t.defaultAction, action: Int32(t.actions.firstIndex(of: t.defaultAction.action) ?? 0))
@@ -150,6 +158,7 @@ public final class Pipeline {
     /// Parser, ingress (with bounded resubmission) and deparser on `buf` in place. The context
     /// keeps the metadata for egress.
     @inline(__always) func ingressPass(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: inout Int, instance: inout InstanceType) -> IngressDecision {
+        if let n = native { return nativeIngressPass(n, buf, port: port, timestamp: timestamp, pass: pass, instance: instance) }
         let c = ctx
         while true {
             c.reset(keepMetadata: false)
@@ -277,6 +286,7 @@ public final class Pipeline {
     /// Run egress on one copy in place. Returns false when the copy is dropped.
     @inline(__always) func egress(_ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType) -> Bool {
         guard let eg = egressFn else { return true }
+        if let n = native { return nativeEgress(n, out, port: port, rid: rid, instance: instance) }
         let c = ctx
         // User metadata is carried from ingress; headers are parsed again from the bytes. A
         // recirculation ingress asked for still happens after egress.

@@ -1,0 +1,50 @@
+import SluiceIR
+
+/// The passes of `Pipeline` when native code runs the program: the same standard fields in,
+/// the same decisions and statistics out as `ingressPass` and `egress` with closures. The
+/// native engine refuses resubmit and recirculate, so a pass runs once.
+extension Pipeline {
+    @inline(__always) func nativeIngressPass(_ n: NativeStages, _ buf: PacketBuffer, port: UInt16, timestamp: UInt64,
+                                             pass: Int, instance: InstanceType) -> IngressDecision {
+        let c = ctx
+        c.slots.update(repeating: 0, count: c.slotCount)
+        c.setStd(.ingressPort, UInt64(port))
+        c.setStd(.packetLength, UInt64(buf.length))
+        c.setStd(.ingressTimestamp, timestamp & Bits.mask(StandardField.ingressTimestamp.width))
+        c.setStd(.instanceType, instance.rawValue)
+        c.setStd(.passCount, UInt64(pass))
+        switch n.ingress(n.state, buf.base, buf.position) {
+        case NativeStages.pass: break
+        case NativeStages.dropParser: stats.parserDrops += 1; return .drop
+        case NativeStages.drop: stats.ingressDrops += 1; return .drop
+        default: stats.headroomDrops += 1; return .drop
+        }
+        let group = UInt16(truncatingIfNeeded: c.std(.mcastGrp))
+        if group != 0 { return .multicast(group: group) }
+        return .unicast(port: UInt16(truncatingIfNeeded: c.std(.egressSpec)))
+    }
+
+    @inline(__always) func nativeEgress(_ n: NativeStages, _ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType) -> Bool {
+        let c = ctx
+        c.setStd(.egressPort, UInt64(port))
+        c.setStd(.egressRid, UInt64(rid))
+        c.setStd(.instanceType, instance.rawValue)
+        c.setStd(.packetLength, UInt64(out.length))
+        c.setStd(.drop, 0)
+        c.setStd(.parserError, 0)
+        switch n.egress(n.state, out.base, out.position) {
+        case NativeStages.pass: return true
+        case NativeStages.dropParser: stats.parserDrops += 1
+        case NativeStages.drop: stats.egressDrops += 1
+        default: stats.headroomDrops += 1
+        }
+        return false
+    }
+}
+
+extension NativeStages {
+    /// The native stages of `program`, or nil and why not.
+    static func attempt(_ program: Program, compiler: ProgramCompiler, context: ExecContext, queues: Bool) -> (NativeStages?, String?) {
+        do { return (try NativeStages(program, compiler: compiler, context: context, queues: queues), nil) } catch { return (nil, "\(error)") }
+    }
+}
