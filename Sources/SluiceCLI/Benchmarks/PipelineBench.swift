@@ -13,21 +13,27 @@ struct PipelineBench {
     let packets: Int
     let seed: UInt64
     let progress: Bool
+    var engine: PipelineEngine = .default
 
-    struct Result { var mpps: Double; var baselineMpps: Double }
+    /// `closureMpps`: the closures on the same packets, when the native engine ran.
+    struct Result { var mpps: Double; var baselineMpps: Double; var engine: PipelineEngine; var closureMpps: Double?; var engineNote: String? }
 
     /// A distinct packet pool cycled through (64 bytes each).
     static let poolSize = 1 << 16
 
     func run() throws -> Result {
         var rng = SplitMix64(seed: seed)
-        let pipeline = try Pipeline(IPv4Router.program(routes: max(routes + 1, 1024)).verified(), seed: seed)
+        let program = try IPv4Router.program(routes: max(routes + 1, 1024)).verified()
+        let pipeline = try Pipeline(program, seed: seed, engine: engine)
+        let closures = pipeline.engine == .native ? try Pipeline(program, seed: seed, engine: .closures) : nil
         let baseline = HandWrittenRouter()
 
         let prefixes = Self.prefixes(routes, &rng)
         func install(_ addr: UInt32, _ len: Int, mac: UInt64, port: UInt16) throws {
-            try pipeline.insert("ipv4_lpm", TableEntry([.lpm(UInt128(addr), prefixLength: len)],
-                                                        ActionCall("ipv4_forward", [UInt128(mac), UInt128(port)])))
+            for p in [pipeline] + (closures.map { [$0] } ?? []) {
+                try p.insert("ipv4_lpm", TableEntry([.lpm(UInt128(addr), prefixLength: len)],
+                                                     ActionCall("ipv4_forward", [UInt128(mac), UInt128(port)])))
+            }
             baseline.add(addr, len, mac: mac, port: port)
         }
         for (i, (a, l)) in prefixes.enumerated() {
@@ -84,7 +90,13 @@ struct PipelineBench {
             return pipeline.outputCount == 0 ? -1 : Int(pipeline.output(0).port)
         }
         let base = time("baseline") { buf in baseline.process(buf) }
-        return Result(mpps: mpps, baselineMpps: base)
+        let closureMpps = closures.map { c in
+            time("closures") { buf in
+                c.process(buf, port: 0)
+                return c.outputCount == 0 ? -1 : Int(c.output(0).port)
+            }
+        }
+        return Result(mpps: mpps, baselineMpps: base, engine: pipeline.engine, closureMpps: closureMpps, engineNote: pipeline.engineNote)
     }
 
     /// `count` distinct routes: a quarter /16, the rest /24 (next hop and port come from the index).

@@ -33,6 +33,9 @@ struct PipelineBenchCommand: ParsableCommand {
     @Option(help: "Seed for routes and destinations (printed).")
     var seed: UInt64?
 
+    @Option(help: "What runs the program: native (C through clang) or closures; default $SLUICE_ENGINE, else closures.")
+    var engine: PipelineEngine?
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -47,16 +50,19 @@ struct PipelineBenchCommand: ParsableCommand {
     func run() throws {
         let seed = self.seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
         if !json { print("seed \(seed) (rerun with --seed \(seed))") }
-        let r = try PipelineBench(routes: routes, packets: packets, seed: seed, progress: !json).run()
+        let r = try PipelineBench(routes: routes, packets: packets, seed: seed, progress: !json, engine: engine ?? .default).run()
         if json {
             print("""
                 {"program": "\(program)", "packets": \(packets), "routes": \(routes), "seed": \(seed), \
+                "engine": "\(r.engine.rawValue)", "closure_mpps": \(r.closureMpps.map(fmt) ?? "null"), \
                 "mpps": \(fmt(r.mpps)), "baseline_mpps": \(fmt(r.baselineMpps)), "overhead": \(fmt(r.baselineMpps / r.mpps)), \
                 "ns_per_packet": \(fmt(1000 / r.mpps)), "baseline_ns_per_packet": \(fmt(1000 / r.baselineMpps))}
                 """)
         } else {
             print("program \(program): \(packets) packets, \(routes) routes + default")
-            print("  compiled pipeline: \(fmt(r.mpps)) Mpps (\(fmt(1000 / r.mpps)) ns/packet)")
+            print("  compiled pipeline (\(r.engine.rawValue)): \(fmt(r.mpps)) Mpps (\(fmt(1000 / r.mpps)) ns/packet)")
+            if let note = r.engineNote { print("  native engine not used: \(note)") }
+            if let c = r.closureMpps { print("  closures: \(fmt(c)) Mpps (native / closures: \(fmt(r.mpps / c)))") }
             print("  hand-written Swift: \(fmt(r.baselineMpps)) Mpps (\(fmt(1000 / r.baselineMpps)) ns/packet)")
             print("  overhead (baseline_mpps / mpps): \(fmt(r.baselineMpps / r.mpps))")
         }
@@ -103,3 +109,5 @@ struct TablesBenchCommand: ParsableCommand {
         }
     }
 }
+
+extension PipelineEngine: ExpressibleByArgument {}
