@@ -293,12 +293,7 @@ public final class Pipeline {
         let recirculate = c.recirculate
         c.reset(keepMetadata: true)
         c.recirculate = recirculate
-        c.setStd(.egressPort, UInt64(port))
-        c.setStd(.egressRid, UInt64(rid))
-        c.setStd(.instanceType, instance.rawValue)
-        c.setStd(.packetLength, UInt64(out.length))
-        c.setStd(.drop, 0)
-        c.setStd(.parserError, 0)
+        c.enterEgress(port: port, rid: rid, instance: instance, length: out.length)
         if !parse(out) && program.onParserReject == .drop { stats.parserDrops += 1; return false }
         eg(c)
         c.exited = false

@@ -9,11 +9,7 @@ struct HostDeparserEmitter {
 
     func emit() throws(EBPFError) {
         let names = cx.program.deparser.emit
-        var emits: [(size: Int, offset: Int, valid: Int)] = []
-        for name in names {
-            let h = try cx.headerSlot(name)
-            for e in 0..<h.elements { emits.append((h.size, h.offset(element: e), h.valid + e)) }
-        }
+        let emits = try DeparserEmitter.emits(cx)
         out.block("{ /* emit \(names.joined(separator: ", ")) */") {
             out.line("long out_len = 0;")
             for h in emits { out.line("if (s->valid[\(h.valid)]) out_len += \(h.size);") }

@@ -20,28 +20,7 @@ struct HostTableEmitter: TableLowering {
             out.line("const __u64 *\(args) = 0;")
             out.line("__s32 \(r) = s->lookup(s->env, \(id), \(k), &\(args));")
             out.line("int \(hit) = \(r) >> 16; __u32 \(act) = \(r) & 0xFFFF;")
-            out.line("switch (\(act)) {")
-            for (ai, a) in t.table.actions.enumerated() {
-                guard let decl = cx.index.actions[a] else { throw cx.fail("table \(name)", "unknown action \(a)") }
-                try out.block("case \(ai): { /* action \(a) */") { () throws(EBPFError) in
-                    var bound: [String: (String, Int)] = [:]
-                    for (pi, p) in decl.params.enumerated() {
-                        let pv = out.fresh("p")
-                        out.line("__u64 \(pv) = \(args)[\(pi)] & \(CLiteral.mask(p.width)); /* \(p.name) */")
-                        bound[p.name] = (pv, p.width)
-                    }
-                    try cx.statements.action(decl.body, params: bound, decls: decl.params)
-                    out.line("break;")
-                }
-            }
-            out.line("default: break;")
-            out.line("}")
-            if !outcome.hit.isEmpty { try out.block("if (\(hit)) {") { () throws(EBPFError) in try cx.statements.block(outcome.hit) } }
-            if !outcome.miss.isEmpty { try out.block("if (!\(hit)) {") { () throws(EBPFError) in try cx.statements.block(outcome.miss) } }
-            for branch in outcome.actions {
-                guard let ai = t.table.actions.firstIndex(of: branch.action) else { throw cx.fail("switch on \(name)", "\(branch.action) is not one of its actions") }
-                try out.block("if (\(act) == \(ai)) {") { () throws(EBPFError) in try cx.statements.block(branch.body) }
-            }
+            try ApplyActionsEmitter(cx: cx).emit(t.table, act: act, hit: hit, outcome) { (pi: Int) -> String in "\(args)[\(pi)]" }
         }
     }
 }

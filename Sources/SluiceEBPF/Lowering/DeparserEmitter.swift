@@ -10,12 +10,7 @@ struct DeparserEmitter {
 
     func emit() throws(EBPFError) {
         let names = cx.program.deparser.emit
-        // Stacks: their elements in order (the valid ones are written).
-        var emits: [(size: Int, offset: Int, valid: Int)] = []
-        for name in names {
-            let h = try cx.headerSlot(name)
-            for e in 0..<h.elements { emits.append((h.size, h.offset(element: e), h.valid + e)) }
-        }
+        let emits = try Self.emits(cx)
         // The write offset is kept within 10 bits for the verifier (`& 0x3FF` below).
         let most = emits.reduce(0) { $0 + $1.size }
         guard most <= 1024 else {
@@ -43,5 +38,16 @@ struct DeparserEmitter {
                 out.line("data = (void *)(long)ctx->data; data_end = (void *)(long)ctx->data_end;")
             }
         }
+    }
+
+    /// What the deparser emits, in order: each header's bytes and validity slot; a stack's
+    /// elements in order (the valid ones are written).
+    static func emits(_ cx: LoweringContext) throws(EBPFError) -> [(size: Int, offset: Int, valid: Int)] {
+        var emits: [(size: Int, offset: Int, valid: Int)] = []
+        for name in cx.program.deparser.emit {
+            let h = try cx.headerSlot(name)
+            for e in 0..<h.elements { emits.append((h.size, h.offset(element: e), h.valid + e)) }
+        }
+        return emits
     }
 }

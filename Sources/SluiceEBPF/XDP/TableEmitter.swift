@@ -32,28 +32,7 @@ struct TableEmitter {
             out.line("if (!\(v)) return sl_finish(SL_ABORTED, 0);")
             let act = "act_\(out.lastNumber)"
             out.line("__u32 \(act) = \(v)->action;")
-            out.line("switch (\(act)) {")
-            for (ai, a) in t.table.actions.enumerated() {
-                guard let decl = cx.index.actions[a] else { throw cx.fail("table \(name)", "unknown action \(a)") }
-                try out.block("case \(ai): { /* action \(a) */") { () throws(EBPFError) in
-                    var bound: [String: (String, Int)] = [:]
-                    for (pi, p) in decl.params.enumerated() {
-                        let pv = out.fresh("p")
-                        out.line("__u64 \(pv) = \(v)->args[\(pi)] & \(CLiteral.mask(p.width)); /* \(p.name) */")
-                        bound[p.name] = (pv, p.width)
-                    }
-                    try cx.statements.action(decl.body, params: bound, decls: decl.params)
-                    out.line("break;")
-                }
-            }
-            out.line("default: break;")
-            out.line("}")
-            if !outcome.hit.isEmpty { try out.block("if (\(hit)) {") { () throws(EBPFError) in try cx.statements.block(outcome.hit) } }
-            if !outcome.miss.isEmpty { try out.block("if (!\(hit)) {") { () throws(EBPFError) in try cx.statements.block(outcome.miss) } }
-            for branch in outcome.actions {
-                guard let ai = t.table.actions.firstIndex(of: branch.action) else { throw cx.fail("switch on \(name)", "\(branch.action) is not one of its actions") }
-                try out.block("if (\(act) == \(ai)) {") { () throws(EBPFError) in try cx.statements.block(branch.body) }
-            }
+            try ApplyActionsEmitter(cx: cx).emit(t.table, act: act, hit: hit, outcome) { (pi: Int) -> String in "\(v)->args[\(pi)]" }
         }
     }
 

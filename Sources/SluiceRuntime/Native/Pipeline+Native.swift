@@ -26,12 +26,7 @@ extension Pipeline {
 
     @inline(__always) func nativeEgress(_ n: NativeStages, _ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType) -> Bool {
         let c = ctx
-        c.setStd(.egressPort, UInt64(port))
-        c.setStd(.egressRid, UInt64(rid))
-        c.setStd(.instanceType, instance.rawValue)
-        c.setStd(.packetLength, UInt64(out.length))
-        c.setStd(.drop, 0)
-        c.setStd(.parserError, 0)
+        c.enterEgress(port: port, rid: rid, instance: instance, length: out.length)
         switch n.egress(n.state, out.base, out.position) {
         case NativeStages.pass: return true
         case NativeStages.dropParser: stats.parserDrops += 1
@@ -39,6 +34,18 @@ extension Pipeline {
         default: stats.headroomDrops += 1
         }
         return false
+    }
+}
+
+extension ExecContext {
+    /// The standard fields egress starts a copy with, whichever engine runs it.
+    @inline(__always) func enterEgress(port: UInt16, rid: UInt16, instance: InstanceType, length: Int) {
+        setStd(.egressPort, UInt64(port))
+        setStd(.egressRid, UInt64(rid))
+        setStd(.instanceType, instance.rawValue)
+        setStd(.packetLength, UInt64(length))
+        setStd(.drop, 0)
+        setStd(.parserError, 0)
     }
 }
 
