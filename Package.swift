@@ -20,12 +20,14 @@ let package = Package(
         .library(name: "SluiceXDP", targets: ["SluiceXDP"]),
         .library(name: "SluiceTelemetry", targets: ["SluiceTelemetry"]),
         .library(name: "SluiceReports", targets: ["SluiceReports"]),
+        .library(name: "SluiceP4Runtime", targets: ["SluiceP4Runtime"]),
         .library(name: "SluiceCLI", targets: ["SluiceCLI"]),
         .executable(name: "sluice", targets: ["sluice"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Utilities with no dependencies, one implementation each (the monotonic clock, file reading).
@@ -81,6 +83,10 @@ let package = Package(
         .target(name: "SluicePcap", dependencies: ["CPcap", "CSockets", "SluiceSupport", "SluicePcapFiles"]),
         // sendmmsg (batched datagrams) for `sluice send --topspeed`.
         .target(name: "CSockets"),
+        // P4Runtime: swift-protobuf code generated from Protos/ by Scripts/generate-protos.sh
+        // (committed in Generated/).
+        .target(name: "SluiceP4Runtime", dependencies: ["SluiceIR", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Generated/MANIFEST"]),
         // The command line as a library: every subcommand, for `sluice` and for the command a
         // package made by `sluice new` builds with its own programs beside the built-in ones.
         .target(
