@@ -83,8 +83,8 @@ let package = Package(
         .target(name: "SluicePcap", dependencies: ["CPcap", "CSockets", "SluiceSupport", "SluicePcapFiles"]),
         // sendmmsg (batched datagrams) for `sluice send --topspeed`.
         .target(name: "CSockets"),
-        // P4Runtime: swift-protobuf code generated from Protos/ by Scripts/generate-protos.sh
-        // (committed in Generated/).
+        // P4Runtime: the P4Info of a program (ids by the specification's layout), on swift-protobuf
+        // code generated from Protos/ by Scripts/generate-protos.sh (committed in Generated/).
         .target(name: "SluiceP4Runtime", dependencies: ["SluiceIR", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["Generated/MANIFEST"]),
         // The command line as a library: every subcommand, for `sluice` and for the command a
@@ -100,6 +100,9 @@ let package = Package(
         .testTarget(name: "SluiceIRTests", dependencies: ["Sluice", "SluiceIR", "SluicePrograms"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
         .testTarget(name: "SluiceReportsTests", dependencies: ["SluiceReports"]),
+        // Snapshots/ holds the expected P4Info texts, read from the source tree by path.
+        .testTarget(name: "SluiceP4RuntimeTests", dependencies: ["SluiceP4Runtime", "SluiceIR", "Sluice", "SluicePrograms", "SluiceTesting", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                    exclude: ["Snapshots"]),
         .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceControlPlane", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
         .testTarget(name: "SluiceMLTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
         // The emitted C of every built-in program against Snapshots/ (read by path), each compiled
