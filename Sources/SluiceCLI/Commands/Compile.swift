@@ -4,6 +4,7 @@ import SluiceIR
 import SluicePrograms
 import SluiceRuntime
 import SluiceEBPF
+import SluiceP4Runtime
 import Foundation
 
 struct Compile: ParsableCommand {
@@ -21,6 +22,11 @@ struct Compile: ParsableCommand {
             command takes in place of a built-in name:
               sluice compile ipv4-router --emit program -o router.json
               sluice run router.json --entries routes.txt --packet 0:...
+            `--emit p4info` writes the program's P4Info in protobuf text format (as p4c's \
+            --p4runtime-files does), `--emit p4info-binary` in the binary wire format: tables, \
+            actions, counters, meters, registers and digests with P4Runtime ids (the top byte is the \
+            resource type, the rest a hash of the name, the same on every run):
+              sluice compile ipv4-router --emit p4info -o router.p4info.txt
             """)
 
     enum Emit: String, ExpressibleByArgument, CaseIterable {
@@ -28,6 +34,8 @@ struct Compile: ParsableCommand {
         case ebpfC = "ebpf-c"
         case ebpfObject = "ebpf-object"
         case program
+        case p4info
+        case p4infoBinary = "p4info-binary"
     }
 
     @Argument(help: "A built-in program (see `sluice programs`) or a program file (.json).")
@@ -68,6 +76,17 @@ struct Compile: ParsableCommand {
                 guard FileIO.write(output, [UInt8](data)) else { throw cannotWrite(output) }
             } else {
                 FileHandle.standardOutput.write(data)
+            }
+            return
+        }
+        if emit == .p4info || emit == .p4infoBinary {
+            let p4info: P4_Config_V1_P4Info
+            do { p4info = try P4InfoBuilder.p4Info(ir) } catch { throw CLIError("\(error)") }
+            let bytes = emit == .p4infoBinary ? P4InfoFormat.binary(p4info) : Array(P4InfoFormat.text(p4info).utf8)
+            if let output {
+                guard FileIO.write(output, bytes) else { throw cannotWrite(output) }
+            } else {
+                FileHandle.standardOutput.write(Data(bytes))
             }
             return
         }
