@@ -2,8 +2,9 @@ import SluiceIR
 import SwiftProtobuf
 import Foundation
 
-/// A program the P4Info cannot describe: a table key whose width the IR does not determine (the
-/// verifier rejects such programs, so only an unverified IR gets here).
+/// A program the P4Info cannot describe: a table key whose width the IR does not determine, or a
+/// table action that is not declared (the verifier rejects both, so only an unverified IR gets
+/// here).
 public struct P4InfoError: Error, Equatable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
@@ -43,12 +44,16 @@ public enum P4InfoBuilder {
                 field.matchType = matchType(key.kind)
                 table.matchFields.append(field)
             }
+            func actionID(_ a: String) throws(P4InfoError) -> UInt32 {
+                guard let id = ids.id(.action, a) else { throw P4InfoError("table '\(t.name)': action '\(a)' is not declared") }
+                return id
+            }
             for a in t.actions {
                 var ref = P4_Config_V1_ActionRef()
-                ref.id = ids.id(.action, a)!
+                ref.id = try actionID(a)
                 table.actionRefs.append(ref)
             }
-            let defaultID = ids.id(.action, t.defaultAction.action)!
+            let defaultID = try actionID(t.defaultAction.action)
             if t.defaultIsConst { table.constDefaultActionID = defaultID }
             table.initialDefaultAction = actionCall(t.defaultAction, id: defaultID, params: ix.actions[t.defaultAction.action]?.params ?? [])
             if t.directCounter { table.directResourceIds = [ids.id(.directCounter, t.name)!] }

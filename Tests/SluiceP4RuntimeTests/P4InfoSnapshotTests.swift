@@ -73,4 +73,11 @@ import SluiceTesting
         p.tables[1].keys[0] = TableKey(.field(.header("nope", field: "x")), .exact, name: "hdr.nope.x")
         #expect(throws: P4InfoError("table 'fixed': key 'hdr.nope.x' has no width")) { try P4InfoBuilder.p4Info(p) }
     }
+
+    /// So is an action a table lists but the program does not declare.
+    @Test func anUndeclaredActionIsNamed() {
+        var p = Self.everyResource
+        p.tables[1].defaultAction = ActionCall("missing")
+        #expect(throws: P4InfoError("table 'fixed': action 'missing' is not declared")) { try P4InfoBuilder.p4Info(p) }
+    }
 }
