@@ -149,13 +149,20 @@ extension Expr {
 
 extension Expr {
     /// Whether the expression reads a value only a traffic manager with queues provides.
-    public var readsQueueValues: Bool {
-        switch self {
+    public var readsQueueValues: Bool { readsQueueValues(inOptional: true) }
+
+    /// Whether the expression reads a value only a traffic manager with queues provides,
+    /// counting those read inside `optional` (which stands for all ones where there is none)
+    /// only when `inOptional`.
+    public func readsQueueValues(inOptional: Bool) -> Bool {
+        func go(_ e: Expr) -> Bool { e.readsQueueValues(inOptional: inOptional) }
+        return switch self {
         case .field(.standard(let f)): f.needsQueues
-        case .unary(_, let a), .slice(let a, _, _), .cast(let a, _, _), .optional(let a, _): a.readsQueueValues
-        case .binary(_, let a, let b), .signed(_, let a, let b), .concat(let a, let b): a.readsQueueValues || b.readsQueueValues
-        case .mux(let x, let a, let b): x.readsQueueValues || a.readsQueueValues || b.readsQueueValues
-        case .hash(_, let xs, _, _, _): xs.contains { $0.readsQueueValues }
+        case .optional(let a, _): inOptional && go(a)
+        case .unary(_, let a), .slice(let a, _, _), .cast(let a, _, _): go(a)
+        case .binary(_, let a, let b), .signed(_, let a, let b), .concat(let a, let b): go(a) || go(b)
+        case .mux(let x, let a, let b): go(x) || go(a) || go(b)
+        case .hash(_, let xs, _, _, _): xs.contains(where: go)
         case .const, .field, .param, .isValid, .random, .lookahead, .registerOld: false
         }
     }

@@ -46,9 +46,12 @@ public enum Verifier {
         return rules.flatMap { $0.check(index) }
     }
 
-    /// Throws a `VerificationError` listing every problem.
-    public static func verify(_ p: Program) throws(VerificationError) {
+    /// The program, verified, with its facts; throws a `VerificationError` listing every
+    /// problem. The only way to a `VerifiedProgram`.
+    @discardableResult
+    public static func verify(_ p: Program) throws(VerificationError) -> VerifiedProgram {
         let d = diagnose(p)
         if !d.isEmpty { throw VerificationError(d) }
+        return VerifiedProgram(verified: p)
     }
 }
