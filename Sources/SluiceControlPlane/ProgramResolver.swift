@@ -6,13 +6,13 @@ public struct ResolvedProgram: Sendable {
     /// How it was named: a built-in name, or the program file's path.
     public var name: String
     /// The program, verified.
-    public var program: Program
+    public var program: VerifiedProgram
     /// Makes the program's controller for a switch with these ports, if it has one.
     public var controller: (@Sendable ([UInt16]) -> any ProgramController)?
     /// How a routing controller writes routes into the program's tables, if it can.
     public var routes: (any RouteInstaller)?
 
-    public init(name: String, program: Program, controller: (@Sendable ([UInt16]) -> any ProgramController)? = nil,
+    public init(name: String, program: VerifiedProgram, controller: (@Sendable ([UInt16]) -> any ProgramController)? = nil,
                 routes: (any RouteInstaller)? = nil) {
         self.name = name; self.program = program; self.controller = controller; self.routes = routes
     }
@@ -35,11 +35,11 @@ public struct ProgramResolver: Sendable {
         public var name: String
         public var summary: String
         /// Builds the program and verifies it.
-        public var build: @Sendable () throws -> Program
+        public var build: @Sendable () throws -> VerifiedProgram
         public var controller: (@Sendable ([UInt16]) -> any ProgramController)?
         public var routes: (any RouteInstaller)?
 
-        public init(name: String, summary: String, build: @escaping @Sendable () throws -> Program,
+        public init(name: String, summary: String, build: @escaping @Sendable () throws -> VerifiedProgram,
                     controller: (@Sendable ([UInt16]) -> any ProgramController)? = nil, routes: (any RouteInstaller)? = nil) {
             self.name = name; self.summary = summary; self.build = build; self.controller = controller; self.routes = routes
         }
@@ -62,7 +62,7 @@ public struct ProgramResolver: Sendable {
 
     /// A resolver in which `name` builds with `build` instead (a built-in program with other
     /// parameters: SwitchML with another pool size), keeping its controller and routes.
-    public func replacing(_ name: String, build: @escaping @Sendable () throws -> Program) -> ProgramResolver {
+    public func replacing(_ name: String, build: @escaping @Sendable () throws -> VerifiedProgram) -> ProgramResolver {
         var r = self
         if let i = r.named.firstIndex(where: { $0.name == name }) { r.named[i].build = build }
         return r

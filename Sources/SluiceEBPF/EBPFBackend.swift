@@ -18,7 +18,7 @@ import SluiceIR
 /// the hook (the maps, table lookups, externs, multicast, the pipeline function and entry points).
 public enum EBPFBackend {
     /// The whole C source for `program`.
-    public static func emitC(_ program: Program) throws(EBPFError) -> String {
+    public static func emitC(_ program: VerifiedProgram) throws(EBPFError) -> String {
         try XDPProgramEmitter(try EBPFLayout(program)).emit()
     }
 }

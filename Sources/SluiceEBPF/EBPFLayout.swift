@@ -93,7 +93,8 @@ public struct EBPFLayout: Sendable {
     public static let maxLinearEntries = 256
     public static let maxPorts = 512
 
-    public init(_ program: Program) throws(EBPFError) {
+    public init(_ verified: VerifiedProgram) throws(EBPFError) {
+        let program = verified.program
         self.program = program
         index = ProgramIndex(program)
         var slots: [HeaderSlot] = []

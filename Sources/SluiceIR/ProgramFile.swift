@@ -37,17 +37,17 @@ public enum ProgramFile {
         var program: Program
     }
 
-    /// The file's bytes for `program` (which should be verified): sorted keys, so files diff.
-    public static func encode(_ program: Program, writtenBy: String) throws -> Data {
+    /// The file's bytes for `program`: sorted keys, so files diff.
+    public static func encode(_ program: VerifiedProgram, writtenBy: String) throws -> Data {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var d = try e.encode(Envelope(format: format, version: version, name: program.name, writtenBy: writtenBy, program: program))
+        var d = try e.encode(Envelope(format: format, version: version, name: program.name, writtenBy: writtenBy, program: program.program))
         d.append(UInt8(ascii: "\n"))
         return d
     }
 
     /// The verified program in `data`; errors name `file` and the JSON path of the fault.
-    public static func decode(_ data: Data, file: String) throws(ProgramFileError) -> Program {
+    public static func decode(_ data: Data, file: String) throws(ProgramFileError) -> VerifiedProgram {
         func fail(_ m: String) -> ProgramFileError { ProgramFileError(file: file, message: m) }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: data) } catch {
@@ -62,14 +62,13 @@ public enum ProgramFile {
         }
         let envelope: Envelope
         do { envelope = try JSONDecoder().decode(Envelope.self, from: data) } catch { throw fail(describe(error)) }
-        do { try Verifier.verify(envelope.program) } catch {
+        do { return try Verifier.verify(envelope.program) } catch {
             throw fail("the program does not verify:\n\(error)")
         }
-        return envelope.program
     }
 
     /// Reads and decodes the file at `path` (see `decode`).
-    public static func load(path: String) throws(ProgramFileError) -> Program {
+    public static func load(path: String) throws(ProgramFileError) -> VerifiedProgram {
         let bytes: [UInt8]
         do { bytes = try FileBytes.read(path, limit: maxBytes) } catch {
             switch error {

@@ -58,12 +58,12 @@ public final class Pipeline {
         public var digestsDropped: UInt64 = 0
     }
 
-    /// Verify and compile. `seed` seeds the program's `random`. `queues: true` is for hosts
-    /// that model queues and set the traffic-manager values; otherwise a program reading them is
-    /// rejected here. `engine`: see `PipelineEngine`; where the native engine cannot run the
-    /// program (no clang, a construct its C target lacks), the closures do and `engineNote` says why.
-    public init(_ program: Program, seed: UInt64 = 1, queues: Bool = false, engine: PipelineEngine = .default) throws {
-        try Verifier.verify(program)
+    /// Compile. `seed` seeds the program's `random`. `queues: true` is for hosts that model
+    /// queues and set the traffic-manager values; otherwise a program reading them is rejected
+    /// here. `engine`: see `PipelineEngine`; where the native engine cannot run the program (no
+    /// clang, a construct its C target lacks), the closures do and `engineNote` says why.
+    public init(_ verified: VerifiedProgram, seed: UInt64 = 1, queues: Bool = false, engine: PipelineEngine = .default) throws {
+        let program = verified.program
         self.program = program
         let c = ProgramCompiler(program, queues: queues)
         compiler = c

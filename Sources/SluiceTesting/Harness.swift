@@ -54,7 +54,7 @@ public final class SwitchHarness {
 
     /// `queues: true` lets the program read queue fields (they read 0: the harness has no
     /// traffic manager), for programs written for the emulator.
-    public init(_ program: Program, entries: String? = nil, controller: (any ProgramController)? = nil, seed: UInt64 = 1,
+    public init(_ program: VerifiedProgram, entries: String? = nil, controller: (any ProgramController)? = nil, seed: UInt64 = 1,
                 queues: Bool = false) throws {
         pipeline = try Pipeline(program, seed: seed, queues: queues)
         self.controller = controller

@@ -34,8 +34,9 @@ public struct STFSpec {
         public var description: String { "\(packets) packets, \(expectations) expectations met" }
     }
 
-    public func run(_ program: Program, controller: (any ProgramController)? = nil) throws -> Result {
-        let h = try SwitchHarness(program, controller: controller)
+    public func run(_ verified: VerifiedProgram, controller: (any ProgramController)? = nil) throws -> Result {
+        let h = try SwitchHarness(verified, controller: controller)
+        let program = verified.program
         var result = Result()
         var expects: [(line: Int, port: UInt16, packet: ExpectedPacket)] = []
         for (i, raw) in FileIO.lines(text).enumerated() {

@@ -116,7 +116,7 @@ public final class WorkloadHarness {
 
 /// Every frame of `pcap` through `program` (entries applied) on `port`: what came out, per
 /// output port in order, and how many frames went in.
-public func replayTrace(_ pcap: String, through program: Program, entries: String? = nil, port: UInt16 = 0,
+public func replayTrace(_ pcap: String, through program: VerifiedProgram, entries: String? = nil, port: UInt16 = 0,
                         controller: (any ProgramController)? = nil) throws -> (frames: Int, outputs: [UInt16: [[UInt8]]]) {
     let h = try SwitchHarness(program, entries: entries, controller: controller)
     let reader = try PcapFileReader(path: pcap)

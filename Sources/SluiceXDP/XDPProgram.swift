@@ -27,7 +27,7 @@ public final class XDPProgram {
     var attachedNames: [Int32: String] = [:]
 
     /// Generate C for `program`, compile it with clang and load it (needs root or CAP_BPF).
-    public convenience init(_ program: Program) throws {
+    public convenience init(_ program: VerifiedProgram) throws {
         let c = try EBPFBackend.emitC(program)
         let obj = try Self.compiled(c, name: program.name)
         defer { try? FileManager.default.removeItem(atPath: obj.dir) }
@@ -69,8 +69,8 @@ public final class XDPProgram {
     }
 
     /// Load an object `EBPFObjectCompiler` made from `program`.
-    public init(_ program: Program, object path: String) throws {
-        self.program = program
+    public init(_ program: VerifiedProgram, object path: String) throws {
+        self.program = program.program
         layout = try EBPFLayout(program)
         let log = LoadLog(size: 1 << 22)
         let obj = try Self.open(path, log: log, what: path)

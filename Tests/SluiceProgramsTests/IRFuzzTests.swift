@@ -27,7 +27,7 @@ import SluiceTesting
     @Test func handWrittenProgramsAreValid() throws {
         for p in [IRFuzzPrograms.rich(), IRFuzzPrograms.stacks()] {
             #expect(Verifier.diagnose(p) == [], "\(p.name)")
-            _ = try Pipeline(p)
+            _ = try Pipeline(try Verifier.verify(p))
         }
     }
 
@@ -50,10 +50,10 @@ import SluiceTesting
                 if Self.trace {
                     FileHandle.standardError.write("IRFuzz \(original.name) #\(i): \(m.log.joined(separator: "; "))\n".data(using: .utf8)!)
                 }
-                guard Verifier.diagnose(p).isEmpty else { continue }
+                guard let verified = try? Verifier.verify(p) else { continue }
                 clean += 1
                 let pipeline: Pipeline
-                do { pipeline = try Pipeline(p, seed: m.rng.next()) } catch { threw += 1; continue }
+                do { pipeline = try Pipeline(verified, seed: m.rng.next()) } catch { threw += 1; continue }
                 compiled += 1
                 for _ in 0..<50 {
                     let n = m.int(201)

@@ -135,7 +135,7 @@ import SluiceRuntime
     }
 
     @Test func printedIR() throws {
-        let text = IRPrinter.print(try Self.skipAndTruncate.verified()) + IRPrinter.print(try Self.optionalValues.verified())
+        let text = IRPrinter.print(try Self.skipAndTruncate.verified().program) + IRPrinter.print(try Self.optionalValues.verified().program)
         #expect(text.contains("advance_bytes((bit<16>)hdr.l.n);"))
         #expect(text.contains("truncate(3);"))
         #expect(text.contains("hdr.q.depth = optional<bit<24>>(standard.enqQdepth);"))

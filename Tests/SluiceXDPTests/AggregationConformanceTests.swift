@@ -19,7 +19,7 @@ struct AggregationConformanceTests {
     static let seed: UInt64 = 0x5EED_0A66
 
     /// Both backends of registered program `name`, with `install` applied to each.
-    func both(_ name: String, _ install: (any ControlPlane) throws -> Void) throws -> (Program, SwitchHarness, XDPProgram, XDPControlPlane) {
+    func both(_ name: String, _ install: (any ControlPlane) throws -> Void) throws -> (VerifiedProgram, SwitchHarness, XDPProgram, XDPControlPlane) {
         let ir = try #require(ProgramRegistry.named(name)).build().verified()
         let runtime = try SwitchHarness(ir)
         let xdp = try XDPProgram(ir)
@@ -37,7 +37,7 @@ struct AggregationConformanceTests {
 
     static func values(_ rng: inout SplitMix64, _ k: Int) -> [Int32] { (0..<k).map { _ in Int32(truncatingIfNeeded: rng.next()) } }
 
-    func check(_ name: String, _ ir: Program, _ runtime: SwitchHarness, _ xdp: XDPProgram, _ cp: XDPControlPlane, _ corpus: [[UInt8]]) throws {
+    func check(_ name: String, _ ir: VerifiedProgram, _ runtime: SwitchHarness, _ xdp: XDPProgram, _ cp: XDPControlPlane, _ corpus: [[UInt8]]) throws {
         print("AggregationConformanceTests seed \(Self.seed)")
         var d = Differential()
         try d.run(runtime, xdp, corpus.map { ($0, Self.port(of: $0)) })

@@ -92,7 +92,7 @@ let subjects: [Subject] = [
     Subject(name: "flowlet", entries: ecmpEntries + "table_set_default flowlet_config set_flowlet_timeout 50000\n", reaches: ecmpPorts),
 ]
 
-func emit(_ p: Program) -> Result<String, EBPFError> {
+func emit(_ p: VerifiedProgram) -> Result<String, EBPFError> {
     do throws(EBPFError) { return .success(try EBPFBackend.emitC(p)) } catch { return .failure(error) }
 }
 
@@ -114,15 +114,15 @@ func emit(_ p: Program) -> Result<String, EBPFError> {
     }
 
     @Test func queueDepthAndRecirculationAreCompileErrors() throws {
-        var p = try IPv4Router.program().verified()
+        var p = IPv4Router.program().ir
         p.ingress.append(.assign(.meta("x"), .field(.standard(.deqQdepth))))
         p.metadata.append(FieldDecl("x", 19))
-        guard case .failure(let e) = emit(p) else { Issue.record("a queue depth compiled for XDP"); return }
+        guard case .failure(let e) = emit(try Verifier.verify(p)) else { Issue.record("a queue depth compiled for XDP"); return }
         #expect(e.description.contains("standard.deqQdepth"))
         #expect(e.description.contains("ipv4-router"))
-        var q = try IPv4Router.program().verified()
+        var q = IPv4Router.program().ir
         q.ingress.append(.recirculate)
-        guard case .failure(let r) = emit(q) else { Issue.record("recirculate compiled for XDP"); return }
+        guard case .failure(let r) = emit(try Verifier.verify(q)) else { Issue.record("recirculate compiled for XDP"); return }
         #expect(r.description.contains("recirculate"))
     }
 

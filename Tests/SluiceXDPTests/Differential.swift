@@ -72,7 +72,7 @@ struct Differential {
 
     /// Every cell of every register, read back through both control planes: the cells that
     /// differ (at most `limit` described) and how many cells are not zero.
-    static func compareRegisters(_ program: Program, _ a: any ControlPlane, _ b: any ControlPlane, limit: Int = 5) throws -> (differ: [String], nonzero: Int) {
+    static func compareRegisters(_ program: VerifiedProgram, _ a: any ControlPlane, _ b: any ControlPlane, limit: Int = 5) throws -> (differ: [String], nonzero: Int) {
         var differ: [String] = [], nonzero = 0
         for r in program.registers {
             for i in 0..<r.size {

@@ -39,8 +39,7 @@ public struct SwitchProgram: Sendable {
     public init(ir: Program) { self.ir = ir }
 
     /// The IR, after the verifier found nothing wrong.
-    public func verified() throws(VerificationError) -> Program {
+    public func verified() throws(VerificationError) -> VerifiedProgram {
         try Verifier.verify(ir)
-        return ir
     }
 }

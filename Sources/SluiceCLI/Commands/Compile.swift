@@ -81,7 +81,7 @@ struct Compile: ParsableCommand {
         }
         if emit == .p4info || emit == .p4infoBinary {
             let p4info: P4_Config_V1_P4Info
-            do { p4info = try P4InfoBuilder.p4Info(ir) } catch { throw CLIError("\(error)") }
+            do { p4info = try P4InfoBuilder.p4Info(ir.program) } catch { throw CLIError("\(error)") }
             let bytes = emit == .p4infoBinary ? P4InfoFormat.binary(p4info) : Array(P4InfoFormat.text(p4info).utf8)
             if let output {
                 guard FileIO.write(output, bytes) else { throw cannotWrite(output) }
@@ -90,7 +90,7 @@ struct Compile: ParsableCommand {
             }
             return
         }
-        let text = IRPrinter.print(ir)
+        let text = IRPrinter.print(ir.program)
         if let output {
             guard FileIO.write(output, text) else { throw cannotWrite(output) }
         } else {

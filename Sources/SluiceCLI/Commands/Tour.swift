@@ -31,7 +31,7 @@ struct Tour: ParsableCommand {
         let router = try IPv4Router.program(routes: 1024).verified()
         print("   verified: \(router.tables.count) table, \(router.actions.count) actions, \(router.parser.states.count) parser states")
         print("   `sluice compile ipv4-router --emit ir` shows its IR; the table:")
-        for line in IRPrinter.print(router).split(separator: "\n") where line.contains("key {") || line.contains("default_action") {
+        for line in IRPrinter.print(router.program).split(separator: "\n") where line.contains("key {") || line.contains("default_action") {
             print("     \(line.trimmingCharacters())")
         }
         let entries = """

@@ -66,7 +66,7 @@ public struct SwitchSpec: Hashable, Sendable {
     public var program: String
     /// The program a topology file's program file held, read (and verified) once when the file
     /// was read; nil for a built-in name.
-    public var programFile: Program?
+    public var programFile: VerifiedProgram?
     /// An entries file (BMv2 runtime-CLI syntax), resolved relative to the topology file.
     public var entries: String?
     /// Let the routing controller install routes (programs that support it: `ecmp-router`).

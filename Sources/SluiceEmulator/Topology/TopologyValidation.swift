@@ -42,7 +42,7 @@ extension TopologyReader {
                 // A program file (`sluice compile P --emit program`), relative to the topology file.
                 let isFile = ProgramFile.looksLikePath(program.value)
                 let programName = isFile ? TopologyFile.resolve(program.value, against: source.baseDirectory) : program.value
-                var programFile: Program? = nil
+                var programFile: VerifiedProgram? = nil
                 if isFile {
                     do { programFile = try ProgramFile.load(path: programName) } catch {
                         throw source.error(program.node, program.field, "\(error)", valid: "a program file that `sluice compile PROGRAM --emit program` wrote, relative to the topology file")

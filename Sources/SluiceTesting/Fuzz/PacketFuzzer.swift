@@ -19,7 +19,7 @@ public struct PacketFuzzer {
     var synthesizer: PacketSynthesizer
     let ports: [UInt16]
 
-    public init(_ program: Program, seed: UInt64, ports: [UInt16]) {
+    public init(_ program: VerifiedProgram, seed: UInt64, ports: [UInt16]) {
         precondition(!ports.isEmpty, "no ingress ports to fuzz")
         self.seed = seed
         synthesizer = PacketSynthesizer(program)

@@ -34,7 +34,8 @@ public struct PacketSynthesizer {
         case prefix(UInt128, length: Int)
     }
 
-    public init(_ program: Program) {
+    public init(_ verified: VerifiedProgram) {
+        let program = verified.program
         self.program = program
         var st: [String: ParserState] = [:]
         for s in program.parser.states { st[s.name] = s }
