@@ -15,6 +15,7 @@ public struct EBPFError: Error, CustomStringConvertible, Sendable {
 /// map-backed control plane both derive from this, so they agree on every offset and id.
 public struct EBPFLayout: Sendable {
     public let program: Program
+    public let facts: ProgramFacts
     let index: ProgramIndex
 
     /// Header instances: byte offset in the state's `hdr` area, size, validity slot. A stack's
@@ -96,6 +97,7 @@ public struct EBPFLayout: Sendable {
     public init(_ verified: VerifiedProgram) throws(EBPFError) {
         let program = verified.program
         self.program = program
+        facts = verified.facts
         index = ProgramIndex(program)
         var slots: [HeaderSlot] = []
         var offset = 0, valid = 0

@@ -144,7 +144,7 @@ public final class XDPProgram {
         // both to the ingress port.
         try updatePorts(ifindex: 0, port: UInt32(port))
         try updatePorts(ifindex: 1, port: UInt32(port))
-        if let clock = try? map(EBPFLayout.testClockMap) {
+        if layout.facts.usesTimestamps, let clock = try? map(EBPFLayout.testClockMap) {
             var k: UInt32 = 0
             var v: (UInt64, UInt64) = (timestamp == nil ? 0 : 1, timestamp ?? 0)
             guard bpf_map_update_elem(clock.fd, &k, &v, 0) == 0 else { throw XDPError("\(EBPFLayout.testClockMap): \(String(cString: strerror(errno)))") }

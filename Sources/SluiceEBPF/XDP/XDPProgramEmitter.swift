@@ -24,10 +24,11 @@ struct XDPProgramEmitter {
         head.append(XDPPrelude.stateAndMaps)
         head.append(contentsOf: TableMaps.declarations(cx.layout))
         head.append(contentsOf: ExternMaps.declarations(cx.layout))
-        if usesMulticast { head.append(MulticastEmitter.maps) }
+        let multicast = cx.layout.facts.usesMulticast
+        if multicast { head.append(MulticastEmitter.maps) }
 
-        let pipeline = try PipelineEmitter(cx: cx).emit(multicast: usesMulticast)
-        let copy = usesMulticast ? try MulticastEmitter(cx: cx).copyProgram() : []
+        let pipeline = try PipelineEmitter(cx: cx).emit(multicast: multicast)
+        let copy = multicast ? try MulticastEmitter(cx: cx).copyProgram() : []
 
         var body = head
         body.append("")
@@ -117,23 +118,10 @@ struct XDPProgramEmitter {
     /// Programs with registers run on one CPU (see `emit`).
     var serialized: Bool { !program.registers.isEmpty }
 
-    /// Whether anything sets `standard.mcastGrp` (then the object has multicast maps and the
-    /// per-copy program).
-    var usesMulticast: Bool {
-        var stmts = program.ingress + program.actions.flatMap(\.body)
-        while let st = stmts.popLast() {
-            switch st {
-            case .assign(.standard(.mcastGrp), _), .registerRead(.standard(.mcastGrp), _, _): return true
-            case .ifElse(_, let a, let b): stmts += a + b
-            case .apply(_, let o): stmts += o.hit + o.miss + o.actions.flatMap(\.body)
-            default: break
-            }
-        }
-        return false
-    }
-
     /// Whether anything reads `standard.ingressTimestamp` (then each packet pays for the clock);
-    /// meters do.
+    /// meters do. Narrower than `ProgramFacts.usesTimestamps`: egress is not looked at, so
+    /// int-md's egress reads the cleared slot (0), not the clock; using the fact would change
+    /// its C.
     var usesIngressTimestamp: Bool {
         if !program.meters.isEmpty { return true }
         var stmts = program.ingress + program.deparser.statements + program.actions.flatMap(\.body) + program.parser.states.flatMap(\.statements)
