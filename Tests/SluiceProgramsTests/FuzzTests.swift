@@ -37,7 +37,8 @@ import SluiceTesting
         default: GenericOracle(info: info)
         }
         // drill reads queue depths (emulator only): queue fields read 0 here.
-        let pipeline = try Pipeline(info.build().verified(), queues: name == DRILL.name)
+        let ir = try info.build().verified()
+        let pipeline = try Pipeline(ir, queues: ir.facts.readsQueueValues)
         try oracle.setup(pipeline)
 
         var fuzzer = Fuzzer(seed: seed ^ fnv1a(name), templates: oracle.templates, ports: oracle.ports)

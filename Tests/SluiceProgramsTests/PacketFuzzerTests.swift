@@ -17,7 +17,7 @@ import SluiceTesting
         var rng = SplitMix64(seed: 0xF022 ^ UInt64(name.utf8.count))
         print("PacketFuzzerTests[\(name)]: seed \(0xF022 ^ UInt64(name.utf8.count))")
         var reached = Set<String>()
-        let pipeline = try (try? Pipeline(ir)) ?? Pipeline(ir, queues: true)
+        let pipeline = try Pipeline(ir, queues: ir.facts.readsQueueValues)
         let buffer = PacketBuffer()
         let walks = 3000
         for _ in 0..<walks {

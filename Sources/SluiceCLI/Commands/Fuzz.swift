@@ -138,10 +138,8 @@ struct Fuzz: ParsableCommand {
         let seed = seed.parsed, ports = ports.parsed, wanted = backends.parsed
         let seedText = "0x" + String(seed, radix: 16)
         let pipeline: Pipeline
-        do { pipeline = try Pipeline(ir) } catch {
-            // A program that reads queue depths (drill) runs with them at 0 outside the emulator.
-            do { pipeline = try Pipeline(ir, queues: true) } catch { throw CLIError("\(error)") }
-        }
+        // A program that reads queue depths (drill) runs with them at 0 outside the emulator.
+        do { pipeline = try Pipeline(ir, queues: ir.facts.readsQueueValues) } catch { throw CLIError("\(error)") }
         var xdp: (XDPProgram, XDPControlPlane)?
         var xdpState = "not asked for"
         if wanted.contains(.xdp) {
