@@ -80,7 +80,7 @@ public final class Pipeline {
         multicastIndex = .allocate(capacity: 1 << 16)
         multicastIndex.initialize(repeating: (0, 0), count: 1 << 16)
         multicastMembers = .allocate(capacity: 1)
-        (native, engineNote) = engine == .native ? NativeStages.attempt(program, compiler: c, context: ctx, queues: queues) : (nil, nil)
+        (native, engineNote) = engine == .native ? NativeStages.attempt(verified, compiler: c, context: ctx, queues: queues) : (nil, nil)
         for t in program.tables {
             let rt = c.tables[t.name]!
             rt.setDefault(t.defaultAction, action: Int32(t.actions.firstIndex(of: t.defaultAction.action) ?? 0))

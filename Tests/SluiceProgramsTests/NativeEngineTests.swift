@@ -34,7 +34,7 @@ import SluiceTesting
         let seed = 0x5EED ^ UInt64(name.utf8.count)
         print("NativeEngineTests[\(name)]: seed \(seed), \(Self.packets) packets")
         var rng = SplitMix64(seed: seed)
-        let handles = try RandomState.install(ir, into: [closures, native], &rng)
+        let handles = try RandomState.install(ir.program, into: [closures, native], &rng)
         var fuzzer = PacketFuzzer(ir, seed: seed, ports: [0, 1, 2, 3])
         fuzzer.learn(closures)
         var mismatches = 0

@@ -69,7 +69,7 @@ public enum HostBackend {
     public static let emitterVersion = 1
 
     /// The C source of `program` for the host, or what it cannot express, by name.
-    public static func emitC(_ program: Program, queues: Bool) throws(EBPFError) -> String {
+    public static func emitC(_ program: VerifiedProgram, queues: Bool) throws(EBPFError) -> String {
         try HostProgramEmitter(try EBPFLayout(program), queues: queues).emit()
     }
 }

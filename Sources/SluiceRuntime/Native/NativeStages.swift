@@ -18,7 +18,7 @@ final class NativeStages {
     let environment: NativeEnvironment
     let registerCells: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>
 
-    init(_ program: Program, compiler c: ProgramCompiler, context: ExecContext, queues: Bool) throws {
+    init(_ program: VerifiedProgram, compiler c: ProgramCompiler, context: ExecContext, queues: Bool) throws {
         let library = try Self.load(try HostBackend.emitC(program, queues: queues))
         func symbol<T>(_ name: String, as: T.Type) throws -> T {
             guard let p = dlsym(library, name) else { throw EBPFToolError("native pipeline: no symbol \(name)") }
@@ -31,7 +31,7 @@ final class NativeStages {
                                                                UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>,
                                                                UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer,
                                                                UnsafeRawPointer, UnsafeRawPointer) -> Void).self)
-        environment = NativeEnvironment(program, compiler: c, context: context)
+        environment = NativeEnvironment(program.program, compiler: c, context: context)
         state = .allocate(byteCount: Int(size), alignment: 16)
         registerCells = .allocate(capacity: max(program.registers.count, 1))
         registerCells.initialize(repeating: nil, count: max(program.registers.count, 1))

@@ -51,7 +51,7 @@ extension ExecContext {
 
 extension NativeStages {
     /// The native stages of `program`, or nil and why not.
-    static func attempt(_ program: Program, compiler: ProgramCompiler, context: ExecContext, queues: Bool) -> (NativeStages?, String?) {
+    static func attempt(_ program: VerifiedProgram, compiler: ProgramCompiler, context: ExecContext, queues: Bool) -> (NativeStages?, String?) {
         do { return (try NativeStages(program, compiler: compiler, context: context, queues: queues), nil) } catch { return (nil, "\(error)") }
     }
 }
