@@ -118,22 +118,7 @@ struct XDPProgramEmitter {
     /// Programs with registers run on one CPU (see `emit`).
     var serialized: Bool { !program.registers.isEmpty }
 
-    /// Whether anything reads `standard.ingressTimestamp` (then each packet pays for the clock);
-    /// meters do. Narrower than `ProgramFacts.usesTimestamps`: egress is not looked at, so
-    /// int-md's egress reads the cleared slot (0), not the clock; using the fact would change
-    /// its C.
-    var usesIngressTimestamp: Bool {
-        if !program.meters.isEmpty { return true }
-        var stmts = program.ingress + program.deparser.statements + program.actions.flatMap(\.body) + program.parser.states.flatMap(\.statements)
-        var found = false
-        while let st = stmts.popLast() {
-            if XDPSupport.standardFields(st).contains(.ingressTimestamp) { found = true; break }
-            switch st {
-            case .ifElse(_, let a, let b): stmts += a + b
-            case .apply(_, let o): stmts += o.hit + o.miss + o.actions.flatMap(\.body)
-            default: break
-            }
-        }
-        return found
-    }
+    /// Whether anything reads `standard.ingressTimestamp`, in any stage (then each packet pays
+    /// for the clock); meters do.
+    var usesIngressTimestamp: Bool { cx.layout.facts.usesTimestamps }
 }

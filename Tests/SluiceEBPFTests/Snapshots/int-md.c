@@ -214,6 +214,10 @@ struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, _
    switch pipeline would (a multi-register update is then atomic); the entry point hands it
    over through a CPUMAP. */
 struct { __uint(type, BPF_MAP_TYPE_CPUMAP); __uint(max_entries, 1); __type(key, __u32); __type(value, struct bpf_cpumap_val); } sluice_cpus SEC(".maps");
+/* The clock of test runs: `set` nonzero makes standard.ingressTimestamp `ns` (what the
+   runtime is given), else it is the kernel's clock as on an interface. */
+struct sl_test_clock { __u64 set; __u64 ns; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct sl_test_clock); } sluice_test_clock SEC(".maps");
 static __always_inline int sl_pipeline(struct xdp_md *ctx, int on_cpu, int test)
 {
     __u32 zero = 0;
@@ -221,13 +225,16 @@ static __always_inline int sl_pipeline(struct xdp_md *ctx, int on_cpu, int test)
     if (!s) return XDP_ABORTED;
     __builtin_memset(s->hdr, 0, sizeof(s->hdr)); __builtin_memset(s->valid, 0, sizeof(s->valid)); __builtin_memset(s->meta, 0, sizeof(s->meta));
     /* standard fields the code names (the others are never read): */
-    s->std[1] = 0; /* egressSpec */ s->std[2] = 0; /* egressPort */ s->std[3] = 0; /* drop */ s->std[4] = 0; /* mcastGrp */ s->std[5] = 0; /* egressRid */ s->std[7] = 0; /* ingressTimestamp */ s->std[12] = 0; /* parserError */ s->std[13] = 0; /* checksumError */ s->std[14] = 0; /* instanceType */
+    s->std[1] = 0; /* egressSpec */ s->std[2] = 0; /* egressPort */ s->std[3] = 0; /* drop */ s->std[4] = 0; /* mcastGrp */ s->std[5] = 0; /* egressRid */ s->std[12] = 0; /* parserError */ s->std[13] = 0; /* checksumError */ s->std[14] = 0; /* instanceType */
     void *data = (void *)(long)ctx->data;
     void *data_end = (void *)(long)ctx->data_end;
     __u32 ifindex = ctx->ingress_ifindex;
     __u32 *in_port = ifindex < SL_IFINDEX_MAX ? bpf_map_lookup_elem(&sluice_ports, &ifindex) : 0;
     s->std[0] = in_port ? *in_port : 0;
     s->std[6] = (__u64)(data_end - data);
+    __u64 now = bpf_ktime_get_ns();
+    if (test) { struct sl_test_clock *tc = bpf_map_lookup_elem(&sluice_test_clock, &zero); if (tc && tc->set) now = tc->ns; }
+    s->std[7] = now & 0xFFFFFFFFFFFFULL; /* nanoseconds */
     __u32 cur = 0; /* parser cursor, bytes */
     __u32 sl_trunc = 0xFFFFFFFF; /* truncate(): the most bytes the packet keeps */
     /* ---- parser ---- */
