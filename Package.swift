@@ -78,9 +78,9 @@ let package = Package(
         .target(name: "SluicePcapFiles"),
         // libpcap, as a system library: the module map and a shim header in Sources/CPcap.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        // Live capture and injection through libpcap (every libpcap call is in LibPcap.swift) and
-        // the sender that paces a trace onto an interface.
-        .target(name: "SluicePcap", dependencies: ["CPcap", "CSockets", "SluiceSupport", "SluicePcapFiles"]),
+        // Live capture and injection through libpcap (every libpcap call is in LibPcap.swift), the
+        // sender that paces a trace onto an interface and the pcap-attached software switch.
+        .target(name: "SluicePcap", dependencies: ["CPcap", "CSockets", "SluiceSupport", "SluicePcapFiles", "SluiceRuntime", "SluiceControlPlane"]),
         // sendmmsg (batched datagrams) for `sluice send --topspeed`.
         .target(name: "CSockets"),
         // P4Runtime: the P4Info of a program (ids by the specification's layout), on swift-protobuf

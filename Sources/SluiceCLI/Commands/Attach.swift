@@ -1,10 +1,8 @@
 import SluiceControlPlane
 import ArgumentParser
 import Foundation
-import Synchronization
 import SluiceIR
 import SluicePcap
-import SluicePcapFiles
 import SluicePrograms
 import SluiceRuntime
 import SluiceXDP
@@ -92,22 +90,10 @@ struct Attach: ParsableCommand {
         }
     }
 
-    /// Per port: what came in and went out.
-    struct PortCounters: Codable {
-        var port: UInt16
-        var interface: String
-        var rx_packets: UInt64 = 0
-        var rx_bytes: UInt64 = 0
-        var tx_packets: UInt64 = 0
-        var tx_bytes: UInt64 = 0
-        var tx_errors: UInt64 = 0
-        var kernel_dropped: UInt64 = 0
-    }
-
     /// The pcap backend's --json object (`sluice bench pcap` and `bench xdp` read it back).
     struct Counters: Codable {
         var program: String
-        var ports: [PortCounters]
+        var ports: [PcapSwitch.PortCounters]
         var received: UInt64, sent: UInt64
         var parser_drops: UInt64, ingress_drops: UInt64, egress_drops: UInt64, pass_limit_drops: UInt64
         var empty_group_drops: UInt64, no_interface_drops: UInt64, oversize_drops: UInt64
@@ -128,85 +114,28 @@ struct Attach: ParsableCommand {
             do { try EntriesFile(path: entries).apply(to: pipeline) } catch { throw CLIError("\(error)") }
         }
         try checkNoXDPProgram(on: specs)
-        var options = CaptureOptions()
-        options.inboundOnly = true
-        options.immediate = true
-        options.timeoutMilliseconds = 50
-        var captures: [LiveCapture] = [], injectors: [Injector] = []
+        let sw: PcapSwitch
         do {
-            for s in specs {
-                captures.append(try LiveCapture(interface: s.interface, options: options))
-                injectors.append(try Injector(interface: s.interface))
-            }
+            sw = try PcapSwitch(pipeline: pipeline, controller: controller, ports: specs.map { .init(number: $0.number, interface: $0.interface) })
         } catch {
             throw CLIError("\(error)")
         }
-        for c in captures { for w in c.warnings { stderr("warning: \(c.interface): \(w)") } }
-        // Output port -> injector index, flat (no dictionary per packet).
-        var injectorOf = [Int](repeating: -1, count: 512)
-        for (i, s) in specs.enumerated() { injectorOf[Int(s.number)] = i }
-        var counters = specs.map { PortCounters(port: $0.number, interface: $0.interface) }
-        var noInterface: UInt64 = 0, oversize: UInt64 = 0
+        for w in sw.warnings { stderr("warning: \(w)") }
 
         StopSignal.install()
-        for c in captures { c.stopOnSignal() }
+        sw.stopOnSignal()
         StatusSignal.install()
         let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
         let names = specs.map { "\($0.number)=\($0.interface)" }.joined(separator: ", ")
         stderr("sluice attach: \(program) on \(names); Ctrl-C to stop, SIGUSR1 for counters")
-
-        let buffer = PacketBuffer()
-        func handle(_ packet: PcapPacket, _ i: Int) {
-            counters[i].rx_packets += 1
-            counters[i].rx_bytes += UInt64(packet.bytes.count)
-            guard buffer.load(packet.bytes) else { oversize += 1; return }
-            pipeline.process(buffer, port: specs[i].number, timestamp: UInt64(max(packet.timestamp, 0)))
-            if let controller {
-                let digests = pipeline.drainDigests()
-                if !digests.isEmpty { try? controller.handle(digests, pipeline) }
-            }
-            for o in 0..<pipeline.outputCount {
-                let (port, out) = pipeline.output(o)
-                let j = Int(port) < 512 ? injectorOf[Int(port)] : -1
-                guard j >= 0 else { noInterface += 1; continue }
-                var status = injectors[j].inject(out.data, count: out.length)
-                // A full interface queue: give it a moment, then count the frame as lost.
-                var tries = 0
-                while status == ENOBUFS && tries < 100 { usleep(10); tries += 1; status = injectors[j].inject(out.data, count: out.length) }
-                if status == 0 {
-                    counters[j].tx_packets += 1
-                    counters[j].tx_bytes += UInt64(out.length)
-                } else {
-                    counters[j].tx_errors += 1
-                }
-            }
-        }
-
-        var fds = captures.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
         var failure: Error?
-        loop: while StopSignal.requested == nil {
-            var wait: Int32 = 100
-            if let d = deadline {
-                let left = d - MonotonicClock.nanoseconds
-                if left <= 0 { break loop }
-                wait = Int32(min(100, left / 1_000_000 + 1))
-            }
-            _ = poll(&fds, nfds_t(fds.count), wait)
-            for i in captures.indices {
-                do {
-                    // Non-blocking: at most a batch per port, so a busy port cannot starve the others.
-                    guard try captures[i].dispatch(limit: 512, { handle($0, i) }) != nil else { continue loop }
-                } catch {
-                    failure = error
-                    break loop
-                }
-            }
+        do {
             // With --json, standard output holds only the final object: interim tables go to stderr.
-            if StatusSignal.take() { printCounters(counters, pipeline, noInterface: noInterface, oversize: oversize, captures: captures, json: false, toStandardError: json) }
+            try sw.run(until: deadline) { if StatusSignal.take() { printCounters(sw, json: false, toStandardError: json) } }
+        } catch {
+            failure = error
         }
-        // What the kernel already captured is still forwarded.
-        for i in captures.indices { _ = try? captures[i].drain(limit: 0, within: 200_000_000) { handle($0, i) } }
-        printCounters(counters, pipeline, noInterface: noInterface, oversize: oversize, captures: captures, json: json)
+        printCounters(sw, json: json)
         if let failure { throw CLIError("\(failure)") }
     }
 
@@ -223,19 +152,15 @@ struct Attach: ParsableCommand {
         }
     }
 
-    func printCounters(_ counters: [PortCounters], _ pipeline: Pipeline, noInterface: UInt64, oversize: UInt64,
-                       captures: [LiveCapture], json: Bool, toStandardError: Bool = false) {
+    func printCounters(_ sw: PcapSwitch, json: Bool, toStandardError: Bool = false) {
         func emit(_ line: String) { if toStandardError { stderr(line) } else { print(line) } }
-        var counters = counters
-        for (i, c) in captures.enumerated() { counters[i].kernel_dropped = c.statistics()?.dropped ?? 0 }
-        let s = pipeline.stats
+        let counters = sw.counters, noInterface = sw.noInterfaceDrops, oversize = sw.oversizeDrops
+        let s = sw.pipeline.stats
         if json {
-            let out = Counters(program: program, ports: counters, received: s.received, sent: s.sent, parser_drops: s.parserDrops,
-                          ingress_drops: s.ingressDrops, egress_drops: s.egressDrops, pass_limit_drops: s.passLimitDrops,
-                          empty_group_drops: s.emptyGroupDrops, no_interface_drops: noInterface, oversize_drops: oversize)
-            let e = JSONEncoder()
-            e.outputFormatting = [.prettyPrinted, .sortedKeys]
-            if let d = try? e.encode(out) { print(String(decoding: d, as: UTF8.self)) }
+            try? printJSON(Counters(program: program, ports: counters, received: s.received, sent: s.sent, parser_drops: s.parserDrops,
+                                    ingress_drops: s.ingressDrops, egress_drops: s.egressDrops, pass_limit_drops: s.passLimitDrops,
+                                    empty_group_drops: s.emptyGroupDrops, no_interface_drops: noInterface, oversize_drops: oversize))
+            fflush(stdout)
             return
         }
         let width = max(9, counters.map(\.interface.count).max() ?? 0)

@@ -1,0 +1,141 @@
+import SluiceControlPlane
+import SluicePcapFiles
+import SluiceRuntime
+import SluiceSupport
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A software switch on real interfaces (`sluice attach`'s pcap backend): every port is a live
+/// capture of the packets its interface receives; the pipeline runs on each, stamped with its
+/// capture time; what it sends to a port is injected on that port's interface.
+public final class PcapSwitch {
+    /// An interface as switch port `number` (0...511).
+    public struct Port: Sendable {
+        public var number: UInt16
+        public var interface: String
+        public init(number: UInt16, interface: String) { self.number = number; self.interface = interface }
+    }
+
+    /// Per port: what came in and went out (named as `sluice attach --json` prints them).
+    public struct PortCounters: Codable, Sendable {
+        public var port: UInt16
+        public var interface: String
+        public var rx_packets: UInt64 = 0
+        public var rx_bytes: UInt64 = 0
+        public var tx_packets: UInt64 = 0
+        public var tx_bytes: UInt64 = 0
+        public var tx_errors: UInt64 = 0
+        public var kernel_dropped: UInt64 = 0
+        public init(port: UInt16, interface: String) { self.port = port; self.interface = interface }
+    }
+
+    public let pipeline: Pipeline
+    public let ports: [Port]
+    let controller: (any ProgramController)?
+    let captures: [LiveCapture]
+    let injectors: [Injector]
+    /// Output port -> injector index, flat (no dictionary per packet); -1 for no interface.
+    var injectorOf = [Int](repeating: -1, count: 512)
+    var portCounters: [PortCounters]
+    let buffer = PacketBuffer()
+    /// Packets the program sent to a port with no interface.
+    public private(set) var noInterfaceDrops: UInt64 = 0
+    /// Packets larger than a packet buffer.
+    public private(set) var oversizeDrops: UInt64 = 0
+
+    /// Opens a capture (inbound only, immediate) and an injector on every port's interface.
+    /// The pipeline's tables are the caller's to fill; `controller` gets the digests.
+    public init(pipeline: Pipeline, controller: (any ProgramController)?, ports: [Port]) throws(LibpcapError) {
+        self.pipeline = pipeline
+        self.controller = controller
+        self.ports = ports
+        var options = CaptureOptions()
+        options.inboundOnly = true
+        options.immediate = true
+        options.timeoutMilliseconds = 50
+        var captures: [LiveCapture] = [], injectors: [Injector] = []
+        for p in ports {
+            captures.append(try LiveCapture(interface: p.interface, options: options))
+            injectors.append(try Injector(interface: p.interface))
+        }
+        self.captures = captures
+        self.injectors = injectors
+        for (i, p) in ports.enumerated() { injectorOf[Int(p.number)] = i }
+        portCounters = ports.map { PortCounters(port: $0.number, interface: $0.interface) }
+    }
+
+    /// What libpcap said about the captures it opened, each prefixed by its interface.
+    public var warnings: [String] { captures.flatMap { c in c.warnings.map { "\(c.interface): \($0)" } } }
+
+    /// Makes a stop signal (`StopSignal`, installed by the caller) break the captures' waits.
+    public func stopOnSignal() { for c in captures { c.stopOnSignal() } }
+
+    /// The counters of every port, with what the kernel dropped before libpcap read it.
+    public var counters: [PortCounters] {
+        var counters = portCounters
+        for (i, c) in captures.enumerated() { counters[i].kernel_dropped = c.statistics()?.dropped ?? 0 }
+        return counters
+    }
+
+    /// Receives, processes and injects until a stop signal or `deadline` (a `MonotonicClock`
+    /// reading), calling `between` after each round over the ports; then forwards what the
+    /// kernel already captured. Throws a capture's failure once that is done.
+    public func run(until deadline: Int64?, between: () -> Void = {}) throws(LibpcapError) {
+        var fds = captures.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+        var failure: LibpcapError?
+        loop: while StopSignal.requested == nil {
+            var wait: Int32 = 100
+            if let d = deadline {
+                let left = d - MonotonicClock.nanoseconds
+                if left <= 0 { break loop }
+                wait = Int32(min(100, left / 1_000_000 + 1))
+            }
+            _ = poll(&fds, nfds_t(fds.count), wait)
+            for i in captures.indices {
+                do throws(LibpcapError) {
+                    // Non-blocking: at most a batch per port, so a busy port cannot starve the others.
+                    guard try captures[i].dispatch(limit: 512, { handle($0, i) }) != nil else { continue loop }
+                } catch {
+                    failure = error
+                    break loop
+                }
+            }
+            between()
+        }
+        // What the kernel already captured is still forwarded.
+        for i in captures.indices { _ = try? captures[i].drain(limit: 0, within: 200_000_000) { handle($0, i) } }
+        if let failure { throw failure }
+    }
+
+    /// One received packet: through the pipeline, digests to the controller, the outputs injected.
+    func handle(_ packet: PcapPacket, _ i: Int) {
+        portCounters[i].rx_packets += 1
+        portCounters[i].rx_bytes += UInt64(packet.bytes.count)
+        guard buffer.load(packet.bytes) else { oversizeDrops += 1; return }
+        pipeline.process(buffer, port: ports[i].number, timestamp: UInt64(max(packet.timestamp, 0)))
+        if let controller {
+            let digests = pipeline.drainDigests()
+            if !digests.isEmpty { try? controller.handle(digests, pipeline) }
+        }
+        for o in 0..<pipeline.outputCount {
+            let (port, out) = pipeline.output(o)
+            let j = Int(port) < 512 ? injectorOf[Int(port)] : -1
+            guard j >= 0 else { noInterfaceDrops += 1; continue }
+            var status = injectors[j].inject(out.data, count: out.length)
+            // A full interface queue: give it a moment, then count the frame as lost.
+            var tries = 0
+            while status == ENOBUFS && tries < 100 { usleep(10); tries += 1; status = injectors[j].inject(out.data, count: out.length) }
+            if status == 0 {
+                portCounters[j].tx_packets += 1
+                portCounters[j].tx_bytes += UInt64(out.length)
+            } else {
+                portCounters[j].tx_errors += 1
+            }
+        }
+    }
+}
