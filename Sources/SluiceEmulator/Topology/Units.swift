@@ -1,3 +1,5 @@
+import SluiceIR
+
 /// Quantities with explicit units, as topology files write them: rates (`100Gbps`), times
 /// (`1.5us`), sizes (`4MiB`), queue limits (`4MB` or `1000p`) and probabilities (`0.001`, `0.1%`).
 ///
@@ -114,8 +116,9 @@ public enum Units {
             multiplier = m
         } else if number.isEmpty || number == "-" || number == "+" {
             throw Problem("'\(text)' is not a number with a unit", valid: valid)
-        } else if let near = units.first(where: { $0.0.lowercased() == unit.lowercased() }) {
-            throw Problem("unknown unit '\(unit)' in '\(text)'; did you mean '\(near.0)'?", valid: valid)
+        } else if let mean = Suggest.didYouMean(String(unit), units.map(\.0), maxDistance: 0) {
+            // Suggested only when the case alone differs (`gbps` for `Gbps`).
+            throw Problem("unknown unit '\(unit)' in '\(text)'; \(mean)", valid: valid)
         } else {
             throw Problem("unknown unit '\(unit)' in '\(text)'", valid: valid)
         }
