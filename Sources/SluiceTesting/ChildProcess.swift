@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,8 +38,8 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Waits until its standard error contains `text` (true), it exits or `seconds` pass.
     public func waitForError(containing text: String, seconds: Double) -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
+        let end = MonotonicClock.nanoseconds + Int64(seconds * 1e9)
+        while MonotonicClock.nanoseconds < end {
             if errorText.contains(text) { return true }
             if !process.isRunning { return errorText.contains(text) }
             usleep(10_000)
@@ -50,8 +51,8 @@ public final class ChildProcess: @unchecked Sendable {
     /// killed. Afterwards `outputText` and `errorText` hold everything it printed.
     @discardableResult
     public func wait(seconds: Double) -> Int32? {
-        let end = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < end { usleep(10_000) }
+        let end = MonotonicClock.nanoseconds + Int64(seconds * 1e9)
+        while process.isRunning && MonotonicClock.nanoseconds < end { usleep(10_000) }
         let killed = process.isRunning
         terminate()
         process.waitUntilExit()
