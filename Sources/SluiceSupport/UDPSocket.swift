@@ -26,7 +26,7 @@ public enum UDPSocket {
         guard r == 0 else {
             let e = String(cString: strerror(errno))
             close(s)
-            throw Failure(description: "bind \(text(ip)):\(port): \(e) (\(hint))")
+            throw Failure(description: "bind \(ipv4Text(ip)):\(port): \(e) (\(hint))")
         }
         return s
     }
@@ -47,7 +47,4 @@ public enum UDPSocket {
         _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         return UInt16(bigEndian: a.sin_port)
     }
-
-    /// `A.B.C.D` of a host-order address.
-    public static func text(_ ip: UInt32) -> String { "\(ip >> 24).\(ip >> 16 & 255).\(ip >> 8 & 255).\(ip & 255)" }
 }

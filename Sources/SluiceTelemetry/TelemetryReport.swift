@@ -1,4 +1,5 @@
 import SluiceEmulator
+import SluiceSupport
 /// A flow's 5-tuple (IPv4; ports 0 for other protocols).
 public struct FlowKey: Hashable, Sendable, Comparable {
     public var source: UInt32

@@ -1,5 +1,6 @@
 import SluiceControlPlane
 import SluiceRuntime
+import SluiceSupport
 
 /// Counters of one port: the sending end of a link direction and its egress queue.
 public struct PortStats: Sendable, Encodable {

@@ -1,5 +1,6 @@
 import SluiceControlPlane
 import SluiceIR
+import SluiceSupport
 import SluiceControlPlane
 
 /// Installs shortest-path routes into the switches of a topology that ask for them
@@ -68,7 +69,7 @@ public enum RoutingController {
                 }
             }
             let mac = installer.switchMAC(nodes[s].mac)
-            try attempt(mac.table, "the switch MAC \(TopologyReader.macText(nodes[s].mac))") {
+            try attempt(mac.table, "the switch MAC \(macText(nodes[s].mac))") {
                 try cp.setDefault(mac.table, mac.action)
             }
             guard plan.groups.count <= Int(UInt16.max) else {
@@ -103,7 +104,7 @@ public enum RoutingController {
                     what = hop.text
                 }
                 let route = installer.route(ipv4: ip, prefixLength: 32, action)
-                try attempt(route.table, "the route to \(nodes[r.host].name) (\(TopologyReader.ipv4Text(ip))/32) -> \(what)") {
+                try attempt(route.table, "the route to \(nodes[r.host].name) (\(ipv4Text(ip))/32) -> \(what)") {
                     try cp.insert(route.table, route.entry)
                 }
                 routes.append(r)
@@ -194,7 +195,7 @@ public struct RoutingSummary: Hashable, Sendable {
         public var mac: UInt64
         /// The rate of the link to it, bits per second (the member's weight in weighted groups).
         public var rate: UInt64 = 0
-        var text: String { "forward(port \(port), \(TopologyReader.macText(mac)))" }
+        var text: String { "forward(port \(port), \(macText(mac)))" }
     }
 
     /// The route of one switch to one host.

@@ -296,14 +296,6 @@ struct TopologyReader {
         }
         return l
     }
-
-    static func ipv4Text(_ a: UInt32) -> String { SluiceEmulator.ipv4Text(a) }
-    static func macText(_ m: UInt64) -> String {
-        (0..<6).map { i in
-            let b = UInt8(truncatingIfNeeded: m >> UInt64(40 - 8 * i))
-            return (b < 16 ? "0" : "") + String(b, radix: 16)
-        }.joined(separator: ":")
-    }
 }
 
 /// Links as they are added, with the checks that need all of them: ports used once, hosts on

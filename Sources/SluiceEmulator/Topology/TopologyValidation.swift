@@ -21,7 +21,7 @@ extension TopologyReader {
             let origin = d.generated ? "" : source.origin(d.node)
             let mac = d.mac?.value ?? (0x0200_0000_0000 | UInt64(n + 1))
             if let other = macs[mac] {
-                throw source.error(d.mac?.node ?? d.node, d.mac?.field ?? d.field, "\(Self.macText(mac)) is already the MAC of '\(other)'", valid: "a MAC no other node has")
+                throw source.error(d.mac?.node ?? d.node, d.mac?.field ?? d.field, "\(macText(mac)) is already the MAC of '\(other)'", valid: "a MAC no other node has")
             }
             macs[mac] = d.name
             if d.isHost {
@@ -29,7 +29,7 @@ extension TopologyReader {
                 let address = d.ipv4?.value ?? (0x0A00_0000 &+ hostNumber)
                 if let other = addresses[address] {
                     throw source.error(d.ipv4?.node ?? d.node, d.ipv4?.field ?? d.field,
-                                       "\(Self.ipv4Text(address)) is already the address of '\(other)'", valid: "an address no other host has")
+                                       "\(ipv4Text(address)) is already the address of '\(other)'", valid: "an address no other host has")
                 }
                 addresses[address] = d.name
                 nodes.append(NodeSpec(name: d.name, kind: .host(HostSpec(ipv4: address)), mac: mac, origin: origin))

@@ -1,6 +1,8 @@
 // Address value types for building and checking test packets: MAC, IPv4 and IPv6, parsed from
 // and printed to their usual text forms.
 
+import SluiceSupport
+
 /// Why an address did not parse; `text` is the whole text given.
 public struct AddressParseError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Hashable, Sendable { case mac = "MAC", ipv4 = "IPv4", ipv6 = "IPv6" }
@@ -22,8 +24,6 @@ private func hexValue(_ c: UInt8) -> UInt8? {
     default: nil
     }
 }
-
-private let hexDigits: [Character] = Array("0123456789abcdef")
 
 // MARK: - MAC
 
@@ -73,14 +73,7 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     public var isMulticast: Bool { value & 0x0100_0000_0000 != 0 }
 
     /// Lowercase, colon-separated, two digits an octet.
-    public var description: String {
-        var s = ""
-        for (i, b) in bytes.enumerated() {
-            if i > 0 { s.append(":") }
-            s.append(hexDigits[Int(b >> 4)]); s.append(hexDigits[Int(b & 15)])
-        }
-        return s
-    }
+    public var description: String { macText(value) }
 
     public static func < (a: MACAddress, b: MACAddress) -> Bool { a.value < b.value }
 }
@@ -134,7 +127,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     }
 
     public var bytes: [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
-    public var description: String { bytes.map { String($0) }.joined(separator: ".") }
+    public var description: String { ipv4Text(value) }
     public static func < (a: IPv4Address, b: IPv4Address) -> Bool { a.value < b.value }
 }
 
