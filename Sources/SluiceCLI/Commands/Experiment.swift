@@ -86,7 +86,7 @@ struct Experiment: ParsableCommand {
         s.scale = scale
         s.progress = true
         let rows = try runExperiment(name, settings: s, json: json, report: report)
-        if json { print(String(decoding: try jsonRows(rows), as: UTF8.self)) }
+        if json { try printJSON(rows) }
     }
 }
 
@@ -100,7 +100,7 @@ extension Experiment {
         if let dir = pcapDir { try makeDirectory(dir, "--pcap-dir"); s.pcapDirectory = dir }
         let r: INTIncast.Result
         do { r = try INTIncast.run(s, report: report) } catch { throw CLIError("int-incast: \(error)") }
-        if json { print(try ReportJSON.string(r), terminator: "") } else { print(INTIncast.text(r), terminator: "") }
+        if json { try printJSON(r) } else { print(INTIncast.text(r), terminator: "") }
         fflush(stdout)
         if let dir = report { stderr("report: \(dir)/index.html") }
         if !r.matchesQueueTrace { stderr("WARNING: INT's occupancies do not match the emulator's queue trace (see the table)") }
@@ -118,9 +118,7 @@ extension Experiment {
         } catch { throw CLIError("\(error)") }
         if !json { progressLine("") }
         if json {
-            let e = JSONEncoder()
-            e.outputFormatting = [.sortedKeys]
-            print(String(decoding: try e.encode(r), as: UTF8.self))
+            try printJSON(r)
         } else {
             print(String(format: "busiest uplink: %.3f flows on average (balls into bins: %.3f, %+.1f%%)", r.meanBusiestFlows, r.expectedBusiestFlows,
                          (r.meanBusiestFlows / r.expectedBusiestFlows - 1) * 100))
@@ -196,11 +194,7 @@ extension Experiment {
             try prepareReportFolder(dir)
             say("report: \(try LoadBalancingExperiment.writeReport(rows, settings: s, to: dir))")
         }
-        if json {
-            let e = JSONEncoder()
-            e.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try e.encode(rows), as: UTF8.self))
-        }
+        if json { try printJSON(rows) }
     }
 }
 
@@ -233,12 +227,6 @@ func runExperiment(_ name: String, settings: ExperimentSettings, json: Bool, rep
         say("report: \(index)")
     }
     return rows
-}
-
-func jsonRows(_ rows: [ExperimentRow]) throws -> Data {
-    let e = JSONEncoder()
-    e.outputFormatting = [.prettyPrinted, .sortedKeys]
-    return try e.encode(rows)
 }
 
 struct Demo: ParsableCommand {
