@@ -58,7 +58,8 @@ public enum ExperimentReport {
     @discardableResult
     public static func write(_ name: String, rows: [ExperimentRow], summary: [String], to directory: String) throws -> String {
         var w = try ReportWriter(directory: directory, title: "Sluice \(name): \(Experiments.all.first { $0.name == name }?.summary ?? name)")
-        w.setSummary((["<pre>" + xmlEscape(table(rows)) + "</pre>"] + summary.map(xmlEscape)).joined(separator: "<br>\n"))
+        // Plain text: the index escapes it and sets it in a <pre> once.
+        w.setSummary(([table(rows)] + (summary.isEmpty ? [] : [""] + summary)).joined(separator: "\n"))
         try w.writeJSON(rows, name: "report.json", description: "every row (the same JSON as --json)")
         var csv = CSVWriter(header: ["scheme", "workers", "rate_gbps", "size_bytes", "elements_per_packet", "pool_slots", "loss",
                                      "timeout_s", "time_s", "elements_per_s", "bound_s", "exact", "max_abs_error", "note"])

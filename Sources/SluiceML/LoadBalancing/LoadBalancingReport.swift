@@ -35,9 +35,10 @@ extension LoadBalancingExperiment {
     public static func writeReport(_ rows: [Row], settings: Settings, to directory: String) throws -> String {
         var w = try ReportWriter(directory: directory, title: "Sluice lb: load balancing on a 100 Gb/s leaf-spine")
         let scenarios = settings.scenarios.map { "\($0.rawValue): \($0.summary)" }
-        w.setSummary((["<pre>" + xmlEscape(table(rows)) + "</pre>",
+        // Plain text: the index escapes it and sets it in a <pre> once.
+        w.setSummary(([table(rows), "",
                        "seeds \(settings.firstSeed) ... \(settings.firstSeed &+ UInt64(settings.seeds - 1)), sizes x \(settings.scale); completion is the mean over the seeds"]
-                      + scenarios).map { $0.hasPrefix("<pre>") ? $0 : xmlEscape($0) }.joined(separator: "<br>\n"))
+                      + scenarios).joined(separator: "\n"))
         try w.writeJSON(rows, name: "report.json", description: "every row (the same JSON as --json)")
         var csv = CSVWriter(header: ["scenario", "scheme", "seeds", "completion_s", "completion_min_s", "completion_max_s", "ratio_vs_ecmp",
                                      "busiest_link_flows", "busiest_link_load", "mean_link_load", "fct_p50_s", "fct_p99_s",
