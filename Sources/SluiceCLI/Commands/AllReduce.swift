@@ -136,27 +136,19 @@ extension AggregatorCommand {
             members.append(SwitchML.Worker(ip: w.endpoint.ip, mac: w.mac ?? 0xFFFF_FFFF_FFFF, udpPort: w.endpoint.port(or: UInt16(40_000 + r)),
                                            switchPort: UInt16(r + 1)))
         }
-        let interfaces = ports.map { ($0.parsed.number, $0.parsed.interface) }
+        let specs = ports.map(\.parsed)
         let xdp: XDPProgram
         let cp: XDPControlPlane
-        var nativeVeths: [String] = []
         do {
             xdp = try XDPProgram(try SwitchML.program(k: k, slots: 4096).verified())
             cp = try XDPControlPlane(xdp)
             try SwitchML.install(SwitchML.Job(job: 1, udpPort: SocketAggregator.servicePort, slotBase: 0, slots: slots, group: 2, workers: members), into: cp)
         } catch { throw CLIError("\(error)") }
-        do {
-            for (n, i) in interfaces {
-                if try xdp.attach(interface: i, port: n, mode: xmode) == .native { nativeVeths.append(i) }
-            }
-        } catch { xdp.detachAll(); throw CLIError("\(error)") }
-        for i in nativeVeths {
-            if let w = Veth.nativeWarning(i, alsoPorts: interfaces.map(\.1)) { stderr("warning: \(w)") }
-        }
+        _ = try attachAtEveryPort(xdp, specs, mode: xmode)
         defer { xdp.detachAll() }
         StopSignal.install()
         let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
-        FileHandle.standardError.write("aggregator (xdp backend, switchml) on \(interfaces.map(\.1).joined(separator: ", ")) for \(members.count) worker\(members.count == 1 ? "" : "s") at 10.255.255.1:\(SocketAggregator.servicePort); Ctrl-C to stop\n".data(using: .utf8)!)
+        FileHandle.standardError.write("aggregator (xdp backend, switchml) on \(specs.map(\.interface).joined(separator: ", ")) for \(members.count) worker\(members.count == 1 ? "" : "s") at 10.255.255.1:\(SocketAggregator.servicePort); Ctrl-C to stop\n".data(using: .utf8)!)
         StatusSignal.install()
         func outcomes() -> String {
             let o = (try? xdp.outcomes()) ?? [:]
@@ -164,15 +156,7 @@ extension AggregatorCommand {
         }
         let idleLimit = idleReset.parsed
         var seen: UInt64 = 0, lastUpdate = MonotonicClock.nanoseconds, dirty = false, idleResets = 0
-        var lost: String?, nextCheck = MonotonicClock.nanoseconds
-        while StopSignal.requested == nil {
-            if let d = deadline, MonotonicClock.nanoseconds >= d { break }
-            usleep(20_000)
-            // Every worker's interface still there with the program on it, about 4 times a second.
-            if MonotonicClock.nanoseconds >= nextCheck {
-                nextCheck = MonotonicClock.nanoseconds + 250_000_000
-                if let why = xdp.lostAttachment() { lost = why; break }
-            }
+        let lost = whileAttached(xdp, until: deadline) {
             if StatusSignal.take() { stderr(outcomes()) }
             // Updates from the job's members (the program's switchml_updates counter): junk from
             // anyone else must not keep half-done rounds alive.

@@ -197,21 +197,8 @@ extension Attach {
         }
         StopSignal.install()
         StatusSignal.install()
-        var modes: [String] = [], nativeVeths: [String] = []
-        do {
-            for s in specs {
-                let used = try xdp.attach(interface: s.interface, port: s.number, mode: mode.parsed)
-                modes.append("\(s.interface)=port \(s.number) (\(used.rawValue))")
-                if used == .native { nativeVeths.append(s.interface) }
-            }
-        } catch {
-            xdp.detachAll()
-            throw CLIError("\(error)")
-        }
-        // Once every port is attached (a veth whose peer is a port of this run needs nothing).
-        for i in nativeVeths {
-            if let w = Veth.nativeWarning(i, alsoPorts: specs.map(\.interface)) { stderr("warning: \(w)") }
-        }
+        let used = try attachAtEveryPort(xdp, specs, mode: mode.parsed)
+        var modes = zip(specs, used).map { s, m in "\(s.interface)=port \(s.number) (\(m.rawValue))" }
         // NAPI threads after attaching (a veth has NAPI only with XDP on it); put back first at
         // exit, while the interface still has its NAPI.
         var threadedBefore: [(String, Bool)] = []
@@ -236,15 +223,7 @@ extension Attach {
         let notice = "\(program) attached at XDP: \(modes.joined(separator: ", ")); Ctrl-C detaches"
         if json { stderr(notice) } else { print(notice); fflush(stdout) }
         let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
-        var lost: String?, nextCheck = MonotonicClock.nanoseconds
-        while StopSignal.requested == nil {
-            if let d = deadline, MonotonicClock.nanoseconds >= d { break }
-            usleep(20_000)
-            // Every port still there with the program on it, about 4 times a second.
-            if MonotonicClock.nanoseconds >= nextCheck {
-                nextCheck = MonotonicClock.nanoseconds + 250_000_000
-                if let why = xdp.lostAttachment() { lost = why; break }
-            }
+        let lost = whileAttached(xdp, until: deadline) {
             // With --json, standard output holds only the final object: interim outcomes go to stderr.
             if StatusSignal.take() { printXDP(xdp, json: false, toStandardError: json) }
             // Digests (l2-switch's learning) reach the controller as in the runtime, in order.
