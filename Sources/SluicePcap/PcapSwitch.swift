@@ -25,11 +25,8 @@ public final class PcapSwitch {
     public struct PortCounters: Codable, Sendable {
         public var port: UInt16
         public var interface: String
-        public var rx_packets: UInt64 = 0
-        public var rx_bytes: UInt64 = 0
-        public var tx_packets: UInt64 = 0
-        public var tx_bytes: UInt64 = 0
-        public var tx_errors: UInt64 = 0
+        public var rx_packets: UInt64 = 0, rx_bytes: UInt64 = 0
+        public var tx_packets: UInt64 = 0, tx_bytes: UInt64 = 0, tx_errors: UInt64 = 0
         public var kernel_dropped: UInt64 = 0
         public init(port: UInt16, interface: String) { self.port = port; self.interface = interface }
     }
@@ -41,12 +38,13 @@ public final class PcapSwitch {
     let injectors: [Injector]
     /// Output port -> injector index, flat (no dictionary per packet); -1 for no interface.
     var injectorOf = [Int](repeating: -1, count: 512)
-    var portCounters: [PortCounters]
+    // Counters, written only by `run`'s thread: no dynamic exclusivity checks per packet.
+    @exclusivity(unchecked) var portCounters: [PortCounters]
     let buffer = PacketBuffer()
     /// Packets the program sent to a port with no interface.
-    public private(set) var noInterfaceDrops: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var noInterfaceDrops: UInt64 = 0
     /// Packets larger than a packet buffer.
-    public private(set) var oversizeDrops: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var oversizeDrops: UInt64 = 0
 
     /// Opens a capture (inbound only, immediate) and an injector on every port's interface.
     /// The pipeline's tables are the caller's to fill; `controller` gets the digests.
