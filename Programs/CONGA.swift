@@ -162,15 +162,8 @@ public enum CONGA {
                 DefaultAction("set_conga", 0, UInt128(uplinks), UInt128(defaultAge))
                 Size(1)
             }
-            Action("set_dst_leaf", Param("leaf", 12)) {
-                Assign(meta.conga_dst_leaf, param.leaf)
-            }
-            Table("conga_leaf") {
-                Key(hdr.ipv4.dstAddr, .lpm)
-                Actions("set_dst_leaf")
-                DefaultAction("set_dst_leaf", 0)
-                Size(leaves * 64)
-            }
+            Common.destinationSwitch(table: "conga_leaf", action: "set_dst_leaf", param: "leaf", width: 12,
+                                     into: meta.conga_dst_leaf, size: leaves * 64)
             ECMPRouter.routing(routes: routes, members: members) { count in
                 If(meta.conga_leaf != 0 && meta.conga_dst_leaf != 0 && meta.conga_dst_leaf != meta.conga_leaf
                    && !hdr.conga.isValid) {

@@ -65,6 +65,24 @@ public enum Common {
         }
     }
 
+    /// The switch a destination sits behind (its leaf or ToR, an id above 0), by the longest
+    /// prefix of `hdr.ipv4.dstAddr`: table `table` runs `action(name: width)`, which writes
+    /// `into`; no match leaves 0. CONGA and HULA look up where a flowlet is going with it.
+    public static func destinationSwitch(table: String, action: String, param name: String, width: Int,
+                                         into: Value, size: Int) -> Components {
+        Components {
+            Action(action, Param(name, width)) {
+                Assign(into, param[dynamicMember: name])
+            }
+            Table(table) {
+                Key(hdr.ipv4.dstAddr, .lpm)
+                Actions(action)
+                DefaultAction(action, 0)
+                Size(size)
+            }
+        }
+    }
+
     /// Route IPv4 packets with a TTL above 1 and a good header checksum; drop everything else.
     @StatementBuilder
     public static var routeIPv4: [Stmt] {

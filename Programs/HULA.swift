@@ -113,15 +113,8 @@ public enum HULA {
                 DefaultAction("set_hula", 0, UInt128(defaultAging))
                 Size(1)
             }
-            Action("set_dst_tor", Param("tor", 16)) {
-                Assign(meta.hula_dst_tor, param.tor)
-            }
-            Table("hula_tor") {
-                Key(hdr.ipv4.dstAddr, .lpm)
-                Actions("set_dst_tor")
-                DefaultAction("set_dst_tor", 0)
-                Size(tors * 4)
-            }
+            Common.destinationSwitch(table: "hula_tor", action: "set_dst_tor", param: "tor", width: 16,
+                                     into: meta.hula_dst_tor, size: tors * 4)
             ECMPRouter.routing(routes: routes, members: members) { count in
                 ECMPRouter.hashMember(count: count)
                 Assign(meta.flowlet_candidate, meta.ecmp_member)
