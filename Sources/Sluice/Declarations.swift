@@ -53,6 +53,10 @@ public struct Param: Sendable {
 public struct Action: ProgramComponent {
     let action: SluiceIR.Action
     public init(_ name: String, _ params: Param..., @StatementBuilder body: () -> [Stmt]) {
+        self.init(name, params: params, body: body)
+    }
+    /// The parameters as a list, for a builder that makes them.
+    public init(_ name: String, params: [Param], @StatementBuilder body: () -> [Stmt]) {
         action = .init(name, params: params.map(\.decl), body: body())
     }
     public func add(to p: inout Program) { p.actions.append(action) }

@@ -58,7 +58,11 @@ public struct Actions: TablePropertyComponent {
 public struct DefaultAction: TablePropertyComponent {
     public let property: TableProperty
     public init(_ action: String, _ args: UInt128..., isConst: Bool = false) {
-        property = .defaultAction(ActionCall(action, args), isConst: isConst)
+        self.init(action, arguments: args, isConst: isConst)
+    }
+    /// The arguments as a list, for a builder that makes them.
+    public init(_ action: String, arguments: [UInt128], isConst: Bool = false) {
+        property = .defaultAction(ActionCall(action, arguments), isConst: isConst)
     }
 }
 
