@@ -152,16 +152,9 @@ public enum CONGA {
             Register("conga_from_leaf", width: 3, size: cells)
             Register("conga_to_leaf_time", width: 48, size: cells)
             Register("conga_from_leaf_time", width: 48, size: cells)
-            Action("set_conga", Param("leaf", 12), Param("uplinks", 8), Param("age", 48)) {
-                Assign(meta.conga_leaf, param.leaf)
-                Assign(meta.conga_uplinks, param.uplinks)
-                Assign(meta.conga_age, param.age)
-            }
-            Table("conga_config") {
-                Actions("set_conga")
-                DefaultAction("set_conga", 0, UInt128(uplinks), UInt128(defaultAge))
-                Size(1)
-            }
+            Common.settings(table: "conga_config", action: "set_conga", [("leaf", 12, meta.conga_leaf, 0),
+                                                                         ("uplinks", 8, meta.conga_uplinks, UInt128(uplinks)),
+                                                                         ("age", 48, meta.conga_age, UInt128(defaultAge))])
             Common.destinationSwitch(table: "conga_leaf", action: "set_dst_leaf", param: "leaf", width: 12,
                                      into: meta.conga_dst_leaf, size: leaves * 64)
             ECMPRouter.routing(routes: routes, members: members) { count in

@@ -65,6 +65,23 @@ public enum Common {
         }
     }
 
+    /// A switch's own settings in a one-entry table: the default action `action` of `table`
+    /// copies each parameter into its metadata field (`defaults` until the control plane says
+    /// otherwise: `table_set_default TABLE ACTION VALUES`).
+    public static func settings(table: String, action: String,
+                                _ fields: [(param: String, width: Int, into: Value, default: UInt128)]) -> Components {
+        Components {
+            Action(action, params: fields.map { Param($0.param, $0.width) }) {
+                for f in fields { Assign(f.into, param[dynamicMember: f.param]) }
+            }
+            Table(table) {
+                Actions(action)
+                DefaultAction(action, arguments: fields.map(\.default))
+                Size(1)
+            }
+        }
+    }
+
     /// The switch a destination sits behind (its leaf or ToR, an id above 0), by the longest
     /// prefix of `hdr.ipv4.dstAddr`: table `table` runs `action(name: width)`, which writes
     /// `into`; no match leaves 0. CONGA and HULA look up where a flowlet is going with it.

@@ -104,15 +104,8 @@ public enum HULA {
             Register("hula_best_hop", width: 16, size: tors)
             Register("hula_path_util", width: 8, size: tors)
             Register("hula_updated", width: 48, size: tors)
-            Action("set_hula", Param("tor", 16), Param("aging", 48)) {
-                Assign(meta.hula_tor, param.tor)
-                Assign(meta.hula_aging, param.aging)
-            }
-            Table("hula_config") {
-                Actions("set_hula")
-                DefaultAction("set_hula", 0, UInt128(defaultAging))
-                Size(1)
-            }
+            Common.settings(table: "hula_config", action: "set_hula", [("tor", 16, meta.hula_tor, 0),
+                                                                       ("aging", 48, meta.hula_aging, UInt128(defaultAging))])
             Common.destinationSwitch(table: "hula_tor", action: "set_dst_tor", param: "tor", width: 16,
                                      into: meta.hula_dst_tor, size: tors * 4)
             ECMPRouter.routing(routes: routes, members: members) { count in

@@ -325,16 +325,9 @@ public enum INTProgram {
     static func tables(watchlist: Int) -> Components {
         Components {
             NoAction()
-            Action("int_config", Param("node_id", 32), Param("switch_ip", 32), Param("mtu", 16)) {
-                Assign(meta.int_node_id, param.node_id)
-                Assign(meta.int_switch_ip, param.switch_ip)
-                Assign(meta.int_mtu, param.mtu)
-            }
-            Table("int_config") {
-                Actions("int_config")
-                DefaultAction("int_config", 0, 0, 1500)
-                Size(1)
-            }
+            Common.settings(table: "int_config", action: "int_config", [("node_id", 32, meta.int_node_id, 0),
+                                                                        ("switch_ip", 32, meta.int_switch_ip, 0),
+                                                                        ("mtu", 16, meta.int_mtu, 1500)])
             Action("int_source", Param("bitmap", 16), Param("hops", 8)) {
                 Assign(meta.int_bitmap, (param.bitmap & Value(UInt128(sourceBits))) | 1)
                 Assign(meta.int_hops, param.hops)

@@ -44,15 +44,8 @@ public enum RateEstimator {
             Register("dre_bytes", width: 32, size: ports)
             Register("dre_time", width: 48, size: ports)
             Register("dre_rate_shift", width: 8, size: ports)
-            Action("set_dre", Param("period_shift", 8), Param("metric_shift", 8)) {
-                Assign(meta.dre_period, param.period_shift)
-                Assign(meta.dre_qshift, param.metric_shift)
-            }
-            Table("dre_config") {
-                Actions("set_dre")
-                DefaultAction("set_dre", UInt128(defaultPeriodShift), UInt128(defaultMetricShift))
-                Size(1)
-            }
+            Common.settings(table: "dre_config", action: "set_dre", [("period_shift", 8, meta.dre_period, UInt128(defaultPeriodShift)),
+                                                                     ("metric_shift", 8, meta.dre_qshift, UInt128(defaultMetricShift))])
         }
     }
 
