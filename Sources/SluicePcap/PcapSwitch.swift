@@ -14,13 +14,6 @@ import Darwin
 /// capture of the packets its interface receives; the pipeline runs on each, stamped with its
 /// capture time; what it sends to a port is injected on that port's interface.
 public final class PcapSwitch {
-    /// An interface as switch port `number` (0...511).
-    public struct Port: Sendable {
-        public var number: UInt16
-        public var interface: String
-        public init(number: UInt16, interface: String) { self.number = number; self.interface = interface }
-    }
-
     /// Per port: what came in and went out (named as `sluice attach --json` prints them).
     public struct PortCounters: Codable, Sendable {
         public var port: UInt16
@@ -32,7 +25,8 @@ public final class PcapSwitch {
     }
 
     public let pipeline: Pipeline
-    public let ports: [Port]
+    /// The switch port of each capture and injector, in order.
+    let portNumbers: [UInt16]
     let controller: (any ProgramController)?
     let captures: [LiveCapture]
     let injectors: [Injector]
@@ -46,12 +40,14 @@ public final class PcapSwitch {
     /// Packets larger than a packet buffer.
     @exclusivity(unchecked) public private(set) var oversizeDrops: UInt64 = 0
 
-    /// Opens a capture (inbound only, immediate) and an injector on every port's interface.
-    /// The pipeline's tables are the caller's to fill; `controller` gets the digests.
-    public init(pipeline: Pipeline, controller: (any ProgramController)?, ports: [Port]) throws(LibpcapError) {
+    /// Opens a capture (inbound only, immediate) and an injector on every port's interface
+    /// (`number` 0...511). The pipeline's tables are the caller's to fill; `controller` gets the
+    /// digests.
+    public init(pipeline: Pipeline, controller: (any ProgramController)?,
+                ports: [(number: UInt16, interface: String)]) throws(LibpcapError) {
         self.pipeline = pipeline
         self.controller = controller
-        self.ports = ports
+        portNumbers = ports.map(\.number)
         var options = CaptureOptions()
         options.inboundOnly = true
         options.immediate = true
@@ -115,7 +111,7 @@ public final class PcapSwitch {
         portCounters[i].rx_packets += 1
         portCounters[i].rx_bytes += UInt64(packet.bytes.count)
         guard buffer.load(packet.bytes) else { oversizeDrops += 1; return }
-        pipeline.process(buffer, port: ports[i].number, timestamp: UInt64(max(packet.timestamp, 0)))
+        pipeline.process(buffer, port: portNumbers[i], timestamp: UInt64(max(packet.timestamp, 0)))
         if let controller {
             let digests = pipeline.drainDigests()
             if !digests.isEmpty { try? controller.handle(digests, pipeline) }

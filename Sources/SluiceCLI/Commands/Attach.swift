@@ -116,7 +116,7 @@ struct Attach: ParsableCommand {
         try checkNoXDPProgram(on: specs)
         let sw: PcapSwitch
         do {
-            sw = try PcapSwitch(pipeline: pipeline, controller: controller, ports: specs.map { .init(number: $0.number, interface: $0.interface) })
+            sw = try PcapSwitch(pipeline: pipeline, controller: controller, ports: specs.map { ($0.number, $0.interface) })
         } catch {
             throw CLIError("\(error)")
         }
