@@ -95,10 +95,12 @@ struct CollectorBenchCommand: ParsableCommand {
         let n = Double(payloads.count * `repeat`)
         let dm = n / decodeS / 1e6, cm = n / collectS / 1e6
         if json {
-            print("""
-                {"reports": \(payloads.count), "repeat": \(`repeat`), "decoder_mrps": \(fmt(dm)), "collector_mrps": \(fmt(cm)), \
-                "decoder_ns_per_report": \(fmt(1000 / dm)), "collector_ns_per_report": \(fmt(1000 / cm)), "ratio": \(fmt(cm / dm))}
-                """)
+            struct Result: Encodable {
+                var reports: Int; var `repeat`: Int; var decoder_mrps: Double; var collector_mrps: Double
+                var decoder_ns_per_report: Double; var collector_ns_per_report: Double; var ratio: Double
+            }
+            try printJSON(Result(reports: payloads.count, repeat: `repeat`, decoder_mrps: dm, collector_mrps: cm,
+                                 decoder_ns_per_report: 1000 / dm, collector_ns_per_report: 1000 / cm, ratio: cm / dm))
         } else {
             print("\(payloads.count) report packets from \(pcap ?? "an int-incast run"), \(`repeat`) passes")
             print("  decoder:   \(fmt(dm)) M reports/s (\(fmt(1000 / dm)) ns/report)")

@@ -52,12 +52,14 @@ struct PipelineBenchCommand: ParsableCommand {
         if !json { print("seed \(seed) (rerun with --seed \(seed))") }
         let r = try PipelineBench(routes: routes, packets: packets, seed: seed, progress: !json, engine: engine ?? .default).run()
         if json {
-            print("""
-                {"program": "\(program)", "packets": \(packets), "routes": \(routes), "seed": \(seed), \
-                "engine": "\(r.engine.rawValue)", "closure_mpps": \(r.closureMpps.map(fmt) ?? "null"), \
-                "mpps": \(fmt(r.mpps)), "baseline_mpps": \(fmt(r.baselineMpps)), "overhead": \(fmt(r.baselineMpps / r.mpps)), \
-                "ns_per_packet": \(fmt(1000 / r.mpps)), "baseline_ns_per_packet": \(fmt(1000 / r.baselineMpps))}
-                """)
+            struct Result: Encodable {
+                var program: String; var packets: Int; var routes: Int; var seed: UInt64; var engine: String
+                var closure_mpps: Nullable<Double>; var mpps: Double; var baseline_mpps: Double; var overhead: Double
+                var ns_per_packet: Double; var baseline_ns_per_packet: Double
+            }
+            try printJSON(Result(program: program, packets: packets, routes: routes, seed: seed, engine: r.engine.rawValue,
+                                 closure_mpps: Nullable(r.closureMpps), mpps: r.mpps, baseline_mpps: r.baselineMpps,
+                                 overhead: r.baselineMpps / r.mpps, ns_per_packet: 1000 / r.mpps, baseline_ns_per_packet: 1000 / r.baselineMpps))
         } else {
             print("program \(program): \(packets) packets, \(routes) routes + default")
             print("  compiled pipeline (\(r.engine.rawValue)): \(fmt(r.mpps)) Mpps (\(fmt(1000 / r.mpps)) ns/packet)")
