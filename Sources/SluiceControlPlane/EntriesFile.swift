@@ -276,10 +276,9 @@ public struct EntriesFile {
                     let (cir, cbs) = try pair(words[at]), (pir, pbs) = try pair(words[at + 1])
                     let rates = MeterRates(cir: cir, cbs: cbs, pir: pir, pbs: pbs)
                     if array {
-                        guard let m = program.meters.first(where: { $0.name == meter }) else {
-                            throw fail("no meter '\(meter)' in program '\(program.name)'; meters: \(program.meters.map(\.name).joined(separator: ", "))")
-                        }
-                        for i in 0..<m.size { try cp.setMeter(meter, index: i, rates) }
+                        // An unknown meter: the control plane's own error, from index 0.
+                        let size = program.meters.first(where: { $0.name == meter })?.size ?? 1
+                        for i in 0..<size { try cp.setMeter(meter, index: i, rates) }
                     } else {
                         try cp.setMeter(meter, index: try int(words[2], "index"), rates)
                     }

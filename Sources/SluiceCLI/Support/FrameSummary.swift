@@ -7,8 +7,8 @@ enum FrameSummary {
     static func line(_ b: UnsafeRawBufferPointer, originalLength: Int) -> String {
         func u8(_ i: Int) -> Int { i < b.count ? Int(b[i]) : 0 }
         func u16(_ i: Int) -> Int { u8(i) << 8 | u8(i + 1) }
-        func mac(_ i: Int) -> String { (0..<6).map { hex2(u8(i + $0)) }.joined(separator: ":") }
-        func ipv4(_ i: Int) -> String { (0..<4).map { String(u8(i + $0)) }.joined(separator: ".") }
+        func mac(_ i: Int) -> String { macText((0..<6).reduce(UInt64(0)) { $0 << 8 | UInt64(u8(i + $1)) }) }
+        func ipv4(_ i: Int) -> String { ipv4Text((0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(u8(i + $1)) }) }
         func ipv6(_ i: Int) -> String { stride(from: 0, to: 16, by: 2).map { String(u16(i + $0), radix: 16) }.joined(separator: ":") }
         guard b.count >= 14 else { return "truncated frame, length \(originalLength)" }
         var type = u16(12), l3 = 14
@@ -31,11 +31,8 @@ enum FrameSummary {
         case 0x0806 where b.count >= l3 + 28:
             what = "ARP \(u16(l3 + 6) == 1 ? "request who-has \(ipv4(l3 + 24)) tell \(ipv4(l3 + 14))" : "reply \(ipv4(l3 + 14)) is-at \(mac(l3 + 8))")"
         default:
-            what = "ethertype 0x\(hex4(type))"
+            what = "ethertype 0x" + String(String(0x10000 | type, radix: 16).dropFirst())
         }
         return "\(link), \(what), length \(originalLength)"
     }
-
-    static func hex2(_ v: Int) -> String { let s = String(v, radix: 16); return s.count == 1 ? "0" + s : s }
-    static func hex4(_ v: Int) -> String { String(repeating: "0", count: max(0, 4 - String(v, radix: 16).count)) + String(v, radix: 16) }
 }
