@@ -110,10 +110,38 @@ import SluiceTesting
         #expect(r.out.hasPrefix("\(spec.path): pass ("))
     }
 
-    @Test func benchRefusesAProgramWithoutABaseline() throws {
-        let r = try sluice("bench", "pipeline", "--program", "l2-switch")
-        #expect(r.status != 0)
-        #expect(r.err.contains("no hand-written baseline for program 'l2-switch'; available: ipv4-router"))
+    /// Any program, here a program file with an entries file: packets made from its parser, the
+    /// closure engine as the native engine's baseline, both checked to agree before timing.
+    @Test func benchMeasuresAProgramFileAgainstTheOtherEngine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let program = dir.appendingPathComponent("router.json").path, entries = dir.appendingPathComponent("routes.txt").path
+        #expect(try sluice("compile", "ipv4-router", "--emit", "program", "-o", program).status == 0)
+        try "table_add ipv4_lpm ipv4_forward 10.0.0.0/8 => 00:00:00:00:00:01 1\ntable_add ipv4_lpm ipv4_forward 10.1.0.0/16 => 00:00:00:00:00:02 2\n"
+            .write(toFile: entries, atomically: true, encoding: .utf8)
+        var pools: [[Int]] = []
+        for engine in ["closures", "native"] {
+            let r = try sluice("bench", "pipeline", "--program", program, "--entries", entries, "--packets", "5000", "--seed", "9",
+                               "--engine", engine, "--json")
+            #expect(r.status == 0, "\(r.err)")
+            let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+            #expect(obj["program"] as? String == program)
+            #expect((obj["mpps"] as? Double ?? 0) > 0)
+            // The same seeded pool whatever the engine: what it does is pinned.
+            pools.append(["pool_packets", "pool_forwarded", "pool_dropped", "pool_parser_drops", "pool_ingress_drops"].map { obj[$0] as? Int ?? -1 })
+            if engine == "native" && obj["engine"] as? String == "native" {
+                #expect(obj["baseline"] as? String == "closures")
+                #expect((obj["speedup"] as? Double ?? 0) > 0)
+            } else {
+                #expect(obj["baseline"] as? String == "none")
+            }
+        }
+        #expect(pools == [[4096, 152, 3944, 0, 3944], [4096, 152, 3944, 0, 3944]])
+        let bad = try sluice("bench", "pipeline", "--program", "ipv4-ruoter", "--packets", "10")
+        #expect(bad.status != 0)
+        #expect(bad.err.contains("unknown program 'ipv4-ruoter'"))
+        #expect(bad.err.contains("did you mean 'ipv4-router'"))
     }
 
     @Test func benchPrintsItsJSON() throws {

@@ -57,7 +57,7 @@ struct Fuzz: ParsableCommand {
     var entries: String?
 
     @Option(help: "Ingress ports to pick from (a range A-B or a comma-separated list).")
-    var ports: OptionValue<Ports> = "0-7"
+    var ports: OptionValue<PortList> = "0-7"
 
     @Option(help: "Where crash and disagreement files go.")
     var out: String = "fuzz-out"
@@ -83,21 +83,6 @@ struct Fuzz: ParsableCommand {
                 throw OptionProblem(valid: "a 64-bit integer, decimal or 0x hex")
             }
             return v
-        }
-    }
-
-    /// Ingress ports: a range `A-B` or a list `0,1,4`.
-    enum Ports: OptionSyntax {
-        static func parse(_ text: String) throws(OptionProblem) -> [UInt16] {
-            let bad = OptionProblem(valid: "a range such as 0-7 or a list such as 0,1,4; ports 0 ... 511")
-            var out: [UInt16] = []
-            for part in text.split(separator: ",") {
-                let ends = part.split(separator: "-", omittingEmptySubsequences: false)
-                guard (1...2).contains(ends.count), let lo = UInt16(ends[0]), let hi = UInt16(ends.last!), lo <= hi, hi <= 511 else { throw bad }
-                out += Array(lo...hi)
-            }
-            guard !out.isEmpty else { throw bad }
-            return out
         }
     }
 

@@ -31,3 +31,18 @@ func checkPortSpecs(_ specs: [OptionValue<PortSpec>], numbers: ClosedRange<UInt1
         interfaces[s.interface] = s.number
     }
 }
+
+/// Ingress ports: a range `A-B` or a list `0,1,4`.
+enum PortList: OptionSyntax {
+    static func parse(_ text: String) throws(OptionProblem) -> [UInt16] {
+        let bad = OptionProblem(valid: "a range such as 0-7 or a list such as 0,1,4; ports 0 ... 511")
+        var out: [UInt16] = []
+        for part in text.split(separator: ",") {
+            let ends = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(ends.count), let lo = UInt16(ends[0]), let hi = UInt16(ends.last!), lo <= hi, hi <= 511 else { throw bad }
+            out += Array(lo...hi)
+        }
+        guard !out.isEmpty else { throw bad }
+        return out
+    }
+}
