@@ -48,3 +48,25 @@ public protocol RouteInstaller: Sendable {
     /// The entry that routes `ipv4/prefixLength` with `action`, and its table.
     func route(ipv4: UInt32, prefixLength: Int, _ action: ActionCall) -> (table: String, entry: TableEntry)
 }
+
+extension RouteInstaller {
+    /// Whether `program` has the tables and actions this installer writes, with keys and
+    /// parameters of the right kinds and widths: one entry of each kind it writes (the switch's
+    /// MAC, a group of each kind, a route to one hop and to a group), checked as the control
+    /// plane would check it. The error says which table or action does not fit, so a program
+    /// file routed "as" a built-in program is refused before any entry is written.
+    public func check(_ program: Program) throws(ControlPlaneError) {
+        let rules = EntryRules(program)
+        let hop = NextHopMember(port: 1, mac: 0x0200_0000_0001)
+        let mac = switchMAC(0x0200_0000_0002)
+        _ = try rules.defaultAction(mac.table, mac.action)
+        let direct = route(ipv4: 0x0A00_0001, prefixLength: 32, forward(hop))
+        _ = try rules.entry(direct.table, direct.entry)
+        for kind in NextHopGroupKind.allCases {
+            let g = try group(id: 1, kind: kind, members: [hop, NextHopMember(port: 2, mac: 0x0200_0000_0003)], buckets: 4)
+            for e in g.entries { _ = try rules.entry(g.table, e) }
+            let viaGroup = route(ipv4: 0x0A00_0002, prefixLength: 32, g.routeAction)
+            _ = try rules.entry(viaGroup.table, viaGroup.entry)
+        }
+    }
+}

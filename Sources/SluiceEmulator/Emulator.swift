@@ -165,7 +165,7 @@ public final class Emulator {
                     resolved[s.program] = r
                 }
                 let program = r.program, makeController = r.controller
-                if let hook = r.routes { routes[n] = hook }
+                if let like = s.routesLike { routes[n] = programs.program(named: like)?.routes } else if let hook = r.routes { routes[n] = hook }
                 let p: Pipeline
                 do { p = try Pipeline(program, seed: options.seed &+ UInt64(n), queues: true) } catch {
                     throw EmulatorError("switch '\(node.name)': program '\(s.program)' does not compile: \(error)")

@@ -504,9 +504,9 @@ private func writeFile(_ path: String, _ text: String) {
         let names = programs.routedNames.joined(separator: ", ")
         #expect(programs.routedNames.first == "ecmp-router")
         #expect(failure("topology:\n  nodes:\n    s1: {kind: switch, program: ipv4-router}\n    h1: {kind: host}" + links)
-                == "t.yaml:3: nodes.s1.program: the routing controller fills only switches running \(names), and 's1' runs 'ipv4-router' with no entries file (valid: program: one of \(names), or an entries file instead of routing)")
+                == "t.yaml:3: nodes.s1.program: the routing controller fills only switches running \(names), and 's1' runs 'ipv4-router' with no entries file (valid: program: one of \(names); routing: NAME (one of those) for a program whose route tables are NAME's; or an entries file instead of routing)")
         #expect(failure("topology:\n  defaults: {switch: {routing: true}}\n  nodes:\n    s1: {kind: switch, program: l2-switch}\n    h1: {kind: host}" + links)
-                == "t.yaml:2: defaults.switch.routing: the routing controller fills only switches running \(names), and 's1' runs 'l2-switch' (valid: program: one of \(names), or an entries file instead of routing)")
+                == "t.yaml:2: defaults.switch.routing: the routing controller fills only switches running \(names), and 's1' runs 'l2-switch' (valid: program: one of \(names); routing: NAME (one of those) for a program whose route tables are NAME's; or an entries file instead of routing)")
         #expect(failure("topology:\n  nodes:\n    s1: {kind: switch, program: ipv4-router, routing: false}\n    h1: {kind: host}" + links) == "no error")
     }
 

@@ -59,7 +59,9 @@ import Yams
 /// - Nodes: `kind` is `host`, `switch` or a name under `kinds` (required for a new node).
 ///   Switches: `program` (a name from `sluice programs`; required here, in the kind or in
 ///   `defaults.switch`), `entries` (an entries file, relative to the topology file),
-///   `routing` (let the routing controller install routes; default: true without `entries`),
+///   `routing` (let the routing controller install routes; default: true without `entries`;
+///   or the name of a routed program, `routing: ecmp-router`, to route a program file or a
+///   variant that shares that program's route tables: checked against its tables when read),
 ///   `pipeline-latency` (a time), `buffer` (a size shared by the switch's queues), `groups`
 ///   (how routing builds next-hop groups: `equal`, plain ECMP, the default; `weighted`, buckets
 ///   in proportion to each member's link rate; `resilient`, weighted buckets where a removed

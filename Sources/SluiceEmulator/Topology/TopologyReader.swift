@@ -21,7 +21,7 @@ struct Setting<Value> {
 struct SwitchFields {
     var program: Setting<String>?
     var entries: Setting<String>?
-    var routing: Setting<Bool>?
+    var routing: Setting<RoutingField>?
     var pipelineLatency: Int64?
     var buffer: Int?
     var groups: NextHopGroupKind?
@@ -40,7 +40,7 @@ struct SwitchFields {
         if let n = f["entries"] {
             entries = Setting(value: try source.scalar(n, f.path("entries"), expected: "a file name"), node: n, field: f.path("entries"))
         }
-        if let n = f["routing"] { routing = Setting(value: try source.bool(n, f.path("routing")), node: n, field: f.path("routing")) }
+        if let n = f["routing"] { routing = Setting(value: try RoutingField(n, f.path("routing"), in: source), node: n, field: f.path("routing")) }
         if let n = f["pipeline-latency"] { pipelineLatency = try source.time(n, f.path("pipeline-latency")) }
         if let n = f["buffer"] { buffer = try source.size(n, f.path("buffer")) }
         if let n = f["groups"] {
@@ -64,6 +64,28 @@ struct SwitchFields {
         if let v = o.groups { r.groups = v }
         if let v = o.groupBuckets { r.groupBuckets = v }
         return r
+    }
+}
+
+/// A switch's `routing`: true, false, or the name of a program the routing controller fills
+/// whose route tables this switch's program shares (a program file made from it, or a variant).
+enum RoutingField: Equatable {
+    case on, off
+    case like(String)
+
+    init(_ node: Node, _ field: String, in source: TopologySource) throws(TopologyError) {
+        let text = try source.scalar(node, field, expected: "true, false or a program name")
+        switch text {
+        case "true", "True", "TRUE", "yes", "on": self = .on
+        case "false", "False", "FALSE", "no", "off": self = .off
+        default:
+            let names = source.programs.routedNames
+            guard names.contains(text) else {
+                throw source.error(node, field, "'\(text)' is neither a boolean nor a program the routing controller fills" + TopologySource.didYouMean(text, names),
+                                   valid: "true, false, or one of \(names.joined(separator: ", ")) (route this switch's program as that program's tables are routed)")
+            }
+            self = .like(text)
+        }
     }
 }
 

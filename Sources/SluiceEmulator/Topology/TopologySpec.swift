@@ -71,6 +71,10 @@ public struct SwitchSpec: Hashable, Sendable {
     public var entries: String?
     /// Let the routing controller install routes (programs that support it: `ecmp-router`).
     public var routing: Bool
+    /// Route this switch as the routing controller routes the program of this name (a routed
+    /// program whose tables this one shares: a program file made from it, or a variant); nil:
+    /// as its own program.
+    public var routesLike: String?
     /// Time from arrival at the switch to the packet joining its egress queue, picoseconds.
     public var pipelineLatency: Int64
     /// Shared buffer for all queues of the switch in bytes; nil: each queue only has its own limit.

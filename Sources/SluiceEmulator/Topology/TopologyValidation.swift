@@ -61,18 +61,35 @@ extension TopologyReader {
                     }
                     entries = path
                 }
-                let routing = f.routing?.value ?? (entries == nil)
-                if routing && !source.programs.routedNames.contains(program.value) {
+                let routingField = f.routing?.value ?? (entries == nil ? .on : .off)
+                var routesLike: String? = nil
+                if case .like(let name) = routingField { routesLike = name }
+                let routing = routingField != .off
+                if routing && routesLike == nil && !source.programs.routedNames.contains(program.value) {
                     // Caught here rather than when the emulator starts, so the error has a line.
                     let names = source.programs.routedNames.joined(separator: ", ")
                     let problem = "the routing controller fills only switches running \(names), and '\(d.name)' runs '\(program.value)'"
-                    let valid = "program: one of \(names), or an entries file instead of routing"
+                    let valid = "program: one of \(names); routing: NAME (one of those) for a program whose route tables are NAME's; or an entries file instead of routing"
                     if let r = f.routing { throw source.error(r.node, r.field, problem, valid: valid) }
                     throw source.error(program.node, program.field, problem + " with no entries file", valid: valid)
+                }
+                if let like = routesLike, let r = f.routing, let installer = source.programs.program(named: like)?.routes {
+                    // The program must take that program's route entries: checked on its IR now.
+                    let ir: VerifiedProgram
+                    if let file = programFile { ir = file } else {
+                        do { ir = try source.programs.resolve(program.value).program } catch {
+                            throw source.error(program.node, program.field, "\(error)", valid: source.programs.names.joined(separator: ", "))
+                        }
+                    }
+                    do { try installer.check(ir.program) } catch {
+                        throw source.error(r.node, r.field, "'\(d.name)' runs '\(program.value)', whose tables do not take \(like)'s routes: \(error)",
+                                           valid: "a program with \(like)'s route tables and actions, or an entries file instead of routing")
+                    }
                 }
                 var s = SwitchSpec(program: programName, entries: entries, routing: routing,
                                    pipelineLatency: f.pipelineLatency ?? 0, buffer: f.buffer,
                                    groups: f.groups ?? .equal, groupBuckets: f.groupBuckets ?? 64)
+                s.routesLike = routesLike
                 s.programFile = programFile
                 nodes.append(NodeSpec(name: d.name, kind: .switch(s), mac: mac, origin: origin))
             }
