@@ -118,6 +118,34 @@ import Testing
         #expect(json["sent"] as? Int == packets)
     }
 
+    /// `--program` with program files of ecmp-router and switchml: the same frames, byte for
+    /// byte, as the built-in programs; a program without the tables is refused by name.
+    @Test func programFilesRunTheGeneratedTopology() throws {
+        let dir = try Self.temporary()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, extra) in [("ecmp-router", [String]()), ("switchml", ["algorithm=in-network"])] {
+            let file = dir.appendingPathComponent("\(name).json").path
+            #expect(try sluice(["compile", name, "--emit", "program", "-o", file]).status == 0)
+            var pcaps: [Data] = []
+            for program in [[], ["--program", file]] {
+                let pcap = dir.appendingPathComponent("\(name)-\(program.count).pcap").path
+                let r = try sluice(["traffic", "ddp", "model=1MB", "iterations=1", "--hosts", "4", "-w", pcap, "--seed", "2"] + extra + program)
+                #expect(r.status == 0, "\(r.err)")
+                pcaps.append(try Data(contentsOf: URL(fileURLWithPath: pcap)))
+            }
+            #expect(pcaps[0].count > 10_000)
+            #expect(pcaps[0] == pcaps[1], "\(name)")
+        }
+        let v4 = dir.appendingPathComponent("v4.json").path
+        #expect(try sluice(["compile", "ipv4-router", "--emit", "program", "-o", v4]).status == 0)
+        let bad = try sluice(["traffic", "ddp", "model=1MB", "--program", v4, "-w", dir.appendingPathComponent("x.pcap").path])
+        #expect(bad.status != 0)
+        #expect(bad.err.contains("--program \(v4): "), "\(bad.err)")
+        #expect(bad.err.contains("whose tables do not take ecmp-router's routes: no table 'switch_mac' in program 'ipv4-router'"), "\(bad.err)")
+        let unrouted = try sluice(["traffic", "ddp", "model=1MB", "--program", "l2-switch", "-w", dir.appendingPathComponent("x.pcap").path])
+        #expect(unrouted.err.contains("--program l2-switch: the generated topology is routed by the routing controller"), "\(unrouted.err)")
+    }
+
     @Test func emulateRunsTheJobsOfATopologyFile() throws {
         let r = try sluice(["emulate", CLITests.topology("ml-jobs.yaml"), "--json"])
         #expect(r.status == 0, "\(r.err)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceControlPlane
 import SluiceEmulator
 import SluiceML
 import SluicePcap
@@ -16,10 +17,13 @@ struct TrafficCommand: ParsableCommand {
             wire: -w FILE.pcap gets every frame any host sends (nanosecond stamps, time order), \
             --per-host DIR one pcap per host (what it sends and receives). Timing comes from the \
             network: queues, pacing, retransmissions. Without --topology, a 1:1 leaf-spine of --hosts \
-            hosts at --rate (a star on a switchml switch for algorithm=in-network). Examples:
+            hosts at --rate (a star on a switchml switch for algorithm=in-network); --program runs \
+            another program on its switches (a program file is routed as the program it replaces, \
+            ecmp-router or switchml, and must have that program's tables). Examples:
               sluice traffic ddp model=100MB iterations=2 -w ddp.pcap
               sluice traffic moe skew=1.2 --hosts 8 --per-host moe/
               sluice traffic simai file=workload.txt --hosts 8 -w simai.pcap
+              sluice traffic ddp model=10MB --program my-router.json -w ddp.pcap
               sluice traffic background distribution=websearch load=0.5 --topology Topologies/leafspine-16.yaml -w bg.pcap
             Open the trace with `tshark -r FILE` or Wireshark (RoCEv2 decodes as InfiniBand), \
             replay it with `sluice replay FILE --program P` or `--topology T --at NODE:PORT`.
@@ -39,6 +43,9 @@ struct TrafficCommand: ParsableCommand {
 
     @Option(help: "Run on this topology file (its hosts in node order are the ranks, or --hosts N of them).")
     var topology: String?
+
+    @Option(help: "Without --topology: the program of the generated topology's switches, a name or a program file (default ecmp-router; switchml for algorithm=in-network).")
+    var program: String?
 
     @Option(help: "Ranks (hosts); default: 16 (2 ... 1024), or every host of --topology.")
     var hosts: Int?
@@ -73,6 +80,9 @@ struct TrafficCommand: ParsableCommand {
         _ = try rate.value("--rate")
         _ = try shape.value("--shape")
         _ = try until?.value("--until")
+        if program != nil && topology != nil {
+            throw ValidationError("--program is for the generated topology; a topology file names its switches' programs")
+        }
     }
 
     func run() throws {
@@ -85,9 +95,30 @@ struct TrafficCommand: ParsableCommand {
             throw ValidationError("nothing to write: give -w FILE.pcap and/or --per-host DIR")
         }
         let r = try Self.generate(TrafficSettings(workload: workload!, parameters: parameters, write: write, perHost: perHost,
-                                                  topology: topology, hosts: hosts, rate: rate, mtu: mtu, shape: shape,
+                                                  topology: topology, program: program, hosts: hosts, rate: rate, mtu: mtu, shape: shape,
                                                   seed: seed, until: until?.parsed, json: json))
         if json { try printJSON(r) }
+    }
+
+    /// The generated topology's `switch:` defaults: `program` (the default one unless given) and
+    /// how the routing controller routes it. A program file is routed as the default program is
+    /// (its tables are checked when the topology is read); a named program must route itself.
+    static func switchProgram(_ program: String?, replacing standard: String) throws -> String {
+        guard let program else { return "{program: \(standard)}" }
+        if ProgramResolver.isFile(program) {
+            guard !program.contains("}"), !program.contains(",") else {
+                throw ValidationError("--program '\(program)': a program file's path may not hold ',' or '}' here (rename the file)")
+            }
+            return "{program: \(program), routing: \(standard)}"
+        }
+        guard let named = programSource.program(named: program) else { throw ValidationError(programSource.unknown(program)) }
+        guard named.routes != nil else {
+            throw ValidationError("--program \(program): the generated topology is routed by the routing controller, which fills only \(programSource.routedNames.joined(separator: ", ")) (give --topology with entries files to run \(program))")
+        }
+        if standard == "switchml" && program != standard {
+            throw ValidationError("--program \(program): algorithm=in-network aggregates on the switch, which needs switchml or a program file with its tables")
+        }
+        return "{program: \(program)}"
     }
 
     static func listing() -> String {
@@ -126,10 +157,11 @@ struct TrafficCommand: ParsableCommand {
         var aggregator: String? = nil
         if let path = s.topology {
             do { spec = try TopologyFile.load(path: path, seed: s.seed, programs: programSource) } catch { throw ValidationError(error.description) }
-            if inNetwork { aggregator = spec.switches.first { spec.nodes[$0].switchSpec?.program == "switchml" }.map { spec.nodes[$0].name } }
+            if inNetwork { aggregator = spec.switches.first { spec.nodes[$0].switchSpec?.isLike("switchml") == true }.map { spec.nodes[$0].name } }
         } else {
             // `TrafficCommand.validate()` checked --hosts (2 ... 1024), --mtu and --rate.
             let n = s.hosts ?? 16
+            let switchProgram = try Self.switchProgram(s.program, replacing: inNetwork ? "switchml" : "ecmp-router")
             let yaml: String
             if inNetwork {
                 guard n <= 32 else { throw ValidationError("--hosts \(n): in-network aggregation takes at most 32 workers per job") }
@@ -139,7 +171,7 @@ struct TrafficCommand: ParsableCommand {
                       generator: {star: {hosts: \(n)}}
                       defaults:
                         link: {rate: \(s.rate.text), delay: 1us, mtu: \(s.mtu), queue: {limit: 4MB}}
-                        switch: {program: switchml}
+                        switch: \(switchProgram)
                     """
                 aggregator = "sw"
             } else {
@@ -150,11 +182,11 @@ struct TrafficCommand: ParsableCommand {
                       generator: {leaf-spine: {spines: \(perLeaf), leaves: \(leaves), hosts-per-leaf: \(perLeaf)}}
                       defaults:
                         link: {rate: \(s.rate.text), delay: 1us, mtu: \(s.mtu), queue: {limit: 4MB, ecn: {kmin: 100KB, kmax: 400KB, pmax: 0.2}}}
-                        switch: {program: ecmp-router}
+                        switch: \(switchProgram)
                     """
             }
             do { spec = try TopologyFile.parse(yaml, file: "(generated topology)", baseDirectory: ".", seed: s.seed, programs: programSource) } catch {
-                throw ValidationError("generated topology: \(error)")
+                throw ValidationError(s.program.map { "--program \($0): \(error)" } ?? "generated topology: \(error)")
             }
         }
         let allHosts = spec.hosts.map { spec.nodes[$0].name }
@@ -218,6 +250,8 @@ struct TrafficSettings {
     var write: String?
     var perHost: String?
     var topology: String?
+    /// The generated topology's switch program (nil: ecmp-router, or switchml in-network).
+    var program: String? = nil
     var hosts: Int?
     var rate: OptionValue<BitRate> = "100Gbps"
     var mtu = 4096

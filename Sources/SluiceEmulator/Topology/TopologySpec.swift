@@ -75,6 +75,10 @@ public struct SwitchSpec: Hashable, Sendable {
     /// program whose tables this one shares: a program file made from it, or a variant); nil:
     /// as its own program.
     public var routesLike: String?
+
+    /// Whether the switch runs the program named `name`, or one declared to share its tables
+    /// (`routing: NAME`: a program file made from it, or a variant).
+    public func isLike(_ name: String) -> Bool { program == name || routesLike == name }
     /// Time from arrival at the switch to the packet joining its egress queue, picoseconds.
     public var pipelineLatency: Int64
     /// Shared buffer for all queues of the switch in bytes; nil: each queue only has its own limit.

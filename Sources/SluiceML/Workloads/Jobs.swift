@@ -24,8 +24,8 @@ public enum Jobs {
                 guard let n = emulator.spec.node(named: sw), let s = emulator.spec.nodes[n].switchSpec else {
                     throw WorkloadError("\(job.origin): job '\(job.name)': switch '\(sw)' does not exist (valid: a switch of the topology running switchml)")
                 }
-                guard s.program == "switchml" else {
-                    throw WorkloadError("\(job.origin): job '\(job.name)': switch '\(sw)' runs \(s.program), in-network allreduce needs switchml (valid: program: switchml on that switch)")
+                guard s.isLike("switchml") else {
+                    throw WorkloadError("\(job.origin): job '\(job.name)': switch '\(sw)' runs \(s.program), in-network allreduce needs switchml (valid: program: switchml on that switch, or a program file with switchml's tables and routing: switchml)")
                 }
                 if let other = aggregators[sw] {
                     throw WorkloadError("\(job.origin): job '\(job.name)': switch '\(sw)' already aggregates job '\(other)' (valid: one in-network job per switch)")
