@@ -346,8 +346,19 @@ public enum SwitchML {
 
     /// Physical slots of the pool of a `switchml` program (nil for another program).
     public static func poolSlots(of p: Program) -> Int? {
-        guard p.name == name, let r = p.registers.first(where: { $0.name == "switchml_count" }) else { return nil }
+        // By its control-plane interface rather than its name: a program file or a user's
+        // variant with switchml's tables and registers is served the same way.
+        guard let r = p.registers.first(where: { $0.name == "switchml_count" }),
+              p.tables.contains(where: { $0.name == "switchml_workers" }) else { return nil }
         return p.metadata.contains { $0.name == "sml_other" } ? r.size / 2 : r.size
+    }
+
+    /// The values a packet carries in a program with switchml's headers (the fields of
+    /// `values_t`), or nil when it has none: what workers must send it.
+    public static func elementsPerPacket(of p: Program) -> Int? {
+        guard poolSlots(of: p) != nil, let t = p.headerTypes.first(where: { $0.name == "values_t" }),
+              sizeCode(elements: t.fields.count) != nil else { return nil }
+        return t.fields.count
     }
 
     /// Every slot's rounds forgotten (bitmaps and counts to 0; sums are overwritten by a
@@ -376,7 +387,7 @@ public enum SwitchML {
     /// replica ids are replaced. The caller keeps slot ranges of different jobs disjoint.
     public static func install(_ job: Job, into cp: any ControlPlane) throws {
         guard let pool = poolSlots(of: cp.program) else {
-            throw ControlPlaneError("switchml: the switch runs '\(cp.program.name)', not '\(name)'")
+            throw ControlPlaneError("switchml: the switch runs '\(cp.program.name)', which lacks switchml's switchml_count register and switchml_workers table (valid: switchml, or a program with its tables)")
         }
         let n = job.workers.count
         guard (1...maxWorkers).contains(n) else {

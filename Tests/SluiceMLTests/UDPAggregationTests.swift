@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import SluiceIR
 import SluiceRuntime
 import SluiceTesting
 import SluicePrograms
@@ -94,6 +95,40 @@ import Glibc
         for p in ports { p.close() }   // the next job's workers bind these ports
         let reference = Reference.sum(inputs)
         return buffers.indices.map { w in failed.contains(w) ? nil : zip(buffers[w].values, reference).filter { $0 != $1 }.count }
+    }
+
+    /// A program file of a switchml variant (here 32 values a packet and a pool of 16 slots,
+    /// read back from its JSON) served in place of the built-in one: the job sums exactly; a
+    /// program without switchml's interface, or with other values a packet, is refused by name.
+    @Test func aProgramFileWithSwitchMLsTablesIsServed() throws {
+        let n = 3, k = 32, slots = 8
+        let file = try ProgramFile.encode(try SwitchML.program(k: k, slots: 16).verified(), writtenBy: "test")
+        let program = try ProgramFile.decode(file, file: "variant.json")
+        let config = AggregationConfig(job: 1, workers: n, elementsPerPacket: k, poolSlots: slots, timeout: 2_000_000_000)
+        let base = Self.portBase(0) + 600
+        let members = (0..<n).map { SocketAggregator.Member(ip: 0x7F00_0001, port: base + UInt16($0)) }
+        let shim = try SocketAggregator(ip: 0x7F00_0001, port: 0, workers: members, elementsPerPacket: k, slots: slots, program: program)
+        let server = Thread { shim.serve() }
+        server.start()
+        defer { shim.stop() }
+        print("UDPAggregationTests seed 51")
+        #expect(try Self.job(shim, members, config, count: 8 * k + 5, seed: 51, leaveReusable: true) == [0, 0, 0])
+
+        #expect(Self.failure {
+            _ = try SocketAggregator(ip: 0x7F00_0001, port: 0, workers: members, elementsPerPacket: 64, slots: slots, program: program)
+        } == "program 'switchml' carries 32 values a packet, not 64")
+        #expect(Self.failure {
+            _ = try SocketAggregator(ip: 0x7F00_0001, port: 0, workers: members, elementsPerPacket: k, slots: 32, program: program)
+        } == "32 pool slots (valid: 1 ... 16, the pool of 'switchml')")
+        #expect(Self.failure {
+            _ = try SocketAggregator(ip: 0x7F00_0001, port: 0, workers: members, elementsPerPacket: k, slots: slots,
+                                     program: try IPv4Router.program().verified())
+        } == "program 'ipv4-router' lacks switchml's tables, registers or values header (valid: switchml, or a program with its control-plane interface)")
+    }
+
+    /// What `body` threw, as text ("no error" when it did not).
+    static func failure(_ body: () throws -> Void) -> String {
+        do { try body(); return "no error" } catch { return "\(error)" }
     }
 
     /// Jobs one after another on one aggregator, each with workers that start afresh (as

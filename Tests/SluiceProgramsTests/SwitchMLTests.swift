@@ -176,7 +176,7 @@ import SluiceTesting
             try SwitchML.install(SwitchML.Job(job: 3, udpPort: 0xBEE3, slotBase: 0, slots: 8, group: 4, workers: [w]), into: other.pipeline)
             Issue.record("installed a switchml job into ecmp-router")
         } catch let e as ControlPlaneError {
-            #expect("\(e)".contains("runs 'ecmp-router', not 'switchml'"))
+            #expect("\(e)".contains("runs 'ecmp-router', which lacks switchml's switchml_count register and switchml_workers table"))
         }
     }
 }

@@ -67,6 +67,21 @@ import SluiceTesting
         #expect(r.status == 64 && r.err.contains(message) && r.err.contains("Usage: sluice aggregator"), "\(args): \(r.err)")
     }
 
+    /// --program takes a program file; one without switchml's interface, or with other values
+    /// a packet than --k, is refused by name before anything is bound.
+    @Test func aProgramWithoutSwitchMLsInterfaceIsRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-agg-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["ipv4-router", "switchml"] {
+            #expect(try ChildProcess.run(sluiceBinary, ["compile", name, "--emit", "program", "-o", "\(dir)/\(name).json"]).status == 0)
+        }
+        let router = try ChildProcess.run(sluiceBinary, ["aggregator", "--worker", "127.0.0.1", "--program", "\(dir)/ipv4-router.json"])
+        #expect(router.status == 1 && router.err.contains("--program \(dir)/ipv4-router.json: 'ipv4-router' lacks switchml's switchml_workers table"), "\(router.err)")
+        let k = try ChildProcess.run(sluiceBinary, ["aggregator", "--worker", "127.0.0.1", "--program", "\(dir)/switchml.json", "--k", "32"])
+        #expect(k.status == 1 && k.err.contains("--k 32, but --program \(dir)/switchml.json carries 64 values a packet (give --k 64, or leave --k out)"), "\(k.err)")
+    }
+
     @Test func anInterfaceIsOneWorkersPort() throws {
         let r = try ChildProcess.run(sluiceBinary, ["aggregator", "--backend", "xdp", "--worker", "10.0.0.1", "--worker", "10.0.0.2",
                                                     "--port", "1=lo", "--port", "2=lo"])

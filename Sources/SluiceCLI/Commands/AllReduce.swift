@@ -25,6 +25,9 @@ struct AggregatorCommand: ParsableCommand {
             number of --worker. One aggregator serves job after job; after a job that failed, wait \
             --idle-reset before the next (its half-done rounds are forgotten then). Example:
               sluice aggregator --backend socket --worker 10.1.0.2 --worker 10.1.1.2 --worker 10.1.2.2
+            --program serves another program with switchml's tables, registers and headers (a \
+            program file from `sluice compile switchml --emit program`, a package's own variant); \
+            --k is then the program's (its values_t fields), and --slots at most its pool.
 
             --backend xdp attaches `switchml` at XDP to one interface per worker (--port N=IFACE, \
             worker k behind port k + 1) and installs the job: workers send to 10.255.255.1 (give them \
@@ -54,8 +57,11 @@ struct AggregatorCommand: ParsableCommand {
     @Option(name: .customLong("worker"), help: "A worker's IP[:PORT] (xdp: IP[:PORT][=MAC]), in rank order; repeat for each.")
     var workers: [OptionValue<WorkerAddress>] = []
 
-    @Option(help: "Values per packet the workers send (32, 64, 128, 256; at XDP 32, 64, 128).")
-    var k: Int = 64
+    @Option(help: "A program with switchml's control-plane interface: a name or a program file (default: switchml, built for --k).")
+    var program: String?
+
+    @Option(help: "Values per packet the workers send (32, 64, 128, 256; at XDP 32, 64, 128; default 64, or the program's).")
+    var k: Int?
 
     @Option(help: "Pool slots of the job (socket: 1 ... 16384; xdp: 1 ... 4096).")
     var slots: Int = 64
@@ -79,13 +85,13 @@ struct AggregatorCommand: ParsableCommand {
             if let w = workers.first(where: { $0.parsed.mac != nil }) {
                 throw ValidationError("--worker '\(w.text)': =MAC is for --backend xdp (valid: IP[:PORT])")
             }
-            guard SwitchML.sizeCode(elements: k) != nil else { throw ValidationError("--k \(k) (valid: 32, 64, 128, 256 values a packet)") }
+            if let k { guard SwitchML.sizeCode(elements: k) != nil else { throw ValidationError("--k \(k) (valid: 32, 64, 128, 256 values a packet)") } }
             guard (1...0x4000).contains(slots) else { throw ValidationError("--slots \(slots) (valid: 1 ... 16384)") }
             guard ports.isEmpty, mode == nil else {
                 throw ValidationError("--port and --mode are for --backend xdp; the socket backend listens on --listen IP:PORT")
             }
         case .xdp:
-            guard [32, 64, 128].contains(k) else {
+            if let k, ![32, 64, 128].contains(k) {
                 throw ValidationError("--k \(k) with --backend xdp (valid: 32, 64, 128; 256 values make 1,076 bytes of headers, and the XDP backend emits at most 1,024)")
             }
             guard (1...4096).contains(slots) else { throw ValidationError("--slots \(slots) with --backend xdp (valid: 1 ... 4096, the pool switchml is built with)") }
@@ -100,15 +106,32 @@ struct AggregatorCommand: ParsableCommand {
         }
     }
 
+    /// The program to serve (nil: switchml built for the values a packet) and the values a
+    /// packet workers send: --program's own, which --k, when given, must equal.
+    func served() throws -> (program: VerifiedProgram?, k: Int) {
+        guard let ref = program else { return (nil, k ?? 64) }
+        let p = try resolveProgram(ref).program
+        guard let own = SwitchML.elementsPerPacket(of: p.program) else {
+            throw CLIError("--program \(ref): '\(p.program.name)' lacks switchml's switchml_workers table, switchml_count register or values_t header (valid: switchml, or a program with its control-plane interface)")
+        }
+        if let k, k != own { throw CLIError("--k \(k), but --program \(ref) carries \(own) values a packet (give --k \(own), or leave --k out)") }
+        if backend == .xdp, ![32, 64, 128].contains(own) {
+            throw CLIError("--program \(ref) carries \(own) values a packet; the XDP backend takes 32, 64 or 128")
+        }
+        return (p, own)
+    }
+
     func run() throws {
         if backend == .xdp { return try runXDP() }
+        let (served, k) = try served()
         let l = listen?.parsed ?? Endpoint(ip: 0, port: nil)
         let members = workers.enumerated().map { r, w in
             SocketAggregator.Member(ip: w.parsed.endpoint.ip, port: w.parsed.endpoint.port(or: UInt16(40_000 + r)))
         }
         let agg: SocketAggregator
         do {
-            agg = try SocketAggregator(ip: l.ip, port: l.port(or: SocketAggregator.servicePort), workers: members, elementsPerPacket: k, slots: slots)
+            agg = try SocketAggregator(ip: l.ip, port: l.port(or: SocketAggregator.servicePort), workers: members, elementsPerPacket: k, slots: slots,
+                                   program: served)
         } catch { throw CLIError("\(error)") }
         agg.idleReset = idleReset.parsed
         StopSignal.install()
@@ -140,7 +163,8 @@ extension AggregatorCommand {
         let xdp: XDPProgram
         let cp: XDPControlPlane
         do {
-            xdp = try XDPProgram(try SwitchML.program(k: k, slots: 4096).verified())
+            let (served, k) = try served()
+            xdp = try XDPProgram(try served ?? SwitchML.program(k: k, slots: 4096).verified())
             cp = try XDPControlPlane(xdp)
             try SwitchML.install(SwitchML.Job(job: 1, udpPort: SocketAggregator.servicePort, slotBase: 0, slots: slots, group: 2, workers: members), into: cp)
         } catch { throw CLIError("\(error)") }

@@ -47,14 +47,23 @@ public final class SocketAggregator: @unchecked Sendable {
     public static let servicePort: UInt16 = SwitchMLFormat.ports.lowerBound + 1
 
     /// Bind `ip`:`port` (0.0.0.0 for every address; 0 for any port) for `workers`, running
-    /// `switchml` with k values a packet and `slots` pool slots for job 1.
+    /// `switchml` with k values a packet and `slots` pool slots for job 1; or `program`, a
+    /// program with switchml's tables and headers (a program file, a user's variant), whose
+    /// values a packet `k` must equal.
     public init(ip: UInt32 = 0, port: UInt16 = SocketAggregator.servicePort, workers: [Member], elementsPerPacket k: Int = 64,
-                slots: Int = 64, dropEvery: Int = 0) throws {
+                slots: Int = 64, dropEvery: Int = 0, program: VerifiedProgram? = nil) throws {
         guard (1...32).contains(workers.count) else { throw AggregationError("\(workers.count) workers (valid: 1 ... 32)") }
         guard Set(workers).count == workers.count else { throw AggregationError("a worker address is given twice (valid: one address:port per worker)") }
         guard SwitchML.sizeCode(elements: k) != nil else { throw AggregationError("\(k) values a packet (valid: 32, 64, 128, 256)") }
         guard (1...0x4000).contains(slots) else { throw AggregationError("\(slots) pool slots (valid: 1 ... 16384)") }
-        pipeline = try Pipeline(try SwitchML.program(k: k, slots: max(slots, 64)).verified())
+        if let program {
+            guard let pool = SwitchML.poolSlots(of: program.program), let own = SwitchML.elementsPerPacket(of: program.program) else {
+                throw AggregationError("program '\(program.program.name)' lacks switchml's tables, registers or values header (valid: switchml, or a program with its control-plane interface)")
+            }
+            guard own == k else { throw AggregationError("program '\(program.program.name)' carries \(own) values a packet, not \(k)") }
+            guard slots <= pool else { throw AggregationError("\(slots) pool slots (valid: 1 ... \(pool), the pool of '\(program.program.name)')") }
+        }
+        pipeline = try Pipeline(try program ?? SwitchML.program(k: k, slots: max(slots, 64)).verified())
         members = workers
         // Inside the program worker w is 10.0.0.(w + 1) (the program tells workers apart by
         // source address; real ones may share one, on loopback); replies go to the real address.
