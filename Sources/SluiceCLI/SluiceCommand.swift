@@ -35,7 +35,7 @@ struct SluiceCommand: ParsableCommand {
               sluice bench emulator --json
               sluice capture -i veth1 -c 1000 -f 'udp' -w trace.pcap
               sluice send trace.pcap -i veth0 --topspeed
-              sluice replay in.pcap --program ipv4-router --entries routes.txt --out out
+              sluice replay in.pcap --program ipv4-router --entries routes.txt --pcap-dir out
               sluice attach --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
               sluice experiment ina-e2 --report out/e2
               sluice traffic ddp model=100MB iterations=2 -w ddp.pcap

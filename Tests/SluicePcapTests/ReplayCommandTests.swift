@@ -55,7 +55,7 @@ import SluicePrograms
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (pcap, entries) = try prepare(dir)
         let out = dir + "/out"
-        let r = try sluice("replay", pcap, "--program", "ipv4-router", "--entries", entries, "--out", out)
+        let r = try sluice("replay", pcap, "--program", "ipv4-router", "--entries", entries, "--pcap-dir", out)
         #expect(r.status == 0, "\(r.err)")
 
         let port1 = try PcapFileReader.readAll(path: out + "/port-1.pcap")
@@ -97,7 +97,7 @@ import SluicePrograms
         let dir = try temporaryDirectory("replayjson")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (pcap, entries) = try prepare(dir)
-        let r = try sluice("replay", pcap, "--program", "ipv4-router", "--entries", entries, "--out", dir + "/o", "--json")
+        let r = try sluice("replay", pcap, "--program", "ipv4-router", "--entries", entries, "--pcap-dir", dir + "/o", "--json")
         #expect(r.status == 0, "\(r.err)")
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         #expect(obj["packets"] as? Int == 7)
@@ -119,7 +119,7 @@ import SluicePrograms
         let all = try bytes(ofFile: pcap)
         let lastRecord = all.count - 16 - Self.input()[6].bytes.count
         try write(Array(all.prefix(lastRecord + 20)), to: pcap)
-        let r = try sluice("replay", pcap, "--program", "ipv4-router", "--entries", entries, "--out", dir + "/o")
+        let r = try sluice("replay", pcap, "--program", "ipv4-router", "--entries", entries, "--pcap-dir", dir + "/o")
         #expect(r.status != 0)
         #expect(r.out.hasPrefix("replayed 6 packets"))
         #expect(r.err.contains("Error: \(pcap): byte \(lastRecord): truncated record of packet 7: its header says \(Self.input()[6].bytes.count) captured bytes, the file ends after 4 (the 6 packets before it were processed)"))
@@ -131,22 +131,22 @@ import SluicePrograms
         let dir = try temporaryDirectory("replaybad")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (pcap, _) = try prepare(dir)
-        var r = try sluice("replay", pcap, "--program", "ipv5-router", "--out", dir + "/o")
+        var r = try sluice("replay", pcap, "--program", "ipv5-router", "--pcap-dir", dir + "/o")
         #expect(r.status != 0)
         #expect(r.err.contains("Error: unknown program 'ipv5-router'; available: \(ProgramRegistry.all.map(\.name).joined(separator: ", ")) (see `sluice programs`)"))
         // Found out in run(), yet the usage printed is replay's, not the root's list of commands.
         #expect(r.status == 64 && r.err.contains("Usage: sluice replay ") && r.err.contains("See 'sluice replay --help'"), "\(r.err)")
         r = try sluice("compile", "ipv5-router", "--emit", "ebpf-c")
         #expect(r.status == 64 && r.err.contains("Usage: sluice compile <program>") && !r.err.contains("<subcommand>"), "\(r.err)")
-        r = try sluice("replay", pcap, "--program", "ipv4-router", "--port", "600", "--out", dir + "/o")
+        r = try sluice("replay", pcap, "--program", "ipv4-router", "--port", "600", "--pcap-dir", dir + "/o")
         #expect(r.status != 0)
         #expect(r.err.contains("Error: --port 600 is outside 0...511 (ports are 9 bits)"))
         let text = dir + "/notes.txt"
         try "not a capture\n".write(toFile: text, atomically: true, encoding: .utf8)
-        r = try sluice("replay", text, "--program", "ipv4-router", "--out", dir + "/o")
+        r = try sluice("replay", text, "--program", "ipv4-router", "--pcap-dir", dir + "/o")
         #expect(r.status != 0)
         #expect(r.err.contains("Error: \(text): byte 0: bad magic: not a pcap or pcapng file (it starts with 6e 6f 74 20;"))
-        r = try sluice("replay", dir + "/missing.pcap", "--program", "ipv4-router", "--out", dir + "/o")
+        r = try sluice("replay", dir + "/missing.pcap", "--program", "ipv4-router", "--pcap-dir", dir + "/o")
         #expect(r.err.contains("Error: \(dir)/missing.pcap: cannot open: No such file or directory"))
     }
 
@@ -164,10 +164,10 @@ import SluicePrograms
         try FileManager.default.copyItem(atPath: pcap, toPath: out + "/port-2.pcap")
         let original = try bytes(ofFile: pcap)
         for (input, port) in [(dir + "/x/../out/port-1.pcap", 1), (dir + "/link.pcap", 2)] {
-            let r = try sluice("replay", input, "--program", "ipv4-router", "--entries", entries, "--out", out)
+            let r = try sluice("replay", input, "--program", "ipv4-router", "--entries", entries, "--pcap-dir", out)
             #expect(r.status == 1)
             #expect(r.out == "")
-            #expect(r.err == "Error: --out \(out): the output \(out)/port-\(port).pcap is the input file \(input); replaying would overwrite it. Give --out another folder, e.g. --out \(out)-replayed\n")
+            #expect(r.err == "Error: --pcap-dir \(out): the output \(out)/port-\(port).pcap is the input file \(input); replaying would overwrite it. Give --pcap-dir another folder, e.g. --pcap-dir \(out)-replayed\n")
             #expect(try bytes(ofFile: out + "/port-\(port).pcap") == original)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["port-1.pcap", "port-2.pcap"])
@@ -185,7 +185,7 @@ import SluicePrograms
         let toA = Packet.ethernet(dst: a, src: b).ipv4(src: "10.0.0.2", dst: "10.0.0.1").udp(sport: 2, dport: 1).bytes
         let pcap = dir + "/l2.pcap"
         try writePcap(pcap, [CapturedPacket(timestamp: 1, bytes: fromA), CapturedPacket(timestamp: 2, bytes: toA)])
-        let r = try sluice("replay", pcap, "--program", "l2-switch", "--port", "3", "--out", dir + "/o", "--json")
+        let r = try sluice("replay", pcap, "--program", "l2-switch", "--port", "3", "--pcap-dir", dir + "/o", "--json")
         #expect(r.status == 0, "\(r.err)")
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         let outputs = try #require(obj["outputs"] as? [[String: Any]])

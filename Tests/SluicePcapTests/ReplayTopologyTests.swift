@@ -71,9 +71,10 @@ import SluiceTesting
             (["--topology", t, "--at", "sw"], "Error: --at 'sw': expected NODE:PORT with PORT in 0...511, e.g. leaf1:1 or h1:0"),
             (["--topology", t, "--at", "sw9:1"], "Error: --at: trace: no node named 'sw9'; nodes: sw, h1, h2"),
             (["--topology", t, "--at", "h1:4"], "Error: --at: trace: host 'h1' has one port, 0 (got 4); use h1:0"),
-            (["--topology", t, "--at", "sw:1", "--program", "ipv4-router"], "Error: --program, --entries, --port and --out are for offline replay"),
-            (["--topology", t, "--at", "sw:1", "--port", "3"], "Error: --program, --entries, --port and --out are for offline replay"),
-            (["--at", "sw:1", "--program", "ipv4-router", "--out", dir], "Error: --at, --speed, --until, --report and --pcap-dir need --topology"),
+            (["--topology", t, "--at", "sw:1", "--program", "ipv4-router"], "Error: --program, --entries and --port are for offline replay"),
+            (["--topology", t, "--at", "sw:1", "--port", "3"], "Error: --program, --entries and --port are for offline replay"),
+            (["--at", "sw:1", "--program", "ipv4-router", "--pcap-dir", dir], "Error: --at, --speed, --until and --report need --topology"),
+            (["--program", "ipv4-router", "--out", dir], "Error: --out is now --pcap-dir (one spelling across commands"),
         ]
         for (args, message) in cases {
             let r = try run(sluiceBinary, ["replay", input] + args)

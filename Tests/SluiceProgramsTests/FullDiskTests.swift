@@ -40,7 +40,7 @@ struct FullDiskTests {
             for i in 0..<2000 { frame.withUnsafeBytes { w.write(timestampNanoseconds: Int64(i) * 1000, bytes: $0) } }
             w.close()
             let entries = try HostileInputCLITests.temporaryFile("full-routes", "table_add ipv4_lpm ipv4_forward 10.0.1.1/32 => 08:00:00:00:01:11 1\n")
-            let r = try CLITests.run(["replay", input, "--program", "ipv4-router", "--entries", entries, "--out", dir + "/out"])
+            let r = try CLITests.run(["replay", input, "--program", "ipv4-router", "--entries", entries, "--pcap-dir", dir + "/out"])
             #expect(r.status == 1, "\(r.out)\n\(r.err)")
             #expect(r.err.contains("\(dir)/out/port-1.pcap") && r.err.contains("No space left on device"), "\(r.err)")
         }

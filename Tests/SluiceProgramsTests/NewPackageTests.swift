@@ -143,7 +143,7 @@ import SluiceTesting
         let writer = try PcapWriter(path: pcap)
         for (i, f) in frames.enumerated() { f.withUnsafeBytes { writer.write(timestampNanoseconds: Int64(i) * 1_000, bytes: $0) } }
         writer.close()
-        let replayed = try run(command, ["replay", pcap, "--program", "reflector", "--port", "5", "--out", out])
+        let replayed = try run(command, ["replay", pcap, "--program", "reflector", "--port", "5", "--pcap-dir", out])
         #expect(replayed.status == 0, "replay: \(replayed.err)")
         let back = try PcapFileReader.readAll(path: out + "/port-5.pcap").map(\.bytes)
         #expect(back == frames.map { f in try! [UInt8](hex: Self.reflected) + [f.last!] }, "replay's port-5.pcap: \(back.count) frames")
@@ -168,7 +168,7 @@ import SluiceTesting
         }
         let loaded = try run(command, ["xdp", "verify", "reflector"])
         #expect(loaded.status == 0 && loaded.out.contains("the kernel's verifier accepted it"), "xdp verify: \(loaded.out)\(loaded.err)")
-        let fuzz = try run(command, ["fuzz", "reflector", "--backends", "runtime,xdp", "--packets", "300", "--out", base + "/fuzz", "--json"])
+        let fuzz = try run(command, ["fuzz", "reflector", "--backends", "runtime,xdp", "--packets", "300", "--pcap-dir", base + "/fuzz", "--json"])
         #expect(fuzz.status == 0, "fuzz runtime vs xdp: \(fuzz.out)\(fuzz.err)")
         let verdict = try JSONSerialization.jsonObject(with: Data(fuzz.out.utf8)) as? [String: Any]
         #expect((verdict?["disagreements"] as? Int) == 0 && (verdict?["packets"] as? Int) == 300, "fuzz: \(fuzz.out)")

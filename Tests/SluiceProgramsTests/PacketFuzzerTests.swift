@@ -46,7 +46,7 @@ import SluiceTesting
     @Test func fuzzCommandRunsAndRepeatsItself() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-fuzz-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let args = ["fuzz", "ecmp-router", "--packets", "20000", "--seed", "0x77", "--out", dir, "--json"]
+        let args = ["fuzz", "ecmp-router", "--packets", "20000", "--seed", "0x77", "--pcap-dir", dir, "--json"]
         let r1 = try CLITests.run(args), r2 = try CLITests.run(args)
         #expect(r1.status == 0, "\(r1.err)")
         func counts(_ out: String) throws -> [String: Int] {
@@ -68,7 +68,7 @@ import SluiceTesting
     @Test func aCrashNamesAndSavesThePacket() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-fuzz-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try CLITests.run(["fuzz", "ipv4-router", "--packets", "100", "--seed", "5", "--out", dir],
+        let r = try CLITests.run(["fuzz", "ipv4-router", "--packets", "100", "--seed", "5", "--pcap-dir", dir],
                                  environment: ["SLUICE_FUZZ_SELFTEST_CRASH_AT": "42"])
         #expect(r.status == 70, "\(r.err)")
         let ir = try IPv4Router.program().verified()

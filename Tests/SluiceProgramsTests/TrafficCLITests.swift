@@ -86,7 +86,7 @@ import Testing
         let dir = try Self.temporary()
         defer { try? FileManager.default.removeItem(at: dir) }
         let per = dir.appendingPathComponent("hosts").path
-        let r = try sluice(["traffic", "ddp", "model=2MB", "compute=200us", "iterations=1", "--hosts", "4", "--per-host", per, "--seed", "3"])
+        let r = try sluice(["traffic", "ddp", "model=2MB", "compute=200us", "iterations=1", "--hosts", "4", "--pcap-dir", per, "--seed", "3"])
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.contains("seed 3"))
         #expect(r.out.contains("iterations: 1"))
@@ -110,7 +110,7 @@ import Testing
         let entries = dir.appendingPathComponent("routes.txt").path
         try "table_add ipv4_lpm ipv4_forward 10.0.0.0/8 => 02:00:00:00:00:99 3\n".write(toFile: entries, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("out").path
-        let rep = try sluice(["replay", "\(per)/h1.pcap", "--program", "ipv4-router", "--entries", entries, "--out", out, "--json"])
+        let rep = try sluice(["replay", "\(per)/h1.pcap", "--program", "ipv4-router", "--entries", entries, "--pcap-dir", out, "--json"])
         #expect(rep.status == 0, "\(rep.err)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(rep.out.utf8)) as? [String: Any])
         let packets = try #require(json["packets"] as? Int)

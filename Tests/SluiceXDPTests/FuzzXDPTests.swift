@@ -17,7 +17,7 @@ struct FuzzXDPTests {
         if ["ipv4-router", "acl-firewall"].contains(name) && !entries.contains("0.0.0.0/0") { entries += "\ntable_add ipv4_lpm ipv4_forward 0.0.0.0/0 => 08:00:00:00:09:09 6\n" }
         try entries.write(toFile: dir + "/entries.txt", atomically: true, encoding: .utf8)
         let r = try ChildProcess.run(sluiceBinary, ["fuzz", name, "--backends", "runtime,xdp", "--packets", "10000", "--seed", "0x5eed",
-                                                    "--entries", dir + "/entries.txt", "--out", dir + "/out", "--json"])
+                                                    "--entries", dir + "/entries.txt", "--pcap-dir", dir + "/out", "--json"])
         #expect(r.status == 0, "\(name): \(r.err)\n\(r.out)")
         let o = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         #expect(o["disagreements"] as? Int == 0, "\(name): \(r.out)")

@@ -110,7 +110,7 @@ struct PcapBenchCommand: ParsableCommand {
         for r in 1...`repeat` {
             try checkStop()
             progress("replay: run \(r)/\(`repeat`)")
-            let o = try runTool(me, ["replay", file, "--program", "ipv4-router", "--entries", entries, "--out", dir + "/replay-out", "--json"])
+            let o = try runTool(me, ["replay", file, "--program", "ipv4-router", "--entries", entries, "--pcap-dir", dir + "/replay-out", "--json"])
             guard o.status == 0, let replayed = decodeJSON(Replay.Summary.self, o.out) else { throw CLIError("sluice replay failed: \(o.err)") }
             offline.append(replayed.mpps)
         }

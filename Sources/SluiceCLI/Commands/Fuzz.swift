@@ -59,8 +59,12 @@ struct Fuzz: ParsableCommand {
     @Option(help: "Ingress ports to pick from (a range A-B or a comma-separated list).")
     var ports: OptionValue<PortList> = "0-7"
 
-    @Option(help: "Where crash and disagreement files go.")
+    @Option(name: .customLong("pcap-dir"), help: "The folder for crash.pcap and disagreements.pcap (with disagreements.stf).")
     var out: String = "fuzz-out"
+
+    /// The old spelling of --pcap-dir, refused with the new one.
+    @Option(name: .customLong("out"), help: .hidden)
+    var oldOut: String?
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -68,6 +72,7 @@ struct Fuzz: ParsableCommand {
     static let maxPackets = 100_000_000
 
     func validate() throws {
+        if oldOut != nil { throw ValidationError(renamed("--out", "--pcap-dir")) }
         guard (1...Self.maxPackets).contains(packets) else { throw ValidationError("--packets \(packets) (valid: 1 ... \(Self.maxPackets))") }
         guard first >= 0, first <= Int.max - packets else { throw ValidationError("--first \(first) (valid: 0 or more)") }
         _ = try seed.value("--seed")

@@ -20,8 +20,8 @@ struct Replay: ParsableCommand {
             port and of drops by stage (parser, ingress, egress, recirculation limit, ...); --json \
             prints one object instead. A damaged file is processed up to the damage, then the error \
             names the file and the byte offset. Examples:
-              sluice replay in.pcap --program ipv4-router --entries routes.txt --out out
-              sluice replay in.pcapng --program l2-switch --port 3 --out out --json
+              sluice replay in.pcap --program ipv4-router --entries routes.txt --pcap-dir out
+              sluice replay in.pcapng --program l2-switch --port 3 --pcap-dir out --json
             With --topology T.yaml --at NODE:PORT the capture is injected into an emulated network \
             instead: each frame enters switch NODE on PORT (or leaves host NODE's NIC) at its \
             capture time relative to the first frame, divided by --speed, and the run prints the \
@@ -42,7 +42,11 @@ struct Replay: ParsableCommand {
     @Option(help: "The ingress port every packet enters on (0...511).")
     var port: Int = 0
 
-    @Option(help: "The folder for port-K.pcap files (created if missing).")
+    @Option(help: "Offline: the folder for the port-K.pcap files (created if missing); with --topology: a pcap per link.")
+    var pcapDir: String?
+
+    /// The old spelling of --pcap-dir, refused with the new one.
+    @Option(help: .hidden)
     var out: String?
 
     @Option(help: "Inject into this emulated topology (YAML) instead of running one program offline.")
@@ -60,9 +64,6 @@ struct Replay: ParsableCommand {
     @Option(help: "With --topology: write a report folder (index.html, report.json, CSVs, plots).")
     var report: String?
 
-    @Option(help: "With --topology: write a pcap per link into this folder.")
-    var pcapDir: String?
-
     @Option(help: "Seed for the program's random values.")
     var seed: UInt64 = 1
 
@@ -70,21 +71,22 @@ struct Replay: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if out != nil { throw ValidationError(renamed("--out", "--pcap-dir")) }
         if topology != nil {
             guard let at else { throw ValidationError("--topology needs --at NODE:PORT (where the frames enter), e.g. --at leaf1:1") }
             _ = try at.value("--at")
             _ = try until?.value("--until")
             guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number (got \(speed))") }
-            if program != nil || out != nil || entries != nil || port != 0 {
-                throw ValidationError("--program, --entries, --port and --out are for offline replay; with --topology the topology's switches run their programs, frames enter at --at, and --report or --pcap-dir give the output")
+            if program != nil || entries != nil || port != 0 {
+                throw ValidationError("--program, --entries and --port are for offline replay; with --topology the topology's switches run their programs, frames enter at --at, and --report or --pcap-dir give the output")
             }
             return
         }
-        if at != nil || report != nil || pcapDir != nil || until != nil || speed != 1 {
-            throw ValidationError("--at, --speed, --until, --report and --pcap-dir need --topology")
+        if at != nil || report != nil || until != nil || speed != 1 {
+            throw ValidationError("--at, --speed, --until and --report need --topology")
         }
         guard program != nil else { throw ValidationError("give --program P (offline replay) or --topology T.yaml --at NODE:PORT") }
-        guard out != nil else { throw ValidationError("give --out DIR: the folder for the port-K.pcap files") }
+        guard pcapDir != nil else { throw ValidationError("give --pcap-dir DIR: the folder for the port-K.pcap files") }
         guard (0...511).contains(port) else {
             throw ValidationError("--port \(port) is outside 0...511 (ports are 9 bits)")
         }
@@ -124,11 +126,11 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         if let topology, let at { return try replayIntoTopology(topology, at: at.parsed) }
-        guard let program, let out else { return }
+        guard let program, let out = pcapDir else { return }
         if let k = Self.outputPort(overwriting: file, in: out) {
             let output = (out as NSString).appendingPathComponent("port-\(k).pcap")
             let other = (out.hasSuffix("/") ? String(out.dropLast()) : out) + "-replayed"
-            throw CLIError("--out \(out): the output \(output) is the input file \(file); replaying would overwrite it. Give --out another folder, e.g. --out \(other)")
+            throw CLIError("--pcap-dir \(out): the output \(output) is the input file \(file); replaying would overwrite it. Give --pcap-dir another folder, e.g. --pcap-dir \(other)")
         }
         let info = try resolveProgram(program)
         let ir = info.program
@@ -141,7 +143,7 @@ struct Replay: ParsableCommand {
             do { try EntriesFile(path: entries).apply(to: pipeline) } catch { throw CLIError("\(error)") }
         }
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-            throw CLIError("--out: cannot create '\(out)': \(error.localizedDescription)")
+            throw CLIError("--pcap-dir: cannot create '\(out)': \(error.localizedDescription)")
         }
         let reader: PcapFileReader
         do { reader = try PcapFileReader(path: file) } catch { throw CLIError("\(error)") }
@@ -310,7 +312,7 @@ final class OfflineReplay {
             byPort[port] = Unmanaged.passUnretained(w)
             return Unmanaged.passUnretained(w)
         } catch {
-            throw CLIError("--out: \(error)")
+            throw CLIError("--pcap-dir: \(error)")
         }
     }
 }

@@ -15,13 +15,13 @@ struct TrafficCommand: ParsableCommand {
             Runs WORKLOAD (key=value parameters; `sluice traffic --list` shows every family with its \
             parameters and defaults) on a topology in the emulator and writes what the hosts put on the \
             wire: -w FILE.pcap gets every frame any host sends (nanosecond stamps, time order), \
-            --per-host DIR one pcap per host (what it sends and receives). Timing comes from the \
+            --pcap-dir DIR one pcap per host (what it sends and receives). Timing comes from the \
             network: queues, pacing, retransmissions. Without --topology, a 1:1 leaf-spine of --hosts \
             hosts at --rate (a star on a switchml switch for algorithm=in-network); --program runs \
             another program on its switches (a program file is routed as the program it replaces, \
             ecmp-router or switchml, and must have that program's tables). Examples:
               sluice traffic ddp model=100MB iterations=2 -w ddp.pcap
-              sluice traffic moe skew=1.2 --hosts 8 --per-host moe/
+              sluice traffic moe skew=1.2 --hosts 8 --pcap-dir moe/
               sluice traffic simai file=workload.txt --hosts 8 -w simai.pcap
               sluice traffic ddp model=10MB --program my-router.json -w ddp.pcap
               sluice traffic background distribution=websearch load=0.5 --topology Topologies/leafspine-16.yaml -w bg.pcap
@@ -38,8 +38,12 @@ struct TrafficCommand: ParsableCommand {
     @Option(name: [.customShort("w"), .long], help: "Write every frame the hosts send to this pcap.")
     var write: String?
 
-    @Option(help: "Write one pcap per host (NAME.pcap) into this folder.")
+    @Option(name: .customLong("pcap-dir"), help: "Write one pcap per host (NAME.pcap) into this folder.")
     var perHost: String?
+
+    /// The old spelling of --pcap-dir, refused with the new one.
+    @Option(name: .customLong("per-host"), help: .hidden)
+    var oldPerHost: String?
 
     @Option(help: "Run on this topology file (its hosts in node order are the ranks, or --hosts N of them).")
     var topology: String?
@@ -72,6 +76,7 @@ struct TrafficCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if oldPerHost != nil { throw ValidationError(renamed("--per-host", "--pcap-dir")) }
         if let h = hosts {
             if topology == nil { try requireWithin(2...1024, h, option: "--hosts", valid: "2 ... 1024 hosts (the generated topology)") }
             else { try requireWithin(1...Int.max, h, option: "--hosts", valid: "1 ... the topology's hosts") }
@@ -92,7 +97,7 @@ struct TrafficCommand: ParsableCommand {
             return
         }
         guard write != nil || perHost != nil else {
-            throw ValidationError("nothing to write: give -w FILE.pcap and/or --per-host DIR")
+            throw ValidationError("nothing to write: give -w FILE.pcap and/or --pcap-dir DIR")
         }
         let r = try Self.generate(TrafficSettings(workload: workload!, parameters: parameters, write: write, perHost: perHost,
                                                   topology: topology, program: program, hosts: hosts, rate: rate, mtu: mtu, shape: shape,
@@ -208,7 +213,7 @@ struct TrafficCommand: ParsableCommand {
         options.progress = !s.json
         options.hostTrace = s.write
         if let dir = s.perHost {
-            try makeDirectory(dir, "--per-host")
+            try makeDirectory(dir, "--pcap-dir")
             options.hostTraceDirectory = dir
         }
         let emu: Emulator
@@ -237,7 +242,7 @@ struct TrafficCommand: ParsableCommand {
                 print("wrote \(files.count - (merged == nil ? 0 : 1)) per-host pcaps into \(shown)")
             }
             print(String(format: "wall %.2f s, %.2f GB of trace per minute", wall, Double(bytes) / 1e9 / (wall / 60)))
-            if let w = s.write { print("open: tshark -r \(w) | head    replay: sluice replay \(w) --program ipv4-router --entries ROUTES --out replay/") }
+            if let w = s.write { print("open: tshark -r \(w) | head    replay: sluice replay \(w) --program ipv4-router --entries ROUTES --pcap-dir replay/") }
         }
         return Summary(workload: s.workload, hosts: count, shape: shape.rawValue, seed: s.seed, simulated_s: Double(stats.simulated) / 1e12,
                        wall_s: wall, bytes_written: bytes, frames: merged?.packets ?? 0, result: result)
