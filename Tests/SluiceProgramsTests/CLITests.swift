@@ -189,10 +189,45 @@ import SluiceTesting
         let flows = try #require(json["flows"] as? [[String: Any]])
         #expect(flows.count == 2)
         for f in flows {
-            #expect(f["fctPs"] != nil, "flow \(f) did not complete")
-            #expect(f["bytesReceived"] as? Int == f["bytes"] as? Int)
+            #expect(f["fct_ps"] != nil, "flow \(f) did not complete")
+            #expect(f["bytes_received"] as? Int == f["bytes"] as? Int)
         }
         #expect((json["packet_hops"] as? Int ?? 0) > 0)
+    }
+
+    /// Every --json object names its fields in snake_case, whichever command printed it (the
+    /// keys of name-keyed objects, node and counter names, are data and stay as they are: the
+    /// shipped topologies and programs name theirs in lower case).
+    @Test func jsonKeysAreSnakeCaseEverywhere() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-keys-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func keys(_ value: Any, _ path: String, into out: inout [String]) {
+            if let o = value as? [String: Any] {
+                for (k, v) in o {
+                    if k.contains(where: \.isUppercase) || k.contains("-") { out.append(path + "." + k) }
+                    keys(v, path + "." + k, into: &out)
+                }
+            } else if let a = value as? [Any] {
+                for v in a { keys(v, path + "[]", into: &out) }
+            }
+        }
+        let commands: [[String]] = [
+            ["emulate", Self.topology("leafspine-small.yaml"), "--json"],
+            ["bench", "pipeline", "--packets", "1000", "--routes", "10", "--seed", "1", "--json"],
+            ["bench", "pipeline", "--program", "l2-switch", "--packets", "1000", "--seed", "1", "--json"],
+            ["fuzz", "ipv4-router", "--packets", "200", "--pcap-dir", dir + "/fuzz", "--json"],
+            ["traffic", "ddp", "model=1MB", "iterations=1", "--hosts", "4", "-w", dir + "/t.pcap", "--json"],
+            ["experiment", "ina-e3", "--scale", "0.01", "--seed", "3", "--json"],
+        ]
+        for args in commands {
+            let r = try Self.run(args)
+            #expect(r.status == 0, "\(args): \(r.err)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)), "\(args)")
+            var bad: [String] = []
+            keys(json, "", into: &bad)
+            #expect(bad.isEmpty, "\(args.prefix(2)): keys not in snake_case: \(bad.sorted().prefix(20))")
+        }
     }
 
     @Test func emulateWritesAReportAndPcapsThatTsharkReads() throws {

@@ -153,7 +153,7 @@ import SluiceTesting
         #expect(emulated.status == 0, "emulate: \(emulated.err)")
         let json = try JSONSerialization.jsonObject(with: Data(emulated.out.utf8)) as? [String: Any]
         let flows = json?["flows"] as? [[String: Any]] ?? []
-        #expect(flows.count == 1 && flows.allSatisfy { ($0["bytesReceived"] as? Int) == 1 << 20 && ($0["fctPs"] as? Int ?? 0) > 0 },
+        #expect(flows.count == 1 && flows.allSatisfy { ($0["bytes_received"] as? Int) == 1 << 20 && ($0["fct_ps"] as? Int ?? 0) > 0 },
                 "emulate's flows: \(flows)")
 
         // eBPF: C that clang turns into an object, and (as root) the kernel agrees with the runtime.

@@ -57,16 +57,13 @@ struct NamedFields: Encodable {
     var fields: [(String, Value)]
     init(_ fields: [(String, Value)]) { self.fields = fields }
 
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
+    /// Written as a dictionary: its keys are names (a counter's, a figure's) that the
+    /// snake_case conversion of field names must leave as they are.
     func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        for (k, v) in fields { try c.encode(v, forKey: Key(stringValue: k)) }
+        var byName: [String: Value] = [:]
+        for (k, v) in fields where byName[k] == nil { byName[k] = v }
+        var c = encoder.singleValueContainer()
+        try c.encode(byName)
     }
 }
 
