@@ -173,6 +173,17 @@ import SluiceTesting
         let verdict = try JSONSerialization.jsonObject(with: Data(fuzz.out.utf8)) as? [String: Any]
         #expect((verdict?["disagreements"] as? Int) == 0 && (verdict?["packets"] as? Int) == 300, "fuzz: \(fuzz.out)")
 
+        // A program that does not compile: the compiler's own file:line diagnostic, exit non-zero,
+        // and the command built before is left as it was.
+        let broken = pkg + "/Sources/ReflPkgPrograms/Broken.swift"
+        try "import Sluice\n\nlet broken: Int = \"not a number\"\n".write(toFile: broken, atomically: true, encoding: .utf8)
+        let failed = try run("swift", ["build"], in: pkg, seconds: 900)
+        #expect(failed.status != 0, "a program that does not compile built")
+        #expect((failed.out + failed.err).contains("Sources/ReflPkgPrograms/Broken.swift:3:19: error: cannot convert value of type 'String' to specified type 'Int'"),
+                "swift build's diagnostics: \(failed.out.suffix(2000))\(failed.err.suffix(2000))")
+        try FileManager.default.removeItem(atPath: broken)
+        #expect(try run(command, ["run", "reflector", "--packet", "3:" + Self.frame]).status == 0)
+
         // On real interfaces: port-pair attached to veths between namespaces made here carries
         // host 1's frames to host 2 unchanged.
         try attachCarriesFrames(command: command, dir: base)
