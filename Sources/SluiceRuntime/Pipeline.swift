@@ -38,6 +38,8 @@ public final class Pipeline {
     /// Why the closures run though the native engine was asked for (nil when it runs, or was not asked for).
     public let engineNote: String?
     public var engine: PipelineEngine { native == nil ? .closures : .native }
+    /// Set when the pipeline was compiled traced (`init(trace:)`): every packet's trace goes to it.
+    public let tracer: PipelineTracer?
 
     /// The buffer `process(_ bytes:)` loads packets into.
     lazy var inputBuffer = PacketBuffer()
@@ -62,10 +64,14 @@ public final class Pipeline {
     /// queues and set the traffic-manager values; otherwise a program reading them is rejected
     /// here. `engine`: see `PipelineEngine`; where the native engine cannot run the program (no
     /// clang, a construct its C target lacks), the closures do and `engineNote` says why.
-    public init(_ verified: VerifiedProgram, seed: UInt64 = 1, queues: Bool = false, engine: PipelineEngine = .default) throws {
+    /// `trace`: compile the traced variant of the closures and trace every packet to it (the
+    /// closures run then, never the native engine); its filter must name fields the program has.
+    public init(_ verified: VerifiedProgram, seed: UInt64 = 1, queues: Bool = false, engine: PipelineEngine = .default,
+                trace: PipelineTracer? = nil) throws {
         let program = verified.program
         self.program = program
-        let c = ProgramCompiler(program, queues: queues)
+        tracer = trace
+        let c = ProgramCompiler(program, queues: queues, tracer: trace)
         compiler = c
         states = try c.parser()
         runState = stateDispatcher(states)
@@ -80,7 +86,17 @@ public final class Pipeline {
         multicastIndex = .allocate(capacity: 1 << 16)
         multicastIndex.initialize(repeating: (0, 0), count: 1 << 16)
         multicastMembers = .allocate(capacity: 1)
-        (native, engineNote) = engine == .native ? NativeStages.attempt(verified, compiler: c, context: ctx, queues: queues) : (nil, nil)
+        if let trace {
+            (native, engineNote) = (nil, engine == .native ? "tracing: the closure engine runs (the native engine does not trace)" : nil)
+            trace.bound = try trace.filter.map { f throws(TraceFilterError) in try BoundTraceFilter(f, layout: c.layout, program: program) }
+            for (name, code) in c.index.errorCodes { trace.errorNames[UInt64(code)] = name }
+            trace.spanNames = program.deparser.emit.flatMap { name -> [String] in
+                let hs = c.layout.header(name)
+                return hs.isStack ? (0..<hs.elements).map { "\(name)[\($0)]" } : [name]
+            }
+        } else {
+            (native, engineNote) = engine == .native ? NativeStages.attempt(verified, compiler: c, context: ctx, queues: queues) : (nil, nil)
+        }
         for t in program.tables {
             let rt = c.tables[t.name]!
             rt.setDefault(t.defaultAction, action: Int32(t.actions.firstIndex(of: t.defaultAction.action) ?? 0))
@@ -157,7 +173,8 @@ public final class Pipeline {
 
     /// Parser, ingress (with bounded resubmission) and deparser on `buf` in place. The context
     /// keeps the metadata for egress.
-    @inline(__always) func ingressPass(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: inout Int, instance: inout InstanceType) -> IngressDecision {
+    @inline(__always) func ingressPass<T: PassTrace>(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: inout Int, instance: inout InstanceType,
+                                                     _ t: T) -> IngressDecision {
         if let n = native { return nativeIngressPass(n, buf, port: port, timestamp: timestamp, pass: pass, instance: instance) }
         let c = ctx
         while true {
@@ -169,20 +186,27 @@ public final class Pipeline {
             c.setStd(.ingressTimestamp, timestamp & Bits.mask(StandardField.ingressTimestamp.width))
             c.setStd(.instanceType, instance.rawValue)
             c.setStd(.passCount, UInt64(pass))
-            if !parse(buf) && program.onParserReject == .drop { stats.parserDrops += 1; return .drop }
+            t.ingressBegins(c, port: port, pass: pass, instance: instance)
+            let accepted = parse(buf)
+            t.parsed(c, accepted: accepted)
+            if !accepted && program.onParserReject == .drop { stats.parserDrops += 1; t.dropped("parser", "the parser rejected the packet"); return .drop }
+            t.stage("ingress")
             ingressFn(c)
             if c.resubmit {
                 pass += 1
-                if pass >= maxPasses { stats.passLimitDrops += 1; return .drop }
+                if pass >= maxPasses { stats.passLimitDrops += 1; t.dropped("ingress", "resubmitted past the pass limit (\(maxPasses))"); return .drop }
                 instance = .resubmit
                 continue
             }
             c.exited = false  // `Exit()` ends the control, not the deparser
+            t.stage("deparser")
             deparserFn(c)
-            if c.std(.drop) != 0 { stats.ingressDrops += 1; return .drop }
-            guard deparse(buf) else { return .drop }
+            if c.std(.drop) != 0 { stats.ingressDrops += 1; t.dropped("ingress", nil); return .drop }
+            guard deparse(buf) else { t.dropped("deparser", "no headroom for the headers"); return .drop }
+            t.deparsed(c, buf)
             let group = UInt16(truncatingIfNeeded: c.std(.mcastGrp))
-            if group != 0 { return .multicast(group: group) }
+            if group != 0 { t.multicast(group, multicastMembers(group: group)); return .multicast(group: group) }
+            t.unicast(UInt16(truncatingIfNeeded: c.std(.egressSpec)))
             return .unicast(port: UInt16(truncatingIfNeeded: c.std(.egressSpec)))
         }
     }
@@ -193,14 +217,20 @@ public final class Pipeline {
         outputCount = 0
         poolUsed = 0
         stats.received += 1
-        run(buffer, port: port, timestamp: timestamp, pass: 0, instance: .normal)
+        if let tr = tracer {
+            tr.begin(port: port, length: buffer.length, timestamp: timestamp, egress: false)
+            run(buffer, port: port, timestamp: timestamp, pass: 0, instance: .normal, Traced(t: tr, spans: spans))
+            tr.end()
+            return
+        }
+        run(buffer, port: port, timestamp: timestamp, pass: 0, instance: .normal, Untraced())
     }
 
     /// One pass: ingress, then the copies through egress; recirculated copies pass again.
-    func run(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int, instance: InstanceType) {
+    func run<T: PassTrace>(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int, instance: InstanceType, _ t: T) {
         var pass = pass, instance = instance
         let c = ctx
-        switch ingressPass(buf, port: port, timestamp: timestamp, pass: &pass, instance: &instance) {
+        switch ingressPass(buf, port: port, timestamp: timestamp, pass: &pass, instance: &instance, t) {
         case .drop:
             return
         case .multicast(let group):
@@ -217,23 +247,26 @@ public final class Pipeline {
                 copy.copy(from: original)
                 c.restoreMetadata()
                 c.recirculate = ingressRecirculate
-                guard egress(copy, port: m.port, rid: m.rid, instance: .replica) else { continue }
-                if c.recirculate { recirculate(copy, port: port, timestamp: timestamp, pass: pass); continue }
+                guard egress(copy, port: m.port, rid: m.rid, instance: .replica, t) else { continue }
+                if c.recirculate { recirculate(copy, port: port, timestamp: timestamp, pass: pass, t); continue }
+                t.emitted(port: m.port, copy)
                 emit(copy, port: m.port)
             }
         case .unicast(let egressPort):
-            guard egress(buf, port: egressPort, rid: 0, instance: instance) else { return }
-            if c.recirculate { recirculate(buf, port: port, timestamp: timestamp, pass: pass); return }
+            guard egress(buf, port: egressPort, rid: 0, instance: instance, t) else { return }
+            if c.recirculate { recirculate(buf, port: port, timestamp: timestamp, pass: pass, t); return }
+            t.emitted(port: egressPort, buf)
             emit(buf, port: egressPort)
         }
     }
 
     /// Send a deparsed copy through the pipeline again, within `maxPasses`.
-    func recirculate(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int) {
-        guard pass + 1 < maxPasses else { stats.passLimitDrops += 1; return }
+    func recirculate<T: PassTrace>(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int, _ t: T) {
+        guard pass + 1 < maxPasses else { stats.passLimitDrops += 1; t.dropped("recirculation", "recirculated past the pass limit (\(maxPasses))"); return }
+        t.recirculates()
         let again = poolBuffer()
         again.copy(from: buf)
-        run(again, port: port, timestamp: timestamp, pass: pass + 1, instance: .recirculate)
+        run(again, port: port, timestamp: timestamp, pass: pass + 1, instance: .recirculate, t)
     }
 
     /// Ingress alone, for hosts that model the traffic manager themselves (the emulator): runs
@@ -244,7 +277,14 @@ public final class Pipeline {
         stats.received += 1
         var p = pass
         var instance: InstanceType = pass == 0 ? .normal : .recirculate
-        let d = ingressPass(buf, port: port, timestamp: timestamp, pass: &p, instance: &instance)
+        let d: IngressDecision
+        if let tr = tracer {
+            tr.begin(port: port, length: buf.length, timestamp: timestamp, egress: false)
+            d = ingressPass(buf, port: port, timestamp: timestamp, pass: &p, instance: &instance, Traced(t: tr, spans: spans))
+            tr.end()
+        } else {
+            d = ingressPass(buf, port: port, timestamp: timestamp, pass: &p, instance: &instance, Untraced())
+        }
         if d != .drop {
             // Without an egress control nothing reads the metadata again: only the flag.
             if egressFn != nil { bridge.update(from: ctx.slots, count: ctx.slotCount) }
@@ -277,14 +317,21 @@ public final class Pipeline {
         c.setStd(.deqTimedelta, queue.deqTimedelta)
         c.setStd(.deqQdepth, queue.deqQdepth)
         c.setStd(.deqBufferDepth, queue.deqBufferDepth)
-        guard egress(buf, port: port, rid: rid, instance: replica ? .replica : InstanceType(rawValue: c.std(.instanceType)) ?? .normal) else { return .drop }
+        let instance = replica ? .replica : InstanceType(rawValue: c.std(.instanceType)) ?? .normal
+        if let tr = tracer {
+            tr.begin(port: port, length: buf.length, timestamp: queue.enqTimestamp, egress: true)
+            defer { tr.end() }
+            guard egress(buf, port: port, rid: rid, instance: instance, Traced(t: tr, spans: spans)) else { return .drop }
+        } else {
+            guard egress(buf, port: port, rid: rid, instance: instance, Untraced()) else { return .drop }
+        }
         if c.recirculate { return .recirculate }
         stats.sent += 1
         return .send
     }
 
     /// Run egress on one copy in place. Returns false when the copy is dropped.
-    @inline(__always) func egress(_ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType) -> Bool {
+    @inline(__always) func egress<T: PassTrace>(_ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType, _ t: T) -> Bool {
         guard let eg = egressFn else { return true }
         if let n = native { return nativeEgress(n, out, port: port, rid: rid, instance: instance) }
         let c = ctx
@@ -294,12 +341,19 @@ public final class Pipeline {
         c.reset(keepMetadata: true)
         c.recirculate = recirculate
         c.enterEgress(port: port, rid: rid, instance: instance, length: out.length)
-        if !parse(out) && program.onParserReject == .drop { stats.parserDrops += 1; return false }
+        t.egressBegins(port: port, rid: rid, instance: instance)
+        let accepted = parse(out)
+        t.parsed(c, accepted: accepted)
+        if !accepted && program.onParserReject == .drop { stats.parserDrops += 1; t.dropped("egress parser", "the parser rejected the packet"); return false }
+        t.stage("egress control")
         eg(c)
         c.exited = false
+        t.stage("deparser")
         deparserFn(c)
-        if c.std(.drop) != 0 { stats.egressDrops += 1; return false }
-        return deparse(out)
+        if c.std(.drop) != 0 { stats.egressDrops += 1; t.dropped("egress", nil); return false }
+        guard deparse(out) else { t.dropped("deparser", "no headroom for the headers"); return false }
+        t.deparsed(c, out)
+        return true
     }
 
     @inline(__always) func emit(_ buf: PacketBuffer, port: UInt16) {

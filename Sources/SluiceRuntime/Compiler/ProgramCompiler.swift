@@ -27,9 +27,12 @@ final class ProgramCompiler {
     var digestWidth = 1
     /// Whether the host sets traffic-manager values (queue depths, enqueue times) before egress.
     let queues: Bool
+    /// Set: compile the traced variant (`TracedStatements.swift`); nil: the plain closures.
+    let tracer: PipelineTracer?
 
-    init(_ p: Program, queues: Bool = false) {
+    init(_ p: Program, queues: Bool = false, tracer: PipelineTracer? = nil) {
         self.queues = queues
+        self.tracer = tracer
         program = p
         index = ProgramIndex(p)
         rules = EntryRules(p)
@@ -82,7 +85,7 @@ final class ProgramCompiler {
             // The common state, one fixed header extracted, runs as a single closure with the
             // extract and the transition inline (no closure per statement).
             var fixedExtract: (offset: Int, size: Int, valid: Int)? = nil
-            if st.statements.count == 1, case .extract(let h, let idx) = st.statements[0], idx != .next,
+            if tracer == nil, st.statements.count == 1, case .extract(let h, let idx) = st.statements[0], idx != .next,
                let hi = layout.headerIndex[h], !layout.headers[hi].isStack,
                let off = try headerBase(h, idx, scope).constant, let v = try validIndex(h, idx, scope).constant {
                 fixedExtract = (off, layout.headers[hi].size, v)
@@ -177,6 +180,9 @@ final class ProgramCompiler {
                     c.cursor += size
                     return -1
                 }
+            }
+            if let tr = tracer {
+                return try tracedState(st, scope, ids: ids, body: body, transition: transition, tr)
             }
             return StateOp { c in
                 body(c)

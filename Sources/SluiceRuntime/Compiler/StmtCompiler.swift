@@ -29,7 +29,13 @@ extension ProgramCompiler {
         return acc
     }
 
+    /// One statement; a traced compiler adds the statement's event (`tracedStmt`).
     func stmt(_ st: Stmt, _ s: Scope) throws -> StmtFn {
+        guard let tr = tracer else { return try plainStmt(st, s) }
+        return try tracedStmt(st, s, tr)
+    }
+
+    func plainStmt(_ st: Stmt, _ s: Scope) throws -> StmtFn {
         switch st {
         case .assign(let r, let e):
             let d = try fieldDecl(r, s)
@@ -382,6 +388,29 @@ extension ProgramCompiler {
         let branch = dispatcher(branches.map { $0 ?? StmtOp { _ in } })
         let direct = t.decl.directCounter, lenSlot = Layout.standardSlot(.packetLength)
         let stride = t.stride
+        if let tr = tracer {
+            return { c in
+                buildKey(c)
+                let e = t.lookup(UnsafePointer(c.key))
+                ProgramCompiler.tableEvent(t, c, e, tr)
+                let aid: Int32
+                if e >= 0 {
+                    aid = t.entryAction[Int(e)]
+                    c.params = UnsafePointer(t.actionData + Int(e) * stride)
+                    if direct { t.hitPackets[Int(e)] &+= 1; t.hitBytes[Int(e)] &+= c.slots[lenSlot] }
+                } else {
+                    aid = t.defaultAction
+                    c.params = UnsafePointer(t.defaultData)
+                    t.missPackets &+= 1
+                }
+                tr.nested {
+                    runAction(c, Int(aid))
+                    if c.exited { return }
+                    if hasHitMiss { if e >= 0 { hit(c) } else { miss(c) } }
+                    if hasBranches { branch(c, Int(aid)) }
+                }
+            }
+        }
         return { c in
             buildKey(c)
             let e = t.lookup(UnsafePointer(c.key))
@@ -408,7 +437,8 @@ extension ProgramCompiler {
         var scope = Scope(element: "action '\(a.name)'", params: a.params)
         var w = 0
         for p in a.params { scope.paramWord[p.name] = w; w += p.width > 64 ? 2 : 1 }
-        let f = try block(a.body, scope)
+        var f = try block(a.body, scope)
+        if let tr = tracer { f = tracedAction(a, f, tr) }
         compiledActions[a.name] = StmtOp(run: f)
         return f
     }
