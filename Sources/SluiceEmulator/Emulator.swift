@@ -46,7 +46,22 @@ public struct EmulatorOptions: Sendable {
     /// Record every enqueue at a switch port: time, port and the bytes queued once the packet
     /// joined (`Emulator.queueTrace(switch:port:)`), the depth programs read as `enq_qdepth`.
     public var queueTrace = false
+    /// Switches whose pipelines trace the packets they handle (`PipelineTracer`), and how.
+    public var pipelineTrace: PipelineTraceRequest?
     public init() {}
+}
+
+/// Pipeline traces in an emulated network: the switches named trace each packet (compiled
+/// traced; the others run as always), with the switch's name in every packet's first line.
+public struct PipelineTraceRequest: Sendable {
+    public var switches: [String]
+    public var format: PipelineTracer.Format
+    public var filter: TraceFilter?
+    public var sink: @Sendable (String) -> Void
+    public init(switches: [String], format: PipelineTracer.Format = .text, filter: TraceFilter? = nil,
+                sink: @escaping @Sendable (String) -> Void = { print($0) }) {
+        self.switches = switches; self.format = format; self.filter = filter; self.sink = sink
+    }
 }
 
 /// A topology could not be built into a network: names the node or link and what to change.
@@ -122,6 +137,12 @@ public final class Emulator {
     public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver) throws {
         self.spec = spec
         self.options = options
+        if let t = options.pipelineTrace {
+            let names = spec.switches.map { spec.nodes[$0].name }
+            for n in t.switches where !names.contains(n) {
+                throw EmulatorError("--trace \(n): no switch '\(n)' in the topology; switches: \(names.joined(separator: ", "))")
+            }
+        }
         var role = [Int32](repeating: 0, count: spec.nodes.count)
         var sw: [SwitchNode] = []
         var hs: [HostNode] = []
@@ -167,7 +188,12 @@ public final class Emulator {
                 let program = r.program, makeController = r.controller
                 if let like = s.routesLike { routes[n] = programs.program(named: like)?.routes } else if let hook = r.routes { routes[n] = hook }
                 let p: Pipeline
-                do { p = try Pipeline(program, seed: options.seed &+ UInt64(n), queues: true) } catch {
+                let tracer = options.pipelineTrace.flatMap { t in
+                    t.switches.contains(node.name) ? PipelineTracer(format: t.format, filter: t.filter, label: node.name, sink: t.sink) : nil
+                }
+                do { p = try Pipeline(program, seed: options.seed &+ UInt64(n), queues: true, trace: tracer) } catch let e as TraceFilterError {
+                    throw EmulatorError("switch '\(node.name)' (program '\(s.program)'): \(e)")
+                } catch {
                     throw EmulatorError("switch '\(node.name)': program '\(s.program)' does not compile: \(error)")
                 }
                 let ports = portsOf[n].keys.sorted()
@@ -556,9 +582,9 @@ public final class Emulator {
             pool.release(p)
         case .unicast(let port):
             let d = switchRefs[s]._withUnsafeGuaranteedRef { $0.direction(port: port) }
-            guard d >= 0 else { switches[s].noPortDrops += 1; pool.release(p); return }
+            guard d >= 0 else { switches[s].noPortDrops += 1; traceNoLink(s, port); pool.release(p); return }
             pool.tag[Int(p)] = pool.tag[Int(p)].unicast
-            enqueue(Int(d), p)
+            if switches[s].traced { tracedEnqueue(s, Int(d), p, port: port) } else { enqueue(Int(d), p) }
         case .multicast(let group):
             let members = switches[s].pipeline.multicastMembers(group: group)
             guard !members.isEmpty else { pool.release(p); return }
@@ -567,10 +593,30 @@ public final class Emulator {
                 let q = i == members.count - 1 ? p : pool.clone(p)
                 pool.tag[Int(q)] = arrived.replica(rid: m.rid)
                 let d = switches[s].direction(port: m.port)
-                guard d >= 0 else { switches[s].noPortDrops += 1; pool.release(q); continue }
-                enqueue(Int(d), q)
+                guard d >= 0 else { switches[s].noPortDrops += 1; traceNoLink(s, m.port); pool.release(q); continue }
+                if switches[s].traced { tracedEnqueue(s, Int(d), q, port: m.port) } else { enqueue(Int(d), q) }
             }
         }
+    }
+
+    /// `enqueue` at a traced switch, with the queue it joins (or the drop) in the trace.
+    func tracedEnqueue(_ s: Int, _ d: Int, _ p: Int32, port: UInt16) {
+        let dir = dirs + d
+        let drops = dir.pointee.queueDrops, ahead = dir.pointee.queue.count, bytes = dir.pointee.queueBytes
+        enqueue(d, p)
+        guard let t = switches[s].pipeline.tracer else { return }
+        let at = "at \(clock.nanoseconds) ns"
+        if dir.pointee.queueDrops > drops {
+            t.note("queue_drop", "queue of port \(port): full (\(ahead) packets, \(bytes) bytes), dropped \(at)",
+                   [("port", .int(Int64(port))), ("queued_packets", .int(Int64(ahead))), ("queued_bytes", .int(Int64(bytes)))])
+        } else {
+            t.note("enqueue", "queue of port \(port): joined behind \(ahead) packets, \(bytes) bytes \(at)",
+                   [("port", .int(Int64(port))), ("queued_packets", .int(Int64(ahead))), ("queued_bytes", .int(Int64(bytes)))])
+        }
+    }
+
+    func traceNoLink(_ s: Int, _ port: UInt16) {
+        switches[s].pipeline.tracer?.note("no_link", "port \(port) has no link: dropped", [("port", .int(Int64(port)))])
     }
 
     func serviceDigests(_ c: any ProgramController, _ sw: SwitchNode) {

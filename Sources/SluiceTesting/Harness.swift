@@ -53,10 +53,10 @@ public final class SwitchHarness {
     var clock: UInt64 = 0
 
     /// `queues: true` lets the program read queue fields (they read 0: the harness has no
-    /// traffic manager), for programs written for the emulator.
+    /// traffic manager), for programs written for the emulator. `trace`: trace every packet.
     public init(_ program: VerifiedProgram, entries: String? = nil, controller: (any ProgramController)? = nil, seed: UInt64 = 1,
-                queues: Bool = false) throws {
-        pipeline = try Pipeline(program, seed: seed, queues: queues)
+                queues: Bool = false, trace: PipelineTracer? = nil) throws {
+        pipeline = try Pipeline(program, seed: seed, queues: queues, trace: trace)
         self.controller = controller
         try controller?.setup(pipeline)
         if let entries { try EntriesFile(file: "<entries>", text: entries).apply(to: pipeline) }

@@ -8,8 +8,19 @@ public struct STFError: Error, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var message: String
+    /// Pipeline traces of the packets the failure concerns (run with `trace:`), with what they are.
+    public var traces: [(title: String, lines: [String])] = []
     /// Line 0: the spec as a whole.
-    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+    public var description: String {
+        let head = line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)"
+        return ([head] + traces.flatMap { ["\($0.title):"] + $0.lines.map { "  " + $0 } }).joined(separator: "\n")
+    }
+}
+
+/// Collects each packet's trace lines while a spec runs.
+final class STFTraces {
+    var current: [String] = []
+    var packets: [(line: Int, lines: [String], outputs: Int, expected: Int)] = []
 }
 
 /// Text specs in the style of p4c's STF files:
@@ -34,11 +45,21 @@ public struct STFSpec {
         public var description: String { "\(packets) packets, \(expectations) expectations met" }
     }
 
-    public func run(_ verified: VerifiedProgram, controller: (any ProgramController)? = nil) throws -> Result {
-        let h = try SwitchHarness(verified, controller: controller)
+    /// `trace`: trace every packet, and attach the traces of the packets a failure concerns to
+    /// the error (an expectation: the packet sent before it; unexpected outputs: the packets
+    /// that sent more than was expected of them).
+    public func run(_ verified: VerifiedProgram, controller: (any ProgramController)? = nil,
+                    trace: PipelineTracer.Format? = nil) throws -> Result {
+        let traces = STFTraces()
+        let tracer = trace.map { PipelineTracer(format: $0, sink: { traces.current.append($0) }) }
+        let h = try SwitchHarness(verified, controller: controller, trace: tracer)
+        func traced(_ i: Int?) -> [(title: String, lines: [String])] {
+            guard tracer != nil, let i, i >= 0, i < traces.packets.count else { return [] }
+            return [("trace of the packet at line \(traces.packets[i].line)", traces.packets[i].lines)]
+        }
         let program = verified.program
         var result = Result()
-        var expects: [(line: Int, port: UInt16, packet: ExpectedPacket)] = []
+        var expects: [(line: Int, port: UInt16, packet: ExpectedPacket, sentBy: Int?)] = []
         for (i, raw) in FileIO.lines(text).enumerated() {
             let n = i + 1
             let line = String(raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
@@ -90,7 +111,10 @@ public struct STFSpec {
             case "packet":
                 guard words.count >= 2, let port = UInt16(words[1]) else { throw fail("usage: packet PORT HEX...") }
                 let (bytes, _, _) = try parseHex(words[2...].joined(), wildcards: false, fail)
+                let before = h.pending.values.reduce(0) { $0 + $1.count }
+                traces.current = []
                 try h.send(bytes, port: port)
+                traces.packets.append((n, traces.current, h.pending.values.reduce(0) { $0 + $1.count } - before, 0))
                 result.packets += 1
             case "expect":
                 guard words.count >= 2, let port = UInt16(words[1]) else { throw fail("usage: expect PORT HEX... [$]") }
@@ -98,16 +122,23 @@ public struct STFSpec {
                 var e = ExpectedPacket(bytes)
                 e.mask = mask
                 e.exactLength = exact
-                expects.append((n, port, e))
+                let sentBy = traces.packets.isEmpty ? nil : traces.packets.count - 1
+                if let sentBy { traces.packets[sentBy].expected += 1 }
+                expects.append((n, port, e, sentBy))
             default:
                 throw fail("unknown command '\(cmd)'; commands: add, setdefault, mc_group_set, packet, expect")
             }
         }
         for e in expects {
-            do { try h.expect(e.packet, port: e.port) } catch { throw STFError(file: file, line: e.line, message: "\(error)") }
+            do { try h.expect(e.packet, port: e.port) } catch {
+                throw STFError(file: file, line: e.line, message: "\(error)", traces: traced(e.sentBy))
+            }
             result.expectations += 1
         }
-        do { try h.expectNoOtherPackets() } catch { throw STFError(file: file, line: 0, message: "\(error)") }
+        do { try h.expectNoOtherPackets() } catch {
+            let extra = traces.packets.indices.filter { traces.packets[$0].outputs > traces.packets[$0].expected }
+            throw STFError(file: file, line: 0, message: "\(error)", traces: extra.flatMap { traced($0) })
+        }
         // A spec that expects nothing proves nothing; it is also what a file read wrongly (one
         // long comment line) looks like, so it must never pass.
         guard result.expectations > 0 else {

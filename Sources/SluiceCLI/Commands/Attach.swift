@@ -27,6 +27,7 @@ struct Attach: ParsableCommand {
             SIGUSR1 prints them while it runs. Examples:
               sluice attach --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
               sluice attach --program l2-switch --port 1=eth1 --port 2=eth2 --port 3=eth3
+              sluice attach --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2 --trace --trace-filter 'ipv4.dst == 10.0.2.2'
             The interfaces should carry nothing else the switch would forward twice: give it \
             interfaces of its own (a veth end, a spare NIC), not the host's uplink. An interface with \
             an XDP program on it is refused (the program takes the packets before libpcap sees them; \
@@ -73,6 +74,8 @@ struct Attach: ParsableCommand {
     @Flag(help: "Print the counters at exit as one JSON object.")
     var json = false
 
+    @OptionGroup var tracing: TraceOptions
+
     @Flag(help: ArgumentHelp("xdp: poll the ports in kernel threads (sysfs `threaded`), put back at exit.",
                              discussion: "On a veth the program then runs in a thread the scheduler can put on another core than the sender's, not in the sender's softirq (sluice bench xdp on 2 cores: 1.02 against 0.40 Mpps forwarded)."))
     var threadedNapi = false
@@ -84,6 +87,9 @@ struct Attach: ParsableCommand {
         _ = try duration?.value("--duration")
         if force && backend != .pcap {
             throw ValidationError("--force is for --backend pcap (XDP never replaces a program already attached)")
+        }
+        if tracing.trace && backend != .pcap {
+            throw ValidationError("--trace needs --backend pcap (XDP runs in the kernel; trace the program offline with `sluice replay --trace` on a capture)")
         }
         if threadedNapi && backend != .xdp {
             throw ValidationError("--threaded-napi needs --backend xdp (the pcap backend polls nothing itself)")
@@ -105,7 +111,7 @@ struct Attach: ParsableCommand {
         let info = try resolveProgram(program)
         let ir = info.program
         let pipeline: Pipeline
-        do { pipeline = try Pipeline(ir, seed: seed) } catch { throw CLIError("program '\(program)' does not compile: \(error)") }
+        pipeline = try makePipeline(ir, name: program, seed: seed, trace: try tracing.tracer(sink: traceSink(toStandardError: json)))
         let controller = info.controller?(specs.map(\.number))
         if let controller {
             do { try controller.setup(pipeline) } catch { throw CLIError("the controller of '\(program)' failed: \(error)") }

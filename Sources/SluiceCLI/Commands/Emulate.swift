@@ -3,6 +3,7 @@ import Foundation
 import SluiceEmulator
 import SluiceReports
 import SluiceML
+import SluiceRuntime
 
 struct Emulate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +17,10 @@ struct Emulate: ParsableCommand {
             nanosecond timestamps, for Wireshark or tshark. Examples:
               sluice emulate Topologies/leafspine-16.yaml --report out/ls16
               sluice emulate Topologies/dumbbell.yaml --until 20ms --pcap-dir pcaps --seed 7
+            --trace SWITCH prints a pipeline trace of every packet that switch handles (its parser, \
+            tables, actions, traffic manager and queue); repeat it for more switches, and narrow it \
+            with --trace-filter:
+              sluice emulate T.yaml --trace s1 --trace-filter 'ipv4.dst == 10.0.2.2' --until 1ms
             """)
 
     @Argument(help: "The topology file (YAML).")
@@ -42,14 +47,40 @@ struct Emulate: ParsableCommand {
     @Flag(help: "Print one JSON object (the report) instead of the summary table.")
     var json = false
 
+    @Option(name: .customLong("trace"), help: "Trace every packet this switch handles (repeatable; or s1,s2).")
+    var traceSwitches: [String] = []
+
+    @Option(help: "The trace as text (indented, one line an event) or json (one JSON object a line).")
+    var traceFormat: PipelineTracer.Format = .text
+
+    @Option(help: "Trace only packets this filter accepts, e.g. 'ipv4.dst == 10.0.2.2 && ingress_port == 1' (see `sluice run --help`).")
+    var traceFilter: String?
+
     func validate() throws {
         _ = try until?.value("--until")
         _ = try sampleInterval?.value("--sample-interval")
+        if traceSwitches.isEmpty && (traceFilter != nil || traceFormat != .text) {
+            throw ValidationError("--trace-filter and --trace-format need --trace SWITCH (the switches to trace)")
+        }
+        _ = try filter()
+    }
+
+    func filter() throws -> TraceFilter? {
+        guard let traceFilter else { return nil }
+        do { return try TraceFilter(traceFilter) } catch { throw ValidationError("--trace-filter: \(error)") }
     }
 
     func run() throws {
+        var trace: PipelineTraceRequest? = nil
+        if !traceSwitches.isEmpty {
+            let names = traceSwitches.flatMap { $0.split(separator: ",").map(String.init) }
+            // With --json the report owns standard output: the trace goes to standard error.
+            let sink: @Sendable (String) -> Void = traceSink(toStandardError: json)
+            trace = PipelineTraceRequest(switches: names, format: traceFormat, filter: try filter(), sink: sink)
+        }
         try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, report: report,
-                                           sampleInterval: sampleInterval?.parsed, showRoutes: showRoutes, json: json))
+                                           sampleInterval: sampleInterval?.parsed, showRoutes: showRoutes, json: json,
+                                           pipelineTrace: trace))
     }
 }
 
@@ -65,6 +96,8 @@ struct EmulationSettings {
     var sampleInterval: Int64?
     var showRoutes = false
     var json = false
+    /// Switches to trace (`--trace`); nil: none.
+    var pipelineTrace: PipelineTraceRequest? = nil
 }
 
 /// Load a topology, build the emulator, let `prepare` add to it (traces), run, print the
@@ -74,7 +107,8 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     do { spec = try TopologyFile.load(path: s.topology, seed: s.seed, programs: programSource) } catch { throw CLIError(error.description) }
     var options = EmulatorOptions()
     options.seed = s.seed
-    options.progress = !s.json
+    options.progress = !s.json && s.pipelineTrace == nil
+    options.pipelineTrace = s.pipelineTrace
     if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
     if let dir = s.report { try prepareReportFolder(dir) }
     if let interval = s.sampleInterval {

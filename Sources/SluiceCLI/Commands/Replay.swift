@@ -22,6 +22,8 @@ struct Replay: ParsableCommand {
             names the file and the byte offset. Examples:
               sluice replay in.pcap --program ipv4-router --entries routes.txt --pcap-dir out
               sluice replay in.pcapng --program l2-switch --port 3 --pcap-dir out --json
+            --trace prints a pipeline trace of each packet (--trace-filter: only the packets it accepts):
+              sluice replay in.pcap --program ipv4-router --entries routes.txt --pcap-dir out --trace --trace-filter 'ipv4.dst == 10.0.2.2'
             With --topology T.yaml --at NODE:PORT the capture is injected into an emulated network \
             instead: each frame enters switch NODE on PORT (or leaves host NODE's NIC) at its \
             capture time relative to the first frame, divided by --speed, and the run prints the \
@@ -70,6 +72,8 @@ struct Replay: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the summary table.")
     var json = false
 
+    @OptionGroup var tracing: TraceOptions
+
     func validate() throws {
         if out != nil { throw ValidationError(renamed("--out", "--pcap-dir")) }
         if topology != nil {
@@ -77,6 +81,9 @@ struct Replay: ParsableCommand {
             _ = try at.value("--at")
             _ = try until?.value("--until")
             guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number (got \(speed))") }
+            if tracing.trace {
+                throw ValidationError("--trace is for offline replay; with --topology use `sluice emulate T.yaml --trace SWITCH` (the emulator traces the switches named)")
+            }
             if program != nil || entries != nil || port != 0 {
                 throw ValidationError("--program, --entries and --port are for offline replay; with --topology the topology's switches run their programs, frames enter at --at, and --report or --pcap-dir give the output")
             }
@@ -135,7 +142,8 @@ struct Replay: ParsableCommand {
         let info = try resolveProgram(program)
         let ir = info.program
         let pipeline: Pipeline
-        do { pipeline = try Pipeline(ir, seed: seed) } catch { throw CLIError("\(program): \(error)") }
+        // With --json the summary object owns standard output: the trace goes to standard error.
+        pipeline = try makePipeline(ir, name: program, seed: seed, trace: try tracing.tracer(sink: traceSink(toStandardError: json)))
         let inPort = UInt16(port)
         let controller = info.controller?(Array(Set((0..<8).map { UInt16($0) } + [inPort])).sorted())
         do { try controller?.setup(pipeline) } catch { throw CLIError("\(program): controller: \(error)") }
@@ -179,6 +187,7 @@ struct Replay: ParsableCommand {
             for (name, n) in drops where n > 0 || ["parser", "ingress", "egress"].contains(name) {
                 print("  " + name.padding(22) + rightAligned(n, 0))
             }
+            if let t = pipeline.tracer { print("traced \(t.shown) of \(t.packets) packets\(t.filter.map { " (filter: \($0))" } ?? "")") }
             if run.truncated > 0 { print("note: \(run.truncated) packets were cut by the capture (snaplen) and entered the program cut") }
         }
         if let damage { throw CLIError("\(damage) (the \(run.packets) packets before it were processed)") }

@@ -12,6 +12,9 @@ struct Run: ParsableCommand {
             Each --packet is PORT:HEX (spaces not allowed; use the hex of a whole Ethernet frame).
             Example:
               sluice run ipv4-router --entries routes.txt --packet 0:000000000001000000000099080045...
+            --trace prints why each packet went where it did (parser, tables, actions, traffic manager):
+              sluice run ipv4-router --entries routes.txt --trace --packet 0:0000000000010000...
+              sluice run l2-switch --trace --trace-format json --packet 1:ffffffffffff...
             """)
 
     @Argument(help: "A built-in program (see `sluice programs`) or a program file (.json).")
@@ -26,11 +29,18 @@ struct Run: ParsableCommand {
     @Option(help: "Seed for the program's random values.")
     var seed: UInt64 = 1
 
+    @OptionGroup var tracing: TraceOptions
+
     func run() throws {
         let info = try resolveProgram(program)
         let ir = info.program
         let ports: [UInt16] = Array(0..<8)
-        let h = try SwitchHarness(ir, controller: info.controller?(ports), seed: seed)
+        let h: SwitchHarness
+        do {
+            h = try SwitchHarness(ir, controller: info.controller?(ports), seed: seed, trace: try tracing.tracer())
+        } catch let e as TraceFilterError {
+            throw CLIError("--trace-filter: \(e)")
+        }
         if let entries {
             do { try EntriesFile(path: entries).apply(to: h.pipeline) } catch { throw CLIError("\(error)") }
         }

@@ -15,6 +15,8 @@ final class SwitchNode {
     let buffer: Int
     @exclusivity(unchecked) var bufferUsed = 0
     var hasController = false
+    /// The pipeline traces its packets (`--trace`): enqueues are traced too.
+    let traced: Bool
 
     // Counters the pipeline does not keep.
     @exclusivity(unchecked) var noPortDrops: UInt64 = 0
@@ -39,6 +41,7 @@ final class SwitchNode {
         self.node = node
         self.name = name
         self.pipeline = pipeline
+        traced = pipeline.tracer != nil
         portCount = Int(ports.keys.max() ?? 0) + 1
         portDirection = .allocate(capacity: portCount)
         portDirection.initialize(repeating: -1, count: portCount)
