@@ -101,9 +101,15 @@ extension ProgramCompiler {
             return { c in
                 let i = Int(truncatingIfNeeded: fi(c))
                 ctr.count(i, bytes: c.slots[lenSlot])
-                let inRange = i >= 0 && i < ctr.size
-                let total = inRange ? ", now \(ctr.packets[i]) packets, \(ctr.bytes[i]) bytes" : " (index out of range)"
-                tr.add("counter", "counter \(name)[\(i)] += 1 packet, \(c.slots[lenSlot]) bytes\(total)",
+                let inRange = i >= 0 && i < ctr.size, n = c.slots[lenSlot]
+                let text: String
+                switch (ctr.kind, inRange) {
+                case (_, false): text = "index out of range (size \(ctr.size)), not counted"
+                case (.packets, _): text = "+= 1 packet, now \(ctr.packets[i])"
+                case (.bytes, _): text = "+= \(n) bytes, now \(ctr.bytes[i])"
+                default: text = "+= 1 packet, \(n) bytes, now \(ctr.packets[i]) packets, \(ctr.bytes[i]) bytes"
+                }
+                tr.add("counter", "counter \(name)[\(i)] \(text)",
                        [("counter", .string(name)), ("index", .int(Int64(i))), ("bytes", .int(Int64(c.slots[lenSlot])))]
                        + (inRange ? [("packets_total", .int(Int64(ctr.packets[i]))), ("bytes_total", .int(Int64(ctr.bytes[i])))] : []))
             }

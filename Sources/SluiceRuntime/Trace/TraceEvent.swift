@@ -71,7 +71,7 @@ struct TraceLine: Encodable {
 /// How trace lines show values: by width and name, as people read them in a program's headers.
 public enum TraceValueText {
     /// 48 bits: a MAC address; 32 bits named like an address: an IPv4 address; up to 9 bits
-    /// (ports, TTLs, protocols, flags): decimal; wider: hex with every digit of the width.
+    /// (ports, TTLs, protocols, flags) and 16-bit fields named ...port: decimal; wider: hex with every digit of the width.
     public static func format(_ v: UInt128, width: Int, name: String) -> String {
         let lower = name.lowercased()
         if width == 48 && (lower.contains("addr") || lower.contains("mac") || lower.hasSuffix("src") || lower.hasSuffix("dst")) {
@@ -80,7 +80,7 @@ public enum TraceValueText {
         if width == 32 && (lower.contains("addr") || lower.contains("ip") || lower.hasSuffix("src") || lower.hasSuffix("dst")) {
             return (0..<4).map { i in String(UInt8(truncatingIfNeeded: v >> UInt128(24 - 8 * i))) }.joined(separator: ".")
         }
-        if width <= 9 { return String(v) }
+        if width <= 9 || (width <= 16 && lower.hasSuffix("port")) { return String(v) }
         let digits = String(v, radix: 16)
         let pad = max(0, (width + 3) / 4 - digits.count)
         return "0x" + String(repeating: "0", count: pad) + digits
