@@ -233,7 +233,7 @@ extension ProgramCompiler {
             w += t.fieldWords[i]
             key.append((IRPrinter.expr(k.expr), TraceValueText.format(v, width: t.fieldWidths[i], name: keyName(k.expr))))
         }
-        let keyText = key.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+        let keyText = key.isEmpty ? "(no key)" : key.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
         var fields: [(key: String, value: TraceValue)] = [("table", .string(t.decl.name)), ("key", .strings(key)), ("hit", .bool(e >= 0))]
         if e >= 0, let entry = t.entries[Int(e)] {
             let match = entry.matches.enumerated().map { i, m in matchText(m, width: t.fieldWidths[i], name: keyName(t.decl.keys[i].expr)) }

@@ -83,7 +83,7 @@ public final class PipelineTracer {
             return String(repeating: "  ", count: e.depth) + e.text
         case .json:
             let enc = JSONEncoder()
-            enc.outputFormatting = [.withoutEscapingSlashes]
+            enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // the same line every run
             let data = (try? enc.encode(TraceLine(context: context, event: e))) ?? Data("{}".utf8)
             return String(decoding: data, as: UTF8.self)
         }
