@@ -94,6 +94,38 @@ import SluiceTesting
             """)
     }
 
+    @Test func runAndSTFPrintJSON() throws {
+        let entries = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-cli-\(UUID().uuidString).txt")
+        try "table_add ipv4_lpm ipv4_forward 10.0.1.0/24 => 08:00:00:00:01:11 1\n".write(to: entries, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: entries) }
+        let input = Packet.ethernet(dst: "00:00:00:00:00:01", src: "00:00:00:00:00:99")
+            .ipv4(src: "10.0.9.9", dst: "10.0.1.5", ttl: 64).udp(sport: 1, dport: 2).bytes
+        let output = Packet.ethernet(dst: "08:00:00:00:01:11", src: "00:00:00:00:00:01")
+            .ipv4(src: "10.0.9.9", dst: "10.0.1.5", ttl: 63).udp(sport: 1, dport: 2).bytes
+        let r = try sluice("run", "ipv4-router", "--entries", entries.path, "--json",
+                           "--packet", "0:" + input.hexString(separator: ""), "--packet", "2:00")
+        #expect(r.status == 0, "\(r.err)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let packets = try #require(json["packets"] as? [[String: Any]])
+        #expect(packets.count == 2)
+        #expect((packets[0]["outputs"] as? [[String: Any]])?.map { "\($0["port"]!):\($0["bytes"]!)" } == ["1:" + output.hexString(separator: "")])
+        #expect(packets[1]["dropped"] as? Bool == true && packets[1]["port"] as? Int == 2)
+        #expect((json["counts"] as? [String: Int]) == ["received": 2, "sent": 1, "parser_drops": 1, "ingress_drops": 0, "egress_drops": 0])
+
+        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Specs/ipv4-router.stf")
+        let ok = try sluice("stf", spec.path, "--program", "ipv4-router", "--json")
+        let passed = try #require(try JSONSerialization.jsonObject(with: Data(ok.out.utf8)) as? [String: Any])
+        #expect(ok.status == 0 && passed["passed"] as? Bool == true && passed["failure"] is NSNull)
+        let bad = try sluice("stf", spec.path, "--program", "l2-switch", "--json")
+        let failed = try #require(try JSONSerialization.jsonObject(with: Data(bad.out.utf8)) as? [String: Any])
+        #expect(bad.status == 1 && failed["passed"] as? Bool == false && (failed["failure"] as? String)?.hasPrefix(spec.path) == true, "\(failed)")
+
+        let listed = try sluice("programs", "--json")
+        let programs = try #require(try JSONSerialization.jsonObject(with: Data(listed.out.utf8)) as? [[String: Any]])
+        #expect(programs.first { $0["name"] as? String == "ecmp-router" }?["routed"] as? Bool == true)
+        #expect(programs.first { $0["name"] as? String == "l2-switch" }?["controller"] as? Bool == true)
+    }
+
     @Test func aBadEntriesLineIsNamedByFileAndLine() throws {
         let entries = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-cli-\(UUID().uuidString).txt")
         try "# routes\ntable_add ipv4_lpm ipv4_forward 10.0.1.0/24 10.0.2.0/24 => 1 1\n".write(to: entries, atomically: true, encoding: .utf8)

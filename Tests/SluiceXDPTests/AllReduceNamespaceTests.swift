@@ -20,7 +20,7 @@ struct AllReduceNamespaceTests {
         }
         try injectLoss(network, namespace: workers[0], interface: lab.hostInterfaces[0], udpPort: 0xBEE1)
         let server = try network.start(in: agg, [sluiceBinary, "aggregator", "--backend", "socket",
-                                                 "--worker", "10.7.0.2", "--worker", "10.7.1.2", "--worker", "10.7.2.2", "--duration", "60"])
+                                                 "--worker", "10.7.0.2", "--worker", "10.7.1.2", "--worker", "10.7.2.2", "--duration", "60", "--json"])
         defer { server.terminate() }
         #expect(server.waitForError(containing: "Ctrl-C to stop", seconds: 20), "\(server.errorText)")
         let runs = try (0..<n).map { w in
@@ -34,6 +34,12 @@ struct AllReduceNamespaceTests {
         }
         #expect((jsonFields(runs[0].outputText)?["retransmissions"] as? Int ?? 0) > 0,
                 "the lossy worker must have retransmitted: \(runs[0].outputText)")
+        // Stopped, the aggregator prints its counts: every worker's updates reached it.
+        server.signal(SIGTERM)
+        #expect(server.wait(seconds: 10) == 0, "\(server.errorText)")
+        let counts = jsonFields(server.outputText)
+        #expect(counts?["backend"] as? String == "socket" && counts?["program"] as? String == "switchml", "\(server.outputText)")
+        #expect((counts?["updates"] as? Int ?? 0) >= 3 * (1 << 20) / 4 / 64, "\(server.outputText)")
     }
 }
 

@@ -69,6 +69,9 @@ struct AggregatorCommand: ParsableCommand {
     @Option(help: "Stop after this long (10s, 500ms).")
     var duration: OptionValue<WallDuration>?
 
+    @Flag(help: "When it stops, print one JSON object of the counts instead of a line of text.")
+    var json = false
+
     @Option(help: "Forget every slot's rounds after this long without an update (workers of a running job retransmit within 100 ms), so that a job cut short cannot leave half-done rounds to the next; 0 never.")
     var idleReset: OptionValue<IdleReset> = "2s"
 
@@ -145,6 +148,11 @@ struct AggregatorCommand: ParsableCommand {
             if StatusSignal.take() { stderr(summary()) }
             return StopSignal.requested != nil || (deadline.map { MonotonicClock.nanoseconds >= $0 } ?? false)
         }
+        if json {
+            struct Counts: Encodable { var backend: String; var program: String; var updates: Int; var results_sent: Int; var idle_resets: Int; var foreign: Int }
+            return try printJSON(Counts(backend: "socket", program: program ?? "switchml", updates: Int(agg.updates), results_sent: Int(agg.sent),
+                                        idle_resets: agg.idleResets, foreign: Int(agg.foreign)))
+        }
         print(summary())
     }
 }
@@ -193,7 +201,14 @@ extension AggregatorCommand {
             }
         }
         xdp.detachAll()
-        print(outcomes() + ", slots cleared when idle \(idleResets) times")
+        if json {
+            struct Counts: Encodable { var backend: String; var program: String; var updates: UInt64; var results_multicast: UInt64; var idle_resets: Int; var interface_lost: Nullable<String> }
+            let o = (try? xdp.outcomes()) ?? [:]
+            try printJSON(Counts(backend: "xdp", program: program ?? "switchml", updates: o.values.reduce(0, +),
+                                 results_multicast: o[EBPFVerdictName.multicast.rawValue] ?? 0, idle_resets: idleResets, interface_lost: Nullable(lost)))
+        } else {
+            print(outcomes() + ", slots cleared when idle \(idleResets) times")
+        }
         if let lost { throw CLIError("\(lost); stopped and detached the other ports") }
     }
 }

@@ -7,7 +7,14 @@ import SluicePrograms
 struct Programs: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the switch programs every command takes by name (built in, and a package's own).")
 
+    @Flag(help: "Print a JSON array of {name, summary, routed, controller} instead of text.")
+    var json = false
+
     func run() throws {
+        if json {
+            struct Listed: Encodable { var name: String; var summary: String; var routed: Bool; var controller: Bool }
+            return try printJSON(programSource.named.map { Listed(name: $0.name, summary: $0.summary, routed: $0.routes != nil, controller: $0.controller != nil) })
+        }
         let width = programSource.named.map(\.name.count).max() ?? 0
         for p in programSource.named {
             print(p.name.padding(width) + "  " + p.summary)

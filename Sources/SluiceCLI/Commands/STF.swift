@@ -27,16 +27,22 @@ struct STF: ParsableCommand {
     @Option(help: "The trace as text or json (JSON lines).")
     var traceFormat: PipelineTracer.Format = .text
 
+    @Flag(help: "Print one JSON object {file, program, passed, result | failure} instead of text.")
+    var json = false
+
     func run() throws {
         let info = try resolveProgram(program)
         let text: String
         do { text = try FileIO.readText(file) } catch { throw CLIError("\(error)") }
         let ir = info.program
+        struct Output: Encodable { var file: String; var program: String; var passed: Bool; var result: Nullable<String>; var failure: Nullable<String> }
         do {
             let r = try STFSpec(file: file, text: text).run(ir, controller: info.controller?(Array(0..<8)), trace: trace ? traceFormat : nil)
+            if json { return try printJSON(Output(file: file, program: program, passed: true, result: Nullable("\(r)"), failure: Nullable(nil))) }
             print("\(file): pass (\(r))")
         } catch {
-            print("\(error)")
+            if json { try printJSON(Output(file: file, program: program, passed: false, result: Nullable(nil), failure: Nullable("\(error)"))) }
+            else { print("\(error)") }
             throw ExitCode.failure
         }
     }
