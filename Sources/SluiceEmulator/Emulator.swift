@@ -48,6 +48,9 @@ public struct EmulatorOptions: Sendable {
     public var queueTrace = false
     /// Switches whose pipelines trace the packets they handle (`PipelineTracer`), and how.
     public var pipelineTrace: PipelineTraceRequest?
+    /// What runs the switches' pipelines (`SLUICE_ENGINE`, else the closures); where the native
+    /// engine cannot run a program the closures do, and `Emulator.engineSummary` says why.
+    public var engine: PipelineEngine = .default
     public init() {}
 }
 
@@ -191,7 +194,7 @@ public final class Emulator {
                 let tracer = options.pipelineTrace.flatMap { t in
                     t.switches.contains(node.name) ? PipelineTracer(format: t.format, filter: t.filter, label: node.name, sink: t.sink) : nil
                 }
-                do { p = try Pipeline(program, seed: options.seed &+ UInt64(n), queues: true, trace: tracer) } catch let e as TraceFilterError {
+                do { p = try Pipeline(program, seed: options.seed &+ UInt64(n), queues: true, engine: options.engine, trace: tracer) } catch let e as TraceFilterError {
                     throw EmulatorError("switch '\(node.name)' (program '\(s.program)'): \(e)")
                 } catch {
                     throw EmulatorError("switch '\(node.name)': program '\(s.program)' does not compile: \(error)")

@@ -76,6 +76,8 @@ struct Attach: ParsableCommand {
 
     @OptionGroup var tracing: TraceOptions
 
+    @OptionGroup var engineOption: EngineOption
+
     @Flag(help: ArgumentHelp("xdp: poll the ports in kernel threads (sysfs `threaded`), put back at exit.",
                              discussion: "On a veth the program then runs in a thread the scheduler can put on another core than the sender's, not in the sender's softirq (sluice bench xdp on 2 cores: 1.02 against 0.40 Mpps forwarded)."))
     var threadedNapi = false
@@ -103,6 +105,7 @@ struct Attach: ParsableCommand {
         var received: UInt64, sent: UInt64
         var parser_drops: UInt64, ingress_drops: UInt64, egress_drops: UInt64, pass_limit_drops: UInt64
         var empty_group_drops: UInt64, no_interface_drops: UInt64, oversize_drops: UInt64
+        var engine: String?
     }
 
     func run() throws {
@@ -111,7 +114,8 @@ struct Attach: ParsableCommand {
         let info = try resolveProgram(program)
         let ir = info.program
         let pipeline: Pipeline
-        pipeline = try makePipeline(ir, name: program, seed: seed, trace: try tracing.tracer(sink: traceSink(toStandardError: json)))
+        pipeline = try makePipeline(ir, name: program, seed: seed, trace: try tracing.tracer(sink: traceSink(toStandardError: json)),
+                                    engine: engineOption.chosen)
         let controller = info.controller?(specs.map(\.number))
         if let controller {
             do { try controller.setup(pipeline) } catch { throw CLIError("the controller of '\(program)' failed: \(error)") }
@@ -133,7 +137,7 @@ struct Attach: ParsableCommand {
         StatusSignal.install()
         let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
         let names = specs.map { "\($0.number)=\($0.interface)" }.joined(separator: ", ")
-        stderr("sluice attach: \(program) on \(names); Ctrl-C to stop, SIGUSR1 for counters")
+        stderr("sluice attach: \(program) on \(names), \(engineLine(pipeline)); Ctrl-C to stop, SIGUSR1 for counters")
         var failure: Error?
         do {
             // With --json, standard output holds only the final object: interim tables go to stderr.
@@ -165,7 +169,8 @@ struct Attach: ParsableCommand {
         if json {
             try? printJSON(Counters(program: program, ports: counters, received: s.received, sent: s.sent, parser_drops: s.parserDrops,
                                     ingress_drops: s.ingressDrops, egress_drops: s.egressDrops, pass_limit_drops: s.passLimitDrops,
-                                    empty_group_drops: s.emptyGroupDrops, no_interface_drops: noInterface, oversize_drops: oversize))
+                                    empty_group_drops: s.emptyGroupDrops, no_interface_drops: noInterface, oversize_drops: oversize,
+                                    engine: sw.pipeline.engine.rawValue))
             fflush(stdout)
             return
         }

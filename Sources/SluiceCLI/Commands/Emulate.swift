@@ -47,6 +47,9 @@ struct Emulate: ParsableCommand {
     @Flag(help: "Print one JSON object (the report) instead of the summary table.")
     var json = false
 
+    @Option(help: "What runs the switches' programs: native (C through clang) or closures; default $SLUICE_ENGINE, else closures. The summary says which ran.")
+    var engine: PipelineEngine?
+
     @Option(name: .customLong("trace"), help: "Trace every packet this switch handles (repeatable; or s1,s2).")
     var traceSwitches: [String] = []
 
@@ -80,7 +83,7 @@ struct Emulate: ParsableCommand {
         }
         try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, report: report,
                                            sampleInterval: sampleInterval?.parsed, showRoutes: showRoutes, json: json,
-                                           pipelineTrace: trace))
+                                           pipelineTrace: trace, engine: engine ?? .default))
     }
 }
 
@@ -98,6 +101,7 @@ struct EmulationSettings {
     var json = false
     /// Switches to trace (`--trace`); nil: none.
     var pipelineTrace: PipelineTraceRequest? = nil
+    var engine: PipelineEngine = .default
 }
 
 /// Load a topology, build the emulator, let `prepare` add to it (traces), run, print the
@@ -109,6 +113,7 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     options.seed = s.seed
     options.progress = !s.json && s.pipelineTrace == nil
     options.pipelineTrace = s.pipelineTrace
+    options.engine = s.engine
     if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
     if let dir = s.report { try prepareReportFolder(dir) }
     if let interval = s.sampleInterval {

@@ -72,6 +72,8 @@ struct Replay: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the summary table.")
     var json = false
 
+    @OptionGroup var engineOption: EngineOption
+
     @OptionGroup var tracing: TraceOptions
 
     func validate() throws {
@@ -105,6 +107,7 @@ struct Replay: ParsableCommand {
         var file: String; var program: String; var port: Int; var packets: Int; var bytes: Int
         var elapsed_s: Double; var mpps: Double; var sent: UInt64; var outputs: [Output]; var drops: [String: UInt64]
         var dropped: UInt64; var digests_dropped: UInt64; var truncated_in_file: Int; var error: Nullable<String>
+        var engine: String
     }
 
     /// The port K whose output file OUT/port-K.pcap is `input` itself (the same file by device
@@ -143,7 +146,8 @@ struct Replay: ParsableCommand {
         let ir = info.program
         let pipeline: Pipeline
         // With --json the summary object owns standard output: the trace goes to standard error.
-        pipeline = try makePipeline(ir, name: program, seed: seed, trace: try tracing.tracer(sink: traceSink(toStandardError: json)))
+        pipeline = try makePipeline(ir, name: program, seed: seed, trace: try tracing.tracer(sink: traceSink(toStandardError: json)),
+                                    engine: engineOption.chosen)
         let inPort = UInt16(port)
         let controller = info.controller?(Array(Set((0..<8).map { UInt16($0) } + [inPort])).sorted())
         do { try controller?.setup(pipeline) } catch { throw CLIError("\(program): controller: \(error)") }
@@ -175,9 +179,9 @@ struct Replay: ParsableCommand {
                                   outputs: ports.map { Summary.Output(port: $0.port, packets: $0.packets, bytes: $0.bytes, file: $0.path) },
                                   drops: Dictionary(uniqueKeysWithValues: drops.map { ($0.0.replacingOccurrences(of: " ", with: "_"), $0.1) }),
                                   dropped: drops.reduce(0) { $0 + $1.1 }, digests_dropped: s.digestsDropped,
-                                  truncated_in_file: run.truncated, error: Nullable(damage.map { "\($0)" })))
+                                  truncated_in_file: run.truncated, error: Nullable(damage.map { "\($0)" }), engine: pipeline.engine.rawValue))
         } else {
-            print("replayed \(run.packets) packets (\(run.bytes) bytes) from \(file) through \(program) on port \(port) in \(fmt(run.seconds)) s (\(fmt(run.mpps)) Mpps); \(s.sent) sent")
+            print("replayed \(run.packets) packets (\(run.bytes) bytes) from \(file) through \(program) on port \(port) in \(fmt(run.seconds)) s (\(fmt(run.mpps)) Mpps); \(s.sent) sent; \(engineLine(pipeline))")
             print("  out port    packets        bytes  file")
             for o in ports {
                 print("  " + rightAligned(o.port, 8) + rightAligned(o.packets, 11) + rightAligned(o.bytes, 13) + "  " + o.path)

@@ -38,9 +38,10 @@ struct TraceOptions: ParsableArguments {
 }
 
 /// A pipeline traced or not, with errors that say which option to fix.
-func makePipeline(_ program: VerifiedProgram, name: String, seed: UInt64, trace: PipelineTracer?) throws -> Pipeline {
+func makePipeline(_ program: VerifiedProgram, name: String, seed: UInt64, trace: PipelineTracer?,
+                  engine: PipelineEngine = .default) throws -> Pipeline {
     do {
-        return try Pipeline(program, seed: seed, trace: trace)
+        return try Pipeline(program, seed: seed, engine: engine, trace: trace)
     } catch let e as TraceFilterError {
         throw CLIError("--trace-filter: \(e) (program \(name))")
     } catch {
@@ -55,4 +56,17 @@ func makePipeline(_ program: VerifiedProgram, name: String, seed: UInt64, trace:
 func traceSink(toStandardError: Bool) -> @Sendable (String) -> Void {
     if toStandardError { return traceLineToStandardError }
     return { line in print(line) }
+}
+
+/// `--engine` of the commands that run one program (replay, attach): what runs it.
+struct EngineOption: ParsableArguments {
+    @Option(help: "What runs the program: native (C through clang) or closures; default $SLUICE_ENGINE, else closures. The output says which ran.")
+    var engine: PipelineEngine?
+
+    var chosen: PipelineEngine { engine ?? .default }
+}
+
+/// The line saying which engine ran a pipeline, and why not the native one where it was asked for.
+func engineLine(_ p: Pipeline) -> String {
+    "engine \(p.engine.rawValue)" + (p.engineNote.map { " (native engine not used: \($0))" } ?? "")
 }

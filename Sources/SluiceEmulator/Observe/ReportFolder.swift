@@ -8,9 +8,11 @@ extension RunReport {
         var out = """
             \(topology): simulated \(formatTime(picoseconds: simulatedPs)) in \(String(format: "%.3f", wallSeconds)) s wall, \
             \(events) events (\(String(format: "%.2f", eventsPerSecond / 1e6)) M/s), \(packetHops) packet-hops \
-            (\(String(format: "%.2f", hopsPerSecond / 1e6)) M/s), \(packetsDelivered) packets delivered, seed \(seed)
+            (\(String(format: "%.2f", hopsPerSecond / 1e6)) M/s), \(packetsDelivered) packets delivered, seed \(seed), \
+            engine \(engine)
 
             """
+        for note in engineNotes { out += "native engine not used for \(note)\n" }
         for i in injections {
             out += "trace at \(i.node):\(i.port): \(i.injected) of \(i.frames) frames injected"
             if let a = i.first, let b = i.last { out += " from \(formatTime(picoseconds: a)) to \(formatTime(picoseconds: b))" }

@@ -71,6 +71,24 @@ extension Emulator {
         }
     }
 
+    /// Which engine ran the switches' pipelines: its name when every switch ran the same one,
+    /// else each engine with its switches ("native 18, closures 2"); and, per program the native
+    /// engine was asked for but could not run, why.
+    public var engineSummary: (engine: String, notes: [String]) {
+        var counts: [(PipelineEngine, Int)] = []
+        var notes: [String] = []
+        for s in switches {
+            let e = s.pipeline.engine
+            if let i = counts.firstIndex(where: { $0.0 == e }) { counts[i].1 += 1 } else { counts.append((e, 1)) }
+            if let note = s.pipeline.engineNote {
+                let line = "\(s.pipeline.program.name): \(note)"
+                if !notes.contains(line) { notes.append(line) }
+            }
+        }
+        let engine = counts.count == 1 ? counts[0].0.rawValue : counts.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")
+        return (counts.isEmpty ? "none" : engine, notes)
+    }
+
     public var hostStats: [HostStats] {
         hosts.map { h in
             HostStats(name: h.name, ipv4: ipv4Text(h.ipv4),

@@ -17,6 +17,9 @@ public struct RunReport: Sendable, Encodable {
     /// Most packets alive at once (queued or on a wire).
     public var peakPackets: Int
     public var peakRSSMB: Double
+    /// What ran the switches' pipelines (`Emulator.engineSummary`), and why not native where it was asked for.
+    public var engine: String
+    public var engineNotes: [String]
     public var flows: [FlowSummary]
     public var ports: [PortStats]
     public var switches: [SwitchStats]
@@ -42,7 +45,7 @@ public struct RunReport: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case topology, seed, events, flows, ports, switches, hosts, injections
+        case topology, seed, events, flows, ports, switches, hosts, injections, engine, engineNotes
         case simulatedPs = "simulated_ps", wallSeconds = "wall_s", eventsPerSecond = "events_per_s"
         case packetHops = "packet_hops", hopsPerSecond = "hops_per_s", packetsDelivered = "packets_delivered"
         case peakPackets = "peak_packets", peakRSSMB = "peak_rss_mb"
@@ -60,6 +63,7 @@ public struct RunReport: Sendable, Encodable {
         packetsDelivered = emu.packetsDelivered
         peakPackets = emu.peakPackets
         peakRSSMB = Self.peakRSSMegabytes()
+        (engine, engineNotes) = emu.engineSummary
         let names = emu.hostNames
         flows = emu.flows.map { f in
             let kind: String

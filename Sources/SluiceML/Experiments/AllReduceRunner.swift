@@ -3,6 +3,7 @@ import SluiceEmulator
 import SluicePrograms
 import Sluice
 import Foundation
+import SluiceRuntime
 import SluiceSupport
 
 /// How a tensor gets summed over the workers.
@@ -34,6 +35,8 @@ public struct StarSetup: Sendable {
     public var seed: UInt64 = 1
     public var progress = false
     public var shadow = true
+    /// What runs the switch's program (`SLUICE_ENGINE`, else the closures).
+    public var engine: PipelineEngine = .default
 
     public init(workers: Int, rateGbps: Double) { self.workers = workers; self.rateGbps = rateGbps }
 
@@ -50,6 +53,7 @@ public struct StarSetup: Sendable {
         o.progress = progress
         o.minRTO = 200_000_000
         o.hostQueueLimit = 131_072
+        o.engine = engine
         return o
     }
 
