@@ -1,6 +1,8 @@
 import Testing
 import SluiceEmulator
+import SluiceRuntime
 import SluiceTesting
+import SluicePrograms
 @testable import SluiceML
 
 /// The work of E1's schemes at a small size, pinned: events by kind, packets, retransmissions
@@ -9,6 +11,7 @@ import SluiceTesting
 /// same simulated result, and the demo went from under 50 s to 132 s unnoticed.)
 ///
 /// When a count moves on purpose, the failure prints every count of the run: pin the new ones.
+/// Each scheme runs under both engines: the native one must do exactly the closures' work.
 @Suite struct WorkCountTests {
     /// E1's setup (8 workers, one 100 Gb/s switch, its seed) with 1 MB of float32 per worker:
     /// 16 uses of every one of switchml-k64's 256 slots. (With the stale-timer bug back, k256's
@@ -43,13 +46,14 @@ import SluiceTesting
             packetsSent: 10_304, retransmissions: 0, timerFirings: 0),
     ]
 
-    @Test(arguments: pins)
-    func e1SchemeDoesItsPinnedWork(_ pin: Pin) throws {
+    @Test(arguments: pins, PipelineEngine.allCases)
+    func e1SchemeDoesItsPinnedWork(_ pin: Pin, engine: PipelineEngine) throws {
         let n = 8
         let inputs = (0..<n).map { SyntheticTensors.gradients(count: Self.elements, worker: $0, seed: Self.seed) }
         let buffers = inputs.map { TensorBuffer($0) }
         var setup = StarSetup(workers: n, rateGbps: 100)
         setup.seed = Self.seed
+        setup.engine = engine
         let m = try AllReduceRunner.run(pin.scheme, setup: setup, buffers: buffers)
         #expect(m.time != nil, "\(pin.scheme) did not finish")
         let reference = FloatReference(inputs)
@@ -58,7 +62,7 @@ import SluiceTesting
         #expect(check.withinBound && check.workersAgree, "\(pin.scheme): sums out of bound")
 
         let w = m.work
-        var pins = WorkPins("\(pin.scheme) at \(Self.elements) elements (seed \(Self.seed))")
+        var pins = WorkPins("\(pin.scheme) at \(Self.elements) elements (seed \(Self.seed), \(engine.rawValue) engine)")
         pins.check("events", w.events.total, pinned: pin.events)
         pins.check("appTimer events", w.events.appTimer, pinned: pin.appTimer)
         pins.check("transportTimer events", w.events.transportTimer, pinned: pin.transportTimer)
@@ -67,5 +71,14 @@ import SluiceTesting
         pins.check("retransmissions", w.retransmissions, pinned: pin.retransmissions)
         pins.check("timer firings", w.timerFirings, pinned: pin.timerFirings)
         #expect(pins.failure == nil, "\(pins.failure ?? "")")
+    }
+
+    /// The native runs above are native: E1's switch programs compile to native code here (with
+    /// no clang, the closures would run and the comparison would prove nothing).
+    @Test func theNativeRunsAreNative() throws {
+        for program in [try SwitchML.program(k: 64, slots: 4096).verified(), try SwitchML.program(k: 256, slots: 4096).verified()] {
+            let p = try Pipeline(program, queues: true, engine: .native)
+            #expect(p.engine == .native, "\(program.program.name): \(p.engineNote ?? "")")
+        }
     }
 }
