@@ -4,6 +4,7 @@ import SluicePcap
 import SluicePcapFiles
 import SluiceTesting
 import SluicePrograms
+import SluiceRuntime
 
 /// `sluice replay`, run as a process, against pcaps made by the writer and read back by the
 /// reader (and tshark for the checksums).
@@ -73,7 +74,7 @@ import SluicePrograms
         // The summary table, line by line (the first line has a time and a rate).
         let lines = r.out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines.first?.hasPrefix("replayed 7 packets (\(input.reduce(0) { $0 + $1.bytes.count }) bytes) from \(pcap) through ipv4-router on port 0 in ") == true)
-        #expect(lines.first?.hasSuffix("Mpps); 3 sent") == true)
+        #expect(lines.first?.hasSuffix("Mpps); 3 sent; engine \(PipelineEngine.default.rawValue)") == true)
         #expect(Array(lines.dropFirst()) == [
             "  out port    packets        bytes  file",
             "         1          2\(String(port1.reduce(0) { $0 + $1.bytes.count }).leftPadded(13))  \(out)/port-1.pcap",
