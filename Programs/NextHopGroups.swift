@@ -48,6 +48,11 @@ extension ECMPRouter {
             for (m, n) in shares.enumerated() { self.buckets += Array(repeating: m, count: n) }
         }
 
+        /// A group as it was installed: `buckets[b]` indexes `members`.
+        init(id: UInt16, kind: GroupKind, members: [Member], assigned buckets: [Int]) {
+            self.id = id; self.kind = kind; self.members = members; self.buckets = buckets
+        }
+
         /// Buckets per member in proportion to `weights` (largest remainder, ties to the lower
         /// index), each member at least one.
         static func shares(of weights: [Int], over buckets: Int) -> [Int] {
@@ -167,6 +172,25 @@ extension ECMPRouter {
             let g = try NextHopGroup(id: id, kind: kind, members: members, buckets: buckets)
             return RouteGroupEntries(table: "ecmp_nhop", entries: g.buckets.indices.map { g.entry(bucket: $0) }, buckets: g.buckets,
                                      routeAction: g.routeAction)
+        }
+
+        /// Resilient and weighted groups: the members that stay keep their buckets (new
+        /// members take theirs first, then the buckets of the members that left are handed
+        /// out); equal groups are built afresh (ECMP rehashes).
+        public func regroup(id: UInt16, kind: NextHopGroupKind, previous: [NextHopMember], previousBuckets: [Int],
+                            members: [NextHopMember], buckets: Int) throws(ControlPlaneError) -> RouteGroupEntries {
+            guard kind != .equal, previousBuckets.count == buckets, !previous.isEmpty,
+                  previousBuckets.allSatisfy({ previous.indices.contains($0) }) else {
+                return try group(id: id, kind: kind, members: members, buckets: buckets)
+            }
+            var g = NextHopGroup(id: id, kind: kind, members: previous, assigned: previousBuckets)
+            let ports = Set(members.map(\.port))
+            for m in members where !previous.contains(where: { $0.port == m.port }) { try g.add(m) }
+            for (i, m) in previous.enumerated() where !ports.contains(m.port) { try g.remove(member: i) }
+            var index: [UInt16: Int] = [:]
+            for (i, m) in members.enumerated() { index[m.port] = i }
+            return RouteGroupEntries(table: "ecmp_nhop", entries: g.buckets.indices.map { g.entry(bucket: $0) },
+                                     buckets: g.buckets.map { index[g.members[$0]!.port]! }, routeAction: g.routeAction)
         }
 
         public func route(ipv4: UInt32, prefixLength: Int, _ action: ActionCall) -> (table: String, entry: TableEntry) {

@@ -47,6 +47,19 @@ public protocol RouteInstaller: Sendable {
     func group(id: UInt16, kind: NextHopGroupKind, members: [NextHopMember], buckets: Int) throws(ControlPlaneError) -> RouteGroupEntries
     /// The entry that routes `ipv4/prefixLength` with `action`, and its table.
     func route(ipv4: UInt32, prefixLength: Int, _ action: ActionCall) -> (table: String, entry: TableEntry)
+    /// Group `id` once its members changed (a link failed or came back): it had `previous`,
+    /// bucket b held `previous[previousBuckets[b]]`; it now has `members`. The returned
+    /// buckets index `members`. Resilient and weighted groups should keep the buckets of the
+    /// members that stay; the default builds the group afresh, as `group` does.
+    func regroup(id: UInt16, kind: NextHopGroupKind, previous: [NextHopMember], previousBuckets: [Int],
+                 members: [NextHopMember], buckets: Int) throws(ControlPlaneError) -> RouteGroupEntries
+}
+
+extension RouteInstaller {
+    public func regroup(id: UInt16, kind: NextHopGroupKind, previous: [NextHopMember], previousBuckets: [Int],
+                        members: [NextHopMember], buckets: Int) throws(ControlPlaneError) -> RouteGroupEntries {
+        try group(id: id, kind: kind, members: members, buckets: buckets)
+    }
 }
 
 extension RouteInstaller {

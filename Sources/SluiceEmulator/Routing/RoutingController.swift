@@ -41,23 +41,7 @@ public enum RoutingController {
             installers[s] = installer
         }
 
-        let graph = Graph(topology)
-        var plans = Dictionary(uniqueKeysWithValues: routed.map { ($0, SwitchPlan(switchNode: $0)) })
-        var unreachable: [RoutingSummary.Pair] = []
-        for h in topology.hosts {
-            let dist = graph.distances(to: h, nodes: nodes)
-            for s in routed {
-                guard dist[s] > 0 else {
-                    unreachable.append(RoutingSummary.Pair(switchNode: s, host: h))
-                    continue
-                }
-                // Neighbours one hop closer; a host other than the destination is never a way through.
-                let hops = graph.neighbours[s]
-                    .filter { ($0.node == h || !nodes[$0.node].isHost) && dist[$0.node] == dist[s] - 1 }
-                    .map { RoutingSummary.NextHop(port: $0.port, node: $0.node, mac: nodes[$0.node].mac, rate: $0.rate) }
-                plans[s]!.add(host: h, distance: dist[s], hops: hops)
-            }
-        }
+        let (plans, unreachable) = plan(topology, routed: routed, graph: Graph(topology))
 
         var routes: [RoutingSummary.Route] = []
         var groups: [Int: [RoutingSummary.Group]] = [:]
@@ -78,8 +62,7 @@ public enum RoutingController {
             let kind = nodes[s].switchSpec!.groups, bucketCount = nodes[s].switchSpec!.groupBuckets
             var tables: [UInt16: RouteGroupEntries] = [:]
             for g in plan.groups {
-                // Weights: each member's link rate in Mb/s (WCMP); equal groups ignore them.
-                let members = g.members.map { NextHopMember(port: $0.port, mac: $0.mac, weight: max(1, Int($0.rate / 1_000_000))) }
+                let members = g.members.map(\.member)
                 let group: RouteGroupEntries
                 do { group = try installer.group(id: g.id, kind: kind, members: members, buckets: bucketCount) } catch {
                     throw RoutingError("switch '\(name)': group \(g.id): \(error)")
@@ -118,13 +101,40 @@ public enum RoutingController {
         return RoutingSummary(names: nodes.map(\.name), switches: routed, routes: routes, groups: groups, unreachable: unreachable)
     }
 
-    /// The topology as ports and neighbours per node (self-links ignored), each list in port order.
+    /// Shortest-path next hops from each of the `routed` switches to every host, and the
+    /// (switch, host) pairs with no path.
+    static func plan(_ topology: TopologySpec, routed: [Int], graph: Graph) -> (plans: [Int: SwitchPlan], unreachable: [RoutingSummary.Pair]) {
+        let nodes = topology.nodes
+        var plans = Dictionary(uniqueKeysWithValues: routed.map { ($0, SwitchPlan(switchNode: $0)) })
+        var unreachable: [RoutingSummary.Pair] = []
+        for h in topology.hosts {
+            let dist = graph.distances(to: h, nodes: nodes)
+            for s in routed {
+                guard dist[s] > 0 else {
+                    unreachable.append(RoutingSummary.Pair(switchNode: s, host: h))
+                    continue
+                }
+                // Neighbours one hop closer; a host other than the destination is never a way through.
+                let hops = graph.neighbours[s]
+                    .filter { ($0.node == h || !nodes[$0.node].isHost) && dist[$0.node] == dist[s] - 1 }
+                    .map { RoutingSummary.NextHop(port: $0.port, node: $0.node, mac: nodes[$0.node].mac, rate: $0.rate) }
+                plans[s]!.add(host: h, distance: dist[s], hops: hops)
+            }
+        }
+        return (plans, unreachable)
+    }
+
+    /// The topology as ports and neighbours per node (self-links ignored), each list in port
+    /// order; without the links that are down (`linkUp[l]` false) and every link of a node
+    /// that is down.
     struct Graph {
         var neighbours: [[(port: UInt16, node: Int, rate: UInt64)]]
 
-        init(_ t: TopologySpec) {
+        init(_ t: TopologySpec, linkUp: [Bool]? = nil, nodeUp: [Bool]? = nil) {
             neighbours = Array(repeating: [], count: t.nodes.count)
-            for l in t.links where l.a.node != l.b.node {
+            for (i, l) in t.links.enumerated() where l.a.node != l.b.node {
+                if let up = linkUp, !up[i] { continue }
+                if let up = nodeUp, !up[l.a.node] || !up[l.b.node] { continue }
                 neighbours[l.a.node].append((l.a.port, l.b.node, l.rate))
                 neighbours[l.b.node].append((l.b.port, l.a.node, l.rate))
             }
@@ -196,6 +206,8 @@ public struct RoutingSummary: Hashable, Sendable {
         /// The rate of the link to it, bits per second (the member's weight in weighted groups).
         public var rate: UInt64 = 0
         var text: String { "forward(port \(port), \(macText(mac)))" }
+        /// As a group member: weighted by the link's rate in Mb/s (WCMP); equal groups ignore it.
+        var member: NextHopMember { NextHopMember(port: port, mac: mac, weight: max(1, Int(rate / 1_000_000))) }
     }
 
     /// The route of one switch to one host.
