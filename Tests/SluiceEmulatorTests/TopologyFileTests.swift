@@ -412,7 +412,7 @@ private func writeFile(_ path: String, _ text: String) {
         #expect(failure("name: t\ntopology:\n  nodez: {}\n")
                 == "t.yaml:3: topology.nodez: unknown field; did you mean 'nodes'? (valid: generator, defaults, kinds, nodes, links)")
         #expect(failure("topology: {}\ntrafic: []\n")
-                == "t.yaml:2: trafic: unknown field; did you mean 'traffic'? (valid: name, topology, traffic, jobs, transport, until)")
+                == "t.yaml:2: trafic: unknown field; did you mean 'traffic'? (valid: name, topology, traffic, jobs, transport, until, events, routing)")
         #expect(failure(twoHosts(links: "    - {endpoints: [\"s1:p1\", \"h1:eth0\"], latency: 1us}"))
                 == "t.yaml:10: links[0].latency: unknown field (valid: endpoints, rate, delay, mtu, loss, queue, capture)")
         #expect(failure("topology:\n  nodes:\n    h1: {kind: host, program: ipv4-router}\n")

@@ -107,7 +107,7 @@ struct TopologyReader {
     let source: TopologySource
     let seed: UInt64
 
-    static let topLevel = ["name", "topology", "traffic", "jobs", "transport", "until"]
+    static let topLevel = ["name", "topology", "traffic", "jobs", "transport", "until", "events", "routing"]
     static let topologyKeys = ["generator", "defaults", "kinds", "nodes", "links"]
     static let linkKeys = ["rate", "delay", "mtu", "loss", "queue", "capture"]
     static let hostKeys = ["kind", "ipv4", "mac"]
@@ -263,6 +263,8 @@ struct TopologyReader {
             spec.transport = shape
         }
         if let j = top["jobs"] { spec.jobs = try readJobs(j, topology: spec) }
+        if let r = top["routing"] { spec.routing = try readRoutingPolicy(r, topology: spec) }
+        if let e = top["events"] { spec.events = try readEvents(e, topology: spec, links: links) }
         return spec
     }
 
@@ -341,7 +343,11 @@ struct LinkTable {
 
     /// `node:port`, with the port number the trailing integer of the port name.
     func endpoint(_ node: Node, field: String) throws(TopologyError) -> Endpoint {
-        let text = try source.scalar(node, field, expected: "node:port")
+        try endpoint(try source.scalar(node, field, expected: "node:port"), at: node, field: field)
+    }
+
+    /// `text` (`node:port`) read as an endpoint; errors point at `node`.
+    func endpoint(_ text: String, at node: Node, field: String) throws(TopologyError) -> Endpoint {
         guard let colon = text.lastIndex(of: ":") else {
             throw source.error(node, field, "'\(text)' has no port", valid: "node:port, e.g. s1:p1 or h1:eth0")
         }

@@ -20,6 +20,11 @@ public struct TopologySpec: Hashable, Sendable {
     public var jobs: [JobSpec] = []
     /// The file's `transport` (nil: not given; the emulator's default, RoCEv2).
     public var transport: TransportShape?
+    /// Changes to the network during the run (the file's `events`), in the order given; the
+    /// emulator runs them by time, ties in this order.
+    public var events: [NetworkEvent] = []
+    /// What the routing controller does while the run goes on (the file's `routing`).
+    public var routing = RoutingPolicy()
 
     public init(name: String, nodes: [NodeSpec] = [], links: [LinkSpec] = [], flows: [FlowSpec] = [], until: Int64? = nil) {
         self.name = name; self.nodes = nodes; self.links = links; self.flows = flows; self.until = until
