@@ -131,8 +131,14 @@ public final class Emulator {
     }()
     @exclusivity(unchecked) var series = TimeSeries()
     @exclusivity(unchecked) var started = false
-    /// What the routing controller installed, when some switch asked for routes.
-    public private(set) var routing: RoutingSummary?
+    /// What the routing controller installed, when some switch asked for routes (after a
+    /// recompute, what it installed last).
+    public internal(set) var routing: RoutingSummary?
+    /// Scheduled changes to the network, which links and switches are up, and what each change did.
+    @exclusivity(unchecked) var network: NetworkState
+    /// Each routed switch's route installer and control plane (node index), for recomputes.
+    let routeInstallers: [Int: any RouteInstaller]
+    let routedPipelines: [Int: Pipeline]
 
     /// `programs` turns the switches' program names into programs (`ProgramRegistry.resolver`
     /// for the built-in ones; `replacing` runs one with other parameters); program files are
@@ -243,6 +249,10 @@ public final class Emulator {
             }
         }
 
+        routeInstallers = routes
+        routedPipelines = pipelines
+        network = NetworkState(spec)
+
         // Link directions.
         dirCount = spec.links.count * 2
         dirs = .allocate(capacity: max(dirCount, 1))
@@ -350,6 +360,8 @@ public final class Emulator {
 
     func start() {
         started = true
+        // Changes to the network first: at the same time as a send, the network has changed.
+        for (i, n) in network.events.enumerated() { events.push(VirtualTime(picoseconds: n.time), .network, target: Int32(i)) }
         for (i, u) in udpFlows.enumerated() { events.push(u.start, .udpSend, target: Int32(i)) }
         for (f, flow) in spec.flows.enumerated() where flow.kind == .bulk {
             events.push(VirtualTime(picoseconds: flow.start), .flowStart, target: Int32(f))
@@ -400,6 +412,9 @@ public final class Emulator {
         case .sample: sample()
         case .appTimer: appTimer(app: e.target, token: Int(e.arg))
         case .inject: injectFrame(trace: Int(e.target), frame: Int(e.arg))
+        case .network: applyNetworkEvent(Int(e.target))
+        case .reroute: reroute(learning: Int(e.target))
+        case .cancelled: break
         }
     }
 
@@ -419,7 +434,7 @@ public final class Emulator {
         }
         let sw = dir.pointee.fromSwitch
         if dir.pointee.queueBytes + len > dir.pointee.limitBytes || dir.pointee.queue.count >= dir.pointee.limitPackets {
-            dir.pointee.queueDrops += 1
+            if dir.pointee.isDown { dir.pointee.droppedWhileDown += 1 } else { dir.pointee.queueDrops += 1 }
             pool.release(p)
             return
         }

@@ -19,6 +19,12 @@
     case appTimer
     /// A frame of an injected trace enters the network (`target`: trace, `arg`: frame).
     case inject
+    /// A scheduled change to the network (`target`: index into `Emulator.networkEvents`).
+    case network
+    /// The routing controller learns of a change and rewrites routes (`target`: the change's index).
+    case reroute
+    /// An event that no longer applies (a link failed with it pending); does nothing.
+    case cancelled
 }
 
 /// One scheduled event: 24 bytes, ordered by (time, sequence), so events at the same
@@ -98,6 +104,17 @@
             items[i] = last
         }
         return first
+    }
+
+    /// Turn the pending event of `kind` for `target` into a `cancelled` one (its time and place
+    /// in the order stay). A scan of the heap: for rare changes (a link failing), never per packet.
+    @discardableResult
+    mutating func cancel(_ kind: EventKind, target: Int32) -> Bool {
+        for i in 0..<count where items[i].target == target && items[i].kindIndex == Int(kind.rawValue) {
+            items[i].seqKind = items[i].seqKind & ~0xFF | UInt64(EventKind.cancelled.rawValue)
+            return true
+        }
+        return false
     }
 
     mutating func grow() {

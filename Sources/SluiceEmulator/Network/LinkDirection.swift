@@ -48,6 +48,10 @@ import SluiceRuntime
     var transmitPending = false
     var pipe: Ring<InFlight>
     var arrivalPending = false
+    /// The link (or a switch at either end) is down: `limitPackets` is 0 and `busyUntil` is
+    /// `never`, so every packet takes `enqueue`'s drop branch, which counts it here instead of
+    /// as a queue drop. Up links pay nothing for this.
+    var isDown = false
 
     // Counters.
     var txPackets: UInt64 = 0
@@ -56,6 +60,10 @@ import SluiceRuntime
     var mtuDrops: UInt64 = 0
     var egressDrops: UInt64 = 0
     var lost: UInt64 = 0
+    /// Queued or on the wire when the link went down.
+    var droppedAtFailure: UInt64 = 0
+    /// Sent onto the link while it was down.
+    var droppedWhileDown: UInt64 = 0
     var ecnMarks: UInt64 = 0
     var maxQueueBytes = 0
     /// The shallowest queue (bytes ahead) at which a packet was marked CE; Int.max if none.
@@ -72,7 +80,7 @@ import SluiceRuntime
     /// Bytes serialized onto the wire by `time`: all sent bytes but the part of the frame still
     /// being serialized then.
     func serializedBytes(at time: VirtualTime) -> UInt64 {
-        guard busyUntil > time else { return txBytes }
+        guard busyUntil > time, !isDown else { return txBytes }
         let pending = (busyUntil - time).bytes(atRate: rate)
         return txBytes &- min(txBytes, pending)
     }

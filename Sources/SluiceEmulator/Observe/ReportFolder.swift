@@ -19,6 +19,13 @@ extension RunReport {
             if i.oversize > 0 { out += "; \(i.oversize) larger than the largest link MTU allows, not injected" }
             out += "\n"
         }
+        if !networkEvents.isEmpty {
+            var t = TextTable(header: ["time", "network event", "result"])
+            for e in networkEvents {
+                t.append([formatTime(picoseconds: e.time), e.what, (e.failed ? "failed: " : "") + e.result])
+            }
+            out += t.render() + "\n"
+        }
         if !flows.isEmpty {
             var t = TextTable(header: ["flow", "kind", "from", "to", "bytes", "received", "FCT", "goodput", "retransmitted"])
             for f in flows {
@@ -29,14 +36,20 @@ extension RunReport {
             }
             out += t.render() + "\n"
         }
-        let busy = ports.filter { $0.txPackets > 0 || $0.queueDrops > 0 }
-            .sorted { ($0.queueDrops + $0.lost + $0.ecnMarks, $0.maxQueueBytes) > ($1.queueDrops + $1.lost + $1.ecnMarks, $1.maxQueueBytes) }
+        let down = { (p: PortStats) in p.droppedAtFailure + p.droppedWhileDown }
+        let busy = ports.filter { $0.txPackets > 0 || $0.queueDrops > 0 || down($0) > 0 }
+            .sorted { ($0.queueDrops + $0.lost + $0.ecnMarks + down($0), $0.maxQueueBytes) > ($1.queueDrops + $1.lost + $1.ecnMarks + down($1), $1.maxQueueBytes) }
         if !busy.isEmpty {
-            var t = TextTable(header: ["port", "to", "tx packets", "utilization", "max queue", "drops", "ECN marks", "lost"])
+            // Drops of links that went down, when some did: at the failure (queued or on the
+            // wire), and sent onto the link while it was down.
+            let failures = ports.contains { down($0) > 0 }
+            var t = TextTable(header: ["port", "to", "tx packets", "utilization", "max queue", "drops", "ECN marks", "lost"]
+                                  + (failures ? ["dropped at failure", "dropped while down"] : []))
             for p in busy.prefix(maxPorts) {
                 let util = simulatedPs > 0 ? Double(p.txBytes) * 8 / (Double(p.rate) * Double(simulatedPs) / 1e12) : 0
                 t.append(["\(p.node):\(p.port)", "\(p.peer):\(p.peerPort)", "\(p.txPackets)", String(format: "%.1f%%", util * 100),
-                          formatBytes(p.maxQueueBytes), "\(p.queueDrops + p.mtuDrops + p.egressDrops)", "\(p.ecnMarks)", "\(p.lost)"])
+                          formatBytes(p.maxQueueBytes), "\(p.queueDrops + p.mtuDrops + p.egressDrops)", "\(p.ecnMarks)", "\(p.lost)"]
+                         + (failures ? ["\(p.droppedAtFailure)", "\(p.droppedWhileDown)"] : []))
             }
             out += t.render() + "\n"
             if busy.count > maxPorts { out += "(\(busy.count - maxPorts) more ports in the report's ports.csv)\n" }
@@ -108,10 +121,17 @@ extension Emulator {
         }
         try w.write(csv: flows, name: "flows.csv", description: "One row per flow: completion time, goodput, retransmissions")
         var ports = CSVWriter(header: ["node", "port", "peer", "peer_port", "rate_bps", "tx_packets", "tx_bytes", "queue_drops",
-                                       "mtu_drops", "egress_drops", "lost", "ecn_marks", "max_queue_bytes"])
+                                       "mtu_drops", "egress_drops", "lost", "ecn_marks", "max_queue_bytes",
+                                       "dropped_at_failure", "dropped_while_down"])
         for p in report.ports {
             ports.append([p.node, "\(p.port)", p.peer, "\(p.peerPort)", "\(p.rate)", "\(p.txPackets)", "\(p.txBytes)", "\(p.queueDrops)",
-                          "\(p.mtuDrops)", "\(p.egressDrops)", "\(p.lost)", "\(p.ecnMarks)", "\(p.maxQueueBytes)"])
+                          "\(p.mtuDrops)", "\(p.egressDrops)", "\(p.lost)", "\(p.ecnMarks)", "\(p.maxQueueBytes)",
+                          "\(p.droppedAtFailure)", "\(p.droppedWhileDown)"])
+        }
+        if !report.networkEvents.isEmpty {
+            var events = CSVWriter(header: ["time_ps", "what", "origin", "result", "failed"])
+            for e in report.networkEvents { events.append(["\(e.time)", e.what, e.origin, e.result, "\(e.failed)"]) }
+            try w.write(csv: events, name: "network-events.csv", description: "Changes to the network during the run, and what each did")
         }
         try w.write(csv: ports, name: "ports.csv", description: "One row per port: packets, bytes, drops, ECN marks, deepest queue")
         return try w.writeIndex()

@@ -18,6 +18,10 @@ public struct PortStats: Sendable, Encodable {
     /// Lost on the wire (the link's `loss`).
     public var lost: UInt64
     public var ecnMarks: UInt64
+    /// Queued or on the wire when the link (or a switch at either end) went down.
+    public var droppedAtFailure: UInt64 = 0
+    /// Sent onto the link while it was down.
+    public var droppedWhileDown: UInt64 = 0
     public var maxQueueBytes: Int
     /// The shallowest queue at which a packet was marked, if any was.
     public var minMarkedQueueBytes: Int?
@@ -57,6 +61,7 @@ extension Emulator {
                              peer: spec.nodes[Int(x.toNode)].name, peerPort: x.toPort, rate: x.rate,
                              txPackets: x.txPackets, txBytes: x.txBytes, queueDrops: x.queueDrops,
                              mtuDrops: x.mtuDrops, egressDrops: x.egressDrops, lost: x.lost, ecnMarks: x.ecnMarks,
+                             droppedAtFailure: x.droppedAtFailure, droppedWhileDown: x.droppedWhileDown,
                              maxQueueBytes: x.maxQueueBytes, minMarkedQueueBytes: x.minMarkedQueue == .max ? nil : x.minMarkedQueue)
         }
     }
@@ -130,6 +135,10 @@ public struct EventCounts: Sendable, Equatable, Encodable, CustomStringConvertib
     public var sample: UInt64 = 0
     public var appTimer: UInt64 = 0
     public var inject: UInt64 = 0
+    /// Scheduled changes to the network, routing recomputes, and events a change cancelled.
+    public var network: UInt64 = 0
+    public var reroute: UInt64 = 0
+    public var cancelled: UInt64 = 0
 
     static var kinds: Int { 16 }
 
@@ -140,14 +149,17 @@ public struct EventCounts: Sendable, Equatable, Encodable, CustomStringConvertib
         transmitDone = c(.transmitDone); arrival = c(.arrival); udpSend = c(.udpSend)
         transportTimer = c(.transportTimer); flowStart = c(.flowStart); recirculate = c(.recirculate)
         sample = c(.sample); appTimer = c(.appTimer); inject = c(.inject)
+        network = c(.network); reroute = c(.reroute); cancelled = c(.cancelled)
     }
 
     public var total: UInt64 {
         transmitDone + arrival + udpSend + transportTimer + flowStart + recirculate + sample + appTimer + inject
+            + network + reroute + cancelled
     }
 
     public var description: String {
         "\(total) events (transmitDone \(transmitDone), arrival \(arrival), udpSend \(udpSend), transportTimer \(transportTimer), "
-            + "flowStart \(flowStart), recirculate \(recirculate), sample \(sample), appTimer \(appTimer), inject \(inject))"
+            + "flowStart \(flowStart), recirculate \(recirculate), sample \(sample), appTimer \(appTimer), inject \(inject)"
+            + (network + reroute + cancelled > 0 ? ", network \(network), reroute \(reroute), cancelled \(cancelled))" : ")")
     }
 }

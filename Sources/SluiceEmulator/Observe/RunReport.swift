@@ -26,6 +26,8 @@ public struct RunReport: Sendable, Encodable {
     public var hosts: [HostStats]
     /// Captured frames injected into the run (`sluice replay --topology`).
     public var injections: [InjectionResult]
+    /// Changes to the network during the run (`events`), and what each did.
+    public var networkEvents: [NetworkEventRecord]
 
     /// A flow with names instead of indices and its derived figures.
     public struct FlowSummary: Sendable, Encodable {
@@ -48,7 +50,7 @@ public struct RunReport: Sendable, Encodable {
         case topology, seed, events, flows, ports, switches, hosts, injections, engine, engineNotes
         case simulatedPs = "simulated_ps", wallSeconds = "wall_s", eventsPerSecond = "events_per_s"
         case packetHops = "packet_hops", hopsPerSecond = "hops_per_s", packetsDelivered = "packets_delivered"
-        case peakPackets = "peak_packets", peakRSSMB = "peak_rss_mb"
+        case peakPackets = "peak_packets", peakRSSMB = "peak_rss_mb", networkEvents = "network_events"
     }
 
     public init(_ emu: Emulator, stats: RunStats) {
@@ -77,6 +79,7 @@ public struct RunReport: Sendable, Encodable {
         switches = emu.switchStats
         hosts = emu.hostStats
         injections = emu.injections
+        networkEvents = emu.networkEventLog
     }
 
     /// The process's peak resident set (VmHWM), in MiB; 0 where /proc is not available.

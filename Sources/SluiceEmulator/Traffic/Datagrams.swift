@@ -87,7 +87,7 @@ extension Emulator {
 
     func nicBacklog(host h: Int) -> Int64 {
         let d = hosts[h].nic
-        guard d >= 0 else { return 0 }
+        guard d >= 0, !dirs[Int(d)].isDown else { return 0 }
         let dir = dirs[Int(d)]
         let onWire = max(.zero, dir.busyUntil - clock)
         return (onWire + .serialization(bytes: dir.queueBytes + dir.queue.count * options.wireOverhead, rate: dir.rate)).picoseconds
