@@ -174,7 +174,7 @@ extension Emulator {
             let s = switches[Int(nodeRole[n])]
             do {
                 let count = try EntriesFile(file: file, text: text).apply(to: s.pipeline)
-                result = "\(count) command\(count == 1 ? "" : "s") applied"
+                result = "applied \(count) command\(count == 1 ? "" : "s")"
             } catch {
                 result = "\(error)"; failed = true
             }
@@ -200,8 +200,8 @@ extension Emulator {
             if carries { up += 1 } else { down += 1 }
         }
         var parts: [String] = []
-        if down > 0 { parts.append("\(down) link\(down == 1 ? "" : "s") down, \(dropped) packet\(dropped == 1 ? "" : "s") queued or on the wire dropped") }
-        if up > 0 { parts.append("\(up) link\(up == 1 ? "" : "s") up") }
+        if down > 0 { parts.append("took \(down) link\(down == 1 ? "" : "s") down, dropping \(dropped) packet\(dropped == 1 ? "" : "s") queued or on the wire") }
+        if up > 0 { parts.append("brought \(up) link\(up == 1 ? "" : "s") up") }
         return parts.isEmpty ? "no link changed state" : parts.joined(separator: "; ")
     }
 

@@ -111,8 +111,8 @@ extension RoutingController {
         }
         // Routes by switch in node order, then host in node order, as `install` lists them.
         summary.routes.sort { ($0.switchNode, $0.host) < ($1.switchNode, $1.host) }
-        let change = "\(changedRoutes) route\(changedRoutes == 1 ? "" : "s") changed, \(removedRoutes) removed, "
-            + "\(rewrittenGroups) group\(rewrittenGroups == 1 ? "" : "s") rewritten on \(live.count) switch\(live.count == 1 ? "" : "es")"
+        let change = "changed \(changedRoutes) route\(changedRoutes == 1 ? "" : "s"), removed \(removedRoutes), "
+            + "rewrote \(rewrittenGroups) group\(rewrittenGroups == 1 ? "" : "s") on \(live.count) switch\(live.count == 1 ? "" : "es")"
         return (summary, change)
     }
 }
