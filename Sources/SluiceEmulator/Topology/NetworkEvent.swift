@@ -1,4 +1,5 @@
 import SluiceControlPlane
+import SluiceSupport
 
 /// A change to the network at a point of virtual time: a link or switch fails or comes back, a
 /// link's rate or loss changes, a switch gets more entries. A topology file's `events` list and
@@ -67,6 +68,14 @@ public struct RoutingPolicy: Hashable, Sendable {
 }
 
 extension NetworkEvent.Change {
+    /// An entries file for a switch, read now (its text travels with the event):
+    /// `try emu.schedule(at: t, switch: "s1", .entries(path: "more.txt"))`.
+    public static func entries(path: String) throws -> Self {
+        do { return .entries(file: path, text: try FileIO.readText(path)) } catch {
+            throw EmulatorError("cannot read the entries file '\(path)': \(error.reason)")
+        }
+    }
+
     /// The words a topology file uses for it: `down`, `rate 25Gbps`, `entries more.txt`.
     var text: String {
         switch self {
