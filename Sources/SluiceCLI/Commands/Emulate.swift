@@ -10,13 +10,16 @@ struct Emulate: ParsableCommand {
         abstract: "Run a topology of switches and hosts in virtual time.",
         discussion: """
             TOPOLOGY is a YAML file (see Topologies/ and the README's "Topology files"): switches \
-            running Sluice programs, hosts, links with rate, delay, loss, MTU and queues, and traffic. \
-            Runs until no events remain, or until --until (or the file's `until`). Prints a summary \
+            running Sluice programs, hosts, links with rate, delay, loss, MTU and queues, traffic, and \
+            events: links and switches that fail and come back, rates and loss that change, entries \
+            that arrive during the run (with `routing: {recompute: true, detection: 1ms}` the routing \
+            controller moves routes around a failure). Runs until no events remain, or until --until (or the file's `until`). Prints a summary \
             table; --report writes a folder with index.html (plots), report.json and CSVs; --pcap-dir \
             writes a pcap per link (links marked `capture`, or all links when none is marked), with \
             nanosecond timestamps, for Wireshark or tshark. Examples:
               sluice emulate Topologies/leafspine-16.yaml --report out/ls16
               sluice emulate Topologies/dumbbell.yaml --until 20ms --pcap-dir pcaps --seed 7
+              sluice emulate Topologies/failover.yaml --json
             --trace SWITCH prints a pipeline trace of every packet that switch handles (its parser, \
             tables, actions, traffic manager and queue); repeat it for more switches, and narrow it \
             with --trace-filter:
