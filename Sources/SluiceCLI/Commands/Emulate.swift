@@ -138,6 +138,9 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     let stats = emu.run(until: s.until)
     let r = RunReport(emu, stats: stats)
     for e in emu.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
+    for e in r.networkEvents where e.failed {
+        FileHandle.standardError.write("warning: \(e.origin.isEmpty ? "" : e.origin + ": ")\(e.what) at \(formatTime(picoseconds: e.time)) failed: \(e.result)\n".data(using: .utf8)!)
+    }
     let results = jobs.map(\.result)
     if s.json {
         try printJSON(EmulationJSON(report: r, jobs: zip(spec.jobs, results).map { .init(workload: $0.workload, result: $1) }))
