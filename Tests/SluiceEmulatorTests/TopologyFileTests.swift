@@ -187,7 +187,7 @@ private func writeFile(_ path: String, _ text: String) {
 }
 
 @Suite struct TopologyFileTests {
-    static let shipped = ["leafspine-16", "leafspine-64", "leafspine-small", "fattree-k4", "fattree-k8", "dumbbell", "star"]
+    static let shipped = ["leafspine-16", "leafspine-64", "leafspine-small", "fattree-k4", "fattree-k8", "dumbbell", "star", "failover"]
 
     private func load(_ name: String, seed: UInt64 = 1) throws -> TopologySpec {
         try TopologyFile.load(path: "\(packageRoot)/Topologies/\(name).yaml", seed: seed, programs: programs)
@@ -535,7 +535,7 @@ private func writeFile(_ path: String, _ text: String) {
     }
 
     @Test func everyPrefixOfAFileParsesOrFailsCleanly() throws {
-        for name in ["leafspine-small", "dumbbell"] {
+        for name in ["leafspine-small", "dumbbell", "failover"] {
             let text = try TopologyFile.readText("\(packageRoot)/Topologies/\(name).yaml")
             let bytes = Array(text.utf8)
             for n in 0...bytes.count {
