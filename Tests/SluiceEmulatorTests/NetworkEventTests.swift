@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Testing
 import SluiceControlPlane
 import SluiceRuntime
@@ -127,6 +128,27 @@ import SluiceTesting
         #expect(emu.flows[0].completed == nil)
     }
 
+    @Test func aLinkDownItselfStaysDownWhenItsSwitchComesBack() throws {
+        let emu = try Emulator(Self.twoPaths(), programs: .builtIn)
+        try emu.schedule(at: 10_000_000, link: "s1:p2-s2:p1", .down)
+        try emu.schedule(at: 20_000_000, switch: "s2", .down)
+        try emu.schedule(at: 30_000_000, switch: "s2", .up)
+        try emu.schedule(at: 40_000_000, link: "s1:p2-s2:p1", .up)
+        emu.run(until: 25_000_000)
+        #expect(try emu.isUp(link: "s2:p2-s4:p2") == false)
+        emu.run(until: 35_000_000)
+        #expect(try emu.isUp(link: "s2:p2-s4:p2"))
+        #expect(try emu.isUp(link: "s1:p2-s2:p1") == false)
+        emu.run(until: 45_000_000)
+        #expect(try emu.isUp(link: "s1:p2-s2:p1"))
+        #expect(emu.networkEventLog.filter { !$0.what.hasPrefix("routing") }.map(\.result) == [
+            "took 1 link down, dropping 2 packets queued or on the wire",   // the transfer's, on the wire to s2
+            "took 1 link down, dropping 0 packets queued or on the wire",   // s2-s4; s1-s2 was down already
+            "brought 1 link up",
+            "brought 1 link up",
+        ])
+    }
+
     /// h1 -100G- s1 -10G- h2, 200 datagrams of 1,500-byte frames at 20 Gb/s: the 10 Gb/s link
     /// is busy from the first arrival to the last frame. Its rate goes to 15 Gb/s (still below
     /// the arrival rate: it stays busy) while frame 50 is on the wire.
@@ -198,6 +220,10 @@ import SluiceTesting
         let down = report.ports.filter { $0.droppedAtFailure + $0.droppedWhileDown > 0 }.map { "\($0.node):\($0.port)" }
         #expect(down.allSatisfy { $0 == "leaf1:3" || $0 == "spine1:1" } && !down.isEmpty, "\(down)")
         #expect(report.summaryText().contains("dropped at failure"))
+        let json = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+        #expect(json.contains("\"network_events\":[{"))
+        #expect(json.contains("\"time_ps\":500000000"))
+        #expect(json.contains("\"droppedWhileDown\":"))
     }
 
     @Test func scheduleRefusesWhatCannotHappen() throws {
