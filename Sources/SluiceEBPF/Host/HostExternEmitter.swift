@@ -1,9 +1,10 @@
 import SluiceIR
 
-/// Externs on the host, on the runtime's own state: register cells are its memory (`s->regs`,
-/// read and written in place; an index past the end reads 0, is ignored and counted through
-/// `s->reg_oor`), counters, meters and digests are calls into the runtime (`s->count`,
-/// `s->meter`, `s->digest`), which keeps them as the closures do.
+/// Externs on the host, on the runtime's own state: register cells and counter cells are its
+/// memory (`s->regs`, `s->counters`: packets then bytes of each counter), read and written in
+/// place; an index past the end is ignored and counted through a call (`s->reg_oor`,
+/// `s->count`). Meters and digests are calls into the runtime (`s->meter`, `s->digest`):
+/// a meter's cells hold 128-bit token counts and a digest goes into the runtime's ring.
 struct HostExternEmitter: ExternLowering {
     let cx: LoweringContext
     var out: CBlockWriter { cx.out }
@@ -64,8 +65,18 @@ struct HostExternEmitter: ExternLowering {
 
     func count(_ c: String, _ idx: Expr) throws(EBPFError) {
         guard let id = cx.program.counters.firstIndex(where: { $0.name == c }) else { throw cx.fail("count \(c)", "unknown counter") }
+        let counter = cx.program.counters[id]
         let i = try cx.expressions.expr(idx, expected: 32).0
-        out.line("s->count(s->env, \(id), \(i), s->std[\(cx.std(.packetLength))]); /* \(c).count(...) */")
+        let ci = out.fresh("ci"), len = "s->std[\(cx.std(.packetLength))]"
+        out.block("{ /* \(c).count(...) */") {
+            out.line("__u64 \(ci) = \(i);")
+            out.block("if (\(ci) < \(counter.size)) {") {
+                if counter.kind != .bytes { out.line("s->counters[\(2 * id)][\(ci)] += 1;") }
+                if counter.kind != .packets { out.line("s->counters[\(2 * id + 1)][\(ci)] += \(len);") }
+                out.reopen("} else {")
+                out.line("s->count(s->env, \(id), \(ci), \(len));")
+            }
+        }
     }
 
     func digest(_ name: String, _ values: [Expr]) throws(EBPFError) {

@@ -17,16 +17,18 @@ enum HostPrelude {
         #define SL_PKT(x) ((__u8 *)(x))
 
         /* The runtime's state as the generated code sees it: its metadata slots (standard fields
-           first, then user metadata, as `Layout` keeps them), its register cells, and calls into
-           it for tables, counters, meters, digests and random numbers. Headers and validity are
-           the object's own (8-byte aligned slots, as EBPFLayout places them). */
+           first, then user metadata, as `Layout` keeps them), its tables (`struct sl_table`),
+           register cells and counter cells, and calls into it for meters, digests, random
+           numbers and indexes out of range. Headers and validity are the object's own (8-byte
+           aligned slots, as EBPFLayout places them). */
         struct sluice_state {
             __u64 *std;
             __u64 *meta;
             __u64 acc;
             void *env;
             __u64 **regs;
-            __s32 (*lookup)(void *env, __u32 table, const __u64 *key, const __u64 **args);
+            const struct sl_table **tables;
+            __u64 **counters;
             __u64 (*random)(void *env);
             void (*count)(void *env, __u32 counter, __u64 index, __u64 bytes);
             __u64 (*meter)(void *env, __u32 meter, __u64 index, __u64 amount, __u64 now);
@@ -45,12 +47,12 @@ enum HostPrelude {
 
         unsigned long sl_state_size(void) { return sizeof(struct sluice_state); }
 
-        void sl_bind(struct sluice_state *s, __u64 *slots, void *env, __u64 **regs,
-                     void *lookup, void *random, void *count, void *meter, void *digest, void *reg_oor)
+        void sl_bind(struct sluice_state *s, __u64 *slots, void *env, __u64 **regs, const struct sl_table **tables,
+                     __u64 **counters, void *random, void *count, void *meter, void *digest, void *reg_oor)
         {
             __builtin_memset(s, 0, sizeof(*s));
             s->std = slots; s->meta = slots + SL_STD; s->env = env; s->regs = regs;
-            s->lookup = lookup; s->random = random; s->count = count; s->meter = meter;
+            s->tables = tables; s->counters = counters; s->random = random; s->count = count; s->meter = meter;
             s->digest = digest; s->reg_oor = reg_oor;
         }
         """

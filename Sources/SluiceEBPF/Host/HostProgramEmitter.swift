@@ -22,6 +22,7 @@ struct HostProgramEmitter {
         body.append("#define SL_HDR_BYTES \(cx.layout.headerBytes)")
         body.append("#define SL_HEADERS \(cx.layout.validSlots)")
         body.append("#define SL_STD \(StandardField.allCases.count)")
+        body.append(HostTableABI.cText)
         body.append(HostPrelude.state)
         body.append("")
         body += try stage("sl_ingress", control: program.ingress, prefix: "", end: "ingress_end")
@@ -66,7 +67,7 @@ struct HostProgramEmitter {
 /// The host target: C for a shared object the software runtime loads (see `HostProgramEmitter`).
 public enum HostBackend {
     /// Bumped whenever the emitted C changes meaning: part of the cache key of compiled objects.
-    public static let emitterVersion = 1
+    public static let emitterVersion = 2
 
     /// The C source of `program` for the host, or what it cannot express, by name.
     public static func emitC(_ program: VerifiedProgram, queues: Bool) throws(EBPFError) -> String {

@@ -4,10 +4,15 @@ import SluiceIR
 
 /// A program's host C (`HostBackend`) loaded as a shared object, bound to a pipeline's state: its
 /// metadata slots (the `ExecContext`'s, so bridging, multicast copies and the control plane work
-/// as for closures), its register cells in place, and calls back for the runtime's table
-/// indexes, counters, meters, digests and random numbers (`NativeEnvironment`).
+/// as for closures), its tables (each `RuntimeTable`'s index and entry memory, read through the
+/// descriptor it publishes), its register and counter cells in place, and calls back for
+/// meters, digests, random numbers and indexes out of range (`NativeEnvironment`).
 final class NativeStages {
     typealias Stage = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int>) -> Int32
+    typealias Bind = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer,
+                                     UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>, UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+                                     UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>,
+                                     UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer) -> Void
 
     /// What a stage returns (`HostPrelude`'s `SL_*`).
     static let pass: Int32 = 0, dropParser: Int32 = 1, drop: Int32 = 2, headroom: Int32 = 3
@@ -16,9 +21,15 @@ final class NativeStages {
     let egress: Stage
     let state: UnsafeMutableRawPointer
     let environment: NativeEnvironment
+    /// Per register its cells; per table its descriptor; per counter its packets and bytes.
     let registerCells: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>
+    let tables: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    let counterCells: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>
 
     init(_ program: VerifiedProgram, compiler c: ProgramCompiler, context: ExecContext, queues: Bool) throws {
+        guard RuntimeTable.tupleLayout == HostTableABI.tuple else {
+            throw EBPFToolError("native pipeline: the runtime's tuples are laid out as \(RuntimeTable.tupleLayout), the C expects \(HostTableABI.tuple)")
+        }
         let library = try Self.load(try HostBackend.emitC(program, queues: queues))
         func symbol<T>(_ name: String, as: T.Type) throws -> T {
             guard let p = dlsym(library, name) else { throw EBPFToolError("native pipeline: no symbol \(name)") }
@@ -27,23 +38,30 @@ final class NativeStages {
         ingress = try symbol("sl_ingress", as: Stage.self)
         egress = try symbol("sl_egress", as: Stage.self)
         let size = try symbol("sl_state_size", as: (@convention(c) () -> UInt).self)()
-        let bind = try symbol("sl_bind", as: (@convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer,
-                                                               UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>,
-                                                               UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer,
-                                                               UnsafeRawPointer, UnsafeRawPointer) -> Void).self)
-        environment = NativeEnvironment(program.program, compiler: c, context: context)
+        let bind = try symbol("sl_bind", as: Bind.self)
+        let ir = program.program
+        environment = NativeEnvironment(ir, compiler: c, context: context)
         state = .allocate(byteCount: Int(size), alignment: 16)
-        registerCells = .allocate(capacity: max(program.registers.count, 1))
-        registerCells.initialize(repeating: nil, count: max(program.registers.count, 1))
-        for (i, r) in program.registers.enumerated() { registerCells[i] = c.registers[r.name]!.cells }
+        func cells<T>(_ n: Int, _ value: (Int) -> T?) -> UnsafeMutablePointer<T?> {
+            let p = UnsafeMutablePointer<T?>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: nil, count: max(n, 1))
+            for i in 0..<n { p[i] = value(i) }
+            return p
+        }
+        registerCells = cells(ir.registers.count) { c.registers[ir.registers[$0].name]!.cells }
+        tables = cells(ir.tables.count) { c.tables[ir.tables[$0].name]!.bindNative() }
+        counterCells = cells(2 * ir.counters.count) {
+            let counter = c.counters[ir.counters[$0 / 2].name]!
+            return $0 % 2 == 0 ? counter.packets : counter.bytes
+        }
         let e = NativeEnvironment.self
-        bind(state, context.slots, Unmanaged.passUnretained(environment).toOpaque(), registerCells,
-             unsafeBitCast(e.lookup, to: UnsafeRawPointer.self), unsafeBitCast(e.random, to: UnsafeRawPointer.self),
-             unsafeBitCast(e.count, to: UnsafeRawPointer.self), unsafeBitCast(e.meter, to: UnsafeRawPointer.self),
-             unsafeBitCast(e.digest, to: UnsafeRawPointer.self), unsafeBitCast(e.registerOutOfRange, to: UnsafeRawPointer.self))
+        bind(state, context.slots, Unmanaged.passUnretained(environment).toOpaque(), registerCells, tables, counterCells,
+             unsafeBitCast(e.random, to: UnsafeRawPointer.self), unsafeBitCast(e.count, to: UnsafeRawPointer.self),
+             unsafeBitCast(e.meter, to: UnsafeRawPointer.self), unsafeBitCast(e.digest, to: UnsafeRawPointer.self),
+             unsafeBitCast(e.registerOutOfRange, to: UnsafeRawPointer.self))
     }
 
-    deinit { state.deallocate(); registerCells.deallocate() }
+    deinit { state.deallocate(); registerCells.deallocate(); tables.deallocate(); counterCells.deallocate() }
 
     /// Objects loaded in this process, by their C text: each is compiled (or checked in the
     /// cache) and opened once. Never closed: pipelines of a program come and go.
@@ -70,7 +88,6 @@ final class NativeStages {
 /// The runtime's state the native code calls back for, reached through the `env` pointer of its
 /// calls. Each call does what the closure for the same statement does.
 final class NativeEnvironment {
-    let tables: [RuntimeTable]
     let registers: [RegisterState]
     let counters: [CounterState]
     let meters: [MeterState]
@@ -78,7 +95,6 @@ final class NativeEnvironment {
     let context: ExecContext
 
     init(_ program: Program, compiler c: ProgramCompiler, context: ExecContext) {
-        tables = program.tables.map { c.tables[$0.name]! }
         registers = program.registers.map { c.registers[$0.name]! }
         counters = program.counters.map { c.counters[$0.name]! }
         meters = program.meters.map { c.meters[$0.name]! }
@@ -90,26 +106,9 @@ final class NativeEnvironment {
         Unmanaged<NativeEnvironment>.fromOpaque(env!).takeUnretainedValue()
     }
 
-    /// The entry for `key` (or the default action): the action's number, `hit << 16`, and its
-    /// arguments in `args`; direct counters and misses counted.
-    static let lookup: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafePointer<UInt64>?, UnsafeMutablePointer<UnsafePointer<UInt64>?>?) -> Int32 = { env, table, key, args in
-        let t = of(env).tables[Int(table)]
-        let e = t.lookup(key!)
-        if e >= 0 {
-            args!.pointee = UnsafePointer(t.actionData + Int(e) * t.stride)
-            if t.decl.directCounter {
-                t.hitPackets[Int(e)] &+= 1
-                t.hitBytes[Int(e)] &+= of(env).context.slots[Layout.standardSlot(.packetLength)]
-            }
-            return t.entryAction[Int(e)] | 0x10000
-        }
-        args!.pointee = UnsafePointer(t.defaultData)
-        t.missPackets &+= 1
-        return t.defaultAction
-    }
-
     static let random: @convention(c) (UnsafeMutableRawPointer?) -> UInt64 = { env in of(env).context.rng.next() }
 
+    /// An index past the counter's end (the native code counts the others in place).
     static let count: @convention(c) (UnsafeMutableRawPointer?, UInt32, UInt64, UInt64) -> Void = { env, id, index, bytes in
         of(env).counters[Int(id)].count(Int(truncatingIfNeeded: index), bytes: bytes)
     }

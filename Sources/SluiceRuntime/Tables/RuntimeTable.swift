@@ -1,3 +1,4 @@
+import SluiceEBPF
 import SluiceIR
 
 /// A table's installed state: an index from keys to entry ids, and per entry its action,
@@ -36,6 +37,9 @@ final class RuntimeTable {
     let defaultData: UnsafeMutablePointer<UInt64>
     @exclusivity(unchecked) var defaultCall: ActionCall
     @exclusivity(unchecked) var missPackets: UInt64 = 0
+    /// The table as native code reads it (`HostTableABI`'s `struct sl_table`), when a native
+    /// engine runs the pipeline: written again after every change (`publish`).
+    var native: UnsafeMutableRawPointer?
 
     init(_ t: Table, index: ProgramIndex, widths: [Int]) {
         decl = t
@@ -46,12 +50,10 @@ final class RuntimeTable {
         stride = max(1, actionParams.map { $0.reduce(0) { $0 + ($1.width > 64 ? 2 : 1) } }.max() ?? 1)
         let kinds = t.keys.map(\.kind)
         usesPriority = kinds.contains { $0 == .ternary || $0 == .range || $0 == .optional }
-        if kinds.contains(.range) {
-            linear = LinearIndex(fieldWords: fieldWords); tuples = nil; lpm = nil
-        } else if kinds == [.lpm], (16...64).contains(widths[0]) {
-            lpm = LPMIndex(width: widths[0]); tuples = nil; linear = nil
-        } else {
-            tuples = TupleSpaceIndex(keyWords: max(keyWords, 1)); linear = nil; lpm = nil
+        switch HostTableABI.Index.of(kinds: kinds, widths: widths) {
+        case .linear: linear = LinearIndex(fieldWords: fieldWords); tuples = nil; lpm = nil
+        case .lpm: lpm = LPMIndex(width: widths[0]); tuples = nil; linear = nil
+        case .tupleSpace: tuples = TupleSpaceIndex(keyWords: max(keyWords, 1)); linear = nil; lpm = nil
         }
         if let lpm { indexKind = 0; indexRef = .passUnretained(lpm) }
         else if let tuples { indexKind = 1; indexRef = .passUnretained(tuples) }
@@ -68,6 +70,7 @@ final class RuntimeTable {
     deinit {
         entryAction.deallocate(); actionData.deallocate(); hitPackets.deallocate(); hitBytes.deallocate()
         defaultData.deallocate()
+        native?.deallocate()
     }
 
     func grow(to n: Int) {
@@ -174,6 +177,8 @@ final class RuntimeTable {
     }
 
     func insert(_ e: TableEntry, action: Int32) -> Int32? {
+        // Also when refused: `grow` may have moved the entry arrays.
+        defer { publish() }
         let id: Int32
         if let f = free.popLast() { id = f } else {
             guard liveCount < decl.size else { return nil }
@@ -213,18 +218,21 @@ final class RuntimeTable {
         entries[Int(id)] = nil
         free.append(id)
         liveCount -= 1
+        publish()
     }
 
     func modify(_ id: Int32, _ call: ActionCall, action: Int32) {
         entries[Int(id)]?.action = call
         entryAction[Int(id)] = action
         pack(call, into: actionData + Int(id) * stride)
+        publish()
     }
 
     func setDefault(_ call: ActionCall, action: Int32) {
         defaultCall = call
         defaultAction = action
         pack(call, into: defaultData)
+        publish()
     }
 
     /// No reference counting per packet: the index is reached through `indexRef`.
