@@ -12,13 +12,12 @@ public enum SharedObjectCache {
         return base + "/sluice/native"
     }
 
-    /// The path of the object for `source`, compiling it when the cache has no good one.
-    public static func object(for source: String) throws -> String {
+    /// The path of the object for `source` in `dir`, compiling it when the cache has no good one.
+    public static func object(for source: String, in dir: String = directory) throws -> String {
         guard let cc = try EBPFObjectCompiler.findClang() else {
             throw EBPFToolError("no clang found to compile the native pipeline (set SLUICE_CLANG to its path)")
         }
         let key = hex(fnv1a(Array("\(HostBackend.emitterVersion)\n\(try clangVersion(cc))\n\(source)".utf8)))
-        let dir = directory
         let path = "\(dir)/\(key).so", sum = "\(dir)/\(key).sum"
         if let bytes = FileManager.default.contents(atPath: path),
            let recorded = try? String(contentsOfFile: sum, encoding: .utf8),

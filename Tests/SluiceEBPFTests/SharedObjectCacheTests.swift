@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import SluiceEBPF
+
+/// The native engine's compiled objects: a cached object whose bytes are not the ones its
+/// compile wrote (changed, cut short, replaced by another program's, its checksum gone) is
+/// compiled again and the good object is what the caller gets; it is never handed out.
+@Suite struct SharedObjectCacheTests {
+    static func source(_ answer: Int) -> String { "int sl_answer(void) { return \(answer); }\n" }
+
+    /// A folder of this test's own, removed afterwards.
+    static func withDirectory(_ body: (String) throws -> Void) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-cache-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try body(dir)
+    }
+
+    static func bytes(_ path: String) -> [UInt8] { FileManager.default.contents(atPath: path).map { Array($0) } ?? [] }
+
+    static func write(_ bytes: [UInt8], _ path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
+
+    /// What `sl_answer` of the object at `path` returns (the object loaded once per path in a process).
+    static func answer(_ path: String) throws -> Int32 {
+        let h = try #require(dlopen(path, RTLD_NOW | RTLD_LOCAL), "\(path): \(dlerror().map { String(cString: $0) } ?? "")")
+        defer { dlclose(h) }
+        let f = unsafeBitCast(try #require(dlsym(h, "sl_answer")), to: (@convention(c) () -> Int32).self)
+        return f()
+    }
+
+    @Test func replacedObjectIsRebuiltNotLoaded() throws {
+        guard try EBPFObjectCompiler.findClang() != nil else { Issue.record("no clang: the native engine's cache cannot be tested"); return }
+        try Self.withDirectory { dir in
+            let path = try SharedObjectCache.object(for: Self.source(42), in: dir)
+            let good = Self.bytes(path)
+            // Another program's object, well formed and loadable, where this one's was.
+            let other = Self.bytes(try SharedObjectCache.object(for: Self.source(7), in: dir + "/other"))
+            #expect(other != good && !other.isEmpty)
+            try Self.write(other, path)
+            let again = try SharedObjectCache.object(for: Self.source(42), in: dir)
+            #expect(again == path)
+            #expect(Self.bytes(again) != other, "the replaced object was handed out")
+            #expect(try Self.answer(again) == 42)
+        }
+    }
+
+    @Test(arguments: ["a byte changed", "cut short", "emptied", "checksum removed", "checksum changed"])
+    func damagedObjectIsRebuilt(_ damage: String) throws {
+        guard try EBPFObjectCompiler.findClang() != nil else { Issue.record("no clang: the native engine's cache cannot be tested"); return }
+        try Self.withDirectory { dir in
+            let path = try SharedObjectCache.object(for: Self.source(42), in: dir)
+            let sum = String(path.dropLast(3)) + ".sum"
+            let good = Self.bytes(path)
+            #expect(!good.isEmpty && FileManager.default.fileExists(atPath: sum))
+            var damaged = good
+            switch damage {
+            case "a byte changed": damaged[good.count / 2] ^= 0x5A
+            case "cut short": damaged = Array(good.prefix(good.count / 2))
+            case "emptied": damaged = []
+            case "checksum removed": try FileManager.default.removeItem(atPath: sum)
+            default: try "0123456789abcdef".write(toFile: sum, atomically: true, encoding: .utf8)
+            }
+            if damaged != good { try Self.write(damaged, path) }
+            let again = try SharedObjectCache.object(for: Self.source(42), in: dir)
+            #expect(again == path)
+            let rebuilt = Self.bytes(again)
+            #expect(rebuilt != damaged || damaged == good, "\(damage): the damaged object was handed out")
+            // The rebuilt object matches its new checksum: the next call takes it as it is.
+            #expect(try String(contentsOfFile: sum, encoding: .utf8) == SharedObjectCache.hex(SharedObjectCache.fnv1a(rebuilt)))
+            let modified = try FileManager.default.attributesOfItem(atPath: again)[.modificationDate] as? Date
+            #expect(try SharedObjectCache.object(for: Self.source(42), in: dir) == path)
+            #expect(try FileManager.default.attributesOfItem(atPath: again)[.modificationDate] as? Date == modified, "\(damage): a good object compiled again")
+        }
+    }
+}
