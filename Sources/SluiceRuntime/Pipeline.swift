@@ -35,6 +35,8 @@ public final class Pipeline {
     @exclusivity(unchecked) public var maxParserSteps = 256
     /// The native code of the program when the native engine runs it (nil: the closures).
     let native: NativeStages?
+    /// `native`'s entry points, for the passes (a plain value: no reference counting per packet).
+    let nativeEntry: NativeEntry?
     /// Why the closures run though the native engine was asked for (nil when it runs, or was not asked for).
     public let engineNote: String?
     public var engine: PipelineEngine { native == nil ? .closures : .native }
@@ -97,6 +99,7 @@ public final class Pipeline {
         } else {
             (native, engineNote) = engine == .native ? NativeStages.attempt(verified, compiler: c, context: ctx, queues: queues) : (nil, nil)
         }
+        nativeEntry = native?.entry
         for t in program.tables {
             let rt = c.tables[t.name]!
             rt.setDefault(t.defaultAction, action: Int32(t.actions.firstIndex(of: t.defaultAction.action) ?? 0))
@@ -175,7 +178,7 @@ public final class Pipeline {
     /// keeps the metadata for egress.
     @inline(__always) func ingressPass<T: PassTrace>(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: inout Int, instance: inout InstanceType,
                                                      _ t: T) -> IngressDecision {
-        if let n = native { return nativeIngressPass(n, buf, port: port, timestamp: timestamp, pass: pass, instance: instance) }
+        if let n = nativeEntry { return nativeIngressPass(n, buf, port: port, timestamp: timestamp, pass: pass, instance: instance) }
         let c = ctx
         while true {
             c.reset(keepMetadata: false)
@@ -333,7 +336,7 @@ public final class Pipeline {
     /// Run egress on one copy in place. Returns false when the copy is dropped.
     @inline(__always) func egress<T: PassTrace>(_ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType, _ t: T) -> Bool {
         guard let eg = egressFn else { return true }
-        if let n = native { return nativeEgress(n, out, port: port, rid: rid, instance: instance) }
+        if let n = nativeEntry { return nativeEgress(n, out, port: port, rid: rid, instance: instance) }
         let c = ctx
         // User metadata is carried from ingress; headers are parsed again from the bytes. A
         // recirculation ingress asked for still happens after egress.

@@ -3,7 +3,8 @@ import SluiceIR
 /// The whole C file for the host: the shared helpers, the state bound to the runtime's memory
 /// (`HostPrelude`), and two entry points the runtime calls per packet, in place on its packet
 /// buffer (`base`, `pos` = start and length):
-/// - `sl_ingress`: parser, ingress control, deparser statements, emit;
+/// - `sl_ingress`: the packet's starting metadata (its port, length, time, instance and pass
+///   given), parser, ingress control, deparser statements, emit;
 /// - `sl_egress`: the packet parsed again, egress control, deparser statements, emit.
 /// Each returns `SL_PASS`, or why the packet ends (`SL_DROP_PARSER`, `SL_DROP`, `SL_HEADROOM`).
 /// The runtime sets the standard fields before and reads them after, as for its closures.
@@ -51,7 +52,18 @@ struct HostProgramEmitter {
         try HostDeparserEmitter(cx: cx).emit()
         out.line("return SL_PASS;")
         let code = out.take()
-        var lines = ["int \(name)(struct sluice_state *s, __u8 *base, long *pos)", "{"]
+        var lines: [String]
+        if prefix.isEmpty {
+            // A packet starts with every metadata slot zero but the standard fields the runtime
+            // gives (as its `ingressPass`): cleared here, where the size is a constant.
+            lines = ["int \(name)(struct sluice_state *s, __u8 *base, long *pos, __u64 port, __u64 timestamp, __u64 instance, __u64 pass)", "{"]
+            lines.append("    __builtin_memset(s->std, 0, \(StandardField.allCases.count + program.metadata.count) * sizeof(__u64));")
+            lines.append("    s->std[\(cx.std(.ingressPort))] = port; s->std[\(cx.std(.packetLength))] = (__u64)pos[1];")
+            lines.append("    s->std[\(cx.std(.ingressTimestamp))] = timestamp & \(CLiteral.mask(StandardField.ingressTimestamp.width));")
+            lines.append("    s->std[\(cx.std(.instanceType))] = instance; s->std[\(cx.std(.passCount))] = pass;")
+        } else {
+            lines = ["int \(name)(struct sluice_state *s, __u8 *base, long *pos)", "{"]
+        }
         lines.append("    void *data = base + pos[0];")
         lines.append("    void *data_end = (__u8 *)data + pos[1];")
         lines.append("    __u32 cur = 0; /* parser cursor, bytes */")

@@ -8,6 +8,9 @@ import SluiceIR
 /// descriptor it publishes), its register and counter cells in place, and calls back for
 /// meters, digests, random numbers and indexes out of range (`NativeEnvironment`).
 final class NativeStages {
+    /// `sl_ingress`: state, packet base and (start, length), then port, time, instance, pass.
+    typealias Ingress = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int>,
+                                        UInt64, UInt64, UInt64, UInt64) -> Int32
     typealias Stage = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int>) -> Int32
     typealias Bind = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer,
                                      UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>, UnsafeMutablePointer<UnsafeMutableRawPointer?>,
@@ -17,7 +20,7 @@ final class NativeStages {
     /// What a stage returns (`HostPrelude`'s `SL_*`).
     static let pass: Int32 = 0, dropParser: Int32 = 1, drop: Int32 = 2, headroom: Int32 = 3
 
-    let ingress: Stage
+    let ingress: Ingress
     let egress: Stage
     let state: UnsafeMutableRawPointer
     let environment: NativeEnvironment
@@ -35,7 +38,7 @@ final class NativeStages {
             guard let p = dlsym(library, name) else { throw EBPFToolError("native pipeline: no symbol \(name)") }
             return unsafeBitCast(p, to: T.self)
         }
-        ingress = try symbol("sl_ingress", as: Stage.self)
+        ingress = try symbol("sl_ingress", as: Ingress.self)
         egress = try symbol("sl_egress", as: Stage.self)
         let size = try symbol("sl_state_size", as: (@convention(c) () -> UInt).self)()
         let bind = try symbol("sl_bind", as: Bind.self)
@@ -61,6 +64,9 @@ final class NativeStages {
              unsafeBitCast(e.registerOutOfRange, to: UnsafeRawPointer.self))
     }
 
+    /// What a packet's passes call, without reference counting.
+    var entry: NativeEntry { NativeEntry(ingress: ingress, egress: egress, state: state) }
+
     deinit { state.deallocate(); registerCells.deallocate(); tables.deallocate(); counterCells.deallocate() }
 
     /// Objects loaded in this process, by their C text: each is compiled (or checked in the
@@ -83,6 +89,14 @@ final class NativeStages {
         loaded[source] = handle
         return handle
     }
+}
+
+/// The entry points of a pipeline's native code and the state they run on: plain values,
+/// which `Pipeline` keeps beside the `NativeStages` that owns them.
+struct NativeEntry {
+    let ingress: NativeStages.Ingress
+    let egress: NativeStages.Stage
+    let state: UnsafeMutableRawPointer
 }
 
 /// The runtime's state the native code calls back for, reached through the `env` pointer of its

@@ -4,27 +4,23 @@ import SluiceIR
 /// the same decisions and statistics out as `ingressPass` and `egress` with closures. The
 /// native engine refuses resubmit and recirculate, so a pass runs once.
 extension Pipeline {
-    @inline(__always) func nativeIngressPass(_ n: NativeStages, _ buf: PacketBuffer, port: UInt16, timestamp: UInt64,
+    @inline(__always) func nativeIngressPass(_ n: NativeEntry, _ buf: PacketBuffer, port: UInt16, timestamp: UInt64,
                                              pass: Int, instance: InstanceType) -> IngressDecision {
-        let c = ctx
-        c.slots.update(repeating: 0, count: c.slotCount)
-        c.setStd(.ingressPort, UInt64(port))
-        c.setStd(.packetLength, UInt64(buf.length))
-        c.setStd(.ingressTimestamp, timestamp & Bits.mask(StandardField.ingressTimestamp.width))
-        c.setStd(.instanceType, instance.rawValue)
-        c.setStd(.passCount, UInt64(pass))
-        switch n.ingress(n.state, buf.base, buf.position) {
+        // The native code starts the metadata as `ingressPass` does: all zero, then the port,
+        // length, time (48 bits), instance and pass.
+        switch n.ingress(n.state, buf.base, buf.position, UInt64(port), timestamp, instance.rawValue, UInt64(pass)) {
         case NativeStages.pass: break
         case NativeStages.dropParser: stats.parserDrops += 1; return .drop
         case NativeStages.drop: stats.ingressDrops += 1; return .drop
         default: stats.headroomDrops += 1; return .drop
         }
+        let c = ctx
         let group = UInt16(truncatingIfNeeded: c.std(.mcastGrp))
         if group != 0 { return .multicast(group: group) }
         return .unicast(port: UInt16(truncatingIfNeeded: c.std(.egressSpec)))
     }
 
-    @inline(__always) func nativeEgress(_ n: NativeStages, _ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType) -> Bool {
+    @inline(__always) func nativeEgress(_ n: NativeEntry, _ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType) -> Bool {
         let c = ctx
         c.enterEgress(port: port, rid: rid, instance: instance, length: out.length)
         switch n.egress(n.state, out.base, out.position) {
