@@ -76,3 +76,40 @@ private func niceStep(range: Double, count: Int) -> (Int, Int) {
 private func scaled(_ v: Double, _ exponent: Int) -> Double {
     exponent >= 0 ? v * pow(10, Double(exponent)) : v / pow(10, Double(-exponent))
 }
+
+/// How an axis maps values to positions. Log axes suit parameters that double (workers, pool
+/// sizes: base 2) or span decades (loss rates: base 10); they drop values at or below zero.
+public enum AxisScale: Sendable, Equatable {
+    case linear
+    case log2
+    case log10
+
+    func transform(_ v: Double) -> Double {
+        switch self {
+        case .linear: return v
+        case .log2: return Foundation.log2(v)
+        case .log10: return Foundation.log10(v)
+        }
+    }
+
+    func accepts(_ v: Double) -> Bool { self == .linear || v > 0 }
+}
+
+/// Ticks of a log axis over [lo, hi] (both > 0): every power of the base inside, or every
+/// other when there are more than 12; on base 10 over less than two decades, 2 and 5 times each
+/// power too. The first and last tick bracket the range.
+public func logTicks(min lo: Double, max hi: Double, scale: AxisScale) -> [Double] {
+    guard lo > 0, hi >= lo, lo.isFinite, hi.isFinite else { return [1] }
+    let base = scale == .log2 ? 2.0 : 10.0
+    let a = Int((scale.transform(lo) + 1e-9).rounded(.down)), b = Int((scale.transform(hi) - 1e-9).rounded(.up))
+    var powers = (a...max(a, b)).map { pow(base, Double($0)) }
+    if powers.count > 13 { powers = powers.enumerated().filter { $0.offset % 2 == 0 }.map(\.element) }
+    if scale == .log10 && b - a <= 2 {
+        powers = powers.flatMap { [$0, 2 * $0, 5 * $0] }.filter { $0 <= pow(base, Double(b)) * 1.000_001 }
+        // Keep the ticks that bracket the data and those inside.
+        let first = powers.lastIndex { $0 <= lo * 1.000_001 } ?? 0
+        let last = powers.firstIndex { $0 >= hi * 0.999_999 } ?? powers.count - 1
+        powers = Array(powers[first...last])
+    }
+    return powers
+}

@@ -5,10 +5,12 @@ extension TelemetryCollector {
     /// (the summary), `hop-samples.csv`, `path-latency.csv`, and SVG plots of queue occupancy
     /// per hop over time and of the latency distribution per path. `occupancyUnit` labels the
     /// occupancy axis (the unit the switches report); `extra` adds plots and files of the
-    /// caller's (an experiment's) first. Returns the path of `index.html`.
+    /// caller's (an experiment's) first; `latencyUnit` is the seconds of one unit of hop latency
+    /// (1e-9: nanoseconds; 1: unitless, labelled as a number). Returns the path of `index.html`.
     @discardableResult
     public func writeReport(to directory: String, title: String = "INT telemetry collector",
                             occupancyUnit: String = "queue occupancy", extraSummary: String = "",
+                            latencyUnit: Double = 1e-9,
                             extra: (inout ReportWriter) throws -> Void = { _ in }) throws -> String {
         var w = try ReportWriter(directory: directory, title: title)
         w.setSummary(extraSummary + summaryText(maxRows: 20))
@@ -24,13 +26,15 @@ extension TelemetryCollector {
                                  step: true, xFormat: .seconds)
         try w.write(svg: queuePlot.svg(), name: "queue-occupancy.svg", caption: "Queue occupancy each hop reported, over time (per node and egress port)")
         let withLatency = paths.enumerated().filter { !$0.element.latencies.isEmpty }.prefix(8)
-        let latencyPlot = LinePlot(title: "Path latency distribution (sum of hop latencies)", xLabel: "fraction of reports",
-                                   yLabel: "latency (ns)",
+        // A CDF: latency across, the fraction of reports at or below it up.
+        let latencyPlot = LinePlot(title: "Path latency distribution (sum of hop latencies)", xLabel: "path latency (sum of the hops' latencies)",
+                                   yLabel: "fraction of reports",
                                    series: withLatency.map { i, p in
                                        let s = p.latencies.sorted()
-                                       return (name: "path \(i): " + p.nodes.map(nodeName).joined(separator: ">"),
-                                               points: s.enumerated().map { (x: Double($0.offset + 1) / Double(s.count), y: Double($0.element)) })
-                                   }, step: true, xFormat: .percent)
+                                       return (name: "path \(i): " + p.nodes.map(nodeName).joined(separator: " > "),
+                                               points: [(x: Double(s[0]) * latencyUnit, y: 0)]
+                                                   + s.enumerated().map { (x: Double($0.element) * latencyUnit, y: Double($0.offset + 1) / Double(s.count)) })
+                                   }, step: true, xFormat: latencyUnit == 1 ? .number : .seconds, yFormat: .percent)
         try w.write(svg: latencyPlot.svg(), name: "path-latency.svg", caption: "Latency distribution per path (CDF: each report's sum of hop latencies)")
 
         try w.writeJSON(summary(), name: "report.json", description: "Counts, lost reports per source, flows, paths, per-hop figures")

@@ -213,11 +213,11 @@ public enum INTIncast {
         let trace = try emulator.queueTrace(switch: r.traceHottestSwitch, port: r.traceHottestPort)
         let node = UInt32((emulator.spec.switches.map { emulator.spec.nodes[$0].name }.firstIndex(of: r.hottestSwitch) ?? -1) + 1)
         let int = c.samples.filter { $0.node == node && $0.egressPort == r.hottestPort && $0.ingressTimestamp != .max }
-        try c.writeReport(to: dir, title: "int-incast: INT telemetry of an incast", occupancyUnit: "bytes queued",
+        try c.writeReport(to: dir, title: "int-incast: INT telemetry of an incast", occupancyUnit: "queue occupancy (bytes)",
                           extraSummary: "seed \(r.seed)\n" + text(r)) { w in
             // The hottest port's trace beside what INT reported there, and the comparison.
             let plot = LinePlot(title: "\(r.traceHottestSwitch) port \(r.traceHottestPort): the emulator's queue trace and INT",
-                                xLabel: "enqueue time", yLabel: "bytes queued",
+                                xLabel: "enqueue time (simulated)", yLabel: "queue depth (bytes)",
                                 series: [(name: "queue trace", points: trace.map { (x: Double($0.time) / 1e12, y: Double($0.bytes)) }),
                                          (name: "INT (hop ingress time)", points: int.map { (x: Double($0.ingressTimestamp) / 1e9, y: Double($0.occupancy)) })],
                                 step: true, xFormat: .seconds)

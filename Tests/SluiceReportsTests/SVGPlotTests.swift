@@ -105,13 +105,58 @@ import Testing
         #expect(reduced.count <= 1400)
         #expect(reduced.contains { $0.x == 54_321 && $0.y == 1000 })
         #expect(zip(reduced, reduced.dropFirst()).allSatisfy { $0.x < $1.x })
+    }
 
+    /// Samples denser than the pixels: a band from the smallest to the largest sample of each
+    /// pixel column (the spike survives) and a line through their mean, not a solid zig-zag.
+    @Test func denseSeriesDrawAsAnEnvelopeWithAMeanLine() throws {
+        var points: [LinePlot.Point] = (0..<100_000).map { (x: Double($0), y: Double($0 % 7)) }
+        points[54_321].y = 1000
         let plot = LinePlot(title: "q", xLabel: "x", yLabel: "y", series: [(name: "q", points: points)])
         let doc = try parse(plot.svg())
-        let coords = try #require(try attribute(doc, "polyline", "points").first).split(separator: " ")
-        #expect(coords.count <= 1400)
+        let band = try #require(try attribute(doc, "polygon", "points").first).split(separator: " ")
+        // 708 pixel columns wide: one upper and one lower corner per column.
+        #expect(band.count == 2 * 708, "\(band.count)")
         // y ticks end at 1000, so the spike touches the top of the plot area (y = 40).
-        #expect(coords.contains { $0.hasSuffix(",40") })
+        #expect(band.contains { $0.hasSuffix(",40") })
+        let line = try #require(try attribute(doc, "polyline", "points").first).split(separator: " ")
+        #expect(line.count == 708)
+        // Mean of 0...6 over a column is near 3, far below the spike: the line stays low.
+        #expect(!line.contains { $0.hasSuffix(",40") })
+        #expect(try elements(doc, "text").compactMap(\.stringValue).contains { $0.hasPrefix("shaded: smallest to largest") })
+    }
+
+    @Test func logAxesSpacePowersOfTwoEvenlyWithMarkersAndAReference() throws {
+        #expect(logTicks(min: 2, max: 32, scale: .log2) == [2, 4, 8, 16, 32])
+        #expect(logTicks(min: 3, max: 100, scale: .log2) == [2, 4, 8, 16, 32, 64, 128])
+        #expect(logTicks(min: 0.01, max: 1, scale: .log10) == [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1])
+        let plot = LinePlot(title: "t", xLabel: "workers", yLabel: "time (ms)",
+                            series: [(name: "ring", points: [2, 4, 8, 16, 32].map { (x: $0, y: 2 * ($0 - 1) / $0) })],
+                            references: [(name: "ring bound", points: [(x: 2, y: 1), (x: 32, y: 1.9375)], colourOf: 0)],
+                            xScale: .log2)
+        let doc = try parse(plot.svg())
+        let tickX = try doc.nodes(forXPath: "//*[local-name()='g'][@class='ticks']/*[local-name()='text'][@text-anchor='middle']/@x").compactMap { $0.stringValue.flatMap(Double.init) }
+        #expect(tickX.count == 5)
+        let gaps = zip(tickX, tickX.dropFirst()).map { $1 - $0 }
+        #expect(gaps.allSatisfy { abs($0 - gaps[0]) < 0.2 }, "\(tickX)")
+        #expect(try elements(doc, "circle").count == 5 + 1) // a marker per point, one in the legend
+        #expect(try attribute(doc, "polyline", "class") == ["reference"])
+        let texts = try elements(doc, "text").compactMap(\.stringValue)
+        #expect(texts.contains("ring bound") && texts.contains("workers (log scale)"))
+    }
+
+    @Test func barsShowRangesBoundsAndMissingValues() throws {
+        let plot = BarPlot(title: "t", valueLabel: "time (ms)",
+                           bars: [(category: "a", value: 2), (category: "b", value: .nan)],
+                           ranges: [1.5...3, nil], bounds: [1, nil], boundLabel: "bound S/(eta B)", missingLabel: "did not finish")
+        let doc = try parse(plot.svg())
+        #expect(try attribute(doc, "path", "class") == ["range"])
+        #expect(try attribute(doc, "line", "class").filter { $0 == "bound" }.count == 1)
+        #expect(try attribute(doc, "rect", "class") == ["missing"])
+        let texts = try elements(doc, "text").compactMap(\.stringValue)
+        #expect(texts.contains("did not finish") && texts.contains("bound S/(eta B)") && texts.contains("min to max over the seeds"))
+        // The value axis reaches the top of the range.
+        #expect(texts.contains("3"))
     }
     #endif
 }

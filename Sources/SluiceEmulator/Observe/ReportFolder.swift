@@ -79,9 +79,10 @@ extension Emulator {
         let names = (0..<dirCount).map { d in "\(spec.nodes[Int(dirs[d].fromNode)].name):\(dirs[d].fromPort)" }
         if series.count > 0 {
             let peak = (0..<dirCount).map { d in (0..<series.count).reduce(UInt32(0)) { max($0, series.queue($1, d)) } }
+            let interval = series.count > 1 ? series.times[1] - series.times[0] : series.times[0]
             let deepest = (0..<dirCount).filter { peak[$0] > 0 }.sorted { peak[$0] > peak[$1] }.prefix(8)
-            let queuePlot = LinePlot(title: "Queue depth (largest per interval), the \(deepest.count) deepest queues",
-                                     xLabel: "simulated time", yLabel: "bytes queued",
+            let queuePlot = LinePlot(title: "Queue depth (largest per \(formatTime(picoseconds: interval)) interval), the \(deepest.count) deepest queues",
+                                     xLabel: "simulated time", yLabel: "queue depth (bytes)",
                                      series: deepest.map { d in (name: names[d], points: (0..<series.count).map { (x: Double(series.times[$0]) / 1e12, y: Double(series.queue($0, d))) }) },
                                      step: true, xFormat: .seconds)
             try w.write(svg: queuePlot.svg(), name: "queue-depth.svg", caption: "Queue depth over time (bytes waiting behind the wire)")
@@ -89,8 +90,8 @@ extension Emulator {
             let busiest = (0..<dirCount).filter { sent[$0] > 0 }.sorted { sent[$0] > sent[$1] }.prefix(8)
             var prev: Int64 = 0
             let widths = (0..<series.count).map { i -> Double in defer { prev = series.times[i] }; return Double(max(series.times[i] - prev, 1)) / 1e12 }
-            let utilPlot = LinePlot(title: "Link utilization over time, the \(busiest.count) busiest ports",
-                                    xLabel: "simulated time", yLabel: "utilization",
+            let utilPlot = LinePlot(title: "Link utilization per \(formatTime(picoseconds: interval)) interval, the \(busiest.count) busiest ports",
+                                    xLabel: "simulated time", yLabel: "utilization (% of the link rate)",
                                     series: busiest.map { d in (name: names[d], points: (0..<series.count).map {
                                         (x: Double(series.times[$0]) / 1e12, y: Double(series.sent($0, d)) * 8 / (Double(dirs[d].rate) * widths[$0])) }) },
                                     step: true, xFormat: .seconds, yFormat: .percent)
@@ -103,12 +104,15 @@ extension Emulator {
         }
         let sim = Double(max(now, 1)) / 1e12
         let util = report.ports.map { (category: "\($0.node):\($0.port)", value: Double($0.txBytes) * 8 / (Double($0.rate) * sim)) }
-        try w.write(svg: BarPlot(title: "Link utilization over the run", valueLabel: "utilization", bars: util, valueFormat: .percent).svg(),
+        try w.write(svg: BarPlot(title: "Link utilization over the run (\(formatTime(picoseconds: now)))", valueLabel: "utilization (% of the link rate)", bars: util, valueFormat: .percent).svg(),
                     name: "link-utilization.svg", caption: "Average utilization of every port over the whole run")
-        let done = report.flows.compactMap { f in f.fctPs.map { (category: "\(f.index) \(f.from)→\(f.to)", value: Double($0) / 1e12) } }
-        if !done.isEmpty {
-            try w.write(svg: BarPlot(title: "Flow completion times", valueLabel: "FCT", bars: done, valueFormat: .seconds).svg(),
-                        name: "fct.svg", caption: "Flow completion time of every flow that completed")
+        if !report.flows.isEmpty {
+            // Every flow: one that never completed is marked in its place, not left out.
+            let fct = report.flows.map { f in (category: "\(f.index) \(f.from)→\(f.to)", value: f.fctPs.map { Double($0) / 1e12 } ?? .nan) }
+            let completed = report.flows.filter { $0.fctPs != nil }.count
+            try w.write(svg: BarPlot(title: "Flow completion times (\(completed) of \(report.flows.count) flows completed)", valueLabel: "flow completion time",
+                                     bars: fct, valueFormat: .seconds, missingLabel: "did not complete").svg(),
+                        name: "fct.svg", caption: "Flow completion time of every flow; a flow that did not complete by the end of the run is marked so")
         }
 
         try w.writeJSON(report, name: "report.json", description: "Everything measured, as JSON")

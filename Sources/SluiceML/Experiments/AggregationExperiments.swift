@@ -168,18 +168,23 @@ extension Experiments {
             setup.poolSlots = slots
             setup.progress = s.progress
             var r = try int32Row("ina-e3", .inNetwork(k: k), setup, inputs: inputs, buffers: buffers, reference: reference, elements: count)
-            // Window bound: s packets per round trip (both hops: serialization and delay).
-            let wire = Double(14 + 20 + 8 + SwitchMLFormat.payloadBytes(elements: k) + 24)
-            let ser = wire * 8 / (setup.rateGbps * 1e9)
-            let rtt = 2 * (ser + Double(setup.delay) / 1e12)
-            let lineRate = SwitchMLFormat.efficiency(elements: k) * setup.rateGbps * 1e9 / 32
-            let windowRate = Double(slots * k) / rtt
+            let (lineRate, windowRate, rtt) = e3Bound(slots: Double(slots), k: k, setup: setup)
             let best = min(lineRate, windowRate)
             r.boundS = Double(count) / best
             r.timeOverBound = r.timeS.map { $0 / r.boundS! }
             r.note = String(format: "bound %.3g elements/s (%@), base RTT %.2f us", best, windowRate < lineRate ? "window" : "line rate", rtt * 1e6)
             add(r)
         }
+    }
+
+    /// E3's bound in elements per second: the line rate, and s x k elements per base round
+    /// trip (both hops: serialization and delay); and that round trip (s).
+    static func e3Bound(slots: Double, k: Int, setup: StarSetup) -> (lineRate: Double, windowRate: Double, rtt: Double) {
+        let wire = Double(14 + 20 + 8 + SwitchMLFormat.payloadBytes(elements: k) + 24)
+        let ser = wire * 8 / (setup.rateGbps * 1e9)
+        let rtt = 2 * (ser + Double(setup.delay) / 1e12)
+        let lineRate = SwitchMLFormat.efficiency(elements: k) * setup.rateGbps * 1e9 / 32
+        return (lineRate, slots * Double(k) / rtt, rtt)
     }
 
     // MARK: E4

@@ -78,47 +78,95 @@ public enum ExperimentReport {
 
     static func plots(_ name: String, _ rows: [ExperimentRow]) -> [(String, String, String)] {
         var out: [(String, String, String)] = []
+        let size = sizeText(rows.first?.sizeBytes ?? 0)
+        let workers = Set(rows.map(\.workers)).sorted().map(String.init).joined(separator: ", ")
         switch name {
         case "ina-e1":
             for rate in Set(rows.map(\.rateGbps)).sorted() {
-                let at = rows.filter { $0.rateGbps == rate && $0.timeS != nil }
-                let bars = at.map { (category: $0.scheme, value: $0.timeS! * 1e3) }
-                out.append(("time-\(Int(rate))g.svg", "Completion time at \(Int(rate)) Gb/s (8 workers, 100 MB): lower is better",
-                            BarPlot(title: "allreduce completion time, \(Int(rate)) Gb/s", valueLabel: "ms", bars: bars).svg()))
-                let speed = at.map { (category: $0.scheme, value: ($0.elementsPerS ?? 0) / 1e9) }
-                out.append(("elements-\(Int(rate))g.svg", "Aggregated elements per second at \(Int(rate)) Gb/s (billions): higher is better",
-                            BarPlot(title: "aggregated elements per second, \(Int(rate)) Gb/s", valueLabel: "1e9 elements/s", bars: speed).svg()))
+                let at = rows.filter { $0.rateGbps == rate }
+                let g = String(format: "%g", rate)
+                let boundLabel = "bandwidth bound: S/(eta B) for switchml, 2(n-1)/n x S/(eta B) for ring, tree and sharded PS, n x S/(eta B) for one PS"
+                out.append(("time-\(g)g.svg", "Completion time at \(g) Gb/s (\(workers) workers, \(size) each), the dashed mark is each scheme's bandwidth bound: lower is better",
+                            BarPlot(title: "allreduce completion time, \(workers) workers, \(size), \(g) Gb/s", valueLabel: "completion time (ms)",
+                                    bars: at.map { (category: $0.scheme, value: $0.timeS.map { $0 * 1e3 } ?? .nan) },
+                                    bounds: at.map { $0.boundS.map { $0 * 1e3 } }, boundLabel: boundLabel, missingLabel: "did not finish").svg()))
+                out.append(("elements-\(g)g.svg", "Aggregated elements per second at \(g) Gb/s (billions), the dashed mark is the bound: higher is better",
+                            BarPlot(title: "aggregated elements per second, \(workers) workers, \(size), \(g) Gb/s", valueLabel: "elements per second (billions)",
+                                    bars: at.map { (category: $0.scheme, value: ($0.elementsPerS ?? .nan) / 1e9) },
+                                    bounds: at.map { r in r.boundS.map { Double(r.sizeBytes / 4) / $0 / 1e9 } }, boundLabel: boundLabel,
+                                    missingLabel: "did not finish").svg()))
             }
         case "ina-e2":
-            let series = Set(rows.map(\.scheme)).sorted().map { s in
-                (name: s, points: rows.filter { $0.scheme == s && $0.timeS != nil }.map { (x: Double($0.workers), y: $0.timeS! * 1e3) })
+            let schemes = Set(rows.map(\.scheme)).sorted()
+            let series = schemes.map { s in
+                (name: s + " (measured)", points: rows.filter { $0.scheme == s && $0.timeS != nil }.map { (x: Double($0.workers), y: $0.timeS! * 1e3) })
             }
-            out.append(("time-vs-workers.svg", "Completion time against the number of workers (10 MB): in-network stays flat, ring grows as 2(n-1)/n",
-                        LinePlot(title: "completion time vs workers", xLabel: "workers", yLabel: "ms", series: series).svg()))
+            // Each scheme's bound as a curve over n: S/(eta B) flat for switchml, 2(n-1)/n x
+            // S/(eta B) for ring (scaled from one measured row's bound).
+            let ns = rows.map(\.workers)
+            var references: [LinePlot.Reference] = []
+            if let lo = ns.min(), let hi = ns.max(), lo < hi {
+                let grid = (0...64).map { Double(lo) * pow(Double(hi) / Double(lo), Double($0) / 64) }
+                for (i, s) in schemes.enumerated() {
+                    guard let r = rows.first(where: { $0.scheme == s && $0.boundS != nil }), let b = r.boundS else { continue }
+                    if s.hasPrefix("switchml") {
+                        references.append((name: "\(s) bound S/(eta B)", points: grid.map { (x: $0, y: b * 1e3) }, colourOf: i))
+                    } else {
+                        let n0 = Double(r.workers)
+                        references.append((name: "\(s) bound 2(n-1)/n x S/(eta B)",
+                                           points: grid.map { n in (x: n, y: b * 1e3 * ((n - 1) / n) / ((n0 - 1) / n0)) }, colourOf: i))
+                    }
+                }
+            }
+            out.append(("time-vs-workers.svg", "Completion time against the number of workers (\(size) each, 100 Gb/s): in-network stays flat, ring grows as 2(n-1)/n (dashed: the bounds)",
+                        LinePlot(title: "completion time vs workers, \(size)", xLabel: "workers", yLabel: "completion time (ms)",
+                                 series: series, references: references, xScale: .log2).svg()))
         case "ina-e3":
             let measured = rows.compactMap { r in r.elementsPerS.map { (x: Double(r.poolSlots ?? 0), y: $0 / 1e9) } }
-            let bound = rows.compactMap { r in r.boundS.map { (x: Double(r.poolSlots ?? 0), y: Double(r.sizeBytes / 4) / $0 / 1e9) } }
-            out.append(("throughput-vs-pool.svg", "Throughput against pool size: measured and min(line rate, s x packet / RTT)",
-                        LinePlot(title: "throughput vs pool slots", xLabel: "slots per worker", yLabel: "1e9 elements/s",
-                                 series: [("measured", measured), ("bound", bound)]).svg()))
+            var references: [LinePlot.Reference] = []
+            if let r = rows.first, let k = r.elementsPerPacket, let lo = rows.compactMap(\.poolSlots).min(), let hi = rows.compactMap(\.poolSlots).max() {
+                let setup = StarSetup(workers: r.workers, rateGbps: r.rateGbps)
+                let grid = (0...96).map { Double(lo) * pow(Double(hi) / Double(lo), Double($0) / 96) }
+                references.append((name: "bound min(line rate, s x k / RTT)", points: grid.map { s in
+                    let b = Experiments.e3Bound(slots: s, k: k, setup: setup)
+                    return (x: s, y: min(b.lineRate, b.windowRate) / 1e9)
+                }, colourOf: nil))
+            }
+            out.append(("throughput-vs-pool.svg", "Throughput against pool size (\(size), \(workers) workers): measured, and the bound min(line rate, s x packet / RTT) dashed",
+                        LinePlot(title: "throughput vs pool slots, \(size)", xLabel: "pool slots per worker",
+                                 yLabel: "throughput (billion elements/s)",
+                                 series: [("measured", measured)], references: references, xScale: .log2).svg()))
         case "ina-e4":
             let base = rows.first { $0.loss == 0 }?.timeS
             let series = Set(rows.filter { $0.loss > 0 }.compactMap(\.timeoutS)).sorted().map { t in
                 (name: "timeout " + time(t), points: rows.filter { $0.loss > 0 && $0.timeoutS == t && $0.timeS != nil }
                     .map { (x: $0.loss * 100, y: $0.timeS! / (base ?? $0.timeS!)) })
             }
-            out.append(("inflation.svg", "Completion-time inflation over the loss-free run, by loss (%) and retransmission timeout",
-                        LinePlot(title: "completion-time inflation", xLabel: "loss (%)", yLabel: "x loss-free", series: series).svg()))
+            let losses = rows.filter { $0.loss > 0 }.map { $0.loss * 100 }
+            let references: [LinePlot.Reference] = losses.isEmpty ? [] : [(name: "loss-free (1x)", points: [(x: losses.min()!, y: 1), (x: losses.max()!, y: 1)], colourOf: nil)]
+            out.append(("inflation.svg", "Completion-time inflation over the loss-free run (\(size)), by loss (%) and retransmission timeout",
+                        LinePlot(title: "completion-time inflation, \(size)", xLabel: "loss (%)", yLabel: "completion time / loss-free (x)",
+                                 series: series, references: references, xScale: .log10).svg()))
         case "ina-e5":
             let bars = rows.compactMap { r in r.maxAbsError.map { (category: r.scheme, value: $0) } }
-            out.append(("error.svg", "Largest absolute error against the exact sum",
-                        BarPlot(title: "max |error|", valueLabel: "absolute error", bars: bars).svg()))
+            out.append(("error.svg", "Largest absolute error against the exact sum (\(size) of synthetic gradients, \(workers) workers)",
+                        BarPlot(title: "largest absolute error, \(size)", valueLabel: "max |error| (absolute, in gradient units)", bars: bars).svg()))
         case "ina-e6":
-            let bars = rows.compactMap { r in r.timeS.map { (category: "\(r.scheme) \(r.note ?? "") job \(r.job ?? 1)", value: $0 * 1e3) } }
-            out.append(("jobs.svg", "Completion time per job: alone and sharing the switch",
-                        BarPlot(title: "completion time per job", valueLabel: "ms", bars: bars, horizontal: true).svg()))
+            let bars = rows.map { r in (category: "\(r.scheme) \(r.note ?? "") job \(r.job ?? 1)", value: r.timeS.map { $0 * 1e3 } ?? .nan) }
+            out.append(("jobs.svg", "Completion time per job (\(size) each): alone and sharing the switch",
+                        BarPlot(title: "completion time per job, \(size)", valueLabel: "completion time (ms)", bars: bars, horizontal: true,
+                                missingLabel: "did not finish").svg()))
         default: break
         }
         return out
+    }
+
+    /// "100 MB", "5 MB", "400 kB": decimal units, three significant digits.
+    static func sizeText(_ b: Int) -> String {
+        let v = Double(b)
+        if v >= 1e9 { return String(format: "%.3g GB", v / 1e9) }
+        if v >= 1e6 { return String(format: "%.3g MB", v / 1e6) }
+        if v >= 1e3 { return String(format: "%.3g kB", v / 1e3) }
+        return "\(b) B"
     }
 }

@@ -82,6 +82,9 @@ public enum LoadBalancingExperiment {
         public var completionMaxS: Double
         /// Flows (in flow-sized shares of bytes) on leaf1's busiest uplink; (c): nil.
         public var busiestLinkFlows: Double?
+        /// The smallest and the largest of `busiestLinkFlows` over the seeds.
+        public var busiestLinkFlowsMin: Double? = nil
+        public var busiestLinkFlowsMax: Double? = nil
         /// leaf1's uplinks: the busiest one's and the mean utilization over the completion time.
         public var busiestLinkLoad: Double?
         public var meanLinkLoad: Double?
@@ -97,7 +100,8 @@ public enum LoadBalancingExperiment {
         enum CodingKeys: String, CodingKey {
             case scenario, scheme, seeds
             case completionS = "completion_s", completionMinS = "completion_min_s", completionMaxS = "completion_max_s"
-            case busiestLinkFlows = "busiest_link_flows", busiestLinkLoad = "busiest_link_load", meanLinkLoad = "mean_link_load"
+            case busiestLinkFlows = "busiest_link_flows", busiestLinkFlowsMin = "busiest_link_flows_min", busiestLinkFlowsMax = "busiest_link_flows_max"
+            case busiestLinkLoad = "busiest_link_load", meanLinkLoad = "mean_link_load"
             case fctP50S = "fct_p50_s", fctP99S = "fct_p99_s"
             case outOfOrderPackets = "out_of_order_packets", queueDrops = "queue_drops", ratioVsECMP = "ratio_vs_ecmp"
         }
@@ -143,9 +147,12 @@ public enum LoadBalancingExperiment {
         let c = ms.map(\.completion)
         let fcts = ms.flatMap(\.fcts).sorted()
         func optionalMean(_ xs: [Double?]) -> Double? { xs.contains(nil) ? nil : mean(xs.compactMap { $0 }) }
+        let busiest = ms.map(\.busiestFlows)
+        let busiestKnown = busiest.contains(nil) ? [] : busiest.compactMap { $0 }
         return Row(scenario: scenario.rawValue, scheme: scheme.name, seeds: ms.count, completionS: mean(c),
                    completionMinS: c.min() ?? 0, completionMaxS: c.max() ?? 0,
-                   busiestLinkFlows: optionalMean(ms.map(\.busiestFlows)), busiestLinkLoad: optionalMean(ms.map(\.busiestLoad)),
+                   busiestLinkFlows: optionalMean(busiest), busiestLinkFlowsMin: busiestKnown.min(), busiestLinkFlowsMax: busiestKnown.max(),
+                   busiestLinkLoad: optionalMean(ms.map(\.busiestLoad)),
                    meanLinkLoad: optionalMean(ms.map(\.meanLoad)),
                    fctP50S: fcts.isEmpty ? nil : WorkloadResult.percentile(fcts, 0.5), fctP99S: fcts.isEmpty ? nil : WorkloadResult.percentile(fcts, 0.99),
                    outOfOrderPackets: mean(ms.map { Double($0.outOfOrder) }), queueDrops: mean(ms.map { Double($0.queueDrops) }))

@@ -50,20 +50,27 @@ extension LoadBalancingExperiment {
                         "\(r.outOfOrderPackets)", "\(r.queueDrops)"])
         }
         try w.write(csv: csv, name: "rows.csv", description: "the table as CSV")
+        let seedText = settings.seeds == 1 ? "1 seed" : "\(settings.seeds) seeds"
+        let sizeText = settings.scale == 1 ? "" : String(format: ", sizes x %g", settings.scale)
         for s in settings.scenarios {
             let at = rows.filter { $0.scenario == s.rawValue }
             guard !at.isEmpty else { continue }
             let what = s == .mlBackground ? "iteration time" : "allreduce completion time"
-            try w.write(svg: BarPlot(title: "\(s.rawValue): \(what)", valueLabel: "ms", bars: at.map { ($0.scheme, $0.completionS * 1e3) }).svg(),
-                        name: "\(s.rawValue)-completion.svg", caption: "\(s.summary): \(what) per scheme, mean over the seeds (lower is better)")
+            try w.write(svg: BarPlot(title: "\(s.rawValue): \(what), mean of \(seedText)\(sizeText)", valueLabel: "\(what) (ms)",
+                                     bars: at.map { ($0.scheme, $0.completionS * 1e3) },
+                                     ranges: at.map { $0.seeds > 1 ? ($0.completionMinS * 1e3)...($0.completionMaxS * 1e3) : nil }).svg(),
+                        name: "\(s.rawValue)-completion.svg",
+                        caption: "\(s.summary): \(what) per scheme, mean over \(seedText) with the smallest and largest as whiskers (lower is better)")
             if s == .mlBackground {
-                try w.write(svg: BarPlot(title: "ml-background: background flow completion p99", valueLabel: "ms",
-                                         bars: at.map { ($0.scheme, ($0.fctP99S ?? 0) * 1e3) }).svg(),
-                            name: "\(s.rawValue)-fct-p99.svg", caption: "99th percentile of the web-search flows' completion times per scheme")
+                try w.write(svg: BarPlot(title: "ml-background: background flow completion p99, \(seedText)\(sizeText)", valueLabel: "p99 flow completion time (ms)",
+                                         bars: at.map { ($0.scheme, ($0.fctP99S ?? .nan) * 1e3) }, missingLabel: "no flow completed").svg(),
+                            name: "\(s.rawValue)-fct-p99.svg", caption: "99th percentile of the web-search flows' completion times per scheme, over the flows of all \(seedText)")
             } else {
-                try w.write(svg: BarPlot(title: "\(s.rawValue): flows on leaf1's busiest uplink", valueLabel: "flows",
-                                         bars: at.map { ($0.scheme, $0.busiestLinkFlows ?? 0) }).svg(),
-                            name: "\(s.rawValue)-busiest.svg", caption: "Bytes on leaf1's busiest uplink in flow-sized shares (8 flows over 8 uplinks: 1 is perfect balance)")
+                try w.write(svg: BarPlot(title: "\(s.rawValue): flows on leaf1's busiest uplink, mean of \(seedText)", valueLabel: "flows on the busiest uplink (flow-sized shares)",
+                                         bars: at.map { ($0.scheme, $0.busiestLinkFlows ?? .nan) },
+                                         ranges: at.map { r in r.seeds > 1 ? r.busiestLinkFlowsMin.flatMap { lo in r.busiestLinkFlowsMax.map { lo...$0 } } : nil },
+                                         missingLabel: "not measured").svg(),
+                            name: "\(s.rawValue)-busiest.svg", caption: "Bytes on leaf1's busiest uplink in flow-sized shares (8 flows over 8 uplinks: 1 is perfect balance), mean over \(seedText) with the smallest and largest as whiskers")
             }
         }
         return try w.writeIndex()

@@ -107,23 +107,24 @@ extension Jobs {
             return points.isEmpty ? nil : (name: r.name, points: points)
         }
         if !collectives.isEmpty {
-            try write("jobs-collectives.svg", LinePlot(title: "Collective completion time", xLabel: "start (simulated time)", yLabel: "completion time",
+            try write("jobs-collectives.svg", LinePlot(title: "Collective completion time", xLabel: "start (simulated time)", yLabel: "collective completion time",
                                                        series: collectives, xFormat: .seconds, yFormat: .seconds).svg())
         }
         let iterations: [LinePlot.Series] = results.compactMap { r in
             r.iterations.isEmpty ? nil : (name: r.name, points: r.iterations.enumerated().map { (x: Double($0.offset + 1), y: $0.element) })
         }
         if !iterations.isEmpty {
-            try write("jobs-iterations.svg", LinePlot(title: "Iteration time", xLabel: "iteration", yLabel: "time",
+            try write("jobs-iterations.svg", LinePlot(title: "Iteration time", xLabel: "iteration (number)", yLabel: "iteration time",
                                                       series: iterations, yFormat: .seconds).svg())
         }
         let flows: [LinePlot.Series] = results.compactMap { r in
             let d = r.flows.compactMap(\.duration).sorted()
-            return d.isEmpty ? nil : (name: r.name, points: d.enumerated().map { (x: Double($0.offset + 1) / Double(d.count), y: $0.element) })
+            // A CDF: completion time across, the fraction of flows done by then up.
+            return d.isEmpty ? nil : (name: r.name, points: [(x: d[0], y: 0)] + d.enumerated().map { (x: $0.element, y: Double($0.offset + 1) / Double(d.count)) })
         }
         if !flows.isEmpty {
-            try write("jobs-flows.svg", LinePlot(title: "Flow completion times (CDF)", xLabel: "fraction of flows", yLabel: "completion time",
-                                                 series: flows, step: true, xFormat: .percent, yFormat: .seconds).svg())
+            try write("jobs-flows.svg", LinePlot(title: "Flow completion times (CDF)", xLabel: "flow completion time", yLabel: "fraction of flows",
+                                                 series: flows, step: true, xFormat: .seconds, yFormat: .percent).svg())
         }
         return written
     }
