@@ -200,13 +200,13 @@ extension Experiment {
 
 /// Runs `name`, printing the table as it grows (to stderr when stdout carries JSON), the
 /// summary lines and where the report went.
-func runExperiment(_ name: String, settings: ExperimentSettings, json: Bool, report: String?,
+func runExperiment(_ name: String, settings: ExperimentSettings, json: Bool, report: String?, rates: [Double]? = nil,
                    only: ((ExperimentRow) -> Bool)? = nil, run: ((ExperimentSettings, (ExperimentRow) -> Void) throws -> [ExperimentRow])? = nil) throws -> [ExperimentRow] {
     func say(_ line: String) {
         // Flushed line by line: the table is the progress of a long run, also through a pipe.
         if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line); fflush(stdout) }
     }
-    say("\(name): \(Experiments.all.first { $0.name == name }!.summary)")
+    say("\(name): \(Experiments.summary(name, sizeBytes: Experiments.sizeBytes(name, settings), rates: rates))")
     say("seed \(settings.seed), sizes x \(settings.scale)")
     say(ExperimentReport.header())
     let emit: (ExperimentRow) -> Void = { say(ExperimentReport.line($0)) }
@@ -260,7 +260,7 @@ struct Demo: ParsableCommand {
         s.progress = true
         keepFreedMemory()
         let clock = MonotonicClock.nanoseconds
-        _ = try runExperiment("ina-e1", settings: s, json: false, report: report) { s, emit in
+        _ = try runExperiment("ina-e1", settings: s, json: false, report: report, rates: [100]) { s, emit in
             try Experiments.e1(s, rates: [100], emit: emit)
         }
         print(String(format: "demo finished in %.1f s of wall time; open %@/index.html for the plots", MonotonicClock.seconds(since: clock), report))

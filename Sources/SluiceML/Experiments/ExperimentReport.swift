@@ -57,7 +57,10 @@ public enum ExperimentReport {
     /// Write report.json, rows.csv, plots and index.html into `directory`; returns index.html.
     @discardableResult
     public static func write(_ name: String, rows: [ExperimentRow], summary: [String], to directory: String) throws -> String {
-        var w = try ReportWriter(directory: directory, title: "Sluice \(name): \(Experiments.all.first { $0.name == name }?.summary ?? name)")
+        // The title says what ran: the tensor size after --scale, the rates (the demo runs 100 Gb/s only).
+        let rates = name == "ina-e1" ? Set(rows.map(\.rateGbps)).sorted() : nil
+        let title = Experiments.summary(name, sizeBytes: rows.map(\.sizeBytes).max(), rates: rates)
+        var w = try ReportWriter(directory: directory, title: "Sluice \(name): \(title)")
         // Plain text: the index escapes it and sets it in a <pre> once.
         w.setSummary(([table(rows)] + (summary.isEmpty ? [] : [""] + summary)).joined(separator: "\n"))
         try w.writeJSON(rows, name: "report.json", description: "every row (the same JSON as --json)")

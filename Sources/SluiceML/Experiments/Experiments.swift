@@ -52,14 +52,39 @@ public struct ExperimentSettings: Sendable {
 
 /// The in-network aggregation experiments `ina-e1` ... `ina-e6`.
 public enum Experiments {
-    public static let all: [(name: String, summary: String)] = [
-        ("ina-e1", "100 MB float32 allreduce, 8 workers, 10 and 100 Gb/s: switchml (k = 64, 256) vs ring, tree, parameter server"),
-        ("ina-e2", "workers 2 ... 32 at 10 MB: in-network time stays flat, ring grows as 2(n-1)/n"),
-        ("ina-e3", "pool size 4 ... 256 slots at 10 MB, 8 workers: throughput vs min(line rate, s x packet / RTT)"),
-        ("ina-e4", "loss 0.01% ... 1% x timeouts 100 us ... 10 ms: completion-time inflation, results still exact"),
-        ("ina-e5", "quantization error on synthetic gradients: block floating point vs a fixed 1e6 scale"),
-        ("ina-e6", "two jobs sharing one switch; atp with aggregator supply 2x ... 0.25x of demand"),
-    ]
+    /// Every experiment with its summary at the published sizes.
+    public static let all: [(name: String, summary: String)] = names.map { ($0, summary($0)) }
+
+    static let names = ["ina-e1", "ina-e2", "ina-e3", "ina-e4", "ina-e5", "ina-e6"]
+
+    /// The tensor bytes of `name` at scale 1.
+    static func publishedBytes(_ name: String) -> Double {
+        switch name {
+        case "ina-e1": return 100e6
+        case "ina-e5": return 4e6
+        default: return 10e6
+        }
+    }
+
+    /// The tensor bytes per worker `name` runs with under `s` (after --scale).
+    public static func sizeBytes(_ name: String, _ s: ExperimentSettings) -> Int { elements(publishedBytes(name), s) * 4 }
+
+    /// The summary of `name` as it runs: the tensor size it uses (`sizeBytes`, default the
+    /// published one) and, for ina-e1, the link rates (default 10 and 100 Gb/s).
+    public static func summary(_ name: String, sizeBytes: Int? = nil, rates: [Double]? = nil) -> String {
+        let size = ExperimentReport.sizeText(sizeBytes ?? Int(publishedBytes(name)))
+        let r = (rates ?? [10, 100]).map { String(format: "%g", $0) }
+        let rateText = (r.count > 1 ? r.dropLast().joined(separator: ", ") + " and " : "") + (r.last ?? "?") + " Gb/s"
+        switch name {
+        case "ina-e1": return "\(size) float32 allreduce, 8 workers, \(rateText): switchml (k = 64, 256) vs ring, tree, parameter server"
+        case "ina-e2": return "workers 2 ... 32 at \(size): in-network time stays flat, ring grows as 2(n-1)/n"
+        case "ina-e3": return "pool size 4 ... 256 slots at \(size), 8 workers: throughput vs min(line rate, s x packet / RTT)"
+        case "ina-e4": return "loss 0.01% ... 1% x timeouts 100 us ... 10 ms at \(size): completion-time inflation, results still exact"
+        case "ina-e5": return "quantization error on \(size) of synthetic gradients: block floating point vs a fixed 1e6 scale"
+        case "ina-e6": return "two jobs of \(size) sharing one switch; atp with aggregator supply 2x ... 0.25x of demand"
+        default: return name
+        }
+    }
 
     public static func unknown(_ name: String) -> String {
         "unknown experiment '\(name)' (valid: \(all.map(\.name).joined(separator: ", ")))"

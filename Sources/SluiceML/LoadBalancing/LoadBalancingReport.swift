@@ -33,7 +33,8 @@ extension LoadBalancingExperiment {
     /// flows for (a) and (b)), index.html; returns index.html.
     @discardableResult
     public static func writeReport(_ rows: [Row], settings: Settings, to directory: String) throws -> String {
-        var w = try ReportWriter(directory: directory, title: "Sluice lb: load balancing on a 100 Gb/s leaf-spine")
+        let runText = (settings.seeds == 1 ? "1 seed" : "\(settings.seeds) seeds") + (settings.scale == 1 ? "" : String(format: ", sizes x %g", settings.scale))
+        var w = try ReportWriter(directory: directory, title: "Sluice lb: load balancing on a 100 Gb/s leaf-spine (\(runText))")
         let scenarios = settings.scenarios.map { "\($0.rawValue): \($0.summary)" }
         // Plain text: the index escapes it and sets it in a <pre> once.
         w.setSummary(([table(rows), "",
