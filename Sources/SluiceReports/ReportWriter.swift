@@ -48,10 +48,11 @@ public struct ReportWriter {
 
     public func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
-    /// Writes a plot and shows it in the index.
-    public mutating func write(svg: String, name: String, caption: String) throws {
+    /// Writes a plot and shows it in the index, inline, with links to its file and to `data`
+    /// (the files it is drawn from).
+    public mutating func write(svg: String, name: String, caption: String, data: [String] = []) throws {
         try writeFile(name, Data(svg.utf8))
-        index.plots.append((file: name, caption: caption))
+        index.plots.append(ReportIndex.Plot(file: name, caption: caption, svg: svg, data: data))
     }
 
     /// Writes a table and links it from the index.
@@ -76,8 +77,11 @@ public struct ReportWriter {
         index.files.append((file: name, description: description))
     }
 
-    /// Preformatted text shown at the top of the index (the end-of-run `TextTable`).
-    public mutating func setSummary(_ text: String) { index.summary = text }
+    /// The summary at the top of the index: its lines as paragraphs, its tables as tables.
+    public mutating func setSummary(_ summary: ReportSummary) { index.summary = summary }
+
+    /// Plain text at the top of the index, a paragraph a line.
+    public mutating func setSummary(_ text: String) { index.summary = ReportSummary(text: text) }
 
     /// Writes `index.html` and returns its path.
     @discardableResult public func writeIndex() throws -> String {

@@ -12,20 +12,25 @@ public struct TextTable: CustomStringConvertible {
 
     public var description: String { render() }
 
+    /// The number of columns: the header's or the longest row's.
+    public var columnCount: Int { max(header.count, rows.map(\.count).max() ?? 0) }
+
+    /// Per column: every non-empty cell starts with a number (right-aligned).
+    public var numericColumns: [Bool] {
+        (0..<columnCount).map { c in
+            let cells = rows.map { c < $0.count ? $0[c] : "" }.filter { !$0.isEmpty }
+            return !cells.isEmpty && cells.allSatisfy(TextTable.looksNumeric)
+        }
+    }
+
     public func render() -> String {
-        let columns = max(header.count, rows.map(\.count).max() ?? 0)
+        let columns = columnCount
         func cell(_ row: [String], _ c: Int) -> String { c < row.count ? row[c] : "" }
         var widths = [Int](repeating: 0, count: columns)
-        var numeric = [Bool](repeating: true, count: columns)
+        let numeric = numericColumns
         for c in 0..<columns {
             widths[c] = cell(header, c).count
-            var any = false
-            for r in rows {
-                let v = cell(r, c)
-                widths[c] = max(widths[c], v.count)
-                if !v.isEmpty { any = true; if !TextTable.looksNumeric(v) { numeric[c] = false } }
-            }
-            if !any { numeric[c] = false }
+            for r in rows { widths[c] = max(widths[c], cell(r, c).count) }
         }
         func render(_ row: [String]) -> String {
             var parts: [String] = []

@@ -9,11 +9,11 @@ extension TelemetryCollector {
     /// (1e-9: nanoseconds; 1: unitless, labelled as a number). Returns the path of `index.html`.
     @discardableResult
     public func writeReport(to directory: String, title: String = "INT telemetry collector",
-                            occupancyUnit: String = "queue occupancy", extraSummary: String = "",
+                            occupancyUnit: String = "queue occupancy", extraSummary: ReportSummary = ReportSummary(),
                             latencyUnit: Double = 1e-9,
                             extra: (inout ReportWriter) throws -> Void = { _ in }) throws -> String {
         var w = try ReportWriter(directory: directory, title: title)
-        w.setSummary(extraSummary + summaryText(maxRows: 20))
+        w.setSummary(extraSummary + summaryReport(maxRows: 20))
         try extra(&w)
         let byHop = samplesByHop()
         let t0 = samples.first?.time ?? 0
@@ -24,7 +24,8 @@ extension TelemetryCollector {
                                  series: deepest.map { k in (name: "\(nodeName(k.node)) port \(k.egressPort)", points: byHop[k]!.filter { $0.occupancy != INTHop.absentOccupancy }
                                      .map { (x: Double($0.time - t0) / 1e12, y: Double($0.occupancy)) }) },
                                  step: true, xFormat: .seconds)
-        try w.write(svg: queuePlot.svg(), name: "queue-occupancy.svg", caption: "Queue occupancy each hop reported, over time (per node and egress port)")
+        try w.write(svg: queuePlot.svg(), name: "queue-occupancy.svg", caption: "Queue occupancy each hop reported, over time (per node and egress port)",
+                    data: ["hop-samples.csv"])
         let withLatency = paths.enumerated().filter { !$0.element.latencies.isEmpty }.prefix(8)
         // A CDF: latency across, the fraction of reports at or below it up.
         let latencyPlot = LinePlot(title: "Path latency distribution (sum of hop latencies)", xLabel: "path latency (sum of the hops' latencies)",
@@ -35,7 +36,8 @@ extension TelemetryCollector {
                                                points: [(x: Double(s[0]) * latencyUnit, y: 0)]
                                                    + s.enumerated().map { (x: Double($0.element) * latencyUnit, y: Double($0.offset + 1) / Double(s.count)) })
                                    }, step: true, xFormat: latencyUnit == 1 ? .number : .seconds, yFormat: .percent)
-        try w.write(svg: latencyPlot.svg(), name: "path-latency.svg", caption: "Latency distribution per path (CDF: each report's sum of hop latencies)")
+        try w.write(svg: latencyPlot.svg(), name: "path-latency.svg", caption: "Latency distribution per path (CDF: each report's sum of hop latencies)",
+                    data: ["path-latency.csv"])
 
         try w.writeJSON(summary(), name: "report.json", description: "Counts, lost reports per source, flows, paths, per-hop figures")
         var csv = CSVWriter(header: ["time_ps", "node", "ingress_port", "egress_port", "queue_id", "occupancy", "hop_latency", "flow", "position"])

@@ -128,26 +128,30 @@ extension TelemetryCollector {
     }
 
     /// The terminal summary: counts, then the deepest queues and the paths.
-    public func summaryText(maxRows: Int = 10) -> String {
+    public func summaryText(maxRows: Int = 10) -> String { summaryReport(maxRows: maxRows).text }
+
+    /// The summary as lines and tables (the report's index.html shows the tables as tables).
+    public func summaryReport(maxRows: Int = 10) -> ReportSummary {
         let s = summary()
-        var out = "\(s.packets) report packets, \(s.reports) reports (\(s.intReports) INT-MD), \(s.lostReports) lost, \(s.malformedTotal) malformed\n"
+        var out = ReportSummary()
+        out.add(text: "\(s.packets) report packets, \(s.reports) reports (\(s.intReports) INT-MD), \(s.lostReports) lost, \(s.malformedTotal) malformed\n")
         if s.implausibleSequence > 0 {
-            out += "  \(s.implausibleSequence) implausible sequence numbers: jumped more than \(SequenceTracker.maxPlausibleGap) ahead (forged or garbled), not counted as lost\n"
+            out.add(text: "  \(s.implausibleSequence) implausible sequence numbers: jumped more than \(SequenceTracker.maxPlausibleGap) ahead (forged or garbled), not counted as lost\n")
         }
         if s.flowsDropped > 0 {
-            out += "  \(s.flowsDropped) reports of flows not kept: the collector keeps at most \(maxFlows) flows\n"
+            out.add(text: "  \(s.flowsDropped) reports of flows not kept: the collector keeps at most \(maxFlows) flows\n")
         }
         if s.sourcesDropped > 0 {
-            out += "  \(s.sourcesDropped) reports of sources not followed (no loss counted): the collector follows at most \(maxSources) sources\n"
+            out.add(text: "  \(s.sourcesDropped) reports of sources not followed (no loss counted): the collector follows at most \(maxSources) sources\n")
         }
         if s.pathsDropped > 0 {
-            out += "  \(s.pathsDropped) reports of paths not kept: the collector keeps at most \(maxPaths) paths\n"
+            out.add(text: "  \(s.pathsDropped) reports of paths not kept: the collector keeps at most \(maxPaths) paths\n")
         }
         if s.latenciesNotKept > 0 {
-            out += "  \(s.latenciesNotKept) path latencies not kept: the collector keeps at most \(maxLatencies)\n"
+            out.add(text: "  \(s.latenciesNotKept) path latencies not kept: the collector keeps at most \(maxLatencies)\n")
         }
         for k in MalformedReport.allCases where malformed[k.rawValue] > 0 {
-            out += "  \(malformed[k.rawValue]) \(k.name): \(k.explanation)\n"
+            out.add(text: "  \(malformed[k.rawValue]) \(k.name): \(k.explanation)\n")
         }
         if !s.hops.isEmpty {
             var t = TextTable(header: ["node", "egress port", "samples", "max occupancy", "mean occupancy", "max hop latency"])
@@ -155,7 +159,7 @@ extension TelemetryCollector {
                 t.append([nodeName(h.node), "\(h.egressPort)", "\(h.samples)", h.maxOccupancy.map(String.init) ?? "-",
                           h.meanOccupancy.map { String(format: "%.1f", $0) } ?? "-", h.maxHopLatency.map(String.init) ?? "-"])
             }
-            out += t.render() + "\n"
+            out.add(table: t)
         }
         if !s.paths.isEmpty {
             var t = TextTable(header: ["path", "nodes", "reports", "latency min", "median", "p99", "max"])
@@ -164,7 +168,7 @@ extension TelemetryCollector {
                           p.latency.map { "\($0.min)" } ?? "-", p.latency.map { "\($0.median)" } ?? "-",
                           p.latency.map { "\($0.p99)" } ?? "-", p.latency.map { "\($0.max)" } ?? "-"])
             }
-            out += t.render() + "\n"
+            out.add(table: t)
         }
         return out
     }

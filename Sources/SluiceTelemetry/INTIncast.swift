@@ -195,18 +195,20 @@ public enum INTIncast {
     }
 
     /// The terminal lines.
-    public static func text(_ r: Result) -> String {
+    public static func text(_ r: Result) -> String { summary(r).text }
+
+    /// The figures as lines and the per-port comparison as a table.
+    public static func summary(_ r: Result) -> ReportSummary {
         var t = TextTable(header: ["switch", "port", "INT samples", "trace entries", "max INT", "max trace", "equal"])
         for p in r.ports {
             t.append([p.switchName, "\(p.port)", "\(p.intSamples)", "\(p.traceEntries)", formatBytes(p.maxINT), formatBytes(p.maxTrace), p.equal ? "yes" : "NO"])
         }
-        return """
-            \(r.reports) reports, \(r.lostReports) lost, \(r.malformedReports) malformed; paths: \(r.paths.map { $0.joined(separator: " > ") }.joined(separator: ", "))
-            hottest queue by INT: \(r.hottestSwitch) port \(r.hottestPort), \(r.maxOccupancyBytes) bytes; by the emulator's queue trace: \(r.traceHottestSwitch) port \(r.traceHottestPort), \(r.traceMaxBytes) bytes
-            \(t.render())
-            INT occupancies match the queue trace: \(r.matchesQueueTrace ? "yes, entry for entry" : "NO")
-
-            """
+        var out = ReportSummary()
+        out.add(line: "\(r.reports) reports, \(r.lostReports) lost, \(r.malformedReports) malformed; paths: \(r.paths.map { $0.joined(separator: " > ") }.joined(separator: ", "))")
+        out.add(line: "hottest queue by INT: \(r.hottestSwitch) port \(r.hottestPort), \(r.maxOccupancyBytes) bytes; by the emulator's queue trace: \(r.traceHottestSwitch) port \(r.traceHottestPort), \(r.traceMaxBytes) bytes")
+        out.add(table: t)
+        out.add(line: "INT occupancies match the queue trace: \(r.matchesQueueTrace ? "yes, entry for entry" : "NO")")
+        return out
     }
 
     static func writeReport(_ r: Result, collector c: TelemetryCollector, emulator: Emulator, to dir: String) throws {
@@ -214,14 +216,15 @@ public enum INTIncast {
         let node = UInt32((emulator.spec.switches.map { emulator.spec.nodes[$0].name }.firstIndex(of: r.hottestSwitch) ?? -1) + 1)
         let int = c.samples.filter { $0.node == node && $0.egressPort == r.hottestPort && $0.ingressTimestamp != .max }
         try c.writeReport(to: dir, title: "int-incast: INT telemetry of an incast", occupancyUnit: "queue occupancy (bytes)",
-                          extraSummary: "seed \(r.seed)\n" + text(r)) { w in
+                          extraSummary: ReportSummary(text: "seed \(r.seed)") + summary(r)) { w in
             // The hottest port's trace beside what INT reported there, and the comparison.
             let plot = LinePlot(title: "\(r.traceHottestSwitch) port \(r.traceHottestPort): the emulator's queue trace and INT",
                                 xLabel: "enqueue time (simulated)", yLabel: "queue depth (bytes)",
                                 series: [(name: "queue trace", points: trace.map { (x: Double($0.time) / 1e12, y: Double($0.bytes)) }),
                                          (name: "INT (hop ingress time)", points: int.map { (x: Double($0.ingressTimestamp) / 1e9, y: Double($0.occupancy)) })],
                                 step: true, xFormat: .seconds)
-            try w.write(svg: plot.svg(), name: "trace-vs-int.svg", caption: "The queue trace of the hottest port and the occupancies INT reported there")
+            try w.write(svg: plot.svg(), name: "trace-vs-int.svg", caption: "The queue trace of the hottest port and the occupancies INT reported there",
+                        data: ["hop-samples.csv"])
             try w.writeJSON(r, name: "int-incast.json", description: "The experiment's figures and the per-port comparison with the queue trace")
         }
     }

@@ -1,29 +1,26 @@
 import Foundation
 import Testing
 @testable import SluiceML
+import SluiceReports
 
-/// The experiments' report folders: the summary (the table and the lines under it) is plain
-/// text that index.html escapes and sets in a `<pre>` once, so a browser shows the table, not
-/// `<pre>` and `&lt;` written out.
+/// The experiments' report folders: the table is an HTML table (one cell a value, escaped
+/// once), the summary lines are paragraphs, the plots are inline SVG; a browser shows the table,
+/// not `<pre>` and `&lt;` written out.
 @Suite struct ExperimentReportIndexTests {
     /// A fresh folder under the temporary directory, removed by the caller.
     func folder() -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("sluice-experiment-report-\(UUID().uuidString)").path
     }
 
-    /// The one `<pre>` of `html` and what it holds; records an issue when there is not exactly one.
-    func preformatted(_ html: String) -> String? {
-        let parts = html.components(separatedBy: "<pre>")
-        #expect(parts.count == 2, "expected one <pre> in index.html, found \(parts.count - 1)")
-        guard parts.count == 2, let end = parts[1].range(of: "</pre>") else { return nil }
-        return String(parts[1][..<end.lowerBound])
-    }
-
-    func expectMarkupWrittenOnce(_ html: String, table: String) throws {
-        #expect(!html.contains("&lt;pre") && !html.contains("&lt;br") && !html.contains("&amp;lt;"))
-        let pre = try #require(preformatted(html))
-        #expect(!pre.contains("<pre>") && !pre.contains("<br>"))
-        #expect(pre.hasPrefix(table + "\n"), "the table should open the summary: \(pre.prefix(300))")
+    func expectTableOnce(_ html: String, table: TextTable, plots: Int) throws {
+        #expect(!html.contains("&lt;pre") && !html.contains("&lt;br") && !html.contains("&amp;lt;") && !html.contains("<pre>"))
+        #expect(html.components(separatedBy: "<table>").count == 2, "expected one table")
+        #expect(html.components(separatedBy: "<tr>").count - 1 == table.rows.count + 1)
+        // Every cell of every row, escaped once, in its own <td>.
+        for r in table.rows {
+            for c in r { #expect(html.contains(">\(xmlEscape(c))</td>"), "cell \(c)") }
+        }
+        #expect(html.components(separatedBy: "<svg xmlns").count - 1 == plots)
     }
 
     @Test func anAggregationExperimentsIndexShowsItsTableOnce() throws {
@@ -34,9 +31,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let index = try ExperimentReport.write("ina-e3", rows: rows, summary: ["switchml < ring & tree"], to: dir)
         let html = try String(contentsOfFile: index, encoding: .utf8)
-        try expectMarkupWrittenOnce(html, table: ExperimentReport.table(rows))
-        // A summary line is escaped, once.
-        #expect(html.contains("switchml &lt; ring &amp; tree</pre>"))
+        try expectTableOnce(html, table: ExperimentReport.textTable(rows), plots: 1)
+        // A summary line is escaped, once; the title names the size run, not the published one.
+        #expect(html.contains("<p class=\"summary\">switchml &lt; ring &amp; tree</p>"))
+        #expect(html.contains("<h1>Sluice ina-e3: pool size 4 ... 256 slots at 100 kB, 8 workers"))
     }
 
     @Test func theLoadBalancingIndexShowsItsTableOnce() throws {
@@ -50,7 +48,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let index = try LoadBalancingExperiment.writeReport(rows, settings: s, to: dir)
         let html = try String(contentsOfFile: index, encoding: .utf8)
-        try expectMarkupWrittenOnce(html, table: LoadBalancingExperiment.table(rows))
-        #expect(html.contains("completion is the mean over the seeds\nelephants: "))
+        try expectTableOnce(html, table: LoadBalancingExperiment.textTable(rows), plots: 2)
+        #expect(html.contains("completion is the mean over the seeds</p>\n<p class=\"summary\">elephants: "))
     }
 }

@@ -71,15 +71,25 @@ private func temporaryDirectory() throws -> String {
         csv.append(["1"])
         try report.write(csv: csv, name: "flows.csv", description: "per flow")
         try report.writeJSON(["k": 1], name: "summary.json", description: "")
-        report.setSummary("a & b")
+        var summary = ReportSummary(text: "a & b\n")
+        summary.add(table: TextTable(header: ["link", "packets"], rows: [["s1:1", "12"], ["<h1>", "3"]]))
+        report.setSummary(summary)
         let index = try report.writeIndex()
 
         let html = try String(contentsOfFile: index, encoding: .utf8)
         #expect(html.contains("<title>Run &lt;1&gt;</title>"))
-        #expect(html.contains("<img src=\"queue%20depth.svg\" alt=\"Queue depth\">"))
+        // The plot inline (saveable from its link), its clip path renamed to be unique on the page.
+        #expect(html.contains("<figure id=\"plot-1\">\n<svg xmlns=\"http://www.w3.org/2000/svg\""))
+        #expect(html.contains("id=\"plot-area-1\"") && html.contains("url(#plot-area-1)") && !html.contains("<?xml"))
+        #expect(html.contains("<figcaption>Queue depth <span class=\"files\">(<a href=\"queue%20depth.svg\">SVG</a>)</span></figcaption>"))
         #expect(html.contains("<a href=\"flows.csv\">flows.csv</a> &mdash; per flow"))
         #expect(html.contains("<a href=\"summary.json\">summary.json</a></li>"))
-        #expect(html.contains("<pre>a &amp; b</pre>"))
+        #expect(html.contains("<p class=\"summary\">a &amp; b</p>"))
+        #expect(html.contains("<thead><tr><th>link</th><th class=\"num\">packets</th></tr></thead>\n<tbody>\n<tr><td>s1:1</td><td class=\"num\">12</td></tr>\n<tr><td>&lt;h1&gt;</td><td class=\"num\">3</td></tr>"))
+        #expect(!html.contains("<pre>"))
+        // Offline: no address but the SVG namespace.
+        #expect(!html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http"))
+        #expect(summary.text == "a & b\nlink  packets\n----  -------\ns1:1       12\n<h1>        3\n\n")
         for f in ["queue depth.svg", "flows.csv", "summary.json", "index.html"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + f))
         }

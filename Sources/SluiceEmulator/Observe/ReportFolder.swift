@@ -4,27 +4,30 @@ import SluiceReports
 extension RunReport {
     /// The end-of-run summary for the terminal: totals, flows, and the ports that dropped,
     /// marked or queued the most.
-    public func summaryText(maxPorts: Int = 12) -> String {
-        var out = """
+    public func summaryText(maxPorts: Int = 12) -> String { summaryReport(maxPorts: maxPorts).text }
+
+    /// The summary as lines and tables (the report's index.html shows the tables as tables).
+    public func summaryReport(maxPorts: Int = 12) -> ReportSummary {
+        var out = ReportSummary()
+        out.add(line: """
             \(topology): simulated \(formatTime(picoseconds: simulatedPs)) in \(String(format: "%.3f", wallSeconds)) s wall, \
             \(events) events (\(String(format: "%.2f", eventsPerSecond / 1e6)) M/s), \(packetHops) packet-hops \
             (\(String(format: "%.2f", hopsPerSecond / 1e6)) M/s), \(packetsDelivered) packets delivered, seed \(seed), \
             engine \(engine)
-
-            """
-        for note in engineNotes { out += "native engine not used for \(note)\n" }
+            """)
+        for note in engineNotes { out.add(line: "native engine not used for \(note)") }
         for i in injections {
-            out += "trace at \(i.node):\(i.port): \(i.injected) of \(i.frames) frames injected"
-            if let a = i.first, let b = i.last { out += " from \(formatTime(picoseconds: a)) to \(formatTime(picoseconds: b))" }
-            if i.oversize > 0 { out += "; \(i.oversize) larger than the largest link MTU allows, not injected" }
-            out += "\n"
+            var line = "trace at \(i.node):\(i.port): \(i.injected) of \(i.frames) frames injected"
+            if let a = i.first, let b = i.last { line += " from \(formatTime(picoseconds: a)) to \(formatTime(picoseconds: b))" }
+            if i.oversize > 0 { line += "; \(i.oversize) larger than the largest link MTU allows, not injected" }
+            out.add(line: line)
         }
         if !networkEvents.isEmpty {
             var t = TextTable(header: ["time", "network event", "result"])
             for e in networkEvents {
                 t.append([formatTime(picoseconds: e.time), e.what, (e.failed ? "failed: " : "") + e.result])
             }
-            out += t.render() + "\n"
+            out.add(table: t)
         }
         if !flows.isEmpty {
             var t = TextTable(header: ["flow", "kind", "from", "to", "bytes", "received", "FCT", "goodput", "retransmitted"])
@@ -34,7 +37,7 @@ extension RunReport {
                           f.goodputBps.map { formatRate(bitsPerSecond: $0) } ?? "-",
                           f.kind == "bulk" ? formatBytes(f.retransmittedBytes) : "-"])
             }
-            out += t.render() + "\n"
+            out.add(table: t)
         }
         let down = { (p: PortStats) in p.droppedAtFailure + p.droppedWhileDown }
         let busy = ports.filter { $0.txPackets > 0 || $0.queueDrops > 0 || down($0) > 0 }
@@ -51,8 +54,8 @@ extension RunReport {
                           formatBytes(p.maxQueueBytes), "\(p.queueDrops + p.mtuDrops + p.egressDrops)", "\(p.ecnMarks)", "\(p.lost)"]
                          + (failures ? ["\(p.droppedAtFailure)", "\(p.droppedWhileDown)"] : []))
             }
-            out += t.render() + "\n"
-            if busy.count > maxPorts { out += "(\(busy.count - maxPorts) more ports in the report's ports.csv)\n" }
+            out.add(table: t)
+            if busy.count > maxPorts { out.add(line: "(\(busy.count - maxPorts) more ports in the report's ports.csv)") }
         }
         let dropping = switches.filter { $0.parserDrops + $0.ingressDrops + $0.egressDrops + $0.noPortDrops > 0 }
         if !dropping.isEmpty {
@@ -60,7 +63,7 @@ extension RunReport {
             for s in dropping {
                 t.append([s.name, s.program, "\(s.received)", "\(s.parserDrops)", "\(s.ingressDrops)", "\(s.egressDrops)", "\(s.noPortDrops)"])
             }
-            out += t.render() + "\n"
+            out.add(table: t)
         }
         return out
     }
@@ -73,7 +76,7 @@ extension Emulator {
     @discardableResult
     public func writeReport(_ report: RunReport, to directory: String) throws -> String {
         var w = try ReportWriter(directory: directory, title: "Sluice emulation: \(spec.name)")
-        w.setSummary(report.summaryText(maxPorts: 40))
+        w.setSummary(report.summaryReport(maxPorts: 40))
 
         // Plots first: they are what a reader looks at.
         let names = (0..<dirCount).map { d in "\(spec.nodes[Int(dirs[d].fromNode)].name):\(dirs[d].fromPort)" }
@@ -85,7 +88,8 @@ extension Emulator {
                                      xLabel: "simulated time", yLabel: "queue depth (bytes)",
                                      series: deepest.map { d in (name: names[d], points: (0..<series.count).map { (x: Double(series.times[$0]) / 1e12, y: Double(series.queue($0, d))) }) },
                                      step: true, xFormat: .seconds)
-            try w.write(svg: queuePlot.svg(), name: "queue-depth.svg", caption: "Queue depth over time (bytes waiting behind the wire)")
+            try w.write(svg: queuePlot.svg(), name: "queue-depth.svg", caption: "Queue depth over time (bytes waiting behind the wire)",
+                        data: ["timeseries.csv"])
             let sent = (0..<dirCount).map { d in (0..<series.count).reduce(UInt64(0)) { $0 + UInt64(series.sent($1, d)) } }
             let busiest = (0..<dirCount).filter { sent[$0] > 0 }.sorted { sent[$0] > sent[$1] }.prefix(8)
             var prev: Int64 = 0
@@ -95,7 +99,8 @@ extension Emulator {
                                     series: busiest.map { d in (name: names[d], points: (0..<series.count).map {
                                         (x: Double(series.times[$0]) / 1e12, y: Double(series.sent($0, d)) * 8 / (Double(dirs[d].rate) * widths[$0])) }) },
                                     step: true, xFormat: .seconds, yFormat: .percent)
-            try w.write(svg: utilPlot.svg(), name: "utilization-over-time.svg", caption: "Utilization of the busiest ports per sampling interval")
+            try w.write(svg: utilPlot.svg(), name: "utilization-over-time.svg", caption: "Utilization of the busiest ports per sampling interval",
+                        data: ["timeseries.csv"])
             var csv = CSVWriter(header: ["time_ps"] + names.flatMap { ["\($0) queue_bytes", "\($0) sent_bytes"] })
             for i in 0..<series.count {
                 csv.append(["\(series.times[i])"] + (0..<dirCount).flatMap { ["\(series.queue(i, $0))", "\(series.sent(i, $0))"] })
@@ -105,14 +110,15 @@ extension Emulator {
         let sim = Double(max(now, 1)) / 1e12
         let util = report.ports.map { (category: "\($0.node):\($0.port)", value: Double($0.txBytes) * 8 / (Double($0.rate) * sim)) }
         try w.write(svg: BarPlot(title: "Link utilization over the run (\(formatTime(picoseconds: now)))", valueLabel: "utilization (% of the link rate)", bars: util, valueFormat: .percent).svg(),
-                    name: "link-utilization.svg", caption: "Average utilization of every port over the whole run")
+                    name: "link-utilization.svg", caption: "Average utilization of every port over the whole run", data: ["ports.csv"])
         if !report.flows.isEmpty {
             // Every flow: one that never completed is marked in its place, not left out.
             let fct = report.flows.map { f in (category: "\(f.index) \(f.from)→\(f.to)", value: f.fctPs.map { Double($0) / 1e12 } ?? .nan) }
             let completed = report.flows.filter { $0.fctPs != nil }.count
             try w.write(svg: BarPlot(title: "Flow completion times (\(completed) of \(report.flows.count) flows completed)", valueLabel: "flow completion time",
                                      bars: fct, valueFormat: .seconds, missingLabel: "did not complete").svg(),
-                        name: "fct.svg", caption: "Flow completion time of every flow; a flow that did not complete by the end of the run is marked so")
+                        name: "fct.svg", caption: "Flow completion time of every flow; a flow that did not complete by the end of the run is marked so",
+                        data: ["flows.csv"])
         }
 
         try w.writeJSON(report, name: "report.json", description: "Everything measured, as JSON")

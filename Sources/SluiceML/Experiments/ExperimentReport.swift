@@ -28,6 +28,19 @@ public enum ExperimentReport {
             .joined(separator: "\n")
     }
 
+    /// The table with a notes column (job, aggregator supply...) when a row has one.
+    public static func textTable(_ rows: [ExperimentRow]) -> TextTable {
+        let notes = rows.map { r -> String in
+            var extra: [String] = []
+            if let j = r.job, let n = r.jobs { extra.append("job \(j) of \(n)") }
+            if let note = r.note { extra.append(note) }
+            return extra.joined(separator: "; ")
+        }
+        let withNotes = notes.contains { !$0.isEmpty }
+        return TextTable(header: tableHeader + (withNotes ? ["notes"] : []),
+                         rows: zip(rows, notes).map { cells($0) + (withNotes ? [$1] : []) })
+    }
+
     /// A line of the table as it is measured, aligned to the widths of a typical table.
     public static func line(_ r: ExperimentRow) -> String {
         let widths = [16, 3, 5, 8, 4, 5, 6, 8, 10, 10, 8, 22, 6, 7]
@@ -61,8 +74,11 @@ public enum ExperimentReport {
         let rates = name == "ina-e1" ? Set(rows.map(\.rateGbps)).sorted() : nil
         let title = Experiments.summary(name, sizeBytes: rows.map(\.sizeBytes).max(), rates: rates)
         var w = try ReportWriter(directory: directory, title: "Sluice \(name): \(title)")
-        // Plain text: the index escapes it and sets it in a <pre> once.
-        w.setSummary(([table(rows)] + (summary.isEmpty ? [] : [""] + summary)).joined(separator: "\n"))
+        // The table as an HTML table, the summary lines as paragraphs under it.
+        var text = ReportSummary()
+        text.add(table: textTable(rows))
+        for l in summary { text.add(line: l) }
+        w.setSummary(text)
         try w.writeJSON(rows, name: "report.json", description: "every row (the same JSON as --json)")
         var csv = CSVWriter(header: ["scheme", "workers", "rate_gbps", "size_bytes", "elements_per_packet", "pool_slots", "loss",
                                      "timeout_s", "time_s", "elements_per_s", "bound_s", "exact", "max_abs_error", "note"])
@@ -74,7 +90,7 @@ public enum ExperimentReport {
         }
         try w.write(csv: csv, name: "rows.csv", description: "the table as CSV")
         for (file, caption, svg) in plots(name, rows) {
-            try w.write(svg: svg, name: file, caption: caption)
+            try w.write(svg: svg, name: file, caption: caption, data: ["rows.csv", "report.json"])
         }
         return try w.writeIndex()
     }
