@@ -11,6 +11,9 @@ public struct EmulatorOptions: Sendable {
     public var seed: UInt64 = 1
     /// Write pcaps here: links marked `capture`, or every link when none is marked.
     public var pcapDirectory: String?
+    /// Frames in those pcaps are cut to this many bytes (their original length kept), unless
+    /// the link's `capture` gives its own.
+    public var pcapSnaplen = 65535
     /// Sample queue depths and link bytes this often (picoseconds); 0: no time series.
     public var sampleInterval: Int64 = 0
     /// Print a progress line to standard error on runs longer than a second.
@@ -261,12 +264,17 @@ public final class Emulator {
         for (i, l) in spec.links.enumerated() {
             var capture: Int32 = -1
             if let dir = options.pcapDirectory, captureAll || l.capture {
-                let name = "\(spec.nodes[l.a.node].name)-\(l.a.port)--\(spec.nodes[l.b.node].name)-\(l.b.port).pcap"
+                // pcapng seen from the a end, as tcpdump on that port would: a -> b outbound,
+                // b -> a inbound (epb_flags).
+                let a = "\(spec.nodes[l.a.node].name):\(l.a.port)", b = "\(spec.nodes[l.b.node].name):\(l.b.port)"
+                let name = "\(spec.nodes[l.a.node].name)-\(l.a.port)--\(spec.nodes[l.b.node].name)-\(l.b.port).pcapng"
                 let path = (dir as NSString).appendingPathComponent(name)
-                do { captures.append(try PcapWriter(path: path)) } catch {
+                let interface = PcapngInterface(name: a, description: "link \(a) -- \(b) seen from \(a): outbound \(a) -> \(b), inbound \(b) -> \(a)")
+                do { captures.append(try PcapWriter(path: path, snaplen: l.captureSnaplen ?? options.pcapSnaplen, format: .pcapng(interfaces: [interface]))) } catch {
                     throw EmulatorError("cannot write the pcap for link \(spec.nodes[l.a.node].name):\(l.a.port) -- \(spec.nodes[l.b.node].name):\(l.b.port): \(error)")
                 }
-                capture = Int32(captures.count - 1)
+                // The writer's index times two, plus one for the b -> a direction.
+                capture = Int32(captures.count - 1) * 2
             }
             for (from, to, d) in [(l.a, l.b, 2 * i), (l.b, l.a, 2 * i + 1)] {
                 let fromRole = role[from.node], toRole = role[to.node]
@@ -289,7 +297,7 @@ public final class Emulator {
                     limitBytes: hostSide ? Int.max : (q.limitBytes ?? Int.max),
                     limitPackets: hostSide ? Int.max : (q.limitPackets ?? Int.max),
                     ecnKmin: ecnKmin, ecnKmax: ecnKmax, ecnPmax: pmax,
-                    rng: SplitMix64(seed: seedRNG.next()), capture: capture,
+                    rng: SplitMix64(seed: seedRNG.next()), capture: capture < 0 ? -1 : capture + Int32(d & 1),
                     queue: Ring(capacity: 64), pipe: Ring(capacity: 64)))
             }
         }
@@ -542,7 +550,9 @@ public final class Emulator {
         dir.pointee.txPackets += 1
         dir.pointee.txBytes += UInt64(len)
         if dir.pointee.capture >= 0 {
-            captures[Int(dir.pointee.capture)].write(timestampPicoseconds: clock.picoseconds, bytes: UnsafeRawBufferPointer(start: pool.data(p), count: len))
+            let c = dir.pointee.capture
+            captures[Int(c >> 1)].write(timestampPicoseconds: clock.picoseconds, bytes: UnsafeRawBufferPointer(start: pool.data(p), count: len),
+                                        direction: c & 1 == 0 ? .outbound : .inbound)
         }
         if hostTracing && sw < 0 { traceHostFrame(direction: dir, packet: p, length: len, sent: true) }
         if dir.pointee.lossThreshold != 0 && dir.pointee.rng.next() < dir.pointee.lossThreshold {

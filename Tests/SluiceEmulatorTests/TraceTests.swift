@@ -57,7 +57,7 @@ import SluiceTesting
         #expect(r.last == start + Int64((25_000_000.0 / speed).rounded()))
         // The router sends frames 1 and 3 to h2 at once (the link is idle): the capture of
         // s1-2 -- h2-0 holds them at their injection times, TTL down by one, MACs rewritten.
-        let out = try PcapFileReader.readAll(path: dir.appendingPathComponent("s1-2--h2-0.pcap").path)
+        let out = try PcapFileReader.readAll(path: dir.appendingPathComponent("s1-2--h2-0.pcapng").path)
         #expect(out.count == 2)
         let expectedTimes = [start, start + Int64((25_000_000.0 / speed).rounded())].map { $0 / 1000 }
         #expect(out.map(\.timestamp) == expectedTimes)
@@ -83,7 +83,7 @@ import SluiceTesting
         emu.run()
         // Each frame (242 bytes, 193.6 ns at 10 Gb/s) leaves s1 when it has crossed the first
         // link: serialization plus 1 us, no queueing.
-        let h2in = try PcapFileReader.readAll(path: dir.appendingPathComponent("s1-2--h2-0.pcap").path)
+        let h2in = try PcapFileReader.readAll(path: dir.appendingPathComponent("s1-2--h2-0.pcapng").path)
         #expect(h2in.count == 5)
         let first = Net.serialization(frame(ttl: 64, payload: 200).count, 10_000_000_000) + 1_000_000
         #expect(h2in.map(\.timestamp) == (0..<5).map { (Int64($0) * 1_000_000 + first) / 1000 })

@@ -70,7 +70,7 @@ import SluicePrograms
         var uplinks: [(file: String, index: Int)] = []
         for l in spec.links where l.a.node == leafNode || l.b.node == leafNode {
             let file = (dir as NSString).appendingPathComponent(
-                "\(spec.nodes[l.a.node].name)-\(l.a.port)--\(spec.nodes[l.b.node].name)-\(l.b.port).pcap")
+                "\(spec.nodes[l.a.node].name)-\(l.a.port)--\(spec.nodes[l.b.node].name)-\(l.b.port).pcapng")
             let far = l.a.node == leafNode ? l.b.node : l.a.node
             if spec.nodes[far].isHost {
                 // Host to leaf: frames whose source MAC is the host's.

@@ -51,7 +51,7 @@ import SluiceTesting
 
         // Out of port 2 when injected (the link is idle): the TTL-1 frame is dropped, the others
         // leave with MACs rewritten, TTL down by one and the checksum recomputed.
-        let out = try PcapFileReader.readAll(path: dir + "/pcaps/sw-2--h2-0.pcap")
+        let out = try PcapFileReader.readAll(path: dir + "/pcaps/sw-2--h2-0.pcapng")
         #expect(out.map(\.timestamp) == [0, 15_000])
         let expected = [(frames[0], UInt8(63)), (frames[2], UInt8(29))].map { f, ttl in
             Packet.ethernet(dst: "02:00:00:00:00:02", src: "02:00:00:00:00:f1")

@@ -272,7 +272,7 @@ import SluiceTesting
         for f in ["index.html", "report.json", "flows.csv", "ports.csv", "timeseries.csv", "queue-depth.svg", "link-utilization.svg"] {
             #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("report/\(f)").path), "missing \(f)")
         }
-        let pcaps = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("pcaps").path).filter { $0.hasSuffix(".pcap") }
+        let pcaps = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("pcaps").path).filter { $0.hasSuffix(".pcapng") }
         #expect(!pcaps.isEmpty)
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") else {
             Issue.record("tshark is not installed (apt-get install tshark; .ci/run installs it): cannot check the pcaps open in it")

@@ -107,7 +107,7 @@ struct TShark {
                                    config: AggregationConfig(job: 3, workers: n, elementsPerPacket: k, poolSlots: 8))
         _ = emulator.run(until: 1_000_000_000_000)
         #expect(run.outcome.complete)
-        let h1 = try #require(try FileManager.default.contentsOfDirectory(atPath: t.dir).first { $0.hasSuffix(".pcap") && $0.contains("h1") })
+        let h1 = try #require(try FileManager.default.contentsOfDirectory(atPath: t.dir).first { $0.hasSuffix(".pcapng") && $0.contains("h1") })
         let rows = try t.fields(t.dir + "/" + h1, filter: "switchml", ["ip.src", "switchml.msg_type", "switchml.job", "switchml.size",
                                                                        "switchml.values", "switchml.value"])
         let updates = rows.filter { $0[1] == "0" }, results = rows.filter { $0[1] == "1" }

@@ -75,7 +75,7 @@ import Testing
         defer { t.remove() }
         // The collector's link: every report, in sequence, with leaf1's hop read by tshark.
         let leaf1 = UInt32(setup.switchNames.firstIndex(of: "leaf1")! + 1)
-        let rows = try t.fields(dir + "/pcaps/leaf2-10--h20-0.pcap", filter: "int_report",
+        let rows = try t.fields(dir + "/pcaps/leaf2-10--h20-0.pcapng", filter: "int_report",
                                 ["int_report.seq", "int_report.node_id", "int_md.hop.node_id", "int_md.hop.queue_occupancy", "int_md.hop.egress_timestamp"])
         #expect(rows.count == 720)
         #expect(rows.map { Int($0[0]) ?? -1 } == Array(0..<720))
@@ -88,7 +88,7 @@ import Testing
         }
         #expect(leaf1Hops.sorted { $0.egress < $1.egress }.map(\.occupancy) == trace, "tshark's leaf1 occupancies, in departure order, are the trace")
         // INT over UDP on the fabric link, found by its DSCP: two hops, the spine's newest.
-        let fabric = try t.fields(dir + "/pcaps/leaf2-11--spine1-2.pcap", ["ip.dsfield.dscp", "int_md.shim.npt", "int_md.hops", "int_md.hop.node_id"])
+        let fabric = try t.fields(dir + "/pcaps/leaf2-11--spine1-2.pcapng", ["ip.dsfield.dscp", "int_md.shim.npt", "int_md.hops", "int_md.hop.node_id"])
         #expect(fabric.count == 720)
         let spine = setup.switchNames.firstIndex(of: "spine1")! + 1
         #expect(fabric.allSatisfy { $0 == ["23", "0", "2", "\(spine),\(leaf1)"] })

@@ -42,7 +42,7 @@ struct CollectorBenchCommand: ParsableCommand {
             var s = INTIncast.Settings()
             s.pcapDirectory = dir
             do { _ = try INTIncast.run(s) } catch { throw CLIError("int-incast: \(error)") }
-            path = dir + "/leaf2-10--h20-0.pcap"
+            path = dir + "/leaf2-10--h20-0.pcapng"
         }
         defer { if let t = temporary { try? FileManager.default.removeItem(atPath: t) } }
         var payloads: [[UInt8]] = []

@@ -35,8 +35,11 @@ struct Emulate: ParsableCommand {
     @Option(help: "Stop at this simulated time (e.g. 10ms, 500us).")
     var until: OptionValue<SimulatedTime>?
 
-    @Option(help: "Write pcaps (one per captured link) into this folder.")
+    @Option(help: "Write pcaps (one pcapng per captured link, each frame's direction in its flags) into this folder.")
     var pcapDir: String?
+
+    @Option(help: "With --pcap-dir: cut captured frames to this many bytes, keeping their original length (e.g. 128 for headers only; default 65535). A link's `capture: N` in the topology sets its own.")
+    var snaplen: Int?
 
     @Option(help: "Write a report folder (index.html, report.json, CSVs, SVG plots) here.")
     var report: String?
@@ -65,6 +68,10 @@ struct Emulate: ParsableCommand {
     func validate() throws {
         _ = try until?.value("--until")
         _ = try sampleInterval?.value("--sample-interval")
+        if let n = snaplen {
+            guard pcapDir != nil else { throw ValidationError("--snaplen \(n) cuts the frames of --pcap-dir's captures: add --pcap-dir DIR") }
+            guard (14...262_144).contains(n) else { throw ValidationError("--snaplen \(n): valid from 14 (an Ethernet header) to 262144 bytes") }
+        }
         if traceSwitches.isEmpty && (traceFilter != nil || traceFormat != .text) {
             throw ValidationError("--trace-filter and --trace-format need --trace SWITCH (the switches to trace)")
         }
@@ -84,7 +91,7 @@ struct Emulate: ParsableCommand {
             let sink: @Sendable (String) -> Void = traceSink(toStandardError: json)
             trace = PipelineTraceRequest(switches: names, format: traceFormat, filter: try filter(), sink: sink)
         }
-        try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, report: report,
+        try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, snaplen: snaplen, report: report,
                                            sampleInterval: sampleInterval?.parsed, showRoutes: showRoutes, json: json,
                                            pipelineTrace: trace, engine: engine ?? .default))
     }
@@ -97,6 +104,8 @@ struct EmulationSettings {
     /// Simulated picoseconds.
     var until: Int64?
     var pcapDir: String?
+    /// Bytes kept of each captured frame; nil: all (65535).
+    var snaplen: Int? = nil
     var report: String?
     /// Simulated picoseconds.
     var sampleInterval: Int64?
@@ -118,6 +127,7 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     options.pipelineTrace = s.pipelineTrace
     options.engine = s.engine
     if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
+    if let n = s.snaplen { options.pcapSnaplen = n }
     if let dir = s.report { try prepareReportFolder(dir) }
     if let interval = s.sampleInterval {
         options.sampleInterval = interval

@@ -37,7 +37,8 @@ import SluiceRuntime
     /// Marking probability at kmax, scaled to 2^32.
     var ecnPmax: UInt64
     var rng: SplitMix64
-    /// Index of the pcap writer for this link, or -1.
+    /// The pcap writer of this link times two, plus one from b to a (inbound in its pcapng);
+    /// -1: not captured.
     var capture: Int32
 
     // State.

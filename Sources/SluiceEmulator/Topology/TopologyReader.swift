@@ -285,7 +285,16 @@ struct TopologyReader {
             l.loss = try source.probability(n, f.path("loss"))
             guard l.loss < 1 else { throw source.error(n, f.path("loss"), "a link that loses every packet", valid: "a probability below 1") }
         }
-        if let n = f["capture"] { l.capture = try source.bool(n, f.path("capture")) }
+        if let n = f["capture"] {
+            // true, false, or a snap length: capture, cutting frames to that many bytes.
+            if case .scalar(let text) = n, text.string.first?.isNumber == true {
+                l.captureSnaplen = try source.integer(n, f.path("capture"), in: 14...262_144,
+                                                      valid: "true, false, or a snap length in bytes from 14 to 262144 (capture: 128)")
+                l.capture = true
+            } else {
+                l.capture = try source.bool(n, f.path("capture"))
+            }
+        }
         if let q = f["queue"] {
             let qf = try Fields(q, path: f.path("queue"), allowed: ["limit", "ecn"], in: source)
             if let n = qf["limit"] {

@@ -120,6 +120,8 @@ public struct LinkSpec: Hashable, Sendable {
     public var mtu: Int              // largest IP packet in bytes (the frame adds 14 bytes)
     public var queue: QueueSpec      // the egress queue at each end
     public var capture: Bool         // write a pcap of both directions
+    /// The capture's snap length (`capture: 128`); nil: the run's (`--snaplen`).
+    public var captureSnaplen: Int? = nil
     public var origin: String        // `file:line`, or empty if generated
 
     public init(a: Endpoint, b: Endpoint, rate: UInt64 = 100_000_000_000, delay: Int64 = 1_000_000,
