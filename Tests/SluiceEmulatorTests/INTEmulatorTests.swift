@@ -112,7 +112,7 @@ import SluiceTesting
         #expect(emu.pcapErrors.isEmpty)
 
         var reports: [Report] = []
-        let reader = try PcapFileReader(path: (dir as NSString).appendingPathComponent("c-0--leaf2-2.pcap"))
+        let reader = try PcapFileReader(path: (dir as NSString).appendingPathComponent("c-0--leaf2-2.pcapng"))
         try reader.forEach { p in reports.append(try Self.decode(Array(p.bytes))) }
         let h3 = try #require(emu.hosts.first { $0.name == "h3" })
         #expect(reports.count == Int(h3.rxPackets) && reports.count > 1000, "\(reports.count) reports, h3 received \(h3.rxPackets)")

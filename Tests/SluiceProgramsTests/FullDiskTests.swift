@@ -25,7 +25,7 @@ struct FullDiskTests {
             let topology = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Topologies/leafspine-16.yaml").standardized.path
             let r = try CLITests.run(["emulate", topology, "--pcap-dir", dir + "/p"])
             #expect(r.status == 1)
-            #expect(r.err.contains("cannot write \(dir)/p/") && r.err.contains(".pcap: No space left on device"), "\(r.err)")
+            #expect(r.err.contains("cannot write \(dir)/p/") && r.err.contains(".pcapng: No space left on device"), "\(r.err)")
         }
     }
 
