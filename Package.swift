@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SluiceTelemetry", targets: ["SluiceTelemetry"]),
         .library(name: "SluiceReports", targets: ["SluiceReports"]),
         .library(name: "SluiceP4Runtime", targets: ["SluiceP4Runtime"]),
+        .library(name: "SluiceP4RuntimeServer", targets: ["SluiceP4RuntimeServer"]),
         .library(name: "SluiceCLI", targets: ["SluiceCLI"]),
         .executable(name: "sluice", targets: ["sluice"]),
     ],
@@ -28,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // The P4Runtime server only (SluiceP4RuntimeServer).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
     ],
     targets: [
         // Utilities with no dependencies, one implementation each (the monotonic clock, file reading).
@@ -87,12 +92,22 @@ let package = Package(
         // code generated from Protos/ by Scripts/generate-protos.sh (committed in Generated/).
         .target(name: "SluiceP4Runtime", dependencies: ["SluiceIR", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["Generated/MANIFEST"]),
+        // The P4Runtime v1 server (grpc-swift-2 over HTTP/2, plaintext) in front of any backend
+        // that implements the control plane as a `SwitchTarget`; its service code is generated
+        // into Generated/ by Scripts/generate-protos.sh.
+        .target(name: "SluiceP4RuntimeServer", dependencies: [
+            "SluiceP4Runtime", "SluiceControlPlane", "SluiceIR", "SluiceRuntime",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        ]),
         // The command line as a library: every subcommand, for `sluice` and for the command a
         // package made by `sluice new` builds with its own programs beside the built-in ones.
         .target(
             name: "SluiceCLI",
             dependencies: [
-                "SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceTestingML", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry", "SluiceSupport", "SluicePcapFiles", "SluiceReports", "SluiceP4Runtime",
+                "SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluiceTestingML", "SluiceEmulator", "SluicePcap", "SluiceML", "SluiceEBPF", "SluiceXDP", "SluiceTelemetry", "SluiceSupport", "SluicePcapFiles", "SluiceReports", "SluiceP4Runtime", "SluiceP4RuntimeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -101,7 +116,10 @@ let package = Package(
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting"]),
         .testTarget(name: "SluiceReportsTests", dependencies: ["SluiceReports"]),
         // Snapshots/ holds the expected P4Info texts, read from the source tree by path.
-        .testTarget(name: "SluiceP4RuntimeTests", dependencies: ["SluiceP4Runtime", "SluiceIR", "Sluice", "SluicePrograms", "SluiceTesting", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+        .testTarget(name: "SluiceP4RuntimeTests", dependencies: ["SluiceP4Runtime", "SluiceP4RuntimeServer", "SluiceControlPlane", "SluiceRuntime",
+                                                                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                                                                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"), "SluiceIR", "Sluice", "SluicePrograms", "SluiceTesting", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                     exclude: ["Snapshots"]),
         .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceControlPlane", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
         .testTarget(name: "SluiceMLTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),

@@ -2,21 +2,27 @@ import Foundation
 import Testing
 import SluiceTesting
 
-/// The committed Swift of Sources/SluiceP4Runtime/Generated/ is what Protos/ generates.
+/// The committed Swift of Sources/SluiceP4Runtime/Generated/ (messages) and
+/// Sources/SluiceP4RuntimeServer/Generated/ (the gRPC service) is what Protos/ generates.
 ///
-/// With protoc and protoc-gen-swift at hand (PROTOC_GEN_SWIFT, or the plugin on PATH), the
-/// test runs Scripts/generate-protos.sh into a temporary folder and compares every file byte for
-/// byte. Without them, it checks the SHA-256 of each .proto and each generated file against
+/// With protoc, protoc-gen-swift and protoc-gen-grpc-swift-2 at hand (PROTOC_GEN_SWIFT and
+/// PROTOC_GEN_GRPC_SWIFT, or the plugins on PATH), the test runs Scripts/generate-protos.sh into
+/// temporary folders and compares every file byte for byte. Without them, it checks the SHA-256 of each .proto and each generated file against
 /// Generated/MANIFEST, which the script writes: an edited proto or hand-edited generated code
 /// fails either way.
 @Suite struct P4InfoGeneratedCodeTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../..").standardized
     static let generated = root.appendingPathComponent("Sources/SluiceP4Runtime/Generated")
+    static let generatedService = root.appendingPathComponent("Sources/SluiceP4RuntimeServer/Generated")
 
     static var plugin: String? {
         if let p = ProcessInfo.processInfo.environment["PROTOC_GEN_SWIFT"], FileManager.default.isExecutableFile(atPath: p) { return p }
         return findTool("protoc-gen-swift")
+    }
+    static var grpcPlugin: String? {
+        if let p = ProcessInfo.processInfo.environment["PROTOC_GEN_GRPC_SWIFT"], FileManager.default.isExecutableFile(atPath: p) { return p }
+        return findTool("protoc-gen-grpc-swift-2")
     }
 
     @Test func manifestMatchesProtosAndGeneratedCode() throws {
@@ -27,21 +33,30 @@ import SluiceTesting
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.generated.path).filter { $0.hasSuffix(".pb.swift") }
         #expect(!files.isEmpty)
         for f in files { #expect(listed.contains("Sources/SluiceP4Runtime/Generated/\(f)"), "\(f) is not in MANIFEST") }
-        #expect(listed.contains("Protos/p4/config/v1/p4info.proto") && listed.contains("Protos/p4/config/v1/p4types.proto"))
+        let services = try FileManager.default.contentsOfDirectory(atPath: Self.generatedService.path).filter { $0.hasSuffix(".grpc.swift") }
+        #expect(services == ["p4runtime.grpc.swift"])
+        for f in services { #expect(listed.contains("Sources/SluiceP4RuntimeServer/Generated/\(f)"), "\(f) is not in MANIFEST") }
+        for p in ["p4/config/v1/p4info.proto", "p4/config/v1/p4types.proto", "p4/v1/p4runtime.proto", "p4/v1/p4data.proto", "google/rpc/status.proto"] {
+            #expect(listed.contains("Protos/\(p)"), "Protos/\(p) is not in MANIFEST")
+        }
     }
 
-    @Test(.enabled(if: plugin != nil && findTool("protoc") != nil, "needs protoc and protoc-gen-swift"))
+    @Test(.enabled(if: plugin != nil && grpcPlugin != nil && findTool("protoc") != nil, "needs protoc, protoc-gen-swift and protoc-gen-grpc-swift-2"))
     func regeneratingGivesTheCommittedFiles() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-protos-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: out) }
+        let grpcOut = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-grpc-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: grpcOut) }
         let script = Self.root.appendingPathComponent("Scripts/generate-protos.sh").path
-        let r = try ChildProcess.run("/usr/bin/env", ["OUT=\(out.path)", "PROTOC_GEN_SWIFT=\(Self.plugin!)", "/bin/sh", script])
+        let r = try ChildProcess.run("/usr/bin/env", ["OUT=\(out.path)", "GRPC_OUT=\(grpcOut.path)", "PROTOC_GEN_SWIFT=\(Self.plugin!)",
+                                                      "PROTOC_GEN_GRPC_SWIFT=\(Self.grpcPlugin!)", "/bin/sh", script])
         #expect(r.status == 0, "\(r.out)\(r.err)")
-        let committed = try FileManager.default.contentsOfDirectory(atPath: Self.generated.path).sorted()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == committed)
-        for f in committed {
-            let a = try Data(contentsOf: Self.generated.appendingPathComponent(f)), b = try Data(contentsOf: out.appendingPathComponent(f))
-            #expect(a == b, "\(f) differs from what Scripts/generate-protos.sh makes: run it and commit the result")
+        for (dir, made) in [(Self.generated, out), (Self.generatedService, grpcOut)] {
+            let committed = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+            #expect(try FileManager.default.contentsOfDirectory(atPath: made.path).sorted() == committed)
+            for f in committed {
+                let a = try Data(contentsOf: dir.appendingPathComponent(f)), b = try Data(contentsOf: made.appendingPathComponent(f))
+                #expect(a == b, "\(f) differs from what Scripts/generate-protos.sh makes: run it and commit the result")
+            }
         }
     }
 }
