@@ -1,3 +1,4 @@
+import SluiceIR
 import SluiceControlPlane
 import SluicePcapFiles
 import SluiceRuntime
@@ -13,7 +14,11 @@ import Darwin
 /// A software switch on real interfaces (`sluice attach`'s pcap backend): every port is a live
 /// capture of the packets its interface receives; the pipeline runs on each, stamped with its
 /// capture time; what it sends to a port is injected on that port's interface.
-public final class PcapSwitch {
+///
+/// The program may come later and change while packets flow (`SwitchTarget`, for the P4Runtime
+/// server): `run` holds `lock` while it runs a round of packets, and `install`, `withControlPlane`
+/// and `inject` hold it too, so tables change only between rounds.
+public final class PcapSwitch: @unchecked Sendable {
     /// Per port: what came in and went out (named as `sluice attach --json` prints them).
     public struct PortCounters: Codable, Sendable {
         public var port: UInt16
@@ -24,10 +29,19 @@ public final class PcapSwitch {
         public init(port: UInt16, interface: String) { self.port = port; self.interface = interface }
     }
 
-    public let pipeline: Pipeline
+    /// The running program; nil until a front end installs one. Changed only under `lock`.
+    @exclusivity(unchecked) public private(set) var pipeline: Pipeline?
+    /// Held by the packet loop for each round over the ports and by every `SwitchTarget` call.
+    public let lock = SwitchLock()
     /// The switch port of each capture and injector, in order.
     let portNumbers: [UInt16]
-    let controller: (any ProgramController)?
+    @exclusivity(unchecked) var controller: (any ProgramController)?
+    /// Packets that arrived while no program ran.
+    @exclusivity(unchecked) public private(set) var noProgramDrops: UInt64 = 0
+    /// Packets the program sends to this port go to `packetIn` instead of an interface.
+    public let cpuPort: UInt16?
+    /// Receives what the program sends to `cpuPort` (with the lock held: copy and return).
+    @exclusivity(unchecked) public var packetIn: ((UnsafeRawBufferPointer) -> Void)?
     let captures: [LiveCapture]
     let injectors: [Injector]
     /// Output port -> injector index, flat (no dictionary per packet); -1 for no interface.
@@ -43,10 +57,11 @@ public final class PcapSwitch {
     /// Opens a capture (inbound only, immediate) and an injector on every port's interface
     /// (`number` 0...511). The pipeline's tables are the caller's to fill; `controller` gets the
     /// digests.
-    public init(pipeline: Pipeline, controller: (any ProgramController)?,
-                ports: [(number: UInt16, interface: String)]) throws(LibpcapError) {
+    public init(pipeline: Pipeline?, controller: (any ProgramController)?,
+                ports: [(number: UInt16, interface: String)], cpuPort: UInt16? = nil) throws(LibpcapError) {
         self.pipeline = pipeline
         self.controller = controller
+        self.cpuPort = cpuPort
         portNumbers = ports.map(\.number)
         var options = CaptureOptions()
         options.inboundOnly = true
@@ -90,19 +105,26 @@ public final class PcapSwitch {
                 wait = Int32(min(100, left / 1_000_000 + 1))
             }
             _ = poll(&fds, nfds_t(fds.count), wait)
-            for i in captures.indices {
-                do throws(LibpcapError) {
-                    // Non-blocking: at most a batch per port, so a busy port cannot starve the others.
-                    guard try captures[i].dispatch(limit: 512, { handle($0, i) }) != nil else { continue loop }
-                } catch {
-                    failure = error
-                    break loop
+            let interrupted: Bool = lock.withLock {
+                for i in captures.indices {
+                    do throws(LibpcapError) {
+                        // Non-blocking: at most a batch per port, so a busy port cannot starve the others.
+                        guard try captures[i].dispatch(limit: 512, { handle($0, i) }) != nil else { return true }
+                    } catch {
+                        failure = error
+                        return true
+                    }
                 }
+                return false
             }
+            if failure != nil { break loop }
+            if interrupted { continue loop }
             between()
         }
         // What the kernel already captured is still forwarded.
-        for i in captures.indices { _ = try? captures[i].drain(limit: 0, within: 200_000_000) { handle($0, i) } }
+        lock.withLock {
+            for i in captures.indices { _ = try? captures[i].drain(limit: 0, within: 200_000_000) { handle($0, i) } }
+        }
         if let failure { throw failure }
     }
 
@@ -110,14 +132,25 @@ public final class PcapSwitch {
     func handle(_ packet: PcapPacket, _ i: Int) {
         portCounters[i].rx_packets += 1
         portCounters[i].rx_bytes += UInt64(packet.bytes.count)
+        guard let pipeline else { noProgramDrops += 1; return }
         guard buffer.load(packet.bytes) else { oversizeDrops += 1; return }
         pipeline.process(buffer, port: portNumbers[i], timestamp: UInt64(max(packet.timestamp, 0)))
+        forwardOutputs(pipeline)
+    }
+
+    /// Digests to the controller, then every output injected on its port's interface (or handed
+    /// to `packetIn` for the CPU port).
+    func forwardOutputs(_ pipeline: Pipeline) {
         if let controller {
             let digests = pipeline.drainDigests()
             if !digests.isEmpty { try? controller.handle(digests, pipeline) }
         }
         for o in 0..<pipeline.outputCount {
             let (port, out) = pipeline.output(o)
+            if port == cpuPort, let packetIn {
+                packetIn(UnsafeRawBufferPointer(start: out.data, count: out.length))
+                continue
+            }
             let j = Int(port) < 512 ? injectorOf[Int(port)] : -1
             guard j >= 0 else { noInterfaceDrops += 1; continue }
             var status = injectors[j].inject(out.data, count: out.length)
@@ -130,6 +163,29 @@ public final class PcapSwitch {
             } else {
                 portCounters[j].tx_errors += 1
             }
+        }
+    }
+}
+
+extension PcapSwitch: SwitchTarget {
+    public func check(_ program: VerifiedProgram) throws { _ = try Pipeline(program) }
+
+    public func install(_ program: VerifiedProgram, seed: UInt64) throws {
+        let p = try Pipeline(program, seed: seed)
+        lock.withLock { pipeline = p }
+    }
+
+    public func withControlPlane<R>(_ body: (any ControlPlane) throws -> R) throws -> R? {
+        try lock.withLock { () throws -> R? in try pipeline.map(body) }
+    }
+
+    public func inject(_ bytes: [UInt8], port: UInt16) -> Bool {
+        lock.withLock {
+            guard let pipeline else { return false }
+            guard buffer.load(bytes) else { oversizeDrops += 1; return true }
+            pipeline.process(buffer, port: port, timestamp: UInt64(max(MonotonicClock.nanoseconds, 0)))
+            forwardOutputs(pipeline)
+            return true
         }
     }
 }

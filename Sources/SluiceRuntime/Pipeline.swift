@@ -60,6 +60,7 @@ public final class Pipeline {
         public var emptyGroupDrops: UInt64 = 0
         public var sent: UInt64 = 0
         public var digestsDropped: UInt64 = 0
+        public init() {}
     }
 
     /// Compile. `seed` seeds the program's `random`. `queues: true` is for hosts that model

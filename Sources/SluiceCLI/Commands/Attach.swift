@@ -165,7 +165,7 @@ struct Attach: ParsableCommand {
     func printCounters(_ sw: PcapSwitch, json: Bool, toStandardError: Bool = false) {
         func emit(_ line: String) { if toStandardError { stderr(line) } else { print(line) } }
         let counters = sw.counters, noInterface = sw.noInterfaceDrops, oversize = sw.oversizeDrops
-        let s = sw.pipeline.stats
+        let s = sw.pipeline?.stats ?? Pipeline.Stats()
         if json {
             try? printJSON(Counters(program: program, ports: counters, received: s.received, sent: s.sent, parser_drops: s.parserDrops,
                                     ingress_drops: s.ingressDrops, egress_drops: s.egressDrops, pass_limit_drops: s.passLimitDrops,
