@@ -8,6 +8,7 @@ import SluiceRuntime
 import SluiceXDP
 import SluiceEBPF
 import SluiceSupport
+import SluiceP4RuntimeServer
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,6 +44,18 @@ struct Attach: ParsableCommand {
             outcomes are printed; after a crash, `sluice xdp detach -i IFACE` cleans up and \
             `sluice xdp status` lists what is attached.
               sluice attach --backend xdp --mode generic --program ipv4-router --entries routes.txt --port 1=veth1 --port 2=veth2
+
+            --p4runtime ADDR serves P4Runtime v1 (gRPC, plaintext) for the switch: a controller \
+            (p4runtime-shell, ONOS, a test framework) sets the pipeline with SetForwardingPipelineConfig \
+            (the P4Info from `sluice compile P --emit p4info`, as device config a program file from \
+            `sluice compile P --emit program` or a built-in program's name) and writes the tables; \
+            --program may then be omitted (packets are dropped until a pipeline is set). ADDR is \
+            HOST:PORT, HOST (port 9559) or PORT (on 127.0.0.1); listen beyond loopback only on a \
+            network you trust (no TLS, no authentication). Packets the program sends to --cpu-port \
+            go to the primary controller as PacketIn; PacketOut payloads enter the program there. \
+            pcap backend only, for now.
+              sluice attach --p4runtime 9559 --device-id 1 --port 1=veth1 --port 2=veth2
+              sluice attach --p4runtime 127.0.0.1:9559 --program ipv4-router --port 1=veth1 --port 2=veth2
             """)
 
     enum Backend: String, ExpressibleByArgument, CaseIterable { case pcap, xdp }
@@ -53,8 +66,17 @@ struct Attach: ParsableCommand {
     @Option(help: "XDP attach mode: native (the driver's hook), generic (any interface) or auto (native, else generic).")
     var mode: OptionValue<Choice<XDPProgram.Mode>> = "auto"
 
-    @Option(help: "A built-in program (see `sluice programs`) or a program file (.json).")
-    var program: String
+    @Option(help: "A built-in program (see `sluice programs`) or a program file (.json); optional with --p4runtime.")
+    var program: String?
+
+    @Option(help: ArgumentHelp("Serve P4Runtime on ADDR: HOST:PORT, HOST (port 9559) or PORT (on 127.0.0.1).", valueName: "addr"))
+    var p4runtime: OptionValue<ListenAddress>?
+
+    @Option(help: "--p4runtime: the device id controllers address.")
+    var deviceId: UInt64 = 1
+
+    @Option(help: "--p4runtime: the switch port of the controller (PacketIn and PacketOut), 0...511.")
+    var cpuPort: UInt16 = 510
 
     @Option(name: .customLong("port"), help: "N=IFACE: interface IFACE is switch port N (0...511); repeat for every port.")
     var ports: [OptionValue<PortSpec>] = []
@@ -84,6 +106,17 @@ struct Attach: ParsableCommand {
 
     func validate() throws {
         guard !ports.isEmpty else { throw ValidationError("give at least one --port N=IFACE, e.g. --port 1=veth1") }
+        _ = try p4runtime?.value("--p4runtime")
+        if program == nil && p4runtime == nil {
+            throw ValidationError("give --program P (a built-in program or a program file), or --p4runtime ADDR for a controller to set it")
+        }
+        if p4runtime != nil && backend != .pcap {
+            throw ValidationError("--p4runtime serves the pcap backend only for now; leave out --backend xdp")
+        }
+        guard cpuPort <= 511 else { throw ValidationError("--cpu-port \(cpuPort): switch ports are 0...511") }
+        if p4runtime != nil, ports.contains(where: { $0.parsed.number == cpuPort }) {
+            throw ValidationError("--cpu-port \(cpuPort) is also a --port; give the CPU port a number no interface has")
+        }
         try checkPortSpecs(ports, numbers: 0...511, interfaceIs: "port")
         _ = try mode.value("--mode")
         _ = try duration?.value("--duration")
@@ -108,8 +141,13 @@ struct Attach: ParsableCommand {
         var engine: String?
     }
 
+    /// The program's name as the counters print it.
+    var programName: String { program ?? "(set by the controller)" }
+
     func run() throws {
         if backend == .xdp { return try runXDP() }
+        if let p4runtime { return try runP4Runtime(p4runtime.parsed) }
+        guard let program else { throw ValidationError("give --program P") }
         let specs = ports.map(\.parsed)
         let info = try resolveProgram(program)
         let ir = info.program
@@ -167,7 +205,7 @@ struct Attach: ParsableCommand {
         let counters = sw.counters, noInterface = sw.noInterfaceDrops, oversize = sw.oversizeDrops
         let s = sw.pipeline?.stats ?? Pipeline.Stats()
         if json {
-            try? printJSON(Counters(program: program, ports: counters, received: s.received, sent: s.sent, parser_drops: s.parserDrops,
+            try? printJSON(Counters(program: programName, ports: counters, received: s.received, sent: s.sent, parser_drops: s.parserDrops,
                                     ingress_drops: s.ingressDrops, egress_drops: s.egressDrops, pass_limit_drops: s.passLimitDrops,
                                     empty_group_drops: s.emptyGroupDrops, no_interface_drops: noInterface, oversize_drops: oversize,
                                     engine: sw.pipeline.engine.rawValue))
@@ -190,6 +228,7 @@ struct Attach: ParsableCommand {
 extension Attach {
     /// The program in the kernel at every port's XDP hook until a signal or --duration.
     func runXDP() throws {
+        guard let program else { throw ValidationError("give --program P") }
         let specs = ports.map(\.parsed)
         let info = try resolveProgram(program)
         let ir = info.program
@@ -257,7 +296,7 @@ extension Attach {
                                                    ("egress_drops", .dropEgress), ("multicast", .multicast), ("empty_group", .emptyGroup),
                                                    ("aborted", .aborted), ("too_large", .tooLarge)]
         if json {
-            try? printJSON(NamedFields([("backend", .text("xdp")), ("program", .text(program))]
+            try? printJSON(NamedFields([("backend", .text("xdp")), ("program", .text(programName))]
                                        + names.map { ($0.0, .count(UInt64(o[$0.1.rawValue] ?? 0))) }))
             fflush(stdout)
         } else {
@@ -268,3 +307,80 @@ extension Attach {
 }
 
 typealias EBPFVerdictName = SluiceEBPF.EBPFVerdict
+
+extension Attach {
+    /// The pcap switch behind a P4Runtime server: the program (if given) installed first, then
+    /// the controller's writes land between rounds of packets (the switch's lock).
+    func runP4Runtime(_ address: ListenAddress) throws {
+        let specs = ports.map(\.parsed)
+        try checkNoXDPProgram(on: specs)
+        let sw: PcapSwitch
+        do {
+            sw = try PcapSwitch(pipeline: nil, controller: nil, ports: specs.map { ($0.number, $0.interface) }, cpuPort: cpuPort)
+        } catch {
+            throw CLIError("\(error)")
+        }
+        for w in sw.warnings { stderr("warning: \(w)") }
+        let device = P4RuntimeDevice(deviceID: deviceId, target: sw, resolver: programSource, seed: seed)
+        if let program {
+            let info = try resolveProgram(program)
+            do { try device.start(with: info.program) } catch { throw CLIError("program '\(program)' does not compile: \(error)") }
+            if let entries {
+                do { _ = try sw.withControlPlane { try EntriesFile(path: entries).apply(to: $0) } } catch { throw CLIError("\(error)") }
+            }
+        } else if entries != nil {
+            throw ValidationError("--entries needs --program (without it the controller sets the pipeline and writes the entries)")
+        }
+        sw.packetIn = { bytes in device.packetIn(Array(bytes)) }
+        let server: P4RuntimeServer
+        do { server = try P4RuntimeServer(device: device, cpuPort: cpuPort, host: address.host, port: address.port) } catch {
+            throw CLIError("--p4runtime \(address.host):\(address.port): \(error)")
+        }
+        StopSignal.install()
+        sw.stopOnSignal()
+        StatusSignal.install()
+        let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
+        let names = specs.map { "\($0.number)=\($0.interface)" }.joined(separator: ", ")
+        let shown = server.host.contains(":") ? "[\(server.host)]:\(server.port)" : "\(server.host):\(server.port)"
+        stderr("sluice attach: P4Runtime on \(shown), device id \(deviceId), CPU port \(cpuPort); \(program ?? "no pipeline yet") on \(names); Ctrl-C to stop")
+        var failure: Error?
+        do {
+            try sw.run(until: deadline) { if StatusSignal.take() { printCounters(sw, json: false, toStandardError: json) } }
+        } catch {
+            failure = error
+        }
+        server.stop()
+        printCounters(sw, json: json)
+        if let failure { throw CLIError("\(failure)") }
+    }
+}
+
+/// Where a server listens: HOST:PORT, [V6]:PORT, HOST (port 9559, P4Runtime's) or PORT (on 127.0.0.1).
+struct ListenAddress: OptionSyntax {
+    var host: String
+    var port: Int
+
+    static func parse(_ text: String) throws(OptionProblem) -> ListenAddress {
+        let hint = "expected HOST:PORT, HOST or PORT, e.g. 127.0.0.1:9559, [::1]:9559 or 9559"
+        if let p = Int(text) {
+            guard (0...65535).contains(p) else { throw OptionProblem("port \(p) is not in 0...65535; \(hint)", valid: nil) }
+            return ListenAddress(host: "127.0.0.1", port: p)
+        }
+        var host = text, port = 9559
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw OptionProblem("unclosed '[' in '\(text)'; \(hint)", valid: nil) }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let p = Int(rest.dropFirst()), (0...65535).contains(p) else { throw OptionProblem("bad port in '\(text)'; \(hint)", valid: nil) }
+                port = p
+            }
+        } else if let colon = text.lastIndex(of: ":"), text.filter({ $0 == ":" }).count == 1 {
+            host = String(text[..<colon])
+            guard let p = Int(text[text.index(after: colon)...]), (0...65535).contains(p) else { throw OptionProblem("bad port in '\(text)'; \(hint)", valid: nil) }
+            port = p
+        }
+        guard !host.isEmpty else { throw OptionProblem("no host in '\(text)'; \(hint)", valid: nil) }
+        return ListenAddress(host: host, port: port)
+    }
+}
