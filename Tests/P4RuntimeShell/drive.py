@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Drives `sluice attach --p4runtime` with p4runtime-shell, as a P4Runtime controller would.
+
+    drive.py ADDR routes DIR    ipv4-router from DIR/ipv4-router.{p4info.txt,json}: routes in,
+                                read back, a duplicate and a missing delete, a backup refused
+    drive.py ADDR acl DIR       acl-firewall from DIR/acl-firewall.{p4info.txt,json}: a route and
+                                an ACL entry (UDP allowed) with a direct counter
+    drive.py ADDR counters DIR  the ACL entry's direct counter
+
+Prints one JSON object on standard output; AttachP4RuntimeTests (SluicePcapTests) checks it.
+"""
+import json
+import sys
+
+import grpc
+import p4runtime_sh.shell as sh
+from p4runtime_sh.p4runtime import P4RuntimeClient, P4RuntimeWriteException
+from p4.v1 import p4runtime_pb2
+from google.rpc import code_pb2
+
+addr, mode, folder = sys.argv[1], sys.argv[2], sys.argv[3]
+out = {}
+
+
+def code_name(n):
+    return code_pb2._CODE.values_by_number[n].name
+
+
+def write_error(f):
+    """The canonical codes and messages of a failed write's updates."""
+    try:
+        f()
+        return None
+    except P4RuntimeWriteException as e:
+        return [[code_name(err.canonical_code), err.message] for _, err in e.errors]
+
+
+def route(prefix, mac, port):
+    te = sh.TableEntry("ipv4_lpm")(action="ipv4_forward")
+    te.match["hdr.ipv4.dstAddr"] = prefix
+    te.action["dstAddr"] = mac
+    te.action["port"] = str(port)
+    return te
+
+
+if mode == "routes":
+    config = sh.FwdPipeConfig(folder + "/ipv4-router.p4info.txt", folder + "/ipv4-router.json")
+    sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), config=config, verbose=False)
+    route("10.0.2.0/24", "02:00:00:00:00:0b", 2).insert()
+    route("10.0.1.0/24", "02:00:00:00:00:0a", 1).insert()
+    out["duplicate"] = write_error(lambda: route("10.0.2.0/24", "02:00:00:00:00:0b", 2).insert())
+    out["missing_delete"] = write_error(lambda: route("10.0.9.0/24", "02:00:00:00:00:0b", 2).delete())
+    rows = []
+    for e in sh.TableEntry("ipv4_lpm").read():
+        m = e.msg()
+        rows.append({
+            "prefix": m.match[0].lpm.value.hex(), "prefix_len": m.match[0].lpm.prefix_len,
+            "action": m.action.action.action_id,
+            "params": [p.value.hex() for p in m.action.action.params],
+        })
+    out["routes"] = sorted(rows, key=lambda r: r["prefix"])
+    # A second controller with a lower election id is a backup: its write is refused.
+    backup = P4RuntimeClient(1, addr, (0, 5))
+    req = p4runtime_pb2.WriteRequest()
+    update = req.updates.add()
+    update.type = p4runtime_pb2.Update.DELETE
+    update.entity.table_entry.CopyFrom(route("10.0.2.0/24", "02:00:00:00:00:0b", 2).msg())
+    try:
+        backup.write(req)
+        out["backup_write"] = "OK"
+    except grpc.RpcError as e:
+        out["backup_write"] = [e.code().name, e.details()]
+    backup.tear_down()
+    out["entries_after"] = len(list(sh.TableEntry("ipv4_lpm").read()))
+elif mode == "acl":
+    config = sh.FwdPipeConfig(folder + "/acl-firewall.p4info.txt", folder + "/acl-firewall.json")
+    sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), config=config, verbose=False)
+    route("10.0.2.0/24", "02:00:00:00:00:0b", 2).insert()
+    acl = sh.TableEntry("acl")(action="allow")
+    acl.match["hdr.ipv4.protocol"] = "17&&&0xff"
+    acl.priority = 10
+    acl.insert()
+    out["acl_entries"] = len(list(sh.TableEntry("acl").read()))
+elif mode == "counters":
+    sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), verbose=False)
+    out["counters"] = [{"packets": e.msg().data.packet_count, "bytes": e.msg().data.byte_count}
+                       for e in sh.DirectCounterEntry("acl").read()]
+else:
+    sys.exit("unknown mode " + mode)
+sh.teardown()
+print(json.dumps(out))

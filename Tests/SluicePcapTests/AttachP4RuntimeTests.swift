@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import SluicePcap
+import SluicePcapFiles
+import SluiceTesting
+
+/// The Python of a virtual environment with p4runtime-shell (PyPI), which `.ci/run` creates and
+/// names in SLUICE_P4RUNTIME_SHELL_PYTHON.
+let p4runtimeShellPython: String? = ProcessInfo.processInfo.environment["SLUICE_P4RUNTIME_SHELL_PYTHON"]
+/// CI must run the test: there a missing Python fails it instead of skipping it.
+let inCI = ProcessInfo.processInfo.environment["SLUICE_CI"] == "true"
+
+/// `sluice attach --p4runtime` driven by p4runtime-shell between network namespaces the test
+/// creates: the controller sets the pipeline (P4Info and program file from `sluice compile`),
+/// writes routes and reads them back; packets sent on the veths come out forwarded exactly; a
+/// direct counter read through P4Runtime equals the packets sent; a backup is refused writes.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and veth pairs and captures with libpcap (CI runs as root)"),
+       .enabled(if: p4runtimeShellPython != nil || inCI, "set SLUICE_P4RUNTIME_SHELL_PYTHON to a Python with p4runtime-shell (.ci/run does)"))
+struct AttachP4RuntimeTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../P4RuntimeShell/drive.py").standardized.path
+
+    /// drive.py MODE in the switch's namespace, against the server there; its JSON.
+    func drive(_ lab: SwitchLab, _ mode: String, _ dir: String) throws -> [String: Any] {
+        let python = try #require(p4runtimeShellPython, "SLUICE_P4RUNTIME_SHELL_PYTHON is not set")
+        let r = try lab.network.exec(in: lab.switchNS, [python, Self.script, "127.0.0.1:9559", mode, dir], seconds: 60)
+        #expect(r.status == 0, "drive.py \(mode): \(r.err)")
+        let line = r.out.split(separator: "\n").last.map(String.init) ?? ""
+        return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+    }
+
+    @Test func p4runtimeShellProgramsTheSwitch() throws {
+        let lab = try SwitchLab(hosts: 2)
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("p4rt")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try lab.network.ip(in: lab.switchNS, ["link", "set", "lo", "up"])
+        for p in ["ipv4-router", "acl-firewall"] {
+            #expect(try sluice("compile", p, "--emit", "p4info", "-o", "\(dir)/\(p).p4info.txt").status == 0)
+            #expect(try sluice("compile", p, "--emit", "program", "-o", "\(dir)/\(p).json").status == 0)
+        }
+        // No --program: the controller sets the pipeline.
+        let sw = try lab.network.startSluice(in: lab.switchNS, ["attach", "--p4runtime", "127.0.0.1:9559"] + lab.around.portArguments, ready: "Ctrl-C to stop")
+        defer { sw.terminate() }
+
+        let routes = try drive(lab, "routes", dir)
+        let a = AttachTests()
+        let ids = try #require(routes["routes"] as? [[String: Any]])
+        #expect(ids.map { $0["prefix"] as? String } == ["0a000100", "0a000200"])
+        #expect(ids.map { $0["prefix_len"] as? Int } == [24, 24])
+        #expect(ids.map { $0["params"] as? [String] } == [["02000000000a", "01"], ["02000000000b", "02"]])
+        let dup = try #require(routes["duplicate"] as? [[String]])
+        #expect(dup.first?.first == "ALREADY_EXISTS")
+        #expect(dup.first?.last?.hasPrefix("table 'ipv4_lpm' (id 34892705): an entry with these match fields exists") == true)
+        #expect((routes["missing_delete"] as? [[String]])?.first?.first == "NOT_FOUND")
+        let backup = try #require(routes["backup_write"] as? [String])
+        #expect(backup == ["PERMISSION_DENIED", "Write with election id 5: not the primary controller (the primary's election id is 10)"])
+        #expect(routes["entries_after"] as? Int == 2)
+
+        // Packets from host A to B's prefix come out on port 2, rewritten as ipv4-router does.
+        let frames = (0..<12).map { i in a.udp(dst: AttachTests.switchMAC, src: AttachTests.macA, ttl: UInt8(10 + i), to: "10.0.2.7", payload: Array(repeating: UInt8(i), count: 20 + 50 * i)) }
+        let expected = frames.map { f in a.udp(dst: AttachTests.macB, src: AttachTests.switchMAC, ttl: f[22] - 1, to: "10.0.2.7", payload: Array(f[42...])) }
+        let captured = dir + "/b.pcap"
+        let cap = try lab.capture(host: 1, count: expected.count, seconds: 20, into: captured)
+        defer { cap.terminate() }
+        #expect(try lab.send(host: 0, try a.file(dir, "a.pcap", frames)).status == 0)
+        #expect(cap.wait(seconds: 25) == 0, "capture: \(cap.errorText)")
+        #expect(try PcapFileReader.readAll(path: captured).map(\.bytes) == expected)
+
+        // acl-firewall: a UDP-allowing ACL entry with a direct counter; its count is what was sent.
+        let acl = try drive(lab, "acl", dir)
+        #expect(acl["acl_entries"] as? Int == 1)
+        let udp = (0..<9).map { i in a.udp(dst: AttachTests.switchMAC, src: AttachTests.macA, to: "10.0.2.8", payload: Array(repeating: 0xA0, count: 30 + i)) }
+        let captured2 = dir + "/b2.pcap"
+        let cap2 = try lab.capture(host: 1, count: udp.count, seconds: 20, into: captured2)
+        defer { cap2.terminate() }
+        #expect(try lab.send(host: 0, try a.file(dir, "a2.pcap", udp)).status == 0)
+        #expect(cap2.wait(seconds: 25) == 0, "capture: \(cap2.errorText)")
+        #expect(try PcapFileReader.readAll(path: captured2).count == udp.count)
+        let counters = try #require(try drive(lab, "counters", dir)["counters"] as? [[String: Any]])
+        #expect(counters.count == 1)
+        #expect(counters.first?["packets"] as? Int == udp.count)
+        #expect(counters.first?["bytes"] as? Int == udp.map(\.count).reduce(0, +))
+
+        sw.signal(SIGTERM)
+        #expect(sw.wait(seconds: 10) == 0, "attach: \(sw.errorText)")
+    }
+}
