@@ -96,7 +96,7 @@ let package = Package(
         // that implements the control plane as a `SwitchTarget`; its service code is generated
         // into Generated/ by Scripts/generate-protos.sh.
         .target(name: "SluiceP4RuntimeServer", dependencies: [
-            "SluiceP4Runtime", "SluiceControlPlane", "SluiceIR", "SluiceRuntime",
+            "SluiceP4Runtime", "SluiceControlPlane", "SluiceIR", "SluiceRuntime", "SluiceSupport",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),

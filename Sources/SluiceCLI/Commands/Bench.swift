@@ -6,7 +6,7 @@ import SluiceRuntime
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each measured against a baseline in the same run (build with -c release).",
-        subcommands: [PipelineBenchCommand.self, TablesBenchCommand.self, EmulatorBenchCommand.self, PcapBenchCommand.self, TrafficBenchCommand.self, XDPBenchCommand.self, CollectorBenchCommand.self])
+        subcommands: [PipelineBenchCommand.self, TablesBenchCommand.self, EmulatorBenchCommand.self, PcapBenchCommand.self, TrafficBenchCommand.self, XDPBenchCommand.self, CollectorBenchCommand.self, P4RuntimeBenchCommand.self])
 }
 
 struct PipelineBenchCommand: ParsableCommand {
