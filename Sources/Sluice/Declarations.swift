@@ -90,6 +90,15 @@ public struct DigestType: ProgramComponent {
     public func add(to p: inout Program) { p.digests.append(digest) }
 }
 
+/// A header that carries controller metadata (P4's `@controller_header`): `.packetIn` in front
+/// of what the program sends to the CPU port, `.packetOut` in front of a controller's packet-out.
+/// P4Info lists its fields as controller packet metadata.
+public struct ControllerHeader: ProgramComponent {
+    let header: SluiceIR.ControllerHeader
+    public init(_ direction: SluiceIR.ControllerHeader.Direction, _ header: String) { self.header = .init(direction, header: header) }
+    public func add(to p: inout Program) { p.controllerHeaders = (p.controllerHeaders ?? []) + [header] }
+}
+
 /// The ingress control.
 public struct Ingress: ProgramComponent {
     let body: [Stmt]

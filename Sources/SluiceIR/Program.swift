@@ -27,6 +27,10 @@ public struct Program: Hashable, Sendable, Codable {
     /// Error names a `verify` may raise, beyond the standard ones.
     public var errors: [String]
     public var doc: String
+    /// Headers that carry metadata between the switch and its controller (P4's
+    /// `@controller_header`); nil or empty when the program has none. Optional so that program
+    /// files without them read and write as before.
+    public var controllerHeaders: [ControllerHeader]?
 
     public init(
         name: String, headerTypes: [HeaderType] = [], headers: [HeaderInstance] = [],
@@ -43,6 +47,21 @@ public struct Program: Hashable, Sendable, Codable {
         self.deparser = deparser; self.onParserReject = onParserReject; self.errors = errors
         self.doc = doc
     }
+}
+
+/// A header that carries metadata between the switch and its controller, as P4's
+/// `@controller_header("packet_in")` and `("packet_out")` do: what the program sends to the CPU
+/// port starts with its `packetIn` header (the controller sees the header's fields as PacketIn
+/// metadata and the rest as the payload); a controller's PacketOut enters at the CPU port with a
+/// `packetOut` header built from its metadata in front of the payload.
+public struct ControllerHeader: Hashable, Sendable, Codable {
+    public enum Direction: String, Hashable, Sendable, Codable, CaseIterable {
+        case packetIn = "packet_in", packetOut = "packet_out"
+    }
+    public var direction: Direction
+    /// A header instance (not a stack) of the program.
+    public var header: String
+    public init(_ direction: Direction, header: String) { self.direction = direction; self.header = header }
 }
 
 public enum ParserRejectPolicy: String, Hashable, Sendable, Codable, CaseIterable { case drop, `continue` }

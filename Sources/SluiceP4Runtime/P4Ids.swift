@@ -17,6 +17,7 @@ public struct P4Ids: Sendable, Equatable {
         case meter = 0x14
         case register = 0x16
         case digest = 0x17
+        case controllerHeader = 0x40
     }
 
     private var ids: [Kind: [String: UInt32]] = [:]
@@ -48,6 +49,7 @@ public struct P4Ids: Sendable, Equatable {
             .meter: program.meters.map(\.name),
             .register: program.registers.map(\.name),
             .digest: program.digests.map(\.name),
+            .controllerHeader: (program.controllerHeaders ?? []).map(\.direction.rawValue),
         ])
     }
 

@@ -16,7 +16,8 @@ public struct P4InfoError: Error, Equatable, CustomStringConvertible {
 /// `MyIngress.ipv4_lpm`), and aliases equal names. Every listed action may run in entries and as
 /// the default (the IR has no `@defaultonly` or `@tableonly`); a const default action is
 /// `const_default_action_id`. A table's direct counter is named after the table. Controller
-/// packet metadata is absent: the IR has no packet-in or packet-out headers.
+/// packet metadata ("packet_in", "packet_out") lists the fields of the program's controller
+/// headers, ids from 1 in field order.
 public enum P4InfoBuilder {
     /// The architecture named in `pkg_info`: Sluice's own model (standard metadata like
     /// v1model's, but not v1model).
@@ -120,6 +121,23 @@ public enum P4InfoBuilder {
             }
             info.typeInfo.structs[d.name] = spec
             info.digests.append(digest)
+        }
+        for c in program.controllerHeaders ?? [] {
+            guard let h = program.headers.first(where: { $0.name == c.header && !$0.isStack }),
+                  let type = program.headerTypes.first(where: { $0.name == h.type }) else {
+                throw P4InfoError("controller header \(c.direction.rawValue): '\(c.header)' is not a header of the program (a stack cannot be one)")
+            }
+            var m = P4_Config_V1_ControllerPacketMetadata()
+            m.preamble = preamble(ids.id(.controllerHeader, c.direction.rawValue)!, c.direction.rawValue)
+            m.preamble.annotations = ["@controller_header(\"\(c.direction.rawValue)\")"]
+            for (i, f) in type.fields.enumerated() {
+                var field = P4_Config_V1_ControllerPacketMetadata.Metadata()
+                field.id = UInt32(i + 1)
+                field.name = f.name
+                field.bitwidth = Int32(f.width)
+                m.metadata.append(field)
+            }
+            info.controllerPacketMetadata.append(m)
         }
         return info
     }

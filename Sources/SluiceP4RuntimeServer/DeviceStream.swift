@@ -18,19 +18,20 @@ extension P4RuntimeDevice {
     /// Whether the stream `token` belongs to the primary controller.
     public func isPrimary(token: Int, election: UInt128) -> Bool { arbitration.primary == election }
 
-    /// A PacketOut from the primary: its payload enters the program at `cpuPort`.
+    /// A PacketOut from the primary: its packet_out header (from the metadata) and payload enter
+    /// the program at `cpuPort`.
     public func packetOut(_ p: P4_V1_PacketOut, cpuPort: UInt16) throws(P4RuntimeError) {
         guard lock.withLock({ pipeline != nil }) else {
             throw P4RuntimeError(.failedPrecondition, "PacketOut: no forwarding pipeline is set; send SetForwardingPipelineConfig first")
         }
-        guard target.inject(Array(p.payload), port: cpuPort) else { throw P4RuntimeError(.failedPrecondition, "PacketOut: the switch runs no program") }
+        guard target.inject(try packetOutBytes(p), port: cpuPort) else { throw P4RuntimeError(.failedPrecondition, "PacketOut: the switch runs no program") }
     }
 
-    /// A packet the program sent to the CPU port, to the primary controller.
+    /// A packet the program sent to the CPU port, to the primary controller (its packet_in header
+    /// as metadata).
     public func packetIn(_ bytes: [UInt8]) {
         var m = P4_V1_StreamMessageResponse()
-        var p = P4_V1_PacketIn(); p.payload = Data(bytes)
-        m.packet = p
+        m.packet = packetInMessage(bytes)
         _ = arbitration.sendToPrimary(m)
     }
 

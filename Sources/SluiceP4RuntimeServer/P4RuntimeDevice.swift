@@ -31,6 +31,10 @@ public final class P4RuntimeDevice: @unchecked Sendable {
     /// VERIFY_AND_SAVE's pipeline, which COMMIT installs.
     var saved: Pipeline?
     let arbitration = Arbitration()
+    /// The running program's controller headers. Behind a lock of its own, which nothing else is
+    /// taken under: PacketIn reads it from the packet thread while the switch's lock is held.
+    let layoutLock = SwitchLock()
+    var layout = ControllerLayout()
     var nextDigestList: UInt64 = 0
 
     public init(deviceID: UInt64, target: any SwitchTarget, resolver: ProgramResolver, seed: UInt64 = 1) {
@@ -45,6 +49,7 @@ public final class P4RuntimeDevice: @unchecked Sendable {
         try target.install(program, seed: seed)
         let p = try pipelineState(config, program)
         lock.withLock { pipeline = p }
+        layoutLock.withLock { layout = ControllerLayout(program.program) }
     }
 
     func checkDevice(_ id: UInt64) throws(P4RuntimeError) {
@@ -148,6 +153,7 @@ public final class P4RuntimeDevice: @unchecked Sendable {
             }
             pipeline = p
             saved = nil
+            layoutLock.withLock { layout = ControllerLayout(p.program.program) }
             if !carried.isEmpty {
                 // Entries that still fit the new program (same table, keys and action) stay.
                 _ = try? target.withControlPlane { cp in for (t, e) in carried { _ = try? cp.insert(t, e) } }
