@@ -215,3 +215,30 @@ import SwiftProtobuf
         d.streamEnded(token: tb)
     }
 }
+
+/// Digests reach the primary controller as DigestLists once it configured the digest.
+@Suite struct P4RuntimeDigestTests {
+    @Test func l2SwitchLearningDigestsReachThePrimary() throws {
+        let sw = PipelineSwitch()
+        let d = P4RuntimeDevice(deviceID: 1, target: sw, resolver: ProgramRegistry.resolver)
+        final class Inbox: @unchecked Sendable { var lists: [P4_V1_DigestList] = [] }
+        let inbox = Inbox()
+        _ = try d.arbitrate(token: nil, P4R.arbitration(P4R.election)) { m in if case .digest(let l)? = m.update { inbox.lists.append(l) } }
+        try d.setPipeline(try P4R.setPipeline("l2-switch"))
+        let frame = Packet.ethernet(dst: "02:00:00:00:00:02", src: "02:00:00:00:00:01", etherType: 0x88B5).payload(count: 30).bytes
+
+        // Not configured: digests are dropped.
+        _ = sw.send(frame, port: 4)
+        #expect(d.sendDigests() == 0 && inbox.lists.isEmpty)
+
+        let id = P4R.ids("l2-switch").id(.digest, "learn")!
+        var u = P4_V1_Update(); u.type = .insert; u.entity.digestEntry.digestID = id
+        try d.write(P4R.write([u]))
+        #expect(P4RuntimeDeviceTests.error { try d.write(P4R.write([u])) }?.code == .alreadyExists)
+        _ = sw.send(frame, port: 4)
+        #expect(d.sendDigests() == 1)
+        let list = try #require(inbox.lists.first)
+        #expect(list.digestID == id)
+        #expect(list.data.map { $0.struct.members.map { Array($0.bitstring) } } == [[[0x02, 0, 0, 0, 0, 0x01], [4]]])
+    }
+}
