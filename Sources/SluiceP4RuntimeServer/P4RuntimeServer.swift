@@ -11,6 +11,7 @@ public final class P4RuntimeServer: @unchecked Sendable {
     public let host: String
     let server: GRPCServer<HTTP2ServerTransport.Posix>
     let done = DispatchSemaphore(value: 0)
+    let serving: Task<Void, Never>
     let poller: Task<Void, Never>
 
     /// Listens on `host` (IPv4 or IPv6 literal) and `port`; throws when it cannot (the address
@@ -23,7 +24,7 @@ public final class P4RuntimeServer: @unchecked Sendable {
         self.server = server
         self.host = host
         let done = self.done
-        Task.detached { try? await server.serve(); done.signal() }
+        serving = Task.detached { try? await server.serve(); done.signal() }
         let (bound, failure) = Self.await { () async -> (Int?, String?) in
             do {
                 guard let a = try await server.listeningAddress else { return (nil, "no listening address") }
@@ -46,11 +47,16 @@ public final class P4RuntimeServer: @unchecked Sendable {
         }
     }
 
-    /// Stops listening, ends every stream and waits for the server to finish.
+    /// Stops listening and waits for the server to finish: calls under way get 2 seconds, then
+    /// every RPC still open (a controller's StreamChannel never ends by itself) is cancelled.
+    /// Blocks: call it from a thread of its own, not from a task.
     public func stop() {
         poller.cancel()
         server.beginGracefulShutdown()
-        done.wait()
+        if done.wait(timeout: .now() + 2) == .timedOut {
+            serving.cancel()
+            done.wait()
+        }
     }
 
     /// Runs `body` on the concurrency pool and waits for it (the caller is not async).

@@ -25,13 +25,14 @@ import SluiceP4RuntimeServer
             self.responses = responses
             self.close = close
             task = Task {
+                defer { push.finish() }
                 try await p4.streamChannel(requestProducer: { w in
                     var m = P4_V1_StreamMessageRequest(); m.arbitration = P4R.arbitration(election)
                     try await w.write(m)
                     for await _ in closed {}
                 }, onResponse: { r in
+                    defer { push.finish() }
                     for try await m in r.messages { push.yield(m) }
-                    push.finish()
                 })
             }
         }
@@ -120,8 +121,13 @@ import SluiceP4RuntimeServer
             await primary.end()
             #expect(await backup.next()?.arbitration.status.code == 0)
             _ = try await p4.write(P4R.write([P4R.update(.delete, good)], election: 3))
+
+            // Stopping the server with a controller's stream still open ends it.
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                Thread.detachNewThread { server.stop(); c.resume() }
+            }
+            while await backup.next() != nil {}
             await backup.end()
         }
-        server.stop()
     }
 }
