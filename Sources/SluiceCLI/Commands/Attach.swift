@@ -208,7 +208,7 @@ struct Attach: ParsableCommand {
             try? printJSON(Counters(program: programName, ports: counters, received: s.received, sent: s.sent, parser_drops: s.parserDrops,
                                     ingress_drops: s.ingressDrops, egress_drops: s.egressDrops, pass_limit_drops: s.passLimitDrops,
                                     empty_group_drops: s.emptyGroupDrops, no_interface_drops: noInterface, oversize_drops: oversize,
-                                    engine: sw.pipeline.engine.rawValue))
+                                    engine: sw.pipeline?.engine.rawValue))
             fflush(stdout)
             return
         }
