@@ -92,31 +92,16 @@ struct ProgramPipelineBench {
 
         func time(_ label: String, _ p: Pipeline) -> Double {
             let buf = PacketBuffer()
-            var sink = 0
-            let t0 = now()
-            var next = t0 + 1
-            var shown = false
             let mask = Self.poolSize - 1
-            bytes.withUnsafeBytes { raw in
+            return bytes.withUnsafeBytes { raw in
                 let base = raw.baseAddress!
-                for i in 0..<packets {
+                return timePackets(label, packets: packets, progress: progress) { i in
                     let k = i & mask
                     buf.load(UnsafeRawBufferPointer(start: base + offsets[k], count: lengths[k]))
                     p.process(buf, port: inPorts[k])
-                    sink &+= p.outputCount
-                    if progress && i & 0xFFFFF == 0 && now() > next {
-                        next += 1
-                        let done = Double(i) / Double(packets)
-                        let eta = (now() - t0) / max(done, 1e-9) * (1 - done)
-                        fputs("\r  \(label): \(Int(done * 100))% (ETA \(Int(eta)) s)   ", stderr)
-                        shown = true
-                    }
+                    return p.outputCount
                 }
             }
-            let dt = now() - t0
-            if shown { progressLine("") }
-            if sink == Int.min { print(sink) }
-            return Double(packets) / dt / 1e6
         }
         let mpps = time(pipeline.engine.rawValue, pipeline)
         let closureMpps = closures.map { time("closures", $0) }
@@ -127,5 +112,4 @@ struct ProgramPipelineBench {
                       averageBytes: Double(bytes.count) / Double(Self.poolSize))
     }
 
-    func now() -> Double { Double(MonotonicClock.nanoseconds) / 1e9 }
 }
