@@ -179,6 +179,10 @@ struct DetachXDPTests {
         #expect(try lab.xdpAttached(lab.sw, lab.sa), "after SIGKILL the kernel keeps the program attached")
         let status = try lab.network.execChecked(in: lab.sw, [sluiceBinary, "xdp", "status"]).out
         #expect(status.contains(lab.sa) && status.contains("attached by Sluice"), "\(status)")
+        let listed = try lab.network.execChecked(in: lab.sw, [sluiceBinary, "xdp", "status", "--json"]).out
+        let rows = try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]] ?? []
+        #expect(Set(rows.compactMap { $0["interface"] as? String }) == [lab.sa, lab.sb], "\(listed)")
+        #expect(rows.allSatisfy { $0["by_sluice"] as? Bool == true && $0["program"] as? String == "ipv4-router" }, "\(listed)")
         for i in [lab.sa, lab.sb] { try lab.network.execChecked(in: lab.sw, [sluiceBinary, "xdp", "detach", "-i", i]) }
         #expect(try !lab.xdpAttached(lab.sw, lab.sa) && !lab.xdpAttached(lab.sw, lab.sb))
         let after = try lab.network.execChecked(in: lab.sw, [sluiceBinary, "xdp", "status"]).out

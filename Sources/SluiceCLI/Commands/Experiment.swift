@@ -249,6 +249,9 @@ struct Demo: ParsableCommand {
     @Option(help: "Multiply the 100 MB tensor by this (0 < scale <= 1).")
     var scale: Double = 1
 
+    @Flag(help: "Print the rows as one JSON array (as `sluice experiment ina-e1 --json`); the table goes to standard error.")
+    var json = false
+
     func validate() throws {
         guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
     }
@@ -260,10 +263,16 @@ struct Demo: ParsableCommand {
         s.progress = true
         keepFreedMemory()
         let clock = MonotonicClock.nanoseconds
-        _ = try runExperiment("ina-e1", settings: s, json: false, report: report, rates: [100]) { s, emit in
+        let rows = try runExperiment("ina-e1", settings: s, json: json, report: report, rates: [100]) { s, emit in
             try Experiments.e1(s, rates: [100], emit: emit)
         }
-        print(String(format: "demo finished in %.1f s of wall time; open %@/index.html for the plots", MonotonicClock.seconds(since: clock), report))
+        let done = String(format: "demo finished in %.1f s of wall time; open %@/index.html for the plots", MonotonicClock.seconds(since: clock), report)
+        if json {
+            try printJSON(rows)
+            stderr(done)
+        } else {
+            print(done)
+        }
     }
 }
 

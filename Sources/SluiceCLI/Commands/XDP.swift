@@ -21,12 +21,20 @@ struct XDPVerify: ParsableCommand {
     @Argument(help: "A built-in program (see `sluice programs`) or a program file (.json).")
     var program: String
 
+    @Flag(help: "Print one JSON object {program, accepted} instead of text (a refusal still exits non-zero with the verifier's log).")
+    var json = false
+
     func run() throws {
         let info = try resolveProgram(program)
         let ir = info.program
         do {
             let p = try XDPProgram(ir)
-            print("\(program): the kernel's verifier accepted it (program fd \(p.programFD))")
+            if json {
+                struct Verdict: Encodable { var program: String; var accepted: Bool }
+                try printJSON(Verdict(program: program, accepted: true))
+            } else {
+                print("\(program): the kernel's verifier accepted it (program fd \(p.programFD))")
+            }
         } catch {
             throw CLIError("\(error)")
         }
@@ -38,8 +46,14 @@ struct XDPStatus: ParsableCommand {
         commandName: "status",
         abstract: "List the interfaces of this network namespace with an XDP program attached: id, name, and whether Sluice attached it.")
 
+    @Flag(help: "Print a JSON array of {interface, id, name, mode, by_sluice, program} instead of text.")
+    var json = false
+
+    struct Attached: Encodable { var interface: String; var id: UInt32; var name: String; var mode: String; var by_sluice: Bool; var program: String? }
+
     func run() throws {
         var any = false
+        var listed: [Attached] = []
         for name in interfaceNames() {
             if let a = XDPProgram.attachedProgram(interface: name) {
                 // The full name comes from the program's BTF; without it the kernel's 15
@@ -48,11 +62,15 @@ struct XDPStatus: ParsableCommand {
                 // The entry point is `sluice_` + EBPFLayout.ident(name): the registry's spelling
                 // when it is one of the shipped programs.
                 let program = programSource.names.first { EBPFLayout.ident($0) == ident } ?? ident
+                listed.append(Attached(interface: name, id: a.id, name: a.displayName, mode: "\(a.mode)", by_sluice: a.bySluice,
+                                       program: a.bySluice ? program : nil))
+                if json { continue }
                 let ours = a.bySluice ? "attached by Sluice (program \(program); `sluice xdp detach -i \(name)` removes it)" : "not Sluice's"
                 print("\(name)\tid \(a.id)\t\(a.displayName)\t\(a.mode)\t\(ours)")
                 any = true
             }
         }
+        if json { return try printJSON(listed) }
         if !any { print("no interface has an XDP program attached") }
     }
 
