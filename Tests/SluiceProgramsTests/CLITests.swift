@@ -27,9 +27,16 @@ import SluiceTesting
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        // Standard error is read beside standard output: a command that fills one pipe while
+        // the other is being read to its end would wait forever.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let e = Box(), done = DispatchSemaphore(value: 0)
+        let reader = err.fileHandleForReading
+        DispatchQueue.global().async { e.data = reader.readDataToEndOfFile(); done.signal() }
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        done.wait()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e.data, as: UTF8.self))
     }
 
     /// A SLUICE_CLANG that is not an executable is named, not passed over for another clang.
@@ -251,6 +258,8 @@ import SluiceTesting
             ["fuzz", "ipv4-router", "--packets", "200", "--pcap-dir", dir + "/fuzz", "--json"],
             ["traffic", "ddp", "model=1MB", "iterations=1", "--hosts", "4", "-w", dir + "/t.pcap", "--json"],
             ["experiment", "ina-e3", "--scale", "0.01", "--seed", "3", "--json"],
+            ["demo", "--scale", "0.01", "--report", dir + "/demo", "--json"],
+            ["programs", "--json"],
         ]
         for args in commands {
             let r = try Self.run(args)
@@ -260,6 +269,27 @@ import SluiceTesting
             keys(json, "", into: &bad)
             #expect(bad.isEmpty, "\(args.prefix(2)): keys not in snake_case: \(bad.sorted().prefix(20))")
         }
+    }
+
+    /// `emulate --trace SWITCH`: the switch's packets traced, as text on standard output, and as
+    /// JSON lines on standard error beside a --json report; an unknown switch is refused by name.
+    @Test func emulateTracesTheSwitchesNamed() throws {
+        let text = try sluice("emulate", Self.topology("dumbbell.yaml"), "--until", "20us", "--trace", "left")
+        #expect(text.status == 0, "\(text.err)")
+        let lines = text.out.split(separator: "\n").map(String.init)
+        #expect(lines.contains("left: packet 1 in port 1: 9014 bytes, time 1721 ns"), "\(lines.prefix(3))")
+        #expect(lines.contains("      extract ethernet: dstAddr=02:00:00:00:00:05 srcAddr=02:00:00:00:00:03 etherType=0x0800"))
+        #expect(!lines.contains { $0.hasPrefix("right: ") }, "only the switch named is traced")
+
+        let json = try sluice("emulate", Self.topology("dumbbell.yaml"), "--until", "20us", "--trace", "left", "--trace-format", "json", "--json")
+        #expect(json.status == 0, "\(json.err)")
+        #expect(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) is [String: Any], "the report owns standard output")
+        let events = json.err.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(events.first.map { $0["event"] as? String == "packet" && $0["switch"] as? String == "left" && $0["time_ns"] as? Int == 1721 } == true,
+                "\(json.err.prefix(300))")
+
+        let bad = try sluice("emulate", Self.topology("dumbbell.yaml"), "--trace", "s1")
+        #expect(bad.status != 0 && bad.err.contains("s1") && bad.err.contains("left") && bad.err.contains("right"), "\(bad.err)")
     }
 
     @Test func emulateWritesAReportAndPcapsThatTsharkReads() throws {
