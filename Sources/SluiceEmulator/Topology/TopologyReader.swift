@@ -75,17 +75,16 @@ enum RoutingField: Equatable {
 
     init(_ node: Node, _ field: String, in source: TopologySource) throws(TopologyError) {
         let text = try source.scalar(node, field, expected: "true, false or a program name")
-        switch text {
-        case "true", "True", "TRUE", "yes", "on": self = .on
-        case "false", "False", "FALSE", "no", "off": self = .off
-        default:
-            let names = source.programs.routedNames
-            guard names.contains(text) else {
-                throw source.error(node, field, "'\(text)' is neither a boolean nor a program the routing controller fills" + TopologySource.didYouMean(text, names),
-                                   valid: "true, false, or one of \(names.joined(separator: ", ")) (route this switch's program as that program's tables are routed)")
-            }
-            self = .like(text)
+        if let b = TopologySource.boolean(text) {
+            self = b ? .on : .off
+            return
         }
+        let names = source.programs.routedNames
+        guard names.contains(text) else {
+            throw source.error(node, field, "'\(text)' is neither a boolean nor a program the routing controller fills" + TopologySource.didYouMean(text, names),
+                               valid: "true, false, or one of \(names.joined(separator: ", ")) (route this switch's program as that program's tables are routed)")
+        }
+        self = .like(text)
     }
 }
 

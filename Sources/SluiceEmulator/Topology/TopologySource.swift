@@ -90,10 +90,16 @@ struct TopologySource {
 
     func bool(_ node: Node, _ field: String) throws(TopologyError) -> Bool {
         let text = try scalar(node, field, expected: "true or false")
+        guard let b = Self.boolean(text) else { throw error(node, field, "'\(text)' is not a boolean", valid: "true, false") }
+        return b
+    }
+
+    /// The spellings of a boolean that topology files take, or nil for any other text.
+    static func boolean(_ text: String) -> Bool? {
         switch text {
         case "true", "True", "TRUE", "yes", "on": return true
         case "false", "False", "FALSE", "no", "off": return false
-        default: throw error(node, field, "'\(text)' is not a boolean", valid: "true, false")
+        default: return nil
         }
     }
 

@@ -14,6 +14,8 @@ extension TopologyReader {
     /// Assigns MACs and host addresses, applies switch defaults, checks programs and entries.
     func resolveNodes(_ drafts: [NodeDraft], switchDefaults: SwitchFields) throws(TopologyError) -> [NodeSpec] {
         var nodes: [NodeSpec] = []
+        // Programs found to take a routed program's entries (`routing: NAME`), checked once each.
+        var routable = Set<String>()
         var macs: [UInt64: String] = [:]
         var addresses: [UInt32: String] = [:]
         var hostNumber: UInt32 = 0
@@ -73,7 +75,8 @@ extension TopologyReader {
                     if let r = f.routing { throw source.error(r.node, r.field, problem, valid: valid) }
                     throw source.error(program.node, program.field, problem + " with no entries file", valid: valid)
                 }
-                if let like = routesLike, let r = f.routing, let installer = source.programs.program(named: like)?.routes {
+                if let like = routesLike, let r = f.routing, let installer = source.programs.program(named: like)?.routes,
+                   !routable.contains(programName + "\u{0}" + like) {
                     // The program must take that program's route entries: checked on its IR now.
                     let ir: VerifiedProgram
                     if let file = programFile { ir = file } else {
@@ -85,6 +88,7 @@ extension TopologyReader {
                         throw source.error(r.node, r.field, "'\(d.name)' runs '\(program.value)', whose tables do not take \(like)'s routes: \(error)",
                                            valid: "a program with \(like)'s route tables and actions, or an entries file instead of routing")
                     }
+                    routable.insert(programName + "\u{0}" + like)
                 }
                 var s = SwitchSpec(program: programName, entries: entries, routing: routing,
                                    pipelineLatency: f.pipelineLatency ?? 0, buffer: f.buffer,
