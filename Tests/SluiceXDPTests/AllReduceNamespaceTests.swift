@@ -39,7 +39,9 @@ struct AllReduceNamespaceTests {
         #expect(server.wait(seconds: 10) == 0, "\(server.errorText)")
         let counts = jsonFields(server.outputText)
         #expect(counts?["backend"] as? String == "socket" && counts?["program"] as? String == "switchml", "\(server.outputText)")
-        #expect((counts?["updates"] as? Int ?? 0) >= 3 * (1 << 20) / 4 / 64, "\(server.outputText)")
+        // Every update of the two lossless workers (1 MB of 4-byte values, 64 a packet) at least;
+        // worker 0's lost updates may be answered by a result before they are sent again.
+        #expect((counts?["updates"] as? Int ?? 0) >= 2 * (1 << 20) / 4 / 64, "\(server.outputText)")
     }
 }
 
