@@ -27,6 +27,10 @@ struct Compile: ParsableCommand {
             actions, counters, meters, registers and digests with P4Runtime ids (the top byte is the \
             resource type, the rest a hash of the name, the same on every run):
               sluice compile ipv4-router --emit p4info -o router.p4info.txt
+            `--emit native-c` prints the C the native engine (`--engine native`) compiles with clang \
+            and loads: the same lowering as ebpf-c, for the host, reading the runtime's tables and \
+            registers in place:
+              sluice compile ipv4-router --emit native-c -o router-host.c
             """)
 
     enum Emit: String, ExpressibleByArgument, CaseIterable {
@@ -36,6 +40,7 @@ struct Compile: ParsableCommand {
         case program
         case p4info
         case p4infoBinary = "p4info-binary"
+        case nativeC = "native-c"
     }
 
     @Argument(help: "A built-in program (see `sluice programs`) or a program file (.json).")
@@ -63,6 +68,17 @@ struct Compile: ParsableCommand {
                 do { try EBPFObjectCompiler.compile(source: c, output: output) } catch { throw CLIError("\(error)") }
                 return
             }
+            if let output {
+                guard FileIO.write(output, c) else { throw cannotWrite(output) }
+            } else {
+                print(c, terminator: "")
+            }
+            return
+        }
+        if emit == .nativeC {
+            // As the runtime loads it (in the emulator, optional reads of queue values read them).
+            let c: String
+            do { c = try HostBackend.emitC(ir, queues: false) } catch { throw CLIError("\(error)") }
             if let output {
                 guard FileIO.write(output, c) else { throw cannotWrite(output) }
             } else {
