@@ -410,6 +410,12 @@ public final class Pipeline {
         return (outputPorts[i], outputs[i].takeUnretainedValue())
     }
 
+    /// The port of the `i`th output of the last `process` call (no reference to its buffer taken).
+    @inline(__always) public func outputPort(_ i: Int) -> UInt16 {
+        precondition(i >= 0 && i < outputCount, "output \(i) of \(outputCount)")
+        return outputPorts[i]
+    }
+
     /// Convenience for tests and tools (allocates the result): run bytes in, get (port, bytes)
     /// out. A packet larger than a buffer is dropped and counted, never truncated.
     public func process(_ bytes: [UInt8], port: UInt16, timestamp: UInt64 = 0) -> [(port: UInt16, bytes: [UInt8])] {

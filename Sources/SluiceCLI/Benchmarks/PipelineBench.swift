@@ -72,13 +72,13 @@ struct PipelineBench {
         }
         let mpps = time("pipeline") { buf in
             pipeline.process(buf, port: 0)
-            return pipeline.outputCount == 0 ? -1 : Int(pipeline.output(0).port)
+            return pipeline.outputCount == 0 ? -1 : Int(pipeline.outputPort(0))
         }
         let base = time("baseline") { buf in baseline.process(buf) }
         let closureMpps = closures.map { c in
             time("closures") { buf in
                 c.process(buf, port: 0)
-                return c.outputCount == 0 ? -1 : Int(c.output(0).port)
+                return c.outputCount == 0 ? -1 : Int(c.outputPort(0))
             }
         }
         return Result(mpps: mpps, baselineMpps: base, engine: pipeline.engine, closureMpps: closureMpps, engineNote: pipeline.engineNote)
