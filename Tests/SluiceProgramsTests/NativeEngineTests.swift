@@ -14,8 +14,8 @@ import SluiceTesting
     /// Programs the native engine does not run yet, and why (the start of `engineNote`'s reason).
     static let unsupported: [String: String] = [:]
 
-    /// Packets a program (`SLUICE_NATIVE_PACKETS` for more).
-    static var packets: Int { ProcessInfo.processInfo.environment["SLUICE_NATIVE_PACKETS"].flatMap { Int($0) } ?? 20_000 }
+    /// Packets a program (`SLUICE_NATIVE_PACKETS` for another number).
+    static var packets: Int { ProcessInfo.processInfo.environment["SLUICE_NATIVE_PACKETS"].flatMap { Int($0) } ?? 100_000 }
 
     @Test(arguments: ProgramRegistry.all.map(\.name))
     func nativeMatchesClosures(_ name: String) throws {

@@ -20,7 +20,8 @@ enum HostPrelude {
            first, then user metadata, as `Layout` keeps them), its tables (`struct sl_table`),
            register cells and counter cells, and calls into it for meters, digests, random
            numbers and indexes out of range. Headers and validity are the object's own (8-byte
-           aligned slots, as EBPFLayout places them). */
+           aligned slots, as EBPFLayout places them): where a header is until extract finds
+           it in the packet. */
         struct sluice_state {
             __u64 *std;
             __u64 *meta;
@@ -36,6 +37,7 @@ enum HostPrelude {
             void (*reg_oor)(void *env, __u32 reg);
             __u8 valid[SL_HEADERS];
             __u8 hdr[SL_HDR_BYTES] __attribute__((aligned(8)));
+            __u8 out[SL_HDR_BYTES]; /* the deparser's headers gathered, when they moved */
         };
         #define SL_ACC (s->acc)
 

@@ -70,6 +70,11 @@ struct HostProgramEmitter {
         lines.append("    __u32 sl_trunc = 0xFFFFFFFF; /* truncate(): the most bytes the packet keeps */")
         lines += cx.parser.locals().map { "    " + $0 }
         lines.append("    __builtin_memset(s->hdr, 0, sizeof(s->hdr)); __builtin_memset(s->valid, 0, sizeof(s->valid));")
+        // Each header's bytes: its slot in the state until extract points at the packet.
+        let pointers = cx.layout.headers.flatMap { h in
+            (0..<h.elements).map { "*\(cx.headerBytes(h, element: $0)) = &s->hdr[\(h.offset(element: $0))]" }
+        }
+        if !pointers.isEmpty { lines.append("    __u8 \(pointers.joined(separator: ", "));") }
         lines += code
         lines.append("}")
         return lines
@@ -79,7 +84,7 @@ struct HostProgramEmitter {
 /// The host target: C for a shared object the software runtime loads (see `HostProgramEmitter`).
 public enum HostBackend {
     /// Bumped whenever the emitted C changes meaning: part of the cache key of compiled objects.
-    public static let emitterVersion = 2
+    public static let emitterVersion = 3
 
     /// The C source of `program` for the host, or what it cannot express, by name.
     public static func emitC(_ program: VerifiedProgram, queues: Bool) throws(EBPFError) -> String {

@@ -12,10 +12,10 @@ struct ChecksumEmitter {
     func checksum(_ f: FieldRef, _ over: [String], verify: Bool) throws(EBPFError) {
         guard case .header(let fh, _, let fidx) = f else { throw cx.fail("checksum \(f)", "the checksum field must be a header field") }
         // Stacks: each element (the runtime's spans).
-        var spans: [(name: String, size: Int, offset: Int, valid: Int)] = []
+        var spans: [(name: String, size: Int, bytes: String, valid: Int)] = []
         for h in over {
             let sl = try cx.headerSlot(h)
-            for e in 0..<sl.elements { spans.append((sl.name, sl.size, sl.offset(element: e), sl.valid + e)) }
+            for e in 0..<sl.elements { spans.append((sl.name, sl.size, cx.headerBytes(sl, element: e), sl.valid + e)) }
         }
         if let odd = spans.first(where: { $0.size % 2 != 0 }), spans.count > 1 {
             throw cx.fail("checksum over \(odd.name)", "an odd-sized header among several (the XDP backend sums 16-bit words per header)")
@@ -29,7 +29,7 @@ struct ChecksumEmitter {
             if !verify { try cx.fields.store(f, "0") }
             out.line("SL_ACC = 0;")
             for sp in spans {
-                out.line("if (s->valid[\(sp.valid)]) SL_ACC += sl_csum(&s->hdr[\(sp.offset)], \(sp.size));")
+                out.line("if (s->valid[\(sp.valid)]) SL_ACC += sl_csum(\(sp.bytes), \(sp.size));")
             }
             out.line("__u64 \(sum) = sl_fold(SL_ACC);")
             if verify {

@@ -17,7 +17,7 @@ struct FieldEmitter {
         case .header(let h, let field, let idx):
             let slot = try cx.headerSlot(h)
             guard let d = slot.type.field(named: field), let bit = slot.type.bitOffset(of: field) else { throw cx.fail("hdr.\(h).\(field)", "unknown field") }
-            return StackElements.ternary(try cx.elements.field(slot, idx)) { (e: Int?) -> String in "sl_get(&s->hdr[\(slot.offset(element: e!))], \(bit), \(d.width))" }
+            return StackElements.ternary(try cx.elements.field(slot, idx)) { (e: Int?) -> String in "sl_get(\(cx.headerBytes(slot, element: e!)), \(bit), \(d.width))" }
         case .meta(let m):
             guard let i = cx.layout.metaSlots[m] else { throw cx.fail("meta.\(m)", "unknown metadata") }
             return "s->meta[\(i)]"
@@ -33,12 +33,12 @@ struct FieldEmitter {
             guard let d = slot.type.field(named: field), let bit = slot.type.bitOffset(of: field) else { throw cx.fail("hdr.\(h).\(field)", "unknown field") }
             let els = try cx.elements.field(slot, idx)
             if els.count == 1 {
-                out.line("sl_set(&s->hdr[\(slot.offset(element: els[0].element!))], \(bit), \(d.width), \(value)); /* hdr.\(h)\(StackElements.indexText(idx)).\(field) */")
+                out.line("sl_set(\(cx.headerBytes(slot, element: els[0].element!)), \(bit), \(d.width), \(value)); /* hdr.\(h)\(StackElements.indexText(idx)).\(field) */")
             } else {
                 let v = out.fresh("sv")
                 out.block("{ __u64 \(v) = \(value);") {
                     cx.elements.chain(els, comment: "hdr.\(h)\(StackElements.indexText(idx)).\(field)") { (e: Int) -> String in
-                        "sl_set(&s->hdr[\(slot.offset(element: e))], \(bit), \(d.width), \(v));"
+                        "sl_set(\(cx.headerBytes(slot, element: e)), \(bit), \(d.width), \(v));"
                     }
                 }
             }

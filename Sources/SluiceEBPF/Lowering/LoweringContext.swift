@@ -63,6 +63,24 @@ final class LoweringContext {
 
     func errorCode(_ name: String) -> Int { index.errorCodes[name] ?? 0 }
 
+    /// The C pointer to the bytes of a header (a stack's element `e`). On XDP, the state's copy
+    /// (`s->hdr`, where extract copies the packet's bytes). On the host, `sl_h<slot>`, a local:
+    /// the state's copy until extract points it at the header in the packet, whose fields are
+    /// then read and written in place (`HostDeparserEmitter` copies nothing when the headers
+    /// still lie where they were parsed).
+    func headerBytes(_ slot: EBPFLayout.HeaderSlot, element e: Int) -> String {
+        switch target {
+        case .xdp: "&s->hdr[\(slot.offset(element: e))]"
+        case .host: Self.hostHeader(valid: slot.valid + e)
+        }
+    }
+
+    /// The host's pointer to the header whose validity slot is `valid`.
+    static func hostHeader(valid: Int) -> String { "sl_h\(valid)" }
+
+    /// Whether extract points at the packet rather than copying it (the host).
+    var headersInPlace: Bool { if case .host = target { true } else { false } }
+
     func headerSlot(_ h: String) throws(EBPFError) -> EBPFLayout.HeaderSlot {
         guard let s = layout.header(h) else { throw fail("header \(h)", "unknown header") }
         return s

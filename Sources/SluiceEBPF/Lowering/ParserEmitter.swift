@@ -87,7 +87,7 @@ struct ParserEmitter {
         let slot = try cx.headerSlot(h)
         out.line("/* extract(hdr.\(h)): \(slot.size) bytes */")
         out.line("if (data + cur + \(slot.size) > data_end) { s->std[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
-        out.line("{ __u8 *p = SL_PKT((__u8 *)data + cur); if ((void *)(p + \(slot.size)) > data_end) goto \(pp)parser_reject; __builtin_memcpy(&s->hdr[\(slot.offset)], p, \(slot.size)); }")
+        out.line("{ __u8 *p = SL_PKT((__u8 *)data + cur); if ((void *)(p + \(slot.size)) > data_end) goto \(pp)parser_reject; \(take(slot, element: 0)) }")
         out.line("s->valid[\(slot.valid)] = 1; cur += \(slot.size);")
     }
 
@@ -100,11 +100,16 @@ struct ParserEmitter {
         out.line("if (data + cur + \(slot.size) > data_end) { s->std[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
         out.block("{ __u8 *p = SL_PKT((__u8 *)data + cur); if ((void *)(p + \(slot.size)) > data_end) goto \(pp)parser_reject;") {
             for e in (0..<n).reversed() {
-                let copy = "{ __builtin_memcpy(&s->hdr[\(slot.offset(element: e))], p, \(slot.size)); s->valid[\(slot.valid + e)] = 1; }"
+                let copy = "{ \(take(slot, element: e)) s->valid[\(slot.valid + e)] = 1; }"
                 out.line(e == n - 1 ? (n == 1 ? copy : "if (\(c) == \(e)) \(copy)") : (e == 0 ? "else \(copy)" : "else if (\(c) == \(e)) \(copy)"))
             }
         }
         out.line("\(c) += 1; cur += \(slot.size);")
+    }
+
+    /// The header's bytes at `p` taken: copied into the state (XDP), or pointed at (the host).
+    func take(_ slot: EBPFLayout.HeaderSlot, element e: Int) -> String {
+        cx.headersInPlace ? "\(cx.headerBytes(slot, element: e)) = p;" : "__builtin_memcpy(\(cx.headerBytes(slot, element: e)), p, \(slot.size));"
     }
 
     func verify(_ c: Expr, _ error: String) throws(EBPFError) {
