@@ -26,19 +26,29 @@ struct FieldEmitter {
         }
     }
 
+    /// How a header field is written: `sl_set`, byte by byte; on the host, a field within one
+    /// 32-bit word of its header (counted from the header's start, the word inside it) as that
+    /// whole word (`sl_setw`, `HostPrelude.helpers`), so that a checksum's 32-bit loads of the
+    /// word take the stored value at once.
+    func setter(bit: Int, width: Int, size: Int) -> String {
+        guard cx.headersInPlace, bit % 32 + width <= 32, bit / 32 * 4 + 4 <= size else { return "sl_set" }
+        return "sl_setw"
+    }
+
     func store(_ f: FieldRef, _ value: String) throws(EBPFError) {
         switch f {
         case .header(let h, let field, let idx):
             let slot = try cx.headerSlot(h)
             guard let d = slot.type.field(named: field), let bit = slot.type.bitOffset(of: field) else { throw cx.fail("hdr.\(h).\(field)", "unknown field") }
             let els = try cx.elements.field(slot, idx)
+            let set = setter(bit: bit, width: d.width, size: slot.size)
             if els.count == 1 {
-                out.line("sl_set(\(cx.headerBytes(slot, element: els[0].element!)), \(bit), \(d.width), \(value)); /* hdr.\(h)\(StackElements.indexText(idx)).\(field) */")
+                out.line("\(set)(\(cx.headerBytes(slot, element: els[0].element!)), \(bit), \(d.width), \(value)); /* hdr.\(h)\(StackElements.indexText(idx)).\(field) */")
             } else {
                 let v = out.fresh("sv")
                 out.block("{ __u64 \(v) = \(value);") {
                     cx.elements.chain(els, comment: "hdr.\(h)\(StackElements.indexText(idx)).\(field)") { (e: Int) -> String in
-                        "sl_set(\(cx.headerBytes(slot, element: e)), \(bit), \(d.width), \(v));"
+                        "\(set)(\(cx.headerBytes(slot, element: e)), \(bit), \(d.width), \(v));"
                     }
                 }
             }
