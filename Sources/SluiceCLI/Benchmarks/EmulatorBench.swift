@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluiceEmulator
 import SluiceReports
+import SluiceRuntime
 
 /// `sluice bench emulator`: the leaf-spine UDP scenario of the emulator issue, 16 and 64 hosts,
 /// against ns-3 on the same scenario (run in the same command with --ns3, or its recorded
@@ -29,6 +30,9 @@ struct EmulatorBenchCommand: ParsableCommand {
     @Option(help: "ns-3's run.sh, to measure ns-3 on the same scenarios in this command.")
     var ns3: String?
 
+    @Option(help: "What runs the switches' pipelines: native or closures (default: SLUICE_ENGINE, else native).")
+    var engine: PipelineEngine?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -38,6 +42,7 @@ struct EmulatorBenchCommand: ParsableCommand {
 
     struct Result: Encodable {
         var topology: String
+        var engine: String
         var wall_s: Double
         var min_wall_s: Double
         var packets_delivered: UInt64
@@ -63,7 +68,9 @@ struct EmulatorBenchCommand: ParsableCommand {
             var last: (Emulator, RunStats)? = nil
             for i in 0..<`repeat` {
                 if !json { FileHandle.standardError.write("\r\(spec.name): run \(i + 1)/\(`repeat`)\u{1B}[K".data(using: .utf8)!) }
-                let emu = try Emulator(spec, programs: programSource)
+                var options = EmulatorOptions()
+                options.engine = engine ?? .default
+                let emu = try Emulator(spec, options: options, programs: programSource)
                 let st = emu.run()
                 walls.append(st.wallSeconds)
                 last = (emu, st)
@@ -74,7 +81,9 @@ struct EmulatorBenchCommand: ParsableCommand {
             let ns = ns3Measured[variant]
             let nsHops = ns ?? recorded
             let hops = Double(emu.packetHops) / median
-            results.append(Result(topology: spec.name, wall_s: median, min_wall_s: walls.min()!, packets_delivered: emu.packetsDelivered,
+            let (ran, notes) = emu.engineSummary
+            for n in notes where !json { stderr("native engine not used: \(n)") }
+            results.append(Result(topology: spec.name, engine: ran, wall_s: median, min_wall_s: walls.min()!, packets_delivered: emu.packetsDelivered,
                                   packet_hops: emu.packetHops, hops_per_s: hops, events: st.events,
                                   events_per_s: Double(st.events) / median, simulated_us: Double(emu.now) / 1e6,
                                   peak_rss_mb: RunReport.peakRSSMegabytes(), ns3_hops_per_s: nsHops,
@@ -83,19 +92,19 @@ struct EmulatorBenchCommand: ParsableCommand {
         }
         if json {
             struct Out: Encodable {
-                var topology: String; var wall_s: Double; var min_wall_s: Double; var packets_delivered: UInt64; var packet_hops: UInt64
+                var topology: String; var engine: String; var wall_s: Double; var min_wall_s: Double; var packets_delivered: UInt64; var packet_hops: UInt64
                 var hops_per_s: Double; var events: UInt64; var events_per_s: Double; var simulated_us: Double; var peak_rss_mb: Double
                 var ns3_hops_per_s: Double; var ns3_source: String; var speedup_vs_ns3: Double; var large: Result
             }
             let s = results[0]
-            print(try ReportJSON.string(Out(topology: s.topology, wall_s: s.wall_s, min_wall_s: s.min_wall_s, packets_delivered: s.packets_delivered,
+            print(try ReportJSON.string(Out(topology: s.topology, engine: s.engine, wall_s: s.wall_s, min_wall_s: s.min_wall_s, packets_delivered: s.packets_delivered,
                                             packet_hops: s.packet_hops, hops_per_s: s.hops_per_s, events: s.events, events_per_s: s.events_per_s,
                                             simulated_us: s.simulated_us, peak_rss_mb: s.peak_rss_mb, ns3_hops_per_s: s.ns3_hops_per_s,
                                             ns3_source: s.ns3_source, speedup_vs_ns3: s.speedup_vs_ns3, large: results[1])))
         } else {
-            var t = TextTable(header: ["topology", "wall (median)", "packet-hops", "M hops/s", "M events/s", "delivered", "peak RSS", "ns-3 hops/s", "speedup"])
+            var t = TextTable(header: ["topology", "engine", "wall (median)", "packet-hops", "M hops/s", "M events/s", "delivered", "peak RSS", "ns-3 hops/s", "speedup"])
             for r in results {
-                t.append([r.topology, String(format: "%.4f s", r.wall_s), "\(r.packet_hops)", String(format: "%.2f", r.hops_per_s / 1e6),
+                t.append([r.topology, r.engine, String(format: "%.4f s", r.wall_s), "\(r.packet_hops)", String(format: "%.2f", r.hops_per_s / 1e6),
                           String(format: "%.2f", r.events_per_s / 1e6), "\(r.packets_delivered)", String(format: "%.0f MiB", r.peak_rss_mb),
                           String(format: "%.0f", r.ns3_hops_per_s), String(format: "%.1fx", r.speedup_vs_ns3)])
             }
