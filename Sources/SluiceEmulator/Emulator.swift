@@ -51,8 +51,8 @@ public struct EmulatorOptions: Sendable {
     public var queueTrace = false
     /// Switches whose pipelines trace the packets they handle (`PipelineTracer`), and how.
     public var pipelineTrace: PipelineTraceRequest?
-    /// What runs the switches' pipelines (`SLUICE_ENGINE`, else the closures); where the native
-    /// engine cannot run a program the closures do, and `Emulator.engineSummary` says why.
+    /// What runs the switches' pipelines (`SLUICE_ENGINE`, else native code); where native code
+    /// cannot run a program the closures do, and `Emulator.engineSummary` says why.
     public var engine: PipelineEngine = .default
     public init() {}
 }

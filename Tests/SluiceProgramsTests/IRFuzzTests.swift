@@ -10,6 +10,9 @@ import SluiceTesting
 /// duplicated declarations, statements moved between the parser, actions and controls, changed
 /// match kinds, emit lists and select keysets. For every mutant the verifier must not trap; a
 /// mutant it accepts must compile or throw, and a compiled one must process random packets.
+/// Every `nativeEvery`th compiled mutant runs under the native engine too (each is a clang
+/// run, so not all): its C must build, or the lowering refuse the program by name before
+/// clang sees it, and the native pipeline must give the closures' outputs and statistics.
 ///
 /// `SLUICE_TEST_SEED` replays a run; `SLUICE_IRFUZZ_MUTANTS` changes the mutants per program
 /// (default 3,000); `SLUICE_IRFUZZ_TRACE=1` prints each mutant's mutations to stderr before it
@@ -19,6 +22,7 @@ import SluiceTesting
         ProcessInfo.processInfo.environment["SLUICE_IRFUZZ_MUTANTS"].flatMap { Int($0) } ?? 3_000
     }
     static var trace: Bool { ProcessInfo.processInfo.environment["SLUICE_IRFUZZ_TRACE"] != nil }
+    static let nativeEvery = 60
 
     static var programs: [Program] {
         ProgramRegistry.all.map { $0.build().ir } + [IRFuzzPrograms.rich(), IRFuzzPrograms.stacks()]
@@ -41,7 +45,7 @@ import SluiceTesting
         var bytes = [UInt8](repeating: 0, count: 200)
         var summary: [String] = []
         do {
-            var clean = 0, compiled = 0, threw = 0, packets = 0
+            var clean = 0, compiled = 0, threw = 0, packets = 0, native = 0, refused = 0
             for i in 0..<Self.mutantsPerProgram {
                 let m = Mutator(seed: seed ^ (UInt64(pi) << 48) ^ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
                 var p = original
@@ -53,20 +57,45 @@ import SluiceTesting
                 guard let verified = try? Verifier.verify(p) else { continue }
                 clean += 1
                 let pipeline: Pipeline
-                do { pipeline = try Pipeline(verified, seed: m.rng.next()) } catch { threw += 1; continue }
+                let pipelineSeed = m.rng.next()
+                do { pipeline = try Pipeline(verified, seed: pipelineSeed, engine: .closures) } catch { threw += 1; continue }
                 compiled += 1
+                var twin: Pipeline? = nil
+                if compiled % Self.nativeEvery == 0, let n = try? Pipeline(verified, seed: pipelineSeed, engine: .native) {
+                    if let note = n.engineNote {
+                        refused += 1
+                        // A machine without clang runs the closures only (CI has clang).
+                        #expect(note.hasPrefix("no clang found") || !note.contains("clang"), "\(original.name) #\(i): the C of a verified program does not build: \(note.prefix(2000))")
+                    } else {
+                        native += 1
+                        twin = n
+                    }
+                }
+                let twinBuffer = PacketBuffer()
                 for _ in 0..<50 {
                     let n = m.int(201)
                     for j in 0..<n { bytes[j] = UInt8(truncatingIfNeeded: m.rng.next()) }
-                    bytes.withUnsafeBytes { buffer.load(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                     let port = m.chance(90) ? UInt16(m.int(512)) : UInt16(truncatingIfNeeded: m.rng.next())
+                    bytes.withUnsafeBytes { buffer.load(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                     pipeline.process(buffer, port: port, timestamp: UInt64(packets))
+                    if let twin {
+                        bytes.withUnsafeBytes { twinBuffer.load(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                        twin.process(twinBuffer, port: port, timestamp: UInt64(packets))
+                        let same = Self.outputs(of: pipeline) == Self.outputs(of: twin)
+                        #expect(same, "\(original.name) #\(i): native and closures differ on packet \(packets)")
+                    }
                     packets += 1
                 }
+                if let twin { #expect(twin.stats == pipeline.stats, "\(original.name) #\(i): statistics differ") }
             }
-            summary.append("\(original.name): \(clean) verified, \(compiled) compiled, \(threw) threw, \(packets) packets")
+            summary.append("\(original.name): \(clean) verified, \(compiled) compiled (\(native) also native, \(refused) refused by it), \(threw) threw, \(packets) packets")
         }
         print("IRFuzz (\(ContinuousClock.now - start)): " + summary.joined(separator: "; "))
+    }
+
+    /// The last packet's outputs, each its port and bytes.
+    static func outputs(of p: Pipeline) -> [[UInt8]] {
+        (0..<p.outputCount).map { [UInt8(p.output($0).port >> 8), UInt8(p.output($0).port & 0xFF)] + p.output($0).buffer.bytes }
     }
 }
 

@@ -49,7 +49,7 @@ struct PipelineBenchCommand: ParsableCommand {
     @Option(help: "Seed for routes, packets and the program's random values (printed).")
     var seed: UInt64?
 
-    @Option(help: "What runs the program: native (C through clang) or closures; default $SLUICE_ENGINE, else closures.")
+    @Option(help: "What runs the program: native (C through clang) or closures; default $SLUICE_ENGINE, else native.")
     var engine: PipelineEngine?
 
     @Flag(help: "Print one JSON object instead of text.")

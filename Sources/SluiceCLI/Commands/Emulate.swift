@@ -53,7 +53,7 @@ struct Emulate: ParsableCommand {
     @Flag(help: "Print one JSON object (the report) instead of the summary table.")
     var json = false
 
-    @Option(help: "What runs the switches' programs: native (C through clang) or closures; default $SLUICE_ENGINE, else closures. The summary says which ran.")
+    @Option(help: "What runs the switches' programs: native (C through clang) or closures; default $SLUICE_ENGINE, else native. The summary says which ran.")
     var engine: PipelineEngine?
 
     @Option(name: .customLong("trace"), help: "Trace every packet this switch handles (repeatable; or s1,s2).")

@@ -60,7 +60,7 @@ func traceSink(toStandardError: Bool) -> @Sendable (String) -> Void {
 
 /// `--engine` of the commands that run one program (replay, attach): what runs it.
 struct EngineOption: ParsableArguments {
-    @Option(help: "What runs the program: native (C through clang) or closures; default $SLUICE_ENGINE, else closures. The output says which ran.")
+    @Option(help: "What runs the program: native (C through clang) or closures; default $SLUICE_ENGINE, else native. The output says which ran.")
     var engine: PipelineEngine?
 
     var chosen: PipelineEngine { engine ?? .default }

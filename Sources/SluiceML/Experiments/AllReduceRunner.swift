@@ -35,7 +35,7 @@ public struct StarSetup: Sendable {
     public var seed: UInt64 = 1
     public var progress = false
     public var shadow = true
-    /// What runs the switch's program (`SLUICE_ENGINE`, else the closures).
+    /// What runs the switch's program (`SLUICE_ENGINE`, else native code).
     public var engine: PipelineEngine = .default
 
     public init(workers: Int, rateGbps: Double) { self.workers = workers; self.rateGbps = rateGbps }

@@ -5,8 +5,10 @@ import Foundation
 public enum PipelineEngine: String, Sendable, CaseIterable {
     case closures, native
 
-    /// `SLUICE_ENGINE` (`native` or `closures`), else the closures.
+    /// `SLUICE_ENGINE` (`native` or `closures`), else native. Where native code cannot run (no
+    /// clang, or a construct the C target does not express) the closures run, and the pipeline's
+    /// `engineNote` says why.
     public static var `default`: PipelineEngine {
-        ProcessInfo.processInfo.environment["SLUICE_ENGINE"].flatMap(PipelineEngine.init(rawValue:)) ?? .closures
+        ProcessInfo.processInfo.environment["SLUICE_ENGINE"].flatMap(PipelineEngine.init(rawValue:)) ?? .native
     }
 }
