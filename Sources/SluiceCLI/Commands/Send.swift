@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SluicePcap
 import SluicePcapFiles
+import SluiceReports
 
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -97,7 +98,7 @@ struct Send: ParsableCommand {
                                   mbps: report.megabitsPerSecond, failures: report.failures, retries: report.retries,
                                   truncated_in_file: trace.truncatedPackets, stopped: stopped))
         } else {
-            print("sent \(report.packets) packets (\(report.bytes) bytes) in \(fmt(report.seconds)) s: \(fmt(report.packetsPerSecond)) packets/s, \(fmt(report.megabitsPerSecond)) Mbps; \(report.failures) failures\(report.retries > 0 ? ", \(report.retries) retries (queue full)" : "")\(stopped.map { "; \($0)" } ?? "")")
+            print("sent \(report.packets) packets (\(report.bytes) bytes) in \(fmt(report.seconds)) s: \(fmt(report.packetsPerSecond)) packets/s, \(formatRate(bitsPerSecond: report.megabitsPerSecond * 1e6)); \(report.failures) failures\(report.retries > 0 ? ", \(report.retries) retries (queue full)" : "")\(stopped.map { "; \($0)" } ?? "")")
             if let f = report.firstFailure { print("first failure: \(f)") }
             if trace.truncatedPackets > 0 { print("note: \(trace.truncatedPackets) packets were cut by the capture (snaplen) and went out cut") }
         }

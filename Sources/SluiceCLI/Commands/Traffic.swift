@@ -5,6 +5,7 @@ import SluiceEmulator
 import SluiceML
 import SluicePcap
 import SluicePcapFiles
+import SluiceReports
 import SluiceSupport
 
 struct TrafficCommand: ParsableCommand {
@@ -235,13 +236,13 @@ struct TrafficCommand: ParsableCommand {
         if !s.json {
             print(result.summaryText(workload: s.workload), terminator: "")
             if let m = merged {
-                print("wrote \(m.path): \(m.packets) frames, \(String(format: "%.1f", Double(m.bytes) / 1e6)) MB over \(String(format: "%.3f", Double(stats.simulated) / 1e9)) ms simulated")
+                print("wrote \(m.path): \(m.packets) frames, \(formatBytes(m.bytes)) over \(formatTime(picoseconds: stats.simulated)) simulated")
             }
             if let dir = s.perHost {
                 let shown = dir.hasSuffix("/") ? dir : dir + "/"
                 print("wrote \(files.count - (merged == nil ? 0 : 1)) per-host pcaps into \(shown)")
             }
-            print(String(format: "wall %.2f s, %.2f GB of trace per minute", wall, Double(bytes) / 1e9 / (wall / 60)))
+            print(String(format: "wall %.2f s, ", wall) + "\(formatBytes(Int64(Double(bytes) / max(wall / 60, 1e-9)))) of trace per minute")
             if let w = s.write { print("open: tshark -r \(w) | head    replay: sluice replay \(w) --program ipv4-router --entries ROUTES --pcap-dir replay/") }
         }
         return Summary(workload: s.workload, hosts: count, shape: shape.rawValue, seed: s.seed, simulated_s: Double(stats.simulated) / 1e12,
