@@ -27,6 +27,23 @@ import Testing
         return f()
     }
 
+    /// Past `keep` objects, adding one removes the least recently used: a hit counts as a use.
+    @Test func theLeastRecentlyUsedObjectsGo() throws {
+        guard try EBPFObjectCompiler.findClang() != nil else { Issue.record("no clang: the native engine's cache cannot be tested"); return }
+        try Self.withDirectory { dir in
+            func add(_ n: Int) throws -> String {
+                usleep(20_000)  // distinct modification times
+                return try SharedObjectCache.object(for: Self.source(n), in: dir, keep: 3)
+            }
+            let first = try add(1), second = try add(2), third = try add(3)
+            #expect(try add(1) == first)  // a hit: 1 is now the most recently used
+            let fourth = try add(4), fifth = try add(5)
+            let kept = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".so") }.map { "\(dir)/\($0)" }
+            #expect(Set(kept) == [first, fourth, fifth], "kept \(kept); 2 (\(second)) and 3 (\(third)) were used least recently")
+            #expect(try Self.answer(first) == 1 && Self.answer(fifth) == 5)
+        }
+    }
+
     @Test func replacedObjectIsRebuiltNotLoaded() throws {
         guard try EBPFObjectCompiler.findClang() != nil else { Issue.record("no clang: the native engine's cache cannot be tested"); return }
         try Self.withDirectory { dir in

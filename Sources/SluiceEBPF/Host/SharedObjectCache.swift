@@ -4,7 +4,8 @@ import Foundation
 /// directory (`$XDG_CACHE_HOME/sluice/native`, else `~/.cache/sluice/native`) under a hash of
 /// the C text, the emitter's version, clang's version and the flags. Beside each object is the
 /// hash of its bytes: an object that does not match it (cut short, overwritten) is compiled
-/// again, never loaded.
+/// again, never loaded. The folder keeps the `keep` objects used last: adding one removes the
+/// least recently used past that (a hit marks its object used, through the checksum file's time).
 public enum SharedObjectCache {
     public static var directory: String {
         let env = ProcessInfo.processInfo.environment
@@ -17,8 +18,11 @@ public enum SharedObjectCache {
     /// to reach the cache (ipv4-router's update_checksum after its TTL: 12.4 -> 15 Mpps without).
     static let flags = ["-O2", "-fno-slp-vectorize", "-fPIC", "-shared", "-w"]
 
+    /// Objects a cache folder keeps.
+    public static let keep = 256
+
     /// The path of the object for `source` in `dir`, compiling it when the cache has no good one.
-    public static func object(for source: String, in dir: String = directory) throws -> String {
+    public static func object(for source: String, in dir: String = directory, keep: Int = keep) throws -> String {
         guard let cc = try EBPFObjectCompiler.findClang() else {
             throw EBPFToolError("no clang found to compile the native pipeline (set SLUICE_CLANG to its path)")
         }
@@ -27,6 +31,7 @@ public enum SharedObjectCache {
         if let bytes = FileManager.default.contents(atPath: path),
            let recorded = try? String(contentsOfFile: sum, encoding: .utf8),
            recorded == hex(fnv1a(Array(bytes))) {
+            try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: sum)
             return path
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -37,7 +42,23 @@ public enum SharedObjectCache {
         try hex(fnv1a(Array(bytes))).write(toFile: sum, atomically: true, encoding: .utf8)
         if FileManager.default.fileExists(atPath: path) { try? FileManager.default.removeItem(atPath: path) }
         try FileManager.default.moveItem(atPath: tmp, toPath: path)
+        prune(dir, keep: keep)
         return path
+    }
+
+    /// Removes the least recently used objects of `dir` past `keep`. A process that has one of
+    /// them open keeps it; one about to open it finds it gone and compiles it again.
+    static func prune(_ dir: String, keep: Int) {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: dir) else { return }
+        let sums = names.filter { $0.hasSuffix(".sum") }
+        guard sums.count > keep else { return }
+        func used(_ name: String) -> Date { ((try? fm.attributesOfItem(atPath: "\(dir)/\(name)"))?[.modificationDate] as? Date) ?? .distantPast }
+        for (name, _) in sums.map({ ($0, used($0)) }).sorted(by: { $0.1 < $1.1 }).prefix(sums.count - max(keep, 0)) {
+            let base = "\(dir)/\(name.dropLast(4))"
+            try? fm.removeItem(atPath: base + ".so")
+            try? fm.removeItem(atPath: base + ".sum")
+        }
     }
 
     /// Forget `path`'s object (it failed to load): the next `object(for:)` compiles it again.
