@@ -218,6 +218,8 @@ func runExperiment(_ name: String, settings: ExperimentSettings, json: Bool, rep
     }
     let summary = name == "ina-e1" ? Experiments.e1Summary(rows) : []
     for l in summary { say(l) }
+    let engines = Set(rows.compactMap(\.engine))
+    if !engines.isEmpty { say("switch pipelines: \(engines.sorted().joined(separator: ", ")) engine (SLUICE_ENGINE chooses)") }
     if rows.contains(where: { !$0.exact && $0.maxAbsError == nil && $0.timeS != nil }) || rows.contains(where: { $0.withinBound == false }) {
         say("WARNING: some result is not the reference sum (see the result column)")
     }

@@ -56,7 +56,7 @@ extension Experiments {
                              timeoutS: timeout, timeS: t, elementsPerS: t.map { Double(elements) / $0 },
                              exact: false, maxAbsError: nil, withinBound: nil, boundS: bound,
                              timeOverBound: t.map { $0 / bound }, retransmissions: m.retransmissions,
-                             jobs: nil, job: nil, note: nil, wallS: m.wallSeconds, events: m.work.events.total)
+                             jobs: nil, job: nil, note: nil, wallS: m.wallSeconds, events: m.work.events.total, engine: m.engine)
     }
 
     // MARK: E1

@@ -80,6 +80,8 @@ public struct AllReduceMeasurement: Sendable {
     public var packetHops: UInt64
     /// What the run did, exactly: the same for the same setup and seed on any machine.
     public var work: AllReduceWork
+    /// What ran the switch's pipeline (`Emulator.engineSummary`).
+    public var engine: String
 }
 
 /// The work of one allreduce run, counted (not timed): tests pin these so that a change that
@@ -135,7 +137,8 @@ public enum AllReduceRunner {
                                      retransmissions: UInt64(retransmissions),
                                      timerFirings: UInt64(stats.reduce(0) { $0 + $1.timerFirings }))
             return AllReduceMeasurement(scheme: scheme, time: run.outcome.time, wallSeconds: MonotonicClock.seconds(since: clock),
-                                        retransmissions: retransmissions, packetHops: emulator.packetHops, work: work)
+                                        retransmissions: retransmissions, packetHops: emulator.packetHops, work: work,
+                                        engine: emulator.engineSummary.engine)
         case .baseline(let b):
             let run = try BaselineRun(b, emulator: emulator, workers: workers, servers: servers == 1 ? ["h\(n + 1)"] : [],
                                       buffers: buffers)
@@ -147,7 +150,8 @@ public enum AllReduceRunner {
                                      packetsSent: c.reduce(0) { $0 + $1.packetsSent }, retransmissions: retransmissions,
                                      timerFirings: c.reduce(0) { $0 + $1.timeouts })
             return AllReduceMeasurement(scheme: scheme, time: run.outcome.time, wallSeconds: MonotonicClock.seconds(since: clock),
-                                        retransmissions: Int(retransmissions), packetHops: emulator.packetHops, work: work)
+                                        retransmissions: Int(retransmissions), packetHops: emulator.packetHops, work: work,
+                                        engine: emulator.engineSummary.engine)
         }
     }
 }

@@ -30,13 +30,15 @@ public struct ExperimentRow: Encodable, Sendable {
     /// Events the emulator processed for this run: the run's work, the same on every machine
     /// (where `wallS` is not).
     public var events: UInt64? = nil
+    /// What ran the switches' pipelines (`native`, `closures`), where an emulation ran.
+    public var engine: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case experiment, scheme, workers, rateGbps = "rate_gbps", sizeBytes = "size_bytes",
              elementsPerPacket = "elements_per_packet", poolSlots = "pool_slots", loss, timeoutS = "timeout_s",
              timeS = "time_s", elementsPerS = "elements_per_s", exact, maxAbsError = "max_abs_error",
              withinBound = "within_bound", boundS = "bound_s", timeOverBound = "time_over_bound",
-             retransmissions, jobs, job, note, wallS = "wall_s", events
+             retransmissions, jobs, job, note, wallS = "wall_s", events, engine
     }
 }
 
