@@ -82,6 +82,7 @@ struct PcapBenchCommand: ParsableCommand {
         // (b) attach forwarding source -> switch -> sink.
         var attach: [Double] = []
         var forwardedShare: [Double] = []
+        var engines = Set<String>()
         for r in 1...`repeat` {
             try checkStop()
             progress("attach: run \(r)/\(`repeat`)")
@@ -100,6 +101,7 @@ struct PcapBenchCommand: ParsableCommand {
             guard let ports = decodeJSON(Attach.Counters.self, out)?.ports, ports.count > 1 else {
                 throw CLIError("sluice attach printed no counters: \(sw.errorText)\(out)")
             }
+            if let e = decodeJSON(Attach.Counters.self, out)?.engine { engines.insert(e) }
             let forwarded = Double(ports[1].tx_packets)
             attach.append(forwarded / seconds / 1e6)
             forwardedShare.append(forwarded / Double(packets))
@@ -113,6 +115,7 @@ struct PcapBenchCommand: ParsableCommand {
             let o = try runTool(me, ["replay", file, "--program", "ipv4-router", "--entries", entries, "--pcap-dir", dir + "/replay-out", "--json"])
             guard o.status == 0, let replayed = decodeJSON(Replay.Summary.self, o.out) else { throw CLIError("sluice replay failed: \(o.err)") }
             offline.append(replayed.mpps)
+            engines.insert(replayed.engine)
         }
         progress("")
 
@@ -122,16 +125,17 @@ struct PcapBenchCommand: ParsableCommand {
                 var packets: Int, frame_bytes: Int, `repeat`: Int
                 var send_mpps: Rounded, tcpreplay_mpps: Rounded, send_ratio: Rounded
                 var attach_mpps: Rounded, attach_forwarded_share: Rounded, replay_mpps: Rounded
+                var engine: String
             }
             try printJSON(Result(packets: packets, frame_bytes: 64, repeat: `repeat`, send_mpps: Rounded(sendMpps),
                                  tcpreplay_mpps: Rounded(tcpMpps), send_ratio: Rounded(tcpMpps.map { sendMpps / $0 }),
                                  attach_mpps: Rounded(median(attach)), attach_forwarded_share: Rounded(median(forwardedShare)),
-                                 replay_mpps: Rounded(median(offline))))
+                                 replay_mpps: Rounded(median(offline)), engine: engines.sorted().joined(separator: ", ")))
         } else {
             print("sluice send --topspeed    \(fixed3(sendMpps)) Mpps" + (tcpMpps.map { "   tcpreplay --topspeed \(fixed3($0)) Mpps   ratio \(fixed3(sendMpps / $0))" } ?? "   (tcpreplay not installed: apt-get install tcpreplay)"))
             print("sluice attach ipv4-router \(fixed3(median(attach))) Mpps forwarded (\(Int(median(forwardedShare) * 100))% of what the sender offered)")
             print("sluice replay ipv4-router \(fixed3(median(offline))) Mpps offline")
-            print("\(packets) frames of 64 bytes, median of \(`repeat`) runs")
+            print("\(packets) frames of 64 bytes, median of \(`repeat`) runs; pipelines: \(engines.sorted().joined(separator: ", ")) engine")
         }
     }
 }
