@@ -115,6 +115,59 @@ struct AttachTests {
         }
     }
 
+    /// `attach --trace` traces live packets: the trace of each is the one `sluice run --trace`
+    /// prints for the same bytes on the same port (but for the capture time in its first line),
+    /// and `--trace-filter` keeps to the packets it matches.
+    @Test func attachTracesLivePacketsAsRunTracesThem() throws {
+        let lab = try SwitchLab(hosts: 2)
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("attach-trace")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let entries = dir + "/routes.txt"
+        try "table_add ipv4_lpm ipv4_forward 10.0.2.0/24 => \(Self.macB) 2\n".write(toFile: entries, atomically: true, encoding: .utf8)
+        let routed = udp(dst: Self.switchMAC, src: Self.macA, ttl: 9, to: "10.0.2.7", payload: [1, 2, 3, 4])
+        let expired = udp(dst: Self.switchMAC, src: Self.macA, ttl: 1, to: "10.0.2.7", payload: [5, 6])
+        let unrouted = udp(dst: Self.switchMAC, src: Self.macA, to: "10.0.9.1", payload: [7])
+        let switchAttach = try lab.attach("ipv4-router", ["--entries", entries, "--trace", "--trace-filter", "ipv4.dst == 10.0.2.7"])
+        defer { switchAttach.terminate() }
+        let sent = try lab.send(host: 0, try file(dir, "a.pcap", [routed, expired, unrouted]))
+        #expect(sent.status == 0, "send: \(sent.err)")
+        let deadline = Date().addingTimeInterval(10)
+        while Self.traces(switchAttach.outputText).count < 2 && Date() < deadline { usleep(20_000) }
+        switchAttach.signal(SIGINT)
+        #expect(switchAttach.wait(seconds: 10) == 0, "attach: \(switchAttach.errorText)")
+        let live = Self.traces(switchAttach.outputText)
+        #expect(live.count == 2, "the filter keeps the two packets to 10.0.2.7: \(switchAttach.outputText)")
+        for (i, frame) in [routed, expired].enumerated() where i < live.count {
+            let hex = frame.map { String(format: "%02x", $0) }.joined()
+            let offline = try sluice("run", "ipv4-router", "--entries", entries, "--packet", "1:\(hex)", "--trace")
+            #expect(offline.status == 0, "run: \(offline.err)")
+            let reference = Self.traces(offline.out)
+            #expect(reference.count == 1 && live[i] == reference.first, "packet \(i + 1):\n\(live[i])\nrun --trace:\n\(reference.first ?? offline.out)")
+        }
+        #expect(live.first?.contains("table ipv4_lpm: hdr.ipv4.dstAddr=10.0.2.7 -> hit entry 0 (10.0.2.0/24)") == true, "\(live)")
+        #expect(live.last?.contains("dropped in ingress") == true, "\(live)")
+    }
+
+    /// The traces in `output`: each from its "packet N in port P: L bytes, time T ns" line to
+    /// the last indented line after it, the packet number and time taken out.
+    static func traces(_ output: String) -> [String] {
+        var traces: [[String]] = []
+        var open = false
+        for line in output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("packet "), line.contains(" bytes, time ") {
+                let port = line.split(separator: ":")[0].split(separator: " ").dropFirst(2).joined(separator: " ")
+                traces.append([port + ":" + line.split(separator: ":")[1].split(separator: ",")[0]])
+                open = true
+            } else if open && line.hasPrefix("  ") {
+                traces[traces.count - 1].append(line)
+            } else {
+                open = false
+            }
+        }
+        return traces.map { $0.joined(separator: "\n") }
+    }
+
     @Test func l2SwitchFloodsUnknownDestinationsThenLearns() throws {
         let lab = try SwitchLab(hosts: 3)
         defer { lab.remove() }
