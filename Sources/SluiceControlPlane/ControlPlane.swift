@@ -4,7 +4,9 @@ import SluiceIR
 /// what would be valid.
 public struct ControlPlaneError: Error, CustomStringConvertible, Hashable, Sendable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The request was good but a table (or map) is at its size: P4Runtime's RESOURCE_EXHAUSTED.
+    public var full: Bool
+    public init(_ message: String, full: Bool = false) { self.message = message; self.full = full }
     public var description: String { message }
 }
 

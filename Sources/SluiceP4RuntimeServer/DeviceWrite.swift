@@ -149,9 +149,10 @@ extension P4RuntimeDevice {
         }
     }
 
-    /// A control-plane failure as a P4Runtime error (the backend's message kept).
+    /// A control-plane failure as a P4Runtime error (the backend's message kept): a full table
+    /// is RESOURCE_EXHAUSTED, anything else the request's fault.
     func checked<T>(_ body: @autoclosure () throws(ControlPlaneError) -> T) throws(P4RuntimeError) -> T {
-        do { return try body() } catch { throw P4RuntimeError(.invalidArgument, error.message) }
+        do { return try body() } catch { throw P4RuntimeError(error.full ? .resourceExhausted : .invalidArgument, error.message) }
     }
 
     func checkIndex(_ i: Int64, _ size: Int, _ what: String) throws(P4RuntimeError) {

@@ -70,7 +70,9 @@ public final class XDPControlPlane: ControlPlane {
         let m: (fd: Int32, keySize: Int, valueSize: Int)
         do { m = try xdp.map(map) } catch { throw ControlPlaneError("\(error)") }
         guard bpf_map_update_elem(m.fd, key, value, flags) == 0 else {
-            throw ControlPlaneError("map \(map): update failed: \(String(cString: strerror(errno)))\(errno == E2BIG || errno == ENOSPC ? " (the table is full)" : "")")
+            let e = errno
+            throw ControlPlaneError("map \(map): update failed: \(String(cString: strerror(e)))\(e == E2BIG || e == ENOSPC ? " (the table is full)" : "")",
+                                    full: e == E2BIG || e == ENOSPC)
         }
     }
 
@@ -115,7 +117,7 @@ public final class XDPControlPlane: ControlPlane {
             var lpm = direct[name] ?? DirectLPM(width: t.keyWidths[0], l2Bits: l2, l3Bits: l3, blocks: blocks)
             let used = Set((tables[name] ?? [:]).values.map(\.slot))
             guard let free = (0..<max(1, t.table.size)).first(where: { !used.contains($0) }) else {
-                throw ControlPlaneError("table '\(name)' is full (\(t.table.size) entries)")
+                throw ControlPlaneError("table '\(name)' is full (\(t.table.size) entries)", full: true)
             }
             slot = free
             let writes: [DirectLPM.Write]
@@ -147,7 +149,7 @@ public final class XDPControlPlane: ControlPlane {
         case .linear(let slots):
             let used = Set((tables[name] ?? [:]).values.map(\.slot))
             guard let free = (0..<slots).first(where: { !used.contains($0) }) else {
-                throw ControlPlaneError("table '\(name)' is full (\(slots) entries with range keys on XDP)")
+                throw ControlPlaneError("table '\(name)' is full (\(slots) entries with range keys on XDP)", full: true)
             }
             slot = free
             var e = Words(); e.u32(1); e.u32(0)

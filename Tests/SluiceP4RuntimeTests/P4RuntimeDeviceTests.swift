@@ -104,6 +104,23 @@ import SwiftProtobuf
         #expect(counters.first?.data.byteCount == Int64(sent * Self.packet(dst: "10.0.1.5").count))
     }
 
+    /// A table at its size refuses one more entry with RESOURCE_EXHAUSTED (not the request's
+    /// fault), and takes it once an entry is deleted.
+    @Test func aFullTableIsResourceExhausted() throws {
+        let (d, _) = try Self.device()
+        let small = try IPv4Router.program(routes: 4).verified()
+        var r = try P4R.setPipeline("ipv4-router")
+        r.config.p4Info = try P4InfoBuilder.p4Info(small.program)
+        r.config.p4DeviceConfig = try ProgramFile.encode(small, writtenBy: "P4RuntimeDeviceTests")
+        try d.setPipeline(r)
+        let routes = (0..<5).map { P4R.route(0x0A00_0000 | UInt32($0) << 8, 24, mac: 0x0202, port: 2) }
+        for e in routes.prefix(4) { try d.write(P4R.write([P4R.update(.insert, e)])) }
+        let full = Self.error { try d.write(P4R.write([P4R.update(.insert, routes[4])])) }
+        #expect(full == P4RuntimeError(.resourceExhausted, "table 'ipv4_lpm' is full (size 4); raise its Size or delete entries"))
+        try d.write(P4R.write([P4R.update(.delete, routes[0])]))
+        try d.write(P4R.write([P4R.update(.insert, routes[4])]))
+    }
+
     @Test func badWritesGetTheirCanonicalCodesAndTheSwitchKeepsServing() throws {
         let (d, sw) = try Self.device()
         // Before a pipeline.

@@ -299,7 +299,7 @@ import SluiceTesting
         let pl = try pipeline(Self.program(.exact, size: 2))
         let h1 = try pl.insert("t", TableEntry([.exact(1), .exact(0)], ActionCall("set", [1])))
         try pl.insert("t", TableEntry([.exact(2), .exact(0)], ActionCall("set", [2])))
-        #expect(throws: ControlPlaneError("table 't' is full (size 2); raise its Size or delete entries")) {
+        #expect(throws: ControlPlaneError("table 't' is full (size 2); raise its Size or delete entries", full: true)) {
             try pl.insert("t", TableEntry([.exact(3), .exact(0)], ActionCall("set", [3])))
         }
         // Deleting makes room again.

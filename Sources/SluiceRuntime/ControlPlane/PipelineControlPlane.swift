@@ -15,7 +15,7 @@ extension Pipeline: ControlPlane {
         let t = compiler.tables[table]!
         if t.find(e.matches, priority: e.priority) != nil { throw compiler.rules.duplicate(table, e.matches) }
         guard let id = t.insert(e, action: Int32(ai)) else {
-            throw ControlPlaneError("table '\(table)' is full (size \(t.decl.size)); raise its Size or delete entries")
+            throw ControlPlaneError("table '\(table)' is full (size \(t.decl.size)); raise its Size or delete entries", full: true)
         }
         return EntryHandle(table: table, id: id)
     }
