@@ -90,7 +90,7 @@ public final class Pipeline {
         multicastIndex.initialize(repeating: (0, 0), count: 1 << 16)
         multicastMembers = .allocate(capacity: 1)
         if let trace {
-            (native, engineNote) = (nil, engine == .native ? "tracing: the closure engine runs (the native engine does not trace)" : nil)
+            (native, engineNote) = (nil, engine == .native ? "tracing runs the closures" : nil)
             trace.bound = try trace.filter.map { f throws(TraceFilterError) in try BoundTraceFilter(f, layout: c.layout, program: program) }
             for (name, code) in c.index.errorCodes { trace.errorNames[UInt64(code)] = name }
             trace.spanNames = program.deparser.emit.flatMap { name -> [String] in

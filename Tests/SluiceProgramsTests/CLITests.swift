@@ -96,7 +96,7 @@ import SluiceTesting
         #expect(r.status == 0)
         #expect(r.out == """
             packet 1 in port 0 -> out port 1: \(output.hexString(separator: ""))
-            received 1, sent 1, parser drops 0, ingress drops 0, egress drops 0
+            received 1, sent 1, parser drops 0, ingress drops 0, egress drops 0; engine native
 
             """)
     }

@@ -221,7 +221,7 @@ import SluiceTesting
     @Test func tracingRunsTheClosureEngineAndSaysSo() throws {
         let p = try Pipeline(IPv4Router.program().verified(), engine: .native, trace: PipelineTracer(sink: { _ in }))
         #expect(p.engine == .closures)
-        #expect(p.engineNote == "tracing: the closure engine runs (the native engine does not trace)")
+        #expect(p.engineNote == "tracing runs the closures")
     }
 
     @Test func stfFailureCarriesTheTraceOfItsPacket() throws {

@@ -85,6 +85,6 @@ struct Run: ParsableCommand {
                                         counts: Output.Counts(received: s.received, sent: s.sent, parser_drops: s.parserDrops,
                                                               ingress_drops: s.ingressDrops, egress_drops: s.egressDrops)))
         }
-        print("received \(s.received), sent \(s.sent), parser drops \(s.parserDrops), ingress drops \(s.ingressDrops), egress drops \(s.egressDrops)")
+        print("received \(s.received), sent \(s.sent), parser drops \(s.parserDrops), ingress drops \(s.ingressDrops), egress drops \(s.egressDrops); \(engineLine(h.pipeline))")
     }
 }
