@@ -98,11 +98,11 @@ struct PcapBenchCommand: ParsableCommand {
             sw.signal(SIGINT)
             sw.wait(seconds: 30)
             let out = sw.outputText
-            guard let ports = decodeJSON(Attach.Counters.self, out)?.ports, ports.count > 1 else {
+            guard let counters = decodeJSON(Attach.Counters.self, out), counters.ports.count > 1 else {
                 throw CLIError("sluice attach printed no counters: \(sw.errorText)\(out)")
             }
-            if let e = decodeJSON(Attach.Counters.self, out)?.engine { engines.insert(e) }
-            let forwarded = Double(ports[1].tx_packets)
+            if let e = counters.engine { engines.insert(e) }
+            let forwarded = Double(counters.ports[1].tx_packets)
             attach.append(forwarded / seconds / 1e6)
             forwardedShare.append(forwarded / Double(packets))
         }
@@ -120,6 +120,7 @@ struct PcapBenchCommand: ParsableCommand {
         progress("")
 
         let sendMpps = median(send), tcpMpps = replayTool.isEmpty ? nil : median(replayTool)
+        let engine = engines.sorted().joined(separator: ", ")
         if json {
             struct Result: Encodable {
                 var packets: Int, frame_bytes: Int, `repeat`: Int
@@ -130,12 +131,12 @@ struct PcapBenchCommand: ParsableCommand {
             try printJSON(Result(packets: packets, frame_bytes: 64, repeat: `repeat`, send_mpps: Rounded(sendMpps),
                                  tcpreplay_mpps: Rounded(tcpMpps), send_ratio: Rounded(tcpMpps.map { sendMpps / $0 }),
                                  attach_mpps: Rounded(median(attach)), attach_forwarded_share: Rounded(median(forwardedShare)),
-                                 replay_mpps: Rounded(median(offline)), engine: engines.sorted().joined(separator: ", ")))
+                                 replay_mpps: Rounded(median(offline)), engine: engine))
         } else {
             print("sluice send --topspeed    \(fixed3(sendMpps)) Mpps" + (tcpMpps.map { "   tcpreplay --topspeed \(fixed3($0)) Mpps   ratio \(fixed3(sendMpps / $0))" } ?? "   (tcpreplay not installed: apt-get install tcpreplay)"))
             print("sluice attach ipv4-router \(fixed3(median(attach))) Mpps forwarded (\(Int(median(forwardedShare) * 100))% of what the sender offered)")
             print("sluice replay ipv4-router \(fixed3(median(offline))) Mpps offline")
-            print("\(packets) frames of 64 bytes, median of \(`repeat`) runs; pipelines: \(engines.sorted().joined(separator: ", ")) engine")
+            print("\(packets) frames of 64 bytes, median of \(`repeat`) runs; pipelines: \(engine) engine")
         }
     }
 }
