@@ -56,17 +56,18 @@ static __always_inline __u64 sl_csum(const __u8 *p, __u32 len)
     return sum;
 }
 
-/* A sum of sl_csum's folded to 16 bits, in network order. */
+/* A sum of sl_csum's folded to 16 bits, in network order. Adding a word to itself
+   rotated by half its width leaves in its top half the sum of its halves with the
+   end-around carry: 64 bits to 32, then 32 to 16, in 7 instructions where shifting
+   and masking four times took 14. */
 static __always_inline __u64 sl_fold(__u64 sum)
 {
-    sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-    sum = (sum & 0xFFFF) + (sum >> 16);
-    sum = (sum & 0xFFFF) + (sum >> 16);
-    sum = (sum & 0xFFFF) + (sum >> 16);
+    __u32 w = (__u32)((sum + ((sum >> 32) | (sum << 32))) >> 32);
+    __u64 r = (__u32)(w + ((w >> 16) | (w << 16))) >> 16;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    sum = ((sum & 0xFF) << 8) | (sum >> 8);
+    r = __builtin_bswap16((__u16)r);
 #endif
-    return sum;
+    return r;
 }
 
 static __always_inline __u64 sl_addsat(__u64 a, __u64 b, __u64 m)
