@@ -189,6 +189,43 @@ import SluiceTesting
         #expect(unpack(o, bitOffset: 120, width: 16) == UInt128(CRC16.compute([input[1], input[2], input[0]])))
     }
 
+    /// CRC-32 and CRC-16 over the first n bytes of a 16-byte header, for every n from 1 to 16:
+    /// the native engine's CRC-32 goes four bytes at a time with a byte-wise tail, so each
+    /// length exercises a different split.
+    static func crcLengthsProgram() -> SwitchProgram {
+        SwitchProgram("crc-lengths") {
+            HeaderType("in_t") { for i in 0..<16 { Field("b\(i)", 8) } }
+            HeaderType("out_t") { for n in 1...16 { Field("crc32_\(n)", 32); Field("crc16_\(n)", 16) } }
+            Header("i", "in_t")
+            Header("o", "out_t")
+            Parser { State("start") { Extract(hdr.i); Extract(hdr.o) } }
+            Ingress {
+                for n in 1...16 {
+                    let bytes = (0..<n).map { hdr.i[dynamicMember: "b\($0)"] }
+                    Assign(hdr.o[dynamicMember: "crc32_\(n)"], hash(.crc32, bytes, width: 32))
+                    Assign(hdr.o[dynamicMember: "crc16_\(n)"], hash(.crc16, bytes, width: 16))
+                }
+            }
+            Deparser { Emit(hdr.i); Emit(hdr.o) }
+        }
+    }
+
+    @Test(arguments: PipelineEngine.allCases)
+    func crcsOfEveryLengthMatchTheReference(_ engine: PipelineEngine) throws {
+        let pl = try Pipeline(Self.crcLengthsProgram().verified(), engine: engine)
+        #expect(pl.engine == engine, "\(pl.engineNote ?? "")")
+        var rng = SplitMix64(seed: 0xC7C)
+        for _ in 0..<50 {
+            let input = (0..<16).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let o = Array(try runOne(pl, input + [UInt8](repeating: 0, count: 16 * 6)).bytes[16...])
+            for n in 1...16 {
+                let at = (n - 1) * 48
+                #expect(unpack(o, bitOffset: at, width: 32) == UInt128(CRC32.compute(Array(input[..<n]))), "crc32 of \(n) bytes")
+                #expect(unpack(o, bitOffset: at + 32, width: 16) == UInt128(CRC16.compute(Array(input[..<n]))), "crc16 of \(n) bytes")
+            }
+        }
+    }
+
     static func randomProgram() -> SwitchProgram {
         SwitchProgram("random") {
             HeaderType("h_t") { Field("small", 8); Field("wide", 16) }
