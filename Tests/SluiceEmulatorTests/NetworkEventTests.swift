@@ -342,6 +342,10 @@ enum FileManagerless {
             ("events: {at: 1ms}", "t.yaml:14: events: expected a list, got a mapping (valid: - {at: 2ms, link: s1:p1-s2:p1, down})"),
             ("routing: {recompute: yes, detecton: 1ms}",
              "t.yaml:14: routing.detecton: unknown field; did you mean 'detection'? (valid: recompute, detection)"),
+            ("routing: {detection: 1ms}",
+             "t.yaml:14: routing.detection: a detection delay without recompute: true does nothing (nothing recomputes the routes) (valid: recompute: true beside it, or no detection)"),
+            ("routing: {recompute: false, detection: 1ms}",
+             "t.yaml:14: routing.detection: a detection delay without recompute: true does nothing (nothing recomputes the routes) (valid: recompute: true beside it, or no detection)"),
         ]
         for (tail, expected) in cases { #expect(Self.failure(tail) == expected, "\(tail)") }
     }

@@ -137,6 +137,10 @@ extension TopologyReader {
         var p = RoutingPolicy()
         if let r = f["recompute"] { p.recompute = try source.bool(r, f.path("recompute")) }
         if let d = f["detection"] { p.detection = try source.time(d, f.path("detection")) }
+        if let d = f["detection"], !p.recompute {
+            throw source.error(d, f.path("detection"), "a detection delay without recompute: true does nothing (nothing recomputes the routes)",
+                               valid: "recompute: true beside it, or no detection")
+        }
         if p.recompute && !topology.nodes.contains(where: { $0.switchSpec?.routing == true }) {
             throw source.error(f["recompute"], f.path("recompute"), "no switch takes its routes from the routing controller",
                                valid: "a switch with routing: true (the default without an entries file), or recompute: false")
