@@ -129,6 +129,30 @@ extension ECMPRouter {
             return changed.sorted()
         }
 
+        /// Give member `m` weight `weight`. Resilient and weighted groups then move buckets one
+        /// at a time, each the last bucket of a member above its share (by `shares`), to a
+        /// member below it, and return the buckets that changed: the other flows keep their
+        /// next hop. An equal group ignores weights and changes nothing.
+        @discardableResult
+        public mutating func reweight(member m: Int, to weight: Int) throws(ControlPlaneError) -> [Int] {
+            guard members.indices.contains(m), members[m] != nil else {
+                throw ControlPlaneError("next-hop group \(id): no member \(m) (members: \(live.map(String.init).joined(separator: ", ")))")
+            }
+            guard weight > 0 else { throw ControlPlaneError("next-hop group \(id): weight \(weight); weights must be above 0") }
+            members[m]!.weight = weight
+            guard kind != .equal else { return [] }
+            let l = live
+            let target = Self.shares(of: l.map { members[$0]!.weight }, over: buckets.count)
+            var changed: [Int] = []
+            while let giver = l.indices.first(where: { bucketCount(of: l[$0]) > target[$0] }),
+                  let taker = l.indices.first(where: { bucketCount(of: l[$0]) < target[$0] }) {
+                let b = buckets.lastIndex(of: l[giver])!
+                buckets[b] = l[taker]
+                changed.append(b)
+            }
+            return changed.sorted()
+        }
+
         /// How far each live member is above (> 0) or below its exact share, in buckets x total weight.
         private func surplus(_ m: Int) -> Int {
             let total = live.reduce(0) { $0 + members[$1]!.weight }
@@ -176,7 +200,8 @@ extension ECMPRouter {
 
         /// Resilient and weighted groups: the members that stay keep their buckets (new
         /// members take theirs first, then the buckets of the members that left are handed
-        /// out); equal groups are built afresh (ECMP rehashes).
+        /// out, then members whose weight changed give up or take buckets); equal groups are
+        /// built afresh (ECMP rehashes).
         public func regroup(id: UInt16, kind: NextHopGroupKind, previous: [NextHopMember], previousBuckets: [Int],
                             members: [NextHopMember], buckets: Int) throws(ControlPlaneError) -> RouteGroupEntries {
             guard kind != .equal, previousBuckets.count == buckets, !previous.isEmpty,
@@ -187,6 +212,10 @@ extension ECMPRouter {
             let ports = Set(members.map(\.port))
             for m in members where !previous.contains(where: { $0.port == m.port }) { try g.add(m) }
             for (i, m) in previous.enumerated() where !ports.contains(m.port) { try g.remove(member: i) }
+            // Members that stay with another weight (their link's rate changed).
+            for (i, m) in previous.enumerated() {
+                if let now = members.first(where: { $0.port == m.port }), now.weight != m.weight { try g.reweight(member: i, to: now.weight) }
+            }
             var index: [UInt16: Int] = [:]
             for (i, m) in members.enumerated() { index[m.port] = i }
             return RouteGroupEntries(table: "ecmp_nhop", entries: g.buckets.indices.map { g.entry(bucket: $0) },

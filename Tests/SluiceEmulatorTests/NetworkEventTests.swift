@@ -400,4 +400,56 @@ enum FileManagerless {
         #expect(r.before == [2, 3, 4])
         #expect(r.after == [3, 4])
     }
+
+    /// leaf1's uplink to spine1 drops from 100 to 25 Gb/s: in weighted and resilient groups the
+    /// member's weight is its link's rate, so the recompute moves spine1's surplus buckets (its
+    /// last ones) to spine2 and leaves the rest; an equal group ignores rates.
+    static func rateChange(groups: String) throws -> (before: [UInt16], after: [UInt16], log: [String]) {
+        let yaml = """
+            name: two-spines
+            topology:
+              generator:
+                leaf-spine: {spines: 2, leaves: 2, hosts-per-leaf: 1}
+              defaults:
+                link: {rate: 100Gbps}
+                switch: {program: ecmp-router, groups: \(groups), group-buckets: 12}
+            traffic:
+              - {kind: udp, from: h1, to: h2, rate: 1Gbps, size: 1400}
+            events:
+              - {at: 1us, link: leaf1:p2-spine1:p1, rate: 25Gbps}
+            routing: {recompute: true, detection: 1us}
+            """
+        let spec = try TopologyFile.parse(yaml, file: "t.yaml", baseDirectory: ".", programs: .builtIn)
+        let emu = try Emulator(spec, programs: .builtIn)
+        let leaf1 = try #require(spec.node(named: "leaf1"))
+        func ports() throws -> [UInt16] {
+            let g = try #require(emu.routing?.groups[leaf1]?.first)
+            let cp = try #require(emu.controlPlane(switch: "leaf1"))
+            let entries = try cp.entries("ecmp_nhop").map(\.1).filter { $0.matches.first == .exact(UInt128(g.id)) }
+            var byBucket: [Int: UInt16] = [:]
+            for e in entries { if case .exact(let b) = e.matches[1] { byBucket[Int(b)] = UInt16(e.action.args[0]) } }
+            let installed = g.buckets.indices.map { byBucket[$0] }
+            #expect(installed == g.buckets.map { g.members[$0].port }, "the table holds what the summary says")
+            return installed.map { $0 ?? 0 }
+        }
+        let before = try ports()
+        emu.run()
+        return (before, try ports(), emu.networkEventLog.map { "\($0.time) \($0.what): \($0.result)" })
+    }
+
+    @Test(arguments: ["weighted", "resilient"])
+    func weightedGroupsFollowARateChange(_ groups: String) throws {
+        let r = try Self.rateChange(groups: groups)
+        #expect(r.before == [2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3])
+        // Shares of 12 buckets for 25 and 100 Gb/s: 2 and 10 (largest remainder).
+        #expect(r.after == [2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3])
+        #expect(r.log.contains { $0.contains("routing recompute after link leaf1:p2-spine1:p1 rate") && $0.contains("rewrote 1 group") }, "\(r.log)")
+    }
+
+    @Test func equalGroupsIgnoreARateChange() throws {
+        let r = try Self.rateChange(groups: "equal")
+        #expect(r.before == [2, 3])
+        #expect(r.after == [2, 3])
+        #expect(r.log.contains { $0.contains("routing recompute after link leaf1:p2-spine1:p1 rate") && $0.contains("rewrote 0 groups") }, "\(r.log)")
+    }
 }

@@ -34,6 +34,8 @@ struct NetworkState {
     /// The same as the routing controller knows it: each change reaches it `detection` later.
     var knownLinkUp: [Bool]
     var knownNodeUp: [Bool]
+    /// Per link: its rate as the routing controller knows it (bits per second).
+    var knownLinkRate: [UInt64]
     /// Per link direction: its queue's packet limit while it is up.
     var savedLimitPackets: [Int]
     /// Per node: the links that touch it.
@@ -46,6 +48,7 @@ struct NetworkState {
         nodeUp = Array(repeating: true, count: spec.nodes.count)
         knownLinkUp = linkUp
         knownNodeUp = nodeUp
+        knownLinkRate = spec.links.map(\.rate)
         savedLimitPackets = Array(repeating: 0, count: spec.links.count * 2)
         linksOf = Array(repeating: [], count: spec.nodes.count)
         for (i, l) in spec.links.enumerated() {
@@ -182,7 +185,7 @@ extension Emulator {
             result = "does not apply"; failed = true   // `schedule` refuses these
         }
         network.log.append(NetworkEventRecord(time: now, what: describe(e), origin: e.origin, result: result, failed: failed))
-        if e.changesReachability && spec.routing.recompute && routing != nil {
+        if e.changesRouting && spec.routing.recompute && routing != nil {
             events.push(clock.after(VirtualTime(picoseconds: spec.routing.detection)), .reroute, target: Int32(i))
         }
     }
@@ -246,14 +249,16 @@ extension Emulator {
     /// routes of the routed switches for the network as it now knows it.
     func reroute(learning i: Int) {
         let e = network.events[i]
-        switch e.target {
-        case .link(let a, let b): network.knownLinkUp[linkIndex(a, b)!] = e.change == .up
-        case .node(let n): network.knownNodeUp[n] = e.change == .up
+        switch (e.target, e.change) {
+        case (.link(let a, let b), .rate(let r)): network.knownLinkRate[linkIndex(a, b)!] = r
+        case (.link(let a, let b), _): network.knownLinkUp[linkIndex(a, b)!] = e.change == .up
+        case (.node(let n), _): network.knownNodeUp[n] = e.change == .up
         }
         guard let previous = routing else { return }
         let what = "routing recompute after " + describe(e)
         do {
             let r = try RoutingController.recompute(spec, previous: previous, linkUp: network.knownLinkUp, nodeUp: network.knownNodeUp,
+                                                    linkRate: network.knownLinkRate,
                                                     routes: { self.routeInstallers[$0] }, controlPlane: { self.routedPipelines[$0] })
             routing = r.summary
             network.log.append(NetworkEventRecord(time: now, what: what, origin: e.origin, result: r.change, failed: false))

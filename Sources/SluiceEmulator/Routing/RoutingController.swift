@@ -126,17 +126,18 @@ public enum RoutingController {
 
     /// The topology as ports and neighbours per node (self-links ignored), each list in port
     /// order; without the links that are down (`linkUp[l]` false) and every link of a node
-    /// that is down.
+    /// that is down. `linkRate` replaces the links' rates (a rate changed during the run).
     struct Graph {
         var neighbours: [[(port: UInt16, node: Int, rate: UInt64)]]
 
-        init(_ t: TopologySpec, linkUp: [Bool]? = nil, nodeUp: [Bool]? = nil) {
+        init(_ t: TopologySpec, linkUp: [Bool]? = nil, nodeUp: [Bool]? = nil, linkRate: [UInt64]? = nil) {
             neighbours = Array(repeating: [], count: t.nodes.count)
             for (i, l) in t.links.enumerated() where l.a.node != l.b.node {
                 if let up = linkUp, !up[i] { continue }
                 if let up = nodeUp, !up[l.a.node] || !up[l.b.node] { continue }
-                neighbours[l.a.node].append((l.a.port, l.b.node, l.rate))
-                neighbours[l.b.node].append((l.b.port, l.a.node, l.rate))
+                let rate = linkRate?[i] ?? l.rate
+                neighbours[l.a.node].append((l.a.port, l.b.node, rate))
+                neighbours[l.b.node].append((l.b.port, l.a.node, rate))
             }
             for i in neighbours.indices { neighbours[i].sort { $0.port < $1.port } }
         }

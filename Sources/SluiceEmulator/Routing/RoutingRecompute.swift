@@ -2,8 +2,10 @@ import SluiceControlPlane
 import SluiceIR
 
 extension RoutingController {
-    /// Shortest paths again after links or switches went down or came back (`linkUp`,
-    /// `nodeUp`: what the controller knows), written over what `previous` installed.
+    /// Shortest paths again after links or switches went down or came back, or a link's rate
+    /// changed (`linkUp`, `nodeUp`, `linkRate`: what the controller knows), written over what
+    /// `previous` installed. In weighted and resilient groups a member's weight is its link's
+    /// rate, so a group whose weights changed is regrouped like one whose members changed.
     ///
     /// Per routed switch that is up: a next-hop group whose ports did not change keeps its id
     /// and buckets (nothing is written); a changed one is derived from the old group it
@@ -11,12 +13,12 @@ extension RoutingController {
     /// move only the flows of members that left); the rest get new ids. A route whose next
     /// hops or group changed is rewritten; a host no longer reachable loses its route (its
     /// packets then take the table's default); one reachable again gets it back.
-    static func recompute(_ topology: TopologySpec, previous: RoutingSummary, linkUp: [Bool], nodeUp: [Bool],
+    static func recompute(_ topology: TopologySpec, previous: RoutingSummary, linkUp: [Bool], nodeUp: [Bool], linkRate: [UInt64]? = nil,
                           routes: (Int) -> (any RouteInstaller)?, controlPlane: (Int) -> (any ControlPlane)?)
         throws -> (summary: RoutingSummary, change: String) {
         let nodes = topology.nodes
         let live = previous.switches.filter { nodeUp[$0] }
-        let (plans, unreachable) = plan(topology, routed: live, graph: Graph(topology, linkUp: linkUp, nodeUp: nodeUp))
+        let (plans, unreachable) = plan(topology, routed: live, graph: Graph(topology, linkUp: linkUp, nodeUp: nodeUp, linkRate: linkRate))
         var summary = previous
         summary.unreachable = previous.unreachable.filter { !nodeUp[$0.switchNode] } + unreachable
         var changedRoutes = 0, removedRoutes = 0, rewrittenGroups = 0
@@ -37,10 +39,14 @@ extension RoutingController {
             var rewritten = Set<UInt16>()
             var actions: [UInt16: ActionCall] = [:]
             var nextID = (old.map(\.id).max() ?? 0) &+ 1
+            // The same members, and for groups that weigh them the same weights.
+            func same(_ o: RoutingSummary.Group, _ g: RoutingSummary.Group) -> Bool {
+                o.members.map(\.port) == g.members.map(\.port) && (kind == .equal || o.members.map(\.member.weight) == g.members.map(\.member.weight))
+            }
             // Unchanged groups first, so none of them is taken as the base of another.
             for g in plan.groups {
                 let ports = g.members.map(\.port)
-                if let o = old.first(where: { $0.members.map(\.port) == ports }), !claimed.contains(o.id) {
+                if let o = old.first(where: { same($0, g) }), !claimed.contains(o.id) {
                     claimed.insert(o.id)
                     idOfPorts[ports] = o.id
                     groups.append(o)

@@ -44,18 +44,24 @@ public struct NetworkEvent: Hashable, Sendable {
         self.time = time; self.target = target; self.change = change; self.origin = origin
     }
 
-    /// Down or up: what the routing controller reacts to.
+    /// Down or up: what changes which nodes can reach which.
     public var changesReachability: Bool {
         switch change { case .down, .up: return true; default: return false }
+    }
+
+    /// What the routing controller reacts to: down, up, and a link's rate (the weight of its
+    /// member in weighted and resilient groups).
+    public var changesRouting: Bool {
+        switch change { case .down, .up, .rate: return true; default: return false }
     }
 }
 
 /// What the routing controller does while the run goes on (a topology file's `routing`).
 public struct RoutingPolicy: Hashable, Sendable {
-    /// Recompute shortest paths when a link or switch goes down or comes back up, and rewrite
-    /// the routes and next-hop groups of the routed switches. Resilient groups keep the buckets
-    /// of the members that stay (only the failed member's flows move); equal groups are rebuilt
-    /// (plain ECMP rehashes every flow).
+    /// Recompute shortest paths when a link or switch goes down or comes back up, or a link's
+    /// rate changes, and rewrite the routes and next-hop groups of the routed switches.
+    /// Resilient groups keep the buckets of the members that stay (only the failed member's
+    /// flows move); equal groups are rebuilt (plain ECMP rehashes every flow).
     public var recompute: Bool
     /// Picoseconds from the change to the new routes being in place: failure detection plus
     /// the controller's reaction. Until then switches send onto the dead link and the packets
