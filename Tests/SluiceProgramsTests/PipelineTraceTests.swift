@@ -2,6 +2,7 @@ import Foundation
 import SluiceTestingML
 import SluiceControlPlane
 import Testing
+import Sluice
 import SluiceIR
 import SluiceRuntime
 import SluiceTesting
@@ -216,6 +217,45 @@ import SluiceTesting
         let hits = { (h: SwitchHarness) throws -> [UInt64] in try h.pipeline.entries("acl").map { try h.pipeline.directCounter($0.0).packets } }
         #expect(try hits(plain) == hits(traced))
         #expect(try hits(plain).reduce(0, +) > 0)
+    }
+
+    /// A parser that selects on `random`: the trace reads the select key, which must not draw
+    /// from the generator a second time. Traced and untraced runs with the same seed go the
+    /// same way on every packet, and each trace's select line names the value the parser took.
+    @Test func aRandomSelectKeyIsDrawnOnceWhenTraced() throws {
+        let program = try SwitchProgram("coin") {
+            HeaderType("side_t") { Field("v", 8) }
+            Header("heads", "side_t")
+            Header("tails", "side_t")
+            Parser {
+                State("start") {
+                    Select(random(0, 1, width: 8)) {
+                        Case(Keyset(0), next: "heads")
+                        Default(next: "tails")
+                    }
+                }
+                State("heads") { Extract(hdr.heads); Accept() }
+                State("tails") { Extract(hdr.tails); Accept() }
+            }
+            Ingress {
+                If(hdr.heads.isValid) { Forward(port: 1) } else: { Forward(port: 2) }
+            }
+            Deparser { Emit(hdr.heads); Emit(hdr.tails) }
+        }.verified()
+        let lines = Lines()
+        let plain = try Pipeline(program, seed: 99), traced = try Pipeline(program, seed: 99, trace: PipelineTracer(sink: { lines.all.append($0) }))
+        var ports: [UInt16] = []
+        for i in 0..<64 {
+            lines.all = []
+            let a = plain.process([UInt8(i)], port: 0), b = traced.process([UInt8(i)], port: 0)
+            #expect(a.map(\.port) == b.map(\.port), "packet \(i)")
+            let select = try #require(lines.all.first { $0.contains("select ") }, "packet \(i): \(lines.all)")
+            let port = try #require(b.first?.port)
+            #expect(select.hasSuffix(port == 1 ? "-> heads" : "-> tails"), "packet \(i): \(select)")
+            #expect(select.contains(port == 1 ? "=0 " : "=1 "), "packet \(i): \(select)")
+            ports.append(port)
+        }
+        #expect(Set(ports) == [1, 2], "both sides come up in 64 throws: \(ports)")
     }
 
     @Test func tracingRunsTheClosureEngineAndSaysSo() throws {

@@ -183,11 +183,15 @@ extension ProgramCompiler {
             tr.depth = 3
             body(c)
             if c.slots[perr] != 0 { return -2 }
+            // The keys as the select will read them: read first for the trace, then the random
+            // generator put back, so that a key with random() draws the same value in the
+            // select as here, and a traced run draws no more than an untraced one.
+            let rng = c.rng
+            let vs = keys.map { ($0.text, TraceValueText.format($0.read.run(c), width: $0.width, name: $0.name)) }
+            c.rng = rng
             let next = transition(c)
             let target = c.slots[perr] != 0 ? "no match" : names[next] ?? "state \(next)"
             if isSelect {
-                // Select keys are reads of the packet; reading them again changes nothing.
-                let vs = keys.map { ($0.text, TraceValueText.format($0.read.run(c), width: $0.width, name: $0.name)) }
                 tr.add("select", "select \(vs.map { "\($0.0)=\($0.1)" }.joined(separator: " ")) -> \(target)",
                        [("key", .strings(vs)), ("next", .string(target))])
             } else {
