@@ -29,17 +29,26 @@ public protocol ControlPlane: AnyObject {
     /// The handle of the entry with exactly these matches (and priority, for ternary/range tables).
     func find(_ table: String, _ matches: [Match], priority: Int) throws(ControlPlaneError) -> EntryHandle?
     func entries(_ table: String) throws(ControlPlaneError) -> [(EntryHandle, TableEntry)]
+    /// The entry a handle names (matches, priority and action as installed).
+    func entry(_ handle: EntryHandle) throws(ControlPlaneError) -> TableEntry
     func setDefault(_ table: String, _ action: ActionCall) throws(ControlPlaneError)
     func clear(_ table: String) throws(ControlPlaneError)
     /// Packets and bytes at an index of an indexed counter.
     func counter(_ name: String, index: Int) throws(ControlPlaneError) -> (packets: UInt64, bytes: UInt64)
     func resetCounter(_ name: String) throws(ControlPlaneError)
+    /// Sets packets and bytes at an index of an indexed counter (a controller restoring or
+    /// correcting a count); the data plane counts on from there.
+    func writeCounter(_ name: String, index: Int, packets: UInt64, bytes: UInt64) throws(ControlPlaneError)
     /// Packets and bytes that hit an entry (tables with direct counters).
     func directCounter(_ handle: EntryHandle) throws(ControlPlaneError) -> (packets: UInt64, bytes: UInt64)
+    /// Sets the packets and bytes of an entry's direct counter.
+    func writeDirectCounter(_ handle: EntryHandle, packets: UInt64, bytes: UInt64) throws(ControlPlaneError)
     func readRegister(_ name: String, index: Int) throws(ControlPlaneError) -> UInt64
     func writeRegister(_ name: String, index: Int, _ value: UInt64) throws(ControlPlaneError)
     func resetRegister(_ name: String) throws(ControlPlaneError)
     func setMeter(_ name: String, index: Int, _ rates: MeterRates) throws(ControlPlaneError)
+    /// Returns a meter cell to its state before any `setMeter`: every packet green.
+    func clearMeter(_ name: String, index: Int) throws(ControlPlaneError)
     func setMulticastGroup(_ group: UInt16, _ members: [MulticastMember]) throws(ControlPlaneError)
     func deleteMulticastGroup(_ group: UInt16) throws(ControlPlaneError)
     /// Digests sent since the last call, oldest first.

@@ -334,6 +334,8 @@ public final class XDPControlPlane: ControlPlane {
         return (tables[table] ?? [:]).sorted { $0.key < $1.key }.map { (EntryHandle(table: table, id: $0.key), $0.value.entry) }
     }
 
+    public func entry(_ h: EntryHandle) throws(ControlPlaneError) -> TableEntry { try installed(h).1.entry }
+
     public func setDefault(_ table: String, _ action: ActionCall) throws(ControlPlaneError) {
         _ = try rules.defaultAction(table, action)
         try writeDefault(info(table), action)
@@ -361,6 +363,15 @@ public final class XDPControlPlane: ControlPlane {
         for i in 0..<c.size { var k = UInt32(i); try update(EBPFLayout.mapName(counter: name), &k, &zeros) }
     }
 
+    /// Per-CPU cells: the first CPU's gets the figures, the others' 0, so their sum is what was written.
+    public func writeCounter(_ name: String, index: Int, packets: UInt64, bytes: UInt64) throws(ControlPlaneError) {
+        _ = try rules.counter(name, index: index)
+        var values = [UInt64](repeating: 0, count: 2 * XDPProgram.possibleCPUs)
+        values[0] = packets; values[1] = bytes
+        var k = UInt32(index)
+        try update(EBPFLayout.mapName(counter: name), &k, &values)
+    }
+
     public func directCounter(_ h: EntryHandle) throws(ControlPlaneError) -> (packets: UInt64, bytes: UInt64) {
         let (t, i) = try installed(h)
         guard t.table.directCounter else { throw rules.noDirectCounter(h.table) }
@@ -376,6 +387,26 @@ public final class XDPControlPlane: ControlPlane {
         // packets and bytes are the value's last two words.
         let n = v.count
         return v.withUnsafeBytes { ($0.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self), $0.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) }
+    }
+
+    /// The entry's value with its last two words (packets, bytes) replaced; the kernel's adds
+    /// between the read and the write are lost, as with any counter set while packets flow.
+    public func writeDirectCounter(_ h: EntryHandle, packets: UInt64, bytes: UInt64) throws(ControlPlaneError) {
+        let (t, i) = try installed(h)
+        guard t.table.directCounter else { throw rules.noDirectCounter(h.table) }
+        guard t.kind != .keyless else { throw ControlPlaneError("table '\(h.table)' has no key: its entry's counter cannot be set on XDP") }
+        let p = try parts(t, i.entry.matches)
+        let mapName = EBPFLayout.mapName(table: t.table.name)
+        let m: (fd: Int32, keySize: Int, valueSize: Int)
+        do { m = try xdp.map(mapName) } catch { throw ControlPlaneError("\(error)") }
+        var v = [UInt8](repeating: 0, count: m.valueSize)
+        var k = try mapKey(t, p, slot: i.slot)
+        guard bpf_map_lookup_elem(m.fd, &k, &v) == 0 else {
+            throw ControlPlaneError("table '\(h.table)': the entry is not in its map (\(String(cString: strerror(errno))))")
+        }
+        let n = v.count
+        v.withUnsafeMutableBytes { $0.storeBytes(of: packets, toByteOffset: n - 16, as: UInt64.self); $0.storeBytes(of: bytes, toByteOffset: n - 8, as: UInt64.self) }
+        try update(mapName, &k, &v, flags: UInt64(BPF_EXIST))
     }
 
     func registerCell(_ name: String, _ index: Int, value: UInt64? = nil) throws(ControlPlaneError) -> (Int32, UInt32) {
@@ -413,6 +444,16 @@ public final class XDPControlPlane: ControlPlane {
         w.u32(0)   // the spin lock (the kernel leaves it alone)
         w.u32(1)   // set
         for v in [rates.cir, rates.cbs, rates.pir, rates.pbs, rates.cbs * 1_000_000_000, rates.pbs * 1_000_000_000, 0] { w.u64(v) }
+        var key = UInt32(index), value = w.bytes
+        try update(EBPFLayout.mapName(meter: name), &key, &value)
+    }
+
+    /// Writes the cell unset: the program marks its packets green, as before any `setMeter`.
+    public func clearMeter(_ name: String, index: Int) throws(ControlPlaneError) {
+        _ = try rules.meter(name, index: index, MeterRates(cir: 0, cbs: 0, pir: 0, pbs: 0))
+        var w = Words()
+        w.u32(0); w.u32(0)
+        for _ in 0..<7 { w.u64(0) }
         var key = UInt32(index), value = w.bytes
         try update(EBPFLayout.mapName(meter: name), &key, &value)
     }

@@ -325,4 +325,24 @@ import SluiceTesting
             try plain.directCounter(h)
         }
     }
+
+    /// A controller sets an entry's counts (P4Runtime's DirectCounterEntry MODIFY); packets count on from there.
+    @Test func directCounterIsWrittenAndCountsOn() throws {
+        let pl = try pipeline(Self.program(.exact, directCounter: true))
+        let h = try pl.insert("t", TableEntry([.exact(1), .exact(0)], ActionCall("set", [1])))
+        _ = try out(pl, 1)
+        try pl.writeDirectCounter(h, packets: 100, bytes: 5000)
+        #expect(try pl.directCounter(h) == (packets: 100, bytes: 5000))
+        _ = try out(pl, 1)
+        #expect(try pl.directCounter(h) == (packets: 101, bytes: 5012))
+        #expect(try pl.entry(h) == TableEntry([.exact(1), .exact(0)], ActionCall("set", [1])))
+        try pl.delete(h)
+        #expect(throws: ControlPlaneError("table 't' has no entry with handle \(h.id)")) { try pl.writeDirectCounter(h, packets: 1, bytes: 1) }
+        #expect(throws: ControlPlaneError("table 't' has no entry with handle \(h.id)")) { try pl.entry(h) }
+        let plain = try pipeline(Self.program(.exact))
+        let hp = try plain.insert("t", TableEntry([.exact(1), .exact(0)], ActionCall("set", [1])))
+        #expect(throws: ControlPlaneError("table 't' has no direct counter; add DirectCounter() to it")) {
+            try plain.writeDirectCounter(hp, packets: 1, bytes: 1)
+        }
+    }
 }

@@ -98,6 +98,17 @@ import SluiceTesting
         #expect(try pl.counter("perPort", index: 1) == (packets: 0, bytes: 0))
     }
 
+    @Test func indexedCounterIsWrittenAndCountsOn() throws {
+        let pl = try pipeline(Self.counterProgram())
+        try pl.writeCounter("perPort", index: 2, packets: 7, bytes: 700)
+        _ = pl.process([UInt8](repeating: 1, count: 10), port: 2)
+        #expect(try pl.counter("perPort", index: 2) == (packets: 8, bytes: 710))
+        #expect(try pl.counter("perPort", index: 1) == (packets: 0, bytes: 0))
+        #expect(throws: ControlPlaneError("counter 'perPort' has indices 0...3; 4 is outside")) {
+            try pl.writeCounter("perPort", index: 4, packets: 1, bytes: 1)
+        }
+    }
+
     // MARK: meters
 
     static func meterProgram() -> SwitchProgram {
@@ -145,6 +156,10 @@ import SluiceTesting
         #expect(throws: ControlPlaneError("meter 'pkts': the committed rate 3 exceeds the peak rate 2")) {
             try h.pipeline.setMeter("pkts", index: 0, MeterRates(cir: 3, cbs: 1, pir: 2, pbs: 1))
         }
+        // Cleared, index 0 is unconfigured again: always green, however fast packets come.
+        try h.pipeline.clearMeter("pkts", index: 0)
+        #expect(try (0..<5).map { _ in try color(0, at: 1000 * ms) } == [0, 0, 0, 0, 0])
+        #expect(throws: ControlPlaneError("meter 'pkts' has indices 0...1; 2 is outside")) { try h.pipeline.clearMeter("pkts", index: 2) }
     }
 
     // MARK: hashes and random numbers

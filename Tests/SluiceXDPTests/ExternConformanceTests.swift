@@ -1,4 +1,5 @@
 import Foundation
+import SluiceControlPlane
 import Testing
 import Sluice
 import SluiceIR
@@ -88,6 +89,73 @@ struct ExternConformanceTests {
             #expect(a.packets == b.packets && a.bytes == b.bytes, "perIdx[\(i)]: runtime \(a), kernel \(b)")
             #expect(a.packets > 0)
         }
+    }
+}
+
+/// What a controller writes (counter cells, an entry's direct counter, a meter cleared) lands
+/// alike in the kernel's maps and the runtime: the same figures read back, and packets count on
+/// from them (and are coloured) the same way.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: loads eBPF programs into the kernel (CI runs as root)"))
+struct WrittenExternConformanceTests {
+    static func program() -> SwitchProgram {
+        SwitchProgram("written") {
+            HeaderType("eth_t") { Field("dst", 48); Field("src", 48); Field("type", 16) }
+            HeaderType("h_t") { Field("key", 8); Field("idx", 8); Field("color", 8) }
+            Header("eth", "eth_t")
+            Header("h", "h_t")
+            Counter("hits", size: 4)
+            Meter("police", size: 2, unit: .packets)
+            Parser { State("start") { Extract(hdr.eth); Extract(hdr.h) } }
+            Action("to", Param("port", 9)) { Forward(port: param.port) }
+            Table("fwd") {
+                Key(hdr.h.key, .exact)
+                Actions("to")
+                DefaultAction("to", 1)
+                DirectCounter()
+                Size(8)
+            }
+            Ingress {
+                Apply("fwd")
+                Count("hits", index: hdr.h.idx)
+                ExecuteMeter("police", index: hdr.h.idx, into: hdr.h.color)
+            }
+            Deparser { Emit(hdr.eth); Emit(hdr.h) }
+        }
+    }
+
+    @Test func writtenCountersAndClearedMetersAgree() throws {
+        let ir = try Self.program().verified()
+        let runtime = try SwitchHarness(ir)
+        let cp = try XDPControlPlane(try XDPProgram(ir))
+        let xdp = cp.xdp
+        var handles: [EntryHandle] = []
+        for c in [runtime.pipeline as any ControlPlane, cp] {
+            handles.append(try c.insert("fwd", TableEntry([.exact(5)], ActionCall("to", [2]))))
+            try c.writeCounter("hits", index: 1, packets: 1000, bytes: 64000)
+            // Index 0 polices hard (1 packet of burst, then red), then is cleared: green again.
+            try c.setMeter("police", index: 0, MeterRates(cir: 1, cbs: 1, pir: 1, pbs: 1))
+            try c.clearMeter("police", index: 0)
+        }
+        try runtime.pipeline.writeDirectCounter(handles[0], packets: 70, bytes: 7000)
+        try cp.writeDirectCounter(handles[1], packets: 70, bytes: 7000)
+        #expect(try cp.directCounter(handles[1]) == (packets: 70, bytes: 7000))
+        #expect(try cp.counter("hits", index: 1) == (packets: 1000, bytes: 64000))
+        let frame = { (key: UInt8, idx: UInt8) in
+            (Packet.ethernet(dst: "02:00:00:00:00:01", src: "02:00:00:00:00:02", etherType: 0x88B5).payload([key, idx, 0xEE] + [UInt8](repeating: 0, count: 43)).bytes, UInt16(1))
+        }
+        let packets = (0..<12).map { frame($0 % 3 == 0 ? 5 : 6, UInt8($0 % 2)) }
+        var d = Differential()
+        try d.run(runtime, xdp, packets)
+        // The colours agree byte for byte: meter 0 was cleared in the kernel as in the runtime,
+        // where every packet is green (a 1-packet burst left set would colour them red).
+        d.expectAgreement("written")
+        let length = UInt64(packets[0].0.count)
+        for c in [runtime.pipeline as any ControlPlane, cp] {
+            #expect(try c.counter("hits", index: 1) == (packets: 1006, bytes: 64000 + 6 * length))
+            #expect(try c.counter("hits", index: 0) == (packets: 6, bytes: 6 * length))
+        }
+        #expect(try runtime.pipeline.directCounter(handles[0]) == (packets: 74, bytes: 7000 + 4 * length))
+        #expect(try cp.directCounter(handles[1]) == (packets: 74, bytes: 7000 + 4 * length))
     }
 }
 

@@ -49,6 +49,10 @@ extension Pipeline: ControlPlane {
         return t.entries.enumerated().compactMap { i, e in e.map { (EntryHandle(table: table, id: Int32(i)), $0) } }
     }
 
+    public func entry(_ h: EntryHandle) throws(ControlPlaneError) -> TableEntry {
+        try live(h).entries[Int(h.id)]!
+    }
+
     public func setDefault(_ table: String, _ action: ActionCall) throws(ControlPlaneError) {
         let (_, ai) = try compiler.rules.defaultAction(table, action)
         compiler.tables[table]!.setDefault(action, action: Int32(ai))
@@ -69,10 +73,24 @@ extension Pipeline: ControlPlane {
         compiler.counters[name]!.reset()
     }
 
+    public func writeCounter(_ name: String, index: Int, packets: UInt64, bytes: UInt64) throws(ControlPlaneError) {
+        _ = try compiler.rules.counter(name, index: index)
+        let c = compiler.counters[name]!
+        c.packets[index] = packets
+        c.bytes[index] = bytes
+    }
+
     public func directCounter(_ h: EntryHandle) throws(ControlPlaneError) -> (packets: UInt64, bytes: UInt64) {
         let t = try live(h)
         guard t.decl.directCounter else { throw compiler.rules.noDirectCounter(h.table) }
         return (t.hitPackets[Int(h.id)], t.hitBytes[Int(h.id)])
+    }
+
+    public func writeDirectCounter(_ h: EntryHandle, packets: UInt64, bytes: UInt64) throws(ControlPlaneError) {
+        let t = try live(h)
+        guard t.decl.directCounter else { throw compiler.rules.noDirectCounter(h.table) }
+        t.hitPackets[Int(h.id)] = packets
+        t.hitBytes[Int(h.id)] = bytes
     }
 
     public func readRegister(_ name: String, index: Int) throws(ControlPlaneError) -> UInt64 {
@@ -93,6 +111,11 @@ extension Pipeline: ControlPlane {
     public func setMeter(_ name: String, index: Int, _ rates: MeterRates) throws(ControlPlaneError) {
         _ = try compiler.rules.meter(name, index: index, rates)
         compiler.meters[name]!.configure(index, rates)
+    }
+
+    public func clearMeter(_ name: String, index: Int) throws(ControlPlaneError) {
+        _ = try compiler.rules.meter(name, index: index, MeterRates(cir: 0, cbs: 0, pir: 0, pbs: 0))
+        compiler.meters[name]!.cells[index] = MeterState.Cell()
     }
 
     public func setMulticastGroup(_ group: UInt16, _ members: [MulticastMember]) throws(ControlPlaneError) {
