@@ -61,13 +61,7 @@ extension P4RuntimeDevice {
         guard let schema = pipeline?.schema else { throw P4RuntimeError(.failedPrecondition, "no forwarding pipeline is set") }
         switch u.entity.entity {
         case .tableEntry(let e)?: try writeTableEntry(u.type, op, e, schema, cp)
-        case .counterEntry(let e)?:
-            let c = try P4RuntimeSchema.sized("counter", e.counterID, in: schema.counters, program: schema.program.name)
-            guard u.type == .modify else { throw P4RuntimeError(.invalidArgument, "counter '\(c.name)': \(op); counters take MODIFY only") }
-            guard !e.hasIndex, e.data.packetCount == 0, e.data.byteCount == 0 else {
-                throw P4RuntimeError(.unimplemented, "counter '\(c.name)': only a reset of the whole counter (MODIFY with no index and zero data) is supported")
-            }
-            try checked(cp.resetCounter(c.name))
+        case .counterEntry(let e)?: try writeCounter(u.type, op, e, schema, cp)
         case .registerEntry(let e)?:
             let r = try P4RuntimeSchema.sized("register", e.registerID, in: schema.registers, program: schema.program.name)
             guard u.type == .modify else { throw P4RuntimeError(.invalidArgument, "register '\(r.name)': \(op); registers take MODIFY only") }
@@ -155,8 +149,33 @@ extension P4RuntimeDevice {
         do { return try body() } catch { throw P4RuntimeError(error.full ? .resourceExhausted : .invalidArgument, error.message) }
     }
 
+    /// A negative index is INVALID_ARGUMENT, one past the end OUT_OF_RANGE, as the specification
+    /// says for counters, meters and registers.
     func checkIndex(_ i: Int64, _ size: Int, _ what: String) throws(P4RuntimeError) {
-        guard i >= 0 && i < Int64(size) else { throw P4RuntimeError(.outOfRange, "\(what): index \(i); valid: 0...\(size - 1)") }
+        guard i >= 0 else { throw P4RuntimeError(.invalidArgument, "\(what): index \(i) is negative; valid: 0...\(size - 1)") }
+        guard i < Int64(size) else { throw P4RuntimeError(.outOfRange, "\(what): index \(i); valid: 0...\(size - 1)") }
+    }
+
+    /// Counts a controller writes: neither may be negative.
+    func counts(_ d: P4_V1_CounterData, _ what: String) throws(P4RuntimeError) -> (packets: UInt64, bytes: UInt64) {
+        guard d.packetCount >= 0, d.byteCount >= 0 else {
+            throw P4RuntimeError(.invalidArgument, "\(what): packet_count \(d.packetCount), byte_count \(d.byteCount); counts must be >= 0")
+        }
+        return (UInt64(d.packetCount), UInt64(d.byteCount))
+    }
+
+    /// CounterEntry MODIFY: the cell at `index`, or every cell with no index, set to `data`;
+    /// with no data, nothing changes (the specification's words).
+    func writeCounter(_ type: P4_V1_Update.TypeEnum, _ op: String, _ e: P4_V1_CounterEntry, _ schema: P4RuntimeSchema, _ cp: any ControlPlane) throws(P4RuntimeError) {
+        let c = try P4RuntimeSchema.sized("counter", e.counterID, in: schema.counters, program: schema.program.name)
+        let what = "counter '\(c.name)' (id \(c.id))"
+        guard type == .modify else { throw P4RuntimeError(.invalidArgument, "\(what): \(op); counters take MODIFY only") }
+        if e.hasIndex { try checkIndex(e.index.index, c.size, what) }
+        guard e.hasData else { return }
+        let v = try counts(e.data, what)
+        for i in e.hasIndex ? [Int(e.index.index)] : Array(0..<c.size) {
+            try checked(cp.writeCounter(c.name, index: i, packets: v.packets, bytes: v.bytes))
+        }
     }
 
     func writeTableEntry(_ type: P4_V1_Update.TypeEnum, _ op: String, _ e: P4_V1_TableEntry, _ schema: P4RuntimeSchema, _ cp: any ControlPlane) throws(P4RuntimeError) {
