@@ -41,10 +41,13 @@ extension P4RuntimeDevice {
                     continue
                 }
                 let wanted: [Match]? = q.match.isEmpty ? nil : try WireValues.matches(q.match, t)
-                for (_, entry) in try checked(cp.entries(t.name)) {
+                // counter_data set in the request: the entry's direct counter comes back with it.
+                let withCounter = q.hasCounterData && t.table.directCounter
+                for (h, entry) in try checked(cp.entries(t.name)) {
                     if let wanted, wanted != entry.matches { continue }
                     if q.priority != 0 && Int(q.priority) != entry.priority { continue }
-                    var ent = P4_V1_Entity(); ent.tableEntry = tableEntry(entry, t, s, counter: nil); out.append(ent)
+                    let counter = withCounter ? try checked(cp.directCounter(h)) : nil
+                    var ent = P4_V1_Entity(); ent.tableEntry = tableEntry(entry, t, s, counter: counter); out.append(ent)
                 }
             }
         case .directCounterEntry(let q)?:
@@ -127,12 +130,16 @@ extension P4RuntimeDevice {
         }
     }
 
-    func tableEntry(_ entry: TableEntry, _ t: P4RuntimeSchema.TableInfo, _ s: P4RuntimeSchema, counter: (UInt64, UInt64)?) -> P4_V1_TableEntry {
+    func tableEntry(_ entry: TableEntry, _ t: P4RuntimeSchema.TableInfo, _ s: P4RuntimeSchema, counter: (packets: UInt64, bytes: UInt64)?) -> P4_V1_TableEntry {
         var r = P4_V1_TableEntry()
         r.tableID = t.id
         r.match = WireValues.fieldMatches(entry.matches, t)
         r.priority = Int32(clamping: entry.priority)
         r.action = WireValues.action(entry.action, id: s.actionIDs[entry.action.action] ?? 0)
+        if let counter {
+            r.counterData.packetCount = Int64(clamping: counter.packets)
+            r.counterData.byteCount = Int64(clamping: counter.bytes)
+        }
         return r
     }
 }

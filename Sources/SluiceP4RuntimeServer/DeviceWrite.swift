@@ -134,8 +134,7 @@ extension P4RuntimeDevice {
             default: break
             }
             pipeline?.digests[d.digestID] = u.type == .delete ? nil : d.config
-        case .directCounterEntry(let e)?:
-            throw P4RuntimeError(.unimplemented, "direct counter of table id \(e.tableEntry.tableID): writing is not supported (read it; it counts from the entry's insertion)")
+        case .directCounterEntry(let e)?: try writeDirectCounter(u.type, op, e, schema, cp)
         case .externEntry?, .actionProfileMember?, .actionProfileGroup?, .directMeterEntry?, .valueSetEntry?:
             throw P4RuntimeError(.unimplemented, "\(op) of this entity kind: the program has no such resources (Sluice has no action profiles, direct meters, value sets or externs beyond counters, meters and registers)")
         case nil:
@@ -186,6 +185,9 @@ extension P4RuntimeDevice {
                 throw P4RuntimeError(.invalidArgument, "\(where_): \(op) of the default entry; the default entry takes MODIFY only")
             }
             guard e.match.isEmpty, e.priority == 0 else { throw P4RuntimeError(.invalidArgument, "\(where_): the default entry has no match fields and no priority") }
+            guard !e.hasCounterData else {
+                throw P4RuntimeError(.unimplemented, "\(where_): counter_data of the default entry; the default entry has no direct counter in Sluice, leave it unset")
+            }
             guard !t.table.defaultIsConst else {
                 throw P4RuntimeError(.permissionDenied, "\(where_): the default action '\(t.table.defaultAction.action)' is const; it cannot be changed")
             }
@@ -202,28 +204,71 @@ extension P4RuntimeDevice {
         if t.table.entriesAreConst {
             throw P4RuntimeError(.permissionDenied, "\(where_): its entries are const; they cannot change")
         }
+        let (matches, existing) = try lookUp(e, t, where_, cp)
+        // counter_data sets the entry's direct counter (INSERT: its first value; MODIFY: unset keeps it).
+        var counter: (packets: UInt64, bytes: UInt64)?
+        if e.hasCounterData && type != .delete {
+            guard t.table.directCounter else {
+                throw P4RuntimeError(.invalidArgument, "\(where_): counter_data is set but the table has no direct counter; leave it unset")
+            }
+            counter = try counts(e.counterData, "\(where_): counter_data")
+        }
+        switch type {
+        case .insert:
+            if existing != nil { throw P4RuntimeError(.alreadyExists, "\(where_): an entry with these match fields\(t.needsPriority ? " and priority \(e.priority)" : "") exists; MODIFY it or DELETE it first") }
+            guard e.hasAction else { throw P4RuntimeError(.invalidArgument, "\(where_): INSERT without an action") }
+            let call = try tableAction(e.action, t, schema, where_)
+            let h = try checked(cp.insert(t.name, TableEntry(matches, call, priority: Int(e.priority))))
+            if let counter { try checked(cp.writeDirectCounter(h, packets: counter.packets, bytes: counter.bytes)) }
+        case .modify:
+            guard let h = existing else { throw P4RuntimeError(.notFound, "\(where_): no entry with these match fields\(t.needsPriority ? " and priority \(e.priority)" : ""); INSERT it first") }
+            guard e.hasAction else { throw P4RuntimeError(.invalidArgument, "\(where_): MODIFY without an action") }
+            let call = try tableAction(e.action, t, schema, where_)
+            try checked(cp.modify(h, call))
+            if let counter { try checked(cp.writeDirectCounter(h, packets: counter.packets, bytes: counter.bytes)) }
+        default:
+            guard let h = existing else { throw P4RuntimeError(.notFound, "\(where_): no entry with these match fields\(t.needsPriority ? " and priority \(e.priority)" : "") to delete") }
+            try checked(cp.delete(h))
+        }
+    }
+
+    /// An entry's matches as the IR's, its priority checked against the table's kinds, and the
+    /// handle of the installed entry with both (nil when there is none).
+    func lookUp(_ e: P4_V1_TableEntry, _ t: P4RuntimeSchema.TableInfo, _ where_: String, _ cp: any ControlPlane) throws(P4RuntimeError) -> ([Match], EntryHandle?) {
         let matches = try WireValues.matches(e.match, t)
         if t.needsPriority {
             guard e.priority > 0 else { throw P4RuntimeError(.invalidArgument, "\(where_): priority \(e.priority); entries of a table with ternary, range or optional fields need a priority >= 1") }
         } else {
             guard e.priority == 0 else { throw P4RuntimeError(.invalidArgument, "\(where_): priority \(e.priority); a table with only exact and lpm fields takes priority 0") }
         }
-        let existing = try checked(cp.find(t.name, matches, priority: Int(e.priority)))
-        switch type {
-        case .insert:
-            if existing != nil { throw P4RuntimeError(.alreadyExists, "\(where_): an entry with these match fields\(t.needsPriority ? " and priority \(e.priority)" : "") exists; MODIFY it or DELETE it first") }
-            guard e.hasAction else { throw P4RuntimeError(.invalidArgument, "\(where_): INSERT without an action") }
-            let call = try tableAction(e.action, t, schema, where_)
-            try checked(cp.insert(t.name, TableEntry(matches, call, priority: Int(e.priority))))
-        case .modify:
-            guard let h = existing else { throw P4RuntimeError(.notFound, "\(where_): no entry with these match fields\(t.needsPriority ? " and priority \(e.priority)" : ""); INSERT it first") }
-            guard e.hasAction else { throw P4RuntimeError(.invalidArgument, "\(where_): MODIFY without an action") }
-            let call = try tableAction(e.action, t, schema, where_)
-            try checked(cp.modify(h, call))
-        default:
-            guard let h = existing else { throw P4RuntimeError(.notFound, "\(where_): no entry with these match fields\(t.needsPriority ? " and priority \(e.priority)" : "") to delete") }
-            try checked(cp.delete(h))
+        return (matches, try checked(cp.find(t.name, matches, priority: Int(e.priority))))
+    }
+
+    /// DirectCounterEntry MODIFY: the packets and bytes of the entry its `table_entry` names (by
+    /// match fields and priority); with no data, nothing changes. INSERT and DELETE are the
+    /// entry's own (its counter starts and ends with it).
+    func writeDirectCounter(_ type: P4_V1_Update.TypeEnum, _ op: String, _ e: P4_V1_DirectCounterEntry, _ schema: P4RuntimeSchema, _ cp: any ControlPlane) throws(P4RuntimeError) {
+        let withCounters = schema.directCounters.values.sorted { $0.id < $1.id }.map { "\($0.name) (id \($0.id))" }
+        let valid = withCounters.isEmpty ? "program '\(schema.program.name)' has no table with one" : "tables with one: " + withCounters.joined(separator: ", ")
+        guard e.tableEntry.tableID != 0 else {
+            throw P4RuntimeError(.invalidArgument, "direct counter: table_entry.table_id is 0; a write names one table's entry (\(valid))")
         }
+        let t = try schema.table(e.tableEntry.tableID)
+        let where_ = "direct counter of table '\(t.name)' (id \(t.id))"
+        guard type == .modify else {
+            throw P4RuntimeError(.invalidArgument, "\(where_): \(op); direct counters take MODIFY only (an entry's counter comes with its INSERT and goes with its DELETE)")
+        }
+        guard t.table.directCounter else { throw P4RuntimeError(.invalidArgument, "table '\(t.name)' (id \(t.id)) has no direct counter; \(valid)") }
+        guard !e.tableEntry.isDefaultAction else {
+            throw P4RuntimeError(.unimplemented, "\(where_): the default entry has no direct counter in Sluice (only installed entries count their hits)")
+        }
+        let (_, existing) = try lookUp(e.tableEntry, t, where_, cp)
+        guard let h = existing else {
+            throw P4RuntimeError(.notFound, "\(where_): no entry with these match fields\(t.needsPriority ? " and priority \(e.tableEntry.priority)" : ""); INSERT it first")
+        }
+        guard e.hasData else { return }
+        let v = try counts(e.data, where_)
+        try checked(cp.writeDirectCounter(h, packets: v.packets, bytes: v.bytes))
     }
 
     func tableAction(_ a: P4_V1_TableAction, _ t: P4RuntimeSchema.TableInfo, _ schema: P4RuntimeSchema, _ where_: String) throws(P4RuntimeError) -> ActionCall {
