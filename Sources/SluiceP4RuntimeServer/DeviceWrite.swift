@@ -75,20 +75,7 @@ extension P4RuntimeDevice {
             } else {
                 for i in 0..<r.size { try checked(cp.writeRegister(r.name, index: i, UInt64(v))) }
             }
-        case .meterEntry(let e)?:
-            let m = try P4RuntimeSchema.sized("meter", e.meterID, in: schema.meters, program: schema.program.name)
-            guard u.type == .modify else { throw P4RuntimeError(.invalidArgument, "meter '\(m.name)': \(op); meters take MODIFY only") }
-            let c = e.config
-            guard c.cir >= 0, c.cburst >= 0, c.pir >= 0, c.pburst >= 0, c.cir <= c.pir else {
-                throw P4RuntimeError(.invalidArgument, "meter '\(m.name)': config cir \(c.cir), cburst \(c.cburst), pir \(c.pir), pburst \(c.pburst); rates and bursts must be >= 0 and cir <= pir")
-            }
-            let rates = MeterRates(cir: UInt64(c.cir), cbs: UInt64(c.cburst), pir: UInt64(c.pir), pbs: UInt64(c.pburst))
-            let indices: [Int64] = e.hasIndex ? [e.index.index] : (0..<Int64(m.size)).map { $0 }
-            for i in indices {
-                try checkIndex(i, m.size, "meter '\(m.name)'")
-                try checked(cp.setMeter(m.name, index: Int(i), rates))
-                pipeline?.meters[m.id, default: [:]][i] = c
-            }
+        case .meterEntry(let e)?: try writeMeter(u.type, op, e, schema, cp)
         case .packetReplicationEngineEntry(let pre)?:
             guard case .multicastGroupEntry(let g)? = pre.type else {
                 throw P4RuntimeError(.unimplemented, "packet replication: only multicast_group_entry is supported (no clone sessions)")
@@ -161,6 +148,40 @@ extension P4RuntimeDevice {
             throw P4RuntimeError(.invalidArgument, "\(what): packet_count \(d.packetCount), byte_count \(d.byteCount); counts must be >= 0")
         }
         return (UInt64(d.packetCount), UInt64(d.byteCount))
+    }
+
+    /// MeterEntry MODIFY: the cell at `index`, or every cell with no index, takes the config; with
+    /// no config it goes back to the default (every packet green), as the specification says.
+    func writeMeter(_ type: P4_V1_Update.TypeEnum, _ op: String, _ e: P4_V1_MeterEntry, _ schema: P4RuntimeSchema, _ cp: any ControlPlane) throws(P4RuntimeError) {
+        let m = try P4RuntimeSchema.sized("meter", e.meterID, in: schema.meters, program: schema.program.name)
+        let what = "meter '\(m.name)' (id \(m.id))"
+        guard type == .modify else { throw P4RuntimeError(.invalidArgument, "\(what): \(op); meters take MODIFY only") }
+        if e.hasIndex { try checkIndex(e.index.index, m.size, what) }
+        guard !e.hasCounterData else {
+            throw P4RuntimeError(.unimplemented, "\(what): counter_data; Sluice meters keep no per-color counters, leave it unset")
+        }
+        let rates = e.hasConfig ? try meterRates(e.config, what) : nil
+        for i in e.hasIndex ? [e.index.index] : Array(0..<Int64(m.size)) {
+            if let rates {
+                try checked(cp.setMeter(m.name, index: Int(i), rates))
+                pipeline?.meters[m.id, default: [:]][i] = e.config
+            } else {
+                try checked(cp.clearMeter(m.name, index: Int(i)))
+                pipeline?.meters[m.id]?[i] = nil
+            }
+        }
+    }
+
+    /// A two-rate three-color config (the type P4Info gives every Sluice meter) as the control
+    /// plane's rates.
+    func meterRates(_ c: P4_V1_MeterConfig, _ what: String) throws(P4RuntimeError) -> MeterRates {
+        guard c.cir >= 0, c.cburst >= 0, c.pir >= 0, c.pburst >= 0, c.cir <= c.pir else {
+            throw P4RuntimeError(.invalidArgument, "\(what): config cir \(c.cir), cburst \(c.cburst), pir \(c.pir), pburst \(c.pburst); rates and bursts must be >= 0 and cir <= pir")
+        }
+        guard c.eburst == 0 else {
+            throw P4RuntimeError(.invalidArgument, "\(what): config eburst \(c.eburst); the meter is two-rate three-color (RFC 2698), which takes no eburst")
+        }
+        return MeterRates(cir: UInt64(c.cir), cbs: UInt64(c.cburst), pir: UInt64(c.pir), pbs: UInt64(c.pburst))
     }
 
     /// CounterEntry MODIFY: the cell at `index`, or every cell with no index, set to `data`;

@@ -125,4 +125,49 @@ import SwiftProtobuf
         route.counterData.packetCount = 1
         #expect(error(P4R.update(.modify, route)) == P4RuntimeError(.invalidArgument, "table 'ipv4_lpm' (id \(lpm)): counter_data is set but the table has no direct counter; leave it unset"))
     }
+
+    /// The meter colors (0 green, 1 yellow, 2 red) of `n` packets at index `idx`, all at time 0.
+    static func colors(_ sw: PipelineSwitch, idx: UInt8, _ n: Int) -> [UInt8] {
+        (0..<n).compactMap { _ in sw.send(Externs.packet(key: 5, idx: idx), port: 1)?.first?.bytes[2] }
+    }
+
+    @Test func metersAreConfiguredAndResetToGreen() throws {
+        let (d, sw) = try Externs.device()
+        try d.write(P4R.write([P4R.update(.insert, Externs.entry(5, port: 2))]))
+        #expect(Self.colors(sw, idx: 1, 4) == [0, 0, 0, 0], "unconfigured: green")
+        // A burst of 1 committed and 2 peak packets: green, yellow, then red.
+        try d.write(P4R.write([Externs.meter(1, cir: 1, cburst: 1, pir: 1, pburst: 2)]))
+        #expect(Self.colors(sw, idx: 1, 4) == [0, 1, 2, 2])
+        #expect(Self.colors(sw, idx: 0, 2) == [0, 0], "index 0 is still unconfigured")
+        let meters = { try d.read(Externs.read { $0.meterEntry.meterID = Externs.ids.id(.meter, "police")! }).map(\.meterEntry) }
+        #expect(try meters().map { $0.hasConfig ? [$0.config.cir, $0.config.cburst, $0.config.pir, $0.config.pburst] : [] } == [[], [1, 1, 1, 2]])
+        // MODIFY with no config: back to the default, every packet green, read back unset.
+        var reset = Externs.meter(1, cir: 0, cburst: 0, pir: 0, pburst: 0)
+        reset.entity.meterEntry.clearConfig()
+        try d.write(P4R.write([reset]))
+        #expect(Self.colors(sw, idx: 1, 4) == [0, 0, 0, 0])
+        #expect(try meters().map(\.hasConfig) == [false, false])
+        // With no index, every cell.
+        try d.write(P4R.write([Externs.meter(nil, cir: 1, cburst: 1, pir: 1, pburst: 1)]))
+        #expect(Self.colors(sw, idx: 0, 2) == [0, 2])
+        #expect(Self.colors(sw, idx: 1, 2) == [0, 2])
+        #expect(try meters().map { [$0.index.index, $0.config.cir, $0.config.pburst] } == [[0, 1, 1], [1, 1, 1]])
+    }
+
+    @Test func badMeterWritesSayWhatIsValid() throws {
+        let (d, _) = try Externs.device()
+        let what = "meter 'police' (id \(Externs.ids.id(.meter, "police")!))"
+        func error(_ u: P4_V1_Update) -> P4RuntimeError? { P4RuntimeDeviceTests.error { try d.write(P4R.write([u])) } }
+        var insert = Externs.meter(0, cir: 1, cburst: 1, pir: 1, pburst: 1); insert.type = .insert
+        #expect(error(insert) == P4RuntimeError(.invalidArgument, "\(what): INSERT; meters take MODIFY only"))
+        #expect(error(Externs.meter(2, cir: 1, cburst: 1, pir: 1, pburst: 1)) == P4RuntimeError(.outOfRange, "\(what): index 2; valid: 0...1"))
+        #expect(error(Externs.meter(-3, cir: 1, cburst: 1, pir: 1, pburst: 1)) == P4RuntimeError(.invalidArgument, "\(what): index -3 is negative; valid: 0...1"))
+        #expect(error(Externs.meter(0, cir: 5, cburst: 1, pir: 4, pburst: 1))
+                == P4RuntimeError(.invalidArgument, "\(what): config cir 5, cburst 1, pir 4, pburst 1; rates and bursts must be >= 0 and cir <= pir"))
+        var eburst = Externs.meter(0, cir: 1, cburst: 1, pir: 1, pburst: 1); eburst.entity.meterEntry.config.eburst = 3
+        #expect(error(eburst) == P4RuntimeError(.invalidArgument, "\(what): config eburst 3; the meter is two-rate three-color (RFC 2698), which takes no eburst"))
+        var colorCounters = Externs.meter(0, cir: 1, cburst: 1, pir: 1, pburst: 1); colorCounters.entity.meterEntry.counterData.green.packetCount = 0
+        #expect(error(colorCounters) == P4RuntimeError(.unimplemented, "\(what): counter_data; Sluice meters keep no per-color counters, leave it unset"))
+        #expect(try d.read(Externs.read { $0.meterEntry = P4_V1_MeterEntry() }).allSatisfy { !$0.meterEntry.hasConfig })
+    }
 }
