@@ -62,65 +62,10 @@ extension P4RuntimeDevice {
         switch u.entity.entity {
         case .tableEntry(let e)?: try writeTableEntry(u.type, op, e, schema, cp)
         case .counterEntry(let e)?: try writeCounter(u.type, op, e, schema, cp)
-        case .registerEntry(let e)?:
-            let r = try P4RuntimeSchema.sized("register", e.registerID, in: schema.registers, program: schema.program.name)
-            guard u.type == .modify else { throw P4RuntimeError(.invalidArgument, "register '\(r.name)': \(op); registers take MODIFY only") }
-            guard case .bitstring(let bytes)? = e.data.data else {
-                throw P4RuntimeError(.invalidArgument, "register '\(r.name)': data must be a bitstring of \(r.width) bits")
-            }
-            let v = try WireValues.decode(bytes, width: min(r.width, 64), "register '\(r.name)' data")
-            if e.hasIndex {
-                try checkIndex(e.index.index, r.size, "register '\(r.name)'")
-                try checked(cp.writeRegister(r.name, index: Int(e.index.index), UInt64(v)))
-            } else {
-                for i in 0..<r.size { try checked(cp.writeRegister(r.name, index: i, UInt64(v))) }
-            }
+        case .registerEntry(let e)?: try writeRegister(u.type, op, e, schema, cp)
         case .meterEntry(let e)?: try writeMeter(u.type, op, e, schema, cp)
-        case .packetReplicationEngineEntry(let pre)?:
-            guard case .multicastGroupEntry(let g)? = pre.type else {
-                throw P4RuntimeError(.unimplemented, "packet replication: only multicast_group_entry is supported (no clone sessions)")
-            }
-            let what = "multicast group \(g.multicastGroupID)"
-            guard g.multicastGroupID > 0, g.multicastGroupID <= UInt32(UInt16.max) else {
-                throw P4RuntimeError(.invalidArgument, "\(what): ids are 1...65535")
-            }
-            let exists = pipeline?.groups[g.multicastGroupID] != nil
-            switch u.type {
-            case .insert where exists: throw P4RuntimeError(.alreadyExists, "\(what) exists; MODIFY it or DELETE it first")
-            case .modify where !exists, .delete where !exists: throw P4RuntimeError(.notFound, "\(what) does not exist; INSERT it first")
-            default: break
-            }
-            if u.type == .delete {
-                try checked(cp.deleteMulticastGroup(UInt16(g.multicastGroupID)))
-                pipeline?.groups[g.multicastGroupID] = nil
-            } else {
-                var members: [MulticastMember] = []
-                for r in g.replicas {
-                    let port: UInt32
-                    switch r.portKind {
-                    case .egressPort(let p)?: port = p
-                    case .port(let bytes)?: port = UInt32(try WireValues.decode(bytes, width: 9, "\(what) replica port"))
-                    case nil: throw P4RuntimeError(.invalidArgument, "\(what): a replica has no port")
-                    }
-                    guard port < 512, r.instance <= UInt32(UInt16.max) else {
-                        throw P4RuntimeError(.invalidArgument, "\(what): replica port \(port) instance \(r.instance); ports are 0...511, instances 0...65535")
-                    }
-                    members.append(MulticastMember(port: UInt16(port), rid: UInt16(r.instance)))
-                }
-                try checked(cp.setMulticastGroup(UInt16(g.multicastGroupID), members))
-                pipeline?.groups[g.multicastGroupID] = g.replicas
-            }
-        case .digestEntry(let d)?:
-            guard let digest = schema.digests[d.digestID] else {
-                throw schema.unknown("digest", d.digestID, schema.digests.map { ($0.value.name, $0.key) })
-            }
-            let exists = pipeline?.digests[d.digestID] != nil
-            switch u.type {
-            case .insert where exists: throw P4RuntimeError(.alreadyExists, "digest '\(digest.name)' is already configured; MODIFY it")
-            case .modify where !exists, .delete where !exists: throw P4RuntimeError(.notFound, "digest '\(digest.name)' is not configured; INSERT it first")
-            default: break
-            }
-            pipeline?.digests[d.digestID] = u.type == .delete ? nil : d.config
+        case .packetReplicationEngineEntry(let pre)?: try writeReplication(u.type, pre, cp)
+        case .digestEntry(let d)?: try writeDigest(u.type, d, schema)
         case .directCounterEntry(let e)?: try writeDirectCounter(u.type, op, e, schema, cp)
         case .externEntry?, .actionProfileMember?, .actionProfileGroup?, .directMeterEntry?, .valueSetEntry?:
             throw P4RuntimeError(.unimplemented, "\(op) of this entity kind: the program has no such resources (Sluice has no action profiles, direct meters, value sets or externs beyond counters, meters and registers)")
@@ -150,52 +95,61 @@ extension P4RuntimeDevice {
         return (UInt64(d.packetCount), UInt64(d.byteCount))
     }
 
-    /// MeterEntry MODIFY: the cell at `index`, or every cell with no index, takes the config; with
-    /// no config it goes back to the default (every packet green), as the specification says.
-    func writeMeter(_ type: P4_V1_Update.TypeEnum, _ op: String, _ e: P4_V1_MeterEntry, _ schema: P4RuntimeSchema, _ cp: any ControlPlane) throws(P4RuntimeError) {
-        let m = try P4RuntimeSchema.sized("meter", e.meterID, in: schema.meters, program: schema.program.name)
-        let what = "meter '\(m.name)' (id \(m.id))"
-        guard type == .modify else { throw P4RuntimeError(.invalidArgument, "\(what): \(op); meters take MODIFY only") }
-        if e.hasIndex { try checkIndex(e.index.index, m.size, what) }
-        guard !e.hasCounterData else {
-            throw P4RuntimeError(.unimplemented, "\(what): counter_data; Sluice meters keep no per-color counters, leave it unset")
+    /// A multicast group entry (clone sessions are not served): INSERT, MODIFY or DELETE.
+    func writeReplication(_ type: P4_V1_Update.TypeEnum, _ pre: P4_V1_PacketReplicationEngineEntry, _ cp: any ControlPlane) throws(P4RuntimeError) {
+        guard case .multicastGroupEntry(let g)? = pre.type else {
+            throw P4RuntimeError(.unimplemented, "packet replication: only multicast_group_entry is supported (no clone sessions)")
         }
-        let rates = e.hasConfig ? try meterRates(e.config, what) : nil
-        for i in e.hasIndex ? [e.index.index] : Array(0..<Int64(m.size)) {
-            if let rates {
-                try checked(cp.setMeter(m.name, index: Int(i), rates))
-                pipeline?.meters[m.id, default: [:]][i] = e.config
-            } else {
-                try checked(cp.clearMeter(m.name, index: Int(i)))
-                pipeline?.meters[m.id]?[i] = nil
+        let what = "multicast group \(g.multicastGroupID)"
+        guard g.multicastGroupID > 0, g.multicastGroupID <= UInt32(UInt16.max) else {
+            throw P4RuntimeError(.invalidArgument, "\(what): ids are 1...65535")
+        }
+        let exists = pipeline?.groups[g.multicastGroupID] != nil
+        switch type {
+        case .insert where exists: throw P4RuntimeError(.alreadyExists, "\(what) exists; MODIFY it or DELETE it first")
+        case .modify where !exists, .delete where !exists: throw P4RuntimeError(.notFound, "\(what) does not exist; INSERT it first")
+        default: break
+        }
+        if type == .delete {
+            try checked(cp.deleteMulticastGroup(UInt16(g.multicastGroupID)))
+            pipeline?.groups[g.multicastGroupID] = nil
+        } else {
+            let members = try members(g.replicas, what)
+            try checked(cp.setMulticastGroup(UInt16(g.multicastGroupID), members))
+            pipeline?.groups[g.multicastGroupID] = g.replicas
+        }
+    }
+
+    /// Replicas as the control plane's members: a port (0...511) and an instance (0...65535) each.
+    func members(_ replicas: [P4_V1_Replica], _ what: String) throws(P4RuntimeError) -> [MulticastMember] {
+        var members: [MulticastMember] = []
+        for r in replicas {
+            let port: UInt32
+            switch r.portKind {
+            case .egressPort(let p)?: port = p
+            case .port(let bytes)?: port = UInt32(try WireValues.decode(bytes, width: 9, "\(what) replica port"))
+            case nil: throw P4RuntimeError(.invalidArgument, "\(what): a replica has no port")
             }
+            guard port < 512, r.instance <= UInt32(UInt16.max) else {
+                throw P4RuntimeError(.invalidArgument, "\(what): replica port \(port) instance \(r.instance); ports are 0...511, instances 0...65535")
+            }
+            members.append(MulticastMember(port: UInt16(port), rid: UInt16(r.instance)))
         }
+        return members
     }
 
-    /// A two-rate three-color config (the type P4Info gives every Sluice meter) as the control
-    /// plane's rates.
-    func meterRates(_ c: P4_V1_MeterConfig, _ what: String) throws(P4RuntimeError) -> MeterRates {
-        guard c.cir >= 0, c.cburst >= 0, c.pir >= 0, c.pburst >= 0, c.cir <= c.pir else {
-            throw P4RuntimeError(.invalidArgument, "\(what): config cir \(c.cir), cburst \(c.cburst), pir \(c.pir), pburst \(c.pburst); rates and bursts must be >= 0 and cir <= pir")
+    /// A digest's configuration: the device's own (digests reach the controller when configured).
+    func writeDigest(_ type: P4_V1_Update.TypeEnum, _ d: P4_V1_DigestEntry, _ schema: P4RuntimeSchema) throws(P4RuntimeError) {
+        guard let digest = schema.digests[d.digestID] else {
+            throw schema.unknown("digest", d.digestID, schema.digests.map { ($0.value.name, $0.key) })
         }
-        guard c.eburst == 0 else {
-            throw P4RuntimeError(.invalidArgument, "\(what): config eburst \(c.eburst); the meter is two-rate three-color (RFC 2698), which takes no eburst")
+        let exists = pipeline?.digests[d.digestID] != nil
+        switch type {
+        case .insert where exists: throw P4RuntimeError(.alreadyExists, "digest '\(digest.name)' is already configured; MODIFY it")
+        case .modify where !exists, .delete where !exists: throw P4RuntimeError(.notFound, "digest '\(digest.name)' is not configured; INSERT it first")
+        default: break
         }
-        return MeterRates(cir: UInt64(c.cir), cbs: UInt64(c.cburst), pir: UInt64(c.pir), pbs: UInt64(c.pburst))
-    }
-
-    /// CounterEntry MODIFY: the cell at `index`, or every cell with no index, set to `data`;
-    /// with no data, nothing changes (the specification's words).
-    func writeCounter(_ type: P4_V1_Update.TypeEnum, _ op: String, _ e: P4_V1_CounterEntry, _ schema: P4RuntimeSchema, _ cp: any ControlPlane) throws(P4RuntimeError) {
-        let c = try P4RuntimeSchema.sized("counter", e.counterID, in: schema.counters, program: schema.program.name)
-        let what = "counter '\(c.name)' (id \(c.id))"
-        guard type == .modify else { throw P4RuntimeError(.invalidArgument, "\(what): \(op); counters take MODIFY only") }
-        if e.hasIndex { try checkIndex(e.index.index, c.size, what) }
-        guard e.hasData else { return }
-        let v = try counts(e.data, what)
-        for i in e.hasIndex ? [Int(e.index.index)] : Array(0..<c.size) {
-            try checked(cp.writeCounter(c.name, index: i, packets: v.packets, bytes: v.bytes))
-        }
+        pipeline?.digests[d.digestID] = type == .delete ? nil : d.config
     }
 
     func writeTableEntry(_ type: P4_V1_Update.TypeEnum, _ op: String, _ e: P4_V1_TableEntry, _ schema: P4RuntimeSchema, _ cp: any ControlPlane) throws(P4RuntimeError) {
@@ -263,33 +217,6 @@ extension P4RuntimeDevice {
             guard e.priority == 0 else { throw P4RuntimeError(.invalidArgument, "\(where_): priority \(e.priority); a table with only exact and lpm fields takes priority 0") }
         }
         return (matches, try checked(cp.find(t.name, matches, priority: Int(e.priority))))
-    }
-
-    /// DirectCounterEntry MODIFY: the packets and bytes of the entry its `table_entry` names (by
-    /// match fields and priority); with no data, nothing changes. INSERT and DELETE are the
-    /// entry's own (its counter starts and ends with it).
-    func writeDirectCounter(_ type: P4_V1_Update.TypeEnum, _ op: String, _ e: P4_V1_DirectCounterEntry, _ schema: P4RuntimeSchema, _ cp: any ControlPlane) throws(P4RuntimeError) {
-        let withCounters = schema.directCounters.values.sorted { $0.id < $1.id }.map { "\($0.name) (id \($0.id))" }
-        let valid = withCounters.isEmpty ? "program '\(schema.program.name)' has no table with one" : "tables with one: " + withCounters.joined(separator: ", ")
-        guard e.tableEntry.tableID != 0 else {
-            throw P4RuntimeError(.invalidArgument, "direct counter: table_entry.table_id is 0; a write names one table's entry (\(valid))")
-        }
-        let t = try schema.table(e.tableEntry.tableID)
-        let where_ = "direct counter of table '\(t.name)' (id \(t.id))"
-        guard type == .modify else {
-            throw P4RuntimeError(.invalidArgument, "\(where_): \(op); direct counters take MODIFY only (an entry's counter comes with its INSERT and goes with its DELETE)")
-        }
-        guard t.table.directCounter else { throw P4RuntimeError(.invalidArgument, "table '\(t.name)' (id \(t.id)) has no direct counter; \(valid)") }
-        guard !e.tableEntry.isDefaultAction else {
-            throw P4RuntimeError(.unimplemented, "\(where_): the default entry has no direct counter in Sluice (only installed entries count their hits)")
-        }
-        let (_, existing) = try lookUp(e.tableEntry, t, where_, cp)
-        guard let h = existing else {
-            throw P4RuntimeError(.notFound, "\(where_): no entry with these match fields\(t.needsPriority ? " and priority \(e.tableEntry.priority)" : ""); INSERT it first")
-        }
-        guard e.hasData else { return }
-        let v = try counts(e.data, where_)
-        try checked(cp.writeDirectCounter(h, packets: v.packets, bytes: v.bytes))
     }
 
     func tableAction(_ a: P4_V1_TableAction, _ t: P4RuntimeSchema.TableInfo, _ schema: P4RuntimeSchema, _ where_: String) throws(P4RuntimeError) -> ActionCall {
