@@ -14,43 +14,44 @@ public struct P4RuntimeBatchError: Error, Sendable {
 }
 
 extension P4RuntimeDevice {
-    /// `Write`: every update applied in order (CONTINUE_ON_ERROR), each on the switch between
-    /// packets. Request-level problems (device, arbitration, no pipeline, atomicity) throw
-    /// `P4RuntimeError`; failed updates throw `P4RuntimeBatchError`.
+    /// `Write`: the updates applied in order on the switch between packets: every one
+    /// (CONTINUE_ON_ERROR), or all or none (ROLLBACK_ON_ERROR, `applyAllOrNone`). Request-level
+    /// problems (device, arbitration, no pipeline, atomicity) throw `P4RuntimeError`; failed
+    /// updates throw `P4RuntimeBatchError`.
     public func write(_ req: P4_V1_WriteRequest) throws -> Void {
         try checkDevice(req.deviceID)
         try arbitration.checkPrimary(req.electionID, hasElectionID: req.hasElectionID, role: req.role, what: "Write")
+        let allOrNone: String?
         switch req.atomicity {
-        case .continueOnError: break
-        case .rollbackOnError, .dataplaneAtomic:
-            throw P4RuntimeError(.unimplemented, "Write: atomicity \(req.atomicity == .rollbackOnError ? "ROLLBACK_ON_ERROR" : "DATAPLANE_ATOMIC") is not supported; use CONTINUE_ON_ERROR")
+        case .continueOnError: allOrNone = nil
+        case .rollbackOnError: allOrNone = "ROLLBACK_ON_ERROR"
+        case .dataplaneAtomic:
+            throw P4RuntimeError(.unimplemented, "Write: atomicity DATAPLANE_ATOMIC is not supported; use ROLLBACK_ON_ERROR (every update or none) or CONTINUE_ON_ERROR")
         case .UNRECOGNIZED(let n): throw P4RuntimeError(.invalidArgument, "Write: atomicity \(n) is not one of CONTINUE_ON_ERROR, ROLLBACK_ON_ERROR, DATAPLANE_ATOMIC")
         }
         var results: [P4RuntimeError?] = []
-        results.reserveCapacity(req.updates.count)
-        var failed = false
         try lock.withLock { () throws(P4RuntimeError) in
             guard pipeline != nil else {
                 throw P4RuntimeError(.failedPrecondition, "Write: no forwarding pipeline is set on device \(deviceID); send SetForwardingPipelineConfig first")
             }
             let ran: Void? = try? target.withControlPlane { cp in
-                for u in req.updates {
-                    do throws(P4RuntimeError) {
-                        try apply(u, cp)
-                        results.append(nil)
-                    } catch {
-                        results.append(error)
-                        failed = true
+                if let allOrNone {
+                    results = applyAllOrNone(req.updates, cp, mode: allOrNone)
+                } else {
+                    results = req.updates.map { u -> P4RuntimeError? in
+                        do throws(P4RuntimeError) { try apply(u, cp, undo: nil) } catch { return error }
+                        return nil
                     }
                 }
             }
             if ran == nil { throw P4RuntimeError(.failedPrecondition, "Write: the switch runs no program") }
         }
-        if failed { throw P4RuntimeBatchError(results: results) }
+        if results.contains(where: { $0 != nil }) { throw P4RuntimeBatchError(results: results) }
     }
 
-    /// One update, with `lock` and the switch's lock held.
-    func apply(_ u: P4_V1_Update, _ cp: any ControlPlane) throws(P4RuntimeError) {
+    /// One update, with `lock` and the switch's lock held; with `undo`, every change it makes on
+    /// the switch is recorded there to be undone.
+    func apply(_ u: P4_V1_Update, _ cp: any ControlPlane, undo: UndoLog?) throws(P4RuntimeError) {
         let op: String
         switch u.type {
         case .insert: op = "INSERT"
@@ -60,13 +61,13 @@ extension P4RuntimeDevice {
         }
         guard let schema = pipeline?.schema else { throw P4RuntimeError(.failedPrecondition, "no forwarding pipeline is set") }
         switch u.entity.entity {
-        case .tableEntry(let e)?: try writeTableEntry(u.type, op, e, schema, cp)
-        case .counterEntry(let e)?: try writeCounter(u.type, op, e, schema, cp)
-        case .registerEntry(let e)?: try writeRegister(u.type, op, e, schema, cp)
-        case .meterEntry(let e)?: try writeMeter(u.type, op, e, schema, cp)
-        case .packetReplicationEngineEntry(let pre)?: try writeReplication(u.type, pre, cp)
+        case .tableEntry(let e)?: try writeTableEntry(u.type, op, e, schema, cp, undo)
+        case .counterEntry(let e)?: try writeCounter(u.type, op, e, schema, cp, undo)
+        case .registerEntry(let e)?: try writeRegister(u.type, op, e, schema, cp, undo)
+        case .meterEntry(let e)?: try writeMeter(u.type, op, e, schema, cp, undo)
+        case .packetReplicationEngineEntry(let pre)?: try writeReplication(u.type, pre, cp, undo)
         case .digestEntry(let d)?: try writeDigest(u.type, d, schema)
-        case .directCounterEntry(let e)?: try writeDirectCounter(u.type, op, e, schema, cp)
+        case .directCounterEntry(let e)?: try writeDirectCounter(u.type, op, e, schema, cp, undo)
         case .externEntry?, .actionProfileMember?, .actionProfileGroup?, .directMeterEntry?, .valueSetEntry?:
             throw P4RuntimeError(.unimplemented, "\(op) of this entity kind: the program has no such resources (Sluice has no action profiles, direct meters, value sets or externs beyond counters, meters and registers)")
         case nil:
@@ -96,7 +97,7 @@ extension P4RuntimeDevice {
     }
 
     /// A multicast group entry (clone sessions are not served): INSERT, MODIFY or DELETE.
-    func writeReplication(_ type: P4_V1_Update.TypeEnum, _ pre: P4_V1_PacketReplicationEngineEntry, _ cp: any ControlPlane) throws(P4RuntimeError) {
+    func writeReplication(_ type: P4_V1_Update.TypeEnum, _ pre: P4_V1_PacketReplicationEngineEntry, _ cp: any ControlPlane, _ undo: UndoLog?) throws(P4RuntimeError) {
         guard case .multicastGroupEntry(let g)? = pre.type else {
             throw P4RuntimeError(.unimplemented, "packet replication: only multicast_group_entry is supported (no clone sessions)")
         }
@@ -110,13 +111,19 @@ extension P4RuntimeDevice {
         case .modify where !exists, .delete where !exists: throw P4RuntimeError(.notFound, "\(what) does not exist; INSERT it first")
         default: break
         }
+        let group = UInt16(g.multicastGroupID)
+        // What was there, as members (checked when it was written).
+        let old = try pipeline?.groups[g.multicastGroupID].map { (r) throws(P4RuntimeError) in try members(r, what) }
         if type == .delete {
-            try checked(cp.deleteMulticastGroup(UInt16(g.multicastGroupID)))
+            try checked(cp.deleteMulticastGroup(group))
             pipeline?.groups[g.multicastGroupID] = nil
         } else {
             let members = try members(g.replicas, what)
-            try checked(cp.setMulticastGroup(UInt16(g.multicastGroupID), members))
+            try checked(cp.setMulticastGroup(group, members))
             pipeline?.groups[g.multicastGroupID] = g.replicas
+        }
+        undo?.add(what) { cp in
+            if let old { try cp.setMulticastGroup(group, old) } else { try cp.deleteMulticastGroup(group) }
         }
     }
 
@@ -152,7 +159,7 @@ extension P4RuntimeDevice {
         pipeline?.digests[d.digestID] = type == .delete ? nil : d.config
     }
 
-    func writeTableEntry(_ type: P4_V1_Update.TypeEnum, _ op: String, _ e: P4_V1_TableEntry, _ schema: P4RuntimeSchema, _ cp: any ControlPlane) throws(P4RuntimeError) {
+    func writeTableEntry(_ type: P4_V1_Update.TypeEnum, _ op: String, _ e: P4_V1_TableEntry, _ schema: P4RuntimeSchema, _ cp: any ControlPlane, _ undo: UndoLog?) throws(P4RuntimeError) {
         let t = try schema.table(e.tableID)
         let where_ = "table '\(t.name)' (id \(t.id))"
         if e.isDefaultAction {
@@ -172,8 +179,10 @@ extension P4RuntimeDevice {
             } else {
                 call = t.table.defaultAction // MODIFY without an action resets the default.
             }
+            let old = pipeline?.defaults[t.name] ?? t.table.defaultAction
             try checked(cp.setDefault(t.name, call))
             pipeline?.defaults[t.name] = call
+            undo?.add("\(where_): default action") { try $0.setDefault(t.name, old) }
             return
         }
         if t.table.entriesAreConst {
@@ -194,16 +203,38 @@ extension P4RuntimeDevice {
             guard e.hasAction else { throw P4RuntimeError(.invalidArgument, "\(where_): INSERT without an action") }
             let call = try tableAction(e.action, t, schema, where_)
             let h = try checked(cp.insert(t.name, TableEntry(matches, call, priority: Int(e.priority))))
+            undo?.add("\(where_): INSERT") { cp in try cp.delete(UndoLog.installed(cp, t.name, matches, priority: Int(e.priority))) }
             if let counter { try checked(cp.writeDirectCounter(h, packets: counter.packets, bytes: counter.bytes)) }
         case .modify:
             guard let h = existing else { throw P4RuntimeError(.notFound, "\(where_): no entry with these match fields\(t.needsPriority ? " and priority \(e.priority)" : ""); INSERT it first") }
             guard e.hasAction else { throw P4RuntimeError(.invalidArgument, "\(where_): MODIFY without an action") }
             let call = try tableAction(e.action, t, schema, where_)
+            let old = undo == nil ? nil : try checked(cp.entry(h))
             try checked(cp.modify(h, call))
-            if let counter { try checked(cp.writeDirectCounter(h, packets: counter.packets, bytes: counter.bytes)) }
+            if let old {
+                undo?.add("\(where_): MODIFY") { cp in try cp.modify(UndoLog.installed(cp, t.name, matches, priority: Int(e.priority)), old.action) }
+            }
+            if let counter {
+                let oldCounter = undo == nil ? nil : try checked(cp.directCounter(h))
+                try checked(cp.writeDirectCounter(h, packets: counter.packets, bytes: counter.bytes))
+                if let oldCounter {
+                    undo?.add("\(where_): counter_data") { cp in
+                        try cp.writeDirectCounter(UndoLog.installed(cp, t.name, matches, priority: Int(e.priority)), packets: oldCounter.packets, bytes: oldCounter.bytes)
+                    }
+                }
+            }
         default:
             guard let h = existing else { throw P4RuntimeError(.notFound, "\(where_): no entry with these match fields\(t.needsPriority ? " and priority \(e.priority)" : "") to delete") }
+            // The entry as installed and its counts, to insert again.
+            let old = undo == nil ? nil : try checked(cp.entry(h))
+            let oldCounter = undo != nil && t.table.directCounter ? try checked(cp.directCounter(h)) : nil
             try checked(cp.delete(h))
+            if let old {
+                undo?.add("\(where_): DELETE") { cp in
+                    let h = try cp.insert(t.name, old)
+                    if let oldCounter { try cp.writeDirectCounter(h, packets: oldCounter.packets, bytes: oldCounter.bytes) }
+                }
+            }
         }
     }
 

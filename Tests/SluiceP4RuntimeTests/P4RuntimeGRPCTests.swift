@@ -130,4 +130,88 @@ import SluiceP4RuntimeServer
             await backup.end()
         }
     }
+
+    /// The p4.v1.Error details of a failed Write.
+    static func details(_ e: RPCError) throws -> [P4_V1_Error] {
+        let status = try #require(try e.unpackGoogleRPCStatus())
+        return try status.details.map { d in try P4_V1_Error(unpackingAny: try #require(d.any)) }
+    }
+
+    /// Every entity of p4rt-externs a Write can change, read over gRPC, as text.
+    static func state<T: ClientTransport>(_ p4: P4_V1_P4Runtime.Client<T>) async throws -> [String] {
+        var r = P4_V1_ReadRequest(); r.deviceID = 1
+        var entities: [P4_V1_Entity] = []
+        for set in [{ (e: inout P4_V1_Entity) in e.tableEntry = P4_V1_TableEntry() }, { $0.directCounterEntry = P4_V1_DirectCounterEntry() },
+                    { $0.counterEntry = P4_V1_CounterEntry() }, { $0.meterEntry = P4_V1_MeterEntry() }, { $0.registerEntry = P4_V1_RegisterEntry() },
+                    { $0.packetReplicationEngineEntry.multicastGroupEntry = P4_V1_MulticastGroupEntry() }] as [(inout P4_V1_Entity) -> Void] {
+            var e = P4_V1_Entity(); set(&e); entities.append(e)
+        }
+        r.entities = entities
+        return try await p4.read(r) { response in
+            var all: [String] = []
+            for try await m in response.messages { all += m.entities.map { $0.textFormatString() } }
+            return all
+        }
+    }
+
+    /// Counter and direct counter writes, and a ROLLBACK_ON_ERROR batch, over gRPC: the failed
+    /// batch's status holds one p4.v1.Error per update (ABORTED for those undone or not tried),
+    /// and a Read after it returns what it returned before; counters read back as written.
+    @Test func countersAndRollbackOverGRPC() async throws {
+        let sw = PipelineSwitch()
+        let device = P4RuntimeDevice(deviceID: 1, target: sw, resolver: ProgramRegistry.resolver)
+        let server = try P4RuntimeServer(device: device, cpuPort: 510, host: "127.0.0.1", port: 0)
+        try await withGRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: server.port), transportSecurity: .plaintext)) { client in
+            let p4 = P4_V1_P4Runtime.Client(wrapping: client)
+            let primary = Controller(p4, election: P4R.election)
+            #expect(await primary.next()?.arbitration.status.code == 0)
+            _ = try await p4.setForwardingPipelineConfig(try Externs.setPipeline())
+            _ = try await p4.write(P4R.write([P4R.update(.insert, Externs.entry(5, port: 2)), Externs.counter(nil, packets: 7, bytes: 70),
+                                              Externs.counter(3, packets: 30, bytes: 3000), Externs.directCounter(5, packets: 50, bytes: 500)]))
+            var r = P4_V1_ReadRequest(); r.deviceID = 1
+            var c = P4_V1_Entity(); c.counterEntry.counterID = Externs.ids.id(.counter, "hits")!
+            var dc = P4_V1_Entity(); dc.directCounterEntry.tableEntry.tableID = Externs.ids.id(.table, "fwd")!
+            r.entities = [c, dc]
+            let counts = try await p4.read(r) { response in
+                var all: [[Int64]] = []
+                for try await m in response.messages {
+                    all += m.entities.map { e in
+                        e.counterEntry.hasData ? [e.counterEntry.data.packetCount, e.counterEntry.data.byteCount]
+                                               : [e.directCounterEntry.data.packetCount, e.directCounterEntry.data.byteCount]
+                    }
+                }
+                return all
+            }
+            #expect(counts == [[7, 70], [7, 70], [7, 70], [30, 3000], [50, 500]])
+
+            let before = try await Self.state(p4)
+            var batch = P4R.write([P4R.update(.delete, Externs.entry(5, port: 2)), Externs.counter(nil, packets: 0, bytes: 0),
+                                   Externs.register(nil, 9), Externs.counter(9, packets: 1, bytes: 1), Externs.meter(0, cir: 1, cburst: 1, pir: 1, pburst: 1)])
+            batch.atomicity = .rollbackOnError
+            do {
+                _ = try await p4.write(batch)
+                Issue.record("the batch should fail")
+            } catch let e as RPCError {
+                #expect(e.code == .unknown)
+                #expect(e.message.hasPrefix("5 of 5 updates failed: update 0: ABORTED: undone: update 3 failed"))
+                let errors = try Self.details(e)
+                #expect(errors.map(\.canonicalCode) == [10, 10, 10, 11, 10])
+                let undone = "undone: update 3 failed, and ROLLBACK_ON_ERROR applies every update or none"
+                #expect(errors.map(\.message) == [undone, undone, undone, "counter 'hits' (id \(Externs.ids.id(.counter, "hits")!)): index 9; valid: 0...3",
+                                                   "not attempted: update 3 failed, and ROLLBACK_ON_ERROR applies every update or none"])
+            }
+            #expect(try await Self.state(p4) == before)
+            #expect(sw.send(Externs.packet(key: 5, idx: 0), port: 1)?.map(\.port) == [2])
+
+            // DATAPLANE_ATOMIC is refused whole, saying what to use; the server serves on.
+            batch.atomicity = .dataplaneAtomic
+            await #expect(throws: RPCError.self) { _ = try await p4.write(batch) }
+            #expect(try await Self.state(p4).count == before.count)
+            await primary.end()
+        }
+        // stop() waits on a semaphore: off the concurrency pool.
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { server.stop(); c.resume() }
+        }
+    }
 }
