@@ -25,6 +25,11 @@ public protocol SwitchTarget: AnyObject, Sendable {
     /// Runs `body` on the running program's control plane, between packets; `nil` when no
     /// program runs yet.
     func withControlPlane<R>(_ body: (any ControlPlane) throws -> R) throws -> R?
+    /// Whether no packet runs while a `withControlPlane` body does (the packet path waits for
+    /// the same lock), so that everything one call changes reaches the data plane at once: what
+    /// P4Runtime's DATAPLANE_ATOMIC batches need. A switch whose packets run elsewhere while its
+    /// tables change (the kernel's XDP hook) says false.
+    var dataplaneAtomic: Bool { get }
     /// Puts `bytes` into the running program as if received on `port` (a controller's packet-out);
     /// false when no program runs.
     func inject(_ bytes: [UInt8], port: UInt16) -> Bool

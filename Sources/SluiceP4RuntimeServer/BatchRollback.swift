@@ -33,7 +33,7 @@ final class UndoLog {
 }
 
 extension P4RuntimeDevice {
-    /// ROLLBACK_ON_ERROR: the updates in order until one fails; then every change made so far is
+    /// ROLLBACK_ON_ERROR and DATAPLANE_ATOMIC (`mode`): the updates in order until one fails; then every change made so far is
     /// undone and the device's own records (default actions, multicast groups, meter configs,
     /// digests) put back as they were, so a Read sees the state from before the batch. The
     /// specification leaves the other updates' codes open: those undone and those not attempted

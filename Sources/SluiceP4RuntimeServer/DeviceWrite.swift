@@ -14,10 +14,12 @@ public struct P4RuntimeBatchError: Error, Sendable {
 }
 
 extension P4RuntimeDevice {
-    /// `Write`: the updates applied in order on the switch between packets: every one
-    /// (CONTINUE_ON_ERROR), or all or none (ROLLBACK_ON_ERROR, `applyAllOrNone`). Request-level
-    /// problems (device, arbitration, no pipeline, atomicity) throw `P4RuntimeError`; failed
-    /// updates throw `P4RuntimeBatchError`.
+    /// `Write`: the updates applied in order on the switch, all in one control-plane call between
+    /// packets: every one (CONTINUE_ON_ERROR), or all or none (ROLLBACK_ON_ERROR, `applyAllOrNone`).
+    /// Where the switch runs no packet during that call (`SwitchTarget.dataplaneAtomic`), all or
+    /// none is also DATAPLANE_ATOMIC: a packet sees the tables from before the batch or after it,
+    /// and nothing of a batch undone. Request-level problems (device, arbitration, no pipeline,
+    /// atomicity) throw `P4RuntimeError`; failed updates throw `P4RuntimeBatchError`.
     public func write(_ req: P4_V1_WriteRequest) throws -> Void {
         try checkDevice(req.deviceID)
         try arbitration.checkPrimary(req.electionID, hasElectionID: req.hasElectionID, role: req.role, what: "Write")
@@ -26,7 +28,10 @@ extension P4RuntimeDevice {
         case .continueOnError: allOrNone = nil
         case .rollbackOnError: allOrNone = "ROLLBACK_ON_ERROR"
         case .dataplaneAtomic:
-            throw P4RuntimeError(.unimplemented, "Write: atomicity DATAPLANE_ATOMIC is not supported; use ROLLBACK_ON_ERROR (every update or none) or CONTINUE_ON_ERROR")
+            guard target.dataplaneAtomic else {
+                throw P4RuntimeError(.unimplemented, "Write: atomicity DATAPLANE_ATOMIC is not supported: this switch runs packets while its tables change; use ROLLBACK_ON_ERROR (every update or none) or CONTINUE_ON_ERROR")
+            }
+            allOrNone = "DATAPLANE_ATOMIC"
         case .UNRECOGNIZED(let n): throw P4RuntimeError(.invalidArgument, "Write: atomicity \(n) is not one of CONTINUE_ON_ERROR, ROLLBACK_ON_ERROR, DATAPLANE_ATOMIC")
         }
         var results: [P4RuntimeError?] = []

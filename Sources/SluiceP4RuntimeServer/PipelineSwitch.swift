@@ -26,6 +26,9 @@ public final class PipelineSwitch: SwitchTarget, @unchecked Sendable {
         try lock.withLock { () throws -> R? in try pipeline.map(body) }
     }
 
+    /// `send` holds `lock` for each packet, as `withControlPlane` does for its body.
+    public var dataplaneAtomic: Bool { true }
+
     public func inject(_ bytes: [UInt8], port: UInt16) -> Bool { send(bytes, port: port) != nil }
 
     /// Runs one packet in on `port`; returns the (port, bytes) it sent out other than to the CPU

@@ -179,6 +179,9 @@ extension PcapSwitch: SwitchTarget {
         try lock.withLock { () throws -> R? in try pipeline.map(body) }
     }
 
+    /// `run` holds `lock` for each round of packets, as `withControlPlane` does for its body.
+    public var dataplaneAtomic: Bool { true }
+
     public func inject(_ bytes: [UInt8], port: UInt16) -> Bool {
         lock.withLock {
             guard let pipeline else { return false }

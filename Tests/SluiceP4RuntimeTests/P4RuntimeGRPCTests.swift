@@ -154,9 +154,10 @@ import SluiceP4RuntimeServer
         }
     }
 
-    /// Counter and direct counter writes, and a ROLLBACK_ON_ERROR batch, over gRPC: the failed
-    /// batch's status holds one p4.v1.Error per update (ABORTED for those undone or not tried),
-    /// and a Read after it returns what it returned before; counters read back as written.
+    /// Counter and direct counter writes, and ROLLBACK_ON_ERROR and DATAPLANE_ATOMIC batches, over
+    /// gRPC: a failed batch's status holds one p4.v1.Error per update (ABORTED for those undone or
+    /// not tried), and a Read after it returns what it returned before; counters read back as
+    /// written.
     @Test func countersAndRollbackOverGRPC() async throws {
         let sw = PipelineSwitch()
         let device = P4RuntimeDevice(deviceID: 1, target: sw, resolver: ProgramRegistry.resolver)
@@ -203,10 +204,23 @@ import SluiceP4RuntimeServer
             #expect(try await Self.state(p4) == before)
             #expect(sw.send(Externs.packet(key: 5, idx: 0), port: 1)?.map(\.port) == [2])
 
-            // DATAPLANE_ATOMIC is refused whole, saying what to use; the server serves on.
+            // DATAPLANE_ATOMIC: the same batch is undone the same way, in its own words.
+            let sent = try await Self.state(p4)
             batch.atomicity = .dataplaneAtomic
-            await #expect(throws: RPCError.self) { _ = try await p4.write(batch) }
-            #expect(try await Self.state(p4).count == before.count)
+            do {
+                _ = try await p4.write(batch)
+                Issue.record("the batch should fail")
+            } catch let e as RPCError {
+                let errors = try Self.details(e)
+                #expect(errors.map(\.canonicalCode) == [10, 10, 10, 11, 10])
+                #expect(errors[0].message == "undone: update 3 failed, and DATAPLANE_ATOMIC applies every update or none")
+            }
+            #expect(try await Self.state(p4) == sent)
+            #expect(sent != before, "the packet counted")
+            // A batch that succeeds lands whole.
+            batch.updates.remove(at: 3)
+            _ = try await p4.write(batch)
+            #expect(sw.send(Externs.packet(key: 5, idx: 0), port: 1)?.isEmpty == true)
             await primary.end()
         }
         // stop() waits on a semaphore: off the concurrency pool.

@@ -1,4 +1,8 @@
 import Foundation
+import Synchronization
+import SluiceControlPlane
+import SluiceIR
+import SluicePrograms
 import Testing
 import SluiceP4Runtime
 import SluiceP4RuntimeServer
@@ -7,6 +11,7 @@ import SwiftProtobuf
 /// ROLLBACK_ON_ERROR: a batch that fails part way leaves the switch exactly as it was (every
 /// entity a Read returns, and what packets see), the failing update gets its own code and the
 /// others ABORTED saying which update failed; a batch that succeeds lands whole.
+/// DATAPLANE_ATOMIC: the same, and packets sent while batches land never see part of one.
 @Suite struct P4RuntimeRollbackTests {
     static let fwd = Externs.ids.id(.table, "fwd")!
 
@@ -114,5 +119,84 @@ import SwiftProtobuf
         let results = Self.results(d, P4R.write([P4R.update(.insert, Externs.entry(7, port: 4)), P4R.update(.insert, Externs.entry(5, port: 4))]))
         #expect(results.map { $0?.code } == [nil, .alreadyExists])
         #expect(try P4RuntimeWriteTests.directCounts(d).keys.sorted() == [5, 6, 7])
+    }
+
+    /// The switch's packets run while batches land: entry 5 (to port 2) and the default (drop)
+    /// swap roles in one batch and back in the next (DELETE 5 + default to port 2; default drop +
+    /// INSERT 5), and a third batch fails after deleting entry 5. A packet that saw part of a
+    /// batch would be dropped; every one comes out on port 2.
+    @Test func packetsNeverSeePartOfADataplaneAtomicBatch() throws {
+        let (d, sw) = try Self.device()
+        var toPort2 = Externs.entry(0, port: 2)
+        toPort2.match = []; toPort2.isDefaultAction = true
+        var drop = toPort2
+        drop.action.action = P4_V1_Action(); drop.action.action.actionID = Externs.ids.id(.action, "drop")!
+        func atomic(_ updates: [P4_V1_Update]) -> P4_V1_WriteRequest {
+            var w = P4R.write(updates); w.atomicity = .dataplaneAtomic; return w
+        }
+        let away = atomic([P4R.update(.delete, Externs.entry(5, port: 2)), P4R.update(.modify, toPort2)])
+        let back = atomic([P4R.update(.modify, drop), P4R.update(.insert, Externs.entry(5, port: 2))])
+        let failing = atomic([P4R.update(.delete, Externs.entry(5, port: 2)), P4R.update(.insert, Externs.entry(6, port: 2))])
+
+        let done = Atomic<Bool>(false)
+        let sending = Atomic<Bool>(false)
+        let seen = Mutex<[Int: Int]>([:])
+        let failures = Mutex<[[CanonicalCode?]]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            if worker == 0 {
+                defer { done.store(true, ordering: .releasing) }
+                while !sending.load(ordering: .acquiring) { usleep(100) }
+                for _ in 0..<500 {
+                    do {
+                        try d.write(away)
+                        try d.write(back)
+                    } catch { failures.withLock { $0.append([.unknown]) } }
+                    do { try d.write(failing) } catch let e as P4RuntimeBatchError {
+                        failures.withLock { $0.append(e.results.map { $0?.code }) }
+                    } catch { failures.withLock { $0.append([.unknown]) } }
+                }
+            } else {
+                var counts: [Int: Int] = [:]
+                sending.store(true, ordering: .releasing)
+                while !done.load(ordering: .acquiring) {
+                    let ports = sw.send(Externs.packet(key: 5, idx: 3), port: 1)?.map(\.port) ?? []
+                    counts[ports == [2] ? 2 : -1, default: 0] += 1
+                }
+                seen.withLock { $0 = counts }
+            }
+        }
+        let counts = seen.withLock { $0 }
+        #expect(counts[-1] == nil, "packets that saw part of a batch: \(counts)")
+        #expect(counts[2, default: 0] > 100, "too few packets ran beside the batches: \(counts)")
+        let codes = failures.withLock { $0 }
+        #expect(codes.count == 500)
+        #expect(Set(codes.map { $0.map { $0?.name ?? "OK" } }) == [["ABORTED", "ALREADY_EXISTS"]])
+        // After the last `back`: entry 5 to port 2 and a drop default, as before.
+        #expect(try d.read(Externs.read { $0.tableEntry.tableID = Self.fwd; $0.tableEntry.isDefaultAction = true }).map(\.tableEntry.action.action.actionID)
+                == [Externs.ids.id(.action, "drop")!])
+        #expect(sw.send(Externs.packet(key: 9, idx: 3), port: 1)?.isEmpty == true)
+    }
+
+    /// A switch that runs packets while its tables change refuses DATAPLANE_ATOMIC, saying what
+    /// to use; ROLLBACK_ON_ERROR still works there.
+    @Test func aSwitchThatIsNotDataplaneAtomicRefusesIt() throws {
+        final class Concurrent: SwitchTarget, @unchecked Sendable {
+            let inner = PipelineSwitch()
+            func check(_ program: VerifiedProgram) throws { try inner.check(program) }
+            func install(_ program: VerifiedProgram, seed: UInt64) throws { try inner.install(program, seed: seed) }
+            func withControlPlane<R>(_ body: (any ControlPlane) throws -> R) throws -> R? { try inner.withControlPlane(body) }
+            func inject(_ bytes: [UInt8], port: UInt16) -> Bool { inner.inject(bytes, port: port) }
+            var dataplaneAtomic: Bool { false }
+        }
+        let d = P4RuntimeDevice(deviceID: 1, target: Concurrent(), resolver: ProgramRegistry.resolver)
+        _ = try d.arbitrate(token: nil, P4R.arbitration(P4R.election)) { _ in }
+        try d.setPipeline(try Externs.setPipeline())
+        var w = P4R.write([P4R.update(.insert, Externs.entry(5, port: 2))])
+        w.atomicity = .dataplaneAtomic
+        #expect(P4RuntimeDeviceTests.error { try d.write(w) } == P4RuntimeError(.unimplemented,
+            "Write: atomicity DATAPLANE_ATOMIC is not supported: this switch runs packets while its tables change; use ROLLBACK_ON_ERROR (every update or none) or CONTINUE_ON_ERROR"))
+        w.atomicity = .rollbackOnError
+        try d.write(w)
+        #expect(try P4RuntimeWriteTests.directCounts(d) == [5: [0, 0]])
     }
 }
