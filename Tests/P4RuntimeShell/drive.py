@@ -6,6 +6,9 @@
     drive.py ADDR acl DIR       acl-firewall from DIR/acl-firewall.{p4info.txt,json}: a route and
                                 an ACL entry (UDP allowed) with a direct counter
     drive.py ADDR counters DIR  the ACL entry's direct counter
+    drive.py ADDR writes DIR    the ACL entry's direct counter set, then ROLLBACK_ON_ERROR and
+                                DATAPLANE_ATOMIC batches that fail: their errors, and what a
+                                read shows after them
 
 Prints one JSON object on standard output; AttachP4RuntimeTests (SluicePcapTests) checks it.
 """
@@ -33,6 +36,32 @@ def write_error(f):
         return None
     except P4RuntimeWriteException as e:
         return [[code_name(err.canonical_code), err.message] for _, err in e.errors]
+
+
+def batch_error(f):
+    """A failed batch's errors as [index, code, message] (the OK ones left out)."""
+    try:
+        f()
+        return None
+    except P4RuntimeWriteException as e:
+        return [[i, code_name(err.canonical_code), err.message] for i, err in e.errors]
+
+
+def acl_entry():
+    acl = sh.TableEntry("acl")(action="allow")
+    acl.match["hdr.ipv4.protocol"] = "17&&&0xff"
+    acl.priority = 10
+    return acl
+
+
+def acl_counter():
+    c = sh.DirectCounterEntry("acl")
+    c.table_entry = acl_entry()
+    return c
+
+
+def counts():
+    return [[e.msg().data.packet_count, e.msg().data.byte_count] for e in sh.DirectCounterEntry("acl").read()]
 
 
 def route(prefix, mac, port):
@@ -76,15 +105,34 @@ elif mode == "acl":
     config = sh.FwdPipeConfig(folder + "/acl-firewall.p4info.txt", folder + "/acl-firewall.json")
     sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), config=config, verbose=False)
     route("10.0.2.0/24", "02:00:00:00:00:0b", 2).insert()
-    acl = sh.TableEntry("acl")(action="allow")
-    acl.match["hdr.ipv4.protocol"] = "17&&&0xff"
-    acl.priority = 10
-    acl.insert()
+    acl_entry().insert()
     out["acl_entries"] = len(list(sh.TableEntry("acl").read()))
 elif mode == "counters":
     sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), verbose=False)
     out["counters"] = [{"packets": e.msg().data.packet_count, "bytes": e.msg().data.byte_count}
                        for e in sh.DirectCounterEntry("acl").read()]
+elif mode == "writes":
+    sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), verbose=False)
+    c = acl_counter()
+    c.packet_count = 1000
+    c.byte_count = 64000
+    c.modify()
+    out["written"] = counts()
+    # A batch that adds a route and zeroes the counter, then fails on a duplicate route: nothing
+    # of it stays, in either all-or-none mode.
+    for name, atomicity in [("rollback", p4runtime_pb2.WriteRequest.ROLLBACK_ON_ERROR),
+                            ("dataplane_atomic", p4runtime_pb2.WriteRequest.DATAPLANE_ATOMIC)]:
+        req = p4runtime_pb2.WriteRequest()
+        req.atomicity = atomicity
+        for kind, entity in [(p4runtime_pb2.Update.INSERT, route("10.0.3.0/24", "02:00:00:00:00:0c", 3)),
+                             (p4runtime_pb2.Update.MODIFY, acl_counter()(packet_count=0, byte_count=0)),
+                             (p4runtime_pb2.Update.INSERT, route("10.0.2.0/24", "02:00:00:00:00:0b", 2))]:
+            u = req.updates.add()
+            u.type = kind
+            getattr(u.entity, entity._entity_type.name).CopyFrom(entity.msg())
+        out[name] = batch_error(lambda: sh.client.write(req))
+    out["routes_after"] = sorted(e.msg().match[0].lpm.value.hex() for e in sh.TableEntry("ipv4_lpm").read())
+    out["counts_after"] = counts()
 else:
     sys.exit("unknown mode " + mode)
 sh.teardown()

@@ -13,7 +13,8 @@ let inCI = ProcessInfo.processInfo.environment["SLUICE_CI"] == "true"
 /// `sluice attach --p4runtime` driven by p4runtime-shell between network namespaces the test
 /// creates: the controller sets the pipeline (P4Info and program file from `sluice compile`),
 /// writes routes and reads them back; packets sent on the veths come out forwarded exactly; a
-/// direct counter read through P4Runtime equals the packets sent; a backup is refused writes.
+/// direct counter read through P4Runtime equals the packets sent, and counts on from what a
+/// controller writes; all-or-none batches that fail leave nothing; a backup is refused writes.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and veth pairs and captures with libpcap (CI runs as root)"),
        .enabled(if: p4runtimeShellPython != nil || inCI, "set SLUICE_P4RUNTIME_SHELL_PYTHON to a Python with p4runtime-shell (.ci/run does)"))
 struct AttachP4RuntimeTests {
@@ -80,6 +81,29 @@ struct AttachP4RuntimeTests {
         #expect(counters.count == 1)
         #expect(counters.first?["packets"] as? Int == udp.count)
         #expect(counters.first?["bytes"] as? Int == udp.map(\.count).reduce(0, +))
+
+        // The counter set through P4Runtime; batches that fail leave it and the routes alone;
+        // packets count on from what was written.
+        let writes = try drive(lab, "writes", dir)
+        #expect(writes["written"] as? [[Int]] == [[1000, 64000]])
+        for (mode, name) in [("rollback", "ROLLBACK_ON_ERROR"), ("dataplane_atomic", "DATAPLANE_ATOMIC")] {
+            let errors = try #require(writes[mode] as? [[Any]], "\(mode): \(writes)")
+            #expect(errors.map { $0[0] as? Int } == [0, 1, 2])
+            #expect(errors.map { $0[1] as? String } == ["ABORTED", "ABORTED", "ALREADY_EXISTS"])
+            #expect(errors.first?[2] as? String == "undone: update 2 failed, and \(name) applies every update or none")
+            #expect((errors.last?[2] as? String)?.hasPrefix("table 'ipv4_lpm' (id 34892705): an entry with these match fields exists") == true)
+        }
+        #expect(writes["routes_after"] as? [String] == ["0a000200"])
+        #expect(writes["counts_after"] as? [[Int]] == [[1000, 64000]])
+        let more = (0..<5).map { i in a.udp(dst: AttachTests.switchMAC, src: AttachTests.macA, to: "10.0.2.8", payload: Array(repeating: 0xB0, count: 40 + i)) }
+        let captured3 = dir + "/b3.pcap"
+        let cap3 = try lab.capture(host: 1, count: more.count, seconds: 20, into: captured3)
+        defer { cap3.terminate() }
+        #expect(try lab.send(host: 0, try a.file(dir, "a3.pcap", more)).status == 0)
+        #expect(cap3.wait(seconds: 25) == 0, "capture: \(cap3.errorText)")
+        let after = try #require(try drive(lab, "counters", dir)["counters"] as? [[String: Any]])
+        #expect(after.first?["packets"] as? Int == 1000 + more.count)
+        #expect(after.first?["bytes"] as? Int == 64000 + more.map(\.count).reduce(0, +))
 
         sw.signal(SIGTERM)
         #expect(sw.wait(seconds: 10) == 0, "attach: \(sw.errorText)")
