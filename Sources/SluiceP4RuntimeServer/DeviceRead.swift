@@ -57,14 +57,21 @@ extension P4RuntimeDevice {
                     throw P4RuntimeError(.invalidArgument, "table '\(t.name)' (id \(t.id)) has no direct counter")
                 }
                 let wanted: [Match]? = q.tableEntry.match.isEmpty ? nil : try WireValues.matches(q.tableEntry.match, t)
+                var found = false
                 for (h, entry) in try checked(cp.entries(t.name)) {
                     if let wanted, wanted != entry.matches { continue }
+                    if q.tableEntry.priority != 0 && Int(q.tableEntry.priority) != entry.priority { continue }
+                    found = true
                     let c = try checked(cp.directCounter(h))
                     var d = P4_V1_DirectCounterEntry()
                     d.tableEntry = tableEntry(entry, t, s, counter: nil)
                     d.data.packetCount = Int64(clamping: c.packets)
                     d.data.byteCount = Int64(clamping: c.bytes)
                     var ent = P4_V1_Entity(); ent.directCounterEntry = d; out.append(ent)
+                }
+                // One entry asked for by its match fields must exist, as the specification says.
+                if wanted != nil && !found {
+                    throw P4RuntimeError(.notFound, "direct counter of table '\(t.name)' (id \(t.id)): no entry with these match fields\(q.tableEntry.priority != 0 ? " and priority \(q.tableEntry.priority)" : ""); read with no match fields for every entry")
                 }
             }
         case .counterEntry(let q)?:

@@ -114,6 +114,10 @@ import SwiftProtobuf
         #expect(try Self.directCounts(d) == [5: [0, 0]])
         #expect(sw.send(Externs.packet(key: 5, idx: 0), port: 1)?.map(\.port) == [2])
         #expect(try Self.directCounts(d) == [5: [1, 3]])
+        // Reading one entry's counter: it must exist.
+        #expect(try d.read(Externs.read { $0.directCounterEntry.tableEntry = Externs.entry(5, port: 0) }).map(\.directCounterEntry.data.packetCount) == [1])
+        #expect(P4RuntimeDeviceTests.error { _ = try d.read(Externs.read { $0.directCounterEntry.tableEntry = Externs.entry(9, port: 0) }) }
+                == P4RuntimeError(.notFound, "\(what): no entry with these match fields; read with no match fields for every entry"))
 
         // A table with no direct counter, by the entity and by a table entry's counter_data.
         try d.setPipeline(try P4R.setPipeline("ipv4-router"))
