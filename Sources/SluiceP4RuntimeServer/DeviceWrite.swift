@@ -7,9 +7,13 @@ import SluiceP4Runtime
 /// succeeded), which the service sends as a `google.rpc.Status` carrying one `p4.v1.Error` each.
 public struct P4RuntimeBatchError: Error, Sendable {
     public var results: [P4RuntimeError?]
+    /// The status message: the updates that failed (not those ABORTED because another did).
     public var summary: String {
-        let failed = results.enumerated().compactMap { i, e in e.map { "update \(i): \($0)" } }
-        return "\(failed.count) of \(results.count) updates failed: " + failed.prefix(3).joined(separator: "; ") + (failed.count > 3 ? "; ..." : "")
+        let all = results.enumerated().compactMap { i, e in e.map { (i, $0) } }
+        let failed = all.filter { $0.1.code != .aborted }.map { "update \($0.0): \($0.1)" }
+        let aborted = all.count - failed.count
+        return "\(failed.count) of \(results.count) updates failed" + (aborted > 0 ? " (\(aborted) more ABORTED: every update or none)" : "") + ": "
+            + failed.prefix(3).joined(separator: "; ") + (failed.count > 3 ? "; ..." : "")
     }
 }
 

@@ -194,7 +194,7 @@ import SluiceP4RuntimeServer
                 Issue.record("the batch should fail")
             } catch let e as RPCError {
                 #expect(e.code == .unknown)
-                #expect(e.message.hasPrefix("5 of 5 updates failed: update 0: ABORTED: undone: update 3 failed"))
+                #expect(e.message == "1 of 5 updates failed (4 more ABORTED: every update or none): update 3: OUT_OF_RANGE: counter 'hits' (id \(Externs.ids.id(.counter, "hits")!)): index 9; valid: 0...3")
                 let errors = try Self.details(e)
                 #expect(errors.map(\.canonicalCode) == [10, 10, 10, 11, 10])
                 let undone = "undone: update 3 failed, and ROLLBACK_ON_ERROR applies every update or none"
