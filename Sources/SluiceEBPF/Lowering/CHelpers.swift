@@ -100,14 +100,7 @@ enum CHelpers {
             return ~c;
         }
 
-        static __always_inline __u16 sl_crc16(const __u8 *b, __u32 n)
-        {
-            __u32 c = 0;
-            for (__u32 i = 0; i < n; i++) c = sl_crc16_table[(c ^ b[i]) & 0xFF] ^ (c >> 8);
-            return (__u16)c;
-        }
-
-
+        \(crc16)
         """
 
     /// On the host no verifier walks the code: CRC-32 goes four bytes at a time (slicing-by-4,
@@ -137,6 +130,11 @@ enum CHelpers {
             return ~c;
         }
 
+        \(crc16)
+        """
+
+    /// CRC-16 a byte at a time through `sl_crc16_table` (each target declares the table).
+    static let crc16 = """
         static __always_inline __u16 sl_crc16(const __u8 *b, __u32 n)
         {
             __u32 c = 0;
