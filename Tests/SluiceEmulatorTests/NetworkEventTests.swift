@@ -368,23 +368,29 @@ enum FileManagerless {
               - {at: 1us, link: leaf1:p2-spine1:p1, down}
             routing: {recompute: true, detection: 0s}
             """
-        let spec = try TopologyFile.parse(yaml, file: "t.yaml", baseDirectory: ".", programs: .builtIn)
-        let emu = try Emulator(spec, programs: .builtIn)
-        let leaf1 = try #require(spec.node(named: "leaf1"))
-        func ports() throws -> (ports: [UInt16], id: UInt16) {
-            let g = try #require(emu.routing?.groups[leaf1]?.first)
-            // What the table holds, bucket by bucket.
-            let cp = try #require(emu.controlPlane(switch: "leaf1"))
-            let entries = try cp.entries("ecmp_nhop").map(\.1).filter { $0.matches.first == .exact(UInt128(g.id)) }
-            var byBucket: [Int: UInt16] = [:]
-            for e in entries { if case .exact(let b) = e.matches[1] { byBucket[Int(b)] = UInt16(e.action.args[0]) } }
-            #expect(g.buckets.indices.map { byBucket[$0] } == g.buckets.map { g.members[$0].port })
-            return (g.buckets.map { g.members[$0].port }, g.id)
-        }
-        let before = try ports()
+        let (spec, emu) = try Self.emulator(yaml)
+        let before = try Self.leaf1Group(spec, emu)
         emu.run()
-        let after = try ports()
+        let after = try Self.leaf1Group(spec, emu)
         return (before.ports, after.ports, (before.id, after.id))
+    }
+
+    static func emulator(_ yaml: String) throws -> (TopologySpec, Emulator) {
+        let spec = try TopologyFile.parse(yaml, file: "t.yaml", baseDirectory: ".", programs: .builtIn)
+        return (spec, try Emulator(spec, programs: .builtIn))
+    }
+
+    /// leaf1's first next-hop group: the port of each bucket, as the summary says and as the
+    /// ecmp_nhop table holds it (checked equal), and its id.
+    static func leaf1Group(_ spec: TopologySpec, _ emu: Emulator) throws -> (ports: [UInt16], id: UInt16) {
+        let leaf1 = try #require(spec.node(named: "leaf1"))
+        let g = try #require(emu.routing?.groups[leaf1]?.first)
+        let cp = try #require(emu.controlPlane(switch: "leaf1"))
+        let entries = try cp.entries("ecmp_nhop").map(\.1).filter { $0.matches.first == .exact(UInt128(g.id)) }
+        var byBucket: [Int: UInt16] = [:]
+        for e in entries { if case .exact(let b) = e.matches[1] { byBucket[Int(b)] = UInt16(e.action.args[0]) } }
+        #expect(g.buckets.indices.map { byBucket[$0] } == g.buckets.map { g.members[$0].port }, "the table holds what the summary says")
+        return (g.buckets.map { g.members[$0].port }, g.id)
     }
 
     @Test func resilientGroupsMoveOnlyTheFailedMembersBuckets() throws {
@@ -419,22 +425,10 @@ enum FileManagerless {
               - {at: 1us, link: leaf1:p2-spine1:p1, rate: 25Gbps}
             routing: {recompute: true, detection: 1us}
             """
-        let spec = try TopologyFile.parse(yaml, file: "t.yaml", baseDirectory: ".", programs: .builtIn)
-        let emu = try Emulator(spec, programs: .builtIn)
-        let leaf1 = try #require(spec.node(named: "leaf1"))
-        func ports() throws -> [UInt16] {
-            let g = try #require(emu.routing?.groups[leaf1]?.first)
-            let cp = try #require(emu.controlPlane(switch: "leaf1"))
-            let entries = try cp.entries("ecmp_nhop").map(\.1).filter { $0.matches.first == .exact(UInt128(g.id)) }
-            var byBucket: [Int: UInt16] = [:]
-            for e in entries { if case .exact(let b) = e.matches[1] { byBucket[Int(b)] = UInt16(e.action.args[0]) } }
-            let installed = g.buckets.indices.map { byBucket[$0] }
-            #expect(installed == g.buckets.map { g.members[$0].port }, "the table holds what the summary says")
-            return installed.map { $0 ?? 0 }
-        }
-        let before = try ports()
+        let (spec, emu) = try Self.emulator(yaml)
+        let before = try Self.leaf1Group(spec, emu)
         emu.run()
-        return (before, try ports(), emu.networkEventLog.map { "\($0.time) \($0.what): \($0.result)" })
+        return (before.ports, try Self.leaf1Group(spec, emu).ports, emu.networkEventLog.map { "\($0.time) \($0.what): \($0.result)" })
     }
 
     @Test(arguments: ["weighted", "resilient"])
