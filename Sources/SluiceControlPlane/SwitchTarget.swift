@@ -33,4 +33,11 @@ public protocol SwitchTarget: AnyObject, Sendable {
     /// Puts `bytes` into the running program as if received on `port` (a controller's packet-out);
     /// false when no program runs.
     func inject(_ bytes: [UInt8], port: UInt16) -> Bool
+    /// Why this switch has no packets to and from the controller (PacketOut, PacketIn), for the
+    /// controller to read; nil when it has them.
+    var controllerPacketsRefusal: String? { get }
+}
+
+extension SwitchTarget {
+    public var controllerPacketsRefusal: String? { nil }
 }

@@ -20,7 +20,9 @@ extension P4RuntimeDevice {
 
     /// A PacketOut from the primary: its packet_out header (from the metadata) and payload enter
     /// the program at `cpuPort`.
+    /// A switch without that path (XDP) refuses it as UNIMPLEMENTED, saying why.
     public func packetOut(_ p: P4_V1_PacketOut, cpuPort: UInt16) throws(P4RuntimeError) {
+        if let why = target.controllerPacketsRefusal { throw P4RuntimeError(.unimplemented, "PacketOut: \(why)") }
         guard lock.withLock({ pipeline != nil }) else {
             throw P4RuntimeError(.failedPrecondition, "PacketOut: no forwarding pipeline is set; send SetForwardingPipelineConfig first")
         }
