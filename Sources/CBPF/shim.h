@@ -104,6 +104,15 @@ static inline int sluice_xdp_detach_expected(int ifindex, __u32 flags, int prog_
     return bpf_xdp_attach(ifindex, -1, flags | XDP_FLAGS_REPLACE, &opts);
 }
 
+/* Attach program `prog_fd` to `ifindex` in place of program `old_fd` in one step
+   (XDP_FLAGS_REPLACE): the kernel swaps them only if `old_fd`'s program is the one attached, so
+   the interface never runs without a program; 0 on success. */
+static inline int sluice_xdp_replace(int ifindex, int prog_fd, __u32 flags, int old_fd)
+{
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
+    return bpf_xdp_attach(ifindex, prog_fd, flags | XDP_FLAGS_REPLACE, &opts);
+}
+
 /* The full name of program `id` into `name`: the name of its first function in its BTF (the
    kernel's own name stops at 15 characters). Returns 0 with the full name, 1 with only the
    kernel's name (no BTF), < 0 on error. */

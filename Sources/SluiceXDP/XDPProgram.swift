@@ -352,6 +352,35 @@ public final class XDPProgram {
         return used
     }
 
+    /// Attach to interface `name` as Sluice port `port` in place of `old`, which is attached
+    /// there: one step in the kernel (XDP_FLAGS_REPLACE, same mode as `old`'s), so the interface
+    /// never runs without a program, and refused if `old`'s program is no longer the one there.
+    /// `old` forgets the interface (its detach would not remove this program anyway).
+    public func attach(interface name: String, port: UInt16, replacing old: XDPProgram) throws {
+        let ifindex = Int32(if_nametoindex(name))
+        guard ifindex > 0 else { throw XDPError("no interface '\(name)' (ip link lists them)") }
+        guard let flags = old.attached.first(where: { $0.ifindex == ifindex })?.flags else {
+            throw XDPError("\(name): program '\(old.program.name)' is not attached there, nothing to replace")
+        }
+        var k = UInt32(port), v = UInt32(ifindex)
+        let tx = try map("sluice_tx")
+        guard bpf_map_update_elem(tx.fd, &k, &v, 0) == 0 else {
+            throw XDPError("\(name): cannot add it to the redirect map: \(String(cString: strerror(errno)))")
+        }
+        try updatePorts(ifindex: UInt32(ifindex), port: UInt32(port))
+        interfaces[port] = UInt32(ifindex)
+        try refreshMulticast()
+        let rc = sluice_xdp_replace(ifindex, programFD, flags, old.programFD)
+        guard rc == 0 else {
+            let why = rc == -Int32(EEXIST) ? " (the program there is no longer '\(old.program.name)'s: someone replaced it)" : ""
+            throw XDPError("\(name): replacing XDP program '\(old.program.name)' with '\(program.name)' failed: \(String(cString: strerror(-rc)))\(why)")
+        }
+        old.attached.removeAll { $0.ifindex == ifindex }
+        old.attachedNames[ifindex] = nil
+        attached.append((ifindex, flags))
+        attachedNames[ifindex] = name
+    }
+
     /// The first attached interface that is gone or no longer runs this program, and why; nil
     /// while every one is in place. A deleted interface (or one moved to another network
     /// namespace) takes the program with it, and the run would go on counting nothing.
