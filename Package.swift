@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "SluiceP4RuntimeTests", dependencies: ["SluiceP4Runtime", "SluiceP4RuntimeServer", "SluiceControlPlane", "SluiceRuntime",
                                                                  .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                                  .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
-                                                                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"), "SluiceIR", "Sluice", "SluicePrograms", "SluiceTesting", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                                                                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"), "SluiceIR", "Sluice", "SluicePrograms", "SluiceTesting", "SluiceXDP", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                     exclude: ["Snapshots"]),
         .testTarget(name: "SluiceEmulatorTests", dependencies: ["SluiceControlPlane", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
         .testTarget(name: "SluiceMLTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "SluiceML", "SluiceEmulator", "SluiceRuntime", "SluicePrograms", "SluiceTesting", "SluicePcapFiles"]),
