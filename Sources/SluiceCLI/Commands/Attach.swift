@@ -53,9 +53,13 @@ struct Attach: ParsableCommand {
             HOST:PORT, HOST (port 9559) or PORT (on 127.0.0.1); listen beyond loopback only on a \
             network you trust (no TLS, no authentication). Packets the program sends to --cpu-port \
             go to the primary controller as PacketIn; PacketOut payloads enter the program there. \
-            pcap backend only, for now.
+            With --backend xdp a pipeline the controller sets is compiled, loaded and put at every \
+            port in place of the previous one (its tables start empty); its maps are the tables the \
+            controller writes, while packets run (DATAPLANE_ATOMIC is refused); digests reach the \
+            controller; PacketOut and PacketIn need the pcap backend (XDP has no CPU port path).
               sluice attach --p4runtime 9559 --device-id 1 --port 1=veth1 --port 2=veth2
               sluice attach --p4runtime 127.0.0.1:9559 --program ipv4-router --port 1=veth1 --port 2=veth2
+              sluice attach --p4runtime 9559 --backend xdp --mode generic --port 1=veth1 --port 2=veth2
             """)
 
     enum Backend: String, ExpressibleByArgument, CaseIterable { case pcap, xdp }
@@ -75,8 +79,11 @@ struct Attach: ParsableCommand {
     @Option(help: "--p4runtime: the device id controllers address.")
     var deviceId: UInt64 = 1
 
-    @Option(help: "--p4runtime: the switch port of the controller (PacketIn and PacketOut), 0...511.")
-    var cpuPort: UInt16 = 510
+    @Option(name: .customLong("cpu-port"), help: "--p4runtime, pcap backend: the switch port of the controller (PacketIn and PacketOut), 0...511 (default 510).")
+    var cpuPortOption: UInt16?
+
+    /// The CPU port: --cpu-port, else 510.
+    var cpuPort: UInt16 { cpuPortOption ?? 510 }
 
     @Option(name: .customLong("port"), help: "N=IFACE: interface IFACE is switch port N (0...511); repeat for every port.")
     var ports: [OptionValue<PortSpec>] = []
@@ -110,8 +117,11 @@ struct Attach: ParsableCommand {
         if program == nil && p4runtime == nil {
             throw ValidationError("give --program P (a built-in program or a program file), or --p4runtime ADDR for a controller to set it")
         }
-        if p4runtime != nil && backend != .pcap {
-            throw ValidationError("--p4runtime serves the pcap backend only for now; leave out --backend xdp")
+        if cpuPortOption != nil && backend == .xdp {
+            throw ValidationError("--cpu-port needs --backend pcap: XDP has no CPU port path, so PacketIn and PacketOut need the pcap backend")
+        }
+        if threadedNapi && p4runtime != nil {
+            throw ValidationError("--threaded-napi is not served with --p4runtime yet (the controller attaches the program after start)")
         }
         guard cpuPort <= 511 else { throw ValidationError("--cpu-port \(cpuPort): switch ports are 0...511") }
         if p4runtime != nil, ports.contains(where: { $0.parsed.number == cpuPort }) {
@@ -145,7 +155,10 @@ struct Attach: ParsableCommand {
     var programName: String { program ?? "(set by the controller)" }
 
     func run() throws {
-        if backend == .xdp { return try runXDP() }
+        if backend == .xdp {
+            if let p4runtime { return try runP4RuntimeXDP(p4runtime.parsed) }
+            return try runXDP()
+        }
         if let p4runtime { return try runP4Runtime(p4runtime.parsed) }
         guard let program else { throw ValidationError("give --program P") }
         let specs = ports.map(\.parsed)
@@ -275,7 +288,7 @@ extension Attach {
         let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
         let lost = whileAttached(xdp, until: deadline) {
             // With --json, standard output holds only the final object: interim outcomes go to stderr.
-            if StatusSignal.take() { printXDP(xdp, json: false, toStandardError: json) }
+            if StatusSignal.take() { printXDP((try? xdp.outcomes()) ?? [:], json: false, toStandardError: json) }
             // Digests (l2-switch's learning) reach the controller as in the runtime, in order.
             if let controller {
                 let digests = cp.drainDigests()
@@ -286,12 +299,12 @@ extension Attach {
         }
         restoreThreads()
         xdp.detachAll()
-        printXDP(xdp, json: json)
+        printXDP((try? xdp.outcomes()) ?? [:], json: json)
         if let lost { throw CLIError("\(lost); stopped and detached the other ports") }
     }
 
-    func printXDP(_ xdp: XDPProgram, json: Bool, toStandardError: Bool = false) {
-        let o = (try? xdp.outcomes()) ?? [:]
+    /// Packets per outcome (`XDPProgram.outcomes`).
+    func printXDP(_ o: [UInt32: UInt64], json: Bool, toStandardError: Bool = false) {
         let names: [(String, EBPFVerdictName)] = [("forwarded", .forward), ("parser_drops", .dropParser), ("ingress_drops", .dropIngress),
                                                    ("egress_drops", .dropEgress), ("multicast", .multicast), ("empty_group", .emptyGroup),
                                                    ("aborted", .aborted), ("too_large", .tooLarge)]
@@ -352,6 +365,50 @@ extension Attach {
         server.stop()
         printCounters(sw, json: json)
         if let failure { throw CLIError("\(failure)") }
+    }
+}
+
+extension Attach {
+    /// The XDP switch behind a P4Runtime server: each pipeline the controller sets (or --program)
+    /// is loaded and put at every port; the controller's writes go into its maps while the
+    /// kernel runs packets. Digests reach the controller as on the pcap backend: the server polls
+    /// the switch's control plane for them every 10 ms (`P4RuntimeDevice.sendDigests`).
+    func runP4RuntimeXDP(_ address: ListenAddress) throws {
+        let specs = ports.map(\.parsed)
+        let sw: XDPSwitch
+        do { sw = try XDPSwitch(ports: specs.map { ($0.number, $0.interface) }, mode: mode.parsed) } catch { throw CLIError("\(error)") }
+        sw.log = { stderr($0) }
+        // Whatever happens next, no port keeps the program.
+        defer { sw.detachAll() }
+        let device = P4RuntimeDevice(deviceID: deviceId, target: sw, resolver: programSource, seed: seed)
+        if let program {
+            let info = try resolveProgram(program)
+            do { try device.start(with: info.program) } catch { throw CLIError("program '\(program)' cannot run at XDP: \(error)") }
+            if let entries {
+                do { _ = try sw.withControlPlane { try EntriesFile(path: entries).apply(to: $0) } } catch { throw CLIError("\(error)") }
+            }
+        } else if entries != nil {
+            throw ValidationError("--entries needs --program (without it the controller sets the pipeline and writes the entries)")
+        }
+        let server: P4RuntimeServer
+        do { server = try P4RuntimeServer(device: device, cpuPort: cpuPort, host: address.host, port: address.port) } catch {
+            throw CLIError("--p4runtime \(address.host):\(address.port): \(error)")
+        }
+        StopSignal.install()
+        StatusSignal.install()
+        let deadline = duration.map { MonotonicClock.nanoseconds + $0.parsed }
+        let names = specs.map { "\($0.number)=\($0.interface)" }.joined(separator: ", ")
+        let shown = server.host.contains(":") ? "[\(server.host)]:\(server.port)" : "\(server.host):\(server.port)"
+        let modes = sw.modes.isEmpty ? mode.parsed.rawValue : Set(sw.modes.map(\.rawValue)).sorted().joined(separator: "/")
+        stderr("sluice attach: P4Runtime on \(shown), device id \(deviceId); \(program ?? "no pipeline yet") at XDP (\(modes)) on \(names); "
+               + "no PacketIn/PacketOut (pcap backend only); Ctrl-C to stop")
+        let lost = whileAttached(lost: { sw.lostAttachment() }, until: deadline) {
+            if StatusSignal.take() { printXDP(sw.outcomes(), json: false, toStandardError: json) }
+        }
+        server.stop()
+        sw.detachAll()
+        printXDP(sw.outcomes(), json: json)
+        if let lost { throw CLIError("\(lost); stopped and detached the other ports") }
     }
 }
 

@@ -27,13 +27,19 @@ func attachAtEveryPort(_ xdp: XDPProgram, _ ports: [PortSpec], mode: XDPProgram.
 /// `MonotonicClock` reading), and about 4 times a second a check that every interface is still
 /// there with the program on it. Returns why one is not, or nil.
 func whileAttached(_ xdp: XDPProgram, until deadline: Int64?, _ tick: () -> Void) -> String? {
+    whileAttached(lost: { xdp.lostAttachment() }, until: deadline, tick)
+}
+
+/// `whileAttached` for a program that may change meanwhile: `lost` says why an interface is
+/// not as it should be, or nil.
+func whileAttached(lost: () -> String?, until deadline: Int64?, _ tick: () -> Void) -> String? {
     var nextCheck = MonotonicClock.nanoseconds
     while StopSignal.requested == nil {
         if let d = deadline, MonotonicClock.nanoseconds >= d { break }
         usleep(20_000)
         if MonotonicClock.nanoseconds >= nextCheck {
             nextCheck = MonotonicClock.nanoseconds + 250_000_000
-            if let why = xdp.lostAttachment() { return why }
+            if let why = lost() { return why }
         }
         tick()
     }
