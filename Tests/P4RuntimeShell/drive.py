@@ -9,11 +9,16 @@
     drive.py ADDR writes DIR    the ACL entry's direct counter set, then ROLLBACK_ON_ERROR and
                                 DATAPLANE_ATOMIC batches that fail: their errors, and what a
                                 read shows after them
+    drive.py ADDR digests DIR   l2-switch from DIR/l2-switch.{p4info.txt,json} with its `learn`
+                                digest configured; "ready" on standard error, then the first
+                                digest list's members (up to 20 seconds)
+    drive.py ADDR packet_out DIR  a PacketOut on the running pipeline: the stream error it gets
 
 Prints one JSON object on standard output; AttachP4RuntimeTests (SluicePcapTests) checks it.
 """
 import json
 import sys
+import time
 
 import grpc
 import p4runtime_sh.shell as sh
@@ -45,6 +50,9 @@ def batch_error(f):
         return None
     except P4RuntimeWriteException as e:
         return [[i, code_name(err.canonical_code), err.message] for i, err in e.errors]
+    except grpc.RpcError as e:
+        # Refused as a whole (DATAPLANE_ATOMIC on XDP): no update index.
+        return [[-1, e.code().name, e.details()]]
 
 
 def acl_entry():
@@ -133,6 +141,26 @@ elif mode == "writes":
         out[name] = batch_error(lambda: sh.client.write(req))
     out["routes_after"] = sorted(e.msg().match[0].lpm.value.hex() for e in sh.TableEntry("ipv4_lpm").read())
     out["counts_after"] = counts()
+elif mode == "digests":
+    config = sh.FwdPipeConfig(folder + "/l2-switch.p4info.txt", folder + "/l2-switch.json")
+    sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), config=config, verbose=False)
+    sh.DigestEntry("learn").insert()
+    print("ready", file=sys.stderr, flush=True)
+    learnt = []
+    deadline = time.time() + 20
+    while time.time() < deadline and not learnt:
+        msg = sh.client.get_stream_packet("digest", timeout=1)
+        if msg is None:
+            continue
+        learnt = [[m.bitstring.hex() for m in d.struct.members] for d in msg.digest.data]
+    out["learnt"] = learnt
+elif mode == "packet_out":
+    sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), verbose=False)
+    req = p4runtime_pb2.StreamMessageRequest()
+    req.packet.payload = bytes(14)
+    sh.client.stream_out_q.put(req)
+    msg = sh.client.get_stream_packet("unknown", timeout=10)
+    out["error"] = None if msg is None else [code_name(msg.error.canonical_code), msg.error.message]
 else:
     sys.exit("unknown mode " + mode)
 sh.teardown()

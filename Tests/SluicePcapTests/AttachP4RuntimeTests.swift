@@ -15,6 +15,8 @@ let inCI = ProcessInfo.processInfo.environment["SLUICE_CI"] == "true"
 /// writes routes and reads them back; packets sent on the veths come out forwarded exactly; a
 /// direct counter read through P4Runtime equals the packets sent, and counts on from what a
 /// controller writes; all-or-none batches that fail leave nothing; a backup is refused writes.
+/// The same on the XDP backend, where each pipeline the controller sets replaces the previous one
+/// at every port and DATAPLANE_ATOMIC is refused.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: creates network namespaces and veth pairs and captures with libpcap (CI runs as root)"),
        .enabled(if: p4runtimeShellPython != nil || inCI, "set SLUICE_P4RUNTIME_SHELL_PYTHON to a Python with p4runtime-shell (.ci/run does)"))
 struct AttachP4RuntimeTests {
@@ -29,18 +31,24 @@ struct AttachP4RuntimeTests {
         return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
     }
 
-    @Test func p4runtimeShellProgramsTheSwitch() throws {
+    @Test func p4runtimeShellProgramsTheSwitch() throws { try scenario(backend: []) }
+
+    @Test func p4runtimeShellProgramsTheXDPSwitch() throws { try scenario(backend: ["--backend", "xdp", "--mode", "generic"]) }
+
+    /// The switch in the lab on `backend` (attach's options), driven through every step.
+    func scenario(backend: [String]) throws {
+        let xdp = backend.contains("xdp")
         let lab = try SwitchLab(hosts: 2)
         defer { lab.remove() }
         let dir = try temporaryDirectory("p4rt")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try lab.network.ip(in: lab.switchNS, ["link", "set", "lo", "up"])
-        for p in ["ipv4-router", "acl-firewall"] {
+        for p in ["ipv4-router", "acl-firewall", "l2-switch"] {
             #expect(try sluice("compile", p, "--emit", "p4info", "-o", "\(dir)/\(p).p4info.txt").status == 0)
             #expect(try sluice("compile", p, "--emit", "program", "-o", "\(dir)/\(p).json").status == 0)
         }
         // No --program: the controller sets the pipeline.
-        let sw = try lab.network.startSluice(in: lab.switchNS, ["attach", "--p4runtime", "127.0.0.1:9559"] + lab.around.portArguments, ready: "Ctrl-C to stop")
+        let sw = try lab.network.startSluice(in: lab.switchNS, ["attach", "--p4runtime", "127.0.0.1:9559"] + backend + lab.around.portArguments, ready: "Ctrl-C to stop")
         defer { sw.terminate() }
 
         let routes = try drive(lab, "routes", dir)
@@ -86,7 +94,15 @@ struct AttachP4RuntimeTests {
         // packets count on from what was written.
         let writes = try drive(lab, "writes", dir)
         #expect(writes["written"] as? [[Int]] == [[1000, 64000]])
-        for (mode, name) in [("rollback", "ROLLBACK_ON_ERROR"), ("dataplane_atomic", "DATAPLANE_ATOMIC")] {
+        // XDP runs packets while its maps change: DATAPLANE_ATOMIC is refused as a whole.
+        if xdp {
+            let refused = try #require(writes["dataplane_atomic"] as? [[Any]], "\(writes)")
+            #expect(refused.count == 1)
+            #expect(refused.first?[0] as? Int == -1)
+            #expect(refused.first?[1] as? String == "UNIMPLEMENTED")
+            #expect(refused.first?[2] as? String == "Write: atomicity DATAPLANE_ATOMIC is not supported: this switch runs packets while its tables change; use ROLLBACK_ON_ERROR (every update or none) or CONTINUE_ON_ERROR")
+        }
+        for (mode, name) in [("rollback", "ROLLBACK_ON_ERROR"), ("dataplane_atomic", "DATAPLANE_ATOMIC")] where !(xdp && mode == "dataplane_atomic") {
             let errors = try #require(writes[mode] as? [[Any]], "\(mode): \(writes)")
             #expect(errors.map { $0[0] as? Int } == [0, 1, 2])
             #expect(errors.map { $0[1] as? String } == ["ABORTED", "ABORTED", "ALREADY_EXISTS"])
@@ -105,7 +121,36 @@ struct AttachP4RuntimeTests {
         #expect(after.first?["packets"] as? Int == 1000 + more.count)
         #expect(after.first?["bytes"] as? Int == 64000 + more.map(\.count).reduce(0, +))
 
+        // l2-switch: a frame from an unknown source reaches the controller as a `learn` digest.
+        if xdp {
+            let shown = try lab.network.ip(in: lab.switchNS, ["-d", "link", "show"]).out
+            #expect(shown.contains("xdpgeneric"), "the program is attached while the switch runs: \(shown)")
+        }
+        let python = try #require(p4runtimeShellPython, "SLUICE_P4RUNTIME_SHELL_PYTHON is not set")
+        let listener = try lab.network.start(in: lab.switchNS, [python, Self.script, "127.0.0.1:9559", "digests", dir])
+        defer { listener.terminate() }
+        #expect(listener.waitForError(containing: "ready", seconds: 30), "drive.py digests: \(listener.errorText)")
+        let unknown = (0..<3).map { _ in a.udp(dst: AttachTests.macB, src: AttachTests.macA, to: "10.0.2.9", payload: Array(repeating: 0xC0, count: 30)) }
+        #expect(try lab.send(host: 0, try a.file(dir, "a4.pcap", unknown)).status == 0)
+        #expect(listener.wait(seconds: 30) == 0, "drive.py digests: \(listener.errorText)")
+        let learnt = (try? JSONSerialization.jsonObject(with: Data((listener.outputText.split(separator: "\n").last.map(String.init) ?? "").utf8))) as? [String: Any]
+        #expect((learnt?["learnt"] as? [[String]])?.first == ["02000000000a", "01"], "\(listener.outputText)")
+
+        // XDP has no CPU port path: a PacketOut gets a stream error saying what to use instead.
+        if xdp {
+            #expect(try drive(lab, "packet_out", dir)["error"] as? [String] == ["UNIMPLEMENTED",
+                "PacketOut: this switch runs its program at the kernel's XDP hook, which has no CPU port path: PacketOut and PacketIn need the pcap backend (sluice attach --p4runtime without --backend xdp)"])
+        }
+
         sw.signal(SIGTERM)
         #expect(sw.wait(seconds: 10) == 0, "attach: \(sw.errorText)")
+        if xdp {
+            // Detached at exit: no port keeps the program.
+            for port in lab.around.portArguments where !port.hasPrefix("--") {
+                let iface = String(port.split(separator: "=").last ?? "")
+                let shown = try lab.network.ip(in: lab.switchNS, ["-d", "link", "show", iface]).out
+                #expect(!shown.contains("xdp"), "\(iface): \(shown)")
+            }
+        }
     }
 }
