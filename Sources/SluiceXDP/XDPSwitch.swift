@@ -14,6 +14,9 @@ public final class XDPSwitch: SwitchTarget, @unchecked Sendable {
     /// run in the kernel, under no lock of ours).
     let lock = SwitchLock()
     var running: XDPControlPlane?
+    /// Set by `stop`: a pipeline still being compiled then is not attached (an XDP attachment
+    /// outlives the process, so one made after the exit's detach would stay).
+    var stopped = false
     /// The mode each port's interface got at the first attach (a replacement keeps it).
     public private(set) var modes: [XDPProgram.Mode] = []
     /// Notices for the operator (native-mode veths whose peer gets no program).
@@ -44,6 +47,7 @@ public final class XDPSwitch: SwitchTarget, @unchecked Sendable {
         let xdp = try XDPProgram(program)
         let cp = try XDPControlPlane(xdp)
         try lock.withLock { () throws in
+            guard !stopped else { throw XDPError("program '\(program.name)' is not attached: the switch is stopping") }
             guard let old = running?.xdp else {
                 var used: [XDPProgram.Mode] = []
                 do {
@@ -95,6 +99,12 @@ public final class XDPSwitch: SwitchTarget, @unchecked Sendable {
     /// Packets per outcome of the running program (`XDPProgram.outcomes`); empty without one.
     public func outcomes() -> [UInt32: UInt64] { lock.withLock { (try? running?.xdp.outcomes()) ?? [:] } }
 
-    /// Removes the running program from every port (at exit); the switch keeps its maps.
-    public func detachAll() { lock.withLock { running?.xdp.detachAll() } }
+    /// Removes the running program from every port and attaches no other (at exit); the switch
+    /// keeps its maps for the counts printed last.
+    public func stop() {
+        lock.withLock {
+            stopped = true
+            running?.xdp.detachAll()
+        }
+    }
 }

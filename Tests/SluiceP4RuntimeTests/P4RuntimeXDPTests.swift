@@ -38,7 +38,8 @@ import SluiceXDP
             "Write: atomicity DATAPLANE_ATOMIC is not supported: this switch runs packets while its tables change; use ROLLBACK_ON_ERROR (every update or none) or CONTINUE_ON_ERROR"))
     }
 
-    /// Loading needs root (or CAP_BPF): a pipeline set twice starts with empty tables each time.
+    /// Loading needs root (or CAP_BPF): a pipeline set twice starts with empty tables each time;
+    /// a stopped switch takes none.
     @Test(.enabled(if: getuid() == 0, "needs root: loads BPF programs (CI runs as root)"))
     func aNewPipelineLoadsWithEmptyMaps() throws {
         let (d, sw) = try Self.device()
@@ -53,5 +54,9 @@ import SluiceXDP
         #expect(P4RuntimeDeviceTests.error { try d.packetOut(out, cpuPort: 510) }?.code == .unimplemented)
         try d.setPipeline(try P4R.setPipeline("ipv4-router"))
         #expect(try sw.withControlPlane { try $0.entries("ipv4_lpm").count } == 0)
+        // Once stopped (at exit) no pipeline is attached any more.
+        sw.stop()
+        #expect(P4RuntimeDeviceTests.error { try d.setPipeline(try P4R.setPipeline("ipv4-router")) } == P4RuntimeError(.internal,
+            "installing program 'ipv4-router' failed: program 'ipv4-router' is not attached: the switch is stopping"))
     }
 }

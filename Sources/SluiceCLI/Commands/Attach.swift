@@ -379,7 +379,7 @@ extension Attach {
         do { sw = try XDPSwitch(ports: specs.map { ($0.number, $0.interface) }, mode: mode.parsed) } catch { throw CLIError("\(error)") }
         sw.log = { stderr($0) }
         // Whatever happens next, no port keeps the program.
-        defer { sw.detachAll() }
+        defer { sw.stop() }
         let device = P4RuntimeDevice(deviceID: deviceId, target: sw, resolver: programSource, seed: seed)
         if let program {
             let info = try resolveProgram(program)
@@ -406,7 +406,7 @@ extension Attach {
             if StatusSignal.take() { printXDP(sw.outcomes(), json: false, toStandardError: json) }
         }
         server.stop()
-        sw.detachAll()
+        sw.stop()
         printXDP(sw.outcomes(), json: json)
         if let lost { throw CLIError("\(lost); stopped and detached the other ports") }
     }
