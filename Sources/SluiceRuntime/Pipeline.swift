@@ -251,7 +251,7 @@ public final class Pipeline {
 
     /// What follows ingress's decision `d` on `buf`: nothing for a drop, the copies of a
     /// multicast group or the one packet through egress, then out or round again.
-    func replicate<T: PassTrace>(_ d: IngressDecision, _ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int,
+    @inline(__always) func replicate<T: PassTrace>(_ d: IngressDecision, _ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int,
                                  instance: InstanceType = .normal, _ t: T) {
         let c = ctx
         switch d {
