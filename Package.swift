@@ -129,7 +129,7 @@ let package = Package(
                     exclude: ["Snapshots"]),
         .testTarget(name: "SluiceXDPTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "SluiceXDP", "SluiceEBPF", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "Sluice", "SluicePcap", "SluicePcapFiles"]),
         .testTarget(name: "SluiceTelemetryTests", dependencies: ["SluiceControlPlane", "SluiceTelemetry", "SluiceML", "SluiceEmulator", "SluicePcap", "SluiceTesting", "SluicePrograms", "SluiceRuntime", "SluicePcapFiles"]),
-        .testTarget(name: "SluicePcapTests", dependencies: ["SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"]),
+        .testTarget(name: "SluicePcapTests", dependencies: ["Sluice", "SluiceIR", "SluicePcap", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"]),
         // Snapshots/ and Specs/ are read from the source tree by path (see IRSnapshotTests).
         .testTarget(name: "SluiceProgramsTests", dependencies: ["SluiceTestingML", "SluiceControlPlane", "Sluice", "SluiceIR", "SluiceRuntime", "SluiceTesting", "SluicePrograms", "SluicePcapFiles"],
                     exclude: ["Snapshots", "Specs"]),

@@ -13,6 +13,9 @@
                                 digest configured; "ready" on standard error, then the first
                                 digest list's members (up to 20 seconds)
     drive.py ADDR packet_out DIR  a PacketOut on the running pipeline: the stream error it gets
+    drive.py ADDR packet_io DIR OUT IN  punt from DIR/punt.{p4info.txt,json}: a PacketOut of the
+                                frame OUT (hex) to port 2; "ready" on standard error; then the
+                                PacketIns until one carries the frame IN (hex), up to 20 seconds
 
 Prints one JSON object on standard output; AttachP4RuntimeTests (SluicePcapTests) checks it.
 """
@@ -154,6 +157,23 @@ elif mode == "digests":
             continue
         learnt = [[m.bitstring.hex() for m in d.struct.members] for d in msg.digest.data]
     out["learnt"] = learnt
+elif mode == "packet_io":
+    config = sh.FwdPipeConfig(folder + "/punt.p4info.txt", folder + "/punt.json")
+    sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), config=config, verbose=False)
+    sh.PacketOut(bytes.fromhex(sys.argv[4]), egress_port="2").send()
+    print("ready", file=sys.stderr, flush=True)
+    wanted, seen, found = bytes.fromhex(sys.argv[5]), 0, None
+    deadline = time.time() + 20
+    while time.time() < deadline and found is None:
+        msg = sh.client.get_stream_packet("packet", timeout=1)
+        if msg is None:
+            continue
+        seen += 1
+        if msg.packet.payload == wanted:
+            found = {"payload": msg.packet.payload.hex(),
+                     "metadata": sorted([m.metadata_id, m.value.hex()] for m in msg.packet.metadata)}
+    out["packet_in"] = found
+    out["packet_ins"] = seen
 elif mode == "packet_out":
     sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), verbose=False)
     req = p4runtime_pb2.StreamMessageRequest()

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import Sluice
+import SluiceIR
 import SluicePcap
 import SluicePcapFiles
 import SluiceTesting
@@ -30,6 +32,8 @@ struct AttachP4RuntimeTests {
         let line = r.out.split(separator: "\n").last.map(String.init) ?? ""
         return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
     }
+
+    func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     @Test func p4runtimeShellProgramsTheSwitch() throws { try scenario(backend: []) }
 
@@ -135,6 +139,32 @@ struct AttachP4RuntimeTests {
         #expect(listener.wait(seconds: 30) == 0, "drive.py digests: \(listener.errorText)")
         let learnt = (try? JSONSerialization.jsonObject(with: Data((listener.outputText.split(separator: "\n").last.map(String.init) ?? "").utf8))) as? [String: Any]
         #expect((learnt?["learnt"] as? [[String]])?.first == ["02000000000a", "01"], "\(listener.outputText)")
+
+        // PacketOut and PacketIn through the CPU port (510), with the punt program's controller
+        // headers: the controller's frame leaves on port 2 as it was given; host A's frame
+        // reaches the controller with its ingress port (1) and reason 5 as metadata.
+        if !xdp {
+            let punt = try ControllerPacketFixtures.punt(cpuPort: 510).verified()
+            try ProgramFile.encode(punt, writtenBy: "test").write(to: URL(fileURLWithPath: dir + "/punt.json"))
+            #expect(try sluice("compile", dir + "/punt.json", "--emit", "p4info", "-o", "\(dir)/punt.p4info.txt").status == 0)
+            let out = a.udp(dst: AttachTests.macB, src: AttachTests.switchMAC, to: "10.0.2.7", payload: Array(repeating: 0x0C, count: 40))
+            let punted = a.udp(dst: AttachTests.switchMAC, src: AttachTests.macA, to: "10.9.9.9", payload: Array(repeating: 0x1E, count: 24))
+            let captured5 = dir + "/b5.pcap"
+            let cap5 = try lab.capture(host: 1, count: 1, seconds: 25, into: captured5)
+            defer { cap5.terminate() }
+            let io = try lab.network.start(in: lab.switchNS, [python, Self.script, "127.0.0.1:9559", "packet_io", dir, hex(out), hex(punted)])
+            defer { io.terminate() }
+            #expect(io.waitForError(containing: "ready", seconds: 30), "drive.py packet_io: \(io.errorText)")
+            #expect(cap5.wait(seconds: 25) == 0, "capture: \(cap5.errorText)")
+            #expect(try PcapFileReader.readAll(path: captured5).map(\.bytes) == [out])
+            #expect(try lab.send(host: 0, try a.file(dir, "a5.pcap", [punted])).status == 0)
+            #expect(io.wait(seconds: 30) == 0, "drive.py packet_io: \(io.errorText)")
+            let got = (try? JSONSerialization.jsonObject(with: Data((io.outputText.split(separator: "\n").last.map(String.init) ?? "").utf8))) as? [String: Any]
+            let packetIn = try #require(got?["packet_in"] as? [String: Any], "\(io.outputText)")
+            #expect(packetIn["payload"] as? String == hex(punted))
+            // Values in P4Runtime's canonical form: the fewest bytes that hold them.
+            #expect((packetIn["metadata"] as? [[Any]])?.map { $0.map { "\($0)" } } == [["1", "01"], ["2", "05"]], "\(packetIn)")
+        }
 
         // XDP has no CPU port path: a PacketOut gets a stream error saying what to use instead.
         if xdp {
