@@ -87,7 +87,7 @@ public final class Emulator {
     @exclusivity(unchecked) var clock = VirtualTime.zero
     /// `clock` in picoseconds, the unit of the public API.
     public var now: Int64 { clock.picoseconds }
-    @exclusivity(unchecked) var events = EventHeap()
+    @exclusivity(unchecked) var events: EventHeap
     let pool: PacketPool
     @exclusivity(unchecked) var dirs: UnsafeMutablePointer<LinkDirection>
     let dirCount: Int
@@ -149,6 +149,10 @@ public final class Emulator {
     public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver) throws {
         self.spec = spec
         self.options = options
+        guard spec.nodes.count < EventOrder.maxCauses else {
+            throw EmulatorError("the topology has \(spec.nodes.count) nodes; the emulator orders events of at most \(EventOrder.maxCauses - 1)")
+        }
+        events = EventHeap(nodes: spec.nodes.count)
         if let t = options.pipelineTrace {
             let names = spec.switches.map { spec.nodes[$0].name }
             for n in t.switches where !names.contains(n) {
@@ -375,7 +379,10 @@ public final class Emulator {
             events.push(VirtualTime(picoseconds: flow.start), .flowStart, target: Int32(f))
         }
         for h in applications.indices {
+            // What an application does at its start, its host caused.
+            events.cause = Int(hostNode(Int32(h))) + 1
             for a in applications[h] { apps[Int(a)].start(HostAPI(emulator: self, host: Int32(h), app: a)) }
+            events.cause = 0
         }
         startTraces()
         if options.sampleInterval > 0 { events.push(.zero, .sample, target: 0) }
@@ -397,10 +404,14 @@ public final class Emulator {
             clock = e.time
             eventsProcessed &+= 1
             kindCounts[e.kindIndex] &+= 1
+            events.cause = Int(node(of: e)) + 1
+            events.now = e.time
             dispatch(e)
             if eventsProcessed & 0xFFFF == 0 { progress.update(simulated: clock.picoseconds, events: eventsProcessed - eventsBefore) }
         }
         if asked != nil && events.count > 0 { clock = limit }
+        events.cause = 0
+        events.now = clock
         progress.finish()
         for c in captures { c.flush() }
         hostTraceWriter?.flush()
@@ -561,10 +572,12 @@ public final class Emulator {
             return
         }
         let arrival = done.after(dir.pointee.delay).after(dir.pointee.receiverLatency)
-        dir.pointee.pipe.append(LinkDirection.InFlight(packet: p, arrival: arrival))
+        // Keyed by the sending node now, whoever schedules the arrival event later.
+        let order = events.nextOrder(cause: Int(dir.pointee.fromNode) + 1)
+        dir.pointee.pipe.append(LinkDirection.InFlight(packet: p, sequence: EventOrder.sequence(order), arrival: arrival, sent: clock))
         if !dir.pointee.arrivalPending {
             dir.pointee.arrivalPending = true
-            events.push(arrival, .arrival, target: Int32(d))
+            events.push(arrival, .arrival, target: Int32(d), scheduled: clock, order: order)
         }
     }
 
@@ -575,7 +588,9 @@ public final class Emulator {
         if dir.pointee.pipe.isEmpty {
             dir.pointee.arrivalPending = false
         } else {
-            events.push(dir.pointee.pipe.first.arrival, .arrival, target: Int32(d))
+            let next = dir.pointee.pipe.first
+            events.push(next.arrival, .arrival, target: Int32(d), scheduled: next.sent,
+                        order: EventOrder.key(cause: Int(dir.pointee.fromNode) + 1, sequence: next.sequence))
         }
         let to = dir.pointee.toSwitchOrHost
         if to >= 0 {

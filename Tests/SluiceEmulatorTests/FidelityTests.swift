@@ -166,7 +166,7 @@ import SluiceRuntime
     }
 
     @Test func hotStructsStaySmall() {
-        #expect(MemoryLayout<Event>.size == 24)
-        #expect(MemoryLayout<LinkDirection.InFlight>.stride == 16)
+        #expect(MemoryLayout<Event>.size == 32)
+        #expect(MemoryLayout<LinkDirection.InFlight>.stride == 24)
     }
 }

@@ -62,9 +62,14 @@ import SluiceRuntime
     }
 
     /// Equal uplinks: ECMP keeps the flows it hashed onto one uplink together for every chunk;
-    /// the others move each chunk (a flowlet).
+    /// the others move each chunk (a flowlet). HULA is left out: the four pairs start their
+    /// chunks in the same picosecond, and which sender's packet goes first then decides its
+    /// lead. With events of one time ordered by insertion it measured 5% before ECMP (mean
+    /// 2322 us against 2439); ordered by the node that scheduled them (the order every
+    /// partitioning of a run computes alike), 2% after (2380 against 2339, per seed 2204,
+    /// 2281, 2794, 2281, 2442, 2281 us): within what a tie-break moves, so no claim either way.
     @Test func loadBalancersFinishSynchronizedElephantsBeforeECMP() throws {
-        let r = try Self.compare([Flowlet.name, CONGA.name, HULA.name], slowSpineLink: false)
+        let r = try Self.compare([Flowlet.name, CONGA.name], slowSpineLink: false)
         for (p, t) in r.others { #expect(t < r.ecmp, "\(p)") }
     }
 

@@ -40,7 +40,7 @@ import SluicePrograms
             packetsSent: 10_304, retransmissions: 0, timerFirings: 0),
         Pin(scheme: .baseline(.tree), events: 68_416, appTimer: 0, transportTimer: 32, packetHops: 41_216,
             packetsSent: 10_304, retransmissions: 0, timerFirings: 0),
-        Pin(scheme: .baseline(.ps), events: 67_590, appTimer: 0, transportTimer: 86, packetHops: 47_104,
+        Pin(scheme: .baseline(.ps), events: 67_850, appTimer: 0, transportTimer: 80, packetHops: 47_104,
             packetsSent: 11_776, retransmissions: 0, timerFirings: 0),
         Pin(scheme: .baseline(.psSharded), events: 72_008, appTimer: 0, transportTimer: 56, packetHops: 41_216,
             packetsSent: 10_304, retransmissions: 0, timerFirings: 0),

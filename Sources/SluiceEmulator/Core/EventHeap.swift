@@ -27,30 +27,53 @@
     case cancelled
 }
 
-/// One scheduled event: 24 bytes, ordered by (time, sequence), so events at the same
-/// picosecond run in the order they were scheduled (determinism).
+/// One scheduled event: 32 bytes, ordered by (time, scheduled, order). `scheduled` is when it
+/// was scheduled (for an arrival, when its packet was sent); `order` is the node that caused
+/// it (the one whose event, or whose start, scheduled it), then that node's own count of the
+/// events it scheduled, then the kind. Every partitioning of the network computes this key
+/// alike, since a node schedules the same events at the same times wherever it runs, so
+/// events at the same picosecond run in the same order on one thread, several threads or
+/// several processes. Ordering by `scheduled` first keeps the order a single global
+/// insertion counter gave wherever the two events were scheduled at different times.
 @usableFromInline struct Event {
     @usableFromInline var time: VirtualTime
-    /// Insertion order (upper 56 bits) and kind (lower 8 bits) in one word, so one compare
-    /// orders events of the same time.
-    @usableFromInline var seqKind: UInt64
+    @usableFromInline var scheduled: VirtualTime
+    /// `EventOrder`: cause (upper 24 bits), the cause's sequence number (32 bits) and kind
+    /// (lower 8 bits) in one word, so one compare orders events of the same time.
+    @usableFromInline var order: UInt64
     @usableFromInline var target: Int32
     @usableFromInline var arg: Int32
 
-    @inline(__always) init(time: VirtualTime, sequence: UInt64, kind: EventKind, target: Int32, arg: Int32) {
+    @inline(__always) init(time: VirtualTime, scheduled: VirtualTime, order: UInt64, kind: EventKind, target: Int32, arg: Int32) {
         self.time = time
-        seqKind = sequence << 8 | UInt64(kind.rawValue)
+        self.scheduled = scheduled
+        self.order = order | UInt64(kind.rawValue)
         self.target = target
         self.arg = arg
     }
 
     /// `kind`'s raw value (an index into per-kind counters).
-    @inline(__always) var kindIndex: Int { Int(truncatingIfNeeded: seqKind & 0xFF) }
-    @inline(__always) var kind: EventKind { EventKind(rawValue: UInt8(truncatingIfNeeded: seqKind))! }
+    @inline(__always) var kindIndex: Int { Int(truncatingIfNeeded: order & 0xFF) }
+    @inline(__always) var kind: EventKind { EventKind(rawValue: UInt8(truncatingIfNeeded: order))! }
 
     @inline(__always) static func < (a: Event, b: Event) -> Bool {
-        a.time < b.time || (a.time == b.time && a.seqKind < b.seqKind)
+        a.time < b.time || (a.time == b.time && (a.scheduled < b.scheduled || (a.scheduled == b.scheduled && a.order < b.order)))
     }
+}
+
+/// The order key of events a cause schedules: cause 0 is the run's start (flows, traces,
+/// samples), cause n + 1 is topology node n. Each cause counts its own events in 32 bits; the
+/// count wraps after 4 billion events from one node, which keeps the order deterministic (only
+/// the tie-break among that node's same-picosecond events at the wrap changes).
+@usableFromInline enum EventOrder {
+    /// Causes that fit the key: topology nodes up to this many, less the start.
+    static let maxCauses = 1 << 24
+    @inline(__always) static func key(cause: Int, sequence: UInt32) -> UInt64 {
+        UInt64(truncatingIfNeeded: cause) << 40 | UInt64(sequence) << 8
+    }
+    /// The cause of an order key (node index + 1, or 0 for the start).
+    @inline(__always) static func cause(_ order: UInt64) -> Int { Int(truncatingIfNeeded: order >> 40) }
+    @inline(__always) static func sequence(_ order: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: order >> 8) }
 }
 
 /// A binary min-heap of events in manually managed storage (no copy-on-write checks, no
@@ -60,19 +83,44 @@
     @usableFromInline var items: UnsafeMutablePointer<Event>
     @usableFromInline var count = 0
     @usableFromInline var capacity: Int
-    @usableFromInline var nextSeq: UInt64 = 0
+    /// Events scheduled so far by each cause (`EventOrder`): the start, then every node.
+    @usableFromInline var sequences: UnsafeMutablePointer<UInt32>
+    @usableFromInline let causes: Int
+    /// The cause of the events pushed now and the time they are scheduled at: set before
+    /// each event is handled.
+    @usableFromInline var cause = 0
+    @usableFromInline var now = VirtualTime.zero
 
-    init(capacity: Int = 1024) {
+    init(capacity: Int = 1024, nodes: Int = 0) {
         self.capacity = capacity
         items = .allocate(capacity: capacity)
+        causes = nodes + 1
+        sequences = .allocate(capacity: causes)
+        sequences.initialize(repeating: 0, count: causes)
     }
 
-    func deallocate() { items.deallocate() }
+    func deallocate() { items.deallocate(); sequences.deallocate() }
+
+    /// The next order key of the current cause, used up whether or not an event is pushed
+    /// with it now (a packet's arrival is keyed when it is sent).
+    @inline(__always) mutating func nextOrder() -> UInt64 { nextOrder(cause: cause) }
+
+    /// The next order key of `cause` (a packet's arrival is keyed by its sending node).
+    @inline(__always) mutating func nextOrder(cause c: Int) -> UInt64 {
+        let s = sequences[c]
+        sequences[c] = s &+ 1
+        return EventOrder.key(cause: c, sequence: s)
+    }
 
     @inline(__always) mutating func push(_ time: VirtualTime, _ kind: EventKind, target: Int32, arg: Int32 = 0) {
+        push(time, kind, target: target, arg: arg, scheduled: now, order: nextOrder())
+    }
+
+    /// Push with a schedule time and order key taken earlier (`nextOrder`).
+    @inline(__always) mutating func push(_ time: VirtualTime, _ kind: EventKind, target: Int32, arg: Int32 = 0,
+                                         scheduled: VirtualTime, order: UInt64) {
         if count == capacity { grow() }
-        let e = Event(time: time, sequence: nextSeq, kind: kind, target: target, arg: arg)
-        nextSeq &+= 1
+        let e = Event(time: time, scheduled: scheduled, order: order, kind: kind, target: target, arg: arg)
         var i = count
         count += 1
         while i > 0 {
@@ -119,7 +167,7 @@
     @discardableResult
     mutating func cancel(_ kind: EventKind, target: Int32) -> Bool {
         for i in 0..<count where items[i].target == target && items[i].kindIndex == Int(kind.rawValue) {
-            items[i].seqKind = items[i].seqKind & ~0xFF | UInt64(EventKind.cancelled.rawValue)
+            items[i].order = items[i].order & ~0xFF | UInt64(EventKind.cancelled.rawValue)
             return true
         }
         return false

@@ -75,7 +75,12 @@ import SluiceRuntime
 
     @usableFromInline struct InFlight {
         var packet: Int32
+        /// The sending node's sequence number for the arrival event (`EventOrder`), taken
+        /// when the packet was sent.
+        var sequence: UInt32
         var arrival: VirtualTime
+        /// When it was sent: its arrival event's `scheduled`, whoever pushes it.
+        var sent: VirtualTime
     }
 
     /// Bytes serialized onto the wire by `time`: all sent bytes but the part of the frame still
