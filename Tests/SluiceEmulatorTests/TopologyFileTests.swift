@@ -416,7 +416,7 @@ private func writeFile(_ path: String, _ text: String) {
         #expect(failure(twoHosts(links: "    - {endpoints: [\"s1:p1\", \"h1:eth0\"], latency: 1us}"))
                 == "t.yaml:10: links[0].latency: unknown field (valid: endpoints, rate, delay, mtu, loss, queue, capture)")
         #expect(failure("topology:\n  nodes:\n    h1: {kind: host, program: ipv4-router}\n")
-                == "t.yaml:3: nodes.h1.program: a host has no 'program' (valid: kind, ipv4, mac)")
+                == "t.yaml:3: nodes.h1.program: a host has no 'program' (valid: kind, ipv4, mac, partition)")
         #expect(failure("topology:\n  nodes:\n    s1: {kind: swtich}\n")
                 == "t.yaml:3: nodes.s1.kind: unknown kind 'swtich'; did you mean 'switch'? (valid: host, switch)")
         #expect(failure("topology:\n  nodes:\n    h1: {kind: host, kind: host}\n")

@@ -99,6 +99,7 @@ struct NodeDraft {
     var switchFields = SwitchFields()
     var ipv4: Setting<UInt32>?
     var mac: Setting<UInt64>?
+    var partition: Int?
 }
 
 /// One reading of one document.
@@ -109,8 +110,8 @@ struct TopologyReader {
     static let topLevel = ["name", "topology", "traffic", "jobs", "transport", "until", "events", "routing"]
     static let topologyKeys = ["generator", "defaults", "kinds", "nodes", "links"]
     static let linkKeys = ["rate", "delay", "mtu", "loss", "queue", "capture"]
-    static let hostKeys = ["kind", "ipv4", "mac"]
-    static let switchKeys = ["kind"] + SwitchFields.keys + ["mac"]
+    static let hostKeys = ["kind", "ipv4", "mac", "partition"]
+    static let switchKeys = ["kind"] + SwitchFields.keys + ["mac", "partition"]
 
     func read(_ root: Node) throws(TopologyError) -> TopologySpec {
         let top = try Fields(root, path: "", allowed: Self.topLevel, in: source)
@@ -183,7 +184,7 @@ struct TopologyReader {
                 if let e = existing, !drafts[e].generated {
                     throw source.error(keyNode, path, "given twice (first on line \(drafts[e].node?.mark?.line ?? 1))")
                 }
-                let all = ["kind", "ipv4", "mac"] + SwitchFields.keys
+                let all = ["kind", "ipv4", "mac", "partition"] + SwitchFields.keys
                 let f = try Fields(value, path: path, allowed: all, in: source)
                 var isHost: Bool
                 var template = SwitchFields()
@@ -213,6 +214,10 @@ struct TopologyReader {
                 if !isHost { d.switchFields = d.switchFields.overlaid(by: template).overlaid(by: try SwitchFields(f, in: source)) }
                 if let n = f["ipv4"] { d.ipv4 = Setting(value: try source.ipv4(n, f.path("ipv4")), node: n, field: f.path("ipv4")) }
                 if let n = f["mac"] { d.mac = Setting(value: try source.mac(n, f.path("mac")), node: n, field: f.path("mac")) }
+                if let n = f["partition"] {
+                    d.partition = try source.integer(n, f.path("partition"), in: 0...65535,
+                                                     valid: "a partition number from 0 (parallel runs: sluice emulate --threads N)")
+                }
                 if let e = existing { drafts[e] = d } else { index[name] = drafts.count; drafts.append(d) }
             }
         }

@@ -45,6 +45,8 @@ public struct NodeSpec: Hashable, Sendable {
     public var mac: UInt64
     /// Where in the file the node was declared (`file:line`), for later errors; empty if generated.
     public var origin: String
+    /// The partition the file puts it in (`partition:`) for parallel runs; nil: automatic.
+    public var partition: Int?
 
     public enum Kind: Hashable, Sendable {
         case host(HostSpec)

@@ -35,6 +35,7 @@ extension TopologyReader {
                 }
                 addresses[address] = d.name
                 nodes.append(NodeSpec(name: d.name, kind: .host(HostSpec(ipv4: address)), mac: mac, origin: origin))
+                nodes[nodes.count - 1].partition = d.partition
             } else {
                 let f = switchDefaults.overlaid(by: d.switchFields)
                 guard let program = f.program else {
@@ -96,6 +97,7 @@ extension TopologyReader {
                 s.routesLike = routesLike
                 s.programFile = programFile
                 nodes.append(NodeSpec(name: d.name, kind: .switch(s), mac: mac, origin: origin))
+                nodes[nodes.count - 1].partition = d.partition
             }
         }
         return nodes
