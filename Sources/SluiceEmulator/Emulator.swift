@@ -142,13 +142,21 @@ public final class Emulator {
     /// Each routed switch's route installer and control plane (node index), for recomputes.
     let routeInstallers: [Int: any RouteInstaller]
     let routedPipelines: [Int: Pipeline]
+    /// The partition this emulator runs in a parallel run (`ParallelEmulation`); nil: the whole network.
+    let slot: PartitionSlot?
 
     /// `programs` turns the switches' program names into programs (`ProgramRegistry.resolver`
     /// for the built-in ones; `replacing` runs one with other parameters); program files are
     /// read through it too.
-    public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver) throws {
+    public convenience init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver) throws {
+        try self.init(spec, options: options, programs: programs, slot: nil)
+    }
+
+    /// `slot`: run only that partition's nodes (`ParallelEmulation`).
+    init(_ spec: TopologySpec, options: EmulatorOptions, programs: ProgramResolver, slot: PartitionSlot?) throws {
         self.spec = spec
         self.options = options
+        self.slot = slot
         guard spec.nodes.count < EventOrder.maxCauses else {
             throw EmulatorError("the topology has \(spec.nodes.count) nodes; the emulator orders events of at most \(EventOrder.maxCauses - 1)")
         }
@@ -267,14 +275,12 @@ public final class Emulator {
         let captureAll = !spec.links.contains { $0.capture }
         for (i, l) in spec.links.enumerated() {
             var capture: Int32 = -1
-            if let dir = options.pcapDirectory, captureAll || l.capture {
-                // pcapng seen from the a end, as tcpdump on that port would: a -> b outbound,
-                // b -> a inbound (epb_flags).
-                let a = "\(spec.nodes[l.a.node].name):\(l.a.port)", b = "\(spec.nodes[l.b.node].name):\(l.b.port)"
-                let name = "\(spec.nodes[l.a.node].name)-\(l.a.port)--\(spec.nodes[l.b.node].name)-\(l.b.port).pcapng"
-                let path = (dir as NSString).appendingPathComponent(name)
-                let interface = PcapngInterface(name: a, description: "link \(a) -- \(b) seen from \(a): outbound \(a) -> \(b), inbound \(b) -> \(a)")
-                do { captures.append(try PcapWriter(path: path, snaplen: l.captureSnaplen ?? options.pcapSnaplen, format: .pcapng(interfaces: [interface]))) } catch {
+            if options.pcapDirectory != nil, captureAll || l.capture, let mine = slot?.capture(link: l) {
+                // A partition writes the links inside it; a cut link's frames go to its
+                // `ParallelEmulation`, which merges both directions in event order.
+                capture = mine ? -2 - 2 * Int32(i) : -1
+            } else if let dir = options.pcapDirectory, captureAll || l.capture {
+                do { captures.append(try Self.linkCapture(spec, link: i, directory: dir, options: options)) } catch {
                     throw EmulatorError("cannot write the pcap for link \(spec.nodes[l.a.node].name):\(l.a.port) -- \(spec.nodes[l.b.node].name):\(l.b.port): \(error)")
                 }
                 // The writer's index times two, plus one for the b -> a direction.
@@ -301,7 +307,7 @@ public final class Emulator {
                     limitBytes: hostSide ? Int.max : (q.limitBytes ?? Int.max),
                     limitPackets: hostSide ? Int.max : (q.limitPackets ?? Int.max),
                     ecnKmin: ecnKmin, ecnKmax: ecnKmax, ecnPmax: pmax,
-                    rng: SplitMix64(seed: seedRNG.next()), capture: capture < 0 ? -1 : capture + Int32(d & 1),
+                    rng: SplitMix64(seed: seedRNG.next()), capture: capture == -1 ? -1 : capture < 0 ? capture - Int32(d & 1) : capture + Int32(d & 1),
                     queue: Ring(capacity: 64), pipe: Ring(capacity: 64)))
             }
         }
@@ -345,6 +351,25 @@ public final class Emulator {
                 break
             }
         }
+        // Bulk flows' connections, numbered in flow order (the number is on the wire): the same
+        // whichever partition starts which flow.
+        for r in flowResults where r.kind == .bulk { _ = connection(from: r.src, to: r.dst) }
+    }
+
+    /// The file a link's frames are captured in.
+    static func pcapName(_ spec: TopologySpec, link i: Int) -> String {
+        let l = spec.links[i]
+        return "\(spec.nodes[l.a.node].name)-\(l.a.port)--\(spec.nodes[l.b.node].name)-\(l.b.port).pcapng"
+    }
+
+    /// A link's capture in `directory`: pcapng seen from the a end, as tcpdump on that port
+    /// would see it: a -> b outbound, b -> a inbound (epb_flags).
+    static func linkCapture(_ spec: TopologySpec, link i: Int, directory: String, options: EmulatorOptions) throws -> PcapWriter {
+        let l = spec.links[i]
+        let a = "\(spec.nodes[l.a.node].name):\(l.a.port)", b = "\(spec.nodes[l.b.node].name):\(l.b.port)"
+        let path = (directory as NSString).appendingPathComponent(pcapName(spec, link: i))
+        let interface = PcapngInterface(name: a, description: "link \(a) -- \(b) seen from \(a): outbound \(a) -> \(b), inbound \(b) -> \(a)")
+        return try PcapWriter(path: path, snaplen: l.captureSnaplen ?? options.pcapSnaplen, format: .pcapng(interfaces: [interface]))
     }
 
     deinit {
@@ -378,7 +403,7 @@ public final class Emulator {
         for (f, flow) in spec.flows.enumerated() where flow.kind == .bulk {
             events.push(VirtualTime(picoseconds: flow.start), .flowStart, target: Int32(f))
         }
-        for h in applications.indices {
+        for h in applications.indices where slot?.owns(hostNode(Int32(h))) ?? true {
             // What an application does at its start, its host caused.
             events.cause = Int(hostNode(Int32(h))) + 1
             for a in applications[h] { apps[Int(a)].start(HostAPI(emulator: self, host: Int32(h), app: a)) }
@@ -386,6 +411,7 @@ public final class Emulator {
         }
         startTraces()
         if options.sampleInterval > 0 { events.push(.zero, .sample, target: 0) }
+        if slot != nil { keepOwnedEvents() }
     }
 
     /// Run until `until` (picoseconds) or until nothing is left to do. Can be called again to
@@ -564,6 +590,9 @@ public final class Emulator {
             let c = dir.pointee.capture
             captures[Int(c >> 1)].write(timestampPicoseconds: clock.picoseconds, bytes: UnsafeRawBufferPointer(start: pool.data(p), count: len),
                                         direction: c & 1 == 0 ? .outbound : .inbound)
+        } else if dir.pointee.capture != -1 {
+            let c = -2 - dir.pointee.capture
+            slot.unsafelyUnwrapped.captureCut(link: c >> 1, inbound: c & 1 == 1, time: clock, bytes: pool.data(p), length: len)
         }
         if hostTracing && sw < 0 { traceHostFrame(direction: dir, packet: p, length: len, sent: true) }
         if dir.pointee.lossThreshold != 0 && dir.pointee.rng.next() < dir.pointee.lossThreshold {
@@ -574,6 +603,10 @@ public final class Emulator {
         let arrival = done.after(dir.pointee.delay).after(dir.pointee.receiverLatency)
         // Keyed by the sending node now, whoever schedules the arrival event later.
         let order = events.nextOrder(cause: Int(dir.pointee.fromNode) + 1)
+        if dir.pointee.crossesTo >= 0 {
+            sendAcross(d, p, arrival: arrival, sequence: EventOrder.sequence(order))
+            return
+        }
         dir.pointee.pipe.append(LinkDirection.InFlight(packet: p, sequence: EventOrder.sequence(order), arrival: arrival, sent: clock))
         if !dir.pointee.arrivalPending {
             dir.pointee.arrivalPending = true

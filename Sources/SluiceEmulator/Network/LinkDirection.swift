@@ -38,8 +38,12 @@ import SluiceRuntime
     var ecnPmax: UInt64
     var rng: SplitMix64
     /// The pcap writer of this link times two, plus one from b to a (inbound in its pcapng);
-    /// -1: not captured.
+    /// -1: not captured; -2 - (link times two, plus one from b to a): a cut link in a parallel
+    /// run, captured through the partition (`PartitionSlot.captureCut`).
     var capture: Int32
+    /// In a parallel run, the partition this direction's packets cross into; -1: its receiver
+    /// is in this one.
+    var crossesTo: Int32 = -1
 
     // State.
     var queue: Ring<Int32>

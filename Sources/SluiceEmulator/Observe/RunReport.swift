@@ -66,8 +66,16 @@ public struct RunReport: Sendable, Encodable {
         peakPackets = emu.peakPackets
         peakRSSMB = Self.peakRSSMegabytes()
         (engine, engineNotes) = emu.engineSummary
-        let names = emu.hostNames
-        flows = emu.flows.map { f in
+        flows = Self.summaries(emu.flows, hostNames: emu.hostNames)
+        ports = emu.ports
+        switches = emu.switchStats
+        hosts = emu.hostStats
+        injections = emu.injections
+        networkEvents = emu.networkEventLog
+    }
+
+    static func summaries(_ flows: [FlowResult], hostNames names: [String]) -> [FlowSummary] {
+        flows.map { f in
             let kind: String
             switch f.kind { case .udp: kind = "udp"; case .bulk: kind = "bulk" }
             return FlowSummary(index: f.index, kind: kind, from: names[Int(f.src)], to: names[Int(f.dst)], bytes: f.bytes,
@@ -75,11 +83,6 @@ public struct RunReport: Sendable, Encodable {
                                bytesReceived: f.bytesReceived, fctPs: f.completionTime, goodputBps: f.goodput,
                                retransmittedBytes: f.retransmittedBytes)
         }
-        ports = emu.ports
-        switches = emu.switchStats
-        hosts = emu.hostStats
-        injections = emu.injections
-        networkEvents = emu.networkEventLog
     }
 
     /// The process's peak resident set (VmHWM), in MiB; 0 where /proc is not available.

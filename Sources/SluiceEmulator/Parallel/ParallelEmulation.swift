@@ -1,0 +1,218 @@
+import Foundation
+import SluicePcapFiles
+import SluiceRuntime
+import SluiceControlPlane
+import SluiceSupport
+
+/// One topology run as several partitions side by side, on threads, with the result one
+/// partition gives: byte-identical pcaps, the same flow completion times, counters and report.
+///
+/// Conservative windows: every partition handles its events up to the end of the window (its
+/// start plus the lookahead, the least delay of a cut link, `Partitioning`), the packets that
+/// crossed a cut are handed to their receivers, and the next window starts at the earliest
+/// event left anywhere. A packet sent in a window arrives at least a lookahead later, so at or
+/// after the window's end: no partition ever receives a packet in its past. Events keep the
+/// key one partition gives them (`EventOrder`), so each partition handles its nodes' events in
+/// the order one partition would, and cut links' frames are merged into their pcaps in it.
+///
+/// Not yet in a parallel run (refused with the option's name): time series (`--report`,
+/// sample interval), host traces, queue traces, pipeline traces, a topology's events (links
+/// and switches changing during the run), and applications (jobs).
+public final class ParallelEmulation {
+    public let spec: TopologySpec
+    public let partitioning: Partitioning
+    let partitions: [Emulator]
+    let slots: [PartitionSlot]
+    /// Cut links' pcap writers (index: link), when pcaps are written.
+    var cutCaptures: [Int: PcapWriter] = [:]
+    /// Windows run, and crossing packets whose arrival fell exactly on a window's end.
+    public private(set) var windows: UInt64 = 0
+    public private(set) var arrivalsAtWindowEnd: UInt64 = 0
+
+    public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver,
+                partitioning: Partitioning) throws {
+        for (set, name) in [(options.sampleInterval > 0, "time series (--report, --sample-interval)"),
+                            (options.hostTrace != nil, "a host trace"), (options.hostTraceDirectory != nil, "host traces"),
+                            (options.queueTrace, "a queue trace"), (options.pipelineTrace != nil, "pipeline traces (--trace)"),
+                            (!spec.events.isEmpty, "a topology's events list (links and switches that change during the run)")] where set {
+            throw EmulatorError("\(name) is not available in a parallel run yet; run with one partition (no --threads)")
+        }
+        self.spec = spec
+        self.partitioning = partitioning
+        slots = (0..<partitioning.count).map { PartitionSlot(index: $0, partitioning: partitioning) }
+        partitions = try slots.map { try Emulator(spec, options: options, programs: programs, slot: $0) }
+        for (k, emu) in partitions.enumerated() {
+            for d in 0..<emu.dirCount {
+                let from = Int(partitioning.partitionOf[Int(emu.dirs[d].fromNode)])
+                let to = Int(partitioning.partitionOf[Int(emu.dirs[d].toNode)])
+                if from == k && to != k { emu.dirs[d].crossesTo = Int32(to) }
+            }
+            emu.prepareReceivedBulkMessages()
+        }
+        if let dir = options.pcapDirectory {
+            let captureAll = !spec.links.contains { $0.capture }
+            for i in partitioning.cutLinks where captureAll || spec.links[i].capture {
+                do { cutCaptures[i] = try Emulator.linkCapture(spec, link: i, directory: dir, options: options) } catch {
+                    throw EmulatorError("cannot write the pcap for link \(Emulator.pcapName(spec, link: i)): \(error)")
+                }
+            }
+        }
+    }
+
+    /// Run until `until` (picoseconds; else the topology's `until`) or until nothing is left to do.
+    @discardableResult
+    public func run(until: Int64? = nil) -> RunStats {
+        for emu in partitions where !emu.started { emu.start() }
+        let asked = (until ?? spec.until).map(VirtualTime.init(picoseconds:)).flatMap { $0 < .never ? $0 : nil }
+        let limit = min(asked ?? .never, .never - VirtualTime(picoseconds: 1))
+        let lookahead = VirtualTime(picoseconds: partitioning.lookahead)
+        let wallStart = MonotonicClock.nanoseconds
+        let before = partitions.reduce(0) { $0 + $1.eventsProcessed }
+        let count = partitions.count
+        nonisolated(unsafe) let parts = partitions
+        while true {
+            let start = nextEventTime
+            guard start <= limit else { break }
+            let end = start.after(lookahead)
+            windows += 1
+            let last = slots[0].parity ^ 1
+            for s in slots { for b in 0..<count where s.index != b { arrivalsAtWindowEnd += UInt64(s.outboxes[last][b].packets.lazy.filter { $0.arrival == end }.count) } }
+            nonisolated(unsafe) let slotsNow = slots
+            DispatchQueue.concurrentPerform(iterations: count) { k in
+                let emu = parts[k]
+                for s in slotsNow where s.index != k {
+                    let box = s.outboxes[last][k]
+                    emu.receiveCrossings(box)
+                    box.clear()
+                }
+                emu.runWindow(before: end, limit: limit)
+            }
+            mergeCutCaptures()
+            for s in slots { s.parity ^= 1 }
+        }
+        var clock = partitions.map(\.clock).max() ?? .zero
+        if asked != nil && nextEventTime < .never { clock = limit }
+        for emu in partitions {
+            emu.clock = clock
+            emu.events.now = clock
+            for c in emu.captures { c.flush() }
+        }
+        for c in cutCaptures.values { c.flush() }
+        let wall = MonotonicClock.seconds(since: wallStart)
+        return RunStats(simulated: clock.picoseconds, wallSeconds: wall,
+                        events: partitions.reduce(0) { $0 + $1.eventsProcessed } - before)
+    }
+
+    /// The earliest event left in any partition or on its way across a cut.
+    var nextEventTime: VirtualTime {
+        var t = partitions.reduce(VirtualTime.never) { min($0, $1.nextEventTime) }
+        for s in slots { for b in s.outboxes[s.parity ^ 1] { t = min(t, b.earliest) } }
+        for s in slots { for b in s.outboxes[s.parity] { t = min(t, b.earliest) } }
+        return t
+    }
+
+    /// Write the frames cut links carried in this window, in the order one partition writes them.
+    func mergeCutCaptures() {
+        guard !cutCaptures.isEmpty else { for s in slots { s.captured.clear() }; return }
+        var all: [(slot: Int, index: Int, frame: CapturedFrames.Frame)] = []
+        for (k, s) in slots.enumerated() { for (i, f) in s.captured.frames.enumerated() { all.append((k, i, f)) } }
+        all.sort { a, b in
+            (a.frame.time, a.frame.scheduled, a.frame.order, a.slot, a.index) < (b.frame.time, b.frame.scheduled, b.frame.order, b.slot, b.index)
+        }
+        for (k, _, f) in all {
+            guard let w = cutCaptures[Int(f.link)] else { continue }
+            slots[k].captured.bytes.withUnsafeBytes { b in
+                w.write(timestampPicoseconds: f.time.picoseconds, bytes: UnsafeRawBufferPointer(rebasing: b[f.offset..<f.offset + f.length]),
+                        direction: f.inbound ? .inbound : .outbound)
+            }
+        }
+        for s in slots { s.captured.clear() }
+    }
+
+    // MARK: results, merged: each figure from the partition that runs its node
+
+    func owner(_ node: Int32) -> Emulator { partitions[Int(partitioning.partitionOf[Int(node)])] }
+
+    public var flows: [FlowResult] {
+        let base = partitions[0].flowResults
+        return base.indices.map { i in
+            let src = owner(partitions[0].hostNode(base[i].src)).flowResults[i]
+            let dst = owner(partitions[0].hostNode(base[i].dst)).flowResults[i]
+            var r = src
+            r.packetsReceived = dst.packetsReceived; r.bytesReceived = dst.bytesReceived
+            r.firstArrival = dst.firstArrival; r.lastArrival = dst.lastArrival; r.completed = dst.completed
+            return r
+        }
+    }
+
+    public var ports: [PortStats] {
+        let all = partitions.map(\.ports)
+        return (0..<partitions[0].dirCount).map { d in all[Int(partitioning.partitionOf[Int(partitions[0].dirs[d].fromNode)])][d] }
+    }
+
+    public var switchStats: [SwitchStats] {
+        let all = partitions.map(\.switchStats)
+        return partitions[0].switches.indices.map { i in all[Int(partitioning.partitionOf[Int(partitions[0].switches[i].node)])][i] }
+    }
+
+    public var hostStats: [HostStats] {
+        let all = partitions.map(\.hostStats)
+        return partitions[0].hosts.indices.map { i in all[Int(partitioning.partitionOf[Int(partitions[0].hosts[i].node)])][i] }
+    }
+
+    public var eventCounts: EventCounts {
+        var c = EventCounts()
+        for e in partitions.map(\.eventCounts) {
+            c.transmitDone += e.transmitDone; c.arrival += e.arrival; c.udpSend += e.udpSend
+            c.transportTimer += e.transportTimer; c.flowStart += e.flowStart; c.recirculate += e.recirculate
+            c.sample += e.sample; c.appTimer += e.appTimer; c.inject += e.inject
+            c.network += e.network; c.reroute += e.reroute; c.cancelled += e.cancelled
+        }
+        return c
+    }
+
+    public var now: Int64 { partitions[0].now }
+    public var packetHops: UInt64 { ports.reduce(0) { $0 + $1.txPackets } }
+    public var packetsDelivered: UInt64 { hostStats.reduce(0) { $0 + $1.rxPackets } }
+    /// Packets that crossed a cut.
+    public var crossings: UInt64 { slots.reduce(0) { $0 + $1.crossed } }
+    public var pcapErrors: [String] {
+        partitions.flatMap(\.pcapErrors) + cutCaptures.values.compactMap { $0.error.map { "\($0)" } }
+    }
+
+    /// The run's report, as `RunReport(emulator, stats:)` gives for one partition. `peak_packets`
+    /// is the sum of the partitions' peaks (an engine figure: a crossing packet is held by its
+    /// sender until the window ends).
+    public func report(_ stats: RunStats) -> RunReport {
+        var r = RunReport(partitions[0], stats: stats)
+        r.simulatedPs = now
+        r.flows = RunReport.summaries(flows, hostNames: partitions[0].hostNames)
+        r.ports = ports
+        r.switches = switchStats
+        r.hosts = hostStats
+        r.packetHops = packetHops
+        r.hopsPerSecond = stats.wallSeconds > 0 ? Double(packetHops) / stats.wallSeconds : 0
+        r.packetsDelivered = packetsDelivered
+        r.peakPackets = partitions.reduce(0) { $0 + $1.peakPackets }
+        return r
+    }
+}
+
+extension Emulator {
+    /// A partition that runs a bulk flow's receiver but not its sender learns the flow's
+    /// message from the topology (its size and start), as the sender appends it when the flow
+    /// starts: in start order, then flow order, the order the sender's start events run in.
+    func prepareReceivedBulkMessages() {
+        guard let slot else { return }
+        let order = flowResults.indices.filter { flowResults[$0].kind == .bulk }.sorted {
+            (flowResults[$0].start, $0) < (flowResults[$1].start, $1)
+        }
+        for f in order {
+            let r = flowResults[f]
+            guard slot.owns(hostNode(r.dst)), !slot.owns(hostNode(r.src)) else { continue }
+            let c = connection(from: r.src, to: r.dst)
+            c.sendLimit += UInt64(max(r.bytes, 1))
+            c.messages.append(Connection.Message(end: c.sendLimit, bytes: r.bytes, tag: UInt64(f), queuedAt: r.start, flow: Int32(f)))
+        }
+    }
+}

@@ -1,0 +1,168 @@
+/// One partition's side of a parallel run: which nodes it runs, the packets it sent across a
+/// cut (its outboxes, one per receiving partition, two sets used in turn so a partition writes
+/// this window's while its neighbours read the last one's), and the frames of cut links it
+/// captured. An emulator with a slot runs only its partition's events (`Emulator.slot`).
+final class PartitionSlot {
+    let index: Int
+    let partitionOf: [Int32]
+    /// Per node: whether this partition runs it.
+    let owned: UnsafeMutablePointer<Bool>
+    /// `outboxes[parity][to]`: packets sent in windows of that parity to partition `to`.
+    var outboxes: [[Outbox]]
+    var parity = 0
+    /// The event being handled, whose key orders the frames it captures on a cut link.
+    var current = Event(time: .zero, scheduled: .zero, order: 0, kind: .sample, target: 0, arg: 0)
+    /// Frames captured on cut links in this window (merged by `ParallelEmulation`).
+    var captured = CapturedFrames()
+    /// Packets this partition sent across a cut.
+    var crossed: UInt64 = 0
+
+    init(index: Int, partitioning: Partitioning) {
+        self.index = index
+        partitionOf = partitioning.partitionOf
+        owned = .allocate(capacity: max(partitionOf.count, 1))
+        for (n, p) in partitionOf.enumerated() { owned[n] = Int(p) == index }
+        outboxes = (0..<2).map { _ in (0..<partitioning.count).map { _ in Outbox() } }
+    }
+
+    deinit { owned.deallocate() }
+
+    @inline(__always) func owns(_ node: Int32) -> Bool { node < 0 || owned[Int(node)] }
+
+    /// How this partition captures link `l`: nil when both ends are here (write the file),
+    /// true when only one is (capture its direction for merging), false when neither.
+    func capture(link l: LinkSpec) -> Bool? {
+        let a = owned[l.a.node], b = owned[l.b.node]
+        if a && b { return nil }
+        return a || b
+    }
+
+    /// A frame sent on cut link `link` (b to a when `inbound`, as its pcapng says).
+    @inline(__always) func captureCut(link: Int32, inbound: Bool, time: VirtualTime, bytes: UnsafeMutablePointer<UInt8>, length: Int) {
+        captured.append(link: link, inbound: inbound, time: time, key: current, bytes: bytes, length: length)
+    }
+}
+
+/// A packet on its way across a cut: what the receiving partition needs to go on exactly as
+/// one partition would (bytes, the switch metadata that survives a link, arrival time and key).
+struct CrossingPacket {
+    var direction: Int32
+    var length: Int32
+    /// Where its bytes start in the outbox.
+    var offset: Int
+    var arrival: VirtualTime
+    var sent: VirtualTime
+    var sequence: UInt32
+    var pass: UInt8
+    var dirtyEnd: Int32
+}
+
+/// Packets one partition sent to another in one window, bytes in one buffer. Cleared (keeping
+/// its capacity) by the receiver once read, so a long run stops allocating here.
+final class Outbox {
+    var packets: [CrossingPacket] = []
+    var bytes: [UInt8] = []
+    var bridge: [UInt64] = []
+
+    var earliest: VirtualTime { packets.reduce(.never) { min($0, $1.arrival) } }
+
+    func clear() {
+        packets.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+        bridge.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Frames captured on cut links, each with the key of the event that sent it: one partition
+/// writes them in (time, scheduled, order) order, so merging every partition's by that key
+/// gives the file one partition writes.
+struct CapturedFrames {
+    struct Frame {
+        var link: Int32
+        var inbound: Bool
+        var time: VirtualTime
+        var scheduled: VirtualTime
+        var order: UInt64
+        var offset: Int
+        var length: Int
+    }
+    var frames: [Frame] = []
+    var bytes: [UInt8] = []
+
+    mutating func append(link: Int32, inbound: Bool, time: VirtualTime, key: Event, bytes b: UnsafeMutablePointer<UInt8>, length: Int) {
+        frames.append(Frame(link: link, inbound: inbound, time: time, scheduled: key.scheduled, order: key.order, offset: bytes.count, length: length))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: b, count: length))
+    }
+
+    mutating func clear() {
+        frames.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+    }
+}
+
+extension Emulator {
+    /// Drop the events of nodes other partitions run (after `start` scheduled every node's).
+    func keepOwnedEvents() {
+        guard let slot else { return }
+        var kept: [Event] = []
+        while events.count > 0 {
+            let e = events.pop()
+            if slot.owns(node(of: e)) { kept.append(e) }
+        }
+        for e in kept { events.push(e.time, e.kind, target: e.target, arg: e.arg, scheduled: e.scheduled, order: e.order & ~0xFF) }
+    }
+
+    /// Packet `p`, sent on direction `d` whose receiver another partition runs, goes into the
+    /// outbox to that partition; the receiver schedules its arrival (`receiveCrossings`).
+    func sendAcross(_ d: Int, _ p: Int32, arrival: VirtualTime, sequence: UInt32) {
+        let slot = self.slot.unsafelyUnwrapped
+        let box = slot.outboxes[slot.parity][Int(dirs[d].crossesTo)]
+        let len = pool.length(p)
+        box.packets.append(CrossingPacket(direction: Int32(d), length: Int32(len), offset: box.bytes.count, arrival: arrival,
+                                          sent: clock, sequence: sequence, pass: pool.pass[Int(p)], dirtyEnd: pool.dirtyEnd[Int(p)]))
+        box.bytes.append(contentsOf: UnsafeBufferPointer(start: pool.data(p), count: len))
+        box.bridge.append(contentsOf: UnsafeBufferPointer(start: pool.bridgeWords(p), count: pool.bridgeStride))
+        slot.crossed &+= 1
+        pool.release(p)
+    }
+
+    /// Take in the packets `box` holds (sent to this partition): each joins its direction's
+    /// wire as if sent here, keyed as its sender keyed it.
+    func receiveCrossings(_ box: Outbox) {
+        let stride = pool.bridgeStride
+        for (i, c) in box.packets.enumerated() {
+            let p = pool.allocate()
+            let b = pool.reset(p, length: Int(c.length))
+            box.bytes.withUnsafeBufferPointer { src in b.update(from: src.baseAddress! + c.offset, count: Int(c.length)) }
+            box.bridge.withUnsafeBufferPointer { src in pool.bridgeWords(p).update(from: src.baseAddress! + i * stride, count: stride) }
+            pool.pass[Int(p)] = c.pass
+            pool.dirtyEnd[Int(p)] = max(pool.dirtyEnd[Int(p)], c.dirtyEnd)
+            let d = Int(c.direction)
+            let dir = dirs + d
+            dir.pointee.pipe.append(LinkDirection.InFlight(packet: p, sequence: c.sequence, arrival: c.arrival, sent: c.sent))
+            if !dir.pointee.arrivalPending {
+                dir.pointee.arrivalPending = true
+                events.push(c.arrival, .arrival, target: Int32(d), scheduled: c.sent,
+                            order: EventOrder.key(cause: Int(dir.pointee.fromNode) + 1, sequence: c.sequence))
+            }
+        }
+    }
+
+    /// Handle this partition's events before `end` (and not past `limit`): one window.
+    func runWindow(before end: VirtualTime, limit: VirtualTime) {
+        let slot = self.slot.unsafelyUnwrapped
+        while let e = events.top, e.time < end, e.time <= limit {
+            _ = events.pop()
+            clock = e.time
+            eventsProcessed &+= 1
+            kindCounts[e.kindIndex] &+= 1
+            events.cause = Int(node(of: e)) + 1
+            events.now = e.time
+            slot.current = e
+            dispatch(e)
+        }
+        events.cause = 0
+    }
+
+    var nextEventTime: VirtualTime { events.top?.time ?? .never }
+}
