@@ -24,6 +24,10 @@ struct Emulate: ParsableCommand {
             tables, actions, traffic manager and queue); repeat it for more switches, and narrow it \
             with --trace-filter:
               sluice emulate T.yaml --trace s1 --trace-filter 'ipv4.dst == 10.0.2.2' --until 1ms
+            --threads N cuts the topology into N partitions (the file's `partition:` per node, else \
+            by rack or pod) and runs them on N threads, with the result of one: the same report and \
+            byte-identical pcaps (jobs, events, --report and --trace not yet):
+              sluice emulate Topologies/fattree-k4.yaml --threads 2 --json
             """)
 
     @Argument(help: "The topology file (YAML).")
@@ -59,6 +63,9 @@ struct Emulate: ParsableCommand {
     @Option(name: .customLong("trace"), help: "Trace every packet this switch handles (repeatable; or s1,s2).")
     var traceSwitches: [String] = []
 
+    @Option(help: "Run on this many threads, one partition each (default 1).")
+    var threads: Int = 1
+
     @Option(help: "The trace as text (indented, one line an event) or json (one JSON object a line).")
     var traceFormat: PipelineTracer.Format = .text
 
@@ -76,6 +83,7 @@ struct Emulate: ParsableCommand {
             throw ValidationError("--trace-filter and --trace-format need --trace SWITCH (the switches to trace)")
         }
         _ = try filter()
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be within 1...256 (got \(threads))") }
     }
 
     func filter() throws -> TraceFilter? {
@@ -91,9 +99,10 @@ struct Emulate: ParsableCommand {
             let sink: @Sendable (String) -> Void = traceSink(toStandardError: json)
             trace = PipelineTraceRequest(switches: names, format: traceFormat, filter: try filter(), sink: sink)
         }
-        try runEmulation(EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, snaplen: snaplen, report: report,
-                                           sampleInterval: sampleInterval?.parsed, showRoutes: showRoutes, json: json,
-                                           pipelineTrace: trace, engine: engine ?? .default))
+        let settings = EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, snaplen: snaplen, report: report,
+                                         sampleInterval: sampleInterval?.parsed, showRoutes: showRoutes, json: json,
+                                         pipelineTrace: trace, engine: engine ?? .default)
+        if threads > 1 { try runParallelEmulation(settings, threads: threads) } else { try runEmulation(settings) }
     }
 }
 

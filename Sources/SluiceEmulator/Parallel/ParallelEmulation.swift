@@ -172,6 +172,8 @@ public final class ParallelEmulation {
     }
 
     public var now: Int64 { partitions[0].now }
+    /// What the routing controller installed (every partition installs the same routes).
+    public var routing: RoutingSummary? { partitions[0].routing }
     public var packetHops: UInt64 { ports.reduce(0) { $0 + $1.txPackets } }
     public var packetsDelivered: UInt64 { hostStats.reduce(0) { $0 + $1.rxPackets } }
     /// Packets that crossed a cut.

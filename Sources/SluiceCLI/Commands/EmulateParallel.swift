@@ -1,0 +1,53 @@
+import Foundation
+import SluiceEmulator
+
+/// `sluice emulate T.yaml --threads N`: the topology cut into N partitions (the file's
+/// `partition:` per node, else automatic) run on N threads, with one partition's result.
+func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
+    let spec: TopologySpec
+    do { spec = try TopologyFile.load(path: s.topology, seed: s.seed, programs: programSource) } catch { throw CLIError(error.description) }
+    if !spec.jobs.isEmpty {
+        throw CLIError("--threads \(threads): \(s.topology) has jobs, which do not run in partitions yet; run without --threads")
+    }
+    if !spec.events.isEmpty {
+        throw CLIError("--threads \(threads): \(s.topology) has events (links and switches that change during the run), which do not run in partitions yet; run without --threads")
+    }
+    if s.report != nil || s.sampleInterval != nil {
+        throw CLIError("--threads \(threads): --report and --sample-interval (time series) do not run in partitions yet; drop one or the other")
+    }
+    if s.pipelineTrace != nil { throw CLIError("--threads \(threads): --trace does not run in partitions yet; drop one or the other") }
+    let cut: Partitioning
+    do {
+        if let given = try Partitioning.fromFile(spec) {
+            guard given.count == threads else {
+                throw CLIError("--threads \(threads): \(s.topology) puts its nodes in \(given.count) partitions (`partition:`); use --threads \(given.count)")
+            }
+            cut = given
+        } else {
+            cut = try Partitioning.automatic(spec, count: threads)
+        }
+    } catch let e as CLIError { throw e } catch { throw CLIError("\(s.topology): \(error)") }
+    var options = EmulatorOptions()
+    options.seed = s.seed
+    options.engine = s.engine
+    if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
+    if let n = s.snaplen { options.pcapSnaplen = n }
+    let run: ParallelEmulation
+    do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut) } catch { throw CLIError("\(s.topology): \(error)") }
+    if !s.json {
+        print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows; seed \(s.seed) (rerun with --seed \(s.seed))")
+        print("\(threads) partitions of \(cut.sizes.map(String.init).joined(separator: ", ")) nodes, \(cut.cutLinks.count) links cut, lookahead \(Double(cut.lookahead) / 1e6) us")
+        fflush(stdout)
+    }
+    if s.showRoutes, let r = run.routing { print(r.textReport()) }
+    let stats = run.run(until: s.until)
+    let r = run.report(stats)
+    for e in run.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
+    if s.json {
+        try printJSON(EmulationJSON(report: r, jobs: []))
+    } else {
+        print(r.summaryText(), terminator: "")
+        print("windows: \(run.windows), packets across a cut: \(run.crossings) of \(r.packetHops) hops")
+    }
+    if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+}
