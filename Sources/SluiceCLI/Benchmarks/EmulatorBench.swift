@@ -18,7 +18,9 @@ struct EmulatorBenchCommand: ParsableCommand {
             and reports the median wall time (setup excluded: parsing, compiling programs and routing). \
             With --ns3 SCRIPT (../shared/benchmarks/ns3-leafspine/run.sh), ns-3.37 runs the same \
             scenarios in the same command and the ratio is against that; otherwise against ns-3's \
-            recorded figure on this kind of machine (108,561 and 75,221 packet-hops/s). Build with -c release.
+            recorded figure on this kind of machine (108,561 and 75,221 packet-hops/s). Build with -c release. \
+            --threads N instead runs leafspine-64 on one partition and on N threads (sluice emulate \
+            --threads) and reports the speedup and whether the results are identical.
             """)
 
     @Option(help: "The topology folder.")
@@ -36,8 +38,12 @@ struct EmulatorBenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Option(help: "Run leafspine-64 on this many threads against one partition, in this command (keys threads, hops_per_s, one_partition_hops_per_s, speedup, identical).")
+    var threads: Int = 1
+
     func validate() throws {
         guard (1...50).contains(`repeat`) else { throw ValidationError("--repeat must be within 1...50 (got \(`repeat`))") }
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be within 1...256 (got \(threads))") }
     }
 
     struct Result: Encodable {
@@ -58,6 +64,7 @@ struct EmulatorBenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if threads > 1 { return try EmulatorParallelBench(topologies: topologies, threads: threads, repeats: `repeat`, engine: engine ?? .default).run(json: json) }
         var results: [Result] = []
         let ns3Measured = try ns3.map { try runNS3($0) } ?? [:]
         for (file, variant, recorded) in [("leafspine-16.yaml", "small-45g", 108_561.0), ("leafspine-64.yaml", "large-45g", 75_221.0)] {
