@@ -29,6 +29,8 @@ struct EmulatorParallelBench {
         var crossing_share: Double
         var cut_links: Int
         var lookahead_ps: Int64
+        /// Per partition: share of wall time spent waiting at window ends.
+        var wait_share: [Double]
     }
 
     /// Report keys that measure the engine, not the network.
@@ -73,11 +75,12 @@ struct EmulatorParallelBench {
                        identical: try Self.network(one!) == Self.network(many!), wall_s: wall, one_partition_wall_s: oneWall,
                        packet_hops: hops, windows: p.windows, crossings: p.crossings,
                        crossing_share: hops > 0 ? Double(p.crossings) / Double(hops) : 0, cut_links: cut.cutLinks.count,
-                       lookahead_ps: cut.lookahead)
+                       lookahead_ps: cut.lookahead, wait_share: p.waitShares)
         if json {
             print(try ReportJSON.string(r))
         } else {
             print("\(spec.name) (\(r.engine) engine): \(threads) threads \(String(format: "%.2f", r.hops_per_s / 1e6)) M hops/s, one partition \(String(format: "%.2f", r.one_partition_hops_per_s / 1e6)) M hops/s: \(String(format: "%.2fx", r.speedup)); identical: \(r.identical)")
+            print("waiting at window ends: " + r.wait_share.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: ", ") + " of the wall time per partition")
             print("\(r.windows) windows, \(r.crossings) of \(hops) hops crossed a cut (\(String(format: "%.1f", r.crossing_share * 100))%), \(r.cut_links) links cut, lookahead \(r.lookahead_ps) ps")
         }
     }

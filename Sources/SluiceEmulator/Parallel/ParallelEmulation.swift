@@ -28,6 +28,13 @@ public final class ParallelEmulation {
     /// Windows run, and crossing packets whose arrival fell exactly on a window's end.
     public private(set) var windows: UInt64 = 0
     public private(set) var arrivalsAtWindowEnd: UInt64 = 0
+    /// Wall time of `run` calls so far.
+    public private(set) var wallSeconds = 0.0
+    /// Per partition: the share of the run's wall time it spent waiting for the others at
+    /// window ends (and for the merging between windows).
+    public var waitShares: [Double] {
+        slots.map { wallSeconds > 0 ? max(0, 1 - Double($0.busyNanoseconds) / 1e9 / wallSeconds) : 0 }
+    }
 
     public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver,
                 partitioning: Partitioning) throws {
@@ -70,6 +77,8 @@ public final class ParallelEmulation {
         let before = partitions.reduce(0) { $0 + $1.eventsProcessed }
         let count = partitions.count
         nonisolated(unsafe) let parts = partitions
+        let crew = WindowCrew(count: count)
+        defer { crew.stop() }
         while true {
             let start = nextEventTime
             guard start <= limit else { break }
@@ -78,7 +87,9 @@ public final class ParallelEmulation {
             let last = slots[0].parity ^ 1
             for s in slots { for b in 0..<count where s.index != b { arrivalsAtWindowEnd += UInt64(s.outboxes[last][b].packets.lazy.filter { $0.arrival == end }.count) } }
             nonisolated(unsafe) let slotsNow = slots
-            DispatchQueue.concurrentPerform(iterations: count) { k in
+            crew.run { k in
+                let began = MonotonicClock.nanoseconds
+                defer { slotsNow[k].busyNanoseconds &+= UInt64(MonotonicClock.nanoseconds &- began) }
                 let emu = parts[k]
                 for s in slotsNow where s.index != k {
                     let box = s.outboxes[last][k]
@@ -99,6 +110,7 @@ public final class ParallelEmulation {
         }
         for c in cutCaptures.values { c.flush() }
         let wall = MonotonicClock.seconds(since: wallStart)
+        wallSeconds += wall
         return RunStats(simulated: clock.picoseconds, wallSeconds: wall,
                         events: partitions.reduce(0) { $0 + $1.eventsProcessed } - before)
     }

@@ -16,6 +16,8 @@ final class PartitionSlot {
     var captured = CapturedFrames()
     /// Packets this partition sent across a cut.
     var crossed: UInt64 = 0
+    /// Wall time spent taking in crossings and handling events (the rest of a run it waits).
+    var busyNanoseconds: UInt64 = 0
 
     init(index: Int, partitioning: Partitioning) {
         self.index = index
@@ -48,6 +50,8 @@ final class PartitionSlot {
 struct CrossingPacket {
     var direction: Int32
     var length: Int32
+    /// Bytes in the outbox: the frame up to `PacketPool.headerZone`, the rest being zero.
+    var copied: Int32
     /// Where its bytes start in the outbox.
     var offset: Int
     var arrival: VirtualTime
@@ -118,9 +122,13 @@ extension Emulator {
         let slot = self.slot.unsafelyUnwrapped
         let box = slot.outboxes[slot.parity][Int(dirs[d].crossesTo)]
         let len = pool.length(p)
-        box.packets.append(CrossingPacket(direction: Int32(d), length: Int32(len), offset: box.bytes.count, arrival: arrival,
-                                          sent: clock, sequence: sequence, pass: pool.pass[Int(p)], dirtyEnd: pool.dirtyEnd[Int(p)]))
-        box.bytes.append(contentsOf: UnsafeBufferPointer(start: pool.data(p), count: len))
+        let dirty = pool.dirtyEnd[Int(p)]
+        // Past the header zone an emulator-made frame is zero (`PacketPool.clearPayload`):
+        // only the bytes before it travel, unless the frame came from outside.
+        let copied = Int(dirty) > PacketPool.headerZone ? len : min(len, PacketPool.headerZone)
+        box.packets.append(CrossingPacket(direction: Int32(d), length: Int32(len), copied: Int32(copied), offset: box.bytes.count,
+                                          arrival: arrival, sent: clock, sequence: sequence, pass: pool.pass[Int(p)], dirtyEnd: dirty))
+        box.bytes.append(contentsOf: UnsafeBufferPointer(start: pool.data(p), count: copied))
         box.bridge.append(contentsOf: UnsafeBufferPointer(start: pool.bridgeWords(p), count: pool.bridgeStride))
         slot.crossed &+= 1
         pool.release(p)
@@ -133,7 +141,11 @@ extension Emulator {
         for (i, c) in box.packets.enumerated() {
             let p = pool.allocate()
             let b = pool.reset(p, length: Int(c.length))
-            box.bytes.withUnsafeBufferPointer { src in b.update(from: src.baseAddress! + c.offset, count: Int(c.length)) }
+            box.bytes.withUnsafeBufferPointer { src in b.update(from: src.baseAddress! + c.offset, count: Int(c.copied)) }
+            if c.copied < c.length && Int(pool.dirtyEnd[Int(p)]) > PacketPool.headerZone {
+                // This buffer held a frame from outside: its old bytes are not zero.
+                (b + Int(c.copied)).update(repeating: 0, count: Int(c.length - c.copied))
+            }
             box.bridge.withUnsafeBufferPointer { src in pool.bridgeWords(p).update(from: src.baseAddress! + i * stride, count: stride) }
             pool.pass[Int(p)] = c.pass
             pool.dirtyEnd[Int(p)] = max(pool.dirtyEnd[Int(p)], c.dirtyEnd)
