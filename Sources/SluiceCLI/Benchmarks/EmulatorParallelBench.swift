@@ -31,6 +31,11 @@ struct EmulatorParallelBench {
         var lookahead_ps: Int64
         /// Per partition: share of wall time spent waiting at window ends.
         var wait_share: [Double]
+        /// A model, not a measurement: per window the busiest partition's time, summed (the
+        /// wall time with a free core per partition and free hand-overs), and the speedup
+        /// over one partition that predicts.
+        var model_critical_path_s: Double
+        var model_speedup: Double
     }
 
     /// Report keys that measure the engine, not the network.
@@ -75,7 +80,9 @@ struct EmulatorParallelBench {
                        identical: try Self.network(one!) == Self.network(many!), wall_s: wall, one_partition_wall_s: oneWall,
                        packet_hops: hops, windows: p.windows, crossings: p.crossings,
                        crossing_share: hops > 0 ? Double(p.crossings) / Double(hops) : 0, cut_links: cut.cutLinks.count,
-                       lookahead_ps: cut.lookahead, wait_share: p.waitShares)
+                       lookahead_ps: cut.lookahead, wait_share: p.waitShares,
+                       model_critical_path_s: p.criticalPathSeconds,
+                       model_speedup: p.criticalPathSeconds > 0 ? oneWall / p.criticalPathSeconds : 0)
         if json {
             print(try ReportJSON.string(r))
         } else {

@@ -30,6 +30,11 @@ public final class ParallelEmulation {
     public private(set) var arrivalsAtWindowEnd: UInt64 = 0
     /// Wall time of `run` calls so far.
     public private(set) var wallSeconds = 0.0
+    /// Per window, the busiest partition's time, summed: the run's wall time were every
+    /// partition on a core of its own with no cost to hand a window over (a model of where
+    /// the cores free; on a loaded machine the threads also wait for a core).
+    var criticalNanoseconds: UInt64 = 0
+    public var criticalPathSeconds: Double { Double(criticalNanoseconds) / 1e9 }
     /// Per partition: the share of the run's wall time it spent waiting for the others at
     /// window ends (and for the merging between windows).
     public var waitShares: [Double] {
@@ -89,7 +94,11 @@ public final class ParallelEmulation {
             nonisolated(unsafe) let slotsNow = slots
             crew.run { k in
                 let began = MonotonicClock.nanoseconds
-                defer { slotsNow[k].busyNanoseconds &+= UInt64(MonotonicClock.nanoseconds &- began) }
+                defer {
+                    let busy = UInt64(MonotonicClock.nanoseconds &- began)
+                    slotsNow[k].busyNanoseconds &+= busy
+                    slotsNow[k].windowBusyNanoseconds = busy
+                }
                 let emu = parts[k]
                 for s in slotsNow where s.index != k {
                     let box = s.outboxes[last][k]
@@ -98,6 +107,7 @@ public final class ParallelEmulation {
                 }
                 emu.runWindow(before: end, limit: limit)
             }
+            criticalNanoseconds &+= slots.reduce(0) { max($0, $1.windowBusyNanoseconds) }
             mergeCutCaptures()
             for s in slots { s.parity ^= 1 }
         }

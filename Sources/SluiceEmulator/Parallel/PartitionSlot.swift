@@ -18,6 +18,8 @@ final class PartitionSlot {
     var crossed: UInt64 = 0
     /// Wall time spent taking in crossings and handling events (the rest of a run it waits).
     var busyNanoseconds: UInt64 = 0
+    /// The same, in the last window.
+    var windowBusyNanoseconds: UInt64 = 0
 
     init(index: Int, partitioning: Partitioning) {
         self.index = index
