@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+/// `sluice emulate --threads N`: the same JSON as one partition but for the engine's figures,
+/// the same pcaps, and refusals that say what to do.
+@Suite struct EmulateThreadsCLITests {
+    static let engineKeys: Set<String> = ["wall_s", "events_per_s", "hops_per_s", "peak_rss_mb", "peak_packets"]
+
+    static func network(_ json: String) throws -> NSDictionary {
+        let o = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
+        return o.filter { !engineKeys.contains($0.key) } as NSDictionary
+    }
+
+    @Test func twoThreadsPrintOnePartitionsJSONAndPcaps() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-threads-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let one = base.appendingPathComponent("one").path, two = base.appendingPathComponent("two").path
+        let topology = CLITests.topology("fattree-k4.yaml")
+        let a = try CLITests.run(["emulate", topology, "--json", "--until", "30us", "--pcap-dir", one])
+        let b = try CLITests.run(["emulate", topology, "--json", "--until", "30us", "--pcap-dir", two, "--threads", "2"])
+        #expect(a.status == 0 && b.status == 0, "\(a.err)\(b.err)")
+        #expect(try Self.network(a.out) == Self.network(b.out))
+        let files = try FileManager.default.contentsOfDirectory(atPath: one).sorted()
+        let other = try FileManager.default.contentsOfDirectory(atPath: two).sorted()
+        #expect(files.count == 48 && files == other)
+        for f in files {
+            let x = try Data(contentsOf: URL(fileURLWithPath: one).appendingPathComponent(f))
+            let y = try Data(contentsOf: URL(fileURLWithPath: two).appendingPathComponent(f))
+            #expect(x == y, "\(f)")
+        }
+    }
+
+    @Test func refusalsSayWhatToDo() throws {
+        let star = try CLITests.run(["emulate", CLITests.topology("star.yaml"), "--threads", "10"])
+        #expect(star.status != 0 && star.err.contains("10 partitions for 9 nodes: a partition needs at least one node; use at most 9"), "\(star.err)")
+        let jobs = try CLITests.run(["emulate", CLITests.topology("ml-jobs.yaml"), "--threads", "2"])
+        #expect(jobs.status != 0 && jobs.err.contains("has jobs, which do not run in partitions yet; run without --threads"), "\(jobs.err)")
+        let events = try CLITests.run(["emulate", CLITests.topology("failover.yaml"), "--threads", "2"])
+        #expect(events.status != 0 && events.err.contains("has events (links and switches that change during the run), which do not run in partitions yet; run without --threads"), "\(events.err)")
+        let report = try CLITests.run(["emulate", CLITests.topology("leafspine-16.yaml"), "--threads", "2", "--report", "/nonexistent/r"])
+        #expect(report.status != 0 && report.err.contains("--report and --sample-interval (time series) do not run in partitions yet"), "\(report.err)")
+    }
+}
