@@ -320,14 +320,7 @@ public final class XDPProgram {
         let ifindex = Int32(if_nametoindex(name))
         guard ifindex > 0 else { throw XDPError("no interface '\(name)' (ip link lists them)") }
         if let there = Self.attachedProgram(interface: name) { throw Self.occupied(name, by: there) }
-        var k = UInt32(port), v = UInt32(ifindex)
-        let tx = try map("sluice_tx")
-        guard bpf_map_update_elem(tx.fd, &k, &v, 0) == 0 else {
-            throw XDPError("\(name): cannot add it to the redirect map: \(String(cString: strerror(errno)))")
-        }
-        try updatePorts(ifindex: UInt32(ifindex), port: UInt32(port))
-        interfaces[port] = UInt32(ifindex)
-        try refreshMulticast()
+        try addPort(port, ifindex: ifindex, name: name)
         // UPDATE_IF_NOEXIST: a program attached between the query above and now is not replaced.
         func tryAttach(_ flags: UInt32) -> Int32 { sluice_xdp_attach(ifindex, programFD, flags | sluice_xdp_flag_update_if_noexist()) }
         var used = mode
@@ -352,6 +345,19 @@ public final class XDPProgram {
         return used
     }
 
+    /// Make interface `ifindex` (`name`) Sluice port `port` in the program's maps: redirects to
+    /// `port` go out of it, packets from it enter on `port`, and multicast groups reach it.
+    private func addPort(_ port: UInt16, ifindex: Int32, name: String) throws {
+        var k = UInt32(port), v = UInt32(ifindex)
+        let tx = try map("sluice_tx")
+        guard bpf_map_update_elem(tx.fd, &k, &v, 0) == 0 else {
+            throw XDPError("\(name): cannot add it to the redirect map: \(String(cString: strerror(errno)))")
+        }
+        try updatePorts(ifindex: UInt32(ifindex), port: UInt32(port))
+        interfaces[port] = UInt32(ifindex)
+        try refreshMulticast()
+    }
+
     /// Attach to interface `name` as Sluice port `port` in place of `old`, which is attached
     /// there: one step in the kernel (XDP_FLAGS_REPLACE, same mode as `old`'s), so the interface
     /// never runs without a program, and refused if `old`'s program is no longer the one there.
@@ -362,14 +368,7 @@ public final class XDPProgram {
         guard let flags = old.attached.first(where: { $0.ifindex == ifindex })?.flags else {
             throw XDPError("\(name): program '\(old.program.name)' is not attached there, nothing to replace")
         }
-        var k = UInt32(port), v = UInt32(ifindex)
-        let tx = try map("sluice_tx")
-        guard bpf_map_update_elem(tx.fd, &k, &v, 0) == 0 else {
-            throw XDPError("\(name): cannot add it to the redirect map: \(String(cString: strerror(errno)))")
-        }
-        try updatePorts(ifindex: UInt32(ifindex), port: UInt32(port))
-        interfaces[port] = UInt32(ifindex)
-        try refreshMulticast()
+        try addPort(port, ifindex: ifindex, name: name)
         let rc = sluice_xdp_replace(ifindex, programFD, flags, old.programFD)
         guard rc == 0 else {
             let why = rc == -Int32(EEXIST) ? " (the program there is no longer '\(old.program.name)'s: someone replaced it)" : ""
