@@ -414,6 +414,17 @@ public final class Emulator {
         if slot != nil { keepOwnedEvents() }
     }
 
+    /// Event `e`, just popped: the clock moves to it, it is counted, and what it schedules is
+    /// caused by its node (the ordering key of same-time events) at its time.
+    @inline(__always) func handle(_ e: Event) {
+        clock = e.time
+        eventsProcessed &+= 1
+        kindCounts[e.kindIndex] &+= 1
+        events.cause = Int(node(of: e)) + 1
+        events.now = e.time
+        dispatch(e)
+    }
+
     /// Run until `until` (picoseconds) or until nothing is left to do. Can be called again to
     /// continue.
     @discardableResult
@@ -427,12 +438,7 @@ public final class Emulator {
         let eventsBefore = eventsProcessed
         while let e = events.top, e.time <= limit {
             _ = events.pop()
-            clock = e.time
-            eventsProcessed &+= 1
-            kindCounts[e.kindIndex] &+= 1
-            events.cause = Int(node(of: e)) + 1
-            events.now = e.time
-            dispatch(e)
+            handle(e)
             if eventsProcessed & 0xFFFF == 0 { progress.update(simulated: clock.picoseconds, events: eventsProcessed - eventsBefore) }
         }
         if asked != nil && events.count > 0 { clock = limit }

@@ -167,13 +167,8 @@ extension Emulator {
         let slot = self.slot.unsafelyUnwrapped
         while let e = events.top, e.time < end, e.time <= limit {
             _ = events.pop()
-            clock = e.time
-            eventsProcessed &+= 1
-            kindCounts[e.kindIndex] &+= 1
-            events.cause = Int(node(of: e)) + 1
-            events.now = e.time
             slot.current = e
-            dispatch(e)
+            handle(e)
         }
         events.cause = 0
     }
