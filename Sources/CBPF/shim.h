@@ -16,6 +16,10 @@
 #include <sys/socket.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
+#include <poll.h>
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
 
 /* libbpf's option structs are initialised with macros Swift cannot call: small wrappers. */
 
@@ -170,4 +174,62 @@ static inline int sluice_driver_name(const char *ifname, char *driver, size_t si
 static inline __u32 sluice_xdp_flag_skb(void) { return XDP_FLAGS_SKB_MODE; }
 static inline __u32 sluice_xdp_flag_drv(void) { return XDP_FLAGS_DRV_MODE; }
 static inline __u32 sluice_xdp_flag_update_if_noexist(void) { return XDP_FLAGS_UPDATE_IF_NOEXIST; }
+
+/* The CPU port's socket (`CPUPort`): a raw packet socket bound to one interface, every protocol. */
+static inline int sluice_packet_socket(int ifindex)
+{
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    if (fd < 0) return -errno;
+    struct sockaddr_ll a;
+    memset(&a, 0, sizeof(a));
+    a.sll_family = AF_PACKET;
+    a.sll_protocol = htons(ETH_P_ALL);
+    a.sll_ifindex = ifindex;
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) { int e = errno; close(fd); return -e; }
+    return fd;
+}
+
+/* The next frame the interface received (not one it sent), waiting at most timeout_ms: its
+   length, 0 when none came, -errno on failure. */
+static inline long sluice_packet_receive(int fd, void *buf, size_t size, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int n = poll(&p, 1, timeout_ms);
+    if (n < 0) return errno == EINTR ? 0 : -errno;
+    if (n == 0) return 0;
+    struct sockaddr_ll from;
+    socklen_t len = sizeof(from);
+    long r = recvfrom(fd, buf, size, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from, &len);
+    if (r < 0) return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+    if (from.sll_pkttype == PACKET_OUTGOING) return 0;
+    return r > (long)size ? (long)size : r;
+}
+
+/* Sends `len` bytes as they are out of interface `ifindex`; 0 or -errno. */
+static inline int sluice_packet_send(int fd, int ifindex, const void *buf, size_t len)
+{
+    struct sockaddr_ll a;
+    memset(&a, 0, sizeof(a));
+    a.sll_family = AF_PACKET;
+    a.sll_ifindex = ifindex;
+    a.sll_halen = 0;
+    return sendto(fd, buf, len, 0, (struct sockaddr *)&a, sizeof(a)) == (ssize_t)len ? 0 : -errno;
+}
+
+/* GRO on `ifname` (legacy ETHTOOL_SGRO): a veth then has NAPI, so that frames redirected into
+   its peer under native XDP are received. 0 or -errno. */
+static inline int sluice_set_gro(const char *ifname, int on)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    struct ethtool_value v = { .cmd = ETHTOOL_SGRO, .data = on ? 1 : 0 };
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+    ifr.ifr_data = (void *)&v;
+    int rc = ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
 #endif

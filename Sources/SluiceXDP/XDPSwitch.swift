@@ -6,7 +6,8 @@ import SluiceIR
 /// A switch whose program runs at the kernel's XDP hook of every port's interface, for a front
 /// end that replaces the program and drives its maps while packets flow (the P4Runtime server
 /// behind `sluice attach --backend xdp --p4runtime`). Until a program is installed the ports
-/// have none (the kernel's stack gets their packets).
+/// have none (the kernel's stack gets their packets). With a CPU port the program also runs on
+/// one end of a veth pair (`CPUPort`) through which controller packets go in and out.
 public final class XDPSwitch: SwitchTarget, @unchecked Sendable {
     public let ports: [(number: UInt16, interface: String)]
     public let mode: XDPProgram.Mode
@@ -21,16 +22,26 @@ public final class XDPSwitch: SwitchTarget, @unchecked Sendable {
     public private(set) var modes: [XDPProgram.Mode] = []
     /// Notices for the operator (native-mode veths whose peer gets no program).
     public var log: (@Sendable (String) -> Void)?
+    /// The CPU port (PacketIn and PacketOut), when the switch was given its number.
+    public let cpu: CPUPort?
+    /// The ports the program is attached to: `ports`, then the CPU port's end of its pair.
+    var attachedPorts: [(number: UInt16, interface: String)] { ports + (cpu.map { [($0.number, $0.interface)] } ?? []) }
 
     /// Refuses an interface that does not exist or already has an XDP program (not taken over).
-    public init(ports: [(number: UInt16, interface: String)], mode: XDPProgram.Mode) throws {
+    /// With `cpuPort` the switch creates that port's veth pair (`CPUPort`); `stop` removes it.
+    public init(ports: [(number: UInt16, interface: String)], mode: XDPProgram.Mode, cpuPort: UInt16? = nil) throws {
         for p in ports {
             guard if_nametoindex(p.interface) > 0 else { throw XDPError("no interface '\(p.interface)' (ip link lists them)") }
             if let there = XDPProgram.attachedProgram(interface: p.interface) { throw XDPProgram.occupied(p.interface, by: there) }
         }
         self.ports = ports
         self.mode = mode
+        cpu = try cpuPort.map { try CPUPort(number: $0) }
     }
+
+    /// Calls `handler` with every frame the program sends to the CPU port (its packet_in header
+    /// first), on a thread of the CPU port's; nothing without a CPU port.
+    public func receivePacketIn(_ handler: @escaping @Sendable ([UInt8]) -> Void) { cpu?.receive(handler) }
 
     /// What XDP cannot run (recirculation, queues, wide digest fields) is refused here, naming
     /// the construct, without clang or the kernel: generating the C is enough. What only clang
@@ -51,11 +62,12 @@ public final class XDPSwitch: SwitchTarget, @unchecked Sendable {
             guard let old = running?.xdp else {
                 var used: [XDPProgram.Mode] = []
                 do {
-                    for p in ports { used.append(try xdp.attach(interface: p.interface, port: p.number, mode: mode)) }
+                    for p in attachedPorts { used.append(try xdp.attach(interface: p.interface, port: p.number, mode: mode)) }
                 } catch {
                     xdp.detachAll()
                     throw error
                 }
+                // The CPU port's peer has GRO on (`CPUPort`): it needs no warning.
                 for (p, m) in zip(ports, used) where m == .native {
                     if let w = Veth.nativeWarning(p.interface, alsoPorts: ports.map(\.interface)) { log?("warning: \(w)") }
                 }
@@ -65,7 +77,7 @@ public final class XDPSwitch: SwitchTarget, @unchecked Sendable {
             }
             var moved: [(number: UInt16, interface: String)] = []
             do {
-                for p in ports {
+                for p in attachedPorts {
                     try xdp.attach(interface: p.interface, port: p.number, replacing: old)
                     moved.append(p)
                 }
@@ -85,12 +97,16 @@ public final class XDPSwitch: SwitchTarget, @unchecked Sendable {
     /// The kernel runs packets while the maps change: a batch reaches them one update at a time.
     public var dataplaneAtomic: Bool { false }
 
-    /// A packet's way from the XDP hook to user space and back is not built: nothing reaches a
-    /// CPU port.
-    public func inject(_ bytes: [UInt8], port: UInt16) -> Bool { false }
+    /// Sends `bytes` into the CPU port's end of its pair, where the running program receives
+    /// them on that port and the kernel transmits what it decides. False when no program runs
+    /// (or the port is not the CPU port).
+    public func inject(_ bytes: [UInt8], port: UInt16) -> Bool {
+        guard let cpu, port == cpu.number, lock.withLock({ running != nil }) else { return false }
+        return cpu.send(bytes)
+    }
 
     public var controllerPacketsRefusal: String? {
-        "this switch runs its program at the kernel's XDP hook, which has no CPU port path: PacketOut and PacketIn need the pcap backend (sluice attach --p4runtime without --backend xdp)"
+        cpu == nil ? "this XDP switch was started without a CPU port, so nothing carries packets between its program and the controller" : nil
     }
 
     /// Why an interface lost the running program (deleted, or someone replaced it), or nil.
@@ -106,5 +122,6 @@ public final class XDPSwitch: SwitchTarget, @unchecked Sendable {
             stopped = true
             running?.xdp.detachAll()
         }
+        cpu?.remove()
     }
 }

@@ -10,7 +10,8 @@ import SluiceXDP
 /// The P4Runtime device on the XDP switch: what XDP cannot do is refused by name, before any
 /// program is loaded (no root needed); with root, a pipeline loads and its maps are the tables.
 @Suite struct P4RuntimeXDPTests {
-    /// A device on an XDP switch with no ports (nothing is attached), with a primary controller.
+    /// A device on an XDP switch with no ports (nothing is attached) and no CPU port, with a
+    /// primary controller.
     static func device() throws -> (P4RuntimeDevice, XDPSwitch) {
         let sw = try XDPSwitch(ports: [], mode: .generic)
         let d = P4RuntimeDevice(deviceID: 1, target: sw, resolver: ProgramRegistry.resolver)
@@ -31,7 +32,7 @@ import SluiceXDP
         var out = P4_V1_PacketOut()
         out.payload = Data([1, 2, 3])
         #expect(P4RuntimeDeviceTests.error { try d.packetOut(out, cpuPort: 510) } == P4RuntimeError(.unimplemented,
-            "PacketOut: this switch runs its program at the kernel's XDP hook, which has no CPU port path: PacketOut and PacketIn need the pcap backend (sluice attach --p4runtime without --backend xdp)"))
+            "PacketOut: this XDP switch was started without a CPU port, so nothing carries packets between its program and the controller"))
         var w = P4R.write([P4R.update(.insert, P4R.route(0x0A00_0200, 24, mac: 0x0B, port: 2))])
         w.atomicity = .dataplaneAtomic
         #expect(P4RuntimeDeviceTests.error { try d.write(w) } == P4RuntimeError(.unimplemented,

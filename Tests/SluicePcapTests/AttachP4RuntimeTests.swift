@@ -140,47 +140,83 @@ struct AttachP4RuntimeTests {
         let learnt = (try? JSONSerialization.jsonObject(with: Data((listener.outputText.split(separator: "\n").last.map(String.init) ?? "").utf8))) as? [String: Any]
         #expect((learnt?["learnt"] as? [[String]])?.first == ["02000000000a", "01"], "\(listener.outputText)")
 
-        // PacketOut and PacketIn through the CPU port (510), with the punt program's controller
-        // headers: the controller's frame leaves on port 2 as it was given; host A's frame
-        // reaches the controller with its ingress port (1) and reason 5 as metadata.
-        if !xdp {
-            let punt = try ControllerPacketFixtures.punt(cpuPort: 510).verified()
-            try ProgramFile.encode(punt, writtenBy: "test").write(to: URL(fileURLWithPath: dir + "/punt.json"))
-            #expect(try sluice("compile", dir + "/punt.json", "--emit", "p4info", "-o", "\(dir)/punt.p4info.txt").status == 0)
-            let out = a.udp(dst: AttachTests.macB, src: AttachTests.switchMAC, to: "10.0.2.7", payload: Array(repeating: 0x0C, count: 40))
-            let punted = a.udp(dst: AttachTests.switchMAC, src: AttachTests.macA, to: "10.9.9.9", payload: Array(repeating: 0x1E, count: 24))
-            let captured5 = dir + "/b5.pcap"
-            let cap5 = try lab.capture(host: 1, count: 1, seconds: 25, into: captured5)
-            defer { cap5.terminate() }
-            let io = try lab.network.start(in: lab.switchNS, [python, Self.script, "127.0.0.1:9559", "packet_io", dir, hex(out), hex(punted)])
-            defer { io.terminate() }
-            #expect(io.waitForError(containing: "ready", seconds: 30), "drive.py packet_io: \(io.errorText)")
-            #expect(cap5.wait(seconds: 25) == 0, "capture: \(cap5.errorText)")
-            #expect(try PcapFileReader.readAll(path: captured5).map(\.bytes) == [out])
-            #expect(try lab.send(host: 0, try a.file(dir, "a5.pcap", [punted])).status == 0)
-            #expect(io.wait(seconds: 30) == 0, "drive.py packet_io: \(io.errorText)")
-            let got = (try? JSONSerialization.jsonObject(with: Data((io.outputText.split(separator: "\n").last.map(String.init) ?? "").utf8))) as? [String: Any]
-            let packetIn = try #require(got?["packet_in"] as? [String: Any], "\(io.outputText)")
-            #expect(packetIn["payload"] as? String == hex(punted))
-            // Values in P4Runtime's canonical form: the fewest bytes that hold them.
-            #expect((packetIn["metadata"] as? [[Any]])?.map { $0.map { "\($0)" } } == [["1", "01"], ["2", "05"]], "\(packetIn)")
-        }
-
-        // XDP has no CPU port path: a PacketOut gets a stream error saying what to use instead.
-        if xdp {
-            #expect(try drive(lab, "packet_out", dir)["error"] as? [String] == ["UNIMPLEMENTED",
-                "PacketOut: this switch runs its program at the kernel's XDP hook, which has no CPU port path: PacketOut and PacketIn need the pcap backend (sluice attach --p4runtime without --backend xdp)"])
-        }
+        // PacketOut and PacketIn with the punt program; on XDP through the CPU port's veth pair.
+        try packetIO(lab, dir, python)
 
         sw.signal(SIGTERM)
         #expect(sw.wait(seconds: 10) == 0, "attach: \(sw.errorText)")
         if xdp {
-            // Detached at exit: no port keeps the program.
+            // Detached at exit: no port keeps the program, and the CPU port's pair is gone.
             for port in lab.around.portArguments where !port.hasPrefix("--") {
                 let iface = String(port.split(separator: "=").last ?? "")
                 let shown = try lab.network.ip(in: lab.switchNS, ["-d", "link", "show", iface]).out
                 #expect(!shown.contains("xdp"), "\(iface): \(shown)")
             }
+            let left = try lab.network.ip(in: lab.switchNS, ["link", "show"]).out
+            #expect(!left.contains("slcpu"), "the CPU port's veth pair outlived the switch: \(left)")
         }
     }
+
+    /// PacketOut and PacketIn through the CPU port (510) with the punt program, which the
+    /// controller sets: the controller's frame leaves on port 2 as it was given; host A's frame
+    /// reaches the controller with its ingress port (1) and reason 5 as metadata, and nothing else
+    /// does.
+    func packetIO(_ lab: SwitchLab, _ dir: String, _ python: String) throws {
+        let a = AttachTests()
+        let punt = try ControllerPacketFixtures.punt(cpuPort: 510).verified()
+        try ProgramFile.encode(punt, writtenBy: "test").write(to: URL(fileURLWithPath: dir + "/punt.json"))
+        #expect(try sluice("compile", dir + "/punt.json", "--emit", "p4info", "-o", "\(dir)/punt.p4info.txt").status == 0)
+        let out = a.udp(dst: AttachTests.macB, src: AttachTests.switchMAC, to: "10.0.2.7", payload: Array(repeating: 0x0C, count: 40))
+        let punted = a.udp(dst: AttachTests.switchMAC, src: AttachTests.macA, to: "10.9.9.9", payload: Array(repeating: 0x1E, count: 24))
+        let captured5 = dir + "/b5.pcap"
+        let cap5 = try lab.capture(host: 1, count: 1, seconds: 25, into: captured5)
+        defer { cap5.terminate() }
+        let io = try lab.network.start(in: lab.switchNS, [python, Self.script, "127.0.0.1:9559", "packet_io", dir, hex(out), hex(punted)])
+        defer { io.terminate() }
+        #expect(io.waitForError(containing: "ready", seconds: 30), "drive.py packet_io: \(io.errorText)")
+        #expect(cap5.wait(seconds: 25) == 0, "capture: \(cap5.errorText)")
+        #expect(try PcapFileReader.readAll(path: captured5).map(\.bytes) == [out])
+        #expect(try lab.send(host: 0, try a.file(dir, "a5.pcap", [punted])).status == 0)
+        #expect(io.wait(seconds: 30) == 0, "drive.py packet_io: \(io.errorText)")
+        let got = (try? JSONSerialization.jsonObject(with: Data((io.outputText.split(separator: "\n").last.map(String.init) ?? "").utf8))) as? [String: Any]
+        let packetIn = try #require(got?["packet_in"] as? [String: Any], "\(io.outputText)")
+        // Nothing else reached the controller (on XDP: the kernel sends nothing through the pair).
+        #expect(got?["packet_ins"] as? Int == 1, "\(io.outputText)")
+        #expect(packetIn["payload"] as? String == hex(punted))
+        // Values in P4Runtime's canonical form: the fewest bytes that hold them.
+        #expect((packetIn["metadata"] as? [[Any]])?.map { $0.map { "\($0)" } } == [["1", "01"], ["2", "05"]], "\(packetIn)")
+    }
+
+    /// PacketIn and PacketOut with the program at the veths' native XDP hook: the CPU port's pair
+    /// gets the native program too, and its own end has GRO on (else redirects into the pair are
+    /// lost). The hosts' ends get GRO here, for the frame the controller sends to host B.
+    @Test func packetIOOnNativeXDP() throws {
+        let python = try #require(p4runtimeShellPython, "SLUICE_P4RUNTIME_SHELL_PYTHON is not set")
+        let lab = try SwitchLab(hosts: 2)
+        defer { lab.remove() }
+        let dir = try temporaryDirectory("p4rt-native")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try lab.network.ip(in: lab.switchNS, ["link", "set", "lo", "up"])
+        for (ns, iface) in zip(lab.around.hosts, lab.around.hostInterfaces) {
+            let r = try lab.network.exec(in: ns, ["python3", "-c", Self.groOn, iface])
+            #expect(r.status == 0, "GRO on \(iface): \(r.err)")
+        }
+        let sw = try lab.network.startSluice(in: lab.switchNS, ["attach", "--p4runtime", "127.0.0.1:9559", "--backend", "xdp", "--mode", "native"]
+                                             + lab.around.portArguments, ready: "Ctrl-C to stop")
+        defer { sw.terminate() }
+        try packetIO(lab, dir, python)
+        let shown = try lab.network.ip(in: lab.switchNS, ["-d", "link", "show"]).out
+        #expect(shown.contains("slcpu") && !shown.contains("xdpgeneric"), "every port, the CPU port's included, is native: \(shown)")
+        sw.signal(SIGTERM)
+        #expect(sw.wait(seconds: 10) == 0, "attach: \(sw.errorText)")
+        #expect(!(try lab.network.ip(in: lab.switchNS, ["link", "show"]).out.contains("slcpu")))
+    }
+
+    /// `python3 -c groOn IFACE`: GRO on IFACE (SIOCETHTOOL, ETHTOOL_SGRO), without ethtool.
+    static let groOn = """
+        import ctypes, fcntl, socket, struct, sys
+        v = ctypes.create_string_buffer(struct.pack("II", 0x2c, 1))
+        ifr = struct.pack("16sP", sys.argv[1].encode(), ctypes.addressof(v)) + bytes(16)
+        fcntl.ioctl(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), 0x8946, ifr)
+        """
 }

@@ -56,7 +56,10 @@ struct Attach: ParsableCommand {
             With --backend xdp a pipeline the controller sets is compiled, loaded and put at every \
             port in place of the previous one (its tables start empty); its maps are the tables the \
             controller writes, while packets run (DATAPLANE_ATOMIC is refused); digests reach the \
-            controller; PacketOut and PacketIn need the pcap backend (XDP has no CPU port path).
+            controller. The CPU port is a veth pair the switch creates (slcpuPID, and slcpuPIDc \
+            for itself) and deletes at exit (after a crash, `ip link del slcpuPID`): the program runs on the first end as the CPU port, \
+            PacketOuts are sent into it from the second and leave where the program sends them; \
+            what the program sends to the CPU port comes out of the second as a PacketIn.
               sluice attach --p4runtime 9559 --device-id 1 --port 1=veth1 --port 2=veth2
               sluice attach --p4runtime 127.0.0.1:9559 --program ipv4-router --port 1=veth1 --port 2=veth2
               sluice attach --p4runtime 9559 --backend xdp --mode generic --port 1=veth1 --port 2=veth2
@@ -79,7 +82,7 @@ struct Attach: ParsableCommand {
     @Option(help: "--p4runtime: the device id controllers address.")
     var deviceId: UInt64 = 1
 
-    @Option(name: .customLong("cpu-port"), help: "--p4runtime, pcap backend: the switch port of the controller (PacketIn and PacketOut), 0...511 (default 510).")
+    @Option(name: .customLong("cpu-port"), help: "--p4runtime: the switch port of the controller (PacketIn and PacketOut), 0...511 (default 510).")
     var cpuPortOption: UInt16?
 
     /// The CPU port: --cpu-port, else 510.
@@ -116,9 +119,6 @@ struct Attach: ParsableCommand {
         _ = try p4runtime?.value("--p4runtime")
         if program == nil && p4runtime == nil {
             throw ValidationError("give --program P (a built-in program or a program file), or --p4runtime ADDR for a controller to set it")
-        }
-        if cpuPortOption != nil && backend == .xdp {
-            throw ValidationError("--cpu-port needs --backend pcap: XDP has no CPU port path, so PacketIn and PacketOut need the pcap backend")
         }
         if threadedNapi && p4runtime != nil {
             throw ValidationError("--threaded-napi is not served with --p4runtime yet (the controller attaches the program after start)")
@@ -376,9 +376,13 @@ extension Attach {
     func runP4RuntimeXDP(_ address: ListenAddress) throws {
         let specs = ports.map(\.parsed)
         let sw: XDPSwitch
-        do { sw = try XDPSwitch(ports: specs.map { ($0.number, $0.interface) }, mode: mode.parsed) } catch { throw CLIError("\(error)") }
+        do {
+            sw = try XDPSwitch(ports: specs.map { ($0.number, $0.interface) }, mode: mode.parsed, cpuPort: cpuPort)
+        } catch {
+            throw CLIError("\(error)")
+        }
         sw.log = { stderr($0) }
-        // Whatever happens next, no port keeps the program.
+        // Whatever happens next, no port keeps the program and the CPU port's pair goes.
         defer { sw.stop() }
         let device = P4RuntimeDevice(deviceID: deviceId, target: sw, resolver: programSource, seed: seed)
         if let program {
@@ -390,6 +394,7 @@ extension Attach {
         } else if entries != nil {
             throw ValidationError("--entries needs --program (without it the controller sets the pipeline and writes the entries)")
         }
+        sw.receivePacketIn { device.packetIn($0) }
         let server: P4RuntimeServer
         do { server = try P4RuntimeServer(device: device, cpuPort: cpuPort, host: address.host, port: address.port) } catch {
             throw CLIError("--p4runtime \(address.host):\(address.port): \(error)")
@@ -401,7 +406,7 @@ extension Attach {
         let shown = server.host.contains(":") ? "[\(server.host)]:\(server.port)" : "\(server.host):\(server.port)"
         let modes = sw.modes.isEmpty ? mode.parsed.rawValue : Set(sw.modes.map(\.rawValue)).sorted().joined(separator: "/")
         stderr("sluice attach: P4Runtime on \(shown), device id \(deviceId); \(program ?? "no pipeline yet") at XDP (\(modes)) on \(names); "
-               + "no PacketIn/PacketOut (pcap backend only); Ctrl-C to stop")
+               + "CPU port \(cpuPort) on \(sw.cpu?.interface ?? "-") (PacketIn/PacketOut through \(sw.cpu?.peer ?? "-")); Ctrl-C to stop")
         let lost = whileAttached(lost: { sw.lostAttachment() }, until: deadline) {
             if StatusSignal.take() { printXDP(sw.outcomes(), json: false, toStandardError: json) }
         }
