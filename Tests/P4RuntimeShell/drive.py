@@ -12,7 +12,6 @@
     drive.py ADDR digests DIR   l2-switch from DIR/l2-switch.{p4info.txt,json} with its `learn`
                                 digest configured; "ready" on standard error, then the first
                                 digest list's members (up to 20 seconds)
-    drive.py ADDR packet_out DIR  a PacketOut on the running pipeline: the stream error it gets
     drive.py ADDR packet_io DIR OUT IN  punt from DIR/punt.{p4info.txt,json}: a PacketOut of the
                                 frame OUT (hex) to port 2; "ready" on standard error; then the
                                 PacketIns until one carries the frame IN (hex), up to 20 seconds
@@ -174,13 +173,6 @@ elif mode == "packet_io":
                      "metadata": sorted([m.metadata_id, m.value.hex()] for m in msg.packet.metadata)}
     out["packet_in"] = found
     out["packet_ins"] = seen
-elif mode == "packet_out":
-    sh.setup(device_id=1, grpc_addr=addr, election_id=(0, 10), verbose=False)
-    req = p4runtime_pb2.StreamMessageRequest()
-    req.packet.payload = bytes(14)
-    sh.client.stream_out_q.put(req)
-    msg = sh.client.get_stream_packet("unknown", timeout=10)
-    out["error"] = None if msg is None else [code_name(msg.error.canonical_code), msg.error.message]
 else:
     sys.exit("unknown mode " + mode)
 sh.teardown()
