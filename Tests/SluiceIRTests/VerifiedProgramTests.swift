@@ -74,4 +74,25 @@ import Testing
         #expect(f.standardReads == [])
         #expect(f.usesMulticast && f.usesTimestamps && !f.readsQueueValues)
     }
+
+    /// Headers a, b (one byte each): start extracts a, then `second` (b); `loop` adds a way back.
+    static func twoHeaders(emit: [String], loop: Bool = false, ingress: [Stmt] = []) -> Program {
+        let next: Transition = loop ? .select([.field(.header("b", field: "x"))], [SelectCase([.value(1)], next: "start"), SelectCase([.any], next: "accept")]) : .accept
+        return Program(name: "two", headerTypes: [HeaderType("h", fields: [FieldDecl("x", 8)])],
+                       headers: [HeaderInstance("a", type: "h"), HeaderInstance("b", type: "h")],
+                       parser: Parser(states: [ParserState("start", statements: [.extract("a")], transition: .goto("second")),
+                                               ParserState("second", statements: [.extract("b")], transition: next)]),
+                       ingress: ingress, deparser: Deparser(emit: emit))
+    }
+
+    /// Where the deparser can only give back the parsed bytes, the host target skips its check.
+    @Test func deparsesInPlaceOnlyWhenNoHeaderCanMove() throws {
+        #expect(try facts("ipv4-router").deparsesInPlace)
+        #expect(try !facts("int-md").deparsesInPlace, "it adds INT headers")
+        #expect(try Verifier.verify(Self.twoHeaders(emit: ["a", "b"])).facts.deparsesInPlace)
+        #expect(try !Verifier.verify(Self.twoHeaders(emit: ["b", "a"])).facts.deparsesInPlace, "emitted in another order")
+        #expect(try !Verifier.verify(Self.twoHeaders(emit: ["a"])).facts.deparsesInPlace, "b is parsed but not emitted")
+        #expect(try !Verifier.verify(Self.twoHeaders(emit: ["a", "b"], loop: true)).facts.deparsesInPlace, "a parser loop")
+        #expect(try !Verifier.verify(Self.twoHeaders(emit: ["a", "b"], ingress: [.setInvalid("b")])).facts.deparsesInPlace, "setInvalid")
+    }
 }

@@ -7,7 +7,8 @@ import SluiceIR
 /// Headers are edited in place (`LoweringContext.headerBytes`): when the valid headers, in
 /// emit order, are exactly the bytes the parser went over (none added, removed or moved),
 /// the packet already is the output and nothing is copied. Otherwise they are gathered into
-/// the state's `out` first (their bytes may lie where the output goes), then written.
+/// the state's `out` first (their bytes may lie where the output goes), then written. Where
+/// the program cannot move a header (`ProgramFacts.deparsesInPlace`), the check itself goes.
 struct HostDeparserEmitter {
     let cx: LoweringContext
     var out: CBlockWriter { cx.out }
@@ -16,10 +17,15 @@ struct HostDeparserEmitter {
         let names = cx.program.deparser.emit
         let emits = try DeparserEmitter.emits(cx)
         func bytes(_ h: (size: Int, offset: Int, valid: Int)) -> String { LoweringContext.hostHeader(valid: h.valid) }
+        if cx.layout.facts.deparsesInPlace {
+            out.line("/* emit \(names.joined(separator: ", ")): the headers lie as parsed, edited in place */")
+            out.line("if ((long)sl_trunc < pos[1]) pos[1] = (long)sl_trunc;")
+            return
+        }
         out.block("{ /* emit \(names.joined(separator: ", ")) */") {
             out.line("long out_len = 0; int moved = 0;")
             for h in emits {
-                out.line("if (s->valid[\(h.valid)]) { moved |= \(bytes(h)) != (__u8 *)data + out_len; out_len += \(h.size); }")
+                out.line("if (\(cx.valid(h.valid))) { moved |= \(bytes(h)) != (__u8 *)data + out_len; out_len += \(h.size); }")
             }
             out.open("if (!moved && out_len == (long)cur) { /* as parsed: edited in place */")
             out.line("if ((long)sl_trunc < pos[1]) pos[1] = (long)sl_trunc;")
@@ -28,7 +34,7 @@ struct HostDeparserEmitter {
             out.line("if (start < 0) return SL_HEADROOM;")
             out.line("long len = out_len + pos[1] - (long)cur;")
             out.line("__u8 *p = s->out;")
-            for h in emits { out.line("if (s->valid[\(h.valid)]) { __builtin_memcpy(p, \(bytes(h)), \(h.size)); p += \(h.size); }") }
+            for h in emits { out.line("if (\(cx.valid(h.valid))) { __builtin_memcpy(p, \(bytes(h)), \(h.size)); p += \(h.size); }") }
             out.line("__builtin_memcpy(base + start, s->out, out_len);")
             out.line("pos[0] = start; pos[1] = (long)sl_trunc < len ? (long)sl_trunc : len;")
             out.close()

@@ -27,6 +27,31 @@ enum HostPrelude {
             w = __builtin_bswap32(w);
             __builtin_memcpy(p + at, &w, 4);
         }
+
+        /* A field of whole bytes (at a byte boundary, 8 to 64 bits), loaded at once and put in
+           host order. */
+        static __always_inline __u64 sl_getb(const __u8 *p, __u32 bit, __u32 width)
+        {
+            __u64 v = 0;
+            __builtin_memcpy(&v, p + bit / 8, width / 8);
+        #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return __builtin_bswap64(v) >> (64 - width);
+        #else
+            return v >> (64 - width);
+        #endif
+        }
+
+        /* A field of whole bytes (at a byte boundary, 8 to 64 bits), stored as its bytes in
+           network order at once: a 48-bit MAC address in a 4- and a 2-byte store, where
+           `sl_set` shifted and stored each byte (17 instructions). */
+        static __always_inline void sl_setb(__u8 *p, __u32 bit, __u32 width, __u64 value)
+        {
+            __u64 v = value << (64 - width);
+        #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            v = __builtin_bswap64(v);
+        #endif
+            __builtin_memcpy(p + bit / 8, &v, width / 8);
+        }
         """
 
     static let state = """
@@ -37,13 +62,12 @@ enum HostPrelude {
         /* The runtime's state as the generated code sees it: its metadata slots (standard fields
            first, then user metadata, as `Layout` keeps them), its tables (`struct sl_table`),
            register cells and counter cells, and calls into it for meters, digests, random
-           numbers and indexes out of range. Headers and validity are the object's own (8-byte
-           aligned slots, as EBPFLayout places them): where a header is until extract finds
-           it in the packet. */
+           numbers and indexes out of range. Headers are the object's own (8-byte aligned slots,
+           as EBPFLayout places them): where a header is until extract finds it in the packet.
+           Validity bits and the checksum accumulator are locals of each stage function. */
         struct sluice_state {
             __u64 *std;
             __u64 *meta;
-            __u64 acc;
             void *env;
             __u64 **regs;
             const struct sl_table **tables;
@@ -53,11 +77,10 @@ enum HostPrelude {
             __u64 (*meter)(void *env, __u32 meter, __u64 index, __u64 amount, __u64 now);
             void (*digest)(void *env, __u32 digest, const __u64 *values, __u32 count);
             void (*reg_oor)(void *env, __u32 reg);
-            __u8 valid[SL_HEADERS];
             __u8 hdr[SL_HDR_BYTES] __attribute__((aligned(8)));
             __u8 out[SL_HDR_BYTES]; /* the deparser's headers gathered, when they moved */
         };
-        #define SL_ACC (s->acc)
+        #define SL_ACC sl_acc
 
         /* What sl_ingress and sl_egress return. */
         #define SL_PASS 0

@@ -69,8 +69,12 @@ struct HostProgramEmitter {
         lines.append("    void *data_end = (__u8 *)data + pos[1];")
         lines.append("    __u32 cur = 0; /* parser cursor, bytes */")
         lines.append("    __u32 sl_trunc = 0xFFFFFFFF; /* truncate(): the most bytes the packet keeps */")
+        lines.append("    __u64 sl_acc = 0; (void)sl_acc; /* SL_ACC: checksums and emit lengths add up here */")
         lines += cx.parser.locals().map { "    " + $0 }
-        lines.append("    __builtin_memset(s->hdr, 0, sizeof(s->hdr)); __builtin_memset(s->valid, 0, sizeof(s->valid));")
+        lines.append("    __builtin_memset(s->hdr, 0, sizeof(s->hdr));")
+        if cx.layout.validSlots > 0 {
+            lines.append("    __u8 " + (0..<cx.layout.validSlots).map { "\(cx.valid($0)) = 0" }.joined(separator: ", ") + ";")
+        }
         // Each header's bytes: its slot in the state until extract points at the packet.
         let pointers = cx.layout.headers.flatMap { h in
             (0..<h.elements).map { "*\(cx.headerBytes(h, element: $0)) = &s->hdr[\(h.offset(element: $0))]" }

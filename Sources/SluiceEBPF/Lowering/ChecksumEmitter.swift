@@ -25,11 +25,11 @@ struct ChecksumEmitter {
         guard fcases.count == 1, let fe = fcases[0].element else { throw cx.fail("checksum \(f)", "a checksum field cannot be in a dynamic stack element") }
         let fv = fslot.valid + fe
         let sum = out.fresh("csum")
-        try out.block("if (s->valid[\(fv)]) { /* \(verify ? "verify" : "update")_checksum(\(f)) over \(over.joined(separator: ", ")) */") { () throws(EBPFError) in
+        try out.block("if (\(cx.valid(fv))) { /* \(verify ? "verify" : "update")_checksum(\(f)) over \(over.joined(separator: ", ")) */") { () throws(EBPFError) in
             if !verify { try cx.fields.store(f, "0") }
             out.line("SL_ACC = 0;")
             for sp in spans {
-                out.line("if (s->valid[\(sp.valid)]) SL_ACC += sl_csum(\(sp.bytes), \(sp.size));")
+                out.line("if (\(cx.valid(sp.valid))) SL_ACC += sl_csum(\(sp.bytes), \(sp.size));")
             }
             out.line("__u64 \(sum) = sl_fold(SL_ACC);")
             if verify {

@@ -18,14 +18,14 @@ struct DeparserEmitter {
         }
         out.block("{ /* emit \(names.joined(separator: ", ")) */") {
             out.line("SL_ACC = 0;")
-            for h in emits { out.line("if (s->valid[\(h.valid)]) SL_ACC += \(h.size);") }
+            for h in emits { out.line("if (\(cx.valid(h.valid))) SL_ACC += \(h.size);") }
             out.line("__u32 out_len = (__u32)SL_ACC & 0xFFFF;")
             out.line("int delta = (int)cur - (int)out_len;")
             out.line("if (delta != 0 && bpf_xdp_adjust_head(ctx, delta)) return sl_finish(SL_TOO_LARGE, 0);")
             out.line("data = (void *)(long)ctx->data; data_end = (void *)(long)ctx->data_end;")
             out.line("SL_ACC = 0;")
             for h in emits {
-                out.block("if (s->valid[\(h.valid)]) {") {
+                out.block("if (\(cx.valid(h.valid))) {") {
                     out.line("__u32 at = (__u32)SL_ACC & 0x3FF;")
                     out.line("__u8 *p = SL_PKT((__u8 *)data + at);")
                     out.line("if ((void *)(p + \(h.size)) > data_end) return sl_finish(SL_TOO_LARGE, 0);")

@@ -93,7 +93,7 @@ struct ExpressionEmitter {
             return ("(\(x.0) & \(CLiteral.mask(w)))", w)
         case .isValid(let h, let idx):
             let slot = try cx.headerSlot(h)
-            return (StackElements.ternary(try cx.elements.validity(slot, idx)) { (e: Int?) -> String in e.map { "((__u64)s->valid[\(slot.valid + $0)])" } ?? "0ULL" }, 1)
+            return (StackElements.ternary(try cx.elements.validity(slot, idx)) { (e: Int?) -> String in e.map { "((__u64)\(cx.valid(slot.valid + $0)))" } ?? "0ULL" }, 1)
         case .mux(let c, let a, let b):
             let w = exprWidth(a, expected: expected) ?? exprWidth(b, expected: expected) ?? expected ?? 64
             let cc = try expr(c, expected: 1), x = try expr(a, expected: w), y = try expr(b, expected: w)

@@ -75,6 +75,16 @@ final class LoweringContext {
         }
     }
 
+    /// The C of validity slot `i`: the state's byte on XDP; on the host a local (`sl_v<i>`),
+    /// whose address is never taken, so that clang keeps it in a register across the stores
+    /// into the packet (a byte store may alias any memory, and made it load `s->valid` again).
+    func valid(_ i: Int) -> String {
+        switch target {
+        case .xdp: "s->valid[\(i)]"
+        case .host: "sl_v\(i)"
+        }
+    }
+
     /// The host's pointer to the header whose validity slot is `valid`.
     static func hostHeader(valid: Int) -> String { "sl_h\(valid)" }
 

@@ -88,7 +88,7 @@ struct ParserEmitter {
         out.line("/* extract(hdr.\(h)): \(slot.size) bytes */")
         out.line("if (data + cur + \(slot.size) > data_end) { s->std[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
         out.line("{ __u8 *p = SL_PKT((__u8 *)data + cur); if ((void *)(p + \(slot.size)) > data_end) goto \(pp)parser_reject; \(take(slot, element: 0)) }")
-        out.line("s->valid[\(slot.valid)] = 1; cur += \(slot.size);")
+        out.line("\(cx.valid(slot.valid)) = 1; cur += \(slot.size);")
     }
 
     /// Into a stack's next element (whatever the index says, as the runtime): a full stack is
@@ -100,7 +100,7 @@ struct ParserEmitter {
         out.line("if (data + cur + \(slot.size) > data_end) { s->std[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
         out.block("{ __u8 *p = SL_PKT((__u8 *)data + cur); if ((void *)(p + \(slot.size)) > data_end) goto \(pp)parser_reject;") {
             for e in (0..<n).reversed() {
-                let copy = "{ \(take(slot, element: e)) s->valid[\(slot.valid + e)] = 1; }"
+                let copy = "{ \(take(slot, element: e)) \(cx.valid(slot.valid + e)) = 1; }"
                 out.line(e == n - 1 ? (n == 1 ? copy : "if (\(c) == \(e)) \(copy)") : (e == 0 ? "else \(copy)" : "else if (\(c) == \(e)) \(copy)"))
             }
         }

@@ -21,13 +21,13 @@ struct StatementEmitter {
             // As the runtime: a header that becomes valid starts zeroed; a valid one is kept.
             let slot = try cx.headerSlot(h)
             cx.elements.chain(try cx.elements.validity(slot, idx), comment: "\(h)\(StackElements.indexText(idx)).setValid()") { (e: Int) -> String in
-                "if (!s->valid[\(slot.valid + e)]) { __builtin_memset(\(cx.headerBytes(slot, element: e)), 0, \(slot.size)); s->valid[\(slot.valid + e)] = 1; }"
+                "if (!\(cx.valid(slot.valid + e))) { __builtin_memset(\(cx.headerBytes(slot, element: e)), 0, \(slot.size)); \(cx.valid(slot.valid + e)) = 1; }"
             }
         case .setInvalid(let h, let idx):
             // As the runtime: the bytes are cleared too (fields of an invalid header read 0).
             let slot = try cx.headerSlot(h)
             cx.elements.chain(try cx.elements.validity(slot, idx), comment: "\(h)\(StackElements.indexText(idx)).setInvalid()") { (e: Int) -> String in
-                "s->valid[\(slot.valid + e)] = 0; __builtin_memset(\(cx.headerBytes(slot, element: e)), 0, \(slot.size));"
+                "\(cx.valid(slot.valid + e)) = 0; __builtin_memset(\(cx.headerBytes(slot, element: e)), 0, \(slot.size));"
             }
         case .pushFront(let h, let count):
             try shift(h, count, push: true)
@@ -111,9 +111,9 @@ struct StatementEmitter {
             for i in order {
                 let from = push ? i - k : i + k
                 if from >= 0 && from < n {
-                    out.line("__builtin_memcpy(\(cx.headerBytes(slot, element: i)), \(cx.headerBytes(slot, element: from)), \(slot.size)); s->valid[\(slot.valid + i)] = s->valid[\(slot.valid + from)];")
+                    out.line("__builtin_memcpy(\(cx.headerBytes(slot, element: i)), \(cx.headerBytes(slot, element: from)), \(slot.size)); \(cx.valid(slot.valid + i)) = \(cx.valid(slot.valid + from));")
                 } else {
-                    out.line("__builtin_memset(\(cx.headerBytes(slot, element: i)), 0, \(slot.size)); s->valid[\(slot.valid + i)] = 0;")
+                    out.line("__builtin_memset(\(cx.headerBytes(slot, element: i)), 0, \(slot.size)); \(cx.valid(slot.valid + i)) = 0;")
                 }
             }
             if push {
