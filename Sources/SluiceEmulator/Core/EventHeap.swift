@@ -77,7 +77,7 @@
 }
 
 /// A binary min-heap of events in manually managed storage (no copy-on-write checks, no
-/// allocation once grown). Emulations keep few events pending (at most two per link direction
+/// allocation once grown; index arithmetic wraps, as indexes stay below the capacity). Emulations keep few events pending (at most two per link direction
 /// plus timers), so the heap stays shallow.
 @usableFromInline struct EventHeap {
     @usableFromInline var items: UnsafeMutablePointer<Event>
@@ -122,9 +122,9 @@
         if count == capacity { grow() }
         let e = Event(time: time, scheduled: scheduled, order: order, kind: kind, target: target, arg: arg)
         var i = count
-        count += 1
+        count &+= 1
         while i > 0 {
-            let parent = (i - 1) >> 1
+            let parent = (i &- 1) >> 1
             if !(e < items[parent]) { break }
             items[i] = items[parent]
             i = parent
@@ -140,19 +140,19 @@
     /// compares (and mispredicted branches) of sifting it down from the root.
     @inline(__always) mutating func pop() -> Event {
         let first = items[0]
-        count -= 1
+        count &-= 1
         if count > 0 {
             let last = items[count]
             var i = 0
             while true {
-                let l = 2 * i + 1
+                let l = 2 &* i &+ 1
                 if l >= count { break }
-                let c = l + 1 < count && items[l + 1] < items[l] ? l + 1 : l
+                let c = l &+ 1 < count && items[l &+ 1] < items[l] ? l &+ 1 : l
                 items[i] = items[c]
                 i = c
             }
             while i > 0 {
-                let parent = (i - 1) >> 1
+                let parent = (i &- 1) >> 1
                 if !(last < items[parent]) { break }
                 items[i] = items[parent]
                 i = parent
