@@ -105,6 +105,9 @@ public final class Emulator {
     @exclusivity(unchecked) var connections: [Connection] = []
     /// (source host, destination host) -> connection, used when sending starts (never per packet).
     @exclusivity(unchecked) var connectionIndex: [Int64: Int32] = [:]
+    /// Connections a partition opened during the run, (source host, destination host): their
+    /// numbers depend on the partitioning (`openConnection`).
+    var unplannedConnections: [(Int32, Int32)] = []
     /// Attached applications by id, the host each runs on, and each host's ids in attach order.
     /// Timers and acknowledgements go to the application that asked for them (by id).
     @exclusivity(unchecked) var apps: [any Application] = []

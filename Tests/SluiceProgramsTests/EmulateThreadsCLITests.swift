@@ -30,11 +30,32 @@ import Testing
         }
     }
 
+    /// ml-jobs.yaml's training job and background flows (cut short): the same JSON, jobs
+    /// included, and the same pcaps.
+    @Test func twoThreadsRunTheJobsOfATopologyFile() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-threads-jobs-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let one = base.appendingPathComponent("one").path, two = base.appendingPathComponent("two").path
+        let topology = CLITests.topology("ml-jobs.yaml")
+        let a = try CLITests.run(["emulate", topology, "--json", "--until", "2ms", "--pcap-dir", one])
+        let b = try CLITests.run(["emulate", topology, "--json", "--until", "2ms", "--pcap-dir", two, "--threads", "2"])
+        #expect(a.status == 0 && b.status == 0, "\(a.err)\(b.err)")
+        let jobs = try Self.network(a.out)["jobs"] as? [[String: Any]]
+        #expect(jobs?.count == 2 && ((jobs?[1]["result"] as? [String: Any])?["operations_done"] as? Int ?? 0) > 0, "\(a.out.suffix(600))")
+        #expect(try Self.network(a.out) == Self.network(b.out))
+        let files = try FileManager.default.contentsOfDirectory(atPath: one).sorted()
+        let others = try FileManager.default.contentsOfDirectory(atPath: two).sorted()
+        #expect(files.count == 32 && files == others)
+        for f in files {
+            let x = try Data(contentsOf: URL(fileURLWithPath: one).appendingPathComponent(f))
+            let y = try Data(contentsOf: URL(fileURLWithPath: two).appendingPathComponent(f))
+            #expect(x == y, "\(f)")
+        }
+    }
+
     @Test func refusalsSayWhatToDo() throws {
         let star = try CLITests.run(["emulate", CLITests.topology("star.yaml"), "--threads", "10"])
         #expect(star.status != 0 && star.err.contains("10 partitions for 9 nodes: a partition needs at least one node; use at most 9"), "\(star.err)")
-        let jobs = try CLITests.run(["emulate", CLITests.topology("ml-jobs.yaml"), "--threads", "2"])
-        #expect(jobs.status != 0 && jobs.err.contains("has jobs, which do not run in partitions yet; run without --threads"), "\(jobs.err)")
         let events = try CLITests.run(["emulate", CLITests.topology("failover.yaml"), "--threads", "2"])
         #expect(events.status != 0 && events.err.contains("has events (links and switches that change during the run), which do not run in partitions yet; run without --threads"), "\(events.err)")
         let report = try CLITests.run(["emulate", CLITests.topology("leafspine-16.yaml"), "--threads", "2", "--report", "/nonexistent/r"])

@@ -149,7 +149,7 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     let jobs: [WorkloadRun]
     do { jobs = try Jobs.attach(spec.jobs, to: emu, seed: s.seed) } catch { throw CLIError("\(error)") }
     if !s.json {
-        let jobText = spec.jobs.isEmpty ? "" : ", \(spec.jobs.count) job\(spec.jobs.count == 1 ? "" : "s") (" + zip(spec.jobs, jobs).map { "\($0.name): \($0.workload), \($1.graph.ranks) ranks, \($1.graph.sends) messages" }.joined(separator: "; ") + ")"
+        let jobText = jobSummary(spec, jobs)
         print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows\(jobText); seed \(s.seed) (rerun with --seed \(s.seed))")
         fflush(stdout)   // before the progress line on standard error
     }
@@ -176,6 +176,11 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
         }
     }
     if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+}
+
+/// ", 2 jobs (train: ddp, 8 ranks, 112 messages; ...)" for the first line, or "" without jobs.
+func jobSummary(_ spec: TopologySpec, _ jobs: [WorkloadRun]) -> String {
+    spec.jobs.isEmpty ? "" : ", \(spec.jobs.count) job\(spec.jobs.count == 1 ? "" : "s") (" + zip(spec.jobs, jobs).map { "\($0.name): \($0.workload), \($1.graph.ranks) ranks, \($1.graph.sends) messages" }.joined(separator: "; ") + ")"
 }
 
 /// `--json` of `sluice emulate`: the report's object, with one more key when the topology has

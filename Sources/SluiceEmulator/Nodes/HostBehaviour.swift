@@ -91,9 +91,20 @@ extension Emulator {
         sendMessage(from: r.src, to: r.dst, bytes: r.bytes, tag: UInt64(f), flow: Int32(f))
     }
 
+    /// Open the connection from host `from` to host `to` now, unless it is open: its number (on
+    /// the wire, its queue pair and source port) is its place in the order connections open, so
+    /// one opened before the run has the same number whichever partition first sends on it. An
+    /// application that runs in a parallel run opens its connections when it is attached (a
+    /// `WorkloadRun` does, in the order of its sends); one opened during a parallel run is
+    /// listed in `ParallelEmulation.unplannedConnections`.
+    public func openConnection(from: Int, to: Int) {
+        _ = connection(from: Int32(from), to: Int32(to))
+    }
+
     func connection(from: Int32, to: Int32) -> Connection {
         let key = Int64(from) << 32 | Int64(to)
         if let c = connectionIndex[key] { return connections[Int(c)] }
+        if slot != nil && started { unplannedConnections.append((from, to)) }
         let nicDir = hosts[Int(from)].nic
         let mtu = nicDir >= 0 ? dirs[Int(nicDir)].maxFrame - HostStack.ethernet : 1500
         let mss = max(64, mtu - HostStack.ipv4 - HostStack.udp - layout.overhead)
@@ -113,6 +124,9 @@ extension Emulator {
         c.sendLimit += UInt64(max(bytes, 1))
         c.messages.append(Connection.Message(end: c.sendLimit, bytes: bytes, tag: tag, queuedAt: now, flow: flow,
                                              attachment: attachment, app: app))
+        // The receiver learns a bulk flow's message from the topology; an application's
+        // message, when another partition runs the receiver, goes there beside its packets.
+        if let slot, flow < 0, !slot.owns(hostNode(to)) { sendMessageAcross(c) }
         transmit(c)
     }
 

@@ -15,9 +15,13 @@ import SluiceSupport
 /// key one partition gives them (`EventOrder`), so each partition handles its nodes' events in
 /// the order one partition would, and cut links' frames are merged into their pcaps in it.
 ///
+/// Applications run in the partition that runs their host: each partition attaches its own
+/// (`eachPartition`), so no application object is shared between threads, and the messages
+/// they send to a host another partition runs cross the cut beside their packets.
+///
 /// Not yet in a parallel run (refused with the option's name): time series (`--report`,
-/// sample interval), host traces, queue traces, pipeline traces, a topology's events (links
-/// and switches changing during the run), and applications (jobs).
+/// sample interval), host traces, queue traces, pipeline traces, and a topology's events (links
+/// and switches changing during the run).
 public final class ParallelEmulation {
     public let spec: TopologySpec
     public let partitioning: Partitioning
@@ -69,6 +73,21 @@ public final class ParallelEmulation {
                 }
             }
         }
+    }
+
+    /// `body` called with every partition's emulator, in partition order, before the run: to
+    /// attach applications, each partition its own objects (an application runs only in the
+    /// partition of its host; attaching it everywhere keeps the numbering of applications and
+    /// connections that of one partition). Merge what they record from the values they give.
+    public func eachPartition<T>(_ body: (Emulator) throws -> T) rethrows -> [T] {
+        try partitions.map(body)
+    }
+
+    /// Connections an application opened during the run, as "h1 -> h2": their numbers (on the
+    /// wire) depend on the partitioning, so the run's result may differ from one partition's.
+    /// Empty when applications open theirs when attached (`Emulator.openConnection`).
+    public var unplannedConnections: [String] {
+        partitions.flatMap { emu in emu.unplannedConnections.map { "\(emu.hosts[Int($0.0)].name) -> \(emu.hosts[Int($0.1)].name)" } }
     }
 
     /// Run until `until` (picoseconds; else the topology's `until`) or until nothing is left to do.

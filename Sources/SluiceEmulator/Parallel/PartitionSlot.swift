@@ -63,12 +63,21 @@ struct CrossingPacket {
     var dirtyEnd: Int32
 }
 
+/// An application's message whose receiver another partition runs: the receiving side of its
+/// connection needs it (where it ends in the stream, its tag, size and sending time) to deliver
+/// it. It is queued before its first packet is sent, so it arrives a window ahead of its last.
+struct CrossingMessage {
+    var connection: Int32
+    var message: Connection.Message
+}
+
 /// Packets one partition sent to another in one window, bytes in one buffer. Cleared (keeping
 /// its capacity) by the receiver once read, so a long run stops allocating here.
 final class Outbox {
     var packets: [CrossingPacket] = []
     var bytes: [UInt8] = []
     var bridge: [UInt64] = []
+    var messages: [CrossingMessage] = []
 
     var earliest: VirtualTime { packets.reduce(.never) { min($0, $1.arrival) } }
 
@@ -76,6 +85,7 @@ final class Outbox {
         packets.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
         bridge.removeAll(keepingCapacity: true)
+        messages.removeAll(keepingCapacity: true)
     }
 }
 
@@ -136,9 +146,19 @@ extension Emulator {
         pool.release(p)
     }
 
-    /// Take in the packets `box` holds (sent to this partition): each joins its direction's
-    /// wire as if sent here, keyed as its sender keyed it.
+    /// The message just queued on `c`, whose receiver another partition runs, goes into the
+    /// outbox to that partition.
+    func sendMessageAcross(_ c: Connection) {
+        let slot = self.slot.unsafelyUnwrapped
+        let to = Int(slot.partitionOf[Int(hostNode(c.dst))])
+        slot.outboxes[slot.parity][to].messages.append(CrossingMessage(connection: c.id, message: c.messages[c.messages.count - 1]))
+    }
+
+    /// Take in the messages and packets `box` holds (sent to this partition): each message joins
+    /// its connection's receiving side, each packet its direction's wire as if sent here, keyed
+    /// as its sender keyed it.
     func receiveCrossings(_ box: Outbox) {
+        for m in box.messages { connections[Int(m.connection)].messages.append(m.message) }
         let stride = pool.bridgeStride
         for (i, c) in box.packets.enumerated() {
             let p = pool.allocate()

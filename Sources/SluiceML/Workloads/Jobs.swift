@@ -41,7 +41,21 @@ public enum Jobs {
                 throw WorkloadError("\(job.origin): job '\(job.name)': \(error)")
             }
         }
+        // Every job's connections open now: their numbers (on the wire, and so the ECMP paths
+        // they take) must not depend on which partition runs a rank. In the order the sends
+        // would start were the network instantaneous (then by host, job and operation): the
+        // order in which a run opening each at its first send mostly opens them.
+        let sends = runs.enumerated().flatMap { j, run in run.plannedSends.map { (s: $0, job: j) } }
+            .sorted { ($0.s.start, $0.s.from, $0.job, $0.s.op) < ($1.s.start, $1.s.from, $1.job, $1.s.op) }
+        for x in sends { emulator.openConnection(from: x.s.from, to: x.s.to) }
         return runs
+    }
+
+    /// The jobs' results in a parallel run, from every partition's runs of them (attached in
+    /// each partition, `ParallelEmulation.eachPartition`): each job's records merged.
+    public static func results(merging partitions: [[WorkloadRun]]) -> [WorkloadResult] {
+        guard let first = partitions.first else { return [] }
+        return first.indices.map { j in first[j].result(WorkloadProgress.merging(partitions.map { $0[j].progress })) }
     }
 
     /// The rate of `host`'s link (100 Gb/s if it has none).

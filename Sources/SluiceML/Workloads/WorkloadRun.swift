@@ -4,6 +4,10 @@ import SluiceEmulator
 /// host starts each operation when its dependencies are done. Sends go over the emulator's
 /// reliable transport; in-network allreduces through a `switchml` switch (`inNetwork`).
 /// Run the emulator, then read `result`.
+///
+/// Each rank's application touches only its own operations' entries (a send's end and
+/// arrival count are its receiver's), so in a parallel run every partition attaches a run of
+/// its own and `WorkloadProgress.merging` puts their records together.
 public final class WorkloadRun {
     public let name: String
     public let graph: WorkloadGraph
@@ -97,6 +101,37 @@ public final class WorkloadRun {
         }
     }
 
+    /// The sends of this run as (estimated start, sending host, receiving host, operation),
+    /// the estimate being when the send would start were every send instantaneous: the order
+    /// `Jobs.attach` opens connections in.
+    var plannedSends: [(start: Int64, from: Int, to: Int, op: Int)] {
+        let start = Self.estimatedStarts(graph)
+        return graph.ops.indices.compactMap { i in
+            guard case .send(let to, _) = graph.ops[i].kind else { return nil }
+            return (start[i], hostIndex[Int(graph.ops[i].rank)], hostIndex[Int(to)], i)
+        }
+    }
+
+    /// Per operation, when it would start were every send instantaneous: the latest end of its
+    /// dependencies, compute taking its time.
+    static func estimatedStarts(_ graph: WorkloadGraph) -> [Int64] {
+        let n = graph.ops.count
+        var start = [Int64](repeating: 0, count: n), end = [Int64](repeating: -1, count: n)
+        var pending = graph.deps.map(\.count)
+        var dependents = [[Int]](repeating: [], count: n)
+        for (i, d) in graph.deps.enumerated() { for p in d { dependents[Int(p)].append(i) } }
+        var ready = (0..<n).filter { pending[$0] == 0 }
+        while let i = ready.popLast() {
+            if case .compute(let d) = graph.ops[i].kind { end[i] = start[i] + d } else { end[i] = start[i] }
+            for k in dependents[i] {
+                start[k] = max(start[k], end[i])
+                pending[k] -= 1
+                if pending[k] == 0 { ready.append(k) }
+            }
+        }
+        return start
+    }
+
     // MARK: execution
 
     func start(rank: Int, _ api: HostAPI) {
@@ -175,9 +210,16 @@ public final class WorkloadRun {
         }
     }
 
+    /// What this run recorded: the start and end of every operation it ran.
+    public var progress: WorkloadProgress { WorkloadProgress(started: started, ended: ended, deliveries: deliveries) }
+
     /// What happened: per iteration and per phase (collective or flow), from the recorded
     /// start and end of every operation.
-    public var result: WorkloadResult {
+    public var result: WorkloadResult { result(progress) }
+
+    /// The result `progress` gives (this run's, or several partitions' merged).
+    public func result(_ progress: WorkloadProgress) -> WorkloadResult {
+        let started = progress.started, ended = progress.ended
         var r = WorkloadResult(name: name, ranks: graph.ranks, hosts: hosts)
         r.operations = graph.ops.count
         r.operationsDone = ended.filter { $0 >= 0 }.count
@@ -213,6 +255,35 @@ public final class WorkloadRun {
         r.finished = r.operationsDone == r.operations ? Double(ends.max() ?? 0) / 1e12 : nil
         r.bytesSentPerRank = graph.bytesSentPerRank
         return r
+    }
+}
+
+/// The start and end (picoseconds, -1: not yet) of every operation of a workload and how
+/// often each send's message arrived: what its run records, as a value that partitions (or
+/// MPI ranks) hand over to be merged.
+public struct WorkloadProgress: Sendable, Equatable {
+    public var started: [Int64]
+    public var ended: [Int64]
+    public var deliveries: [UInt8]
+
+    public init(started: [Int64], ended: [Int64], deliveries: [UInt8]) {
+        self.started = started; self.ended = ended; self.deliveries = deliveries
+    }
+
+    /// The records of the partitions of one run, each holding its own ranks' entries, as one:
+    /// an entry is written only by the partition that runs its rank (a send's end and
+    /// deliveries by its receiver's), the others keep -1 and 0, so the largest time and the
+    /// sum of the counts are the written ones.
+    public static func merging(_ parts: [WorkloadProgress]) -> WorkloadProgress {
+        guard var m = parts.first else { return WorkloadProgress(started: [], ended: [], deliveries: []) }
+        for p in parts.dropFirst() {
+            for i in m.started.indices {
+                m.started[i] = max(m.started[i], p.started[i])
+                m.ended[i] = max(m.ended[i], p.ended[i])
+                m.deliveries[i] = m.deliveries[i] &+ p.deliveries[i]
+            }
+        }
+        return m
     }
 }
 
