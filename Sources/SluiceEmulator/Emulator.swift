@@ -413,7 +413,9 @@ public final class Emulator {
             events.cause = 0
         }
         startTraces()
-        if options.sampleInterval > 0 { events.push(.zero, .sample, target: 0) }
+        // A partition samples when its parallel run says (`ParallelEmulation.run`): whether
+        // another sample follows depends on every partition's events.
+        if options.sampleInterval > 0 && slot == nil { events.push(.zero, .sample, target: 0) }
         if slot != nil { keepOwnedEvents() }
     }
 

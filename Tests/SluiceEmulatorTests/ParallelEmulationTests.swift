@@ -78,6 +78,33 @@ import Foundation
         #expect(one.report == two.report)
     }
 
+    /// Time series: each partition samples its own directions at one partition's times, after
+    /// the events one partition handles first; the report folders are the same file for file
+    /// (but for the engine's figures in report.json and the summary line). 300 ns samples are
+    /// shorter than fattree-k4's 1 us lookahead: windows end at samples.
+    @Test(arguments: zip(["leafspine-16.yaml", "fattree-k4.yaml"], [Int64(1_000_000), 300_000]))
+    func twoThreadsWriteOnePartitionsReportFolder(_ file: String, interval: Int64) throws {
+        let spec = try Self.topology(file)
+        var o = EmulatorOptions()
+        o.sampleInterval = interval
+        let a = try Self.folder(), b = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let until: Int64? = file == "fattree-k4.yaml" ? 150_000_000 : nil
+        let emu = try Emulator(spec, options: o, programs: .builtIn)
+        let one = RunReport(emu, stats: emu.run(until: until))
+        try emu.writeReport(one, to: a.path)
+        let p = try ParallelEmulation(spec, options: o, programs: .builtIn, partitioning: try Partitioning.automatic(spec, count: 2))
+        let two = p.report(p.run(until: until))
+        try p.writeReport(two, to: b.path)
+        #expect(emu.series.count > 100 && p.samples == emu.eventCounts.sample && p.eventCounts.sample == p.samples)
+        #expect(try Self.network(one) == Self.network(two))
+        let files = try Self.pcaps(a), others = try Self.pcaps(b)
+        #expect(files.keys.sorted() == others.keys.sorted() && files.count == 9)
+        for (name, bytes) in files where name != "report.json" && name != "index.html" { #expect(others[name] == bytes, "\(name)") }
+        let summary = { (d: Data) in String(decoding: d, as: UTF8.self).split(separator: "\n").filter { !$0.contains(" s wall,") } }
+        #expect(summary(files["index.html"]!) == summary(others["index.html"]!))
+    }
+
     /// An l2 switch floods to every port but the one a frame came in on: the copies to h2
     /// and h3 cross the cut, the one to h2 over a lossy link.
     @Test func multicastCopiesAndLossCrossTheCut() throws {

@@ -10,9 +10,6 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
     if !spec.events.isEmpty {
         throw CLIError("--threads \(threads): \(s.topology) has events (links and switches that change during the run), which do not run in partitions yet; run without --threads")
     }
-    if s.report != nil || s.sampleInterval != nil {
-        throw CLIError("--threads \(threads): --report and --sample-interval (time series) do not run in partitions yet; drop one or the other")
-    }
     if s.pipelineTrace != nil { throw CLIError("--threads \(threads): --trace does not run in partitions yet; drop one or the other") }
     let cut: Partitioning
     do {
@@ -30,6 +27,12 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
     options.engine = s.engine
     if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
     if let n = s.snaplen { options.pcapSnaplen = n }
+    if let dir = s.report { try prepareReportFolder(dir) }
+    if let interval = s.sampleInterval {
+        options.sampleInterval = interval
+    } else if s.report != nil {
+        options.sampleInterval = 1_000_000
+    }
     let run: ParallelEmulation
     do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut) } catch { throw CLIError("\(s.topology): \(error)") }
     // Every partition attaches every job: each rank runs in its host's partition.
@@ -56,6 +59,14 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
         print(r.summaryText(), terminator: "")
         for (job, result) in zip(spec.jobs, results) { print(result.summaryText(workload: job.workload), terminator: "") }
         print("windows: \(run.windows), packets across a cut: \(run.crossings) of \(r.packetHops) hops")
+    }
+    if let dir = s.report {
+        let index = try run.writeReport(r, to: dir)
+        if !s.json { print("report: \(index)") }
+        if !spec.jobs.isEmpty {
+            let files = try Jobs.writeReport(results, workloads: spec.jobs.map(\.workload), to: dir)
+            if !s.json { print("jobs: " + files.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")) }
+        }
     }
     if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
 }

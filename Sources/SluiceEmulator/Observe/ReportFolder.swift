@@ -75,6 +75,11 @@ extension Emulator {
     /// Returns the path of `index.html`.
     @discardableResult
     public func writeReport(_ report: RunReport, to directory: String) throws -> String {
+        try writeReport(report, series: series, to: directory)
+    }
+
+    /// The same with `series` for the time series (a parallel run's, merged).
+    func writeReport(_ report: RunReport, series: TimeSeries, to directory: String) throws -> String {
         var w = try ReportWriter(directory: directory, title: "Sluice emulation: \(spec.name)")
         w.setSummary(report.summaryReport(maxPorts: 40))
 

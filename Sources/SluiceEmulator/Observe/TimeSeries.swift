@@ -47,6 +47,23 @@ struct TimeSeries {
     }
 
     var count: Int { times.count }
+
+    /// The series of a parallel run, from its partitions' (each sampled at the same times, so
+    /// the same samples and strides): direction d's figures from partition `owner[d]`, the one
+    /// that sends on it and so keeps its queue and counts (a value in, a value out: partitions
+    /// on other threads or ranks hand theirs over alike).
+    static func merging(_ parts: [TimeSeries], owner: [Int]) -> TimeSeries {
+        guard var m = parts.first, m.directions > 0 else { return parts.first ?? TimeSeries() }
+        for i in 0..<m.times.count {
+            for d in 0..<m.directions where owner[d] != 0 {
+                let p = parts[owner[d]]
+                m.queueBytes[i * m.directions + d] = p.queueBytes[i * m.directions + d]
+                m.sentBytes[i * m.directions + d] = p.sentBytes[i * m.directions + d]
+            }
+        }
+        for d in 0..<m.directions { m.pendingMax[d] = parts[owner[d]].pendingMax[d] }
+        return m
+    }
     func queue(_ sample: Int, _ d: Int) -> UInt32 { queueBytes[sample * directions + d] }
     func sent(_ sample: Int, _ d: Int) -> UInt32 { sentBytes[sample * directions + d] }
 }

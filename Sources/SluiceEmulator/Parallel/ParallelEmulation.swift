@@ -19,9 +19,13 @@ import SluiceSupport
 /// (`eachPartition`), so no application object is shared between threads, and the messages
 /// they send to a host another partition runs cross the cut beside their packets.
 ///
-/// Not yet in a parallel run (refused with the option's name): time series (`--report`,
-/// sample interval), host traces, queue traces, pipeline traces, and a topology's events (links
-/// and switches changing during the run).
+/// Time series (`sampleInterval`): every partition samples its directions at the times one
+/// partition does, each sample after the events one partition handles before it; a window never
+/// runs past the next sample, and whether another sample follows is decided here, from every
+/// partition's events. `series` merges them.
+///
+/// Not yet in a parallel run (refused with the option's name): host traces, queue traces,
+/// pipeline traces, and a topology's events (links and switches changing during the run).
 public final class ParallelEmulation {
     public let spec: TopologySpec
     public let partitioning: Partitioning
@@ -45,16 +49,21 @@ public final class ParallelEmulation {
         slots.map { wallSeconds > 0 ? max(0, 1 - Double($0.busyNanoseconds) / 1e9 / wallSeconds) : 0 }
     }
 
+    /// Time between samples (zero: no time series), the next sample's time, samples taken.
+    let sampleInterval: VirtualTime
+    var nextSample = VirtualTime.zero
+    public private(set) var samples: UInt64 = 0
+
     public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver,
                 partitioning: Partitioning) throws {
-        for (set, name) in [(options.sampleInterval > 0, "time series (--report, --sample-interval)"),
-                            (options.hostTrace != nil, "a host trace"), (options.hostTraceDirectory != nil, "host traces"),
+        for (set, name) in [(options.hostTrace != nil, "a host trace"), (options.hostTraceDirectory != nil, "host traces"),
                             (options.queueTrace, "a queue trace"), (options.pipelineTrace != nil, "pipeline traces (--trace)"),
                             (!spec.events.isEmpty, "a topology's events list (links and switches that change during the run)")] where set {
             throw EmulatorError("\(name) is not available in a parallel run yet; run with one partition (no --threads)")
         }
         self.spec = spec
         self.partitioning = partitioning
+        sampleInterval = VirtualTime(picoseconds: max(options.sampleInterval, 0))
         slots = (0..<partitioning.count).map { PartitionSlot(index: $0, partitioning: partitioning) }
         partitions = try slots.map { try Emulator(spec, options: options, programs: programs, slot: $0) }
         for (k, emu) in partitions.enumerated() {
@@ -99,14 +108,22 @@ public final class ParallelEmulation {
         let lookahead = VirtualTime(picoseconds: partitioning.lookahead)
         let wallStart = MonotonicClock.nanoseconds
         let before = partitions.reduce(0) { $0 + $1.eventsProcessed }
+        let samplesBefore = samples
         let count = partitions.count
         nonisolated(unsafe) let parts = partitions
         let crew = WindowCrew(count: count)
         defer { crew.stop() }
+        let sampling = sampleInterval > .zero
         while true {
-            let start = nextEventTime
+            let next = nextEventTime
+            // One partition takes the first sample, and another after each that left events.
+            let owed = sampling && nextSample <= limit && (samples == 0 || next < .never || eventsSinceSample)
+            let start = owed ? min(next, nextSample) : next
             guard start <= limit else { break }
-            let end = start.after(lookahead)
+            let sampleAt: VirtualTime? = owed && start == nextSample ? nextSample : nil
+            let sampleScheduled = samples == 0 ? VirtualTime.zero : nextSample - sampleInterval
+            var end = start.after(lookahead)
+            if owed { end = min(end, sampleAt == nil ? nextSample : nextSample.after(sampleInterval)) }
             windows += 1
             let last = slots[0].parity ^ 1
             for s in slots { for b in 0..<count where s.index != b { arrivalsAtWindowEnd += UInt64(s.outboxes[last][b].packets.lazy.filter { $0.arrival == end }.count) } }
@@ -124,14 +141,17 @@ public final class ParallelEmulation {
                     emu.receiveCrossings(box)
                     box.clear()
                 }
+                if let t = sampleAt { emu.sample(at: t, scheduled: sampleScheduled) }
                 emu.runWindow(before: end, limit: limit)
             }
             criticalNanoseconds &+= slots.reduce(0) { max($0, $1.windowBusyNanoseconds) }
             mergeCutCaptures()
             for s in slots { s.parity ^= 1 }
+            if sampleAt != nil { samples += 1; nextSample = nextSample.after(sampleInterval) }
         }
         var clock = partitions.map(\.clock).max() ?? .zero
-        if asked != nil && nextEventTime < .never { clock = limit }
+        // Left over, one partition has an event, or a sample it set after events.
+        if asked != nil && (nextEventTime < .never || (sampling && eventsSinceSample)) { clock = limit }
         for emu in partitions {
             emu.clock = clock
             emu.events.now = clock
@@ -141,8 +161,11 @@ public final class ParallelEmulation {
         let wall = MonotonicClock.seconds(since: wallStart)
         wallSeconds += wall
         return RunStats(simulated: clock.picoseconds, wallSeconds: wall,
-                        events: partitions.reduce(0) { $0 + $1.eventsProcessed } - before)
+                        events: partitions.reduce(0) { $0 + $1.eventsProcessed } - before + (samples - samplesBefore))
     }
+
+    /// Some partition handled events since the last sample.
+    var eventsSinceSample: Bool { slots.contains { $0.eventsAtSample != partitions[$0.index].eventsProcessed } }
 
     /// The earliest event left in any partition or on its way across a cut.
     var nextEventTime: VirtualTime {
@@ -206,10 +229,24 @@ public final class ParallelEmulation {
         for e in partitions.map(\.eventCounts) {
             c.transmitDone += e.transmitDone; c.arrival += e.arrival; c.udpSend += e.udpSend
             c.transportTimer += e.transportTimer; c.flowStart += e.flowStart; c.recirculate += e.recirculate
-            c.sample += e.sample; c.appTimer += e.appTimer; c.inject += e.inject
+            c.appTimer += e.appTimer; c.inject += e.inject
             c.network += e.network; c.reroute += e.reroute; c.cancelled += e.cancelled
         }
+        c.sample = samples
         return c
+    }
+
+    /// The time series, merged: each direction's samples from the partition that sends on it.
+    var series: TimeSeries {
+        TimeSeries.merging(partitions.map(\.series), owner: (0..<partitions[0].dirCount).map { d in
+            Int(partitioning.partitionOf[Int(partitions[0].dirs[d].fromNode)])
+        })
+    }
+
+    /// Write the report folder one partition writes (`Emulator.writeReport`).
+    @discardableResult
+    public func writeReport(_ report: RunReport, to directory: String) throws -> String {
+        try partitions[0].writeReport(report, series: series, to: directory)
     }
 
     public var now: Int64 { partitions[0].now }

@@ -20,6 +20,9 @@ final class PartitionSlot {
     var busyNanoseconds: UInt64 = 0
     /// The same, in the last window.
     var windowBusyNanoseconds: UInt64 = 0
+    /// `eventsProcessed` when the last sample was taken: events handled since say whether one
+    /// partition would take another.
+    var eventsAtSample: UInt64 = 0
 
     init(index: Int, partitioning: Partitioning) {
         self.index = index
@@ -180,6 +183,25 @@ extension Emulator {
                             order: EventOrder.key(cause: Int(dir.pointee.fromNode) + 1, sequence: c.sequence))
             }
         }
+    }
+
+    /// The sample one partition takes at `time` (scheduled at `scheduled`, as its sample event
+    /// was): first this partition's events that come before that event at the same time, then
+    /// the sample of every direction (`ParallelEmulation` keeps each direction's from the
+    /// partition that sends on it). Not counted as an event here: the parallel run counts it once.
+    func sample(at time: VirtualTime, scheduled: VirtualTime) {
+        let slot = self.slot.unsafelyUnwrapped
+        let key = Event(time: time, scheduled: scheduled, order: EventOrder.key(cause: 0, sequence: .max), kind: .sample, target: 0, arg: 0)
+        while let e = events.top, e < key {
+            _ = events.pop()
+            slot.current = e
+            handle(e)
+        }
+        events.cause = 0
+        clock = time
+        events.now = time
+        series.record(time: time, dirs: dirs, count: dirCount)
+        slot.eventsAtSample = eventsProcessed
     }
 
     /// Handle this partition's events before `end` (and not past `limit`): one window.
