@@ -215,8 +215,10 @@ public final class Emulator {
                 let program = r.program, makeController = r.controller
                 if let like = s.routesLike { routes[n] = programs.program(named: like)?.routes } else if let hook = r.routes { routes[n] = hook }
                 let p: Pipeline
-                let tracer = options.pipelineTrace.flatMap { t in
-                    t.switches.contains(node.name) ? PipelineTracer(format: t.format, filter: t.filter, label: node.name, sink: t.sink) : nil
+                let tracer = options.pipelineTrace.flatMap { t -> PipelineTracer? in
+                    // A partition's lines wait in its slot, to be merged in event order.
+                    let sink: @Sendable (String) -> Void = slot?.traceSink ?? t.sink
+                    return t.switches.contains(node.name) ? PipelineTracer(format: t.format, filter: t.filter, label: node.name, sink: sink) : nil
                 }
                 do { p = try Pipeline(program, seed: options.seed &+ UInt64(n), queues: true, engine: options.engine, trace: tracer) } catch let e as TraceFilterError {
                     throw EmulatorError("switch '\(node.name)' (program '\(s.program)'): \(e)")
@@ -319,13 +321,15 @@ public final class Emulator {
         layout = TransportLayout(options.transport ?? spec.transport ?? .rocev2)
         hostTracing = options.hostTrace != nil || options.hostTraceDirectory != nil
         queueTracing = options.queueTrace
-        if let path = options.hostTrace {
+        if let path = options.hostTrace, slot == nil {
             do { hostTraceWriter = try PcapWriter(path: path) } catch {
                 throw EmulatorError("cannot write the host trace \(path): \(error)")
             }
         }
         if let dir = options.hostTraceDirectory {
             for h in hs {
+                // A partition writes the files of its own hosts.
+                if let slot, !slot.owns(h.node) { hostTraceWriters.append(nil); continue }
                 let path = (dir as NSString).appendingPathComponent("\(h.name).pcap")
                 do { hostTraceWriters.append(try PcapWriter(path: path)) } catch {
                     throw EmulatorError("cannot write the trace of host \(h.name): \(error)")

@@ -105,6 +105,43 @@ import Foundation
         #expect(summary(files["index.html"]!) == summary(others["index.html"]!))
     }
 
+    /// Traces: the one-file host trace (merged in event order), per-host trace files (each
+    /// written by its host's partition) and the queue trace of every switch port are one
+    /// partition's, byte for byte and entry for entry.
+    @Test func twoThreadsWriteOnePartitionsTraces() throws {
+        let spec = try Self.topology("leafspine-16.yaml")
+        var files: [[String: Data]] = []
+        var queues: [[String: [QueueTraceEntry]]] = []
+        for parallel in [false, true] {
+            let dir = try Self.folder(), perHost = dir.appendingPathComponent("hosts")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try FileManager.default.createDirectory(at: perHost, withIntermediateDirectories: true)
+            var o = EmulatorOptions()
+            o.hostTrace = dir.appendingPathComponent("all.pcap").path
+            o.hostTraceDirectory = perHost.path
+            o.queueTrace = true
+            var q: [String: [QueueTraceEntry]] = [:]
+            if parallel {
+                let p = try ParallelEmulation(spec, options: o, programs: .builtIn, partitioning: try Partitioning.automatic(spec, count: 2))
+                p.run(until: 200_000_000)
+                #expect(p.hostTraceFiles.count == 17 && p.hostTraceFiles.allSatisfy { $0.error == nil })
+                for (s, port) in p.queueTracePorts { q["\(s):\(port)"] = try p.queueTrace(switch: s, port: port) }
+            } else {
+                let emu = try Emulator(spec, options: o, programs: .builtIn)
+                emu.run(until: 200_000_000)
+                for (s, port) in emu.queueTracePorts { q["\(s):\(port)"] = try emu.queueTrace(switch: s, port: port) }
+            }
+            var f = try Self.pcaps(perHost)
+            f["all.pcap"] = try Data(contentsOf: dir.appendingPathComponent("all.pcap"))
+            files.append(f)
+            queues.append(q)
+        }
+        #expect(files[0].count == 17 && files[0].keys.sorted() == files[1].keys.sorted())
+        for (name, bytes) in files[0] { #expect(files[1][name] == bytes, "\(name)") }
+        #expect(files[0]["all.pcap"]!.count > 100_000)
+        #expect(queues[0].count > 8 && queues[0] == queues[1])
+    }
+
     /// An l2 switch floods to every port but the one a frame came in on: the copies to h2
     /// and h3 cross the cut, the one to h2 over a lossy link.
     @Test func multicastCopiesAndLossCrossTheCut() throws {

@@ -77,6 +77,18 @@ import Testing
         }
     }
 
+    /// `--trace` of switches in both partitions: the same trace, line for line (with `--json` it
+    /// goes to standard error).
+    @Test func twoThreadsWriteOnePartitionsPipelineTrace() throws {
+        let args = ["emulate", CLITests.topology("fattree-k4.yaml"), "--json", "--until", "20us", "--trace", "core1,agg1-1,edge2-1,edge3-1,agg4-2"]
+        let a = try CLITests.run(args)
+        let b = try CLITests.run(args + ["--threads", "2"])
+        #expect(a.status == 0 && b.status == 0, "\(a.err.suffix(300))\(b.err.suffix(300))")
+        #expect(a.err.contains("edge3-1: packet 1 in port") && a.err.contains("core1: packet 1 in port"))
+        #expect(a.err == b.err)
+        #expect(try Self.network(a.out) == Self.network(b.out))
+    }
+
     @Test func refusalsSayWhatToDo() throws {
         let star = try CLITests.run(["emulate", CLITests.topology("star.yaml"), "--threads", "10"])
         #expect(star.status != 0 && star.err.contains("10 partitions for 9 nodes: a partition needs at least one node; use at most 9"), "\(star.err)")

@@ -10,7 +10,6 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
     if !spec.events.isEmpty {
         throw CLIError("--threads \(threads): \(s.topology) has events (links and switches that change during the run), which do not run in partitions yet; run without --threads")
     }
-    if s.pipelineTrace != nil { throw CLIError("--threads \(threads): --trace does not run in partitions yet; drop one or the other") }
     let cut: Partitioning
     do {
         if let given = try Partitioning.fromFile(spec) {
@@ -33,6 +32,7 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
     } else if s.report != nil {
         options.sampleInterval = 1_000_000
     }
+    options.pipelineTrace = s.pipelineTrace
     let run: ParallelEmulation
     do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut) } catch { throw CLIError("\(s.topology): \(error)") }
     // Every partition attaches every job: each rank runs in its host's partition.

@@ -7,7 +7,14 @@ extension Emulator {
         let bytes = UnsafeRawBufferPointer(start: pool.data(p), count: length)
         let node = sent ? dir.pointee.fromNode : dir.pointee.toNode
         let h = Int(hostOfNode[Int(node)])
-        if sent { hostTraceWriter?.write(timestampPicoseconds: now, bytes: bytes) }
+        if sent {
+            if let slot, options.hostTrace != nil {
+                // One file for every host: the parallel run merges the partitions' frames.
+                slot.captureCut(link: -1, inbound: false, time: clock, bytes: pool.data(p), length: length)
+            } else {
+                hostTraceWriter?.write(timestampPicoseconds: now, bytes: bytes)
+            }
+        }
         if h >= 0 && h < hostTraceWriters.count { hostTraceWriters[h]?.write(timestampPicoseconds: now, bytes: bytes) }
     }
 

@@ -24,8 +24,12 @@ import SluiceSupport
 /// runs past the next sample, and whether another sample follows is decided here, from every
 /// partition's events. `series` merges them.
 ///
-/// Not yet in a parallel run (refused with the option's name): host traces, queue traces,
-/// pipeline traces, and a topology's events (links and switches changing during the run).
+/// Traces: a partition writes the per-host trace files of its hosts and keeps the queue trace
+/// of its switches (`queueTrace` reads the owner's); frames of the one-file host trace and
+/// pipeline trace lines are merged after each window in the order one partition writes them.
+///
+/// Not yet in a parallel run (refused by name): a topology's events (links and switches that
+/// change during the run).
 public final class ParallelEmulation {
     public let spec: TopologySpec
     public let partitioning: Partitioning
@@ -33,6 +37,9 @@ public final class ParallelEmulation {
     let slots: [PartitionSlot]
     /// Cut links' pcap writers (index: link), when pcaps are written.
     var cutCaptures: [Int: PcapWriter] = [:]
+    /// The one-file host trace (`EmulatorOptions.hostTrace`), and the pipeline traces' sink.
+    var hostTrace: PcapWriter?
+    let traceSink: (@Sendable (String) -> Void)?
     /// Windows run, and crossing packets whose arrival fell exactly on a window's end.
     public private(set) var windows: UInt64 = 0
     public private(set) var arrivalsAtWindowEnd: UInt64 = 0
@@ -56,14 +63,16 @@ public final class ParallelEmulation {
 
     public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver,
                 partitioning: Partitioning) throws {
-        for (set, name) in [(options.hostTrace != nil, "a host trace"), (options.hostTraceDirectory != nil, "host traces"),
-                            (options.queueTrace, "a queue trace"), (options.pipelineTrace != nil, "pipeline traces (--trace)"),
-                            (!spec.events.isEmpty, "a topology's events list (links and switches that change during the run)")] where set {
-            throw EmulatorError("\(name) is not available in a parallel run yet; run with one partition (no --threads)")
+        if !spec.events.isEmpty {
+            throw EmulatorError("a topology's events list (links and switches that change during the run) is not available in a parallel run yet; run with one partition (no --threads)")
         }
         self.spec = spec
         self.partitioning = partitioning
         sampleInterval = VirtualTime(picoseconds: max(options.sampleInterval, 0))
+        traceSink = options.pipelineTrace?.sink
+        if let path = options.hostTrace {
+            do { hostTrace = try PcapWriter(path: path) } catch { throw EmulatorError("cannot write the host trace \(path): \(error)") }
+        }
         slots = (0..<partitioning.count).map { PartitionSlot(index: $0, partitioning: partitioning) }
         partitions = try slots.map { try Emulator(spec, options: options, programs: programs, slot: $0) }
         for (k, emu) in partitions.enumerated() {
@@ -146,6 +155,7 @@ public final class ParallelEmulation {
             }
             criticalNanoseconds &+= slots.reduce(0) { max($0, $1.windowBusyNanoseconds) }
             mergeCutCaptures()
+            if traceSink != nil { mergeTraceLines() }
             for s in slots { s.parity ^= 1 }
             if sampleAt != nil { samples += 1; nextSample = nextSample.after(sampleInterval) }
         }
@@ -156,8 +166,10 @@ public final class ParallelEmulation {
             emu.clock = clock
             emu.events.now = clock
             for c in emu.captures { c.flush() }
+            for c in emu.hostTraceWriters { c?.flush() }
         }
         for c in cutCaptures.values { c.flush() }
+        hostTrace?.flush()
         let wall = MonotonicClock.seconds(since: wallStart)
         wallSeconds += wall
         return RunStats(simulated: clock.picoseconds, wallSeconds: wall,
@@ -175,22 +187,56 @@ public final class ParallelEmulation {
         return t
     }
 
-    /// Write the frames cut links carried in this window, in the order one partition writes them.
+    /// Write the frames cut links carried in this window (and those of the one-file host trace,
+    /// link -1), in the order one partition writes them.
     func mergeCutCaptures() {
-        guard !cutCaptures.isEmpty else { for s in slots { s.captured.clear() }; return }
+        guard !cutCaptures.isEmpty || hostTrace != nil else { for s in slots { s.captured.clear() }; return }
         var all: [(slot: Int, index: Int, frame: CapturedFrames.Frame)] = []
         for (k, s) in slots.enumerated() { for (i, f) in s.captured.frames.enumerated() { all.append((k, i, f)) } }
         all.sort { a, b in
             (a.frame.time, a.frame.scheduled, a.frame.order, a.slot, a.index) < (b.frame.time, b.frame.scheduled, b.frame.order, b.slot, b.index)
         }
         for (k, _, f) in all {
-            guard let w = cutCaptures[Int(f.link)] else { continue }
+            guard let w = f.link < 0 ? hostTrace : cutCaptures[Int(f.link)] else { continue }
             slots[k].captured.bytes.withUnsafeBytes { b in
                 w.write(timestampPicoseconds: f.time.picoseconds, bytes: UnsafeRawBufferPointer(rebasing: b[f.offset..<f.offset + f.length]),
-                        direction: f.inbound ? .inbound : .outbound)
+                        direction: f.link < 0 ? .unknown : f.inbound ? .inbound : .outbound)
             }
         }
         for s in slots { s.captured.clear() }
+    }
+
+    /// Hand the pipeline trace lines written in this window to the trace's sink, in the order
+    /// one partition writes them (its events' order; a partition's own lines keep theirs).
+    func mergeTraceLines() {
+        guard let sink = traceSink, slots.contains(where: { !$0.traceLines.isEmpty }) else { return }
+        var all: [(time: VirtualTime, scheduled: VirtualTime, order: UInt64, slot: Int, index: Int)] = []
+        for (k, s) in slots.enumerated() { for (i, l) in s.traceLines.enumerated() { all.append((l.time, l.scheduled, l.order, k, i)) } }
+        all.sort { ($0.time, $0.scheduled, $0.order, $0.slot, $0.index) < ($1.time, $1.scheduled, $1.order, $1.slot, $1.index) }
+        for x in all { sink(slots[x.slot].traceLines[x.index].text) }
+        for s in slots { s.traceLines.removeAll(keepingCapacity: true) }
+    }
+
+    /// The enqueues at switch `name`'s port `port` (`Emulator.queueTrace`), from the partition
+    /// that runs the switch.
+    public func queueTrace(switch name: String, port: UInt16) throws -> [QueueTraceEntry] {
+        guard let n = spec.node(named: name) else { return try partitions[0].queueTrace(switch: name, port: port) }
+        return try partitions[Int(partitioning.partitionOf[n])].queueTrace(switch: name, port: port)
+    }
+
+    /// The switch ports that saw an enqueue (`Emulator.queueTracePorts`), in the order of their links.
+    public var queueTracePorts: [(switch: String, port: UInt16)] {
+        let e = partitions[0]
+        var seen = [Bool](repeating: false, count: e.dirCount)
+        for emu in partitions { for d in emu.queueLog.directions { seen[Int(d)] = true } }
+        return (0..<e.dirCount).filter { seen[$0] }.map { d in (spec.nodes[Int(e.dirs[d].fromNode)].name, e.dirs[d].fromPort) }
+    }
+
+    /// The host trace files written (`Emulator.hostTraceFiles`), each from the partition that wrote it.
+    public var hostTraceFiles: [(path: String, packets: Int, bytes: Int, error: String?)] {
+        let hosts = partitions[0].hosts
+        let perHost = partitions[0].hostTraceWriters.indices.compactMap { h in owner(hosts[h].node).hostTraceWriters[h] }
+        return ((hostTrace.map { [$0] } ?? []) + perHost).map { w in (w.path, w.packetsWritten, w.bytesWritten, w.error.map { "\($0)" }) }
     }
 
     // MARK: results, merged: each figure from the partition that runs its node

@@ -12,8 +12,12 @@ final class PartitionSlot {
     var parity = 0
     /// The event being handled, whose key orders the frames it captures on a cut link.
     var current = Event(time: .zero, scheduled: .zero, order: 0, kind: .sample, target: 0, arg: 0)
-    /// Frames captured on cut links in this window (merged by `ParallelEmulation`).
+    /// Frames captured on cut links in this window (merged by `ParallelEmulation`), and those
+    /// of the one-file host trace (link -1).
     var captured = CapturedFrames()
+    /// Pipeline trace lines written in this window, each with the key of its event (merged
+    /// by `ParallelEmulation` into the trace's sink).
+    var traceLines: [TraceLine] = []
     /// Packets this partition sent across a cut.
     var crossed: UInt64 = 0
     /// Wall time spent taking in crossings and handling events (the rest of a run it waits).
@@ -36,6 +40,12 @@ final class PartitionSlot {
 
     @inline(__always) func owns(_ node: Int32) -> Bool { node < 0 || owned[Int(node)] }
 
+    /// The pipeline traces' sink in this partition: lines wait for the window's end.
+    var traceSink: @Sendable (String) -> Void {
+        nonisolated(unsafe) let s = self
+        return { line in s.traceLines.append(TraceLine(time: s.current.time, scheduled: s.current.scheduled, order: s.current.order, text: line)) }
+    }
+
     /// How this partition captures link `l`: nil when both ends are here (write the file),
     /// true when only one is (capture its direction for merging), false when neither.
     func capture(link l: LinkSpec) -> Bool? {
@@ -48,6 +58,14 @@ final class PartitionSlot {
     @inline(__always) func captureCut(link: Int32, inbound: Bool, time: VirtualTime, bytes: UnsafeMutablePointer<UInt8>, length: Int) {
         captured.append(link: link, inbound: inbound, time: time, key: current, bytes: bytes, length: length)
     }
+}
+
+/// A line of a pipeline trace and the key of the event that wrote it.
+struct TraceLine {
+    var time: VirtualTime
+    var scheduled: VirtualTime
+    var order: UInt64
+    var text: String
 }
 
 /// A packet on its way across a cut: what the receiving partition needs to go on exactly as
