@@ -33,6 +33,7 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
         options.sampleInterval = 1_000_000
     }
     options.pipelineTrace = s.pipelineTrace
+    options.progress = !s.json && s.pipelineTrace == nil
     let run: ParallelEmulation
     do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut) } catch { throw CLIError("\(s.topology): \(error)") }
     // Every partition attaches every job: each rank runs in its host's partition.

@@ -14,7 +14,9 @@ struct ProgressLine {
 
     init(enabled: Bool, limit: Int64?) { self.enabled = enabled; self.limit = limit }
 
-    mutating func update(simulated: Int64, events: UInt64) {
+    /// `note`: more to say, at the end of the line (a parallel run: its slowest partition),
+    /// made only when the line is printed.
+    mutating func update(simulated: Int64, events: UInt64, note: @autoclosure () -> String = "") {
         guard enabled else { return }
         let t = MonotonicClock.nanoseconds
         let elapsed = t - start
@@ -28,6 +30,8 @@ struct ProgressLine {
             if frac > 0.001 { line += ", ETA \(Int((secs / frac - secs).rounded()))s" }
         }
         line += String(format: ", %.2f M events/s, %.0fs wall", Double(events) / secs / 1e6, secs)
+        let more = note()
+        if !more.isEmpty { line += ", " + more }
         if terminal {
             FileHandle.standardError.write(("\r\u{1B}[K" + line).data(using: .utf8)!)
         } else {

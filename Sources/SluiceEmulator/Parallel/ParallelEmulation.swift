@@ -60,6 +60,10 @@ public final class ParallelEmulation {
     let sampleInterval: VirtualTime
     var nextSample = VirtualTime.zero
     public private(set) var samples: UInt64 = 0
+    /// `options.progress`: a progress line on standard error (the partitions print none).
+    let progress: Bool
+    /// When the current `run` call started (for the progress line).
+    var runStarted = MonotonicClock.nanoseconds
 
     public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver,
                 partitioning: Partitioning) throws {
@@ -69,6 +73,7 @@ public final class ParallelEmulation {
         self.spec = spec
         self.partitioning = partitioning
         sampleInterval = VirtualTime(picoseconds: max(options.sampleInterval, 0))
+        progress = options.progress
         traceSink = options.pipelineTrace?.sink
         if let path = options.hostTrace {
             do { hostTrace = try PcapWriter(path: path) } catch { throw EmulatorError("cannot write the host trace \(path): \(error)") }
@@ -116,6 +121,7 @@ public final class ParallelEmulation {
         let limit = min(asked ?? .never, .never - VirtualTime(picoseconds: 1))
         let lookahead = VirtualTime(picoseconds: partitioning.lookahead)
         let wallStart = MonotonicClock.nanoseconds
+        runStarted = wallStart
         let before = partitions.reduce(0) { $0 + $1.eventsProcessed }
         let samplesBefore = samples
         let count = partitions.count
@@ -123,6 +129,7 @@ public final class ParallelEmulation {
         let crew = WindowCrew(count: count)
         defer { crew.stop() }
         let sampling = sampleInterval > .zero
+        var line = ProgressLine(enabled: progress, limit: asked?.picoseconds)
         while true {
             let next = nextEventTime
             // One partition takes the first sample, and another after each that left events.
@@ -158,7 +165,13 @@ public final class ParallelEmulation {
             if traceSink != nil { mergeTraceLines() }
             for s in slots { s.parity ^= 1 }
             if sampleAt != nil { samples += 1; nextSample = nextSample.after(sampleInterval) }
+            if progress && windows & 0xFF == 0 {
+                // Every partition has reached the window's end: the slowest partition's time.
+                line.update(simulated: min(end, limit).picoseconds, events: partitions.reduce(0) { $0 + $1.eventsProcessed } - before,
+                            note: slowestPartitionNote)
+            }
         }
+        line.finish()
         var clock = partitions.map(\.clock).max() ?? .zero
         // Left over, one partition has an event, or a sample it set after events.
         if asked != nil && (nextEventTime < .never || (sampling && eventsSinceSample)) { clock = limit }
@@ -174,6 +187,14 @@ public final class ParallelEmulation {
         wallSeconds += wall
         return RunStats(simulated: clock.picoseconds, wallSeconds: wall,
                         events: partitions.reduce(0) { $0 + $1.eventsProcessed } - before + (samples - samplesBefore))
+    }
+
+    /// The partition that held the others up most (the most busy wall time), for the progress line.
+    var slowestPartitionNote: String {
+        guard let s = slots.max(by: { $0.busyNanoseconds < $1.busyNanoseconds }) else { return "" }
+        let total = Double(MonotonicClock.nanoseconds &- runStarted) / 1e9
+        let share = total > 0 ? Int((Double(s.busyNanoseconds) / 1e9 / (wallSeconds + total) * 100).rounded()) : 0
+        return "slowest partition \(s.index) of \(slots.count) (busy \(min(share, 100))% of wall)"
     }
 
     /// Some partition handled events since the last sample.
