@@ -26,7 +26,7 @@ struct Emulate: ParsableCommand {
               sluice emulate T.yaml --trace s1 --trace-filter 'ipv4.dst == 10.0.2.2' --until 1ms
             --threads N cuts the topology into N partitions (the file's `partition:` per node, else \
             by rack or pod) and runs them on N threads, with the result of one: the same report and \
-            byte-identical pcaps (jobs, events, --report and --trace not yet):
+            byte-identical pcaps, jobs, --report and --trace (a topology's events not yet):
               sluice emulate Topologies/fattree-k4.yaml --threads 2 --json
             """)
 
