@@ -43,10 +43,11 @@ public enum Jobs {
         }
         // Every job's connections open now: their numbers (on the wire, and so the ECMP paths
         // they take) must not depend on which partition runs a rank. In the order the sends
-        // would start were the network instantaneous (then by host, job and operation): the
+        // would start were each only its serialization (then by host, job and operation): the
         // order in which a run opening each at its first send mostly opens them.
-        let sends = runs.enumerated().flatMap { j, run in run.plannedSends.map { (s: $0, job: j) } }
-            .sorted { ($0.s.start, $0.s.from, $0.job, $0.s.op) < ($1.s.start, $1.s.from, $1.job, $1.s.op) }
+        let sends = runs.enumerated().flatMap { j, run in
+            run.plannedSends(rate: hostRate(emulator.spec, jobs[j].hosts.first)).map { (s: $0, job: j) }
+        }.sorted { ($0.s.start, $0.s.from, $0.job, $0.s.op) < ($1.s.start, $1.s.from, $1.job, $1.s.op) }
         for x in sends { emulator.openConnection(from: x.s.from, to: x.s.to) }
         return runs
     }

@@ -102,19 +102,19 @@ public final class WorkloadRun {
     }
 
     /// The sends of this run as (estimated start, sending host, receiving host, operation),
-    /// the estimate being when the send would start were every send instantaneous: the order
-    /// `Jobs.attach` opens connections in.
-    var plannedSends: [(start: Int64, from: Int, to: Int, op: Int)] {
-        let start = Self.estimatedStarts(graph)
+    /// the estimate being when the send would start were each send only its serialization at
+    /// `rate` bits per second: the order `Jobs.attach` opens connections in.
+    func plannedSends(rate: UInt64) -> [(start: Int64, from: Int, to: Int, op: Int)] {
+        let start = Self.estimatedStarts(graph, rate: rate)
         return graph.ops.indices.compactMap { i in
             guard case .send(let to, _) = graph.ops[i].kind else { return nil }
             return (start[i], hostIndex[Int(graph.ops[i].rank)], hostIndex[Int(to)], i)
         }
     }
 
-    /// Per operation, when it would start were every send instantaneous: the latest end of its
-    /// dependencies, compute taking its time.
-    static func estimatedStarts(_ graph: WorkloadGraph) -> [Int64] {
+    /// Per operation, when it would start were each send only its serialization at `rate`: the
+    /// latest end of its dependencies, compute taking its time.
+    static func estimatedStarts(_ graph: WorkloadGraph, rate: UInt64) -> [Int64] {
         let n = graph.ops.count
         var start = [Int64](repeating: 0, count: n), end = [Int64](repeating: -1, count: n)
         var pending = graph.deps.map(\.count)
@@ -122,7 +122,11 @@ public final class WorkloadRun {
         for (i, d) in graph.deps.enumerated() { for p in d { dependents[Int(p)].append(i) } }
         var ready = (0..<n).filter { pending[$0] == 0 }
         while let i = ready.popLast() {
-            if case .compute(let d) = graph.ops[i].kind { end[i] = start[i] + d } else { end[i] = start[i] }
+            switch graph.ops[i].kind {
+            case .compute(let d): end[i] = start[i] + d
+            case .send(_, let bytes): end[i] = start[i] + VirtualTime.transmission(bits: UInt64(max(bytes, 0)) * 8, rate: max(rate, 1)).picoseconds
+            default: end[i] = start[i]
+            }
             for k in dependents[i] {
                 start[k] = max(start[k], end[i])
                 pending[k] -= 1
