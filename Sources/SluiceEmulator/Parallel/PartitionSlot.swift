@@ -89,6 +89,10 @@ struct CrossingPacket {
 /// it. It is queued before its first packet is sent, so it arrives a window ahead of its last.
 struct CrossingMessage {
     var connection: Int32
+    /// Its sending and receiving hosts: a connection opened during the run may have another
+    /// number here (`unplannedConnections`).
+    var src: Int32
+    var dst: Int32
     var message: Connection.Message
 }
 
@@ -172,14 +176,20 @@ extension Emulator {
     func sendMessageAcross(_ c: Connection) {
         let slot = self.slot.unsafelyUnwrapped
         let to = Int(slot.partitionOf[Int(hostNode(c.dst))])
-        slot.outboxes[slot.parity][to].messages.append(CrossingMessage(connection: c.id, message: c.messages[c.messages.count - 1]))
+        slot.outboxes[slot.parity][to].messages.append(CrossingMessage(connection: c.id, src: c.src, dst: c.dst, message: c.messages[c.messages.count - 1]))
     }
 
     /// Take in the messages and packets `box` holds (sent to this partition): each message joins
     /// its connection's receiving side, each packet its direction's wire as if sent here, keyed
     /// as its sender keyed it.
     func receiveCrossings(_ box: Outbox) {
-        for m in box.messages { connections[Int(m.connection)].messages.append(m.message) }
+        for m in box.messages {
+            // A connection the sender opened during the run is not this one (or none here): its
+            // packets are ignored, and the run's result is refused (`unplannedConnections`).
+            guard Int(m.connection) < connections.count, connections[Int(m.connection)].src == m.src,
+                  connections[Int(m.connection)].dst == m.dst else { continue }
+            connections[Int(m.connection)].messages.append(m.message)
+        }
         let stride = pool.bridgeStride
         for (i, c) in box.packets.enumerated() {
             let p = pool.allocate()
