@@ -87,6 +87,9 @@ struct CrossingPacket {
 /// An application's message whose receiver another partition runs: the receiving side of its
 /// connection needs it (where it ends in the stream, its tag, size and sending time) to deliver
 /// it. It is queued before its first packet is sent, so it arrives a window ahead of its last.
+/// Its attachment, if any (`HostAPI.send(...attachment:)`), goes by reference: the same object
+/// on the other thread, which only the receiver touches from then on; ranks of another process
+/// would have to refuse an attached message or serialize what it carries (jobs attach none).
 struct CrossingMessage {
     var connection: Int32
     /// Its sending and receiving hosts: a connection opened during the run may have another
