@@ -89,6 +89,60 @@ import Testing
         #expect(try Self.network(a.out) == Self.network(b.out))
     }
 
+    /// E1's setup at a small size: 8 workers on one 100 Gb/s switchml switch, an in-network
+    /// allreduce job, the switch and h1 ... h4 in one partition and h5 ... h8 in the other: the
+    /// same JSON (the job's result included) and the same pcaps.
+    @Test func twoThreadsRunAnInNetworkAggregationJob() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-threads-ina-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+        let topology = base.appendingPathComponent("ina.yaml").path
+        try Self.inaYAML.write(toFile: topology, atomically: true, encoding: .utf8)
+        let one = base.appendingPathComponent("one").path, two = base.appendingPathComponent("two").path
+        let a = try CLITests.run(["emulate", topology, "--json", "--pcap-dir", one])
+        let b = try CLITests.run(["emulate", topology, "--json", "--pcap-dir", two, "--threads", "2"])
+        #expect(a.status == 0 && b.status == 0, "\(a.err)\(b.err)")
+        let jobs = try Self.network(a.out)["jobs"] as? [[String: Any]]
+        #expect((jobs?.first?["result"] as? [String: Any])?["finished"] is Double, "\(a.out.suffix(400))")
+        #expect(try Self.network(a.out) == Self.network(b.out))
+        let files = try FileManager.default.contentsOfDirectory(atPath: one).sorted()
+        let others = try FileManager.default.contentsOfDirectory(atPath: two).sorted()
+        #expect(files.count == 8 && files == others)
+        for f in files {
+            let x = try Data(contentsOf: URL(fileURLWithPath: one).appendingPathComponent(f))
+            let y = try Data(contentsOf: URL(fileURLWithPath: two).appendingPathComponent(f))
+            #expect(x == y, "\(f)")
+        }
+    }
+
+    static let inaYAML = """
+            name: ina-e1-small
+            topology:
+              defaults:
+                link: {rate: 100Gbps, delay: 1us, mtu: 1500, queue: {limit: 4MB}}
+              nodes:
+                sw: {kind: switch, program: switchml, partition: 0}
+                h1: {kind: host, partition: 0}
+                h2: {kind: host, partition: 0}
+                h3: {kind: host, partition: 0}
+                h4: {kind: host, partition: 0}
+                h5: {kind: host, partition: 1}
+                h6: {kind: host, partition: 1}
+                h7: {kind: host, partition: 1}
+                h8: {kind: host, partition: 1}
+              links:
+                - {endpoints: ["sw:1", "h1:0"]}
+                - {endpoints: ["sw:2", "h2:0"]}
+                - {endpoints: ["sw:3", "h3:0"]}
+                - {endpoints: ["sw:4", "h4:0"]}
+                - {endpoints: ["sw:5", "h5:0"]}
+                - {endpoints: ["sw:6", "h6:0"]}
+                - {endpoints: ["sw:7", "h7:0"]}
+                - {endpoints: ["sw:8", "h8:0"]}
+            jobs:
+              - {name: ina, workload: ddp, hosts: [h1, h2, h3, h4, h5, h6, h7, h8], switch: sw, model: 4MB, bucket: 1MB, compute: 20us, iterations: 2, algorithm: in-network}
+        """
+
     @Test func refusalsSayWhatToDo() throws {
         let star = try CLITests.run(["emulate", CLITests.topology("star.yaml"), "--threads", "10"])
         #expect(star.status != 0 && star.err.contains("10 partitions for 9 nodes: a partition needs at least one node; use at most 9"), "\(star.err)")
