@@ -14,8 +14,10 @@ final class PartitionSlot {
     var current = Event(time: .zero, scheduled: .zero, order: 0, kind: .sample, target: 0, arg: 0)
     /// Frames captured on cut links in this window (merged by `ParallelEmulation`).
     var captured = CapturedFrames()
-    /// Packets this partition sent across a cut.
+    /// Packets this partition sent across a cut, and those it received whose arrival fell
+    /// exactly on a window's end.
     var crossed: UInt64 = 0
+    var arrivalsAtWindowEnd: UInt64 = 0
     /// Wall time spent taking in crossings and handling events (the rest of a run it waits).
     var busyNanoseconds: UInt64 = 0
     /// The same, in the last window.
