@@ -1,46 +1,121 @@
+import ArgumentParser
 import Foundation
 import SluiceEmulator
 
 /// `sluice emulate T.yaml --threads N`: the topology cut into N partitions (the file's
 /// `partition:` per node, else automatic) run on N threads, with one partition's result.
 func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
+    let (spec, cut, options) = try parallelSetup(s, partitions: threads, option: "--threads \(threads)", flag: "--threads", sizeOption: { "--threads \($0)" })
+    if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir") }
+    let run: ParallelEmulation
+    do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut) } catch { throw CLIError("\(s.topology): \(error)") }
+    if !s.json { printParallelHeader(spec, cut, s, what: "\(threads) partitions") }
+    if s.showRoutes, let r = run.routing { print(r.textReport()) }
+    let stats = run.run(until: s.until)
+    try printParallelResults(run, stats, s)
+}
+
+/// `mpirun -np N sluice emulate T.yaml --mpi`: each of the N ranks runs one partition (cut as
+/// `--threads N` cuts), the ranks exchange what crosses a cut by MPI messages at each window's
+/// end, and rank 0 prints the report and writes cut links' pcaps: one partition's result.
+func runMPIEmulation(_ s: EmulationSettings) throws {
+    guard let launched = MPIWorld.launched else {
+        throw CLIError("--mpi: this process was not started by mpirun (OMPI_COMM_WORLD_SIZE is not set); run `mpirun -np 2 sluice emulate \(s.topology) --mpi` (as root add --allow-run-as-root), or use threads of one process: `sluice emulate \(s.topology) --threads 2`")
+    }
+    // What every rank finds alike is checked before MPI starts, and said once, by rank 0.
+    func once<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { if launched.rank == 0 { throw error } else { throw ExitCode.failure } }
+    }
+    let (spec, cut, base) = try once {
+        try parallelSetup(s, partitions: launched.size, option: "--mpi", flag: "--mpi", sizeOption: { "mpirun -np \($0)" })
+    }
+    let world = try once { () throws -> MPIWorld in
+        do { return try MPIWorld.start() } catch { throw CLIError("\(error)") }
+    }
+    // Pcaps are written into a folder marked incomplete and moved into --pcap-dir only once
+    // every rank has finished: a run that dies leaves none that look whole.
+    var options = base
+    var staging: String? = nil
+    if let dir = s.pcapDir {
+        let incomplete = (dir as NSString).appendingPathComponent(".sluice-mpi-incomplete")
+        if world.rank == 0 {
+            do {
+                try makeDirectory(dir, "--pcap-dir")
+                try? FileManager.default.removeItem(atPath: incomplete)
+                try makeDirectory(incomplete, "--pcap-dir")
+            } catch { world.fail("preparing --pcap-dir: \(error)") }
+        }
+        world.barrier()
+        options.pcapDirectory = incomplete
+        staging = incomplete
+    }
+    let run: ParallelEmulation
+    do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut, world: world) } catch {
+        world.fail("building partition \(world.rank) of \(s.topology): \(error)")
+    }
+    if world.rank == 0 && !s.json { printParallelHeader(spec, cut, s, what: "\(world.size) MPI ranks, \(world.size) partitions") }
+    if world.rank == 0, s.showRoutes, let r = run.routing { print(r.textReport()) }
+    let stats = run.run(until: s.until)
+    if world.rank == 0 {
+        if let staging, let dir = s.pcapDir {
+            do {
+                let fm = FileManager.default
+                for f in try fm.contentsOfDirectory(atPath: staging) {
+                    let to = (dir as NSString).appendingPathComponent(f)
+                    if fm.fileExists(atPath: to) { try fm.removeItem(atPath: to) }
+                    try fm.moveItem(atPath: (staging as NSString).appendingPathComponent(f), toPath: to)
+                }
+                try fm.removeItem(atPath: staging)
+            } catch { world.fail("moving the pcaps into \(dir): \(error)") }
+        }
+        do { try printParallelResults(run, stats, s) } catch { world.fail("\(error)") }
+    }
+    world.finish()
+}
+
+/// The topology, its cut into `partitions` and the options of a parallel run, with what
+/// parallel runs do not do yet refused (`option`: how the refusal names the run).
+func parallelSetup(_ s: EmulationSettings, partitions: Int, option: String, flag: String,
+                   sizeOption: (Int) -> String) throws -> (TopologySpec, Partitioning, EmulatorOptions) {
     let spec: TopologySpec
     do { spec = try TopologyFile.load(path: s.topology, seed: s.seed, programs: programSource) } catch { throw CLIError(error.description) }
     if !spec.jobs.isEmpty {
-        throw CLIError("--threads \(threads): \(s.topology) has jobs, which do not run in partitions yet; run without --threads")
+        throw CLIError("\(option): \(s.topology) has jobs, which do not run in partitions yet; run without \(flag)")
     }
     if !spec.events.isEmpty {
-        throw CLIError("--threads \(threads): \(s.topology) has events (links and switches that change during the run), which do not run in partitions yet; run without --threads")
+        throw CLIError("\(option): \(s.topology) has events (links and switches that change during the run), which do not run in partitions yet; run without \(flag)")
     }
     if s.report != nil || s.sampleInterval != nil {
-        throw CLIError("--threads \(threads): --report and --sample-interval (time series) do not run in partitions yet; drop one or the other")
+        throw CLIError("\(option): --report and --sample-interval (time series) do not run in partitions yet; drop one or the other")
     }
-    if s.pipelineTrace != nil { throw CLIError("--threads \(threads): --trace does not run in partitions yet; drop one or the other") }
+    if s.pipelineTrace != nil { throw CLIError("\(option): --trace does not run in partitions yet; drop one or the other") }
     let cut: Partitioning
     do {
         if let given = try Partitioning.fromFile(spec) {
-            guard given.count == threads else {
-                throw CLIError("--threads \(threads): \(s.topology) puts its nodes in \(given.count) partitions (`partition:`); use --threads \(given.count)")
+            guard given.count == partitions else {
+                throw CLIError("\(sizeOption(partitions)): \(s.topology) puts its nodes in \(given.count) partitions (`partition:`); use \(sizeOption(given.count))")
             }
             cut = given
         } else {
-            cut = try Partitioning.automatic(spec, count: threads)
+            cut = try Partitioning.automatic(spec, count: partitions)
         }
     } catch let e as CLIError { throw e } catch { throw CLIError("\(s.topology): \(error)") }
     var options = EmulatorOptions()
     options.seed = s.seed
     options.engine = s.engine
-    if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
+    options.pcapDirectory = s.pcapDir
     if let n = s.snaplen { options.pcapSnaplen = n }
-    let run: ParallelEmulation
-    do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut) } catch { throw CLIError("\(s.topology): \(error)") }
-    if !s.json {
-        print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows; seed \(s.seed) (rerun with --seed \(s.seed))")
-        print("\(threads) partitions of \(cut.sizes.map(String.init).joined(separator: ", ")) nodes, \(cut.cutLinks.count) links cut, lookahead \(Double(cut.lookahead) / 1e6) us")
-        fflush(stdout)
-    }
-    if s.showRoutes, let r = run.routing { print(r.textReport()) }
-    let stats = run.run(until: s.until)
+    return (spec, cut, options)
+}
+
+func printParallelHeader(_ spec: TopologySpec, _ cut: Partitioning, _ s: EmulationSettings, what: String) {
+    print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows; seed \(s.seed) (rerun with --seed \(s.seed))")
+    print("\(what) of \(cut.sizes.map(String.init).joined(separator: ", ")) nodes, \(cut.cutLinks.count) links cut, lookahead \(Double(cut.lookahead) / 1e6) us")
+    fflush(stdout)
+}
+
+/// The merged report, as one partition prints it, and the windows and crossings.
+func printParallelResults(_ run: ParallelEmulation, _ stats: RunStats, _ s: EmulationSettings) throws {
     let r = run.report(stats)
     for e in run.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
     if s.json {
@@ -50,4 +125,5 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
         print("windows: \(run.windows), packets across a cut: \(run.crossings) of \(r.packetHops) hops")
     }
     if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+    fflush(stdout)
 }

@@ -4,8 +4,9 @@ import SluiceRuntime
 import SluiceControlPlane
 import SluiceSupport
 
-/// One topology run as several partitions side by side, on threads, with the result one
-/// partition gives: byte-identical pcaps, the same flow completion times, counters and report.
+/// One topology run as several partitions side by side, on threads or on MPI ranks (one
+/// partition a process, `MPIWorld`), with the result one partition gives: byte-identical
+/// pcaps, the same flow completion times, counters and report.
 ///
 /// Conservative windows: every partition handles its events up to the end of the window (its
 /// start plus the lookahead, the least delay of a cut link, `Partitioning`), the packets that
@@ -56,6 +57,19 @@ public final class ParallelEmulation {
         let partitions = try slots.map { try Emulator(spec, options: options, programs: programs, slot: $0) }
         try self.init(spec, options: options, partitioning: partitioning, partitions: partitions,
                       exchange: SharedMemoryExchange(partitions: partitions, slots: slots))
+    }
+
+    /// This rank's partition (partition `world.rank`) of a run under MPI, one rank a partition:
+    /// every rank makes one and runs it, rank 0 writes the report and cut links' pcaps.
+    public convenience init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver,
+                            partitioning: Partitioning, world: MPIWorld) throws {
+        guard partitioning.count == world.size else {
+            throw EmulatorError("\(partitioning.count) partitions for \(world.size) MPI ranks; run one rank a partition (mpirun -np \(partitioning.count))")
+        }
+        try Self.refuseUnsupported(spec, options: options)
+        let emu = try Emulator(spec, options: options, programs: programs, slot: PartitionSlot(index: world.rank, partitioning: partitioning))
+        try self.init(spec, options: options, partitioning: partitioning, partitions: [emu],
+                      exchange: MPIExchange(world: world, emulator: emu))
     }
 
     static func refuseUnsupported(_ spec: TopologySpec, options: EmulatorOptions) throws {
