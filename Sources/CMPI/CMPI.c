@@ -1,6 +1,8 @@
 // Every call into Open MPI, through dlopen and dlsym: see CMPI.h for why.
 #include "CMPI.h"
 #include <dlfcn.h>
+#include <signal.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,4 +117,62 @@ int sluice_mpi_barrier_sleeping(int sleep_us) {
         if (rc != 0 || done) return rc;
         nanosleep(&pause, NULL);
     }
+}
+
+// The crash message: written from a signal handler, so only write(2) and digits by hand.
+static int crash_rank, crash_size;
+static volatile uint64_t crash_window;
+static volatile int64_t crash_start;
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP};
+static struct sigaction crash_before[sizeof crash_signals / sizeof crash_signals[0]];
+
+static size_t put(char *buf, size_t at, const char *text) {
+    while (*text && at < 255) buf[at++] = *text++;
+    return at;
+}
+
+static size_t put_number(char *buf, size_t at, uint64_t n) {
+    char digits[24];
+    int k = 0;
+    do { digits[k++] = (char)('0' + n % 10); n /= 10; } while (n > 0);
+    while (k > 0 && at < 255) buf[at++] = digits[--k];
+    return at;
+}
+
+static void on_crash(int sig) {
+    char buf[256];
+    size_t at = put(buf, 0, "sluice: rank ");
+    at = put_number(buf, at, (uint64_t)crash_rank);
+    at = put(buf, at, " of ");
+    at = put_number(buf, at, (uint64_t)crash_size);
+    at = put(buf, at, ": crashed (signal ");
+    at = put_number(buf, at, (uint64_t)sig);
+    at = put(buf, at, ") in window ");
+    at = put_number(buf, at, crash_window);
+    at = put(buf, at, " (from ");
+    at = put_number(buf, at, crash_start > 0 ? (uint64_t)crash_start : 0);
+    at = put(buf, at, " ps); the job ends\n");
+    ssize_t ignored = write(2, buf, at);
+    (void)ignored;
+    for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++) {
+        if (crash_signals[i] == sig) sigaction(sig, &crash_before[i], NULL);
+    }
+    raise(sig);  // delivered on return, to the handler that was there before
+}
+
+void sluice_mpi_watch_crashes(int rank, int size) {
+    crash_rank = rank;
+    crash_size = size;
+    struct sigaction a;
+    memset(&a, 0, sizeof a);
+    a.sa_handler = on_crash;
+    sigemptyset(&a.sa_mask);
+    for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++) {
+        sigaction(crash_signals[i], &a, &crash_before[i]);
+    }
+}
+
+void sluice_mpi_note_window(uint64_t window, int64_t start_ps) {
+    crash_window = window;
+    crash_start = start_ps;
 }

@@ -153,4 +153,14 @@ struct EmulateMPICLITests {
         let left = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         #expect(left.allSatisfy { !$0.hasSuffix(".pcapng") }, "\(left)")
     }
+
+    /// A rank that crashes (a trap, as a failed precondition would) names itself and its
+    /// window before mpirun ends the job.
+    @Test func aCrashingRankIsNamed() throws {
+        let r = try Self.mpi(2, ["emulate", CLITests.topology("leafspine-16.yaml"), "--mpi", "--json", "--until", "30us"],
+                             environment: ["SLUICE_MPI_TEST_FAIL": "1:3:crash"])
+        #expect(r.status != 0)
+        #expect(r.err.contains("sluice: rank 1 of 2: crashed (signal 4) in window 3 (from 2362809 ps); the job ends"), "\(r.err)")
+        #expect(r.out.isEmpty, "\(r.out.prefix(500))")
+    }
 }

@@ -35,4 +35,12 @@ int sluice_mpi_exchange(int ranks, const void *const *send, const int64_t *send_
 /// waiting for another's long serial work leaves it the core instead of spinning on it.
 int sluice_mpi_barrier_sleeping(int sleep_us);
 
+/// After MPI_Init: on a fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP), write
+/// "sluice: rank R of N: crashed (signal S) in window W (from T ps)" to standard error, then
+/// let the handler that was there before (or the default) act: mpirun then ends the job.
+void sluice_mpi_watch_crashes(int rank, int size);
+
+/// The window this rank runs now, for the crash message.
+void sluice_mpi_note_window(uint64_t window, int64_t start_ps);
+
 #endif

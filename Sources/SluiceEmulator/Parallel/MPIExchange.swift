@@ -15,9 +15,9 @@ final class MPIExchange: WindowExchange {
     var capturedSizes: [Int]
     /// Gather the captured frames at rank 0 when they pass this many bytes in all.
     let capturedLimit = 16 << 20
-    /// A test hook (`SLUICE_MPI_TEST_FAIL=RANK:WINDOW`): that rank fails in that window, as a
-    /// rank whose partition hit an error would.
-    let failAt: (rank: Int, window: UInt64)?
+    /// A test hook (`SLUICE_MPI_TEST_FAIL=RANK:WINDOW`, or `RANK:WINDOW:crash`): that rank
+    /// fails in that window, as a rank whose partition hit an error would (or crashes).
+    let failAt: (rank: Int, window: UInt64, crash: Bool)?
     /// Between meetings: where the window started, for a failing rank's message.
     var windowStart = VirtualTime.zero
 
@@ -30,14 +30,15 @@ final class MPIExchange: WindowExchange {
         slot = emulator.slot!
         inbox = (0..<world.size).map { _ in Outbox() }
         capturedSizes = Array(repeating: 0, count: world.size)
-        let hook = ProcessInfo.processInfo.environment["SLUICE_MPI_TEST_FAIL"]?.split(separator: ":").compactMap { Int($0) }
-        failAt = hook.flatMap { $0.count == 2 ? ($0[0], UInt64($0[1])) : nil }
+        let hook = ProcessInfo.processInfo.environment["SLUICE_MPI_TEST_FAIL"]?.split(separator: ":").map(String.init) ?? []
+        if hook.count >= 2, let r = Int(hook[0]), let w = UInt64(hook[1]) { failAt = (r, w, hook.count == 3 && hook[2] == "crash") } else { failAt = nil }
     }
 
     var writes: Bool { world.rank == 0 }
 
     func meet(window: UInt64) -> WindowMeeting {
         if let f = failAt, f.rank == world.rank, f.window == window {
+            if f.crash { fatalError("test crash asked for by SLUICE_MPI_TEST_FAIL") }
             world.fail("failed in window \(window) (from \(Double(windowStart.picoseconds) / 1e6) us): test failure asked for by SLUICE_MPI_TEST_FAIL; every rank stops, no report is written")
         }
         let ranks = world.size, me = world.rank
@@ -79,6 +80,7 @@ final class MPIExchange: WindowExchange {
             capturedSizes[r] = Int(all[r * stride + 3])
         }
         windowStart = meeting.next
+        world.noteWindow(window + 1, start: meeting.next)
         return meeting
     }
 

@@ -33,6 +33,7 @@ public final class MPIWorld: @unchecked Sendable {
         let rc = sluice_mpi_init(&rank, &size)
         guard rc == 0 else { throw EmulatorError("MPI_Init failed (error \(rc)); is this process started by mpirun?") }
         let world = MPIWorld(rank: Int(rank), size: Int(size))
+        sluice_mpi_watch_crashes(rank, size)
         started = world
         return world
     }
@@ -55,6 +56,9 @@ public final class MPIWorld: @unchecked Sendable {
         sluice_mpi_abort(1)
         fatalError("MPI_Abort returned")
     }
+
+    /// The window this rank runs from now on, for the message a crash prints.
+    func noteWindow(_ window: UInt64, start: VirtualTime) { sluice_mpi_note_window(window, start.picoseconds) }
 
     /// Every rank's `mine` (each the same length), rank after rank.
     func allGather(_ mine: [Int64]) -> [Int64] {
