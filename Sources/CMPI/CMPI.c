@@ -70,6 +70,10 @@ int sluice_mpi_open(char *error, size_t error_size) {
 }
 
 int sluice_mpi_init(int *rank, int *size) {
+    // A rank waiting at a window's end yields its core between polls (unless the user says
+    // otherwise): on a machine with other work, or more ranks than cores, a rank that spins
+    // holds the core the rank it waits for needs.
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
     int rc = mpi.init(NULL, NULL);
     if (rc != 0) return rc;
     rc = mpi.comm_rank(mpi.comm_world, rank);
