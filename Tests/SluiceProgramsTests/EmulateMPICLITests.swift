@@ -42,13 +42,15 @@ struct EmulateMPICLITests {
 
     /// One partition, two threads and two ranks on `topology`: the same JSON but for the
     /// engine's figures, and the same pcap files, byte for byte.
-    static func expectAllAlike(_ topology: String, _ extra: [String], pcapCount: Int? = nil) throws -> [String: Any] {
+    /// (`mpiEnvironment`: the MPI run's extra environment.)
+    static func expectAllAlike(_ topology: String, _ extra: [String], pcapCount: Int? = nil,
+                               mpiEnvironment: [String: String] = [:]) throws -> [String: Any] {
         let base = folder("alike")
         defer { try? FileManager.default.removeItem(atPath: base) }
         let dirs = ["one", "threads", "mpi"].map { "\(base)/\($0)" }
         let one = try CLITests.run(["emulate", topology, "--json", "--pcap-dir", dirs[0]] + extra)
         let threads = try CLITests.run(["emulate", topology, "--json", "--pcap-dir", dirs[1], "--threads", "2"] + extra)
-        let ranks = try mpi(2, ["emulate", topology, "--json", "--pcap-dir", dirs[2], "--mpi"] + extra)
+        let ranks = try mpi(2, ["emulate", topology, "--json", "--pcap-dir", dirs[2], "--mpi"] + extra, environment: mpiEnvironment)
         #expect(one.status == 0 && threads.status == 0 && ranks.status == 0, "\(one.err)\(threads.err)\(ranks.err)")
         let a = try EmulateThreadsCLITests.network(one.out)
         #expect(a.count > 0)
@@ -62,6 +64,12 @@ struct EmulateMPICLITests {
             #expect(p[2][name] == bytes, "\(name) (MPI)")
         }
         return a as! [String: Any]
+    }
+
+    /// Messages longer than the window's first round carries send the rest in a second.
+    @Test func longMessagesGoInTwoRounds() throws {
+        _ = try Self.expectAllAlike(CLITests.topology("fattree-k4.yaml"), ["--until", "30us"], pcapCount: 48,
+                                    mpiEnvironment: ["SLUICE_MPI_TEST_FIRST_PART": "100"])
     }
 
     @Test(arguments: [("leafspine-16.yaml", 24), ("fattree-k4.yaml", 48)])

@@ -1,10 +1,9 @@
 import Foundation
 
-/// Ranks under MPI meet by messages, one partition a rank. At a window's end each rank tells
-/// every other, in one all-gather of a few numbers, its earliest event (its heap's or a packet
-/// it sent across a cut), its busy time, its latest event, the size of its captured cut-link
-/// frames and the size of its message to each rank; then the packets go, rank to rank, only
-/// where there are some. Cut-link frames and results go to rank 0, which writes them.
+/// Ranks under MPI meet by messages, one partition a rank. At a window's end each rank sends
+/// every other one message, in one round: a header (its earliest event, its heap's or a packet
+/// it sent across a cut; its busy time; its latest event; the size of its captured cut-link
+/// frames) and the packets it sent that rank. Every rank then knows the next window's start. Cut-link frames and results go to rank 0, which writes them.
 final class MPIExchange: WindowExchange {
     let world: MPIWorld
     let emulator: Emulator
@@ -20,6 +19,12 @@ final class MPIExchange: WindowExchange {
     let failAt: (rank: Int, window: UInt64, crash: Bool)?
     /// Between meetings: where the window started, for a failing rank's message.
     var windowStart = VirtualTime.zero
+
+    /// A message's header: earliest event, busy time, latest event, captured bytes, length.
+    static let headerBytes = 5 * 8
+    /// Bytes of each message the window's one round carries (the rest, if any, goes in a
+    /// second). `SLUICE_MPI_TEST_FIRST_PART` makes it small, for the test of the second round.
+    static let firstPart = max(headerBytes, ProcessInfo.processInfo.environment["SLUICE_MPI_TEST_FIRST_PART"].flatMap { Int($0) } ?? 256 << 10)
 
     private var sending = WireWriter()
     private var received: [UInt8] = []
@@ -46,38 +51,77 @@ final class MPIExchange: WindowExchange {
         // they are emptied here, before the next window).
         let out = slot.outboxes[slot.parity]
         var earliest = emulator.nextEventTime
+        for r in 0..<ranks where r != me { earliest = min(earliest, out[r].earliest) }
+        let mine = [earliest.picoseconds, Int64(slot.windowBusyNanoseconds), emulator.clock.picoseconds, Int64(slot.captured.wireSize)]
+        var meeting = WindowMeeting(next: earliest, busiest: slot.windowBusyNanoseconds, clock: emulator.clock)
+        capturedSizes[me] = slot.captured.wireSize
+        guard ranks > 1 else { windowStart = meeting.next; return meeting }
+        // A message to every other rank: the header (`mine` and the message's length), then the packets.
         sending.bytes.removeAll(keepingCapacity: true)
-        var sizes = [Int](repeating: 0, count: ranks)
-        for r in 0..<ranks where r != me && !out[r].packets.isEmpty {
-            earliest = min(earliest, out[r].earliest)
-            let before = sending.bytes.count
-            out[r].write(to: &sending)
-            sizes[r] = sending.bytes.count - before
-            out[r].clear()
+        var lengths = [Int](repeating: 0, count: ranks)
+        for r in 0..<ranks where r != me {
+            let start = sending.bytes.count
+            sending.bytes.append(contentsOf: repeatElement(0, count: Self.headerBytes))
+            if !out[r].packets.isEmpty { out[r].write(to: &sending); out[r].clear() }
+            lengths[r] = sending.bytes.count - start
+            let header = mine + [Int64(lengths[r])]
+            sending.bytes.withUnsafeMutableBytes { b in
+                header.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: b[start..<start + Self.headerBytes]).copyMemory(from: $0) }
+            }
         }
-        let fields = 4
-        let mine = [earliest.picoseconds, Int64(slot.windowBusyNanoseconds), emulator.clock.picoseconds,
-                    Int64(slot.captured.wireSize)] + sizes.map(Int64.init)
-        let all = world.allGather(mine)
-        let stride = fields + ranks
-        let receiveSizes = (0..<ranks).map { Int(all[$0 * stride + fields + me]) }
-        if sizes.contains(where: { $0 > 0 }) || receiveSizes.contains(where: { $0 > 0 }) {
-            world.exchange(sending.bytes, sendSizes: sizes, receiveSizes: receiveSizes, into: &received, tag: 1)
-            received.withUnsafeBytes { b in
-                var offset = 0
-                for r in 0..<ranks where receiveSizes[r] > 0 {
-                    var reader = WireReader(UnsafeRawBufferPointer(rebasing: b[offset..<offset + receiveSizes[r]]))
+        // One round carries every message up to `firstPart` bytes; a longer one sends the rest
+        // in a second round, which both ends know of from the first one's header.
+        let cap = Self.firstPart
+        let receiveSizes = (0..<ranks).map { $0 == me ? 0 : cap }
+        let long = lengths.contains { $0 > cap }
+        if long {
+            var first: [UInt8] = [], offset = 0
+            for r in 0..<ranks { first.append(contentsOf: sending.bytes[offset..<offset + min(lengths[r], cap)]); offset += lengths[r] }
+            world.exchange(first, sendSizes: lengths.map { min($0, cap) }, receiveSizes: receiveSizes, into: &received, tag: 1)
+        } else {
+            world.exchange(sending.bytes, sendSizes: lengths, receiveSizes: receiveSizes, into: &received, tag: 1)
+        }
+        var headers = [[Int64]](repeating: mine + [0], count: ranks)
+        received.withUnsafeBytes { b in
+            for r in 0..<ranks where r != me {
+                let at = (r < me ? r : r - 1) * cap
+                headers[r] = (0..<5).map { b.loadUnaligned(fromByteOffset: at + 8 * $0, as: Int64.self) }
+            }
+        }
+        var rest: [UInt8] = []
+        var restSizes = [Int](repeating: 0, count: ranks), owedSizes = restSizes
+        if long || headers.contains(where: { $0[4] > cap }) {
+            var offset = 0
+            for r in 0..<ranks {
+                if lengths[r] > cap { rest.append(contentsOf: sending.bytes[offset + cap..<offset + lengths[r]]); restSizes[r] = lengths[r] - cap }
+                offset += lengths[r]
+                if r != me { owedSizes[r] = max(0, Int(headers[r][4]) - cap) }
+            }
+            var second: [UInt8] = []
+            world.exchange(rest, sendSizes: restSizes, receiveSizes: owedSizes, into: &second, tag: 4)
+            var at = 0
+            for r in 0..<ranks where owedSizes[r] > 0 {
+                var whole = Array(received[(r < me ? r : r - 1) * cap..<(r < me ? r : r - 1) * cap + cap])
+                whole.append(contentsOf: second[at..<at + owedSizes[r]])
+                at += owedSizes[r]
+                whole.withUnsafeBytes { b in
+                    var reader = WireReader(UnsafeRawBufferPointer(rebasing: b[Self.headerBytes...]))
                     inbox[r].read(from: &reader)
-                    offset += receiveSizes[r]
                 }
             }
         }
-        var meeting = WindowMeeting(next: .never, busiest: 0, clock: .zero)
-        for r in 0..<ranks {
-            meeting.next = min(meeting.next, VirtualTime(picoseconds: all[r * stride]))
-            meeting.busiest = max(meeting.busiest, UInt64(all[r * stride + 1]))
-            meeting.clock = max(meeting.clock, VirtualTime(picoseconds: all[r * stride + 2]))
-            capturedSizes[r] = Int(all[r * stride + 3])
+        received.withUnsafeBytes { b in
+            for r in 0..<ranks where r != me && owedSizes[r] == 0 && headers[r][4] > Self.headerBytes {
+                let at = (r < me ? r : r - 1) * cap
+                var reader = WireReader(UnsafeRawBufferPointer(rebasing: b[at + Self.headerBytes..<at + Int(headers[r][4])]))
+                inbox[r].read(from: &reader)
+            }
+        }
+        for r in 0..<ranks where r != me {
+            meeting.next = min(meeting.next, VirtualTime(picoseconds: headers[r][0]))
+            meeting.busiest = max(meeting.busiest, UInt64(headers[r][1]))
+            meeting.clock = max(meeting.clock, VirtualTime(picoseconds: headers[r][2]))
+            capturedSizes[r] = Int(headers[r][3])
         }
         windowStart = meeting.next
         world.noteWindow(window + 1, start: meeting.next)

@@ -70,7 +70,7 @@ public final class MPIWorld: @unchecked Sendable {
         return all
     }
 
-    /// Send `sendSizes[r]` bytes to each rank r and receive `receiveSizes[r]` bytes from it, all
+    /// Send `sendSizes[r]` bytes to each rank r and receive up to `receiveSizes[r]` bytes from it, all
     /// at once (0: nothing either way). The messages lie one after another in `send`, rank
     /// after rank, and arrive so in `received` (resized to hold them).
     func exchange(_ send: [UInt8], sendSizes: [Int], receiveSizes: [Int], into received: inout [UInt8], tag: Int32) {
