@@ -1,6 +1,7 @@
 // Every call into Open MPI, through dlopen and dlsym: see CMPI.h for why.
 #include "CMPI.h"
 #include <dlfcn.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 #include <limits.h>
@@ -28,6 +29,7 @@ static struct {
     int (*waitall)(int, Handle *, void *);
     int (*ibarrier)(Handle, Handle *);
     int (*test)(Handle *, int *, void *);
+    int (*testall)(int, Handle *, int *, void *);
 } mpi;
 
 static int find(void **slot, const char *name, char *error, size_t error_size) {
@@ -57,7 +59,7 @@ int sluice_mpi_open(char *error, size_t error_size) {
         {(void **)&mpi.comm_size, "MPI_Comm_size"}, {(void **)&mpi.allgather, "MPI_Allgather"},
         {(void **)&mpi.isend, "MPI_Isend"}, {(void **)&mpi.irecv, "MPI_Irecv"},
         {(void **)&mpi.waitall, "MPI_Waitall"}, {(void **)&mpi.ibarrier, "MPI_Ibarrier"},
-        {(void **)&mpi.test, "MPI_Test"},
+        {(void **)&mpi.test, "MPI_Test"}, {(void **)&mpi.testall, "MPI_Testall"},
     };
     for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
         if (find(wanted[i].slot, wanted[i].name, error, error_size) != 0) {
@@ -70,10 +72,6 @@ int sluice_mpi_open(char *error, size_t error_size) {
 }
 
 int sluice_mpi_init(int *rank, int *size) {
-    // A rank waiting at a window's end yields its core between polls (unless the user says
-    // otherwise): on a machine with other work, or more ranks than cores, a rank that spins
-    // holds the core the rank it waits for needs.
-    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
     int rc = mpi.init(NULL, NULL);
     if (rc != 0) return rc;
     rc = mpi.comm_rank(mpi.comm_world, rank);
@@ -105,7 +103,16 @@ int sluice_mpi_exchange(int ranks, const void *const *send, const int64_t *send_
     for (int r = 0; r < ranks && rc == 0; r++) {
         if (send_sizes[r] > 0) rc = mpi.isend(send[r], (int)send_sizes[r], mpi.byte, r, tag, mpi.comm_world, &requests[n++]);
     }
-    if (rc == 0 && n > 0) rc = mpi.waitall(n, requests, NULL);
+    // Wait as the threads' WindowCrew does: poll, and after a while yield the core between
+    // polls. A window's messages usually come within microseconds, so the first polls spin;
+    // on a machine with other work (or more ranks than cores) a rank that kept spinning would
+    // hold the core the rank it waits for needs.
+    for (int polls = 0; rc == 0 && n > 0; polls++) {
+        int done = 0;
+        rc = mpi.testall(n, requests, &done, NULL);
+        if (done) break;
+        if (polls > 2000) sched_yield();
+    }
     if (requests != stack) free(requests);
     return rc;
 }
