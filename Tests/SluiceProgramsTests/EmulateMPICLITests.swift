@@ -66,6 +66,19 @@ struct EmulateMPICLITests {
         return a as! [String: Any]
     }
 
+    /// Three ranks: each meets two others at every window's end, on two cores or fewer.
+    @Test func threeRanksGiveOnePartitionsJSONAndPcaps() throws {
+        let base = Self.folder("three")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let topology = CLITests.topology("leafspine-16.yaml")
+        let one = try CLITests.run(["emulate", topology, "--json", "--until", "40us", "--pcap-dir", "\(base)/one"])
+        let three = try Self.mpi(3, ["emulate", topology, "--json", "--until", "40us", "--pcap-dir", "\(base)/three", "--mpi"])
+        #expect(one.status == 0 && three.status == 0, "\(one.err)\(three.err)")
+        #expect(try EmulateThreadsCLITests.network(one.out) == EmulateThreadsCLITests.network(three.out))
+        let a = try Self.pcaps("\(base)/one"), b = try Self.pcaps("\(base)/three")
+        #expect(a.count == 24 && a == b)
+    }
+
     /// Messages longer than the window's first round carries send the rest in a second.
     @Test func longMessagesGoInTwoRounds() throws {
         _ = try Self.expectAllAlike(CLITests.topology("fattree-k4.yaml"), ["--until", "30us"], pcapCount: 48,
