@@ -17,10 +17,11 @@ import SluiceTesting
 
     func sluice(_ args: String...) throws -> (status: Int32, out: String, err: String) { try Self.run(args) }
 
-    /// Runs the binary with `args` to completion: exit status, standard output and error.
-    static func run(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    /// Runs the binary (or `executable`, such as mpirun) with `args` to completion: exit
+    /// status, standard output and error.
+    static func run(_ args: [String], environment: [String: String] = [:], executable: URL? = nil) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
-        p.executableURL = Self.binary
+        p.executableURL = executable ?? Self.binary
         p.arguments = args
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()

@@ -20,7 +20,10 @@ struct EmulatorBenchCommand: ParsableCommand {
             scenarios in the same command and the ratio is against that; otherwise against ns-3's \
             recorded figure on this kind of machine (108,561 and 75,221 packet-hops/s). Build with -c release. \
             --threads N instead runs leafspine-64 on one partition and on N threads (sluice emulate \
-            --threads) and reports the speedup and whether the results are identical.
+            --threads) and reports the speedup and whether the results are identical; --mpi does \
+            the same with one partition an MPI rank, under mpirun -np N (sluice emulate --mpi), rank 0 \
+            running the one-partition baseline while the others sleep:
+              mpirun -np 2 .build/release/sluice bench emulator --mpi --json
             """)
 
     @Option(help: "The topology folder.")
@@ -41,7 +44,11 @@ struct EmulatorBenchCommand: ParsableCommand {
     @Option(help: "Run leafspine-64 on this many threads against one partition, in this command (keys threads, hops_per_s, one_partition_hops_per_s, speedup, identical).")
     var threads: Int = 1
 
+    @Flag(help: "Under mpirun -np N: run leafspine-64 on N MPI ranks against one partition, in this command (keys ranks, hops_per_s, one_partition_hops_per_s, speedup, identical).")
+    var mpi = false
+
     func validate() throws {
+        if mpi && threads > 1 { throw ValidationError("--mpi and --threads \(threads): measure ranks (--mpi, under mpirun -np N) or threads (--threads N); drop one") }
         guard (1...50).contains(`repeat`) else { throw ValidationError("--repeat must be within 1...50 (got \(`repeat`))") }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be within 1...256 (got \(threads))") }
     }
@@ -64,6 +71,7 @@ struct EmulatorBenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if mpi { return try EmulatorParallelBench(topologies: topologies, threads: 0, repeats: `repeat`, engine: engine ?? .default).runMPI(json: json) }
         if threads > 1 { return try EmulatorParallelBench(topologies: topologies, threads: threads, repeats: `repeat`, engine: engine ?? .default).run(json: json) }
         var results: [Result] = []
         let ns3Measured = try ns3.map { try runNS3($0) } ?? [:]

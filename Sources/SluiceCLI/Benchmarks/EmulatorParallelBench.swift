@@ -3,8 +3,9 @@ import SluiceEmulator
 import SluiceReports
 import SluiceRuntime
 
-/// `sluice bench emulator --threads N`: leafspine-64 on one partition and on N threads in the
-/// same command, and whether the two reports agree (engine figures aside).
+/// `sluice bench emulator --threads N` (or `--mpi` under `mpirun -np N`): leafspine-64 on one
+/// partition and on N threads (N ranks) in the same command, and whether the two reports
+/// agree (engine figures aside).
 struct EmulatorParallelBench {
     var topologies: String
     var threads: Int
@@ -15,7 +16,9 @@ struct EmulatorParallelBench {
     struct Result: Encodable {
         var topology: String
         var engine: String
-        var threads: Int
+        /// One of the two: threads of this process, or MPI ranks.
+        var threads: Int?
+        var ranks: Int?
         var hops_per_s: Double
         var one_partition_hops_per_s: Double
         var speedup: Double
@@ -29,7 +32,7 @@ struct EmulatorParallelBench {
         var crossing_share: Double
         var cut_links: Int
         var lookahead_ps: Int64
-        /// Per partition: share of wall time spent waiting at window ends.
+        /// Per partition (thread or rank): share of wall time spent waiting at window ends.
         var wait_share: [Double]
         /// A model, not a measurement: per window the busiest partition's time, summed (the
         /// wall time with a free core per partition and free hand-overs), and the speedup
@@ -48,10 +51,13 @@ struct EmulatorParallelBench {
         return object.filter { !engineKeys.contains($0.key) } as NSDictionary
     }
 
-    func run(json: Bool) throws {
+    func load() throws -> TopologySpec {
         let path = (topologies as NSString).appendingPathComponent("leafspine-64.yaml")
-        let spec: TopologySpec
-        do { spec = try TopologyFile.load(path: path, programs: programSource) } catch { throw CLIError("\(error) (run from the repository root, or give --topologies)") }
+        do { return try TopologyFile.load(path: path, programs: programSource) } catch { throw CLIError("\(error) (run from the repository root, or give --topologies)") }
+    }
+
+    func run(json: Bool) throws {
+        let spec = try load()
         let cut: Partitioning
         do { cut = try Partitioning.automatic(spec, count: threads) } catch { throw CLIError("\(error)") }
         var options = EmulatorOptions()
@@ -72,12 +78,67 @@ struct EmulatorParallelBench {
             last = p
         }
         if !json { progressLine("") }
+        try report(spec, cut, one: one!, oneWalls: oneWalls, many: many!, walls: walls, last: last!, ranks: nil, json: json)
+    }
+
+    /// The same under MPI, every rank calling it: before each repeat rank 0 runs one partition
+    /// while the other ranks sleep in a barrier, then all run their partitions together.
+    func runMPI(json: Bool) throws {
+        guard MPIWorld.launched != nil else {
+            throw CLIError("--mpi: this process was not started by mpirun (OMPI_COMM_WORLD_SIZE is not set); run `mpirun -np 2 sluice bench emulator --mpi` (as root add --allow-run-as-root), or measure threads: `sluice bench emulator --threads 2`")
+        }
+        let world: MPIWorld
+        do { world = try MPIWorld.start() } catch { throw CLIError("\(error)") }
+        let spec: TopologySpec, cut: Partitioning
+        do {
+            spec = try load()
+            cut = try Partitioning.automatic(spec, count: world.size)
+        } catch { world.fail("\(error)") }
+        var options = EmulatorOptions()
+        options.engine = engine
+        var oneWalls: [Double] = [], walls: [Double] = []
+        var one: RunReport? = nil, many: RunReport? = nil
+        var last: ParallelEmulation? = nil
+        for i in 0..<repeats {
+            world.barrier()
+            if world.rank == 0 {
+                if !json { FileHandle.standardError.write("\r\(spec.name): run \(i + 1)/\(repeats)\u{1B}[K".data(using: .utf8)!) }
+                do {
+                    let emu = try Emulator(spec, options: options, programs: programSource)
+                    let st = emu.run()
+                    oneWalls.append(st.wallSeconds)
+                    one = RunReport(emu, stats: st)
+                } catch { world.fail("the one-partition run: \(error)") }
+            }
+            // Build the partitions once the one-partition run is over, and start them together.
+            world.barrier()
+            let p: ParallelEmulation
+            do { p = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut, world: world) } catch {
+                world.fail("building partition \(world.rank): \(error)")
+            }
+            world.barrier()
+            let pst = p.run()
+            walls.append(pst.wallSeconds)
+            if world.rank == 0 { many = p.report(pst) }
+            last = p
+        }
+        if world.rank == 0 {
+            if !json { progressLine("") }
+            do { try report(spec, cut, one: one!, oneWalls: oneWalls, many: many!, walls: walls, last: last!, ranks: world.size, json: json) } catch {
+                world.fail("\(error)")
+            }
+        }
+        world.finish()
+    }
+
+    func report(_ spec: TopologySpec, _ cut: Partitioning, one: RunReport, oneWalls: [Double], many: RunReport, walls: [Double],
+                last p: ParallelEmulation, ranks: Int?, json: Bool) throws {
         let oneWall = oneWalls.sorted()[oneWalls.count / 2], wall = walls.sorted()[walls.count / 2]
-        let hops = one!.packetHops
-        let p = last!
-        let r = Result(topology: spec.name, engine: one!.engine, threads: threads, hops_per_s: Double(many!.packetHops) / wall,
+        let hops = one.packetHops
+        let r = Result(topology: spec.name, engine: one.engine, threads: ranks == nil ? threads : nil, ranks: ranks,
+                       hops_per_s: Double(many.packetHops) / wall,
                        one_partition_hops_per_s: Double(hops) / oneWall, speedup: oneWall / wall,
-                       identical: try Self.network(one!) == Self.network(many!), wall_s: wall, one_partition_wall_s: oneWall,
+                       identical: try Self.network(one) == Self.network(many), wall_s: wall, one_partition_wall_s: oneWall,
                        packet_hops: hops, windows: p.windows, crossings: p.crossings,
                        crossing_share: hops > 0 ? Double(p.crossings) / Double(hops) : 0, cut_links: cut.cutLinks.count,
                        lookahead_ps: cut.lookahead, wait_share: p.waitShares,
@@ -86,9 +147,11 @@ struct EmulatorParallelBench {
         if json {
             print(try ReportJSON.string(r))
         } else {
-            print("\(spec.name) (\(r.engine) engine): \(threads) threads \(String(format: "%.2f", r.hops_per_s / 1e6)) M hops/s, one partition \(String(format: "%.2f", r.one_partition_hops_per_s / 1e6)) M hops/s: \(String(format: "%.2fx", r.speedup)); identical: \(r.identical)")
+            let what = ranks.map { "\($0) MPI ranks" } ?? "\(threads) threads"
+            print("\(spec.name) (\(r.engine) engine): \(what) \(String(format: "%.2f", r.hops_per_s / 1e6)) M hops/s, one partition \(String(format: "%.2f", r.one_partition_hops_per_s / 1e6)) M hops/s: \(String(format: "%.2fx", r.speedup)); identical: \(r.identical)")
             print("waiting at window ends: " + r.wait_share.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: ", ") + " of the wall time per partition")
             print("\(r.windows) windows, \(r.crossings) of \(hops) hops crossed a cut (\(String(format: "%.1f", r.crossing_share * 100))%), \(r.cut_links) links cut, lookahead \(r.lookahead_ps) ps")
         }
+        fflush(stdout)
     }
 }

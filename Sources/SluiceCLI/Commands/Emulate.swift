@@ -28,6 +28,9 @@ struct Emulate: ParsableCommand {
             by rack or pod) and runs them on N threads, with the result of one: the same report and \
             byte-identical pcaps, jobs, --report and --trace (a topology's events not yet):
               sluice emulate Topologies/fattree-k4.yaml --threads 2 --json
+            --mpi runs one partition a process instead, each an MPI rank under Open MPI's mpirun \
+            (libmpi.so.40 is loaded only then), with the same result; rank 0 prints it:
+              mpirun -np 2 sluice emulate Topologies/fattree-k4.yaml --mpi --json
             """)
 
     @Argument(help: "The topology file (YAML).")
@@ -66,6 +69,9 @@ struct Emulate: ParsableCommand {
     @Option(help: "Run on this many threads, one partition each (default 1).")
     var threads: Int = 1
 
+    @Flag(help: "Run one partition in each MPI rank, under mpirun -np N (Open MPI): the --threads N result by messages between processes.")
+    var mpi = false
+
     @Option(help: "The trace as text (indented, one line an event) or json (one JSON object a line).")
     var traceFormat: PipelineTracer.Format = .text
 
@@ -84,6 +90,9 @@ struct Emulate: ParsableCommand {
         }
         _ = try filter()
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be within 1...256 (got \(threads))") }
+        if mpi && threads > 1 {
+            throw ValidationError("--mpi and --threads \(threads): a run has one rank a partition (--mpi, under mpirun -np N) or one thread a partition (--threads N); drop one")
+        }
     }
 
     func filter() throws -> TraceFilter? {
@@ -102,7 +111,13 @@ struct Emulate: ParsableCommand {
         let settings = EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, snaplen: snaplen, report: report,
                                          sampleInterval: sampleInterval?.parsed, showRoutes: showRoutes, json: json,
                                          pipelineTrace: trace, engine: engine ?? .default)
-        if threads > 1 { try runParallelEmulation(settings, threads: threads) } else { try runEmulation(settings) }
+        if mpi {
+            try runMPIEmulation(settings)
+        } else if threads > 1 {
+            try runParallelEmulation(settings, threads: threads)
+        } else {
+            try runEmulation(settings)
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import SluiceEmulator
 import SluiceML
@@ -5,27 +6,9 @@ import SluiceML
 /// `sluice emulate T.yaml --threads N`: the topology cut into N partitions (the file's
 /// `partition:` per node, else automatic) run on N threads, with one partition's result.
 func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
-    let spec: TopologySpec
-    do { spec = try TopologyFile.load(path: s.topology, seed: s.seed, programs: programSource) } catch { throw CLIError(error.description) }
-    if !spec.events.isEmpty {
-        throw CLIError("--threads \(threads): \(s.topology) has events (links and switches that change during the run), which do not run in partitions yet; run without --threads")
-    }
-    let cut: Partitioning
-    do {
-        if let given = try Partitioning.fromFile(spec) {
-            guard given.count == threads else {
-                throw CLIError("--threads \(threads): \(s.topology) puts its nodes in \(given.count) partitions (`partition:`); use --threads \(given.count)")
-            }
-            cut = given
-        } else {
-            cut = try Partitioning.automatic(spec, count: threads)
-        }
-    } catch let e as CLIError { throw e } catch { throw CLIError("\(s.topology): \(error)") }
-    var options = EmulatorOptions()
-    options.seed = s.seed
-    options.engine = s.engine
-    if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir"); options.pcapDirectory = dir }
-    if let n = s.snaplen { options.pcapSnaplen = n }
+    var (spec, cut, options) = try parallelSetup(s, partitions: threads, option: "--threads \(threads)", flag: "--threads",
+                                                 sizeOption: { "--threads \($0)" }, mpi: false)
+    if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir") }
     if let dir = s.report { try prepareReportFolder(dir) }
     if let interval = s.sampleInterval {
         options.sampleInterval = interval
@@ -39,35 +22,141 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
     // Every partition attaches every job: each rank runs in its host's partition.
     let jobs: [[WorkloadRun]]
     do { jobs = try run.eachPartition { try Jobs.attach(spec.jobs, to: $0, seed: s.seed) } } catch { throw CLIError("\(error)") }
-    if !s.json {
-        let jobText = jobs.first.map { jobSummary(spec, $0) } ?? ""
-        print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows\(jobText); seed \(s.seed) (rerun with --seed \(s.seed))")
-        print("\(threads) partitions of \(cut.sizes.map(String.init).joined(separator: ", ")) nodes, \(cut.cutLinks.count) links cut, lookahead \(Double(cut.lookahead) / 1e6) us")
-        fflush(stdout)
-    }
+    if !s.json { printParallelHeader(spec, cut, s, what: "\(threads) partitions", jobs: jobs.first.map { jobSummary(spec, $0) } ?? "") }
     if s.showRoutes, let r = run.routing { print(r.textReport()) }
     let stats = run.run(until: s.until)
-    let r = run.report(stats)
-    for e in run.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
     let unplanned = run.unplannedConnections
     if !unplanned.isEmpty {
         throw CLIError("--threads \(threads): an application opened connections during the run (\(unplanned.prefix(4).joined(separator: ", "))), so their numbers depend on the partitioning; run without --threads")
     }
-    let results = Jobs.results(merging: jobs)
+    try printParallelResults(run, stats, s, spec: spec, jobs: Jobs.results(merging: jobs))
+}
+
+/// `mpirun -np N sluice emulate T.yaml --mpi`: each of the N ranks runs one partition (cut as
+/// `--threads N` cuts), the ranks exchange what crosses a cut by MPI messages at each window's
+/// end, and rank 0 prints the report and writes cut links' pcaps: one partition's result.
+func runMPIEmulation(_ s: EmulationSettings) throws {
+    guard let launched = MPIWorld.launched else {
+        throw CLIError("--mpi: this process was not started by mpirun (OMPI_COMM_WORLD_SIZE is not set); run `mpirun -np 2 sluice emulate \(s.topology) --mpi` (as root add --allow-run-as-root), or use threads of one process: `sluice emulate \(s.topology) --threads 2`")
+    }
+    // What every rank finds alike is checked before MPI starts, and said once, by rank 0.
+    func once<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch { if launched.rank == 0 { throw error } else { throw ExitCode.failure } }
+    }
+    let (spec, cut, base) = try once {
+        try parallelSetup(s, partitions: launched.size, option: "--mpi", flag: "--mpi", sizeOption: { "mpirun -np \($0)" }, mpi: true)
+    }
+    let world = try once { () throws -> MPIWorld in
+        do { return try MPIWorld.start() } catch { throw CLIError("\(error)") }
+    }
+    // Pcaps are written into a folder marked incomplete and moved into --pcap-dir only once
+    // every rank has finished: a run that dies leaves none that look whole.
+    var options = base
+    var staging: String? = nil
+    if let dir = s.pcapDir {
+        let incomplete = (dir as NSString).appendingPathComponent(".sluice-mpi-incomplete")
+        if world.rank == 0 {
+            do {
+                try makeDirectory(dir, "--pcap-dir")
+                try? FileManager.default.removeItem(atPath: incomplete)
+                try makeDirectory(incomplete, "--pcap-dir")
+            } catch { world.fail("preparing --pcap-dir: \(error)") }
+        }
+        world.barrier()
+        options.pcapDirectory = incomplete
+        staging = incomplete
+    }
+    let run: ParallelEmulation
+    do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut, world: world) } catch {
+        world.fail("building partition \(world.rank) of \(s.topology): \(error)")
+    }
+    if world.rank == 0 && !s.json { printParallelHeader(spec, cut, s, what: "\(world.size) MPI ranks, \(world.size) partitions") }
+    if world.rank == 0, s.showRoutes, let r = run.routing { print(r.textReport()) }
+    let stats = run.run(until: s.until)
+    if world.rank == 0 {
+        if let staging, let dir = s.pcapDir {
+            do {
+                let fm = FileManager.default
+                for f in try fm.contentsOfDirectory(atPath: staging) {
+                    let to = (dir as NSString).appendingPathComponent(f)
+                    if fm.fileExists(atPath: to) { try fm.removeItem(atPath: to) }
+                    try fm.moveItem(atPath: (staging as NSString).appendingPathComponent(f), toPath: to)
+                }
+                try fm.removeItem(atPath: staging)
+            } catch { world.fail("moving the pcaps into \(dir): \(error)") }
+        }
+        do { try printParallelResults(run, stats, s) } catch { world.fail("\(error)") }
+    }
+    world.finish()
+}
+
+/// The topology, its cut into `partitions` and the options of a parallel run, with what
+/// parallel runs (`mpi`: under MPI) do not do yet refused (`option`: how the refusal names the run).
+func parallelSetup(_ s: EmulationSettings, partitions: Int, option: String, flag: String,
+                   sizeOption: (Int) -> String, mpi: Bool) throws -> (TopologySpec, Partitioning, EmulatorOptions) {
+    let spec: TopologySpec
+    do { spec = try TopologyFile.load(path: s.topology, seed: s.seed, programs: programSource) } catch { throw CLIError(error.description) }
+    if !spec.events.isEmpty {
+        throw CLIError("\(option): \(s.topology) has events (links and switches that change during the run), which do not run in partitions yet; run without \(flag)")
+    }
+    if mpi {
+        // Ranks under MPI do not merge these yet; threads of one process do.
+        let threads = "--threads \(partitions)"
+        if !spec.jobs.isEmpty {
+            throw CLIError("\(option): \(s.topology) has jobs, which do not run under MPI yet; run them with \(threads) instead")
+        }
+        if s.report != nil || s.sampleInterval != nil {
+            throw CLIError("\(option): --report and --sample-interval (time series) do not run under MPI yet; use \(threads) instead")
+        }
+        if s.pipelineTrace != nil { throw CLIError("\(option): --trace does not run under MPI yet; use \(threads) instead") }
+    }
+    let cut: Partitioning
+    do {
+        if let given = try Partitioning.fromFile(spec) {
+            guard given.count == partitions else {
+                throw CLIError("\(sizeOption(partitions)): \(s.topology) puts its nodes in \(given.count) partitions (`partition:`); use \(sizeOption(given.count))")
+            }
+            cut = given
+        } else {
+            cut = try Partitioning.automatic(spec, count: partitions)
+        }
+    } catch let e as CLIError { throw e } catch { throw CLIError("\(s.topology): \(error)") }
+    var options = EmulatorOptions()
+    options.seed = s.seed
+    options.engine = s.engine
+    options.pcapDirectory = s.pcapDir
+    if let n = s.snaplen { options.pcapSnaplen = n }
+    return (spec, cut, options)
+}
+
+func printParallelHeader(_ spec: TopologySpec, _ cut: Partitioning, _ s: EmulationSettings, what: String, jobs: String = "") {
+    print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows\(jobs); seed \(s.seed) (rerun with --seed \(s.seed))")
+    print("\(what) of \(cut.sizes.map(String.init).joined(separator: ", ")) nodes, \(cut.cutLinks.count) links cut, lookahead \(Double(cut.lookahead) / 1e6) us")
+    fflush(stdout)
+}
+
+/// The merged report, as one partition prints it, and the windows and crossings; the jobs'
+/// merged results and the report folder (`--report`) where they ran.
+func printParallelResults(_ run: ParallelEmulation, _ stats: RunStats, _ s: EmulationSettings,
+                          spec: TopologySpec? = nil, jobs results: [WorkloadResult] = []) throws {
+    let r = run.report(stats)
+    for e in run.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
+    let workloads = spec?.jobs.map(\.workload) ?? []
     if s.json {
-        try printJSON(EmulationJSON(report: r, jobs: zip(spec.jobs, results).map { .init(workload: $0.workload, result: $1) }))
+        try printJSON(EmulationJSON(report: r, jobs: zip(workloads, results).map { .init(workload: $0, result: $1) }))
     } else {
         print(r.summaryText(), terminator: "")
-        for (job, result) in zip(spec.jobs, results) { print(result.summaryText(workload: job.workload), terminator: "") }
+        for (workload, result) in zip(workloads, results) { print(result.summaryText(workload: workload), terminator: "") }
         print("windows: \(run.windows), packets across a cut: \(run.crossings) of \(r.packetHops) hops")
     }
     if let dir = s.report {
         let index = try run.writeReport(r, to: dir)
         if !s.json { print("report: \(index)") }
-        if !spec.jobs.isEmpty {
-            let files = try Jobs.writeReport(results, workloads: spec.jobs.map(\.workload), to: dir)
+        if !results.isEmpty {
+            let files = try Jobs.writeReport(results, workloads: workloads, to: dir)
             if !s.json { print("jobs: " + files.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")) }
         }
     }
     if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+    fflush(stdout)
 }

@@ -3,7 +3,7 @@ import SluiceRuntime
 import SluiceSupport
 
 /// Counters of one port: the sending end of a link direction and its egress queue.
-public struct PortStats: Sendable, Encodable {
+public struct PortStats: Sendable, Codable {
     public var node: String
     public var port: UInt16
     public var peer: String
@@ -28,7 +28,7 @@ public struct PortStats: Sendable, Encodable {
 }
 
 /// Counters of one switch beyond its ports.
-public struct SwitchStats: Sendable, Encodable {
+public struct SwitchStats: Sendable, Codable {
     public var name: String
     public var program: String
     public var received: UInt64
@@ -43,7 +43,7 @@ public struct SwitchStats: Sendable, Encodable {
     public var arrivalDrops: UInt64 = 0
 }
 
-public struct HostStats: Sendable, Encodable {
+public struct HostStats: Sendable, Codable {
     public var name: String
     public var ipv4: String
     public var rxPackets: UInt64
@@ -125,7 +125,7 @@ extension Emulator {
 
 /// Events an emulator processed, by kind: exact and deterministic for a topology, options and
 /// seed, so tests pin them (a regression that doubles the work fails without timing anything).
-public struct EventCounts: Sendable, Equatable, Encodable, CustomStringConvertible {
+public struct EventCounts: Sendable, Equatable, Codable, CustomStringConvertible {
     public var transmitDone: UInt64 = 0
     public var arrival: UInt64 = 0
     public var udpSend: UInt64 = 0

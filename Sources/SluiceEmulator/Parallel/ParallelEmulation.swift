@@ -4,8 +4,9 @@ import SluiceRuntime
 import SluiceControlPlane
 import SluiceSupport
 
-/// One topology run as several partitions side by side, on threads, with the result one
-/// partition gives: byte-identical pcaps, the same flow completion times, counters and report.
+/// One topology run as several partitions side by side, on threads or on MPI ranks (one
+/// partition a process, `MPIWorld`), with the result one partition gives: byte-identical
+/// pcaps, the same flow completion times, counters and report.
 ///
 /// Conservative windows: every partition handles its events up to the end of the window (its
 /// start plus the lookahead, the least delay of a cut link, `Partitioning`), the packets that
@@ -29,20 +30,25 @@ import SluiceSupport
 /// pipeline trace lines are merged after each window in the order one partition writes them.
 ///
 /// Not yet in a parallel run (refused by name): a topology's events (links and switches that
-/// change during the run).
+/// change during the run); under MPI also applications (jobs), time series and traces.
 public final class ParallelEmulation {
     public let spec: TopologySpec
     public let partitioning: Partitioning
+    /// The partitions run here and their slots: every one on threads, this rank's under MPI.
     let partitions: [Emulator]
     let slots: [PartitionSlot]
-    /// Cut links' pcap writers (index: link), when pcaps are written.
+    let exchange: WindowExchange
+    /// Cut links' pcap writers (index: link), when pcaps are written, where `exchange` writes.
     var cutCaptures: [Int: PcapWriter] = [:]
     /// The one-file host trace (`EmulatorOptions.hostTrace`), and the pipeline traces' sink.
     var hostTrace: PcapWriter?
     let traceSink: (@Sendable (String) -> Void)?
-    /// Windows run, and crossing packets whose arrival fell exactly on a window's end.
+    /// What the partitions agreed at the last window's end (nil before the first run).
+    var meeting: WindowMeeting?
+    /// Every partition's results after the last run, where `exchange` writes (index: partition).
+    var results: [PartitionResults] = []
+    /// Windows run.
     public private(set) var windows: UInt64 = 0
-    public private(set) var arrivalsAtWindowEnd: UInt64 = 0
     /// Wall time of `run` calls so far.
     public private(set) var wallSeconds = 0.0
     /// Per window, the busiest partition's time, summed: the run's wall time were every
@@ -53,9 +59,10 @@ public final class ParallelEmulation {
     /// Per partition: the share of the run's wall time it spent waiting for the others at
     /// window ends (and for the merging between windows).
     public var waitShares: [Double] {
-        slots.map { wallSeconds > 0 ? max(0, 1 - Double($0.busyNanoseconds) / 1e9 / wallSeconds) : 0 }
+        results.map { wallSeconds > 0 ? max(0, 1 - Double($0.busyNanoseconds) / 1e9 / wallSeconds) : 0 }
     }
-
+    /// Crossing packets whose arrival fell exactly on a window's end.
+    public var arrivalsAtWindowEnd: UInt64 { results.reduce(0) { $0 + $1.arrivalsAtWindowEnd } }
     /// Time between samples (zero: no time series), the next sample's time, samples taken.
     let sampleInterval: VirtualTime
     var nextSample = VirtualTime.zero
@@ -65,11 +72,46 @@ public final class ParallelEmulation {
     /// When the current `run` call started (for the progress line).
     var runStarted = MonotonicClock.nanoseconds
 
-    public init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver,
-                partitioning: Partitioning) throws {
-        if !spec.events.isEmpty {
-            throw EmulatorError("a topology's events list (links and switches that change during the run) is not available in a parallel run yet; run with one partition (no --threads)")
+    /// Every partition on a thread of its own.
+    public convenience init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver,
+                            partitioning: Partitioning) throws {
+        try Self.refuseUnsupported(spec, options: options, mpi: false)
+        let slots = (0..<partitioning.count).map { PartitionSlot(index: $0, partitioning: partitioning) }
+        let partitions = try slots.map { try Emulator(spec, options: options, programs: programs, slot: $0) }
+        try self.init(spec, options: options, partitioning: partitioning, partitions: partitions,
+                      exchange: SharedMemoryExchange(partitions: partitions, slots: slots))
+    }
+
+    /// This rank's partition (partition `world.rank`) of a run under MPI, one rank a partition:
+    /// every rank makes one and runs it, rank 0 writes the report and cut links' pcaps.
+    public convenience init(_ spec: TopologySpec, options: EmulatorOptions = EmulatorOptions(), programs: ProgramResolver,
+                            partitioning: Partitioning, world: MPIWorld) throws {
+        guard partitioning.count == world.size else {
+            throw EmulatorError("\(partitioning.count) partitions for \(world.size) MPI ranks; run one rank a partition (mpirun -np \(partitioning.count))")
         }
+        try Self.refuseUnsupported(spec, options: options, mpi: true)
+        let emu = try Emulator(spec, options: options, programs: programs, slot: PartitionSlot(index: world.rank, partitioning: partitioning))
+        try self.init(spec, options: options, partitioning: partitioning, partitions: [emu],
+                      exchange: MPIExchange(world: world, emulator: emu))
+    }
+
+    /// What parallel runs do not do yet, refused by name: a topology's events; under MPI also
+    /// time series and traces (their merges run on threads of one process).
+    static func refuseUnsupported(_ spec: TopologySpec, options: EmulatorOptions, mpi: Bool) throws {
+        let run = mpi ? "a run under MPI" : "a parallel run"
+        if !spec.events.isEmpty {
+            throw EmulatorError("a topology's events list (links and switches that change during the run) is not available in \(run) yet; run with one partition (no \(mpi ? "--mpi" : "--threads"))")
+        }
+        guard mpi else { return }
+        for (set, name) in [(options.sampleInterval > 0, "time series (--report, --sample-interval)"),
+                            (options.hostTrace != nil, "a host trace"), (options.hostTraceDirectory != nil, "host traces"),
+                            (options.queueTrace, "a queue trace"), (options.pipelineTrace != nil, "pipeline traces (--trace)")] where set {
+            throw EmulatorError("\(name) is not available in \(run) yet; run without --mpi (--threads N runs it)")
+        }
+    }
+
+    private init(_ spec: TopologySpec, options: EmulatorOptions, partitioning: Partitioning, partitions: [Emulator],
+                 exchange: WindowExchange) throws {
         self.spec = spec
         self.partitioning = partitioning
         sampleInterval = VirtualTime(picoseconds: max(options.sampleInterval, 0))
@@ -78,9 +120,11 @@ public final class ParallelEmulation {
         if let path = options.hostTrace {
             do { hostTrace = try PcapWriter(path: path) } catch { throw EmulatorError("cannot write the host trace \(path): \(error)") }
         }
-        slots = (0..<partitioning.count).map { PartitionSlot(index: $0, partitioning: partitioning) }
-        partitions = try slots.map { try Emulator(spec, options: options, programs: programs, slot: $0) }
-        for (k, emu) in partitions.enumerated() {
+        self.partitions = partitions
+        slots = partitions.map { $0.slot! }
+        self.exchange = exchange
+        for emu in partitions {
+            let k = emu.slot!.index
             for d in 0..<emu.dirCount {
                 let from = Int(partitioning.partitionOf[Int(emu.dirs[d].fromNode)])
                 let to = Int(partitioning.partitionOf[Int(emu.dirs[d].toNode)])
@@ -88,7 +132,7 @@ public final class ParallelEmulation {
             }
             emu.prepareReceivedBulkMessages()
         }
-        if let dir = options.pcapDirectory {
+        if let dir = options.pcapDirectory, exchange.writes {
             let captureAll = !spec.links.contains { $0.capture }
             for i in partitioning.cutLinks where captureAll || spec.links[i].capture {
                 do { cutCaptures[i] = try Emulator.linkCapture(spec, link: i, directory: dir, options: options) } catch {
@@ -122,16 +166,18 @@ public final class ParallelEmulation {
         let lookahead = VirtualTime(picoseconds: partitioning.lookahead)
         let wallStart = MonotonicClock.nanoseconds
         runStarted = wallStart
-        let before = partitions.reduce(0) { $0 + $1.eventsProcessed }
+        let before = results.reduce(0) { $0 + $1.eventsProcessed }, localBefore = partitions.reduce(0) { $0 + $1.eventsProcessed }
         let samplesBefore = samples
-        let count = partitions.count
         nonisolated(unsafe) let parts = partitions
-        let crew = WindowCrew(count: count)
+        nonisolated(unsafe) let slotsNow = slots
+        nonisolated(unsafe) let exchange = self.exchange
+        let crew = WindowCrew(count: partitions.count)
         defer { crew.stop() }
         let sampling = sampleInterval > .zero
         var line = ProgressLine(enabled: progress, limit: asked?.picoseconds)
+        var meeting = self.meeting ?? exchange.meet(window: 0)
         while true {
-            let next = nextEventTime
+            let next = meeting.next
             // One partition takes the first sample, and another after each that left events.
             let owed = sampling && nextSample <= limit && (samples == 0 || next < .never || eventsSinceSample)
             let start = owed ? min(next, nextSample) : next
@@ -141,40 +187,39 @@ public final class ParallelEmulation {
             var end = start.after(lookahead)
             if owed { end = min(end, sampleAt == nil ? nextSample : nextSample.after(sampleInterval)) }
             windows += 1
-            let last = slots[0].parity ^ 1
-            for s in slots { for b in 0..<count where s.index != b { arrivalsAtWindowEnd += UInt64(s.outboxes[last][b].packets.lazy.filter { $0.arrival == end }.count) } }
-            nonisolated(unsafe) let slotsNow = slots
-            crew.run { k in
+            crew.run { i in
                 let began = MonotonicClock.nanoseconds
+                let slot = slotsNow[i], emu = parts[i]
                 defer {
                     let busy = UInt64(MonotonicClock.nanoseconds &- began)
-                    slotsNow[k].busyNanoseconds &+= busy
-                    slotsNow[k].windowBusyNanoseconds = busy
+                    slot.busyNanoseconds &+= busy
+                    slot.windowBusyNanoseconds = busy
                 }
-                let emu = parts[k]
-                for s in slotsNow where s.index != k {
-                    let box = s.outboxes[last][k]
+                for box in exchange.inboxes(of: slot) {
+                    for c in box.packets where c.arrival == end { slot.arrivalsAtWindowEnd &+= 1 }
                     emu.receiveCrossings(box)
                     box.clear()
                 }
                 if let t = sampleAt { emu.sample(at: t, scheduled: sampleScheduled) }
                 emu.runWindow(before: end, limit: limit)
             }
-            criticalNanoseconds &+= slots.reduce(0) { max($0, $1.windowBusyNanoseconds) }
-            mergeCutCaptures()
+            meeting = exchange.meet(window: windows)
+            criticalNanoseconds &+= meeting.busiest
+            writeCutFrames(final: false)
             if traceSink != nil { mergeTraceLines() }
-            for s in slots { s.parity ^= 1 }
             if sampleAt != nil { samples += 1; nextSample = nextSample.after(sampleInterval) }
             if progress && windows & 0xFF == 0 {
                 // Every partition has reached the window's end: the slowest partition's time.
-                line.update(simulated: min(end, limit).picoseconds, events: partitions.reduce(0) { $0 + $1.eventsProcessed } - before,
+                line.update(simulated: min(end, limit).picoseconds, events: partitions.reduce(0) { $0 + $1.eventsProcessed } - localBefore,
                             note: slowestPartitionNote)
             }
         }
         line.finish()
-        var clock = partitions.map(\.clock).max() ?? .zero
+        writeCutFrames(final: true)
+        self.meeting = meeting
+        var clock = meeting.clock
         // Left over, one partition has an event, or a sample it set after events.
-        if asked != nil && (nextEventTime < .never || (sampling && eventsSinceSample)) { clock = limit }
+        if asked != nil && (meeting.next < .never || (sampling && eventsSinceSample)) { clock = limit }
         for emu in partitions {
             emu.clock = clock
             emu.events.now = clock
@@ -183,10 +228,13 @@ public final class ParallelEmulation {
         }
         for c in cutCaptures.values { c.flush() }
         hostTrace?.flush()
+        let local = partitions.map(PartitionResults.init)
+        results = exchange.gather(local) ?? []
         let wall = MonotonicClock.seconds(since: wallStart)
         wallSeconds += wall
-        return RunStats(simulated: clock.picoseconds, wallSeconds: wall,
-                        events: partitions.reduce(0) { $0 + $1.eventsProcessed } - before + (samples - samplesBefore))
+        let events = results.isEmpty ? partitions.reduce(0) { $0 + $1.eventsProcessed } - localBefore
+            : results.reduce(0) { $0 + $1.eventsProcessed } - before
+        return RunStats(simulated: clock.picoseconds, wallSeconds: wall, events: events + (samples - samplesBefore))
     }
 
     /// The partition that held the others up most (the most busy wall time), for the progress line.
@@ -194,37 +242,38 @@ public final class ParallelEmulation {
         guard let s = slots.max(by: { $0.busyNanoseconds < $1.busyNanoseconds }) else { return "" }
         let total = Double(MonotonicClock.nanoseconds &- runStarted) / 1e9
         let share = total > 0 ? Int((Double(s.busyNanoseconds) / 1e9 / (wallSeconds + total) * 100).rounded()) : 0
-        return "slowest partition \(s.index) of \(slots.count) (busy \(min(share, 100))% of wall)"
+        return "slowest partition \(s.index) of \(partitioning.count) (busy \(min(share, 100))% of wall)"
     }
 
-    /// Some partition handled events since the last sample.
-    var eventsSinceSample: Bool { slots.contains { $0.eventsAtSample != partitions[$0.index].eventsProcessed } }
+    /// Some partition handled events since the last sample (time series run on threads only).
+    var eventsSinceSample: Bool { zip(slots, partitions).contains { $0.eventsAtSample != $1.eventsProcessed } }
 
-    /// The earliest event left in any partition or on its way across a cut.
-    var nextEventTime: VirtualTime {
-        var t = partitions.reduce(VirtualTime.never) { min($0, $1.nextEventTime) }
-        for s in slots { for b in s.outboxes[s.parity ^ 1] { t = min(t, b.earliest) } }
-        for s in slots { for b in s.outboxes[s.parity] { t = min(t, b.earliest) } }
-        return t
+    /// Write the frames cut links carried, in the order one partition writes them, when the
+    /// exchange has them here.
+    func writeCutFrames(final: Bool) {
+        var written = false
+        if let all = exchange.cutFrames(final: final) { mergeCutCaptures(all); written = true }
+        if written { for s in slots { s.captured.clear() } }
     }
 
-    /// Write the frames cut links carried in this window (and those of the one-file host trace,
-    /// link -1), in the order one partition writes them.
-    func mergeCutCaptures() {
-        guard !cutCaptures.isEmpty || hostTrace != nil else { for s in slots { s.captured.clear() }; return }
+    /// Frames of several partitions by the key one partition writes them in: the time, then
+    /// the event's key (`EventOrder`), then partition and capture order for one event's frames.
+    func mergeCutCaptures(_ parts: [(partition: Int, frames: CapturedFrames)]) {
+        guard !cutCaptures.isEmpty || hostTrace != nil, parts.contains(where: { !$0.frames.frames.isEmpty }) else { return }
         var all: [(slot: Int, index: Int, frame: CapturedFrames.Frame)] = []
-        for (k, s) in slots.enumerated() { for (i, f) in s.captured.frames.enumerated() { all.append((k, i, f)) } }
+        for (k, c) in parts { for (i, f) in c.frames.enumerated() { all.append((k, i, f)) } }
         all.sort { a, b in
             (a.frame.time, a.frame.scheduled, a.frame.order, a.slot, a.index) < (b.frame.time, b.frame.scheduled, b.frame.order, b.slot, b.index)
         }
+        var bytesOf = [Int: Int]()
+        for (i, p) in parts.enumerated() { bytesOf[p.partition] = i }
         for (k, _, f) in all {
             guard let w = f.link < 0 ? hostTrace : cutCaptures[Int(f.link)] else { continue }
-            slots[k].captured.bytes.withUnsafeBytes { b in
+            parts[bytesOf[k]!].frames.bytes.withUnsafeBytes { b in
                 w.write(timestampPicoseconds: f.time.picoseconds, bytes: UnsafeRawBufferPointer(rebasing: b[f.offset..<f.offset + f.length]),
                         direction: f.link < 0 ? .unknown : f.inbound ? .inbound : .outbound)
             }
         }
-        for s in slots { s.captured.clear() }
     }
 
     /// Hand the pipeline trace lines written in this window to the trace's sink, in the order
@@ -256,20 +305,24 @@ public final class ParallelEmulation {
     /// The host trace files written (`Emulator.hostTraceFiles`), each from the partition that wrote it.
     public var hostTraceFiles: [(path: String, packets: Int, bytes: Int, error: String?)] {
         let hosts = partitions[0].hosts
-        let perHost = partitions[0].hostTraceWriters.indices.compactMap { h in owner(hosts[h].node).hostTraceWriters[h] }
+        let perHost = partitions[0].hostTraceWriters.indices.compactMap { h in ownerPartition(hosts[h].node).hostTraceWriters[h] }
         return ((hostTrace.map { [$0] } ?? []) + perHost).map { w in (w.path, w.packetsWritten, w.bytesWritten, w.error.map { "\($0)" }) }
     }
 
-    // MARK: results, merged: each figure from the partition that runs its node
+    // MARK: results, merged: each figure from the partition that runs its node (where the
+    // exchange writes, after a run)
 
-    func owner(_ node: Int32) -> Emulator { partitions[Int(partitioning.partitionOf[Int(node)])] }
+    func owner(_ node: Int32) -> PartitionResults { results[Int(partitioning.partitionOf[Int(node)])] }
+    /// The emulator that runs `node` (on threads every partition is here).
+    func ownerPartition(_ node: Int32) -> Emulator { partitions[Int(partitioning.partitionOf[Int(node)])] }
 
     public var flows: [FlowResult] {
         let base = partitions[0].flowResults
         return base.indices.map { i in
-            let src = owner(partitions[0].hostNode(base[i].src)).flowResults[i]
-            let dst = owner(partitions[0].hostNode(base[i].dst)).flowResults[i]
-            var r = src
+            let src = owner(partitions[0].hostNode(base[i].src)).flows[i]
+            let dst = owner(partitions[0].hostNode(base[i].dst)).flows[i]
+            var r = base[i]
+            r.packetsSent = src.packetsSent; r.retransmittedBytes = src.retransmittedBytes
             r.packetsReceived = dst.packetsReceived; r.bytesReceived = dst.bytesReceived
             r.firstArrival = dst.firstArrival; r.lastArrival = dst.lastArrival; r.completed = dst.completed
             return r
@@ -277,23 +330,20 @@ public final class ParallelEmulation {
     }
 
     public var ports: [PortStats] {
-        let all = partitions.map(\.ports)
-        return (0..<partitions[0].dirCount).map { d in all[Int(partitioning.partitionOf[Int(partitions[0].dirs[d].fromNode)])][d] }
+        (0..<partitions[0].dirCount).map { d in owner(partitions[0].dirs[d].fromNode).ports[d] }
     }
 
     public var switchStats: [SwitchStats] {
-        let all = partitions.map(\.switchStats)
-        return partitions[0].switches.indices.map { i in all[Int(partitioning.partitionOf[Int(partitions[0].switches[i].node)])][i] }
+        partitions[0].switches.indices.map { i in owner(partitions[0].switches[i].node).switches[i] }
     }
 
     public var hostStats: [HostStats] {
-        let all = partitions.map(\.hostStats)
-        return partitions[0].hosts.indices.map { i in all[Int(partitioning.partitionOf[Int(partitions[0].hosts[i].node)])][i] }
+        partitions[0].hosts.indices.map { i in owner(partitions[0].hosts[i].node).hosts[i] }
     }
 
     public var eventCounts: EventCounts {
         var c = EventCounts()
-        for e in partitions.map(\.eventCounts) {
+        for e in results.map(\.eventCounts) {
             c.transmitDone += e.transmitDone; c.arrival += e.arrival; c.udpSend += e.udpSend
             c.transportTimer += e.transportTimer; c.flowStart += e.flowStart; c.recirculate += e.recirculate
             c.appTimer += e.appTimer; c.inject += e.inject
@@ -322,10 +372,12 @@ public final class ParallelEmulation {
     public var packetHops: UInt64 { ports.reduce(0) { $0 + $1.txPackets } }
     public var packetsDelivered: UInt64 { hostStats.reduce(0) { $0 + $1.rxPackets } }
     /// Packets that crossed a cut.
-    public var crossings: UInt64 { slots.reduce(0) { $0 + $1.crossed } }
+    public var crossings: UInt64 { results.reduce(0) { $0 + $1.crossed } }
     public var pcapErrors: [String] {
-        partitions.flatMap(\.pcapErrors) + cutCaptures.values.compactMap { $0.error.map { "\($0)" } }
+        results.flatMap(\.pcapErrors) + cutCaptures.values.compactMap { $0.error.map { "\($0)" } }
     }
+    /// Whether this process writes the report and cut links' pcaps (threads: yes; MPI: rank 0).
+    public var writes: Bool { exchange.writes }
 
     /// The run's report, as `RunReport(emulator, stats:)` gives for one partition. `peak_packets`
     /// is the sum of the partitions' peaks (an engine figure: a crossing packet is held by its
@@ -340,7 +392,7 @@ public final class ParallelEmulation {
         r.packetHops = packetHops
         r.hopsPerSecond = stats.wallSeconds > 0 ? Double(packetHops) / stats.wallSeconds : 0
         r.packetsDelivered = packetsDelivered
-        r.peakPackets = partitions.reduce(0) { $0 + $1.peakPackets }
+        r.peakPackets = results.reduce(0) { $0 + $1.peakPackets }
         return r
     }
 }

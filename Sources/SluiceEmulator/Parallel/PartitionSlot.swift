@@ -18,8 +18,10 @@ final class PartitionSlot {
     /// Pipeline trace lines written in this window, each with the key of its event (merged
     /// by `ParallelEmulation` into the trace's sink).
     var traceLines: [TraceLine] = []
-    /// Packets this partition sent across a cut.
+    /// Packets this partition sent across a cut, and those it received whose arrival fell
+    /// exactly on a window's end.
     var crossed: UInt64 = 0
+    var arrivalsAtWindowEnd: UInt64 = 0
     /// Wall time spent taking in crossings and handling events (the rest of a run it waits).
     var busyNanoseconds: UInt64 = 0
     /// The same, in the last window.

@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+
+private let inCI = ProcessInfo.processInfo.environment["SLUICE_CI"] == "true"
+
+/// Open MPI's mpirun on PATH, if any.
+private let mpirunOnPath: URL? = {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        let path = "\(dir)/mpirun"
+        if FileManager.default.isExecutableFile(atPath: path) { return URL(fileURLWithPath: path) }
+    }
+    return nil
+}()
+
+/// `mpirun -np N sluice emulate --mpi`: ranks that exchange crossing packets by MPI messages
+/// print what one partition and `--threads N` print (engine figures aside) and write the same
+/// pcap bytes; refusals and a failing rank say what happened. CI installs Open MPI (.ci/run)
+/// and runs these; elsewhere they need `mpirun` on PATH.
+@Suite(.serialized, .enabled(if: mpirunOnPath != nil || inCI,
+                             "mpirun not found: install Open MPI (apt-get install -y openmpi-bin; .ci/run does)"))
+struct EmulateMPICLITests {
+    /// `sluice args` as `ranks` MPI ranks: as root too (CI), on fewer cores than ranks, and
+    /// with shared-memory messages that need no ptrace rights (containers).
+    static func mpi(_ ranks: Int, _ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let mpirun = try #require(mpirunOnPath, "mpirun not found: install Open MPI (apt-get install -y openmpi-bin)")
+        let env = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                   "OMPI_MCA_btl_vader_single_copy_mechanism": "none"].merging(environment) { $1 }
+        return try CLITests.run(["--oversubscribe", "-np", "\(ranks)", CLITests.binary.path] + args, environment: env, executable: mpirun)
+    }
+
+    static func folder(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("sluice-mpi-\(name)-\(UInt32.random(in: 0...UInt32.max))").path
+    }
+
+    static func pcaps(_ dir: String) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir) {
+            out[f] = try Data(contentsOf: URL(fileURLWithPath: dir).appendingPathComponent(f))
+        }
+        return out
+    }
+
+    /// One partition, two threads and two ranks on `topology`: the same JSON but for the
+    /// engine's figures, and the same pcap files, byte for byte.
+    /// (`mpiEnvironment`: the MPI run's extra environment.)
+    static func expectAllAlike(_ topology: String, _ extra: [String], pcapCount: Int? = nil,
+                               mpiEnvironment: [String: String] = [:]) throws -> [String: Any] {
+        let base = folder("alike")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let dirs = ["one", "threads", "mpi"].map { "\(base)/\($0)" }
+        let one = try CLITests.run(["emulate", topology, "--json", "--pcap-dir", dirs[0]] + extra)
+        let threads = try CLITests.run(["emulate", topology, "--json", "--pcap-dir", dirs[1], "--threads", "2"] + extra)
+        let ranks = try mpi(2, ["emulate", topology, "--json", "--pcap-dir", dirs[2], "--mpi"] + extra, environment: mpiEnvironment)
+        #expect(one.status == 0 && threads.status == 0 && ranks.status == 0, "\(one.err)\(threads.err)\(ranks.err)")
+        let a = try EmulateThreadsCLITests.network(one.out)
+        #expect(a.count > 0)
+        #expect(a == (try EmulateThreadsCLITests.network(threads.out)))
+        #expect(a == (try EmulateThreadsCLITests.network(ranks.out)), "\(ranks.out.prefix(2000))")
+        let p = try dirs.map(Self.pcaps)
+        if let pcapCount { #expect(p[0].count == pcapCount) }
+        #expect(p[0].keys.sorted() == p[2].keys.sorted(), "the staging folder is gone, every pcap moved in")
+        for (name, bytes) in p[0] {
+            #expect(p[1][name] == bytes, "\(name) (threads)")
+            #expect(p[2][name] == bytes, "\(name) (MPI)")
+        }
+        return a as! [String: Any]
+    }
+
+    /// Three ranks: each meets two others at every window's end, on two cores or fewer.
+    @Test func threeRanksGiveOnePartitionsJSONAndPcaps() throws {
+        let base = Self.folder("three")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let topology = CLITests.topology("leafspine-16.yaml")
+        let one = try CLITests.run(["emulate", topology, "--json", "--until", "40us", "--pcap-dir", "\(base)/one"])
+        let three = try Self.mpi(3, ["emulate", topology, "--json", "--until", "40us", "--pcap-dir", "\(base)/three", "--mpi"])
+        #expect(one.status == 0 && three.status == 0, "\(one.err)\(three.err)")
+        #expect(try EmulateThreadsCLITests.network(one.out) == EmulateThreadsCLITests.network(three.out))
+        let a = try Self.pcaps("\(base)/one"), b = try Self.pcaps("\(base)/three")
+        #expect(a.count == 24 && a == b)
+    }
+
+    /// Messages longer than the window's first round carries send the rest in a second.
+    @Test func longMessagesGoInTwoRounds() throws {
+        _ = try Self.expectAllAlike(CLITests.topology("fattree-k4.yaml"), ["--until", "30us"], pcapCount: 48,
+                                    mpiEnvironment: ["SLUICE_MPI_TEST_FIRST_PART": "100"])
+    }
+
+    @Test(arguments: [("leafspine-16.yaml", 24), ("fattree-k4.yaml", 48)])
+    func twoRanksPrintOnePartitionsJSONAndPcaps(_ file: String, _ links: Int) throws {
+        _ = try Self.expectAllAlike(CLITests.topology(file), ["--until", "30us"], pcapCount: links)
+    }
+
+    static let lossyStar = """
+        name: star-lossy
+        topology:
+          defaults:
+            link: {rate: 100Gbps, delay: 1us}
+            switch: {program: l2-switch, routing: false}
+          nodes:
+            sw: {kind: switch, partition: 0}
+            h1: {kind: host, partition: 0}
+            h2: {kind: host, partition: 1}
+            h3: {kind: host, partition: 1}
+          links:
+            - {endpoints: ["sw:1", "h1:0"]}
+            - {endpoints: ["sw:2", "h2:0"], loss: 0.2}
+            - {endpoints: ["sw:3", "h3:0"]}
+        traffic:
+          - {kind: udp, from: h1, to: h2, size: 400000, rate: 10Gbps, payload: 1000}
+          - {kind: udp, from: h3, to: h1, size: 200000, rate: 10Gbps, payload: 1000, start: 1us}
+        """
+
+    /// An l2 switch floods what it has not learnt: copies cross the cut to h2 and h3, the ones
+    /// to h2 over a lossy link, and packets arrive exactly at windows' ends (1 us lookahead).
+    @Test func lossAndFloodedCopiesCrossBetweenRanks() throws {
+        let dir = Self.folder("star")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = "\(dir)/star-lossy.yaml"
+        try Self.lossyStar.write(toFile: file, atomically: true, encoding: .utf8)
+        let report = try Self.expectAllAlike(file, ["--seed", "7"], pcapCount: 3)
+        let ports = try #require(report["ports"] as? [[String: Any]])
+        #expect(ports.contains { ($0["lost"] as? Int ?? 0) > 0 })
+    }
+
+    @Test func refusalsSayWhatToDo() throws {
+        let fattree = CLITests.topology("fattree-k4.yaml")
+        let alone = try CLITests.run(["emulate", fattree, "--mpi"], environment: ["OMPI_COMM_WORLD_SIZE": "", "OMPI_COMM_WORLD_RANK": ""])
+        #expect(alone.status != 0 && alone.err.contains("--mpi: this process was not started by mpirun (OMPI_COMM_WORLD_SIZE is not set); run `mpirun -np 2 sluice emulate \(fattree) --mpi`"), "\(alone.err)")
+        let both = try CLITests.run(["emulate", fattree, "--mpi", "--threads", "2"])
+        #expect(both.status != 0 && both.err.contains("--mpi and --threads 2: a run has one rank a partition (--mpi, under mpirun -np N) or one thread a partition (--threads N); drop one"), "\(both.err)")
+
+        let jobs = try Self.mpi(2, ["emulate", CLITests.topology("ml-jobs.yaml"), "--mpi"])
+        let jobsMessage = "--mpi: \(CLITests.topology("ml-jobs.yaml")) has jobs, which do not run under MPI yet; run them with --threads 2 instead"
+        #expect(jobs.status != 0 && jobs.err.components(separatedBy: jobsMessage).count == 2, "said once, by rank 0: \(jobs.err)")
+        let dir = Self.folder("refusals")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tiny = "\(dir)/tiny.yaml"
+        try """
+            topology:
+              defaults: {switch: {program: l2-switch, routing: false}}
+              nodes: {sw: {kind: switch}, h1: {kind: host}, h2: {kind: host}}
+              links:
+                - {endpoints: ["sw:1", "h1:0"], delay: 1us}
+                - {endpoints: ["sw:2", "h2:0"], delay: 0ps}
+            """.write(toFile: tiny, atomically: true, encoding: .utf8)
+        let many = try Self.mpi(4, ["emulate", tiny, "--mpi"])
+        #expect(many.status != 0 && many.err.contains("4 partitions for 3 nodes: a partition needs at least one node; use at most 3"), "\(many.err)")
+        let zero = "\(dir)/zero.yaml"
+        try (try String(contentsOfFile: tiny, encoding: .utf8))
+            .replacingOccurrences(of: "nodes: {sw: {kind: switch}, h1: {kind: host}, h2: {kind: host}}",
+                                  with: "nodes: {sw: {kind: switch, partition: 0}, h1: {kind: host, partition: 0}, h2: {kind: host, partition: 1}}")
+            .write(toFile: zero, atomically: true, encoding: .utf8)
+        let cut = try Self.mpi(2, ["emulate", zero, "--mpi"])
+        #expect(cut.status != 0 && cut.err.contains("link sw:2 -- h2:0 (\(zero):6) has zero delay and joins partition 0 to partition 1"), "\(cut.err)")
+        let star = "\(dir)/star-lossy.yaml"
+        try Self.lossyStar.write(toFile: star, atomically: true, encoding: .utf8)
+        let three = try Self.mpi(3, ["emulate", star, "--mpi"])
+        #expect(three.status != 0 && three.err.contains("mpirun -np 3: \(star) puts its nodes in 2 partitions (`partition:`); use mpirun -np 2"), "\(three.err)")
+    }
+
+    /// A rank that fails mid-run (a test hook stands for the error) ends the whole run with a
+    /// non-zero status and a message naming the rank and the window; no JSON is printed and
+    /// no pcap is left in --pcap-dir looking complete.
+    @Test func aFailingRankEndsTheRunByName() throws {
+        let dir = Self.folder("fail")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try Self.mpi(2, ["emulate", CLITests.topology("leafspine-16.yaml"), "--mpi", "--json", "--until", "30us", "--pcap-dir", dir],
+                             environment: ["SLUICE_MPI_TEST_FAIL": "1:3"])
+        #expect(r.status != 0)
+        #expect(r.err.contains("sluice: rank 1 of 2: failed in window 3 (from 2.362809 us): test failure asked for by SLUICE_MPI_TEST_FAIL; every rank stops"), "\(r.err)")
+        #expect(r.out.isEmpty, "\(r.out.prefix(500))")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        #expect(left.allSatisfy { !$0.hasSuffix(".pcapng") }, "\(left)")
+    }
+
+    /// A rank that crashes (a trap, as a failed precondition would) names itself and its
+    /// window before mpirun ends the job.
+    @Test func aCrashingRankIsNamed() throws {
+        let r = try Self.mpi(2, ["emulate", CLITests.topology("leafspine-16.yaml"), "--mpi", "--json", "--until", "30us"],
+                             environment: ["SLUICE_MPI_TEST_FAIL": "1:3:crash"])
+        #expect(r.status != 0)
+        #expect(r.err.contains("sluice: rank 1 of 2: crashed (signal 4) in window 3 (from 2362809 ps); the job ends"), "\(r.err)")
+        #expect(r.out.isEmpty, "\(r.out.prefix(500))")
+    }
+}
