@@ -39,9 +39,11 @@ func runMPIEmulation(_ s: EmulationSettings) throws {
     guard let launched = MPIWorld.launched else {
         throw CLIError("--mpi: this process was not started by mpirun (OMPI_COMM_WORLD_SIZE is not set); run `mpirun -np 2 sluice emulate \(s.topology) --mpi` (as root add --allow-run-as-root), or use threads of one process: `sluice emulate \(s.topology) --threads 2`")
     }
-    // What every rank finds alike is checked before MPI starts, and said once, by rank 0.
+    // What every rank finds alike is checked before MPI starts, and said once, by rank 0,
+    // whose failure is the job's. The other ranks end quietly with success: had they failed
+    // too, mpirun could kill rank 0 before its message was written.
     func once<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch { if launched.rank == 0 { throw error } else { throw ExitCode.failure } }
+        do { return try body() } catch { if launched.rank == 0 { throw error } else { throw ExitCode.success } }
     }
     let (spec, cut, base) = try once {
         try parallelSetup(s, partitions: launched.size, option: "--mpi", flag: "--mpi", sizeOption: { "mpirun -np \($0)" }, mpi: true)
