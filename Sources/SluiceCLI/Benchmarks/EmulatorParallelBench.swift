@@ -56,6 +56,15 @@ struct EmulatorParallelBench {
         do { return try TopologyFile.load(path: path, programs: programSource) } catch { throw CLIError("\(error) (run from the repository root, or give --topologies)") }
     }
 
+    /// Run `i` of the one-partition baseline: its report, its wall time appended to `walls`.
+    func onePartition(_ spec: TopologySpec, _ options: EmulatorOptions, run i: Int, json: Bool, walls: inout [Double]) throws -> RunReport {
+        if !json { FileHandle.standardError.write("\r\(spec.name): run \(i + 1)/\(repeats)\u{1B}[K".data(using: .utf8)!) }
+        let emu = try Emulator(spec, options: options, programs: programSource)
+        let st = emu.run()
+        walls.append(st.wallSeconds)
+        return RunReport(emu, stats: st)
+    }
+
     func run(json: Bool) throws {
         let spec = try load()
         let cut: Partitioning
@@ -66,11 +75,7 @@ struct EmulatorParallelBench {
         var one: RunReport? = nil, many: RunReport? = nil
         var last: ParallelEmulation? = nil
         for i in 0..<repeats {
-            if !json { FileHandle.standardError.write("\r\(spec.name): run \(i + 1)/\(repeats)\u{1B}[K".data(using: .utf8)!) }
-            let emu = try Emulator(spec, options: options, programs: programSource)
-            let st = emu.run()
-            oneWalls.append(st.wallSeconds)
-            one = RunReport(emu, stats: st)
+            one = try onePartition(spec, options, run: i, json: json, walls: &oneWalls)
             let p = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut)
             let pst = p.run()
             walls.append(pst.wallSeconds)
@@ -102,13 +107,9 @@ struct EmulatorParallelBench {
         for i in 0..<repeats {
             world.barrier()
             if world.rank == 0 {
-                if !json { FileHandle.standardError.write("\r\(spec.name): run \(i + 1)/\(repeats)\u{1B}[K".data(using: .utf8)!) }
-                do {
-                    let emu = try Emulator(spec, options: options, programs: programSource)
-                    let st = emu.run()
-                    oneWalls.append(st.wallSeconds)
-                    one = RunReport(emu, stats: st)
-                } catch { world.fail("the one-partition run: \(error)") }
+                do { one = try onePartition(spec, options, run: i, json: json, walls: &oneWalls) } catch {
+                    world.fail("the one-partition run: \(error)")
+                }
             }
             // Build the partitions once the one-partition run is over, and start them together.
             world.barrier()
