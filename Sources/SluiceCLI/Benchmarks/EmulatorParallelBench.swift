@@ -30,6 +30,8 @@ struct EmulatorParallelBench {
         var crossings: UInt64
         /// Share of packet-hops that crossed a cut.
         var crossing_share: Double
+        /// Frame bytes a crossing packet carried, on average (up to its last non-zero byte).
+        var crossing_bytes_per_packet: Double
         var cut_links: Int
         var lookahead_ps: Int64
         /// Per partition (thread or rank): share of wall time spent waiting at window ends.
@@ -141,7 +143,9 @@ struct EmulatorParallelBench {
                        one_partition_hops_per_s: Double(hops) / oneWall, speedup: oneWall / wall,
                        identical: try Self.network(one) == Self.network(many), wall_s: wall, one_partition_wall_s: oneWall,
                        packet_hops: hops, windows: p.windows, crossings: p.crossings,
-                       crossing_share: hops > 0 ? Double(p.crossings) / Double(hops) : 0, cut_links: cut.cutLinks.count,
+                       crossing_share: hops > 0 ? Double(p.crossings) / Double(hops) : 0,
+                       crossing_bytes_per_packet: p.crossings > 0 ? Double(p.crossingBytes) / Double(p.crossings) : 0,
+                       cut_links: cut.cutLinks.count,
                        lookahead_ps: cut.lookahead, wait_share: p.waitShares,
                        model_critical_path_s: p.criticalPathSeconds,
                        model_speedup: p.criticalPathSeconds > 0 ? oneWall / p.criticalPathSeconds : 0)
@@ -151,7 +155,7 @@ struct EmulatorParallelBench {
             let what = ranks.map { "\($0) MPI ranks" } ?? "\(threads) threads"
             print("\(spec.name) (\(r.engine) engine): \(what) \(String(format: "%.2f", r.hops_per_s / 1e6)) M hops/s, one partition \(String(format: "%.2f", r.one_partition_hops_per_s / 1e6)) M hops/s: \(String(format: "%.2fx", r.speedup)); identical: \(r.identical)")
             print("waiting at window ends: " + r.wait_share.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: ", ") + " of the wall time per partition")
-            print("\(r.windows) windows, \(r.crossings) of \(hops) hops crossed a cut (\(String(format: "%.1f", r.crossing_share * 100))%), \(r.cut_links) links cut, lookahead \(r.lookahead_ps) ps")
+            print("\(r.windows) windows, \(r.crossings) of \(hops) hops crossed a cut (\(String(format: "%.1f", r.crossing_share * 100))%, \(Int(r.crossing_bytes_per_packet.rounded())) frame bytes each), \(r.cut_links) links cut, lookahead \(r.lookahead_ps) ps")
         }
         fflush(stdout)
     }

@@ -373,6 +373,9 @@ public final class ParallelEmulation {
     public var packetsDelivered: UInt64 { hostStats.reduce(0) { $0 + $1.rxPackets } }
     /// Packets that crossed a cut.
     public var crossings: UInt64 { results.reduce(0) { $0 + $1.crossed } }
+    /// Frame bytes the packets that crossed a cut carried (each up to its last non-zero byte:
+    /// what travels between partitions beside a fixed record a packet).
+    public var crossingBytes: UInt64 { results.reduce(0) { $0 + $1.crossedBytes } }
     public var pcapErrors: [String] {
         results.flatMap(\.pcapErrors) + cutCaptures.values.compactMap { $0.error.map { "\($0)" } }
     }

@@ -23,6 +23,8 @@ struct PartitionResults: Codable {
     var peakPackets: Int
     /// Packets this partition sent across a cut, and those it received exactly at a window's end.
     var crossed: UInt64
+    /// Frame bytes those packets carried (up to each one's last non-zero byte).
+    var crossedBytes: UInt64
     var arrivalsAtWindowEnd: UInt64
     /// Wall time spent taking in crossings and handling events.
     var busyNanoseconds: UInt64
@@ -42,6 +44,7 @@ struct PartitionResults: Codable {
         peakPackets = emu.peakPackets
         let slot = emu.slot
         crossed = slot?.crossed ?? 0
+        crossedBytes = slot?.crossedBytes ?? 0
         arrivalsAtWindowEnd = slot?.arrivalsAtWindowEnd ?? 0
         busyNanoseconds = slot?.busyNanoseconds ?? 0
         pcapErrors = emu.pcapErrors

@@ -22,6 +22,8 @@ final class PartitionSlot {
     /// exactly on a window's end.
     var crossed: UInt64 = 0
     var arrivalsAtWindowEnd: UInt64 = 0
+    /// Frame bytes those packets carried across (`CrossingPacket.copied`).
+    var crossedBytes: UInt64 = 0
     /// Wall time spent taking in crossings and handling events (the rest of a run it waits).
     var busyNanoseconds: UInt64 = 0
     /// The same, in the last window.
@@ -75,7 +77,7 @@ struct TraceLine {
 struct CrossingPacket {
     var direction: Int32
     var length: Int32
-    /// Bytes in the outbox: the frame up to `PacketPool.headerZone`, the rest being zero.
+    /// Bytes in the outbox: the frame up to its last non-zero byte, the rest being zero.
     var copied: Int32
     /// Where its bytes start in the outbox.
     var offset: Int
@@ -165,15 +167,26 @@ extension Emulator {
         let box = slot.outboxes[slot.parity][Int(dirs[d].crossesTo)]
         let len = pool.length(p)
         let dirty = pool.dirtyEnd[Int(p)]
-        // Past the header zone an emulator-made frame is zero (`PacketPool.clearPayload`):
-        // only the bytes before it travel, unless the frame came from outside.
-        let copied = Int(dirty) > PacketPool.headerZone ? len : min(len, PacketPool.headerZone)
+        // Past the header zone an emulator-made frame is zero (`PacketPool.clearPayload`), and
+        // within it after the headers: only the bytes up to the last non-zero one travel (a
+        // crossing data frame's 60 to 100 bytes of headers rather than its first 512).
+        let data = pool.data(p)
+        let copied = Self.significantLength(data, Int(dirty) > PacketPool.headerZone ? len : min(len, PacketPool.headerZone))
         box.packets.append(CrossingPacket(direction: Int32(d), length: Int32(len), copied: Int32(copied), offset: box.bytes.count,
                                           arrival: arrival, sent: clock, sequence: sequence, pass: pool.pass[Int(p)], dirtyEnd: dirty))
-        box.bytes.append(contentsOf: UnsafeBufferPointer(start: pool.data(p), count: copied))
+        box.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: copied))
         box.bridge.append(contentsOf: UnsafeBufferPointer(start: pool.bridgeWords(p), count: pool.bridgeStride))
         slot.crossed &+= 1
+        slot.crossedBytes &+= UInt64(copied)
         pool.release(p)
+    }
+
+    /// Bytes of `p`'s first `count` up to the last non-zero one.
+    @inline(__always) static func significantLength(_ p: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int {
+        var n = count
+        while n >= 8 && UnsafeRawPointer(p + n - 8).loadUnaligned(as: UInt64.self) == 0 { n -= 8 }
+        while n > 0 && p[n - 1] == 0 { n -= 1 }
+        return n
     }
 
     /// The message just queued on `c`, whose receiver another partition runs, goes into the
@@ -199,11 +212,14 @@ extension Emulator {
         for (i, c) in box.packets.enumerated() {
             let p = pool.allocate()
             let b = pool.reset(p, length: Int(c.length))
-            box.bytes.withUnsafeBufferPointer { src in b.update(from: src.baseAddress! + c.offset, count: Int(c.copied)) }
-            if c.copied < c.length && Int(pool.dirtyEnd[Int(p)]) > PacketPool.headerZone {
-                // This buffer held a frame from outside: its old bytes are not zero.
-                (b + Int(c.copied)).update(repeating: 0, count: Int(c.length - c.copied))
+            box.bytes.withUnsafeBufferPointer { src in
+                if c.copied > 0 { b.update(from: src.baseAddress! + c.offset, count: Int(c.copied)) }
             }
+            // The rest of the frame is zero: clear what earlier frames wrote in this buffer (its
+            // header zone, or all of it if it held a frame from outside).
+            let length = Int(c.length)
+            let dirty = Int(pool.dirtyEnd[Int(p)]) > PacketPool.headerZone ? length : min(length, PacketPool.headerZone)
+            if dirty > Int(c.copied) { (b + Int(c.copied)).update(repeating: 0, count: dirty - Int(c.copied)) }
             box.bridge.withUnsafeBufferPointer { src in pool.bridgeWords(p).update(from: src.baseAddress! + i * stride, count: stride) }
             pool.pass[Int(p)] = c.pass
             pool.dirtyEnd[Int(p)] = max(pool.dirtyEnd[Int(p)], c.dirtyEnd)
