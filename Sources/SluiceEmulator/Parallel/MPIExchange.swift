@@ -21,13 +21,21 @@ final class MPIExchange: WindowExchange {
     var windowStart = VirtualTime.zero
 
     /// A message's header: earliest event, busy time, latest event, captured bytes, length.
-    static let headerBytes = 5 * 8
+    static let headerWords = 5
+    static let headerBytes = headerWords * 8
     /// Bytes of each message the window's one round carries (the rest, if any, goes in a
     /// second). `SLUICE_MPI_TEST_FIRST_PART` makes it small, for the test of the second round.
     static let firstPart = max(headerBytes, ProcessInfo.processInfo.environment["SLUICE_MPI_TEST_FIRST_PART"].flatMap { Int($0) } ?? 256 << 10)
 
     private var sending = WireWriter()
     private var received: [UInt8] = []
+    /// Per rank, kept from window to window: the length of this window's message to it, the
+    /// header received from it (`headerWords` values), what a first round sends it and
+    /// receives from it (`firstPart` bytes from every other rank).
+    private var lengths: [Int]
+    private var headers: [Int64]
+    private var sendSizes: [Int]
+    private let firstReceiveSizes: [Int]
 
     init(world: MPIWorld, emulator: Emulator) {
         self.world = world
@@ -35,6 +43,10 @@ final class MPIExchange: WindowExchange {
         slot = emulator.slot!
         inbox = (0..<world.size).map { _ in Outbox() }
         capturedSizes = Array(repeating: 0, count: world.size)
+        lengths = capturedSizes
+        sendSizes = capturedSizes
+        headers = Array(repeating: 0, count: world.size * Self.headerWords)
+        firstReceiveSizes = (0..<world.size).map { [rank = world.rank] in $0 == rank ? 0 : Self.firstPart }
         let hook = ProcessInfo.processInfo.environment["SLUICE_MPI_TEST_FAIL"]?.split(separator: ":").map(String.init) ?? []
         if hook.count >= 2, let r = Int(hook[0]), let w = UInt64(hook[1]) { failAt = (r, w, hook.count == 3 && hook[2] == "crash") } else { failAt = nil }
     }
@@ -52,50 +64,59 @@ final class MPIExchange: WindowExchange {
         let out = slot.outboxes[slot.parity]
         var earliest = emulator.nextEventTime
         for r in 0..<ranks where r != me { earliest = min(earliest, out[r].earliest) }
-        let mine = [earliest.picoseconds, Int64(slot.windowBusyNanoseconds), emulator.clock.picoseconds, Int64(slot.captured.wireSize)]
+        let busy = Int64(slot.windowBusyNanoseconds), clock = emulator.clock.picoseconds
         var meeting = WindowMeeting(next: earliest, busiest: slot.windowBusyNanoseconds, clock: emulator.clock)
         capturedSizes[me] = slot.captured.wireSize
         guard ranks > 1 else { windowStart = meeting.next; return meeting }
-        // A message to every other rank: the header (`mine` and the message's length), then the packets.
+        // A message to every other rank: the header (these values and the message's length),
+        // then the packets. Nothing here allocates once the buffers have grown.
         sending.bytes.removeAll(keepingCapacity: true)
-        var lengths = [Int](repeating: 0, count: ranks)
-        for r in 0..<ranks where r != me {
+        for r in 0..<ranks {
+            lengths[r] = 0
+            guard r != me else { continue }
             let start = sending.bytes.count
             sending.bytes.append(contentsOf: repeatElement(0, count: Self.headerBytes))
             if !out[r].packets.isEmpty { out[r].write(to: &sending); out[r].clear() }
-            lengths[r] = sending.bytes.count - start
-            let header = mine + [Int64(lengths[r])]
+            let length = sending.bytes.count - start
+            lengths[r] = length
             sending.bytes.withUnsafeMutableBytes { b in
-                header.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: b[start..<start + Self.headerBytes]).copyMemory(from: $0) }
+                let h = b.baseAddress! + start
+                h.storeBytes(of: earliest.picoseconds, toByteOffset: 0, as: Int64.self)
+                h.storeBytes(of: busy, toByteOffset: 8, as: Int64.self)
+                h.storeBytes(of: clock, toByteOffset: 16, as: Int64.self)
+                h.storeBytes(of: Int64(capturedSizes[me]), toByteOffset: 24, as: Int64.self)
+                h.storeBytes(of: Int64(length), toByteOffset: 32, as: Int64.self)
             }
         }
         // One round carries every message up to `firstPart` bytes; a longer one sends the rest
         // in a second round, which both ends know of from the first one's header.
         let cap = Self.firstPart
-        let receiveSizes = (0..<ranks).map { $0 == me ? 0 : cap }
         let long = lengths.contains { $0 > cap }
         if long {
             var first: [UInt8] = [], offset = 0
             for r in 0..<ranks { first.append(contentsOf: sending.bytes[offset..<offset + min(lengths[r], cap)]); offset += lengths[r] }
-            world.exchange(first, sendSizes: lengths.map { min($0, cap) }, receiveSizes: receiveSizes, into: &received, tag: 1)
+            for r in 0..<ranks { sendSizes[r] = min(lengths[r], cap) }
+            world.exchange(first, sendSizes: sendSizes, receiveSizes: firstReceiveSizes, into: &received, tag: 1)
         } else {
-            world.exchange(sending.bytes, sendSizes: lengths, receiveSizes: receiveSizes, into: &received, tag: 1)
+            world.exchange(sending.bytes, sendSizes: lengths, receiveSizes: firstReceiveSizes, into: &received, tag: 1)
         }
-        var headers = [[Int64]](repeating: mine + [0], count: ranks)
+        var secondRound = long
         received.withUnsafeBytes { b in
             for r in 0..<ranks where r != me {
                 let at = (r < me ? r : r - 1) * cap
-                headers[r] = (0..<5).map { b.loadUnaligned(fromByteOffset: at + 8 * $0, as: Int64.self) }
+                for i in 0..<Self.headerWords { headers[r * Self.headerWords + i] = b.loadUnaligned(fromByteOffset: at + 8 * i, as: Int64.self) }
+                if headers[r * Self.headerWords + 4] > cap { secondRound = true }
             }
         }
-        var rest: [UInt8] = []
-        var restSizes = [Int](repeating: 0, count: ranks), owedSizes = restSizes
-        if long || headers.contains(where: { $0[4] > cap }) {
+        var owedSizes = [Int](repeating: 0, count: secondRound ? ranks : 0)
+        if secondRound {
+            var rest: [UInt8] = []
+            var restSizes = [Int](repeating: 0, count: ranks)
             var offset = 0
             for r in 0..<ranks {
                 if lengths[r] > cap { rest.append(contentsOf: sending.bytes[offset + cap..<offset + lengths[r]]); restSizes[r] = lengths[r] - cap }
                 offset += lengths[r]
-                if r != me { owedSizes[r] = max(0, Int(headers[r][4]) - cap) }
+                if r != me { owedSizes[r] = max(0, Int(headers[r * Self.headerWords + 4]) - cap) }
             }
             var second: [UInt8] = []
             world.exchange(rest, sendSizes: restSizes, receiveSizes: owedSizes, into: &second, tag: 4)
@@ -111,17 +132,18 @@ final class MPIExchange: WindowExchange {
             }
         }
         received.withUnsafeBytes { b in
-            for r in 0..<ranks where r != me && owedSizes[r] == 0 && headers[r][4] > Self.headerBytes {
+            for r in 0..<ranks where r != me && (!secondRound || owedSizes[r] == 0) && headers[r * Self.headerWords + 4] > Self.headerBytes {
                 let at = (r < me ? r : r - 1) * cap
-                var reader = WireReader(UnsafeRawBufferPointer(rebasing: b[at + Self.headerBytes..<at + Int(headers[r][4])]))
+                var reader = WireReader(UnsafeRawBufferPointer(rebasing: b[at + Self.headerBytes..<at + Int(headers[r * Self.headerWords + 4])]))
                 inbox[r].read(from: &reader)
             }
         }
         for r in 0..<ranks where r != me {
-            meeting.next = min(meeting.next, VirtualTime(picoseconds: headers[r][0]))
-            meeting.busiest = max(meeting.busiest, UInt64(headers[r][1]))
-            meeting.clock = max(meeting.clock, VirtualTime(picoseconds: headers[r][2]))
-            capturedSizes[r] = Int(headers[r][3])
+            let h = r * Self.headerWords
+            meeting.next = min(meeting.next, VirtualTime(picoseconds: headers[h]))
+            meeting.busiest = max(meeting.busiest, UInt64(headers[h + 1]))
+            meeting.clock = max(meeting.clock, VirtualTime(picoseconds: headers[h + 2]))
+            capturedSizes[r] = Int(headers[h + 3])
         }
         windowStart = meeting.next
         world.noteWindow(window + 1, start: meeting.next)

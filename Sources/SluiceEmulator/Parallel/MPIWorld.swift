@@ -41,7 +41,17 @@ public final class MPIWorld: @unchecked Sendable {
     private init(rank: Int, size: Int) {
         self.rank = rank
         self.size = size
+        sendPointers = Array(repeating: nil, count: size)
+        recvPointers = Array(repeating: nil, count: size)
+        sendCounts = Array(repeating: 0, count: size)
+        receiveCounts = sendCounts
     }
+
+    /// `exchange`'s arguments to C, one a rank.
+    private var sendPointers: [UnsafeRawPointer?]
+    private var recvPointers: [UnsafeMutableRawPointer?]
+    private var sendCounts: [Int64]
+    private var receiveCounts: [Int64]
 
     /// "rank 1 of 2": how messages name this process.
     public var name: String { "rank \(rank) of \(size)" }
@@ -82,16 +92,15 @@ public final class MPIWorld: @unchecked Sendable {
         }
         let rc = send.withUnsafeBytes { s in
             received.withUnsafeMutableBytes { d in
-                var sendPointers = [UnsafeRawPointer?](repeating: nil, count: size)
-                var recvPointers = [UnsafeMutableRawPointer?](repeating: nil, count: size)
+                // Scratch kept from call to call: a window's meeting allocates nothing here.
                 var so = 0, ro = 0
                 for r in 0..<size {
                     sendPointers[r] = s.baseAddress.map { $0 + so }
                     recvPointers[r] = d.baseAddress.map { $0 + ro }
+                    sendCounts[r] = Int64(sendSizes[r]); receiveCounts[r] = Int64(receiveSizes[r])
                     so += sendSizes[r]; ro += receiveSizes[r]
                 }
-                let ss = sendSizes.map(Int64.init), rs = receiveSizes.map(Int64.init)
-                return sluice_mpi_exchange(Int32(size), sendPointers, ss, recvPointers, rs, tag)
+                return sluice_mpi_exchange(Int32(size), sendPointers, sendCounts, recvPointers, receiveCounts, tag)
             }
         }
         if rc != 0 { fail("exchanging messages with the other ranks failed (MPI error \(rc))") }
