@@ -72,6 +72,11 @@ int sluice_mpi_open(char *error, size_t error_size) {
 }
 
 int sluice_mpi_init(int *rank, int *size) {
+    // A window's messages between ranks of one machine are a few KiB (the crossing packets'
+    // headers): above the shared-memory transport's default eager limit (4 KiB), each would
+    // take a rendezvous, a round trip more. Raise it to the transport's largest fragment
+    // unless the user set it (Open MPI reads its parameters from the environment in MPI_Init).
+    setenv("OMPI_MCA_btl_vader_eager_limit", "32768", 0);
     int rc = mpi.init(NULL, NULL);
     if (rc != 0) return rc;
     rc = mpi.comm_rank(mpi.comm_world, rank);
