@@ -17,7 +17,7 @@ typedef void *Handle;
 
 static struct {
     void *lib;
-    Handle comm_world, byte, int64;
+    Handle comm_world, byte, int64, op_max;
     int (*init)(int *, char ***);
     int (*finalize)(void);
     int (*abort)(Handle, int);
@@ -28,6 +28,7 @@ static struct {
     int (*irecv)(void *, int, Handle, int, int, Handle, Handle *);
     int (*waitall)(int, Handle *, void *);
     int (*ibarrier)(Handle, Handle *);
+    int (*iallreduce)(const void *, void *, int, Handle, Handle, Handle, Handle *);
     int (*test)(Handle *, int *, void *);
     int (*testall)(int, Handle *, int *, void *);
 } mpi;
@@ -53,7 +54,8 @@ int sluice_mpi_open(char *error, size_t error_size) {
     mpi.lib = lib;
     struct { void **slot; const char *name; } wanted[] = {
         {&mpi.comm_world, "ompi_mpi_comm_world"}, {&mpi.byte, "ompi_mpi_byte"},
-        {&mpi.int64, "ompi_mpi_int64_t"},
+        {&mpi.int64, "ompi_mpi_int64_t"}, {&mpi.op_max, "ompi_mpi_op_max"},
+        {(void **)&mpi.iallreduce, "MPI_Iallreduce"},
         {(void **)&mpi.init, "MPI_Init"}, {(void **)&mpi.finalize, "MPI_Finalize"},
         {(void **)&mpi.abort, "MPI_Abort"}, {(void **)&mpi.comm_rank, "MPI_Comm_rank"},
         {(void **)&mpi.comm_size, "MPI_Comm_size"}, {(void **)&mpi.allgather, "MPI_Allgather"},
@@ -97,10 +99,17 @@ int sluice_mpi_allgather_i64(const int64_t *mine, int count, int64_t *all) {
 
 int sluice_mpi_exchange(int ranks, const void *const *send, const int64_t *send_sizes,
                         void *const *recv, const int64_t *recv_sizes, int tag) {
-    Handle stack[64];
-    Handle *requests = ranks <= 32 ? stack : malloc(sizeof(Handle) * 2 * (size_t)ranks);
+    return sluice_mpi_exchange_reducing(ranks, send, send_sizes, recv, recv_sizes, tag, NULL, NULL, 0);
+}
+
+int sluice_mpi_exchange_reducing(int ranks, const void *const *send, const int64_t *send_sizes,
+                                 void *const *recv, const int64_t *recv_sizes, int tag,
+                                 const int64_t *reduce_in, int64_t *reduce_out, int reduce_count) {
+    Handle stack[65];
+    Handle *requests = ranks <= 32 ? stack : malloc(sizeof(Handle) * (2 * (size_t)ranks + 1));
     if (requests == NULL) return -1;
     int n = 0, rc = 0;
+    if (reduce_count > 0) rc = mpi.iallreduce(reduce_in, reduce_out, reduce_count, mpi.int64, mpi.op_max, mpi.comm_world, &requests[n++]);
     for (int r = 0; r < ranks && rc == 0; r++) {
         if (recv_sizes[r] > INT_MAX || send_sizes[r] > INT_MAX) { rc = -1; break; }
         if (recv_sizes[r] > 0) rc = mpi.irecv(recv[r], (int)recv_sizes[r], mpi.byte, r, tag, mpi.comm_world, &requests[n++]);

@@ -90,6 +90,55 @@ struct EmulateMPICLITests {
         _ = try Self.expectAllAlike(CLITests.topology(file), ["--until", "30us"], pcapCount: links)
     }
 
+    /// Four switches in a line, a host on each, one partition a switch: a rank's peers are
+    /// its neighbours on the line, so ranks 0 and 3 (and 0 and 2, 1 and 3) never message each
+    /// other and learn each window's start from the allreduce.
+    static let line = """
+        name: line-4
+        topology:
+          defaults:
+            link: {rate: 100Gbps, delay: 1us}
+            switch: {program: ecmp-router, routing: true}
+          nodes:
+            s0: {kind: switch, partition: 0}
+            s1: {kind: switch, partition: 1}
+            s2: {kind: switch, partition: 2}
+            s3: {kind: switch, partition: 3}
+            h0: {kind: host, partition: 0}
+            h1: {kind: host, partition: 1}
+            h2: {kind: host, partition: 2}
+            h3: {kind: host, partition: 3}
+          links:
+            - {endpoints: ["s0:1", "h0:0"]}
+            - {endpoints: ["s1:1", "h1:0"]}
+            - {endpoints: ["s2:1", "h2:0"]}
+            - {endpoints: ["s3:1", "h3:0"]}
+            - {endpoints: ["s0:2", "s1:3"]}
+            - {endpoints: ["s1:2", "s2:3"], delay: 2us}
+            - {endpoints: ["s2:2", "s3:3"]}
+        traffic:
+          - {kind: udp, from: h0, to: h3, size: 300000, rate: 20Gbps, payload: 1000}
+          - {kind: udp, from: h3, to: h0, size: 200000, rate: 10Gbps, payload: 1000, start: 2us}
+          - {kind: bulk, from: h1, to: h3, size: 200000, start: 1us}
+        """
+
+    @Test func ranksThatShareNoLinkAgreeByAllreduce() throws {
+        let dir = Self.folder("line")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = "\(dir)/line-4.yaml"
+        try Self.line.write(toFile: file, atomically: true, encoding: .utf8)
+        let one = try CLITests.run(["emulate", file, "--json", "--pcap-dir", "\(dir)/one"])
+        let four = try Self.mpi(4, ["emulate", file, "--json", "--pcap-dir", "\(dir)/four", "--mpi"])
+        #expect(one.status == 0 && four.status == 0, "\(one.err)\(four.err)")
+        let a = try EmulateThreadsCLITests.network(one.out)
+        #expect(a == (try EmulateThreadsCLITests.network(four.out)), "\(four.out.prefix(2000))")
+        let flows = try #require(a["flows"] as? [[String: Any]])
+        #expect(flows.count == 3 && flows.allSatisfy { ($0["fct_ps"] as? Int ?? 0) > 0 && $0["bytes_received"] as? Int == $0["bytes"] as? Int })
+        let p = try Self.pcaps("\(dir)/one"), q = try Self.pcaps("\(dir)/four")
+        #expect(p.count == 7 && p == q)
+    }
+
     static let lossyStar = """
         name: star-lossy
         topology:

@@ -31,6 +31,13 @@ int sluice_mpi_allgather_i64(const int64_t *mine, int count, int64_t *all);
 int sluice_mpi_exchange(int ranks, const void *const *send, const int64_t *send_sizes,
                         void *const *recv, const int64_t *recv_sizes, int tag);
 
+/// The same, and at once an MPI_Iallreduce with MPI_MAX of `reduce_count` int64 values from
+/// every rank (`reduce_in` to `reduce_out`; a count of 0: none), all waited for together: a
+/// window's messages to the neighbouring ranks and the agreement of every rank in one wait.
+int sluice_mpi_exchange_reducing(int ranks, const void *const *send, const int64_t *send_sizes,
+                                 void *const *recv, const int64_t *recv_sizes, int tag,
+                                 const int64_t *reduce_in, int64_t *reduce_out, int reduce_count);
+
 /// MPI_Barrier that sleeps (MPI_Ibarrier, then MPI_Test every `sleep_us` microseconds): a rank
 /// waiting for another's long serial work leaves it the core instead of spinning on it.
 int sluice_mpi_barrier_sleeping(int sleep_us);

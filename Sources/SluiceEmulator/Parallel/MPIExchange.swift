@@ -1,18 +1,30 @@
 import Foundation
 
 /// Ranks under MPI meet by messages, one partition a rank. At a window's end each rank sends
-/// every other one message, in one round: a header (its earliest event, its heap's or a packet
-/// it sent across a cut; its busy time; its latest event; the size of its captured cut-link
-/// frames) and the packets it sent that rank. Every rank then knows the next window's start. Cut-link frames and results go to rank 0, which writes them.
+/// a message to every rank its partition shares a cut link with (its peers): a header (its
+/// earliest event, its heap's or a packet it sent across a cut; its busy time; its latest
+/// event; the size of its captured cut-link frames; the message's length) and the packets it
+/// sent that rank. When every rank is a peer of every other (two ranks, or a fabric where
+/// every partition meets every other), the headers tell each rank the next window's start;
+/// otherwise an allreduce of the header's values, waited for with the messages, does, so a
+/// window costs a message a neighbour and one allreduce however many ranks there are. An
+/// application's message to a rank that is no peer (jobs send to any host) goes in a second
+/// round, in the windows that have one. Cut-link frames and results go to rank 0, which
+/// writes them.
 final class MPIExchange: WindowExchange {
     let world: MPIWorld
     let emulator: Emulator
     let slot: PartitionSlot
     /// Packets received from each rank in the last meeting.
     let inbox: [Outbox]
-    /// Per rank, the size of its captured frames as a message, from the last meeting.
-    var capturedSizes: [Int]
-    /// Gather the captured frames at rank 0 when they pass this many bytes in all.
+    /// Per rank, whether it is a peer (shares a cut link with this rank), and the peers.
+    let isPeer: [Bool]
+    let peers: [Int]
+    /// Every rank is a peer of every other: the headers carry what the ranks agree on.
+    let everyRankAPeer: Bool
+    /// The largest captured frames' size of any rank, as a message, from the last meeting.
+    var capturedMost = 0
+    /// Gather the captured frames at rank 0 when they may pass this many bytes in all.
     let capturedLimit = 16 << 20
     /// A test hook (`SLUICE_MPI_TEST_FAIL=RANK:WINDOW`, or `RANK:WINDOW:crash`): that rank
     /// fails in that window, as a rank whose partition hit an error would (or crashes).
@@ -31,27 +43,46 @@ final class MPIExchange: WindowExchange {
     private var received: [UInt8] = []
     /// Per rank, kept from window to window: the length of this window's message to it, the
     /// header received from it (`headerWords` values), what a first round sends it and
-    /// receives from it (`firstPart` bytes from every other rank).
+    /// receives from it (`firstPart` bytes from every peer).
     private var lengths: [Int]
     private var headers: [Int64]
     private var sendSizes: [Int]
     private let firstReceiveSizes: [Int]
+    private let firstOffsets: [Int]
+    /// The allreduce's values (largest of every rank's): the earliest event negated, busy
+    /// time, latest event, captured bytes, whether a message waits for a rank that is no peer.
+    private var agreeing = [Int64](repeating: 0, count: 5)
+    private var agreed = [Int64](repeating: 0, count: 5)
 
-    init(world: MPIWorld, emulator: Emulator) {
+    init(world: MPIWorld, emulator: Emulator, partitioning: Partitioning) {
         self.world = world
         self.emulator = emulator
         slot = emulator.slot!
         inbox = (0..<world.size).map { _ in Outbox() }
-        capturedSizes = Array(repeating: 0, count: world.size)
-        lengths = capturedSizes
-        sendSizes = capturedSizes
+        let me = world.rank
+        var linked = [[Bool]](repeating: [Bool](repeating: false, count: world.size), count: world.size)
+        for l in partitioning.cutLinks {
+            let a = Int(partitioning.partitionOf[emulator.spec.links[l].a.node]), b = Int(partitioning.partitionOf[emulator.spec.links[l].b.node])
+            linked[a][b] = true; linked[b][a] = true
+        }
+        isPeer = linked[me]
+        peers = (0..<world.size).filter { linked[me][$0] }
+        everyRankAPeer = (0..<world.size).allSatisfy { a in (0..<world.size).allSatisfy { b in a == b || linked[a][b] } }
+        lengths = Array(repeating: 0, count: world.size)
+        sendSizes = lengths
         headers = Array(repeating: 0, count: world.size * Self.headerWords)
-        firstReceiveSizes = (0..<world.size).map { [rank = world.rank] in $0 == rank ? 0 : Self.firstPart }
+        firstReceiveSizes = linked[me].map { $0 ? Self.firstPart : 0 }
+        var offsets: [Int] = [], at = 0
+        for r in 0..<world.size { offsets.append(at); at += firstReceiveSizes[r] }
+        firstOffsets = offsets
         let hook = ProcessInfo.processInfo.environment["SLUICE_MPI_TEST_FAIL"]?.split(separator: ":").map(String.init) ?? []
         if hook.count >= 2, let r = Int(hook[0]), let w = UInt64(hook[1]) { failAt = (r, w, hook.count == 3 && hook[2] == "crash") } else { failAt = nil }
     }
 
     var writes: Bool { world.rank == 0 }
+
+    /// Where the first round put the message from peer `r`.
+    @inline(__always) private func firstOffset(_ r: Int) -> Int { firstOffsets[r] }
 
     func meet(window: UInt64) -> WindowMeeting {
         if let f = failAt, f.rank == world.rank, f.window == window {
@@ -63,20 +94,25 @@ final class MPIExchange: WindowExchange {
         // they are emptied here, before the next window).
         let out = slot.outboxes[slot.parity]
         var earliest = emulator.nextEventTime
-        for r in 0..<ranks where r != me { earliest = min(earliest, out[r].earliest) }
+        for r in peers { earliest = min(earliest, out[r].earliest) }
         let busy = Int64(slot.windowBusyNanoseconds), clock = emulator.clock.picoseconds
+        let captured = slot.captured.wireSize
         var meeting = WindowMeeting(next: earliest, busiest: slot.windowBusyNanoseconds, clock: emulator.clock)
-        capturedSizes[me] = slot.captured.wireSize
+        capturedMost = captured
         guard ranks > 1 else { windowStart = meeting.next; return meeting }
-        // A message to every other rank: the header (these values and the message's length),
-        // then the packets. Nothing here allocates once the buffers have grown.
+        // A message to every peer: the header (these values and the message's length), then
+        // the packets. Nothing here allocates once the buffers have grown.
         sending.bytes.removeAll(keepingCapacity: true)
+        var farMessages = false
         for r in 0..<ranks {
             lengths[r] = 0
-            guard r != me else { continue }
+            guard isPeer[r] else {
+                if r != me && out[r].hasContent { farMessages = true }
+                continue
+            }
             let start = sending.bytes.count
             sending.bytes.append(contentsOf: repeatElement(0, count: Self.headerBytes))
-            if !out[r].packets.isEmpty { out[r].write(to: &sending); out[r].clear() }
+            if out[r].hasContent { out[r].write(to: &sending); out[r].clear() }
             let length = sending.bytes.count - start
             lengths[r] = length
             sending.bytes.withUnsafeMutableBytes { b in
@@ -84,26 +120,36 @@ final class MPIExchange: WindowExchange {
                 h.storeBytes(of: earliest.picoseconds, toByteOffset: 0, as: Int64.self)
                 h.storeBytes(of: busy, toByteOffset: 8, as: Int64.self)
                 h.storeBytes(of: clock, toByteOffset: 16, as: Int64.self)
-                h.storeBytes(of: Int64(capturedSizes[me]), toByteOffset: 24, as: Int64.self)
+                h.storeBytes(of: Int64(captured), toByteOffset: 24, as: Int64.self)
                 h.storeBytes(of: Int64(length), toByteOffset: 32, as: Int64.self)
             }
+        }
+        if !everyRankAPeer {
+            agreeing[0] = -earliest.picoseconds; agreeing[1] = busy; agreeing[2] = clock
+            agreeing[3] = Int64(captured); agreeing[4] = farMessages ? 1 : 0
         }
         // One round carries every message up to `firstPart` bytes; a longer one sends the rest
         // in a second round, which both ends know of from the first one's header.
         let cap = Self.firstPart
         let long = lengths.contains { $0 > cap }
+        var first = sending.bytes
         if long {
-            var first: [UInt8] = [], offset = 0
+            first = []
+            var offset = 0
             for r in 0..<ranks { first.append(contentsOf: sending.bytes[offset..<offset + min(lengths[r], cap)]); offset += lengths[r] }
-            for r in 0..<ranks { sendSizes[r] = min(lengths[r], cap) }
+        }
+        for r in 0..<ranks { sendSizes[r] = min(lengths[r], cap) }
+        if everyRankAPeer {
             world.exchange(first, sendSizes: sendSizes, receiveSizes: firstReceiveSizes, into: &received, tag: 1)
         } else {
-            world.exchange(sending.bytes, sendSizes: lengths, receiveSizes: firstReceiveSizes, into: &received, tag: 1)
+            agreed.withUnsafeMutableBufferPointer { a in
+                world.exchange(first, sendSizes: sendSizes, receiveSizes: firstReceiveSizes, into: &received, tag: 1, maximum: agreeing, into: a.baseAddress)
+            }
         }
         var secondRound = long
         received.withUnsafeBytes { b in
-            for r in 0..<ranks where r != me {
-                let at = (r < me ? r : r - 1) * cap
+            for r in peers {
+                let at = firstOffset(r)
                 for i in 0..<Self.headerWords { headers[r * Self.headerWords + i] = b.loadUnaligned(fromByteOffset: at + 8 * i, as: Int64.self) }
                 if headers[r * Self.headerWords + 4] > cap { secondRound = true }
             }
@@ -116,13 +162,13 @@ final class MPIExchange: WindowExchange {
             for r in 0..<ranks {
                 if lengths[r] > cap { rest.append(contentsOf: sending.bytes[offset + cap..<offset + lengths[r]]); restSizes[r] = lengths[r] - cap }
                 offset += lengths[r]
-                if r != me { owedSizes[r] = max(0, Int(headers[r * Self.headerWords + 4]) - cap) }
+                if isPeer[r] { owedSizes[r] = max(0, Int(headers[r * Self.headerWords + 4]) - cap) }
             }
             var second: [UInt8] = []
             world.exchange(rest, sendSizes: restSizes, receiveSizes: owedSizes, into: &second, tag: 4)
             var at = 0
             for r in 0..<ranks where owedSizes[r] > 0 {
-                var whole = Array(received[(r < me ? r : r - 1) * cap..<(r < me ? r : r - 1) * cap + cap])
+                var whole = Array(received[firstOffset(r)..<firstOffset(r) + cap])
                 whole.append(contentsOf: second[at..<at + owedSizes[r]])
                 at += owedSizes[r]
                 whole.withUnsafeBytes { b in
@@ -132,22 +178,57 @@ final class MPIExchange: WindowExchange {
             }
         }
         received.withUnsafeBytes { b in
-            for r in 0..<ranks where r != me && (!secondRound || owedSizes[r] == 0) && headers[r * Self.headerWords + 4] > Self.headerBytes {
-                let at = (r < me ? r : r - 1) * cap
+            for r in peers where (!secondRound || owedSizes[r] == 0) && headers[r * Self.headerWords + 4] > Self.headerBytes {
+                let at = firstOffset(r)
                 var reader = WireReader(UnsafeRawBufferPointer(rebasing: b[at + Self.headerBytes..<at + Int(headers[r * Self.headerWords + 4])]))
                 inbox[r].read(from: &reader)
             }
         }
-        for r in 0..<ranks where r != me {
-            let h = r * Self.headerWords
-            meeting.next = min(meeting.next, VirtualTime(picoseconds: headers[h]))
-            meeting.busiest = max(meeting.busiest, UInt64(headers[h + 1]))
-            meeting.clock = max(meeting.clock, VirtualTime(picoseconds: headers[h + 2]))
-            capturedSizes[r] = Int(headers[h + 3])
+        if everyRankAPeer {
+            for r in peers {
+                let h = r * Self.headerWords
+                meeting.next = min(meeting.next, VirtualTime(picoseconds: headers[h]))
+                meeting.busiest = max(meeting.busiest, UInt64(headers[h + 1]))
+                meeting.clock = max(meeting.clock, VirtualTime(picoseconds: headers[h + 2]))
+                capturedMost = max(capturedMost, Int(headers[h + 3]))
+            }
+        } else {
+            meeting.next = VirtualTime(picoseconds: -agreed[0])
+            meeting.busiest = UInt64(agreed[1])
+            meeting.clock = VirtualTime(picoseconds: agreed[2])
+            capturedMost = Int(agreed[3])
+            if agreed[4] > 0 { sendFarMessages() }
         }
         windowStart = meeting.next
         world.noteWindow(window + 1, start: meeting.next)
         return meeting
+    }
+
+    /// The round of a window in which some rank has messages for a rank that is no peer: every
+    /// rank learns what each sends it (an allgather of sizes), then they go.
+    private func sendFarMessages() {
+        let ranks = world.size, me = world.rank
+        let out = slot.outboxes[slot.parity]
+        var far = WireWriter()
+        var sizes = [Int](repeating: 0, count: ranks)
+        for r in 0..<ranks where r != me && !isPeer[r] && out[r].hasContent {
+            let start = far.bytes.count
+            out[r].write(to: &far)
+            out[r].clear()
+            sizes[r] = far.bytes.count - start
+        }
+        let all = world.allGather(sizes.map(Int64.init))
+        let receiveSizes = (0..<ranks).map { Int(all[$0 * ranks + me]) }
+        var got: [UInt8] = []
+        world.exchange(far.bytes, sendSizes: sizes, receiveSizes: receiveSizes, into: &got, tag: 5)
+        got.withUnsafeBytes { b in
+            var at = 0
+            for r in 0..<ranks where receiveSizes[r] > 0 {
+                var reader = WireReader(UnsafeRawBufferPointer(rebasing: b[at..<at + receiveSizes[r]]))
+                inbox[r].read(from: &reader)
+                at += receiveSizes[r]
+            }
+        }
     }
 
     func inboxes(of slot: PartitionSlot) -> [Outbox] {
@@ -155,33 +236,34 @@ final class MPIExchange: WindowExchange {
     }
 
     func cutFrames(final: Bool) -> [(partition: Int, frames: CapturedFrames)]? {
-        let total = capturedSizes.reduce(0, +)
-        guard total > 0, final || total > capturedLimit else { return nil }
+        // Every rank knows the largest share from the last meeting, so all decide alike.
+        guard capturedMost > 0, final || capturedMost * world.size > capturedLimit else { return nil }
+        capturedMost = 0
         let me = world.rank
-        var sizes = [Int](repeating: 0, count: world.size), receiveSizes = sizes
+        var sizes = [Int](repeating: 0, count: world.size)
+        let all = world.allGather([Int64(slot.captured.wireSize)])
+        var receiveSizes = me == 0 ? all.map(Int.init) : sizes
         sending.bytes.removeAll(keepingCapacity: true)
         if me != 0 {
             slot.captured.write(to: &sending)
             sizes[0] = sending.bytes.count
             slot.captured.clear()
         } else {
-            receiveSizes = capturedSizes
             receiveSizes[0] = 0
         }
         world.exchange(sending.bytes, sendSizes: sizes, receiveSizes: receiveSizes, into: &received, tag: 2)
-        for r in 0..<world.size { capturedSizes[r] = 0 }
         guard me == 0 else { return nil }
-        var all = [(partition: Int, frames: CapturedFrames)]()
-        all.append((0, slot.captured))
+        var frames = [(partition: Int, frames: CapturedFrames)]()
+        frames.append((0, slot.captured))
         received.withUnsafeBytes { b in
             var offset = 0
             for r in 1..<world.size where receiveSizes[r] > 0 {
                 var reader = WireReader(UnsafeRawBufferPointer(rebasing: b[offset..<offset + receiveSizes[r]]))
-                all.append((r, CapturedFrames.read(from: &reader)))
+                frames.append((r, CapturedFrames.read(from: &reader)))
                 offset += receiveSizes[r]
             }
         }
-        return all
+        return frames
     }
 
     func gather(_ local: [PartitionResults]) -> [PartitionResults]? {

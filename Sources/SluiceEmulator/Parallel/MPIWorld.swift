@@ -83,7 +83,10 @@ public final class MPIWorld: @unchecked Sendable {
     /// Send `sendSizes[r]` bytes to each rank r and receive up to `receiveSizes[r]` bytes from it, all
     /// at once (0: nothing either way). The messages lie one after another in `send`, rank
     /// after rank, and arrive so in `received` (resized to hold them).
-    func exchange(_ send: [UInt8], sendSizes: [Int], receiveSizes: [Int], into received: inout [UInt8], tag: Int32) {
+    /// With `maximum` (non-empty), every rank's values are combined at the same time, element
+    /// by element, into their largest (`maximumOut`, resized): one wait for both.
+    func exchange(_ send: [UInt8], sendSizes: [Int], receiveSizes: [Int], into received: inout [UInt8], tag: Int32,
+                  maximum: [Int64] = [], into maximumOut: UnsafeMutablePointer<Int64>? = nil) {
         precondition(sendSizes.count == size && receiveSizes.count == size && sendSizes.reduce(0, +) == send.count)
         let total = receiveSizes.reduce(0, +)
         if received.count != total {
@@ -100,7 +103,10 @@ public final class MPIWorld: @unchecked Sendable {
                     sendCounts[r] = Int64(sendSizes[r]); receiveCounts[r] = Int64(receiveSizes[r])
                     so += sendSizes[r]; ro += receiveSizes[r]
                 }
-                return sluice_mpi_exchange(Int32(size), sendPointers, sendCounts, recvPointers, receiveCounts, tag)
+                return maximum.withUnsafeBufferPointer { m in
+                    sluice_mpi_exchange_reducing(Int32(size), sendPointers, sendCounts, recvPointers, receiveCounts, tag,
+                                                 m.baseAddress, maximumOut, maximumOut == nil ? 0 : Int32(m.count))
+                }
             }
         }
         if rc != 0 { fail("exchanging messages with the other ranks failed (MPI error \(rc))") }

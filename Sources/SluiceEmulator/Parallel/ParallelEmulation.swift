@@ -92,7 +92,7 @@ public final class ParallelEmulation {
         try Self.refuseUnsupported(spec, options: options, mpi: true)
         let emu = try Emulator(spec, options: options, programs: programs, slot: PartitionSlot(index: world.rank, partitioning: partitioning))
         try self.init(spec, options: options, partitioning: partitioning, partitions: [emu],
-                      exchange: MPIExchange(world: world, emulator: emu))
+                      exchange: MPIExchange(world: world, emulator: emu, partitioning: partitioning))
     }
 
     /// What parallel runs do not do yet, refused by name: a topology's events; under MPI also

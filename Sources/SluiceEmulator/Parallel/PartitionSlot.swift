@@ -112,6 +112,7 @@ final class Outbox {
     var messages: [CrossingMessage] = []
 
     var earliest: VirtualTime { packets.reduce(.never) { min($0, $1.arrival) } }
+    var hasContent: Bool { !packets.isEmpty || !messages.isEmpty }
 
     func clear() {
         packets.removeAll(keepingCapacity: true)
