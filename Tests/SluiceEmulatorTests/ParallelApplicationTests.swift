@@ -66,4 +66,48 @@ import Foundation
         p.run(until: 5_000_000)
         #expect(p.unplannedConnections == ["h1 -> h2"])
     }
+
+    /// Between MPI ranks a crossing message goes as bytes (`Outbox.write`): every field but its
+    /// attachment comes back, and a box with messages but no packets is not empty.
+    @Test func messagesGoOnTheWireWithEveryFieldButTheAttachment() throws {
+        let box = Outbox()
+        let sent = CrossingMessage(connection: 3, src: 1, dst: 0,
+                                   message: Connection.Message(end: 81_000, bytes: 40_000, tag: 1 << 41 | 7, queuedAt: 123_456, flow: -1, app: 2))
+        box.messages = [sent, CrossingMessage(connection: 4, src: 0, dst: 1, message: Connection.Message(end: 1, bytes: 0, tag: 0, queuedAt: 0, flow: 5))]
+        #expect(!box.isEmpty && box.packets.isEmpty)
+        var w = WireWriter()
+        box.write(to: &w)
+        let back = Outbox()
+        back.messages = [sent]
+        w.bytes.withUnsafeBytes { b in
+            var r = WireReader(b)
+            back.read(from: &r)
+            #expect(r.atEnd)
+        }
+        let fields = { (m: CrossingMessage) in
+            [Int(m.connection), Int(m.src), Int(m.dst), Int(m.message.end), m.message.bytes, Int(m.message.tag), Int(m.message.queuedAt), Int(m.message.flow), Int(m.message.app)]
+        }
+        #expect(back.messages.map(fields) == ([sent] + box.messages).map(fields))
+        #expect(back.messages.allSatisfy { $0.message.attachment == nil })
+    }
+
+    final class Attached: Application {
+        func start(_ host: HostAPI) { host.send(to: 1, bytes: 1_000, tag: 5, attachment: Attached()) }
+        func received(_ message: ReceivedMessage, _ host: HostAPI) {}
+    }
+
+    /// A partition whose others run in other processes (`refuseAttachment`, which ends an MPI
+    /// job) names the message with an attachment it cannot send them.
+    @Test func anAttachedMessageToAnotherProcessIsRefusedByName() throws {
+        let cut = try Partitioning(Self.spec, assignment: [0, 1, 0, 1], count: 2)
+        let p = try ParallelEmulation(Self.spec, programs: .builtIn, partitioning: cut)
+        var said: [String] = []
+        p.slots[0].refuseAttachment = { said.append($0) }
+        _ = try p.eachPartition { emu in
+            emu.openConnection(from: 0, to: 1)
+            try emu.attach(Attached(), host: "h1")
+        }
+        p.run(until: 1_000_000)
+        #expect(said == ["host h1 sent host h2 (partition 1, another rank) a message (tag 5) with an attachment, an object that cannot go to another process; run it with --threads (one process) or send it without an attachment"])
+    }
 }

@@ -3,9 +3,10 @@ import Foundation
 /// Ranks under MPI meet by messages, one partition a rank. At a window's end each rank sends
 /// a message to every rank its partition shares a cut link with (its peers): a header (its
 /// earliest event, its heap's or a packet it sent across a cut; its busy time; its latest
-/// event; the size of its captured cut-link frames; the message's length) and the packets it
-/// sent that rank. When every rank is a peer of every other (two ranks, or a fabric where
-/// every partition meets every other), the headers tell each rank the next window's start;
+/// event; the size of its captured cut-link frames; the message's length) and the packets and
+/// application messages it sent that rank. When every rank is a peer of every other (two
+/// ranks, or a fabric where every partition meets every other), the headers tell each rank the
+/// next window's start;
 /// otherwise an allreduce of the header's values, waited for with the messages, does, so a
 /// window costs a message a neighbour and one allreduce however many ranks there are. An
 /// application's message to a rank that is no peer (jobs send to any host) goes in a second
@@ -58,6 +59,7 @@ final class MPIExchange: WindowExchange {
         self.world = world
         self.emulator = emulator
         slot = emulator.slot!
+        slot.refuseAttachment = { world.fail($0) }
         inbox = (0..<world.size).map { _ in Outbox() }
         let me = world.rank
         var linked = [[Bool]](repeating: [Bool](repeating: false, count: world.size), count: world.size)
@@ -107,12 +109,12 @@ final class MPIExchange: WindowExchange {
         for r in 0..<ranks {
             lengths[r] = 0
             guard isPeer[r] else {
-                if r != me && out[r].hasContent { farMessages = true }
+                if r != me && !out[r].isEmpty { farMessages = true }
                 continue
             }
             let start = sending.bytes.count
             sending.bytes.append(contentsOf: repeatElement(0, count: Self.headerBytes))
-            if out[r].hasContent { out[r].write(to: &sending); out[r].clear() }
+            if !out[r].isEmpty { out[r].write(to: &sending); out[r].clear() }
             let length = sending.bytes.count - start
             lengths[r] = length
             sending.bytes.withUnsafeMutableBytes { b in
@@ -211,7 +213,7 @@ final class MPIExchange: WindowExchange {
         let out = slot.outboxes[slot.parity]
         var far = WireWriter()
         var sizes = [Int](repeating: 0, count: ranks)
-        for r in 0..<ranks where r != me && !isPeer[r] && out[r].hasContent {
+        for r in 0..<ranks where r != me && !isPeer[r] && !out[r].isEmpty {
             let start = far.bytes.count
             out[r].write(to: &far)
             out[r].clear()
@@ -220,7 +222,7 @@ final class MPIExchange: WindowExchange {
         let all = world.allGather(sizes.map(Int64.init))
         let receiveSizes = (0..<ranks).map { Int(all[$0 * ranks + me]) }
         var got: [UInt8] = []
-        world.exchange(far.bytes, sendSizes: sizes, receiveSizes: receiveSizes, into: &got, tag: 5)
+        world.exchange(far.bytes, sendSizes: sizes, receiveSizes: receiveSizes, into: &got, tag: 6)
         got.withUnsafeBytes { b in
             var at = 0
             for r in 0..<ranks where receiveSizes[r] > 0 {

@@ -31,6 +31,10 @@ final class PartitionSlot {
     /// `eventsProcessed` when the last sample was taken: events handled since say whether one
     /// partition would take another.
     var eventsAtSample: UInt64 = 0
+    /// Set when the other partitions run in other processes (MPI ranks): called with what to
+    /// say when an application sends a message with an attachment (an object, which cannot be
+    /// sent to another process) to a host another partition runs. Under MPI it ends the job.
+    var refuseAttachment: ((String) -> Void)?
 
     init(index: Int, partitioning: Partitioning) {
         self.index = index
@@ -92,8 +96,9 @@ struct CrossingPacket {
 /// connection needs it (where it ends in the stream, its tag, size and sending time) to deliver
 /// it. It is queued before its first packet is sent, so it arrives a window ahead of its last.
 /// Its attachment, if any (`HostAPI.send(...attachment:)`), goes by reference: the same object
-/// on the other thread, which only the receiver touches from then on; ranks of another process
-/// would have to refuse an attached message or serialize what it carries (jobs attach none).
+/// on the other thread, which only the receiver touches from then on. Ranks of other processes
+/// get every field but the attachment (`Outbox.write`), and refuse an attached message by name
+/// (`PartitionSlot.refuseAttachment`; jobs attach none).
 struct CrossingMessage {
     var connection: Int32
     /// Its sending and receiving hosts: a connection opened during the run may have another
@@ -112,7 +117,8 @@ final class Outbox {
     var messages: [CrossingMessage] = []
 
     var earliest: VirtualTime { packets.reduce(.never) { min($0, $1.arrival) } }
-    var hasContent: Bool { !packets.isEmpty || !messages.isEmpty }
+    /// Nothing to hand over: no packet and no message.
+    var isEmpty: Bool { packets.isEmpty && messages.isEmpty }
 
     func clear() {
         packets.removeAll(keepingCapacity: true)
@@ -195,7 +201,11 @@ extension Emulator {
     func sendMessageAcross(_ c: Connection) {
         let slot = self.slot.unsafelyUnwrapped
         let to = Int(slot.partitionOf[Int(hostNode(c.dst))])
-        slot.outboxes[slot.parity][to].messages.append(CrossingMessage(connection: c.id, src: c.src, dst: c.dst, message: c.messages[c.messages.count - 1]))
+        let m = c.messages[c.messages.count - 1]
+        if m.attachment != nil, let refuse = slot.refuseAttachment {
+            refuse("host \(hosts[Int(c.src)].name) sent host \(hosts[Int(c.dst)].name) (partition \(to), another rank) a message (tag \(m.tag)) with an attachment, an object that cannot go to another process; run it with --threads (one process) or send it without an attachment")
+        }
+        slot.outboxes[slot.parity][to].messages.append(CrossingMessage(connection: c.id, src: c.src, dst: c.dst, message: m))
     }
 
     /// Take in the messages and packets `box` holds (sent to this partition): each message joins

@@ -39,20 +39,50 @@ struct WireReader {
 }
 
 extension Outbox {
-    /// This box's packets as a message (`WireWriter`).
+    /// This box's packets and application messages as a message (`WireWriter`). A message's
+    /// attachment (an object) does not go: a run across processes refuses one before it gets
+    /// here (`PartitionSlot.refuseAttachment`).
     func write(to w: inout WireWriter) {
         w.append(packets)
         w.append(bytes)
         w.append(bridge)
+        w.append(messages.map(WireCrossingMessage.init))
     }
 
-    /// Add the packets of a message `write` made.
+    /// Add the packets and messages of a message `write` made.
     func read(from r: inout WireReader) {
         let first = packets.count, base = bytes.count
         r.read(CrossingPacket.self, appendingTo: &packets)
         for i in first..<packets.count { packets[i].offset += base }
         r.read(UInt8.self, appendingTo: &bytes)
         r.read(UInt64.self, appendingTo: &bridge)
+        var wire: [WireCrossingMessage] = []
+        r.read(WireCrossingMessage.self, appendingTo: &wire)
+        messages.append(contentsOf: wire.map(\.crossing))
+    }
+}
+
+/// A `CrossingMessage` as plain values: every field but the attachment.
+struct WireCrossingMessage {
+    var connection: Int32
+    var src: Int32
+    var dst: Int32
+    var flow: Int32
+    var app: Int32
+    var bytes: Int
+    var end: UInt64
+    var tag: UInt64
+    var queuedAt: Int64
+
+    init(_ m: CrossingMessage) {
+        connection = m.connection; src = m.src; dst = m.dst
+        flow = m.message.flow; app = m.message.app; bytes = m.message.bytes
+        end = m.message.end; tag = m.message.tag; queuedAt = m.message.queuedAt
+    }
+
+    var crossing: CrossingMessage {
+        CrossingMessage(connection: connection, src: src, dst: dst,
+                        message: Connection.Message(end: end, bytes: bytes, tag: tag, queuedAt: queuedAt, flow: flow, app: app))
     }
 }
 
