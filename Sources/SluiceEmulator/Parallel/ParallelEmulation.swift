@@ -18,7 +18,9 @@ import SluiceSupport
 ///
 /// Applications run in the partition that runs their host: each partition attaches its own
 /// (`eachPartition`), so no application object is shared between threads, and the messages
-/// they send to a host another partition runs cross the cut beside their packets.
+/// they send to a host another partition runs cross the cut beside their packets (between MPI
+/// ranks without their attachment: an attached message is refused by name). What they record
+/// is merged from values (under MPI gathered at rank 0: `MPIWorld.gather`).
 ///
 /// Time series (`sampleInterval`): every partition samples its directions at the times one
 /// partition does, each sample after the events one partition handles before it; a window never
@@ -30,7 +32,7 @@ import SluiceSupport
 /// pipeline trace lines are merged after each window in the order one partition writes them.
 ///
 /// Not yet in a parallel run (refused by name): a topology's events (links and switches that
-/// change during the run); under MPI also applications (jobs), time series and traces.
+/// change during the run); under MPI also time series and traces.
 public final class ParallelEmulation {
     public let spec: TopologySpec
     public let partitioning: Partitioning

@@ -56,7 +56,13 @@ public enum Jobs {
     /// each partition, `ParallelEmulation.eachPartition`): each job's records merged.
     public static func results(merging partitions: [[WorkloadRun]]) -> [WorkloadResult] {
         guard let first = partitions.first else { return [] }
-        return first.indices.map { j in first[j].result(WorkloadProgress.merging(partitions.map { $0[j].progress })) }
+        return results(of: first, merging: partitions.map { $0.map(\.progress) })
+    }
+
+    /// The jobs' results in a run under MPI: `runs` attached on this rank, `progress` every
+    /// rank's records of them, rank after rank (`MPIWorld.gather`), each job's merged.
+    public static func results(of runs: [WorkloadRun], merging progress: [[WorkloadProgress]]) -> [WorkloadResult] {
+        runs.indices.map { j in runs[j].result(WorkloadProgress.merging(progress.map { $0[j] })) }
     }
 
     /// The rate of `host`'s link (100 Gb/s if it has none).

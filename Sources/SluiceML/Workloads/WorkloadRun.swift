@@ -265,7 +265,7 @@ public final class WorkloadRun {
 /// The start and end (picoseconds, -1: not yet) of every operation of a workload and how
 /// often each send's message arrived: what its run records, as a value that partitions (or
 /// MPI ranks) hand over to be merged.
-public struct WorkloadProgress: Sendable, Equatable {
+public struct WorkloadProgress: Sendable, Equatable, Codable {
     public var started: [Int64]
     public var ended: [Int64]
     public var deliveries: [UInt8]
