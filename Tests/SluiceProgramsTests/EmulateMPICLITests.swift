@@ -139,6 +139,57 @@ struct EmulateMPICLITests {
         #expect(p.count == 7 && p == q)
     }
 
+    /// The lines of a text run's output that speak of jobs: the first (its job summary) and
+    /// each job's result lines.
+    static func jobLines(_ out: String) -> [String] {
+        let lines = out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var kept = Array(lines.prefix(1)), inJob = false
+        for l in lines.dropFirst() {
+            if l.hasPrefix("job ") { inJob = true } else if !l.hasPrefix("  ") { inJob = false }
+            if inJob { kept.append(l) }
+        }
+        return kept
+    }
+
+    /// `topology`'s jobs on one partition and on two ranks: the same JSON (jobs included, the
+    /// engine's figures aside) and pcaps as one partition and `--threads 2`, and (`text`) the
+    /// same job lines in the text. Returns the JSON's jobs.
+    static func expectJobsAlike(_ topology: String, _ extra: [String], pcapCount: Int, text: Bool,
+                                mpiEnvironment: [String: String] = [:]) throws -> [[String: Any]] {
+        let report = try expectAllAlike(topology, extra, pcapCount: pcapCount, mpiEnvironment: mpiEnvironment)
+        let jobs = try #require(report["jobs"] as? [[String: Any]], "no jobs in the JSON")
+        guard text else { return jobs }
+        let one = try CLITests.run(["emulate", topology] + extra)
+        let ranks = try mpi(2, ["emulate", topology, "--mpi"] + extra, environment: mpiEnvironment)
+        #expect(one.status == 0 && ranks.status == 0, "\(one.err)\(ranks.err)")
+        let lines = jobLines(one.out)
+        #expect(lines.count > jobs.count && lines.filter { $0.hasPrefix("job ") }.count == jobs.count, "\(one.out)")
+        #expect(lines == jobLines(ranks.out), "\(ranks.out)")
+        return jobs
+    }
+
+    /// E1's setup at a small size (EmulateThreadsCLITests' topology): an in-network allreduce
+    /// through a switchml switch on rank 0, half its workers on rank 1.
+    @Test func twoRanksRunAnInNetworkAggregationJob() throws {
+        let dir = Self.folder("ina")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = "\(dir)/ina.yaml"
+        try EmulateThreadsCLITests.inaYAML.write(toFile: file, atomically: true, encoding: .utf8)
+        let jobs = try Self.expectJobsAlike(file, [], pcapCount: 8, text: false)
+        #expect((jobs.first?["result"] as? [String: Any])?["finished"] is Double, "\(jobs)")
+    }
+
+    /// ml-jobs.yaml's ring allreduce and background flows (cut short): the ring's messages cross
+    /// between the ranks beside their packets, in one round a window (the text's job lines
+    /// compared too) or, a tiny first round forced, in two.
+    @Test(arguments: [[:], ["SLUICE_MPI_TEST_FIRST_PART": "100"]])
+    func twoRanksRunTheJobsOfATopologyFile(_ environment: [String: String]) throws {
+        let jobs = try Self.expectJobsAlike(CLITests.topology("ml-jobs.yaml"), ["--until", "2ms"], pcapCount: 32,
+                                            text: environment.isEmpty, mpiEnvironment: environment)
+        #expect(jobs.count == 2 && ((jobs[1]["result"] as? [String: Any])?["operations_done"] as? Int ?? 0) > 0, "\(jobs)")
+    }
+
     static let lossyStar = """
         name: star-lossy
         topology:
@@ -179,12 +230,16 @@ struct EmulateMPICLITests {
         let both = try CLITests.run(["emulate", fattree, "--mpi", "--threads", "2"])
         #expect(both.status != 0 && both.err.contains("--mpi and --threads 2: a run has one rank a partition (--mpi, under mpirun -np N) or one thread a partition (--threads N); drop one"), "\(both.err)")
 
-        let jobs = try Self.mpi(2, ["emulate", CLITests.topology("ml-jobs.yaml"), "--mpi"])
-        let jobsMessage = "--mpi: \(CLITests.topology("ml-jobs.yaml")) has jobs, which do not run under MPI yet; run them with --threads 2 instead"
-        #expect(jobs.status != 0 && jobs.err.components(separatedBy: jobsMessage).count == 2, "said once, by rank 0: \(jobs.err)")
         let dir = Self.folder("refusals")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A job every rank finds wrong once MPI has started (when attached): said once, by rank 0.
+        let badJob = "\(dir)/bad-job.yaml"
+        try EmulateThreadsCLITests.inaYAML.replacingOccurrences(of: "switch: sw, ", with: "")
+            .write(toFile: badJob, atomically: true, encoding: .utf8)
+        let job = try Self.mpi(2, ["emulate", badJob, "--mpi"])
+        let jobMessage = "job 'ina': algorithm in-network needs the aggregating switch (valid: switch: NAME"
+        #expect(job.status != 0 && job.err.components(separatedBy: jobMessage).count == 2, "said once, by rank 0: \(job.err)")
         let tiny = "\(dir)/tiny.yaml"
         try """
             topology:

@@ -29,8 +29,8 @@ struct Emulate: ParsableCommand {
             byte-identical pcaps, jobs, --report and --trace (a topology's events not yet):
               sluice emulate Topologies/fattree-k4.yaml --threads 2 --json
             --mpi runs one partition a process instead, each an MPI rank under Open MPI's mpirun \
-            (libmpi.so.40 is loaded only then), with the same result; rank 0 prints it (jobs, \
-            --report and --trace run on threads only, for now):
+            (libmpi.so.40 is loaded only then), with the same result, jobs included; rank 0 \
+            prints it (--report and --trace run on threads only, for now):
               mpirun -np 2 sluice emulate Topologies/fattree-k4.yaml --mpi --json
             """)
 

@@ -33,8 +33,10 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
 }
 
 /// `mpirun -np N sluice emulate T.yaml --mpi`: each of the N ranks runs one partition (cut as
-/// `--threads N` cuts), the ranks exchange what crosses a cut by MPI messages at each window's
-/// end, and rank 0 prints the report and writes cut links' pcaps: one partition's result.
+/// `--threads N` cuts) and the ranks of the jobs whose hosts it runs, the ranks exchange what
+/// crosses a cut (packets, the jobs' messages) by MPI messages at each window's end, and rank
+/// 0 prints the report with the jobs' merged results and writes cut links' pcaps: one
+/// partition's result.
 func runMPIEmulation(_ s: EmulationSettings) throws {
     guard let launched = MPIWorld.launched else {
         throw CLIError("--mpi: this process was not started by mpirun (OMPI_COMM_WORLD_SIZE is not set); run `mpirun -np 2 sluice emulate \(s.topology) --mpi` (as root add --allow-run-as-root), or use threads of one process: `sluice emulate \(s.topology) --threads 2`")
@@ -72,9 +74,31 @@ func runMPIEmulation(_ s: EmulationSettings) throws {
     do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut, world: world) } catch {
         world.fail("building partition \(world.rank) of \(s.topology): \(error)")
     }
-    if world.rank == 0 && !s.json { printParallelHeader(spec, cut, s, what: "\(world.size) MPI ranks, \(world.size) partitions") }
+    // A refusal every rank reaches alike once MPI has started: every rank ends MPI, then rank 0
+    // says it and fails the job; the others end with success (as `once` above).
+    func refuse(_ error: Error) throws -> Never {
+        world.finish()
+        if world.rank == 0 { throw error } else { throw ExitCode.success }
+    }
+    // Every rank attaches every job, as every partition does on threads: each rank of a job
+    // runs on the MPI rank that runs its host, its messages to other hosts cross by MPI.
+    let jobs: [WorkloadRun]
+    do { jobs = try run.eachPartition { try Jobs.attach(spec.jobs, to: $0, seed: s.seed) }[0] } catch { try refuse(CLIError("\(error)")) }
+    if world.rank == 0 && !s.json {
+        printParallelHeader(spec, cut, s, what: "\(world.size) MPI ranks, \(world.size) partitions", jobs: jobSummary(spec, jobs))
+    }
     if world.rank == 0, s.showRoutes, let r = run.routing { print(r.textReport()) }
     let stats = run.run(until: s.until)
+    // What each rank's jobs recorded, and the connections its applications opened during the
+    // run, go to rank 0, which merges the one and refuses the run for the other.
+    let gathered = world.gather(RankJobs(progress: jobs.map(\.progress), unplanned: run.unplannedConnections),
+                                what: "the jobs' progress")
+    if let gathered {
+        let unplanned = gathered.flatMap(\.unplanned)
+        if !unplanned.isEmpty {
+            try refuse(CLIError("--mpi: an application opened connections during the run (\(unplanned.prefix(4).joined(separator: ", "))), so their numbers depend on the partitioning; run without --mpi"))
+        }
+    }
     if world.rank == 0 {
         if let staging, let dir = s.pcapDir {
             do {
@@ -87,9 +111,17 @@ func runMPIEmulation(_ s: EmulationSettings) throws {
                 try fm.removeItem(atPath: staging)
             } catch { world.fail("moving the pcaps into \(dir): \(error)") }
         }
-        do { try printParallelResults(run, stats, s) } catch { world.fail("\(error)") }
+        let results = Jobs.results(of: jobs, merging: (gathered ?? []).map(\.progress))
+        do { try printParallelResults(run, stats, s, spec: spec, jobs: results) } catch { world.fail("\(error)") }
     }
     world.finish()
+}
+
+/// What a rank hands rank 0 after a run under MPI: its jobs' records (`WorkloadRun.progress`,
+/// in job order) and the connections its applications opened during the run.
+struct RankJobs: Codable {
+    var progress: [WorkloadProgress]
+    var unplanned: [String]
 }
 
 /// The topology, its cut into `partitions` and the options of a parallel run, with what
@@ -104,9 +136,6 @@ func parallelSetup(_ s: EmulationSettings, partitions: Int, option: String, flag
     if mpi {
         // Ranks under MPI do not merge these yet; threads of one process do.
         let threads = "--threads \(partitions)"
-        if !spec.jobs.isEmpty {
-            throw CLIError("\(option): \(s.topology) has jobs, which do not run under MPI yet; run them with \(threads) instead")
-        }
         if s.report != nil || s.sampleInterval != nil {
             throw CLIError("\(option): --report and --sample-interval (time series) do not run under MPI yet; use \(threads) instead")
         }
