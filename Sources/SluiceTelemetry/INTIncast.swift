@@ -28,6 +28,9 @@ public enum INTIncast {
         public var incastBytes = 40_000
         /// Write a pcap of every link here (Wireshark: `sluice wireshark-dissector`).
         public var pcapDirectory: String?
+        /// Partitions run on threads (`ParallelEmulation`, cut automatically: each leaf with
+        /// its hosts); 1: one emulator. Either gives the same result and pcaps.
+        public var threads = 1
         public init() {}
     }
 
@@ -94,14 +97,27 @@ public enum INTIncast {
     /// The emulated fabric, configured, with the collector on its host; `run` it once.
     public final class Setup {
         public let settings: Settings
+        /// The emulator; in a parallel run (`Settings.threads`), the partition that runs the
+        /// collector's host (`parallel` runs them all and holds every switch's queue trace).
         public let emulator: Emulator
+        public let parallel: ParallelEmulation?
+        /// The collector that received the reports (in a parallel run, every partition
+        /// attaches one on the collector's host; this is the one of the partition that runs it).
         public let collector: TelemetryCollector
         /// Switch names by INT node id - 1.
         public let switchNames: [String]
 
-        init(_ s: Settings, _ e: Emulator, _ c: TelemetryCollector, _ names: [String]) {
-            settings = s; emulator = e; collector = c; switchNames = names
+        init(_ s: Settings, _ e: Emulator, _ p: ParallelEmulation?, _ c: TelemetryCollector, _ names: [String]) {
+            settings = s; emulator = e; parallel = p; collector = c; switchNames = names
         }
+
+        /// The enqueues at a switch port (from the partition that runs the switch).
+        public func queueTrace(switch name: String, port: UInt16) throws -> [QueueTraceEntry] {
+            try parallel?.queueTrace(switch: name, port: port) ?? emulator.queueTrace(switch: name, port: port)
+        }
+
+        public var queueTracePorts: [(switch: String, port: UInt16)] { parallel?.queueTracePorts ?? emulator.queueTracePorts }
+        public var now: Int64 { parallel?.now ?? emulator.now }
 
         /// The switch an INT node id stands for.
         public func name(ofNode node: UInt32) -> String {
@@ -109,7 +125,7 @@ public enum INTIncast {
         }
 
         /// Runs the traffic to the end (20 ms of virtual time, long after the last packet).
-        @discardableResult public func run() -> RunStats { emulator.run(until: 20_000_000_000) }
+        @discardableResult public func run() -> RunStats { parallel?.run(until: 20_000_000_000) ?? emulator.run(until: 20_000_000_000) }
     }
 
     /// Runs the experiment; `report`: also write the report folder there.
@@ -117,25 +133,40 @@ public enum INTIncast {
         let setup = try setUp(s)
         setup.run()
         let r = try result(setup)
-        if let dir = report { try writeReport(r, collector: setup.collector, emulator: setup.emulator, to: dir) }
+        if let dir = report { try writeReport(r, setup, to: dir) }
         return r
     }
 
-    /// Builds the fabric, installs the INT entries and attaches the collector.
+    /// Builds the fabric (one emulator, or `threads` partitions), installs the INT entries
+    /// and attaches the collector (in a parallel run, in every partition).
     public static func setUp(_ s: Settings) throws -> Setup {
         let spec = try TopologyFile.parse(topology(s), file: "int-incast.yaml", baseDirectory: ".", seed: s.seed, programs: .builtIn)
         var options = EmulatorOptions()
         options.seed = s.seed
         options.queueTrace = true
         options.pcapDirectory = s.pcapDirectory
-        let emulator = try Emulator(spec, options: options, programs: .builtIn)
         let switchNames = spec.switches.map { spec.nodes[$0].name }
+        guard s.threads > 1 else {
+            let emulator = try Emulator(spec, options: options, programs: .builtIn)
+            let collector = try configure(emulator, spec, switchNames)
+            return Setup(s, emulator, nil, collector, switchNames)
+        }
+        let parallel = try ParallelEmulation(spec, options: options, programs: .builtIn,
+                                             partitioning: try Partitioning.automatic(spec, count: s.threads))
+        let collectors = try parallel.eachPartition { try configure($0, spec, switchNames) }
+        let owner = Int(parallel.partitioning.partitionOf[spec.node(named: collectorHost)!])
+        return Setup(s, parallel.eachPartition { $0 }[owner], parallel, collectors[owner], switchNames)
+    }
+
+    static let collectorHost = "h20"
+
+    /// Install the INT entries in `emulator`'s switches and attach the collector on its host.
+    static func configure(_ emulator: Emulator, _ spec: TopologySpec, _ switchNames: [String]) throws -> TelemetryCollector {
         func host(_ name: String) -> (ip: UInt32, mac: UInt64) {
             let n = spec.node(named: name)!
             guard case .host(let h) = spec.nodes[n].kind else { return (0, 0) }
             return (h.ipv4, spec.nodes[n].mac)
         }
-        let collectorHost = "h20"
         guard let up = emulator.uplink(ofHost: collectorHost) else { throw TelemetryError("\(collectorHost) is not connected") }
         // Node ids 1, 2, 3 in the order of the topology's switches.
         for (i, name) in switchNames.enumerated() {
@@ -161,25 +192,25 @@ public enum INTIncast {
         let app = EmulatedTelemetryCollector(port: reportPort, collector: TelemetryCollector(detection: INTDetection(udpPort: nil, dscp: 0x17)))
         for (i, name) in switchNames.enumerated() { app.collector.nodeNames[UInt32(i + 1)] = name }
         try emulator.attach(app, host: collectorHost)
-        return Setup(s, emulator, app.collector, switchNames)
+        return app.collector
     }
 
     /// The figures of a finished run, checked against the queue trace.
     public static func result(_ setup: Setup) throws -> Result {
-        let c = setup.collector, emulator = setup.emulator, s = setup.settings
+        let c = setup.collector, s = setup.settings
         let name = setup.name(ofNode:)
         var checks: [PortCheck] = []
         var byPort: [TelemetryCollector.HopKey: [HopSample]] = [:]
         for (k, v) in c.samplesByHop() { byPort[k] = v.sorted { $0.egressTimestamp < $1.egressTimestamp } }
         for (key, samples) in byPort.sorted(by: { $0.key < $1.key }) {
-            let trace = try emulator.queueTrace(switch: name(key.node), port: key.egressPort).map(\.bytes)
+            let trace = try setup.queueTrace(switch: name(key.node), port: key.egressPort).map(\.bytes)
             let reported = samples.map(\.occupancy)
             checks.append(PortCheck(switchName: name(key.node), port: key.egressPort, intSamples: reported.count, traceEntries: trace.count,
                                     maxINT: reported.max() ?? 0, maxTrace: trace.max() ?? 0, equal: reported == trace))
         }
         var traceMax: (String, UInt16, UInt32) = ("", 0, 0)
-        for (sw, port) in emulator.queueTracePorts {
-            let m = try emulator.queueTrace(switch: sw, port: port).map(\.bytes).max() ?? 0
+        for (sw, port) in setup.queueTracePorts {
+            let m = try setup.queueTrace(switch: sw, port: port).map(\.bytes).max() ?? 0
             if m > traceMax.2 { traceMax = (sw, port, m) }
         }
         let summary = c.summary()
@@ -190,7 +221,7 @@ public enum INTIncast {
             traceHottestSwitch: traceMax.0, traceHottestPort: traceMax.1, traceMaxBytes: traceMax.2,
             matchesQueueTrace: !checks.isEmpty && checks.allSatisfy(\.equal) && hot.map { name($0.node) } == traceMax.0
                 && hot?.egressPort == traceMax.1 && hot?.maxOccupancy == traceMax.2,
-            ports: checks, paths: summary.paths.map { $0.nodes.map(name) }, seed: s.seed, simulatedPs: emulator.now)
+            ports: checks, paths: summary.paths.map { $0.nodes.map(name) }, seed: s.seed, simulatedPs: setup.now)
         return result
     }
 
@@ -211,9 +242,10 @@ public enum INTIncast {
         return out
     }
 
-    static func writeReport(_ r: Result, collector c: TelemetryCollector, emulator: Emulator, to dir: String) throws {
-        let trace = try emulator.queueTrace(switch: r.traceHottestSwitch, port: r.traceHottestPort)
-        let node = UInt32((emulator.spec.switches.map { emulator.spec.nodes[$0].name }.firstIndex(of: r.hottestSwitch) ?? -1) + 1)
+    static func writeReport(_ r: Result, _ setup: Setup, to dir: String) throws {
+        let c = setup.collector
+        let trace = try setup.queueTrace(switch: r.traceHottestSwitch, port: r.traceHottestPort)
+        let node = UInt32((setup.switchNames.firstIndex(of: r.hottestSwitch) ?? -1) + 1)
         let int = c.samples.filter { $0.node == node && $0.egressPort == r.hottestPort && $0.ingressTimestamp != .max }
         try c.writeReport(to: dir, title: "int-incast: INT telemetry of an incast", occupancyUnit: "queue occupancy (bytes)",
                           extraSummary: ReportSummary(text: "seed \(r.seed)") + summary(r)) { w in

@@ -47,6 +47,52 @@ import Testing
         #expect(result.paths == [["leaf1", "spine1", "leaf2"]])
     }
 
+    /// The experiment on two threads (`ParallelEmulation`: leaf1 and its hosts in one
+    /// partition, leaf2, the collector's host and the spine in the other, every INT packet
+    /// crossing the cut): the collector receives the same reports at the same times, the
+    /// result is the same, and so is every pcap, byte for byte.
+    @Test func twoThreadsGiveOnePartitionsCollectorAndPcaps() throws {
+        let dir = NSTemporaryDirectory() + "sluice-int-threads-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var outcomes: [(result: Data, samples: [HopSample], reports: Int, pcaps: [String: Data])] = []
+        for threads in [1, 2] {
+            var settings = INTIncast.Settings()
+            settings.seed = 7
+            settings.threads = threads
+            settings.pcapDirectory = "\(dir)/\(threads)"
+            try FileManager.default.createDirectory(atPath: settings.pcapDirectory!, withIntermediateDirectories: true)
+            let setup = try INTIncast.setUp(settings)
+            #expect((setup.parallel != nil) == (threads > 1))
+            setup.run()
+            if let p = setup.parallel { #expect(p.crossings > 0 && p.unplannedConnections.isEmpty) }
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            let result = try e.encode(try INTIncast.result(setup))
+            var pcaps: [String: Data] = [:]
+            for f in try FileManager.default.contentsOfDirectory(atPath: settings.pcapDirectory!) {
+                pcaps[f] = try Data(contentsOf: URL(fileURLWithPath: settings.pcapDirectory!).appendingPathComponent(f))
+            }
+            outcomes.append((result, setup.collector.samples, setup.collector.reports, pcaps))
+        }
+        let (one, two) = (outcomes[0], outcomes[1])
+        #expect(one.reports == 720 && two.reports == 720)
+        #expect(one.samples.count > 0 && one.samples == two.samples)
+        #expect(one.result == two.result, "\(String(decoding: two.result, as: UTF8.self).prefix(600))")
+        #expect(try JSONSerialization.jsonObject(with: one.result) as? [String: Any] != nil)
+        #expect(one.pcaps.count == 22 && one.pcaps.keys.sorted() == two.pcaps.keys.sorted())
+        for (name, bytes) in one.pcaps { #expect(two.pcaps[name] == bytes, "\(name)") }
+    }
+
+    /// `--threads 2` prints the JSON one partition prints; a cut the fabric cannot have is refused.
+    @Test func theCommandOnTwoThreads() throws {
+        let one = try ChildProcess.run(sluiceBinaryPath, ["experiment", "int-incast", "--json"], seconds: 300)
+        let two = try ChildProcess.run(sluiceBinaryPath, ["experiment", "int-incast", "--json", "--threads", "2"], seconds: 300)
+        #expect(one.status == 0 && two.status == 0, "\(one.err)\(two.err)")
+        #expect(one.out.contains("\"reports\" : 720") && one.out == two.out, "\(two.out.prefix(400))")
+        let three = try ChildProcess.run(sluiceBinaryPath, ["experiment", "int-incast", "--threads", "3"], seconds: 60)
+        #expect(three.status != 0 && three.err.contains("--threads 3 (valid: 1, or 2: each leaf with its hosts)"), "\(three.err)")
+    }
+
     /// The command: its JSON, its report folder, and its pcaps read by tshark with the Lua
     /// dissector (reports and INT over UDP marked by DSCP), against the library run's trace.
     @Test func theCommandsJSONReportAndPcaps() throws {

@@ -23,7 +23,7 @@ struct Experiment: ParsableCommand {
             (b) degraded / failed: the same with leaf1-spine1 at a quarter rate / removed; \
             (c) ml-background: a data-parallel job beside web-search flows at 30% load. One row per scenario and scheme, \
             means over --seeds runs (default 4), ratio against ECMP; --report adds plots.
-              int-incast  \(INTIncast.summary); --json prints one object (reports, lost_reports, hottest_switch, hottest_port, max_occupancy_bytes, matches_queue_trace, ...)
+              int-incast  \(INTIncast.summary); --json prints one object (reports, lost_reports, hottest_switch, hottest_port, max_occupancy_bytes, matches_queue_trace, ...); --threads 2 runs it in two partitions, with the same result and pcaps
 
             Sizes are the published ones; --scale 0.01 runs everything at 1% of the size for a \
             quick look. Run a release build (swift run -c release sluice experiment ...).
@@ -59,9 +59,16 @@ struct Experiment: ParsableCommand {
     @Option(help: "int-incast: write a pcap of every link here (open them with `sluice wireshark-dissector`).")
     var pcapDir: String?
 
+    @Option(help: "int-incast: run the fabric on this many threads, one partition each (1 or 2: each leaf with its hosts; the same result and pcaps as one).")
+    var threads: Int = 1
+
     func validate() throws {
-        if name == "int-incast" { return }
+        if name == "int-incast" {
+            guard (1...2).contains(threads) else { throw ValidationError("--threads \(threads) (valid: 1, or 2: each leaf with its hosts)") }
+            return
+        }
         if pcapDir != nil { throw ValidationError("--pcap-dir is for int-incast") }
+        if threads != 1 { throw ValidationError("--threads is for int-incast") }
         if name == "lb-ecmp-collisions" || name == "lb" {
             if let n = seeds, !(1...100_000).contains(n) { throw ValidationError("--seeds \(n) (valid: 1 ... 100000)") }
             guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
@@ -98,6 +105,7 @@ extension Experiment {
         s.seed = seed
         if let dir = report { try prepareReportFolder(dir) }
         if let dir = pcapDir { try makeDirectory(dir, "--pcap-dir"); s.pcapDirectory = dir }
+        s.threads = threads
         let r: INTIncast.Result
         do { r = try INTIncast.run(s, report: report) } catch { throw CLIError("int-incast: \(error)") }
         if json { try printJSON(r) } else { print(INTIncast.text(r), terminator: "") }
