@@ -74,8 +74,10 @@ func runMPIEmulation(_ s: EmulationSettings) throws {
     do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut, world: world) } catch {
         world.fail("building partition \(world.rank) of \(s.topology): \(error)")
     }
-    // A refusal every rank reaches alike once MPI has started: every rank ends MPI, then rank 0
-    // says it and fails the job; the others end with success (as `once` above).
+    // A refusal once MPI has started (every rank reaches a bad job alike; rank 0 alone, having
+    // gathered every rank's figures, the connections opened during the run): each ends MPI,
+    // then rank 0 says it and fails the job; the others end with success (as `once` above).
+    // A refused run's pcaps stay in the staging folder, marked incomplete.
     func refuse(_ error: Error) throws -> Never {
         world.finish()
         if world.rank == 0 { throw error } else { throw ExitCode.success }
