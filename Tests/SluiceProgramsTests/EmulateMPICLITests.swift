@@ -139,6 +139,33 @@ struct EmulateMPICLITests {
         #expect(p.count == 7 && p == q)
     }
 
+    /// A job's messages between hosts whose ranks share no link (h0 and h2, h1 and h3 in a
+    /// ring of h0, h2, h1, h3) go in the windows' second round: the job's results and pcaps
+    /// are one partition's.
+    @Test func jobMessagesReachRanksThatShareNoLink() throws {
+        let dir = Self.folder("line-job")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = "\(dir)/line-4-job.yaml"
+        let withJob = Self.line.replacingOccurrences(of: "traffic:\n", with: """
+            jobs:
+              - {name: ring, workload: ddp, hosts: [h0, h2, h1, h3], model: 2MB, bucket: 1MB, first-bucket: 1MB, compute: 20us, iterations: 1, algorithm: ring}
+            traffic:
+
+            """)
+        try withJob.write(toFile: file, atomically: true, encoding: .utf8)
+        let one = try CLITests.run(["emulate", file, "--json", "--pcap-dir", "\(dir)/one"])
+        let four = try Self.mpi(4, ["emulate", file, "--json", "--pcap-dir", "\(dir)/four", "--mpi"])
+        #expect(one.status == 0 && four.status == 0, "\(one.err)\(four.err)")
+        let a = try EmulateThreadsCLITests.network(one.out)
+        let jobs = try #require(a["jobs"] as? [[String: Any]])
+        let result = try #require(jobs.first?["result"] as? [String: Any])
+        #expect(jobs.count == 1 && result["operations_done"] as? Int == 80 && result["finished"] as? Double ?? 0 > 0, "\(jobs)")
+        #expect(a == (try EmulateThreadsCLITests.network(four.out)), "\(four.out.prefix(3000))")
+        let p = try Self.pcaps("\(dir)/one"), q = try Self.pcaps("\(dir)/four")
+        #expect(p.count == 7 && p == q)
+    }
+
     /// The lines of a text run's output that speak of jobs: the first (its job summary) and
     /// each job's result lines.
     static func jobLines(_ out: String) -> [String] {
