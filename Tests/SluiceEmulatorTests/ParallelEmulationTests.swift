@@ -180,6 +180,39 @@ import Foundation
         #expect(ports.contains { ($0["lost"] as! Int) > 0 })
     }
 
+    /// What a rank under MPI hands rank 0 reads back as it was: trace lines (keys and texts,
+    /// UTF-8 beyond ASCII and empty lines included) and a partition's results with its time
+    /// series and queue trace.
+    @Test func whatRanksSendReadsBackAsSent() throws {
+        let lines = [TraceLine(time: VirtualTime(picoseconds: 5), scheduled: VirtualTime(picoseconds: 3), order: 1 << 40, text: "s1: packet 1 in port 2 → ok"),
+                     TraceLine(time: VirtualTime(picoseconds: 5), scheduled: VirtualTime(picoseconds: 4), order: 7, text: ""),
+                     TraceLine(time: .never, scheduled: .zero, order: .max, text: "  tables: ipv4_lpm hit")]
+        var w = WireWriter()
+        lines.write(to: &w)
+        let back = w.bytes.withUnsafeBytes { b in
+            var r = WireReader(b)
+            let l = [TraceLine].read(from: &r)
+            #expect(r.atEnd)
+            return l
+        }
+        #expect(back.map(\.text) == lines.map(\.text))
+        #expect(back.map { [$0.time.picoseconds, $0.scheduled.picoseconds, Int64(bitPattern: $0.order)] }
+                == lines.map { [$0.time.picoseconds, $0.scheduled.picoseconds, Int64(bitPattern: $0.order)] })
+
+        let spec = try Self.topology("leafspine-16.yaml")
+        var o = EmulatorOptions()
+        o.sampleInterval = 1_000_000
+        o.queueTrace = true
+        let p = try ParallelEmulation(spec, options: o, programs: .builtIn, partitioning: try Partitioning.automatic(spec, count: 2))
+        p.run(until: 20_000_000)
+        let sent = p.results[1]
+        #expect(sent.series.count == 21 && sent.queueLog.times.count > 0, "\(sent.series.count) samples")
+        let read = try JSONDecoder().decode(PartitionResults.self, from: try JSONEncoder().encode(sent))
+        #expect(read.series.times == sent.series.times && read.series.queueBytes == sent.series.queueBytes && read.series.sentBytes == sent.series.sentBytes)
+        #expect(read.series.stride == sent.series.stride && read.series.pendingMax == sent.series.pendingMax)
+        #expect(read.queueLog.times == sent.queueLog.times && read.queueLog.directions == sent.queueLog.directions && read.queueLog.bytes == sent.queueLog.bytes)
+    }
+
     @Test func aZeroDelayCutIsRefusedByName() throws {
         let nodes = [Net.l2("sw"), Net.host("h1", 1), Net.host("h2", 2)]
         let links = [LinkSpec(a: Endpoint(node: 0, port: 1), b: Endpoint(node: 1, port: 0), delay: 1_000_000),

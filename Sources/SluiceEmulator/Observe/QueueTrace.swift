@@ -3,7 +3,7 @@
 /// 0 when it went straight onto an idle wire). That is the depth a program reads as
 /// `enq_qdepth`, so telemetry that reports it can be checked against this trace exactly.
 /// Three flat arrays, appended per packet (amortized, no per-packet allocation).
-struct QueueTrace {
+struct QueueTrace: Codable {
     var times: [Int64] = []
     var directions: [Int32] = []
     var bytes: [UInt32] = []
@@ -12,6 +12,13 @@ struct QueueTrace {
         times.append(time.picoseconds)
         directions.append(Int32(truncatingIfNeeded: direction))
         bytes.append(b)
+    }
+
+    /// The enqueues at direction `d`, in time order.
+    func entries(direction d: Int) -> [QueueTraceEntry] {
+        var out: [QueueTraceEntry] = []
+        for i in 0..<times.count where directions[i] == d { out.append(QueueTraceEntry(time: times[i], bytes: bytes[i])) }
+        return out
     }
 }
 
@@ -27,16 +34,17 @@ extension Emulator {
     /// The enqueues at switch `name`'s port `port`, in time order (empty unless
     /// `EmulatorOptions.queueTrace` was set).
     public func queueTrace(switch name: String, port: UInt16) throws -> [QueueTraceEntry] {
+        queueLog.entries(direction: try queueDirection(switch: name, port: port))
+    }
+
+    /// The link direction that leaves switch `name` at `port`, or an error naming what exists.
+    func queueDirection(switch name: String, port: UInt16) throws -> Int {
         guard let s = switches.first(where: { $0.name == name }) else {
             throw EmulatorError("no switch named '\(name)'; switches: \(switches.map(\.name).joined(separator: ", "))")
         }
         let d = s.direction(port: port)
         guard d >= 0 else { throw EmulatorError("switch '\(name)' has no link on port \(port)") }
-        var out: [QueueTraceEntry] = []
-        for i in 0..<queueLog.times.count where queueLog.directions[i] == d {
-            out.append(QueueTraceEntry(time: queueLog.times[i], bytes: queueLog.bytes[i]))
-        }
-        return out
+        return Int(d)
     }
 
     /// The switch ports that saw an enqueue, as (switch, port), in the order of their links.

@@ -3,7 +3,7 @@
 /// went onto the wire in the interval (a frame being serialized at a sample counts in part on
 /// each side of it, so utilization never reads over 100%). Memory stays bounded: past `maxSamples`, neighbouring samples are merged
 /// (max of depths, sum of bytes) and the interval doubles.
-struct TimeSeries {
+struct TimeSeries: Codable {
     static let maxSamples = 4096
     var times: [Int64] = []
     /// [sample][direction], flattened.

@@ -33,8 +33,9 @@ final class MPIExchange: WindowExchange {
     /// Between meetings: where the window started, for a failing rank's message.
     var windowStart = VirtualTime.zero
 
-    /// A message's header: earliest event, busy time, latest event, captured bytes, length.
-    static let headerWords = 5
+    /// A message's header: earliest event, busy time, latest event, captured bytes, length,
+    /// and whether the rank handled events since its last sample (time series).
+    static let headerWords = 6
     static let headerBytes = headerWords * 8
     /// Bytes of each message the window's one round carries (the rest, if any, goes in a
     /// second). `SLUICE_MPI_TEST_FIRST_PART` makes it small, for the test of the second round.
@@ -51,9 +52,10 @@ final class MPIExchange: WindowExchange {
     private let firstReceiveSizes: [Int]
     private let firstOffsets: [Int]
     /// The allreduce's values (largest of every rank's): the earliest event negated, busy
-    /// time, latest event, captured bytes, whether a message waits for a rank that is no peer.
-    private var agreeing = [Int64](repeating: 0, count: 5)
-    private var agreed = [Int64](repeating: 0, count: 5)
+    /// time, latest event, captured bytes, whether a message waits for a rank that is no peer,
+    /// whether some rank handled events since its last sample.
+    private var agreeing = [Int64](repeating: 0, count: 6)
+    private var agreed = [Int64](repeating: 0, count: 6)
 
     init(world: MPIWorld, emulator: Emulator, partitioning: Partitioning) {
         self.world = world
@@ -99,7 +101,10 @@ final class MPIExchange: WindowExchange {
         for r in peers { earliest = min(earliest, out[r].earliest) }
         let busy = Int64(slot.windowBusyNanoseconds), clock = emulator.clock.picoseconds
         let captured = slot.captured.wireSize
-        var meeting = WindowMeeting(next: earliest, busiest: slot.windowBusyNanoseconds, clock: emulator.clock)
+        // Time series: events since this rank's last sample.
+        let sinceSample: Int64 = slot.eventsAtSample != emulator.eventsProcessed ? 1 : 0
+        var meeting = WindowMeeting(next: earliest, busiest: slot.windowBusyNanoseconds, clock: emulator.clock,
+                                    eventsSinceSample: sinceSample != 0)
         capturedMost = captured
         guard ranks > 1 else { windowStart = meeting.next; return meeting }
         // A message to every peer: the header (these values and the message's length), then
@@ -124,11 +129,12 @@ final class MPIExchange: WindowExchange {
                 h.storeBytes(of: clock, toByteOffset: 16, as: Int64.self)
                 h.storeBytes(of: Int64(captured), toByteOffset: 24, as: Int64.self)
                 h.storeBytes(of: Int64(length), toByteOffset: 32, as: Int64.self)
+                h.storeBytes(of: sinceSample, toByteOffset: 40, as: Int64.self)
             }
         }
         if !everyRankAPeer {
             agreeing[0] = -earliest.picoseconds; agreeing[1] = busy; agreeing[2] = clock
-            agreeing[3] = Int64(captured); agreeing[4] = farMessages ? 1 : 0
+            agreeing[3] = Int64(captured); agreeing[4] = farMessages ? 1 : 0; agreeing[5] = sinceSample
         }
         // One round carries every message up to `firstPart` bytes; a longer one sends the rest
         // in a second round, which both ends know of from the first one's header.
@@ -193,12 +199,14 @@ final class MPIExchange: WindowExchange {
                 meeting.busiest = max(meeting.busiest, UInt64(headers[h + 1]))
                 meeting.clock = max(meeting.clock, VirtualTime(picoseconds: headers[h + 2]))
                 capturedMost = max(capturedMost, Int(headers[h + 3]))
+                meeting.eventsSinceSample = meeting.eventsSinceSample || headers[h + 5] != 0
             }
         } else {
             meeting.next = VirtualTime(picoseconds: -agreed[0])
             meeting.busiest = UInt64(agreed[1])
             meeting.clock = VirtualTime(picoseconds: agreed[2])
             capturedMost = Int(agreed[3])
+            meeting.eventsSinceSample = agreed[5] != 0
             if agreed[4] > 0 { sendFarMessages() }
         }
         windowStart = meeting.next
@@ -269,24 +277,6 @@ final class MPIExchange: WindowExchange {
     }
 
     func gather(_ local: [PartitionResults]) -> [PartitionResults]? {
-        let mine: [UInt8]
-        do { mine = Array(try JSONEncoder().encode(local[0])) } catch { world.fail("encoding its results failed: \(error)") }
-        let sizes = world.allGather([Int64(mine.count)]).map(Int.init)
-        let me = world.rank
-        var sendSizes = [Int](repeating: 0, count: world.size), receiveSizes = sendSizes
-        if me != 0 { sendSizes[0] = mine.count } else { receiveSizes = sizes; receiveSizes[0] = 0 }
-        world.exchange(me == 0 ? [] : mine, sendSizes: sendSizes, receiveSizes: receiveSizes, into: &received, tag: 3)
-        guard me == 0 else { return nil }
-        var all = [local[0]]
-        var offset = 0
-        for r in 1..<world.size {
-            do {
-                all.append(try JSONDecoder().decode(PartitionResults.self, from: Data(received[offset..<offset + sizes[r]])))
-            } catch {
-                world.fail("the results of rank \(r) could not be read: \(error)")
-            }
-            offset += sizes[r]
-        }
-        return all
+        world.gather(local[0], what: "the results")
     }
 }

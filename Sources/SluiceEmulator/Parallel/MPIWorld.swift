@@ -112,29 +112,6 @@ public final class MPIWorld: @unchecked Sendable {
         if rc != 0 { fail("exchanging messages with the other ranks failed (MPI error \(rc))") }
     }
 
-    /// Every rank's `value` at rank 0, rank after rank (nil on the other ranks): for what a
-    /// rank's applications recorded (jobs' progress), merged there. Every rank calls it, with
-    /// values of the same type. A value that cannot be encoded or decoded ends the job by name.
-    public func gather<T: Codable>(_ value: T, what: String) -> [T]? {
-        let mine: [UInt8]
-        do { mine = Array(try JSONEncoder().encode(value)) } catch { fail("encoding \(what) failed: \(error)") }
-        let sizes = allGather([Int64(mine.count)]).map(Int.init)
-        var sendSizes = [Int](repeating: 0, count: size), receiveSizes = sendSizes
-        if rank != 0 { sendSizes[0] = mine.count } else { receiveSizes = sizes; receiveSizes[0] = 0 }
-        var received: [UInt8] = []
-        exchange(rank == 0 ? [] : mine, sendSizes: sendSizes, receiveSizes: receiveSizes, into: &received, tag: 5)
-        guard rank == 0 else { return nil }
-        var all = [value]
-        var offset = 0
-        for r in 1..<size {
-            do { all.append(try JSONDecoder().decode(T.self, from: Data(received[offset..<offset + sizes[r]]))) } catch {
-                fail("\(what) of rank \(r) could not be read: \(error)")
-            }
-            offset += sizes[r]
-        }
-        return all
-    }
-
     /// Wait for every rank, sleeping rather than spinning (one rank's serial work, such as a
     /// benchmark's one-partition run, keeps its core).
     public func barrier() {

@@ -27,12 +27,21 @@ import SluiceSupport
 /// runs past the next sample, and whether another sample follows is decided here, from every
 /// partition's events. `series` merges them.
 ///
+/// Under MPI every rank samples its directions; whether another sample follows is decided from
+/// every rank's events (`WindowMeeting.eventsSinceSample`), and rank 0 merges the series it
+/// gathers with the results.
+///
 /// Traces: a partition writes the per-host trace files of its hosts and keeps the queue trace
-/// of its switches (`queueTrace` reads the owner's); frames of the one-file host trace and
-/// pipeline trace lines are merged after each window in the order one partition writes them.
+/// of its switches (`queueTrace` reads the owner's, from the results); frames of the one-file
+/// host trace and pipeline trace lines are merged in the order one partition writes them,
+/// where `exchange` writes: after each window on threads, in batches of windows under MPI.
+///
+/// Progress line (`options.progress`): where `exchange` writes, the simulated time every
+/// partition reached and the partition busy longest (under MPI every few hundred windows the
+/// ranks hand rank 0 their busy time).
 ///
 /// Not yet in a parallel run (refused by name): a topology's events (links and switches that
-/// change during the run); under MPI also time series and traces.
+/// change during the run).
 public final class ParallelEmulation {
     public let spec: TopologySpec
     public let partitioning: Partitioning
@@ -97,18 +106,11 @@ public final class ParallelEmulation {
                       exchange: MPIExchange(world: world, emulator: emu, partitioning: partitioning))
     }
 
-    /// What parallel runs do not do yet, refused by name: a topology's events; under MPI also
-    /// time series and traces (their merges run on threads of one process).
+    /// What parallel runs do not do yet, refused by name: a topology's events.
     static func refuseUnsupported(_ spec: TopologySpec, options: EmulatorOptions, mpi: Bool) throws {
         let run = mpi ? "a run under MPI" : "a parallel run"
         if !spec.events.isEmpty {
             throw EmulatorError("a topology's events list (links and switches that change during the run) is not available in \(run) yet; run with one partition (no \(mpi ? "--mpi" : "--threads"))")
-        }
-        guard mpi else { return }
-        for (set, name) in [(options.sampleInterval > 0, "time series (--report, --sample-interval)"),
-                            (options.hostTrace != nil, "a host trace"), (options.hostTraceDirectory != nil, "host traces"),
-                            (options.queueTrace, "a queue trace"), (options.pipelineTrace != nil, "pipeline traces (--trace)")] where set {
-            throw EmulatorError("\(name) is not available in \(run) yet; run without --mpi (--threads N runs it)")
         }
     }
 
@@ -119,7 +121,7 @@ public final class ParallelEmulation {
         sampleInterval = VirtualTime(picoseconds: max(options.sampleInterval, 0))
         progress = options.progress
         traceSink = options.pipelineTrace?.sink
-        if let path = options.hostTrace {
+        if let path = options.hostTrace, exchange.writes {
             do { hostTrace = try PcapWriter(path: path) } catch { throw EmulatorError("cannot write the host trace \(path): \(error)") }
         }
         self.partitions = partitions
@@ -169,6 +171,7 @@ public final class ParallelEmulation {
         let wallStart = MonotonicClock.nanoseconds
         runStarted = wallStart
         let before = results.reduce(0) { $0 + $1.eventsProcessed }, localBefore = partitions.reduce(0) { $0 + $1.eventsProcessed }
+        let eventsBefore = results.isEmpty ? localBefore : before
         let samplesBefore = samples
         nonisolated(unsafe) let parts = partitions
         nonisolated(unsafe) let slotsNow = slots
@@ -176,12 +179,12 @@ public final class ParallelEmulation {
         let crew = WindowCrew(count: partitions.count)
         defer { crew.stop() }
         let sampling = sampleInterval > .zero
-        var line = ProgressLine(enabled: progress, limit: asked?.picoseconds)
+        var line = ProgressLine(enabled: progress && exchange.writes, limit: asked?.picoseconds)
         var meeting = self.meeting ?? exchange.meet(window: 0)
         while true {
             let next = meeting.next
             // One partition takes the first sample, and another after each that left events.
-            let owed = sampling && nextSample <= limit && (samples == 0 || next < .never || eventsSinceSample)
+            let owed = sampling && nextSample <= limit && (samples == 0 || next < .never || meeting.eventsSinceSample)
             let start = owed ? min(next, nextSample) : next
             guard start <= limit else { break }
             let sampleAt: VirtualTime? = owed && start == nextSample ? nextSample : nil
@@ -208,20 +211,21 @@ public final class ParallelEmulation {
             meeting = exchange.meet(window: windows)
             criticalNanoseconds &+= meeting.busiest
             writeCutFrames(final: false)
-            if traceSink != nil { mergeTraceLines() }
+            if traceSink != nil { mergeTraceLines(window: windows, final: false) }
             if sampleAt != nil { samples += 1; nextSample = nextSample.after(sampleInterval) }
-            if progress && windows & 0xFF == 0 {
+            if progress && windows & 0xFF == 0, let figures = exchange.progressFigures() {
                 // Every partition has reached the window's end: the slowest partition's time.
-                line.update(simulated: min(end, limit).picoseconds, events: partitions.reduce(0) { $0 + $1.eventsProcessed } - localBefore,
-                            note: slowestPartitionNote)
+                line.update(simulated: min(end, limit).picoseconds, events: figures.reduce(0) { $0 + $1.events } - eventsBefore,
+                            note: slowestPartitionNote(figures))
             }
         }
         line.finish()
         writeCutFrames(final: true)
+        if traceSink != nil { mergeTraceLines(window: windows, final: true) }
         self.meeting = meeting
         var clock = meeting.clock
         // Left over, one partition has an event, or a sample it set after events.
-        if asked != nil && (meeting.next < .never || (sampling && eventsSinceSample)) { clock = limit }
+        if asked != nil && (meeting.next < .never || (sampling && meeting.eventsSinceSample)) { clock = limit }
         for emu in partitions {
             emu.clock = clock
             emu.events.now = clock
@@ -239,16 +243,14 @@ public final class ParallelEmulation {
         return RunStats(simulated: clock.picoseconds, wallSeconds: wall, events: events + (samples - samplesBefore))
     }
 
-    /// The partition that held the others up most (the most busy wall time), for the progress line.
-    var slowestPartitionNote: String {
-        guard let s = slots.max(by: { $0.busyNanoseconds < $1.busyNanoseconds }) else { return "" }
+    /// The partition that held the others up most (the most busy wall time), for the progress
+    /// line, from every partition's figures (`WindowExchange.progressFigures`).
+    func slowestPartitionNote(_ figures: [(busy: UInt64, events: UInt64)]) -> String {
+        guard let (k, s) = figures.enumerated().max(by: { $0.element.busy < $1.element.busy }) else { return "" }
         let total = Double(MonotonicClock.nanoseconds &- runStarted) / 1e9
-        let share = total > 0 ? Int((Double(s.busyNanoseconds) / 1e9 / (wallSeconds + total) * 100).rounded()) : 0
-        return "slowest partition \(s.index) of \(partitioning.count) (busy \(min(share, 100))% of wall)"
+        let share = total > 0 ? Int((Double(s.busy) / 1e9 / (wallSeconds + total) * 100).rounded()) : 0
+        return "slowest partition \(k) of \(partitioning.count) (busy \(min(share, 100))% of wall)"
     }
-
-    /// Some partition handled events since the last sample (time series run on threads only).
-    var eventsSinceSample: Bool { zip(slots, partitions).contains { $0.eventsAtSample != $1.eventsProcessed } }
 
     /// Write the frames cut links carried, in the order one partition writes them, when the
     /// exchange has them here.
@@ -278,37 +280,41 @@ public final class ParallelEmulation {
         }
     }
 
-    /// Hand the pipeline trace lines written in this window to the trace's sink, in the order
-    /// one partition writes them (its events' order; a partition's own lines keep theirs).
-    func mergeTraceLines() {
-        guard let sink = traceSink, slots.contains(where: { !$0.traceLines.isEmpty }) else { return }
-        var all: [(time: VirtualTime, scheduled: VirtualTime, order: UInt64, slot: Int, index: Int)] = []
-        for (k, s) in slots.enumerated() { for (i, l) in s.traceLines.enumerated() { all.append((l.time, l.scheduled, l.order, k, i)) } }
-        all.sort { ($0.time, $0.scheduled, $0.order, $0.slot, $0.index) < ($1.time, $1.scheduled, $1.order, $1.slot, $1.index) }
-        for x in all { sink(slots[x.slot].traceLines[x.index].text) }
+    /// Hand the pipeline trace lines written since the last merge to the trace's sink, where
+    /// the exchange has every partition's, in the order one partition writes them (its events'
+    /// order; a partition's own lines keep theirs).
+    func mergeTraceLines(window: UInt64, final: Bool) {
+        guard let sink = traceSink, let parts = exchange.traceLines(window: window, final: final) else { return }
+        var all: [(time: VirtualTime, scheduled: VirtualTime, order: UInt64, part: Int, index: Int)] = []
+        for (k, p) in parts.enumerated() { for (i, l) in p.lines.enumerated() { all.append((l.time, l.scheduled, l.order, k, i)) } }
+        all.sort { ($0.time, $0.scheduled, $0.order, $0.part, $0.index) < ($1.time, $1.scheduled, $1.order, $1.part, $1.index) }
+        for x in all { sink(parts[x.part].lines[x.index].text) }
         for s in slots { s.traceLines.removeAll(keepingCapacity: true) }
     }
 
-    /// The enqueues at switch `name`'s port `port` (`Emulator.queueTrace`), from the partition
-    /// that runs the switch.
+    /// The enqueues at switch `name`'s port `port` (`Emulator.queueTrace`), from the results of
+    /// the partition that runs the switch (where the exchange writes, after a run).
     public func queueTrace(switch name: String, port: UInt16) throws -> [QueueTraceEntry] {
-        guard let n = spec.node(named: name) else { return try partitions[0].queueTrace(switch: name, port: port) }
-        return try partitions[Int(partitioning.partitionOf[n])].queueTrace(switch: name, port: port)
+        let d = try partitions[0].queueDirection(switch: name, port: port)
+        let k = Int(partitioning.partitionOf[Int(partitions[0].dirs[d].fromNode)])
+        return k < results.count ? results[k].queueLog.entries(direction: d) : []
     }
 
-    /// The switch ports that saw an enqueue (`Emulator.queueTracePorts`), in the order of their links.
+    /// The switch ports that saw an enqueue (`Emulator.queueTracePorts`), in the order of their
+    /// links (where the exchange writes, after a run).
     public var queueTracePorts: [(switch: String, port: UInt16)] {
         let e = partitions[0]
         var seen = [Bool](repeating: false, count: e.dirCount)
-        for emu in partitions { for d in emu.queueLog.directions { seen[Int(d)] = true } }
+        for r in results { for d in r.queueLog.directions { seen[Int(d)] = true } }
         return (0..<e.dirCount).filter { seen[$0] }.map { d in (spec.nodes[Int(e.dirs[d].fromNode)].name, e.dirs[d].fromPort) }
     }
 
-    /// The host trace files written (`Emulator.hostTraceFiles`), each from the partition that wrote it.
+    /// The host trace files written (`Emulator.hostTraceFiles`): the one-file trace, then each
+    /// host's file as the partition that wrote it counted it (where the exchange writes, after a run).
     public var hostTraceFiles: [(path: String, packets: Int, bytes: Int, error: String?)] {
-        let hosts = partitions[0].hosts
-        let perHost = partitions[0].hostTraceWriters.indices.compactMap { h in ownerPartition(hosts[h].node).hostTraceWriters[h] }
-        return ((hostTrace.map { [$0] } ?? []) + perHost).map { w in (w.path, w.packetsWritten, w.bytesWritten, w.error.map { "\($0)" }) }
+        let perHost = results.flatMap(\.hostTraceFiles).sorted { $0.host < $1.host }
+        return (hostTrace.map { w in [(w.path, w.packetsWritten, w.bytesWritten, w.error.map { "\($0)" })] } ?? [])
+            + perHost.map { ($0.path, $0.packets, $0.bytes, $0.error) }
     }
 
     // MARK: results, merged: each figure from the partition that runs its node (where the
@@ -357,7 +363,7 @@ public final class ParallelEmulation {
 
     /// The time series, merged: each direction's samples from the partition that sends on it.
     var series: TimeSeries {
-        TimeSeries.merging(partitions.map(\.series), owner: (0..<partitions[0].dirCount).map { d in
+        TimeSeries.merging(results.map(\.series), owner: (0..<partitions[0].dirCount).map { d in
             Int(partitioning.partitionOf[Int(partitions[0].dirs[d].fromNode)])
         })
     }

@@ -2,7 +2,8 @@ import Foundation
 
 /// What one partition measured, as the place that writes the report needs it: a partition's
 /// figures for every node (the merged report takes each from the node's owner), its engine
-/// figures, and what went wrong with its pcaps. Codable: ranks under MPI send it to rank 0.
+/// figures, what went wrong with its pcaps, its time series, queue trace and per-host trace
+/// files. Codable: ranks under MPI send it to rank 0.
 struct PartitionResults: Codable {
     /// Per flow, what its sender's or its receiver's partition counted.
     struct FlowCounters: Codable {
@@ -29,6 +30,19 @@ struct PartitionResults: Codable {
     /// Wall time spent taking in crossings and handling events.
     var busyNanoseconds: UInt64
     var pcapErrors: [String]
+    /// Its time series: every direction sampled, the merge keeps those it sends on.
+    var series: TimeSeries
+    /// Its switches' enqueues (`EmulatorOptions.queueTrace`; empty without).
+    var queueLog: QueueTrace
+    /// The per-host trace files it wrote (`EmulatorOptions.hostTraceDirectory`): its hosts'.
+    struct TraceFile: Codable {
+        var host: Int
+        var path: String
+        var packets: Int
+        var bytes: Int
+        var error: String?
+    }
+    var hostTraceFiles: [TraceFile]
 
     init(_ emu: Emulator) {
         flows = emu.flowResults.map {
@@ -48,5 +62,10 @@ struct PartitionResults: Codable {
         arrivalsAtWindowEnd = slot?.arrivalsAtWindowEnd ?? 0
         busyNanoseconds = slot?.busyNanoseconds ?? 0
         pcapErrors = emu.pcapErrors
+        series = emu.series
+        queueLog = emu.queueLog
+        hostTraceFiles = emu.hostTraceWriters.enumerated().compactMap { h, w in
+            w.map { TraceFile(host: h, path: $0.path, packets: $0.packetsWritten, bytes: $0.bytesWritten, error: $0.error.map { "\($0)" }) }
+        }
     }
 }

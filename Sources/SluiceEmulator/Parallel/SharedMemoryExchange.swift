@@ -16,7 +16,8 @@ final class SharedMemoryExchange: WindowExchange {
         var next = partitions.reduce(VirtualTime.never) { min($0, $1.nextEventTime) }
         for s in slots { for b in s.outboxes[s.parity ^ 1] { next = min(next, b.earliest) } }
         return WindowMeeting(next: next, busiest: slots.reduce(0) { max($0, $1.windowBusyNanoseconds) },
-                             clock: partitions.map(\.clock).max() ?? .zero)
+                             clock: partitions.map(\.clock).max() ?? .zero,
+                             eventsSinceSample: zip(slots, partitions).contains { $0.eventsAtSample != $1.eventsProcessed })
     }
 
     func inboxes(of slot: PartitionSlot) -> [Outbox] {
@@ -28,4 +29,12 @@ final class SharedMemoryExchange: WindowExchange {
     }
 
     func gather(_ local: [PartitionResults]) -> [PartitionResults]? { local }
+
+    func traceLines(window: UInt64, final: Bool) -> [(partition: Int, lines: [TraceLine])]? {
+        slots.map { ($0.index, $0.traceLines) }
+    }
+
+    func progressFigures() -> [(busy: UInt64, events: UInt64)]? {
+        zip(slots, partitions).map { ($0.busyNanoseconds, $1.eventsProcessed) }
+    }
 }

@@ -25,6 +25,19 @@ protocol WindowExchange: AnyObject {
 
     /// Where `writes`, every partition's results (index: partition), from the local ones.
     func gather(_ local: [PartitionResults]) -> [PartitionResults]?
+
+    /// Where `writes`, every partition's pipeline trace lines not yet merged (the local ones
+    /// in their slots), when it is time to merge them: each window (threads), or every few
+    /// windows and at the end of a run (`final`, MPI: batches of windows merge as the windows
+    /// would, a later window's lines coming after an earlier one's); nil otherwise and
+    /// elsewhere. Called by every partition at the same windows; the caller clears the local
+    /// slots' lines after merging.
+    func traceLines(window: UInt64, final: Bool) -> [(partition: Int, lines: [TraceLine])]?
+
+    /// Where `writes`, every partition's busy wall time and events handled so far (index:
+    /// partition), for the progress line; nil elsewhere. Called by every partition at the same
+    /// windows (every few hundred).
+    func progressFigures() -> [(busy: UInt64, events: UInt64)]?
 }
 
 /// What the partitions agreed at a window's end.
@@ -36,4 +49,7 @@ struct WindowMeeting {
     var busiest: UInt64
     /// The latest event any partition has handled.
     var clock: VirtualTime
+    /// Some partition handled events since its last sample (whether one partition would take
+    /// another: `ParallelEmulation.run`).
+    var eventsSinceSample: Bool
 }
