@@ -24,13 +24,15 @@ struct Emulate: ParsableCommand {
             tables, actions, traffic manager and queue); repeat it for more switches, and narrow it \
             with --trace-filter:
               sluice emulate T.yaml --trace s1 --trace-filter 'ipv4.dst == 10.0.2.2' --until 1ms
+            --host-trace FILE writes every frame the hosts send into one pcap; --host-trace-dir DIR \
+            a pcap per host (the frames it sends and receives).
             --threads N cuts the topology into N partitions (the file's `partition:` per node, else \
             by rack or pod) and runs them on N threads, with the result of one: the same report and \
-            byte-identical pcaps, jobs, --report and --trace (a topology's events not yet):
+            byte-identical pcaps, jobs, --report, --trace and host traces (a topology's events not yet):
               sluice emulate Topologies/fattree-k4.yaml --threads 2 --json
             --mpi runs one partition a process instead, each an MPI rank under Open MPI's mpirun \
-            (libmpi.so.40 is loaded only then), with the same result, jobs included; rank 0 \
-            prints it (--report and --trace run on threads only, for now):
+            (libmpi.so.40 is loaded only then), with the same result, jobs included: rank 0 prints it, \
+            the progress line and --trace, and writes --report and the pcaps:
               mpirun -np 2 sluice emulate Topologies/fattree-k4.yaml --mpi --json
             """)
 
@@ -51,6 +53,12 @@ struct Emulate: ParsableCommand {
 
     @Option(help: "Write a report folder (index.html, report.json, CSVs, SVG plots) here.")
     var report: String?
+
+    @Option(help: "Write every frame the hosts send into this one pcap, in time order (stamped when its transmission starts).")
+    var hostTrace: String?
+
+    @Option(help: "Write one pcap per host (NAME.pcap: the frames it sends and receives) into this folder.")
+    var hostTraceDir: String?
 
     @Option(help: "Sampling interval of the queue-depth and utilization time series (default: 1us with --report).")
     var sampleInterval: OptionValue<SampleInterval>?
@@ -109,9 +117,11 @@ struct Emulate: ParsableCommand {
             let sink: @Sendable (String) -> Void = traceSink(toStandardError: json)
             trace = PipelineTraceRequest(switches: names, format: traceFormat, filter: try filter(), sink: sink)
         }
-        let settings = EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, snaplen: snaplen, report: report,
+        var settings = EmulationSettings(topology: topology, seed: seed, until: until?.parsed, pcapDir: pcapDir, snaplen: snaplen, report: report,
                                          sampleInterval: sampleInterval?.parsed, showRoutes: showRoutes, json: json,
                                          pipelineTrace: trace, engine: engine ?? .default)
+        settings.hostTrace = hostTrace
+        settings.hostTraceDir = hostTraceDir
         if mpi {
             try runMPIEmulation(settings)
         } else if threads > 1 {
@@ -139,6 +149,9 @@ struct EmulationSettings {
     /// Switches to trace (`--trace`); nil: none.
     var pipelineTrace: PipelineTraceRequest? = nil
     var engine: PipelineEngine = .default
+    /// `--host-trace` (one pcap of every frame the hosts send) and `--host-trace-dir` (a pcap per host).
+    var hostTrace: String? = nil
+    var hostTraceDir: String? = nil
 }
 
 /// Load a topology, build the emulator, let `prepare` add to it (traces), run, print the
@@ -159,6 +172,9 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     } else if s.report != nil {
         options.sampleInterval = 1_000_000
     }
+    try prepareHostTraces(s)
+    options.hostTrace = s.hostTrace
+    options.hostTraceDirectory = s.hostTraceDir
     let emu: Emulator
     do { emu = try Emulator(spec, options: options, programs: programSource) } catch { throw CLIError("\(s.topology): \(error)") }
     try prepare(emu)
@@ -173,6 +189,7 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
     let stats = emu.run(until: s.until)
     let r = RunReport(emu, stats: stats)
     for e in emu.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
+    warnHostTraceErrors(emu.hostTraceFiles)
     for e in r.networkEvents where e.failed {
         FileHandle.standardError.write("warning: \(e.origin.isEmpty ? "" : e.origin + ": ")\(e.what) at \(formatTime(picoseconds: e.time)) failed: \(e.result)\n".data(using: .utf8)!)
     }
@@ -192,6 +209,23 @@ func runEmulation(_ s: EmulationSettings, prepare: (Emulator) throws -> Void = {
         }
     }
     if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+    printHostTraces(s)
+}
+
+/// The folders `--host-trace` and `--host-trace-dir` write into, made with their parents.
+func prepareHostTraces(_ s: EmulationSettings) throws {
+    if let f = s.hostTrace, case let dir = (f as NSString).deletingLastPathComponent, !dir.isEmpty { try makeDirectory(dir, "--host-trace") }
+    if let dir = s.hostTraceDir { try makeDirectory(dir, "--host-trace-dir") }
+}
+
+func warnHostTraceErrors(_ files: [(path: String, packets: Int, bytes: Int, error: String?)]) {
+    for f in files { if let e = f.error { FileHandle.standardError.write("warning: host trace incomplete: \(f.path): \(e)\n".data(using: .utf8)!) } }
+}
+
+func printHostTraces(_ s: EmulationSettings) {
+    guard !s.json else { return }
+    if let f = s.hostTrace { print("host trace: \(f)") }
+    if let dir = s.hostTraceDir { print("host traces: \(dir)/ (a pcap per host)") }
 }
 
 /// ", 2 jobs (train: ddp, 8 ranks, 112 messages; ...)" for the first line, or "" without jobs.

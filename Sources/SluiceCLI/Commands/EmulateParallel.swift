@@ -6,17 +6,11 @@ import SluiceML
 /// `sluice emulate T.yaml --threads N`: the topology cut into N partitions (the file's
 /// `partition:` per node, else automatic) run on N threads, with one partition's result.
 func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
-    var (spec, cut, options) = try parallelSetup(s, partitions: threads, option: "--threads \(threads)", flag: "--threads",
+    let (spec, cut, options) = try parallelSetup(s, partitions: threads, option: "--threads \(threads)", flag: "--threads",
                                                  sizeOption: { "--threads \($0)" }, mpi: false)
     if let dir = s.pcapDir { try makeDirectory(dir, "--pcap-dir") }
     if let dir = s.report { try prepareReportFolder(dir) }
-    if let interval = s.sampleInterval {
-        options.sampleInterval = interval
-    } else if s.report != nil {
-        options.sampleInterval = 1_000_000
-    }
-    options.pipelineTrace = s.pipelineTrace
-    options.progress = !s.json && s.pipelineTrace == nil
+    try prepareHostTraces(s)
     let run: ParallelEmulation
     do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut) } catch { throw CLIError("\(s.topology): \(error)") }
     // Every partition attaches every job: each rank runs in its host's partition.
@@ -33,10 +27,11 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
 }
 
 /// `mpirun -np N sluice emulate T.yaml --mpi`: each of the N ranks runs one partition (cut as
-/// `--threads N` cuts) and the ranks of the jobs whose hosts it runs, the ranks exchange what
+/// `--threads N` cuts) and the ranks of the jobs whose hosts it runs; the ranks exchange what
 /// crosses a cut (packets, the jobs' messages) by MPI messages at each window's end, and rank
-/// 0 prints the report with the jobs' merged results and writes cut links' pcaps: one
-/// partition's result.
+/// 0 prints the report with the jobs' merged results, the progress line and --trace, and
+/// writes --report, cut links' pcaps and the one-file host trace; each rank writes its hosts'
+/// --host-trace-dir files: one partition's result.
 func runMPIEmulation(_ s: EmulationSettings) throws {
     guard let launched = MPIWorld.launched else {
         throw CLIError("--mpi: this process was not started by mpirun (OMPI_COMM_WORLD_SIZE is not set); run `mpirun -np 2 sluice emulate \(s.topology) --mpi` (as root add --allow-run-as-root), or use threads of one process: `sluice emulate \(s.topology) --threads 2`")
@@ -53,23 +48,35 @@ func runMPIEmulation(_ s: EmulationSettings) throws {
     let world = try once { () throws -> MPIWorld in
         do { return try MPIWorld.start() } catch { throw CLIError("\(error)") }
     }
-    // Pcaps are written into a folder marked incomplete and moved into --pcap-dir only once
-    // every rank has finished: a run that dies leaves none that look whole.
+    // Pcaps and host traces are written into a folder marked incomplete (in the folder they
+    // belong in) and moved there only once every rank has finished: a run that dies leaves
+    // none that look whole.
     var options = base
-    var staging: String? = nil
-    if let dir = s.pcapDir {
+    var staging: [(folder: String, into: String)] = []
+    func staged(_ dir: String, _ option: String) -> String {
         let incomplete = (dir as NSString).appendingPathComponent(".sluice-mpi-incomplete")
-        if world.rank == 0 {
-            do {
-                try makeDirectory(dir, "--pcap-dir")
-                try? FileManager.default.removeItem(atPath: incomplete)
-                try makeDirectory(incomplete, "--pcap-dir")
-            } catch { world.fail("preparing --pcap-dir: \(error)") }
+        if !staging.contains(where: { $0.into == dir }) {
+            staging.append((incomplete, dir))
+            if world.rank == 0 {
+                do {
+                    try makeDirectory(dir, option)
+                    try? FileManager.default.removeItem(atPath: incomplete)
+                    try makeDirectory(incomplete, option)
+                } catch { world.fail("preparing \(option): \(error)") }
+            }
         }
-        world.barrier()
-        options.pcapDirectory = incomplete
-        staging = incomplete
+        return incomplete
     }
+    if let dir = s.pcapDir { options.pcapDirectory = staged(dir, "--pcap-dir") }
+    if let dir = s.hostTraceDir { options.hostTraceDirectory = staged(dir, "--host-trace-dir") }
+    if let file = s.hostTrace {
+        let dir = (file as NSString).deletingLastPathComponent
+        options.hostTrace = (staged(dir.isEmpty ? "." : dir, "--host-trace") as NSString).appendingPathComponent((file as NSString).lastPathComponent)
+    }
+    if world.rank == 0, let dir = s.report {
+        do { try prepareReportFolder(dir) } catch { world.fail("\(error)") }
+    }
+    if !staging.isEmpty || s.report != nil { world.barrier() }
     let run: ParallelEmulation
     do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut, world: world) } catch {
         world.fail("building partition \(world.rank) of \(s.topology): \(error)")
@@ -101,17 +108,18 @@ func runMPIEmulation(_ s: EmulationSettings) throws {
             try refuse(CLIError("--mpi: an application opened connections during the run (\(unplanned.prefix(4).joined(separator: ", "))), so their numbers depend on the partitioning; run without --mpi"))
         }
     }
+    // Every rank has written its files (the gathers at the run's end wait for all).
     if world.rank == 0 {
-        if let staging, let dir = s.pcapDir {
+        for (folder, dir) in staging {
             do {
                 let fm = FileManager.default
-                for f in try fm.contentsOfDirectory(atPath: staging) {
+                for f in try fm.contentsOfDirectory(atPath: folder) {
                     let to = (dir as NSString).appendingPathComponent(f)
                     if fm.fileExists(atPath: to) { try fm.removeItem(atPath: to) }
-                    try fm.moveItem(atPath: (staging as NSString).appendingPathComponent(f), toPath: to)
+                    try fm.moveItem(atPath: (folder as NSString).appendingPathComponent(f), toPath: to)
                 }
-                try fm.removeItem(atPath: staging)
-            } catch { world.fail("moving the pcaps into \(dir): \(error)") }
+                try fm.removeItem(atPath: folder)
+            } catch { world.fail("moving the pcaps and traces into \(dir): \(error)") }
         }
         let results = Jobs.results(of: jobs, merging: (gathered ?? []).map(\.progress))
         do { try printParallelResults(run, stats, s, spec: spec, jobs: results) } catch { world.fail("\(error)") }
@@ -135,14 +143,6 @@ func parallelSetup(_ s: EmulationSettings, partitions: Int, option: String, flag
     if !spec.events.isEmpty {
         throw CLIError("\(option): \(s.topology) has events (links and switches that change during the run), which do not run in partitions yet; run without \(flag)")
     }
-    if mpi {
-        // Ranks under MPI do not merge these yet; threads of one process do.
-        let threads = "--threads \(partitions)"
-        if s.report != nil || s.sampleInterval != nil {
-            throw CLIError("\(option): --report and --sample-interval (time series) do not run under MPI yet; use \(threads) instead")
-        }
-        if s.pipelineTrace != nil { throw CLIError("\(option): --trace does not run under MPI yet; use \(threads) instead") }
-    }
     let cut: Partitioning
     do {
         if let given = try Partitioning.fromFile(spec) {
@@ -159,6 +159,15 @@ func parallelSetup(_ s: EmulationSettings, partitions: Int, option: String, flag
     options.engine = s.engine
     options.pcapDirectory = s.pcapDir
     if let n = s.snaplen { options.pcapSnaplen = n }
+    if let interval = s.sampleInterval {
+        options.sampleInterval = interval
+    } else if s.report != nil {
+        options.sampleInterval = 1_000_000
+    }
+    options.pipelineTrace = s.pipelineTrace
+    options.progress = !s.json && s.pipelineTrace == nil
+    options.hostTrace = s.hostTrace
+    options.hostTraceDirectory = s.hostTraceDir
     return (spec, cut, options)
 }
 
@@ -174,6 +183,7 @@ func printParallelResults(_ run: ParallelEmulation, _ stats: RunStats, _ s: Emul
                           spec: TopologySpec? = nil, jobs results: [WorkloadResult] = []) throws {
     let r = run.report(stats)
     for e in run.pcapErrors { FileHandle.standardError.write("warning: pcap incomplete: \(e)\n".data(using: .utf8)!) }
+    warnHostTraceErrors(run.hostTraceFiles)
     let workloads = spec?.jobs.map(\.workload) ?? []
     if s.json {
         try printJSON(EmulationJSON(report: r, jobs: zip(workloads, results).map { .init(workload: $0, result: $1) }))
@@ -191,5 +201,6 @@ func printParallelResults(_ run: ParallelEmulation, _ stats: RunStats, _ s: Emul
         }
     }
     if let dir = s.pcapDir, !s.json { print("pcaps: \(dir)/ (open with wireshark or tshark -r)") }
+    printHostTraces(s)
     fflush(stdout)
 }
