@@ -250,6 +250,85 @@ struct EmulateMPICLITests {
         #expect(ports.contains { ($0["lost"] as? Int ?? 0) > 0 })
     }
 
+    /// `sluice emulate topology args` as one partition, `--threads 2` and two ranks (`--mpi`),
+    /// each with its own folder (`args(folder)`): their exit status, standard output and error.
+    static func runThree(_ topology: String, _ args: (String) -> [String]) throws -> (base: String, runs: [(status: Int32, out: String, err: String)]) {
+        let base = folder("three-ways")
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let one = try CLITests.run(["emulate", topology] + args("\(base)/one"))
+        let threads = try CLITests.run(["emulate", topology, "--threads", "2"] + args("\(base)/threads"))
+        let ranks = try mpi(2, ["emulate", topology, "--mpi"] + args("\(base)/mpi"))
+        #expect(one.status == 0 && threads.status == 0 && ranks.status == 0, "\(one.err.suffix(500))\(threads.err.suffix(500))\(ranks.err.suffix(500))")
+        return (base, [one, threads, ranks])
+    }
+
+    /// `--report`: the same folder from two ranks as from one partition and two threads, file
+    /// for file (report.json but for the engine's figures, index.html but for its wall-time
+    /// line). fattree-k4's 300 ns samples are shorter than its 1 us lookahead: windows end at
+    /// samples, and whether another follows depends on the other rank's events.
+    @Test(arguments: [("leafspine-16.yaml", "1us", "200us"), ("fattree-k4.yaml", "300ns", "150us")])
+    func twoRanksWriteOnePartitionsReportFolder(_ file: String, _ interval: String, _ until: String) throws {
+        let (base, runs) = try Self.runThree(CLITests.topology(file)) { ["--json", "--until", until, "--sample-interval", interval, "--report", $0] }
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let a = try EmulateThreadsCLITests.network(runs[0].out), b = try EmulateThreadsCLITests.network(runs[1].out)
+        let c = try EmulateThreadsCLITests.network(runs[2].out)
+        #expect(a.count > 0 && a == b && a == c)
+        let folders = try ["one", "threads", "mpi"].map { try Self.pcaps("\(base)/\($0)") }
+        #expect(folders[0].keys.contains("timeseries.csv") && folders[0].count == 9, "\(folders[0].keys.sorted())")
+        let samples = String(decoding: folders[0]["timeseries.csv"] ?? Data(), as: UTF8.self).split(separator: "\n").count - 1
+        #expect(samples > 100, "\(samples) samples")
+        for other in folders.dropFirst() {
+            #expect(other.keys.sorted() == folders[0].keys.sorted())
+            for (name, x) in folders[0] {
+                let y = other[name] ?? Data()
+                switch name {
+                case "report.json":
+                    #expect(try EmulateThreadsCLITests.network(String(decoding: x, as: UTF8.self)) == EmulateThreadsCLITests.network(String(decoding: y, as: UTF8.self)))
+                case "index.html":
+                    let lines = { (d: Data) in String(decoding: d, as: UTF8.self).split(separator: "\n").filter { !$0.contains(" s wall,") } }
+                    #expect(lines(x) == lines(y))
+                default: #expect(x == y, "\(name)")
+                }
+            }
+        }
+    }
+
+    /// `--trace` of switches on both ranks: rank 0 prints the trace one partition prints, line
+    /// for line (with `--json` on standard error), over more windows than one batch of lines.
+    @Test func twoRanksPrintOnePartitionsPipelineTrace() throws {
+        let (base, runs) = try Self.runThree(CLITests.topology("fattree-k4.yaml")) { _ in
+            ["--json", "--until", "80us", "--trace", "core1,agg1-1,edge3-1"]
+        }
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let one = runs[0].err
+        #expect(one.contains("edge3-1: packet 1 in port") && one.contains("core1: packet 1 in port") && one.contains("agg1-1: packet 1 in port"))
+        #expect(runs[1].err == one)
+        #expect(runs[2].err == one, "\(runs[2].err.count) bytes of trace, one partition's: \(one.count)")
+        #expect(try EmulateThreadsCLITests.network(runs[0].out) == EmulateThreadsCLITests.network(runs[2].out))
+    }
+
+    /// `--host-trace` (one pcap of every frame the hosts send, merged at rank 0) and
+    /// `--host-trace-dir` (each host's pcap, written by the rank that runs it): one partition's
+    /// files, byte for byte; no staging folder left behind.
+    @Test func twoRanksWriteOnePartitionsHostTraces() throws {
+        let (base, runs) = try Self.runThree(CLITests.topology("leafspine-16.yaml")) {
+            ["--json", "--until", "100us", "--host-trace", "\($0)/all.pcap", "--host-trace-dir", "\($0)/hosts"]
+        }
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let files = try ["one", "threads", "mpi"].map { run in
+            var f = try Self.pcaps("\(base)/\(run)/hosts")
+            f["all.pcap"] = try Data(contentsOf: URL(fileURLWithPath: "\(base)/\(run)/all.pcap"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: "\(base)/\(run)").sorted() == ["all.pcap", "hosts"], "\(run)")
+            return f
+        }
+        #expect(files[0].count == 17 && (files[0]["all.pcap"]?.count ?? 0) > 100_000)
+        for (name, bytes) in files[0] {
+            #expect(files[1][name] == bytes, "\(name) (threads)")
+            #expect(files[2][name] == bytes, "\(name) (MPI)")
+        }
+        #expect(files[2].count == files[0].count)
+    }
+
     @Test func refusalsSayWhatToDo() throws {
         let fattree = CLITests.topology("fattree-k4.yaml")
         let alone = try CLITests.run(["emulate", fattree, "--mpi"], environment: ["OMPI_COMM_WORLD_SIZE": "", "OMPI_COMM_WORLD_RANK": ""])
@@ -297,13 +376,15 @@ struct EmulateMPICLITests {
     @Test func aFailingRankEndsTheRunByName() throws {
         let dir = Self.folder("fail")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try Self.mpi(2, ["emulate", CLITests.topology("leafspine-16.yaml"), "--mpi", "--json", "--until", "30us", "--pcap-dir", dir],
+        let r = try Self.mpi(2, ["emulate", CLITests.topology("leafspine-16.yaml"), "--mpi", "--json", "--until", "30us", "--pcap-dir", dir,
+                                 "--host-trace", "\(dir)/all.pcap", "--host-trace-dir", "\(dir)/hosts"],
                              environment: ["SLUICE_MPI_TEST_FAIL": "1:3"])
         #expect(r.status != 0)
         #expect(r.err.contains("sluice: rank 1 of 2: failed in window 3 (from 2.362809 us): test failure asked for by SLUICE_MPI_TEST_FAIL; every rank stops"), "\(r.err)")
         #expect(r.out.isEmpty, "\(r.out.prefix(500))")
         let left = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        #expect(left.allSatisfy { !$0.hasSuffix(".pcapng") }, "\(left)")
+        let hosts = (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/hosts")) ?? []
+        #expect((left + hosts).allSatisfy { !$0.hasSuffix(".pcapng") && !$0.hasSuffix(".pcap") }, "\(left) \(hosts)")
     }
 
     /// A rank that crashes (a trap, as a failed precondition would) names itself and its
