@@ -273,6 +273,12 @@ struct EmulateMPICLITests {
         let a = try EmulateThreadsCLITests.network(runs[0].out), b = try EmulateThreadsCLITests.network(runs[1].out)
         let c = try EmulateThreadsCLITests.network(runs[2].out)
         #expect(a.count > 0 && a == b && a == c)
+        try Self.expectSameReportFolders(base)
+    }
+
+    /// The report folders `runThree` wrote into `base`, the same file for file (report.json but
+    /// for the engine's figures, index.html but for its wall-time line), with over 100 samples.
+    static func expectSameReportFolders(_ base: String) throws {
         let folders = try ["one", "threads", "mpi"].map { try Self.pcaps("\(base)/\($0)") }
         #expect(folders[0].keys.contains("timeseries.csv") && folders[0].count == 9, "\(folders[0].keys.sorted())")
         let samples = String(decoding: folders[0]["timeseries.csv"] ?? Data(), as: UTF8.self).split(separator: "\n").count - 1
@@ -291,6 +297,22 @@ struct EmulateMPICLITests {
                 }
             }
         }
+    }
+
+    /// A run that drains (no --until): the last samples follow the last events, which only
+    /// rank 1 handles (h2 receives after sw has sent), so rank 0 samples on because rank 1 had
+    /// events: the same report folder as one partition's.
+    @Test func twoRanksSampleToTheEndOfARunThatDrains() throws {
+        let dir = Self.folder("drain")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = "\(dir)/star-lossy.yaml"
+        try Self.lossyStar.write(toFile: file, atomically: true, encoding: .utf8)
+        let (base, runs) = try Self.runThree(file) { ["--json", "--seed", "7", "--sample-interval", "300ns", "--report", $0] }
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let a = try EmulateThreadsCLITests.network(runs[0].out), c = try EmulateThreadsCLITests.network(runs[2].out)
+        #expect(a.count > 0 && a == c)
+        try Self.expectSameReportFolders(base)
     }
 
     /// `--trace` of switches on both ranks: rank 0 prints the trace one partition prints, line
