@@ -32,7 +32,8 @@ struct Emulate: ParsableCommand {
               sluice emulate Topologies/fattree-k4.yaml --threads 2 --json
             --mpi runs one partition a process instead, each an MPI rank under Open MPI's mpirun \
             (libmpi.so.40 is loaded only then), with the same result, jobs included: rank 0 prints it, \
-            the progress line and --trace, and writes --report and the pcaps:
+            the progress line and --trace, and writes --report, the pcaps and the host trace (each rank \
+            its own hosts' --host-trace-dir files):
               mpirun -np 2 sluice emulate Topologies/fattree-k4.yaml --mpi --json
             """)
 

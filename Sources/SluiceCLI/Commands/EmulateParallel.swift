@@ -62,7 +62,7 @@ func runMPIEmulation(_ s: EmulationSettings) throws {
                     try makeDirectory(dir, option)
                     try? FileManager.default.removeItem(atPath: incomplete)
                     try makeDirectory(incomplete, option)
-                } catch { world.fail("preparing \(option): \(error)") }
+                } catch { world.fail("\(error)") }
             }
         }
         return incomplete
