@@ -128,15 +128,20 @@ struct EmulateMPICLITests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = "\(dir)/line-4.yaml"
         try Self.line.write(toFile: file, atomically: true, encoding: .utf8)
-        let one = try CLITests.run(["emulate", file, "--json", "--pcap-dir", "\(dir)/one"])
-        let four = try Self.mpi(4, ["emulate", file, "--json", "--pcap-dir", "\(dir)/four", "--mpi"])
-        #expect(one.status == 0 && four.status == 0, "\(one.err)\(four.err)")
-        let a = try EmulateThreadsCLITests.network(one.out)
-        #expect(a == (try EmulateThreadsCLITests.network(four.out)), "\(four.out.prefix(2000))")
+        // Samples every 300 ns, to the end of a run that drains: whether another sample follows
+        // is agreed by the allreduce too.
+        let (base, runs) = try Self.runThree(file, partitions: 4) {
+            ["--json", "--pcap-dir", "\($0)-pcaps", "--sample-interval", "300ns", "--report", $0]
+        }
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let a = try EmulateThreadsCLITests.network(runs[0].out)
+        #expect(a == (try EmulateThreadsCLITests.network(runs[1].out)))
+        #expect(a == (try EmulateThreadsCLITests.network(runs[2].out)), "\(runs[2].out.prefix(2000))")
         let flows = try #require(a["flows"] as? [[String: Any]])
         #expect(flows.count == 3 && flows.allSatisfy { ($0["fct_ps"] as? Int ?? 0) > 0 && $0["bytes_received"] as? Int == $0["bytes"] as? Int })
-        let p = try Self.pcaps("\(dir)/one"), q = try Self.pcaps("\(dir)/four")
-        #expect(p.count == 7 && p == q)
+        let p = try ["one", "threads", "mpi"].map { try Self.pcaps("\(base)/\($0)-pcaps") }
+        #expect(p[0].count == 7 && p[0] == p[1] && p[0] == p[2])
+        try Self.expectSameReportFolders(base)
     }
 
     /// A job's messages between hosts whose ranks share no link (h0 and h2, h1 and h3 in a
@@ -252,12 +257,12 @@ struct EmulateMPICLITests {
 
     /// `sluice emulate topology args` as one partition, `--threads 2` and two ranks (`--mpi`),
     /// each with its own folder (`args(folder)`): their exit status, standard output and error.
-    static func runThree(_ topology: String, _ args: (String) -> [String]) throws -> (base: String, runs: [(status: Int32, out: String, err: String)]) {
+    static func runThree(_ topology: String, partitions: Int = 2, _ args: (String) -> [String]) throws -> (base: String, runs: [(status: Int32, out: String, err: String)]) {
         let base = folder("three-ways")
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let one = try CLITests.run(["emulate", topology] + args("\(base)/one"))
-        let threads = try CLITests.run(["emulate", topology, "--threads", "2"] + args("\(base)/threads"))
-        let ranks = try mpi(2, ["emulate", topology, "--mpi"] + args("\(base)/mpi"))
+        let threads = try CLITests.run(["emulate", topology, "--threads", "\(partitions)"] + args("\(base)/threads"))
+        let ranks = try mpi(partitions, ["emulate", topology, "--mpi"] + args("\(base)/mpi"))
         #expect(one.status == 0 && threads.status == 0 && ranks.status == 0, "\(one.err.suffix(500))\(threads.err.suffix(500))\(ranks.err.suffix(500))")
         return (base, [one, threads, ranks])
     }
