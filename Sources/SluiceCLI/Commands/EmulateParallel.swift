@@ -173,7 +173,9 @@ func parallelSetup(_ s: EmulationSettings, partitions: Int, option: String, flag
 
 func printParallelHeader(_ spec: TopologySpec, _ cut: Partitioning, _ s: EmulationSettings, what: String, jobs: String = "") {
     print("\(spec.name): \(spec.hosts.count) hosts, \(spec.switches.count) switches, \(spec.links.count) links, \(spec.flows.count) flows\(jobs); seed \(s.seed) (rerun with --seed \(s.seed))")
-    print("\(what) of \(cut.sizes.map(String.init).joined(separator: ", ")) nodes, \(cut.cutLinks.count) links cut, lookahead \(Double(cut.lookahead) / 1e6) us")
+    let peers = cut.peers(spec).map(\.count)
+    let meets = peers.min() == peers.max() ? "\(peers.first ?? 0)" : "\(peers.min() ?? 0) to \(peers.max() ?? 0)"
+    print("\(what) of \(cut.sizes.map(String.init).joined(separator: ", ")) nodes, \(cut.cutLinks.count) links cut, lookahead \(Double(cut.lookahead) / 1e6) us; each partition shares cut links with \(meets) other\(peers.max() == 1 ? "" : "s")")
     fflush(stdout)
 }
 

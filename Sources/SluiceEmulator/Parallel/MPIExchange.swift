@@ -63,19 +63,15 @@ final class MPIExchange: WindowExchange {
         slot = emulator.slot!
         slot.refuseAttachment = { world.fail($0) }
         inbox = (0..<world.size).map { _ in Outbox() }
-        let me = world.rank
-        var linked = [[Bool]](repeating: [Bool](repeating: false, count: world.size), count: world.size)
-        for l in partitioning.cutLinks {
-            let a = Int(partitioning.partitionOf[emulator.spec.links[l].a.node]), b = Int(partitioning.partitionOf[emulator.spec.links[l].b.node])
-            linked[a][b] = true; linked[b][a] = true
-        }
-        isPeer = linked[me]
-        peers = (0..<world.size).filter { linked[me][$0] }
-        everyRankAPeer = (0..<world.size).allSatisfy { a in (0..<world.size).allSatisfy { b in a == b || linked[a][b] } }
+        let all = partitioning.peers(emulator.spec)
+        let mine = all[world.rank]
+        peers = mine
+        isPeer = (0..<world.size).map { mine.contains($0) }
+        everyRankAPeer = all.allSatisfy { $0.count == world.size - 1 }
         lengths = Array(repeating: 0, count: world.size)
         sendSizes = lengths
         headers = Array(repeating: 0, count: world.size * Self.headerWords)
-        firstReceiveSizes = linked[me].map { $0 ? Self.firstPart : 0 }
+        firstReceiveSizes = isPeer.map { $0 ? Self.firstPart : 0 }
         var offsets: [Int] = [], at = 0
         for r in 0..<world.size { offsets.append(at); at += firstReceiveSizes[r] }
         firstOffsets = offsets

@@ -137,6 +137,17 @@ public struct Partitioning: Sendable, Equatable {
         return try Partitioning(spec, assignment: part, count: count)
     }
 
+    /// Per partition, the partitions it shares a cut link with (ascending): those its packets
+    /// reach in one hop, which its window's messages go to under MPI.
+    public func peers(_ spec: TopologySpec) -> [[Int]] {
+        var linked = [[Bool]](repeating: [Bool](repeating: false, count: count), count: count)
+        for l in cutLinks {
+            let a = Int(partitionOf[spec.links[l].a.node]), b = Int(partitionOf[spec.links[l].b.node])
+            linked[a][b] = true; linked[b][a] = true
+        }
+        return linked.map { row in row.indices.filter { row[$0] } }
+    }
+
     /// Nodes in each partition.
     public var sizes: [Int] {
         var s = [Int](repeating: 0, count: count)
