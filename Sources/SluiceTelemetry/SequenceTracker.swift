@@ -9,7 +9,7 @@
 /// number alone, so the genuine stream goes on being counted. A source that really jumped (it
 /// restarted, or lost over a million reports in a row) is followed again from the second
 /// report in a row after the jump; the jump itself is not counted as lost.
-public struct SequenceTracker: Sendable, Equatable {
+public struct SequenceTracker: Sendable, Equatable, Codable {
     /// The largest gap counted as lost reports: 2^20, a quarter of the sequence space.
     public static let maxPlausibleGap: UInt32 = 1 << 20
 

@@ -1,6 +1,6 @@
 /// One hop of one reported packet: where it was (node, ports, position on the path), when the
 /// report arrived, and what the hop measured. Absent values are all ones, as on the wire.
-public struct HopSample: Sendable, Equatable {
+public struct HopSample: Sendable, Equatable, Codable {
     /// When the report arrived at the collector (picoseconds: virtual time in the emulator, the
     /// monotonic clock since the start on a socket).
     public var time: Int64
@@ -62,7 +62,7 @@ public final class TelemetryCollector {
     @exclusivity(unchecked) public private(set) var samples: [HopSample] = []
     @exclusivity(unchecked) public private(set) var samplesNotKept = 0
 
-    public struct SourceKey: Hashable, Sendable, Comparable {
+    public struct SourceKey: Hashable, Sendable, Comparable, Codable {
         public var node: UInt32
         public var hardwareID: UInt8
         public static func < (a: SourceKey, b: SourceKey) -> Bool { (a.node, a.hardwareID) < (b.node, b.hardwareID) }
@@ -71,7 +71,7 @@ public final class TelemetryCollector {
     /// Reports from new sources past `maxSources` (each such report counts).
     @exclusivity(unchecked) public private(set) var sourcesDropped = 0
 
-    public struct Flow: Sendable {
+    public struct Flow: Sendable, Codable {
         public var key: FlowKey
         public var reports = 0
         /// Index into `paths` of the latest path (-1 when that path was not kept: past
@@ -86,7 +86,7 @@ public final class TelemetryCollector {
     @exclusivity(unchecked) public private(set) var flowsDropped = 0
     @exclusivity(unchecked) var flowIndex: [FlowKey: Int32] = [:]
 
-    public struct Path: Sendable {
+    public struct Path: Sendable, Codable {
         /// Node ids from the first INT hop to the reporting node.
         public var nodes: [UInt32]
         public var reports = 0
@@ -201,5 +201,66 @@ public final class TelemetryCollector {
         guard nodes.count == count else { return false }
         for i in 0..<count where nodes[i] != hop(i).nodeID { return false }
         return true
+    }
+}
+
+/// What a collector recorded, to move it to another process: a run under MPI hands the
+/// collector of the rank that ran its host to rank 0 (`MPIWorld.gather`). Decoded, it holds
+/// the same figures, samples, flows, paths, sources and node names, its limits and detection.
+extension TelemetryCollector: Codable {
+    enum CodingKeys: String, CodingKey { case detection, limits, counts, malformed, samples, sources, flows, paths, nodeNames }
+
+    struct Limits: Codable { var samples, flows, sources, paths, latencies: Int }
+    struct Counts: Codable {
+        var packets, reports, intReports, otherReports, samplesNotKept, sourcesDropped, flowsDropped, pathsDropped, latenciesNotKept: Int
+    }
+    struct Source: Codable {
+        var key: SourceKey
+        var tracker: SequenceTracker
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(decoder.detection, forKey: .detection)
+        try c.encode(Limits(samples: maxSamples, flows: maxFlows, sources: maxSources, paths: maxPaths, latencies: maxLatencies), forKey: .limits)
+        try c.encode(Counts(packets: packets, reports: reports, intReports: intReports, otherReports: otherReports, samplesNotKept: samplesNotKept,
+                            sourcesDropped: sourcesDropped, flowsDropped: flowsDropped, pathsDropped: pathsDropped,
+                            latenciesNotKept: latenciesNotKept), forKey: .counts)
+        try c.encode(malformed, forKey: .malformed)
+        try c.encode(samples, forKey: .samples)
+        try c.encode(sources.sorted { $0.key < $1.key }.map { Source(key: $0.key, tracker: $0.value) }, forKey: .sources)
+        try c.encode(flows, forKey: .flows)
+        try c.encode(paths, forKey: .paths)
+        try c.encode(nodeNames.sorted { $0.key < $1.key }.map { [String($0.key), $0.value] }, forKey: .nodeNames)
+    }
+
+    public convenience init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let limits = try c.decode(Limits.self, forKey: .limits)
+        try self.init(detection: c.decode(INTDetection.self, forKey: .detection), maxSamples: limits.samples, maxFlows: limits.flows,
+                      maxSources: limits.sources, maxPaths: limits.paths, maxLatencies: limits.latencies)
+        let n = try c.decode(Counts.self, forKey: .counts)
+        (packets, reports, intReports, otherReports, samplesNotKept) = (n.packets, n.reports, n.intReports, n.otherReports, n.samplesNotKept)
+        (sourcesDropped, flowsDropped, pathsDropped, latenciesNotKept) = (n.sourcesDropped, n.flowsDropped, n.pathsDropped, n.latenciesNotKept)
+        malformed = try c.decode([Int].self, forKey: .malformed)
+        guard malformed.count == MalformedReport.allCases.count else {
+            throw DecodingError.dataCorruptedError(forKey: .malformed, in: c, debugDescription: "\(malformed.count) counts, not \(MalformedReport.allCases.count)")
+        }
+        samples = try c.decode([HopSample].self, forKey: .samples)
+        for s in try c.decode([Source].self, forKey: .sources) { sources[s.key] = s.tracker }
+        flows = try c.decode([Flow].self, forKey: .flows)
+        for (i, f) in flows.enumerated() { flowIndex[f.key] = Int32(i) }
+        paths = try c.decode([Path].self, forKey: .paths)
+        for (i, p) in paths.enumerated() { pathIndex[p.nodes] = i }
+        guard flows.allSatisfy({ $0.path < paths.count }), samples.allSatisfy({ $0.flow >= 0 && Int($0.flow) < flows.count }) else {
+            throw DecodingError.dataCorruptedError(forKey: .flows, in: c, debugDescription: "a flow's path or a sample's flow is out of range")
+        }
+        latencyCount = paths.reduce(0) { $0 + $1.latencies.count }
+        for pair in try c.decode([[String]].self, forKey: .nodeNames) {
+            guard pair.count == 2, let id = UInt32(pair[0]) else {
+                throw DecodingError.dataCorruptedError(forKey: .nodeNames, in: c, debugDescription: "not a node id and a name: \(pair)")
+            }
+            nodeNames[id] = pair[1]
+        }
     }
 }

@@ -1,7 +1,7 @@
 /// How INT is detected in an original packet: a UDP destination port, or a DSCP value (one
 /// method per domain; both may be set, the port is tried first). The default takes both
 /// common markers: UDP port 0x4568 and DSCP 0x17 (what `int-md` uses).
-public struct INTDetection: Sendable, Equatable {
+public struct INTDetection: Sendable, Equatable, Codable {
     public var udpPort: UInt16?
     public var dscp: UInt8?
     public init(udpPort: UInt16? = INTFormat.defaultINTPort, dscp: UInt8? = INTFormat.defaultINTDSCP) { self.udpPort = udpPort; self.dscp = dscp }

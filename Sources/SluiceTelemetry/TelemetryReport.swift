@@ -1,7 +1,7 @@
 import SluiceEmulator
 import SluiceSupport
 /// A flow's 5-tuple (IPv4; ports 0 for other protocols).
-public struct FlowKey: Hashable, Sendable, Comparable {
+public struct FlowKey: Hashable, Sendable, Comparable, Codable {
     public var source: UInt32
     public var destination: UInt32
     public var proto: UInt8

@@ -83,6 +83,31 @@ import Testing
         for (name, bytes) in one.pcaps { #expect(two.pcaps[name] == bytes, "\(name)") }
     }
 
+    /// What a run under MPI hands rank 0 (`MPIWorld.gather`): the collector, encoded and
+    /// decoded, holds the same record (encoded again, the same bytes) and gives the same result.
+    @Test func theCollectorTravelsWhole() throws {
+        var settings = INTIncast.Settings()
+        settings.seed = 7
+        let setup = try INTIncast.setUp(settings)
+        setup.run()
+        let c = setup.collector
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        let bytes = try e.encode(c)
+        let d = try JSONDecoder().decode(TelemetryCollector.self, from: bytes)
+        #expect(try e.encode(d) == bytes)
+        #expect(d.reports == 720 && d.packets == c.packets && d.intReports == c.intReports && d.samples == c.samples)
+        #expect(d.lostReports == c.lostReports && d.malformed == c.malformed && d.nodeNames == c.nodeNames && d.nodeNames.count == 3)
+        #expect(d.sources.count == c.sources.count && d.sources.allSatisfy { c.sources[$0.key] == $0.value })
+        #expect(d.flows.map(\.key) == c.flows.map(\.key) && d.flows.map(\.reports) == c.flows.map(\.reports))
+        #expect(d.paths.map(\.nodes) == c.paths.map(\.nodes) && d.paths.map(\.latencies) == c.paths.map(\.latencies))
+        #expect(d.summary().hottest?.maxOccupancy == c.summary().hottest?.maxOccupancy)
+        // A record that does not hold together is refused, not trusted.
+        var broken = try #require(try JSONSerialization.jsonObject(with: bytes) as? [String: Any])
+        broken["malformed"] = [1]
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(TelemetryCollector.self, from: try JSONSerialization.data(withJSONObject: broken)) }
+    }
+
     /// `--threads 2` prints the JSON one partition prints; a cut the fabric cannot have is refused.
     @Test func theCommandOnTwoThreads() throws {
         let one = try ChildProcess.run(sluiceBinaryPath, ["experiment", "int-incast", "--json"], seconds: 300)
