@@ -33,57 +33,30 @@ func runParallelEmulation(_ s: EmulationSettings, threads: Int) throws {
 /// writes --report, cut links' pcaps and the one-file host trace; each rank writes its hosts'
 /// --host-trace-dir files: one partition's result.
 func runMPIEmulation(_ s: EmulationSettings) throws {
-    guard let launched = MPIWorld.launched else {
-        throw CLIError("--mpi: this process was not started by mpirun (OMPI_COMM_WORLD_SIZE is not set); run `mpirun -np 2 sluice emulate \(s.topology) --mpi` (as root add --allow-run-as-root), or use threads of one process: `sluice emulate \(s.topology) --threads 2`")
+    let mpi = try MPIRun(command: "sluice emulate \(s.topology) --mpi", threads: "sluice emulate \(s.topology) --threads 2")
+    let (spec, cut, base) = try mpi.once {
+        try parallelSetup(s, partitions: mpi.launched.size, option: "--mpi", flag: "--mpi", sizeOption: { "mpirun -np \($0)" }, mpi: true)
     }
-    // What every rank finds alike is checked before MPI starts, and said once, by rank 0,
-    // whose failure is the job's. The other ranks end quietly with success: had they failed
-    // too, mpirun could kill rank 0 before its message was written.
-    func once<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch { if launched.rank == 0 { throw error } else { throw ExitCode.success } }
-    }
-    let (spec, cut, base) = try once {
-        try parallelSetup(s, partitions: launched.size, option: "--mpi", flag: "--mpi", sizeOption: { "mpirun -np \($0)" }, mpi: true)
-    }
-    let world = try once { () throws -> MPIWorld in
-        do { return try MPIWorld.start() } catch { throw CLIError("\(error)") }
-    }
-    // Pcaps and host traces are written into a folder marked incomplete (in the folder they
-    // belong in) and moved there only once every rank has finished: a run that dies leaves
-    // none that look whole.
+    let world = try mpi.start()
     var options = base
-    var staging: [(folder: String, into: String)] = []
-    func staged(_ dir: String, _ option: String) -> String {
-        let incomplete = (dir as NSString).appendingPathComponent(".sluice-mpi-incomplete")
-        if !staging.contains(where: { $0.into == dir }) {
-            staging.append((incomplete, dir))
-            if world.rank == 0 {
-                do {
-                    try makeDirectory(dir, option)
-                    try? FileManager.default.removeItem(atPath: incomplete)
-                    try makeDirectory(incomplete, option)
-                } catch { world.fail("\(error)") }
-            }
-        }
-        return incomplete
-    }
-    if let dir = s.pcapDir { options.pcapDirectory = staged(dir, "--pcap-dir") }
-    if let dir = s.hostTraceDir { options.hostTraceDirectory = staged(dir, "--host-trace-dir") }
+    let staging = MPIStaging(world)
+    if let dir = s.pcapDir { options.pcapDirectory = staging.staged(dir, "--pcap-dir") }
+    if let dir = s.hostTraceDir { options.hostTraceDirectory = staging.staged(dir, "--host-trace-dir") }
     if let file = s.hostTrace {
         let dir = (file as NSString).deletingLastPathComponent
-        options.hostTrace = (staged(dir.isEmpty ? "." : dir, "--host-trace") as NSString).appendingPathComponent((file as NSString).lastPathComponent)
+        options.hostTrace = (staging.staged(dir.isEmpty ? "." : dir, "--host-trace") as NSString).appendingPathComponent((file as NSString).lastPathComponent)
     }
     if world.rank == 0, let dir = s.report {
         do { try prepareReportFolder(dir) } catch { world.fail("\(error)") }
     }
-    if !staging.isEmpty || s.report != nil { world.barrier() }
+    if !staging.folders.isEmpty || s.report != nil { world.barrier() }
     let run: ParallelEmulation
     do { run = try ParallelEmulation(spec, options: options, programs: programSource, partitioning: cut, world: world) } catch {
         world.fail("building partition \(world.rank) of \(s.topology): \(error)")
     }
     // A refusal once MPI has started (every rank reaches a bad job alike; rank 0 alone, having
     // gathered every rank's figures, the connections opened during the run): each ends MPI,
-    // then rank 0 says it and fails the job; the others end with success (as `once` above).
+    // then rank 0 says it and fails the job; the others end with success (as `MPIRun.once`).
     // A refused run's pcaps stay in the staging folder, marked incomplete.
     func refuse(_ error: Error) throws -> Never {
         world.finish()
@@ -110,17 +83,7 @@ func runMPIEmulation(_ s: EmulationSettings) throws {
     }
     // Every rank has written its files (the gathers at the run's end wait for all).
     if world.rank == 0 {
-        for (folder, dir) in staging {
-            do {
-                let fm = FileManager.default
-                for f in try fm.contentsOfDirectory(atPath: folder) {
-                    let to = (dir as NSString).appendingPathComponent(f)
-                    if fm.fileExists(atPath: to) { try fm.removeItem(atPath: to) }
-                    try fm.moveItem(atPath: (folder as NSString).appendingPathComponent(f), toPath: to)
-                }
-                try fm.removeItem(atPath: folder)
-            } catch { world.fail("moving the pcaps and traces into \(dir): \(error)") }
-        }
+        staging.moveIn()
         let results = Jobs.results(of: jobs, merging: (gathered ?? []).map(\.progress))
         do { try printParallelResults(run, stats, s, spec: spec, jobs: results) } catch { world.fail("\(error)") }
     }
