@@ -29,7 +29,8 @@ public enum INTIncast {
         /// Write a pcap of every link here (Wireshark: `sluice wireshark-dissector`).
         public var pcapDirectory: String?
         /// Partitions run on threads (`ParallelEmulation`, cut automatically: each leaf with
-        /// its hosts); 1: one emulator. Either gives the same result and pcaps.
+        /// its hosts); 1: one emulator. Either gives the same result and pcaps (as does a run
+        /// under MPI, one partition a rank: `run(_:report:world:)`).
         public var threads = 1
         public init() {}
     }
@@ -98,17 +99,24 @@ public enum INTIncast {
     public final class Setup {
         public let settings: Settings
         /// The emulator; in a parallel run (`Settings.threads`), the partition that runs the
-        /// collector's host (`parallel` runs them all and holds every switch's queue trace).
+        /// collector's host (`parallel` runs them all and holds every switch's queue trace);
+        /// under MPI, this rank's partition.
         public let emulator: Emulator
         public let parallel: ParallelEmulation?
         /// The collector that received the reports (in a parallel run, every partition
         /// attaches one on the collector's host; this is the one of the partition that runs it).
-        public let collector: TelemetryCollector
+        /// Under MPI, after `run`, rank 0's is the one of the rank that runs the host (gathered).
+        public private(set) var collector: TelemetryCollector
         /// Switch names by INT node id - 1.
         public let switchNames: [String]
+        /// The MPI job of a run one partition a rank, and the partition (rank) that runs the collector's host.
+        let world: MPIWorld?
+        let collectorPartition: Int
 
-        init(_ s: Settings, _ e: Emulator, _ p: ParallelEmulation?, _ c: TelemetryCollector, _ names: [String]) {
+        init(_ s: Settings, _ e: Emulator, _ p: ParallelEmulation?, _ c: TelemetryCollector, _ names: [String],
+             world: MPIWorld? = nil, collectorPartition: Int = 0) {
             settings = s; emulator = e; parallel = p; collector = c; switchNames = names
+            self.world = world; self.collectorPartition = collectorPartition
         }
 
         /// The enqueues at a switch port (from the partition that runs the switch).
@@ -125,37 +133,60 @@ public enum INTIncast {
         }
 
         /// Runs the traffic to the end (20 ms of virtual time, long after the last packet).
-        @discardableResult public func run() -> RunStats { parallel?.run(until: 20_000_000_000) ?? emulator.run(until: 20_000_000_000) }
+        /// Under MPI every rank calls it; then the collector of the rank that runs its host
+        /// goes to rank 0 (`MPIWorld.gather`).
+        @discardableResult public func run() -> RunStats {
+            let stats = parallel?.run(until: 20_000_000_000) ?? emulator.run(until: 20_000_000_000)
+            if let world {
+                let all = world.gather(world.rank == collectorPartition ? collector : nil, what: "the INT collector's reports")
+                if let all {
+                    guard let c = all[collectorPartition] else { world.fail("rank \(collectorPartition) sent no INT collector") }
+                    collector = c
+                }
+            }
+            return stats
+        }
     }
 
     /// Runs the experiment; `report`: also write the report folder there.
     public static func run(_ s: Settings, report: String? = nil) throws -> Result {
-        let setup = try setUp(s)
+        try run(s, report: report, world: nil)!
+    }
+
+    /// Runs the experiment, under MPI (`world`) one partition a rank: every rank calls it, rank
+    /// 0 gets the result of one partition and writes the report folder, the others nil.
+    public static func run(_ s: Settings, report: String? = nil, world: MPIWorld?) throws -> Result? {
+        let setup = try setUp(s, world: world)
         setup.run()
+        guard (world?.rank ?? 0) == 0 else { return nil }
         let r = try result(setup)
         if let dir = report { try writeReport(r, setup, to: dir) }
         return r
     }
 
-    /// Builds the fabric (one emulator, or `threads` partitions), installs the INT entries
-    /// and attaches the collector (in a parallel run, in every partition).
-    public static func setUp(_ s: Settings) throws -> Setup {
+    /// Builds the fabric (one emulator, `threads` partitions, or under MPI this rank's
+    /// partition of `world.size`), installs the INT entries and attaches the collector (in a
+    /// parallel run, in every partition).
+    public static func setUp(_ s: Settings, world: MPIWorld? = nil) throws -> Setup {
         let spec = try TopologyFile.parse(topology(s), file: "int-incast.yaml", baseDirectory: ".", seed: s.seed, programs: .builtIn)
         var options = EmulatorOptions()
         options.seed = s.seed
         options.queueTrace = true
         options.pcapDirectory = s.pcapDirectory
         let switchNames = spec.switches.map { spec.nodes[$0].name }
-        guard s.threads > 1 else {
+        guard s.threads > 1 || world != nil else {
             let emulator = try Emulator(spec, options: options, programs: .builtIn)
             let collector = try configure(emulator, spec, switchNames)
             return Setup(s, emulator, nil, collector, switchNames)
         }
-        let parallel = try ParallelEmulation(spec, options: options, programs: .builtIn,
-                                             partitioning: try Partitioning.automatic(spec, count: s.threads))
+        let cut = try Partitioning.automatic(spec, count: world?.size ?? s.threads)
+        let parallel = try world.map { try ParallelEmulation(spec, options: options, programs: .builtIn, partitioning: cut, world: $0) }
+            ?? ParallelEmulation(spec, options: options, programs: .builtIn, partitioning: cut)
         let collectors = try parallel.eachPartition { try configure($0, spec, switchNames) }
-        let owner = Int(parallel.partitioning.partitionOf[spec.node(named: collectorHost)!])
-        return Setup(s, parallel.eachPartition { $0 }[owner], parallel, collectors[owner], switchNames)
+        let owner = Int(cut.partitionOf[spec.node(named: collectorHost)!])
+        // Under MPI this rank's partition is the only one here.
+        let here = world == nil ? owner : 0
+        return Setup(s, parallel.eachPartition { $0 }[here], parallel, collectors[here], switchNames, world: world, collectorPartition: owner)
     }
 
     static let collectorHost = "h20"

@@ -23,7 +23,8 @@ struct Experiment: ParsableCommand {
             (b) degraded / failed: the same with leaf1-spine1 at a quarter rate / removed; \
             (c) ml-background: a data-parallel job beside web-search flows at 30% load. One row per scenario and scheme, \
             means over --seeds runs (default 4), ratio against ECMP; --report adds plots.
-              int-incast  \(INTIncast.summary); --json prints one object (reports, lost_reports, hottest_switch, hottest_port, max_occupancy_bytes, matches_queue_trace, ...); --threads 2 runs it in two partitions, with the same result and pcaps
+              int-incast  \(INTIncast.summary); --json prints one object (reports, lost_reports, hottest_switch, hottest_port, max_occupancy_bytes, matches_queue_trace, ...); --threads 2 runs it in two partitions, with the same result and pcaps, and so does --mpi under mpirun -np 2 (one partition a process):
+                mpirun -np 2 sluice experiment int-incast --mpi --json
 
             Sizes are the published ones; --scale 0.01 runs everything at 1% of the size for a \
             quick look. Run a release build (swift run -c release sluice experiment ...).
@@ -62,13 +63,20 @@ struct Experiment: ParsableCommand {
     @Option(help: "int-incast: run the fabric on this many threads, one partition each (1 or 2: each leaf with its hosts; the same result and pcaps as one).")
     var threads: Int = 1
 
+    @Flag(help: "int-incast: run one partition in each MPI rank, under mpirun -np 2 (Open MPI): the --threads 2 result by messages between processes; rank 0 prints it and writes --report and --pcap-dir.")
+    var mpi = false
+
     func validate() throws {
         if name == "int-incast" {
             guard (1...2).contains(threads) else { throw ValidationError("--threads \(threads) (valid: 1, or 2: each leaf with its hosts)") }
+            if mpi && threads > 1 {
+                throw ValidationError("--mpi and --threads \(threads): a run has one rank a partition (--mpi, under mpirun -np 2) or one thread a partition (--threads 2); drop one")
+            }
             return
         }
         if pcapDir != nil { throw ValidationError("--pcap-dir is for int-incast") }
         if threads != 1 { throw ValidationError("--threads is for int-incast") }
+        if mpi { throw ValidationError("--mpi is for int-incast") }
         if name == "lb-ecmp-collisions" || name == "lb" {
             if let n = seeds, !(1...100_000).contains(n) { throw ValidationError("--seeds \(n) (valid: 1 ... 100000)") }
             guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
@@ -100,14 +108,57 @@ struct Experiment: ParsableCommand {
 extension Experiment {
     /// INT against the emulator's own queue trace.
     func intIncast() throws {
-        if !json { print("int-incast: \(INTIncast.summary)\nseed \(seed)") }
-        var s = INTIncast.Settings()
-        s.seed = seed
+        if mpi { return try intIncastMPI() }
+        printINTIncastHeader()
+        var s = intIncastSettings()
         if let dir = report { try prepareReportFolder(dir) }
         if let dir = pcapDir { try makeDirectory(dir, "--pcap-dir"); s.pcapDirectory = dir }
         s.threads = threads
         let r: INTIncast.Result
         do { r = try INTIncast.run(s, report: report) } catch { throw CLIError("int-incast: \(error)") }
+        try printINTIncast(r)
+    }
+
+    /// int-incast under `mpirun -np 2 ... --mpi`: each rank runs its partition, the rank that
+    /// runs the collector's host hands the collector to rank 0, which prints what one partition
+    /// prints and writes --report; the pcaps (each rank its links', rank 0 the cut links') are
+    /// staged and moved into --pcap-dir once every rank has written them.
+    func intIncastMPI() throws {
+        let run = try MPIRun(command: "sluice experiment int-incast --mpi", threads: "sluice experiment int-incast --threads 2")
+        try run.once {
+            guard run.launched.size == 2 else { throw CLIError("mpirun -np \(run.launched.size) (valid: mpirun -np 2: each leaf with its hosts)") }
+        }
+        let world = try run.start()
+        var s = intIncastSettings()
+        let staging = MPIStaging(world)
+        if let dir = pcapDir { s.pcapDirectory = staging.staged(dir, "--pcap-dir") }
+        if world.rank == 0 {
+            if let dir = report { do { try prepareReportFolder(dir) } catch { world.fail("\(error)") } }
+            printINTIncastHeader()
+        }
+        if pcapDir != nil || report != nil { world.barrier() }
+        let r: INTIncast.Result?
+        do { r = try INTIncast.run(s, report: report, world: world) } catch { world.fail("int-incast: \(error)") }
+        // Rank 0 has the result once every rank has written its pcaps (the gather waits for all).
+        if let r {
+            staging.moveIn()
+            do { try printINTIncast(r) } catch { world.fail("\(error)") }
+        }
+        world.finish()
+    }
+
+    func intIncastSettings() -> INTIncast.Settings {
+        var s = INTIncast.Settings()
+        s.seed = seed
+        return s
+    }
+
+    func printINTIncastHeader() {
+        if !json { print("int-incast: \(INTIncast.summary)\nseed \(seed)") }
+    }
+
+    /// What one partition prints: the JSON or the lines, where the report went, a mismatch.
+    func printINTIncast(_ r: INTIncast.Result) throws {
         if json { try printJSON(r) } else { print(INTIncast.text(r), terminator: "") }
         fflush(stdout)
         if let dir = report { stderr("report: \(dir)/index.html") }
