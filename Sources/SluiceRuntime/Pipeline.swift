@@ -44,6 +44,9 @@ public final class Pipeline {
     /// Why the closures run though the native engine was asked for (nil when it runs, or was not asked for).
     public let engineNote: String?
     public var engine: PipelineEngine { native == nil ? .closures : .native }
+    /// Whether the program has an egress control. Without one, `runEgress` reads neither the
+    /// copy nor the queue values: a host may skip computing them.
+    public var hasEgress: Bool { egressFn != nil }
     /// Set when the pipeline was compiled traced (`init(trace:)`): every packet's trace goes to it.
     public let tracer: PipelineTracer?
 
@@ -184,7 +187,7 @@ public final class Pipeline {
     /// keeps the metadata for egress.
     @inline(__always) func ingressPass<T: PassTrace>(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: inout Int, instance: inout InstanceType,
                                                      _ t: T) -> IngressDecision {
-        if let n = nativeEntry { return nativeIngressPass(n, buf, port: port, timestamp: timestamp, pass: pass, instance: instance) }
+        if let n = nativeEntry { return nativeIngressPass(n, buf, port: port, timestamp: timestamp) }
         let c = ctx
         while true {
             c.reset(keepMetadata: false)
@@ -223,16 +226,39 @@ public final class Pipeline {
     /// Run one packet. Afterwards `outputCount` packets are available through `output(_:)`.
     /// `buffer` is modified in place and may itself be an output (unicast needs no copy).
     public func process(_ buffer: PacketBuffer, port: UInt16, timestamp: UInt64 = 0) {
-        outputCount = 0
-        poolUsed = 0
-        stats.received += 1
+        stats.received &+= 1
         if let n = nativeIngressOnly {
             // Native code never traces, resubmits or recirculates; without egress a unicast
-            // packet goes out as ingress left it.
-            let d = nativeIngressPass(n, buffer, port: port, timestamp: timestamp, pass: 0, instance: .normal)
-            if case .unicast(let p) = d { emit(buffer, port: p) } else { replicate(d, buffer, port: port, timestamp: timestamp, pass: 0, Untraced()) }
+            // packet goes out as ingress left it: the one output, in the room `init` gave
+            // `outputs` (capacity 1 at least). Only this path runs in this frame: the others
+            // are calls, so the common packet pays for no registers they need.
+            let r = n.ingress(n.state, buffer.base, buffer.position, UInt64(port), timestamp)
+            if r & 0xFFFF == 0 {
+                outputs[0] = Unmanaged.passUnretained(buffer)
+                outputPorts[0] = UInt16(truncatingIfNeeded: r >> 16)
+                outputCount = 1
+                stats.sent &+= 1
+                return
+            }
+            nativeIngressOnlyRest(r, buffer, port: port, timestamp: timestamp)
             return
         }
+        processPasses(buffer, port: port, timestamp: timestamp)
+    }
+
+    /// `process` under the native engine without egress, for a packet `sl_ingress` (result `r`)
+    /// did not send to one port: dropped or multicast.
+    @inline(never) func nativeIngressOnlyRest(_ r: UInt64, _ buffer: PacketBuffer, port: UInt16, timestamp: UInt64) {
+        outputCount = 0
+        poolUsed = 0
+        guard r & 0xFFFF == NativeStages.multicast else { countNativeDrop(r); return }
+        replicate(.multicast(group: UInt16(truncatingIfNeeded: r >> 16)), buffer, port: port, timestamp: timestamp, pass: 0, Untraced())
+    }
+
+    /// `process` through the general passes (closures, tracing, egress).
+    @inline(never) func processPasses(_ buffer: PacketBuffer, port: UInt16, timestamp: UInt64) {
+        outputCount = 0
+        poolUsed = 0
         if let tr = tracer {
             tr.begin(port: port, length: buffer.length, timestamp: timestamp, egress: false)
             run(buffer, port: port, timestamp: timestamp, pass: 0, instance: .normal, Traced(t: tr, spans: spans))
@@ -298,7 +324,15 @@ public final class Pipeline {
     /// into `bridge` (`bridgeWords` words). Multicast groups are the host's to expand.
     public func runIngress(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int = 0,
                            bridge: UnsafeMutablePointer<UInt64>) -> IngressDecision {
-        stats.received += 1
+        stats.received &+= 1
+        if let n = nativeEntry {
+            // Native code never traces, resubmits or recirculates: one pass, `pass` is 0.
+            let d = nativeIngressPass(n, buf, port: port, timestamp: timestamp)
+            if case .drop = d { return d }
+            if egressFn != nil { bridge.update(from: ctx.slots, count: ctx.slotCount) }
+            bridge[ctx.slotCount] = 0
+            return d
+        }
         var p = pass
         var instance: InstanceType = pass == 0 ? .normal : .recirculate
         let d: IngressDecision
@@ -385,7 +419,7 @@ public final class Pipeline {
         outputs[outputCount] = Unmanaged.passUnretained(buf)
         outputPorts[outputCount] = port
         outputCount += 1
-        stats.sent += 1
+        stats.sent &+= 1
     }
 
     func growOutputs() {

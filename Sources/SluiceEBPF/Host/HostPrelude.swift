@@ -82,11 +82,13 @@ enum HostPrelude {
         };
         #define SL_ACC sl_acc
 
-        /* What sl_ingress and sl_egress return. */
+        /* What sl_ingress and sl_egress return: the low 16 bits say what happened; when the
+           packet passes ingress, bits 16-31 are its egress port or multicast group. */
         #define SL_PASS 0
         #define SL_DROP_PARSER 1
         #define SL_DROP 2
         #define SL_HEADROOM 3
+        #define SL_MULTICAST 0x100
 
         unsigned long sl_state_size(void) { return sizeof(struct sluice_state); }
 

@@ -3,10 +3,13 @@ import SluiceIR
 /// The whole C file for the host: the shared helpers, the state bound to the runtime's memory
 /// (`HostPrelude`), and two entry points the runtime calls per packet, in place on its packet
 /// buffer (`base`, `pos` = start and length):
-/// - `sl_ingress`: the packet's starting metadata (its port, length, time, instance and pass
-///   given), parser, ingress control, deparser statements, emit;
-/// - `sl_egress`: the packet parsed again, egress control, deparser statements, emit.
-/// Each returns `SL_PASS`, or why the packet ends (`SL_DROP_PARSER`, `SL_DROP`, `SL_HEADROOM`).
+/// - `sl_ingress`: the packet's starting metadata (its port, length and time given; always
+///   the first pass of a normal packet), parser, ingress control, deparser statements, emit;
+///   returns where the packet goes when it passes: `SL_PASS | egress_spec << 16`, or
+///   `SL_MULTICAST | mcast_grp << 16` (both cut to 16 bits, as the runtime reads them);
+/// - `sl_egress`: the packet parsed again, egress control, deparser statements, emit; returns
+///   `SL_PASS`.
+/// Either returns why the packet ends instead (`SL_DROP_PARSER`, `SL_DROP`, `SL_HEADROOM`).
 /// The runtime sets the standard fields before and reads them after, as for its closures.
 struct HostProgramEmitter {
     let cx: LoweringContext
@@ -51,17 +54,24 @@ struct HostProgramEmitter {
         out.line("\(prefix)deparser_end: ;")
         out.line("if (s->std[\(cx.std(.drop))]) return SL_DROP;")
         try HostDeparserEmitter(cx: cx).emit()
-        out.line("return SL_PASS;")
+        if prefix.isEmpty {
+            // Where the packet goes, in the return value (no reads of the slots after the call).
+            out.line("{ __u64 group = s->std[\(cx.std(.mcastGrp))] & 0xFFFF;")
+            out.line("  return group ? SL_MULTICAST | group << 16 : SL_PASS | (s->std[\(cx.std(.egressSpec))] & 0xFFFF) << 16; }")
+        } else {
+            out.line("return SL_PASS;")
+        }
         let code = out.take()
         var lines: [String]
         if prefix.isEmpty {
             // A packet starts with every metadata slot zero but the standard fields the runtime
-            // gives (as its `ingressPass`): cleared here, where the size is a constant.
-            lines = ["int \(name)(struct sluice_state *s, __u8 *base, long *pos, __u64 port, __u64 timestamp, __u64 instance, __u64 pass)", "{"]
+            // gives (as its `ingressPass`): cleared here, where the size is a constant. The
+            // instance type and pass count stay zero (normal, the first pass): a program that
+            // resubmits or recirculates never runs here (`XDPSupport.check`).
+            lines = ["__u64 \(name)(struct sluice_state *s, __u8 *base, long *pos, __u64 port, __u64 timestamp)", "{"]
             lines.append("    __builtin_memset(s->std, 0, \(StandardField.allCases.count + program.metadata.count) * sizeof(__u64));")
             lines.append("    s->std[\(cx.std(.ingressPort))] = port; s->std[\(cx.std(.packetLength))] = (__u64)pos[1];")
             lines.append("    s->std[\(cx.std(.ingressTimestamp))] = timestamp & \(CLiteral.mask(StandardField.ingressTimestamp.width));")
-            lines.append("    s->std[\(cx.std(.instanceType))] = instance; s->std[\(cx.std(.passCount))] = pass;")
         } else {
             lines = ["int \(name)(struct sluice_state *s, __u8 *base, long *pos)", "{"]
         }
@@ -89,7 +99,7 @@ struct HostProgramEmitter {
 /// The host target: C for a shared object the software runtime loads (see `HostProgramEmitter`).
 public enum HostBackend {
     /// Bumped whenever the emitted C changes meaning: part of the cache key of compiled objects.
-    public static let emitterVersion = 3
+    public static let emitterVersion = 4
 
     /// The C source of `program` for the host, or what it cannot express, by name.
     public static func emitC(_ program: VerifiedProgram, queues: Bool) throws(EBPFError) -> String {

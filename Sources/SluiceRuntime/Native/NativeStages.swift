@@ -8,9 +8,10 @@ import SluiceIR
 /// descriptor it publishes), its register and counter cells in place, and calls back for
 /// meters, digests, random numbers and indexes out of range (`NativeEnvironment`).
 final class NativeStages {
-    /// `sl_ingress`: state, packet base and (start, length), then port, time, instance, pass.
+    /// `sl_ingress`: state, packet base and (start, length), then port and time; returns the
+    /// outcome in its low 16 bits and, when the packet passes, its port or group above.
     typealias Ingress = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int>,
-                                        UInt64, UInt64, UInt64, UInt64) -> Int32
+                                        UInt64, UInt64) -> UInt64
     typealias Stage = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int>) -> Int32
     typealias Bind = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer,
                                      UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>, UnsafeMutablePointer<UnsafeMutableRawPointer?>,
@@ -19,6 +20,8 @@ final class NativeStages {
 
     /// What a stage returns (`HostPrelude`'s `SL_*`).
     static let pass: Int32 = 0, dropParser: Int32 = 1, drop: Int32 = 2, headroom: Int32 = 3
+    /// `sl_ingress`'s outcome (its low 16 bits) for a multicast packet (`SL_MULTICAST`).
+    static let multicast: UInt64 = 0x100
 
     let ingress: Ingress
     let egress: Stage

@@ -4,20 +4,28 @@ import SluiceIR
 /// the same decisions and statistics out as `ingressPass` and `egress` with closures. The
 /// native engine refuses resubmit and recirculate, so a pass runs once.
 extension Pipeline {
-    @inline(__always) func nativeIngressPass(_ n: NativeEntry, _ buf: PacketBuffer, port: UInt16, timestamp: UInt64,
-                                             pass: Int, instance: InstanceType) -> IngressDecision {
+    /// Native code never resubmits or recirculates (`XDPSupport.check` refuses such programs),
+    /// so its ingress always runs the first pass of a normal packet: instance type and pass
+    /// count zero, as `sl_ingress` leaves them.
+    @inline(__always) func nativeIngressPass(_ n: NativeEntry, _ buf: PacketBuffer, port: UInt16, timestamp: UInt64) -> IngressDecision {
         // The native code starts the metadata as `ingressPass` does: all zero, then the port,
-        // length, time (48 bits), instance and pass.
-        switch n.ingress(n.state, buf.base, buf.position, UInt64(port), timestamp, instance.rawValue, UInt64(pass)) {
-        case NativeStages.pass: break
-        case NativeStages.dropParser: stats.parserDrops += 1; return .drop
-        case NativeStages.drop: stats.ingressDrops += 1; return .drop
-        default: stats.headroomDrops += 1; return .drop
+        // length and time (48 bits); it returns where the packet goes.
+        let r = n.ingress(n.state, buf.base, buf.position, UInt64(port), timestamp)
+        let value = UInt16(truncatingIfNeeded: r >> 16)
+        switch r & 0xFFFF {
+        case 0: return .unicast(port: value)
+        case NativeStages.multicast: return .multicast(group: value)
+        default: countNativeDrop(r); return .drop
         }
-        let c = ctx
-        let group = UInt16(truncatingIfNeeded: c.std(.mcastGrp))
-        if group != 0 { return .multicast(group: group) }
-        return .unicast(port: UInt16(truncatingIfNeeded: c.std(.egressSpec)))
+    }
+
+    /// The statistic of an `sl_ingress` result that dropped the packet.
+    @inline(__always) func countNativeDrop(_ r: UInt64) {
+        switch Int32(truncatingIfNeeded: r & 0xFFFF) {
+        case NativeStages.dropParser: stats.parserDrops &+= 1
+        case NativeStages.drop: stats.ingressDrops &+= 1
+        default: stats.headroomDrops &+= 1
+        }
     }
 
     @inline(__always) func nativeEgress(_ n: NativeEntry, _ out: PacketBuffer, port: UInt16, rid: UInt16, instance: InstanceType) -> Bool {
