@@ -564,12 +564,8 @@ public final class Emulator {
         let sw = dir.pointee.fromSwitch
         if sw >= 0 {
             let tag = pool.tag[Int(p)]
-            let enq = pool.enqueuedAt[Int(p)]
-            // Bytes, queue depths saturated at the fields' 19 bits; nanoseconds.
-            let buffered = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { UInt64($0.bufferUsed) }
-            let qs = Pipeline.QueueState(enqTimestamp: UInt64(enq.nanoseconds), enqQdepth: min(UInt64(pool.enqueueDepth[Int(p)]), 0x7FFFF),
-                                         deqTimedelta: UInt64((clock - enq).nanoseconds), deqQdepth: min(UInt64(dir.pointee.queueBytes), 0x7FFFF),
-                                         deqBufferDepth: min(buffered, 0xFFFF_FFFF))
+            // Without an egress control `runEgress` reads no queue values: none are computed.
+            let qs = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { $0.hasEgress } ? queueState(dir, sw, p) : Pipeline.QueueState()
             let port = dir.pointee.fromPort
             let bridge = pool.bridgeWords(p)
             let decision = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in
@@ -629,6 +625,16 @@ public final class Emulator {
         }
     }
 
+    /// The traffic manager's values for packet `p` leaving switch `sw` on `dir`: bytes and queue
+    /// depths saturated at the fields' 19 bits, times in nanoseconds.
+    @inline(__always) func queueState(_ dir: UnsafeMutablePointer<LinkDirection>, _ sw: Int32, _ p: Int32) -> Pipeline.QueueState {
+        let enq = pool.enqueuedAt[Int(p)]
+        let buffered = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { UInt64($0.bufferUsed) }
+        return Pipeline.QueueState(enqTimestamp: UInt64(enq.nanoseconds), enqQdepth: min(UInt64(pool.enqueueDepth[Int(p)]), 0x7FFFF),
+                                   deqTimedelta: UInt64((clock - enq).nanoseconds), deqQdepth: min(UInt64(dir.pointee.queueBytes), 0x7FFFF),
+                                   deqBufferDepth: min(buffered, 0xFFFF_FFFF))
+    }
+
     /// The first packet in flight on `d` reaches the far end.
     func arrival(direction d: Int) {
         let dir = dirs + d
@@ -672,10 +678,10 @@ public final class Emulator {
         case .drop:
             pool.release(p)
         case .unicast(let port):
-            let d = switchRefs[s]._withUnsafeGuaranteedRef { $0.direction(port: port) }
+            let (d, traced) = switchRefs[s]._withUnsafeGuaranteedRef { ($0.direction(port: port), $0.traced) }
             guard d >= 0 else { switches[s].noPortDrops += 1; traceNoLink(s, port); pool.release(p); return }
             pool.tag[Int(p)] = pool.tag[Int(p)].unicast
-            if switches[s].traced { tracedEnqueue(s, Int(d), p, port: port) } else { enqueue(Int(d), p) }
+            if traced { tracedEnqueue(s, Int(d), p, port: port) } else { enqueue(Int(d), p) }
         case .multicast(let group):
             let members = switches[s].pipeline.multicastMembers(group: group)
             guard !members.isEmpty else { pool.release(p); return }

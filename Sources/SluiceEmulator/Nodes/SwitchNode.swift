@@ -28,8 +28,19 @@ final class SwitchNode {
     @exclusivity(unchecked) var arrivalDropThreshold: [UInt64] = []
     @exclusivity(unchecked) var arrivalRNG = SplitMix64(seed: 0)
 
+    /// Whether any port drops arrivals (`arrivalDropThreshold` set): one load per arrival
+    /// where the draw below would be an outlined call.
+    @exclusivity(unchecked) var dropsArrivals = false
+    /// The pipeline has an egress control (`Pipeline.hasEgress`): without one, sending a copy
+    /// needs no queue values.
+    let hasEgress: Bool
+
     /// Seeded per-port ingress drop: true if the packet arriving on `port` is to be dropped.
     @inline(__always) func dropsOnArrival(port: UInt16) -> Bool {
+        dropsArrivals && drawsArrivalDrop(port: port)
+    }
+
+    @inline(never) func drawsArrivalDrop(port: UInt16) -> Bool {
         guard Int(port) < arrivalDropThreshold.count else { return false }
         let t = arrivalDropThreshold[Int(port)]
         guard t != 0, arrivalRNG.next() < t else { return false }
@@ -42,6 +53,7 @@ final class SwitchNode {
         self.name = name
         self.pipeline = pipeline
         traced = pipeline.tracer != nil
+        hasEgress = pipeline.hasEgress
         portCount = Int(ports.keys.max() ?? 0) + 1
         portDirection = .allocate(capacity: portCount)
         portDirection.initialize(repeating: -1, count: portCount)

@@ -132,6 +132,7 @@ extension Emulator {
             s.arrivalRNG = SplitMix64(seed: options.seed ^ 0xD80F_0000 ^ UInt64(s.node))
         }
         s.arrivalDropThreshold[Int(port)] = probability >= 1 ? .max : UInt64(probability * 18_446_744_073_709_551_616.0)
+        s.dropsArrivals = true
     }
 
 }
