@@ -333,6 +333,13 @@ public final class Pipeline {
             bridge[ctx.slotCount] = 0
             return d
         }
+        return runIngressPasses(buf, port: port, timestamp: timestamp, pass: pass, bridge: bridge)
+    }
+
+    /// `runIngress` through the closures (traced or not), outlined: the native call's frame
+    /// holds nothing of theirs.
+    @inline(never) func runIngressPasses(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int,
+                                         bridge: UnsafeMutablePointer<UInt64>) -> IngressDecision {
         var p = pass
         var instance: InstanceType = pass == 0 ? .normal : .recirculate
         let d: IngressDecision
@@ -362,12 +369,19 @@ public final class Pipeline {
     /// traffic manager's queue values (readable by programs compiled with `queues: true`).
     public func runEgress(_ buf: PacketBuffer, port: UInt16, rid: UInt16 = 0, replica: Bool = false,
                           bridge: UnsafePointer<UInt64>, queue: QueueState = QueueState()) -> EgressDecision {
-        let c = ctx
         if egressFn == nil {
-            if bridge[c.slotCount] != 0 { return .recirculate }
-            stats.sent += 1
+            if bridge[ctx.slotCount] != 0 { return .recirculate }
+            stats.sent &+= 1
             return .send
         }
+        return runEgressControl(buf, port: port, rid: rid, replica: replica, bridge: bridge, queue: queue)
+    }
+
+    /// `runEgress` for a program with an egress control, outlined: a copy of a program without
+    /// one pays for no frame of it.
+    @inline(never) func runEgressControl(_ buf: PacketBuffer, port: UInt16, rid: UInt16, replica: Bool,
+                                         bridge: UnsafePointer<UInt64>, queue: QueueState) -> EgressDecision {
+        let c = ctx
         c.slots.update(from: bridge, count: c.slotCount)
         c.recirculate = bridge[c.slotCount] != 0
         c.setStd(.enqTimestamp, queue.enqTimestamp)
