@@ -2,35 +2,43 @@
 /// cut (its outboxes, one per receiving partition, two sets used in turn so a partition writes
 /// this window's while its neighbours read the last one's), and the frames of cut links it
 /// captured. An emulator with a slot runs only its partition's events (`Emulator.slot`).
+///
+/// Its partition's thread touches a slot during a window and the coordinating thread between
+/// windows, never both at once, so the fields written per event and per crossing packet go
+/// without dynamic exclusivity checks (`swift_beginAccess`, about 80 instructions each).
 final class PartitionSlot {
     let index: Int
     let partitionOf: [Int32]
     /// Per node: whether this partition runs it.
     let owned: UnsafeMutablePointer<Bool>
     /// `outboxes[parity][to]`: packets sent in windows of that parity to partition `to`.
-    var outboxes: [[Outbox]]
-    var parity = 0
+    @exclusivity(unchecked) var outboxes: [[Outbox]]
+    /// The same outboxes, `parity * partitions + to`, unretained (`outboxes` keeps them alive):
+    /// a crossing packet finds its outbox without retaining and releasing arrays and boxes.
+    let outboxTable: UnsafeMutablePointer<Unmanaged<Outbox>>
+    let partitions: Int
+    @exclusivity(unchecked) var parity = 0
     /// The event being handled, whose key orders the frames it captures on a cut link.
-    var current = Event(time: .zero, scheduled: .zero, order: 0, kind: .sample, target: 0, arg: 0)
+    @exclusivity(unchecked) var current = Event(time: .zero, scheduled: .zero, order: 0, kind: .sample, target: 0, arg: 0)
     /// Frames captured on cut links in this window (merged by `ParallelEmulation`), and those
     /// of the one-file host trace (link -1).
-    var captured = CapturedFrames()
+    @exclusivity(unchecked) var captured = CapturedFrames()
     /// Pipeline trace lines written in this window, each with the key of its event (merged
     /// by `ParallelEmulation` into the trace's sink).
-    var traceLines: [TraceLine] = []
+    @exclusivity(unchecked) var traceLines: [TraceLine] = []
     /// Packets this partition sent across a cut, and those it received whose arrival fell
     /// exactly on a window's end.
-    var crossed: UInt64 = 0
-    var arrivalsAtWindowEnd: UInt64 = 0
+    @exclusivity(unchecked) var crossed: UInt64 = 0
+    @exclusivity(unchecked) var arrivalsAtWindowEnd: UInt64 = 0
     /// Frame bytes those packets carried across (`CrossingPacket.copied`).
-    var crossedBytes: UInt64 = 0
+    @exclusivity(unchecked) var crossedBytes: UInt64 = 0
     /// Wall time spent taking in crossings and handling events (the rest of a run it waits).
-    var busyNanoseconds: UInt64 = 0
+    @exclusivity(unchecked) var busyNanoseconds: UInt64 = 0
     /// The same, in the last window.
-    var windowBusyNanoseconds: UInt64 = 0
+    @exclusivity(unchecked) var windowBusyNanoseconds: UInt64 = 0
     /// `eventsProcessed` when the last sample was taken: events handled since say whether one
     /// partition would take another.
-    var eventsAtSample: UInt64 = 0
+    @exclusivity(unchecked) var eventsAtSample: UInt64 = 0
     /// Set when the other partitions run in other processes (MPI ranks): called with what to
     /// say when an application sends a message with an attachment (an object, which cannot be
     /// sent to another process) to a host another partition runs. Under MPI it ends the job.
@@ -42,9 +50,17 @@ final class PartitionSlot {
         owned = .allocate(capacity: max(partitionOf.count, 1))
         for (n, p) in partitionOf.enumerated() { owned[n] = Int(p) == index }
         outboxes = (0..<2).map { _ in (0..<partitioning.count).map { _ in Outbox() } }
+        partitions = partitioning.count
+        outboxTable = .allocate(capacity: 2 * partitioning.count)
+        for (k, box) in outboxes.joined().enumerated() { (outboxTable + k).initialize(to: .passUnretained(box)) }
     }
 
-    deinit { owned.deallocate() }
+    deinit { owned.deallocate(); outboxTable.deallocate() }
+
+    /// `body` with this window's outbox to partition `to`.
+    @inline(__always) func withOutbox<R>(to: Int, _ body: (Outbox) -> R) -> R {
+        outboxTable[parity &* partitions &+ to]._withUnsafeGuaranteedRef(body)
+    }
 
     @inline(__always) func owns(_ node: Int32) -> Bool { node < 0 || owned[Int(node)] }
 
@@ -110,11 +126,14 @@ struct CrossingMessage {
 
 /// Packets one partition sent to another in one window, bytes in one buffer. Cleared (keeping
 /// its capacity) by the receiver once read, so a long run stops allocating here.
+///
+/// One thread writes an outbox while no other touches it (the sender in its window, the
+/// receiver after the window's end), so its arrays go without dynamic exclusivity checks.
 final class Outbox {
-    var packets: [CrossingPacket] = []
-    var bytes: [UInt8] = []
-    var bridge: [UInt64] = []
-    var messages: [CrossingMessage] = []
+    @exclusivity(unchecked) var packets: [CrossingPacket] = []
+    @exclusivity(unchecked) var bytes: [UInt8] = []
+    @exclusivity(unchecked) var bridge: [UInt64] = []
+    @exclusivity(unchecked) var messages: [CrossingMessage] = []
 
     var earliest: VirtualTime { packets.reduce(.never) { min($0, $1.arrival) } }
     /// Nothing to hand over: no packet and no message.
@@ -171,7 +190,6 @@ extension Emulator {
     /// outbox to that partition; the receiver schedules its arrival (`receiveCrossings`).
     func sendAcross(_ d: Int, _ p: Int32, arrival: VirtualTime, sequence: UInt32) {
         let slot = self.slot.unsafelyUnwrapped
-        let box = slot.outboxes[slot.parity][Int(dirs[d].crossesTo)]
         let len = pool.length(p)
         let dirty = pool.dirtyEnd[Int(p)]
         // Past the header zone an emulator-made frame is zero (`PacketPool.clearPayload`), and
@@ -179,10 +197,16 @@ extension Emulator {
         // crossing data frame's 60 to 100 bytes of headers rather than its first 512).
         let data = pool.data(p)
         let copied = Self.significantLength(data, Int(dirty) > PacketPool.headerZone ? len : min(len, PacketPool.headerZone))
-        box.packets.append(CrossingPacket(direction: Int32(d), length: Int32(len), copied: Int32(copied), offset: box.bytes.count,
-                                          arrival: arrival, sent: clock, sequence: sequence, pass: pool.pass[Int(p)], dirtyEnd: dirty))
-        box.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: copied))
-        box.bridge.append(contentsOf: UnsafeBufferPointer(start: pool.bridgeWords(p), count: pool.bridgeStride))
+        let packet = CrossingPacket(direction: Int32(d), length: Int32(len), copied: Int32(copied), offset: 0,
+                                    arrival: arrival, sent: clock, sequence: sequence, pass: pool.pass[Int(p)], dirtyEnd: dirty)
+        let bridge = UnsafeBufferPointer(start: pool.bridgeWords(p), count: pool.bridgeStride)
+        slot.withOutbox(to: Int(dirs[d].crossesTo)) { box in
+            var packet = packet
+            packet.offset = box.bytes.count
+            box.packets.append(packet)
+            box.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: copied))
+            box.bridge.append(contentsOf: bridge)
+        }
         slot.crossed &+= 1
         slot.crossedBytes &+= UInt64(copied)
         pool.release(p)
@@ -205,7 +229,7 @@ extension Emulator {
         if m.attachment != nil, let refuse = slot.refuseAttachment {
             refuse("host \(hosts[Int(c.src)].name) sent host \(hosts[Int(c.dst)].name) (partition \(to), another rank) a message (tag \(m.tag)) with an attachment, an object that cannot go to another process; run it with --threads (one process) or send it without an attachment")
         }
-        slot.outboxes[slot.parity][to].messages.append(CrossingMessage(connection: c.id, src: c.src, dst: c.dst, message: m))
+        slot.withOutbox(to: to) { $0.messages.append(CrossingMessage(connection: c.id, src: c.src, dst: c.dst, message: m)) }
     }
 
     /// Take in the messages and packets `box` holds (sent to this partition): each message joins
@@ -219,19 +243,28 @@ extension Emulator {
                   connections[Int(m.connection)].dst == m.dst else { continue }
             connections[Int(m.connection)].messages.append(m.message)
         }
+        guard !box.packets.isEmpty else { return }
+        box.packets.withUnsafeBufferPointer { packets in
+            box.bytes.withUnsafeBufferPointer { bytes in
+                box.bridge.withUnsafeBufferPointer { bridge in receivePackets(packets, bytes: bytes, bridge: bridge) }
+            }
+        }
+    }
+
+    /// The packets of an outbox (its arrays' storage, borrowed once a window rather than once
+    /// a packet), each onto its direction's wire.
+    private func receivePackets(_ packets: UnsafeBufferPointer<CrossingPacket>, bytes: UnsafeBufferPointer<UInt8>, bridge: UnsafeBufferPointer<UInt64>) {
         let stride = pool.bridgeStride
-        for (i, c) in box.packets.enumerated() {
+        for (i, c) in packets.enumerated() {
             let p = pool.allocate()
             let b = pool.reset(p, length: Int(c.length))
-            box.bytes.withUnsafeBufferPointer { src in
-                if c.copied > 0 { b.update(from: src.baseAddress! + c.offset, count: Int(c.copied)) }
-            }
+            if c.copied > 0 { b.update(from: bytes.baseAddress.unsafelyUnwrapped + c.offset, count: Int(c.copied)) }
             // The rest of the frame is zero: clear what earlier frames wrote in this buffer (its
             // header zone, or all of it if it held a frame from outside).
             let length = Int(c.length)
             let dirty = Int(pool.dirtyEnd[Int(p)]) > PacketPool.headerZone ? length : min(length, PacketPool.headerZone)
             if dirty > Int(c.copied) { (b + Int(c.copied)).update(repeating: 0, count: dirty - Int(c.copied)) }
-            box.bridge.withUnsafeBufferPointer { src in pool.bridgeWords(p).update(from: src.baseAddress! + i * stride, count: stride) }
+            pool.bridgeWords(p).update(from: bridge.baseAddress.unsafelyUnwrapped + i * stride, count: stride)
             pool.pass[Int(p)] = c.pass
             pool.dirtyEnd[Int(p)] = max(pool.dirtyEnd[Int(p)], c.dirtyEnd)
             let d = Int(c.direction)
