@@ -66,6 +66,26 @@ import Foundation
         print("\(file): \(cut.cutLinks.count) of \(spec.links.count) links cut, \(p.windows) windows, \(p.crossings) crossings, \(p.arrivalsAtWindowEnd) arrivals exactly at a window's end")
     }
 
+    /// The scan for a crossing frame's last non-zero byte (whole 64-byte blocks, then words,
+    /// then bytes) gives what a byte-by-byte scan gives, wherever that byte falls.
+    @Test func significantLengthFindsTheLastNonZeroByte() {
+        let count = 600
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
+        defer { p.deallocate() }
+        p.initialize(repeating: 0, count: count)
+        #expect(Emulator.significantLength(p, count) == 0)
+        #expect(Emulator.significantLength(p, 0) == 0)
+        for last in [0, 1, 7, 8, 9, 50, 63, 64, 65, 127, 128, 447, 448, 511, 512, 513, 599] {
+            p.update(repeating: 0, count: count)
+            p[last] = 0x80
+            if last > 3 { p[last / 2] = 1 }
+            for n in [count, 512, 64, last + 1, last] {
+                #expect(Emulator.significantLength(p, n) == (n > last ? last + 1 : (last > 3 && n > last / 2 ? last / 2 + 1 : 0)),
+                        "last non-zero byte \(last), \(n) bytes scanned")
+            }
+        }
+    }
+
     /// A crossing packet carries its frame up to the last non-zero byte: a data frame's
     /// headers, not the 512 bytes of the header zone (the receiver zeroes the rest, which the
     /// identical pcaps above check). Exact counts, pinned: more bytes or more windows a run is
