@@ -18,6 +18,8 @@ final class MPIExchange: WindowExchange {
     let slot: PartitionSlot
     /// Packets received from each rank in the last meeting.
     let inbox: [Outbox]
+    /// `inbox` but this rank's own (what `inboxes` gives every window).
+    let otherInboxes: [Outbox]
     /// Per rank, whether it is a peer (shares a cut link with this rank), and the peers.
     let isPeer: [Bool]
     let peers: [Int]
@@ -63,6 +65,7 @@ final class MPIExchange: WindowExchange {
         slot = emulator.slot!
         slot.refuseAttachment = { world.fail($0) }
         inbox = (0..<world.size).map { _ in Outbox() }
+        otherInboxes = inbox.enumerated().compactMap { $0.offset == world.rank ? nil : $0.element }
         let all = partitioning.peers(emulator.spec)
         let mine = all[world.rank]
         peers = mine
@@ -237,9 +240,7 @@ final class MPIExchange: WindowExchange {
         }
     }
 
-    func inboxes(of slot: PartitionSlot) -> [Outbox] {
-        inbox.enumerated().compactMap { $0.offset == slot.index ? nil : $0.element }
-    }
+    func inboxes(of slot: PartitionSlot) -> [Outbox] { otherInboxes }
 
     func cutFrames(final: Bool) -> [(partition: Int, frames: CapturedFrames)]? {
         // Every rank knows the largest share from the last meeting, so all decide alike.

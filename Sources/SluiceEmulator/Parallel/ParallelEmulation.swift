@@ -181,6 +181,24 @@ public final class ParallelEmulation {
         let sampling = sampleInterval > .zero
         var line = ProgressLine(enabled: progress && exchange.writes, limit: asked?.picoseconds)
         var meeting = self.meeting ?? exchange.meet(window: 0)
+        // One closure for every window (none allocated a window), reading the window's plan.
+        nonisolated(unsafe) let plan = WindowPlan()
+        let window: (Int) -> Void = { i in
+            let began = MonotonicClock.nanoseconds
+            let slot = slotsNow[i], emu = parts[i]
+            defer {
+                let busy = UInt64(MonotonicClock.nanoseconds &- began)
+                slot.busyNanoseconds &+= busy
+                slot.windowBusyNanoseconds = busy
+            }
+            for box in exchange.inboxes(of: slot) {
+                for c in box.packets where c.arrival == plan.end { slot.arrivalsAtWindowEnd &+= 1 }
+                emu.receiveCrossings(box)
+                box.clear()
+            }
+            if let t = plan.sampleAt { emu.sample(at: t, scheduled: plan.sampleScheduled) }
+            emu.runWindow(before: plan.end, limit: limit)
+        }
         while true {
             let next = meeting.next
             // One partition takes the first sample, and another after each that left events.
@@ -192,22 +210,10 @@ public final class ParallelEmulation {
             var end = start.after(lookahead)
             if owed { end = min(end, sampleAt == nil ? nextSample : nextSample.after(sampleInterval)) }
             windows += 1
-            crew.run { i in
-                let began = MonotonicClock.nanoseconds
-                let slot = slotsNow[i], emu = parts[i]
-                defer {
-                    let busy = UInt64(MonotonicClock.nanoseconds &- began)
-                    slot.busyNanoseconds &+= busy
-                    slot.windowBusyNanoseconds = busy
-                }
-                for box in exchange.inboxes(of: slot) {
-                    for c in box.packets where c.arrival == end { slot.arrivalsAtWindowEnd &+= 1 }
-                    emu.receiveCrossings(box)
-                    box.clear()
-                }
-                if let t = sampleAt { emu.sample(at: t, scheduled: sampleScheduled) }
-                emu.runWindow(before: end, limit: limit)
-            }
+            plan.end = end
+            plan.sampleAt = sampleAt
+            plan.sampleScheduled = sampleScheduled
+            crew.run(window)
             meeting = exchange.meet(window: windows)
             criticalNanoseconds &+= meeting.busiest
             writeCutFrames(final: false)
@@ -406,6 +412,15 @@ public final class ParallelEmulation {
         r.peakPackets = results.reduce(0) { $0 + $1.peakPackets }
         return r
     }
+}
+
+/// What every partition's thread reads to run a window: written by the coordinating thread
+/// before the window starts (`WindowCrew.run` publishes it), read-only during the window.
+final class WindowPlan {
+    var end = VirtualTime.zero
+    /// The sample to take first, if any, and when one partition schedules it.
+    var sampleAt: VirtualTime?
+    var sampleScheduled = VirtualTime.zero
 }
 
 extension Emulator {
