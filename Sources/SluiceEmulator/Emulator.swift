@@ -593,7 +593,7 @@ public final class Emulator {
             pool.release(p)
             return
         }
-        let done = clock.after(.serialization(bytes: len &+ options.wireOverhead, rate: dir.pointee.rate))
+        let done = clock.after(dir.pointee.serialization(bytes: len &+ options.wireOverhead))
         dir.pointee.busyUntil = done
         dir.pointee.txPackets += 1
         dir.pointee.txBytes += UInt64(len)

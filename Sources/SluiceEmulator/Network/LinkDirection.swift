@@ -19,8 +19,8 @@ import SluiceRuntime
     var link: Int32
 
     // Link properties.
-    /// Bits per second.
-    var rate: UInt64
+    /// Bits per second. Setting it forgets the remembered serialization time.
+    var rate: UInt64 { didSet { serializedLength = -1 } }
     var delay: VirtualTime
     /// Added to the arrival time: the receiving switch's pipeline latency (the packet joins its
     /// egress queue that much after it arrived, which is when ingress is modelled to run).
@@ -44,6 +44,11 @@ import SluiceRuntime
     /// In a parallel run, the partition this direction's packets cross into; -1: its receiver
     /// is in this one.
     var crossesTo: Int32 = -1
+    /// The frame length (wire overhead included) last serialized here, and its time at `rate`;
+    /// -1: none yet, or `rate` changed since. A direction mostly carries frames of a few lengths
+    /// (a flow's full datagrams), so this spares most packets the 64-bit division.
+    var serializedLength = -1
+    var serializedTime = VirtualTime.zero
 
     // State.
     var queue: Ring<Int32>
@@ -85,6 +90,16 @@ import SluiceRuntime
         var arrival: VirtualTime
         /// When it was sent: its arrival event's `scheduled`, whoever pushes it.
         var sent: VirtualTime
+    }
+
+    /// Time to serialize a frame of `bytes` (wire overhead included) at `rate`: exactly
+    /// `VirtualTime.serialization`, without dividing again when the length is the last one's.
+    @inline(__always) mutating func serialization(bytes: Int) -> VirtualTime {
+        if bytes != serializedLength {
+            serializedLength = bytes
+            serializedTime = .serialization(bytes: bytes, rate: rate)
+        }
+        return serializedTime
     }
 
     /// Bytes serialized onto the wire by `time`: all sent bytes but the part of the frame still
