@@ -28,6 +28,25 @@ import Testing
         #expect(order == [0, 10, 11, 20, 21, 30, 40])
     }
 
+    /// The heap's branchless pick between two children orders events exactly as `<` does:
+    /// every pair of a grid of times, schedule times (negative ones too, and the extremes) and
+    /// order keys, ties in any field included.
+    @Test func precedesIsTheEventOrder() {
+        let times: [Int64] = [.min, -1, 0, 1, 5, .max - 1, .max]
+        let orders: [UInt64] = [0, 1, EventOrder.key(cause: 3, sequence: 7), 1 << 63, .max]
+        var events: [Event] = []
+        for t in times { for s in times { for o in orders {
+            var e = Event(time: VirtualTime(picoseconds: t), scheduled: VirtualTime(picoseconds: s), order: 0, kind: .arrival, target: 0, arg: 0)
+            e.order = o
+            events.append(e)
+        } } }
+        var mismatches = 0
+        for a in events { for b in events where Event.precedes(a, b) != (a < b ? 1 : 0) { mismatches += 1 } }
+        #expect(mismatches == 0)
+        #expect(Event.precedes(events[0], events[1]) == 1)
+        #expect(Event.precedes(events[1], events[0]) == 0)
+    }
+
     @Test func theKeyHoldsCauseSequenceAndKind() {
         let k = EventOrder.key(cause: 0xABCDEF, sequence: 0x1234_5678)
         #expect(EventOrder.cause(k) == 0xABCDEF)
