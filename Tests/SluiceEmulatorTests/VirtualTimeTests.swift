@@ -1,4 +1,5 @@
 import Testing
+import SluiceRuntime
 @testable import SluiceEmulator
 
 /// Virtual time saturates at `Int64.max` ("never") instead of trapping: an event whose time
@@ -90,5 +91,42 @@ import Testing
         // What a 100 Gb/s link sends in 1 us: 12,500 bytes; in 1 ps, nothing whole.
         #expect(VirtualTime.microseconds(1).bytes(atRate: 100_000_000_000) == 12_500)
         #expect(VirtualTime(picoseconds: 1).bytes(atRate: 100_000_000_000) == 0)
+    }
+}
+
+/// A UDP flow's send times come from a quotient and remainder carried datagram by datagram
+/// (`UDPFlowState.advance`): exactly the full-width division from the start each time, up to
+/// and past the saturation at `never`.
+@Suite struct UDPFlowScheduleTests {
+    @Test(arguments: [UInt64(1), 3, 1_000_000_007, 45_000_000_000, 100_000_000_000, 400_000_000_000, UInt64.max])
+    func advanceIsTheDivisionFromTheStart(_ rate: UInt64) {
+        var rng = SplitMix64(seed: rate)
+        var f = UDPFlowState(flow: 0, src: 0, dst: 1, rate: rate, payload: 4000, total: 1 << 40, start: .zero, srcPort: 1, dstPort: 2)
+        var sentBits: UInt64 = 0
+        for i in 0..<20_000 {
+            // Mostly one length, now and then another (a flow's last datagram, a second flow's).
+            let bytes: UInt64 = i % 97 == 96 ? 28 + rng.next() % 9000 : (rate & 1 == 0 ? 4028 : 1028)
+            sentBits += bytes * 8
+            let got = f.advance(ipBytes: bytes)
+            #expect(got == .transmission(bits: sentBits, rate: rate), "rate \(rate) bps, datagram \(i) of \(bytes) IP bytes")
+            if got == .never { break }
+        }
+    }
+
+    /// At 1 bit/s a 60,000-byte datagram takes 480,000 s: the 20th passes `never` (about 107
+    /// days), and the schedule stays there.
+    @Test func advanceSaturatesAndStays() {
+        var f = UDPFlowState(flow: 0, src: 0, dst: 1, rate: 1, payload: 60000, total: 1 << 60, start: .zero, srcPort: 1, dstPort: 2)
+        let bytes: UInt64 = 60_000
+        var bits: UInt64 = 0, n = 0
+        while true {
+            bits += bytes * 8
+            n += 1
+            let got = f.advance(ipBytes: bytes)
+            #expect(got == .transmission(bits: bits, rate: 1))
+            if got == .never { break }
+        }
+        #expect(n == Int(UInt64(Int64.max) / (bytes * 8 * 1_000_000_000_000)) + 1)
+        #expect(f.advance(ipBytes: 28) == .never)
     }
 }

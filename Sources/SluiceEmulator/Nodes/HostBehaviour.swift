@@ -24,13 +24,13 @@ extension Emulator {
         pool.clearPayload(p, from: HostStack.headers + UDPFlowState.tagBytes, to: length)
         f.pointee.seq &+= 1
         f.pointee.sentPayload += payload
-        f.pointee.sentIPBytes += UInt64(length - HostStack.ethernet)
+        let elapsed = f.pointee.advance(ipBytes: UInt64(length - HostStack.ethernet))
         flowResults[Int(f.pointee.flow)].packetsSent += 1
         enqueue(Int(nic), p)
         if f.pointee.sentPayload < f.pointee.total {
             // From the start, not the last send, so the rate never drifts; in full width so long
             // flows never overflow.
-            let next = f.pointee.start.after(.transmission(bits: f.pointee.sentIPBytes * 8, rate: f.pointee.rate))
+            let next = f.pointee.start.after(elapsed)
             events.push(max(next, clock), .udpSend, target: Int32(i))
         }
     }

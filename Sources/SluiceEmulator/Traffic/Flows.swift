@@ -15,6 +15,38 @@ struct UDPFlowState {
     /// IP bytes sent so far: the next send time is `start + ipBytes * 8 / rate` (no drift).
     var sentIPBytes: UInt64 = 0
     var seq: UInt32 = 0
+    /// `sentIPBytes * 8` bits at `rate` in picoseconds, as quotient and remainder of the
+    /// division, carried forward datagram by datagram (`advance`); saturated: past `never`.
+    var sentQuotient: UInt64 = 0
+    var sentRemainder: UInt64 = 0
+    var saturated = false
+    /// The last datagram's IP bytes and their share of the quotient and remainder: a flow's
+    /// datagrams are of one length but the last, so one division serves them all.
+    var stepBytes: UInt64 = 0
+    var stepQuotient: UInt64 = 0
+    var stepRemainder: UInt64 = 0
+
+    /// Count `bytes` more IP bytes sent; returns the time from `start` to send the next
+    /// datagram: exactly `VirtualTime.transmission(bits: sentIPBytes * 8, rate:)`, without its
+    /// 128-bit division per datagram.
+    mutating func advance(ipBytes bytes: UInt64) -> VirtualTime {
+        sentIPBytes += bytes
+        if bytes != stepBytes {
+            stepBytes = bytes
+            let (hi, lo) = (bytes * 8).multipliedFullWidth(by: UInt64(VirtualTime.picosecondsPerSecond))
+            if hi < rate { (stepQuotient, stepRemainder) = rate.dividingFullWidth((hi, lo)) } else { saturated = true }
+        }
+        guard !saturated else { return .never }
+        var (q, overflow) = sentQuotient.addingReportingOverflow(stepQuotient)
+        // Both remainders are below the rate; their sum may pass 2^64 (a rate near it), and is
+        // then past the rate too: the wrapped difference is the true one.
+        var (r, carried) = sentRemainder.addingReportingOverflow(stepRemainder)
+        if carried || r >= rate { r = r &- rate; (q, overflow) = overflow ? (q, true) : q.addingReportingOverflow(1) }
+        guard !overflow, q < UInt64(Int64.max) else { saturated = true; return .never }
+        sentQuotient = q
+        sentRemainder = r
+        return VirtualTime(picoseconds: Int64(q) + (r > 0 ? 1 : 0))
+    }
 
     init(flow: Int32, src: Int32, dst: Int32, rate: UInt64, payload: Int, total: Int, start: VirtualTime, srcPort: UInt16, dstPort: UInt16) {
         self.flow = flow; self.src = src; self.dst = dst; self.rate = rate; self.payload = payload
