@@ -67,7 +67,7 @@ struct HostExternEmitter: ExternLowering {
         guard let id = cx.program.counters.firstIndex(where: { $0.name == c }) else { throw cx.fail("count \(c)", "unknown counter") }
         let counter = cx.program.counters[id]
         let i = try cx.expressions.expr(idx, expected: 32).0
-        let ci = out.fresh("ci"), len = "s->std[\(cx.std(.packetLength))]"
+        let ci = out.fresh("ci"), len = "\(cx.stdArray)[\(cx.std(.packetLength))]"
         out.block("{ /* \(c).count(...) */") {
             out.line("__u64 \(ci) = \(i);")
             out.block("if (\(ci) < \(counter.size)) {") {
@@ -97,7 +97,7 @@ struct HostExternEmitter: ExternLowering {
         guard let id = cx.program.meters.firstIndex(where: { $0.name == m }) else { throw cx.fail("meter \(m)", "unknown meter") }
         let meter = cx.program.meters[id]
         let i = try cx.expressions.expr(idx, expected: 32).0
-        let amount = meter.unit == .bytes ? "s->std[\(cx.std(.packetLength))]" : "1"
-        try cx.fields.store(result, "s->meter(s->env, \(id), \(i), \(amount), s->std[\(cx.std(.ingressTimestamp))])")
+        let amount = meter.unit == .bytes ? "\(cx.stdArray)[\(cx.std(.packetLength))]" : "1"
+        try cx.fields.store(result, "s->meter(s->env, \(id), \(i), \(amount), \(cx.stdArray)[\(cx.std(.ingressTimestamp))])")
     }
 }

@@ -52,28 +52,34 @@ struct HostProgramEmitter {
         cx.scope.exitLabel = prefix + "deparser_end"
         try cx.statements.block(program.deparser.statements)
         out.line("\(prefix)deparser_end: ;")
-        out.line("if (s->std[\(cx.std(.drop))]) return SL_DROP;")
+        out.line("if (\(cx.stdArray)[\(cx.std(.drop))]) return SL_DROP;")
         try HostDeparserEmitter(cx: cx).emit()
         if prefix.isEmpty {
             // Where the packet goes, in the return value (no reads of the slots after the call).
-            out.line("{ __u64 group = s->std[\(cx.std(.mcastGrp))] & 0xFFFF;")
-            out.line("  return group ? SL_MULTICAST | group << 16 : SL_PASS | (s->std[\(cx.std(.egressSpec))] & 0xFFFF) << 16; }")
+            out.line("{ __u64 group = \(cx.stdArray)[\(cx.std(.mcastGrp))] & 0xFFFF;")
+            out.line("  return group ? SL_MULTICAST | group << 16 : SL_PASS | (\(cx.stdArray)[\(cx.std(.egressSpec))] & 0xFFFF) << 16; }")
         } else {
             out.line("return SL_PASS;")
         }
         let code = out.take()
         var lines: [String]
+        // The body is an inline function of its own whose slot pointer is a `restrict`
+        // parameter (clang honours `restrict` on parameters, not on locals); the exported entry
+        // point passes it `s->std`. See `LoweringContext.stdArray`.
+        let slots = "__u64 *restrict \(cx.stdArray)"
         if prefix.isEmpty {
             // A packet starts with every metadata slot zero but the standard fields the runtime
             // gives (as its `ingressPass`): cleared here, where the size is a constant. The
             // instance type and pass count stay zero (normal, the first pass): a program that
             // resubmits or recirculates never runs here (`XDPSupport.check`).
-            lines = ["__u64 \(name)(struct sluice_state *s, __u8 *base, long *pos, __u64 port, __u64 timestamp)", "{"]
-            lines.append("    __builtin_memset(s->std, 0, \(StandardField.allCases.count + program.metadata.count) * sizeof(__u64));")
-            lines.append("    s->std[\(cx.std(.ingressPort))] = port; s->std[\(cx.std(.packetLength))] = (__u64)pos[1];")
-            lines.append("    s->std[\(cx.std(.ingressTimestamp))] = timestamp & \(CLiteral.mask(StandardField.ingressTimestamp.width));")
+            lines = ["static __always_inline __u64 \(name)_run(struct sluice_state *s, \(slots), __u8 *base, long *pos, __u64 port, __u64 timestamp)", "{"]
+            lines.append(metaLocal)
+            lines.append("    __builtin_memset(\(cx.stdArray), 0, \(StandardField.allCases.count + program.metadata.count) * sizeof(__u64));")
+            lines.append("    \(cx.stdArray)[\(cx.std(.ingressPort))] = port; \(cx.stdArray)[\(cx.std(.packetLength))] = (__u64)pos[1];")
+            lines.append("    \(cx.stdArray)[\(cx.std(.ingressTimestamp))] = timestamp & \(CLiteral.mask(StandardField.ingressTimestamp.width));")
         } else {
-            lines = ["int \(name)(struct sluice_state *s, __u8 *base, long *pos)", "{"]
+            lines = ["static __always_inline int \(name)_run(struct sluice_state *s, \(slots), __u8 *base, long *pos)", "{"]
+            lines.append(metaLocal)
         }
         lines.append("    void *data = base + pos[0];")
         lines.append("    void *data_end = (__u8 *)data + pos[1];")
@@ -92,14 +98,25 @@ struct HostProgramEmitter {
         if !pointers.isEmpty { lines.append("    __u8 \(pointers.joined(separator: ", "));") }
         lines += code
         lines.append("}")
+        lines.append("")
+        if prefix.isEmpty {
+            lines.append("__u64 \(name)(struct sluice_state *s, __u8 *base, long *pos, __u64 port, __u64 timestamp)")
+            lines.append("{ return \(name)_run(s, s->std, base, pos, port, timestamp); }")
+        } else {
+            lines.append("int \(name)(struct sluice_state *s, __u8 *base, long *pos)")
+            lines.append("{ return \(name)_run(s, s->std, base, pos); }")
+        }
         return lines
     }
+
+    /// The user metadata's slots, past the standard fields (based on the `restrict` pointer).
+    var metaLocal: String { "    __u64 *\(cx.metaArray) = \(cx.stdArray) + SL_STD; (void)\(cx.metaArray);" }
 }
 
 /// The host target: C for a shared object the software runtime loads (see `HostProgramEmitter`).
 public enum HostBackend {
     /// Bumped whenever the emitted C changes meaning: part of the cache key of compiled objects.
-    public static let emitterVersion = 4
+    public static let emitterVersion = 5
 
     /// The C source of `program` for the host, or what it cannot express, by name.
     public static func emitC(_ program: VerifiedProgram, queues: Bool) throws(EBPFError) -> String {

@@ -38,7 +38,7 @@ struct HostTableEmitter: TableLowering {
                 out.line("\(args) = \(tb)->action_data + (__s64)\(e) * \(tb)->stride;")
                 if t.table.directCounter {
                     out.line("\(tb)->hit_packets[\(e)] += 1;")
-                    out.line("\(tb)->hit_bytes[\(e)] += s->std[\(cx.std(.packetLength))];")
+                    out.line("\(tb)->hit_bytes[\(e)] += \(cx.stdArray)[\(cx.std(.packetLength))];")
                 }
                 out.reopen("} else {")
                 out.line("\(act) = (__u32)\(tb)->default_action;")

@@ -33,7 +33,7 @@ struct ChecksumEmitter {
             }
             out.line("__u64 \(sum) = sl_fold(SL_ACC);")
             if verify {
-                out.line("if (\(sum) != 0xFFFF) s->std[\(cx.std(.checksumError))] = 1;")
+                out.line("if (\(sum) != 0xFFFF) \(cx.stdArray)[\(cx.std(.checksumError))] = 1;")
             } else {
                 try cx.fields.store(f, "(~\(sum) & 0xFFFF)")
             }

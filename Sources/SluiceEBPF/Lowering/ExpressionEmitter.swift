@@ -113,7 +113,7 @@ struct ExpressionEmitter {
             let nb = (lw + 7) / 8
             let v = out.fresh("la")
             out.line("__u64 \(v) = 0; /* lookahead<\(lw)> */")
-            out.line("{ __u8 *p = (__u8 *)data + cur; if ((void *)(p + \(nb)) <= data_end) \(v) = sl_get(p, 0, \(lw)); else if (!s->std[\(cx.std(.parserError))]) s->std[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); }")
+            out.line("{ __u8 *p = (__u8 *)data + cur; if ((void *)(p + \(nb)) <= data_end) \(v) = sl_get(p, 0, \(lw)); else if (!\(cx.stdArray)[\(cx.std(.parserError))]) \(cx.stdArray)[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); }")
             return (v, lw)
         case .optional(let a, let w):
             // On the host, as the runtime: the value, unless it is a queue's and there are none.

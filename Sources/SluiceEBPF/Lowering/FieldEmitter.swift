@@ -21,9 +21,9 @@ struct FieldEmitter {
             return StackElements.ternary(try cx.elements.field(slot, idx)) { (e: Int?) -> String in "\(get)(\(cx.headerBytes(slot, element: e!)), \(bit), \(d.width))" }
         case .meta(let m):
             guard let i = cx.layout.metaSlots[m] else { throw cx.fail("meta.\(m)", "unknown metadata") }
-            return "s->meta[\(i)]"
+            return "\(cx.metaArray)[\(i)]"
         case .standard(let sf):
-            return "s->std[\(cx.std(sf))]"
+            return "\(cx.stdArray)[\(cx.std(sf))]"
         }
     }
 
@@ -65,9 +65,9 @@ struct FieldEmitter {
             }
         case .meta(let m):
             guard let i = cx.layout.metaSlots[m] else { throw cx.fail("meta.\(m)", "unknown metadata") }
-            out.line("s->meta[\(i)] = (\(value)) & \(CLiteral.mask(cx.program.metadata[i].width)); /* meta.\(m) */")
+            out.line("\(cx.metaArray)[\(i)] = (\(value)) & \(CLiteral.mask(cx.program.metadata[i].width)); /* meta.\(m) */")
         case .standard(let sf):
-            out.line("s->std[\(cx.std(sf))] = (\(value)) & \(CLiteral.mask(sf.width)); /* standard.\(sf.rawValue) */")
+            out.line("\(cx.stdArray)[\(cx.std(sf))] = (\(value)) & \(CLiteral.mask(sf.width)); /* standard.\(sf.rawValue) */")
         }
     }
 }

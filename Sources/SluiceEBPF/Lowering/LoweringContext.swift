@@ -61,6 +61,26 @@ final class LoweringContext {
     /// The slot of a standard field in `s->std`.
     func std(_ f: StandardField) -> Int { EBPFLayout.standardSlot(f) }
 
+    /// The C of the standard fields' slots (indexed by `std(_:)`) and of the user metadata's.
+    /// On the host, `sl_std`, a `restrict` parameter of each stage's body (the runtime's calls
+    /// back never touch the slots, nor does anything else the stage reaches), and `sl_meta`
+    /// past it. Through `s->std` clang loaded a field again after every store into the packet
+    /// or a header (a byte store may alias any memory) and kept none in a register; through
+    /// `sl_std` it takes a field from its last store and folds the fields the stage never
+    /// wrote (ipv4-router: `mcast_grp`, zero, and `drop` need no load at the end).
+    var stdArray: String {
+        switch target {
+        case .xdp: "s->std"
+        case .host: "sl_std"
+        }
+    }
+    var metaArray: String {
+        switch target {
+        case .xdp: "s->meta"
+        case .host: "sl_meta"
+        }
+    }
+
     func errorCode(_ name: String) -> Int { index.errorCodes[name] ?? 0 }
 
     /// The C pointer to the bytes of a header (a stack's element `e`). On XDP, the state's copy

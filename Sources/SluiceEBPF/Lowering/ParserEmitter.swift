@@ -23,7 +23,7 @@ struct ParserEmitter {
             try out.block("{") { () throws(EBPFError) in
                 if countsSteps {
                     // The runtime runs at most maxParserSteps + 1 states, then rejects with ParserTimeout.
-                    out.line("if (++sl_steps > \(EBPFLayout.maxParserSteps + 1)) { s->std[\(cx.std(.parserError))] = \(cx.errorCode("ParserTimeout")); goto \(pp)parser_reject; }")
+                    out.line("if (++sl_steps > \(EBPFLayout.maxParserSteps + 1)) { \(cx.stdArray)[\(cx.std(.parserError))] = \(cx.errorCode("ParserTimeout")); goto \(pp)parser_reject; }")
                 }
                 try cx.statements.block(st.statements)
                 try transition(st.transition)
@@ -52,7 +52,7 @@ struct ParserEmitter {
                 ks.append((v, c.1))
             }
             // A key that looks past the packet's end (PacketTooShort) rejects, as the runtime.
-            if keys.contains(where: Self.looksAhead) { out.line("if (s->std[\(cx.std(.parserError))]) goto \(pp)parser_reject;") }
+            if keys.contains(where: Self.looksAhead) { out.line("if (\(cx.stdArray)[\(cx.std(.parserError))]) goto \(pp)parser_reject;") }
             for c in cases {
                 var conds: [String] = []
                 for (i, el) in c.keys.enumerated() where i < ks.count {
@@ -67,7 +67,7 @@ struct ParserEmitter {
                 if conds.isEmpty { out.line("goto \(target(c.next));"); return }
                 out.line("if (\(conds.joined(separator: " && "))) goto \(target(c.next));")
             }
-            out.line("s->std[\(cx.std(.parserError))] = \(cx.errorCode("NoMatch")); goto \(pp)parser_reject;")
+            out.line("\(cx.stdArray)[\(cx.std(.parserError))] = \(cx.errorCode("NoMatch")); goto \(pp)parser_reject;")
         }
     }
 
@@ -86,7 +86,7 @@ struct ParserEmitter {
         if cx.layout.header(h)?.isStack == true { return try extractNext(h) }
         let slot = try cx.headerSlot(h)
         out.line("/* extract(hdr.\(h)): \(slot.size) bytes */")
-        out.line("if (data + cur + \(slot.size) > data_end) { s->std[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
+        out.line("if (data + cur + \(slot.size) > data_end) { \(cx.stdArray)[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
         out.line("{ __u8 *p = SL_PKT((__u8 *)data + cur); if ((void *)(p + \(slot.size)) > data_end) goto \(pp)parser_reject; \(take(slot, element: 0)) }")
         out.line("\(cx.valid(slot.valid)) = 1; cur += \(slot.size);")
     }
@@ -96,8 +96,8 @@ struct ParserEmitter {
     func extractNext(_ h: String) throws(EBPFError) {
         let slot = try cx.headerSlot(h), n = slot.elements, c = StackElements.next(h)
         out.line("/* extract(hdr.\(h).next): \(slot.size) bytes into element \(c) of \(n) */")
-        out.line("if (\(c) >= \(n)) { s->std[\(cx.std(.parserError))] = \(cx.errorCode("StackOutOfBounds")); goto \(pp)parser_reject; }")
-        out.line("if (data + cur + \(slot.size) > data_end) { s->std[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
+        out.line("if (\(c) >= \(n)) { \(cx.stdArray)[\(cx.std(.parserError))] = \(cx.errorCode("StackOutOfBounds")); goto \(pp)parser_reject; }")
+        out.line("if (data + cur + \(slot.size) > data_end) { \(cx.stdArray)[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
         out.block("{ __u8 *p = SL_PKT((__u8 *)data + cur); if ((void *)(p + \(slot.size)) > data_end) goto \(pp)parser_reject;") {
             for e in (0..<n).reversed() {
                 let copy = "{ \(take(slot, element: e)) \(cx.valid(slot.valid + e)) = 1; }"
@@ -113,11 +113,11 @@ struct ParserEmitter {
     }
 
     func verify(_ c: Expr, _ error: String) throws(EBPFError) {
-        out.line("if (!(\(try cx.expressions.expr(c, expected: 1).0))) { s->std[\(cx.std(.parserError))] = \(cx.errorCode(error)); goto \(pp)parser_reject; } /* verify */")
+        out.line("if (!(\(try cx.expressions.expr(c, expected: 1).0))) { \(cx.stdArray)[\(cx.std(.parserError))] = \(cx.errorCode(error)); goto \(pp)parser_reject; } /* verify */")
     }
 
     func advance(bits: Int) {
-        out.line("if (data + cur + \(bits / 8) > data_end) { s->std[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
+        out.line("if (data + cur + \(bits / 8) > data_end) { \(cx.stdArray)[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
         out.line("cur += \(bits / 8); /* advance */")
     }
 
@@ -125,7 +125,7 @@ struct ParserEmitter {
     func skip(_ n: Expr) throws(EBPFError) {
         let v = out.fresh("skip")
         out.line("{ __u32 \(v) = (__u32)(\(try cx.expressions.expr(n, expected: 16).0)); /* advance_bytes */")
-        out.line("  if (\(v) > \(SkipLimit.bytes) || data + cur + \(v) > data_end) { s->std[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
+        out.line("  if (\(v) > \(SkipLimit.bytes) || data + cur + \(v) > data_end) { \(cx.stdArray)[\(cx.std(.parserError))] = \(cx.errorCode("PacketTooShort")); goto \(pp)parser_reject; }")
         out.line("  cur += \(v) & \(SkipLimit.bytes * 2 - 1); }")
     }
 

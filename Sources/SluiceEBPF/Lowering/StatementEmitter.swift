@@ -58,7 +58,7 @@ struct StatementEmitter {
                 try action(act.body, params: bound, decls: act.params)
             }
         case .drop:
-            out.line("s->std[\(cx.std(.drop))] = 1; /* mark_to_drop() */")
+            out.line("\(cx.stdArray)[\(cx.std(.drop))] = 1; /* mark_to_drop() */")
         case .exit:
             out.line("goto \(cx.scope.exitLabel); /* exit */")
         case .registerRead(let dest, let r, let idx):
