@@ -2,7 +2,8 @@ import SluiceIR
 
 /// The deparser's emit on the host: the valid headers in order in front of the unparsed payload,
 /// in the packet buffer's headroom (`pos`: the runtime's start and length), as the runtime's
-/// `deparse`; too little headroom is `SL_HEADROOM`, and a truncate cuts the length.
+/// `deparse`; too little headroom is `SL_HEADROOM`, and a truncate cuts the length (a stage
+/// without one never compares its length with `sl_trunc`).
 ///
 /// Headers are edited in place (`LoweringContext.headerBytes`): when the valid headers, in
 /// emit order, are exactly the bytes the parser went over (none added, removed or moved),
@@ -19,7 +20,7 @@ struct HostDeparserEmitter {
         func bytes(_ h: (size: Int, offset: Int, valid: Int)) -> String { LoweringContext.hostHeader(valid: h.valid) }
         if cx.layout.facts.deparsesInPlace {
             out.line("/* emit \(names.joined(separator: ", ")): the headers lie as parsed, edited in place */")
-            out.line("if ((long)sl_trunc < pos[1]) pos[1] = (long)sl_trunc;")
+            if cx.truncates { out.line("if ((long)sl_trunc < pos[1]) pos[1] = (long)sl_trunc;") }
             return
         }
         out.block("{ /* emit \(names.joined(separator: ", ")) */") {
@@ -28,7 +29,7 @@ struct HostDeparserEmitter {
                 out.line("if (\(cx.valid(h.valid))) { moved |= \(bytes(h)) != (__u8 *)data + out_len; out_len += \(h.size); }")
             }
             out.open("if (!moved && out_len == (long)cur) { /* as parsed: edited in place */")
-            out.line("if ((long)sl_trunc < pos[1]) pos[1] = (long)sl_trunc;")
+            if cx.truncates { out.line("if ((long)sl_trunc < pos[1]) pos[1] = (long)sl_trunc;") }
             out.reopen("} else {")
             out.line("long start = pos[0] + (long)cur - out_len;")
             out.line("if (start < 0) return SL_HEADROOM;")
@@ -36,7 +37,7 @@ struct HostDeparserEmitter {
             out.line("__u8 *p = s->out;")
             for h in emits { out.line("if (\(cx.valid(h.valid))) { __builtin_memcpy(p, \(bytes(h)), \(h.size)); p += \(h.size); }") }
             out.line("__builtin_memcpy(base + start, s->out, out_len);")
-            out.line("pos[0] = start; pos[1] = (long)sl_trunc < len ? (long)sl_trunc : len;")
+            out.line(cx.truncates ? "pos[0] = start; pos[1] = (long)sl_trunc < len ? (long)sl_trunc : len;" : "pos[0] = start; pos[1] = len;")
             out.close()
         }
     }

@@ -41,6 +41,7 @@ struct HostProgramEmitter {
         let out = cx.out
         cx.scope.parserPrefix = prefix
         cx.scope.parserDrop = "return SL_DROP_PARSER;"
+        cx.truncates = false
         try cx.parser.emit()
         out.line("")
         out.line("/* ---- control ---- */")
@@ -116,7 +117,7 @@ struct HostProgramEmitter {
 /// The host target: C for a shared object the software runtime loads (see `HostProgramEmitter`).
 public enum HostBackend {
     /// Bumped whenever the emitted C changes meaning: part of the cache key of compiled objects.
-    public static let emitterVersion = 5
+    public static let emitterVersion = 6
 
     /// The C source of `program` for the host, or what it cannot express, by name.
     public static func emitC(_ program: VerifiedProgram, queues: Bool) throws(EBPFError) -> String {

@@ -81,6 +81,10 @@ final class LoweringContext {
         }
     }
 
+    /// Whether the stage being emitted has a `truncate` (its `sl_trunc` may be below the
+    /// packet's length): reset by the host's stage emitter, set by the statement emitter.
+    var truncates = false
+
     func errorCode(_ name: String) -> Int { index.errorCodes[name] ?? 0 }
 
     /// The C pointer to the bytes of a header (a stack's element `e`). On XDP, the state's copy

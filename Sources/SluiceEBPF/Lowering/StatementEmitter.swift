@@ -88,6 +88,7 @@ struct StatementEmitter {
         case .skip(let n):
             try cx.parser.skip(n)
         case .truncate(let n):
+            cx.truncates = true
             out.line("sl_trunc = (__u32)(\(try cx.expressions.expr(n, expected: 16).0)); /* truncate */")
         }
     }
