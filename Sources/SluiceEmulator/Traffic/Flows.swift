@@ -12,11 +12,10 @@ struct UDPFlowState {
     let srcPort: UInt16
     let dstPort: UInt16
     var sentPayload = 0
-    /// IP bytes sent so far: the next send time is `start + ipBytes * 8 / rate` (no drift).
-    var sentIPBytes: UInt64 = 0
     var seq: UInt32 = 0
-    /// `sentIPBytes * 8` bits at `rate` in picoseconds, as quotient and remainder of the
-    /// division, carried forward datagram by datagram (`advance`); saturated: past `never`.
+    /// The IP bytes sent so far, as bits at `rate` in picoseconds: the quotient and remainder
+    /// of the division, carried forward datagram by datagram (`advance`), so the next send
+    /// time is `start + ipBytes * 8 / rate` without drift; saturated: past `never`.
     var sentQuotient: UInt64 = 0
     var sentRemainder: UInt64 = 0
     var saturated = false
@@ -27,10 +26,9 @@ struct UDPFlowState {
     var stepRemainder: UInt64 = 0
 
     /// Count `bytes` more IP bytes sent; returns the time from `start` to send the next
-    /// datagram: exactly `VirtualTime.transmission(bits: sentIPBytes * 8, rate:)`, without its
-    /// 128-bit division per datagram.
+    /// datagram: exactly `VirtualTime.transmission(bits:rate:)` of every IP byte sent so far,
+    /// without its 128-bit division per datagram.
     mutating func advance(ipBytes bytes: UInt64) -> VirtualTime {
-        sentIPBytes += bytes
         if bytes != stepBytes {
             stepBytes = bytes
             let (hi, lo) = (bytes * 8).multipliedFullWidth(by: UInt64(VirtualTime.picosecondsPerSecond))
