@@ -10,7 +10,9 @@ import SluiceIR
 /// - `sl_egress`: the packet parsed again, egress control, deparser statements, emit; returns
 ///   `SL_PASS`.
 /// Either returns why the packet ends instead (`SL_DROP_PARSER`, `SL_DROP`, `SL_HEADROOM`).
-/// The runtime sets the standard fields before and reads them after, as for its closures.
+/// The runtime sets the standard fields before and, for egress, reads them after, as for its
+/// closures. A program without egress keeps its slots on `sl_ingress`'s stack: nothing reads
+/// them once ingress has returned where the packet goes.
 struct HostProgramEmitter {
     let cx: LoweringContext
     var program: Program { cx.program }
@@ -75,7 +77,7 @@ struct HostProgramEmitter {
             // resubmits or recirculates never runs here (`XDPSupport.check`).
             lines = ["static __always_inline __u64 \(name)_run(struct sluice_state *s, \(slots), __u8 *base, long *pos, __u64 port, __u64 timestamp)", "{"]
             lines.append(metaLocal)
-            lines.append("    __builtin_memset(\(cx.stdArray), 0, \(StandardField.allCases.count + program.metadata.count) * sizeof(__u64));")
+            lines.append("    __builtin_memset(\(cx.stdArray), 0, \(slotCount) * sizeof(__u64));")
             lines.append("    \(cx.stdArray)[\(cx.std(.ingressPort))] = port; \(cx.stdArray)[\(cx.std(.packetLength))] = (__u64)pos[1];")
             lines.append("    \(cx.stdArray)[\(cx.std(.ingressTimestamp))] = timestamp & \(CLiteral.mask(StandardField.ingressTimestamp.width));")
         } else {
@@ -100,7 +102,13 @@ struct HostProgramEmitter {
         lines += code
         lines.append("}")
         lines.append("")
-        if prefix.isEmpty {
+        if prefix.isEmpty && program.egress == nil {
+            // Without egress nothing reads the slots after ingress (the runtime bridges them
+            // only to an egress stage), so they live on the stack: clang keeps the fields in
+            // registers, folds those never written and drops the clearing of the rest.
+            lines.append("__u64 \(name)(struct sluice_state *s, __u8 *base, long *pos, __u64 port, __u64 timestamp)")
+            lines.append("{ __u64 slots[\(slotCount)]; return \(name)_run(s, slots, base, pos, port, timestamp); }")
+        } else if prefix.isEmpty {
             lines.append("__u64 \(name)(struct sluice_state *s, __u8 *base, long *pos, __u64 port, __u64 timestamp)")
             lines.append("{ return \(name)_run(s, s->std, base, pos, port, timestamp); }")
         } else {
@@ -110,6 +118,9 @@ struct HostProgramEmitter {
         return lines
     }
 
+    /// The metadata slots: the standard fields, then the user's.
+    var slotCount: Int { StandardField.allCases.count + program.metadata.count }
+
     /// The user metadata's slots, past the standard fields (based on the `restrict` pointer).
     var metaLocal: String { "    __u64 *\(cx.metaArray) = \(cx.stdArray) + SL_STD; (void)\(cx.metaArray);" }
 }
@@ -117,7 +128,7 @@ struct HostProgramEmitter {
 /// The host target: C for a shared object the software runtime loads (see `HostProgramEmitter`).
 public enum HostBackend {
     /// Bumped whenever the emitted C changes meaning: part of the cache key of compiled objects.
-    public static let emitterVersion = 6
+    public static let emitterVersion = 7
 
     /// The C source of `program` for the host, or what it cannot express, by name.
     public static func emitC(_ program: VerifiedProgram, queues: Bool) throws(EBPFError) -> String {
