@@ -146,20 +146,20 @@ public final class PcapSwitch: @unchecked Sendable {
             if !digests.isEmpty { try? controller.handle(digests, pipeline) }
         }
         for o in 0..<pipeline.outputCount {
-            let (port, out) = pipeline.output(o)
+            let port = pipeline.outputPort(o), out = pipeline.outputBytes(o)
             if port == cpuPort, let packetIn {
-                packetIn(UnsafeRawBufferPointer(start: out.data, count: out.length))
+                packetIn(out)
                 continue
             }
             let j = Int(port) < 512 ? injectorOf[Int(port)] : -1
             guard j >= 0 else { noInterfaceDrops += 1; continue }
-            var status = injectors[j].inject(out.data, count: out.length)
+            var status = injectors[j].inject(out.baseAddress!, count: out.count)
             // A full interface queue: give it a moment, then count the frame as lost.
             var tries = 0
-            while status == ENOBUFS && tries < 100 { usleep(10); tries += 1; status = injectors[j].inject(out.data, count: out.length) }
+            while status == ENOBUFS && tries < 100 { usleep(10); tries += 1; status = injectors[j].inject(out.baseAddress!, count: out.count) }
             if status == 0 {
                 portCounters[j].tx_packets += 1
-                portCounters[j].tx_bytes += UInt64(out.length)
+                portCounters[j].tx_bytes += UInt64(out.count)
             } else {
                 portCounters[j].tx_errors += 1
             }

@@ -22,8 +22,8 @@ public final class Pipeline {
     @exclusivity(unchecked) var multicastMembers: UnsafeMutablePointer<MulticastMember>
     /// Outputs of the current packet, unretained: each is the caller's input buffer (alive for the
     /// call) or a buffer of `pool`. Manual storage: no uniqueness checks or retains per packet.
-    @exclusivity(unchecked) var outputs: UnsafeMutablePointer<Unmanaged<PacketBuffer>>
-    @exclusivity(unchecked) var outputPorts: UnsafeMutablePointer<UInt16>
+    @exclusivity(unchecked) @usableFromInline var outputs: UnsafeMutablePointer<Unmanaged<PacketBuffer>>
+    @exclusivity(unchecked) @usableFromInline var outputPorts: UnsafeMutablePointer<UInt16>
     @exclusivity(unchecked) var outputCapacity = 0
     @exclusivity(unchecked) public private(set) var outputCount = 0
     @exclusivity(unchecked) var pool: [PacketBuffer] = []
@@ -473,13 +473,21 @@ public final class Pipeline {
     }
 
     /// The `i`th output of the last `process` call: its port and bytes (valid until the next call).
-    public func output(_ i: Int) -> (port: UInt16, buffer: PacketBuffer) {
+    /// Inlinable, as `outputPort(_:)`: hosts call these once a packet, from other modules.
+    @inlinable public func output(_ i: Int) -> (port: UInt16, buffer: PacketBuffer) {
         precondition(i >= 0 && i < outputCount, "output \(i) of \(outputCount)")
         return (outputPorts[i], outputs[i].takeUnretainedValue())
     }
 
+    /// The bytes of the `i`th output of the last `process` call (valid until the next call), with
+    /// no reference to its buffer taken: `output(_:)` costs a retain and a release a packet.
+    @inlinable public func outputBytes(_ i: Int) -> UnsafeRawBufferPointer {
+        precondition(i >= 0 && i < outputCount, "output \(i) of \(outputCount)")
+        return outputs[i]._withUnsafeGuaranteedRef { UnsafeRawBufferPointer(start: $0.data, count: $0.length) }
+    }
+
     /// The port of the `i`th output of the last `process` call (no reference to its buffer taken).
-    @inline(__always) public func outputPort(_ i: Int) -> UInt16 {
+    @inlinable @inline(__always) public func outputPort(_ i: Int) -> UInt16 {
         precondition(i >= 0 && i < outputCount, "output \(i) of \(outputCount)")
         return outputPorts[i]
     }

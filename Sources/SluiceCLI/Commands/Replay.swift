@@ -283,12 +283,9 @@ final class OfflineReplay {
                 guard buffer.load(packet.bytes) else { oversize += 1; continue }
                 p.process(buffer, port: port, timestamp: UInt64(clamping: packet.timestamp))
                 for i in 0..<p.outputCount {
-                    let o = p.output(i)
-                    let port = Int(o.port) & 511  // egress ports are 9 bits
+                    let port = Int(p.outputPort(i)) & 511  // egress ports are 9 bits
                     let w = try byPort[port] ?? openWriter(port)
-                    w._withUnsafeGuaranteedRef {
-                        $0.write(timestampNanoseconds: packet.timestamp, bytes: UnsafeRawBufferPointer(start: o.buffer.data, count: o.buffer.length))
-                    }
+                    w._withUnsafeGuaranteedRef { $0.write(timestampNanoseconds: packet.timestamp, bytes: p.outputBytes(i)) }
                 }
                 if let c = controller {
                     let d = p.drainDigests()

@@ -153,14 +153,14 @@ public final class SocketAggregator: @unchecked Sendable {
                     frame.load(UnsafeRawBufferPointer(start: datagram, count: 42 + length))
                     pipeline.process(frame, port: UInt16(w + 1))
                     for i in 0..<pipeline.outputCount {
-                        let out = pipeline.output(i)
-                        let p = Int(out.port) - 1
+                        let p = Int(pipeline.outputPort(i)) - 1
                         guard p >= 0 && p < members.count else { continue }
                         // The datagram is the packet after its 42 bytes of headers.
-                        let length = out.buffer.length - 42
+                        let out = pipeline.outputBytes(i)
+                        let length = out.count - 42
                         guard length > 0 && length <= slot else { continue }
                         if queued == n { flush() }
-                        (outBuf + queued * slot).copyMemory(from: out.buffer.data + 42, byteCount: length)
+                        (outBuf + queued * slot).copyMemory(from: out.baseAddress! + 42, byteCount: length)
                         outLengths[queued] = length
                         to[queued] = UDPSocket.address(members[p].ip, members[p].port)
                         queued += 1
