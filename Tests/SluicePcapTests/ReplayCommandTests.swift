@@ -174,6 +174,29 @@ import SluiceRuntime
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["port-1.pcap", "port-2.pcap"])
     }
 
+    @Test func anEarlierReplaysOutputsAreRemovedFirstAndOtherFilesKept() throws {
+        let dir = try temporaryDirectory("replayagain")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (pcap, entries) = try prepare(dir)
+        let out = dir + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        // An earlier run's outputs: port 0 (this run sends nothing there) and port 1 (longer
+        // than this run's); and files of the user's, which stay.
+        let stale = Array(repeating: UInt8(0xAB), count: 4096)
+        for name in ["port-0.pcap", "port-1.pcap", "port-511.pcap"] { try Data(stale).write(to: URL(fileURLWithPath: out + "/" + name)) }
+        for name in ["notes.txt", "port-1.pcap.keep", "port-512.pcap"] { try Data([1, 2, 3]).write(to: URL(fileURLWithPath: out + "/" + name)) }
+        let r = try sluice("replay", pcap, "--program", "ipv4-router", "--entries", entries, "--pcap-dir", out)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+                == ["notes.txt", "port-1.pcap", "port-1.pcap.keep", "port-2.pcap", "port-512.pcap"])
+        let input = Self.input()
+        #expect(try PcapFileReader.readAll(path: out + "/port-1.pcap") == [
+            CapturedPacket(timestamp: input[0].timestamp, bytes: Self.forwarded(to: "10.0.1.5", ttl: 64, id: 1, mac: "08:00:00:00:01:11")),
+            CapturedPacket(timestamp: input[6].timestamp, bytes: Self.forwarded(to: "10.0.1.200", ttl: 2, id: 7, mac: "08:00:00:00:01:11")),
+        ])
+        for name in ["notes.txt", "port-1.pcap.keep", "port-512.pcap"] { #expect(try bytes(ofFile: out + "/" + name) == [1, 2, 3]) }
+    }
+
     @Test func l2SwitchLearnsThroughItsControllerDuringAReplay() throws {
         let dir = try temporaryDirectory("replayl2")
         defer { try? FileManager.default.removeItem(atPath: dir) }
