@@ -29,6 +29,30 @@ static inline struct bpf_object *sluice_bpf_open(const char *path, char *log, si
     return bpf_object__open_file(path, &opts);
 }
 
+/* Whether the verifier lets an XDP program call bpf_xdp_adjust_meta: 1 yes, 0 refused, a
+   negative errno when no program loads at all (no permission, say). libbpf's own helper probe
+   takes a refusal it does not recognise ("program of this type cannot use helper") for yes. */
+static inline int sluice_probe_xdp_adjust_meta(void)
+{
+    struct bpf_insn pass[] = {
+        { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+        { .code = BPF_JMP | BPF_EXIT },
+    };
+    struct bpf_insn meta[] = {
+        { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = -4 },
+        { .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_xdp_adjust_meta },
+        { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+        { .code = BPF_JMP | BPF_EXIT },
+    };
+    int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "sl_probe", "GPL", pass, 2, NULL);
+    if (fd < 0) return fd;
+    close(fd);
+    fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "sl_probe_meta", "GPL", meta, 4, NULL);
+    if (fd < 0) return 0;
+    close(fd);
+    return 1;
+}
+
 /* One BPF_PROG_TEST_RUN. The output holds the XDP metadata the program added in front of the
    packet: its length goes to *meta_len (the context out says where the packet starts). */
 static inline int sluice_bpf_test_run(int prog_fd, const void *in, __u32 in_len, void *out, __u32 *out_len,

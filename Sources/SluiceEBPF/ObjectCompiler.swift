@@ -21,7 +21,8 @@ public enum EBPFObjectCompiler {
     /// Compile `source` to the object file `output`. Errors carry clang's own message. Ctrl-C
     /// (SIGINT, SIGTERM, SIGHUP) while clang runs stops clang and removes the temporary folder
     /// (see `InterruptibleStep`); `output` appears only complete (clang writes it in the folder).
-    public static func compile(source: String, output: String, clang: String? = nil) throws {
+    /// `defines`: macros set for the C (`-D`), such as `SL_NO_XDP_META` (see `MulticastEmitter`).
+    public static func compile(source: String, output: String, clang: String? = nil, defines: [String] = []) throws {
         guard let cc = try clang ?? findClang() else {
             throw EBPFToolError("no clang found to compile eBPF C (install clang, e.g. `apt-get install -y clang`, or set SLUICE_CLANG to its path)")
         }
@@ -30,7 +31,7 @@ public enum EBPFObjectCompiler {
         let machine = withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         try run(cc, source: source, output: output, what: "the eBPF C",
                 flags: ["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I/usr/include/\(machine)-linux-gnu",
-                        "-Wno-unused-variable", "-Wno-unused-label", "-c"]) { log in
+                        "-Wno-unused-variable", "-Wno-unused-label", "-c"] + defines.map { "-D" + $0 }) { log in
             log.contains("bpf/bpf_helpers.h") || log.contains("linux/bpf.h")
                 ? " (the headers come from libbpf-dev and linux-libc-dev: apt-get install -y libbpf-dev)" : ""
         }

@@ -40,7 +40,7 @@ public final class XDPProgram {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-xdp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("\(name).o").path
-        do { try EBPFObjectCompiler.compile(source: source, output: path) } catch {
+        do { try EBPFObjectCompiler.compile(source: source, output: path, defines: KernelFeatures.defines) } catch {
             try? FileManager.default.removeItem(at: dir)
             throw error
         }

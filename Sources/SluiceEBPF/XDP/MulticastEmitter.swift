@@ -12,7 +12,9 @@ struct MulticastEmitter {
 
     /// After ingress: the ring slot goes in 4 bytes of XDP metadata (native mode keeps it;
     /// generic mode runs the copies at once, so the latest slot is the one), and the group's
-    /// DEVMAP broadcasts the packet.
+    /// DEVMAP broadcasts the packet. Without metadata (a driver without it, or an object built
+    /// with `SL_NO_XDP_META` for a kernel that refuses `bpf_xdp_adjust_meta`) each copy takes
+    /// the latest slot.
     func branch() {
         let mc = cx.std(.mcastGrp)
         out.block("if (s->std[\(mc)] & 0xFFFF) { /* multicast */") {
@@ -26,10 +28,15 @@ struct MulticastEmitter {
             out.line("struct sluice_copy *c = bpf_map_lookup_elem(&sluice_copies, &k);")
             out.line("if (!c) return sl_finish(SL_ABORTED, 0);")
             out.line("__builtin_memcpy(c->meta, s->meta, sizeof(c->meta)); __builtin_memcpy(c->std, s->std, sizeof(c->std));")
+            // A kernel whose verifier refuses the helper in XDP programs (seen on 6.18 here)
+            // gets the object built with SL_NO_XDP_META: the copies then take the latest slot,
+            // as on a driver without XDP metadata.
+            out.line("#ifndef SL_NO_XDP_META")
             out.block("if (bpf_xdp_adjust_meta(ctx, -4) == 0) {") {
                 out.line("void *m = (void *)(long)ctx->data_meta; void *d = (void *)(long)ctx->data;")
                 out.line("if (m + 4 <= d) *(__u32 *)m = 0xA5000000 | k;")
             }
+            out.line("#endif")
             out.line("sl_finish(SL_MULTICAST, g);")
             out.line("switch (*slot) {")
             for k in 0..<Self.groupSlots { out.line("case \(k): return bpf_redirect_map(&sluice_mc\(k), 0, BPF_F_BROADCAST);") }

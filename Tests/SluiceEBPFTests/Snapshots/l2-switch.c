@@ -302,10 +302,12 @@ static __always_inline int sl_pipeline(struct xdp_md *ctx, int on_cpu, int test)
         struct sluice_copy *c = bpf_map_lookup_elem(&sluice_copies, &k);
         if (!c) return sl_finish(SL_ABORTED, 0);
         __builtin_memcpy(c->meta, s->meta, sizeof(c->meta)); __builtin_memcpy(c->std, s->std, sizeof(c->std));
+        #ifndef SL_NO_XDP_META
         if (bpf_xdp_adjust_meta(ctx, -4) == 0) {
             void *m = (void *)(long)ctx->data_meta; void *d = (void *)(long)ctx->data;
             if (m + 4 <= d) *(__u32 *)m = 0xA5000000 | k;
         }
+        #endif
         sl_finish(SL_MULTICAST, g);
         switch (*slot) {
         case 0: return bpf_redirect_map(&sluice_mc0, 0, BPF_F_BROADCAST);
