@@ -446,7 +446,7 @@ public final class Emulator {
         var progress = ProgressLine(enabled: options.progress, limit: asked?.picoseconds)
         let eventsBefore = eventsProcessed
         while let e = events.top, e.time <= limit {
-            _ = events.pop()
+            _ = events.take()
             handle(e)
             if eventsProcessed & 0xFFFF == 0 { progress.update(simulated: clock.picoseconds, events: eventsProcessed - eventsBefore) }
         }

@@ -47,6 +47,46 @@ import Testing
         #expect(Event.precedes(events[1], events[0]) == 0)
     }
 
+    /// `take` leaves the root empty for the next push to fill: events taken, each followed by
+    /// none, one or two pushes (many at the same picosecond) and now and then a cancel, come
+    /// out in the order plain pops and pushes give.
+    @Test func takeThenPushOrdersAsPopThenPush() {
+        var a = EventHeap(capacity: 2, nodes: 1), b = EventHeap(capacity: 2, nodes: 1)
+        defer { a.deallocate(); b.deallocate() }
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func draw(_ n: UInt64) -> UInt64 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return (seed >> 33) % n
+        }
+        for i in 0..<40 {
+            let t = VirtualTime(picoseconds: Int64(draw(50)))
+            a.push(t, .udpSend, target: Int32(i)); b.push(t, .udpSend, target: Int32(i))
+        }
+        var taken: [Event] = [], popped: [Event] = []
+        var pushed: Int32 = 40
+        while let e = a.top {
+            taken.append(a.take())
+            popped.append(b.pop())
+            a.now = e.time; b.now = e.time
+            for _ in 0..<draw(3) where pushed < 3000 {
+                let t = e.time.after(VirtualTime(picoseconds: Int64(draw(20))))
+                a.push(t, .arrival, target: pushed); b.push(t, .arrival, target: pushed)
+                pushed += 1
+            }
+            if draw(50) == 0 {
+                let target = Int32(draw(UInt64(pushed)))
+                #expect(a.cancel(.arrival, target: target) == b.cancel(.arrival, target: target))
+            }
+            #expect(a.count == b.count)
+        }
+        #expect(b.count == 0)
+        #expect(taken.count == 3000)
+        #expect(taken.map(\.time) == popped.map(\.time))
+        #expect(taken.map(\.order) == popped.map(\.order))
+        #expect(taken.map(\.target) == popped.map(\.target))
+        #expect(zip(taken, taken.dropFirst()).allSatisfy { !($1 < $0) })
+    }
+
     @Test func theKeyHoldsCauseSequenceAndKind() {
         let k = EventOrder.key(cause: 0xABCDEF, sequence: 0x1234_5678)
         #expect(EventOrder.cause(k) == 0xABCDEF)

@@ -93,9 +93,20 @@
 /// A binary min-heap of events in manually managed storage (no copy-on-write checks, no
 /// allocation once grown; index arithmetic wraps, as indexes stay below the capacity). Emulations keep few events pending (at most two per link direction
 /// plus timers), so the heap stays shallow.
+///
+/// The event loop `take`s the earliest event and leaves its place at the root empty: most
+/// events schedule one more (an arrival the next packet's on its link, a flow its next
+/// datagram), and the first push after a take fills that place (the hole goes down to a leaf
+/// and the new event up from there, as `pop` does with the last one) instead of the root
+/// being refilled from the bottom and the new event pushed from the bottom again. Every other
+/// use settles the heap first. Events are popped in the same order either way: no two share
+/// a key (`Event.<`).
 @usableFromInline struct EventHeap {
     @usableFromInline var items: UnsafeMutablePointer<Event>
+    /// Events pending (the empty root after a `take` not counted).
     @usableFromInline var count = 0
+    /// `take` left the root empty: `items[1...count]` hold the pending events, `items[0]` none.
+    @usableFromInline var vacant = false
     @usableFromInline var capacity: Int
     /// Events scheduled so far by each cause (`EventOrder`): the start, then every node.
     @usableFromInline var sequences: UnsafeMutablePointer<UInt32>
@@ -133,8 +144,14 @@
     /// Push with a schedule time and order key taken earlier (`nextOrder`).
     @inline(__always) mutating func push(_ time: VirtualTime, _ kind: EventKind, target: Int32, arg: Int32 = 0,
                                          scheduled: VirtualTime, order: UInt64) {
-        if count == capacity { grow() }
         let e = Event(time: time, scheduled: scheduled, order: order, kind: kind, target: target, arg: arg)
+        if vacant {
+            vacant = false
+            count &+= 1
+            fillRoot(with: e)
+            return
+        }
+        if count == capacity { grow() }
         var i = count
         count &+= 1
         while i > 0 {
@@ -146,41 +163,69 @@
         items[i] = e
     }
 
-    @inline(__always) var top: Event? { count > 0 ? items[0] : nil }
+    /// The earliest event, still pending.
+    @inline(__always) var top: Event? {
+        mutating get {
+            settle()
+            return count > 0 ? items[0] : nil
+        }
+    }
+
+    /// The earliest event (`top`, not nil), removed; its place stays empty until the next
+    /// push or `settle`.
+    @inline(__always) mutating func take() -> Event {
+        count &-= 1
+        vacant = true
+        return items[0]
+    }
+
+    /// Fill the root `take` left empty with the last event (nothing was pushed since).
+    @inline(__always) mutating func settle() {
+        if vacant { settleRoot() }
+    }
+
+    @inline(never) mutating func settleRoot() {
+        vacant = false
+        if count > 0 { fillRoot(with: items[count]) }
+    }
 
     /// The earliest event, removed. Bottom-up (Wegener): the hole at the root goes down to a
     /// leaf along the earlier children, one compare a level, and the last event goes up from
     /// there; the last event almost always belongs near the bottom, so this halves the
     /// compares (and mispredicted branches) of sifting it down from the root.
     @inline(__always) mutating func pop() -> Event {
+        settle()
         let first = items[0]
         count &-= 1
-        if count > 0 {
-            let last = items[count]
-            var i = 0
-            while true {
-                let l = 2 &* i &+ 1
-                if l >= count { break }
-                // The earlier child, picked without a branch (`Event.precedes`).
-                let c = l &+ 1 < count ? l &+ Event.precedes(items[l &+ 1], items[l]) : l
-                items[i] = items[c]
-                i = c
-            }
-            while i > 0 {
-                let parent = (i &- 1) >> 1
-                if !(last < items[parent]) { break }
-                items[i] = items[parent]
-                i = parent
-            }
-            items[i] = last
-        }
+        if count > 0 { fillRoot(with: items[count]) }
         return first
+    }
+
+    /// Put `e` into the heap of `count` events whose root is empty (`e` is not among them).
+    @inline(__always) mutating func fillRoot(with e: Event) {
+        var i = 0
+        while true {
+            let l = 2 &* i &+ 1
+            if l >= count { break }
+            // The earlier child, picked without a branch (`Event.precedes`).
+            let c = l &+ 1 < count ? l &+ Event.precedes(items[l &+ 1], items[l]) : l
+            items[i] = items[c]
+            i = c
+        }
+        while i > 0 {
+            let parent = (i &- 1) >> 1
+            if !(e < items[parent]) { break }
+            items[i] = items[parent]
+            i = parent
+        }
+        items[i] = e
     }
 
     /// Turn the pending event of `kind` for `target` into a `cancelled` one (its time and place
     /// in the order stay). A scan of the heap: for rare changes (a link failing), never per packet.
     @discardableResult
     mutating func cancel(_ kind: EventKind, target: Int32) -> Bool {
+        settle()
         for i in 0..<count where items[i].target == target && items[i].kindIndex == Int(kind.rawValue) {
             items[i].order = items[i].order & ~0xFF | UInt64(EventKind.cancelled.rawValue)
             return true

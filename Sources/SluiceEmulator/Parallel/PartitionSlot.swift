@@ -296,7 +296,7 @@ extension Emulator {
         let slot = self.slot.unsafelyUnwrapped
         let key = Event(time: time, scheduled: scheduled, order: EventOrder.key(cause: 0, sequence: .max), kind: .sample, target: 0, arg: 0)
         while let e = events.top, e < key {
-            _ = events.pop()
+            _ = events.take()
             slot.current = e
             handle(e)
         }
@@ -311,7 +311,7 @@ extension Emulator {
     func runWindow(before end: VirtualTime, limit: VirtualTime) {
         let slot = self.slot.unsafelyUnwrapped
         while let e = events.top, e.time < end, e.time <= limit {
-            _ = events.pop()
+            _ = events.take()
             slot.current = e
             handle(e)
         }
