@@ -37,7 +37,10 @@
 /// insertion counter gave wherever the two events were scheduled at different times.
 @usableFromInline struct Event {
     @usableFromInline var time: VirtualTime
-    @usableFromInline var scheduled: VirtualTime
+    /// `scheduled`'s picoseconds with the sign bit flipped: unsigned order is `scheduled`'s
+    /// order, so the heap compares it and `order` as one 128-bit number, with nothing to flip
+    /// a level.
+    @usableFromInline var scheduledKey: UInt64
     /// `EventOrder`: cause (upper 24 bits), the cause's sequence number (32 bits) and kind
     /// (lower 8 bits) in one word, so one compare orders events of the same time.
     @usableFromInline var order: UInt64
@@ -46,29 +49,31 @@
 
     @inline(__always) init(time: VirtualTime, scheduled: VirtualTime, order: UInt64, kind: EventKind, target: Int32, arg: Int32) {
         self.time = time
-        self.scheduled = scheduled
+        self.scheduledKey = UInt64(bitPattern: scheduled.picoseconds) ^ 1 << 63
         self.order = order | UInt64(kind.rawValue)
         self.target = target
         self.arg = arg
     }
+
+    /// When the event was scheduled.
+    @inline(__always) var scheduled: VirtualTime { VirtualTime(picoseconds: Int64(bitPattern: scheduledKey ^ 1 << 63)) }
 
     /// `kind`'s raw value (an index into per-kind counters).
     @inline(__always) var kindIndex: Int { Int(truncatingIfNeeded: order & 0xFF) }
     @inline(__always) var kind: EventKind { EventKind(rawValue: UInt8(truncatingIfNeeded: order))! }
 
     @inline(__always) static func < (a: Event, b: Event) -> Bool {
-        a.time < b.time || (a.time == b.time && (a.scheduled < b.scheduled || (a.scheduled == b.scheduled && a.order < b.order)))
+        a.time < b.time || (a.time == b.time && (a.scheduledKey < b.scheduledKey || (a.scheduledKey == b.scheduledKey && a.order < b.order)))
     }
 
     /// `a < b` without branches, as 0 or 1: for the heap's pick between two children, which
     /// is a coin toss to the branch predictor (a mispredicted branch a level of every pop), and
     /// often decided past `time` (events of one picosecond are common when identical flows run
-    /// in step). `time` compares signed; `scheduled` and `order` as one 128-bit number, its sign
-    /// bit flipped so unsigned order is `scheduled`'s signed order.
+    /// in step). `time` compares signed; `scheduledKey` and `order` as one 128-bit number.
     @inline(__always) static func precedes(_ a: Event, _ b: Event) -> Int {
         let ta = a.time.picoseconds, tb = b.time.picoseconds
-        let ra = UInt128(UInt64(bitPattern: a.scheduled.picoseconds) ^ 1 << 63) << 64 | UInt128(a.order)
-        let rb = UInt128(UInt64(bitPattern: b.scheduled.picoseconds) ^ 1 << 63) << 64 | UInt128(b.order)
+        let ra = UInt128(a.scheduledKey) << 64 | UInt128(a.order)
+        let rb = UInt128(b.scheduledKey) << 64 | UInt128(b.order)
         let less = unsafeBitCast(ta < tb, to: UInt8.self)
         let tie = unsafeBitCast(ta == tb, to: UInt8.self) & unsafeBitCast(ra < rb, to: UInt8.self)
         return Int(less | tie)
@@ -204,13 +209,19 @@
     /// Put `e` into the heap of `count` events whose root is empty (`e` is not among them).
     @inline(__always) mutating func fillRoot(with e: Event) {
         var i = 0
-        while true {
-            let l = 2 &* i &+ 1
-            if l >= count { break }
-            // The earlier child, picked without a branch (`Event.precedes`).
-            let c = l &+ 1 < count ? l &+ Event.precedes(items[l &+ 1], items[l]) : l
+        var l = 1
+        // Down where both children are: the earlier one, picked without a branch
+        // (`Event.precedes`), moves up into the hole.
+        while l &+ 1 < count {
+            let c = l &+ Event.precedes(items[l &+ 1], items[l])
             items[i] = items[c]
             i = c
+            l = 2 &* c &+ 1
+        }
+        // At most one node has a single child: the last one's parent.
+        if l < count {
+            items[i] = items[l]
+            i = l
         }
         while i > 0 {
             let parent = (i &- 1) >> 1
