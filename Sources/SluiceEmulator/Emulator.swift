@@ -563,16 +563,21 @@ public final class Emulator {
         let dir = dirs + d
         let sw = dir.pointee.fromSwitch
         if sw >= 0 {
-            let tag = pool.tag[Int(p)]
-            // Without an egress control `runEgress` reads no queue values: none are computed.
-            let qs = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { $0.hasEgress } ? queueState(dir, sw, p) : Pipeline.QueueState()
-            let port = dir.pointee.fromPort
             let bridge = pool.bridgeWords(p)
-            let decision = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in
-                pool.with(p) { buf in
-                    s.pipeline.runEgress(buf, port: port, rid: tag.rid,
-                                         replica: tag.isReplica, bridge: bridge, queue: qs)
+            let decision: Pipeline.EgressDecision
+            if switchRefs[Int(sw)]._withUnsafeGuaranteedRef({ $0.hasEgress }) {
+                let tag = pool.tag[Int(p)]
+                let qs = queueState(dir, sw, p)
+                let port = dir.pointee.fromPort
+                decision = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in
+                    pool.with(p) { buf in
+                        s.pipeline.runEgress(buf, port: port, rid: tag.rid,
+                                             replica: tag.isReplica, bridge: bridge, queue: qs)
+                    }
                 }
+            } else {
+                // No egress control: no queue values, no call.
+                decision = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { $0.pipeline.runEgressWithoutControl(bridge: bridge) }
             }
             switch decision {
             case .send: break

@@ -47,6 +47,9 @@ public final class Pipeline {
     /// Whether the program has an egress control. Without one, `runEgress` reads neither the
     /// copy nor the queue values: a host may skip computing them.
     public var hasEgress: Bool { egressFn != nil }
+    /// The bridged word that says whether ingress asked to recirculate (`ctx.slotCount`), for
+    /// `runEgressWithoutControl`.
+    @usableFromInline let recirculateWord: Int
     /// Set when the pipeline was compiled traced (`init(trace:)`): every packet's trace goes to it.
     public let tracer: PipelineTracer?
 
@@ -107,6 +110,7 @@ public final class Pipeline {
         } else {
             (native, engineNote) = engine == .native ? NativeStages.attempt(verified, compiler: c, context: ctx, queues: queues) : (nil, nil)
         }
+        recirculateWord = ctx.slotCount
         nativeEntry = native?.entry
         nativeIngressOnly = program.egress == nil ? nativeEntry : nil
         for t in program.tables {
@@ -376,6 +380,17 @@ public final class Pipeline {
         }
         return runEgressControl(buf, port: port, rid: rid, replica: replica, bridge: bridge, queue: queue)
     }
+
+    /// `runEgress` of a program without an egress control (`hasEgress` false), inlinable: a
+    /// host's per-packet code pays a load and a count for it, not a call with queue values.
+    @inlinable public func runEgressWithoutControl(bridge: UnsafePointer<UInt64>) -> EgressDecision {
+        if bridge[recirculateWord] != 0 { return .recirculate }
+        countSent()
+        return .send
+    }
+
+    /// `stats.sent`, counted for `runEgressWithoutControl` (inlined code cannot set `stats`).
+    @usableFromInline func countSent() { stats.sent &+= 1 }
 
     /// `runEgress` for a program with an egress control, outlined: a copy of a program without
     /// one pays for no frame of it.
