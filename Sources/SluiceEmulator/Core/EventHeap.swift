@@ -157,8 +157,14 @@
             return
         }
         if count == capacity { grow() }
-        var i = count
+        let i = count
         count &+= 1
+        siftUp(e, from: i)
+    }
+
+    /// Put `e` into the hole at `i`, or above it where its parents come after it.
+    @inline(__always) mutating func siftUp(_ e: Event, from hole: Int) {
+        var i = hole
         while i > 0 {
             let parent = (i &- 1) >> 1
             if !(e < items[parent]) { break }
@@ -223,13 +229,7 @@
             items[i] = items[l]
             i = l
         }
-        while i > 0 {
-            let parent = (i &- 1) >> 1
-            if !(e < items[parent]) { break }
-            items[i] = items[parent]
-            i = parent
-        }
-        items[i] = e
+        siftUp(e, from: i)
     }
 
     /// Turn the pending event of `kind` for `target` into a `cancelled` one (its time and place
