@@ -23,6 +23,8 @@ public final class XDPProgram {
     var interfaces: [UInt16: UInt32] = [:]
     /// The interfaces this object attached to (detached on `detachAll` and at deinit).
     public private(set) var attached: [(ifindex: Int32, flags: UInt32)] = []
+    /// Whether `attach` has said that native multicast copies go without XDP metadata here.
+    var warnedNoMetadata = false
     /// The names of the interfaces in `attached`, by ifindex.
     var attachedNames: [Int32: String] = [:]
 
@@ -342,6 +344,10 @@ public final class XDPProgram {
         }
         attached.append((ifindex, used == .native ? sluice_xdp_flag_drv() : sluice_xdp_flag_skb()))
         attachedNames[ifindex] = name
+        if used == .native && copyFD >= 0 && !KernelFeatures.xdpMetadata && !warnedNoMetadata {
+            warnedNoMetadata = true
+            fputs("warning: \(program.name): this kernel refuses bpf_xdp_adjust_meta in XDP programs, so a multicast copy finds its packet's metadata as the latest in the ring; in native mode, copies that leave after the next multicast packet arrived carry its metadata. --mode generic runs each packet's copies at once.\n", stderr)
+        }
         return used
     }
 
