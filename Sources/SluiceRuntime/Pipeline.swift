@@ -373,11 +373,7 @@ public final class Pipeline {
     /// traffic manager's queue values (readable by programs compiled with `queues: true`).
     public func runEgress(_ buf: PacketBuffer, port: UInt16, rid: UInt16 = 0, replica: Bool = false,
                           bridge: UnsafePointer<UInt64>, queue: QueueState = QueueState()) -> EgressDecision {
-        if egressFn == nil {
-            if bridge[ctx.slotCount] != 0 { return .recirculate }
-            stats.sent &+= 1
-            return .send
-        }
+        if egressFn == nil { return runEgressWithoutControl(bridge: bridge) }
         return runEgressControl(buf, port: port, rid: rid, replica: replica, bridge: bridge, queue: queue)
     }
 
