@@ -205,7 +205,11 @@ struct LiveInterfaceTests {
             let total = gaps.reduce(0, +)
             // Deadlines are absolute: the whole span is right even if one gap is late.
             #expect(total >= span * 0.98 && total <= span * 1.25, "\(options): span \(total) ms, gaps \(gaps)")
-            #expect(gaps.allSatisfy { $0 >= span / 10 * 0.5 }, "\(options): gaps \(gaps)")
+            // None early: frame k leaves at least k - 1/2 gaps after the first. A single gap may
+            // be short when the frame before it was late (CI once saw 15.0 ms, then 4.96 ms,
+            // for 10 ms gaps): the next deadline stays where it was.
+            let offsets = got.map { Double($0.timestamp - got[0].timestamp) / 1e6 }
+            #expect(offsets.indices.allSatisfy { offsets[$0] >= span / 10 * (Double($0) - 0.5) }, "\(options): gaps \(gaps)")
         }
     }
 
