@@ -119,9 +119,14 @@ struct Replay: ParsableCommand {
         guard stat(input, &target) == 0 else { return nil }
         var candidate = stat()
         return (0..<512).first { k in
-            stat((out as NSString).appendingPathComponent("port-\(k).pcap"), &candidate) == 0
+            stat(outputFile(in: out, port: k), &candidate) == 0
                 && candidate.st_dev == target.st_dev && candidate.st_ino == target.st_ino
         }
+    }
+
+    /// OUT/port-K.pcap: where what leaves port `port` is written.
+    static func outputFile(in out: String, port: Int) -> String {
+        (out as NSString).appendingPathComponent("port-\(port).pcap")
     }
 
     /// Removes the port-K.pcap files an earlier replay left in `out`, before the clock starts:
@@ -130,7 +135,7 @@ struct Replay: ParsableCommand {
     /// an 80 MB output at its first packet took 20 ms, a fifth of a million-packet replay).
     static func removeEarlierOutputs(in out: String) throws {
         for k in 0..<512 {
-            let path = (out as NSString).appendingPathComponent("port-\(k).pcap")
+            let path = outputFile(in: out, port: k)
             if unlink(path) != 0 && errno != ENOENT {
                 throw CLIError("--pcap-dir: cannot remove the earlier output \(path): \(String(cString: strerror(errno))); give another folder or remove it")
             }
@@ -152,7 +157,7 @@ struct Replay: ParsableCommand {
         if let topology, let at { return try replayIntoTopology(topology, at: at.parsed) }
         guard let program, let out = pcapDir else { return }
         if let k = Self.outputPort(overwriting: file, in: out) {
-            let output = (out as NSString).appendingPathComponent("port-\(k).pcap")
+            let output = Self.outputFile(in: out, port: k)
             let other = (out.hasSuffix("/") ? String(out.dropLast()) : out) + "-replayed"
             throw CLIError("--pcap-dir \(out): the output \(output) is the input file \(file); replaying would overwrite it. Give --pcap-dir another folder, e.g. --pcap-dir \(other)")
         }
@@ -330,7 +335,7 @@ final class OfflineReplay {
     }
 
     private func openWriter(_ port: Int) throws -> Unmanaged<PcapWriter> {
-        let path = (directory as NSString).appendingPathComponent("port-\(port).pcap")
+        let path = Replay.outputFile(in: directory, port: port)
         do {
             let w = try PcapWriter(path: path, snaplen: PcapFileReader.maxCaptureLength)
             writers[port] = w
