@@ -1,3 +1,5 @@
+import SluiceRuntime
+
 /// Byte-level Ethernet/IPv4/UDP for hosts: writing headers into a packet buffer and reading
 /// them back. Offsets are fixed (no VLAN, no IP options): what emulated hosts send.
 enum HostStack {
@@ -11,30 +13,31 @@ enum HostStack {
     static let ect0: UInt8 = 0b10
     static let ce: UInt8 = 0b11
 
+    // Whole words in network order, at any alignment: one load or store each, not one a byte.
     @inline(__always) static func put16(_ p: UnsafeMutablePointer<UInt8>, _ v: UInt16) {
-        p[0] = UInt8(v >> 8); p[1] = UInt8(truncatingIfNeeded: v)
+        UnsafeMutableRawPointer(p).storeBytes(of: v.bigEndian, as: UInt16.self)
     }
     @inline(__always) static func put32(_ p: UnsafeMutablePointer<UInt8>, _ v: UInt32) {
-        p[0] = UInt8(v >> 24); p[1] = UInt8(truncatingIfNeeded: v >> 16)
-        p[2] = UInt8(truncatingIfNeeded: v >> 8); p[3] = UInt8(truncatingIfNeeded: v)
+        UnsafeMutableRawPointer(p).storeBytes(of: v.bigEndian, as: UInt32.self)
     }
     @inline(__always) static func put64(_ p: UnsafeMutablePointer<UInt8>, _ v: UInt64) {
-        put32(p, UInt32(truncatingIfNeeded: v >> 32)); put32(p + 4, UInt32(truncatingIfNeeded: v))
+        UnsafeMutableRawPointer(p).storeBytes(of: v.bigEndian, as: UInt64.self)
     }
-    @inline(__always) static func get16(_ p: UnsafePointer<UInt8>) -> UInt16 { UInt16(p[0]) << 8 | UInt16(p[1]) }
+    @inline(__always) static func get16(_ p: UnsafePointer<UInt8>) -> UInt16 {
+        UInt16(bigEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt16.self))
+    }
     @inline(__always) static func get32(_ p: UnsafePointer<UInt8>) -> UInt32 {
-        UInt32(p[0]) << 24 | UInt32(p[1]) << 16 | UInt32(p[2]) << 8 | UInt32(p[3])
+        UInt32(bigEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt32.self))
     }
     @inline(__always) static func get64(_ p: UnsafePointer<UInt8>) -> UInt64 {
-        UInt64(get32(p)) << 32 | UInt64(get32(p + 4))
+        UInt64(bigEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
     }
+    /// A 48-bit MAC address (the low bits of the word).
     @inline(__always) static func getMAC(_ p: UnsafePointer<UInt8>) -> UInt64 {
-        var m: UInt64 = 0
-        for i in 0..<6 { m = m << 8 | UInt64(p[i]) }
-        return m
+        UInt64(get32(p)) << 16 | UInt64(get16(p + 4))
     }
     @inline(__always) static func putMAC(_ p: UnsafeMutablePointer<UInt8>, _ mac: UInt64) {
-        for i in 0..<6 { p[i] = UInt8(truncatingIfNeeded: mac >> UInt64(40 - 8 * i)) }
+        put32(p, UInt32(truncatingIfNeeded: mac >> 16)); put16(p + 4, UInt16(truncatingIfNeeded: mac))
     }
 
     /// Write Ethernet, IPv4 (DF, TTL 64, checksum) and UDP (checksum 0, which IPv4 allows) headers
@@ -46,31 +49,16 @@ enum HostStack {
         putMAC(p + 6, srcMAC)
         put16(p + 12, 0x0800)
         let ip = p + ethernet
-        ip[0] = 0x45
-        ip[1] = tos
-        put16(ip + 2, UInt16(ipv4 + udp + payload))
-        put16(ip + 4, id)
-        put16(ip + 6, 0x4000)
-        ip[8] = 64
-        ip[9] = 17
-        put16(ip + 10, 0)
+        // Version 4, IHL 5, TOS, total length; identification, DF; TTL 64, UDP, checksum 0.
+        put32(ip, 0x4500_0000 | UInt32(tos) << 16 | UInt32(UInt16(ipv4 + udp + payload)))
+        put32(ip + 4, UInt32(id) << 16 | 0x4000)
+        put32(ip + 8, 64 << 24 | 17 << 16)
         put32(ip + 12, srcIP)
         put32(ip + 16, dstIP)
-        put16(ip + 10, checksum(ip, count: ipv4))
+        put16(ip + 10, InternetChecksum.checksum(UnsafeRawBufferPointer(start: ip, count: ipv4)))
         let u = ip + ipv4
-        put16(u, srcPort)
-        put16(u + 2, dstPort)
-        put16(u + 4, UInt16(udp + payload))
-        put16(u + 6, 0)
-    }
-
-    /// The Internet checksum of `count` bytes (even).
-    @inline(__always) static func checksum(_ p: UnsafePointer<UInt8>, count: Int) -> UInt16 {
-        var sum: UInt32 = 0
-        var i = 0
-        while i < count { sum &+= UInt32(p[i]) << 8 | UInt32(p[i + 1]); i += 2 }
-        while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
-        return ~UInt16(sum)
+        put32(u, UInt32(srcPort) << 16 | UInt32(dstPort))
+        put32(u + 4, UInt32(UInt16(udp + payload)) << 16)
     }
 
     /// Set CE on an ECN-capable IPv4 packet, fixing the header checksum incrementally
