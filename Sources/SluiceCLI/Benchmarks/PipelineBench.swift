@@ -62,25 +62,34 @@ struct PipelineBench {
             }
         }
 
-        func time(_ label: String, _ body: (PacketBuffer) -> Int) -> Double {
-            let buf = PacketBuffer()
-            let mask = Self.poolSize - 1
-            return timePackets(label, packets: packets, progress: progress) { i in
+        let buf = PacketBuffer()
+        let mask = Self.poolSize - 1
+        @inline(__always) func time(_ range: Range<Int>, _ body: (PacketBuffer) -> Int) -> Double {
+            timeSlice(range) { i in
                 buf.load(UnsafeRawBufferPointer(start: pool + (i & mask) * 64, count: 64))
                 return body(buf)
             }
         }
-        let mpps = time("pipeline") { buf in
-            pipeline.process(buf, port: 0)
-            return pipeline.outputCount == 0 ? -1 : Int(pipeline.outputPort(0))
-        }
-        let base = time("baseline") { buf in baseline.process(buf) }
-        let closureMpps = closures.map { c in
-            time("closures") { buf in
-                c.process(buf, port: 0)
-                return c.outputCount == 0 ? -1 : Int(c.outputPort(0))
+        let labels = [pipeline.engine.rawValue, "hand-written"] + (closures == nil ? [] : ["closures"])
+        let figures = timeInTurns(labels, packets: packets, progress: progress) { engine, range in
+            switch engine {
+            case 0:
+                return time(range) { buf in
+                    pipeline.process(buf, port: 0)
+                    return pipeline.outputCount == 0 ? -1 : Int(pipeline.outputPort(0))
+                }
+            case 1:
+                return time(range) { buf in baseline.process(buf) }
+            default:
+                let c = closures!
+                return time(range) { buf in
+                    c.process(buf, port: 0)
+                    return c.outputCount == 0 ? -1 : Int(c.outputPort(0))
+                }
             }
         }
+        let mpps = figures[0], base = figures[1]
+        let closureMpps = closures == nil ? nil : figures[2]
         return Result(mpps: mpps, baselineMpps: base, engine: pipeline.engine, closureMpps: closureMpps, engineNote: pipeline.engineNote)
     }
 
@@ -123,29 +132,30 @@ struct PipelineBench {
     func now() -> Double { Double(MonotonicClock.nanoseconds) / 1e9 }
 }
 
-/// `packets` packets through `body` (given the packet's index; its result is kept so the work
-/// cannot be optimised away), timed on the monotonic clock, with a progress line on standard
-/// error once a second when `progress`: the packets per second, in millions.
-@inline(__always) func timePackets(_ label: String, packets: Int, progress: Bool, _ body: (Int) -> Int) -> Double {
-    func now() -> Double { Double(MonotonicClock.nanoseconds) / 1e9 }
+/// Millions of packets per second of each of `labels`' engines over the same `packets`
+/// packets, timed in turns (`Turns`: ten rounds); `run(engine, range)` returns the seconds of
+/// one turn. With `progress`, each round prints the figures so far on standard error.
+func timeInTurns(_ labels: [String], packets: Int, progress: Bool,
+                 _ run: (_ engine: Int, _ packets: Range<Int>) -> Double) -> [Double] {
+    let rounds = 10
+    let seconds = Turns.seconds(engines: labels.count, count: packets, rounds: rounds, roundDone: { done, seconds in
+        guard progress else { return }
+        let so = zip(labels, seconds).map { "\($0) \(String(format: "%.2f", Double(done) / $1 / 1e6))" }.joined(separator: ", ")
+        progressLine("  \(done * 100 / packets)% of \(packets) packets: \(so) Mpps")
+    }, run)
+    if progress { progressLine("") }
+    return seconds.map { Double(packets) / $0 / 1e6 }
+}
+
+/// Seconds `body` takes over the packet indexes of `range` (its results are kept, so the work
+/// cannot be optimised away), on the monotonic clock.
+@inline(__always) func timeSlice(_ range: Range<Int>, _ body: (Int) -> Int) -> Double {
     var sink = 0
-    let t0 = now()
-    var next = t0 + 1
-    var shown = false
-    for i in 0..<packets {
-        sink &+= body(i)
-        if progress && i & 0xFFFFF == 0 && now() > next {
-            next += 1
-            let done = Double(i) / Double(packets)
-            let eta = (now() - t0) / max(done, 1e-9) * (1 - done)
-            fputs("\r  \(label): \(Int(done * 100))% (ETA \(Int(eta)) s)   ", stderr)
-            shown = true
-        }
-    }
-    let dt = now() - t0
-    if shown { progressLine("") }
+    let t0 = MonotonicClock.nanoseconds
+    for i in range { sink &+= body(i) }
+    let dt = MonotonicClock.nanoseconds - t0
     if sink == Int.min { print(sink) }
-    return Double(packets) / dt / 1e6
+    return Double(dt) / 1e9
 }
 
 /// The same semantics as `ipv4-router`, written by hand the way one would in Swift: read the

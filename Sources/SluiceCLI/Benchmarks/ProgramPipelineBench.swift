@@ -90,12 +90,14 @@ struct ProgramPipelineBench {
 
         let after = pipeline.stats
 
-        func time(_ label: String, _ p: Pipeline) -> Double {
-            let buf = PacketBuffer()
-            let mask = Self.poolSize - 1
-            return bytes.withUnsafeBytes { raw in
-                let base = raw.baseAddress!
-                return timePackets(label, packets: packets, progress: progress) { i in
+        let buf = PacketBuffer()
+        let mask = Self.poolSize - 1
+        let engines = [pipeline] + (closures.map { [$0] } ?? [])
+        let figures = bytes.withUnsafeBytes { raw in
+            let base = raw.baseAddress!
+            return timeInTurns(engines.map { $0.engine.rawValue }, packets: packets, progress: progress) { e, range in
+                let p = engines[e]
+                return timeSlice(range) { i in
                     let k = i & mask
                     buf.load(UnsafeRawBufferPointer(start: base + offsets[k], count: lengths[k]))
                     p.process(buf, port: inPorts[k])
@@ -103,8 +105,8 @@ struct ProgramPipelineBench {
                 }
             }
         }
-        let mpps = time(pipeline.engine.rawValue, pipeline)
-        let closureMpps = closures.map { time("closures", $0) }
+        let mpps = figures[0]
+        let closureMpps = closures == nil ? nil : figures[1]
         return Result(mpps: mpps, engine: pipeline.engine, engineNote: pipeline.engineNote, closureMpps: closureMpps,
                       forwarded: forwarded, dropped: dropped, pool: Self.poolSize,
                       parserDrops: after.parserDrops - before.parserDrops, ingressDrops: after.ingressDrops - before.ingressDrops,

@@ -16,17 +16,20 @@ struct PipelineBenchCommand: ParsableCommand {
         discussion: """
             ipv4-router (the default) has a hand-written counterpart: N 64-byte IPv4/UDP packets with \
             random destinations over ROUTES installed /24 and /16 routes plus a default route go \
-            through the compiled pipeline on one core, then through a hand-written Swift router with \
+            through the compiled pipeline on one core and through a hand-written Swift router with \
             the same semantics over the same route structure; both are checked to be byte-identical \
             first. overhead = baseline_mpps / mpps. Under the native engine (the default) the \
-            closures run the same packets too (closure_mpps).
+            closures run the same packets too (closure_mpps). The sides take turns: ten rounds, in \
+            each of which every side runs the next tenth of the packets, a different side first \
+            each round, so that a slow spell of a shared host falls on all of them alike.
 
             Any other program (built in, a package's own, or a program file from `sluice compile P \
             --emit program`) runs on packets its parser takes, made from its IR and the entries of \
             --entries (so they hit them), entering on --ports; its controller's first entries are \
             installed, but it does not run per packet. Under the native engine (the default) the \
-            closure engine is the baseline on the same packets (outputs checked to agree first); with \
-            --engine closures there is no baseline, only the figure. Examples:
+            closure engine is the baseline on the same packets (outputs checked to agree first, then \
+            timed in turns as above); with --engine closures there is no baseline, only the figure. \
+            Examples:
               sluice bench pipeline --json
               sluice bench pipeline --program l2-switch --packets 2000000
               sluice bench pipeline --program my-router.json --entries routes.txt --engine closures
@@ -35,7 +38,7 @@ struct PipelineBenchCommand: ParsableCommand {
     @Option(help: "A built-in program (see `sluice programs`) or a program file (.json).")
     var program: String = "ipv4-router"
 
-    @Option(help: "Packets to push through each side.")
+    @Option(help: "Packets to push through each side (in ten rounds of turns).")
     var packets: Int = 10_000_000
 
     @Option(help: "ipv4-router: installed routes (/24 and /16), plus a default route.")
