@@ -62,9 +62,10 @@ enum HostPrelude {
         /* The runtime's state as the generated code sees it: its metadata slots (standard fields
            first, then user metadata, as `Layout` keeps them), its tables (`struct sl_table`),
            register cells and counter cells, and calls into it for meters, digests, random
-           numbers and indexes out of range. Headers are the object's own (8-byte aligned slots,
-           as EBPFLayout places them): where a header is until extract finds it in the packet.
-           Validity bits and the checksum accumulator are locals of each stage function. */
+           numbers and indexes out of range. Headers not in the packet, validity bits and the
+           checksum accumulator are locals of each stage function (`sl_hdr`: 8-byte aligned
+           slots, as EBPFLayout places them, where a header is until extract finds it in the
+           packet). */
         struct sluice_state {
             __u64 *std;
             __u64 *meta;
@@ -77,7 +78,6 @@ enum HostPrelude {
             __u64 (*meter)(void *env, __u32 meter, __u64 index, __u64 amount, __u64 now);
             void (*digest)(void *env, __u32 digest, const __u64 *values, __u32 count);
             void (*reg_oor)(void *env, __u32 reg);
-            __u8 hdr[SL_HDR_BYTES] __attribute__((aligned(8)));
             __u8 out[SL_HDR_BYTES]; /* the deparser's headers gathered, when they moved */
         };
         #define SL_ACC sl_acc

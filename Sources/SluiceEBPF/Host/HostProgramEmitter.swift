@@ -90,13 +90,17 @@ struct HostProgramEmitter {
         lines.append("    __u32 sl_trunc = 0xFFFFFFFF; /* truncate(): the most bytes the packet keeps */")
         lines.append("    __u64 sl_acc = 0; (void)sl_acc; /* SL_ACC: checksums and emit lengths add up here */")
         lines += cx.parser.locals().map { "    " + $0 }
-        lines.append("    __builtin_memset(s->hdr, 0, sizeof(s->hdr));")
+        // Headers not (yet) in the packet live in this stage's own zeroed bytes, a local: where
+        // every read of them follows an extract that points them into the packet (ipv4-router),
+        // clang drops the zeroing, which as part of the state it had to keep.
+        lines.append("    __u8 sl_hdr[SL_HDR_BYTES] __attribute__((aligned(8)));")
+        lines.append("    __builtin_memset(sl_hdr, 0, sizeof(sl_hdr));")
         if cx.layout.validSlots > 0 {
             lines.append("    __u8 " + (0..<cx.layout.validSlots).map { "\(cx.valid($0)) = 0" }.joined(separator: ", ") + ";")
         }
-        // Each header's bytes: its slot in the state until extract points at the packet.
+        // Each header's bytes: its slot in `sl_hdr` until extract points at the packet.
         let pointers = cx.layout.headers.flatMap { h in
-            (0..<h.elements).map { "*\(cx.headerBytes(h, element: $0)) = &s->hdr[\(h.offset(element: $0))]" }
+            (0..<h.elements).map { "*\(cx.headerBytes(h, element: $0)) = &sl_hdr[\(h.offset(element: $0))]" }
         }
         if !pointers.isEmpty { lines.append("    __u8 \(pointers.joined(separator: ", "));") }
         lines += code
@@ -128,7 +132,7 @@ struct HostProgramEmitter {
 /// The host target: C for a shared object the software runtime loads (see `HostProgramEmitter`).
 public enum HostBackend {
     /// Bumped whenever the emitted C changes meaning: part of the cache key of compiled objects.
-    public static let emitterVersion = 7
+    public static let emitterVersion = 8
 
     /// The C source of `program` for the host, or what it cannot express, by name.
     public static func emitC(_ program: VerifiedProgram, queues: Bool) throws(EBPFError) -> String {
