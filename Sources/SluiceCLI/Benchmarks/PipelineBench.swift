@@ -128,8 +128,6 @@ struct PipelineBench {
         let sum = InternetChecksum.checksum(UnsafeRawBufferPointer(start: p + 14, count: 20))
         p[24] = UInt8(sum >> 8); p[25] = UInt8(truncatingIfNeeded: sum)
     }
-
-    func now() -> Double { Double(MonotonicClock.nanoseconds) / 1e9 }
 }
 
 /// Millions of packets per second of each of `labels`' engines over the same `packets`
