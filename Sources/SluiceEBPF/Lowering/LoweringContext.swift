@@ -89,9 +89,9 @@ final class LoweringContext {
 
     /// The C pointer to the bytes of a header (a stack's element `e`). On XDP, the state's copy
     /// (`s->hdr`, where extract copies the packet's bytes). On the host, `sl_h<slot>`, a local:
-    /// the stage's zeroed `sl_hdr` bytes until extract points it at the header in the packet, whose fields are
-    /// then read and written in place (`HostDeparserEmitter` copies nothing when the headers
-    /// still lie where they were parsed).
+    /// the stage's zeroed `sl_hdr` bytes until extract points it at the header in the packet,
+    /// whose fields are then read and written in place (`HostDeparserEmitter` copies nothing
+    /// when the headers still lie where they were parsed).
     func headerBytes(_ slot: EBPFLayout.HeaderSlot, element e: Int) -> String {
         switch target {
         case .xdp: "&s->hdr[\(slot.offset(element: e))]"
