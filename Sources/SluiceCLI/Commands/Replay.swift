@@ -118,11 +118,14 @@ struct Replay: ParsableCommand {
         var target = stat()
         guard stat(input, &target) == 0 else { return nil }
         var candidate = stat()
-        return (0..<512).first { k in
+        return (0..<ports).first { k in
             stat(outputFile(in: out, port: k), &candidate) == 0
                 && candidate.st_dev == target.st_dev && candidate.st_ino == target.st_ino
         }
     }
+
+    /// Egress ports are 9 bits: the port-K.pcap files a replay can write are K in 0..<512.
+    static let ports = 512
 
     /// OUT/port-K.pcap: where what leaves port `port` is written.
     static func outputFile(in out: String, port: Int) -> String {
@@ -134,7 +137,7 @@ struct Replay: ParsableCommand {
     /// no stale file), and freeing an old file's pages is not counted as replay time (truncating
     /// an 80 MB output at its first packet took 20 ms, a fifth of a million-packet replay).
     static func removeEarlierOutputs(in out: String) throws {
-        for k in 0..<512 {
+        for k in 0..<ports {
             let path = outputFile(in: out, port: k)
             if unlink(path) != 0 && errno != ENOENT {
                 throw CLIError("--pcap-dir: cannot remove the earlier output \(path): \(String(cString: strerror(errno))); give another folder or remove it")
@@ -145,7 +148,7 @@ struct Replay: ParsableCommand {
     /// NODE:PORT of --at.
     enum NodePort: OptionSyntax {
         static func parse(_ text: String) throws(OptionProblem) -> (node: String, port: UInt16) {
-            guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port < 512,
+            guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port < Replay.ports,
                   colon != text.startIndex else {
                 throw OptionProblem("expected NODE:PORT with PORT in 0...511, e.g. leaf1:1 or h1:0", valid: nil)
             }
@@ -252,12 +255,12 @@ final class OfflineReplay {
     let file: String
     let fileSize: Int?
     /// One writer per port that sent something (they own the writers), and the same writers
-    /// unretained by port for the loop (ports are 9 bits: 512 slots), so that finding a port's
+    /// unretained by port for the loop (`Replay.ports` slots), so that finding a port's
     /// writer costs no reference counting.
-    @exclusivity(unchecked) private var writers = [PcapWriter?](repeating: nil, count: 512)
+    @exclusivity(unchecked) private var writers = [PcapWriter?](repeating: nil, count: Replay.ports)
     private let byPort: UnsafeMutablePointer<Unmanaged<PcapWriter>?> = {
-        let p = UnsafeMutablePointer<Unmanaged<PcapWriter>?>.allocate(capacity: 512)
-        p.initialize(repeating: nil, count: 512)
+        let p = UnsafeMutablePointer<Unmanaged<PcapWriter>?>.allocate(capacity: Replay.ports)
+        p.initialize(repeating: nil, count: Replay.ports)
         return p
     }()
     deinit { byPort.deallocate() }
