@@ -4,6 +4,7 @@ import SluiceRuntime
 /// Every packet in flight lives here and moves by index (`Int32`): buffers are allocated when
 /// the pool grows and reused after, so a steady-state run allocates nothing per packet.
 /// Per-packet state the traffic manager needs sits in parallel arrays (structure of arrays).
+/// A pool that goes away leaves its buffers to the next pool of the process (`SparePackets`).
 @usableFromInline final class PacketPool {
     /// Buffers hold a frame of the largest MTU plus headroom for pushed headers.
     let bufferCapacity: Int
@@ -51,12 +52,17 @@ import SluiceRuntime
         bridge = .allocate(capacity: 1)
         dirtyEnd = .allocate(capacity: 1)
         free = .allocate(capacity: 1)
-        grow(to: initial)
+        if let spare = SparePackets.take(bufferCapacity: bufferCapacity, headroom: headroom) {
+            adopt(spare)
+        } else {
+            grow(to: initial)
+        }
     }
 
     deinit {
-        for i in 0..<capacity { buffers[i].release() }
-        for s in slabs { releaseSlab(s) }
+        SparePackets.keep(SparePackets.Batch(slabs: slabs, buffers: Array(UnsafeBufferPointer(start: buffers, count: capacity)),
+                                             dirtyEnd: Array(UnsafeBufferPointer(start: dirtyEnd, count: capacity))),
+                          bufferCapacity: bufferCapacity, headroom: headroom)
         buffers.deallocate(); enqueuedAt.deallocate(); enqueueDepth.deallocate(); tag.deallocate()
         pass.deallocate(); bridge.deallocate(); dirtyEnd.deallocate(); free.deallocate()
     }
@@ -117,13 +123,32 @@ import SluiceRuntime
     }
 
     func grow(to n: Int) {
+        let old = capacity
+        guard let slab = calloc(n - old, bufferCapacity) else { fatalError("PacketPool: out of memory growing to \(n) packets") }
+        slabs.append(slab)
+        let bytes = slab.assumingMemoryBound(to: UInt8.self)
+        add(n - old) { i in
+            (Unmanaged.passRetained(PacketBuffer(zeroedStorage: bytes + i * bufferCapacity, capacity: bufferCapacity, headroom: headroom)), 0)
+        }
+    }
+
+    /// Take over the buffers a pool of the same buffer size left (`SparePackets`): their bytes
+    /// past the header zone are as `dirtyEnd` says, as when this pool reuses its own.
+    func adopt(_ spare: SparePackets.Batch) {
+        slabs = spare.slabs
+        add(spare.buffers.count) { i in (spare.buffers[i], spare.dirtyEnd[i]) }
+    }
+
+    /// `count` more buffers, the `i`th of them with its bytes past the header zone clean up to
+    /// `dirty` (`dirtyEnd`), and free.
+    func add(_ count: Int, _ buffer: (_ i: Int) -> (Unmanaged<PacketBuffer>, dirty: Int32)) {
         func resize<T>(_ p: inout UnsafeMutablePointer<T>, _ old: Int, _ new: Int) {
             let q = UnsafeMutablePointer<T>.allocate(capacity: new)
             if old > 0 { q.moveInitialize(from: p, count: old) }
             p.deallocate()
             p = q
         }
-        let old = capacity
+        let old = capacity, n = old + count
         resize(&buffers, old, n)
         resize(&enqueuedAt, old, n)
         resize(&enqueueDepth, old, n)
@@ -132,17 +157,14 @@ import SluiceRuntime
         resize(&bridge, old * bridgeStride, n * bridgeStride)
         resize(&dirtyEnd, old, n)
         resize(&free, old, n)
-        guard let slab = calloc(n - old, bufferCapacity) else { fatalError("PacketPool: out of memory growing to \(n) packets") }
-        slabs.append(slab)
-        let bytes = slab.assumingMemoryBound(to: UInt8.self)
         for i in old..<n {
-            let storage = bytes + (i - old) * bufferCapacity
-            (buffers + i).initialize(to: Unmanaged.passRetained(PacketBuffer(zeroedStorage: storage, capacity: bufferCapacity, headroom: headroom)))
+            let (b, dirty) = buffer(i - old)
+            (buffers + i).initialize(to: b)
             (enqueuedAt + i).initialize(to: .zero)
             (enqueueDepth + i).initialize(to: 0)
             (tag + i).initialize(to: .none)
             (pass + i).initialize(to: 0)
-            (dirtyEnd + i).initialize(to: 0)
+            (dirtyEnd + i).initialize(to: dirty)
         }
         (bridge + old * bridgeStride).initialize(repeating: 0, count: (n - old) * bridgeStride)
         // The free list is a stack: push the new buffers highest first so the lowest comes out first.
@@ -155,3 +177,51 @@ import SluiceRuntime
 
 /// `free` for a slab (the pool's own `free` is its free list).
 private func releaseSlab(_ p: UnsafeMutableRawPointer) { free(p) }
+
+/// Packet buffers of pools that went away, kept for the next pool of the same buffer size in
+/// this process: a benchmark's repeats, an experiment's runs, the demo's rows and the
+/// partitions of a parallel run then touch memory the kernel has already given them. On this
+/// kind of VM a buffer's first touch costs a page fault of about 1.3 us, 4 ms of a 30 ms
+/// leafspine-16 run, and calloc's zeroing of reused heap memory costs as much.
+enum SparePackets {
+    /// One pool's buffers, their slabs and how far each may hold old bytes (`dirtyEnd`).
+    struct Batch {
+        var slabs: [UnsafeMutableRawPointer]
+        var buffers: [Unmanaged<PacketBuffer>]
+        var dirtyEnd: [Int32]
+    }
+
+    /// At most this many bytes of buffers are kept (address space: only the pages packets
+    /// touched are memory); a pool beyond it is freed.
+    static let limitBytes = 256 << 20
+
+    nonisolated(unsafe) static var batches: [(bufferCapacity: Int, headroom: Int, batch: Batch)] = []
+    static let lock = NSLock()
+
+    /// The largest batch kept of buffers of this size and headroom, removed; nil if none.
+    static func take(bufferCapacity: Int, headroom: Int) -> Batch? {
+        lock.lock(); defer { lock.unlock() }
+        let fits = batches.indices.filter { batches[$0].bufferCapacity == bufferCapacity && batches[$0].headroom == headroom }
+        guard let i = fits.max(by: { batches[$0].batch.buffers.count < batches[$1].batch.buffers.count }) else { return nil }
+        return batches.remove(at: i).batch
+    }
+
+    /// Keep `batch` for a later pool, dropping the oldest batches to stay within `limitBytes`;
+    /// a batch larger than that alone is freed at once.
+    static func keep(_ batch: Batch, bufferCapacity: Int, headroom: Int) {
+        guard bufferCapacity * batch.buffers.count <= limitBytes else { return release(batch) }
+        lock.lock()
+        batches.append((bufferCapacity, headroom, batch))
+        var dropped: [Batch] = []
+        while batches.reduce(0, { $0 + $1.bufferCapacity * $1.batch.buffers.count }) > limitBytes {
+            dropped.append(batches.removeFirst().batch)
+        }
+        lock.unlock()
+        for b in dropped { release(b) }
+    }
+
+    static func release(_ batch: Batch) {
+        for buffer in batch.buffers { buffer.release() }
+        for s in batch.slabs { releaseSlab(s) }
+    }
+}

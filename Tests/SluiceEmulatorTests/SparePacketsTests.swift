@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import SluiceRuntime
+@testable import SluiceEmulator
+
+/// A pool that goes away leaves its buffers to the next pool of the same buffer size
+/// (`SparePackets`): the next pool must find them as its own reuse would, with a foreign frame's
+/// bytes cleared before a host builds a frame over them, and a run on them must be the same run.
+@Suite struct SparePacketsTests {
+    /// A frame size no other test's pool has (tests run in parallel in one process).
+    static let frame = 1_237
+
+    @Test func aPoolTakesOverTheBuffersOfOneThatWentAway() throws {
+        var identities: Set<ObjectIdentifier> = []
+        do {
+            let pool = PacketPool(maxFrame: Self.frame, bridgeWords: 2, initial: 4)
+            // A replayed capture's frame, non-zero to its last byte, and an emulator-made one.
+            let foreign = pool.allocate()
+            let f = pool.reset(foreign, length: Self.frame)
+            for i in 0..<Self.frame { f[i] = 0xAB }
+            pool.markForeign(foreign)
+            let made = pool.allocate()
+            let m = pool.reset(made, length: 200)
+            for i in 0..<60 { m[i] = 0xCD }
+            for p in 0..<Int32(pool.capacity) { identities.insert(ObjectIdentifier(pool.buffer(p))) }
+            pool.release(foreign); pool.release(made)
+        }
+        let pool = PacketPool(maxFrame: Self.frame, bridgeWords: 2, initial: 4)
+        #expect(pool.capacity == 4 && pool.freeCount == 4 && pool.inUse == 0)
+        #expect(Set((0..<Int32(4)).map { ObjectIdentifier(pool.buffer($0)) }) == identities, "the new pool made buffers of its own")
+        #expect(SparePackets.take(bufferCapacity: pool.bufferCapacity, headroom: pool.headroom) == nil, "the batch was left for another pool too")
+        // Every buffer, built as a host builds a datagram: headers, then a payload of zeros.
+        for _ in 0..<4 {
+            let p = pool.allocate()
+            let d = pool.reset(p, length: Self.frame)
+            pool.clearPayload(p, from: 42, to: Self.frame)
+            #expect((42..<Self.frame).allSatisfy { d[$0] == 0 }, "buffer \(p) keeps old bytes in its payload")
+            #expect((0..<pool.bridgeStride).allSatisfy { pool.bridgeWords(p)[$0] == 0 })
+        }
+        // It grows past the buffers it took over as a pool of its own does.
+        _ = pool.allocate()
+        #expect(pool.capacity == 8 && pool.inUse == 5)
+    }
+
+    @Test func aBatchBeyondTheLimitIsFreedNotKept() {
+        let frame = SparePackets.limitBytes  // one buffer of this size is past the limit alone
+        do { _ = PacketPool(maxFrame: frame, bridgeWords: 1, initial: 1) }
+        #expect(SparePackets.take(bufferCapacity: frame + 512, headroom: 256) == nil)
+    }
+
+    /// Two runs of a shipped topology in one process, the second on the first one's packet
+    /// memory: the same pcaps byte for byte, the same results.
+    @Test func aRunOnAnEarlierRunsBuffersIsTheSameRun() throws {
+        var spec = try TopologyFile.load(path: "\(WorkCountTests.packageRoot)/Topologies/leafspine-small.yaml", programs: .builtIn)
+        // An MTU of its own, so no other test's pool takes these buffers in between.
+        for i in spec.links.indices { spec.links[i].mtu = 8_887 }
+        var outputs: [[String: Data]] = []
+        var reports: [[UInt64]] = []
+        var capacities: [(first: Int, last: Int, buffers: Set<ObjectIdentifier>)] = []
+        for _ in 0..<2 {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-spare-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            var options = EmulatorOptions()
+            options.pcapDirectory = dir
+            let emu = try Emulator(spec, options: options, programs: .builtIn)
+            let first = emu.pool.capacity
+            let stats = emu.run()
+            #expect(emu.pool.inUse == 0)
+            var files: [String: Data] = [:]
+            for f in try FileManager.default.contentsOfDirectory(atPath: dir) { files[f] = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(f)")) }
+            outputs.append(files)
+            reports.append([stats.events, emu.packetHops, emu.packetsDelivered, UInt64(emu.now)]
+                           + emu.flows.map { UInt64($0.completed ?? -1) } + emu.switchStats.map(\.received))
+            capacities.append((first, emu.pool.capacity, Set((0..<Int32(emu.pool.capacity)).map { ObjectIdentifier(emu.pool.buffer($0)) })))
+        }
+        // The second run started with every buffer the first one ended with.
+        #expect(capacities[1].first == capacities[0].last && capacities[1].buffers.isSuperset(of: capacities[0].buffers),
+                "the second run did not take over the first one's buffers: \(capacities.map { ($0.first, $0.last) })")
+        #expect(outputs[0].count > 4 && outputs[0].values.allSatisfy { $0.count > 24 }, "\(outputs[0].keys.sorted())")
+        #expect(outputs[0].keys.sorted() == outputs[1].keys.sorted())
+        for (name, bytes) in outputs[0] { #expect(outputs[1][name] == bytes, "\(name) differs on reused buffers") }
+        #expect(reports[0] == reports[1])
+    }
+}
