@@ -570,7 +570,8 @@ public final class Emulator {
                 let qs = queueState(dir, sw, p)
                 let port = dir.pointee.fromPort
                 decision = switchRefs[Int(sw)]._withUnsafeGuaranteedRef { s in
-                    pool.with(p) { buf in
+                    pool.passRuns(p, headerBytes: s.headerBytes)
+                    return pool.with(p) { buf in
                         s.pipeline.runEgress(buf, port: port, rid: tag.rid,
                                              replica: tag.isReplica, bridge: bridge, queue: qs)
                     }
@@ -673,7 +674,8 @@ public final class Emulator {
         let bridge = pool.bridgeWords(p)
         let clock = self.clock
         let (decision, hasController) = switchRefs[s]._withUnsafeGuaranteedRef { sw in
-            pool.with(p) { buf in
+            pool.passRuns(p, headerBytes: sw.headerBytes)
+            return pool.with(p) { buf in
                 (sw.pipeline.runIngress(buf, port: inPort, timestamp: UInt64((clock - sw.latency).nanoseconds), pass: pass, bridge: bridge),
                  sw.hasController)
             }

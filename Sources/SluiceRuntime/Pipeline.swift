@@ -47,6 +47,9 @@ public final class Pipeline {
     /// Whether the program has an egress control. Without one, `runEgress` reads neither the
     /// copy nor the queue values: a host may skip computing them.
     public var hasEgress: Bool { egressFn != nil }
+    /// The most bytes a pass writes into a packet, from where the packet starts before it:
+    /// every header of the program, valid at once and emitted (the payload never moves).
+    public var headerBytes: Int { ctx.headerBytes }
     /// The bridged word that says whether ingress asked to recirculate (`ctx.slotCount`), for
     /// `runEgressWithoutControl`.
     @usableFromInline let recirculateWord: Int

@@ -42,6 +42,59 @@ import SluiceRuntime
         #expect(pool.capacity == 8 && pool.inUse == 5)
     }
 
+    /// Bytes past the header zone that a frame held stay recorded until cleared, even when a
+    /// shorter frame comes first; a switch pass that may write past the zone records it.
+    @Test func oldBytesPastTheHeaderZoneAreClearedBeforeAFrameCoversThem() {
+        let pool = PacketPool(maxFrame: 4_000, bridgeWords: 1, initial: 1)
+        let p = pool.allocate()
+        let long = pool.reset(p, length: 3_000)
+        for i in 0..<3_000 { long[i] = 0xEE }
+        pool.wrote(p, upTo: 3_000)
+        #expect(pool.dirtyEnd[Int(p)] == 3_000)
+        // A short frame clears its own bytes; the old ones past it are still old.
+        _ = pool.reset(p, length: 100)
+        pool.clearPayload(p, from: 42, to: 100)
+        #expect(pool.dirtyEnd[Int(p)] == 3_000)
+        let again = pool.reset(p, length: 2_500)
+        pool.clearPayload(p, from: 42, to: 2_500)
+        #expect((42..<2_500).allSatisfy { again[$0] == 0 })
+        #expect(pool.dirtyEnd[Int(p)] == 3_000, "bytes 2,500 to 3,000 still hold the first frame's")
+        pool.clearPayload(p, from: 42, to: 3_000)
+        #expect(pool.dirtyEnd[Int(p)] == 0)
+
+        // Within the zone nothing is recorded; a pass of a program with 1,100 bytes of headers
+        // over a packet whose start a pass moved 20 bytes on may write up to 1,120.
+        pool.wrote(p, upTo: PacketPool.headerZone)
+        #expect(pool.dirtyEnd[Int(p)] == 0)
+        pool.with(p) { $0.start = $0.headroom + 20 }
+        pool.passRuns(p, headerBytes: 1_100)
+        #expect(pool.dirtyEnd[Int(p)] == 1_120)
+    }
+
+    /// A datagram an application sends (`sendDatagram`) is zero where its `fill` does not write,
+    /// and what `fill` writes past the header zone is recorded for the buffer's next frame.
+    @Test func anApplicationsDatagramIsZeroWhereItsFillDoesNotWrite() throws {
+        let spec = TopologySpec(name: "pair", nodes: [Net.host("h1", 1), Net.host("h2", 2)], links: [
+            LinkSpec(a: Endpoint(node: 0, port: 0), b: Endpoint(node: 1, port: 0), rate: 100_000_000_000, delay: 1_000_000),
+        ], flows: [])
+        let emu = try Emulator(spec, options: EmulatorOptions(), programs: .builtIn)
+        let to = UDPEndpoint(mac: 0x0200_0000_0002, ip: Net.ip(2), port: 9)
+        #expect(emu.sendDatagram(host: 0, to: to, from: 9, length: 1_400, tos: 0) { b in
+            for i in b.indices { b[i] = 0xEE }
+        })
+        #expect(emu.pool.inUse == 1 && emu.pool.dirtyEnd[0] == Int32(HostStack.headers + 1_400))
+        emu.run()
+        #expect(emu.pool.inUse == 0)
+        // The same buffer (the free list is a stack), a shorter fill.
+        #expect(emu.sendDatagram(host: 0, to: to, from: 9, length: 1_000, tos: 0) { b in
+            for i in 0..<4 { b[i] = 0xAB }
+        })
+        let d = emu.pool.data(0)
+        #expect((0..<4).allSatisfy { d[HostStack.headers + $0] == 0xAB })
+        #expect((HostStack.headers + 4 ..< HostStack.headers + 1_000).allSatisfy { d[$0] == 0 }, "the first datagram's bytes show through")
+        #expect(emu.pool.dirtyEnd[0] == Int32(HostStack.headers + 1_400), "bytes past the second datagram still hold the first's")
+    }
+
     @Test func aBatchBeyondTheLimitIsFreedNotKept() {
         let frame = SparePackets.limitBytes  // one buffer of this size is past the limit alone
         do { _ = PacketPool(maxFrame: frame, bridgeWords: 1, initial: 1) }

@@ -24,9 +24,10 @@ import SluiceRuntime
     /// Passes through the switch it is in (recirculation).
     @exclusivity(unchecked) var pass: UnsafeMutablePointer<UInt8>
     @exclusivity(unchecked) var bridge: UnsafeMutablePointer<UInt64>
-    /// Bytes from this offset (from the frame's start at the default headroom) to the buffer's
-    /// end may hold old data; everything generated in the emulator only writes below it, so a
-    /// host zeroes the payload only up to here. Loading outside bytes sets it to the capacity.
+    /// How far past the frame's start (at the default headroom) the buffer may hold old bytes
+    /// beyond the header zone, so a host zeroes a new frame's payload up to here (0: only the
+    /// header zone may). Writes past the zone raise it (`wrote`, `passRuns`); loading outside
+    /// bytes sets it to the capacity.
     @exclusivity(unchecked) var dirtyEnd: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) var free: UnsafeMutablePointer<Int32>
     /// The buffers' memory: one calloc'd slab a growth step. Slabs this large are usually
@@ -100,13 +101,26 @@ import SluiceRuntime
     /// otherwise; so only the region that headers of earlier frames may have touched is
     /// cleared (`Self.headerZone` bytes), not the whole payload.
     @inline(__always) func clearPayload(_ p: Int32, from: Int, to: Int) {
-        let end = min(to, max(Int(dirtyEnd[Int(p)]), PacketPool.headerZone))
+        let dirty = Int(dirtyEnd[Int(p)])
+        let end = min(to, max(dirty, PacketPool.headerZone))
         if end > from { (data(p) + from).update(repeating: 0, count: end - from) }
-        dirtyEnd[Int(p)] = 0
+        // Old bytes past this frame's end stay old.
+        dirtyEnd[Int(p)] = dirty > to ? Int32(dirty) : 0
     }
 
-    /// Bytes after a frame's start that switches' deparsers and hosts may have written in a
-    /// buffer (headers, including pushed ones).
+    /// Something may have written packet `p`'s bytes up to `end` (from the frame's start at
+    /// the default headroom): past the header zone, `dirtyEnd` must say so.
+    @inline(__always) func wrote(_ p: Int32, upTo end: Int) {
+        if end > PacketPool.headerZone && end > Int(dirtyEnd[Int(p)]) { dirtyEnd[Int(p)] = Int32(end) }
+    }
+
+    /// A switch's pass (`headerBytes`: `Pipeline.headerBytes`) is about to run on packet `p`.
+    @inline(__always) func passRuns(_ p: Int32, headerBytes: Int) {
+        wrote(p, upTo: buffers[Int(p)]._withUnsafeGuaranteedRef { $0.start - $0.headroom } + headerBytes)
+    }
+
+    /// Bytes after a frame's start that hosts' headers and switches' deparsers may write in a
+    /// buffer without saying so; writes past it raise `dirtyEnd` (`wrote`, `passRuns`).
     static let headerZone = 512
 
     /// `p` now holds bytes from outside the emulator (a replayed capture).

@@ -34,6 +34,8 @@ final class SwitchNode {
     /// The pipeline has an egress control (`Pipeline.hasEgress`): without one, sending a copy
     /// needs no queue values.
     let hasEgress: Bool
+    /// `Pipeline.headerBytes`: how far past a packet's start a pass may write.
+    let headerBytes: Int
 
     /// Seeded per-port ingress drop: true if the packet arriving on `port` is to be dropped.
     @inline(__always) func dropsOnArrival(port: UInt16) -> Bool {
@@ -54,6 +56,7 @@ final class SwitchNode {
         self.pipeline = pipeline
         traced = pipeline.tracer != nil
         hasEgress = pipeline.hasEgress
+        headerBytes = pipeline.headerBytes
         portCount = Int(ports.keys.max() ?? 0) + 1
         portDirection = .allocate(capacity: portCount)
         portDirection.initialize(repeating: -1, count: portCount)

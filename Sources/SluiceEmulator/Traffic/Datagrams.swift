@@ -47,8 +47,8 @@ extension HostAPI {
         emulator.bound[Int(hostIndex)].append(BoundPort(port: port, receiver: receiver, app: app))
     }
 
-    /// Send one UDP datagram of `length` payload bytes, written by `fill`, from `port` to
-    /// `to`. It joins the NIC's queue (never dropped there: the NIC back-pressures).
+    /// Send one UDP datagram of `length` payload bytes, written by `fill` (over zeros), from
+    /// `port` to `to`. It joins the NIC's queue (never dropped there: the NIC back-pressures).
     /// Returns false when the datagram cannot be sent (no NIC, or larger than the link's MTU
     /// allows).
     @discardableResult
@@ -80,7 +80,10 @@ extension Emulator {
         let b = pool.reset(p, length: HostStack.headers + length)
         HostStack.writeUDP(b, srcMAC: srcMAC, dstMAC: to.mac, srcIP: srcIP, dstIP: to.ip,
                            srcPort: port, dstPort: to.port, tos: tos, id: id, payload: length)
+        // What `fill` leaves is zero; what it writes past the header zone, `dirtyEnd` records.
+        pool.clearPayload(p, from: HostStack.headers, to: HostStack.headers + length)
         fill(UnsafeMutableRawBufferPointer(start: b + HostStack.headers, count: length))
+        pool.wrote(p, upTo: HostStack.headers + length)
         enqueue(Int(nic), p)
         return true
     }
