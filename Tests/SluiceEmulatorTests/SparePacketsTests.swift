@@ -7,8 +7,9 @@ import SluiceRuntime
 /// (`SparePackets`): the next pool must find them as its own reuse would, with a foreign frame's
 /// bytes cleared before a host builds a frame over them, and a run on them must be the same run.
 @Suite struct SparePacketsTests {
-    /// A frame size no other test's pool has (tests run in parallel in one process).
-    static let frame = 1_237
+    /// Frame sizes no other test's pool has (tests run in parallel in one process, and a pool
+    /// takes over the buffers another left).
+    static let frame = 1_237, frame2 = 4_001, frame3 = 4_003, mtu = 8_889
 
     @Test func aPoolTakesOverTheBuffersOfOneThatWentAway() throws {
         var identities: Set<ObjectIdentifier> = []
@@ -18,10 +19,11 @@ import SluiceRuntime
             let foreign = pool.allocate()
             let f = pool.reset(foreign, length: Self.frame)
             for i in 0..<Self.frame { f[i] = 0xAB }
-            pool.markForeign(foreign)
+            pool.wrote(foreign, upTo: Self.frame)
             let made = pool.allocate()
             let m = pool.reset(made, length: 200)
             for i in 0..<60 { m[i] = 0xCD }
+            pool.wrote(made, upTo: 60)
             for p in 0..<Int32(pool.capacity) { identities.insert(ObjectIdentifier(pool.buffer(p))) }
             pool.release(foreign); pool.release(made)
         }
@@ -42,10 +44,10 @@ import SluiceRuntime
         #expect(pool.capacity == 8 && pool.inUse == 5)
     }
 
-    /// Bytes past the header zone that a frame held stay recorded until cleared, even when a
-    /// shorter frame comes first; a switch pass that may write past the zone records it.
-    @Test func oldBytesPastTheHeaderZoneAreClearedBeforeAFrameCoversThem() {
-        let pool = PacketPool(maxFrame: 4_000, bridgeWords: 1, initial: 1)
+    /// The bytes a frame held stay recorded until cleared, even when a shorter frame comes
+    /// first; a host clears only those; a switch pass records how far it may write.
+    @Test func oldBytesAreClearedBeforeAFrameCoversThem() {
+        let pool = PacketPool(maxFrame: Self.frame2, bridgeWords: 1, initial: 1)
         let p = pool.allocate()
         let long = pool.reset(p, length: 3_000)
         for i in 0..<3_000 { long[i] = 0xEE }
@@ -59,23 +61,48 @@ import SluiceRuntime
         pool.clearPayload(p, from: 42, to: 2_500)
         #expect((42..<2_500).allSatisfy { again[$0] == 0 })
         #expect(pool.dirtyEnd[Int(p)] == 3_000, "bytes 2,500 to 3,000 still hold the first frame's")
+        let full = pool.reset(p, length: 3_000)
         pool.clearPayload(p, from: 42, to: 3_000)
-        #expect(pool.dirtyEnd[Int(p)] == 0)
+        #expect((42..<3_000).allSatisfy { full[$0] == 0 })
+        #expect(pool.dirtyEnd[Int(p)] == 42, "the frame's 42 bytes of headers")
 
-        // Within the zone nothing is recorded; a pass of a program with 1,100 bytes of headers
-        // over a packet whose start a pass moved 20 bytes on may write up to 1,120.
-        pool.wrote(p, upTo: PacketPool.headerZone)
-        #expect(pool.dirtyEnd[Int(p)] == 0)
+        // The next data frame clears nothing past the headers (the bytes are zero already), and
+        // records what it wrote before them.
+        let next = pool.reset(p, length: 2_000)
+        for i in 0..<50 { next[i] = 0x11 }
+        pool.clearPayload(p, from: 50, to: 2_000)
+        #expect(pool.dirtyEnd[Int(p)] == 50)
+        #expect((50..<3_000).allSatisfy { next[$0] == 0 })
+
+        // A pass of a program with 1,100 bytes of headers over a packet whose start a pass
+        // moved 20 bytes on may write up to 1,120; a shorter reach leaves the record as it is.
         pool.with(p) { $0.start = $0.headroom + 20 }
         pool.passRuns(p, headerBytes: 1_100)
         #expect(pool.dirtyEnd[Int(p)] == 1_120)
+        pool.passRuns(p, headerBytes: 34)
+        #expect(pool.dirtyEnd[Int(p)] == 1_120)
+    }
+
+    /// A multicast copy (at the default headroom) of a packet whose headers a pass pushed 30
+    /// bytes into the headroom records the original's bytes where they land in the copy.
+    @Test func aCopyOfAPushedPacketRecordsWhereItsBytesLand() {
+        let pool = PacketPool(maxFrame: Self.frame3, bridgeWords: 1, initial: 2)
+        let p = pool.allocate()
+        let d = pool.reset(p, length: 1_000)
+        for i in 0..<600 { d[i] = 0x22 }
+        pool.wrote(p, upTo: 600)
+        pool.with(p) { $0.start -= 30; $0.length += 30 }
+        for i in 0..<30 { pool.data(p)[i] = 0x33 }
+        let q = pool.clone(p)
+        #expect(pool.length(q) == 1_030 && pool.data(q)[0] == 0x33 && pool.data(q)[629] == 0x22 && pool.data(q)[630] == 0)
+        #expect(pool.dirtyEnd[Int(q)] == 630)
     }
 
     /// A datagram an application sends (`sendDatagram`) is zero where its `fill` does not write,
-    /// and what `fill` writes past the header zone is recorded for the buffer's next frame.
+    /// and what `fill` writes is recorded for the buffer's next frame.
     @Test func anApplicationsDatagramIsZeroWhereItsFillDoesNotWrite() throws {
         let spec = TopologySpec(name: "pair", nodes: [Net.host("h1", 1), Net.host("h2", 2)], links: [
-            LinkSpec(a: Endpoint(node: 0, port: 0), b: Endpoint(node: 1, port: 0), rate: 100_000_000_000, delay: 1_000_000),
+            LinkSpec(a: Endpoint(node: 0, port: 0), b: Endpoint(node: 1, port: 0), rate: 100_000_000_000, delay: 1_000_000, mtu: Self.mtu),
         ], flows: [])
         let emu = try Emulator(spec, options: EmulatorOptions(), programs: .builtIn)
         let to = UDPEndpoint(mac: 0x0200_0000_0002, ip: Net.ip(2), port: 9)
@@ -93,6 +120,43 @@ import SluiceRuntime
         #expect((0..<4).allSatisfy { d[HostStack.headers + $0] == 0xAB })
         #expect((HostStack.headers + 4 ..< HostStack.headers + 1_000).allSatisfy { d[$0] == 0 }, "the first datagram's bytes show through")
         #expect(emu.pool.dirtyEnd[0] == Int32(HostStack.headers + 1_400), "bytes past the second datagram still hold the first's")
+    }
+
+    /// A run on buffers that an earlier run filled with other bytes writes the pcaps a run on
+    /// fresh buffers writes: nothing of the earlier frames shows through.
+    @Test func earlierFramesDoNotShowThroughInALaterRun() throws {
+        var spec = Net.bottleneck(bytes: 200_000)
+        for i in spec.links.indices { spec.links[i].mtu = 8_885 }
+        func udpRun() throws -> [String: Data] {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-spare-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            var options = EmulatorOptions()
+            options.pcapDirectory = dir
+            let emu = try Emulator(spec, options: options, programs: .builtIn)
+            try Net.route(emu, "s1", to: 2, mac: 0x0200_0000_0002, port: 2)
+            emu.run()
+            var files: [String: Data] = [:]
+            for f in try FileManager.default.contentsOfDirectory(atPath: dir) { files[f] = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(f)")) }
+            return files
+        }
+        let fresh = try udpRun()
+        // 300 datagrams of 8,000 bytes of 0xEE, all queued at once: 300 buffers full of them.
+        do {
+            var quiet = spec
+            quiet.flows = []
+            let emu = try Emulator(quiet, options: EmulatorOptions(), programs: .builtIn)
+            let to = UDPEndpoint(mac: 0x0200_0000_0002, ip: Net.ip(2), port: 9)
+            for _ in 0..<300 {
+                #expect(emu.sendDatagram(host: 0, to: to, from: 9, length: 8_000, tos: 0) { b in for i in b.indices { b[i] = 0xEE } })
+            }
+            #expect(emu.pool.inUse == 300)
+            emu.run()
+        }
+        let later = try udpRun()
+        #expect(fresh.count >= 2 && fresh.values.allSatisfy { $0.count > 1_000 }, "\(fresh.mapValues(\.count))")
+        #expect(fresh.keys.sorted() == later.keys.sorted())
+        for (name, bytes) in fresh { #expect(later[name] == bytes, "\(name) differs after a run that dirtied the buffers") }
     }
 
     @Test func aBatchBeyondTheLimitIsFreedNotKept() {

@@ -24,10 +24,10 @@ import SluiceRuntime
     /// Passes through the switch it is in (recirculation).
     @exclusivity(unchecked) var pass: UnsafeMutablePointer<UInt8>
     @exclusivity(unchecked) var bridge: UnsafeMutablePointer<UInt64>
-    /// How far past the frame's start (at the default headroom) the buffer may hold old bytes
-    /// beyond the header zone, so a host zeroes a new frame's payload up to here (0: only the
-    /// header zone may). Writes past the zone raise it (`wrote`, `passRuns`); loading outside
-    /// bytes sets it to the capacity.
+    /// How far past the frame's start at the default headroom the buffer may hold bytes other
+    /// than zero: every write into a packet raises it (`wrote`, `passRuns`, `clearPayload`'s
+    /// caller), so a host zeroes a new frame's payload only up to here. Past it, a buffer is
+    /// zero (calloc'd, or cleared), so a data frame's payload costs no writes.
     @exclusivity(unchecked) var dirtyEnd: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) var free: UnsafeMutablePointer<Int32>
     /// The buffers' memory: one calloc'd slab a growth step. Slabs this large are usually
@@ -96,43 +96,36 @@ import SluiceRuntime
     }
     @inline(__always) func bridgeWords(_ p: Int32) -> UnsafeMutablePointer<UInt64> { bridge + Int(p) * bridgeStride }
 
-    /// Zero payload bytes [from, to) of a frame a host is building. Buffers only ever hold
-    /// emulator-made frames, whose bytes past the headers are zero, unless `markForeign` said
-    /// otherwise; so only the region that headers of earlier frames may have touched is
-    /// cleared (`Self.headerZone` bytes), not the whole payload.
+    /// Zero payload bytes [from, to) of a frame a host is building, whose headers it wrote
+    /// before `from`: only those an earlier frame may have written (`dirtyEnd`), which for a
+    /// data frame after a data frame is none.
     @inline(__always) func clearPayload(_ p: Int32, from: Int, to: Int) {
         let dirty = Int(dirtyEnd[Int(p)])
-        let end = min(to, max(dirty, PacketPool.headerZone))
+        let end = min(to, dirty)
         if end > from { (data(p) + from).update(repeating: 0, count: end - from) }
         // Old bytes past this frame's end stay old.
-        dirtyEnd[Int(p)] = dirty > to ? Int32(dirty) : 0
+        dirtyEnd[Int(p)] = Int32(dirty > to ? dirty : from)
     }
 
-    /// Something may have written packet `p`'s bytes up to `end` (from the frame's start at
-    /// the default headroom): past the header zone, `dirtyEnd` must say so.
+    /// Something wrote packet `p`'s bytes up to `end` (from the frame's start at the default
+    /// headroom), or may have.
     @inline(__always) func wrote(_ p: Int32, upTo end: Int) {
-        if end > PacketPool.headerZone && end > Int(dirtyEnd[Int(p)]) { dirtyEnd[Int(p)] = Int32(end) }
+        if end > Int(dirtyEnd[Int(p)]) { dirtyEnd[Int(p)] = Int32(end) }
     }
 
-    /// A switch's pass (`headerBytes`: `Pipeline.headerBytes`) is about to run on packet `p`.
+    /// A switch's pass (`headerBytes`: `Pipeline.headerBytes`) is about to run on packet `p`:
+    /// it writes at most that many bytes past the packet's start (pushed headers go before it).
     @inline(__always) func passRuns(_ p: Int32, headerBytes: Int) {
         wrote(p, upTo: buffers[Int(p)]._withUnsafeGuaranteedRef { $0.start - $0.headroom } + headerBytes)
     }
 
-    /// Bytes after a frame's start that hosts' headers and switches' deparsers may write in a
-    /// buffer without saying so; writes past it raise `dirtyEnd` (`wrote`, `passRuns`).
-    static let headerZone = 512
-
-    /// `p` now holds bytes from outside the emulator (a replayed capture).
-    func markForeign(_ p: Int32) { dirtyEnd[Int(p)] = Int32(bufferCapacity) }
-
-    /// A new packet holding a copy of `p` (multicast replication).
+    /// A new packet holding a copy of `p` (multicast replication), at the default headroom.
     func clone(_ p: Int32) -> Int32 {
         let q = allocate()
-        with(q) { dst in with(p) { src in dst.copy(from: src) } }
+        let shift = with(q) { dst in with(p) { src in dst.copy(from: src); return src.headroom - src.start } }
         bridgeWords(q).update(from: bridgeWords(p), count: bridgeStride)
         pass[Int(q)] = pass[Int(p)]
-        dirtyEnd[Int(q)] = max(dirtyEnd[Int(q)], dirtyEnd[Int(p)])
+        wrote(q, upTo: Int(dirtyEnd[Int(p)]) + shift)
         return q
     }
 

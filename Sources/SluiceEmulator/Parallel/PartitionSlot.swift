@@ -105,7 +105,6 @@ struct CrossingPacket {
     var sent: VirtualTime
     var sequence: UInt32
     var pass: UInt8
-    var dirtyEnd: Int32
 }
 
 /// An application's message whose receiver another partition runs: the receiving side of its
@@ -192,13 +191,13 @@ extension Emulator {
         let slot = self.slot.unsafelyUnwrapped
         let len = pool.length(p)
         let dirty = pool.dirtyEnd[Int(p)]
-        // Past the header zone an emulator-made frame is zero (`PacketPool.clearPayload`), and
-        // within it after the headers: only the bytes up to the last non-zero one travel (a
-        // crossing data frame's 60 to 100 bytes of headers rather than its first 512).
+        // Past `dirtyEnd` a frame is zero (`PacketPool.wrote`), and often before it too: only
+        // the bytes up to the last non-zero one travel (a data frame's headers, not its payload).
         let data = pool.data(p)
-        let copied = Self.significantLength(data, Int(dirty) > PacketPool.headerZone ? len : min(len, PacketPool.headerZone))
+        let shift = pool.with(p) { $0.headroom - $0.start }
+        let copied = Self.significantLength(data, min(len, max(0, Int(dirty) + shift)))
         let packet = CrossingPacket(direction: Int32(d), length: Int32(len), copied: Int32(copied), offset: 0,
-                                    arrival: arrival, sent: clock, sequence: sequence, pass: pool.pass[Int(p)], dirtyEnd: dirty)
+                                    arrival: arrival, sent: clock, sequence: sequence, pass: pool.pass[Int(p)])
         let bridge = UnsafeBufferPointer(start: pool.bridgeWords(p), count: pool.bridgeStride)
         slot.withOutbox(to: Int(dirs[d].crossesTo)) { box in
             var packet = packet
@@ -269,14 +268,10 @@ extension Emulator {
             let p = pool.allocate()
             let b = pool.reset(p, length: Int(c.length))
             if c.copied > 0 { b.update(from: bytes.baseAddress.unsafelyUnwrapped + c.offset, count: Int(c.copied)) }
-            // The rest of the frame is zero: clear what earlier frames wrote in this buffer (its
-            // header zone, or all of it if it held a frame from outside).
-            let length = Int(c.length)
-            let dirty = Int(pool.dirtyEnd[Int(p)]) > PacketPool.headerZone ? length : min(length, PacketPool.headerZone)
-            if dirty > Int(c.copied) { (b + Int(c.copied)).update(repeating: 0, count: dirty - Int(c.copied)) }
+            // The rest of the frame is zero: clear what earlier frames wrote in this buffer.
+            pool.clearPayload(p, from: Int(c.copied), to: Int(c.length))
             pool.bridgeWords(p).update(from: bridge.baseAddress.unsafelyUnwrapped + i * stride, count: stride)
             pool.pass[Int(p)] = c.pass
-            pool.dirtyEnd[Int(p)] = max(pool.dirtyEnd[Int(p)], c.dirtyEnd)
             let d = Int(c.direction)
             let dir = dirs + d
             dir.pointee.pipe.append(LinkDirection.InFlight(packet: p, sequence: c.sequence, arrival: c.arrival, sent: c.sent))

@@ -80,7 +80,7 @@ extension Emulator {
         let b = pool.reset(p, length: HostStack.headers + length)
         HostStack.writeUDP(b, srcMAC: srcMAC, dstMAC: to.mac, srcIP: srcIP, dstIP: to.ip,
                            srcPort: port, dstPort: to.port, tos: tos, id: id, payload: length)
-        // What `fill` leaves is zero; what it writes past the header zone, `dirtyEnd` records.
+        // What `fill` leaves is zero; what it writes, `dirtyEnd` records.
         pool.clearPayload(p, from: HostStack.headers, to: HostStack.headers + length)
         fill(UnsafeMutableRawBufferPointer(start: b + HostStack.headers, count: length))
         pool.wrote(p, upTo: HostStack.headers + length)

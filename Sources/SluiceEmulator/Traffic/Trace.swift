@@ -115,7 +115,7 @@ extension Emulator {
             traces[t].trace.bytes.withUnsafeBufferPointer { src in
                 b.update(from: src.baseAddress! + from, count: len)
             }
-            pool.markForeign(p)
+            pool.wrote(p, upTo: len)
             traces[t].result.injected += 1
             if traces[t].result.first == nil { traces[t].result.first = now }
             traces[t].result.last = now
