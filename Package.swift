@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "SluicePrograms", dependencies: ["Sluice", "SluiceIR", "SluiceControlPlane"], path: "Programs"),
         // Discrete-event emulator: links, queues, switches running pipelines, hosts, transports,
         // topology files, routing, traces and its run report.
-        .target(name: "SluiceEmulator", dependencies: ["SluiceControlPlane", "CMPI",
+        .target(name: "SluiceEmulator", dependencies: ["SluiceControlPlane", "CMPI", "CPrefetch",
             "SluiceIR", "SluiceRuntime", "SluicePcapFiles", "SluiceSupport", "SluiceReports",
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -91,6 +91,8 @@ let package = Package(
         // The few MPI calls `sluice emulate --mpi` makes, on Open MPI's libmpi.so.40 loaded at run
         // time (dlopen): no build or run dependency on Open MPI where --mpi is not given.
         .target(name: "CMPI"),
+        // __builtin_prefetch, which Swift cannot spell, for the emulator's packets.
+        .target(name: "CPrefetch"),
         // P4Runtime: the P4Info of a program (ids by the specification's layout), on swift-protobuf
         // code generated from Protos/ by Scripts/generate-protos.sh (committed in Generated/).
         .target(name: "SluiceP4Runtime", dependencies: ["SluiceIR", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

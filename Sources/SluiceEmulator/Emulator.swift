@@ -546,6 +546,7 @@ public final class Emulator {
         dir.pointee.transmitPending = false
         while !dir.pointee.queue.isEmpty && dir.pointee.busyUntil <= clock {
             let p = dir.pointee.queue.removeFirst()
+            if !dir.pointee.queue.isEmpty { pool.prefetch(dir.pointee.queue.first) }
             let len = pool.length(p)
             dir.pointee.queueBytes -= len
             if dir.pointee.fromSwitch >= 0 { switchRefs[Int(dir.pointee.fromSwitch)]._withUnsafeGuaranteedRef { $0.bufferUsed -= len } }
@@ -649,6 +650,7 @@ public final class Emulator {
             dir.pointee.arrivalPending = false
         } else {
             let next = dir.pointee.pipe.first
+            pool.prefetch(next.packet)
             events.push(next.arrival, .arrival, target: Int32(d), scheduled: next.sent,
                         order: EventOrder.key(cause: Int(dir.pointee.fromNode) + 1, sequence: next.sequence))
         }

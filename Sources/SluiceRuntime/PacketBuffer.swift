@@ -55,6 +55,12 @@ public final class PacketBuffer {
     /// The packet's first byte.
     @inlinable public var data: UnsafeMutablePointer<UInt8> { base + start }
 
+    /// Where a packet starts at the default headroom, and where `start` and `length` are kept:
+    /// for a pool that keeps them at hand (to prefetch them).
+    public var addresses: (frame: UnsafeMutableRawPointer, position: UnsafeMutableRawPointer) {
+        (UnsafeMutableRawPointer(base + headroom), UnsafeMutableRawPointer(position))
+    }
+
     /// Largest packet that fits with the default headroom.
     public var maxPacketLength: Int { capacity - headroom }
 

@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import SluiceRuntime
 
@@ -30,6 +31,10 @@ import SluiceRuntime
     /// zero (calloc'd, or cleared), so a data frame's payload costs no writes.
     @exclusivity(unchecked) var dirtyEnd: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) var free: UnsafeMutablePointer<Int32>
+    /// Per buffer, where a frame starts at the default headroom and its position words
+    /// (`PacketBuffer.position`): what `prefetch` asks for without reading the buffer object.
+    @exclusivity(unchecked) var frames: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    @exclusivity(unchecked) var positions: UnsafeMutablePointer<UnsafeMutableRawPointer>
     /// The buffers' memory: one calloc'd slab a growth step. Slabs this large are usually
     /// fresh mappings the kernel zeroes on first touch, so a pool sized for a deep queue costs
     /// little until packets use it (once glibc has raised its mmap threshold after frees,
@@ -53,6 +58,8 @@ import SluiceRuntime
         bridge = .allocate(capacity: 1)
         dirtyEnd = .allocate(capacity: 1)
         free = .allocate(capacity: 1)
+        frames = .allocate(capacity: 1)
+        positions = .allocate(capacity: 1)
         if let spare = SparePackets.take(bufferCapacity: bufferCapacity, headroom: headroom) {
             adopt(spare)
         } else {
@@ -66,6 +73,7 @@ import SluiceRuntime
                           bufferCapacity: bufferCapacity, headroom: headroom)
         buffers.deallocate(); enqueuedAt.deallocate(); enqueueDepth.deallocate(); tag.deallocate()
         pass.deallocate(); bridge.deallocate(); dirtyEnd.deallocate(); free.deallocate()
+        frames.deallocate(); positions.deallocate()
     }
 
     @inline(__always) func allocate() -> Int32 {
@@ -95,6 +103,14 @@ import SluiceRuntime
         buffers[Int(p)]._withUnsafeGuaranteedRef { b in b.start = b.headroom; b.length = length; return b.data }
     }
     @inline(__always) func bridgeWords(_ p: Int32) -> UnsafeMutablePointer<UInt64> { bridge + Int(p) * bridgeStride }
+
+    /// Packet `p` will be read soon: start bringing its buffer object, position and first
+    /// bytes into the caches.
+    @inline(__always) func prefetch(_ p: Int32) {
+        sluice_prefetch(buffers[Int(p)].toOpaque())
+        sluice_prefetch(positions[Int(p)])
+        sluice_prefetch(frames[Int(p)])
+    }
 
     /// Zero payload bytes [from, to) of a frame a host is building, whose headers it wrote
     /// before `from`: only those an earlier frame may have written (`dirtyEnd`), which for a
@@ -164,9 +180,14 @@ import SluiceRuntime
         resize(&bridge, old * bridgeStride, n * bridgeStride)
         resize(&dirtyEnd, old, n)
         resize(&free, old, n)
+        resize(&frames, old, n)
+        resize(&positions, old, n)
         for i in old..<n {
             let (b, dirty) = buffer(i - old)
             (buffers + i).initialize(to: b)
+            let a = b._withUnsafeGuaranteedRef { $0.addresses }
+            (frames + i).initialize(to: a.frame)
+            (positions + i).initialize(to: a.position)
             (enqueuedAt + i).initialize(to: .zero)
             (enqueueDepth + i).initialize(to: 0)
             (tag + i).initialize(to: .none)
