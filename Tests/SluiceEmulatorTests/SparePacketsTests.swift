@@ -16,14 +16,8 @@ import SluiceRuntime
         do {
             let pool = PacketPool(maxFrame: Self.frame, bridgeWords: 2, initial: 4)
             // A replayed capture's frame, non-zero to its last byte, and an emulator-made one.
-            let foreign = pool.allocate()
-            let f = pool.reset(foreign, length: Self.frame)
-            for i in 0..<Self.frame { f[i] = 0xAB }
-            pool.wrote(foreign, upTo: Self.frame)
-            let made = pool.allocate()
-            let m = pool.reset(made, length: 200)
-            for i in 0..<60 { m[i] = 0xCD }
-            pool.wrote(made, upTo: 60)
+            let foreign = Net.packet(pool, length: Self.frame, filled: Self.frame, with: 0xAB)
+            let made = Net.packet(pool, length: 200, filled: 60, with: 0xCD)
             for p in 0..<Int32(pool.capacity) { identities.insert(ObjectIdentifier(pool.buffer(p))) }
             pool.release(foreign); pool.release(made)
         }
@@ -48,10 +42,7 @@ import SluiceRuntime
     /// first; a host clears only those; a switch pass records how far it may write.
     @Test func oldBytesAreClearedBeforeAFrameCoversThem() {
         let pool = PacketPool(maxFrame: Self.frame2, bridgeWords: 1, initial: 1)
-        let p = pool.allocate()
-        let long = pool.reset(p, length: 3_000)
-        for i in 0..<3_000 { long[i] = 0xEE }
-        pool.wrote(p, upTo: 3_000)
+        let p = Net.packet(pool, length: 3_000, filled: 3_000, with: 0xEE)
         #expect(pool.dirtyEnd[Int(p)] == 3_000)
         // A short frame clears its own bytes; the old ones past it are still old.
         _ = pool.reset(p, length: 100)
@@ -87,10 +78,7 @@ import SluiceRuntime
     /// bytes into the headroom records the original's bytes where they land in the copy.
     @Test func aCopyOfAPushedPacketRecordsWhereItsBytesLand() {
         let pool = PacketPool(maxFrame: Self.frame3, bridgeWords: 1, initial: 2)
-        let p = pool.allocate()
-        let d = pool.reset(p, length: 1_000)
-        for i in 0..<600 { d[i] = 0x22 }
-        pool.wrote(p, upTo: 600)
+        let p = Net.packet(pool, length: 1_000, filled: 600, with: 0x22)
         pool.with(p) { $0.start -= 30; $0.length += 30 }
         for i in 0..<30 { pool.data(p)[i] = 0x33 }
         let q = pool.clone(p)
@@ -128,17 +116,7 @@ import SluiceRuntime
         var spec = Net.bottleneck(bytes: 200_000)
         for i in spec.links.indices { spec.links[i].mtu = 8_885 }
         func udpRun() throws -> [String: Data] {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-spare-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            var options = EmulatorOptions()
-            options.pcapDirectory = dir
-            let emu = try Emulator(spec, options: options, programs: .builtIn)
-            try Net.route(emu, "s1", to: 2, mac: 0x0200_0000_0002, port: 2)
-            emu.run()
-            var files: [String: Data] = [:]
-            for f in try FileManager.default.contentsOfDirectory(atPath: dir) { files[f] = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(f)")) }
-            return files
+            try Net.pcaps(spec) { try Net.route($0, "s1", to: 2, mac: 0x0200_0000_0002, port: 2) }.files
         }
         let fresh = try udpRun()
         // 300 datagrams of 8,000 bytes of 0xEE, all queued at once: 300 buffers full of them.
@@ -175,17 +153,9 @@ import SluiceRuntime
         var reports: [[UInt64]] = []
         var capacities: [(first: Int, last: Int, buffers: Set<ObjectIdentifier>)] = []
         for _ in 0..<2 {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-spare-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            var options = EmulatorOptions()
-            options.pcapDirectory = dir
-            let emu = try Emulator(spec, options: options, programs: .builtIn)
-            let first = emu.pool.capacity
-            let stats = emu.run()
+            var first = 0
+            let (files, emu, stats) = try Net.pcaps(spec) { first = $0.pool.capacity }
             #expect(emu.pool.inUse == 0)
-            var files: [String: Data] = [:]
-            for f in try FileManager.default.contentsOfDirectory(atPath: dir) { files[f] = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(f)")) }
             outputs.append(files)
             reports.append([stats.events, emu.packetHops, emu.packetsDelivered, UInt64(emu.now)]
                            + emu.flows.map { UInt64($0.completed ?? -1) } + emu.switchStats.map(\.received))

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import SluiceIR
 import SluiceRuntime
@@ -67,5 +68,35 @@ enum Net {
         try route(emu, "right", to: 4, mac: 0x0200_0000_0004, port: 2)
         try route(emu, "right", to: 1, mac: 0x0200_0000_0A01, port: 3)
         try route(emu, "right", to: 2, mac: 0x0200_0000_0A01, port: 3)
+    }
+}
+
+extension Net {
+    /// Run `spec` to completion with every link captured; `setUp` configures the emulator first
+    /// (routes). Returns the pcaps by file name, the emulator and its run's figures.
+    static func pcaps(_ spec: TopologySpec, engine: PipelineEngine = .default,
+                      setUp: (Emulator) throws -> Void = { _ in }) throws -> (files: [String: Data], emu: Emulator, stats: RunStats) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-pcaps-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var options = EmulatorOptions()
+        options.engine = engine
+        options.pcapDirectory = dir
+        let emu = try Emulator(spec, options: options, programs: .builtIn)
+        try setUp(emu)
+        let stats = emu.run()
+        var files: [String: Data] = [:]
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir) { files[f] = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(f)")) }
+        return (files, emu, stats)
+    }
+
+    /// A new packet of `pool` holding a frame of `length` bytes, its first `filled` of them
+    /// `byte` and recorded as written.
+    static func packet(_ pool: PacketPool, length: Int, filled: Int, with byte: UInt8) -> Int32 {
+        let p = pool.allocate()
+        let d = pool.reset(p, length: length)
+        for i in 0..<filled { d[i] = byte }
+        pool.wrote(p, upTo: filled)
+        return p
     }
 }

@@ -47,17 +47,8 @@ import SluiceTesting
         var outputs: [[String: Data]] = []
         var reports: [[UInt64]] = []
         for engine in PipelineEngine.allCases {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-engines-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            var options = EmulatorOptions()
-            options.engine = engine
-            options.pcapDirectory = dir
-            let emu = try Emulator(spec, options: options, programs: .builtIn)
+            let (files, emu, stats) = try Net.pcaps(spec, engine: engine)
             #expect(emu.engineSummary.engine == engine.rawValue, "\(emu.engineSummary)")
-            let stats = emu.run()
-            var files: [String: Data] = [:]
-            for f in try FileManager.default.contentsOfDirectory(atPath: dir) { files[f] = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(f)")) }
             outputs.append(files)
             reports.append([stats.events, emu.packetHops, emu.packetsDelivered, UInt64(emu.now)]
                            + emu.flows.map { UInt64($0.completed ?? -1) } + emu.switchStats.map(\.received))
