@@ -87,7 +87,7 @@ import Foundation
     }
 
     /// A crossing packet carries its frame up to the last non-zero byte: a data frame's
-    /// headers, not the 512 bytes of the header zone (the receiver zeroes the rest, which the
+    /// headers, not its zero payload (the receiver zeroes the rest, which the
     /// identical pcaps above check). Exact counts, pinned: more bytes or more windows a run is
     /// a regression of the window exchange's cost.
     @Test func crossingPacketsCarryTheirHeadersOnly() throws {

@@ -155,15 +155,14 @@ import SluiceRuntime
         }
     }
 
-    /// Take over the buffers a pool of the same buffer size left (`SparePackets`): their bytes
-    /// past the header zone are as `dirtyEnd` says, as when this pool reuses its own.
+    /// Take over the buffers a pool of the same buffer size left (`SparePackets`): their old
+    /// bytes are where `dirtyEnd` says, as when this pool reuses its own.
     func adopt(_ spare: SparePackets.Batch) {
         slabs = spare.slabs
         add(spare.buffers.count) { i in (spare.buffers[i], spare.dirtyEnd[i]) }
     }
 
-    /// `count` more buffers, the `i`th of them with its bytes past the header zone clean up to
-    /// `dirty` (`dirtyEnd`), and free.
+    /// `count` more buffers, free, the `i`th of them zero from `dirty` (`dirtyEnd`) on.
     func add(_ count: Int, _ buffer: (_ i: Int) -> (Unmanaged<PacketBuffer>, dirty: Int32)) {
         func resize<T>(_ p: inout UnsafeMutablePointer<T>, _ old: Int, _ new: Int) {
             let q = UnsafeMutablePointer<T>.allocate(capacity: new)

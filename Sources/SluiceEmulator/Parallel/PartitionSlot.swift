@@ -211,9 +211,10 @@ extension Emulator {
         pool.release(p)
     }
 
-    /// Bytes of `p`'s first `count` up to the last non-zero one. A crossing frame's header zone
-    /// is mostly zero (some 50 bytes of headers in 512), so whole 64-byte blocks go first, one
-    /// test a block, then words, then bytes.
+    /// Bytes of `p`'s first `count` up to the last non-zero one. A crossing frame's written part
+    /// (`PacketPool.dirtyEnd`) may be mostly zero (a switch program's header room past the
+    /// headers a packet has), so whole 64-byte blocks go first, one test a block, then words,
+    /// then bytes.
     @inline(__always) static func significantLength(_ p: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int {
         let raw = UnsafeRawPointer(p)
         var n = count
