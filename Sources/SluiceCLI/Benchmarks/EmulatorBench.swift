@@ -18,9 +18,11 @@ struct EmulatorBenchCommand: ParsableCommand {
             and reports the median wall time (setup excluded: parsing, compiling programs and routing) \
             and the first run's (first_wall_s: later runs reuse the packet memory of earlier ones, \
             as an experiment's runs do, where the first pays the kernel's page faults). \
-            With --ns3 SCRIPT (../shared/benchmarks/ns3-leafspine/run.sh), ns-3.37 runs the same \
-            scenarios in the same command and the ratio is against that; otherwise against ns-3's \
-            recorded figure on this kind of machine (108,561 and 75,221 packet-hops/s). Build with -c release. \
+            With --ns3 SCRIPT (../shared/benchmarks/ns3-leafspine/run.sh, which installs Debian's \
+            libns3-dev), ns-3.37 runs the same scenarios in the same command and the ratio is \
+            against that; otherwise against ns-3's figures recorded on an Intel Xeon host \
+            (108,561 and 75,221 packet-hops/s; ns-3 runs 1.8x faster on an AMD EPYC one, so \
+            measure it where you compare). Build with -c release. \
             --threads N instead runs leafspine-64 on one partition and on N threads (sluice emulate \
             --threads) and reports the speedup and whether the results are identical; --mpi does \
             the same with one partition an MPI rank, under mpirun -np N (sluice emulate --mpi), rank 0 \
