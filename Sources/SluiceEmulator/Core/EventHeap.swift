@@ -400,9 +400,35 @@
         sortedBucket = b
     }
 
-    /// An event before the calendar's first bucket (a partition's window handing back events):
-    /// the calendar starts at its bucket, and what no longer fits goes to `far`.
+    /// An event before the calendar's first bucket: a partition peeked past its window's end
+    /// (`top` moves the calendar on to the next event) and then receives the packets that
+    /// cross to it. The calendar starts at the event's bucket; the events of its last buckets,
+    /// which share their slots with the buckets it goes back over, go to `far`.
     @inline(never) mutating func insertBeforeCursor(_ e: Event) {
+        let b = e.time.picoseconds >> Int64(Self.shift)
+        found = -1
+        if cursor &- b < Int64(Self.buckets) {
+            var x = b
+            while x < cursor {
+                let i = Int(truncatingIfNeeded: x) & (Self.buckets - 1)
+                var n = heads[i]
+                while n >= 0 {
+                    let f = nodes[Int(n)]
+                    far.push(f.time, f.kind, target: f.target, arg: f.arg, scheduled: f.scheduled, order: f.order & ~0xFF)
+                    let m = next[Int(n)]
+                    next[Int(n)] = freeNode
+                    freeNode = n
+                    inCalendar &-= 1
+                    n = m
+                }
+                heads[i] = -1
+                occupied[i >> 6] &= ~(1 << UInt64(i & 63))
+                x &+= 1
+            }
+            cursor = b
+            link(e, bucket: Int(truncatingIfNeeded: b) & (Self.buckets - 1))
+            return
+        }
         var moved: [Event] = []
         for i in 0..<Self.buckets {
             var n = heads[i]
