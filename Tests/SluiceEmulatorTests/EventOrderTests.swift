@@ -55,27 +55,30 @@ import Testing
     /// some pushed before the last event taken (as a partition's window hands events back).
     @Test(arguments: [(50, false), (1_000_000, false), (150_000_000, false), (10_000_000_000, false), (1_000_000, true), (150_000_000, true)])
     func theCalendarOrdersAsTheBinaryHeap(spread: Int, earlier: Bool) {
-        var a = EventHeap(capacity: 2, nodes: 1), b = EventBinaryHeap(capacity: 2, nodes: 1)
+        var a = EventHeap(capacity: 2, nodes: 1), b = EventBinaryHeap(capacity: 2)
         defer { a.deallocate(); b.deallocate() }
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
         func draw(_ n: UInt64) -> UInt64 {
             seed = seed &* 6364136223846793005 &+ 1442695040888963407
             return (seed >> 33) % n
         }
-        for i in 0..<40 {
-            let t = VirtualTime(picoseconds: Int64(draw(UInt64(spread))))
-            a.push(t, .udpSend, target: Int32(i)); b.push(t, .udpSend, target: Int32(i))
+        /// The same event into both, keyed by the calendar's cause and count.
+        func push(_ t: VirtualTime, _ kind: EventKind, target: Int32) {
+            let order = a.nextOrder()
+            a.push(t, kind, target: target, scheduled: a.now, order: order)
+            b.push(Event(time: t, scheduled: a.now, order: order, kind: kind, target: target, arg: 0))
         }
+        for i in 0..<40 { push(VirtualTime(picoseconds: Int64(draw(UInt64(spread)))), .udpSend, target: Int32(i)) }
         var taken: [Event] = [], popped: [Event] = []
         var pushed: Int32 = 40
         while let e = a.top {
             taken.append(a.take())
             popped.append(b.pop())
-            a.now = e.time; b.now = e.time
+            a.now = e.time
             for _ in 0..<draw(3) where pushed < 3000 {
                 let d = Int64(draw(UInt64(spread / 2)))
                 let t = earlier && draw(10) == 0 ? VirtualTime(picoseconds: e.time.picoseconds - d) : e.time.after(VirtualTime(picoseconds: d))
-                a.push(t, .arrival, target: pushed); b.push(t, .arrival, target: pushed)
+                push(t, .arrival, target: pushed)
                 pushed += 1
             }
             if draw(50) == 0 {

@@ -96,8 +96,8 @@
 }
 
 /// A binary min-heap of events in manually managed storage (no copy-on-write checks, no
-/// allocation once grown; index arithmetic wraps, as indexes stay below the capacity). Emulations keep few events pending (at most two per link direction
-/// plus timers), so the heap stays shallow.
+/// allocation once grown; index arithmetic wraps, as indexes stay below the capacity): the
+/// events past `EventHeap`'s calendar, and the reference its order is tested against.
 ///
 /// The event loop `take`s the earliest event and leaves its place at the root empty: most
 /// events schedule one more (an arrival the next packet's on its link, a flow its next
@@ -113,43 +113,15 @@
     /// `take` left the root empty: `items[1...count]` hold the pending events, `items[0]` none.
     @usableFromInline var vacant = false
     @usableFromInline var capacity: Int
-    /// Events scheduled so far by each cause (`EventOrder`): the start, then every node.
-    @usableFromInline var sequences: UnsafeMutablePointer<UInt32>
-    @usableFromInline let causes: Int
-    /// The cause of the events pushed now and the time they are scheduled at: set before
-    /// each event is handled.
-    @usableFromInline var cause = 0
-    @usableFromInline var now = VirtualTime.zero
 
-    init(capacity: Int = 1024, nodes: Int = 0) {
+    init(capacity: Int = 64) {
         self.capacity = capacity
         items = .allocate(capacity: capacity)
-        causes = nodes + 1
-        sequences = .allocate(capacity: causes)
-        sequences.initialize(repeating: 0, count: causes)
     }
 
-    func deallocate() { items.deallocate(); sequences.deallocate() }
+    func deallocate() { items.deallocate() }
 
-    /// The next order key of the current cause, used up whether or not an event is pushed
-    /// with it now (a packet's arrival is keyed when it is sent).
-    @inline(__always) mutating func nextOrder() -> UInt64 { nextOrder(cause: cause) }
-
-    /// The next order key of `cause` (a packet's arrival is keyed by its sending node).
-    @inline(__always) mutating func nextOrder(cause c: Int) -> UInt64 {
-        let s = sequences[c]
-        sequences[c] = s &+ 1
-        return EventOrder.key(cause: c, sequence: s)
-    }
-
-    @inline(__always) mutating func push(_ time: VirtualTime, _ kind: EventKind, target: Int32, arg: Int32 = 0) {
-        push(time, kind, target: target, arg: arg, scheduled: now, order: nextOrder())
-    }
-
-    /// Push with a schedule time and order key taken earlier (`nextOrder`).
-    @inline(__always) mutating func push(_ time: VirtualTime, _ kind: EventKind, target: Int32, arg: Int32 = 0,
-                                         scheduled: VirtualTime, order: UInt64) {
-        let e = Event(time: time, scheduled: scheduled, order: order, kind: kind, target: target, arg: arg)
+    @inline(__always) mutating func push(_ e: Event) {
         if vacant {
             vacant = false
             count &+= 1
@@ -245,12 +217,8 @@
     }
 
     mutating func grow() {
-        let n = capacity * 2
-        let p = UnsafeMutablePointer<Event>.allocate(capacity: n)
-        p.moveInitialize(from: items, count: count)
-        items.deallocate()
-        items = p
-        capacity = n
+        items = items.moved(count: count, toCapacity: capacity * 2)
+        capacity *= 2
     }
 }
 
@@ -311,7 +279,7 @@
         heads.initialize(repeating: -1, count: Self.buckets)
         occupied = .allocate(capacity: Self.buckets / 64)
         occupied.initialize(repeating: 0, count: Self.buckets / 64)
-        far = EventBinaryHeap(capacity: 64, nodes: 0)
+        far = EventBinaryHeap()
         scratch = .allocate(capacity: nodeCapacity)
         causes = nodes + 1
         sequences = .allocate(capacity: causes)
@@ -356,7 +324,7 @@
             // The earliest known so far may no longer be.
             found = -1
         } else if ahead >= 0 {
-            far.push(e.time, e.kind, target: e.target, arg: e.arg, scheduled: e.scheduled, order: e.order & ~0xFF)
+            far.push(e)
         } else {
             insertBeforeCursor(e)
         }
@@ -414,7 +382,7 @@
                 var n = heads[i]
                 while n >= 0 {
                     let f = nodes[Int(n)]
-                    far.push(f.time, f.kind, target: f.target, arg: f.arg, scheduled: f.scheduled, order: f.order & ~0xFF)
+                    far.push(f)
                     let m = next[Int(n)]
                     next[Int(n)] = freeNode
                     freeNode = n
@@ -536,14 +504,8 @@
 
     mutating func growNodes() {
         let n = nodeCapacity * 2
-        let p = UnsafeMutablePointer<Event>.allocate(capacity: n)
-        p.moveInitialize(from: nodes, count: nodeCapacity)
-        nodes.deallocate()
-        nodes = p
-        let q = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-        q.moveInitialize(from: next, count: nodeCapacity)
-        next.deallocate()
-        next = q
+        nodes = nodes.moved(count: nodeCapacity, toCapacity: n)
+        next = next.moved(count: nodeCapacity, toCapacity: n)
         for i in nodeCapacity..<n { next[i] = i + 1 < n ? Int32(i + 1) : -1 }
         freeNode = Int32(nodeCapacity)
         nodeCapacity = n

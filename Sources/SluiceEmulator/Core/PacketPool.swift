@@ -164,12 +164,7 @@ import SluiceRuntime
 
     /// `count` more buffers, free, the `i`th of them zero from `dirty` (`dirtyEnd`) on.
     func add(_ count: Int, _ buffer: (_ i: Int) -> (Unmanaged<PacketBuffer>, dirty: Int32)) {
-        func resize<T>(_ p: inout UnsafeMutablePointer<T>, _ old: Int, _ new: Int) {
-            let q = UnsafeMutablePointer<T>.allocate(capacity: new)
-            if old > 0 { q.moveInitialize(from: p, count: old) }
-            p.deallocate()
-            p = q
-        }
+        func resize<T>(_ p: inout UnsafeMutablePointer<T>, _ old: Int, _ new: Int) { p = p.moved(count: old, toCapacity: new) }
         let old = capacity, n = old + count
         resize(&buffers, old, n)
         resize(&enqueuedAt, old, n)
