@@ -98,20 +98,9 @@
 /// A binary min-heap of events in manually managed storage (no copy-on-write checks, no
 /// allocation once grown; index arithmetic wraps, as indexes stay below the capacity): the
 /// events past `EventHeap`'s calendar, and the reference its order is tested against.
-///
-/// The event loop `take`s the earliest event and leaves its place at the root empty: most
-/// events schedule one more (an arrival the next packet's on its link, a flow its next
-/// datagram), and the first push after a take fills that place (the hole goes down to a leaf
-/// and the new event up from there, as `pop` does with the last one) instead of the root
-/// being refilled from the bottom and the new event pushed from the bottom again. Every other
-/// use settles the heap first. Events are popped in the same order either way: no two share
-/// a key (`Event.<`).
 @usableFromInline struct EventBinaryHeap {
     @usableFromInline var items: UnsafeMutablePointer<Event>
-    /// Events pending (the empty root after a `take` not counted).
     @usableFromInline var count = 0
-    /// `take` left the root empty: `items[1...count]` hold the pending events, `items[0]` none.
-    @usableFromInline var vacant = false
     @usableFromInline var capacity: Int
 
     init(capacity: Int = 64) {
@@ -122,12 +111,6 @@
     func deallocate() { items.deallocate() }
 
     @inline(__always) mutating func push(_ e: Event) {
-        if vacant {
-            vacant = false
-            count &+= 1
-            fillRoot(with: e)
-            return
-        }
         if count == capacity { grow() }
         let i = count
         count &+= 1
@@ -147,37 +130,13 @@
     }
 
     /// The earliest event, still pending.
-    @inline(__always) var top: Event? {
-        mutating get {
-            settle()
-            return count > 0 ? items[0] : nil
-        }
-    }
-
-    /// The earliest event (`top`, not nil), removed; its place stays empty until the next
-    /// push or `settle`.
-    @inline(__always) mutating func take() -> Event {
-        count &-= 1
-        vacant = true
-        return items[0]
-    }
-
-    /// Fill the root `take` left empty with the last event (nothing was pushed since).
-    @inline(__always) mutating func settle() {
-        if vacant { settleRoot() }
-    }
-
-    @inline(never) mutating func settleRoot() {
-        vacant = false
-        if count > 0 { fillRoot(with: items[count]) }
-    }
+    @inline(__always) var top: Event? { count > 0 ? items[0] : nil }
 
     /// The earliest event, removed. Bottom-up (Wegener): the hole at the root goes down to a
     /// leaf along the earlier children, one compare a level, and the last event goes up from
     /// there; the last event almost always belongs near the bottom, so this halves the
     /// compares (and mispredicted branches) of sifting it down from the root.
     @inline(__always) mutating func pop() -> Event {
-        settle()
         let first = items[0]
         count &-= 1
         if count > 0 { fillRoot(with: items[count]) }
@@ -208,7 +167,6 @@
     /// in the order stay). A scan of the heap: for rare changes (a link failing), never per packet.
     @discardableResult
     mutating func cancel(_ kind: EventKind, target: Int32) -> Bool {
-        settle()
         for i in 0..<count where items[i].target == target && items[i].kindIndex == Int(kind.rawValue) {
             items[i].order = items[i].order & ~0xFF | UInt64(EventKind.cancelled.rawValue)
             return true
@@ -316,11 +274,9 @@
     }
 
     @inline(__always) mutating func insert(_ e: Event) {
-        let b = e.time.picoseconds >> Int64(Self.shift)
-        let ahead = b &- cursor
+        let ahead = Self.bucket(e) &- cursor
         if ahead >= 0 && ahead < Int64(Self.buckets) {
-            if b == sortedBucket { linkInOrder(e, bucket: Int(truncatingIfNeeded: b) & (Self.buckets - 1)) }
-            else { link(e, bucket: Int(truncatingIfNeeded: b) & (Self.buckets - 1)) }
+            link(e)
             // The earliest known so far may no longer be.
             found = -1
         } else if ahead >= 0 {
@@ -330,25 +286,21 @@
         }
     }
 
-    @inline(__always) mutating func link(_ e: Event, bucket i: Int) {
-        if freeNode < 0 { growNodes() }
-        let n = freeNode
-        freeNode = next[Int(n)]
-        nodes[Int(n)] = e
-        next[Int(n)] = heads[i]
-        heads[i] = n
-        occupied[i >> 6] |= 1 << UInt64(i & 63)
-        inCalendar &+= 1
-    }
+    /// The bucket number of `e`'s time.
+    @inline(__always) static func bucket(_ e: Event) -> Int64 { e.time.picoseconds >> Int64(shift) }
+    /// Where bucket number `b` lives in the calendar.
+    @inline(__always) static func slot(_ b: Int64) -> Int { Int(truncatingIfNeeded: b) & (buckets - 1) }
 
-    /// Link `e` into the sorted bucket `i` after the events that precede it.
-    @inline(__always) mutating func linkInOrder(_ e: Event, bucket i: Int) {
+    /// Link `e` into its bucket, which lies in the calendar: first, or after the events that
+    /// precede it when the bucket is the sorted one.
+    @inline(__always) mutating func link(_ e: Event) {
         if freeNode < 0 { growNodes() }
         let n = freeNode
         freeNode = next[Int(n)]
         nodes[Int(n)] = e
+        let b = Self.bucket(e), i = Self.slot(b)
         var previous: Int32 = -1, m = heads[i]
-        while m >= 0 && nodes[Int(m)] < e { previous = m; m = next[Int(m)] }
+        if b == sortedBucket { while m >= 0 && nodes[Int(m)] < e { previous = m; m = next[Int(m)] } }
         next[Int(n)] = m
         if previous < 0 { heads[i] = n } else { next[Int(previous)] = n }
         occupied[i >> 6] |= 1 << UInt64(i & 63)
@@ -370,46 +322,30 @@
 
     /// An event before the calendar's first bucket: a partition peeked past its window's end
     /// (`top` moves the calendar on to the next event) and then receives the packets that
-    /// cross to it. The calendar starts at the event's bucket; the events of its last buckets,
-    /// which share their slots with the buckets it goes back over, go to `far`.
+    /// cross to it. The calendar starts at the event's bucket; the events of the slots it goes
+    /// back over (its last buckets, or all of them when it goes back further than it spans)
+    /// go to `far`, and return as far as the calendar now reaches.
     @inline(never) mutating func insertBeforeCursor(_ e: Event) {
-        let b = e.time.picoseconds >> Int64(Self.shift)
-        found = -1
-        if cursor &- b < Int64(Self.buckets) {
-            var x = b
-            while x < cursor {
-                let i = Int(truncatingIfNeeded: x) & (Self.buckets - 1)
-                var n = heads[i]
-                while n >= 0 {
-                    let f = nodes[Int(n)]
-                    far.push(f)
-                    let m = next[Int(n)]
-                    next[Int(n)] = freeNode
-                    freeNode = n
-                    inCalendar &-= 1
-                    n = m
-                }
-                heads[i] = -1
-                occupied[i >> 6] &= ~(1 << UInt64(i & 63))
-                x &+= 1
-            }
-            cursor = b
-            link(e, bucket: Int(truncatingIfNeeded: b) & (Self.buckets - 1))
-            return
-        }
-        var moved: [Event] = []
-        for i in 0..<Self.buckets {
+        let b = Self.bucket(e)
+        for x in b ..< b &+ min(cursor &- b, Int64(Self.buckets)) {
+            let i = Self.slot(x)
             var n = heads[i]
-            while n >= 0 { moved.append(nodes[Int(n)]); let m = next[Int(n)]; next[Int(n)] = freeNode; freeNode = n; n = m }
+            while n >= 0 {
+                far.push(nodes[Int(n)])
+                let m = next[Int(n)]
+                next[Int(n)] = freeNode
+                freeNode = n
+                inCalendar &-= 1
+                n = m
+            }
             heads[i] = -1
+            occupied[i >> 6] &= ~(1 << UInt64(i & 63))
         }
-        for w in 0..<Self.buckets / 64 { occupied[w] = 0 }
-        inCalendar = 0
         found = -1
         sortedBucket = .min
-        cursor = e.time.picoseconds >> Int64(Self.shift)
-        insert(e)
-        for m in moved { insert(m) }
+        cursor = b
+        link(e)
+        refill()
     }
 
     /// The earliest event, still pending.
@@ -425,18 +361,16 @@
         if inCalendar == 0 {
             guard let f = far.top else { return false }
             // Nothing before the far events: the calendar starts at the first of them.
-            cursor = f.time.picoseconds >> Int64(Self.shift)
+            cursor = Self.bucket(f)
             refill()
         }
-        var i = Int(truncatingIfNeeded: cursor) & (Self.buckets - 1)
+        var i = Self.slot(cursor)
         if heads[i] < 0 {
+            // On to the next event's bucket; the far events that then come within reach
+            // belong after it.
             i = nextOccupied(after: i)
-            let step = (i &- Int(truncatingIfNeeded: cursor)) & (Self.buckets - 1)
-            cursor &+= Int64(step)
+            cursor &+= Int64((i &- Self.slot(cursor)) & (Self.buckets - 1))
             refill()
-            // Far events that just moved in may come before it.
-            i = Int(truncatingIfNeeded: cursor) & (Self.buckets - 1)
-            if heads[i] < 0 { i = nextOccupied(after: i); cursor &+= Int64((i &- Int(truncatingIfNeeded: cursor)) & (Self.buckets - 1)) }
         }
         if cursor != sortedBucket { sortBucket(i, number: cursor) }
         found = heads[i]
@@ -457,10 +391,7 @@
     /// Move far events the calendar now reaches into it.
     @inline(__always) mutating func refill() {
         let end = cursor &+ Int64(Self.buckets)
-        while far.count > 0, let f = far.top, f.time.picoseconds >> Int64(Self.shift) < end {
-            _ = far.pop()
-            link(f, bucket: Int(truncatingIfNeeded: f.time.picoseconds >> Int64(Self.shift)) & (Self.buckets - 1))
-        }
+        while far.count > 0, let f = far.top, Self.bucket(f) < end { link(far.pop()) }
     }
 
     /// The earliest event (`top`, not nil), removed.
@@ -468,7 +399,7 @@
         if found < 0 { _ = find() }
         let n = found
         let e = nodes[Int(n)]
-        let i = Int(truncatingIfNeeded: e.time.picoseconds >> Int64(Self.shift)) & (Self.buckets - 1)
+        let i = Self.slot(cursor)
         heads[i] = next[Int(n)]
         if heads[i] < 0 { occupied[i >> 6] &= ~(1 << UInt64(i & 63)) }
         next[Int(n)] = freeNode
