@@ -9,8 +9,9 @@ import SluiceTesting
         len == 0 ? 0 : (width == 64 && len == 64 ? ~0 : (((1 << UInt64(len)) - 1) << UInt64(width - len)))
     }
 
-    /// `lengths` limits the prefix lengths drawn: a few (probed directly) or all (buckets).
-    @Test(arguments: [(32, 64), (48, 64), (64, 64), (32, 3)])
+    /// `lengths` limits the prefix lengths drawn: a few (the present ones up to each bucket's
+    /// longest are probed; lengths under 16 cover many buckets) or all (the bucket bitmaps).
+    @Test(arguments: [(32, 64), (48, 64), (64, 64), (32, 3), (32, 5)])
     func agreesWithTupleSpaceSearch(width: Int, lengths: Int) {
         var rng = SplitMix64(seed: testSeed("lpm-index-\(width)-\(lengths)"))
         let lpm = LPMIndex(width: width)
@@ -20,7 +21,8 @@ import SluiceTesting
         var next: Int32 = 0
         // Prefixes cluster under a few top bits so that buckets are shared and lengths overlap.
         func randomPrefix() -> (UInt64, Int) {
-            let len = lengths >= width ? Int(rng.next() % UInt64(width + 1)) : [0, 16, 24][Int(rng.next() % 3)]
+            let few = lengths == 3 ? [0, 16, 24] : [0, 7, 12, 20, 32]
+            let len = lengths >= width ? Int(rng.next() % UInt64(width + 1)) : few[Int(rng.next() % UInt64(few.count))]
             let base = (rng.next() & 0x3) << UInt64(width - 2)
             let v = (base | (rng.next() & (full >> 2))) & mask(width, len)
             return (v, len)

@@ -29,8 +29,10 @@ public enum HostTableABI {
         /// Linear: rows of (mask, lo, hi) per key word, the entry of each row, how many rows.
         case rows, rowEntries, rowCount
         /// LPM: per bucket of the key's top 16 bits, bit L-1 set where a length L may match;
-        /// the lengths present; whether few enough to probe them all; the entry of length 0 (or -1).
-        case lpmBuckets, lpmPresent, lpmFew, lpmDefault
+        /// the lengths present; whether few enough to probe those up to the bucket's longest
+        /// instead of reading its bitmap; the entry of length 0 (or -1); per bucket, its longest
+        /// length (a byte, 0 for none).
+        case lpmBuckets, lpmPresent, lpmFew, lpmDefault, lpmLongest
         /// Per entry: the action's number, `stride` words of arguments, direct counters.
         case entryAction, actionData, stride, hitPackets, hitBytes
         /// The default action's number and arguments.
@@ -49,6 +51,7 @@ public enum HostTableABI {
             case .lpmPresent: "__u64 lpm_present;"
             case .lpmFew: "__s64 lpm_few;"
             case .lpmDefault: "__s64 lpm_default;"
+            case .lpmLongest: "const __u8 *lpm_longest;"
             case .entryAction: "const __s32 *entry_action;"
             case .actionData: "const __u64 *action_data;"
             case .stride: "__s64 stride;"
@@ -155,11 +158,18 @@ public enum HostTableABI {
                 return best;
             }
 
-            /* Longest prefix of a `width`-bit key: the lengths that may match (all present ones
-               when few, else the key's bucket's), longest first, each one exact probe. */
+            /* Longest prefix of a `width`-bit key: the lengths that may match (when few, the
+               present ones up to the bucket's longest; else the bucket's bitmap), longest
+               first, each one exact probe. */
             static __always_inline __s32 sl_lpm(const struct sl_table *t, __u64 key, int width)
             {
-                __u64 bits = t->lpm_few ? t->lpm_present : t->lpm_buckets[key >> (width - 16)];
+                __u64 b = key >> (width - 16), bits;
+                if (t->lpm_few) {
+                    __u32 top = t->lpm_longest[b];
+                    bits = top ? t->lpm_present & (~0ULL >> (64 - top)) : 0;
+                } else {
+                    bits = t->lpm_buckets[b];
+                }
                 while (bits) {
                     int l = 64 - __builtin_clzll(bits);
                     __u64 mk = key & (l >= width ? ~0ULL : (~0ULL << (64 - l)) >> (64 - width));

@@ -31,6 +31,7 @@ extension RuntimeTable {
         if let lpm {
             put(.lpmBuckets, UnsafeRawPointer(lpm.buckets)); put(.lpmPresent, lpm.present)
             put(.lpmFew, lpm.fewLengths ? 1 : 0); put(.lpmDefault, Int(lpm.defaultEntry))
+            put(.lpmLongest, UnsafeRawPointer(lpm.longest))
             for l in 0..<HostTableABI.lengthSlots {
                 let t = lpm.owners[l].flatMap { $0.tupleCount_ > 0 ? UnsafeRawPointer($0.tuples) : nil }
                 d.storeBytes(of: t, toByteOffset: HostTableABI.Word.lpmLengths.offset + 8 * l, as: UnsafeRawPointer?.self)

@@ -1,17 +1,22 @@
 /// Longest-prefix match on one key of 16 to 64 bits, for routing tables of 100k+ prefixes: one
 /// exact-match table per prefix length, and for every value of the key's top 16 bits a bitmap of
 /// the lengths that can match there. A lookup probes only those lengths, longest first (one or
-/// two for a typical table), where tuple-space search would probe every length present.
+/// two for a typical table), where tuple-space search would probe every length present. With
+/// few lengths, a byte per bucket (its longest length) stands in for the bitmap: 64 KB that
+/// stay in cache where the bitmaps' 512 KB do not.
 public final class LPMIndex {
     public let width: Int
     @usableFromInline let shift: UInt64
     /// Bit `L - 1` of bucket `b`: a prefix of length `L` (1...64) covers part of bucket `b`.
     @usableFromInline let buckets: UnsafeMutablePointer<UInt64>
+    /// Per bucket, the longest length of its bitmap (0 for none): with few lengths, a lookup
+    /// probes the lengths present up to this one, and none where no prefix covers the bucket.
+    @usableFromInline let longest: UnsafeMutablePointer<UInt8>
     /// Per length 1...64 (index L), unretained for the lookup; `owners` keeps them alive.
     @usableFromInline let tables: UnsafeMutablePointer<Unmanaged<TupleSpaceIndex>?>
     @usableFromInline let masks: UnsafeMutablePointer<UInt64>
-    /// Bit `L - 1`: some prefix of length `L` is present. With few lengths, probing them all
-    /// beats reading the bucket bitmap (which costs a cache miss of its own).
+    /// Bit `L - 1`: some prefix of length `L` is present. With few lengths, probing those up to
+    /// the bucket's longest beats reading the bucket bitmap (which costs a cache miss of its own).
     @exclusivity(unchecked) @usableFromInline var present: UInt64 = 0
     @exclusivity(unchecked) @usableFromInline var fewLengths = true
     var perLength = [Int](repeating: 0, count: 65)
@@ -28,6 +33,8 @@ public final class LPMIndex {
         shift = UInt64(width - 16)
         buckets = .allocate(capacity: 1 << 16)
         buckets.initialize(repeating: 0, count: 1 << 16)
+        longest = .allocate(capacity: 1 << 16)
+        longest.initialize(repeating: 0, count: 1 << 16)
         tables = .allocate(capacity: 65)
         tables.initialize(repeating: nil, count: 65)
         masks = .allocate(capacity: 65)
@@ -37,7 +44,7 @@ public final class LPMIndex {
         owners = Array(repeating: nil, count: 65)
     }
 
-    deinit { buckets.deallocate(); tables.deallocate(); masks.deallocate() }
+    deinit { buckets.deallocate(); longest.deallocate(); tables.deallocate(); masks.deallocate() }
 
     /// The buckets a prefix covers.
     func span(_ value: UInt64, _ length: Int) -> ClosedRange<Int> {
@@ -61,7 +68,7 @@ public final class LPMIndex {
         guard owners[length]!.insert(value: [v], mask: [~0], priority: 0, entry: entry) else { return false }
         let bit: UInt64 = 1 << UInt64(length - 1)
         if length >= 16 { shared[UInt64(v >> shift) << 7 | UInt64(length), default: 0] += 1 }
-        for b in span(v, length) { buckets[b] |= bit }
+        for b in span(v, length) { buckets[b] |= bit; longest[b] = max(longest[b], UInt8(length)) }
         perLength[length] += 1
         present |= bit
         fewLengths = present.nonzeroBitCount <= Self.fewLengthsLimit
@@ -86,7 +93,12 @@ public final class LPMIndex {
             if n > 0 { shared[k] = n; clear = false } else { shared[k] = nil }
         }
         // Shorter prefixes of one length never overlap, so their buckets are theirs alone.
-        if clear { for b in span(v, length) { buckets[b] &= ~(1 << UInt64(length - 1)) } }
+        if clear {
+            for b in span(v, length) {
+                buckets[b] &= ~(1 << UInt64(length - 1))
+                longest[b] = UInt8(64 - buckets[b].leadingZeroBitCount)
+            }
+        }
         perLength[length] -= 1
         if perLength[length] == 0 { present &= ~(1 << UInt64(length - 1)) }
         fewLengths = present.nonzeroBitCount <= Self.fewLengthsLimit
@@ -105,7 +117,14 @@ public final class LPMIndex {
     public static let fewLengthsLimit = 4
 
     @inlinable public func lookup(_ key: UInt64) -> Int32 {
-        var bits = fewLengths ? present : buckets[Int(truncatingIfNeeded: key >> shift)]
+        let b = Int(truncatingIfNeeded: key >> shift)
+        var bits: UInt64
+        if fewLengths {
+            let top = UInt64(longest[b])
+            bits = top == 0 ? 0 : present & (UInt64.max &>> (64 &- top))
+        } else {
+            bits = buckets[b]
+        }
         while bits != 0 {
             let l = 64 - bits.leadingZeroBitCount
             var k = key & masks[l]
