@@ -112,13 +112,19 @@ public enum HostTableABI {
                 return (__u64)(r >> 64) ^ (__u64)r;
             }
 
+            /* The runtime's hash of `n` masked key words (TableHash). */
+            static __always_inline __u64 sl_hash(const __u64 *k, int n)
+            {
+                __u64 h = 0xa0761d6478bd642fULL;
+                for (int w = 0; w < n; w++) h = sl_mix(h ^ k[w], 0xe7037ed1a0b428dbULL);
+                return h;
+            }
+
             /* The entry of masked key `k` (n words) in tuple `t`, or -1; *prio and *seq its
                priority and insertion number. */
             static __always_inline __s32 sl_probe(const struct sl_tuple *t, const __u64 *k, int n, __s32 *prio, __u64 *seq)
             {
-                __u64 h = 0xa0761d6478bd642fULL;
-                for (int w = 0; w < n; w++) h = sl_mix(h ^ k[w], 0xe7037ed1a0b428dbULL);
-                for (__s64 i = (__s64)h & t->cap_mask;; i = (i + 1) & t->cap_mask) {
+                for (__s64 i = (__s64)sl_hash(k, n) & t->cap_mask;; i = (i + 1) & t->cap_mask) {
                     const __u8 *sl = t->slots + i * (\(t.slotHeader) + 8 * n);
                     __u64 q = *(const __u64 *)sl;
                     if (q == 0) return -1;
@@ -158,6 +164,12 @@ public enum HostTableABI {
                 return best;
             }
 
+            /* The bits of a `width`-bit key that a prefix of length `l` (1...width) keeps. */
+            static __always_inline __u64 sl_prefix_mask(int l, int width)
+            {
+                return l >= width ? ~0ULL : (~0ULL << (64 - l)) >> (64 - width);
+            }
+
             /* Longest prefix of a `width`-bit key: the lengths that may match (when few, the
                present ones up to the bucket's longest; else the bucket's bitmap), longest
                first, each one exact probe. */
@@ -165,6 +177,17 @@ public enum HostTableABI {
             {
                 __u64 b = key >> (width - 16), bits;
                 if (t->lpm_few) {
+                    /* Most lookups end in the slot of one of the two longest lengths: ask for
+                       both while the bucket's byte loads, so that the reads overlap instead of
+                       waiting on each other (the hand-written router cannot say this). */
+                    __u64 ahead = t->lpm_present;
+                    for (int j = 0; j < 2 && ahead; j++) {
+                        int l = 64 - __builtin_clzll(ahead);
+                        const struct sl_tuple *tp = t->lpm_lengths[l];
+                        __u64 mk = key & sl_prefix_mask(l, width);
+                        if (tp) __builtin_prefetch(tp->slots + ((__s64)sl_hash(&mk, 1) & tp->cap_mask) * \(t.slotHeader + 8));
+                        ahead &= ~(1ULL << (l - 1));
+                    }
                     __u32 top = t->lpm_longest[b];
                     bits = top ? t->lpm_present & (~0ULL >> (64 - top)) : 0;
                 } else {
@@ -172,7 +195,7 @@ public enum HostTableABI {
                 }
                 while (bits) {
                     int l = 64 - __builtin_clzll(bits);
-                    __u64 mk = key & (l >= width ? ~0ULL : (~0ULL << (64 - l)) >> (64 - width));
+                    __u64 mk = key & sl_prefix_mask(l, width);
                     const struct sl_tuple *tp = t->lpm_lengths[l];
                     __s32 p; __u64 q;
                     if (tp) { __s32 e = sl_probe(tp, &mk, 1, &p, &q); if (e >= 0) return e; }
