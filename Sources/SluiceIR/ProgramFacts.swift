@@ -23,6 +23,9 @@ public struct ProgramFacts: Hashable, Sendable {
     /// the deparser's emit order (a loop in the parser counts as not). Targets then skip the
     /// check for headers that moved.
     public let deparsesInPlace: Bool
+    /// The program has a `recirculate` statement: a target must be ready to send a packet
+    /// through its pipeline again, and to carry the request from where it is made.
+    public let recirculates: Bool
 
     init(_ p: Program) {
         var reads: Set<StandardField> = [], writes: Set<StandardField> = []
@@ -38,6 +41,9 @@ public struct ProgramFacts: Hashable, Sendable {
         usesTimestamps = reads.contains(.ingressTimestamp) || !p.meters.isEmpty
         readsQueueValues = queueValues
         deparsesInPlace = Self.deparsesInPlace(p)
+        var recirculate = false
+        Walk.statements(p) { s, _ in if case .recirculate = s { recirculate = true } }
+        recirculates = recirculate
     }
 
     static func deparsesInPlace(_ p: Program) -> Bool {

@@ -53,6 +53,10 @@ public final class Pipeline {
     /// The bridged word that says whether ingress asked to recirculate (`ctx.slotCount`), for
     /// `runEgressWithoutControl`.
     @usableFromInline let recirculateWord: Int
+    /// The program can recirculate (`ProgramFacts.recirculates`). Without it and without an
+    /// egress control nothing reads the bridged words, so the native `runIngress` writes none
+    /// and `runEgressWithoutControl` reads none: for the emulator, a cache line a hop less.
+    @usableFromInline let recirculates: Bool
     /// Set when the pipeline was compiled traced (`init(trace:)`): every packet's trace goes to it.
     public let tracer: PipelineTracer?
 
@@ -114,6 +118,7 @@ public final class Pipeline {
             (native, engineNote) = engine == .native ? NativeStages.attempt(verified, compiler: c, context: ctx, queues: queues) : (nil, nil)
         }
         recirculateWord = ctx.slotCount
+        recirculates = verified.facts.recirculates
         nativeEntry = native?.entry
         nativeIngressOnly = program.egress == nil ? nativeEntry : nil
         for t in program.tables {
@@ -336,8 +341,10 @@ public final class Pipeline {
             // Native code never traces, resubmits or recirculates: one pass, `pass` is 0.
             let d = nativeIngressPass(n, buf, port: port, timestamp: timestamp)
             if case .drop = d { return d }
-            if egressFn != nil { bridge.update(from: ctx.slots, count: ctx.slotCount) }
-            bridge[ctx.slotCount] = 0
+            if egressFn != nil || recirculates {
+                if egressFn != nil { bridge.update(from: ctx.slots, count: ctx.slotCount) }
+                bridge[ctx.slotCount] = 0
+            }
             return d
         }
         return runIngressPasses(buf, port: port, timestamp: timestamp, pass: pass, bridge: bridge)
@@ -357,7 +364,7 @@ public final class Pipeline {
         } else {
             d = ingressPass(buf, port: port, timestamp: timestamp, pass: &p, instance: &instance, Untraced())
         }
-        if d != .drop {
+        if d != .drop && (egressFn != nil || recirculates) {
             // Without an egress control nothing reads the metadata again: only the flag.
             if egressFn != nil { bridge.update(from: ctx.slots, count: ctx.slotCount) }
             bridge[ctx.slotCount] = ctx.recirculate ? 1 : 0
@@ -383,7 +390,7 @@ public final class Pipeline {
     /// `runEgress` of a program without an egress control (`hasEgress` false), inlinable: a
     /// host's per-packet code pays a load and a count for it, not a call with queue values.
     @inlinable public func runEgressWithoutControl(bridge: UnsafePointer<UInt64>) -> EgressDecision {
-        if bridge[recirculateWord] != 0 { return .recirculate }
+        if recirculates && bridge[recirculateWord] != 0 { return .recirculate }
         countSent()
         return .send
     }

@@ -68,4 +68,66 @@ import SluiceTesting
     @Test func queueValuesAreRejectedWithoutQueues() throws {
         #expect(throws: CompileError.self) { try Pipeline(Self.program().verified()) }
     }
+
+    /// A program without an egress control: `tag` 1 recirculates on the first pass.
+    static func ingressOnly(recirculating: Bool) -> SwitchProgram {
+        SwitchProgram("ingress-only") {
+            HeaderType("h_t") {
+                Field("tag", 8)
+            }
+            Header("h", "h_t")
+            Parser {
+                State("start") {
+                    Extract(hdr.h)
+                    Accept()
+                }
+            }
+            Ingress {
+                Forward(port: 2)
+                if recirculating {
+                    If(hdr.h.tag == 1 && standard.passCount == 0) {
+                        Recirculate()
+                    }
+                }
+            }
+            Deparser {
+                Emit(hdr.h)
+            }
+        }
+    }
+
+    /// Without an egress control the bridged words carry only the recirculation request, and
+    /// only for a program that can make one: the emulator's hop touches no bridge otherwise.
+    @Test(arguments: [PipelineEngine.closures, .native])
+    func recirculationWithoutEgressRidesTheBridgeOnlyWhenPossible(engine: PipelineEngine) throws {
+        let words = 4
+        let bridge = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        defer { bridge.deallocate() }
+        let buf = PacketBuffer()
+
+        let plain = try Self.ingressOnly(recirculating: false).verified()
+        #expect(!plain.facts.recirculates)
+        let p = try Pipeline(plain, engine: engine)
+        #expect(p.engine == engine, "\(p.engineNote ?? "")")
+        bridge.initialize(repeating: 0xDEAD, count: words)
+        buf.load([1])
+        #expect(p.runIngress(buf, port: 1, timestamp: 0, bridge: bridge) == .unicast(port: 2))
+        #expect(Array(UnsafeBufferPointer(start: bridge, count: words)) == Array(repeating: 0xDEAD, count: words), "nothing written")
+        #expect(p.runEgressWithoutControl(bridge: bridge) == .send, "and nothing read")
+        #expect(p.stats.sent == 1)
+
+        // The native engine refuses recirculation; the closures carry it.
+        guard engine == .closures else { return }
+        let again = try Self.ingressOnly(recirculating: true).verified()
+        #expect(again.facts.recirculates)
+        let r = try Pipeline(again, engine: engine)
+        buf.load([1])
+        #expect(r.runIngress(buf, port: 1, timestamp: 0, bridge: bridge) == .unicast(port: 2))
+        #expect(r.runEgressWithoutControl(bridge: bridge) == .recirculate)
+        #expect(r.runIngress(buf, port: 1, timestamp: 0, pass: 1, bridge: bridge) == .unicast(port: 2))
+        #expect(r.runEgressWithoutControl(bridge: bridge) == .send)
+        buf.load([2])
+        #expect(r.runIngress(buf, port: 1, timestamp: 0, bridge: bridge) == .unicast(port: 2))
+        #expect(r.runEgressWithoutControl(bridge: bridge) == .send)
+    }
 }
