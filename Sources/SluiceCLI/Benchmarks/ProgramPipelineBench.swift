@@ -90,17 +90,17 @@ struct ProgramPipelineBench {
 
         let after = pipeline.stats
 
-        let buf = PacketBuffer()
+        let buffers = (PacketBuffer(), PacketBuffer())
         let mask = Self.poolSize - 1
         let engines = [pipeline] + (closures.map { [$0] } ?? [])
         let figures = bytes.withUnsafeBytes { raw in
             let base = raw.baseAddress!
             return timeInTurns(engines.map { $0.engine.rawValue }, packets: packets, progress: progress) { e, range in
                 let p = engines[e]
-                return timeSlice(range) { i in
-                    let k = i & mask
-                    buf.load(UnsafeRawBufferPointer(start: base + offsets[k], count: lengths[k]))
-                    p.process(buf, port: inPorts[k])
+                return timeLoadedAhead(range, buffers, load: { buf, i in
+                    buf.load(UnsafeRawBufferPointer(start: base + offsets[i & mask], count: lengths[i & mask]))
+                }) { buf, i in
+                    p.process(buf, port: inPorts[i & mask])
                     return p.outputCount
                 }
             }
