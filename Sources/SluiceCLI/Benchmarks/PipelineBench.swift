@@ -150,11 +150,15 @@ func timeInTurns(_ labels: [String], packets: Int, progress: Bool,
 @inline(__always) func timeLoadedAhead(_ range: Range<Int>, _ buffers: (PacketBuffer, PacketBuffer),
                                        load: (PacketBuffer, Int) -> Void, _ body: (PacketBuffer, Int) -> Int) -> Double {
     guard !range.isEmpty else { return 0 }
-    load(range.lowerBound & 1 == 0 ? buffers.0 : buffers.1, range.lowerBound)
-    return timeSlice(range) { i in
-        let (now, next) = i & 1 == 0 ? (buffers.0, buffers.1) : (buffers.1, buffers.0)
-        if i + 1 < range.upperBound { load(next, i + 1) }
-        return body(now, i)
+    // Unretained: choosing a buffer a packet must not cost a retain and a release.
+    let a = Unmanaged.passUnretained(buffers.0), b = Unmanaged.passUnretained(buffers.1)
+    return withExtendedLifetime(buffers) {
+        (range.lowerBound & 1 == 0 ? a : b)._withUnsafeGuaranteedRef { load($0, range.lowerBound) }
+        return timeSlice(range) { i in
+            let (now, next) = i & 1 == 0 ? (a, b) : (b, a)
+            if i + 1 < range.upperBound { next._withUnsafeGuaranteedRef { load($0, i + 1) } }
+            return now._withUnsafeGuaranteedRef { body($0, i) }
+        }
     }
 }
 
