@@ -1,5 +1,4 @@
 import SluiceControlPlane
-import SluiceEBPF
 import Testing
 import Sluice
 import SluiceIR
@@ -7,8 +6,8 @@ import SluiceTesting
 @testable import SluiceRuntime
 
 /// The native C's longest-prefix lookup (`sl_lpm`) against the closures' (`LPMIndex.lookup`) on
-/// one table, small and large: the bucket's longest-length byte, the slots asked for ahead in a
-/// large table, and both after routes are deleted.
+/// one table, small and large: the bucket's longest-length byte that limits the lengths probed,
+/// before and after routes are deleted.
 @Suite struct NativeLPMTests {
     static func program() -> SwitchProgram {
         SwitchProgram("lpm") {
@@ -43,12 +42,6 @@ import SluiceTesting
         }
     }
 
-    /// The descriptor word `lpm_ahead` of the pipeline's table.
-    static func ahead(_ p: Pipeline) -> Int64 {
-        let d = p.compiler.tables["routes"]!.native!
-        return d.load(fromByteOffset: HostTableABI.Word.lpmAhead.offset, as: Int64.self)
-    }
-
     /// `routes` prefixes of lengths 8, 16, 24 and 32 under a few top bytes (so that buckets hold
     /// several lengths), then keys inside them and anywhere; a third of the routes deleted
     /// half way. Every key goes where the closures send it.
@@ -68,8 +61,6 @@ import SluiceTesting
             let entry = TableEntry([.lpm(UInt128(addr), prefixLength: len)], ActionCall("to", [UInt128(1 + installed.count % 500)]))
             installed.append((addr, len, [try closures.insert("routes", entry), try native.insert("routes", entry)]))
         }
-        // Large tables have their slots asked for ahead; small ones fit in the L1 cache.
-        #expect(Self.ahead(native) == (routes > 1000 ? Int64(HostTableABI.lpmAhead) : 0))
 
         func compare(_ phase: String) {
             for i in 0..<20_000 {

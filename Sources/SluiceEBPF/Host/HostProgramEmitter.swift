@@ -132,7 +132,7 @@ struct HostProgramEmitter {
 /// The host target: C for a shared object the software runtime loads (see `HostProgramEmitter`).
 public enum HostBackend {
     /// Bumped whenever the emitted C changes meaning: part of the cache key of compiled objects.
-    public static let emitterVersion = 11
+    public static let emitterVersion = 12
 
     /// The C source of `program` for the host, or what it cannot express, by name.
     public static func emitC(_ program: VerifiedProgram, queues: Bool) throws(EBPFError) -> String {

@@ -31,9 +31,8 @@ public enum HostTableABI {
         /// LPM: per bucket of the key's top 16 bits, bit L-1 set where a length L may match;
         /// the lengths present; whether few enough to probe those up to the bucket's longest
         /// instead of reading its bitmap; the entry of length 0 (or -1); per bucket, its longest
-        /// length (a byte, 0 for none); how many of the longest lengths' slots a lookup asks the
-        /// cache for ahead (0 while the slots fit in the L1 cache, `lpmAhead` else).
-        case lpmBuckets, lpmPresent, lpmFew, lpmDefault, lpmLongest, lpmAhead
+        /// length (a byte, 0 for none).
+        case lpmBuckets, lpmPresent, lpmFew, lpmDefault, lpmLongest
         /// Per entry: the action's number, `stride` words of arguments, direct counters.
         case entryAction, actionData, stride, hitPackets, hitBytes
         /// The default action's number and arguments.
@@ -53,7 +52,6 @@ public enum HostTableABI {
             case .lpmFew: "__s64 lpm_few;"
             case .lpmDefault: "__s64 lpm_default;"
             case .lpmLongest: "const __u8 *lpm_longest;"
-            case .lpmAhead: "__s64 lpm_ahead;"
             case .entryAction: "const __s32 *entry_action;"
             case .actionData: "const __u64 *action_data;"
             case .stride: "__s64 stride;"
@@ -71,11 +69,6 @@ public enum HostTableABI {
 
     /// Prefix lengths 0...64.
     public static let lengthSlots = 65
-    /// How many of the longest lengths' slots an LPM lookup prefetches when the table is large.
-    public static let lpmAhead = 2
-    /// An LPM table's slots past this many bytes (an L1 data cache) are prefetched; below it
-    /// the reads hit anyway, and the hashes would be work for nothing.
-    public static let lpmAheadAbove = 32 << 10
     /// Bytes of one `struct sl_table`.
     public static var descriptorBytes: Int { Word.lpmLengths.offset + 8 * lengthSlots }
 
@@ -184,18 +177,6 @@ public enum HostTableABI {
             {
                 __u64 b = key >> (width - 16), bits;
                 if (t->lpm_few) {
-                    /* In a large table, most lookups end in the slot of one of the longest
-                       lengths: ask for them while the bucket's byte loads, so that the reads
-                       overlap instead of waiting on each other (the hand-written router cannot
-                       say this). */
-                    __u64 ahead = t->lpm_present;
-                    for (int j = 0; j < t->lpm_ahead && ahead; j++) {
-                        int l = 64 - __builtin_clzll(ahead);
-                        const struct sl_tuple *tp = t->lpm_lengths[l];
-                        __u64 mk = key & sl_prefix_mask(l, width);
-                        if (tp) __builtin_prefetch(tp->slots + ((__s64)sl_hash(&mk, 1) & tp->cap_mask) * \(t.slotHeader + 8));
-                        ahead &= ~(1ULL << (l - 1));
-                    }
                     __u32 top = t->lpm_longest[b];
                     bits = top ? t->lpm_present & (~0ULL >> (64 - top)) : 0;
                 } else {

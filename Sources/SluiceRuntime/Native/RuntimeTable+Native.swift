@@ -32,7 +32,6 @@ extension RuntimeTable {
             put(.lpmBuckets, UnsafeRawPointer(lpm.buckets)); put(.lpmPresent, lpm.present)
             put(.lpmFew, lpm.fewLengths ? 1 : 0); put(.lpmDefault, Int(lpm.defaultEntry))
             put(.lpmLongest, UnsafeRawPointer(lpm.longest))
-            put(.lpmAhead, lpm.slotBytes > HostTableABI.lpmAheadAbove ? HostTableABI.lpmAhead : 0)
             for l in 0..<HostTableABI.lengthSlots {
                 let t = lpm.owners[l].flatMap { $0.tupleCount_ > 0 ? UnsafeRawPointer($0.tuples) : nil }
                 d.storeBytes(of: t, toByteOffset: HostTableABI.Word.lpmLengths.offset + 8 * l, as: UnsafeRawPointer?.self)

@@ -52,14 +52,6 @@ public final class LPMIndex {
         return length >= 16 ? first...first : first...(first + (1 << (16 - length)) - 1)
     }
 
-    /// The bytes of all lengths' hash slots: how much a lookup's probes may reach into.
-    var slotBytes: Int {
-        owners.reduce(0) { sum, t in
-            guard let t, t.tupleCount_ > 0 else { return sum }
-            return sum + (t.tuples.pointee.capacityMask + 1) * t.slotStride
-        }
-    }
-
     /// Insert `value/length`; false if that prefix is present.
     @discardableResult
     public func insert(value: UInt64, length: Int, entry: Int32) -> Bool {
