@@ -53,8 +53,11 @@ import Testing
     /// buckets), 150 us (about twice the calendar's horizon) or 10 ms (mostly through its far
     /// heap); and with
     /// some pushed before the last event taken (as a partition's window hands events back).
-    @Test(arguments: [(50, false), (1_000_000, false), (150_000_000, false), (10_000_000_000, false), (1_000_000, true), (150_000_000, true)])
-    func theCalendarOrdersAsTheBinaryHeap(spread: Int, earlier: Bool) {
+    /// 40 events start the run; 200 of them at a few picoseconds put more in the first bucket
+    /// than `sortBucket` sorts by insertion.
+    @Test(arguments: [(50, false, 40), (50, false, 200), (1_000_000, false, 40), (150_000_000, false, 40),
+                      (10_000_000_000, false, 40), (1_000_000, true, 40), (150_000_000, true, 40)])
+    func theCalendarOrdersAsTheBinaryHeap(spread: Int, earlier: Bool, start: Int32) {
         var a = EventHeap(capacity: 2, nodes: 1), b = EventBinaryHeap(capacity: 2)
         defer { a.deallocate(); b.deallocate() }
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -68,9 +71,9 @@ import Testing
             a.push(t, kind, target: target, scheduled: a.now, order: order)
             b.push(Event(time: t, scheduled: a.now, order: order, kind: kind, target: target, arg: 0))
         }
-        for i in 0..<40 { push(VirtualTime(picoseconds: Int64(draw(UInt64(spread)))), .udpSend, target: Int32(i)) }
+        for i in 0..<start { push(VirtualTime(picoseconds: Int64(draw(UInt64(spread)))), .udpSend, target: Int32(i)) }
         var taken: [Event] = [], popped: [Event] = []
-        var pushed: Int32 = 40
+        var pushed = start
         while let e = a.top {
             taken.append(a.take())
             popped.append(b.pop())
