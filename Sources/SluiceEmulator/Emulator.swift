@@ -445,8 +445,7 @@ public final class Emulator {
         let wallStart = MonotonicClock.nanoseconds
         var progress = ProgressLine(enabled: options.progress, limit: asked?.picoseconds)
         let eventsBefore = eventsProcessed
-        while let e = events.top, e.time <= limit {
-            _ = events.take()
+        while let e = events.pop(notAfter: limit) {
             handle(e)
             if eventsProcessed & 0xFFFF == 0 { progress.update(simulated: clock.picoseconds, events: eventsProcessed - eventsBefore) }
         }

@@ -422,8 +422,26 @@
     /// The earliest event (`top`, not nil), removed.
     @inline(__always) mutating func take() -> Event {
         if found < 0 { _ = find() }
+        let e = nodes[Int(found)]
+        unlinkFound()
+        return e
+    }
+
+    /// The earliest event if it is due by `limit`, removed; nil when none is. `top` and `take`
+    /// in one: the run loop's, where the two calls and the event copied out twice cost about
+    /// 30 instructions an event.
+    @inline(__always) mutating func pop(notAfter limit: VirtualTime) -> Event? {
+        if found < 0 && !find() { return nil }
+        let e = nodes[Int(found)]
+        if e.time > limit { return nil }
+        unlinkFound()
+        return e
+    }
+
+    /// Remove the earliest event (`found`, the first of the bucket at the cursor: `find` moved
+    /// the calendar's start to its bucket already).
+    @inline(__always) mutating func unlinkFound() {
         let n = found
-        let e = nodes[Int(n)]
         let i = Self.slot(cursor)
         heads[i] = next[Int(n)]
         if heads[i] < 0 { occupied[i >> 6] &= ~(1 << UInt64(i & 63)) }
@@ -431,8 +449,6 @@
         freeNode = n
         inCalendar &-= 1
         found = -1
-        // `find` moved the calendar's start to this event's bucket already.
-        return e
     }
 
     /// The earliest event, removed.

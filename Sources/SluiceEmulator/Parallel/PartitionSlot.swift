@@ -306,8 +306,8 @@ extension Emulator {
     /// Handle this partition's events before `end` (and not past `limit`): one window.
     func runWindow(before end: VirtualTime, limit: VirtualTime) {
         let slot = self.slot.unsafelyUnwrapped
-        while let e = events.top, e.time < end, e.time <= limit {
-            _ = events.take()
+        let last = min(limit, end - VirtualTime(picoseconds: 1))
+        while let e = events.pop(notAfter: last) {
             slot.current = e
             handle(e)
         }
