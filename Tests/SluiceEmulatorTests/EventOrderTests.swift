@@ -1,3 +1,4 @@
+import SluiceRuntime
 import Testing
 @testable import SluiceEmulator
 
@@ -26,6 +27,36 @@ import Testing
         var order: [Int32] = []
         while heap.count > 0 { order.append(heap.pop().target) }
         #expect(order == [0, 10, 11, 20, 21, 30, 40])
+    }
+
+    /// A bucket's events come out in order however they were pushed: in order (flows in
+    /// step, which `sortBucket` turns around), in reverse, and shuffled; two events, and more
+    /// than the insertion sort takes.
+    @Test(arguments: [2, 5, 100])
+    func aBucketSortsHoweverItsEventsCame(count: Int) {
+        for pattern in ["ordered", "reversed", "shuffled"] {
+            var heap = EventHeap(capacity: 2, nodes: 1)
+            defer { heap.deallocate() }
+            // In order of (time, cause), many at one time.
+            var times = (0..<count).map { Int64($0 * 3 / count) }
+            var causes = Array(0..<count)
+            if pattern == "reversed" { times.reverse(); causes.reverse() }
+            if pattern == "shuffled" {
+                var g = SplitMix64(seed: UInt64(count))
+                for i in stride(from: count - 1, to: 0, by: -1) {
+                    let j = Int(g.next() % UInt64(i + 1))
+                    times.swapAt(i, j); causes.swapAt(i, j)
+                }
+            }
+            for (t, c) in zip(times, causes) {
+                heap.push(VirtualTime(picoseconds: t), .udpSend, target: Int32(c),
+                          scheduled: .zero, order: EventOrder.key(cause: c, sequence: 0))
+            }
+            var got: [Int64] = []
+            while heap.count > 0 { let e = heap.pop(); got.append(e.time.picoseconds << 32 | Int64(e.target)) }
+            let want = zip(times, causes).map { $0 << 32 | Int64($1) }.sorted()
+            #expect(got == want, "\(pattern), \(count) events")
+        }
     }
 
     /// The heap's branchless pick between two children orders events exactly as `<` does:

@@ -317,10 +317,21 @@
         sortedBucket = b
         let head = heads[i]
         if next[Int(head)] < 0 { return }
+        let nodes = self.nodes
+        // Flows in step push a bucket's events in order: then the list, newest first, is
+        // sorted latest first, and turning it around sorts it (a comparison and a link an
+        // event, where the insertion sort below also copies and relinks).
+        var m = head
+        while true {
+            let older = next[Int(m)]
+            if older < 0 { return reverseBucket(i) }
+            if !(nodes[Int(older)] < nodes[Int(m)]) { break }
+            m = older
+        }
         var k = 0
         var n = head
         while n >= 0 { scratch[k] = n; k &+= 1; n = next[Int(n)] }
-        let nodes = self.nodes, order = scratch.baseAddress!
+        let order = scratch.baseAddress!
         if k <= Self.insertionLimit {
             // order[j+1..<k] sorted latest first; insert order[j] into it.
             var j = k &- 2
@@ -340,6 +351,18 @@
             heads[i] = order[0]
             for j in 0..<k { next[Int(order[j])] = j &+ 1 < k ? order[j &+ 1] : -1 }
         }
+    }
+
+    /// Link bucket `i`'s events in the opposite order.
+    @inline(__always) mutating func reverseBucket(_ i: Int) {
+        var n = heads[i], reversed: Int32 = -1
+        while n >= 0 {
+            let older = next[Int(n)]
+            next[Int(n)] = reversed
+            reversed = n
+            n = older
+        }
+        heads[i] = reversed
     }
 
     /// The most events of a bucket `sortBucket` sorts by insertion.
