@@ -404,8 +404,20 @@
         }
     }
 
-    /// Find the earliest event (`found`); false when none is pending.
+    /// Find the earliest event (`found`); false when none is pending. Inlined, the common case:
+    /// the next event is in the sorted bucket at the cursor (nine events in ten on a busy
+    /// leaf-spine); the rest, outlined, keeps `pop(notAfter:)` small enough to inline.
     @inline(__always) mutating func find() -> Bool {
+        let h = heads[Self.slot(cursor)]
+        if h >= 0 && cursor == sortedBucket {
+            found = h
+            return true
+        }
+        return findFurther()
+    }
+
+    /// `find` when the bucket at the cursor is empty or not sorted yet.
+    @inline(never) mutating func findFurther() -> Bool {
         if inCalendar == 0 {
             guard let f = far.top else { return false }
             // Nothing before the far events: the calendar starts at the first of them.
