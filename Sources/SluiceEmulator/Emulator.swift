@@ -674,12 +674,14 @@ public final class Emulator {
         if !recirculated { pool.tag[Int(p)] = .arrived(port: port) }
         let bridge = pool.bridgeWords(p)
         let clock = self.clock
-        let (decision, hasController) = switchRefs[s]._withUnsafeGuaranteedRef { sw in
-            pool.passRuns(p, headerBytes: sw.headerBytes)
-            return pool.with(p) { buf in
-                (sw.pipeline.runIngress(buf, port: inPort, timestamp: UInt64((clock - sw.latency).nanoseconds), pass: pass, bridge: bridge),
-                 sw.hasController)
-            }
+        // The switch's fields read first, then one closure around the call: a closure nested
+        // in another was compiled as a function of its own, called every hop.
+        let node = switchRefs[s], buffer = pool.buffers[Int(p)]
+        let (headerBytes, latency, hasController) = node._withUnsafeGuaranteedRef { ($0.headerBytes, $0.latency, $0.hasController) }
+        pool.passRuns(p, headerBytes: headerBytes)
+        let timestamp = UInt64((clock - latency).nanoseconds)
+        let decision = node._withUnsafeGuaranteedRef { sw in
+            buffer._withUnsafeGuaranteedRef { sw.pipeline.runIngress($0, port: inPort, timestamp: timestamp, pass: pass, bridge: bridge) }
         }
         if hasController, let c = controllers[s] { serviceDigests(c, switches[s]) }
         switch decision {
