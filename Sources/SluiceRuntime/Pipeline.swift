@@ -57,6 +57,9 @@ public final class Pipeline {
     /// egress control nothing reads the bridged words, so the native `runIngress` writes none
     /// and `runEgressWithoutControl` reads none: for the emulator, a cache line a hop less.
     @usableFromInline let recirculates: Bool
+    /// Ingress hands words on to the sending end (`bridgeOut`): there is an egress control, or
+    /// the program can recirculate.
+    let bridges: Bool
     /// Set when the pipeline was compiled traced (`init(trace:)`): every packet's trace goes to it.
     public let tracer: PipelineTracer?
 
@@ -119,6 +122,7 @@ public final class Pipeline {
         }
         recirculateWord = ctx.slotCount
         recirculates = verified.facts.recirculates
+        bridges = egressFn != nil || recirculates
         nativeEntry = native?.entry
         nativeIngressOnly = program.egress == nil ? nativeEntry : nil
         for t in program.tables {
@@ -341,13 +345,18 @@ public final class Pipeline {
             // Native code never traces, resubmits or recirculates: one pass, `pass` is 0.
             let d = nativeIngressPass(n, buf, port: port, timestamp: timestamp)
             if case .drop = d { return d }
-            if egressFn != nil || recirculates {
-                if egressFn != nil { bridge.update(from: ctx.slots, count: ctx.slotCount) }
-                bridge[ctx.slotCount] = 0
-            }
+            if bridges { bridgeOut(bridge, recirculate: false) }
             return d
         }
         return runIngressPasses(buf, port: port, timestamp: timestamp, pass: pass, bridge: bridge)
+    }
+
+    /// What egress reads of a packet ingress passed: the metadata when there is an egress
+    /// control (without one nothing reads it again), then whether ingress asked to recirculate
+    /// (the word after them).
+    @inline(__always) func bridgeOut(_ bridge: UnsafeMutablePointer<UInt64>, recirculate: Bool) {
+        if egressFn != nil { bridge.update(from: ctx.slots, count: ctx.slotCount) }
+        bridge[ctx.slotCount] = recirculate ? 1 : 0
     }
 
     /// `runIngress` through the closures (traced or not), outlined: the native call's frame
@@ -364,11 +373,7 @@ public final class Pipeline {
         } else {
             d = ingressPass(buf, port: port, timestamp: timestamp, pass: &p, instance: &instance, Untraced())
         }
-        if d != .drop && (egressFn != nil || recirculates) {
-            // Without an egress control nothing reads the metadata again: only the flag.
-            if egressFn != nil { bridge.update(from: ctx.slots, count: ctx.slotCount) }
-            bridge[ctx.slotCount] = ctx.recirculate ? 1 : 0
-        }
+        if d != .drop && bridges { bridgeOut(bridge, recirculate: ctx.recirculate) }
         return d
     }
 
