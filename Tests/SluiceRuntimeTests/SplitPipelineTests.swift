@@ -100,15 +100,15 @@ import SluiceTesting
     /// only for a program that can make one: the emulator's hop touches no bridge otherwise.
     @Test(arguments: [PipelineEngine.closures, .native])
     func recirculationWithoutEgressRidesTheBridgeOnlyWhenPossible(engine: PipelineEngine) throws {
-        let words = 4
-        let bridge = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
-        defer { bridge.deallocate() }
         let buf = PacketBuffer()
-
         let plain = try Self.ingressOnly(recirculating: false).verified()
         #expect(!plain.facts.recirculates)
         let p = try Pipeline(plain, engine: engine)
         #expect(p.engine == engine, "\(p.engineNote ?? "")")
+        // As many words as a host gives a packet (the metadata, then the recirculation flag).
+        let words = p.bridgeWords
+        let bridge = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        defer { bridge.deallocate() }
         bridge.initialize(repeating: 0xDEAD, count: words)
         buf.load([1])
         #expect(p.runIngress(buf, port: 1, timestamp: 0, bridge: bridge) == .unicast(port: 2))
@@ -121,6 +121,7 @@ import SluiceTesting
         let again = try Self.ingressOnly(recirculating: true).verified()
         #expect(again.facts.recirculates)
         let r = try Pipeline(again, engine: engine)
+        #expect(r.bridgeWords <= words, "the same metadata: the bridge above holds its words")
         buf.load([1])
         #expect(r.runIngress(buf, port: 1, timestamp: 0, bridge: bridge) == .unicast(port: 2))
         #expect(r.runEgressWithoutControl(bridge: bridge) == .recirculate)
