@@ -25,7 +25,12 @@ public final class Pipeline {
     @exclusivity(unchecked) @usableFromInline var outputs: UnsafeMutablePointer<Unmanaged<PacketBuffer>>
     @exclusivity(unchecked) @usableFromInline var outputPorts: UnsafeMutablePointer<UInt16>
     @exclusivity(unchecked) var outputCapacity = 0
-    @exclusivity(unchecked) public private(set) var outputCount = 0
+    /// `outputCount`'s storage, which the inlined `process` sets.
+    @exclusivity(unchecked) @usableFromInline var outputsReady = 0
+    public internal(set) var outputCount: Int {
+        @inline(__always) get { outputsReady }
+        @inline(__always) set { outputsReady = newValue }
+    }
     @exclusivity(unchecked) var pool: [PacketBuffer] = []
     @exclusivity(unchecked) var poolUsed = 0
 
@@ -36,11 +41,11 @@ public final class Pipeline {
     /// The native code of the program when the native engine runs it (nil: the closures).
     let native: NativeStages?
     /// `native`'s entry points, for the passes (a plain value: no reference counting per packet).
-    let nativeEntry: NativeEntry?
+    @usableFromInline let nativeEntry: NativeEntry?
     /// `nativeEntry` when the program has no egress control: `process` then runs ingress and
     /// emits the packet without the general pass (`run`), whose frame and egress call cost about
     /// 125 instructions a packet on ipv4-router (callgrind), almost half the native code's 281.
-    let nativeIngressOnly: NativeEntry?
+    @usableFromInline let nativeIngressOnly: NativeEntry?
     /// Why the closures run though the native engine was asked for (nil when it runs, or was not asked for).
     public let engineNote: String?
     public var engine: PipelineEngine { native == nil ? .closures : .native }
@@ -59,14 +64,21 @@ public final class Pipeline {
     @usableFromInline let recirculates: Bool
     /// Ingress hands words on to the sending end (`bridgeOut`): there is an egress control, or
     /// the program can recirculate.
-    let bridges: Bool
+    @usableFromInline let bridges: Bool
     /// Set when the pipeline was compiled traced (`init(trace:)`): every packet's trace goes to it.
     public let tracer: PipelineTracer?
 
     /// The buffer `process(_ bytes:)` loads packets into.
     lazy var inputBuffer = PacketBuffer()
 
-    @exclusivity(unchecked) public internal(set) var stats = Stats()
+    /// `stats`'s storage, where the inlined per-packet code (`process`, `runIngress`,
+    /// `runEgressWithoutControl`) counts without a call.
+    @exclusivity(unchecked) @usableFromInline var counters = Stats()
+    public internal(set) var stats: Stats {
+        @inline(__always) get { counters }
+        @inline(__always) _modify { yield &counters }
+        @inline(__always) set { counters = newValue }
+    }
 
     public struct Stats: Hashable, Sendable {
         public var received: UInt64 = 0
@@ -241,8 +253,10 @@ public final class Pipeline {
 
     /// Run one packet. Afterwards `outputCount` packets are available through `output(_:)`.
     /// `buffer` is modified in place and may itself be an output (unicast needs no copy).
-    public func process(_ buffer: PacketBuffer, port: UInt16, timestamp: UInt64 = 0) {
-        stats.received &+= 1
+    /// Inlinable: the native code of a program without egress runs from the caller's loop
+    /// (replay, the pcap switch, benchmarks) with no call into this module first.
+    @inlinable public func process(_ buffer: PacketBuffer, port: UInt16, timestamp: UInt64 = 0) {
+        counters.received &+= 1
         if let n = nativeIngressOnly {
             // Native code never traces, resubmits or recirculates; without egress a unicast
             // packet goes out as ingress left it: the one output, in the room `init` gave
@@ -252,8 +266,8 @@ public final class Pipeline {
             if r & 0xFFFF == 0 {
                 outputs[0] = Unmanaged.passUnretained(buffer)
                 outputPorts[0] = UInt16(truncatingIfNeeded: r >> 16)
-                outputCount = 1
-                stats.sent &+= 1
+                outputsReady = 1
+                counters.sent &+= 1
                 return
             }
             nativeIngressOnlyRest(r, buffer, port: port, timestamp: timestamp)
@@ -264,7 +278,7 @@ public final class Pipeline {
 
     /// `process` under the native engine without egress, for a packet `sl_ingress` (result `r`)
     /// did not send to one port: dropped or multicast.
-    @inline(never) func nativeIngressOnlyRest(_ r: UInt64, _ buffer: PacketBuffer, port: UInt16, timestamp: UInt64) {
+    @usableFromInline @inline(never) func nativeIngressOnlyRest(_ r: UInt64, _ buffer: PacketBuffer, port: UInt16, timestamp: UInt64) {
         outputCount = 0
         poolUsed = 0
         guard r & 0xFFFF == NativeStages.multicast else { countNativeDrop(r); return }
@@ -272,7 +286,7 @@ public final class Pipeline {
     }
 
     /// `process` through the general passes (closures, tracing, egress).
-    @inline(never) func processPasses(_ buffer: PacketBuffer, port: UInt16, timestamp: UInt64) {
+    @usableFromInline @inline(never) func processPasses(_ buffer: PacketBuffer, port: UInt16, timestamp: UInt64) {
         outputCount = 0
         poolUsed = 0
         if let tr = tracer {
@@ -338,9 +352,11 @@ public final class Pipeline {
     /// Ingress alone, for hosts that model the traffic manager themselves (the emulator): runs
     /// the parser, ingress and deparser on `buf` in place and writes the metadata egress needs
     /// into `bridge` (`bridgeWords` words). Multicast groups are the host's to expand.
-    public func runIngress(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int = 0,
-                           bridge: UnsafeMutablePointer<UInt64>) -> IngressDecision {
-        stats.received &+= 1
+    /// Inlinable: a host with its own loop (the emulator, every hop) runs the native code
+    /// with no call into this module first.
+    @inlinable public func runIngress(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int = 0,
+                                      bridge: UnsafeMutablePointer<UInt64>) -> IngressDecision {
+        counters.received &+= 1
         if let n = nativeEntry {
             // Native code never traces, resubmits or recirculates: one pass, `pass` is 0.
             let d = nativeIngressPass(n, buf, port: port, timestamp: timestamp)
@@ -354,14 +370,14 @@ public final class Pipeline {
     /// What egress reads of a packet ingress passed: the metadata when there is an egress
     /// control (without one nothing reads it again), then whether ingress asked to recirculate
     /// (the word after them).
-    @inline(__always) func bridgeOut(_ bridge: UnsafeMutablePointer<UInt64>, recirculate: Bool) {
+    @usableFromInline func bridgeOut(_ bridge: UnsafeMutablePointer<UInt64>, recirculate: Bool) {
         if egressFn != nil { bridge.update(from: ctx.slots, count: ctx.slotCount) }
         bridge[ctx.slotCount] = recirculate ? 1 : 0
     }
 
     /// `runIngress` through the closures (traced or not), outlined: the native call's frame
     /// holds nothing of theirs.
-    @inline(never) func runIngressPasses(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int,
+    @usableFromInline @inline(never) func runIngressPasses(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int,
                                          bridge: UnsafeMutablePointer<UInt64>) -> IngressDecision {
         var p = pass
         var instance: InstanceType = pass == 0 ? .normal : .recirculate
@@ -396,12 +412,9 @@ public final class Pipeline {
     /// host's per-packet code pays a load and a count for it, not a call with queue values.
     @inlinable public func runEgressWithoutControl(bridge: UnsafePointer<UInt64>) -> EgressDecision {
         if recirculates && bridge[recirculateWord] != 0 { return .recirculate }
-        countSent()
+        counters.sent &+= 1
         return .send
     }
-
-    /// `stats.sent`, counted for `runEgressWithoutControl` (inlined code cannot set `stats`).
-    @usableFromInline func countSent() { stats.sent &+= 1 }
 
     /// `runEgress` for a program with an egress control, outlined: a copy of a program without
     /// one pays for no frame of it.

@@ -7,12 +7,12 @@ import SluiceIR
 /// as for closures), its tables (each `RuntimeTable`'s index and entry memory, read through the
 /// descriptor it publishes), its register and counter cells in place, and calls back for
 /// meters, digests, random numbers and indexes out of range (`NativeEnvironment`).
-final class NativeStages {
+@usableFromInline final class NativeStages {
     /// `sl_ingress`: state, packet base and (start, length), then port and time; returns the
     /// outcome in its low 16 bits and, when the packet passes, its port or group above.
-    typealias Ingress = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int>,
+    @usableFromInline typealias Ingress = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int>,
                                         UInt64, UInt64) -> UInt64
-    typealias Stage = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int>) -> Int32
+    @usableFromInline typealias Stage = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int>) -> Int32
     typealias Bind = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer,
                                      UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>, UnsafeMutablePointer<UnsafeMutableRawPointer?>,
                                      UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>,
@@ -21,7 +21,7 @@ final class NativeStages {
     /// What a stage returns (`HostPrelude`'s `SL_*`).
     static let pass: Int32 = 0, dropParser: Int32 = 1, drop: Int32 = 2, headroom: Int32 = 3
     /// `sl_ingress`'s outcome (its low 16 bits) for a multicast packet (`SL_MULTICAST`).
-    static let multicast: UInt64 = 0x100
+    @usableFromInline static let multicast: UInt64 = 0x100
 
     let ingress: Ingress
     let egress: Stage
@@ -96,10 +96,10 @@ final class NativeStages {
 
 /// The entry points of a pipeline's native code and the state they run on: plain values,
 /// which `Pipeline` keeps beside the `NativeStages` that owns them.
-struct NativeEntry {
-    let ingress: NativeStages.Ingress
-    let egress: NativeStages.Stage
-    let state: UnsafeMutableRawPointer
+@usableFromInline struct NativeEntry {
+    @usableFromInline let ingress: NativeStages.Ingress
+    @usableFromInline let egress: NativeStages.Stage
+    @usableFromInline let state: UnsafeMutableRawPointer
 }
 
 /// The runtime's state the native code calls back for, reached through the `env` pointer of its

@@ -7,7 +7,7 @@ extension Pipeline {
     /// Native code never resubmits or recirculates (`XDPSupport.check` refuses such programs),
     /// so its ingress always runs the first pass of a normal packet: instance type and pass
     /// count zero, as `sl_ingress` leaves them.
-    @inline(__always) func nativeIngressPass(_ n: NativeEntry, _ buf: PacketBuffer, port: UInt16, timestamp: UInt64) -> IngressDecision {
+    @inlinable func nativeIngressPass(_ n: NativeEntry, _ buf: PacketBuffer, port: UInt16, timestamp: UInt64) -> IngressDecision {
         // The native code starts the metadata as `ingressPass` does: all zero, then the port,
         // length and time (48 bits); it returns where the packet goes.
         let r = n.ingress(n.state, buf.base, buf.position, UInt64(port), timestamp)
@@ -20,7 +20,7 @@ extension Pipeline {
     }
 
     /// The statistic of an `sl_ingress` result that dropped the packet.
-    @inline(__always) func countNativeDrop(_ r: UInt64) {
+    @usableFromInline func countNativeDrop(_ r: UInt64) {
         switch Int32(truncatingIfNeeded: r & 0xFFFF) {
         case NativeStages.dropParser: stats.parserDrops &+= 1
         case NativeStages.drop: stats.ingressDrops &+= 1
