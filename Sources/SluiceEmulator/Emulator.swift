@@ -100,7 +100,9 @@ public final class Emulator {
     let hostRefs: UnsafeMutablePointer<Unmanaged<HostNode>>
     /// Node index -> switch index, or -(host index + 1).
     let nodeRole: [Int32]
-    @exclusivity(unchecked) var udpFlows: [UDPFlowState] = []
+    /// Constant-rate flows' state, in memory of its own: `udpSend` changes a flow in place
+    /// through a pointer, which an array element gives only within an access to it.
+    @exclusivity(unchecked) var udpFlows = UnsafeMutableBufferPointer<UDPFlowState>(start: nil, count: 0)
     @exclusivity(unchecked) var flowResults: [FlowResult] = []
     @exclusivity(unchecked) var connections: [Connection] = []
     /// (source host, destination host) -> connection, used when sending starts (never per packet).
@@ -339,6 +341,7 @@ public final class Emulator {
 
         // Flows.
         let reach = Reachability(spec)
+        var udp: [UDPFlowState] = []
         for (f, flow) in spec.flows.enumerated() {
             guard role[flow.src] < 0, role[flow.dst] < 0 else {
                 throw EmulatorError("flow \(f) \(flow.origin): both ends must be hosts")
@@ -351,13 +354,15 @@ public final class Emulator {
             flowResults.append(FlowResult(index: f, kind: flow.kind, src: src, dst: dst, bytes: flow.bytes, start: flow.start))
             switch flow.kind {
             case .udp(let rate):
-                udpFlows.append(UDPFlowState(flow: Int32(f), src: src, dst: dst, rate: max(rate, 1),
+                udp.append(UDPFlowState(flow: Int32(f), src: src, dst: dst, rate: max(rate, 1),
                                              payload: max(flow.payload, UDPFlowState.tagBytes), total: flow.bytes,
                                              start: VirtualTime(picoseconds: flow.start), srcPort: flow.srcPort, dstPort: flow.dstPort))
             case .bulk:
                 break
             }
         }
+        udpFlows = .allocate(capacity: udp.count)
+        _ = udpFlows.initialize(from: udp)
         // Bulk flows' connections, numbered in flow order (the number is on the wire): the same
         // whichever partition starts which flow.
         for r in flowResults where r.kind == .bulk { _ = connection(from: r.src, to: r.dst) }
@@ -387,6 +392,7 @@ public final class Emulator {
         kindCounts.deallocate()
         switchRefs.deallocate()
         hostRefs.deallocate()
+        udpFlows.deallocate()
     }
 
     // MARK: running

@@ -5,7 +5,7 @@ extension Emulator {
     // MARK: UDP flows
 
     func udpSend(_ i: Int) {
-        let f = withUnsafeMutablePointer(to: &udpFlows[i]) { $0 }
+        let f = udpFlows.baseAddress.unsafelyUnwrapped + i
         let (nic, srcMAC, srcIP, id) = hostRefs[Int(f.pointee.src)]._withUnsafeGuaranteedRef { h in
             h.ipID &+= 1
             return (h.nic, h.mac, h.ipv4, h.ipID)
@@ -76,12 +76,14 @@ extension Emulator {
         guard flow < flowResults.count, flowResults[flow].dst == Int32(h), case .udp = flowResults[flow].kind else {
             hosts[h].rxIgnored += 1; return
         }
-        let r = withUnsafeMutablePointer(to: &flowResults[flow]) { $0 }
-        r.pointee.packetsReceived += 1
-        r.pointee.bytesReceived += payloadLen
-        if r.pointee.firstArrival == nil { r.pointee.firstArrival = now }
-        r.pointee.lastArrival = now
-        if r.pointee.completed == nil && r.pointee.bytesReceived >= r.pointee.bytes { r.pointee.completed = now }
+        let now = self.now
+        withUnsafeMutablePointer(to: &flowResults[flow]) { r in
+            r.pointee.packetsReceived += 1
+            r.pointee.bytesReceived += payloadLen
+            if r.pointee.firstArrival == nil { r.pointee.firstArrival = now }
+            r.pointee.lastArrival = now
+            if r.pointee.completed == nil && r.pointee.bytesReceived >= r.pointee.bytes { r.pointee.completed = now }
+        }
     }
 
     // MARK: transport
