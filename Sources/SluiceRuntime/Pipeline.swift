@@ -71,14 +71,10 @@ public final class Pipeline {
     /// The buffer `process(_ bytes:)` loads packets into.
     lazy var inputBuffer = PacketBuffer()
 
-    /// `stats`'s storage, where the inlined per-packet code (`process`, `runIngress`,
-    /// `runEgressWithoutControl`) counts without a call.
+    /// What `stats` shows, counted here by the pipeline's code, the inlined per-packet code
+    /// (`process`, `runIngress`, `runEgressWithoutControl`) included.
     @exclusivity(unchecked) @usableFromInline var counters = Stats()
-    public internal(set) var stats: Stats {
-        @inline(__always) get { counters }
-        @inline(__always) _modify { yield &counters }
-        @inline(__always) set { counters = newValue }
-    }
+    public var stats: Stats { counters }
 
     public struct Stats: Hashable, Sendable {
         public var received: UInt64 = 0
@@ -177,7 +173,7 @@ public final class Pipeline {
         for sp in spans where c.valid[sp.valid] != 0 { total += sp.size }
         let payload = buf.length - c.cursor
         let newStart = buf.start + c.cursor - total
-        guard newStart >= 0 else { stats.headroomDrops += 1; return false }
+        guard newStart >= 0 else { counters.headroomDrops += 1; return false }
         var p = buf.base + newStart
         for sp in spans where c.valid[sp.valid] != 0 {
             Bits.copy(p, c.hdr + sp.offset, sp.size)
@@ -229,19 +225,19 @@ public final class Pipeline {
             t.ingressBegins(c, port: port, pass: pass, instance: instance)
             let accepted = parse(buf)
             t.parsed(c, accepted: accepted)
-            if !accepted && program.onParserReject == .drop { stats.parserDrops += 1; t.dropped("parser", "the parser rejected the packet"); return .drop }
+            if !accepted && program.onParserReject == .drop { counters.parserDrops += 1; t.dropped("parser", "the parser rejected the packet"); return .drop }
             t.stage("ingress")
             ingressFn(c)
             if c.resubmit {
                 pass += 1
-                if pass >= maxPasses { stats.passLimitDrops += 1; t.dropped("ingress", "resubmitted past the pass limit (\(maxPasses))"); return .drop }
+                if pass >= maxPasses { counters.passLimitDrops += 1; t.dropped("ingress", "resubmitted past the pass limit (\(maxPasses))"); return .drop }
                 instance = .resubmit
                 continue
             }
             c.exited = false  // `Exit()` ends the control, not the deparser
             t.stage("deparser")
             deparserFn(c)
-            if c.std(.drop) != 0 { stats.ingressDrops += 1; t.dropped("ingress", nil); return .drop }
+            if c.std(.drop) != 0 { counters.ingressDrops += 1; t.dropped("ingress", nil); return .drop }
             guard deparse(buf) else { t.dropped("deparser", "no headroom for the headers"); return .drop }
             t.deparsed(c, buf)
             let group = UInt16(truncatingIfNeeded: c.std(.mcastGrp))
@@ -315,7 +311,7 @@ public final class Pipeline {
             return
         case .multicast(let group):
             let g = multicastIndex[Int(group)]
-            guard g.count > 0 else { stats.emptyGroupDrops += 1; return }
+            guard g.count > 0 else { counters.emptyGroupDrops += 1; return }
             // Every copy starts from the packet and the metadata as ingress left them.
             c.saveMetadata()
             let ingressRecirculate = c.recirculate
@@ -342,7 +338,7 @@ public final class Pipeline {
 
     /// Send a deparsed copy through the pipeline again, within `maxPasses`.
     func recirculate<T: PassTrace>(_ buf: PacketBuffer, port: UInt16, timestamp: UInt64, pass: Int, _ t: T) {
-        guard pass + 1 < maxPasses else { stats.passLimitDrops += 1; t.dropped("recirculation", "recirculated past the pass limit (\(maxPasses))"); return }
+        guard pass + 1 < maxPasses else { counters.passLimitDrops += 1; t.dropped("recirculation", "recirculated past the pass limit (\(maxPasses))"); return }
         t.recirculates()
         let again = poolBuffer()
         again.copy(from: buf)
@@ -437,7 +433,7 @@ public final class Pipeline {
             guard egress(buf, port: port, rid: rid, instance: instance, Untraced()) else { return .drop }
         }
         if c.recirculate { return .recirculate }
-        stats.sent += 1
+        counters.sent += 1
         return .send
     }
 
@@ -455,13 +451,13 @@ public final class Pipeline {
         t.egressBegins(port: port, rid: rid, instance: instance)
         let accepted = parse(out)
         t.parsed(c, accepted: accepted)
-        if !accepted && program.onParserReject == .drop { stats.parserDrops += 1; t.dropped("egress parser", "the parser rejected the packet"); return false }
+        if !accepted && program.onParserReject == .drop { counters.parserDrops += 1; t.dropped("egress parser", "the parser rejected the packet"); return false }
         t.stage("egress control")
         eg(c)
         c.exited = false
         t.stage("deparser")
         deparserFn(c)
-        if c.std(.drop) != 0 { stats.egressDrops += 1; t.dropped("egress", nil); return false }
+        if c.std(.drop) != 0 { counters.egressDrops += 1; t.dropped("egress", nil); return false }
         guard deparse(out) else { t.dropped("deparser", "no headroom for the headers"); return false }
         t.deparsed(c, out)
         return true
@@ -472,7 +468,7 @@ public final class Pipeline {
         outputs[outputCount] = Unmanaged.passUnretained(buf)
         outputPorts[outputCount] = port
         outputCount += 1
-        stats.sent &+= 1
+        counters.sent &+= 1
     }
 
     func growOutputs() {
@@ -537,8 +533,8 @@ public final class Pipeline {
         let b = inputBuffer
         guard b.load(bytes) else {
             outputCount = 0
-            stats.received += 1
-            stats.oversizeDrops += 1
+            counters.received += 1
+            counters.oversizeDrops += 1
             return []
         }
         process(b, port: port, timestamp: timestamp)

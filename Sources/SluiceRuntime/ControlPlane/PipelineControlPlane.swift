@@ -139,7 +139,7 @@ extension Pipeline: ControlPlane {
             let d = program.digests[Int(id)]
             out.append(DigestMessage(name: d.name, values: (0..<d.fields.count).map { values[$0] }))
         }
-        stats.digestsDropped = ring.dropped
+        counters.digestsDropped = ring.dropped
         return out
     }
 }

@@ -22,9 +22,9 @@ extension Pipeline {
     /// The statistic of an `sl_ingress` result that dropped the packet.
     @usableFromInline func countNativeDrop(_ r: UInt64) {
         switch Int32(truncatingIfNeeded: r & 0xFFFF) {
-        case NativeStages.dropParser: stats.parserDrops &+= 1
-        case NativeStages.drop: stats.ingressDrops &+= 1
-        default: stats.headroomDrops &+= 1
+        case NativeStages.dropParser: counters.parserDrops &+= 1
+        case NativeStages.drop: counters.ingressDrops &+= 1
+        default: counters.headroomDrops &+= 1
         }
     }
 
@@ -33,9 +33,9 @@ extension Pipeline {
         c.enterEgress(port: port, rid: rid, instance: instance, length: out.length)
         switch n.egress(n.state, out.base, out.position) {
         case NativeStages.pass: return true
-        case NativeStages.dropParser: stats.parserDrops += 1
-        case NativeStages.drop: stats.egressDrops += 1
-        default: stats.headroomDrops += 1
+        case NativeStages.dropParser: counters.parserDrops += 1
+        case NativeStages.drop: counters.egressDrops += 1
+        default: counters.headroomDrops += 1
         }
         return false
     }
