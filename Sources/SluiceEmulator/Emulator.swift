@@ -355,8 +355,8 @@ public final class Emulator {
             switch flow.kind {
             case .udp(let rate):
                 udp.append(UDPFlowState(flow: Int32(f), src: src, dst: dst, rate: max(rate, 1),
-                                             payload: max(flow.payload, UDPFlowState.tagBytes), total: flow.bytes,
-                                             start: VirtualTime(picoseconds: flow.start), srcPort: flow.srcPort, dstPort: flow.dstPort))
+                                        payload: max(flow.payload, UDPFlowState.tagBytes), total: flow.bytes,
+                                        start: VirtualTime(picoseconds: flow.start), srcPort: flow.srcPort, dstPort: flow.dstPort))
             case .bulk:
                 break
             }

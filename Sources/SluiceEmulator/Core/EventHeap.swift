@@ -311,10 +311,9 @@
     /// Link bucket `i` (number `b`) in order, earliest first. A bucket holds one event, or a
     /// few dozen when identical flows run in step; its list is newest first, and newer events
     /// mostly come later. So the list is turned around when it is in order, and otherwise an
-    /// insertion sort walks it from its oldest event, keeping a
-    /// run sorted latest first: the library's sort (a generic call, a closure per comparison)
-    /// took 7% of `bench emulator`. Past `insertionLimit` events, the library sort keeps a
-    /// crowded bucket O(k log k).
+    /// insertion sort walks it from its oldest event, keeping a run sorted latest first: the
+    /// library's sort (a generic call, a closure per comparison) took 7% of `bench emulator`.
+    /// Past `insertionLimit` events, the library sort keeps a crowded bucket O(k log k).
     @inline(never) mutating func sortBucket(_ i: Int, number b: Int64) {
         sortedBucket = b
         let head = heads[i]
