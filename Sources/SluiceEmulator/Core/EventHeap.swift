@@ -203,9 +203,12 @@
     @usableFromInline var nodeCapacity: Int
     /// Unused nodes, linked through `next`.
     @usableFromInline var freeNode: Int32 = -1
-    /// Per bucket its first node (-1: empty), and a bit per non-empty bucket.
+    /// Per bucket its first and last node (first -1: empty; last is kept only while it is not),
+    /// a bit per non-empty bucket, and a bit per bucket whose events were not pushed in order.
     @usableFromInline var heads: UnsafeMutablePointer<Int32>
+    @usableFromInline var tails: UnsafeMutablePointer<Int32>
     @usableFromInline var occupied: UnsafeMutablePointer<UInt64>
+    @usableFromInline var unordered: UnsafeMutablePointer<UInt64>
     /// The bucket number (time >> shift) of the calendar's first bucket: every event in the
     /// calendar lies in buckets cursor ..< cursor + buckets, every event in `far` after them.
     @usableFromInline var cursor: Int64 = 0
@@ -236,8 +239,12 @@
         freeNode = 0
         heads = .allocate(capacity: Self.buckets)
         heads.initialize(repeating: -1, count: Self.buckets)
+        tails = .allocate(capacity: Self.buckets)
+        tails.initialize(repeating: -1, count: Self.buckets)
         occupied = .allocate(capacity: Self.buckets / 64)
         occupied.initialize(repeating: 0, count: Self.buckets / 64)
+        unordered = .allocate(capacity: Self.buckets / 64)
+        unordered.initialize(repeating: 0, count: Self.buckets / 64)
         far = EventBinaryHeap()
         scratch = .allocate(capacity: nodeCapacity)
         causes = nodes + 1
@@ -246,7 +253,8 @@
     }
 
     func deallocate() {
-        self.nodes.deallocate(); next.deallocate(); heads.deallocate(); occupied.deallocate()
+        self.nodes.deallocate(); next.deallocate(); heads.deallocate(); tails.deallocate()
+        occupied.deallocate(); unordered.deallocate()
         far.deallocate(); sequences.deallocate(); scratch.deallocate()
     }
 
@@ -292,78 +300,69 @@
     /// Where bucket number `b` lives in the calendar.
     @inline(__always) static func slot(_ b: Int64) -> Int { Int(truncatingIfNeeded: b) & (buckets - 1) }
 
-    /// Link `e` into its bucket, which lies in the calendar: first, or after the events that
-    /// precede it when the bucket is the sorted one.
+    /// Link `e` into its bucket, which lies in the calendar: after the events that precede it
+    /// when the bucket is the sorted one, else last, noting when it precedes the last.
     @inline(__always) mutating func link(_ e: Event) {
         if freeNode < 0 { growNodes() }
         let n = freeNode
         freeNode = next[Int(n)]
         nodes[Int(n)] = e
         let b = Self.bucket(e), i = Self.slot(b)
-        var previous: Int32 = -1, m = heads[i]
-        if b == sortedBucket { while m >= 0 && nodes[Int(m)] < e { previous = m; m = next[Int(m)] } }
-        next[Int(n)] = m
-        if previous < 0 { heads[i] = n } else { next[Int(previous)] = n }
-        occupied[i >> 6] |= 1 << UInt64(i & 63)
+        let h = heads[i]
+        next[Int(n)] = -1
+        if h < 0 {
+            heads[i] = n
+            tails[i] = n
+            occupied[i >> 6] |= 1 << UInt64(i & 63)
+        } else if b == sortedBucket {
+            var previous: Int32 = -1, m = h
+            while m >= 0 && nodes[Int(m)] < e { previous = m; m = next[Int(m)] }
+            next[Int(n)] = m
+            if previous < 0 { heads[i] = n } else { next[Int(previous)] = n }
+            if m < 0 { tails[i] = n }
+        } else {
+            let t = tails[i]
+            if e < nodes[Int(t)] { unordered[i >> 6] |= 1 << UInt64(i & 63) }
+            next[Int(t)] = n
+            tails[i] = n
+        }
         inCalendar &+= 1
     }
 
     /// Link bucket `i` (number `b`) in order, earliest first. A bucket holds one event, or a
-    /// few dozen when identical flows run in step; its list is newest first, and newer events
-    /// mostly come later. So the list is turned around when it is in order, and otherwise an
-    /// insertion sort walks it from its oldest event, keeping a run sorted latest first: the
-    /// library's sort (a generic call, a closure per comparison) took 7% of `bench emulator`.
-    /// Past `insertionLimit` events, the library sort keeps a crowded bucket O(k log k).
+    /// few dozen when identical flows run in step; its list is in the order its events were
+    /// pushed, and newer events mostly come later, so most buckets are in order already
+    /// (`unordered` says which are not). The others are sorted by insertion, walking the list
+    /// from its first event: the library's sort (a generic call, a closure per comparison)
+    /// took 7% of `bench emulator`. Past `insertionLimit` events, the library sort keeps a
+    /// crowded bucket O(k log k).
     @inline(never) mutating func sortBucket(_ i: Int, number b: Int64) {
         sortedBucket = b
-        let head = heads[i]
-        if next[Int(head)] < 0 { return }
+        let bit: UInt64 = 1 << UInt64(i & 63)
+        if unordered[i >> 6] & bit == 0 { return }
+        unordered[i >> 6] &= ~bit
         let nodes = self.nodes
-        // Flows in step push a bucket's events in order: then the list, newest first, is
-        // sorted latest first, and turning it around sorts it (a comparison and a link an
-        // event, where the insertion sort below also copies and relinks).
-        var m = head
-        while true {
-            let older = next[Int(m)]
-            if older < 0 { return reverseBucket(i) }
-            if !(nodes[Int(older)] < nodes[Int(m)]) { break }
-            m = older
-        }
         var k = 0
-        var n = head
+        var n = heads[i]
         while n >= 0 { scratch[k] = n; k &+= 1; n = next[Int(n)] }
         let order = scratch.baseAddress!
         if k <= Self.insertionLimit {
-            // order[j+1..<k] sorted latest first; insert order[j] into it.
-            var j = k &- 2
-            while j >= 0 {
+            // order[0..<j] sorted; insert order[j] into it.
+            var j = 1
+            while j < k {
                 let x = order[j], e = nodes[Int(x)]
                 var p = j
-                while p &+ 1 < k && e < nodes[Int(order[p &+ 1])] { order[p] = order[p &+ 1]; p &+= 1 }
+                while p > 0 && e < nodes[Int(order[p &- 1])] { order[p] = order[p &- 1]; p &-= 1 }
                 order[p] = x
-                j &-= 1
+                j &+= 1
             }
-            heads[i] = order[k &- 1]
-            for j in stride(from: k &- 1, to: 0, by: -1) { next[Int(order[j])] = order[j &- 1] }
-            next[Int(order[0])] = -1
         } else {
             var part = UnsafeMutableBufferPointer(rebasing: scratch[0..<k])
             part.sort { nodes[Int($0)] < nodes[Int($1)] }
-            heads[i] = order[0]
-            for j in 0..<k { next[Int(order[j])] = j &+ 1 < k ? order[j &+ 1] : -1 }
         }
-    }
-
-    /// Link bucket `i`'s events in the opposite order.
-    @inline(__always) mutating func reverseBucket(_ i: Int) {
-        var n = heads[i], reversed: Int32 = -1
-        while n >= 0 {
-            let older = next[Int(n)]
-            next[Int(n)] = reversed
-            reversed = n
-            n = older
-        }
-        heads[i] = reversed
+        heads[i] = order[0]
+        for j in 0..<k { next[Int(order[j])] = j &+ 1 < k ? order[j &+ 1] : -1 }
+        tails[i] = order[k &- 1]
     }
 
     /// The most events of a bucket `sortBucket` sorts by insertion.
@@ -389,6 +388,7 @@
             }
             heads[i] = -1
             occupied[i >> 6] &= ~(1 << UInt64(i & 63))
+            unordered[i >> 6] &= ~(1 << UInt64(i & 63))
         }
         found = -1
         sortedBucket = .min
