@@ -393,13 +393,15 @@ public final class XDPProgram {
         let ours = sluice_prog_id(programFD)
         for a in attached {
             let name = attachedNames[a.ifindex] ?? "ifindex \(a.ifindex)"
-            guard Int32(if_nametoindex(name)) == a.ifindex else {
-                return "interface \(name) is gone (deleted, or moved to another network namespace)"
-            }
+            func gone() -> String { "interface \(name) is gone (deleted, or moved to another network namespace)" }
+            guard Int32(if_nametoindex(name)) == a.ifindex else { return gone() }
             var drv: UInt32 = 0, skb: UInt32 = 0, hw: UInt32 = 0
             guard sluice_xdp_query(a.ifindex, &drv, &skb, &hw) == 0 else { continue }
             let there = a.flags == sluice_xdp_flag_drv() ? drv : skb
             if ours != 0 && there != ours {
+                // The kernel unlists a deleted interface's name before it removes its program:
+                // an interface deleted between the two looks above has lost its name by now.
+                guard Int32(if_nametoindex(name)) == a.ifindex else { return gone() }
                 let now = Self.attachedProgram(interface: name).map { "now \($0.displayName), id \($0.id)" } ?? "now none"
                 return "the XDP program on \(name) was removed or replaced by someone else (\(now))"
             }
