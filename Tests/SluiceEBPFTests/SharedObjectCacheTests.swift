@@ -88,4 +88,23 @@ import Testing
             #expect(try FileManager.default.attributesOfItem(atPath: again)[.modificationDate] as? Date == modified, "\(damage): a good object compiled again")
         }
     }
+
+    /// Objects use x86-64-v3's instructions only where cpuinfo lists every feature of that level.
+    @Test func theTargetFollowsTheCPUsFeatures() {
+        let v3 = "processor\t: 0\nflags\t\t: fpu " + SharedObjectCache.x86_64_v3.sorted().joined(separator: " ") + " avx512f\n"
+        #if arch(x86_64)
+        #expect(SharedObjectCache.hostTarget(cpuinfo: v3) == ["-march=x86-64-v3"])
+        #expect(SharedObjectCache.hostTarget(cpuinfo: v3 + "processor\t: 1\n") == ["-march=x86-64-v3"])
+        #else
+        #expect(SharedObjectCache.hostTarget(cpuinfo: v3) == [])
+        #endif
+        #expect(v3.contains(" bmi2 "))
+        #expect(SharedObjectCache.hostTarget(cpuinfo: v3.replacingOccurrences(of: " bmi2 ", with: " ")) == [])
+        #expect(SharedObjectCache.hostTarget(cpuinfo: "processor\t: 0\nmodel name\t: AMD EPYC\n") == [])
+        #expect(SharedObjectCache.hostTarget(cpuinfo: "") == [])
+        #if os(Linux) && arch(x86_64)
+        // /proc/cpuinfo reports no size: what is read must still hold its flags.
+        #expect(SharedObjectCache.cpuinfo().contains("flags"))
+        #endif
+    }
 }
