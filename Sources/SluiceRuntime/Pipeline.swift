@@ -25,12 +25,9 @@ public final class Pipeline {
     @exclusivity(unchecked) @usableFromInline var outputs: UnsafeMutablePointer<Unmanaged<PacketBuffer>>
     @exclusivity(unchecked) @usableFromInline var outputPorts: UnsafeMutablePointer<UInt16>
     @exclusivity(unchecked) var outputCapacity = 0
-    /// `outputCount`'s storage, which the inlined `process` sets.
+    /// What `outputCount` shows, set by the pipeline's code, the inlined `process` included.
     @exclusivity(unchecked) @usableFromInline var outputsReady = 0
-    public internal(set) var outputCount: Int {
-        @inline(__always) get { outputsReady }
-        @inline(__always) set { outputsReady = newValue }
-    }
+    @inlinable public var outputCount: Int { outputsReady }
     @exclusivity(unchecked) var pool: [PacketBuffer] = []
     @exclusivity(unchecked) var poolUsed = 0
 
@@ -275,7 +272,7 @@ public final class Pipeline {
     /// `process` under the native engine without egress, for a packet `sl_ingress` (result `r`)
     /// did not send to one port: dropped or multicast.
     @usableFromInline @inline(never) func nativeIngressOnlyRest(_ r: UInt64, _ buffer: PacketBuffer, port: UInt16, timestamp: UInt64) {
-        outputCount = 0
+        outputsReady = 0
         poolUsed = 0
         guard r & 0xFFFF == NativeStages.multicast else { countNativeDrop(r); return }
         replicate(.multicast(group: UInt16(truncatingIfNeeded: r >> 16)), buffer, port: port, timestamp: timestamp, pass: 0, Untraced())
@@ -283,7 +280,7 @@ public final class Pipeline {
 
     /// `process` through the general passes (closures, tracing, egress).
     @usableFromInline @inline(never) func processPasses(_ buffer: PacketBuffer, port: UInt16, timestamp: UInt64) {
-        outputCount = 0
+        outputsReady = 0
         poolUsed = 0
         if let tr = tracer {
             tr.begin(port: port, length: buffer.length, timestamp: timestamp, egress: false)
@@ -464,10 +461,10 @@ public final class Pipeline {
     }
 
     @inline(__always) func emit(_ buf: PacketBuffer, port: UInt16) {
-        if outputCount == outputCapacity { growOutputs() }
-        outputs[outputCount] = Unmanaged.passUnretained(buf)
-        outputPorts[outputCount] = port
-        outputCount += 1
+        if outputsReady == outputCapacity { growOutputs() }
+        outputs[outputsReady] = Unmanaged.passUnretained(buf)
+        outputPorts[outputsReady] = port
+        outputsReady += 1
         counters.sent &+= 1
     }
 
@@ -532,7 +529,7 @@ public final class Pipeline {
     public func process(_ bytes: [UInt8], port: UInt16, timestamp: UInt64 = 0) -> [(port: UInt16, bytes: [UInt8])] {
         let b = inputBuffer
         guard b.load(bytes) else {
-            outputCount = 0
+            outputsReady = 0
             counters.received += 1
             counters.oversizeDrops += 1
             return []
