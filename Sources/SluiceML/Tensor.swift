@@ -32,6 +32,8 @@ extension Float: AllReduceScalar {
 /// share it by reference and no copy of 100 MB is made per step.
 public final class TensorBuffer<T: AllReduceScalar> {
     @exclusivity(unchecked) public var values: [T]
+    /// Ranges lent to messages not yet taken (`lend`, `willWrite`); nil until the first.
+    var lending: Lending<T>? = nil
     public init(_ values: [T]) { self.values = values }
     public init(count: Int) { values = Array(repeating: .zero, count: count) }
     public var count: Int { values.count }

@@ -21,12 +21,6 @@ public enum BaselineScheme: String, CaseIterable, Hashable, Sendable {
     case psSharded = "ps-sharded"
 }
 
-/// The values a message stands for.
-final class ValuesAttachment<T: AllReduceScalar> {
-    let values: [T]
-    init(_ values: [T]) { self.values = values }
-}
-
 /// One run of a baseline collective on emulated hosts: attaches one application per worker
 /// (and per server) that sums the workers' buffers in place. Run the emulator, then read
 /// `outcome`.
@@ -129,27 +123,22 @@ struct Plan {
 }
 
 extension HostAPI {
-    /// Send `range` of `buffer` to host `to` as one message.
+    /// Send `range` of `buffer` to host `to` as one message (its values lent, not copied:
+    /// `ValuesAttachment`).
     func sendValues<T: AllReduceScalar>(_ buffer: TensorBuffer<T>, _ range: Range<Int>, to: Int, tag: UInt64) {
-        // A plain memory copy (Array(slice) goes element by element through generic code).
-        let copy = buffer.values.withUnsafeBufferPointer { src in
-            [T](unsafeUninitializedCapacity: range.count) { dst, n in
-                _ = dst.initialize(fromContentsOf: UnsafeBufferPointer(rebasing: src[range]))
-                n = range.count
-            }
-        }
-        send(to: to, bytes: range.count * TensorBuffer<T>.elementBytes, tag: tag, attachment: ValuesAttachment(copy))
+        send(to: to, bytes: range.count * TensorBuffer<T>.elementBytes, tag: tag, attachment: buffer.lend(range))
     }
 }
 
 extension TensorBuffer {
     /// Add (or, `replace`, copy) `message`'s values into `range`.
     func take(_ message: ReceivedMessage, into range: Range<Int>, replace: Bool) {
-        let incoming = (message.attachment as! ValuesAttachment<T>).values
+        let incoming = message.attachment as! ValuesAttachment<T>
         precondition(incoming.count == range.count, "a collective's message of \(incoming.count) values for \(range.count) elements")
-        values.withUnsafeMutableBufferPointer { v in
-            let dst = UnsafeMutableBufferPointer(rebasing: v[range])
-            incoming.withUnsafeBufferPointer { src in
+        willWrite(range)
+        incoming.take { src in
+            values.withUnsafeMutableBufferPointer { v in
+                let dst = UnsafeMutableBufferPointer(rebasing: v[range])
                 if replace { _ = dst.update(fromContentsOf: src) } else { T.accumulate(dst, src) }
             }
         }
@@ -239,11 +228,11 @@ final class HalvingDoublingMember<T: AllReduceScalar>: Application {
                 // The partner's range is the same size, on the side its d bit says.
                 let partnerRange: Range<Int>
                 if rank & distance(round) == 0 {
-                    partnerRange = range.upperBound..<(range.upperBound + (m.attachment as! ValuesAttachment<T>).values.count)
+                    partnerRange = range.upperBound..<(range.upperBound + (m.attachment as! ValuesAttachment<T>).count)
                     buffer.take(m, into: partnerRange, replace: true)
                     range = range.lowerBound..<partnerRange.upperBound
                 } else {
-                    let c = (m.attachment as! ValuesAttachment<T>).values.count
+                    let c = (m.attachment as! ValuesAttachment<T>).count
                     partnerRange = (range.lowerBound - c)..<range.lowerBound
                     buffer.take(m, into: partnerRange, replace: true)
                     range = partnerRange.lowerBound..<range.upperBound

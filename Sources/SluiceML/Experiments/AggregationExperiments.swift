@@ -81,6 +81,7 @@ extension Experiments {
     /// Copy `inputs` into `buffers` in place (same sizes).
     static func refill<T>(_ buffers: [TensorBuffer<T>], from inputs: [[T]]) {
         for (b, x) in zip(buffers, inputs) {
+            b.willWrite(0..<b.count)
             b.values.withUnsafeMutableBufferPointer { d in x.withUnsafeBufferPointer { _ = d.update(fromContentsOf: $0) } }
         }
     }
