@@ -211,6 +211,25 @@ import SluiceTesting
         #expect(r.err.contains("seed 3"))
     }
 
+    /// ina-e1's rows on two threads at once: the table in row order, every result checked.
+    @Test func e1RunsRowsAtOnceInRowOrder() throws {
+        let r = try sluice("experiment", "ina-e1", "--scale", "0.002", "--seed", "3", "--rows-at-once", "2", "--json")
+        #expect(r.status == 0, "\(r.err)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]])
+        #expect(rows.map { "\($0["scheme"] ?? "") \($0["rate_gbps"] ?? "")" } ==
+                ["10", "100"].flatMap { rate in ["switchml-k64", "switchml-k256", "ring", "tree", "ps", "ps-sharded"].map { "\($0) \(rate)" } })
+        #expect(rows.allSatisfy { $0["within_bound"] as? Bool == true })
+    }
+
+    @Test func rowsAtOnceIsRefusedWhereRowsRunOneAtATime() throws {
+        let r = try sluice("experiment", "ina-e3", "--rows-at-once", "2")
+        #expect(r.status != 0)
+        #expect(r.err.contains("--rows-at-once is for ina-e1"))
+        let zero = try sluice("demo", "--rows-at-once", "0")
+        #expect(zero.status != 0)
+        #expect(zero.err.contains("--rows-at-once 0 (valid: 1 ... 64)"))
+    }
+
     @Test func anUnknownExperimentNamesTheValidOnes() throws {
         let r = try sluice("experiment", "ina-e9")
         #expect(r.status != 0)

@@ -63,10 +63,17 @@ struct Experiment: ParsableCommand {
     @Option(help: "int-incast: run the fabric on this many threads, one partition each (1 or 2: each leaf with its hosts; the same result and pcaps as one).")
     var threads: Int = 1
 
+    @Option(help: "ina-e1: rows run at once, each on a thread with its own tensor buffers (800 MB at full size; default: one a core, at most \(defaultRowsAtOnceLimit)). The results are the same for any number.")
+    var rowsAtOnce: Int?
+
     @Flag(help: "int-incast: run one partition in each MPI rank, under mpirun -np 2 (Open MPI): the --threads 2 result by messages between processes; rank 0 prints it and writes --report and --pcap-dir.")
     var mpi = false
 
     func validate() throws {
+        if let n = rowsAtOnce {
+            guard name == "ina-e1" else { throw ValidationError("--rows-at-once is for ina-e1 (the other experiments run one row at a time)") }
+            guard (1...64).contains(n) else { throw ValidationError("--rows-at-once \(n) (valid: 1 ... 64)") }
+        }
         if name == "int-incast" {
             guard (1...2).contains(threads) else { throw ValidationError("--threads \(threads) (valid: 1, or 2: each leaf with its hosts)") }
             if mpi && threads > 1 {
@@ -100,6 +107,7 @@ struct Experiment: ParsableCommand {
         s.seed = seed
         s.scale = scale
         s.progress = true
+        s.rowsAtOnce = rowsAtOnce ?? defaultRowsAtOnce()
         let rows = try runExperiment(name, settings: s, json: json, report: report)
         if json { try printJSON(rows) }
     }
@@ -298,7 +306,10 @@ struct Demo: ParsableCommand {
             `switchml` program (k = 64 and 256 values a packet) and with ring, halving-doubling \
             and parameter-server allreduce over a reliable transport. Every result is checked \
             against a reference. Prints one table and writes a report folder with plots \
-            (`sluice experiment ina-e1` adds 10 Gb/s; `sluice tour` shows the rest of the toolkit).
+            (`sluice experiment ina-e1` adds 10 Gb/s; `sluice tour` shows the rest of the toolkit). \
+            Rows run side by side, one a core (at most 4; --rows-at-once), each an emulation of \
+            its own: the table and results are those of one row after the other; a row's wall \
+            column is its own time beside the others.
             """)
 
     @Option(help: "Where the report (index.html, plots, report.json) goes.")
@@ -310,11 +321,15 @@ struct Demo: ParsableCommand {
     @Option(help: "Multiply the 100 MB tensor by this (0 < scale <= 1).")
     var scale: Double = 1
 
+    @Option(help: "Rows run at once, each on a thread with its own tensor buffers (800 MB at full size; default: one a core, at most \(defaultRowsAtOnceLimit); 1 runs them one after the other). The results are the same for any number.")
+    var rowsAtOnce: Int?
+
     @Flag(help: "Print the rows as one JSON array (as `sluice experiment ina-e1 --json`); the table goes to standard error.")
     var json = false
 
     func validate() throws {
         guard scale > 0, scale <= 1 else { throw ValidationError("--scale \(scale): must be above 0 and at most 1") }
+        if let n = rowsAtOnce, !(1...64).contains(n) { throw ValidationError("--rows-at-once \(n) (valid: 1 ... 64)") }
     }
 
     func run() throws {
@@ -322,6 +337,7 @@ struct Demo: ParsableCommand {
         s.seed = seed
         s.scale = scale
         s.progress = true
+        s.rowsAtOnce = rowsAtOnce ?? defaultRowsAtOnce()
         keepFreedMemory()
         let clock = MonotonicClock.nanoseconds
         let rows = try runExperiment("ina-e1", settings: s, json: json, report: report, rates: [100]) { s, emit in
@@ -341,6 +357,12 @@ struct Demo: ParsableCommand {
 /// Experiments allocate and free hundreds of megabytes per run (tensors, message copies):
 /// keep freed memory in the process instead of returning it to the kernel and faulting it in
 /// again (seconds of system time in `sluice demo`).
+/// ina-e1's rows at once unless --rows-at-once says: one a core, at most this many (each holds
+/// its own 800 MB of buffers at full size).
+let defaultRowsAtOnceLimit = 4
+
+func defaultRowsAtOnce() -> Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, defaultRowsAtOnceLimit)) }
+
 func keepFreedMemory() {
     #if os(Linux)
     _ = glibcMallopt(-1, Int32.max)   // M_TRIM_THRESHOLD

@@ -96,29 +96,45 @@ extension Experiments {
     static func e1Rows(_ s: ExperimentSettings, rates: [Double], _ add: (ExperimentRow) -> Void) throws {
         let n = 8
         let count = elements(100e6, s)
-        let inputs = (0..<n).map { SyntheticTensors.gradients(count: count, worker: $0, seed: s.seed) }
+        let inputs = gradients(workers: n, count: count, seed: s.seed, threads: s.rowsAtOnce)
         let reference = FloatReference(inputs)
         let schemes: [AllReduceScheme] = [.inNetwork(k: 64), .inNetwork(k: 256), .baseline(.ring), .baseline(.tree),
                                           .baseline(.ps), .baseline(.psSharded)]
-        // One set of buffers, refilled from the inputs before each run: 800 MB of fresh pages
-        // per scheme cost seconds of page faults.
-        let buffers = inputs.map { TensorBuffer($0) }
-        for rate in rates {
-            for scheme in schemes {
-                var setup = StarSetup(workers: n, rateGbps: rate)
-                setup.seed = s.seed
-                setup.progress = s.progress
-                refill(buffers, from: inputs)
-                let m = try AllReduceRunner.run(scheme, setup: setup, buffers: buffers)
-                var r = row("ina-e1", scheme, setup, elements: count, m)
-                let check: FloatReference.Check
-                if case .inNetwork(let k) = scheme { check = reference.checkBlocks(buffers, k: k) } else { check = reference.checkSummation(buffers) }
-                r.maxAbsError = check.maxAbsError
-                r.withinBound = check.withinBound && check.workersAgree
-                r.exact = check.maxAbsError == 0
-                add(r)
-            }
+        let runs = rates.flatMap { rate in schemes.map { (rate: rate, scheme: $0) } }
+        // Rows run `s.rowsAtOnce` at a time, each lane with one set of buffers, refilled from the
+        // inputs before each of its rows: 800 MB of fresh pages per row cost seconds of page
+        // faults.
+        try ConcurrentRows.run(count: runs.count, lanes: s.rowsAtOnce, progress: s.progress,
+                               label: { String(format: "%@ at %g Gb/s", runs[$0].scheme.description, runs[$0].rate) },
+                               state: { inputs.map { TensorBuffer($0) } }) { buffers, i in
+            let (rate, scheme) = runs[i]
+            var setup = StarSetup(workers: n, rateGbps: rate)
+            setup.seed = s.seed
+            // One row's emulator progress line at a time; rows at once share the lanes' line.
+            setup.progress = s.progress && s.rowsAtOnce == 1
+            refill(buffers, from: inputs)
+            let m = try AllReduceRunner.run(scheme, setup: setup, buffers: buffers)
+            var r = row("ina-e1", scheme, setup, elements: count, m)
+            let check: FloatReference.Check
+            if case .inNetwork(let k) = scheme { check = reference.checkBlocks(buffers, k: k) } else { check = reference.checkSummation(buffers) }
+            r.maxAbsError = check.maxAbsError
+            r.withinBound = check.withinBound && check.workersAgree
+            r.exact = check.maxAbsError == 0
+            return r
+        } emit: { add($0) }
+    }
+
+    /// `SyntheticTensors.gradients` of workers 0 ..< n, on every core when `threads` is above 1
+    /// (each worker's tensor is its own seeded stream: the same bytes however they are made).
+    static func gradients(workers n: Int, count: Int, seed: UInt64, threads: Int) -> [[Float]] {
+        guard threads > 1 else { return (0..<n).map { SyntheticTensors.gradients(count: count, worker: $0, seed: seed) } }
+        var out = [[Float]](repeating: [], count: n)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: n) { w in
+            let t = SyntheticTensors.gradients(count: count, worker: w, seed: seed)
+            lock.lock(); out[w] = t; lock.unlock()
         }
+        return out
     }
 
     /// The E1 figures the issue sets targets for: in-network time over its bound, and the

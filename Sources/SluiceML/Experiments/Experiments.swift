@@ -48,7 +48,9 @@ public struct ExperimentSettings: Sendable {
     /// Multiplies every tensor size (0.01 for a quick look; 1 is the published setting).
     public var scale: Double = 1
     public var progress = false
-    /// Called with a line per finished run (the table grows as it runs).
+    /// Rows run at once, each on a thread with its own tensor buffers (ina-e1; the others run
+    /// one row at a time). The results are the same for any number.
+    public var rowsAtOnce = 1
     public init() {}
 }
 
