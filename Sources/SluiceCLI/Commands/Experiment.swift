@@ -354,15 +354,15 @@ struct Demo: ParsableCommand {
 }
 
 
-/// Experiments allocate and free hundreds of megabytes per run (tensors, message copies):
-/// keep freed memory in the process instead of returning it to the kernel and faulting it in
-/// again (seconds of system time in `sluice demo`).
 /// ina-e1's rows at once unless --rows-at-once says: one a core, at most this many (each holds
 /// its own 800 MB of buffers at full size).
 let defaultRowsAtOnceLimit = 4
 
 func defaultRowsAtOnce() -> Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, defaultRowsAtOnceLimit)) }
 
+/// Experiments allocate and free hundreds of megabytes per run (tensors, reference sums):
+/// keep freed memory in the process instead of returning it to the kernel and faulting it in
+/// again (seconds of system time in `sluice demo`).
 func keepFreedMemory() {
     #if os(Linux)
     _ = glibcMallopt(-1, Int32.max)   // M_TRIM_THRESHOLD
