@@ -3,6 +3,55 @@ import SluiceRuntime
 @testable import SluiceML
 
 @Suite struct QuantizationTests {
+    /// Values where the packet loops could part from the value-by-value formulas: zeros of both
+    /// signs, NaNs, infinities, subnormals, float32's extremes, and products at and around
+    /// +-(2^31 - 1) and the rounding ties of the scales below.
+    static let edges: [Float] = [0, -0, .nan, -.nan, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+                                 .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                                 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 1, -1, 3e-7, 65535.5, -65535.5, 1e9, -1e9,
+                                 2_147_483_520, -2_147_483_520, 2_147_483_648, -2_147_483_648, 4.3e9, -4.3e9, 1e20, -1e20]
+
+    static func values(seed: UInt64, count: Int) -> [Float] {
+        var rng = SplitMix64(seed: seed)
+        return edges + (0..<count).map { _ in
+            // Random bit patterns (every exponent, NaNs among them) and gradient-sized values.
+            rng.next() & 1 == 0 ? Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+                                : Float(Double.random(in: -1..<1, using: &rng)) * 1e-3
+        }
+    }
+
+    @Test func thePacketLoopsGiveTheValueByValueResults() {
+        let seed: UInt64 = 0xB17_5EED
+        print("QuantizationTests seed \(seed)")
+        let v = Self.values(seed: seed, count: 20_000)
+        // A block of k values at every offset: the loops' vector bodies and their remainders.
+        for k in [1, 3, 64, 67, 256] {
+            for start in stride(from: 0, to: v.count - k, by: 97) {
+                let block = Array(v[start..<(start + k)])
+                let expected = block.reduce(Float(0)) { max($0, abs($1)) }
+                let got = block.withUnsafeBufferPointer { Quantization.maxMagnitude($0.baseAddress!, count: k) }
+                #expect(got.bitPattern == expected.bitPattern, "maxMagnitude of k = \(k) values at \(start)")
+            }
+        }
+        for f in [0, 1, 0.5, 1.0 / 3, 2_147_483_647.0 / 8 / 4, 1e-10, 1e10, 2_147_483_647.0] as [Double] {
+            var bytes = [UInt8](repeating: 0xAA, count: 4 * v.count)
+            v.withUnsafeBufferPointer { src in
+                bytes.withUnsafeMutableBytes { Quantization.quantizeBigEndian(src.baseAddress!, count: v.count, scale: f, into: $0.baseAddress!) }
+            }
+            for (i, x) in v.enumerated() {
+                let q = Int32(bitPattern: UInt32(bytes[4 * i]) << 24 | UInt32(bytes[4 * i + 1]) << 16 | UInt32(bytes[4 * i + 2]) << 8 | UInt32(bytes[4 * i + 3]))
+                if q != Quantization.quantize(x, scale: f) { Issue.record("quantize \(x) at scale \(f): \(q), value by value \(Quantization.quantize(x, scale: f))"); break }
+            }
+            // Sums back: every int32, big-endian.
+            var sums = [Float](repeating: 1, count: v.count)
+            bytes.withUnsafeBytes { b in sums.withUnsafeMutableBufferPointer { Quantization.dequantizeBigEndian(b.baseAddress!, count: v.count, scale: f, into: $0.baseAddress!) } }
+            for i in 0..<v.count {
+                let s = Int32(bitPattern: UInt32(bytes[4 * i]) << 24 | UInt32(bytes[4 * i + 1]) << 16 | UInt32(bytes[4 * i + 2]) << 8 | UInt32(bytes[4 * i + 3]))
+                if sums[i].bitPattern != Quantization.dequantize(s, scale: f).bitPattern { Issue.record("dequantize \(s) at scale \(f)"); break }
+            }
+        }
+    }
+
     @Test func exponentBoundsTheBlock() {
         for m: Float in [1e-30, 0.001, 0.5, 0.75, 1, 1.5, 2, 3.9, 1024, 3e38] {
             let e = Int(Quantization.exponent(maxMagnitude: m)) - Quantization.bias

@@ -262,8 +262,9 @@ public final class AggregationWorker<Port: AggregationPort> {
                     let start = (q - w) * k
                     if q >= w {
                         n = max(0, min(k, v.count - start))
-                        for i in 0..<n {
-                            SwitchMLFormat.putInt32(p, SwitchMLFormat.prefixBytes + 4 * i, Quantization.quantize(v[start + i], scale: f))
+                        if n > 0 {
+                            Quantization.quantizeBigEndian(v.baseAddress! + start, count: n, scale: f,
+                                                           into: p.baseAddress! + SwitchMLFormat.prefixBytes)
                         }
                     }
                     for i in n..<k { SwitchMLFormat.putInt32(p, SwitchMLFormat.prefixBytes + 4 * i, 0) }
@@ -284,11 +285,8 @@ public final class AggregationWorker<Port: AggregationPort> {
     }
 
     @inline(__always) static func maxMagnitude(_ v: UnsafeBufferPointer<Float>, from start: Int, count: Int) -> Float {
-        var m: Float = 0
         let end = min(v.count, start + count)
-        var i = start
-        while i < end { m = max(m, abs(v[i])); i += 1 }
-        return m
+        return end > start ? Quantization.maxMagnitude(v.baseAddress! + start, count: end - start) : 0
     }
 
     // MARK: receiving
@@ -330,7 +328,7 @@ public final class AggregationWorker<Port: AggregationPort> {
                 let f = valueScale[slot]
                 t.values.withUnsafeMutableBufferPointer { v in
                     let n = max(0, min(k, v.count - start))
-                    for i in 0..<n { v[start + i] = Quantization.dequantize(SwitchMLFormat.getInt32(values, 4 * i), scale: f) }
+                    if n > 0 { Quantization.dequantizeBigEndian(values.baseAddress!, count: n, scale: f, into: v.baseAddress! + start) }
                 }
             }
             if q < blocks { reducedExponent[slot] = h.e0 }
