@@ -12,32 +12,31 @@ final class ValuesAttachment<T: AllReduceScalar> {
     /// buffer's `lending` holds this attachment until it is taken, and a run stopped with
     /// messages still out must not keep the buffer alive through them.
     private(set) weak var source: TensorBuffer<T>?
-    private var lent: Bool
     let range: Range<Int>
-    /// The values once copied out of the sender (or given as a copy).
-    private var copy: [T] = []
+    /// The values once copied out of the sender (or given as a copy); nil while lent.
+    private var copy: [T]?
     private var taken = false
 
     /// A message of these values, already a copy of their own.
-    init(_ values: [T]) { count = values.count; range = 0..<values.count; copy = values; lent = false }
+    init(_ values: [T]) { count = values.count; range = 0..<values.count; copy = values }
 
     fileprivate init(lending range: Range<Int>, of buffer: TensorBuffer<T>) {
-        count = range.count; self.range = range; source = buffer; lent = true
+        count = range.count; self.range = range; source = buffer
     }
 
     /// Runs `body` on the values and lets the sender's range go: a message is taken once.
     func take<R>(_ body: (UnsafeBufferPointer<T>) -> R) -> R {
         precondition(!taken, "a collective's message (\(count) values) taken twice")
         taken = true
-        guard lent else { return copy.withUnsafeBufferPointer(body) }
+        if let c = copy { return c.withUnsafeBufferPointer(body) }
         guard let s = source else { preconditionFailure("a collective's message (\(count) values) taken after its sender's buffer went away") }
-        defer { s.lending?.remove(self); source = nil; lent = false }
+        defer { s.lending?.remove(self); source = nil }
         return s.values.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
     /// The sender is about to write over (part of) the range: keep the values as they are.
     fileprivate func copyOut() {
-        guard lent, let s = source else { return }
+        guard copy == nil, let s = source else { return }
         copy = s.values.withUnsafeBufferPointer { src in
             [T](unsafeUninitializedCapacity: range.count) { dst, n in
                 _ = dst.initialize(fromContentsOf: UnsafeBufferPointer(rebasing: src[range]))
@@ -46,7 +45,6 @@ final class ValuesAttachment<T: AllReduceScalar> {
         }
         s.lending?.remove(self)
         source = nil
-        lent = false
     }
 }
 

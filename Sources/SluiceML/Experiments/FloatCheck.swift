@@ -33,8 +33,7 @@ public struct FloatReference {
             for w in inputs {
                 w.withUnsafeBufferPointer { x in
                     for b in 0..<blocks {
-                        var m: Float = 0
-                        for i in (b * k)..<min(count, b * k + k) { m = max(m, abs(x[i])) }
+                        let m = Quantization.maxMagnitude(x.baseAddress! + b * k, count: min(count, b * k + k) - b * k)
                         e[b] = max(e[b], Quantization.exponent(maxMagnitude: m))
                     }
                 }
